@@ -1,0 +1,14 @@
+from typing import Any
+
+from django.http import HttpRequest
+
+from civicgrid.accounts.models import ROLE_LABELS
+from civicgrid.accounts.roles import scope_for
+from civicgrid.core.scoping import ACCESS
+
+
+def role(request: HttpRequest) -> dict[str, Any]:
+    scope = scope_for(request.user)
+    resources = set().union(*ACCESS.values())
+    return {"scope": scope, "role_label": ROLE_LABELS.get(scope.role, ""),
+            "can": {r: scope.may(r) for r in resources}}

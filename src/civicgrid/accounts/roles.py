@@ -1,0 +1,51 @@
+"""Build a user's :class:`~civicgrid.core.scoping.Scope` from their role."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from civicgrid.accounts.models import Role
+from civicgrid.core.scoping import NOBODY, Scope, task_households
+from civicgrid.registry.models import Place, Post
+
+
+def scope_for(user: Any) -> Scope:
+    if not getattr(user, "is_authenticated", False):
+        return NOBODY
+    cached = getattr(user, "_civicgrid_scope", None)
+    if cached is not None:
+        return cached
+    scope = _build(user)
+    user._civicgrid_scope = scope
+    return scope
+
+
+def _build(user: Any) -> Scope:
+    if user.is_superuser:
+        return Scope(role="district_official", unrestricted=True, identity_clearance=True)
+    role = Role.objects.select_related("place", "actor__service_area", "household").filter(user=user).first()
+    if role is None:
+        return NOBODY
+    clearance = role.identity_clearance
+    if role.role in {"district_official", "community_director"}:
+        paths = (role.place.path,) if role.place else ()
+        return Scope(role=role.role, area_paths=paths, record_paths=paths, identity_clearance=clearance)
+    if role.role == "grid_member":
+        grids = Place.objects.filter(
+            posts__person_id=role.person_id, posts__role="grid_member", level="grid"
+        ).values_list("path", flat=True)
+        paths = tuple(sorted(set(grids)))
+        return Scope(role=role.role, area_paths=paths, record_paths=paths, identity_clearance=clearance)
+    if role.role == "org_staff":
+        area = (role.actor.service_area.path,) if role.actor else ()
+        return Scope(role=role.role, area_paths=area, household_ids=task_households(user),
+                     actor_ids=frozenset({role.actor_id}) if role.actor_id else frozenset(),
+                     identity_clearance=False)
+    if role.role == "volunteer":
+        teams = frozenset(Post.objects.filter(person_id=role.person_id).values_list("actor_id", flat=True))
+        return Scope(role=role.role, household_ids=task_households(user), actor_ids=teams,
+                     identity_clearance=False)
+    if role.role == "resident" and role.household is not None:
+        return Scope(role=role.role, household_ids=frozenset({role.household_id}),
+                     home_path=role.household.place_path, identity_clearance=True)
+    return NOBODY

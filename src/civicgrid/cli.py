@@ -1,0 +1,196 @@
+"""The ``civicgrid`` command line.
+
+    civicgrid demo                     set up var/, load a generated community, print logins, serve
+    civicgrid serve [--port 8000]      serve the web app
+    civicgrid synth --households N --seed S --out DIR
+    civicgrid import PATH              a folder of CSVs, a .zip, a .csv or an .xlsx; all or nothing
+    civicgrid export --out DIR|FILE.xlsx|FILE.zip [--as USER]
+    civicgrid manage ARGS...           Django's manage.py (migrate, createsuperuser, ...)
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+
+def _django() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "civicgrid.config.settings")
+    import django
+
+    django.setup()
+
+
+def _migrate() -> None:
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0, interactive=False)
+
+
+def cmd_synth(args: argparse.Namespace) -> int:
+    from civicgrid.engine.synth import generate_community
+
+    community = generate_community(households=args.households, seed=args.seed)
+    for path in community.write_csv(args.out):
+        print(path)
+    print(f"{len(community.households)} households, {len(community.residents)} residents")
+    return 0
+
+
+def community_rows(community) -> dict[str, list[dict[str, str]]]:  # type: ignore[no-untyped-def]
+    """A generated community as the importer's rows (strings, empty for missing)."""
+    from civicgrid.engine.registry_format import TABLES
+
+    rows = {}
+    for name, frame in community.tables().items():
+        table = frame.loc[:, list(TABLES[name])].astype(object).where(frame.loc[:, list(TABLES[name])].notna(), "")
+        rows[name] = [{k: str(v) for k, v in r.items()} for r in table.to_dict("records")]
+    return rows
+
+
+def _print_errors(errors) -> None:  # type: ignore[no-untyped-def]
+    print(f"import rejected: {len(errors)} error(s); nothing was written", file=sys.stderr)
+    for error in errors:
+        print(f"  {error}", file=sys.stderr)
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    _django()
+    _migrate()
+    from civicgrid.core.importing import ImportRejected, read_tables
+    from civicgrid.engine.registry_format import TABLES
+    from civicgrid.registry.services import registry_import
+
+    if not Path(args.path).exists():
+        print(f"no such file or folder: {args.path}", file=sys.stderr)
+        return 2
+    try:
+        counts = registry_import(user=None, tables=read_tables(args.path, expected=TABLES))
+    except ImportRejected as rejected:
+        _print_errors(rejected.errors)
+        return 1
+    print("imported " + ", ".join(f"{n} {t}" for t, n in counts.items()))
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    _django()
+    _migrate()
+    from django.contrib.auth import get_user_model
+
+    from civicgrid.accounts.roles import scope_for
+    from civicgrid.core.importing import write_csv_dir, write_csv_zip, write_xlsx
+    from civicgrid.core.scoping import Scope
+    from civicgrid.registry.selectors import registry_tables
+    from civicgrid.registry.services import registry_export_recorded
+
+    user = None
+    if args.as_user:
+        user = get_user_model().objects.filter(username=args.as_user).first()
+        if user is None:
+            print(f"no such user: {args.as_user}", file=sys.stderr)
+            return 2
+        scope = scope_for(user)
+    else:  # the operator at the server's console: everything, identities in full
+        scope = Scope(role="district_official", unrestricted=True, identity_clearance=True)
+    tables = registry_tables(scope=scope)
+    out = Path(args.out)
+    if out.suffix == ".xlsx":
+        out.write_bytes(write_xlsx(tables))
+    elif out.suffix == ".zip":
+        out.write_bytes(write_csv_zip(tables))
+    else:
+        write_csv_dir(out, tables)
+    registry_export_recorded(user=user, counts={k: len(v[1]) for k, v in tables.items()},
+                             masked=not scope.identity_clearance)
+    print(f"exported to {out}: " + ", ".join(f"{len(v[1])} {k}" for k, v in tables.items()))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    _django()
+    _migrate()
+    from civicgrid.accounts.services import demo_users_create
+    from civicgrid.engine.synth import generate_community
+    from civicgrid.registry.models import Household
+    from civicgrid.registry.services import registry_import
+
+    if not Household.objects.exists():
+        print(f"generating a demo community of {args.households} households (seed {args.seed}) ...")
+        community = generate_community(households=args.households, seed=args.seed)
+        counts = registry_import(user=None, tables=community_rows(community))
+        print("loaded " + ", ".join(f"{n} {t}" for t, n in counts.items()))
+    else:
+        print("the database already holds a registry; keeping it (delete var/ to start afresh)")
+    print("\nDemo logins (one per role):")
+    for username, password, sees in demo_users_create():
+        print(f"  {username:<10} {password:<16} {sees}")
+    if args.no_serve:
+        return 0
+    return cmd_serve(args)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    _django()
+    _migrate()
+    from django.core.management import call_command
+
+    print(f"\nserving on http://127.0.0.1:{args.port}/  (Ctrl-C to stop)")
+    # --insecure serves the static files without a front web server: fine for one machine.
+    call_command("runserver", f"127.0.0.1:{args.port}", "--insecure", "--noreload")
+    return 0
+
+
+def cmd_manage(args: argparse.Namespace) -> int:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "civicgrid.config.settings")
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["civicgrid manage", *args.rest])
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="civicgrid", description="Community resilience governance.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("demo", help="set up and serve a demo community")
+    p.add_argument("--households", type=int, default=10_000)
+    p.add_argument("--seed", type=int, default=2026)
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--no-serve", action="store_true", help="load and print logins, then exit")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("serve", help="serve the web app")
+    p.add_argument("--port", type=int, default=8000)
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("synth", help="write a generated community as CSV files")
+    p.add_argument("--households", type=int, default=10_000)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_synth)
+
+    p = sub.add_parser("import", help="import a registry (all or nothing)")
+    p.add_argument("path")
+    p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser("export", help="export the registry")
+    p.add_argument("--out", required=True, help="a folder (CSV files), FILE.zip or FILE.xlsx")
+    p.add_argument("--as", dest="as_user", default="", help="export what this user may see, masked as for them")
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("manage", help="Django management commands")
+    p.add_argument("rest", nargs=argparse.REMAINDER)
+    p.set_defaults(func=cmd_manage)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,41 @@
+"""Database: embedded SQLite under var/ by default; PostgreSQL when CIVICGRID_DATABASE_URL is set.
+
+CIVICGRID_DATABASE_URL=postgresql://USER:PASSWORD@HOST:PORT/NAME (host may be a socket directory,
+given as ?host=/path).
+"""
+
+import os
+from urllib.parse import parse_qs, unquote, urlparse
+
+from civicgrid.config.settings.paths import VAR_DIR
+
+
+def database_from_url(url: str) -> dict[str, object]:
+    parsed = urlparse(url)
+    if parsed.scheme not in {"postgres", "postgresql"}:
+        raise ValueError(f"CIVICGRID_DATABASE_URL must be postgresql://..., got scheme {parsed.scheme!r}")
+    query = parse_qs(parsed.query)
+    return {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": parsed.path.lstrip("/"),
+        "USER": unquote(parsed.username or ""),
+        "PASSWORD": unquote(parsed.password or ""),
+        "HOST": query.get("host", [parsed.hostname or ""])[0],
+        "PORT": str(parsed.port or ""),
+        "ATOMIC_REQUESTS": False,
+    }
+
+
+_url = os.environ.get("CIVICGRID_DATABASE_URL", "")
+if _url:
+    DATABASES = {"default": database_from_url(_url)}
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": VAR_DIR / "civicgrid.sqlite3",
+            # WAL lets page reads go on while an import writes; the timeout waits out short locks.
+            "OPTIONS": {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL;"},
+            "TEST": {"NAME": VAR_DIR / "test.sqlite3"},
+        }
+    }

@@ -1,0 +1,139 @@
+"""Role scoping: one mechanism, applied to every query.
+
+A user's :class:`Scope` says where they may look (place-path prefixes), which households and actors
+they may see by name (their own household, the households of tasks given to them, their own
+organisation), and whether they may see full identity numbers. Each model declares once, with
+:func:`register`, how its rows relate to a scope; every selector then calls :func:`scoped`. Views never
+test roles themselves: they ask :func:`require` whether a role may use a kind of resource at all
+(403 if not) and fetch detail rows through a scoped queryset (404 if out of scope).
+
+Where a task module (relief deliveries, emergency sweeps) gives households to social-organisation staff
+or volunteers, it registers a provider with :func:`register_task_households`; the registry alone gives
+them none.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from django.core.exceptions import PermissionDenied
+from django.db import models
+from django.db.models import Q
+
+M = TypeVar("M", bound=models.Model)
+
+ROLES: tuple[str, ...] = (
+    "district_official", "community_director", "grid_member", "org_staff", "volunteer", "resident",
+)
+
+# Which kinds of resource each role may use at all. What they then see is decided by the scope.
+ACCESS: dict[str, frozenset[str]] = {
+    "district_official": frozenset({"places", "households", "residents", "actors", "people", "audit",
+                                    "import", "export", "edit"}),
+    "community_director": frozenset({"places", "households", "residents", "actors", "people", "audit",
+                                     "import", "export", "edit"}),
+    "grid_member": frozenset({"places", "households", "residents", "actors", "people", "export", "edit"}),
+    "org_staff": frozenset({"places", "households", "residents", "actors", "people"}),
+    "volunteer": frozenset({"households", "residents", "actors"}),
+    "resident": frozenset({"households", "residents", "actors"}),
+}
+
+
+@dataclass(frozen=True)
+class Scope:
+    role: str
+    unrestricted: bool = False  # superusers (maintenance), never a demo role
+    area_paths: tuple[str, ...] = ()  # places the user may browse
+    record_paths: tuple[str, ...] = ()  # where the user may see household and resident records
+    household_ids: frozenset[int] = frozenset()
+    actor_ids: frozenset[int] = frozenset()
+    home_path: str = ""  # a resident's building: they may see the actors serving it
+    identity_clearance: bool = False
+
+    def may(self, resource: str) -> bool:
+        return self.unrestricted or resource in ACCESS.get(self.role, frozenset())
+
+    def actor_area_paths(self) -> set[str]:
+        """Paths of every place an actor visible to this scope may serve: the places in scope and all
+        their ancestors (a sub-district's social organisation serves each community in it)."""
+        paths = set()
+        for path in (*self.area_paths, self.home_path):
+            parts = [p for p in path.split("/") if p]
+            paths.update("/".join(parts[: i + 1]) + "/" for i in range(len(parts)))
+        return paths
+
+
+NOBODY = Scope(role="")
+
+
+@dataclass(frozen=True)
+class ScopeRule:
+    """How rows of one model relate to a scope. Each argument names a lookup path on the model."""
+
+    area_path: str | None = None  # row lies inside Scope.area_paths
+    record_path: str | None = None  # row lies inside Scope.record_paths
+    household: str | None = None  # row belongs to one of Scope.household_ids
+    actor: str | None = None  # row belongs to one of Scope.actor_ids
+    serving_area_path: str | None = None  # row serves a place in or above the scope
+    via: tuple[str, type[models.Model]] | None = field(default=None)  # visible when a related row is
+
+
+_RULES: dict[type[models.Model], ScopeRule] = {}
+_TASK_PROVIDERS: list[Callable[[Any], Iterable[int]]] = []
+
+
+def register(model: type[models.Model], rule: ScopeRule) -> None:
+    _RULES[model] = rule
+
+
+def register_task_households(provider: Callable[[Any], Iterable[int]]) -> None:
+    """Register ``provider(user) -> household ids`` for households a user's tasks give access to."""
+    _TASK_PROVIDERS.append(provider)
+
+
+def task_households(user: Any) -> frozenset[int]:
+    return frozenset(hid for provider in _TASK_PROVIDERS for hid in provider(user))
+
+
+def _prefixes(lookup: str, paths: Iterable[str]) -> Q:
+    q = Q(pk__in=[])
+    for path in paths:
+        q |= Q(**{f"{lookup}__startswith": path})
+    return q
+
+
+def scoped(queryset: models.QuerySet[M], scope: Scope) -> models.QuerySet[M]:
+    """The rows of ``queryset`` that ``scope`` may see."""
+    if scope.unrestricted:
+        return queryset
+    try:
+        rule = _RULES[queryset.model]
+    except KeyError:  # fail closed: an unregistered model is never shown through a scope
+        raise LookupError(f"{queryset.model._meta.label} has no scope rule; register one") from None
+    q = Q(pk__in=[])
+    if rule.area_path:
+        q |= _prefixes(rule.area_path, scope.area_paths)
+    if rule.record_path:
+        q |= _prefixes(rule.record_path, scope.record_paths)
+    if rule.household and scope.household_ids:
+        q |= Q(**{f"{rule.household}__in": scope.household_ids})
+    if rule.actor and scope.actor_ids:
+        q |= Q(**{f"{rule.actor}__in": scope.actor_ids})
+    if rule.serving_area_path:
+        ancestors = scope.actor_area_paths()
+        q |= Q(**{f"{rule.serving_area_path}__in": ancestors}) | _prefixes(rule.serving_area_path,
+                                                                           scope.area_paths)
+    if rule.via:
+        lookup, related_model = rule.via
+        visible = scoped(related_model._default_manager.all(), scope).values("pk")
+        q |= Q(**{f"{lookup}__in": visible})
+    filtered = queryset.filter(q)
+    return filtered.distinct() if rule.via else filtered
+
+
+def require(scope: Scope, resource: str) -> None:
+    """Refuse (HTTP 403) a role that may not use this kind of resource at all."""
+    if not scope.may(resource):
+        raise PermissionDenied(f"role {scope.role or 'anonymous'!r} may not use {resource}")

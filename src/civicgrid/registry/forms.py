@@ -1,0 +1,71 @@
+"""Forms: each rejects a bad value with a message next to its field, using the same rules as imports."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from civicgrid.core.crypto import digest
+from civicgrid.core.scoping import Scope, scoped
+from civicgrid.registry import validation as v
+from civicgrid.registry.models import Household, Place, Resident
+
+
+class HouseholdForm(forms.ModelForm):  # type: ignore[type-arg]
+    contact_phone = forms.CharField(label=_("contact phone"), required=False, validators=[v.validate_phone])
+
+    class Meta:
+        model = Household
+        fields = ["building", "address", "housing_type", "income_status", "contact_phone"]
+
+    def __init__(self, *args: Any, scope: Scope, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        building = self.fields["building"]
+        building.queryset = scoped(Place.objects.filter(level="building"), scope)  # type: ignore[attr-defined]
+        building.label_from_instance = lambda p: f"{p.code} {p.name}"  # type: ignore[attr-defined]
+
+
+class ResidentForm(forms.ModelForm):  # type: ignore[type-arg]
+    id_number = forms.CharField(label=_("national ID number"), required=False)
+    phone = forms.CharField(label=_("phone"), required=False, validators=[v.validate_phone])
+    birth_date = forms.DateField(label=_("birth date"), validators=[v.validate_birth_date],
+                                 widget=forms.DateInput(attrs={"type": "date"}))
+
+    class Meta:
+        model = Resident
+        fields = ["name", "sex", "birth_date", "relation", "id_number", "phone", "lives_alone",
+                  "disability_kind", "disability_grade", "chronic_illness", "pregnant", "limited_mobility",
+                  "language_barrier", "mental_health_needs"]
+
+    def clean_id_number(self) -> str:
+        value = self.cleaned_data["id_number"].strip()
+        if not value:
+            return ""
+        value = v.validate_id_number(value)
+        others = Resident.objects.filter(id_number_digest=digest(value))
+        if self.instance.pk:
+            others = others.exclude(pk=self.instance.pk)
+        if others.exists():
+            raise forms.ValidationError(_("This ID number is already registered for another resident."))
+        return value
+
+    def clean_disability_grade(self) -> int | None:
+        return v.validate_disability_grade(self.cleaned_data.get("disability_grade"))
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        kind, grade = data.get("disability_kind"), data.get("disability_grade")
+        if grade and not kind:
+            self.add_error("disability_kind", _("A disability grade needs a disability kind."))
+        if kind and not grade:
+            self.add_error("disability_grade", _("A disability kind needs a grade (1-4)."))
+        id_number, birth = data.get("id_number"), data.get("birth_date")
+        if id_number and birth and v.id_number_birth_date(id_number) != birth:
+            self.add_error("birth_date", _("The birth date does not match the one in the ID number."))
+        return data
+
+
+class ImportForm(forms.Form):
+    file = forms.FileField(label=_("Registry file (.zip of CSV files, .csv or .xlsx)"))

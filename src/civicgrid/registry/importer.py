@@ -1,0 +1,270 @@
+"""Validation of a registry import (see civicgrid.engine.registry_format for the tables).
+
+:func:`validate` checks every row of every table against the file itself and the database, and
+returns plain cleaned rows or raises :class:`ImportRejected` with every error. It writes nothing;
+:func:`civicgrid.registry.services.registry_import` writes what it returns.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.exceptions import ValidationError
+
+from civicgrid.core.crypto import digest
+from civicgrid.core.importing import ImportRejected, RowError, Rows
+from civicgrid.engine import registry_format as fmt
+from civicgrid.registry import validation as v
+from civicgrid.registry.models import Actor, Household, Person, Place, Resident
+
+PARENT_LEVEL = dict(zip(fmt.PLACE_LEVELS[1:], fmt.PLACE_LEVELS[:-1], strict=True))
+
+
+@dataclass
+class Cleaned:
+    places: list[dict[str, Any]] = field(default_factory=list)
+    households: list[dict[str, Any]] = field(default_factory=list)
+    residents: list[dict[str, Any]] = field(default_factory=list)
+    actors: list[dict[str, Any]] = field(default_factory=list)
+    people: list[dict[str, Any]] = field(default_factory=list)
+    posts: list[dict[str, Any]] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        return {name: len(getattr(self, name)) for name in fmt.TABLES}
+
+
+class _Checker:
+    """Collects errors for one table while cleaning its rows."""
+
+    def __init__(self, table: str, errors: list[RowError]):
+        self.table, self.errors = table, errors
+
+    def fail(self, row: int, column: str, value: str, reason: str) -> None:
+        self.errors.append(RowError(self.table, row, column, value, str(reason)))
+
+    def apply(self, row: int, column: str, value: str, parse: Callable[[str], Any]) -> Any:
+        try:
+            return parse(value)
+        except ValidationError as exc:
+            self.fail(row, column, value, " ".join(exc.messages))
+        except ValueError as exc:
+            self.fail(row, column, value, str(exc))
+        return None
+
+    def require(self, row: int, column: str, value: str) -> str | None:
+        if not value:
+            self.fail(row, column, value, "required")
+            return None
+        return value
+
+    def choice(self, row: int, column: str, value: str, allowed: tuple[str, ...]) -> str | None:
+        if value not in allowed:
+            self.fail(row, column, value, f"expected one of {', '.join(allowed)}")
+            return None
+        return value
+
+    def unique(self, row: int, column: str, value: str, seen: dict[str, int], existing: set[str]) -> None:
+        if value in seen:
+            self.fail(row, column, value, f"duplicate of row {seen[value]}")
+        elif value in existing:
+            self.fail(row, column, value, "already in the registry")
+        else:
+            seen[value] = row
+
+
+def validate(tables: dict[str, Rows]) -> Cleaned:
+    errors: list[RowError] = []
+    out = Cleaned()
+    place_levels = _places(tables.get("places", []), errors, out)
+    household_codes = _households(tables.get("households", []), errors, out, place_levels)
+    resident_codes = _residents(tables.get("residents", []), errors, out, household_codes)
+    actor_codes = _actors(tables.get("actors", []), errors, out, place_levels)
+    person_codes = _people(tables.get("people", []), errors, out, resident_codes)
+    _posts(tables.get("posts", []), errors, out, person_codes, actor_codes, place_levels)
+    if errors:
+        raise ImportRejected(errors)
+    return out
+
+
+def _places(rows: Rows, errors: list[RowError], out: Cleaned) -> dict[str, str]:
+    check = _Checker("places", errors)
+    existing = dict(Place.objects.values_list("code", "level"))
+    existing_parent = dict(Place.objects.values_list("code", "parent__code"))
+    levels = dict(existing)
+    seen: dict[str, int] = {}
+    for n, r in enumerate(rows, start=2):
+        code = check.require(n, "code", r["code"])
+        level = check.choice(n, "level", r["level"], fmt.PLACE_LEVELS)
+        check.require(n, "name", r["name"])
+        parent = r["parent_code"]
+        if code is None or level is None:
+            continue
+        if code in seen:
+            check.fail(n, "code", code, f"duplicate of row {seen[code]}")
+            continue
+        seen[code] = n
+        if level == "district":
+            if parent:
+                check.fail(n, "parent_code", parent, "a district has no parent")
+        elif not parent:
+            check.fail(n, "parent_code", parent, f"a {level} needs a parent {PARENT_LEVEL[level]}")
+        elif levels.get(parent) != PARENT_LEVEL[level]:
+            reason = ("unknown place code (places must be listed after their parent)" if parent not in levels
+                      else f"the parent of a {level} must be a {PARENT_LEVEL[level]}, not a {levels[parent]}")
+            check.fail(n, "parent_code", parent, reason)
+        geometry = None
+        if r["geometry"]:
+            geometry = check.apply(n, "geometry", r["geometry"][:60], lambda _s, g=r["geometry"]: _geojson(g))
+        if code in existing:
+            if existing[code] != level or (existing_parent.get(code) or "") != parent:
+                check.fail(n, "code", code, "already in the registry with another level or parent")
+            continue  # an existing place is a reference, not a new row
+        levels[code] = level
+        out.places.append({"code": code, "name": r["name"], "level": level, "parent_code": parent or None,
+                           "geometry": geometry})
+    return levels
+
+
+def _geojson(text: str) -> dict[str, Any]:
+    value = json.loads(text)
+    if not isinstance(value, dict) or "type" not in value:
+        raise ValueError("not a GeoJSON object")
+    return value
+
+
+def _households(rows: Rows, errors: list[RowError], out: Cleaned, levels: dict[str, str]) -> set[str]:
+    check = _Checker("households", errors)
+    existing = set(Household.objects.values_list("code", flat=True))
+    seen: dict[str, int] = {}
+    for n, r in enumerate(rows, start=2):
+        code = check.require(n, "code", r["code"])
+        if code:
+            check.unique(n, "code", code, seen, existing)
+        if levels.get(r["building_code"]) != "building":
+            check.fail(n, "building_code", r["building_code"], "unknown building code")
+        check.require(n, "address", r["address"])
+        check.choice(n, "housing_type", r["housing_type"], fmt.HOUSING_TYPES)
+        status = r["income_status"] or "normal"
+        check.choice(n, "income_status", status, ("normal", "low_income", "dibao", "tekun"))
+        phone = check.apply(n, "contact_phone", r["contact_phone"], v.validate_phone)
+        out.households.append({**r, "income_status": status, "contact_phone": phone or ""})
+    return existing | set(seen)
+
+
+def _residents(rows: Rows, errors: list[RowError], out: Cleaned, households: set[str]) -> set[str]:
+    check = _Checker("residents", errors)
+    existing = set(Resident.objects.values_list("code", flat=True))
+    existing_ids = set(Resident.objects.exclude(id_number_digest="").values_list("id_number_digest", flat=True))
+    seen: dict[str, int] = {}
+    seen_ids: dict[str, int] = {}
+    for n, r in enumerate(rows, start=2):
+        code = check.require(n, "code", r["code"])
+        if code:
+            check.unique(n, "code", code, seen, existing)
+        if r["household_code"] not in households:
+            check.fail(n, "household_code", r["household_code"], "unknown household code")
+        check.require(n, "name", r["name"])
+        sex = {"男": "M", "女": "F"}.get(r["sex"], r["sex"].upper())
+        check.choice(n, "sex", sex, fmt.SEXES)
+        birth = check.apply(n, "birth_date", r["birth_date"], v.parse_date)
+        check.choice(n, "relation", r["relation"], fmt.RELATIONS)
+        id_number = ""
+        if r["id_number"]:
+            id_number = check.apply(n, "id_number", r["id_number"], v.validate_id_number) or ""
+            if id_number:
+                key = digest(id_number)
+                if key in seen_ids:
+                    check.fail(n, "id_number", r["id_number"], f"duplicate ID number: also on row {seen_ids[key]}")
+                elif key in existing_ids:
+                    check.fail(n, "id_number", r["id_number"], "this ID number is already in the registry")
+                else:
+                    seen_ids[key] = n
+                if birth and v.id_number_birth_date(id_number) != birth:
+                    check.fail(n, "birth_date", r["birth_date"], "does not match the birth date in the ID number")
+        phone = check.apply(n, "phone", r["phone"], v.validate_phone)
+        flags = {c: check.apply(n, c, r[c], v.parse_bool) for c in
+                 ("lives_alone", "chronic_illness", "pregnant", "limited_mobility", "language_barrier",
+                  "mental_health_needs")}
+        kind = r["disability_kind"]
+        if kind:
+            check.choice(n, "disability_kind", kind, fmt.DISABILITY_KINDS)
+        grade = None
+        if r["disability_grade"]:
+            grade = check.apply(n, "disability_grade", r["disability_grade"],
+                                lambda s: v.validate_disability_grade(int(s)))
+            if not kind:
+                check.fail(n, "disability_kind", kind, "a disability grade needs a disability kind")
+        elif kind:
+            check.fail(n, "disability_grade", "", "a disability kind needs a grade (1-4)")
+        out.residents.append({
+            "code": code, "household_code": r["household_code"], "name": r["name"], "sex": sex,
+            "birth_date": birth, "relation": r["relation"], "id_number": id_number, "phone": phone or "",
+            "disability_kind": kind, "disability_grade": grade, **{k: bool(b) for k, b in flags.items()},
+        })
+    return existing | set(seen)
+
+
+def _actors(rows: Rows, errors: list[RowError], out: Cleaned, levels: dict[str, str]) -> set[str]:
+    check = _Checker("actors", errors)
+    existing = set(Actor.objects.values_list("code", flat=True))
+    seen: dict[str, int] = {}
+    for n, r in enumerate(rows, start=2):
+        code = check.require(n, "code", r["code"])
+        if code:
+            check.unique(n, "code", code, seen, existing)
+        check.require(n, "name", r["name"])
+        check.choice(n, "sector", r["sector"], fmt.SECTORS)
+        check.choice(n, "kind", r["kind"], fmt.ACTOR_KINDS)
+        if r["service_area_code"] not in levels:
+            check.fail(n, "service_area_code", r["service_area_code"], "unknown place code")
+        capacities = check.apply(n, "capacities", r["capacities"], _capacities) if r["capacities"] else {}
+        out.actors.append({**r, "capacities": capacities or {}})
+    return existing | set(seen)
+
+
+def _capacities(text: str) -> dict[str, int]:
+    value = json.loads(text)
+    if not isinstance(value, dict):
+        raise ValueError('expected a JSON object such as {"food_supply": 300}')
+    for key, amount in value.items():
+        if key not in fmt.CRITICAL_FUNCTIONS:
+            raise ValueError(f"unknown critical function {key!r}; expected {', '.join(fmt.CRITICAL_FUNCTIONS)}")
+        if not isinstance(amount, int) or amount < 0:
+            raise ValueError(f"capacity of {key} must be a whole number of households >= 0")
+    return value
+
+
+def _people(rows: Rows, errors: list[RowError], out: Cleaned, residents: set[str]) -> set[str]:
+    check = _Checker("people", errors)
+    existing = set(Person.objects.values_list("code", flat=True))
+    seen: dict[str, int] = {}
+    for n, r in enumerate(rows, start=2):
+        code = check.require(n, "code", r["code"])
+        if code:
+            check.unique(n, "code", code, seen, existing)
+        check.require(n, "name", r["name"])
+        phone = check.apply(n, "phone", r["phone"], v.validate_phone)
+        if r["resident_code"] and r["resident_code"] not in residents:
+            check.fail(n, "resident_code", r["resident_code"], "unknown resident code")
+        out.people.append({**r, "phone": phone or ""})
+    return existing | set(seen)
+
+
+def _posts(rows: Rows, errors: list[RowError], out: Cleaned, people: set[str], actors: set[str],
+           levels: dict[str, str]) -> None:
+    check = _Checker("posts", errors)
+    for n, r in enumerate(rows, start=2):
+        if r["person_code"] not in people:
+            check.fail(n, "person_code", r["person_code"], "unknown person code")
+        if r["actor_code"] not in actors:
+            check.fail(n, "actor_code", r["actor_code"], "unknown actor code")
+        check.require(n, "role", r["role"])
+        is_key = check.apply(n, "is_key", r["is_key"], v.parse_bool)
+        if r["place_code"] and r["place_code"] not in levels:
+            check.fail(n, "place_code", r["place_code"], "unknown place code")
+        if r["role"] == "grid_member" and levels.get(r["place_code"]) != "grid":
+            check.fail(n, "place_code", r["place_code"], "a grid member's post needs the grid's code")
+        out.posts.append({**r, "is_key": bool(is_key)})

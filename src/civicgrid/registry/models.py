@@ -1,0 +1,201 @@
+"""The registry: places, households, residents, and the actors of governance with the people who hold
+posts in them. Models hold data and integrity constraints only; rules live in services.py."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from civicgrid.core.crypto import DigestField, EncryptedCharField
+from civicgrid.engine import registry_format as fmt
+
+
+def _choices(values: tuple[str, ...], labels: dict[str, str]) -> list[tuple[str, str]]:
+    return [(v, labels.get(v, v)) for v in values]
+
+
+LEVEL_LABELS = {"district": _("District"), "subdistrict": _("Sub-district"), "community": _("Community"),
+                "grid": _("Grid"), "building": _("Building")}
+SECTOR_LABELS = {"state": _("State"), "capital": _("Capital"), "society": _("Society")}
+KIND_LABELS = {
+    "party_committee": _("Party committee"), "subdistrict_office": _("Sub-district office"),
+    "government_department": _("Government department"), "residents_committee": _("Residents' committee"),
+    "property_management": _("Property-management company"), "enterprise": _("Enterprise"), "shop": _("Shop"),
+    "social_organisation": _("Social organisation"), "foundation": _("Foundation"),
+    "volunteer_team": _("Volunteer team"), "resident_self_organisation": _("Resident self-organisation"),
+}
+HOUSING_LABELS = {"commodity": _("Commodity housing"), "old_estate": _("Old estate"),
+                  "resettlement": _("Resettlement housing"), "public_rental": _("Public rental"),
+                  "self_built": _("Self-built house")}
+INCOME_LABELS = {"normal": _("Normal"), "low_income": _("Low income"),
+                 "dibao": _("Minimum living allowance (dibao)"), "tekun": _("Extreme-poverty support (tekun)")}
+RELATION_LABELS = {"head": _("Head"), "spouse": _("Spouse"), "child": _("Child"), "parent": _("Parent"),
+                   "grandchild": _("Grandchild"), "sibling": _("Sibling"), "other": _("Other")}
+DISABILITY_LABELS = {"physical": _("Physical"), "hearing": _("Hearing"), "visual": _("Visual"),
+                     "speech": _("Speech"), "intellectual": _("Intellectual"), "mental": _("Mental"),
+                     "multiple": _("Multiple")}
+
+
+class Place(models.Model):
+    """A node of the hierarchy district > sub-district > community > grid > building.
+
+    ``path`` is the chain of codes from the root ("D01/D01-S01/D01-S01-C01/"), so "everything inside this
+    place" is one indexed prefix query: the basis of role scoping.
+    """
+
+    level = models.CharField(_("level"), max_length=16, choices=_choices(fmt.PLACE_LEVELS, LEVEL_LABELS))
+    code = models.CharField(_("code"), max_length=40, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
+    path = models.CharField(max_length=255, unique=True, editable=False)
+    geometry = models.JSONField(_("GeoJSON geometry"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["path"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def audit_place_path(self) -> str:
+        return self.path
+
+
+class Household(models.Model):
+    code = models.CharField(_("household code"), max_length=40, unique=True)
+    building = models.ForeignKey(Place, on_delete=models.PROTECT, related_name="households",
+                                 limit_choices_to={"level": "building"}, verbose_name=_("building"))
+    grid = models.ForeignKey(Place, on_delete=models.PROTECT, related_name="grid_households", editable=False)
+    place_path = models.CharField(max_length=255, db_index=True, editable=False)
+    address = models.CharField(_("address"), max_length=200)
+    housing_type = models.CharField(_("housing type"), max_length=20,
+                                    choices=_choices(fmt.HOUSING_TYPES, HOUSING_LABELS))
+    income_status = models.CharField(_("income status"), max_length=20, default="normal",
+                                     choices=_choices(("normal", "low_income", "dibao", "tekun"), INCOME_LABELS))
+    contact_phone = EncryptedCharField(_("contact phone"), blank=True, default="")
+    contact_phone_digest = DigestField(source="contact_phone")
+    size = models.PositiveIntegerField(_("household size"), default=0, editable=False)
+    vulnerability_score = models.FloatField(_("vulnerability score"), default=0.0, editable=False)
+    vulnerability_weight = models.FloatField(default=1.0, editable=False)
+    vulnerability_rule = models.CharField(max_length=20, blank=True, editable=False)
+    vulnerability_summary = models.CharField(max_length=300, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.address}"
+
+    def audit_place_path(self) -> str:
+        return self.place_path
+
+
+class Resident(models.Model):
+    code = models.CharField(_("resident code"), max_length=40, unique=True)
+    household = models.ForeignKey(Household, on_delete=models.CASCADE, related_name="residents",
+                                  verbose_name=_("household"))
+    name = models.CharField(_("name"), max_length=60)
+    sex = models.CharField(_("sex"), max_length=1, choices=[("M", _("Male")), ("F", _("Female"))])
+    birth_date = models.DateField(_("birth date"))
+    relation = models.CharField(_("relation to head"), max_length=16,
+                                choices=_choices(fmt.RELATIONS, RELATION_LABELS))
+    id_number = EncryptedCharField(_("national ID number"), blank=True, default="")
+    id_number_digest = DigestField(source="id_number")
+    phone = EncryptedCharField(_("phone"), blank=True, default="")
+    phone_digest = DigestField(source="phone")
+    lives_alone = models.BooleanField(_("lives alone"), default=False)
+    disability_kind = models.CharField(_("disability kind"), max_length=16, blank=True,
+                                       choices=_choices(fmt.DISABILITY_KINDS, DISABILITY_LABELS))
+    disability_grade = models.PositiveSmallIntegerField(_("disability grade (1-4)"), null=True, blank=True)
+    chronic_illness = models.BooleanField(_("chronic illness"), default=False)
+    pregnant = models.BooleanField(_("pregnant"), default=False)
+    limited_mobility = models.BooleanField(_("limited mobility"), default=False)
+    language_barrier = models.BooleanField(_("language barrier"), default=False)
+    mental_health_needs = models.BooleanField(_("mental-health needs"), default=False)
+
+    class Meta:
+        ordering = ["household_id", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["id_number_digest"], condition=~models.Q(id_number_digest=""),
+                                    name="resident_unique_id_number"),
+            models.CheckConstraint(condition=models.Q(disability_grade__isnull=True)
+                                   | models.Q(disability_grade__gte=1, disability_grade__lte=4),
+                                   name="resident_disability_grade_1_4"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def audit_place_path(self) -> str:
+        return self.household.place_path
+
+    def age_on(self, day: date | None = None) -> int:
+        day = day or date.today()
+        b = self.birth_date
+        return day.year - b.year - ((day.month, day.day) < (b.month, b.day))
+
+    @property
+    def age(self) -> int:
+        return self.age_on()
+
+
+class Actor(models.Model):
+    """An organisation that takes part in governance, tagged with its sector (seed 001: state, capital,
+    society)."""
+
+    code = models.CharField(_("code"), max_length=40, unique=True)
+    name = models.CharField(_("name"), max_length=120)
+    sector = models.CharField(_("sector"), max_length=10, choices=_choices(fmt.SECTORS, SECTOR_LABELS))
+    kind = models.CharField(_("kind"), max_length=32, choices=_choices(fmt.ACTOR_KINDS, KIND_LABELS))
+    service_area = models.ForeignKey(Place, on_delete=models.PROTECT, related_name="actors",
+                                     verbose_name=_("service area"))
+    capacities = models.JSONField(_("capacities (households per critical function)"), default=dict, blank=True)
+    contact_phone = models.CharField(_("contact phone"), max_length=30, blank=True)
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def audit_place_path(self) -> str:
+        return self.service_area.path
+
+
+class Person(models.Model):
+    """Someone who holds posts in actors (staff, grid members, volunteers); may also be a resident."""
+
+    code = models.CharField(_("code"), max_length=40, unique=True)
+    name = models.CharField(_("name"), max_length=60)
+    phone = EncryptedCharField(_("phone"), blank=True, default="")
+    phone_digest = DigestField(source="phone")
+    resident = models.ForeignKey(Resident, null=True, blank=True, on_delete=models.SET_NULL,
+                                 related_name="people")
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Post(models.Model):
+    """A person's role in an actor. One person may hold posts in several actors (and sectors)."""
+
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="posts")
+    actor = models.ForeignKey(Actor, on_delete=models.CASCADE, related_name="posts")
+    role = models.CharField(_("role"), max_length=40)
+    is_key = models.BooleanField(_("key post"), default=False)
+    place = models.ForeignKey(Place, null=True, blank=True, on_delete=models.PROTECT, related_name="posts",
+                              help_text=_("for grid members: the grid they serve"))
+
+    class Meta:
+        ordering = ["actor_id", "-is_key", "id"]
+        constraints = [models.UniqueConstraint(fields=["person", "actor", "role", "place"], name="post_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.person} - {self.role} @ {self.actor}"
+
+    def audit_place_path(self) -> str:
+        return self.actor.service_area.path

@@ -1,0 +1,162 @@
+"""Reads from the registry, always through the caller's scope."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.db.models import Count, Q, QuerySet
+
+from civicgrid.core.crypto import digest, mask
+from civicgrid.core.models import AuditLog
+from civicgrid.core.scoping import Scope, require, scoped
+from civicgrid.engine.registry_format import TABLES
+from civicgrid.registry.models import Actor, Household, Person, Place, Post, Resident
+
+
+def place_list(*, scope: Scope, parent: Place | None = None) -> QuerySet[Place]:
+    """Places in scope; with ``parent``, its children; without, the topmost places the scope reaches."""
+    require(scope, "places")
+    places = scoped(Place.objects.all(), scope)
+    if parent is not None:
+        return places.filter(parent=parent)
+    if scope.unrestricted:
+        return places.filter(parent__isnull=True)
+    return places.filter(path__in=scope.area_paths)
+
+
+def place_all(*, scope: Scope) -> QuerySet[Place]:
+    require(scope, "places")
+    return scoped(Place.objects.all(), scope)
+
+
+def place_get(*, scope: Scope, place_id: int) -> Place:
+    require(scope, "places")
+    return scoped(Place.objects.all(), scope).get(pk=place_id)
+
+
+def place_ancestors(place: Place) -> list[Place]:
+    codes = [c for c in place.path.split("/") if c][:-1]
+    by_code = {p.code: p for p in Place.objects.filter(code__in=codes)}
+    return [by_code[c] for c in codes if c in by_code]
+
+
+def household_list(*, scope: Scope, query: str = "", place: Place | None = None) -> QuerySet[Household]:
+    """Households in scope, optionally under a place, matching ``query``: a name, an address or a code
+    (substring), or a full phone or ID number (exact, through their digests)."""
+    require(scope, "households")
+    households = scoped(Household.objects.select_related("building", "grid"), scope)
+    if place is not None:
+        households = households.filter(place_path__startswith=place.path)
+    query = query.strip()
+    if query:
+        key = digest(query)
+        households = households.filter(
+            Q(code__icontains=query) | Q(address__icontains=query) | Q(residents__name__icontains=query)
+            | Q(contact_phone_digest=key) | Q(residents__phone_digest=key) | Q(residents__id_number_digest=key)
+        ).distinct()
+    return households.order_by("code")
+
+
+def household_get(*, scope: Scope, household_id: int) -> Household:
+    require(scope, "households")
+    return scoped(Household.objects.select_related("building", "grid"), scope).get(pk=household_id)
+
+
+def resident_list(*, scope: Scope, household: Household | None = None) -> QuerySet[Resident]:
+    require(scope, "residents")
+    residents = scoped(Resident.objects.select_related("household"), scope)
+    return residents.filter(household=household) if household is not None else residents
+
+
+def resident_get(*, scope: Scope, resident_id: int) -> Resident:
+    require(scope, "residents")
+    return scoped(Resident.objects.select_related("household"), scope).get(pk=resident_id)
+
+
+def actor_list(*, scope: Scope, sector: str = "") -> QuerySet[Actor]:
+    require(scope, "actors")
+    actors = scoped(Actor.objects.select_related("service_area"), scope).annotate(n_posts=Count("posts"))
+    return actors.filter(sector=sector) if sector else actors
+
+
+def actor_get(*, scope: Scope, actor_id: int) -> Actor:
+    require(scope, "actors")
+    return scoped(Actor.objects.select_related("service_area"), scope).get(pk=actor_id)
+
+
+def actor_posts(*, scope: Scope, actor: Actor) -> list[dict[str, Any]]:
+    """The actor's posts, each with the other actors its holder also serves (cross-posts: seed 001's
+    'fusion' of state, capital and society shows here)."""
+    posts = list(scoped(Post.objects.select_related("person", "place"), scope).filter(actor=actor))
+    others: dict[int, list[Post]] = {}
+    for other in Post.objects.filter(person_id__in={p.person_id for p in posts}).exclude(actor=actor) \
+            .select_related("actor"):
+        others.setdefault(other.person_id, []).append(other)
+    return [{"post": p, "also": others.get(p.person_id, [])} for p in posts]
+
+
+def person_list(*, scope: Scope) -> QuerySet[Person]:
+    require(scope, "people")
+    return scoped(Person.objects.all(), scope)
+
+
+def person_get(*, scope: Scope, person_id: int) -> Person:
+    require(scope, "people")
+    return scoped(Person.objects.all(), scope).get(pk=person_id)
+
+
+def audit_list(*, scope: Scope) -> QuerySet[AuditLog]:
+    require(scope, "audit")
+    return scoped(AuditLog.objects.select_related("user"), scope)
+
+
+def show_identity(scope: Scope, value: str) -> str:
+    """An ID number or phone as this scope may see it."""
+    return value if scope.identity_clearance else mask(value)
+
+
+def registry_tables(*, scope: Scope) -> dict[str, tuple[tuple[str, ...], list[list[Any]]]]:
+    """Everything in scope, in the exchange format (civicgrid.engine.registry_format), identities
+    masked for roles without clearance."""
+    require(scope, "export")
+    places = scoped(Place.objects.select_related("parent"), scope)
+    households = scoped(Household.objects.select_related("building"), scope)
+    residents = scoped(Resident.objects.select_related("household"), scope)
+    actors = scoped(Actor.objects.select_related("service_area"), scope)
+    people = scoped(Person.objects.select_related("resident"), scope)
+    posts = scoped(Post.objects.select_related("person", "actor", "place"), scope)
+    show = lambda value: show_identity(scope, value)  # noqa: E731
+    def flag(value: bool) -> int:
+        return int(bool(value))
+
+    ancestors = Place.objects.none()
+    if not scope.unrestricted:  # the ancestors of the scope, so the export re-imports on its own
+        ancestors = Place.objects.filter(path__in=scope.actor_area_paths() - set(scope.area_paths))
+    all_places = sorted({*places, *ancestors.select_related("parent")}, key=lambda p: p.path)
+    resident_codes = set(residents.values_list("code", flat=True))
+    return {
+        "places": (TABLES["places"], [
+            [p.code, p.name, p.level, p.parent.code if p.parent else "",
+             json.dumps(p.geometry, ensure_ascii=False) if p.geometry else ""]
+            for p in all_places]),
+        "households": (TABLES["households"], [
+            [h.code, h.building.code, h.address, h.housing_type, h.income_status, show(h.contact_phone)]
+            for h in households]),
+        "residents": (TABLES["residents"], [
+            [r.code, r.household.code, r.name, r.sex, r.birth_date.isoformat(), r.relation, show(r.id_number),
+             show(r.phone), flag(r.lives_alone), r.disability_kind, r.disability_grade or "",
+             flag(r.chronic_illness), flag(r.pregnant), flag(r.limited_mobility), flag(r.language_barrier),
+             flag(r.mental_health_needs)]
+            for r in residents]),
+        "actors": (TABLES["actors"], [
+            [a.code, a.name, a.sector, a.kind, a.service_area.code,
+             json.dumps(a.capacities) if a.capacities else "", a.contact_phone] for a in actors]),
+        "people": (TABLES["people"], [
+            [p.code, p.name, show(p.phone),
+             p.resident.code if p.resident and p.resident.code in resident_codes else ""] for p in people]),
+        "posts": (TABLES["posts"], [
+            [p.person.code, p.actor.code, p.role, flag(p.is_key), p.place.code if p.place else ""]
+            for p in posts]),
+    }
+
