@@ -5,6 +5,8 @@
     civicgrid synth --households N --seed S --out DIR
     civicgrid import PATH              a folder of CSVs, a .zip, a .csv or an .xlsx; all or nothing
     civicgrid export --out DIR|FILE.xlsx|FILE.zip [--as USER]
+    civicgrid allocate --requests FILE --stock FILE --policy NAME --out FILE
+    civicgrid index --spec FILE --input FILE --out FILE | index svi|inform --input FILE --out FILE
     civicgrid manage ARGS...           Django's manage.py (migrate, createsuperuser, ...)
 """
 
@@ -181,13 +183,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--as", dest="as_user", default="", help="export what this user may see, masked as for them")
     p.set_defaults(func=cmd_export)
 
+    for name in ENGINE_COMMANDS:
+        sub.add_parser(name, help=f"{name} (see civicgrid {name} --help)")
+
     p = sub.add_parser("manage", help="Django management commands")
     p.add_argument("rest", nargs=argparse.REMAINDER)
     p.set_defaults(func=cmd_manage)
     return parser
 
 
+# Engine commands parse their own arguments (they run without Django).
+ENGINE_COMMANDS = {
+    "allocate": ("civicgrid.engine.allocation_cli", "run_allocate_cli"),
+    "index": ("civicgrid.engine.index.cli", "run_index_cli"),
+}
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in ENGINE_COMMANDS:
+        import importlib
+
+        module, function = ENGINE_COMMANDS[argv[0]]
+        return int(getattr(importlib.import_module(module), function)(argv[1:]))
     args = build_parser().parse_args(argv)
     return int(args.func(args) or 0)
 
