@@ -35,7 +35,7 @@ ACCESS: dict[str, frozenset[str]] = {
     "community_director": frozenset({"places", "households", "residents", "actors", "people", "audit",
                                      "import", "export", "edit"}),
     "grid_member": frozenset({"places", "households", "residents", "actors", "people", "export", "edit"}),
-    "org_staff": frozenset({"places", "households", "residents", "actors", "people"}),
+    "org_staff": frozenset({"places", "households", "residents", "actors"}),
     "volunteer": frozenset({"households", "residents", "actors"}),
     "resident": frozenset({"households", "residents", "actors"}),
 }

@@ -21,7 +21,7 @@ def database_from_url(url: str) -> dict[str, object]:
         "USER": unquote(parsed.username or ""),
         "PASSWORD": unquote(parsed.password or ""),
         "HOST": query.get("host", [parsed.hostname or ""])[0],
-        "PORT": str(parsed.port or ""),
+        "PORT": query.get("port", [str(parsed.port or "")])[0],
         "ATOMIC_REQUESTS": False,
     }
 
