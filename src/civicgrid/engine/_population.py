@@ -19,7 +19,9 @@ Published
 
 Assumptions (no single published figure fits a community-level register; change them here)
 --------------------------------------------------------------------------------------------
-* How the 6+ household sizes split (6: 70 %, 7: 20 %, 8: 10 %).
+* How the 6+ household sizes split (6: 60 %, 7: 22 %, 8: 10 %, 9: 5 %, 10: 3 %). The published
+  shares and mean size 2.62 imply about 6.69 persons per 6+ household; this split has that mean,
+  so the generated mean household size is the published 2.62.
 * Ages are uniform within each published band; 80+ runs to 99.
 * Disability rate by age band (2 %, 4.5 %, 15 %, 30 % for 0-14, 15-59, 60-79, 80+), chosen so that
   the population rate comes out at the published 6.34 %; 30 % of disabilities are grade 1-2 (severe).
@@ -52,10 +54,12 @@ HOUSEHOLD_SIZE_SHARES: dict[int, float] = {
     3: 0.2099,
     4: 0.1317,
     5: 0.0619,
-    # 6 or more: 4.58 %, split by assumption
-    6: 0.0458 * 0.7,
-    7: 0.0458 * 0.2,
-    8: 0.0458 * 0.1,
+    # 6 or more: 4.58 %, split by assumption so that the mean size is the published 2.62
+    6: 0.0458 * 0.60,
+    7: 0.0458 * 0.22,
+    8: 0.0458 * 0.10,
+    9: 0.0458 * 0.05,
+    10: 0.0458 * 0.03,
 }
 DISABILITY_KINDS: dict[str, float] = {
     "physical": 0.2907,

@@ -30,6 +30,7 @@ _url = os.environ.get("CIVICGRID_DATABASE_URL", "")
 if _url:
     DATABASES = {"default": database_from_url(_url)}
 else:
+    VAR_DIR.mkdir(parents=True, exist_ok=True)  # the embedded database needs its folder
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
