@@ -20,6 +20,7 @@ demo: install
 # The whole suite on SQLite, then the platform tests again on a throwaway PostgreSQL server.
 test: install
 	scripts/system-deps.sh
+	$(BIN)/ruff check src tests bench
 	$(MAKE) test-sqlite test-postgres
 
 test-sqlite: install

@@ -168,8 +168,9 @@ def test_pages_follow_the_same_scope(community) -> None:  # type: ignore[no-unty
     grid = Client()
     grid.login(username="grid", password="civicgrid-demo")
     role = Role.objects.get(user__username="grid")
-    grid_code = community.posts.query("person_code == @role.person.code and role == 'grid_member'")[
-        "place_code"].iloc[0]
+    posts = community.posts
+    grid_code = posts.loc[(posts["person_code"] == role.person.code) & (posts["role"] == "grid_member"),
+                          "place_code"].iloc[0]
     mine = Household.objects.filter(grid__code=grid_code).first()
     other = Household.objects.exclude(grid__code=grid_code).first()
     assert grid.get(f"/households/{mine.id}/").status_code == 200

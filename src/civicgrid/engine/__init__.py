@@ -15,7 +15,14 @@ CDC/ATSDR SVI and INFORM presets, uncertainty and sensitivity).
 """
 
 from civicgrid.engine.allocation import POLICIES, allocate, sphere_floor
-from civicgrid.engine.equity import atkinson, concentration_index, equity_summary, gini, group_report, theil
+from civicgrid.engine.equity import (
+    atkinson,
+    concentration_index,
+    equity_summary,
+    gini,
+    group_report,
+    theil,
+)
 from civicgrid.engine.governance import (
     GovernanceInputs,
     GovernanceReport,
