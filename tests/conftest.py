@@ -35,3 +35,61 @@ def django_db_setup(django_db_setup, django_db_blocker, community):  # type: ign
     with django_db_blocker.unblock():
         registry_import(user=None, tables=community_rows(community))
         demo_users_create()
+
+
+CHROMIUM = os.environ.get("CIVICGRID_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-quic"]
+
+
+# The marks every browser test module carries: `pytestmark = BROWSER_MARKS`. CI sets
+# CIVICGRID_REQUIRE_BROWSER so that a missing Chromium fails instead of skipping.
+BROWSER_MARKS = [
+    pytest.mark.browser,
+    pytest.mark.django_db,
+    pytest.mark.skipif(not os.path.exists(CHROMIUM) and not os.environ.get("CIVICGRID_REQUIRE_BROWSER"),
+                       reason="Chromium is not installed (scripts/system-deps.sh installs it as root)"),
+]
+
+
+@pytest.fixture(scope="module")
+def app_server(django_db_blocker):  # type: ignore[no-untyped-def]
+    """The app on a free local port, serving the session's database. (pytest-django's own live_server
+    flushes every table afterwards, which would empty the shared community for later tests.)"""
+    from django.contrib.staticfiles.handlers import StaticFilesHandler
+    from django.test.testcases import LiveServerThread
+
+    with django_db_blocker.unblock():
+        thread = LiveServerThread("localhost", StaticFilesHandler, port=0)
+        thread.daemon = True
+        thread.start()
+        thread.is_ready.wait()
+        if thread.error:
+            raise thread.error
+
+        class Server:
+            url = f"http://localhost:{thread.port}"
+
+        yield Server
+        thread.terminate()
+
+
+@pytest.fixture(scope="module")
+def browser():  # type: ignore[no-untyped-def]
+    """Debian's Chromium driven by Playwright. Browser test modules also carry the `browser` mark and
+    skip when Chromium is absent, unless CIVICGRID_REQUIRE_BROWSER is set (CI)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        instance = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield instance
+        instance.close()
+
+
+def login(page, base_url: str, username: str) -> None:  # type: ignore[no-untyped-def]
+    """Log a Playwright page in as a demo user (password civicgrid-demo)."""
+    page.goto(f"{base_url}/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", "civicgrid-demo")
+    with page.expect_navigation():
+        page.click("main button[type=submit]")

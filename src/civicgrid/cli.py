@@ -126,6 +126,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print("loaded " + ", ".join(f"{n} {t}" for t, n in counts.items()))
     else:
         print("the database already holds a registry; keeping it (delete var/ to start afresh)")
+    from civicgrid.core.plugins import civicgrid_modules
+
+    for _label, module in civicgrid_modules("demo"):
+        for line in module.demo_load(households=args.households, seed=args.seed):
+            print(line)
     print("\nDemo logins (one per role):")
     for username, password, sees in demo_users_create():
         print(f"  {username:<10} {password:<16} {sees}")

@@ -2,67 +2,17 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-
-import pytest
-
 from civicgrid.registry.models import Resident
+from tests.conftest import BROWSER_MARKS, login
 
-CHROMIUM = os.environ.get("CIVICGRID_CHROMIUM", "/usr/bin/chromium")
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.django_db(transaction=False),
-    # CI sets CIVICGRID_REQUIRE_BROWSER so that a missing browser fails instead of skipping.
-    pytest.mark.skipif(not (shutil.which(CHROMIUM) or os.path.exists(CHROMIUM))
-                       and not os.environ.get("CIVICGRID_REQUIRE_BROWSER"),
-                       reason="Chromium is not installed (scripts/system-deps.sh installs it as root)"),
-]
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run", "--disable-quic"]
-
-
-@pytest.fixture(scope="module")
-def app_server(django_db_blocker):  # type: ignore[no-untyped-def]
-    """The app on a free local port, serving the session's database. (pytest-django's own live_server
-    flushes every table afterwards, which would empty the shared community for later tests.)"""
-    from django.contrib.staticfiles.handlers import StaticFilesHandler
-    from django.test.testcases import LiveServerThread
-
-    with django_db_blocker.unblock():
-        thread = LiveServerThread("localhost", StaticFilesHandler, port=0)
-        thread.daemon = True
-        thread.start()
-        thread.is_ready.wait()
-        if thread.error:
-            raise thread.error
-
-        class Server:
-            url = f"http://localhost:{thread.port}"
-
-        yield Server
-        thread.terminate()
-
-
-@pytest.fixture(scope="module")
-def browser():  # type: ignore[no-untyped-def]
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        instance = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        yield instance
-        instance.close()
+pytestmark = BROWSER_MARKS
 
 
 def test_login_search_open_and_switch_language(browser, app_server) -> None:  # type: ignore[no-untyped-def]
     resident = Resident.objects.select_related("household").filter(
         household__grid__parent__code__endswith="C01").exclude(phone_digest="").first()
     page = browser.new_page(viewport={"width": 390, "height": 844}, locale="en-US")  # a phone
-    page.goto(f"{app_server.url}/login/")
-    page.fill("#id_username", "director")
-    page.fill("#id_password", "civicgrid-demo")
-    with page.expect_navigation():
-        page.click("main button[type=submit]")
+    login(page, app_server.url, "director")
     assert page.locator("h1").inner_text() == "Overview"
 
     page.fill("input[name=q]", resident.phone)
@@ -92,11 +42,7 @@ def test_login_search_open_and_switch_language(browser, app_server) -> None:  # 
 def test_edit_form_shows_error_next_to_field_in_browser(browser, app_server) -> None:  # type: ignore[no-untyped-def]
     resident = Resident.objects.filter(household__grid__parent__code__endswith="C01").first()
     page = browser.new_page(locale="en-US")
-    page.goto(f"{app_server.url}/login/")
-    page.fill("#id_username", "director")
-    page.fill("#id_password", "civicgrid-demo")
-    with page.expect_navigation():
-        page.click("main button[type=submit]")
+    login(page, app_server.url, "director")
     page.goto(f"{app_server.url}/residents/{resident.pk}/edit/")
     page.fill("#id_phone", "99")
     with page.expect_navigation():

@@ -4,6 +4,7 @@ from django.http import HttpRequest
 
 from civicgrid.accounts.models import ROLE_LABELS
 from civicgrid.accounts.roles import scope_for
+from civicgrid.core.plugins import nav_items
 from civicgrid.core.scoping import ACCESS
 
 
@@ -11,4 +12,5 @@ def role(request: HttpRequest) -> dict[str, Any]:
     scope = scope_for(request.user)
     resources = set().union(*ACCESS.values())
     return {"scope": scope, "role_label": ROLE_LABELS.get(scope.role, ""),
-            "can": {r: scope.may(r) for r in resources}}
+            "can": {r: scope.may(r) for r in resources},
+            "nav": [item for item in nav_items() if scope.may(item.resource)]}

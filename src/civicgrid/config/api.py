@@ -8,10 +8,11 @@ from ninja import NinjaAPI
 from ninja.security import django_auth
 
 from civicgrid.core.importing import ImportRejected
-from civicgrid.registry.api import router as registry_router
+from civicgrid.core.plugins import civicgrid_modules
 
 api = NinjaAPI(title="civicgrid API", version="1", auth=django_auth, urls_namespace="api")
-api.add_router("/registry", registry_router)
+for label, module in civicgrid_modules("api"):
+    api.add_router(f"/{label}", module.router)
 
 
 @api.exception_handler(ObjectDoesNotExist)

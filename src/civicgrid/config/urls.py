@@ -2,6 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from civicgrid.config.api import api
+from civicgrid.core.plugins import civicgrid_modules
 from civicgrid.registry import views as registry_views
 
 urlpatterns = [
@@ -10,5 +11,6 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(template_name="core/login.html"), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", registry_views.home, name="home"),
-    path("", include("civicgrid.registry.urls")),
 ]
+# Each domain app's pages, at the root under its own namespace (see civicgrid.core.plugins).
+urlpatterns += [path("", include(module.__name__)) for _, module in civicgrid_modules("urls")]

@@ -29,15 +29,18 @@ ROLES: tuple[str, ...] = (
 )
 
 # Which kinds of resource each role may use at all. What they then see is decided by the scope.
+# "*_manage" resources are the coordinator's acts (dispatching, activating a plan, confirming a round).
+_MANAGERS = frozenset({"places", "households", "residents", "actors", "people", "audit", "import", "export",
+                       "edit", "cases", "cases_manage", "relief", "relief_manage", "emergency",
+                       "emergency_manage", "alerts", "alerts_publish", "analytics"})
 ACCESS: dict[str, frozenset[str]] = {
-    "district_official": frozenset({"places", "households", "residents", "actors", "people", "audit",
-                                    "import", "export", "edit"}),
-    "community_director": frozenset({"places", "households", "residents", "actors", "people", "audit",
-                                     "import", "export", "edit"}),
-    "grid_member": frozenset({"places", "households", "residents", "actors", "people", "export", "edit"}),
-    "org_staff": frozenset({"places", "households", "residents", "actors"}),
-    "volunteer": frozenset({"households", "residents", "actors"}),
-    "resident": frozenset({"households", "residents", "actors"}),
+    "district_official": _MANAGERS,
+    "community_director": _MANAGERS,
+    "grid_member": frozenset({"places", "households", "residents", "actors", "people", "export", "edit",
+                              "cases", "relief", "emergency", "alerts", "alerts_publish"}),
+    "org_staff": frozenset({"places", "households", "residents", "actors", "cases", "relief", "alerts"}),
+    "volunteer": frozenset({"households", "residents", "actors", "relief", "alerts"}),
+    "resident": frozenset({"households", "residents", "actors", "cases", "relief", "alerts"}),
 }
 
 

@@ -11,6 +11,11 @@ INSTALLED_APPS = [
     "civicgrid.core",
     "civicgrid.registry",
     "civicgrid.accounts",
+    "civicgrid.cases",
+    "civicgrid.emergency",
+    "civicgrid.alerts",
+    "civicgrid.relief",
+    "civicgrid.analytics",
 ]
 
 MIDDLEWARE = [

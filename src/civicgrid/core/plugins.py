@@ -1,0 +1,43 @@
+"""How a domain app joins the platform without editing shared files.
+
+An app under ``civicgrid.`` may provide, each optional:
+
+* ``urls.py`` with ``app_name`` and ``urlpatterns``: included at the site root;
+* ``api.py`` with ``router`` (a django-ninja Router): mounted at ``/api/<app label>/``;
+* ``nav.py`` with ``NAV = [NavItem(...), ...]``: links in the header, shown to roles that may use them;
+* ``demo.py`` with ``demo_load(*, households: int, seed: int) -> list[str]``: called by ``civicgrid demo``
+  after the registry is loaded, returning lines to print.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from types import ModuleType
+
+from django.apps import apps
+
+
+@dataclass(frozen=True)
+class NavItem:
+    url_name: str
+    label: str  # a gettext_lazy string
+    resource: str  # shown when the role may use this resource (civicgrid.core.scoping.ACCESS)
+    order: int = 50
+
+
+def civicgrid_modules(submodule: str) -> Iterator[tuple[str, ModuleType]]:
+    """(app label, module) for every installed civicgrid app that has ``submodule``."""
+    for config in apps.get_app_configs():
+        if not config.name.startswith("civicgrid."):
+            continue
+        name = f"{config.name}.{submodule}"
+        if importlib.util.find_spec(name) is None:
+            continue
+        yield config.label, importlib.import_module(name)
+
+
+def nav_items() -> list[NavItem]:
+    items = [item for _, module in civicgrid_modules("nav") for item in getattr(module, "NAV", [])]
+    return sorted(items, key=lambda i: i.order)
