@@ -7,6 +7,7 @@
     civicgrid export --out DIR|FILE.xlsx|FILE.zip [--as USER]
     civicgrid allocate --requests FILE --stock FILE --policy NAME --out FILE
     civicgrid index --spec FILE --input FILE --out FILE | index svi|inform --input FILE --out FILE
+    civicgrid governance --community CODE [--format text|json]
     civicgrid manage ARGS...           Django's manage.py (migrate, createsuperuser, ...)
 """
 
@@ -150,6 +151,23 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_governance(args: argparse.Namespace) -> int:
+    _django()
+    _migrate()
+    from civicgrid.analytics.governance_data import governance_report_for
+    from civicgrid.engine.governance import report_to_json, report_to_text
+    from civicgrid.registry.models import Place
+
+    community = Place.objects.filter(code=args.community, level="community").first()
+    if community is None:
+        known = ", ".join(Place.objects.filter(level="community").values_list("code", flat=True)[:20])
+        print(f"no community with code {args.community!r}; known: {known or 'none'}", file=sys.stderr)
+        return 2
+    report = governance_report_for(community=community)
+    print(report_to_json(report) if args.format == "json" else report_to_text(report))
+    return 0
+
+
 def cmd_manage(args: argparse.Namespace) -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "civicgrid.config.settings")
     from django.core.management import execute_from_command_line
@@ -187,6 +205,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="a folder (CSV files), FILE.zip or FILE.xlsx")
     p.add_argument("--as", dest="as_user", default="", help="export what this user may see, masked as for them")
     p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("governance", help="state-capital-society balance and stress tests of a community")
+    p.add_argument("--community", required=True, help="community code, e.g. D01-S01-C01")
+    p.add_argument("--format", choices=["text", "json"], default="text")
+    p.set_defaults(func=cmd_governance)
 
     for name in ENGINE_COMMANDS:
         sub.add_parser(name, help=f"{name} (see civicgrid {name} --help)")

@@ -14,7 +14,7 @@ from django.db import transaction
 from civicgrid.core import audit
 from civicgrid.core.importing import Rows
 from civicgrid.core.models import AuditLog
-from civicgrid.engine.vulnerability import RESIDENT_FACTS, VulnerabilityRule
+from civicgrid.engine.vulnerability import VulnerabilityRule
 from civicgrid.registry import importer
 from civicgrid.registry.models import Actor, Household, Person, Place, Post, Resident
 
@@ -27,6 +27,30 @@ def vulnerability_rule() -> VulnerabilityRule:
 
 
 # --- vulnerability ------------------------------------------------------------------------------
+def _vulnerability(residents: pd.DataFrame, households: pd.DataFrame, as_of: date) -> pd.DataFrame:
+    """Score households (``household``, ``income_status``) from their residents (``household``,
+    ``birth_date``, ``disability_grade`` and the fact columns) with the configured rule.
+
+    Returns the engine's table with ``size`` and ``summary`` added, indexed by household.
+    """
+    rule = vulnerability_rule()
+    residents = residents.copy()
+    if len(residents):
+        born = pd.to_datetime(residents["birth_date"])
+        residents["age"] = as_of.year - born.dt.year - (
+            (born.dt.month > as_of.month) | ((born.dt.month == as_of.month) & (born.dt.day > as_of.day)))
+    else:
+        residents["age"] = pd.Series(dtype=int)
+    scores = rule.score(residents=residents, households=households)
+    scores["size"] = residents.groupby("household").size().reindex(scores.index, fill_value=0)
+    status = dict(zip(households["household"], households["income_status"], strict=True))
+    counts = scores.filter(like="n_")
+    scores["summary"] = [rule.explain(dict(zip(counts.columns, row, strict=True)),
+                                      income_status=status[hid])[:300]
+                         for hid, row in zip(scores.index, counts.to_numpy(), strict=True)]
+    return scores
+
+
 def household_vulnerability_refresh(*, household_ids: Iterable[int], as_of: date | None = None) -> int:
     """Recompute and store the vulnerability score of these households with the configured rule.
 
@@ -36,34 +60,20 @@ def household_vulnerability_refresh(*, household_ids: Iterable[int], as_of: date
     ids = list(household_ids)
     if not ids:
         return 0
-    rule = vulnerability_rule()
-    as_of = as_of or date.today()
+    columns = ["household_id", "birth_date", "disability_grade", *_FACT_FIELDS]
     residents = pd.DataFrame.from_records(
-        Resident.objects.filter(household_id__in=ids).values(
-            "household_id", "birth_date", "disability_grade", *_FACT_FIELDS),
-        columns=["household_id", "birth_date", "disability_grade", *_FACT_FIELDS],
+        Resident.objects.filter(household_id__in=ids).values(*columns), columns=columns,
     ).rename(columns={"household_id": "household"})
-    if len(residents):
-        born = pd.to_datetime(residents["birth_date"])
-        residents["age"] = as_of.year - born.dt.year - (
-            (born.dt.month > as_of.month) | ((born.dt.month == as_of.month) & (born.dt.day > as_of.day)))
-    else:
-        residents["age"] = pd.Series(dtype=int)
     households = pd.DataFrame.from_records(
         Household.objects.filter(id__in=ids).values("id", "income_status"), columns=["id", "income_status"]
     ).rename(columns={"id": "household"})
-    scores = rule.score(residents=residents, households=households)
-    sizes = residents.groupby("household").size()
-    objects = []
-    for hid, status in zip(households["household"], households["income_status"], strict=True):
-        row = scores.loc[hid]
-        objects.append(Household(
-            id=hid, vulnerability_score=float(row["score"]), vulnerability_weight=float(row["weight"]),
-            vulnerability_rule=rule.version, size=int(sizes.get(hid, 0)),
-            vulnerability_summary=rule.explain(row.to_dict(), income_status=status)[:300]))
+    scores = _vulnerability(residents, households, as_of or date.today())
+    objects = [Household(id=hid, vulnerability_score=float(row.score), vulnerability_weight=float(row.weight),
+                         vulnerability_rule=row.rule_version, size=int(row.size), vulnerability_summary=row.summary)
+               for hid, row in zip(scores.index, scores.itertuples(), strict=True)]
     Household.objects.bulk_update(objects, ["vulnerability_score", "vulnerability_weight",
                                             "vulnerability_rule", "size", "vulnerability_summary"],
-                                   batch_size=1000)
+                                  batch_size=1000)
     return len(objects)
 
 
@@ -152,12 +162,23 @@ def registry_import(*, user: Any, tables: dict[str, Rows]) -> dict[str, int]:
             places[place.code] = place
             created.append(place)
 
+    # New households are written once, with their scores computed from the validated rows.
+    fact_columns = ["household_code", "birth_date", "disability_grade", *_FACT_FIELDS]
+    scores = _vulnerability(
+        pd.DataFrame([{k: r[k] for k in fact_columns} for r in cleaned.residents], columns=fact_columns)
+        .rename(columns={"household_code": "household"}),
+        pd.DataFrame([{"household": r["code"], "income_status": r["income_status"]} for r in cleaned.households],
+                     columns=["household", "income_status"]),
+        date.today())
     new_households = [
         Household(code=r["code"], building=places[r["building_code"]], grid_id=places[r["building_code"]].parent_id,
                   place_path=places[r["building_code"]].path, address=r["address"],
                   housing_type=r["housing_type"], income_status=r["income_status"],
-                  contact_phone=r["contact_phone"])
-        for r in cleaned.households
+                  contact_phone=r["contact_phone"], vulnerability_score=float(score.score),
+                  vulnerability_weight=float(score.weight), vulnerability_rule=score.rule_version,
+                  size=int(score.size), vulnerability_summary=score.summary)
+        for r, score in zip(cleaned.households, scores.loc[[r["code"] for r in cleaned.households]].itertuples(),
+                            strict=True)
     ]
     Household.objects.bulk_create(new_households, batch_size=2000)
     created += new_households
@@ -190,8 +211,9 @@ def registry_import(*, user: Any, tables: dict[str, Rows]) -> dict[str, int]:
     created += new_people + new_posts
 
     audit.record_created(user=user, instances=created)
-    touched = {h.id for h in new_households} | {r.household_id for r in new_residents}
-    household_vulnerability_refresh(household_ids=touched)
+    # Residents added to households that were already in the registry change those households' scores.
+    new_ids = {h.id for h in new_households}
+    household_vulnerability_refresh(household_ids={r.household_id for r in new_residents} - new_ids)
     counts = cleaned.counts()
     AuditLog.objects.create(user=user if getattr(user, "is_authenticated", False) else None,
                             action=AuditLog.Action.IMPORT, model="registry.Registry", object_id="-",
@@ -216,7 +238,6 @@ def registry_export_recorded(*, user: Any, counts: dict[str, int], masked: bool)
 
 
 __all__ = [
-    "RESIDENT_FACTS",
     "household_create",
     "household_update",
     "household_vulnerability_refresh",

@@ -1,0 +1,48 @@
+"""Plotly figures for the analytics pages (rendered to HTML divs; plotly.js is served by the app, so
+the charts work offline)."""
+
+from __future__ import annotations
+
+import networkx as nx
+import plotly.graph_objects as go
+
+from civicgrid.engine.governance import GovernanceReport
+
+SECTOR_COLOURS = {"state": "#c0392b", "capital": "#2c5fd4", "society": "#0b6e4f"}
+
+
+def to_div(figure: go.Figure) -> str:
+    return str(figure.to_html(full_html=False, include_plotlyjs=False, config={"displayModeBar": False,
+                                                                                "responsive": True}))
+
+
+def sector_shares_figure(report: GovernanceReport, *, title: str) -> go.Figure:
+    rows = list(report.shares) or ([report.capacity_shares] if report.capacity_shares else [])
+    figure = go.Figure()
+    for sector in ("state", "capital", "society"):
+        figure.add_bar(name=sector, y=[f"{r.kind} [{r.basis}]" for r in rows],
+                       x=[100 * r.shares[sector] for r in rows], orientation="h",
+                       marker_color=SECTOR_COLOURS[sector])
+    figure.update_layout(barmode="stack", title=title, xaxis_title="%", height=120 + 60 * len(rows),
+                         margin={"l": 10, "r": 10, "t": 40, "b": 30}, legend={"orientation": "h"})
+    return figure
+
+
+def network_figure(report: GovernanceReport, *, names: dict[str, str]) -> go.Figure:
+    graph: nx.Graph = report.network
+    position = nx.spring_layout(graph, seed=7) if graph.number_of_nodes() else {}
+    figure = go.Figure()
+    for u, v, data in graph.edges(data=True):
+        (x0, y0), (x1, y1) = position[u], position[v]
+        figure.add_scatter(x=[x0, x1], y=[y0, y1], mode="lines", hoverinfo="text",
+                           text=", ".join(sorted(data.get("kinds", []))) or "tie",
+                           line={"width": 1 + 2 * min(data.get("weight", 1), 3), "color": "#98a2b3"},
+                           showlegend=False)
+    for sector, colour in SECTOR_COLOURS.items():
+        nodes = [n for n, d in graph.nodes(data=True) if d.get("sector") == sector]
+        figure.add_scatter(x=[position[n][0] for n in nodes], y=[position[n][1] for n in nodes],
+                           mode="markers+text", name=sector, text=[names.get(n, n) for n in nodes],
+                           textposition="top center", marker={"size": 14, "color": colour})
+    figure.update_layout(height=460, margin={"l": 10, "r": 10, "t": 20, "b": 10}, legend={"orientation": "h"},
+                         xaxis={"visible": False}, yaxis={"visible": False})
+    return figure

@@ -1,0 +1,75 @@
+"""Analytics pages: governance balance and the CREI. Thin: data from selectors and the engine."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from django import forms
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.cache import cache_control
+
+from civicgrid.analytics import charts, selectors
+from civicgrid.analytics.governance_data import governance_inputs
+from civicgrid.engine import governance as gov
+from civicgrid.registry.views import scoped_view
+
+
+class StressForm(forms.Form):
+    actor = forms.ChoiceField(label=_("Remove an actor"), required=False)
+    sector = forms.ChoiceField(label=_("or a whole sector"), required=False,
+                               choices=[("", "—"), ("state", _("State")), ("capital", _("Capital")),
+                                        ("society", _("Society"))])
+    volunteer_loss = forms.IntegerField(label=_("and this share of volunteers (%)"), required=False,
+                                        min_value=0, max_value=100)
+
+    def __init__(self, *args: Any, actors: list[tuple[str, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["actor"].choices = [("", "—"), *actors]  # type: ignore[attr-defined]
+
+    def scenario(self) -> gov.StressScenario | None:
+        data = self.cleaned_data
+        if not (data.get("actor") or data.get("sector") or data.get("volunteer_loss")):
+            return None
+        return gov.StressScenario(
+            name=str(_("your scenario")),
+            remove_actors=(data["actor"],) if data.get("actor") else (),
+            remove_sectors=(data["sector"],) if data.get("sector") else (),
+            volunteer_loss=(data.get("volunteer_loss") or 0) / 100)
+
+
+@scoped_view
+def governance(request: HttpRequest, scope: Any) -> HttpResponse:
+    communities = selectors.communities(scope=scope)
+    chosen = request.GET.get("community")
+    community = selectors.community_get(scope=scope, community_id=int(chosen)) if chosen else communities.first()
+    context: dict[str, Any] = {"communities": communities, "community": community}
+    if community is not None:
+        inputs = governance_inputs(community=community)
+        names = {a.id: a.name for a in inputs.actors}
+        form = StressForm(request.GET if "run" in request.GET else None,
+                          actors=[(a.id, f"{a.name} ({a.sector})") for a in inputs.actors])
+        custom = form.scenario() if form.is_bound and form.is_valid() else None
+        report = gov.governance_report(inputs=inputs)
+        context.update(
+            report=report, form=form, names=names,
+            custom=gov.stress_test(inputs=inputs, scenario=custom, baseline=report.coverage) if custom else None,
+            shares_chart=charts.to_div(charts.sector_shares_figure(report, title=str(_("Sector shares")))),
+            network_chart=charts.to_div(charts.network_figure(report, names=names)),
+        )
+    return render(request, "analytics/governance.html", context)
+
+
+@lru_cache(maxsize=1)
+def _plotly_js() -> str:
+    from plotly.offline import get_plotlyjs
+
+    return str(get_plotlyjs())
+
+
+@cache_control(max_age=86400, public=True)
+def plotly_js(request: HttpRequest) -> HttpResponse:
+    """plotly.js from the installed plotly package: the charts need no internet."""
+    return HttpResponse(_plotly_js(), content_type="application/javascript")
