@@ -46,3 +46,32 @@ def network_figure(report: GovernanceReport, *, names: dict[str, str]) -> go.Fig
     figure.update_layout(height=460, margin={"l": 10, "r": 10, "t": 20, "b": 10}, legend={"orientation": "h"},
                          xaxis={"visible": False}, yaxis={"visible": False})
     return figure
+
+
+def grid_map_figure(*, geometries: dict[str, dict], scores: dict[str, float], names: dict[str, str],
+                    title: str) -> go.Figure:
+    """Grids coloured by score, drawn from their own GeoJSON outlines on longitude/latitude axes
+    (no base-map tiles, so it works offline)."""
+    from plotly.colors import sample_colorscale
+
+    figure = go.Figure()
+    for code, geometry in geometries.items():
+        if code not in scores or geometry.get("type") not in {"Polygon", "MultiPolygon"}:
+            continue
+        polygons = [geometry["coordinates"]] if geometry["type"] == "Polygon" else geometry["coordinates"]
+        colour = sample_colorscale("RdYlGn", [min(max(scores[code], 0.0), 1.0)])[0]
+        for polygon in polygons:
+            ring = polygon[0]
+            figure.add_scatter(x=[p[0] for p in ring], y=[p[1] for p in ring], fill="toself", mode="lines",
+                               fillcolor=colour, line={"color": "white", "width": 1}, showlegend=False,
+                               hoveron="fills", name=code,
+                               text=f"{names.get(code, code)} ({code}): {scores[code]:.3f}", hoverinfo="text")
+    # An invisible marker carries the colour bar.
+    figure.add_scatter(x=[None], y=[None], mode="markers", showlegend=False, hoverinfo="skip",
+                       marker={"colorscale": "RdYlGn", "cmin": 0, "cmax": 1, "color": [0],
+                               "colorbar": {"title": "CREI"}, "showscale": True})
+    figure.update_layout(title=title, height=420, margin={"l": 0, "r": 0, "t": 40, "b": 0},
+                         plot_bgcolor="white")
+    figure.update_xaxes(visible=False)
+    figure.update_yaxes(visible=False, scaleanchor="x", scaleratio=1.15)  # ~1/cos(30°) at Chengdu
+    return figure

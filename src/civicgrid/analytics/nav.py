@@ -4,4 +4,5 @@ from civicgrid.core.plugins import NavItem
 
 NAV = [
     NavItem("analytics:governance", _("Governance"), "analytics", 60),
+    NavItem("analytics:crei", _("Resilience index"), "analytics", 61),
 ]

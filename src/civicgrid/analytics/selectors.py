@@ -16,3 +16,9 @@ def communities(*, scope: Scope) -> QuerySet[Place]:
 
 def community_get(*, scope: Scope, community_id: int) -> Place:
     return communities(scope=scope).get(pk=community_id)
+
+
+def places_for_index(*, scope: Scope) -> QuerySet[Place]:
+    """Grids and communities in scope, for the CREI."""
+    require(scope, "analytics")
+    return scoped(Place.objects.filter(level__in=["grid", "community"]), scope).order_by("path")

@@ -62,6 +62,43 @@ def governance(request: HttpRequest, scope: Any) -> HttpResponse:
     return render(request, "analytics/governance.html", context)
 
 
+@scoped_view
+def crei_page(request: HttpRequest, scope: Any) -> HttpResponse:
+    from civicgrid.analytics.crei import catalogue, crei, crei_uncertainty
+    from civicgrid.engine.index import plot_rank_intervals
+
+    level = "community" if request.GET.get("level") == "community" else "grid"
+    places = list(selectors.places_for_index(scope=scope))
+    outcome = crei(places=places, level=level)
+    context: dict[str, Any] = {"level": level, "outcome": outcome, "catalogue": catalogue()}
+    if outcome.result is not None:
+        scores = outcome.result.scores
+        ranking = scores.assign(rank=outcome.result.ranks["CREI"]).sort_values("rank")
+        unit = request.GET.get("unit") or ranking.index[0]
+        if unit not in scores.index:
+            from django.http import Http404
+            raise Http404(_("Not found in your area."))
+        context.update(
+            ranking=[{"code": code, "name": outcome.names.get(code, code), "rank": int(row["rank"]),
+                      **{k: row[k] for k in scores.columns}} for code, row in ranking.iterrows()],
+            mechanisms=[c for c in scores.columns if c != "CREI"],
+            unit=unit, unit_name=outcome.names.get(unit, unit),
+            breakdown=[{"name": name, "raw": outcome.values.loc[unit, name],
+                        "normalised": outcome.result.normalised.loc[unit, name]}
+                       for name in outcome.values.columns],
+        )
+        if level == "grid":
+            geometries = {p.code: p.geometry for p in places if p.level == "grid" and p.geometry}
+            context["map_chart"] = charts.to_div(charts.grid_map_figure(
+                geometries=geometries, scores=scores["CREI"].to_dict(), names=outcome.names,
+                title=str(_("CREI by grid"))))
+        intervals = crei_uncertainty(outcome)
+        if intervals is not None:
+            context["uncertainty_chart"] = charts.to_div(plot_rank_intervals(
+                intervals, top=40, title=str(_("Rank intervals (weights, normalisation, aggregation varied)"))))
+    return render(request, "analytics/crei.html", context)
+
+
 @lru_cache(maxsize=1)
 def _plotly_js() -> str:
     from plotly.offline import get_plotlyjs
