@@ -32,20 +32,20 @@ def _build(user: Any) -> Scope:
         return Scope(role=role.role, area_paths=paths, record_paths=paths, identity_clearance=clearance)
     if role.role == "grid_member":
         grids = Place.objects.filter(
-            posts__person_id=role.person_id, posts__role="grid_member", level="grid"
+            posts__person_id=role.person_id or 0, posts__role="grid_member", level="grid"
         ).values_list("path", flat=True)
-        paths = tuple(sorted(set(grids)))
-        return Scope(role=role.role, area_paths=paths, record_paths=paths, identity_clearance=clearance)
+        grid_paths = tuple(sorted(set(grids)))
+        return Scope(role=role.role, area_paths=grid_paths, record_paths=grid_paths, identity_clearance=clearance)
     if role.role == "org_staff":
         area = (role.actor.service_area.path,) if role.actor else ()
         return Scope(role=role.role, area_paths=area, household_ids=task_households(user),
                      actor_ids=frozenset({role.actor_id}) if role.actor_id else frozenset(),
                      identity_clearance=False)
     if role.role == "volunteer":
-        teams = frozenset(Post.objects.filter(person_id=role.person_id).values_list("actor_id", flat=True))
+        teams = frozenset(Post.objects.filter(person_id=role.person_id or 0).values_list("actor_id", flat=True))
         return Scope(role=role.role, household_ids=task_households(user), actor_ids=teams,
                      identity_clearance=False)
     if role.role == "resident" and role.household is not None:
-        return Scope(role=role.role, household_ids=frozenset({role.household_id}),
+        return Scope(role=role.role, household_ids=frozenset({role.household.pk}),
                      home_path=role.household.place_path, identity_clearance=True)
     return NOBODY

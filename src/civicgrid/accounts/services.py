@@ -35,6 +35,8 @@ def demo_users_create() -> list[tuple[str, str, str]]:
     """One login per role over the demo community; returns (username, password, what they see)."""
     district = Place.objects.get(level="district", parent__isnull=True)
     community = Place.objects.filter(level="community").order_by("code").first()
+    if community is None:
+        raise ValueError("the registry has no community: load one before creating demo logins")
     grid_post = Post.objects.filter(role="grid_member", place__parent=community).select_related(
         "person", "place").order_by("place__code").first()
     staff_post = Post.objects.filter(actor__kind="social_organisation").select_related(
@@ -45,11 +47,11 @@ def demo_users_create() -> list[tuple[str, str, str]]:
     specs: list[tuple[str, dict[str, Any], str]] = [
         ("district", {"role": "district_official", "place": district}, f"the whole district {district.name}"),
         ("director", {"role": "community_director", "place": community, "identity_clearance": True},
-         f"community {community.name if community else '-'}"),
+         f"community {community.name}"),
     ]
-    if grid_post:
+    if grid_post and grid_post.place:
         specs.append(("grid", {"role": "grid_member", "person": grid_post.person, "identity_clearance": True},
-                      f"grid {grid_post.place.name} of {community.name if community else '-'}"))
+                      f"grid {grid_post.place.name} of {community.name}"))
     if staff_post:
         specs.append(("orgstaff", {"role": "org_staff", "person": staff_post.person, "actor": staff_post.actor},
                       f"organisation {staff_post.actor.name}"))

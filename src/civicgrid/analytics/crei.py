@@ -138,6 +138,7 @@ def crei(*, places: list[Place], level: str = "grid") -> CreiResult:
             missing.append({**entry, "reason": "no data recorded yet" if series is None or series.notna().sum() == 0
                             else "no variation between units"})
             continue
+        assert values is not None  # a series was built from it above
         columns[entry["name"]] = values
     values_frame = pd.DataFrame(columns).reindex(list(units))
     values_frame.index.name = "unit"

@@ -46,7 +46,7 @@ def read_tables(source: str | Path | IO[bytes], *, filename: str | None = None,
     Unknown tables are an error (a misnamed file must not be silently skipped); a table's missing or
     unknown columns are reported as errors on row 1.
     """
-    name = filename or (str(source) if isinstance(source, str | Path) else getattr(source, "name", ""))
+    name = str(filename or (str(source) if isinstance(source, str | Path) else getattr(source, "name", "")) or "")
     suffix = Path(name).suffix.lower()
     raw: dict[str, tuple[list[str], list[list[str]]]]
     if isinstance(source, str | Path) and Path(source).is_dir():

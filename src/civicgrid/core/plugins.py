@@ -12,9 +12,11 @@ An app under ``civicgrid.`` may provide, each optional:
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from collections.abc import Iterator
 from dataclasses import dataclass
 from types import ModuleType
+from typing import Any
 
 from django.apps import apps
 
@@ -22,7 +24,7 @@ from django.apps import apps
 @dataclass(frozen=True)
 class NavItem:
     url_name: str
-    label: str  # a gettext_lazy string
+    label: Any  # a gettext_lazy string (str or lazy proxy)
     resource: str  # shown when the role may use this resource (civicgrid.core.scoping.ACCESS)
     order: int = 50
 

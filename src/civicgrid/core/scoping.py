@@ -61,7 +61,7 @@ class Scope:
     def actor_area_paths(self) -> set[str]:
         """Paths of every place an actor visible to this scope may serve: the places in scope and all
         their ancestors (a sub-district's social organisation serves each community in it)."""
-        paths = set()
+        paths: set[str] = set()
         for path in (*self.area_paths, self.home_path):
             parts = [p for p in path.split("/") if p]
             paths.update("/".join(parts[: i + 1]) + "/" for i in range(len(parts)))

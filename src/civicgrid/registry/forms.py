@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from django import forms
@@ -14,7 +15,7 @@ from civicgrid.registry.models import Household, Place, Resident
 
 
 class HouseholdForm(forms.ModelForm):  # type: ignore[type-arg]
-    contact_phone = forms.CharField(label=_("contact phone"), required=False, validators=[v.validate_phone])
+    contact_phone = forms.CharField(label=_("contact phone"), required=False)
 
     class Meta:
         model = Household
@@ -26,18 +27,26 @@ class HouseholdForm(forms.ModelForm):  # type: ignore[type-arg]
         building.queryset = scoped(Place.objects.filter(level="building"), scope)  # type: ignore[attr-defined]
         building.label_from_instance = lambda p: f"{p.code} {p.name}"  # type: ignore[attr-defined]
 
+    def clean_contact_phone(self) -> str:
+        return v.validate_phone(self.cleaned_data["contact_phone"])
+
 
 class ResidentForm(forms.ModelForm):  # type: ignore[type-arg]
     id_number = forms.CharField(label=_("national ID number"), required=False)
-    phone = forms.CharField(label=_("phone"), required=False, validators=[v.validate_phone])
-    birth_date = forms.DateField(label=_("birth date"), validators=[v.validate_birth_date],
-                                 widget=forms.DateInput(attrs={"type": "date"}))
+    phone = forms.CharField(label=_("phone"), required=False)
+    birth_date = forms.DateField(label=_("birth date"), widget=forms.DateInput(attrs={"type": "date"}))
 
     class Meta:
         model = Resident
         fields = ["name", "sex", "birth_date", "relation", "id_number", "phone", "lives_alone",
                   "disability_kind", "disability_grade", "chronic_illness", "pregnant", "limited_mobility",
                   "language_barrier", "mental_health_needs"]
+
+    def clean_phone(self) -> str:
+        return v.validate_phone(self.cleaned_data["phone"])
+
+    def clean_birth_date(self) -> date:
+        return v.validate_birth_date(self.cleaned_data["birth_date"])
 
     def clean_id_number(self) -> str:
         value = self.cleaned_data["id_number"].strip()

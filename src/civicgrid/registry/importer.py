@@ -45,13 +45,14 @@ class _Checker:
     def fail(self, row: int, column: str, value: str, reason: str) -> None:
         self.errors.append(RowError(self.table, row, column, value, str(reason)))
 
-    def apply(self, row: int, column: str, value: str, parse: Callable[[str], Any]) -> Any:
+    def apply(self, row: int, column: str, value: str, parse: Callable[[str], Any], *, shown: int = 200) -> Any:
+        """``parse(value)``, or None with the error recorded (the value cut to ``shown`` characters)."""
         try:
             return parse(value)
         except ValidationError as exc:
-            self.fail(row, column, value, " ".join(exc.messages))
+            self.fail(row, column, value[:shown], " ".join(exc.messages))
         except ValueError as exc:
-            self.fail(row, column, value, str(exc))
+            self.fail(row, column, value[:shown], str(exc))
         return None
 
     def require(self, row: int, column: str, value: str) -> str | None:
@@ -117,7 +118,7 @@ def _places(rows: Rows, errors: list[RowError], out: Cleaned) -> dict[str, str]:
             check.fail(n, "parent_code", parent, reason)
         geometry = None
         if r["geometry"]:
-            geometry = check.apply(n, "geometry", r["geometry"][:60], lambda _s, g=r["geometry"]: _geojson(g))
+            geometry = check.apply(n, "geometry", r["geometry"], _geojson, shown=60)
         if code in existing:
             if existing[code] != level or (existing_parent.get(code) or "") != parent:
                 check.fail(n, "code", code, "already in the registry with another level or parent")

@@ -3,7 +3,9 @@ posts in them. Models hold data and integrity constraints only; rules live in se
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
+from typing import Any
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -12,7 +14,7 @@ from civicgrid.core.crypto import DigestField, EncryptedCharField
 from civicgrid.engine import registry_format as fmt
 
 
-def _choices(values: tuple[str, ...], labels: dict[str, str]) -> list[tuple[str, str]]:
+def _choices(values: tuple[str, ...], labels: Mapping[str, Any]) -> list[tuple[str, Any]]:
     return [(v, labels.get(v, v)) for v in values]
 
 

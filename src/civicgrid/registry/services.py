@@ -171,7 +171,7 @@ def registry_import(*, user: Any, tables: dict[str, Rows]) -> dict[str, int]:
                      columns=["household", "income_status"]),
         date.today())
     new_households = [
-        Household(code=r["code"], building=places[r["building_code"]], grid_id=places[r["building_code"]].parent_id,
+        Household(code=r["code"], building=places[r["building_code"]], grid_id=_grid_id(places[r["building_code"]]),
                   place_path=places[r["building_code"]].path, address=r["address"],
                   housing_type=r["housing_type"], income_status=r["income_status"],
                   contact_phone=r["contact_phone"], vulnerability_score=float(score.score),
@@ -219,6 +219,12 @@ def registry_import(*, user: Any, tables: dict[str, Rows]) -> dict[str, int]:
                             action=AuditLog.Action.IMPORT, model="registry.Registry", object_id="-",
                             object_repr="registry import", new=counts)
     return counts
+
+
+def _grid_id(building: Place) -> int:
+    if building.parent_id is None:  # the importer only accepts buildings inside a grid
+        raise ValueError(f"building {building.code} has no grid")
+    return building.parent_id
 
 
 def _known_paths(residents: list[Resident], paths: dict[int, str]) -> None:
