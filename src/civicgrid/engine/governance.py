@@ -80,17 +80,11 @@ from civicgrid.engine._governance_io import (
     report_to_text,
     rows,
 )
+from civicgrid.engine.registry_format import CRITICAL_FUNCTIONS, SECTORS
 
-SECTORS: tuple[str, ...] = ("state", "capital", "society")
+# One vocabulary for the whole project: the registry's exchange format defines the sectors and the
+# critical functions.
 CONTRIBUTION_KINDS: tuple[str, ...] = ("resources", "decisions", "work")
-CRITICAL_FUNCTIONS: tuple[str, ...] = (
-    "food_supply",
-    "medicine",
-    "care_vulnerable",
-    "information_release",
-    "access_control",
-    "shelter",
-)
 LINK_KINDS: tuple[str, ...] = ("funding", "command")
 BASES: tuple[str, ...] = ("recorded", "declared")
 # Functions whose demand is the vulnerable households only; the others serve every household.

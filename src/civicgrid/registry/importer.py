@@ -67,6 +67,13 @@ class _Checker:
             return None
         return value
 
+    def new_code(self, row: int, value: str, seen: dict[str, int], existing: set[str]) -> str | None:
+        """A required code that is neither repeated in the file nor already in the registry."""
+        code = self.require(row, "code", value)
+        if code:
+            self.unique(row, "code", code, seen, existing)
+        return code
+
     def unique(self, row: int, column: str, value: str, seen: dict[str, int], existing: set[str]) -> None:
         if value in seen:
             self.fail(row, column, value, f"duplicate of row {seen[value]}")
@@ -141,9 +148,7 @@ def _households(rows: Rows, errors: list[RowError], out: Cleaned, levels: dict[s
     existing = set(Household.objects.values_list("code", flat=True))
     seen: dict[str, int] = {}
     for n, r in enumerate(rows, start=2):
-        code = check.require(n, "code", r["code"])
-        if code:
-            check.unique(n, "code", code, seen, existing)
+        check.new_code(n, r["code"], seen, existing)
         if levels.get(r["building_code"]) != "building":
             check.fail(n, "building_code", r["building_code"], "unknown building code")
         check.require(n, "address", r["address"])
@@ -162,9 +167,7 @@ def _residents(rows: Rows, errors: list[RowError], out: Cleaned, households: set
     seen: dict[str, int] = {}
     seen_ids: dict[str, int] = {}
     for n, r in enumerate(rows, start=2):
-        code = check.require(n, "code", r["code"])
-        if code:
-            check.unique(n, "code", code, seen, existing)
+        code = check.new_code(n, r["code"], seen, existing)
         if r["household_code"] not in households:
             check.fail(n, "household_code", r["household_code"], "unknown household code")
         check.require(n, "name", r["name"])
@@ -213,9 +216,7 @@ def _actors(rows: Rows, errors: list[RowError], out: Cleaned, levels: dict[str, 
     existing = set(Actor.objects.values_list("code", flat=True))
     seen: dict[str, int] = {}
     for n, r in enumerate(rows, start=2):
-        code = check.require(n, "code", r["code"])
-        if code:
-            check.unique(n, "code", code, seen, existing)
+        check.new_code(n, r["code"], seen, existing)
         check.require(n, "name", r["name"])
         check.choice(n, "sector", r["sector"], fmt.SECTORS)
         check.choice(n, "kind", r["kind"], fmt.ACTOR_KINDS)
@@ -243,9 +244,7 @@ def _people(rows: Rows, errors: list[RowError], out: Cleaned, residents: set[str
     existing = set(Person.objects.values_list("code", flat=True))
     seen: dict[str, int] = {}
     for n, r in enumerate(rows, start=2):
-        code = check.require(n, "code", r["code"])
-        if code:
-            check.unique(n, "code", code, seen, existing)
+        check.new_code(n, r["code"], seen, existing)
         check.require(n, "name", r["name"])
         phone = check.apply(n, "phone", r["phone"], v.validate_phone)
         if r["resident_code"] and r["resident_code"] not in residents:
