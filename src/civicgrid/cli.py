@@ -8,6 +8,7 @@
     civicgrid allocate --requests FILE --stock FILE --policy NAME --out FILE
     civicgrid index --spec FILE --input FILE --out FILE | index svi|inform --input FILE --out FILE
     civicgrid governance --community CODE [--format text|json]
+    civicgrid tick [--loop SECONDS]    periodic jobs: case escalation, missed check-ins, alert outbox
     civicgrid manage ARGS...           Django's manage.py (migrate, createsuperuser, ...)
 """
 
@@ -140,11 +141,59 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return cmd_serve(args)
 
 
+def run_periodic_jobs() -> list[str]:
+    """Run every app's periodic management commands once (escalations, missed check-ins, the alert
+    outbox). Each job's failure is reported and does not stop the others."""
+    from io import StringIO
+
+    from django.core.management import call_command
+    from django.db import connections
+
+    from civicgrid.core.plugins import periodic_commands
+
+    lines = []
+    for name in periodic_commands():
+        out = StringIO()
+        try:
+            call_command(name, stdout=out)
+            lines.append(f"{name}: {out.getvalue().strip()}")
+        except Exception as exc:  # noqa: BLE001 - one failing job must not stop the others
+            lines.append(f"{name}: FAILED {exc}")
+    connections.close_all()
+    return lines
+
+
+def cmd_tick(args: argparse.Namespace) -> int:
+    _django()
+    _migrate()
+    import time
+
+    while True:
+        for line in run_periodic_jobs():
+            print(line)
+        if args.loop <= 0:
+            return 0
+        time.sleep(args.loop)
+
+
+def _start_ticker(seconds: float) -> None:
+    import threading
+    import time
+
+    def loop() -> None:
+        while True:
+            time.sleep(seconds)
+            run_periodic_jobs()
+
+    threading.Thread(target=loop, name="civicgrid-tick", daemon=True).start()
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     _django()
     _migrate()
     from django.core.management import call_command
 
+    _start_ticker(60.0)  # escalations, missed check-ins and the alert outbox, every minute
     print(f"\nserving on http://127.0.0.1:{args.port}/  (Ctrl-C to stop)")
     # --insecure serves the static files without a front web server: fine for one machine.
     call_command("runserver", f"127.0.0.1:{args.port}", "--insecure", "--noreload")
@@ -205,6 +254,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="a folder (CSV files), FILE.zip or FILE.xlsx")
     p.add_argument("--as", dest="as_user", default="", help="export what this user may see, masked as for them")
     p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("tick", help="run the periodic jobs (escalations, missed check-ins, alert outbox)")
+    p.add_argument("--loop", type=float, default=0.0, help="keep running, pausing this many seconds")
+    p.set_defaults(func=cmd_tick)
 
     p = sub.add_parser("governance", help="state-capital-society balance and stress tests of a community")
     p.add_argument("--community", required=True, help="community code, e.g. D01-S01-C01")

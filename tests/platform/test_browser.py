@@ -35,7 +35,10 @@ def test_login_search_open_and_switch_language(browser, app_server) -> None:  # 
 
     with page.expect_navigation():
         page.select_option("select[name=language]", "en")
-    page.wait_for_selector("header >> text=Households")
+    # On a phone the navigation sits behind the menu button.
+    assert not page.locator("header nav").is_visible()
+    page.click("header .menu-toggle")
+    page.wait_for_selector("header nav >> text=Households", state="visible")
     page.close()
 
 

@@ -88,6 +88,18 @@ def self_organised_teams(units: Units) -> dict[str, float] | None:
     return {u: 1000 * teams[u] / households[u] if households[u] else float("nan") for u in units}
 
 
+def ratio_by_unit(units: Units, numerator: pd.Series, denominator: pd.Series) -> dict[str, float] | None:
+    """Sum of ``numerator`` over each unit's grids divided by the sum of ``denominator`` (both indexed
+    by grid id); NaN for a unit with nothing in the denominator, None when nothing is recorded at all."""
+    if denominator.sum() == 0:
+        return None
+    out = {}
+    for unit, ids in units.items():
+        d = denominator.reindex(ids).fillna(0).sum()
+        out[unit] = float(numerator.reindex(ids).fillna(0).sum() / d) if d else float("nan")
+    return out
+
+
 REGISTRY_INDICATORS: dict[str, Provider] = {
     "households_per_grid_member": households_per_grid_member,
     "social_orgs_per_1000": social_orgs_per_1000,

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.db import models, transaction
+from django.db.models.fields.files import FieldFile
 
 from civicgrid.core.crypto import is_sensitive, mask
 from civicgrid.core.models import AuditLog
@@ -32,6 +33,8 @@ def snapshot(instance: models.Model) -> dict[str, Any]:
 
 
 def _jsonable(value: Any) -> Any:
+    if isinstance(value, FieldFile):  # a file is logged by its stored name
+        return value.name or ""
     if isinstance(value, dt.date | dt.datetime):
         return value.isoformat()
     if isinstance(value, decimal.Decimal):

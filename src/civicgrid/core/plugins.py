@@ -5,6 +5,8 @@ An app under ``civicgrid.`` may provide, each optional:
 * ``urls.py`` with ``app_name`` and ``urlpatterns``: included at the site root;
 * ``api.py`` with ``router`` (a django-ninja Router): mounted at ``/api/<app label>/``;
 * ``nav.py`` with ``NAV = [NavItem(...), ...]``: links in the header, shown to roles that may use them;
+* ``jobs.py`` with ``PERIODIC_COMMANDS = ["command", ...]``: management commands run by
+  ``civicgrid tick`` (cron) and every minute by ``civicgrid serve``;
 * ``demo.py`` with ``demo_load(*, households: int, seed: int) -> list[str]``: called by ``civicgrid demo``
   after the registry is loaded, returning lines to print.
 """
@@ -43,3 +45,7 @@ def civicgrid_modules(submodule: str) -> Iterator[tuple[str, ModuleType]]:
 def nav_items() -> list[NavItem]:
     items = [item for _, module in civicgrid_modules("nav") for item in getattr(module, "NAV", [])]
     return sorted(items, key=lambda i: i.order)
+
+
+def periodic_commands() -> list[str]:
+    return [name for _, module in civicgrid_modules("jobs") for name in getattr(module, "PERIODIC_COMMANDS", [])]

@@ -1,0 +1,109 @@
+"""Delivery channels. E-mail goes through Django's mail backends (settings.EMAIL_BACKEND). SMS goes
+through a pluggable gateway named by ``settings.CIVICGRID_SMS_GATEWAY`` (``{"class": dotted path,
+"options": {...}}``); the default writes each message to a JSON-lines file under the var directory,
+so nothing leaves the machine until an operator configures :class:`WebhookSmsGateway` for a real
+gateway."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+import uuid
+from pathlib import Path
+from typing import Any, Protocol
+
+from django.conf import settings
+from django.core.mail import EmailMessage, get_connection
+from django.utils import timezone
+from django.utils.module_loading import import_string
+
+from civicgrid.core.crypto import mask
+
+
+class GatewayError(Exception):
+    """A channel refused or failed to take a message; the outbox retries it later."""
+
+
+class SmsGateway(Protocol):
+    def send(self, *, to: str, text: str) -> str:
+        """Hand one message to the gateway; return its message id. Raise GatewayError on failure."""
+
+
+class ConsoleSmsGateway:
+    """Prints each message (numbers masked): for development."""
+
+    def send(self, *, to: str, text: str) -> str:
+        message_id = uuid.uuid4().hex
+        print(f"SMS {message_id} to {mask(to)}: {text}")
+        return message_id
+
+
+class FileSmsGateway:
+    """Appends each message as one JSON line to ``path`` (default ``<var>/sms/outbox.jsonl``)."""
+
+    def __init__(self, path: str | Path | None = None) -> None:
+        self.path = Path(path) if path else _var_dir() / "sms" / "outbox.jsonl"
+
+    def send(self, *, to: str, text: str) -> str:
+        message_id = uuid.uuid4().hex
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        line = json.dumps({"id": message_id, "to": to, "text": text, "at": timezone.now().isoformat()},
+                          ensure_ascii=False)
+        with self.path.open("a", encoding="utf-8") as out:
+            out.write(line + "\n")
+        return message_id
+
+
+class WebhookSmsGateway:
+    """A generic HTTP gateway: POSTs ``{"to": ..., "text": ...}`` as JSON to ``url`` (with a bearer
+    token if given) and takes the message id from the JSON reply's ``id`` (or ``message_id``)."""
+
+    def __init__(self, url: str, token: str = "", timeout: float = 5.0) -> None:
+        if not url.startswith(("http://", "https://")):
+            raise ValueError(f"WebhookSmsGateway url must be http(s)://..., got {url!r}")
+        self.url, self.token, self.timeout = url, token, timeout
+
+    def send(self, *, to: str, text: str) -> str:
+        body = json.dumps({"to": to, "text": text}, ensure_ascii=False).encode()
+        headers = {"Content-Type": "application/json; charset=utf-8"}
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        request = urllib.request.Request(self.url, data=body, headers=headers, method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
+                reply = response.read()
+        except urllib.error.HTTPError as exc:
+            raise GatewayError(f"gateway answered HTTP {exc.code}") from exc
+        except (urllib.error.URLError, TimeoutError, OSError) as exc:
+            raise GatewayError(f"gateway unreachable: {exc}") from exc
+        try:
+            data = json.loads(reply or b"{}")
+        except ValueError:
+            data = {}
+        return str(data.get("id") or data.get("message_id") or "") if isinstance(data, dict) else ""
+
+
+def _var_dir() -> Path:
+    from civicgrid.config.settings.paths import VAR_DIR
+
+    return Path(VAR_DIR)
+
+
+def sms_gateway() -> SmsGateway:
+    """The configured SMS gateway (FileSmsGateway unless settings.CIVICGRID_SMS_GATEWAY says otherwise)."""
+    config: dict[str, Any] = getattr(settings, "CIVICGRID_SMS_GATEWAY", None) or {
+        "class": "civicgrid.alerts.channels.FileSmsGateway", "options": {}}
+    gateway_class = import_string(config["class"])
+    return gateway_class(**config.get("options", {}))  # type: ignore[no-any-return]
+
+
+def send_email(*, to: str, subject: str, body: str) -> str:
+    """Send through Django's configured mail backend; raise GatewayError if it fails."""
+    try:
+        sent = EmailMessage(subject=subject[:200], body=body, to=[to], connection=get_connection()).send()
+    except (OSError, ValueError) as exc:  # smtplib errors are OSErrors
+        raise GatewayError(f"mail backend failed: {exc}") from exc
+    if not sent:
+        raise GatewayError("mail backend accepted nothing")
+    return ""

@@ -1,0 +1,26 @@
+"""Send the queued alert messages: once, or every N seconds with --loop N."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+
+from civicgrid.alerts.outbox import alerts_outbox_process
+
+
+class Command(BaseCommand):
+    help = "Send queued SMS and e-mail alert deliveries (the outbox)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--limit", type=int, default=500, help="deliveries per batch")
+        parser.add_argument("--loop", type=float, default=0.0, help="keep running, pausing this many seconds")
+
+    def handle(self, *args: Any, limit: int, loop: float, **options: Any) -> None:
+        while True:
+            result = alerts_outbox_process(limit=limit)
+            self.stdout.write(f"sent {result.sent}, retrying {result.retrying}, failed {result.failed}")
+            if loop <= 0:
+                return
+            time.sleep(loop)

@@ -1,0 +1,272 @@
+"""Writes for grid cases. Every action goes through :func:`case_act`: the transition table decides
+whether the case's state allows it, :func:`_authorise` whether this user may take it; the change,
+its timeline event and its audit row commit together."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from civicgrid.accounts.models import Role
+from civicgrid.accounts.roles import scope_for
+from civicgrid.cases import transitions as tx
+from civicgrid.cases.models import LEVEL_LABELS, LEVELS, Case, CaseCategory, CaseEvent
+from civicgrid.core import audit
+from civicgrid.core.locking import serialised, serialised_block
+from civicgrid.core.models import AuditLog
+from civicgrid.core.scoping import require, scoped
+from civicgrid.registry.models import Actor, Household, Place, Post
+
+PHOTO_MAX_BYTES = 5 * 1024 * 1024
+_PHOTO_SIGNATURES = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a")
+MANAGER_ACTIONS = frozenset({"register", "dismiss", "dispatch", "transfer", "close", "escalate"})
+
+
+# --- places and people around a case ------------------------------------------------------------
+def grid_of(place: Place) -> Place:
+    if place.level == "grid":
+        return place
+    if place.level == "building" and place.parent is not None:
+        return place.parent
+    raise ValidationError({"place": _("A case is reported at a grid or a building.")})
+
+
+def level_place(case: Case, level: str) -> Place | None:
+    """The place at ``level`` above the case (its grid, community, sub-district or district)."""
+    codes = [c for c in case.place_path.split("/") if c]
+    index = {"district": 0, "subdistrict": 1, "community": 2, "grid": 3}[level]
+    return Place.objects.filter(code=codes[index]).first() if len(codes) > index else None
+
+
+def serves_grid(user: Any, grid: Place) -> bool:
+    """Whether the user is a grid member of this grid (the registry's posts say who serves which)."""
+    person_id = Role.objects.filter(user_id=getattr(user, "pk", None) or 0, role="grid_member").values_list(
+        "person_id", flat=True).first()
+    return bool(person_id) and Post.objects.filter(person_id=person_id or 0, role="grid_member", place=grid).exists()
+
+
+def _is_resident_of(user: Any, household_id: int | None) -> bool:
+    return household_id is not None and Role.objects.filter(
+        user_id=getattr(user, "pk", None) or 0, role="resident", household_id=household_id).exists()
+
+
+def handler_candidates(case: Case) -> Any:
+    """Actors of any sector whose service area contains the case's place."""
+    codes = [c for c in case.place_path.split("/") if c]
+    paths = ["/".join(codes[: i + 1]) + "/" for i in range(len(codes))]
+    return Actor.objects.filter(service_area__path__in=paths).select_related("service_area")
+
+
+def _users_of_actor(actor: Actor) -> Any:
+    return get_user_model().objects.filter(role__actor=actor)
+
+
+def _users_at(place: Place | None) -> Any:
+    return get_user_model().objects.filter(role__place=place) if place else get_user_model().objects.none()
+
+
+def _grid_member_users(grid: Place) -> Any:
+    people = Post.objects.filter(role="grid_member", place=grid).values("person_id")
+    return get_user_model().objects.filter(role__role="grid_member", role__person_id__in=people)
+
+
+def _notify(users: Any, case: Case, title: Any, source: str) -> None:
+    from civicgrid.alerts.services import notice_send
+
+    notice_send(users=list(users), title=title, link=reverse("cases:detail", args=[case.pk]), source=source)
+
+
+# --- reporting --------------------------------------------------------------------------------
+def _check_photo(photo: UploadedFile | None) -> None:
+    if photo is None:
+        return
+    if photo.size and photo.size > PHOTO_MAX_BYTES:
+        raise ValidationError({"photo": _("The photo is larger than 5 MB.")})
+    head = photo.read(16)
+    photo.seek(0)
+    if not (head.startswith(_PHOTO_SIGNATURES) or (head[:4] == b"RIFF" and head[8:12] == b"WEBP")):
+        raise ValidationError({"photo": _("The photo must be a JPEG, PNG, GIF or WebP image.")})
+
+
+@transaction.atomic
+def case_report(*, user: Any, category: CaseCategory, description: str, place: Place | None = None,
+                household: Household | None = None, photo: UploadedFile | None = None, source: str = "",
+                reporter_label: str = "", now: datetime | None = None) -> Case:
+    """File a case. A resident files for their own household and building; a grid member or manager
+    at a grid or building in their area. ``user=None`` is the platform itself (demo data, automatic
+    filing), with ``reporter_label`` saying who reported it."""
+    now = now or timezone.now()
+    if user is not None:
+        scope = scope_for(user)
+        require(scope, "cases")
+        own = Role.objects.filter(user=user, role="resident").select_related("household__building").first()
+        if own is not None and own.household is not None:
+            if household is not None and household.pk != own.household_id:
+                raise PermissionDenied(_("Residents report for their own household."))
+            household, place = own.household, own.household.building
+        else:
+            if household is not None and not scoped(Household.objects.filter(pk=household.pk), scope).exists():
+                raise PermissionDenied(_("This household is outside your area."))
+            place = place or (household.building if household else None)
+            if place is None:
+                raise ValidationError({"place": _("Say where the case is.")})
+            if not scoped(Place.objects.filter(pk=place.pk), scope).exists():
+                raise PermissionDenied(_("This place is outside your area."))
+    place = place or (household.building if household else None)
+    if place is None:
+        raise ValidationError({"place": _("Say where the case is.")})
+    if not category.active:
+        raise ValidationError({"category": _("This category is no longer in use.")})
+    if not description.strip():
+        raise ValidationError({"description": _("Describe the case.")})
+    _check_photo(photo)
+    grid = grid_of(place)
+    due = now + timedelta(hours=category.time_limit_hours)
+    case = Case(code=f"tmp-{uuid.uuid4().hex[:20]}", category=category, place=place, place_path=place.path, grid=grid,
+                household=household, description=description.strip(), source=source,
+                reporter=user if getattr(user, "is_authenticated", False) else None,
+                reporter_label=reporter_label, reported_at=now, due_at=due, level_due_at=due)
+    if photo is not None:
+        case.photo.save(photo.name or "photo", photo, save=False)
+    case.save()
+    case.code = f"C{now:%Y}-{case.pk:06d}"
+    case.save(update_fields=["code"])
+    CaseEvent.objects.create(case=case, at=now, user=case.reporter, action="report", to_state=case.state,
+                             level=case.level, note=reporter_label)
+    audit.record(user=user, action=AuditLog.Action.CREATE, instance=case, new=audit.snapshot(case))
+    return case
+
+
+# --- the loop ---------------------------------------------------------------------------------
+def _authorise(user: Any, case: Case, action: str) -> None:
+    if user is None:
+        if action != "escalate":
+            raise PermissionDenied(_("Only escalation runs without a user."))
+        return
+    scope = scope_for(user)
+    require(scope, "cases")
+    if not scoped(Case.objects.filter(pk=case.pk), scope).exists():
+        raise PermissionDenied(_("This case is outside your area."))
+    if action in MANAGER_ACTIONS:
+        require(scope, "cases_manage")
+    elif action == "handle":
+        if not (scope.may("cases_manage") or case.handler_id in scope.actor_ids):
+            raise PermissionDenied(_("Only the handling actor (or the community) records handling."))
+    elif action in {"verify", "reopen"}:
+        if not ((case.reporter_id and case.reporter_id == user.pk) or serves_grid(user, case.grid)):
+            raise PermissionDenied(_("The grid member or the reporter verifies the handling."))
+    elif action == "rate" and not (_is_resident_of(user, case.household_id)
+                                   or (case.reporter_id == user.pk and Role.objects.filter(
+                                       user=user, role="resident").exists())):
+        raise PermissionDenied(_("The residents concerned rate the handling."))
+
+
+def _apply(case: Case, action: str, *, now: datetime, note: str, handler: Actor | None,
+           rating: int | None) -> None:
+    if action in tx.NEEDS_REASON and not note.strip():
+        raise ValidationError({"note": _("Say why.")})
+    if action in {"dispatch", "transfer"}:
+        if handler is None:
+            raise ValidationError({"handler": _("Choose the actor who will handle the case.")})
+        if not handler_candidates(case).filter(pk=handler.pk).exists():
+            raise ValidationError({"handler": _("%(actor)s does not serve this place.") % {"actor": handler.name}})
+        if action == "transfer" and handler.pk == case.handler_id:
+            raise ValidationError({"handler": _("The case is already with %(actor)s.") % {"actor": handler.name}})
+        case.handler = handler
+        if action == "dispatch":
+            case.dispatched_at = now
+    elif action == "rate":
+        if case.rating is not None:
+            raise ValidationError({"rating": _("This case has already been rated.")})
+        if rating is None or not 1 <= int(rating) <= 5:
+            raise ValidationError({"rating": _("Give a rating from 1 to 5.")})
+        case.rating, case.rating_comment = int(rating), note.strip()[:300]
+    elif action == "escalate":
+        index = LEVELS.index(case.level)
+        if index == len(LEVELS) - 1:
+            raise ValidationError(_("The case is already at the highest level."))
+        case.level = LEVELS[index + 1]
+        case.level_due_at = now + timedelta(hours=case.category.time_limit_hours)
+    stamp = {"register": "registered_at", "handle": "handled_at", "verify": "verified_at", "close": "closed_at",
+             "dismiss": "closed_at"}.get(action)
+    if stamp:
+        setattr(case, stamp, now)
+    if action == "reopen":
+        case.handled_at = None  # on time is judged by the handling that passes verification
+
+
+@serialised
+def case_act(*, user: Any, case: Case, action: str, note: str = "", handler: Actor | None = None,
+             rating: int | None = None, now: datetime | None = None) -> Case:
+    """Take ``action`` on the case (see transitions.TRANSITIONS). Refused with InvalidTransition if the
+    case's state does not allow it, PermissionDenied if the user may not take it, ValidationError if a
+    required reason, handler or rating is missing."""
+    if action not in tx.ACTIONS:
+        raise ValidationError(_("Unknown action %(action)r.") % {"action": action})
+    now = now or timezone.now()
+    case = Case.objects.select_for_update().select_related("category").get(pk=case.pk)
+    new_state = tx.next_state(case.state, action)
+    _authorise(user, case, action)
+    before = audit.snapshot(case)
+    _apply(case, action, now=now, note=note, handler=handler, rating=rating)
+    old_state, case.state = case.state, new_state
+    case.save()
+    CaseEvent.objects.create(case=case, at=now, user=user if getattr(user, "is_authenticated", False) else None,
+                             action=action, from_state=old_state, to_state=new_state, level=case.level,
+                             handler=case.handler, note=note.strip())
+    old, new = audit.changed(before, audit.snapshot(case))
+    audit.record(user=user, action=AuditLog.Action.UPDATE, instance=case, old=old,
+                 new={**new, "action": action, **({"reason": note.strip()} if note.strip() else {})})
+    _after(case, action, now=now)
+    return case
+
+
+def _after(case: Case, action: str, *, now: datetime) -> None:
+    """Tell the next person in the loop."""
+    code = case.code
+    if action in {"dispatch", "transfer", "reopen"} and case.handler is not None:
+        _notify(_users_of_actor(case.handler), case, lambda: _("Case %(code)s is yours to handle") % {"code": code},
+                f"case:{case.pk}:{action}:{now.isoformat()}")
+    elif action == "handle":
+        users = list(_grid_member_users(case.grid)) + ([case.reporter] if case.reporter else [])
+        _notify(users, case, lambda: _("Case %(code)s was handled: please verify") % {"code": code},
+                f"case:{case.pk}:handle:{now.isoformat()}")
+    elif action == "close" and case.reporter is not None:
+        _notify([case.reporter], case, lambda: _("Case %(code)s is closed: how satisfied are you?") % {"code": code},
+                f"case:{case.pk}:close")
+    elif action == "escalate":
+        level = case.level
+        _notify(_users_at(level_place(case, level)), case,
+                lambda: _("Case %(code)s is overdue and escalated to the %(level)s") % {
+                    "code": code, "level": LEVEL_LABELS[level]}, f"case:{case.pk}:escalate:{level}")
+
+
+def cases_escalate_overdue(*, now: datetime | None = None) -> list[Case]:
+    """Escalate each case still waiting for handling past its current level's time limit by ONE level
+    (grid -> community -> sub-district -> district), giving the new level a fresh time limit. Run it
+    from a scheduler (``civicgrid manage cases_escalate``) or on page load; ``now`` makes it testable."""
+    now = now or timezone.now()
+    def overdue() -> Any:
+        return Case.objects.filter(state__in=tx.OPEN_STATES, level_due_at__lt=now).exclude(level=LEVELS[-1])
+
+    escalated = []
+    for case_id in overdue().order_by("level_due_at", "id").values_list("id", flat=True):
+        with serialised_block():
+            # Re-read under a lock: a run beside this one may have escalated it already.
+            case = overdue().select_for_update().filter(pk=case_id).first()
+            if case is None:
+                continue
+            late = timezone.localtime(case.level_due_at).strftime("%Y-%m-%d %H:%M")
+            escalated.append(case_act(user=None, case=case, action="escalate", now=now,
+                                      note=_("Overdue since %(time)s at the %(level)s level.") % {
+                                          "time": late, "level": LEVEL_LABELS[case.level]}))
+    return escalated

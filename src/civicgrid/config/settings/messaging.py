@@ -1,0 +1,33 @@
+"""Outgoing messages: e-mail and SMS for alerts (civicgrid.alerts). Nothing leaves the machine unless
+configured: by default e-mails are written as files under var/mail/ and SMS as JSON lines under
+var/sms/.
+
+CIVICGRID_SMTP_HOST (with CIVICGRID_SMTP_PORT, CIVICGRID_SMTP_USER, CIVICGRID_SMTP_PASSWORD,
+CIVICGRID_SMTP_TLS=1) sends e-mail through an SMTP server; CIVICGRID_SMS_WEBHOOK_URL (with
+CIVICGRID_SMS_WEBHOOK_TOKEN) posts each SMS as JSON {"to", "text"} to a real gateway.
+"""
+
+import os
+
+from civicgrid.config.settings.paths import VAR_DIR
+
+DEFAULT_FROM_EMAIL = os.environ.get("CIVICGRID_FROM_EMAIL", "civicgrid@localhost")
+if os.environ.get("CIVICGRID_SMTP_HOST"):
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_HOST = os.environ["CIVICGRID_SMTP_HOST"]
+    EMAIL_PORT = int(os.environ.get("CIVICGRID_SMTP_PORT", "25"))
+    EMAIL_HOST_USER = os.environ.get("CIVICGRID_SMTP_USER", "")
+    EMAIL_HOST_PASSWORD = os.environ.get("CIVICGRID_SMTP_PASSWORD", "")
+    EMAIL_USE_TLS = os.environ.get("CIVICGRID_SMTP_TLS", "0") == "1"
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = VAR_DIR / "mail"
+
+if os.environ.get("CIVICGRID_SMS_WEBHOOK_URL"):
+    CIVICGRID_SMS_GATEWAY = {
+        "class": "civicgrid.alerts.channels.WebhookSmsGateway",
+        "options": {"url": os.environ["CIVICGRID_SMS_WEBHOOK_URL"],
+                    "token": os.environ.get("CIVICGRID_SMS_WEBHOOK_TOKEN", "")},
+    }
+else:
+    CIVICGRID_SMS_GATEWAY = {"class": "civicgrid.alerts.channels.FileSmsGateway", "options": {}}

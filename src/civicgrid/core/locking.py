@@ -1,0 +1,63 @@
+"""Transactions that must not interleave (stock issues, delivery claims, activating a plan, acting on
+a case, recording a visit): one mechanism for every app.
+
+On PostgreSQL the services lock the rows they read with ``SELECT ... FOR UPDATE``. SQLite has no row
+locks, and a transaction that reads first and writes later fails at once ("database is locked") when
+another writer committed in between; :func:`serialised` therefore opens the transaction with
+``BEGIN IMMEDIATE``, which takes SQLite's single write lock up front (waiting out the busy timeout), so
+the whole transaction runs alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import wraps
+from typing import Any, ParamSpec, TypeVar
+
+from django.db import models, transaction
+
+P = ParamSpec("P")
+R = TypeVar("R")
+M = TypeVar("M", bound=models.Model)
+
+
+@contextmanager
+def serialised_block() -> Iterator[None]:
+    connection = transaction.get_connection()
+    if connection.vendor != "sqlite" or connection.in_atomic_block:
+        with transaction.atomic():
+            yield
+        return
+    connection.ensure_connection()  # connecting resets transaction_mode from the settings
+    previous = connection.transaction_mode
+    connection.transaction_mode = "IMMEDIATE"
+    try:
+        with transaction.atomic():
+            connection.transaction_mode = previous  # only this BEGIN; savepoints are unaffected
+            yield
+    finally:
+        connection.transaction_mode = previous
+
+
+def serialised(function: Callable[P, R]) -> Callable[P, R]:
+    """Run ``function`` in one transaction that concurrent serialised transactions cannot interleave."""
+
+    @wraps(function)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        with serialised_block():
+            return function(*args, **kwargs)
+
+    return wrapper
+
+
+def locked(queryset: models.QuerySet[M]) -> models.QuerySet[M]:
+    """``queryset`` with its rows locked until the transaction ends (a no-op on SQLite, where
+    :func:`serialised` already holds the database's write lock)."""
+    return queryset.select_for_update(of=("self",)) if _supports_of(queryset) else queryset.select_for_update()
+
+
+def _supports_of(queryset: Any) -> bool:
+    from django.db import connections
+
+    return bool(connections[queryset.db].features.has_select_for_update_of)

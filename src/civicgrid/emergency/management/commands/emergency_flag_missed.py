@@ -1,0 +1,18 @@
+"""Flag yesterday's (and earlier) missed home-isolation check-ins and tell the grid members. Run daily."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand
+from django.utils import timezone
+
+from civicgrid.emergency.services import isolation_flag_missed
+
+
+class Command(BaseCommand):
+    help = "Flag missed home-isolation check-ins before today and notify the grid members."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        flagged = isolation_flag_missed(today=timezone.localdate())
+        self.stdout.write(f"{len(flagged)} missed check-in(s) flagged")

@@ -1,0 +1,1 @@
+"""Emergency reads, split by concern; each goes through the caller's scope."""

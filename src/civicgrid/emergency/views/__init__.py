@@ -1,0 +1,1 @@
+"""Emergency pages, split by concern."""

@@ -1,0 +1,139 @@
+"""Modes and plans: the normal/emergency switch, an emergency's live page, drills, 'emergency now'."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from civicgrid.core.scoping import require
+from civicgrid.emergency import services
+from civicgrid.emergency.forms import ActivateForm, DeactivateForm, DrillForm
+from civicgrid.emergency.selectors import modes
+from civicgrid.emergency.selectors import now as now_board
+from civicgrid.emergency.selectors import sweeps as sw
+from civicgrid.emergency.views.common import first_error, form_errors
+from civicgrid.registry.views import scoped_view
+
+
+@scoped_view
+def index(request: HttpRequest, scope: Any) -> HttpResponse:
+    require(scope, "emergency")
+    manage = scope.may("emergency_manage")
+    return render(request, "emergency/index.html", {
+        "modes": modes.community_modes(scope=scope), "plans": modes.plans(),
+        "activate_form": ActivateForm(scope=scope) if manage else None,
+        "drill_form": DrillForm(scope=scope) if manage else None,
+        "recent": modes.emergency_list(scope=scope).order_by("-activated_at")[:10],
+        "drills": modes.drills(scope=scope)[:10]})
+
+
+@scoped_view
+@require_POST
+def activate(request: HttpRequest, scope: Any) -> HttpResponse:
+    require(scope, "emergency_manage")
+    form = ActivateForm(request.POST, scope=scope)
+    if form.is_valid():
+        try:
+            result = services.emergency_activate(user=request.user, community=form.cleaned_data["community"],
+                                                 plan=form.cleaned_data["plan"],
+                                                 level=form.cleaned_data["level"] or None)
+        except ValidationError as exc:
+            form_errors(form, exc)
+        else:
+            if result.created:
+                messages.success(request, _("Emergency mode is on: live tasks assigned, opening alert sent."))
+            else:
+                messages.info(request, _("This emergency was already active; nothing changed."))
+            return redirect("emergency:detail", emergency_id=result.emergency.pk)
+    return render(request, "emergency/index.html", {
+        "modes": modes.community_modes(scope=scope), "plans": modes.plans(), "activate_form": form,
+        "drill_form": DrillForm(scope=scope), "recent": [], "drills": []}, status=400)
+
+
+@scoped_view
+def detail(request: HttpRequest, scope: Any, emergency_id: int) -> HttpResponse:
+    emergency = modes.emergency_get(scope=scope, emergency_id=emergency_id)
+    return _detail(request, scope, emergency, DeactivateForm())
+
+
+def _detail(request: HttpRequest, scope: Any, emergency: Any, form: DeactivateForm, status: int = 200) -> HttpResponse:
+    tasks = modes.live_tasks(scope=scope, emergency=emergency)
+    sweep = emergency.sweeps.order_by("-created_at").first()
+    return render(request, "emergency/detail.html", {
+        "emergency": emergency, "tasks": tasks, "n_done": tasks.filter(state="done").count(),
+        "checklists": modes.emergency_checklists(emergency), "sweep": sweep,
+        "progress": sw.sweep_progress(scope=scope, sweep=sweep) if sweep else [],
+        "form": form if emergency.status == "active" and scope.may("emergency_manage") else None,
+        "today": timezone.localdate()}, status=status)
+
+
+@scoped_view
+@require_POST
+def deactivate(request: HttpRequest, scope: Any, emergency_id: int) -> HttpResponse:
+    require(scope, "emergency_manage")
+    emergency = modes.emergency_get(scope=scope, emergency_id=emergency_id)
+    form = DeactivateForm(request.POST)
+    if form.is_valid():
+        try:
+            services.emergency_deactivate(user=request.user, emergency=emergency, **form.cleaned_data)
+        except ValidationError as exc:
+            form_errors(form, exc)
+        else:
+            messages.success(request, _("Back to normal mode; the review is recorded."))
+            return redirect("emergency:detail", emergency_id=emergency.pk)
+    return _detail(request, scope, emergency, form, status=400)
+
+
+@scoped_view
+@require_POST
+def task_done(request: HttpRequest, scope: Any, task_id: int) -> HttpResponse:
+    task = modes.task_get(scope=scope, task_id=task_id)
+    try:
+        services.task_complete(user=request.user, task=task, note=request.POST.get("note", ""))
+    except (ValidationError, PermissionDenied) as exc:
+        messages.error(request, first_error(exc) if isinstance(exc, ValidationError) else str(exc))
+    if request.POST.get("back") == "now":
+        return redirect("emergency:now")
+    return redirect("emergency:detail", emergency_id=task.emergency_id)
+
+
+@scoped_view
+@require_POST
+def drill_start(request: HttpRequest, scope: Any) -> HttpResponse:
+    require(scope, "emergency_manage")
+    form = DrillForm(request.POST, scope=scope)
+    if not form.is_valid():
+        messages.error(request, _("Choose a community and a plan for the drill."))
+        return redirect("emergency:index")
+    drill = services.drill_start(user=request.user, **form.cleaned_data)
+    messages.success(request, _("Drill started: the clock runs until the plan is activated."))
+    return redirect("emergency:drill", drill_id=drill.pk)
+
+
+@scoped_view
+def drill(request: HttpRequest, scope: Any, drill_id: int) -> HttpResponse:
+    item = modes.drills(scope=scope).get(pk=drill_id)
+    if request.method == "POST":
+        require(scope, "emergency_manage")
+        try:
+            result = services.emergency_activate(user=request.user, community=item.community, plan=item.plan,
+                                                 drill=item)
+        except ValidationError as exc:
+            messages.error(request, first_error(exc))
+        else:
+            return redirect("emergency:detail", emergency_id=result.emergency.pk)
+    return render(request, "emergency/drill.html", {"drill": item})
+
+
+@scoped_view
+def now(request: HttpRequest, scope: Any) -> HttpResponse:
+    require(scope, "emergency")
+    return render(request, "emergency/now.html", {
+        "board": now_board.board(scope=scope, user=request.user, today=timezone.localdate())})

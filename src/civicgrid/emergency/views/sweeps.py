@@ -1,0 +1,88 @@
+"""Sweep pages. The progress and list pages run a fixed number of queries whatever the number of
+households (aggregates and one page of visits), and the visit page fits a phone."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from civicgrid.core.scoping import require
+from civicgrid.emergency import services
+from civicgrid.emergency.forms import VisitForm
+from civicgrid.emergency.selectors import modes
+from civicgrid.emergency.selectors import sweeps as sw
+from civicgrid.emergency.views.common import first_error, form_errors
+from civicgrid.registry.selectors import resident_list
+from civicgrid.registry.views import scoped_view
+
+PAGE = 30
+
+
+@scoped_view
+@require_POST
+def sweep_start(request: HttpRequest, scope: Any, emergency_id: int) -> HttpResponse:
+    require(scope, "emergency_manage")
+    emergency = modes.emergency_get(scope=scope, emergency_id=emergency_id)
+    try:
+        sweep = services.sweep_start(user=request.user, emergency=emergency)
+    except ValidationError as exc:
+        messages.error(request, first_error(exc))
+        return redirect("emergency:detail", emergency_id=emergency.pk)
+    return redirect("emergency:sweep", sweep_id=sweep.pk)
+
+
+@scoped_view
+def sweep(request: HttpRequest, scope: Any, sweep_id: int) -> HttpResponse:
+    """Progress per grid; with one grid in view (a grid member, or ?grid=) the visits to make, vulnerable
+    households first, one page at a time."""
+    item = sw.sweep_get(scope=scope, sweep_id=sweep_id)
+    progress = sw.sweep_progress(scope=scope, sweep=item)
+    grid_id = request.GET.get("grid")
+    if not grid_id and len(progress) == 1:
+        grid_id = str(progress[0].grid_id)
+    grid = sw.sweep_grids(scope=scope, sweep=item).filter(pk=grid_id).first() if grid_id else None
+    context: dict[str, Any] = {"sweep": item, "emergency": item.emergency, "progress": progress, "grid": grid}
+    if grid is not None:
+        now = timezone.now()
+        context["page"] = Paginator(sw.visits_to_do(scope=scope, sweep=item, grid=grid, now=now), PAGE,
+                                    allow_empty_first_page=True).get_page(request.GET.get("page"))
+        context["later"] = list(sw.visits_later(scope=scope, sweep=item, grid=grid, now=now)[:PAGE])
+    return render(request, "emergency/sweep.html", context)
+
+
+@scoped_view
+@require_http_methods(["GET", "POST"])
+def visit(request: HttpRequest, scope: Any, visit_id: int) -> HttpResponse:
+    item = sw.visit_get(scope=scope, visit_id=visit_id)
+    form = VisitForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        hours = data.get("revisit_in_hours") or 4
+        try:
+            services.sweep_visit_record(user=request.user, visit=item, outcome=data["outcome"], note=data["note"],
+                                        need=data["need"], item=data.get("item") or "",
+                                        quantity=data.get("quantity") or 1,
+                                        revisit_at=timezone.now() + timedelta(hours=hours))
+        except ValidationError as exc:
+            form_errors(form, exc)
+        except PermissionDenied as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, _("Visit recorded: %(address)s.") % {"address": item.household.address})
+            following = sw.visits_to_do(scope=scope, sweep=item.sweep, grid=item.grid).exclude(pk=item.pk).first()
+            if following is not None:
+                return redirect("emergency:visit", visit_id=following.pk)
+            return redirect(reverse("emergency:sweep", args=[item.sweep_id]) + f"?grid={item.grid_id}")
+    residents = resident_list(scope=scope, household=item.household) if scope.may("residents") else []
+    return render(request, "emergency/visit.html", {"visit": item, "form": form, "residents": residents},
+                  status=400 if form.errors else 200)

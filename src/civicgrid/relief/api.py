@@ -1,0 +1,245 @@
+"""The relief JSON API (mounted at /api/relief/): need intake, task claiming and delivery confirmation, with
+the same selectors and services, hence the same scoping, as the pages.
+
+Refusals are 4xx with a reason: 400 for bad input (unknown household, quantity below 1, an item not in the
+catalogue, an issue larger than the stock), 403 for a role that may not act, 404 outside the user's area,
+409 when someone else got there first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from functools import wraps
+from typing import Any
+
+import ninja
+from django.http import HttpRequest
+from ninja import Router, Schema
+
+from civicgrid.accounts.roles import scope_for
+from civicgrid.relief import selectors, services
+from civicgrid.relief.models import DeliveryStop, DeliveryTask, LedgerEntry, Need
+
+# django-ninja >= 1.5 wants an explicit Status; older ones take a (status, body) tuple
+_STATUS: Any = getattr(ninja, "Status", None)
+
+router = Router(tags=["relief"])
+PAGE = 200
+
+
+class Error(Schema):
+    detail: Any
+
+
+class NeedIn(Schema):
+    household_id: int | None = None  # a resident's own household when left out
+    category: str = ""
+    item: str  # a catalogue item code
+    quantity: int
+    urgency: str = "normal"  # critical | urgent | normal
+    channel: str = ""  # self | phone | visit (residents: always self)
+    note: str = ""
+    idempotency_key: str = ""  # or the Idempotency-Key header: resending it makes no second record
+
+
+class NeedOut(Schema):
+    id: int
+    household_id: int
+    category: str
+    item: str
+    quantity: int
+    urgency: str
+    status: str
+    allocated_quantity: int
+    delivered_quantity: int
+    filed_at: datetime
+    progress: str
+    expected_at: datetime | None
+
+
+class FilingOut(Schema):
+    need: NeedOut
+    filing_id: int
+    merged: bool
+    replayed: bool
+    quantity_before: int
+    quantity_after: int
+
+
+class LineOut(Schema):
+    item: str
+    quantity: int
+
+
+class StopOut(Schema):
+    id: int
+    household_id: int
+    address: str
+    status: str
+    lines: list[LineOut]
+
+
+class TaskOut(Schema):
+    id: int
+    round_id: int
+    building: str
+    point: str
+    status: str
+    due_at: datetime
+    claim_expires_at: datetime | None
+    stops: int
+
+
+class TaskDetailOut(TaskOut):
+    stop_list: list[StopOut]
+
+
+class TasksOut(Schema):
+    held: list[TaskOut]
+    claimable: list[TaskOut]
+
+
+class DeliverIn(Schema):
+    code: str
+
+
+class FailIn(Schema):
+    reason: str  # not_home | refused | wrong_address
+    note: str = ""
+
+
+class IssueIn(Schema):
+    item: str
+    point_id: int
+    quantity: int
+    reason: str
+
+
+class LedgerOut(Schema):
+    id: int
+    at: datetime
+    kind: str
+    item: str
+    point_id: int
+    lot_id: int
+    quantity: int
+    balance_after: int
+
+
+def _status(code: int, body: Any) -> Any:
+    return _STATUS(code, body) if _STATUS is not None else (code, body)
+
+
+def _conflicts(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Answer 409 with the reason when someone else got there first."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return view(*args, **kwargs)
+        except services.Conflict as conflict:
+            return _status(409, {"detail": conflict.messages})
+
+    return wrapper
+
+
+def _need(request: HttpRequest, need: Need) -> dict[str, Any]:
+    progress = selectors.need_progress(scope=scope_for(request.user), needs=[need])[0]
+    return {"id": need.pk, "household_id": need.household_id, "category": need.category, "item": need.item.code,
+            "quantity": need.quantity, "urgency": need.urgency, "status": need.status,
+            "allocated_quantity": need.allocated_quantity, "delivered_quantity": need.delivered_quantity,
+            "filed_at": need.filed_at, "progress": progress.label, "expected_at": progress.expected_at}
+
+
+def _task(task: DeliveryTask) -> dict[str, Any]:
+    return {"id": task.pk, "round_id": task.round_id, "building": task.building.name, "point": task.point.name,
+            "status": task.status, "due_at": task.due_at, "claim_expires_at": task.claim_expires_at,
+            "stops": selectors.task_stop_count(task)}
+
+
+def _stop(stop: DeliveryStop) -> dict[str, Any]:
+    return {"id": stop.pk, "household_id": stop.household_id, "address": stop.household.address,
+            "status": stop.status, "lines": [{"item": a.item.code, "quantity": a.quantity}
+                                             for a in stop.allocations.all()]}
+
+
+@router.post("/needs", response={200: FilingOut, 201: FilingOut})
+def need_file(request: HttpRequest, body: NeedIn) -> Any:
+    scope = scope_for(request.user)
+    household_id = body.household_id
+    if household_id is None and scope.role == "resident":
+        household_id = next(iter(scope.household_ids), None)
+    filing = services.need_file(
+        user=request.user, scope=scope, household_id=household_id, item=body.item, quantity=body.quantity,
+        category=body.category, urgency=body.urgency, channel=body.channel, note=body.note,
+        key=body.idempotency_key or request.headers.get("Idempotency-Key", ""))
+    created = not filing.merged and not filing.replayed
+    return _status(201 if created else 200, {
+        "need": _need(request, filing.need), "filing_id": filing.filing.pk, "merged": filing.merged,
+        "replayed": filing.replayed, "quantity_before": filing.filing.quantity_before,
+        "quantity_after": filing.filing.quantity_after})
+
+
+@router.get("/needs", response=list[NeedOut])
+def needs(request: HttpRequest, status: str = "", offset: int = 0) -> list[dict[str, Any]]:
+    found = selectors.need_list(scope=scope_for(request.user), status=status).order_by("-filed_at", "-id")
+    return [_need(request, n) for n in found[max(offset, 0): max(offset, 0) + PAGE]]
+
+
+@router.get("/needs/{need_id}", response=NeedOut)
+def need(request: HttpRequest, need_id: int) -> dict[str, Any]:
+    return _need(request, selectors.need_get(scope=scope_for(request.user), need_id=need_id))
+
+
+@router.get("/tasks", response=TasksOut)
+def tasks(request: HttpRequest) -> dict[str, Any]:
+    scope = scope_for(request.user)
+    services.delivery_claims_release_expired()
+    return {"held": [_task(t) for t in selectors.task_held(scope=scope, user=request.user)],
+            "claimable": [_task(t) for t in selectors.task_claimable(scope=scope)[:PAGE]]}
+
+
+@router.get("/tasks/{task_id}", response=TaskDetailOut)
+def task(request: HttpRequest, task_id: int) -> dict[str, Any]:
+    scope = scope_for(request.user)
+    found = selectors.task_get(scope=scope, user=request.user, task_id=task_id)
+    return {**_task(found), "stop_list": [_stop(s) for s in selectors.task_stops(scope=scope, task=found)]}
+
+
+@router.post("/tasks/{task_id}/claim", response={200: TaskDetailOut, 409: Error})
+@_conflicts
+def task_claim(request: HttpRequest, task_id: int) -> Any:
+    scope = scope_for(request.user)
+    services.delivery_task_claim(user=request.user, scope=scope, task_id=task_id)
+    if hasattr(request.user, "_civicgrid_scope"):  # the claim gives access to the task's households
+        del request.user._civicgrid_scope
+    return task(request, task_id)
+
+
+@router.post("/tasks/{task_id}/release", response={200: TaskOut, 409: Error})
+@_conflicts
+def task_release(request: HttpRequest, task_id: int) -> Any:
+    return _task(services.delivery_task_release(user=request.user, task_id=task_id))
+
+
+@router.post("/stops/{stop_id}/deliver", response={200: StopOut, 409: Error})
+@_conflicts
+def stop_deliver(request: HttpRequest, stop_id: int, body: DeliverIn) -> Any:
+    return _stop(services.delivery_stop_deliver(user=request.user, stop_id=stop_id, code=body.code))
+
+
+@router.post("/stops/{stop_id}/fail", response={200: StopOut, 409: Error})
+@_conflicts
+def stop_fail(request: HttpRequest, stop_id: int, body: FailIn) -> Any:
+    return _stop(services.delivery_stop_fail(user=request.user, stop_id=stop_id, reason=body.reason,
+                                             note=body.note))
+
+
+@router.post("/stock/issue", response=list[LedgerOut])
+def stock_issue(request: HttpRequest, body: IssueIn) -> list[dict[str, Any]]:
+    entries: list[LedgerEntry] = services.stock_issue(
+        user=request.user, scope=scope_for(request.user), item=body.item, point_id=body.point_id,
+        quantity=body.quantity, reason=body.reason)
+    return [{"id": e.pk, "at": e.at, "kind": e.kind, "item": e.item.code, "point_id": e.point_id,
+             "lot_id": e.lot_id, "quantity": e.quantity, "balance_after": e.balance_after} for e in entries]

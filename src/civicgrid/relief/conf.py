@@ -1,0 +1,22 @@
+"""The relief workflow's tunable numbers. Override any of them with a dict in the setting
+``CIVICGRID_RELIEF`` (e.g. ``{"max_open_claims": 5}``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+
+DEFAULTS: dict[str, Any] = {
+    "max_open_claims": 3,  # delivery tasks one person may hold at once
+    "claim_minutes": 120,  # a claim with no delivery recorded for this long goes back to the queue
+    "delivery_hours": 24,  # a round's deliveries are due this long after it is confirmed
+    "wrong_code_limit": 5,  # wrong one-time codes before a stop needs a new code
+    # the expected time of a need nobody has allocated yet: hours after filing, by urgency
+    "target_hours": {"critical": 4, "urgent": 24, "normal": 72},
+    "round_days": 3,  # days a round covers by default (Sphere floors are per day)
+}
+
+
+def relief_setting(name: str) -> Any:
+    return {**DEFAULTS, **getattr(settings, "CIVICGRID_RELIEF", {})}[name]

@@ -1,0 +1,247 @@
+"""From open needs and stock to the engine's tables, and back: the bridge between the relief records
+and :func:`civicgrid.engine.allocation.allocate`.
+
+A round's inputs are frozen as a JSON snapshot (columns of plain values), so a confirmed round can be
+recomputed from the snapshot alone and give the same numbers whatever the registry says later.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from django.conf import settings
+
+from civicgrid.engine.allocation import POLICIES, allocate, sphere_floor
+from civicgrid.engine.equity import equity_summary, group_report
+
+# How needs become requests. Change it whenever the tiers or floors below change: the version is kept
+# in every round's snapshot.
+RULE_VERSION = "relief-2026.1: tier 0 life-critical, 1 urgent, 2 normal; Sphere floors; others floor_units"
+LIFE_CRITICAL_MAX_TIER = 0
+SNAPSHOT_FORMAT = 1
+REQUEST_FIELDS = ("request_id", "household_id", "item", "need", "weight", "tier", "floor", "requested_at",
+                  "point", "weight_reason", "vulnerable")
+STOCK_FIELDS = ("item", "point", "quantity", "unit")
+
+
+def tier_of(*, urgency: str, life_critical: bool) -> int:
+    """Lower is served first: life-critical needs (by urgency or by the item, e.g. insulin), then urgent
+    ones, then the rest."""
+    if urgency == "critical" or life_critical:
+        return 0
+    return 1 if urgency == "urgent" else 2
+
+
+def vulnerable_score() -> float:
+    return float(getattr(settings, "CIVICGRID_VULNERABLE_SCORE", 0.3))
+
+
+@dataclass(frozen=True)
+class NeedRow:
+    """What the round needs to know of one open need (read by the selectors)."""
+
+    need_id: int
+    household_id: int
+    household_size: int
+    weight: float
+    vulnerability_score: float
+    weight_reason: str
+    item: str
+    urgency: str
+    remaining: int
+    filed_at: datetime
+    point: str | None
+
+
+@dataclass(frozen=True)
+class ItemRule:
+    unit: str
+    sphere_kind: str
+    unit_size: float
+    floor_units: int
+    life_critical: bool
+
+
+@dataclass(frozen=True)
+class RoundInputs:
+    """The engine's requests and stock for one round, plus what was left out and why."""
+
+    requests: pd.DataFrame
+    stock: pd.DataFrame
+    days: int
+    place_paths: tuple[str, ...]
+    item_codes: tuple[str, ...]
+    skipped_no_point: int = 0
+    vulnerable_from: float = field(default_factory=vulnerable_score)
+
+    @property
+    def fingerprint(self) -> str:
+        """A digest of everything the allocation depends on except the policy and seed, so a confirm
+        can tell whether needs or stock changed since the preview."""
+        payload = {"requests": _columns(self.requests, REQUEST_FIELDS), "stock": _columns(self.stock, STOCK_FIELDS),
+                   "days": self.days, "places": list(self.place_paths), "items": list(self.item_codes)}
+        return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def build_inputs(*, needs: Iterable[NeedRow], items: Mapping[str, ItemRule], stock: Iterable[tuple[str, str, int]],
+                 days: int, place_paths: Iterable[str], item_codes: Iterable[str]) -> RoundInputs:
+    """Requests (one per open need with a distribution point) and stock ((item, point, units) rows)."""
+    rows = [n for n in needs if n.remaining > 0]
+    served = [n for n in rows if n.point is not None]
+    requests = pd.DataFrame({
+        "request_id": np.array([n.need_id for n in served], dtype=np.int64),
+        "household_id": np.array([n.household_id for n in served], dtype=np.int64),
+        "item": pd.Series([n.item for n in served], dtype=object),
+        "need": np.array([n.remaining for n in served], dtype=np.int64),
+        "weight": np.array([max(1.0, n.weight) for n in served], dtype=np.float64),
+        "tier": np.array([tier_of(urgency=n.urgency, life_critical=items[n.item].life_critical) for n in served],
+                         dtype=np.int64),
+        "floor": np.zeros(len(served), dtype=np.int64),
+        "requested_at": pd.Series([n.filed_at.isoformat() for n in served], dtype=object),
+        "point": pd.Series([n.point for n in served], dtype=object),
+        "weight_reason": pd.Series([n.weight_reason for n in served], dtype=object),
+        "vulnerable": np.array([n.vulnerability_score >= vulnerable_score() for n in served], dtype=bool),
+    })
+    if len(served):
+        requests["floor"] = _floors(served, items, days=days, need=requests["need"].to_numpy())
+        requests = requests.sort_values("request_id", kind="stable").reset_index(drop=True)
+    totals: dict[tuple[str, str], int] = {}
+    for item, point, quantity in stock:
+        totals[(item, point)] = totals.get((item, point), 0) + int(quantity)
+    wanted = set(zip(requests["item"], requests["point"], strict=True))
+    stock_rows = sorted((i, p, q) for (i, p), q in totals.items() if (i, p) in wanted and q > 0)
+    stock_frame = pd.DataFrame({
+        "item": pd.Series([r[0] for r in stock_rows], dtype=object),
+        "point": pd.Series([r[1] for r in stock_rows], dtype=object),
+        "quantity": np.array([r[2] for r in stock_rows], dtype=np.int64),
+        "unit": pd.Series([items[r[0]].unit for r in stock_rows], dtype=object),
+    })
+    return RoundInputs(requests=requests, stock=stock_frame, days=days, place_paths=tuple(sorted(place_paths)),
+                       item_codes=tuple(sorted(item_codes)), skipped_no_point=len(rows) - len(served))
+
+
+def _floors(rows: list[NeedRow], items: Mapping[str, ItemRule], *, days: int, need: np.ndarray) -> np.ndarray:
+    """Sphere minimum for the household's size where the item has a Sphere standard, else the item's
+    minimum units; never above the need."""
+    floor = np.zeros(len(rows), dtype=np.int64)
+    codes = np.array([r.item for r in rows], dtype=object)
+    sizes = np.array([r.household_size for r in rows], dtype=np.int64)
+    for code in set(codes.tolist()):
+        rule = items[code]
+        mask = codes == code
+        if rule.sphere_kind == "water":
+            floor[mask] = sphere_floor(sizes[mask], kind="water", unit_size=rule.unit_size, days=days,
+                                       need=need[mask])
+        elif rule.sphere_kind == "food":
+            floor[mask] = sphere_floor(sizes[mask], kind="food", unit_size=rule.unit_size, days=days,
+                                       need=need[mask])
+        else:
+            floor[mask] = np.minimum(need[mask], rule.floor_units)
+    return floor
+
+
+# --------------------------------------------------------------------------- policies side by side
+@dataclass(frozen=True)
+class PolicyOutcome:
+    policy: str
+    result: pd.DataFrame
+    metrics: dict[str, Any]
+
+
+def run(requests: pd.DataFrame, stock: pd.DataFrame, *, policy: str, seed: int) -> pd.DataFrame:
+    if requests.empty:
+        return pd.DataFrame(columns=["request_id", "allocated", "need", "floor", "weight", "explanation"])
+    return allocate(requests.drop(columns=["vulnerable"]), stock, policy=policy, seed=seed,
+                    life_critical_max_tier=LIFE_CRITICAL_MAX_TIER)
+
+
+def compare_policies(inputs: RoundInputs, *, seed: int) -> list[PolicyOutcome]:
+    """Every policy on the same inputs, ``equity`` first."""
+    outcomes = []
+    for policy in POLICIES:
+        result = run(inputs.requests, inputs.stock, policy=policy, seed=seed)
+        outcomes.append(PolicyOutcome(policy, result, metrics(result, inputs.requests)))
+    return outcomes
+
+
+def metrics(result: pd.DataFrame, requests: pd.DataFrame) -> dict[str, Any]:
+    """Equity figures of one allocation: the engine's summary, plus coverage, unmet share and mean
+    satisfaction of vulnerable and other households (JSON-safe: NaN becomes None)."""
+    if result.empty:
+        return {"requests": 0}
+    summary = {k: _json_number(v) for k, v in asdict(equity_summary(result)).items()}
+    vulnerable = requests["vulnerable"].to_numpy(dtype=bool)
+    report = group_report(result, by=np.where(vulnerable, "vulnerable", "other"))
+    groups = {
+        str(label): {"requests": int(row["requests"]), "need": int(row["need"]), "allocated": int(row["allocated"]),
+                     "coverage": _json_number(row["coverage"]), "unmet_share": _json_number(row["unmet_share"]),
+                     "mean_satisfaction": _json_number(row["mean_satisfaction"])}
+        for label, row in report.iterrows()
+    }
+    return {**summary, "groups": groups}
+
+
+def _json_number(value: Any) -> Any:
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating):
+        return None if math.isnan(value) else round(float(value), 6)
+    return value
+
+
+# --------------------------------------------------------------------------- snapshots
+def snapshot(inputs: RoundInputs, *, policy: str, seed: int, vulnerability_rules: list[str]) -> dict[str, Any]:
+    return {
+        "format": SNAPSHOT_FORMAT,
+        "rule_version": RULE_VERSION,
+        "vulnerability_rules": sorted(set(vulnerability_rules)),
+        "vulnerable_score_from": inputs.vulnerable_from,
+        "policy": policy,
+        "seed": seed,
+        "days": inputs.days,
+        "life_critical_max_tier": LIFE_CRITICAL_MAX_TIER,
+        "place_paths": list(inputs.place_paths),
+        "item_codes": list(inputs.item_codes),
+        "skipped_no_point": inputs.skipped_no_point,
+        "requests": _columns(inputs.requests, REQUEST_FIELDS),
+        "stock": _columns(inputs.stock, STOCK_FIELDS),
+    }
+
+
+def _columns(frame: pd.DataFrame, names: tuple[str, ...]) -> dict[str, list[Any]]:
+    return {name: [_plain(v) for v in frame[name].tolist()] for name in names}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    return value
+
+
+def inputs_from_snapshot(data: Mapping[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    if data.get("format") != SNAPSHOT_FORMAT:
+        raise ValueError(f"unknown snapshot format {data.get('format')!r}")
+    requests = pd.DataFrame({name: data["requests"][name] for name in REQUEST_FIELDS})
+    requests = requests.astype({"request_id": np.int64, "household_id": np.int64, "need": np.int64,
+                                "weight": np.float64, "tier": np.int64, "floor": np.int64, "vulnerable": bool,
+                                "item": object, "point": object, "requested_at": object, "weight_reason": object})
+    stock = pd.DataFrame({name: data["stock"][name] for name in STOCK_FIELDS})
+    stock = stock.astype({"item": object, "point": object, "quantity": np.int64, "unit": object})
+    return requests, stock
+
+
+def recompute(data: Mapping[str, Any]) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The allocation and metrics of a snapshot, from the snapshot alone."""
+    requests, stock = inputs_from_snapshot(data)
+    result = run(requests, stock, policy=str(data["policy"]), seed=int(data["seed"]))
+    return result, metrics(result, requests)

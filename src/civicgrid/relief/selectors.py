@@ -1,0 +1,415 @@
+"""Reads for the relief workflow, always through the caller's scope."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from django.db.models import Count, F, Q, QuerySet, Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from civicgrid.accounts.models import Role
+from civicgrid.core.locking import locked
+from civicgrid.core.scoping import Scope, require, scoped
+from civicgrid.registry.models import Actor, Household, Place
+from civicgrid.relief import rounds
+from civicgrid.relief.conf import relief_setting
+from civicgrid.relief.models import (
+    AllocationRound,
+    DeliveryStop,
+    DeliveryTask,
+    DistributionPoint,
+    Item,
+    LedgerEntry,
+    Lot,
+    Need,
+    NeedFiling,
+    Offer,
+    RoundAllocation,
+)
+
+
+# --- access given by tasks ------------------------------------------------------------------------
+def task_households(user: Any) -> list[int]:
+    """Households a volunteer or organisation may see because of delivery tasks: the stops of the tasks
+    the user holds now, and for organisation staff those of unfinished tasks given to their organisation.
+    Registered with civicgrid.core.scoping.register_task_households."""
+    if not getattr(user, "is_authenticated", False):
+        return []
+    held = Q(task__status=DeliveryTask.Status.CLAIMED, task__claimed_by=user)
+    role = Role.objects.filter(user=user).values("role", "actor_id").first()
+    if role and role["role"] == "org_staff" and role["actor_id"]:
+        held |= Q(task__organisation_id=role["actor_id"],
+                  task__status__in=[DeliveryTask.Status.OPEN, DeliveryTask.Status.CLAIMED])
+    return list(DeliveryStop.objects.filter(held).values_list("household_id", flat=True).distinct())
+
+
+# --- catalogue and places -------------------------------------------------------------------------
+def item_list(*, active_only: bool = True) -> QuerySet[Item]:
+    """The catalogue is public within the platform (it holds no personal data)."""
+    items = Item.objects.all()
+    return items.filter(active=True) if active_only else items
+
+
+def point_list(*, scope: Scope) -> QuerySet[DistributionPoint]:
+    require(scope, "relief")
+    return scoped(DistributionPoint.objects.select_related("place"), scope)
+
+
+def point_get(*, scope: Scope, point_id: int) -> DistributionPoint:
+    return point_list(scope=scope).get(pk=point_id)
+
+
+def points_by_path() -> dict[str, DistributionPoint]:
+    """Every distribution point by the path of the place it serves (the deepest one wins)."""
+    points: dict[str, DistributionPoint] = {}
+    for point in DistributionPoint.objects.select_related("place").order_by("-id"):
+        points[point.place.path] = point
+    return points
+
+
+def point_for_path(path: str, points: dict[str, DistributionPoint]) -> DistributionPoint | None:
+    """The point of the nearest place enclosing ``path`` (a household's building path)."""
+    parts = [p for p in path.split("/") if p]
+    for depth in range(len(parts), 0, -1):
+        point = points.get("/".join(parts[:depth]) + "/")
+        if point is not None:
+            return point
+    return None
+
+
+def round_places(*, scope: Scope) -> QuerySet[Place]:
+    """Places a coordinator may run a round for: communities and grids in scope."""
+    require(scope, "relief_manage")
+    return scoped(Place.objects.filter(level__in=["community", "grid"]), scope).order_by("path")
+
+
+# --- needs ----------------------------------------------------------------------------------------
+def filing_scope(scope: Scope) -> Scope:
+    """The scope in which a user may file needs: a resident for their household, staff for the
+    households in their area. Access through a delivery task lets one see a household, not speak for it."""
+    if scope.role == "resident" or scope.unrestricted:
+        return scope
+    return dataclasses.replace(scope, household_ids=frozenset())
+
+
+def household_for_filing(*, scope: Scope, household_id: int) -> Household:
+    require(scope, "relief")
+    return scoped(Household.objects.all(), filing_scope(scope)).get(pk=household_id)
+
+
+def household_for_filing_by_code(*, scope: Scope, code: str) -> Household:
+    require(scope, "relief")
+    return scoped(Household.objects.all(), filing_scope(scope)).get(code=code.strip())
+
+
+def need_list(*, scope: Scope, status: str = "", category: str = "", query: str = "") -> QuerySet[Need]:
+    require(scope, "relief")
+    needs = scoped(Need.objects.select_related("household", "item"), scope)
+    if status:
+        needs = needs.filter(status=status)
+    if category:
+        needs = needs.filter(category=category)
+    if query.strip():
+        needs = needs.filter(Q(household__code__icontains=query.strip())
+                             | Q(household__address__icontains=query.strip()))
+    return needs
+
+
+def need_get(*, scope: Scope, need_id: int) -> Need:
+    return need_list(scope=scope).get(pk=need_id)
+
+
+def need_filings(*, scope: Scope, need: Need) -> QuerySet[NeedFiling]:
+    require(scope, "relief")
+    return scoped(NeedFiling.objects.select_related("filed_by"), scope).filter(need=need)
+
+
+def need_counts(*, scope: Scope) -> dict[str, int]:
+    rows = need_list(scope=scope).order_by().values("status").annotate(n=Count("id"))
+    return {r["status"]: r["n"] for r in rows}
+
+
+@dataclass(frozen=True)
+class NeedProgress:
+    """Where a need stands, as its household should see it."""
+
+    need: Need
+    state: str  # waiting | allocated | on_the_way | delivered | partly_delivered | cancelled
+    label: str
+    expected_at: datetime | None
+    allocations: list[RoundAllocation]
+    code: str = ""  # the household's one-time code for a delivery on its way (only for the household)
+
+    @property
+    def overdue(self) -> bool:
+        return self.state not in ("delivered", "cancelled") and self.expected_at is not None and \
+            self.expected_at < timezone.now()
+
+
+def need_progress(*, scope: Scope, needs: Iterable[Need], with_codes: bool = False) -> list[NeedProgress]:
+    """Status and expected time of each need; with ``with_codes`` (the household itself) the one-time code
+    of a delivery still to come."""
+    needs = list(needs)
+    allocations: dict[int, list[RoundAllocation]] = {}
+    for a in scoped(RoundAllocation.objects.select_related("stop__task", "round"), scope).filter(
+            need__in=needs).order_by("round__confirmed_at", "id"):
+        allocations.setdefault(a.need_id, []).append(a)
+    target = relief_setting("target_hours")
+    out = []
+    for need in needs:
+        mine = allocations.get(need.id, [])
+        coming = [a for a in mine if a.quantity and a.stop and a.stop.status != DeliveryStop.Status.DELIVERED]
+        code = ""
+        if need.status == Need.Status.CANCELLED:
+            state, label, expected = "cancelled", _("Cancelled"), None
+        elif need.status == Need.Status.DELIVERED:
+            state, label = "delivered", _("Delivered")
+            expected = max((a.stop.delivered_at for a in mine if a.stop and a.stop.delivered_at), default=None)
+        elif coming:
+            stop = coming[-1].stop
+            assert stop is not None
+            units = sum(a.quantity for a in coming)
+            expected = stop.task.due_at
+            if stop.task.status == DeliveryTask.Status.CLAIMED:
+                state = "on_the_way"
+                label = _("%(n)d of %(total)d on the way with a volunteer") % {"n": units, "total": need.quantity}
+            else:
+                state = "allocated"
+                label = _("%(n)d of %(total)d allocated, waiting for a volunteer") % {
+                    "n": units, "total": need.quantity}
+            code = stop.code if with_codes else ""
+        elif need.delivered_quantity:
+            state = "partly_delivered"
+            label = _("%(n)d of %(total)d delivered; the rest waits for the next round") % {
+                "n": need.delivered_quantity, "total": need.quantity}
+            expected = None
+        else:
+            state = "waiting"
+            label = _("Waiting for the next allocation round")
+            expected = need.filed_at + timedelta(hours=target.get(need.urgency, 72))
+        out.append(NeedProgress(need, state, label, expected, mine, code))
+    return out
+
+
+def my_needs(*, scope: Scope) -> list[NeedProgress]:
+    """A resident's own needs with their progress (and the codes they give the volunteer)."""
+    require(scope, "relief")
+    needs = Need.objects.select_related("item", "household").filter(household_id__in=scope.household_ids)
+    return need_progress(scope=scope, needs=needs.order_by("-filed_at", "-id"), with_codes=scope.role == "resident")
+
+
+def show_codes(scope: Scope) -> bool:
+    """Coordinators may read a household its code (e.g. by phone); a volunteer never sees one: the code is
+    how the household proves the delivery reached it."""
+    return scope.may("relief_manage")
+
+
+# --- stock ----------------------------------------------------------------------------------------
+def available_lots(*, item: Item, point: DistributionPoint, today: date) -> QuerySet[Lot]:
+    """Lots that can be issued, first expiry first (lots without expiry last), then oldest first."""
+    return Lot.objects.filter(item=item, point=point, quantity__gt=0).filter(
+        Q(expiry__isnull=True) | Q(expiry__gte=today)).order_by(F("expiry").asc(nulls_last=True), "received_at", "id")
+
+
+def stock_available(*, item: Item, point: DistributionPoint, today: date | None = None) -> int:
+    today = today or timezone.localdate()
+    return int(available_lots(item=item, point=point, today=today).aggregate(n=Sum("quantity"))["n"] or 0)
+
+
+def stock_levels(*, scope: Scope, today: date | None = None) -> list[dict[str, Any]]:
+    """Per point and item: units available, units in expired lots and the next expiry."""
+    today = today or timezone.localdate()
+    lots = scoped(Lot.objects.select_related("item", "point"), scope).filter(quantity__gt=0)
+    rows: dict[tuple[int, int], dict[str, Any]] = {}
+    for lot in lots.order_by("point__code", "item__code", "expiry"):
+        row = rows.setdefault((lot.point_id, lot.item_id), {"point": lot.point, "item": lot.item, "available": 0,
+                                                             "expired": 0, "next_expiry": None, "lots": 0})
+        row["lots"] += 1
+        if lot.expiry is not None and lot.expiry < today:
+            row["expired"] += lot.quantity
+            continue
+        row["available"] += lot.quantity
+        if lot.expiry and (row["next_expiry"] is None or lot.expiry < row["next_expiry"]):
+            row["next_expiry"] = lot.expiry
+    return list(rows.values())
+
+
+def lot_list(*, scope: Scope) -> QuerySet[Lot]:
+    require(scope, "relief")
+    return scoped(Lot.objects.select_related("item", "point"), scope)
+
+
+def ledger_list(*, scope: Scope, point: DistributionPoint | None = None, item: Item | None = None
+                ) -> QuerySet[LedgerEntry]:
+    require(scope, "relief")
+    entries = scoped(LedgerEntry.objects.select_related("item", "point", "user", "lot"), scope)
+    if point is not None:
+        entries = entries.filter(point=point)
+    if item is not None:
+        entries = entries.filter(item=item)
+    return entries
+
+
+# --- offers ---------------------------------------------------------------------------------------
+def offer_list(*, scope: Scope) -> QuerySet[Offer]:
+    require(scope, "relief")
+    return scoped(Offer.objects.select_related("donor", "item", "point"), scope)
+
+
+def offer_get(*, scope: Scope, offer_id: int) -> Offer:
+    return offer_list(scope=scope).get(pk=offer_id)
+
+
+def donors_for(*, scope: Scope) -> QuerySet[Actor]:
+    """Actors a user may record a pledge for: any actor in a coordinator's view, else their own."""
+    require(scope, "relief")
+    if scope.may("relief_manage"):
+        return scoped(Actor.objects.all(), scope)
+    return Actor.objects.filter(pk__in=scope.actor_ids)
+
+
+# --- rounds ---------------------------------------------------------------------------------------
+def round_inputs(*, scope: Scope, places: Iterable[Place], items: Iterable[Item], days: int,
+                 lock: bool = False, today: date | None = None) -> rounds.RoundInputs:
+    """The open needs of ``items`` in ``places`` and the stock of their distribution points, as the
+    engine's tables. With ``lock`` (inside a serialised transaction) the needs and lots are locked."""
+    require(scope, "relief_manage")
+    today = today or timezone.localdate()
+    places, items = list(places), list(items)
+    paths = [p.path for p in places]
+    area = Q(pk__in=[])
+    for path in paths:
+        area |= Q(household__place_path__startswith=path)
+    needs = scoped(Need.objects.all(), scope).filter(area, status=Need.Status.OPEN, item__in=items)
+    if lock:
+        list(locked(Need.objects.filter(pk__in=list(needs.values_list("pk", flat=True)))).values_list("pk"))
+    points = points_by_path()
+    rows = []
+    for n in needs.values("id", "household_id", "household__size", "household__vulnerability_weight",
+                          "household__vulnerability_score", "household__vulnerability_summary",
+                          "household__place_path", "item__code", "urgency", "quantity", "allocated_quantity",
+                          "filed_at").order_by("id"):
+        point = point_for_path(n["household__place_path"], points)
+        rows.append(rounds.NeedRow(
+            need_id=n["id"], household_id=n["household_id"], household_size=n["household__size"],
+            weight=n["household__vulnerability_weight"], vulnerability_score=n["household__vulnerability_score"],
+            weight_reason=n["household__vulnerability_summary"], item=n["item__code"], urgency=n["urgency"],
+            remaining=n["quantity"] - n["allocated_quantity"], filed_at=n["filed_at"],
+            point=point.code if point else None))
+    point_codes = {r.point for r in rows if r.point}
+    lots = Lot.objects.filter(item__in=items, point__code__in=point_codes, quantity__gt=0).filter(
+        Q(expiry__isnull=True) | Q(expiry__gte=today))
+    if lock:
+        lots = locked(lots)
+    stock = [(code, point, q) for code, point, q in lots.values_list("item__code", "point__code", "quantity")]
+    rules = {i.code: rounds.ItemRule(unit=i.unit, sphere_kind=i.sphere_kind, unit_size=i.unit_size,
+                                     floor_units=i.floor_units, life_critical=i.life_critical) for i in items}
+    return rounds.build_inputs(needs=rows, items=rules, stock=stock, days=days, place_paths=paths,
+                               item_codes=[i.code for i in items])
+
+
+def round_list(*, scope: Scope) -> QuerySet[AllocationRound]:
+    require(scope, "relief_manage")
+    return scoped(AllocationRound.objects.select_related("place", "confirmed_by"), scope).defer(
+        "snapshot", "result")
+
+
+def round_get(*, scope: Scope, round_id: int) -> AllocationRound:
+    require(scope, "relief_manage")
+    return scoped(AllocationRound.objects.select_related("place", "confirmed_by"), scope).get(pk=round_id)
+
+
+@dataclass(frozen=True)
+class RoundCheck:
+    """A confirmed round recomputed from its snapshot, against what was stored."""
+
+    requests: int
+    units: int
+    differing_requests: int  # allocations that differ from the stored result or rows
+    metrics_identical: bool
+
+    @property
+    def identical(self) -> bool:
+        return self.differing_requests == 0 and self.metrics_identical
+
+
+def round_check(*, scope: Scope, round: AllocationRound) -> RoundCheck:
+    """Recompute ``round`` from its frozen snapshot alone (the registry is not read) and compare."""
+    require(scope, "relief_manage")
+    result, metrics = rounds.recompute(round.snapshot)
+    recomputed = dict(zip(result["request_id"].tolist(), result["allocated"].tolist(), strict=True))
+    stored = dict(zip(round.result["request_id"], round.result["allocated"], strict=True))
+    rows = dict(RoundAllocation.objects.filter(round=round).values_list("need_id", "quantity"))
+    keys = recomputed.keys() | stored.keys() | rows.keys()
+    differing = sum(1 for k in keys if not recomputed.get(k) == stored.get(k) == rows.get(k))
+    return RoundCheck(requests=len(recomputed), units=int(sum(recomputed.values())), differing_requests=differing,
+                      metrics_identical=metrics == round.metrics.get(round.policy))
+
+
+# --- deliveries -----------------------------------------------------------------------------------
+def _under(lookup: str, paths: Iterable[str]) -> Q:
+    q = Q(pk__in=[])
+    for path in paths:
+        q |= Q(**{f"{lookup}__startswith": path})
+    return q
+
+
+def claimable_filter(scope: Scope, *, open_only: bool = True) -> Q:
+    """Tasks a person may claim: those given to an organisation they belong to, and unassigned ones in the
+    area an organisation of theirs serves (a community's volunteer team takes its community's). Roles
+    without an organisation (coordinators, residents) claim nothing."""
+    if not scope.actor_ids:
+        return Q(pk__in=[])
+    areas = list(Actor.objects.filter(pk__in=scope.actor_ids).values_list("service_area__path", flat=True))
+    mine = Q(organisation_id__in=scope.actor_ids) | (Q(organisation__isnull=True) & _under("place_path", areas))
+    return mine & Q(status=DeliveryTask.Status.OPEN) if open_only else mine
+
+
+def task_claimable(*, scope: Scope) -> QuerySet[DeliveryTask]:
+    require(scope, "relief")
+    return DeliveryTask.objects.select_related("building", "point").filter(claimable_filter(scope))
+
+
+def task_held(*, scope: Scope, user: Any) -> QuerySet[DeliveryTask]:
+    require(scope, "relief")
+    return DeliveryTask.objects.select_related("building", "point").filter(
+        status=DeliveryTask.Status.CLAIMED, claimed_by=user)
+
+
+def task_area(*, scope: Scope, status: str = "") -> QuerySet[DeliveryTask]:
+    """Tasks in a coordinator's area (or given to their organisation)."""
+    require(scope, "relief")
+    tasks = scoped(DeliveryTask.objects.select_related("building", "point", "claimed_by", "organisation"), scope)
+    return tasks.filter(status=status) if status else tasks
+
+
+def task_get(*, scope: Scope, user: Any, task_id: int) -> DeliveryTask:
+    """A task the user holds, may claim, or oversees."""
+    require(scope, "relief")
+    visible = (Q(status=DeliveryTask.Status.CLAIMED, claimed_by=user) | claimable_filter(scope)
+               | Q(pk__in=scoped(DeliveryTask.objects.all(), scope).values("pk")))
+    return DeliveryTask.objects.select_related("building", "point", "round", "claimed_by").filter(visible).get(
+        pk=task_id)
+
+
+def task_stops(*, scope: Scope, task: DeliveryTask) -> list[DeliveryStop]:
+    """The stops of a task with what each household gets; households the scope may not see (a task not yet
+    claimed) are counted but not listed."""
+    stops = scoped(DeliveryStop.objects.select_related("household"), scope).filter(task=task)
+    stops = stops.prefetch_related("allocations__item")
+    return list(stops.order_by("household__code"))
+
+
+def task_organisations(*, scope: Scope) -> QuerySet[Actor]:
+    """Organisations a coordinator may give tasks to: the society actors serving their area."""
+    require(scope, "relief_manage")
+    return scoped(Actor.objects.filter(sector="society"), scope).order_by("code")
+
+
+def task_stop_count(task: DeliveryTask) -> int:
+    return DeliveryStop.objects.filter(task=task).count()

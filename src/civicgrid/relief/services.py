@@ -1,0 +1,606 @@
+"""Writes of the relief workflow. Each service is keyword-only, runs in one transaction (serialised where
+concurrent calls must not interleave, see civicgrid.core.locking) and audits its changes in it.
+
+Refusals are :class:`ReliefError` (a ValidationError: HTTP 400 in the API, a message on the page), or
+:class:`Conflict` when someone else got there first (HTTP 409); nothing is written when one is raised.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
+from django.db import IntegrityError
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from civicgrid.core import audit
+from civicgrid.core.locking import locked, serialised_block
+from civicgrid.core.models import AuditLog
+from civicgrid.core.scoping import Scope, require, scoped
+from civicgrid.engine.allocation import POLICIES
+from civicgrid.registry.models import Actor, Household, Place
+from civicgrid.relief import rounds, selectors
+from civicgrid.relief.conf import relief_setting
+from civicgrid.relief.models import (
+    CATEGORIES,
+    CHANNELS,
+    FAILURE_REASONS,
+    URGENCIES,
+    AllocationRound,
+    DeliveryAttempt,
+    DeliveryStop,
+    DeliveryTask,
+    DistributionPoint,
+    Item,
+    LedgerEntry,
+    Lot,
+    Need,
+    NeedFiling,
+    Offer,
+    RoundAllocation,
+)
+
+URGENCY_RANK = {"critical": 0, "urgent": 1, "normal": 2}
+
+
+class ReliefError(ValidationError):
+    """A request the relief workflow refuses, with the reason (nothing was written)."""
+
+
+class InsufficientStock(ReliefError):
+    pass
+
+
+class Conflict(ReliefError):
+    """Someone else changed the record first (a task already claimed, a stop already delivered)."""
+
+
+def _now(now: datetime | None) -> datetime:
+    return now or timezone.now()
+
+
+def _whole_positive(value: Any, field: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ReliefError({field: _("must be a whole number, got %(value)r") % {"value": value}})
+    if value <= 0:
+        raise ReliefError({field: _("must be at least 1, got %(value)d") % {"value": value}})
+    return value
+
+
+def catalogue_item(code: str) -> Item:
+    item = Item.objects.filter(code=str(code).strip(), active=True).first()
+    if item is None:
+        raise ReliefError({"item": _("%(code)r is not in the catalogue") % {"code": code}})
+    return item
+
+
+# --- needs ----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Filing:
+    need: Need
+    filing: NeedFiling
+    merged: bool  # the filing was merged into a need that was already open
+    replayed: bool  # the key was seen before: this is the earlier result, nothing was written
+
+
+def need_file(*, user: Any, scope: Scope, household_id: Any, item: str | Item, quantity: Any, key: str,
+              urgency: str = "normal", note: str = "", channel: str = "", category: str = "",
+              now: datetime | None = None) -> Filing:
+    """File a need for a household (a resident for their own, staff for one in their area).
+
+    A second filing for an open need of the same household and item is merged into it: the need then asks
+    for the larger of what is still outstanding and what the new filing asks, the more urgent urgency,
+    both notes; the filing records the quantity before and after. A filing whose ``key`` was seen before
+    returns the earlier result and writes nothing.
+    """
+    require(scope, "relief")
+    quantity = _whole_positive(quantity, "quantity")
+    item = item if isinstance(item, Item) else catalogue_item(item)
+    if category and category != item.category:
+        raise ReliefError({"item": _("%(item)s is not in the category %(category)s") % {
+            "item": item.name, "category": CATEGORIES.get(category, category)}})
+    if urgency not in URGENCIES:
+        raise ReliefError({"urgency": _("unknown urgency %(value)r") % {"value": urgency}})
+    channel = "self" if scope.role == "resident" else (channel or "phone")
+    if channel not in CHANNELS:
+        raise ReliefError({"channel": _("unknown channel %(value)r") % {"value": channel}})
+    key = str(key or "").strip()
+    if not 8 <= len(key) <= 64:
+        raise ReliefError({"idempotency_key": _("give an idempotency key of 8 to 64 characters")})
+    try:
+        household = selectors.household_for_filing(scope=scope, household_id=int(household_id))
+    except (ObjectDoesNotExist, TypeError, ValueError):
+        raise ReliefError({"household_id": _("no household %(id)s in your area") % {"id": household_id}}) from None
+    try:
+        with serialised_block():
+            return _file(user=user, household=household, item=item, quantity=quantity, key=key, urgency=urgency,
+                         note=note.strip(), channel=channel, now=_now(now))
+    except IntegrityError:
+        # the same key, filed at the same moment for another household (PostgreSQL; SQLite serialises)
+        earlier = NeedFiling.objects.select_related("need").filter(key=key).first()
+        if earlier is None:
+            raise
+        return _replay(earlier, household=household, item=item)
+
+
+def _replay(earlier: NeedFiling, *, household: Household, item: Item) -> Filing:
+    if earlier.need.household_id != household.id or earlier.need.item_id != item.id:
+        raise ReliefError({"idempotency_key": _("this key was already used for another need")})
+    return Filing(earlier.need, earlier, earlier.merged, replayed=True)
+
+
+def _file(*, user: Any, household: Household, item: Item, quantity: int, key: str, urgency: str, note: str,
+          channel: str, now: datetime) -> Filing:
+    list(locked(Household.objects.filter(pk=household.pk)).values_list("pk"))  # one filing per household at a time
+    earlier = NeedFiling.objects.select_related("need").filter(key=key).first()
+    if earlier is not None:
+        return _replay(earlier, household=household, item=item)
+    need = locked(Need.objects.filter(household=household, item=item, status=Need.Status.OPEN)).first()
+    merged = need is not None
+    if need is None:
+        need = Need(household=household, category=item.category, item=item, quantity=quantity, urgency=urgency,
+                    note=note, filed_at=now, updated_at=now)
+        need.full_clean()
+        need.save()
+        audit.record(user=user, action=AuditLog.Action.CREATE, instance=need, new=audit.snapshot(need))
+        before = 0
+    else:
+        before = need.quantity
+        more_urgent = min(need.urgency, urgency, key=URGENCY_RANK.__getitem__)
+        notes = need.note
+        if note and note not in need.note.splitlines():
+            notes = f"{need.note}\n{note}" if need.note else note
+        audit.update_fields(user=user, instance=need, changes={
+            "quantity": max(need.quantity, need.allocated_quantity + quantity), "urgency": more_urgent,
+            "note": notes, "updated_at": now})
+    filing = NeedFiling.objects.create(need=need, key=key, channel=channel, filed_by=_user_or_none(user),
+                                       quantity=quantity, urgency=urgency, note=note, at=now, merged=merged,
+                                       quantity_before=before, quantity_after=need.quantity)
+    audit.record(user=user, action=AuditLog.Action.CREATE, instance=filing, new=audit.snapshot(filing))
+    return Filing(need, filing, merged, replayed=False)
+
+
+def _user_or_none(user: Any) -> Any:
+    return user if getattr(user, "is_authenticated", False) else None
+
+
+def need_cancel(*, user: Any, scope: Scope, need_id: int) -> Need:
+    """Withdraw an open need (the household no longer needs it): the household itself or staff of its area."""
+    require(scope, "relief")
+    with serialised_block():
+        need = locked(scoped(Need.objects.all(), selectors.filing_scope(scope)).filter(pk=need_id)).get()
+        if need.status != Need.Status.OPEN:
+            raise ReliefError(_("Only an open need can be cancelled."))
+        audit.update_fields(user=user, instance=need, changes={"status": Need.Status.CANCELLED,
+                                                                "updated_at": timezone.now()})
+        return need
+
+
+# --- stock ----------------------------------------------------------------------------------------
+def stock_receive(*, user: Any, item: Item, point: DistributionPoint, quantity: Any, expiry: date | None = None,
+                  source: str = "", offer: Offer | None = None, now: datetime | None = None) -> Lot:
+    quantity = _whole_positive(quantity, "quantity")
+    with serialised_block():
+        return _receive(user=user, item=item, point=point, quantity=quantity, expiry=expiry, source=source,
+                        offer=offer, now=_now(now))
+
+
+def _receive(*, user: Any, item: Item, point: DistributionPoint, quantity: int, expiry: date | None, source: str,
+             offer: Offer | None, now: datetime) -> Lot:
+    lot = Lot.objects.create(item=item, point=point, quantity=quantity, initial_quantity=quantity, expiry=expiry,
+                             received_at=now, offer=offer, source=source[:200])
+    LedgerEntry.objects.create(at=now, kind=LedgerEntry.Kind.RECEIPT, item=item, point=point, lot=lot,
+                               quantity=quantity, balance_after=quantity, reason=source[:200],
+                               user=_user_or_none(user), offer=offer)
+    audit.record(user=user, action=AuditLog.Action.CREATE, instance=lot, new=audit.snapshot(lot))
+    return lot
+
+
+def stock_issue(*, user: Any, scope: Scope, item: str | Item, point_id: int, quantity: Any, reason: str,
+                now: datetime | None = None) -> list[LedgerEntry]:
+    """Issue ``quantity`` units from a point, first expiry first; all or nothing."""
+    require(scope, "relief_manage")
+    quantity = _whole_positive(quantity, "quantity")
+    item = item if isinstance(item, Item) else catalogue_item(item)
+    try:
+        point = selectors.point_get(scope=scope, point_id=int(point_id))
+    except (ObjectDoesNotExist, TypeError, ValueError):
+        raise ReliefError({"point": _("no distribution point %(id)s in your area") % {"id": point_id}}) from None
+    if not reason.strip():
+        raise ReliefError({"reason": _("say what the stock is issued for")})
+    with serialised_block():
+        return _issue(user=user, item=item, point=point, quantity=quantity, kind=LedgerEntry.Kind.ISSUE,
+                      reason=reason.strip(), now=_now(now))
+
+
+def _issue(*, user: Any, item: Item, point: DistributionPoint, quantity: int, kind: str, reason: str,
+           now: datetime, round: AllocationRound | None = None) -> list[LedgerEntry]:
+    lots = list(locked(selectors.available_lots(item=item, point=point, today=timezone.localdate(now))))
+    available = sum(lot.quantity for lot in lots)
+    if available < quantity:
+        raise InsufficientStock({"quantity": _(
+            "only %(available)d %(unit)s of %(item)s left at %(point)s (expired lots excluded); "
+            "cannot issue %(quantity)d") % {"available": available, "unit": item.unit_label, "item": item.label,
+                                             "point": point.name, "quantity": quantity}})
+    entries, left = [], quantity
+    for lot in lots:
+        if left == 0:
+            break
+        take = min(left, lot.quantity)
+        old = lot.quantity
+        lot.quantity -= take
+        lot.save(update_fields=["quantity"])
+        left -= take
+        entries.append(LedgerEntry.objects.create(
+            at=now, kind=kind, item=item, point=point, lot=lot, quantity=-take, balance_after=lot.quantity,
+            reason=reason[:200], user=_user_or_none(user), round=round))
+        audit.record(user=user, action=AuditLog.Action.UPDATE, instance=lot, old={"quantity": old},
+                     new={"quantity": lot.quantity, "reason": reason[:200]})
+    return entries
+
+
+# --- offers ---------------------------------------------------------------------------------------
+def offer_pledge(*, user: Any, scope: Scope, donor_id: int, item: str | Item, quantity: Any, point_id: int,
+                 expiry: date | None = None, note: str = "", now: datetime | None = None) -> Offer:
+    require(scope, "relief")
+    quantity = _whole_positive(quantity, "quantity")
+    item = item if isinstance(item, Item) else catalogue_item(item)
+    donor = selectors.donors_for(scope=scope).filter(pk=donor_id).first()
+    if donor is None:
+        raise ReliefError({"donor": _("you may not record a pledge for this actor")})
+    point = selectors.point_list(scope=scope).filter(pk=point_id).first()
+    if point is None:
+        raise ReliefError({"point": _("no distribution point %(id)s in your area") % {"id": point_id}})
+    with serialised_block():
+        offer = Offer(donor=donor, donor_sector=donor.sector, donor_kind=donor.kind, item=item, quantity=quantity,
+                      point=point, expiry=expiry, note=note[:200], pledged_by=_user_or_none(user),
+                      pledged_at=_now(now))
+        offer.full_clean()
+        offer.save()
+        audit.record(user=user, action=AuditLog.Action.CREATE, instance=offer, new=audit.snapshot(offer))
+        return offer
+
+
+def _offer_for_update(scope: Scope, offer_id: int, expected: str) -> Offer:
+    require(scope, "relief_manage")
+    offer = locked(selectors.offer_list(scope=scope).filter(pk=offer_id)).get()
+    if offer.status != expected:
+        raise Conflict(_("This offer is %(status)s, not %(expected)s.") % {
+            "status": offer.get_status_display(), "expected": Offer.Status(expected).label})
+    return offer
+
+
+def offer_receive(*, user: Any, scope: Scope, offer_id: int, quantity: Any, now: datetime | None = None) -> Offer:
+    """The goods arrived: how many units came (may differ from the pledge)."""
+    quantity = _whole_positive(quantity, "quantity")
+    with serialised_block():
+        offer = _offer_for_update(scope, offer_id, Offer.Status.PLEDGED)
+        audit.update_fields(user=user, instance=offer, changes={
+            "status": Offer.Status.RECEIVED, "received_quantity": quantity, "received_at": _now(now)})
+        return offer
+
+
+def offer_inspect(*, user: Any, scope: Scope, offer_id: int, accepted: Any, note: str = "",
+                  now: datetime | None = None) -> Offer:
+    """Inspection: how many units are fit to hand out; none accepted rejects the offer."""
+    if isinstance(accepted, bool) or not isinstance(accepted, int) or accepted < 0:
+        raise ReliefError({"accepted": _("must be a whole number of at least 0")})
+    with serialised_block():
+        offer = _offer_for_update(scope, offer_id, Offer.Status.RECEIVED)
+        if accepted > (offer.received_quantity or 0):
+            raise ReliefError({"accepted": _("cannot accept more than the %(n)d units received") % {
+                "n": offer.received_quantity or 0}})
+        if accepted < (offer.received_quantity or 0) and not note.strip():
+            raise ReliefError({"note": _("say why units were not accepted")})
+        audit.update_fields(user=user, instance=offer, changes={
+            "status": Offer.Status.INSPECTED if accepted else Offer.Status.REJECTED, "accepted_quantity": accepted,
+            "inspection_note": note.strip()[:200], "inspected_at": _now(now)})
+        return offer
+
+
+def offer_stock(*, user: Any, scope: Scope, offer_id: int, now: datetime | None = None) -> Offer:
+    """Put the accepted units of an inspected offer into stock as one lot."""
+    with serialised_block():
+        offer = _offer_for_update(scope, offer_id, Offer.Status.INSPECTED)
+        _receive(user=user, item=offer.item, point=offer.point, quantity=offer.accepted_quantity or 0,
+                 expiry=offer.expiry, source=f"{offer.donor.name} ({offer.donor_sector})", offer=offer,
+                 now=_now(now))
+        audit.update_fields(user=user, instance=offer, changes={"status": Offer.Status.IN_STOCK,
+                                                                "stocked_at": _now(now)})
+        return offer
+
+
+# --- allocation rounds ----------------------------------------------------------------------------
+def round_selection(*, scope: Scope, place_ids: list[Any], item_codes: list[str], days: Any
+                    ) -> tuple[list[Place], list[Item], int]:
+    """Validate a round's scope, items and days (shared by the preview and the confirmation)."""
+    require(scope, "relief_manage")
+    try:
+        ids = [int(p) for p in place_ids]
+    except (TypeError, ValueError):
+        raise ReliefError({"places": _("choose grids or a community")}) from None
+    places = list(selectors.round_places(scope=scope).filter(pk__in=ids))
+    if not places or len(places) != len(set(ids)):
+        raise ReliefError({"places": _("choose grids or a community in your area")})
+    items = list(Item.objects.filter(code__in=item_codes, active=True))
+    if not items or len(items) != len(set(item_codes)):
+        raise ReliefError({"items": _("choose items from the catalogue")})
+    if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= 30:
+        raise ReliefError({"days": _("a round covers 1 to 30 days")})
+    return places, items, days
+
+
+def _common_place(places: list[Place]) -> Place:
+    parts = [p.path.strip("/").split("/") for p in places]
+    common: list[str] = []
+    for level in zip(*parts, strict=False):
+        if len(set(level)) != 1:
+            break
+        common.append(level[0])
+    return Place.objects.get(path="/".join(common) + "/")
+
+
+@dataclass(frozen=True)
+class RoundPreview:
+    inputs: rounds.RoundInputs
+    outcomes: list[rounds.PolicyOutcome]
+
+
+def round_preview(*, scope: Scope, place_ids: list[Any], item_codes: list[str], days: Any, seed: int
+                  ) -> RoundPreview:
+    """Every policy on the open needs and stock now (reads only)."""
+    places, items, days = round_selection(scope=scope, place_ids=place_ids, item_codes=item_codes, days=days)
+    inputs = selectors.round_inputs(scope=scope, places=places, items=items, days=days)
+    return RoundPreview(inputs, rounds.compare_policies(inputs, seed=seed))
+
+
+def round_confirm(*, user: Any, scope: Scope, place_ids: list[Any], item_codes: list[str], days: Any,
+                  policy: str, seed: int, fingerprint: str = "", now: datetime | None = None) -> AllocationRound:
+    """Allocate, freeze the snapshot, take the stock and create the delivery tasks, in one transaction.
+
+    With ``fingerprint`` (from the preview) the round is refused if needs or stock changed since."""
+    places, items, days = round_selection(scope=scope, place_ids=place_ids, item_codes=item_codes, days=days)
+    if policy not in POLICIES:
+        raise ReliefError({"policy": _("unknown policy %(value)r") % {"value": policy}})
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**62:
+        raise ReliefError({"seed": _("the seed must be a whole number")})
+    now = _now(now)
+    with serialised_block():
+        inputs = selectors.round_inputs(scope=scope, places=places, items=items, days=days, lock=True,
+                                        today=timezone.localdate(now))
+        if fingerprint and inputs.fingerprint != fingerprint:
+            raise Conflict(_("Needs or stock changed since your preview: check the new preview and confirm again."))
+        if inputs.requests.empty:
+            raise ReliefError(_("There are no open needs for these items here."))
+        if inputs.stock.empty:
+            raise ReliefError(_("There is no stock of these items at the points serving these households."))
+        outcomes = {o.policy: o for o in rounds.compare_policies(inputs, seed=seed)}
+        result = outcomes[policy].result
+        rules = Household.objects.filter(pk__in=inputs.requests["household_id"].tolist()).values_list(
+            "vulnerability_rule", flat=True).distinct()
+        snapshot = rounds.snapshot(inputs, policy=policy, seed=seed, vulnerability_rules=list(rules))
+        round = AllocationRound.objects.create(
+            place=_common_place(places), place_paths=list(inputs.place_paths), item_codes=list(inputs.item_codes),
+            policy=policy, seed=seed, days=days, rule_version=rounds.RULE_VERSION, snapshot=snapshot,
+            result={"request_id": [int(v) for v in result["request_id"]],
+                    "allocated": [int(v) for v in result["allocated"]]},
+            metrics={p: o.metrics for p, o in outcomes.items()}, fingerprint=inputs.fingerprint,
+            n_requests=len(result), units_allocated=int(result["allocated"].sum()), confirmed_by=_user_or_none(user),
+            confirmed_at=now, due_at=now + timedelta(hours=relief_setting("delivery_hours")))
+        audit.record(user=user, action=AuditLog.Action.CREATE, instance=round, new={
+            "policy": policy, "seed": seed, "days": days, "places": round.place_paths, "items": round.item_codes,
+            "requests": round.n_requests, "units_allocated": round.units_allocated, "fingerprint": round.fingerprint})
+        _write_outcome(user=user, round=round, inputs=inputs, result=result, items=items, now=now)
+        return round
+
+
+def _write_outcome(*, user: Any, round: AllocationRound, inputs: rounds.RoundInputs, result: Any,
+                   items: list[Item], now: datetime) -> None:
+    frame = inputs.requests.assign(allocated=result["allocated"].to_numpy(), explanation=result["explanation"]
+                                   .astype(str).to_numpy(), stock_coverage=result["stock_coverage"].to_numpy())
+    served = frame[frame["allocated"] > 0]
+    households = Household.objects.in_bulk(served["household_id"].unique().tolist())
+    points = {p.code: p for p in DistributionPoint.objects.filter(code__in=set(frame["point"]))}
+    by_code = {i.code: i for i in items}
+
+    # one task per building, one stop per household
+    buildings: dict[int, list[int]] = defaultdict(list)
+    for hid in sorted(households):
+        buildings[households[hid].building_id].append(hid)
+    point_of = dict(zip(served["household_id"], served["point"], strict=False))
+    tasks = DeliveryTask.objects.bulk_create([
+        DeliveryTask(round=round, building_id=b, place_path=households[hids[0]].place_path,
+                     point=points[point_of[hids[0]]], due_at=round.due_at) for b, hids in buildings.items()])
+    stops = DeliveryStop.objects.bulk_create([
+        DeliveryStop(task=task, household_id=hid, code=f"{secrets.randbelow(10**6):06d}")
+        for task, hids in zip(tasks, buildings.values(), strict=True) for hid in hids])
+    stop_of = {s.household_id: s.pk for s in stops}
+    RoundAllocation.objects.bulk_create([
+        RoundAllocation(round=round, need_id=r.request_id, household_id=r.household_id, item=by_code[r.item],
+                        point=points[r.point], quantity=r.allocated, need_quantity=r.need, floor=r.floor, tier=r.tier,
+                        weight=r.weight, stock_coverage=float(r.stock_coverage), explanation=r.explanation,
+                        stop_id=stop_of.get(r.household_id) if r.allocated else None)
+        for r in frame.itertuples(index=False)], batch_size=2000)
+    # one UPDATE per distinct amount (a handful), not one per need
+    for units, group in served.groupby("allocated")["request_id"]:
+        for chunk in _chunks(group.tolist()):
+            Need.objects.filter(pk__in=chunk).update(allocated_quantity=F("allocated_quantity") + int(units),
+                                                     updated_at=now)
+    for chunk in _chunks(served["request_id"].tolist()):
+        Need.objects.filter(pk__in=chunk, allocated_quantity__gte=F("quantity")).update(
+            status=Need.Status.ALLOCATED)
+    totals = served.groupby(["item", "point"])["allocated"].sum()
+    for (item_code, point_code), units in totals.items():
+        _issue(user=user, item=by_code[item_code], point=points[point_code], quantity=int(units),
+               kind=LedgerEntry.Kind.ALLOCATION, reason=_("allocation round #%(id)d") % {"id": round.pk}, now=now,
+               round=round)
+    audit.record_created(user=user, instances=tasks)
+
+
+def _chunks(ids: list[Any], size: int = 2000) -> list[list[Any]]:
+    return [ids[i:i + size] for i in range(0, len(ids), size)]
+
+
+# --- deliveries -----------------------------------------------------------------------------------
+def delivery_task_claim(*, user: Any, scope: Scope, task_id: int, now: datetime | None = None) -> DeliveryTask:
+    """Claim an open task. Exactly one of many simultaneous claimers wins; the others get a Conflict. A person
+    holds at most ``max_open_claims`` tasks at once."""
+    require(scope, "relief")
+    now = _now(now)
+    with serialised_block():
+        # one claim at a time per person, so the cap holds; then the task row itself
+        list(locked(get_user_model().objects.filter(pk=user.pk)).values_list("pk"))
+        task = locked(DeliveryTask.objects.filter(pk=task_id).filter(
+            selectors.claimable_filter(scope, open_only=False))).first()
+        if task is None:
+            raise DeliveryTask.DoesNotExist(f"no task {task_id} you may claim")
+        if task.status != DeliveryTask.Status.OPEN:
+            raise Conflict(_("Someone else has already claimed this task.") if task.status == "claimed"
+                           else _("This task is done."))
+        cap = relief_setting("max_open_claims")
+        if DeliveryTask.objects.filter(claimed_by=user, status=DeliveryTask.Status.CLAIMED).count() >= cap:
+            raise Conflict(_("You already hold %(n)d tasks: deliver or release one first.") % {"n": cap})
+        audit.update_fields(user=user, instance=task, changes={
+            "status": DeliveryTask.Status.CLAIMED, "claimed_by": user, "claimed_at": now,
+            "claim_expires_at": now + timedelta(minutes=relief_setting("claim_minutes"))})
+        return task
+
+
+def _held_task(user: Any, task_id: int) -> DeliveryTask:
+    task = locked(DeliveryTask.objects.filter(pk=task_id)).first()
+    if task is None or task.status != DeliveryTask.Status.CLAIMED or task.claimed_by_id != user.pk:
+        raise PermissionDenied(_("Claim the task before recording a delivery."))
+    return task
+
+
+def _stop_for_update(user: Any, stop_id: int) -> tuple[DeliveryTask, DeliveryStop]:
+    task_id = DeliveryStop.objects.filter(pk=stop_id).values_list("task_id", flat=True).first()
+    if task_id is None:
+        raise DeliveryStop.DoesNotExist(f"no stop {stop_id}")
+    task = _held_task(user, task_id)  # the task first, then the stop: one lock order everywhere
+    stop = locked(DeliveryStop.objects.filter(pk=stop_id)).get()
+    if stop.status != DeliveryStop.Status.PENDING:
+        raise Conflict(_("This delivery is already recorded as %(status)s.") % {"status": stop.get_status_display()})
+    return task, stop
+
+
+def delivery_stop_deliver(*, user: Any, stop_id: int, code: str, now: datetime | None = None) -> DeliveryStop:
+    """Record a delivery the household confirmed with its one-time code."""
+    now = _now(now)
+    wrong = False
+    with serialised_block():
+        task, stop = _stop_for_update(user, stop_id)
+        limit = relief_setting("wrong_code_limit")
+        if stop.wrong_codes >= limit:
+            raise ReliefError({"code": _("Too many wrong codes: ask the coordinator for a new code.")})
+        if not hmac.compare_digest(str(code).strip().encode(), stop.code.encode()):
+            stop.wrong_codes += 1
+            stop.save(update_fields=["wrong_codes"])  # kept: the refusal below is raised after the commit
+            wrong = True
+        else:
+            audit.update_fields(user=user, instance=stop, changes={
+                "status": DeliveryStop.Status.DELIVERED, "delivered_at": now, "delivered_by": user})
+            DeliveryAttempt.objects.create(stop=stop, by=user, at=now, delivered=True)
+            needs = Need.objects.in_bulk(list(stop.allocations.values_list("need_id", flat=True)))
+            for allocation in stop.allocations.all():
+                need = needs[allocation.need_id]
+                need.delivered_quantity += allocation.quantity
+                need.updated_at = now
+                if need.status == Need.Status.ALLOCATED and need.delivered_quantity >= need.quantity:
+                    need.status = Need.Status.DELIVERED
+            Need.objects.bulk_update(list(needs.values()), ["delivered_quantity", "status", "updated_at"])
+            _after_outcome(user=user, task=task, now=now)
+    if wrong:
+        raise ReliefError({"code": _("Wrong code (%(n)d of %(limit)d tries used).") % {
+            "n": stop.wrong_codes, "limit": relief_setting("wrong_code_limit")}})
+    return stop
+
+
+def delivery_stop_fail(*, user: Any, stop_id: int, reason: str, note: str = "",
+                       now: datetime | None = None) -> DeliveryStop:
+    """Record why a household could not be served; the stop goes back to the queue with its task."""
+    if reason not in FAILURE_REASONS:
+        raise ReliefError({"reason": _("choose why: %(reasons)s") % {"reasons": ", ".join(FAILURE_REASONS)}})
+    now = _now(now)
+    with serialised_block():
+        task, stop = _stop_for_update(user, stop_id)
+        audit.update_fields(user=user, instance=stop, changes={"status": DeliveryStop.Status.FAILED,
+                                                                "failure_reason": reason})
+        DeliveryAttempt.objects.create(stop=stop, by=user, at=now, delivered=False, reason=reason, note=note[:200])
+        _after_outcome(user=user, task=task, now=now)
+        return stop
+
+
+def _after_outcome(*, user: Any, task: DeliveryTask, now: datetime) -> None:
+    """A recorded outcome keeps the claim alive; the last one closes the task or puts it back in the queue."""
+    statuses = set(task.stops.values_list("status", flat=True))
+    if DeliveryStop.Status.PENDING in statuses:
+        task.claim_expires_at = now + timedelta(minutes=relief_setting("claim_minutes"))
+        task.save(update_fields=["claim_expires_at"])
+    elif DeliveryStop.Status.FAILED in statuses:
+        _requeue(user=user, task=task)
+    else:
+        audit.update_fields(user=user, instance=task, changes={"status": DeliveryTask.Status.DONE,
+                                                                "claim_expires_at": None, "completed_at": now})
+
+
+def _requeue(*, user: Any, task: DeliveryTask) -> None:
+    task.stops.filter(status=DeliveryStop.Status.FAILED).update(status=DeliveryStop.Status.PENDING)
+    audit.update_fields(user=user, instance=task, changes={
+        "status": DeliveryTask.Status.OPEN, "claimed_by": None, "claimed_at": None, "claim_expires_at": None,
+        "requeued": task.requeued + 1})
+
+
+def delivery_task_release(*, user: Any, task_id: int) -> DeliveryTask:
+    """Give a held task back to the queue (its undelivered stops go with it)."""
+    with serialised_block():
+        task = _held_task(user, task_id)
+        _requeue(user=user, task=task)
+        return task
+
+
+def delivery_claims_release_expired(*, now: datetime | None = None) -> int:
+    """Put back in the queue every claim with no delivery recorded in time; returns how many."""
+    now = _now(now)
+    with serialised_block():
+        expired = list(locked(DeliveryTask.objects.filter(status=DeliveryTask.Status.CLAIMED,
+                                                          claim_expires_at__lte=now)))
+        for task in expired:
+            _requeue(user=None, task=task)
+        return len(expired)
+
+
+def delivery_task_assign(*, user: Any, scope: Scope, task_id: int, organisation_id: int | None) -> DeliveryTask:
+    """Give an open task to an organisation (its staff and members may then claim it), or take it back."""
+    require(scope, "relief_manage")
+    with serialised_block():
+        task = locked(selectors.task_area(scope=scope).filter(pk=task_id)).get()
+        if task.status != DeliveryTask.Status.OPEN:
+            raise Conflict(_("Only a task nobody holds can be given to an organisation."))
+        organisation = None
+        if organisation_id is not None:
+            organisation = Actor.objects.filter(pk=organisation_id).first()
+            if organisation is None:
+                raise ReliefError({"organisation": _("unknown organisation")})
+        audit.update_fields(user=user, instance=task, changes={"organisation": organisation})
+        return task
+
+
+def stop_code_reissue(*, user: Any, scope: Scope, stop_id: int) -> DeliveryStop:
+    """A new one-time code for a household (e.g. after too many wrong tries)."""
+    require(scope, "relief_manage")
+    with serialised_block():
+        stop = locked(scoped(DeliveryStop.objects.all(), scope).filter(pk=stop_id)).get()
+        if stop.status == DeliveryStop.Status.DELIVERED:
+            raise Conflict(_("This delivery is already confirmed."))
+        audit.update_fields(user=user, instance=stop, changes={"code": f"{secrets.randbelow(10**6):06d}",
+                                                                "wrong_codes": 0})
+        return stop

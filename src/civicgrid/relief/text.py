@@ -1,0 +1,93 @@
+"""Sentences and tables for the pages, in the reader's language."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils.translation import get_language, gettext_lazy
+from django.utils.translation import gettext as _
+
+from civicgrid.engine.allocation import POLICIES
+from civicgrid.relief.models import RoundAllocation
+
+
+def allocation_sentence(allocation: RoundAllocation) -> str:
+    """What a household got from a round and why. English readers get the engine's own sentence (it quotes
+    the reasons for the household's weight); others a translated one from the same numbers."""
+    if not (get_language() or "").startswith("zh"):
+        return allocation.explanation
+    item = allocation.item
+    text = _("You received %(n)d of %(need)d %(unit)s of %(item)s; stock covered %(pct)d%% of all requests "
+             "for it; your weight is %(weight).1f.") % {
+        "n": allocation.quantity, "need": allocation.need_quantity, "unit": item.unit_label, "item": item.label,
+        "pct": int(min(1.0, allocation.stock_coverage) * 100), "weight": allocation.weight}
+    if allocation.quantity >= allocation.need_quantity:
+        return text
+    if allocation.tier == 0:
+        return text + " " + _("Life-critical requests are served first, but stock ran out before yours was met.")
+    if allocation.floor and allocation.quantity >= allocation.floor:
+        return text + " " + _("Every household's survival minimum came first and yours (%(floor)d) was met; the "
+                              "rest was shared by need and weight.") % {"floor": allocation.floor}
+    if allocation.floor:
+        return text + " " + _("Survival minimums are served first, but stock ran out before yours (%(floor)d) "
+                              "was reached.") % {"floor": allocation.floor}
+    return text
+
+
+# short column names for the policies (the engine's names in English)
+POLICY_SHORT = {"equity": gettext_lazy("equity"), "proportional": gettext_lazy("proportional"),
+                "equal": gettext_lazy("equal"), "fcfs": gettext_lazy("fcfs"), "lottery": gettext_lazy("lottery")}
+
+_PERCENT, _INDEX, _UNITS = "percent", "index", "units"
+METRIC_ROWS: list[tuple[str, Any, str, str]] = [
+    # (key, label, format, better: "high" / "low" / "")
+    ("allocated", gettext_lazy("Units allocated"), _UNITS, ""),
+    ("coverage", gettext_lazy("Requests that reached their survival minimum"), _PERCENT, "high"),
+    ("groups.vulnerable.coverage", gettext_lazy("… of vulnerable households"), _PERCENT, "high"),
+    ("groups.other.coverage", gettext_lazy("… of other households"), _PERCENT, "high"),
+    ("unmet_share", gettext_lazy("Unmet need"), _PERCENT, "low"),
+    ("groups.vulnerable.unmet_share", gettext_lazy("… of vulnerable households"), _PERCENT, "low"),
+    ("groups.other.unmet_share", gettext_lazy("… of other households"), _PERCENT, "low"),
+    ("groups.vulnerable.mean_satisfaction", gettext_lazy("Share of need met, vulnerable households (mean)"),
+     _PERCENT, "high"),
+    ("groups.other.mean_satisfaction", gettext_lazy("Share of need met, other households (mean)"), _PERCENT,
+     "high"),
+    ("gini", gettext_lazy("Gini of the share of need met"), _INDEX, "low"),
+    ("theil", gettext_lazy("Theil index"), _INDEX, "low"),
+    ("atkinson", gettext_lazy("Atkinson index (ε = 0.5)"), _INDEX, "low"),
+    ("concentration_by_weight", gettext_lazy("Concentration index by vulnerability (> 0: toward the "
+                                             "vulnerable)"), _INDEX, "high"),
+]
+
+
+def _lookup(metrics: dict[str, Any], key: str) -> Any:
+    value: Any = metrics
+    for part in key.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
+
+
+def _format(value: Any, kind: str) -> str:
+    if value is None:
+        return "–"
+    if kind == _PERCENT:
+        return f"{value * 100:.1f}%"
+    if kind == _UNITS:
+        return f"{int(value):,}"
+    return f"{value:.3f}"
+
+
+def policy_rows(by_policy: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per metric, one cell per policy (in POLICIES order), the best cell marked."""
+    policies = [p for p in POLICIES if p in by_policy]
+    rows = []
+    for key, label, kind, better in METRIC_ROWS:
+        values = [_lookup(by_policy[p], key) for p in policies]
+        known = [v for v in values if v is not None]
+        best = (max(known) if better == "high" else min(known)) if known and better else None
+        distinct = len(set(known)) > 1  # nothing to highlight when every policy gives the same
+        rows.append({"key": key, "label": label, "cells": [
+            {"policy": p, "label": POLICY_SHORT[p], "text": _format(v, kind),
+             "best": distinct and best is not None and v == best}
+            for p, v in zip(policies, values, strict=True)]})
+    return rows

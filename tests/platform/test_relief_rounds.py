@@ -1,0 +1,313 @@
+"""Allocation rounds: the preview runs the engine on the registry's weights and Sphere floors, side by side for
+every policy; a confirmed round is a frozen snapshot that recomputes to the same numbers after the registry
+changes; confirmation takes the stock and creates delivery tasks grouped by building."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from datetime import date
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from django.db.models import Sum
+from django.utils import translation
+
+from civicgrid.core.models import AuditLog
+from civicgrid.core.scoping import Scope
+from civicgrid.engine.allocation import POLICIES, allocate
+from civicgrid.engine.equity import equity_summary, group_report
+from civicgrid.registry import services as registry
+from civicgrid.registry.models import Household, Place
+from civicgrid.relief import rounds, selectors, services
+from civicgrid.relief.models import (
+    AllocationRound,
+    DeliveryTask,
+    LedgerEntry,
+    Lot,
+    Need,
+    RoundAllocation,
+)
+from tests.platform.test_relief_support import (
+    SPHERE_FOOD_KCAL,
+    SPHERE_WATER_L,
+    World,
+    client_for,
+    grid_households,
+    key,
+    lockdown,
+    login,
+    receive,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def english() -> Iterator[None]:
+    """Messages in English for the assertions (the site's default language is Chinese)."""
+    with translation.override("en"):
+        yield
+DAYS = 3
+SEED = 11
+
+
+@pytest.fixture
+def world() -> World:
+    return lockdown(households=grid_households("C01-G01") + grid_households("C01-G02"), share=0.6)
+
+
+@pytest.fixture
+def grid() -> Place:
+    """The round's area: community C01 (the households with needs are in two of its grids)."""
+    return Place.objects.get(code__endswith="C01", level="community")
+
+
+def _preview(grid: Place, username: str = "director",
+             items: tuple[str, ...] = ("t-food", "t-water")) -> tuple[Any, Scope, services.RoundPreview]:
+    user, scope = login(username)
+    return user, scope, services.round_preview(scope=scope, place_ids=[grid.pk], item_codes=list(items), days=DAYS,
+                                               seed=SEED)
+
+
+def _expected_floor(need: Need, household: Household) -> int:
+    """Sphere minimum for the round's days, from the standards written out in the test support."""
+    persons = household.size
+    if need.item.code == "t-food":  # one ration is 2,100 kcal
+        units = persons * SPHERE_FOOD_KCAL * DAYS / 2100
+    else:  # 5 L bottles
+        units = persons * SPHERE_WATER_L * DAYS / 5
+    return min(need.quantity, math.ceil(units))
+
+
+def _independent_tables(world: World, grid: Place) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The engine's tables built straight from the records, without the bridge under test."""
+    needs = Need.objects.filter(household__place_path__startswith=grid.path, status="open").select_related(
+        "household", "item")
+    requests = pd.DataFrame([{
+        "request_id": n.pk, "household_id": n.household_id, "item": n.item.code, "need": n.quantity,
+        "weight": n.household.vulnerability_weight, "tier": 2, "floor": _expected_floor(n, n.household),
+        "requested_at": n.filed_at, "point": world.point.code} for n in needs])
+    stock = pd.DataFrame([{"item": code, "point": world.point.code, "quantity": Lot.objects.filter(
+        item__code=code).aggregate(n=Sum("quantity"))["n"]} for code in ("t-food", "t-water")])
+    return requests, stock
+
+
+def test_preview_takes_weights_from_the_registry_floors_from_sphere_and_tiers_from_urgency(
+        world: World, grid: Place,
+) -> None:
+    user, scope, preview = _preview(grid)
+    requests = preview.inputs.requests.set_index("request_id")
+    assert set(requests.index) == {n.pk for n in world.needs}
+    for need in Need.objects.filter(pk__in=requests.index).select_related("household", "item"):
+        row = requests.loc[need.pk]
+        assert row["weight"] == need.household.vulnerability_weight
+        assert row["floor"] == _expected_floor(need, need.household)
+        assert (row["tier"], row["point"], row["need"]) == (2, world.point.code, need.quantity)
+        assert bool(row["vulnerable"]) == (need.household.vulnerability_score >= 0.3)
+    # life-critical first: an insulin need is tier 0 whatever its urgency, an urgent need tier 1
+    household = world.households[0]
+    insulin = services.need_file(user=user, scope=scope, household_id=household.pk, item="t-insulin", quantity=1,
+                                 key=key()).need
+    food = services.need_file(user=user, scope=scope, household_id=household.pk, item="t-food", quantity=1,
+                              urgency="urgent", key=key()).need
+    receive(world.items["insulin"], world.point, 1)
+    *_, preview = _preview(grid, items=("t-food", "t-insulin"))
+    tiers = preview.inputs.requests.set_index("request_id")["tier"]
+    assert (tiers[insulin.pk], tiers[food.pk]) == (0, 1)
+
+
+def test_preview_equals_the_engine_on_independently_built_tables_for_every_policy(
+        world: World, grid: Place,
+) -> None:
+    *_, preview = _preview(grid)
+    requests, stock = _independent_tables(world, grid)
+    vulnerable = requests["household_id"].map(dict(Household.objects.values_list("id", "vulnerability_score"))) >= 0.3
+    assert [o.policy for o in preview.outcomes] == list(POLICIES)
+    for outcome in preview.outcomes:
+        expected = allocate(requests, stock, policy=outcome.policy, seed=SEED)
+        got = dict(zip(outcome.result["request_id"], outcome.result["allocated"], strict=True))
+        assert got == dict(zip(expected["request_id"], expected["allocated"], strict=True)), outcome.policy
+        summary = equity_summary(expected)
+        assert outcome.metrics["gini"] == pytest.approx(summary.gini, abs=1e-6)
+        assert outcome.metrics["concentration_by_weight"] == pytest.approx(summary.concentration_by_weight, abs=1e-6)
+        report = group_report(expected, by=np.where(vulnerable, "vulnerable", "other"))
+        for group in report.index:
+            assert outcome.metrics["groups"][group]["coverage"] == pytest.approx(report.at[group, "coverage"],
+                                                                                 abs=1e-6)
+            assert outcome.metrics["groups"][group]["unmet_share"] == pytest.approx(
+                report.at[group, "unmet_share"], abs=1e-6)
+
+
+def test_equity_reaches_every_food_minimum_where_first_come_first_served_does_not(
+        world: World, grid: Place,
+) -> None:
+    *_, preview = _preview(grid, items=("t-food",))
+    by_policy = {o.policy: o.result for o in preview.outcomes}
+    requests = preview.inputs.requests
+    assert requests["floor"].sum() < requests["need"].sum() * 0.6  # three days of seven fit in 60% of stock
+    equity, fcfs = by_policy["equity"], by_policy["fcfs"]
+    assert (equity["allocated"] >= equity["floor"]).all()
+    assert (fcfs["allocated"] < fcfs["floor"]).any()
+    # first come, first served: in filing order, full needs, then one partial, then nothing
+    order = np.argsort(pd.to_datetime(requests["requested_at"]).to_numpy(), kind="stable")
+    share = (fcfs["allocated"] / fcfs["need"]).to_numpy()[order]
+    assert (np.diff(share) <= 0).all() and share[0] == 1 and share[-1] == 0
+
+
+def test_a_life_critical_request_is_served_in_full_before_anybodys_floor(world: World, grid: Place) -> None:
+    user, scope = login("director")
+    critical, *others = world.households[:4]
+    first = services.need_file(user=user, scope=scope, household_id=critical.pk, item="t-medicine", quantity=2,
+                               urgency="critical", key=key()).need
+    rest = [services.need_file(user=user, scope=scope, household_id=h.pk, item="t-medicine", quantity=1, key=key())
+            .need for h in others]
+    receive(world.items["medicine"], world.point, 2)
+    *_, preview = _preview(grid, items=("t-medicine",))
+    equity = dict(zip(preview.outcomes[0].result["request_id"], preview.outcomes[0].result["allocated"], strict=True))
+    assert equity[first.pk] == 2 and all(equity[n.pk] == 0 for n in rest)
+
+
+def test_confirming_freezes_the_round_takes_the_stock_and_groups_deliveries_by_building(
+        world: World, grid: Place,
+) -> None:
+    user, scope, preview = _preview(grid)
+    stock_before = {code: Lot.objects.filter(item__code=code).aggregate(n=Sum("quantity"))["n"]
+                    for code in ("t-food", "t-water")}
+    round = services.round_confirm(user=user, scope=scope, place_ids=[grid.pk], item_codes=["t-food", "t-water"],
+                                   days=DAYS, policy="equity", seed=SEED, fingerprint=preview.inputs.fingerprint)
+    result = preview.outcomes[0].result
+    allocated = dict(zip(result["request_id"].tolist(), result["allocated"].tolist(), strict=True))
+    assert dict(RoundAllocation.objects.filter(round=round).values_list("need_id", "quantity")) == allocated
+    assert round.result == {"request_id": list(allocated), "allocated": list(allocated.values())}
+    snapshot = round.snapshot
+    assert (snapshot["policy"], snapshot["seed"], snapshot["days"]) == ("equity", SEED, DAYS)
+    assert snapshot["rule_version"] == rounds.RULE_VERSION and snapshot["vulnerability_rules"] == ["2026.1"]
+    weights = dict(zip(snapshot["requests"]["request_id"], snapshot["requests"]["weight"], strict=True))
+    assert all(weights[n.pk] == n.household.vulnerability_weight for n in world.needs)
+
+    for code in ("t-food", "t-water"):
+        units = sum(q for need_id, q in allocated.items() if Need.objects.get(pk=need_id).item.code == code)
+        taken = LedgerEntry.objects.filter(round=round, item__code=code).aggregate(n=Sum("quantity"))["n"]
+        assert taken == -units
+        assert Lot.objects.filter(item__code=code).aggregate(n=Sum("quantity"))["n"] == stock_before[code] - units
+        assert units == stock_before[code]  # stock was short: none left while requests are short
+    for need in Need.objects.filter(pk__in=allocated):
+        assert need.allocated_quantity == allocated[need.pk]
+        assert need.status == ("allocated" if allocated[need.pk] == need.quantity else "open")
+
+    served = {Need.objects.get(pk=n).household_id for n, q in allocated.items() if q > 0}
+    expected: dict[int, set[int]] = {}
+    for household in Household.objects.filter(pk__in=served):
+        expected.setdefault(household.building_id, set()).add(household.pk)
+    tasks = DeliveryTask.objects.filter(round=round)
+    assert len(expected) > 1
+    assert {t.building_id: set(t.stops.values_list("household_id", flat=True)) for t in tasks} == expected
+    assert all(t.status == "open" and t.due_at == round.due_at for t in tasks)
+    codes = [s.code for t in tasks for s in t.stops.all()]
+    assert all(len(c) == 6 and c.isdigit() for c in codes)
+    assert AuditLog.objects.filter(model="relief.AllocationRound", object_id=str(round.pk)).exists()
+
+
+def test_a_confirmed_round_recomputes_to_the_same_numbers_after_registry_edits(
+        world: World, grid: Place,
+) -> None:
+    user, scope, preview = _preview(grid)
+    round = services.round_confirm(user=user, scope=scope, place_ids=[grid.pk], item_codes=["t-food", "t-water"],
+                                   days=DAYS, policy="lottery", seed=SEED, fingerprint=preview.inputs.fingerprint)
+    stored = dict(RoundAllocation.objects.filter(round=round).values_list("need_id", "quantity"))
+    # the registry changes: a resident turns out to be 85, a household moves, another becomes a dibao household
+    first = Need.objects.filter(pk__in=stored, status="open").order_by("id").first().household  # still waiting
+    second = next(h for h in world.households if h.pk != first.pk)
+    resident = first.residents.first()
+    registry.resident_update(user=user, resident=resident, birth_date=date(1940, 1, 1), lives_alone=True)
+    other_building = Place.objects.filter(level="building", path__startswith=grid.path).exclude(
+        pk=second.building_id).order_by("-code").first()
+    registry.household_update(user=user, household=second, building=other_building, income_status="dibao")
+    first.refresh_from_db()
+    snapshot_weight = dict(zip(round.snapshot["requests"]["household_id"], round.snapshot["requests"]["weight"],
+                               strict=False))
+    assert first.vulnerability_weight != snapshot_weight[first.pk]  # the edit changed the live weight
+
+    round = AllocationRound.objects.get(pk=round.pk)
+    result, metrics = rounds.recompute(round.snapshot)
+    assert dict(zip(result["request_id"].tolist(), result["allocated"].tolist(), strict=True)) == stored
+    assert metrics == round.metrics["lottery"]
+    check = selectors.round_check(scope=scope, round=round)
+    assert check.identical and check.requests == len(stored)
+    # a coordinator of the district may recompute it too, and the page says so
+    client = client_for("district")
+    page = client.get(f"/relief/rounds/{round.pk}/?verify=1", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Identical" in page and "differ" not in page
+    # whereas a new preview sees the new weight
+    *_, fresh = _preview(grid)
+    fresh_weights = dict(zip(fresh.inputs.requests["household_id"], fresh.inputs.requests["weight"], strict=False))
+    assert fresh_weights[first.pk] == first.vulnerability_weight
+
+
+def test_a_confirmation_after_needs_changed_is_refused_and_writes_nothing(world: World, grid: Place) -> None:
+    user, scope, preview = _preview(grid)
+    services.need_file(user=user, scope=scope, household_id=world.households[-1].pk, item="t-water", quantity=3,
+                       key=key())
+    before = (LedgerEntry.objects.count(), list(Lot.objects.values_list("quantity", flat=True)),
+              AuditLog.objects.count())
+    with pytest.raises(services.Conflict):
+        services.round_confirm(user=user, scope=scope, place_ids=[grid.pk], item_codes=["t-food", "t-water"],
+                               days=DAYS, policy="equity", seed=SEED, fingerprint=preview.inputs.fingerprint)
+    assert not AllocationRound.objects.exists() and not DeliveryTask.objects.exists()
+    assert (LedgerEntry.objects.count(), list(Lot.objects.values_list("quantity", flat=True)),
+            AuditLog.objects.count()) == before
+    assert not Need.objects.filter(allocated_quantity__gt=0).exists()
+
+
+def test_only_coordinators_run_rounds_and_only_in_their_area(world: World, grid: Place) -> None:
+    params = {"places": grid.pk, "items": ["t-food"], "days": DAYS}
+    for username in ("grid", "volunteer", "resident", "orgstaff"):
+        client = client_for(username)
+        assert client.get("/relief/rounds/preview/", params).status_code == 403, username
+    other = Place.objects.get(code__endswith="C02-G01", level="grid")
+    user, scope = login("director")
+    with pytest.raises(services.ReliefError):
+        services.round_preview(scope=scope, place_ids=[other.pk], item_codes=["t-food"], days=DAYS, seed=1)
+    with pytest.raises(services.ReliefError):
+        services.round_preview(scope=scope, place_ids=[grid.pk], item_codes=["t-food", "gold"], days=DAYS, seed=1)
+
+
+def test_the_preview_page_shows_equity_beside_the_other_policies_and_confirms(
+        world: World, grid: Place,
+) -> None:
+    client = client_for("director")
+    page = client.get("/relief/rounds/preview/", {"places": grid.pk, "items": ["t-food", "t-water"], "days": DAYS,
+                                                  "seed": SEED}, HTTP_ACCEPT_LANGUAGE="en")
+    assert page.status_code == 200
+    html = page.content.decode()
+    header = html.split('id="policy-table"')[1].split("</thead>")[0]
+    assert all(f">{p}<" in header for p in POLICIES)
+    for metric in ("coverage", "groups.vulnerable.coverage", "groups.other.coverage", "groups.vulnerable.unmet_share",
+                   "gini", "concentration_by_weight"):
+        assert f'data-metric="{metric}"' in html
+    form = page.context["form"]
+    data = {**{k: v for k, v in form.initial.items() if k not in ("places", "items")}, "policy": "equity",
+            "places": [grid.pk], "items": ["t-food", "t-water"]}
+    confirmed = client.post("/relief/rounds/preview/", data)
+    round = AllocationRound.objects.get()
+    assert confirmed.status_code == 302 and confirmed["Location"] == f"/relief/rounds/{round.pk}/"
+    assert round.policy == "equity" and round.fingerprint == form.initial["fingerprint"]
+
+
+def test_a_round_without_needs_or_without_stock_previews_but_cannot_be_confirmed(world: World, grid: Place) -> None:
+    user, scope = login("director")
+    client = client_for("director")
+    empty = client.get("/relief/rounds/preview/", {"places": grid.pk, "items": ["t-insulin"], "days": DAYS})
+    assert empty.status_code == 200 and empty.context["n_requests"] == 0
+    with pytest.raises(services.ReliefError, match="no open needs"):
+        services.round_confirm(user=user, scope=scope, place_ids=[grid.pk], item_codes=["t-insulin"], days=DAYS,
+                               policy="equity", seed=SEED)
+    services.need_file(user=user, scope=scope, household_id=world.households[0].pk, item="t-insulin", quantity=1,
+                       key=key())
+    with pytest.raises(services.ReliefError, match="no stock"):
+        services.round_confirm(user=user, scope=scope, place_ids=[grid.pk], item_codes=["t-insulin"], days=DAYS,
+                               policy="equity", seed=SEED)
+    assert not AllocationRound.objects.exists()

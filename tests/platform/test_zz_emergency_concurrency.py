@@ -1,0 +1,122 @@
+"""Emergency and cases under real concurrency: threads with their own database connections and commits
+(SQLite and PostgreSQL alike). These need committed data, so the tests are transactional (the database
+is emptied afterwards); the module runs late and builds the small world it uses itself."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db import connections
+
+from civicgrid.accounts.services import role_assign
+from civicgrid.alerts.models import Alert
+from civicgrid.cases import services as cases
+from civicgrid.cases.models import CaseCategory, CaseEvent
+from civicgrid.cases.shipped import categories_install
+from civicgrid.cases.transitions import InvalidTransition
+from civicgrid.emergency import services
+from civicgrid.emergency.models import (
+    ChecklistItem,
+    ChecklistTemplate,
+    Emergency,
+    LiveTask,
+    PlanTemplate,
+)
+from civicgrid.emergency.shipped import templates_install
+from civicgrid.registry import services as registry
+from civicgrid.registry.models import Actor, Person, Place, Post
+
+pytestmark = pytest.mark.django_db(transaction=True)
+THREADS = 4
+
+
+def _place(code: str, level: str, parent: Place | None) -> Place:
+    return Place.objects.create(code=code, name=code, level=level, parent=parent,
+                                path=(parent.path if parent else "") + code + "/")
+
+
+def _world() -> dict[str, Any]:
+    """A community of its own: two grids with two households each, a residents' committee with a grid
+    member, a director; the shipped templates (the flush of earlier transactional tests removes them)."""
+    templates_install(plan_model=PlanTemplate, checklist_model=ChecklistTemplate, item_model=ChecklistItem)
+    categories_install(CaseCategory)
+    tag = uuid.uuid4().hex[:6].upper()
+    district = _place(f"ED{tag}", "district", None)
+    community = _place(f"{district.code}-C", "community", _place(f"{district.code}-S", "subdistrict", district))
+    committee = Actor.objects.create(code=f"{community.code}-A02", name="committee", sector="society",
+                                     kind="residents_committee", service_area=community)
+    member = Person.objects.create(code=f"P{tag}", name="grid member")
+    households = []
+    for g in range(2):
+        grid = _place(f"{community.code}-G{g}", "grid", community)
+        Post.objects.create(person=member, actor=committee, role="grid_member", place=grid)
+        for b in range(2):
+            households.append(registry.household_create(
+                user=None, code=f"{grid.code}-H{b}", address=f"{g}-{b}", housing_type="commodity",
+                building=_place(f"{grid.code}-B{b}", "building", grid)))
+    role_assign(by=None, username=f"dir{tag}", password="x", role="community_director", place=community)
+    role_assign(by=None, username=f"grid{tag}", password="x", role="grid_member", person=member)
+    users = get_user_model().objects
+    return {"community": community, "households": households, "director": users.get(username=f"dir{tag}"),
+            "grid": users.get(username=f"grid{tag}"), "plan": PlanTemplate.objects.get(code="epidemic_lockdown")}
+
+
+def _race(work: Callable[[], Any]) -> list[Any]:
+    """Run ``work`` in THREADS threads released together; return each result or exception."""
+    barrier = threading.Barrier(THREADS)
+    results: list[Any] = [None] * THREADS
+
+    def run(i: int) -> None:
+        try:
+            barrier.wait()
+            results[i] = work()
+        except Exception as exc:  # noqa: BLE001 (the test inspects what each thread got)
+            results[i] = exc
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(THREADS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    return results
+
+
+def test_simultaneous_activations_make_one_emergency() -> None:
+    w = _world()
+    results = _race(lambda: services.emergency_activate(user=w["director"], community=w["community"],
+                                                        plan=w["plan"]))
+    assert not [r for r in results if isinstance(r, Exception)], results
+    assert sorted(r.created for r in results) == [False] * (THREADS - 1) + [True]
+    assert len({r.emergency.pk for r in results}) == 1
+    emergency = Emergency.objects.get(community=w["community"], status="active")
+    per_grid = sum(1 for t in w["plan"].body["tasks"] if t["per_grid"])
+    assert LiveTask.objects.filter(emergency=emergency).count() == per_grid * 2 + len(w["plan"].body["tasks"]) - per_grid
+    assert Alert.objects.filter(source=f"emergency:{emergency.pk}").count() == 1
+
+
+def test_one_visit_recorded_once_and_one_case_acted_on_once() -> None:
+    w = _world()
+    emergency = services.emergency_activate(user=w["director"], community=w["community"], plan=w["plan"]).emergency
+    sweep = services.sweep_start(user=w["director"], emergency=emergency)
+    visit = sweep.visits.first()
+    results = _race(lambda: services.sweep_visit_record(user=w["grid"], visit=visit, outcome="safe"))
+    recorded = [r for r in results if not isinstance(r, Exception)]
+    refused = [r for r in results if isinstance(r, Exception)]
+    # the others waited for the first and were refused as already visited (not "database is locked")
+    assert len(recorded) == 1 and all(isinstance(e, ValidationError) for e in refused), results
+    visit.refresh_from_db()
+    assert (visit.state, visit.attempts) == ("safe", 1)
+    case = cases.case_report(user=w["grid"], category=CaseCategory.objects.get(code="sanitation"),
+                             description="rubbish", household=w["households"][0])
+    results = _race(lambda: cases.case_act(user=w["director"], case=case, action="register"))
+    assert sum(1 for r in results if not isinstance(r, Exception)) == 1, results
+    assert all(isinstance(r, InvalidTransition) for r in results if isinstance(r, Exception)), results
+    assert CaseEvent.objects.filter(case=case, action="register").count() == 1

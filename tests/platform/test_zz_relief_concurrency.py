@@ -1,0 +1,156 @@
+"""Relief under real concurrency: threads with their own database connections and commits.
+
+These tests need committed data, so they run in transactional tests that empty the database afterwards;
+the module is named to run last and builds everything it uses itself (a district of its own, one building
+per task, its own volunteers).
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from datetime import timedelta
+from functools import partial
+from typing import Any
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.db import connections
+from django.db.models import Sum
+from django.utils import timezone
+
+from civicgrid.accounts.models import Role
+from civicgrid.accounts.roles import scope_for
+from civicgrid.core.scoping import Scope
+from civicgrid.registry import services as registry
+from civicgrid.registry.models import Actor, Person, Place, Post
+from civicgrid.relief import services
+from civicgrid.relief.models import (
+    DeliveryTask,
+    DistributionPoint,
+    Item,
+    LedgerEntry,
+    Lot,
+    Need,
+    NeedFiling,
+)
+
+pytestmark = pytest.mark.django_db(transaction=True)
+ADMIN = Scope(role="district_official", unrestricted=True)
+
+
+def _place(code: str, level: str, parent: Place | None) -> Place:
+    return Place.objects.create(code=code, name=code, level=level, parent=parent,
+                                path=(parent.path if parent else "") + code + "/")
+
+
+def _world(*, buildings: int, volunteers: int) -> tuple[list[DeliveryTask], list[Any], Item, DistributionPoint]:
+    """A community of its own with one household per building, a food need each, stock for all of them, a
+    confirmed round (one task per building) and a volunteer team of ``volunteers`` people with logins."""
+    tag = uuid.uuid4().hex[:6].upper()
+    district = _place(f"ZD{tag}", "district", None)
+    community = _place(f"{district.code}-C", "community", _place(f"{district.code}-S", "subdistrict", district))
+    grid = _place(f"{community.code}-G", "grid", community)
+    households = [registry.household_create(user=None, code=f"{grid.code}-H{i}", address=f"building {i}",
+                                            building=_place(f"{grid.code}-B{i}", "building", grid),
+                                            housing_type="commodity") for i in range(buildings)]
+    item = Item.objects.create(code=f"food-{tag.lower()}", name="Food ration", category="food", unit="rations")
+    point = DistributionPoint.objects.create(code=f"dp-{tag.lower()}", name="point", place=community)
+    for household in households:
+        services.need_file(user=None, scope=ADMIN, household_id=household.pk, item=item, quantity=2,
+                           key=uuid.uuid4().hex)
+    services.stock_receive(user=None, item=item, point=point, quantity=2 * buildings)
+    round = services.round_confirm(user=None, scope=ADMIN, place_ids=[community.pk], item_codes=[item.code],
+                                   days=1, policy="equity", seed=1)
+    team = Actor.objects.create(code=f"{tag}-TEAM", name="team", sector="society", kind="volunteer_team",
+                                service_area=community)
+    people = Person.objects.bulk_create([Person(code=f"{tag}-P{i}", name=f"v{i}") for i in range(volunteers)])
+    Post.objects.bulk_create([Post(person=p, actor=team, role="volunteer") for p in people])
+    users = get_user_model().objects.bulk_create([get_user_model()(username=f"{tag}-v{i}")
+                                                  for i in range(volunteers)])
+    Role.objects.bulk_create([Role(user=u, role="volunteer", person=p) for u, p in zip(users, people, strict=True)])
+    return list(DeliveryTask.objects.filter(round=round).order_by("id")), users, item, point
+
+
+def _race(calls: list[Callable[[], Any]]) -> list[Any]:
+    """Run the calls in as many threads, released together; each result is the return value or the exception."""
+    results: list[Any] = [None] * len(calls)
+    barrier = threading.Barrier(len(calls))
+
+    def run(i: int) -> None:
+        try:
+            barrier.wait(timeout=60)
+            results[i] = calls[i]()
+        except Exception as exc:  # recorded, asserted on by the test
+            results[i] = exc
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not any(thread.is_alive() for thread in threads)
+    return results
+
+
+def _kinds(results: list[Any]) -> Counter[str]:
+    return Counter("ok" if not isinstance(r, Exception) else type(r).__name__ for r in results)
+
+
+def test_exactly_one_of_fifty_simultaneous_claimers_wins() -> None:
+    tasks, users, _, _ = _world(buildings=1, volunteers=50)
+    scopes = [scope_for(u) for u in users]
+    task = tasks[0]
+    results = _race([partial(services.delivery_task_claim, user=u, scope=s, task_id=task.pk)
+                     for u, s in zip(users, scopes, strict=True)])
+    assert _kinds(results) == Counter({"ok": 1, "Conflict": 49}), _kinds(results)
+    winner = next(u for u, r in zip(users, results, strict=True) if not isinstance(r, Exception))
+    task.refresh_from_db()
+    assert (task.status, task.claimed_by_id) == ("claimed", winner.pk)
+
+
+def test_the_claim_cap_holds_when_one_volunteer_claims_many_tasks_at_once(settings) -> None:
+    settings.CIVICGRID_RELIEF = {"max_open_claims": 3}
+    tasks, users, _, _ = _world(buildings=8, volunteers=1)
+    user, scope = users[0], scope_for(users[0])
+    results = _race([partial(services.delivery_task_claim, user=user, scope=scope, task_id=t.pk) for t in tasks])
+    assert _kinds(results) == Counter({"ok": 3, "Conflict": 5}), _kinds(results)
+    assert DeliveryTask.objects.filter(claimed_by=user, status="claimed").count() == 3
+
+
+def test_concurrent_stock_issues_never_take_more_than_the_stock() -> None:
+    _, _, item, point = _world(buildings=1, volunteers=0)
+    today = timezone.localdate()
+    services.stock_receive(user=None, item=item, point=point, quantity=60, expiry=today + timedelta(days=2))
+    services.stock_receive(user=None, item=item, point=point, quantity=40, expiry=today + timedelta(days=9))
+    results = _race([partial(services.stock_issue, user=None, scope=ADMIN, item=item, point_id=point.pk, quantity=7,
+                             reason="kitchen") for _ in range(20)])
+    assert _kinds(results) == Counter({"ok": 14, "InsufficientStock": 6}), _kinds(results)  # 14 x 7 = 98 <= 100
+    lots = Lot.objects.filter(item=item, quantity__gte=0)
+    assert lots.count() == Lot.objects.filter(item=item).count()
+    assert lots.aggregate(n=Sum("quantity"))["n"] == 2
+    for lot in lots:
+        assert lot.ledger.aggregate(n=Sum("quantity"))["n"] == lot.quantity
+    assert LedgerEntry.objects.filter(item=item, kind="issue").aggregate(n=Sum("quantity"))["n"] == -98
+
+
+def test_simultaneous_filings_make_one_need() -> None:
+    tasks, _, item, _ = _world(buildings=1, volunteers=0)
+    household = tasks[0].stops.get().household
+    other = Item.objects.create(code=f"water-{uuid.uuid4().hex[:6]}", name="Water", category="water", unit="bottles")
+    same_key = uuid.uuid4().hex
+    results = _race([partial(services.need_file, user=None, scope=ADMIN, household_id=household.pk, item=other,
+                             quantity=3, key=same_key) for _ in range(10)])
+    assert _kinds(results) == Counter({"ok": 10})
+    assert {r.need.pk for r in results} == {Need.objects.get(household=household, item=other).pk}
+    assert NeedFiling.objects.filter(key=same_key).count() == 1 and sum(not r.replayed for r in results) == 1
+    # different keys for the same open need: merged one after the other, never a second need
+    results = _race([partial(services.need_file, user=None, scope=ADMIN, household_id=household.pk, item=other,
+                             quantity=q, key=uuid.uuid4().hex) for q in range(1, 11)])
+    assert _kinds(results) == Counter({"ok": 10})
+    need = Need.objects.get(household=household, item=other)
+    assert need.quantity == 10 and need.filings.count() == 11
