@@ -57,8 +57,9 @@ def governance_inputs(*, community: Place) -> gov.GovernanceInputs:
         ))
     engine_posts = [gov.Post(person_id=p.person.code, actor_id=p.actor.code, role=p.role, is_key=p.is_key)
                     for p in posts]
+    serving = {a.id for a in engine_actors}  # a donor from elsewhere is not one of this community's actors
     contributions = [c for _, module in civicgrid_modules("governance")
-                     for c in module.contributions(community=community)]
+                     for c in module.contributions(community=community) if c.actor_id in serving]
     return gov.GovernanceInputs(community=community.code, actors=engine_actors, households=households,
                                 posts=engine_posts, contributions=contributions)
 
