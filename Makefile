@@ -24,6 +24,7 @@ demo: install
 test: install
 	scripts/system-deps.sh
 	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy
 	$(MAKE) test-sqlite test-postgres
 
 test-sqlite: install
