@@ -15,7 +15,8 @@ as_db() { "$@"; }
 if [ "$(id -u)" -eq 0 ]; then
   id postgres >/dev/null 2>&1 || useradd --system --no-create-home postgres
   chown postgres "$dir"
-  as_db() { runuser -u postgres -- "$@"; }
+  # from the cluster's own folder: the postgres user may not enter the caller's working directory
+  as_db() { (cd "$dir" && runuser -u postgres -- "$@"); }
 fi
 cleanup() { as_db "$bindir/pg_ctl" -D "$dir/data" -m immediate stop >/dev/null 2>&1 || true; rm -rf "$dir"; }
 trap cleanup EXIT
