@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -24,6 +25,18 @@ from civicgrid.relief.text import allocation_sentence, policy_rows
 
 
 # --- needs ----------------------------------------------------------------------------------------
+def _act(request: HttpRequest, action: Callable[[], object], *, success: str) -> bool:
+    """Run a service for a POST button and report the outcome as a message: a refused action shows its
+    reason instead of failing. Returns whether it succeeded."""
+    try:
+        action()
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return False
+    messages.success(request, success)
+    return True
+
+
 @scoped_view
 def need_list(request: HttpRequest, scope: Scope) -> HttpResponse:
     require(scope, "relief")
@@ -84,11 +97,8 @@ def need_detail(request: HttpRequest, scope: Scope, need_id: int) -> HttpRespons
 @scoped_view
 @require_POST
 def need_cancel(request: HttpRequest, scope: Scope, need_id: int) -> HttpResponse:
-    try:
-        services.need_cancel(user=request.user, scope=scope, need_id=need_id)
-        messages.success(request, _("Need cancelled."))
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
+    _act(request, lambda: services.need_cancel(user=request.user, scope=scope, need_id=need_id),
+         success=_("Need cancelled."))
     return redirect("relief:need", need_id=need_id)
 
 
@@ -321,24 +331,17 @@ def task_assign(request: HttpRequest, scope: Scope, task_id: int) -> HttpRespons
 @scoped_view
 @require_POST
 def stop_new_code(request: HttpRequest, scope: Scope, task_id: int, stop_id: int) -> HttpResponse:
-    try:
-        services.stop_code_reissue(user=request.user, scope=scope, stop_id=stop_id)
-        messages.success(request, _("A new code was issued; the household sees it on its page."))
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
+    _act(request, lambda: services.stop_code_reissue(user=request.user, scope=scope, stop_id=stop_id),
+         success=_("A new code was issued; the household sees it on its page."))
     return redirect("relief:task", task_id=task_id)
 
 
 @scoped_view
 @require_POST
 def task_claim(request: HttpRequest, scope: Scope, task_id: int) -> HttpResponse:
-    try:
-        services.delivery_task_claim(user=request.user, scope=scope, task_id=task_id)
-        messages.success(request, _("The task is yours: the addresses are below."))
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
-        return redirect("relief:tasks")
-    return redirect("relief:task", task_id=task_id)
+    claimed = _act(request, lambda: services.delivery_task_claim(user=request.user, scope=scope, task_id=task_id),
+                   success=_("The task is yours: the addresses are below."))
+    return redirect("relief:task", task_id=task_id) if claimed else redirect("relief:tasks")
 
 
 @scoped_view

@@ -1,0 +1,61 @@
+"""CREI indicators supplied by the domain apps: once relief has a confirmed round, its equity gaps enter
+the index, with values equal to a plain count over the round's allocations."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from django.conf import settings
+
+from civicgrid.analytics.crei import crei, ratio_by_unit
+from civicgrid.registry.models import Place
+from civicgrid.relief import services
+from civicgrid.relief.models import RoundAllocation
+from tests.platform.test_relief_support import grid_households, lockdown, login
+
+pytestmark = pytest.mark.django_db
+
+
+def test_ratio_by_unit_sums_over_each_units_grids() -> None:
+    import pandas as pd
+
+    numerator, denominator = pd.Series({1: 2, 2: 1, 3: 0}), pd.Series({1: 4, 2: 4, 3: 0})
+    out = ratio_by_unit({"a": [1, 2], "b": [3], "c": [1]}, numerator, denominator)
+    assert out is not None and out["a"] == 3 / 8 and out["c"] == 0.5 and math.isnan(out["b"])
+    assert ratio_by_unit({"a": [1]}, pd.Series(dtype=float), pd.Series(dtype=float)) is None
+
+
+def test_relief_gaps_enter_the_index_after_a_confirmed_round() -> None:
+    places = list(Place.objects.filter(level__in=["grid", "community"]))
+    before = {m["name"] for m in crei(places=places, level="grid").missing}
+    assert {"coverage_gap", "unmet_need_gap"} <= before
+
+    lockdown(households=grid_households("C01-G01") + grid_households("C01-G02"), share=0.5)
+    community = Place.objects.get(code__endswith="C01", level="community")
+    user, scope = login("director")
+    services.round_confirm(user=user, scope=scope, place_ids=[community.pk], item_codes=["t-food", "t-water"],
+                           days=3, policy="fcfs", seed=1)
+
+    outcome = crei(places=places, level="grid")
+    missing = {m["name"] for m in outcome.missing}
+    compared = 0
+    for grid_code in ("D01-S01-C01-G01", "D01-S01-C01-G02"):
+        rows = list(RoundAllocation.objects.filter(household__grid__code=grid_code)
+                    .values_list("quantity", "need_quantity", "floor", "household__vulnerability_score"))
+        vulnerable = [r for r in rows if r[3] >= settings.CIVICGRID_VULNERABLE_SCORE]
+        other = [r for r in rows if r[3] < settings.CIVICGRID_VULNERABLE_SCORE]
+        if not vulnerable or not other:
+            continue
+        covered = lambda group: sum(q >= f for q, _, f, _ in group) / len(group)  # noqa: E731
+        unmet = lambda group: 1 - sum(q for q, *_ in group) / sum(n for _, n, *_ in group)  # noqa: E731
+        if "coverage_gap" not in missing:
+            assert outcome.values.loc[grid_code, "coverage_gap"] == pytest.approx(covered(other) - covered(vulnerable))
+        if "unmet_need_gap" not in missing:
+            assert outcome.values.loc[grid_code, "unmet_need_gap"] == pytest.approx(unmet(vulnerable) - unmet(other))
+            compared += 1
+    assert compared >= 1, "no grid had both vulnerable and other households in the round"
+    # a round exists now, so neither gap may be reported as "no data recorded yet"
+    reasons = {m["name"]: m["reason"] for m in outcome.missing}
+    assert reasons.get("coverage_gap") != "no data recorded yet"
+    assert reasons.get("unmet_need_gap") != "no data recorded yet"
