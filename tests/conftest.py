@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from civicgrid.core.scoping import PLATFORM
+
 TEST_VAR = Path(__file__).resolve().parent.parent / "var" / "test"
 os.environ.setdefault("CIVICGRID_VAR_DIR", str(TEST_VAR))
 os.environ.setdefault("CIVICGRID_SECRET_KEY", "test-secret-key-not-for-production-0123456789")
@@ -33,7 +35,7 @@ def django_db_setup(django_db_setup, django_db_blocker, community):  # type: ign
     from civicgrid.registry.services import registry_import
 
     with django_db_blocker.unblock():
-        registry_import(user=None, tables=community_rows(community))
+        registry_import(user=None, scope=PLATFORM, tables=community_rows(community))
         demo_users_create()
 
 

@@ -64,6 +64,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     _django()
     _migrate()
     from civicgrid.core.importing import ImportRejected, read_tables
+    from civicgrid.core.scoping import PLATFORM
     from civicgrid.engine.registry_format import TABLES
     from civicgrid.registry.services import registry_import
 
@@ -71,7 +72,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         print(f"no such file or folder: {args.path}", file=sys.stderr)
         return 2
     try:
-        counts = registry_import(user=None, tables=read_tables(args.path, expected=TABLES))
+        counts = registry_import(user=None, scope=PLATFORM, tables=read_tables(args.path, expected=TABLES))
     except ImportRejected as rejected:
         _print_errors(rejected.errors)
         return 1
@@ -107,7 +108,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         out.write_bytes(write_csv_zip(tables))
     else:
         write_csv_dir(out, tables)
-    registry_export_recorded(user=user, counts={k: len(v[1]) for k, v in tables.items()},
+    registry_export_recorded(user=user, scope=scope, counts={k: len(v[1]) for k, v in tables.items()},
                              masked=not scope.identity_clearance)
     print(f"exported to {out}: " + ", ".join(f"{len(v[1])} {k}" for k, v in tables.items()))
     return 0
@@ -117,6 +118,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     _django()
     _migrate()
     from civicgrid.accounts.services import demo_users_create
+    from civicgrid.core.scoping import PLATFORM
     from civicgrid.engine.synth import generate_community
     from civicgrid.registry.models import Household
     from civicgrid.registry.services import registry_import
@@ -124,14 +126,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if not Household.objects.exists():
         print(f"generating a demo community of {args.households} households (seed {args.seed}) ...")
         community = generate_community(households=args.households, seed=args.seed)
-        counts = registry_import(user=None, tables=community_rows(community))
+        counts = registry_import(user=None, scope=PLATFORM, tables=community_rows(community))
         print("loaded " + ", ".join(f"{n} {t}" for t, n in counts.items()))
     else:
         print("the database already holds a registry; keeping it (delete var/ to start afresh)")
-    from civicgrid.core.plugins import civicgrid_modules
+    from civicgrid.core.plugins import demo_loaders
 
-    for _label, module in civicgrid_modules("demo"):
-        for line in module.demo_load(households=args.households, seed=args.seed):
+    for demo_load in demo_loaders():
+        for line in demo_load(households=args.households, seed=args.seed):
             print(line)
     print("\nDemo logins (one per role):")
     for username, password, sees in demo_users_create():

@@ -13,6 +13,7 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 from lxml import etree
 
+from civicgrid.accounts.roles import scope_for
 from civicgrid.alerts.cap import CAP_NS, cap_polygon, cap_xml
 from civicgrid.alerts.models import Alert
 from civicgrid.alerts.services import alert_publish, clarification_add
@@ -44,20 +45,20 @@ def _community() -> Place:
 def _alerts() -> list[Alert]:
     community = _community()
     grid = Place.objects.filter(parent=community, level="grid").order_by("code").first()
-    both = alert_publish(user=director(), area=community, headline_en="Water cut tomorrow",
+    both = alert_publish(user=director(), scope=scope_for(director()), area=community, headline_en="Water cut tomorrow",
                          headline_zh="明日停水", description_zh="因管网维修，明日9时至17时停水。",
                          description_en="Mains repair: no water from 9 to 17.", instruction_zh="请提前储水。",
                          category=Alert.Category.INFRA, event_en="Water outage", event_zh="停水")
-    clarification_add(user=director(), alert=both, question_zh="听说要停水三天？", answer_zh="不实，只停一天。",
+    clarification_add(user=director(), scope=scope_for(director()), alert=both, question_zh="听说要停水三天？", answer_zh="不实，只停一天。",
                       question_en="Three days without water?", answer_en="No: one day only.")
-    english_only = alert_publish(user=director(), area=grid, group=Alert.Group.VULNERABLE,
+    english_only = alert_publish(user=director(), scope=scope_for(director()), area=grid, group=Alert.Group.VULNERABLE,
                                  headline_en="Heat wave: we will call on you", severity=Alert.Severity.SEVERE,
                                  category=Alert.Category.MET, urgency=Alert.Urgency.IMMEDIATE)
-    responders = alert_publish(user=director(), area=community, group=Alert.Group.VOLUNTEERS,
+    responders = alert_publish(user=director(), scope=scope_for(director()), area=community, group=Alert.Group.VOLUNTEERS,
                                headline_zh="志愿者明早8点集合", status=Alert.Status.EXERCISE)
-    update = alert_publish(user=director(), area=community, headline_zh="停水提前结束", msg_type=Alert.MsgType.UPDATE,
+    update = alert_publish(user=director(), scope=scope_for(director()), area=community, headline_zh="停水提前结束", msg_type=Alert.MsgType.UPDATE,
                            references=both, urgency=Alert.Urgency.PAST)
-    district = alert_publish(user=get_user_model().objects.get(username="district"),
+    district = alert_publish(user=get_user_model().objects.get(username="district"), scope=scope_for(get_user_model().objects.get(username="district")),
                              area=Place.objects.get(level="district"), headline_en="District-wide test",
                              status=Alert.Status.TEST)
     return [both, english_only, responders, update, district]

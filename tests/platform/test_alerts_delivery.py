@@ -10,13 +10,15 @@ import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core import mail
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 
+from civicgrid.accounts.roles import scope_for
 from civicgrid.alerts import targeting
 from civicgrid.alerts.channels import FileSmsGateway, GatewayError, WebhookSmsGateway
 from civicgrid.alerts.models import Alert, Delivery
@@ -40,7 +42,7 @@ def test_targets_follow_the_registry(community) -> None:  # type: ignore[no-unty
     hh = community.households
     in_grid = set(hh.loc[hh["building_code"].str.startswith(grid.code + "-"), "code"])
     assert set(targeting.target_households(area=grid, group="all").values_list("code", flat=True)) == in_grid
-    vulnerable = {h.code for h in Household.objects.filter(code__in=in_grid) if h.vulnerability_score > 0}
+    vulnerable = {h.code for h in Household.objects.filter(code__in=in_grid) if h.vulnerability_score >= settings.CIVICGRID_VULNERABLE_SCORE}
     assert set(targeting.target_households(area=grid, group="vulnerable").values_list("code", flat=True)) == vulnerable
     assert 0 < len(vulnerable) < len(in_grid)
     posts = community.posts
@@ -56,7 +58,7 @@ def test_publish_queues_and_the_outbox_sends(tmp_path) -> None:  # type: ignore[
     grid, resident = _grid(), user("resident")
     resident.email = "resident@example.org"
     resident.save()
-    alert = alert_publish(user=user("grid"), area=grid, headline_zh="今晚检修电梯", instruction_zh="请走楼梯。")
+    alert = alert_publish(user=user("grid"), scope=scope_for(user("grid")), area=grid, headline_zh="今晚检修电梯", instruction_zh="请走楼梯。")
     households = Household.objects.filter(place_path__startswith=grid.path)
     assert alert.n_households_targeted == households.count()
     sms = Delivery.objects.filter(alert=alert, channel="sms")
@@ -89,7 +91,7 @@ class _Failing:
 
 def test_failed_deliveries_are_retried_then_given_up() -> None:
     area = Household.objects.exclude(contact_phone_digest="").first().building
-    alert = alert_publish(user=user("director"), area=area, headline_zh="测试", channels=["sms"])
+    alert = alert_publish(user=user("director"), scope=scope_for(user("director")), area=area, headline_zh="测试", channels=["sms"])
     n = alert.deliveries.count()
     assert n > 0
     now = timezone.now()
@@ -147,7 +149,7 @@ def test_webhook_gateway_against_a_local_server(local_gateway) -> None:  # type:
     _Gateway.status = 200
     person = Person.objects.exclude(phone_digest="").filter(posts__role="volunteer").first()
     area = person.posts.filter(role="volunteer").first().actor.service_area
-    alert = alert_publish(user=user("district"), area=area, group="volunteers", headline_zh="集合", channels=["sms"])
+    alert = alert_publish(user=user("district"), scope=scope_for(user("district")), area=area, group="volunteers", headline_zh="集合", channels=["sms"])
     result = alerts_outbox_process(gateway=gateway)
     assert result.sent == alert.n_people_targeted == alert.deliveries.count()
     assert alert.deliveries.filter(person=person).get().gateway_id.startswith("msg-")
@@ -156,22 +158,22 @@ def test_webhook_gateway_against_a_local_server(local_gateway) -> None:  # type:
 def test_acknowledgements_and_reach_rate() -> None:
     resident = user("resident")
     grid = _grid()
-    alert = alert_publish(user=user("director"), area=grid, headline_zh="通知", channels=[])
+    alert = alert_publish(user=user("director"), scope=scope_for(user("director")), area=grid, headline_zh="通知", channels=[])
     n = Household.objects.filter(place_path__startswith=grid.path).count()
     assert alert.n_targeted == n and alert.reach_rate == 0
-    ack = alert_acknowledge(user=resident, alert=alert)
+    ack = alert_acknowledge(user=resident, scope=scope_for(resident), alert=alert)
     assert ack.household == resident.role.household
-    assert alert_acknowledge(user=resident, alert=alert).pk == ack.pk  # repeating changes nothing
+    assert alert_acknowledge(user=resident, scope=scope_for(resident), alert=alert).pk == ack.pk  # repeating changes nothing
     alert.refresh_from_db()
     assert (alert.n_acknowledged, alert.reach_rate) == (1, pytest.approx(1 / n))
     elsewhere = Place.objects.filter(level="grid").exclude(pk=grid.pk).first()
-    other = alert_publish(user=user("district"), area=elsewhere, headline_zh="别处", channels=[])
+    other = alert_publish(user=user("district"), scope=scope_for(user("district")), area=elsewhere, headline_zh="别处", channels=[])
     with pytest.raises(PermissionDenied):
-        alert_acknowledge(user=resident, alert=other)
+        alert_acknowledge(user=resident, scope=scope_for(resident), alert=other)
     volunteer = user("volunteer")
     team_area = volunteer.role.person.posts.get(role="volunteer").actor.service_area
-    call = alert_publish(user=user("district"), area=team_area, group="volunteers", headline_zh="集合", channels=[])
-    assert alert_acknowledge(user=volunteer, alert=call).person == volunteer.role.person
+    call = alert_publish(user=user("district"), scope=scope_for(user("district")), area=team_area, group="volunteers", headline_zh="集合", channels=[])
+    assert alert_acknowledge(user=volunteer, scope=scope_for(volunteer), alert=call).person == volunteer.role.person
     client = Client(headers={"accept-language": "en"})
     client.force_login(resident)
     page = client.get("/notices/").content.decode()
@@ -182,11 +184,11 @@ def test_acknowledgements_and_reach_rate() -> None:
 def test_who_may_publish_where() -> None:
     grid = _grid()
     other_grid = Place.objects.filter(level="grid").exclude(pk=grid.pk).first()
-    alert_publish(user=user("grid"), area=grid, headline_zh="本网格", channels=[])
+    alert_publish(user=user("grid"), scope=scope_for(user("grid")), area=grid, headline_zh="本网格", channels=[])
+    with pytest.raises(ObjectDoesNotExist):  # another grid is outside the scope: "not found"
+        alert_publish(user=user("grid"), scope=scope_for(user("grid")), area=other_grid, headline_zh="越界", channels=[])
     with pytest.raises(PermissionDenied):
-        alert_publish(user=user("grid"), area=other_grid, headline_zh="越界", channels=[])
-    with pytest.raises(PermissionDenied):
-        alert_publish(user=user("resident"), area=grid, headline_zh="居民", channels=[])
+        alert_publish(user=user("resident"), scope=scope_for(user("resident")), area=grid, headline_zh="居民", channels=[])
     client = Client(headers={"accept-language": "en"})
     client.force_login(user("grid"))
     page = client.post("/alerts/new/", {"area": other_grid.pk, "group": "all", "status": "Actual",
@@ -212,7 +214,7 @@ def test_who_may_publish_where() -> None:
 
 def test_clarification_shows_on_the_alert() -> None:
     director = user("director")
-    alert = alert_publish(user=director, area=director.role.place, headline_zh="停水", channels=[])
+    alert = alert_publish(user=director, scope=scope_for(director), area=director.role.place, headline_zh="停水", channels=[])
     client = Client(headers={"accept-language": "en"})
     client.force_login(director)
     response = client.post(f"/alerts/{alert.pk}/clarify/", {"question_zh": "要停三天吗？", "answer_zh": "只停一天。"})

@@ -8,7 +8,8 @@ import math
 import pytest
 from django.conf import settings
 
-from civicgrid.analytics.crei import crei, ratio_by_unit
+from civicgrid.analytics.crei import crei
+from civicgrid.core.indicators import ratio_by_unit
 from civicgrid.registry.models import Place
 from civicgrid.relief import services
 from civicgrid.relief.models import RoundAllocation

@@ -7,6 +7,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test import Client
 
+from civicgrid.accounts.roles import scope_for
 from civicgrid.core.crypto import mask
 from civicgrid.core.models import AuditLog
 from civicgrid.registry import services
@@ -19,7 +20,7 @@ def test_update_writes_old_and_new_values_with_sensitive_fields_masked() -> None
     user = get_user_model().objects.get(username="director")
     household = Household.objects.filter(contact_phone_digest__gt="").first()
     old_phone = household.contact_phone
-    services.household_update(user=user, household=household, contact_phone="13800138000",
+    services.household_update(user=user, scope=scope_for(user), household=household, contact_phone="13800138000",
                               address=household.address + "（新）")
     row = AuditLog.objects.filter(model="registry.Household", object_id=str(household.pk),
                                   action="update").latest("id")
@@ -32,7 +33,7 @@ def test_update_writes_old_and_new_values_with_sensitive_fields_masked() -> None
 def test_resident_create_and_delete_are_audited_and_rescore_the_household() -> None:
     user = get_user_model().objects.get(username="director")
     household = Household.objects.filter(vulnerability_score=0).first()
-    resident = services.resident_create(user=user, household=household, name="测试老人", sex="F",
+    resident = services.resident_create(user=user, scope=scope_for(user), household=household, name="测试老人", sex="F",
                                         birth_date=__import__("datetime").date(1936, 5, 1), relation="parent",
                                         lives_alone=False)
     household.refresh_from_db()
@@ -40,7 +41,7 @@ def test_resident_create_and_delete_are_audited_and_rescore_the_household() -> N
     assert household.vulnerability_score == pytest.approx(rule.weights["age_80_plus"])
     assert household.vulnerability_rule == rule.version
     resident_pk = resident.pk  # Django clears pk on delete
-    services.resident_delete(user=user, resident=resident)
+    services.resident_delete(user=user, scope=scope_for(user), resident=resident)
     household.refresh_from_db()
     assert household.vulnerability_score == 0
     actions = list(AuditLog.objects.filter(model="registry.Resident", object_id=str(resident_pk))

@@ -9,12 +9,14 @@ import math
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.test import Client
 from django.utils import timezone
 
+from civicgrid.accounts.roles import scope_for
 from civicgrid.alerts.models import Alert
 from civicgrid.core.models import AuditLog
 from civicgrid.emergency import plan_format as pf
@@ -55,7 +57,7 @@ def test_activation_is_one_audited_idempotent_action(community_frames) -> None: 
     director, place = user("director"), community()
     before = _counts()
     assert modes.community_modes(scope=_scope(director))[0].mode == "normal"
-    result = services.emergency_activate(user=director, community=place, plan=plan())
+    result = services.emergency_activate(user=director, scope=scope_for(director), community=place, plan=plan())
     emergency = result.emergency
     assert result.created and emergency.status == "active" and emergency.level == plan().default_level
     assert {m.community.pk: m.mode for m in modes.community_modes(scope=_scope(director))}[place.pk] == "emergency"
@@ -78,38 +80,39 @@ def test_activation_is_one_audited_idempotent_action(community_frames) -> None: 
     assert alert.headline_zh == doc["alert_texts"]["opening"]["headline"]["zh"]
     # stock targets from the plan and the registry
     masks = next(s for s in emergency.stock_targets if s["key"] == "masks")
-    n, nv = households.count(), households.filter(vulnerability_score__gt=0).count()
+    n, nv = households.count(), households.filter(vulnerability_score__gte=settings.CIVICGRID_VULNERABLE_SCORE).count()
     assert masks["quantity"] == math.ceil(10 * n + 10 * nv)
     audit = AuditLog.objects.get(model="emergency.Emergency", object_id=str(emergency.pk))
     assert audit.new["live_tasks"] == expected and audit.user == director
     after = _counts()
     # repeating it changes nothing: same emergency, no new task, alert or audit row
-    again = services.emergency_activate(user=director, community=place, plan=plan(), level="I")
+    again = services.emergency_activate(user=director, scope=scope_for(director), community=place, plan=plan(), level="I")
     assert (again.created, again.emergency.pk, again.emergency.level) == (False, emergency.pk, emergency.level)
     assert _counts() == after and after[0] == before[0] + 1
     # another hazard is another emergency
-    flood = services.emergency_activate(user=director, community=place, plan=plan("flood"))
+    flood = services.emergency_activate(user=director, scope=scope_for(director), community=place, plan=plan("flood"))
     assert flood.created and Emergency.objects.filter(community=place, status="active").count() == 2
 
 
 def test_one_active_emergency_per_community_and_hazard_is_a_database_rule() -> None:
-    emergency = services.emergency_activate(user=user("director"), community=community(), plan=plan()).emergency
+    emergency = services.emergency_activate(user=user("director"), scope=scope_for(user("director")), community=community(), plan=plan()).emergency
     with pytest.raises(IntegrityError), transaction.atomic():
         Emergency.objects.create(community=community(), hazard="epidemic", level="I", plan=plan(), plan_version=1,
                                  plan_snapshot={}, activated_at=timezone.now())
-    services.emergency_deactivate(user=user("director"), emergency=emergency, summary="done")
-    assert services.emergency_activate(user=user("director"), community=community(), plan=plan()).created
+    services.emergency_deactivate(user=user("director"), scope=scope_for(user("director")), emergency=emergency, summary="done")
+    assert services.emergency_activate(user=user("director"), scope=scope_for(user("director")), community=community(), plan=plan()).created
 
 
 def test_only_authorised_roles_activate() -> None:
     with pytest.raises(PermissionDenied):
-        services.emergency_activate(user=user("grid"), community=community(), plan=plan())
+        services.emergency_activate(user=user("grid"), scope=scope_for(user("grid")), community=community(), plan=plan())
     other = Place.objects.filter(level="community").exclude(pk=community().pk).first()
-    with pytest.raises(PermissionDenied):
-        services.emergency_activate(user=user("director"), community=other, plan=plan())
+    with pytest.raises(ObjectDoesNotExist):  # another community is outside the director's scope
+        services.emergency_activate(user=user("director"), scope=scope_for(user("director")), community=other,
+                                    plan=plan())
     with pytest.raises(ValidationError):
-        services.emergency_activate(user=user("district"), community=other.parent, plan=plan())
-    assert services.emergency_activate(user=user("district"), community=other, plan=plan()).created
+        services.emergency_activate(user=user("district"), scope=scope_for(user("district")), community=other.parent, plan=plan())
+    assert services.emergency_activate(user=user("district"), scope=scope_for(user("district")), community=other, plan=plan()).created
     client = Client(headers={"accept-language": "en"})
     client.force_login(user("grid"))
     assert client.post("/emergency/activate/", {"community": community().pk, "plan": plan().pk}).status_code == 403
@@ -136,13 +139,13 @@ def test_activation_api() -> None:
 def test_deactivation_records_the_review_and_sends_the_all_clear() -> None:
     director = user("director")
     t0 = timezone.now()
-    emergency = services.emergency_activate(user=director, community=community(), plan=plan(), now=t0).emergency
+    emergency = services.emergency_activate(user=director, scope=scope_for(director), community=community(), plan=plan(), now=t0).emergency
     task = emergency.tasks.filter(grid__isnull=True).first()
-    services.task_complete(user=director, task=task, now=t0 + timedelta(minutes=30))
+    services.task_complete(user=director, scope=scope_for(director), task=task, now=t0 + timedelta(minutes=30))
     with pytest.raises(ValidationError) as no_review:
-        services.emergency_deactivate(user=director, emergency=emergency, summary=" ")
+        services.emergency_deactivate(user=director, scope=scope_for(director), emergency=emergency, summary=" ")
     assert "review_summary" in no_review.value.message_dict
-    closed = services.emergency_deactivate(user=director, emergency=emergency, summary="Two days of lockdown.",
+    closed = services.emergency_deactivate(user=director, scope=scope_for(director), emergency=emergency, summary="Two days of lockdown.",
                                            went_well="gates", to_improve="deliveries", now=t0 + timedelta(hours=48))
     assert closed.status == "closed" and closed.review_went_well == "gates"
     facts = closed.review_facts
@@ -151,9 +154,9 @@ def test_deactivation_records_the_review_and_sends_the_all_clear() -> None:
     assert closed.closing_alert.msg_type == "Update" and closed.closing_alert.references == closed.opening_alert
     assert closed.closing_alert.urgency == "Past"
     with pytest.raises(ValidationError):
-        services.emergency_deactivate(user=director, emergency=closed, summary="again")
+        services.emergency_deactivate(user=director, scope=scope_for(director), emergency=closed, summary="again")
     with pytest.raises(ValidationError):  # tasks of a closed emergency stay as they were
-        services.task_complete(user=director, task=emergency.tasks.filter(state="open").first())
+        services.task_complete(user=director, scope=scope_for(director), task=emergency.tasks.filter(state="open").first())
     assert {m.community.pk: m.mode for m in modes.community_modes(scope=_scope(director))}[community().pk] == "normal"
     audit = AuditLog.objects.filter(model="emergency.Emergency", object_id=str(emergency.pk)).order_by("id")
     assert [a.action for a in audit] == ["create", "update"] and audit[1].new["status"] == "closed"
@@ -162,20 +165,20 @@ def test_deactivation_records_the_review_and_sends_the_all_clear() -> None:
 def test_drill_records_its_timings() -> None:
     director, place = user("director"), community()
     t0 = timezone.now()
-    drill = services.drill_start(user=director, community=place, plan=plan(), now=t0)
-    emergency = services.emergency_activate(user=director, community=place, plan=plan(), drill=drill,
+    drill = services.drill_start(user=director, scope=scope_for(director), community=place, plan=plan(), now=t0)
+    emergency = services.emergency_activate(user=director, scope=scope_for(director), community=place, plan=plan(), drill=drill,
                                             now=t0 + timedelta(minutes=7)).emergency
     drill.refresh_from_db()
     assert emergency.is_drill and drill.time_to_activate == timedelta(minutes=7)
     assert emergency.opening_alert.status == "Exercise" and emergency.opening_alert.headline_zh.startswith("【演练】")
-    again = services.emergency_activate(user=director, community=place, plan=plan(), drill=drill)
+    again = services.emergency_activate(user=director, scope=scope_for(director), community=place, plan=plan(), drill=drill)
     assert not again.created and again.emergency.pk == emergency.pk
-    sweep = services.sweep_start(user=director, emergency=emergency, now=t0 + timedelta(minutes=8))
+    sweep = services.sweep_start(user=director, scope=scope_for(director), emergency=emergency, now=t0 + timedelta(minutes=8))
     vulnerable = list(sweep.visits.filter(vulnerable=True).order_by("-priority"))
     assert vulnerable
     for i, visit in enumerate(vulnerable):
         assert drill.time_to_reach_vulnerable is None
-        services.sweep_visit_record(user=director, visit=visit, outcome="safe", now=t0 + timedelta(minutes=10 + i))
+        services.sweep_visit_record(user=director, scope=scope_for(director), visit=visit, outcome="safe", now=t0 + timedelta(minutes=10 + i))
         drill.refresh_from_db()
         drill.emergency.refresh_from_db()
     assert drill.time_to_reach_vulnerable == timedelta(minutes=10 + len(vulnerable) - 1)
@@ -186,19 +189,19 @@ def test_plan_editing_is_validated_and_versioned() -> None:
     director, template = user("director"), plan("flood")
     doc = pf.load_yaml(pf.dump_yaml(template.body))
     doc["tasks"][0]["due_hours"] = 3
-    edited = services.plan_update(user=director, plan=template, document_yaml=pf.dump_yaml(doc))
+    edited = services.plan_update(user=director, scope=scope_for(director), plan=template, document_yaml=pf.dump_yaml(doc))
     assert edited.version == template.version + 1 and edited.body["tasks"][0]["due_hours"] == 3.0
     doc["tasks"][1]["unit"] = "nobody"
     doc["stock_targets"][0]["per_household"] = -1
     with pytest.raises(ValidationError) as bad:
-        services.plan_update(user=director, plan=edited, document_yaml=pf.dump_yaml(doc))
+        services.plan_update(user=director, scope=scope_for(director), plan=edited, document_yaml=pf.dump_yaml(doc))
     problems = bad.value.message_dict["document"]
     assert any(p.startswith("tasks[1].unit") for p in problems)
     assert any(p.startswith("stock_targets[0].per_household") for p in problems)
     with pytest.raises(ValidationError):
-        services.plan_update(user=director, plan=edited, document_yaml="code: [unclosed")
+        services.plan_update(user=director, scope=scope_for(director), plan=edited, document_yaml="code: [unclosed")
     with pytest.raises(PermissionDenied):
-        services.plan_update(user=user("grid"), plan=edited, document_yaml=pf.dump_yaml(edited.body))
+        services.plan_update(user=user("grid"), scope=scope_for(user("grid")), plan=edited, document_yaml=pf.dump_yaml(edited.body))
     client = Client(headers={"accept-language": "en"})
     client.force_login(director)
     page = client.post(f"/emergency/plans/{edited.pk}/edit/", {"document": pf.dump_yaml(doc)})
@@ -207,8 +210,8 @@ def test_plan_editing_is_validated_and_versioned() -> None:
 
 def test_live_pages_show_what_matters(community_frames) -> None:  # type: ignore[no-untyped-def]
     director = user("director")
-    emergency = services.emergency_activate(user=director, community=community(), plan=plan()).emergency
-    services.sweep_start(user=director, emergency=emergency)
+    emergency = services.emergency_activate(user=director, scope=scope_for(director), community=community(), plan=plan()).emergency
+    services.sweep_start(user=director, scope=scope_for(director), emergency=emergency)
     client = Client(headers={"accept-language": "en"})
     client.force_login(director)
     detail = client.get(f"/emergency/{emergency.pk}/").content.decode()
@@ -220,13 +223,13 @@ def test_live_pages_show_what_matters(community_frames) -> None:  # type: ignore
     assert "实时任务" in zh_page and "居家隔离“六要六不要”" in zh_page and "应急看板" in zh_page
     assert emergency.opening_alert.headline_zh in zh_page
     now_page = client.get("/emergency/now/").content.decode()
-    n_vulnerable = Household.objects.filter(place_path__startswith=community().path, vulnerability_score__gt=0).count()
+    n_vulnerable = Household.objects.filter(place_path__startswith=community().path, vulnerability_score__gte=settings.CIVICGRID_VULNERABLE_SCORE).count()
     assert f'<b id="n-unreached">{n_vulnerable}</b>' in now_page
     grid_client = Client(headers={"accept-language": "en"})
     grid_client.force_login(user("grid"))
     grid_page = grid_client.get("/emergency/now/").content.decode()
     grid = user("resident").role.household.grid
-    in_grid = Household.objects.filter(grid=grid, vulnerability_score__gt=0).count()
+    in_grid = Household.objects.filter(grid=grid, vulnerability_score__gte=settings.CIVICGRID_VULNERABLE_SCORE).count()
     assert f'<b id="n-unreached">{in_grid}</b>' in grid_page  # only the grid member's own grid
     other = Place.objects.filter(level="community").exclude(pk=community().pk).first()
     other_director = Client(headers={"accept-language": "en"})

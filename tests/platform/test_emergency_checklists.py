@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
 from django.test import Client
 
 from civicgrid.accounts.roles import scope_for
@@ -68,9 +68,9 @@ def test_completion_per_site_and_day() -> None:
     site = user("resident").role.household.grid
     items = list(template.items.order_by("order"))
     day = date(2030, 5, 1)
-    assert services.checklist_save(user=grid_member, template=template, day=day, place=site,
+    assert services.checklist_save(user=grid_member, scope=scope_for(grid_member), template=template, day=day, place=site,
                                    done_item_ids={items[0].pk, items[1].pk}) == 8
-    assert services.checklist_save(user=grid_member, template=template, day=day, place=site,
+    assert services.checklist_save(user=grid_member, scope=scope_for(grid_member), template=template, day=day, place=site,
                                    done_item_ids={items[0].pk, items[1].pk, items[2].pk}) == 1  # one changed
     scope = scope_for(grid_member)
     assert cl.sheet(scope=scope, template=template, subject=f"place:{site.pk}", day=day) == {
@@ -78,11 +78,11 @@ def test_completion_per_site_and_day() -> None:
     assert cl.sheet(scope=scope, template=template, subject=f"place:{site.pk}", day=day + timedelta(days=1)) == set()
     assert cl.progress(scope=scope, template=template, day=day) == {f"place:{site.pk}": 3}
     with pytest.raises(ValidationError):  # a site checklist is not kept for a household
-        services.checklist_save(user=grid_member, template=template, day=day, household=user("resident").role.household,
+        services.checklist_save(user=grid_member, scope=scope_for(grid_member), template=template, day=day, household=user("resident").role.household,
                                 done_item_ids=set())
     other_site = type(site).objects.filter(level="grid").exclude(pk=site.pk).first()
-    with pytest.raises(PermissionDenied):
-        services.checklist_save(user=grid_member, template=template, day=day, place=other_site, done_item_ids=set())
+    with pytest.raises(ObjectDoesNotExist):  # another grid is outside the grid member's scope
+        services.checklist_save(user=grid_member, scope=scope_for(grid_member), template=template, day=day, place=other_site, done_item_ids=set())
 
 
 def test_household_sheet_by_the_resident_and_item_editing() -> None:
@@ -102,10 +102,10 @@ def test_household_sheet_by_the_resident_and_item_editing() -> None:
     rows = [{"id": i.pk, "text_en": i.text_en, "text_zh": i.text_zh, "kind": i.kind, "active": i.pk != items[0].pk}
             for i in items] + [{"id": None, "text_en": "Do keep the phone on", "text_zh": "要保持电话畅通",
                                 "kind": "do", "active": True}]
-    assert services.checklist_items_update(user=director, template=template, rows=rows) == 2
+    assert services.checklist_items_update(user=director, scope=scope_for(director), template=template, rows=rows) == 2
     assert template.items.filter(active=True).count() == 12
     assert ChecklistCompletion.objects.filter(item=items[0], day=day, done=True).exists()
     with pytest.raises(PermissionDenied):
-        services.checklist_items_update(user=user("grid"), template=template, rows=rows)
+        services.checklist_items_update(user=user("grid"), scope=scope_for(user("grid")), template=template, rows=rows)
     page = client.get(f"/emergency/checklists/{template.pk}/sheet/?household={household.pk}&day={day}").content.decode()
     assert '<span id="sheet-count">1/12</span>' in page and "Do keep the phone on" in page

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import subprocess
 import sys
@@ -14,6 +15,7 @@ from django.test import Client
 
 from civicgrid.core.importing import ImportRejected, read_tables
 from civicgrid.core.models import AuditLog
+from civicgrid.core.scoping import PLATFORM
 from civicgrid.engine.registry_format import TABLES
 from civicgrid.registry.models import Actor, Household, Person, Place, Post, Resident
 from civicgrid.registry.services import registry_import
@@ -65,7 +67,7 @@ def test_ten_thousand_rows_with_a_few_bad_ones_are_rejected_whole() -> None:
     tables["households"][7]["building_code"] = "D01-S01-C09-G99-B999"  # row 9: unknown building
     before = _fingerprint()
     with pytest.raises(ImportRejected) as caught:
-        registry_import(user=None, tables=tables)
+        registry_import(user=None, scope=PLATFORM, tables=tables)
     found = {(e.table, e.row, e.column) for e in caught.value.errors}
     assert found == {
         ("residents", 5, "birth_date"),
@@ -78,16 +80,33 @@ def test_ten_thousand_rows_with_a_few_bad_ones_are_rejected_whole() -> None:
     assert _fingerprint() == before
 
 
-def test_a_clean_file_lands_whole_with_an_audit_row_per_record() -> None:
+def test_a_clean_file_lands_whole_with_one_summarising_audit_event() -> None:
     tables = _new_community_tables(households=300)
     before = _fingerprint()
-    counts = registry_import(user=None, tables=tables)
+    places_before = set(Place.objects.values_list("pk", flat=True))
+    counts = registry_import(user=None, scope=PLATFORM, tables=tables)
     after = _fingerprint()
     assert after[1] - before[1] == len(tables["households"]) == counts["households"]
     assert after[2] - before[2] == len(tables["residents"])
-    created = AuditLog.objects.filter(action="create", model="registry.Resident",
-                                      object_repr__in=[r["name"] for r in tables["residents"]]).count()
-    assert created >= len(tables["residents"])
+    # One summarising event (the bulk rule), with the counts and a digest of every new record's id.
+    event = AuditLog.objects.filter(event="registry.imported").order_by("-id").first()
+    assert event is not None and event.action == "bulk"
+    assert event.new["households"] == len(tables["households"]) and event.new["residents"] == len(tables["residents"])
+    new_ids = [f"Household:{pk}" for pk in Household.objects.filter(
+        code__in=[r["code"] for r in tables["households"]]).values_list("pk", flat=True)]
+    new_ids += [f"Resident:{pk}" for pk in Resident.objects.filter(
+        code__in=[r["code"] for r in tables["residents"]]).values_list("pk", flat=True)]
+    new_ids += [f"Place:{pk}" for pk in set(Place.objects.values_list("pk", flat=True)) - places_before]
+    for table, model in (("actors", Actor), ("people", Person)):
+        new_ids += [f"{model.__name__}:{pk}" for pk in model.objects.filter(
+            code__in=[r["code"] for r in tables.get(table, [])]).values_list("pk", flat=True)]
+    new_ids += [f"Post:{pk}" for pk in Post.objects.filter(
+        person__code__in=[r["person_code"] for r in tables.get("posts", [])]).values_list("pk", flat=True)]
+    digest = hashlib.sha256("\n".join(sorted(new_ids)).encode()).hexdigest()
+    assert event.new["records"] == len(new_ids) and event.new["ids_sha256"] == digest
+    # ... and no row per record
+    assert not AuditLog.objects.filter(model="registry.Resident", object_repr__in=[
+        r["name"] for r in tables["residents"]]).exists()
     # Every new household got a vulnerability score from the configured rule.
     assert not Household.objects.filter(code__startswith="N", vulnerability_rule="").exists()
 

@@ -9,10 +9,13 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.utils import timezone, translation
 
+from civicgrid.accounts.roles import scope_for
 from civicgrid.accounts.services import role_assign
-from civicgrid.core.scoping import Scope
+from civicgrid.core.errors import Conflict, Invalid
+from civicgrid.core.scoping import PLATFORM, Scope
 from civicgrid.registry.models import Actor, Place, Post
 from civicgrid.relief import services
 from civicgrid.relief.models import (
@@ -49,7 +52,7 @@ def round_() -> tuple[AllocationRound, World]:
 def _second_volunteer(username: str = "volunteer2", community: str = "C01") -> tuple[Any, Scope]:
     post = Post.objects.filter(role="volunteer", actor__service_area__code__endswith=community).exclude(
         person__role__user__username="volunteer").order_by("id").first()
-    role_assign(by=None, username=username, password="civicgrid-demo", role="volunteer", person=post.person)
+    role_assign(user=None, scope=PLATFORM, username=username, password="civicgrid-demo", role="volunteer", person=post.person)
     return login(username)
 
 
@@ -94,10 +97,10 @@ def test_a_volunteer_holds_at_most_the_cap_of_open_claims(
     assert len(tasks) == 3
     services.delivery_task_claim(user=volunteer, scope=scope, task_id=tasks[0].pk)
     services.delivery_task_claim(user=volunteer, scope=scope, task_id=tasks[1].pk)
-    with pytest.raises(services.Conflict, match="already hold 2"):
+    with pytest.raises(Conflict, match="already hold 2"):
         services.delivery_task_claim(user=volunteer, scope=scope, task_id=tasks[2].pk)
     assert DeliveryTask.objects.get(pk=tasks[2].pk).status == "open"
-    services.delivery_task_release(user=volunteer, task_id=tasks[0].pk)
+    services.delivery_task_release(user=volunteer, scope=scope_for(volunteer), task_id=tasks[0].pk)
     services.delivery_task_claim(user=volunteer, scope=scope, task_id=tasks[2].pk)
 
 
@@ -119,7 +122,7 @@ def test_an_unconfirmed_claim_is_released_after_the_set_time(
     services.delivery_task_claim(user=volunteer, scope=scope, task_id=task.pk, now=start)
     stops = list(task.stops.order_by("id"))
     if len(stops) > 1:
-        services.delivery_stop_deliver(user=volunteer, stop_id=stops[0].pk, code=stops[0].code,
+        services.delivery_stop_deliver(user=volunteer, scope=scope_for(volunteer), stop_id=stops[0].pk, code=stops[0].code,
                                        now=start + timedelta(minutes=80))
         assert services.delivery_claims_release_expired(now=start + timedelta(minutes=100)) == 0
         assert services.delivery_claims_release_expired(now=start + timedelta(minutes=170)) == 1
@@ -156,19 +159,19 @@ def test_the_household_confirms_receipt_with_its_one_time_code(
     # after too many wrong codes even the right one is refused until a coordinator issues a new code
     locked_stop = task.stops.exclude(pk=stop.pk).order_by("id").first()
     for _ in range(3):
-        with pytest.raises(services.ReliefError):
-            services.delivery_stop_deliver(user=volunteer, stop_id=locked_stop.pk, code=wrong)
-    with pytest.raises(services.ReliefError, match="Too many wrong codes"):
-        services.delivery_stop_deliver(user=volunteer, stop_id=locked_stop.pk, code=locked_stop.code)
+        with pytest.raises(Invalid):
+            services.delivery_stop_deliver(user=volunteer, scope=scope_for(volunteer), stop_id=locked_stop.pk, code=wrong)
+    with pytest.raises(Invalid, match="Too many wrong codes"):
+        services.delivery_stop_deliver(user=volunteer, scope=scope_for(volunteer), stop_id=locked_stop.pk, code=locked_stop.code)
     director, director_scope = login("director")
     fresh = services.stop_code_reissue(user=director, scope=director_scope, stop_id=locked_stop.pk)
-    services.delivery_stop_deliver(user=volunteer, stop_id=locked_stop.pk, code=fresh.code)
+    services.delivery_stop_deliver(user=volunteer, scope=scope_for(volunteer), stop_id=locked_stop.pk, code=fresh.code)
     # someone who does not hold the task cannot record deliveries
     other, _ = _second_volunteer()
     third = task.stops.filter(status="pending").first()
     if third is not None:
-        with pytest.raises(services.PermissionDenied):
-            services.delivery_stop_deliver(user=other, stop_id=third.pk, code=third.code)
+        with pytest.raises(PermissionDenied):
+            services.delivery_stop_deliver(user=other, scope=scope_for(other), stop_id=third.pk, code=third.code)
 
 
 def test_a_failed_delivery_records_why_and_goes_back_to_the_queue(
@@ -179,12 +182,12 @@ def test_a_failed_delivery_records_why_and_goes_back_to_the_queue(
     task = max(DeliveryTask.objects.filter(round=round), key=lambda t: t.stops.count())
     services.delivery_task_claim(user=volunteer, scope=scope, task_id=task.pk)
     failed, *others = list(task.stops.order_by("id"))
-    with pytest.raises(services.ReliefError):
-        services.delivery_stop_fail(user=volunteer, stop_id=failed.pk, reason="lazy")
-    services.delivery_stop_fail(user=volunteer, stop_id=failed.pk, reason="not_home", note="rang twice")
+    with pytest.raises(Invalid):
+        services.delivery_stop_fail(user=volunteer, scope=scope_for(volunteer), stop_id=failed.pk, reason="lazy")
+    services.delivery_stop_fail(user=volunteer, scope=scope_for(volunteer), stop_id=failed.pk, reason="not_home", note="rang twice")
     assert DeliveryTask.objects.get(pk=task.pk).status == ("claimed" if others else "open")
     for stop in others:
-        services.delivery_stop_deliver(user=volunteer, stop_id=stop.pk, code=stop.code)
+        services.delivery_stop_deliver(user=volunteer, scope=scope_for(volunteer), stop_id=stop.pk, code=stop.code)
     task.refresh_from_db()
     failed.refresh_from_db()
     assert (task.status, task.claimed_by, task.requeued) == ("open", None, 1)
@@ -194,7 +197,7 @@ def test_a_failed_delivery_records_why_and_goes_back_to_the_queue(
     other, other_scope = _second_volunteer()
     services.delivery_task_claim(user=other, scope=other_scope, task_id=task.pk)
     assert list(task.stops.filter(status="pending").values_list("pk", flat=True)) == [failed.pk]
-    services.delivery_stop_deliver(user=other, stop_id=failed.pk, code=failed.code)
+    services.delivery_stop_deliver(user=other, scope=scope_for(other), stop_id=failed.pk, code=failed.code)
     assert DeliveryTask.objects.get(pk=task.pk).status == "done"
 
 
@@ -216,7 +219,7 @@ def test_a_task_gives_access_to_its_households_and_nothing_more(
     outside = next(iter(_households(other)))
     assert client.get(f"/api/registry/households/{outside}").status_code == 404
     for stop in task.stops.all():
-        services.delivery_stop_deliver(user=volunteer, stop_id=stop.pk, code=stop.code)
+        services.delivery_stop_deliver(user=volunteer, scope=scope_for(volunteer), stop_id=stop.pk, code=stop.code)
     _, scope = login("volunteer")
     assert scope.household_ids == frozenset()  # the task is done: the access ends with it
 
@@ -229,7 +232,7 @@ def test_a_task_gives_access_to_its_households_and_nothing_more(
     _, staff_scope = login("orgstaff")
     assert staff_scope.household_ids == _households(other)
     volunteer_scope = login("volunteer")[1]
-    with pytest.raises(DeliveryTask.DoesNotExist):  # given to an organisation the volunteer is not in
+    with pytest.raises(ObjectDoesNotExist):  # given to an organisation the volunteer is not in
         services.delivery_task_claim(user=volunteer, scope=volunteer_scope, task_id=other.pk)
     services.delivery_task_claim(user=staff, scope=staff_scope, task_id=other.pk)
 

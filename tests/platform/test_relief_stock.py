@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Sum
 from django.utils import timezone, translation
 
+from civicgrid.core.errors import Conflict, Invalid
 from civicgrid.core.models import AuditLog
 from civicgrid.registry.models import Actor
 from civicgrid.relief import services
@@ -91,7 +92,7 @@ def test_an_issue_larger_than_the_stock_is_refused_and_nothing_is_written(
     api = client.post("/api/relief/stock/issue", json.dumps({"item": "t-water", "point_id": point.pk,
                                                              "quantity": 21, "reason": "x"}),
                       content_type="application/json")
-    assert api.status_code == 400 and "only 20" in " ".join(api.json()["detail"]["quantity"])
+    assert api.status_code == 409 and "only 20" in " ".join(api.json()["detail"]["quantity"])
     page = client.post("/relief/stock/", {"action": "issue", "issue-item": "t-water", "issue-point": point.pk,
                                           "issue-quantity": 21, "issue-reason": "x"}, HTTP_ACCEPT_LANGUAGE="en")
     assert page.status_code == 400
@@ -139,12 +140,12 @@ def test_an_offer_goes_pledged_received_inspected_in_stock_and_keeps_its_donor_s
     offer = services.offer_pledge(user=user, scope=scope, donor_id=shop.pk, item="t-food", quantity=100,
                                   point_id=point.pk, expiry=timezone.localdate() + timedelta(days=30))
     assert (offer.status, offer.donor_sector, offer.donor_kind) == ("pledged", "capital", shop.kind)
-    with pytest.raises(services.Conflict):  # steps cannot be skipped
+    with pytest.raises(Conflict):  # steps cannot be skipped
         services.offer_stock(user=user, scope=scope, offer_id=offer.pk)
     services.offer_receive(user=user, scope=scope, offer_id=offer.pk, quantity=90)
-    with pytest.raises(services.ReliefError):  # fewer accepted than received needs a reason
+    with pytest.raises(Invalid):  # fewer accepted than received needs a reason
         services.offer_inspect(user=user, scope=scope, offer_id=offer.pk, accepted=80)
-    with pytest.raises(services.ReliefError):
+    with pytest.raises(Invalid):
         services.offer_inspect(user=user, scope=scope, offer_id=offer.pk, accepted=95, note="more than came")
     services.offer_inspect(user=user, scope=scope, offer_id=offer.pk, accepted=80, note="10 torn bags")
     assert not Lot.objects.exists()
@@ -175,7 +176,7 @@ def test_organisation_staff_pledge_for_their_own_organisation_only(
                                   point_id=point.pk)
     assert offer.donor_sector == Actor.objects.get(pk=own).sector
     other = Actor.objects.exclude(pk=own).first()
-    with pytest.raises(services.ReliefError):
+    with pytest.raises(Invalid):
         services.offer_pledge(user=staff, scope=scope, donor_id=other.pk, item="t-food", quantity=5,
                               point_id=point.pk)
     with pytest.raises(PermissionDenied):  # receiving is the coordinators' act

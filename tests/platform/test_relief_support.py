@@ -13,7 +13,7 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 
 from civicgrid.accounts.roles import scope_for
-from civicgrid.core.scoping import Scope
+from civicgrid.core.scoping import PLATFORM, Scope
 from civicgrid.registry.models import Household, Place
 from civicgrid.relief import services
 from civicgrid.relief.models import DistributionPoint, Item, Need
@@ -69,7 +69,7 @@ def grid_households(grid_suffix: str = "C01-G01", limit: int | None = None) -> l
 
 
 def receive(item: Item, point: DistributionPoint, quantity: int, expiry: date | None = None) -> None:
-    services.stock_receive(user=None, item=item, point=point, quantity=quantity, expiry=expiry, source="test")
+    services.stock_receive(user=None, scope=PLATFORM, item=item, point=point, quantity=quantity, expiry=expiry, source="test")
 
 
 @dataclass

@@ -14,12 +14,14 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import connections
 
+from civicgrid.accounts.roles import scope_for
 from civicgrid.accounts.services import role_assign
 from civicgrid.alerts.models import Alert
 from civicgrid.cases import services as cases
 from civicgrid.cases.models import CaseCategory, CaseEvent
 from civicgrid.cases.shipped import categories_install
 from civicgrid.cases.transitions import InvalidTransition
+from civicgrid.core.scoping import PLATFORM
 from civicgrid.emergency import services
 from civicgrid.emergency.models import (
     ChecklistItem,
@@ -58,10 +60,10 @@ def _world() -> dict[str, Any]:
         Post.objects.create(person=member, actor=committee, role="grid_member", place=grid)
         for b in range(2):
             households.append(registry.household_create(
-                user=None, code=f"{grid.code}-H{b}", address=f"{g}-{b}", housing_type="commodity",
+                user=None, scope=PLATFORM, code=f"{grid.code}-H{b}", address=f"{g}-{b}", housing_type="commodity",
                 building=_place(f"{grid.code}-B{b}", "building", grid)))
-    role_assign(by=None, username=f"dir{tag}", password="x", role="community_director", place=community)
-    role_assign(by=None, username=f"grid{tag}", password="x", role="grid_member", person=member)
+    role_assign(user=None, scope=PLATFORM, username=f"dir{tag}", password="x", role="community_director", place=community)
+    role_assign(user=None, scope=PLATFORM, username=f"grid{tag}", password="x", role="grid_member", person=member)
     users = get_user_model().objects
     return {"community": community, "households": households, "director": users.get(username=f"dir{tag}"),
             "grid": users.get(username=f"grid{tag}"), "plan": PlanTemplate.objects.get(code="epidemic_lockdown")}
@@ -91,7 +93,7 @@ def _race(work: Callable[[], Any]) -> list[Any]:
 
 def test_simultaneous_activations_make_one_emergency() -> None:
     w = _world()
-    results = _race(lambda: services.emergency_activate(user=w["director"], community=w["community"],
+    results = _race(lambda: services.emergency_activate(user=w["director"], scope=scope_for(w["director"]), community=w["community"],
                                                         plan=w["plan"]))
     assert not [r for r in results if isinstance(r, Exception)], results
     assert sorted(r.created for r in results) == [False] * (THREADS - 1) + [True]
@@ -104,19 +106,19 @@ def test_simultaneous_activations_make_one_emergency() -> None:
 
 def test_one_visit_recorded_once_and_one_case_acted_on_once() -> None:
     w = _world()
-    emergency = services.emergency_activate(user=w["director"], community=w["community"], plan=w["plan"]).emergency
-    sweep = services.sweep_start(user=w["director"], emergency=emergency)
+    emergency = services.emergency_activate(user=w["director"], scope=scope_for(w["director"]), community=w["community"], plan=w["plan"]).emergency
+    sweep = services.sweep_start(user=w["director"], scope=scope_for(w["director"]), emergency=emergency)
     visit = sweep.visits.first()
-    results = _race(lambda: services.sweep_visit_record(user=w["grid"], visit=visit, outcome="safe"))
+    results = _race(lambda: services.sweep_visit_record(user=w["grid"], scope=scope_for(w["grid"]), visit=visit, outcome="safe"))
     recorded = [r for r in results if not isinstance(r, Exception)]
     refused = [r for r in results if isinstance(r, Exception)]
     # the others waited for the first and were refused as already visited (not "database is locked")
     assert len(recorded) == 1 and all(isinstance(e, ValidationError) for e in refused), results
     visit.refresh_from_db()
     assert (visit.state, visit.attempts) == ("safe", 1)
-    case = cases.case_report(user=w["grid"], category=CaseCategory.objects.get(code="sanitation"),
+    case = cases.case_report(user=w["grid"], scope=scope_for(w["grid"]), category=CaseCategory.objects.get(code="sanitation"),
                              description="rubbish", household=w["households"][0])
-    results = _race(lambda: cases.case_act(user=w["director"], case=case, action="register"))
+    results = _race(lambda: cases.case_act(user=w["director"], scope=scope_for(w["director"]), case=case, action="register"))
     assert sum(1 for r in results if not isinstance(r, Exception)) == 1, results
     assert all(isinstance(r, InvalidTransition) for r in results if isinstance(r, Exception)), results
     assert CaseEvent.objects.filter(case=case, action="register").count() == 1

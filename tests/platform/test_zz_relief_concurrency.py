@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from civicgrid.accounts.models import Role
 from civicgrid.accounts.roles import scope_for
-from civicgrid.core.scoping import Scope
+from civicgrid.core.scoping import PLATFORM, Scope
 from civicgrid.registry import services as registry
 from civicgrid.registry.models import Actor, Person, Place, Post
 from civicgrid.relief import services
@@ -53,7 +53,7 @@ def _world(*, buildings: int, volunteers: int) -> tuple[list[DeliveryTask], list
     district = _place(f"ZD{tag}", "district", None)
     community = _place(f"{district.code}-C", "community", _place(f"{district.code}-S", "subdistrict", district))
     grid = _place(f"{community.code}-G", "grid", community)
-    households = [registry.household_create(user=None, code=f"{grid.code}-H{i}", address=f"building {i}",
+    households = [registry.household_create(user=None, scope=PLATFORM, code=f"{grid.code}-H{i}", address=f"building {i}",
                                             building=_place(f"{grid.code}-B{i}", "building", grid),
                                             housing_type="commodity") for i in range(buildings)]
     item = Item.objects.create(code=f"food-{tag.lower()}", name="Food ration", category="food", unit="rations")
@@ -61,7 +61,7 @@ def _world(*, buildings: int, volunteers: int) -> tuple[list[DeliveryTask], list
     for household in households:
         services.need_file(user=None, scope=ADMIN, household_id=household.pk, item=item, quantity=2,
                            key=uuid.uuid4().hex)
-    services.stock_receive(user=None, item=item, point=point, quantity=2 * buildings)
+    services.stock_receive(user=None, scope=PLATFORM, item=item, point=point, quantity=2 * buildings)
     round = services.round_confirm(user=None, scope=ADMIN, place_ids=[community.pk], item_codes=[item.code],
                                    days=1, policy="equity", seed=1)
     team = Actor.objects.create(code=f"{tag}-TEAM", name="team", sector="society", kind="volunteer_team",
@@ -125,8 +125,8 @@ def test_the_claim_cap_holds_when_one_volunteer_claims_many_tasks_at_once(settin
 def test_concurrent_stock_issues_never_take_more_than_the_stock() -> None:
     _, _, item, point = _world(buildings=1, volunteers=0)
     today = timezone.localdate()
-    services.stock_receive(user=None, item=item, point=point, quantity=60, expiry=today + timedelta(days=2))
-    services.stock_receive(user=None, item=item, point=point, quantity=40, expiry=today + timedelta(days=9))
+    services.stock_receive(user=None, scope=PLATFORM, item=item, point=point, quantity=60, expiry=today + timedelta(days=2))
+    services.stock_receive(user=None, scope=PLATFORM, item=item, point=point, quantity=40, expiry=today + timedelta(days=9))
     results = _race([partial(services.stock_issue, user=None, scope=ADMIN, item=item, point_id=point.pk, quantity=7,
                              reason="kitchen") for _ in range(20)])
     assert _kinds(results) == Counter({"ok": 14, "InsufficientStock": 6}), _kinds(results)  # 14 x 7 = 98 <= 100

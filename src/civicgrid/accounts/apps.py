@@ -1,7 +1,7 @@
-from django.apps import AppConfig
+from civicgrid.core import plugins
 
 
-class AccountsConfig(AppConfig):
+class AccountsConfig(plugins.CivicgridApp):
     name = "civicgrid.accounts"
     label = "accounts"
     verbose_name = "accounts and roles"

@@ -20,6 +20,12 @@ def scope_for(user: Any) -> Scope:
     return scope
 
 
+def scope_forget(user: Any) -> None:
+    """Drop the request's cached scope after an act that changes it (a claim gives new households)."""
+    if hasattr(user, "_civicgrid_scope"):
+        del user._civicgrid_scope
+
+
 def _build(user: Any) -> Scope:
     if user.is_superuser:
         return Scope(role="district_official", unrestricted=True, identity_clearance=True)

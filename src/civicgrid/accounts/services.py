@@ -6,29 +6,57 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.utils.translation import gettext as _
 
+from civicgrid.accounts.events import AccountEvent
 from civicgrid.accounts.models import Role
 from civicgrid.core import audit
-from civicgrid.core.models import AuditLog
+from civicgrid.core.errors import Forbidden, Invalid
+from civicgrid.core.places import common_ancestor
+from civicgrid.core.scoping import PLATFORM, Scope
 from civicgrid.registry.models import Actor, Household, Person, Place, Post
 
 DEMO_PASSWORD = "civicgrid-demo"
 
 
 @transaction.atomic
-def role_assign(*, by: Any, username: str, password: str, role: str, place: Place | None = None,
+def role_assign(*, user: Any, scope: Scope, username: str, password: str, role: str, place: Place | None = None,
                 person: Person | None = None, actor: Actor | None = None, household: Household | None = None,
                 identity_clearance: bool = False) -> Role:
-    user_model = get_user_model()
-    user, _ = user_model.objects.get_or_create(username=username)
-    user.set_password(password)
-    user.save()
-    grant, _ = Role.objects.update_or_create(user=user, defaults={
+    """Give ``username`` (created if new) a role. Only the platform (``scope=PLATFORM``: the command
+    line, the demo) grants roles today; the audit row keeps the previous role and the new one."""
+    if not scope.unrestricted:
+        raise Forbidden(_("Only an administrator grants roles."))
+    account, _created = get_user_model().objects.get_or_create(username=username)
+    account.set_password(password)
+    account.save()
+    previous = Role.objects.filter(user=account).first()
+    old = audit.snapshot(previous) if previous is not None else None
+    grant, _created = Role.objects.update_or_create(user=account, defaults={
         "role": role, "place": place, "person": person, "actor": actor, "household": household,
         "identity_clearance": identity_clearance})
     grant.full_clean()
-    audit.record(user=by, action=AuditLog.Action.UPDATE, instance=grant, new=audit.snapshot(grant))
+    new = audit.snapshot(grant)
+    if old is None:
+        audit.record(user=user, event=AccountEvent.ROLE_GRANTED, instance=grant, new=new, place_path=_where(grant))
+    else:
+        before, after = audit.changed(old, new)
+        if after:
+            audit.record(user=user, event=AccountEvent.ROLE_CHANGED, instance=grant, old=before, new=after,
+                         place_path=_where(grant))
     return grant
+
+
+def _where(grant: Role) -> str:
+    """Where a grant gives access, so the directors of that area see it in their audit log."""
+    if grant.place is not None:
+        return grant.place.path
+    if grant.household is not None:
+        return grant.household.place_path
+    if grant.actor is not None:
+        return grant.actor.service_area.path
+    paths = list(Post.objects.filter(person=grant.person, place__isnull=False).values_list("place__path", flat=True))
+    return common_ancestor(paths) if grant.person is not None else ""
 
 
 def demo_users_create() -> list[tuple[str, str, str]]:
@@ -36,7 +64,7 @@ def demo_users_create() -> list[tuple[str, str, str]]:
     district = Place.objects.get(level="district", parent__isnull=True)
     community = Place.objects.filter(level="community").order_by("code").first()
     if community is None:
-        raise ValueError("the registry has no community: load one before creating demo logins")
+        raise Invalid("the registry has no community: load one before creating demo logins")
     grid_post = Post.objects.filter(role="grid_member", place__parent=community).select_related(
         "person", "place").order_by("place__code").first()
     staff_post = Post.objects.filter(actor__kind="social_organisation").select_related(
@@ -63,6 +91,6 @@ def demo_users_create() -> list[tuple[str, str, str]]:
                       f"own household {household.address}"))
     logins = []
     for username, kwargs, sees in specs:
-        role_assign(by=None, username=username, password=DEMO_PASSWORD, **kwargs)
+        role_assign(user=None, scope=PLATFORM, username=username, password=DEMO_PASSWORD, **kwargs)
         logins.append((username, DEMO_PASSWORD, f"{kwargs['role']}: {sees}"))
     return logins

@@ -45,6 +45,6 @@ def in_area(request: HttpRequest) -> object:
 def acknowledge(request: HttpRequest, alert_id: int) -> object:
     scope = scope_for(request.user)
     alert = selectors.alert_get(user=request.user, scope=scope, alert_id=alert_id)
-    services.alert_acknowledge(user=request.user, alert=alert)
+    services.alert_acknowledge(user=request.user, scope=scope_for(request.user), alert=alert)
     alert.refresh_from_db()
     return alert

@@ -8,7 +8,7 @@ import pandas as pd
 from django.utils import timezone
 
 from civicgrid.alerts.models import Acknowledgement, Delivery
-from civicgrid.analytics.crei import Units, ratio_by_unit
+from civicgrid.core.indicators import Units, ratio_by_unit
 
 
 def risk_info_reach(units: Units) -> dict[str, float] | None:

@@ -108,8 +108,6 @@ class Alert(models.Model):
     def __str__(self) -> str:
         return self.headline or self.identifier
 
-    def audit_place_path(self) -> str:
-        return self.area_path
 
     @property
     def headline(self) -> str:
@@ -202,9 +200,6 @@ class Acknowledgement(models.Model):
     def __str__(self) -> str:
         return f"ack {self.alert_id} by {self.household_id or self.person_id}"
 
-    def audit_place_path(self) -> str:
-        return self.alert.area_path
-
 
 class Clarification(models.Model):
     """A rumour and the authoritative answer to it, attached to an alert (seed 000, 4.3: 'clarify
@@ -225,8 +220,6 @@ class Clarification(models.Model):
     def __str__(self) -> str:
         return self.question
 
-    def audit_place_path(self) -> str:
-        return self.alert.area_path
 
     @property
     def question(self) -> str:

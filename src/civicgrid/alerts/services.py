@@ -8,21 +8,20 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from civicgrid.accounts.models import Role
-from civicgrid.accounts.roles import scope_for
 from civicgrid.alerts import targeting
+from civicgrid.alerts.events import AlertEvent
 from civicgrid.alerts.models import Acknowledgement, Alert, Clarification, Delivery, Notice
 from civicgrid.alerts.text import in_both
 from civicgrid.core import audit
+from civicgrid.core.errors import Forbidden, Invalid
 from civicgrid.core.locking import serialised
-from civicgrid.core.models import AuditLog
-from civicgrid.core.scoping import require, scoped
+from civicgrid.core.scoping import Scope, check_in_scope, require
 from civicgrid.registry.models import Place
 
 CHANNELS = ("sms", "email")  # the in-app notices page needs no delivery
@@ -34,7 +33,7 @@ def _identifier(area: Place) -> str:
 
 @transaction.atomic
 def alert_publish(
-    *, user: Any, area: Place, group: str = Alert.Group.ALL, headline_en: str = "", headline_zh: str = "",
+    *, user: Any, scope: Scope, area: Place, group: str = Alert.Group.ALL, headline_en: str = "", headline_zh: str = "",
     description_en: str = "", description_zh: str = "", instruction_en: str = "", instruction_zh: str = "",
     category: str = Alert.Category.SAFETY, event_en: str = "", event_zh: str = "",
     urgency: str = Alert.Urgency.EXPECTED, severity: str = Alert.Severity.MODERATE,
@@ -47,21 +46,19 @@ def alert_publish(
     The publisher needs the ``alerts_publish`` resource and the area must be in their scope. Returns
     at once: the outbox (``civicgrid manage alerts_send``) does the sending.
     """
-    scope = scope_for(user)
     require(scope, "alerts_publish")
-    if not scoped(Place.objects.filter(pk=area.pk), scope).exists():
-        raise PermissionDenied(_("You may not publish alerts for %(area)s.") % {"area": area.name})
+    check_in_scope(scope, area)
     channels = list(dict.fromkeys(channels))
     unknown = set(channels) - set(CHANNELS)
     if unknown:
-        raise ValidationError({"channels": _("Unknown channels: %(names)s") % {"names": ", ".join(sorted(unknown))}})
+        raise Invalid({"channels": _("Unknown channels: %(names)s") % {"names": ", ".join(sorted(unknown))}})
     if not (headline_en.strip() or headline_zh.strip()):
-        raise ValidationError({"headline_zh": _("Write a headline in at least one language.")})
+        raise Invalid({"headline_zh": _("Write a headline in at least one language.")})
     if msg_type != Alert.MsgType.ALERT and references is None:
-        raise ValidationError({"references": _("An update or cancellation must name the alert it changes.")})
+        raise Invalid({"references": _("An update or cancellation must name the alert it changes.")})
     now = now or timezone.now()
     if expires_at is not None and expires_at <= now:
-        raise ValidationError({"expires_at": _("The expiry must be in the future.")})
+        raise Invalid({"expires_at": _("The expiry must be in the future.")})
     alert = Alert(
         identifier=_identifier(area), area=area, area_path=area.path, group=group, status=status,
         msg_type=msg_type, references=references, category=category, event_en=event_en, event_zh=event_zh,
@@ -87,7 +84,7 @@ def alert_publish(
         deliveries += [Delivery(alert=alert, channel="email", user_id=uid, next_attempt_at=now)
                        for uid in users.values_list("id", flat=True)]
     Delivery.objects.bulk_create(deliveries, batch_size=2000)
-    audit.record(user=user, action=AuditLog.Action.CREATE, instance=alert,
+    audit.record(user=user, event=AlertEvent.PUBLISHED, instance=alert,
                  new={**audit.snapshot(alert), "queued_deliveries": len(deliveries)})
     return alert
 
@@ -108,12 +105,12 @@ def _subject_for(user: Any, alert: Alert) -> dict[str, Any]:
 
 
 @serialised
-def alert_acknowledge(*, user: Any, alert: Alert) -> Acknowledgement:
+def alert_acknowledge(*, user: Any, scope: Scope, alert: Alert) -> Acknowledgement:
     """Record that the user read the alert (once per household or person; repeating changes nothing)."""
-    require(scope_for(user), "alerts")
+    require(scope, "alerts")
     subject = _subject_for(user, alert)
     if not subject:
-        raise PermissionDenied(_("This alert was not sent to you."))
+        raise Forbidden(_("This alert was not sent to you."))
     existing = Acknowledgement.objects.filter(alert=alert, **subject).first()
     if existing is not None:
         return existing
@@ -123,26 +120,24 @@ def alert_acknowledge(*, user: Any, alert: Alert) -> Acknowledgement:
     except IntegrityError:  # acknowledged at the same moment from another device
         return Acknowledgement.objects.get(alert=alert, **subject)
     Alert.objects.filter(pk=alert.pk).update(n_acknowledged=F("n_acknowledged") + 1)
-    audit.record(user=user, action=AuditLog.Action.CREATE, instance=ack, new=audit.snapshot(ack))
+    audit.record(user=user, event=AlertEvent.ACKNOWLEDGED, instance=ack, new=audit.snapshot(ack))
     return ack
 
 
 @transaction.atomic
-def clarification_add(*, user: Any, alert: Alert, question_en: str = "", question_zh: str = "",
+def clarification_add(*, user: Any, scope: Scope, alert: Alert, question_en: str = "", question_zh: str = "",
                       answer_en: str = "", answer_zh: str = "") -> Clarification:
     """Attach a rumour and its authoritative answer to an alert."""
-    scope = scope_for(user)
     require(scope, "alerts_publish")
-    if not scoped(Alert.objects.filter(pk=alert.pk), scope).exists():
-        raise PermissionDenied(_("This alert is outside your area."))
+    check_in_scope(scope, alert)
     if not (question_en.strip() or question_zh.strip()):
-        raise ValidationError({"question_zh": _("Write the rumour or question.")})
+        raise Invalid({"question_zh": _("Write the rumour or question.")})
     if not (answer_en.strip() or answer_zh.strip()):
-        raise ValidationError({"answer_zh": _("Write the authoritative answer.")})
+        raise Invalid({"answer_zh": _("Write the authoritative answer.")})
     clarification = Clarification.objects.create(
         alert=alert, question_en=question_en.strip(), question_zh=question_zh.strip(),
         answer_en=answer_en.strip(), answer_zh=answer_zh.strip(), created_by=user)
-    audit.record(user=user, action=AuditLog.Action.CREATE, instance=clarification,
+    audit.record(user=user, event=AlertEvent.CLARIFIED, instance=clarification,
                  new=audit.snapshot(clarification))
     return clarification
 

@@ -34,7 +34,7 @@ def target_households(*, area: Place, group: str) -> QuerySet[Household]:
         return Household.objects.none()
     households = Household.objects.filter(place_path__startswith=area.path)
     if group == Alert.Group.VULNERABLE:
-        households = households.filter(vulnerability_score__gt=0)
+        households = households.vulnerable()
     return households
 
 
@@ -59,7 +59,7 @@ def target_users(*, area: Place, group: str) -> QuerySet[Any]:
 def household_targeted(alert: Alert, household: Household) -> bool:
     if alert.group not in HOUSEHOLD_GROUPS or not household.place_path.startswith(alert.area_path):
         return False
-    return alert.group == Alert.Group.ALL or household.vulnerability_score > 0
+    return alert.group == Alert.Group.ALL or household.is_vulnerable
 
 
 def person_targeted(alert: Alert, person: Person) -> bool:
@@ -79,7 +79,7 @@ def alerts_reaching(user: Any) -> QuerySet[Alert]:
     for household in households:
         above = Q(area_path__in=ancestor_paths(household.place_path))
         q |= above & Q(group=Alert.Group.ALL)
-        if household.vulnerability_score > 0:
+        if household.is_vulnerable:
             q |= above & Q(group=Alert.Group.VULNERABLE)
     if role.person_id:
         for post in Post.objects.filter(person_id=role.person_id, role__in=PERSON_POST_ROLES.values()) \

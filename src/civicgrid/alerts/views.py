@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -19,8 +19,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from civicgrid.alerts import cap, selectors, services
 from civicgrid.alerts.forms import AlertForm, ClarificationForm
+from civicgrid.core.errors import FORM_ERRORS
 from civicgrid.core.scoping import require
-from civicgrid.registry.views import scoped_view
+from civicgrid.core.views import form_errors, scoped_view
 
 
 @scoped_view
@@ -42,11 +43,10 @@ def alert_new(request: HttpRequest, scope: Any) -> HttpResponse:
         channels = data.pop("channels")
         try:
             alert = services.alert_publish(
-                user=request.user, channels=channels,
+                user=request.user, scope=scope, channels=channels,
                 expires_at=timezone.now() + timedelta(hours=hours) if hours else None, **data)
-        except ValidationError as exc:
-            for field, errors in exc.message_dict.items():
-                form.add_error(field if field in form.fields else None, errors)
+        except FORM_ERRORS as exc:
+            form_errors(form, exc)
         else:
             messages.success(request, _("Alert published; %(n)d messages queued.") % {
                 "n": alert.deliveries.count()})
@@ -72,7 +72,7 @@ def alert_detail(request: HttpRequest, scope: Any, alert_id: int) -> HttpRespons
 def alert_acknowledge(request: HttpRequest, scope: Any, alert_id: int) -> HttpResponse:
     alert = selectors.alert_get(user=request.user, scope=scope, alert_id=alert_id)
     try:
-        services.alert_acknowledge(user=request.user, alert=alert)
+        services.alert_acknowledge(user=request.user, scope=scope, alert=alert)
     except PermissionDenied as exc:
         messages.error(request, str(exc))
     else:
@@ -90,7 +90,7 @@ def alert_clarify(request: HttpRequest, scope: Any, alert_id: int) -> HttpRespon
     alert = selectors.alert_get(user=request.user, scope=scope, alert_id=alert_id)
     form = ClarificationForm(request.POST)
     if form.is_valid():
-        services.clarification_add(user=request.user, alert=alert, **form.cleaned_data)
+        services.clarification_add(user=request.user, scope=scope, alert=alert, **form.cleaned_data)
         messages.success(request, _("Clarification added."))
         return redirect("alerts:detail", alert_id=alert.pk)
     return render(request, "alerts/detail.html", {

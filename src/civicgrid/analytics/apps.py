@@ -1,7 +1,7 @@
-from django.apps import AppConfig
+from civicgrid.core import plugins
 
 
-class AnalyticsConfig(AppConfig):
+class AnalyticsConfig(plugins.CivicgridApp):
     name = "civicgrid.analytics"
     label = "analytics"
     verbose_name = "analytics"

@@ -1,15 +1,14 @@
 """The Community Resilience and Equity Index (CREI) over what civicgrid records.
 
-Indicators are listed in ``crei_catalogue.yaml``. Values come from providers: this module supplies
-the registry's; any domain app may add ``crei.py`` with ``INDICATORS = {name: function}``, where
-``function(units: dict[str, list[int]]) -> dict[str, float] | None`` receives each unit's grid ids and
-returns a value per unit, or None when its module has recorded nothing yet. Missing indicators are
-reported, never invented; the index is computed by civicgrid.engine.index over those present.
+The catalogue is assembled from each app's ``crei.yaml`` (the mechanisms and the planned indicators
+are in this app's ``crei_catalogue.yaml``). Values come from the providers the apps declare in their
+plugins (``AppPlugin.crei_indicators``; the contract is in :mod:`civicgrid.core.indicators`). Missing
+indicators are reported, never invented; the index is computed by civicgrid.engine.index over those
+present.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -17,102 +16,33 @@ from typing import Any
 
 import pandas as pd
 import yaml
+from django.apps import apps
 
-from civicgrid.core.plugins import civicgrid_modules
+from civicgrid.core.indicators import Provider, Units
+from civicgrid.core.plugins import crei_providers
 from civicgrid.engine.index import IndexResult, compute_index, rank_intervals
-from civicgrid.registry.models import Actor, Household, Place, Post, Resident
+from civicgrid.registry.models import Place
 
-Units = dict[str, list[int]]
-Provider = Callable[[Units], "dict[str, float] | None"]
-SOCIAL_KINDS = ("social_organisation", "foundation")
+
+def _read(path: Path) -> dict[str, Any]:
+    return dict(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
 
 
 @lru_cache(maxsize=1)
 def catalogue() -> dict[str, Any]:
-    return dict(yaml.safe_load((Path(__file__).parent / "crei_catalogue.yaml").read_text(encoding="utf-8")))
-
-
-# --- the registry's indicators --------------------------------------------------------------------
-def _households(units: Units) -> dict[str, int]:
-    per_grid = pd.Series(dict(_grid_counts(Household.objects.values_list("grid_id", flat=True))))
-    return {u: int(per_grid.reindex(g).fillna(0).sum()) for u, g in units.items()}
-
-
-def _grid_counts(values: Any) -> dict[int, int]:
-    return pd.Series(list(values), dtype="int64").value_counts().to_dict()
-
-
-def _residents(units: Units) -> dict[str, int]:
-    per_grid = pd.Series(_grid_counts(Resident.objects.values_list("household__grid_id", flat=True)))
-    return {u: int(per_grid.reindex(g).fillna(0).sum()) for u, g in units.items()}
-
-
-def _serving(units: Units, kinds: tuple[str, ...]) -> dict[str, int]:
-    """Actors of these kinds whose service area covers or lies inside each unit's grids."""
-    grids = {p.id: p for p in Place.objects.filter(level="grid")}
-    actors = list(Actor.objects.filter(kind__in=kinds).select_related("service_area"))
-    out = {}
-    for unit, ids in units.items():
-        paths = [grids[i].path for i in ids if i in grids]
-        out[unit] = sum(1 for a in actors if any(p.startswith(a.service_area.path)
-                                                 or a.service_area.path.startswith(p) for p in paths))
-    return out
-
-
-def households_per_grid_member(units: Units) -> dict[str, float] | None:
-    members = pd.Series(_grid_counts(Post.objects.filter(role="grid_member", place__isnull=False)
-                                     .values_list("place_id", flat=True)))
-    households = _households(units)
-    out = {}
-    for unit, ids in units.items():
-        n = members.reindex(ids).fillna(0).sum()
-        out[unit] = households[unit] / n if n else float("nan")
-    return out
-
-
-def social_orgs_per_1000(units: Units) -> dict[str, float] | None:
-    residents, orgs = _residents(units), _serving(units, SOCIAL_KINDS)
-    return {u: 1000 * orgs[u] / residents[u] if residents[u] else float("nan") for u in units}
-
-
-def volunteers_per_1000(units: Units) -> dict[str, float] | None:
-    volunteers = pd.Series(_grid_counts(Post.objects.filter(role="volunteer", person__resident__isnull=False)
-                                        .values_list("person__resident__household__grid_id", flat=True)))
-    residents = _residents(units)
-    return {u: 1000 * volunteers.reindex(g).fillna(0).sum() / residents[u] if residents[u] else float("nan")
-            for u, g in units.items()}
-
-
-def self_organised_teams(units: Units) -> dict[str, float] | None:
-    households, teams = _households(units), _serving(units, ("resident_self_organisation",))
-    return {u: 1000 * teams[u] / households[u] if households[u] else float("nan") for u in units}
-
-
-def ratio_by_unit(units: Units, numerator: pd.Series, denominator: pd.Series) -> dict[str, float] | None:
-    """Sum of ``numerator`` over each unit's grids divided by the sum of ``denominator`` (both indexed
-    by grid id); NaN for a unit with nothing in the denominator, None when nothing is recorded at all."""
-    if denominator.sum() == 0:
-        return None
-    out = {}
-    for unit, ids in units.items():
-        d = denominator.reindex(ids).fillna(0).sum()
-        out[unit] = float(numerator.reindex(ids).fillna(0).sum() / d) if d else float("nan")
-    return out
-
-
-REGISTRY_INDICATORS: dict[str, Provider] = {
-    "households_per_grid_member": households_per_grid_member,
-    "social_orgs_per_1000": social_orgs_per_1000,
-    "volunteers_per_1000": volunteers_per_1000,
-    "self_organised_teams": self_organised_teams,
-}
+    """The mechanisms (this app's crei_catalogue.yaml) and every indicator: each app's crei.yaml, then
+    the planned ones, ordered by mechanism."""
+    base = _read(Path(__file__).parent / "crei_catalogue.yaml")
+    entries = [e for config in apps.get_app_configs() if (Path(config.path) / "crei.yaml").exists()
+               for e in _read(Path(config.path) / "crei.yaml").get("indicators", [])]
+    entries += base.get("indicators", [])
+    order = list(base["mechanisms"])
+    return {"mechanisms": base["mechanisms"],
+            "indicators": sorted(entries, key=lambda e: order.index(e["mechanism"]))}
 
 
 def providers() -> dict[str, Provider]:
-    found = dict(REGISTRY_INDICATORS)
-    for _, module in civicgrid_modules("crei"):
-        found.update(getattr(module, "INDICATORS", {}))
-    return found
+    return crei_providers()
 
 
 # --- the index ------------------------------------------------------------------------------------

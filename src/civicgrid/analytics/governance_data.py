@@ -12,11 +12,9 @@ from __future__ import annotations
 
 from collections import Counter
 
-from django.conf import settings
-
-from civicgrid.core.plugins import civicgrid_modules
+from civicgrid.core.plugins import governance_contributors
 from civicgrid.engine import governance as gov
-from civicgrid.registry.models import Actor, Household, Place, Post
+from civicgrid.registry.models import Actor, Household, Place, Post, vulnerable_score
 
 
 def community_actors(community: Place):  # type: ignore[no-untyped-def]
@@ -31,7 +29,7 @@ def governance_inputs(*, community: Place) -> gov.GovernanceInputs:
     if community.level != "community":
         raise ValueError(f"{community.code} is a {community.level}, not a community")
     grids = dict(Place.objects.filter(parent=community, level="grid").values_list("path", "code"))
-    threshold = settings.CIVICGRID_VULNERABLE_SCORE
+    threshold = vulnerable_score()
     households = [
         gov.Household(id=code, area=grid_code, vulnerable=score >= threshold)
         for code, grid_code, score in Household.objects.filter(place_path__startswith=community.path)
@@ -58,8 +56,8 @@ def governance_inputs(*, community: Place) -> gov.GovernanceInputs:
     engine_posts = [gov.Post(person_id=p.person.code, actor_id=p.actor.code, role=p.role, is_key=p.is_key)
                     for p in posts]
     serving = {a.id for a in engine_actors}  # a donor from elsewhere is not one of this community's actors
-    contributions = [c for _, module in civicgrid_modules("governance")
-                     for c in module.contributions(community=community) if c.actor_id in serving]
+    contributions = [c for contribute in governance_contributors()
+                     for c in contribute(community=community) if c.actor_id in serving]
     return gov.GovernanceInputs(community=community.code, actors=engine_actors, households=households,
                                 posts=engine_posts, contributions=contributions)
 

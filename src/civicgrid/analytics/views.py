@@ -13,8 +13,8 @@ from django.views.decorators.cache import cache_control
 
 from civicgrid.analytics import charts, selectors
 from civicgrid.analytics.governance_data import governance_inputs
+from civicgrid.core.views import scoped_view
 from civicgrid.engine import governance as gov
-from civicgrid.registry.views import scoped_view
 
 
 class StressForm(forms.Form):

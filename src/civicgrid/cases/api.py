@@ -85,7 +85,7 @@ def report_case(request: HttpRequest, payload: ReportIn) -> object:
     category = CaseCategory.objects.get(code=payload.category)
     place = Place.objects.get(pk=payload.place_id) if payload.place_id else None
     household = Household.objects.get(pk=payload.household_id) if payload.household_id else None
-    case = services.case_report(user=request.user, category=category, description=payload.description,
+    case = services.case_report(user=request.user, scope=scope_for(request.user), category=category, description=payload.description,
                                 place=place, household=household)
     return 201, case
 
@@ -94,7 +94,7 @@ def report_case(request: HttpRequest, payload: ReportIn) -> object:
 def act_on_case(request: HttpRequest, case_id: int, payload: ActIn) -> object:
     case = selectors.case_get(scope=scope_for(request.user), case_id=case_id)
     handler = Actor.objects.get(pk=payload.handler_id) if payload.handler_id else None
-    return services.case_act(user=request.user, case=case, action=payload.action, note=payload.note,
+    return services.case_act(user=request.user, scope=scope_for(request.user), case=case, action=payload.action, note=payload.note,
                              handler=handler, rating=payload.rating)
 
 

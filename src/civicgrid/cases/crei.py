@@ -7,8 +7,8 @@ from datetime import timedelta
 import pandas as pd
 from django.utils import timezone
 
-from civicgrid.analytics.crei import Units, ratio_by_unit
 from civicgrid.cases.models import Case
+from civicgrid.core.indicators import Units, ratio_by_unit
 
 
 def cases_on_time(units: Units) -> dict[str, float] | None:

@@ -11,6 +11,7 @@ from django.utils import timezone
 from civicgrid.cases.models import Case, CaseCategory, CaseEvent
 from civicgrid.cases.services import case_report, handler_candidates
 from civicgrid.cases.shipped import categories_install
+from civicgrid.core.scoping import PLATFORM
 from civicgrid.registry.models import Household, Place
 
 DEMO_CASES = (  # category, description (zh), hours ago, how far through the loop
@@ -38,7 +39,7 @@ def _cases(community: Place) -> int:
     homes = list(Household.objects.filter(place_path__startswith=community.path).order_by("-vulnerability_score",
                                                                                           "code")[:len(DEMO_CASES)])
     for (code, text, hours_ago, stage), home in zip(DEMO_CASES, homes, strict=False):
-        case = case_report(user=None, category=CaseCategory.objects.get(code=code), description=text,
+        case = case_report(user=None, scope=PLATFORM, category=CaseCategory.objects.get(code=code), description=text,
                            household=home, reporter_label="12345热线", now=now - timedelta(hours=hours_ago))
         # Earlier steps of the demo cases, written as the history a coordinator would have left.
         if stage in {"registered", "dispatched"}:

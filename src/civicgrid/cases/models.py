@@ -106,9 +106,6 @@ class Case(models.Model):
     def __str__(self) -> str:
         return f"{self.code} {self.category}"
 
-    def audit_place_path(self) -> str:
-        return self.place_path
-
 
 class CaseEvent(models.Model):
     """One step of a case's history, shown as its timeline: who did what, with which reason."""
@@ -131,5 +128,3 @@ class CaseEvent(models.Model):
     def __str__(self) -> str:
         return f"{self.case_id} {self.action} {self.at:%Y-%m-%d %H:%M}"
 
-    def audit_place_path(self) -> str:
-        return self.case.place_path

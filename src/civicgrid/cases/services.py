@@ -1,6 +1,7 @@
 """Writes for grid cases. Every action goes through :func:`case_act`: the transition table decides
 whether the case's state allows it, :func:`_authorise` whether this user may take it; the change,
-its timeline event and its audit row commit together."""
+its timeline event and its audit row commit together. The house contract (README, "The house
+rules"): ``user`` and ``scope`` keyword-only, errors from :mod:`civicgrid.core.errors`."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.urls import reverse
@@ -17,13 +17,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from civicgrid.accounts.models import Role
-from civicgrid.accounts.roles import scope_for
 from civicgrid.cases import transitions as tx
+from civicgrid.cases.events import CaseAuditEvent
 from civicgrid.cases.models import LEVEL_LABELS, LEVELS, Case, CaseCategory, CaseEvent
 from civicgrid.core import audit
-from civicgrid.core.locking import serialised, serialised_block
-from civicgrid.core.models import AuditLog
-from civicgrid.core.scoping import require, scoped
+from civicgrid.core.errors import Forbidden, Invalid, NotFound
+from civicgrid.core.locking import locked, serialised, serialised_block
+from civicgrid.core.places import ancestor_at, ancestors
+from civicgrid.core.scoping import PLATFORM, Scope, check_in_scope, require
 from civicgrid.registry.models import Actor, Household, Place, Post
 
 PHOTO_MAX_BYTES = 5 * 1024 * 1024
@@ -37,14 +38,13 @@ def grid_of(place: Place) -> Place:
         return place
     if place.level == "building" and place.parent is not None:
         return place.parent
-    raise ValidationError({"place": _("A case is reported at a grid or a building.")})
+    raise Invalid({"place": _("A case is reported at a grid or a building.")})
 
 
 def level_place(case: Case, level: str) -> Place | None:
     """The place at ``level`` above the case (its grid, community, sub-district or district)."""
-    codes = [c for c in case.place_path.split("/") if c]
-    index = {"district": 0, "subdistrict": 1, "community": 2, "grid": 3}[level]
-    return Place.objects.filter(code=codes[index]).first() if len(codes) > index else None
+    path = ancestor_at(case.place_path, level)
+    return Place.objects.filter(path=path).first() if path else None
 
 
 def serves_grid(user: Any, grid: Place) -> bool:
@@ -61,9 +61,7 @@ def _is_resident_of(user: Any, household_id: int | None) -> bool:
 
 def handler_candidates(case: Case) -> Any:
     """Actors of any sector whose service area contains the case's place."""
-    codes = [c for c in case.place_path.split("/") if c]
-    paths = ["/".join(codes[: i + 1]) + "/" for i in range(len(codes))]
-    return Actor.objects.filter(service_area__path__in=paths).select_related("service_area")
+    return Actor.objects.filter(service_area__path__in=ancestors(case.place_path)).select_related("service_area")
 
 
 def _users_of_actor(actor: Actor) -> Any:
@@ -90,44 +88,42 @@ def _check_photo(photo: UploadedFile | None) -> None:
     if photo is None:
         return
     if photo.size and photo.size > PHOTO_MAX_BYTES:
-        raise ValidationError({"photo": _("The photo is larger than 5 MB.")})
+        raise Invalid({"photo": _("The photo is larger than 5 MB.")})
     head = photo.read(16)
     photo.seek(0)
     if not (head.startswith(_PHOTO_SIGNATURES) or (head[:4] == b"RIFF" and head[8:12] == b"WEBP")):
-        raise ValidationError({"photo": _("The photo must be a JPEG, PNG, GIF or WebP image.")})
+        raise Invalid({"photo": _("The photo must be a JPEG, PNG, GIF or WebP image.")})
 
 
 @transaction.atomic
-def case_report(*, user: Any, category: CaseCategory, description: str, place: Place | None = None,
+def case_report(*, user: Any, scope: Scope, category: CaseCategory, description: str, place: Place | None = None,
                 household: Household | None = None, photo: UploadedFile | None = None, source: str = "",
                 reporter_label: str = "", now: datetime | None = None) -> Case:
     """File a case. A resident files for their own household and building; a grid member or manager
     at a grid or building in their area. ``user=None`` is the platform itself (demo data, automatic
-    filing), with ``reporter_label`` saying who reported it."""
+    filing; ``scope=PLATFORM``), with ``reporter_label`` saying who reported it."""
     now = now or timezone.now()
-    if user is not None:
-        scope = scope_for(user)
+    if not scope.unrestricted:
         require(scope, "cases")
         own = Role.objects.filter(user=user, role="resident").select_related("household__building").first()
         if own is not None and own.household is not None:
             if household is not None and household.pk != own.household_id:
-                raise PermissionDenied(_("Residents report for their own household."))
+                raise Forbidden(_("Residents report for their own household."))
             household, place = own.household, own.household.building
         else:
-            if household is not None and not scoped(Household.objects.filter(pk=household.pk), scope).exists():
-                raise PermissionDenied(_("This household is outside your area."))
+            if household is not None:
+                check_in_scope(scope, household)
             place = place or (household.building if household else None)
             if place is None:
-                raise ValidationError({"place": _("Say where the case is.")})
-            if not scoped(Place.objects.filter(pk=place.pk), scope).exists():
-                raise PermissionDenied(_("This place is outside your area."))
+                raise Invalid({"place": _("Say where the case is.")})
+            check_in_scope(scope, place)
     place = place or (household.building if household else None)
     if place is None:
-        raise ValidationError({"place": _("Say where the case is.")})
+        raise Invalid({"place": _("Say where the case is.")})
     if not category.active:
-        raise ValidationError({"category": _("This category is no longer in use.")})
+        raise Invalid({"category": _("This category is no longer in use.")})
     if not description.strip():
-        raise ValidationError({"description": _("Describe the case.")})
+        raise Invalid({"description": _("Describe the case.")})
     _check_photo(photo)
     grid = grid_of(place)
     due = now + timedelta(hours=category.time_limit_hours)
@@ -142,58 +138,61 @@ def case_report(*, user: Any, category: CaseCategory, description: str, place: P
     case.save(update_fields=["code"])
     CaseEvent.objects.create(case=case, at=now, user=case.reporter, action="report", to_state=case.state,
                              level=case.level, note=reporter_label)
-    audit.record(user=user, action=AuditLog.Action.CREATE, instance=case, new=audit.snapshot(case))
+    audit.record(user=user, event=CaseAuditEvent.REPORTED, instance=case, new=audit.snapshot(case))
     return case
 
 
 # --- the loop ---------------------------------------------------------------------------------
-def _authorise(user: Any, case: Case, action: str) -> None:
+def case_authorise(*, user: Any, scope: Scope, case: Case, action: str) -> None:
+    """Refuse (Forbidden, or NotFound out of scope) an action this user may not take on the case."""
+    _authorise(user, scope, case, action)
+
+
+def _authorise(user: Any, scope: Scope, case: Case, action: str) -> None:
     if user is None:
-        if action != "escalate":
-            raise PermissionDenied(_("Only escalation runs without a user."))
+        if action != "escalate" or scope is not PLATFORM:
+            raise Forbidden(_("Only escalation runs without a user."))
         return
-    scope = scope_for(user)
     require(scope, "cases")
-    if not scoped(Case.objects.filter(pk=case.pk), scope).exists():
-        raise PermissionDenied(_("This case is outside your area."))
+    check_in_scope(scope, case)
     if action in MANAGER_ACTIONS:
         require(scope, "cases_manage")
     elif action == "handle":
         if not (scope.may("cases_manage") or case.handler_id in scope.actor_ids):
-            raise PermissionDenied(_("Only the handling actor (or the community) records handling."))
+            raise Forbidden(_("Only the handling actor (or the community) records handling."))
     elif action in {"verify", "reopen"}:
         if not ((case.reporter_id and case.reporter_id == user.pk) or serves_grid(user, case.grid)):
-            raise PermissionDenied(_("The grid member or the reporter verifies the handling."))
+            raise Forbidden(_("The grid member or the reporter verifies the handling."))
     elif action == "rate" and not (_is_resident_of(user, case.household_id)
                                    or (case.reporter_id == user.pk and Role.objects.filter(
                                        user=user, role="resident").exists())):
-        raise PermissionDenied(_("The residents concerned rate the handling."))
+        raise Forbidden(_("The residents concerned rate the handling."))
 
 
 def _apply(case: Case, action: str, *, now: datetime, note: str, handler: Actor | None,
            rating: int | None) -> None:
     if action in tx.NEEDS_REASON and not note.strip():
-        raise ValidationError({"note": _("Say why.")})
+        raise Invalid({"note": _("Say why.")})
     if action in {"dispatch", "transfer"}:
         if handler is None:
-            raise ValidationError({"handler": _("Choose the actor who will handle the case.")})
+            raise Invalid({"handler": _("Choose the actor who will handle the case.")})
         if not handler_candidates(case).filter(pk=handler.pk).exists():
-            raise ValidationError({"handler": _("%(actor)s does not serve this place.") % {"actor": handler.name}})
+            raise Invalid({"handler": _("%(actor)s does not serve this place.") % {"actor": handler.name}})
         if action == "transfer" and handler.pk == case.handler_id:
-            raise ValidationError({"handler": _("The case is already with %(actor)s.") % {"actor": handler.name}})
+            raise Invalid({"handler": _("The case is already with %(actor)s.") % {"actor": handler.name}})
         case.handler = handler
         if action == "dispatch":
             case.dispatched_at = now
     elif action == "rate":
         if case.rating is not None:
-            raise ValidationError({"rating": _("This case has already been rated.")})
+            raise Invalid({"rating": _("This case has already been rated.")})
         if rating is None or not 1 <= int(rating) <= 5:
-            raise ValidationError({"rating": _("Give a rating from 1 to 5.")})
+            raise Invalid({"rating": _("Give a rating from 1 to 5.")})
         case.rating, case.rating_comment = int(rating), note.strip()[:300]
     elif action == "escalate":
         index = LEVELS.index(case.level)
         if index == len(LEVELS) - 1:
-            raise ValidationError(_("The case is already at the highest level."))
+            raise Invalid(_("The case is already at the highest level."))
         case.level = LEVELS[index + 1]
         case.level_due_at = now + timedelta(hours=case.category.time_limit_hours)
     stamp = {"register": "registered_at", "handle": "handled_at", "verify": "verified_at", "close": "closed_at",
@@ -205,17 +204,19 @@ def _apply(case: Case, action: str, *, now: datetime, note: str, handler: Actor 
 
 
 @serialised
-def case_act(*, user: Any, case: Case, action: str, note: str = "", handler: Actor | None = None,
+def case_act(*, user: Any, scope: Scope, case: Case, action: str, note: str = "", handler: Actor | None = None,
              rating: int | None = None, now: datetime | None = None) -> Case:
     """Take ``action`` on the case (see transitions.TRANSITIONS). Refused with InvalidTransition if the
-    case's state does not allow it, PermissionDenied if the user may not take it, ValidationError if a
-    required reason, handler or rating is missing."""
+    case's state does not allow it (409), NotFound outside the scope, Forbidden if the role may not take
+    it, Invalid if a required reason, handler or rating is missing."""
     if action not in tx.ACTIONS:
-        raise ValidationError(_("Unknown action %(action)r.") % {"action": action})
+        raise Invalid(_("Unknown action %(action)r.") % {"action": action})
     now = now or timezone.now()
-    case = Case.objects.select_for_update().select_related("category").get(pk=case.pk)
+    case = locked(Case.objects.select_related("category")).filter(pk=case.pk).first() or _missing()
+    if user is not None:
+        check_in_scope(scope, case)  # out of scope first: "not found" says nothing about the state
     new_state = tx.next_state(case.state, action)
-    _authorise(user, case, action)
+    _authorise(user, scope, case, action)
     before = audit.snapshot(case)
     _apply(case, action, now=now, note=note, handler=handler, rating=rating)
     old_state, case.state = case.state, new_state
@@ -224,10 +225,14 @@ def case_act(*, user: Any, case: Case, action: str, note: str = "", handler: Act
                              action=action, from_state=old_state, to_state=new_state, level=case.level,
                              handler=case.handler, note=note.strip())
     old, new = audit.changed(before, audit.snapshot(case))
-    audit.record(user=user, action=AuditLog.Action.UPDATE, instance=case, old=old,
+    audit.record(user=user, event=CaseAuditEvent(f"cases.{action}"), instance=case, old=old,
                  new={**new, "action": action, **({"reason": note.strip()} if note.strip() else {})})
     _after(case, action, now=now)
     return case
+
+
+def _missing() -> Case:
+    raise NotFound()
 
 
 def _after(case: Case, action: str, *, now: datetime) -> None:
@@ -262,11 +267,11 @@ def cases_escalate_overdue(*, now: datetime | None = None) -> list[Case]:
     for case_id in overdue().order_by("level_due_at", "id").values_list("id", flat=True):
         with serialised_block():
             # Re-read under a lock: a run beside this one may have escalated it already.
-            case = overdue().select_for_update().filter(pk=case_id).first()
+            case = locked(overdue()).filter(pk=case_id).first()
             if case is None:
                 continue
             late = timezone.localtime(case.level_due_at).strftime("%Y-%m-%d %H:%M")
-            escalated.append(case_act(user=None, case=case, action="escalate", now=now,
+            escalated.append(case_act(user=None, scope=PLATFORM, case=case, action="escalate", now=now,
                                       note=_("Overdue since %(time)s at the %(level)s level.") % {
                                           "time": late, "level": LEVEL_LABELS[case.level]}))
     return escalated

@@ -3,9 +3,10 @@ the table is refused. Who may take an action is a separate question (services.py
 
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+
+from civicgrid.core.errors import Conflict
 
 STATES: tuple[str, ...] = ("reported", "registered", "dispatched", "handled", "verified", "closed", "dismissed")
 ACTIONS: tuple[str, ...] = ("register", "dismiss", "dispatch", "transfer", "handle", "reopen", "verify",
@@ -38,8 +39,8 @@ ACTION_LABELS = {
 NEEDS_REASON = frozenset({"dismiss", "transfer", "reopen"})
 
 
-class InvalidTransition(ValidationError):
-    """An action the case's state does not allow (HTTP 400 in the API, a message on the page)."""
+class InvalidTransition(Conflict):
+    """An action the case's state does not allow (HTTP 409 in the API, a message on the page)."""
 
     def __init__(self, *, state: str, action: str) -> None:
         from civicgrid.cases.models import STATE_LABELS

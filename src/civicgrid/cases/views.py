@@ -6,8 +6,7 @@ import mimetypes
 from typing import Any
 
 from django.contrib import messages
-from django.core.cache import cache
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -19,20 +18,13 @@ from civicgrid.cases import selectors, services
 from civicgrid.cases import transitions as tx
 from civicgrid.cases.forms import CaseActionForm, CaseReportForm
 from civicgrid.cases.models import LEVEL_LABELS, STATE_LABELS
-from civicgrid.registry.views import scoped_view
-
-ESCALATION_EVERY = 60  # seconds between escalation runs triggered by page loads
-
-
-def _escalate_now() -> None:
-    """Escalate overdue cases when the list is opened, at most once a minute per process."""
-    if cache.add("civicgrid-cases-escalated", True, ESCALATION_EVERY):
-        services.cases_escalate_overdue()
+from civicgrid.core.errors import FORM_ERRORS, http_status
+from civicgrid.core.scoping import Scope
+from civicgrid.core.views import form_errors, scoped_view
 
 
 @scoped_view
 def case_list(request: HttpRequest, scope: Any) -> HttpResponse:
-    _escalate_now()
     state, level = request.GET.get("state", ""), request.GET.get("level", "")
     overdue = request.GET.get("overdue") == "1"
     cases = selectors.case_list(scope=scope, state=state if state in STATE_LABELS else "",
@@ -50,22 +42,21 @@ def case_new(request: HttpRequest, scope: Any) -> HttpResponse:
     form = CaseReportForm(request.POST or None, request.FILES or None, scope=scope, resident=resident)
     if request.method == "POST" and form.is_valid():
         try:
-            case = services.case_report(user=request.user, **form.cleaned_data)
-        except ValidationError as exc:
-            for field, errors in exc.message_dict.items():
-                form.add_error(field if field in form.fields else None, errors)
+            case = services.case_report(user=request.user, scope=scope, **form.cleaned_data)
+        except FORM_ERRORS as exc:
+            form_errors(form, exc)
         else:
             messages.success(request, _("Case %(code)s reported.") % {"code": case.code})
             return redirect("cases:detail", case_id=case.pk)
     return render(request, "cases/form.html", {"form": form, "title": _("Report a case")})
 
 
-def _actions_for(user: Any, case: Any) -> list[str]:
+def _actions_for(user: Any, scope: Scope, case: Any) -> list[str]:
     """The actions this user may take on the case now (state allows it and the role may)."""
     allowed = []
     for action in tx.allowed_actions(case.state):
         try:
-            services._authorise(user, case, action)
+            services.case_authorise(user=user, scope=scope, case=case, action=action)
         except PermissionDenied:
             continue
         if action == "escalate" or (action == "rate" and case.rating is not None):
@@ -77,11 +68,11 @@ def _actions_for(user: Any, case: Any) -> list[str]:
 @scoped_view
 def case_detail(request: HttpRequest, scope: Any, case_id: int) -> HttpResponse:
     case = selectors.case_get(scope=scope, case_id=case_id)
-    return _detail(request, case, CaseActionForm(case=case))
+    return _detail(request, scope, case, CaseActionForm(case=case))
 
 
-def _detail(request: HttpRequest, case: Any, form: CaseActionForm, status: int = 200) -> HttpResponse:
-    actions = _actions_for(request.user, case)
+def _detail(request: HttpRequest, scope: Scope, case: Any, form: CaseActionForm, status: int = 200) -> HttpResponse:
+    actions = _actions_for(request.user, scope, case)
     return render(request, "cases/detail.html", {
         "case": case, "events": selectors.case_events(case=case), "form": form,
         "actions": [(a, tx.ACTION_LABELS[a]) for a in actions],
@@ -98,19 +89,13 @@ def case_act(request: HttpRequest, scope: Any, case_id: int) -> HttpResponse:
     form = CaseActionForm(request.POST, case=case)
     if action not in tx.ACTIONS or not form.is_valid():
         messages.error(request, _("Unknown action."))
-        return _detail(request, case, form, status=400)
+        return _detail(request, scope, case, form, status=400)
     try:
-        services.case_act(user=request.user, case=case, action=action, **form.cleaned_data)
-    except ValidationError as exc:
-        if hasattr(exc, "error_dict"):
-            for field, errors in exc.message_dict.items():
-                form.add_error(field if field in form.fields else None, errors)
-        else:
-            form.add_error(None, exc.messages)
-        return _detail(request, selectors.case_get(scope=scope, case_id=case_id), form, status=400)
-    except PermissionDenied as exc:
-        messages.error(request, str(exc))
-        return redirect("cases:detail", case_id=case.pk)
+        services.case_act(user=request.user, scope=scope, case=case, action=action, **form.cleaned_data)
+    except FORM_ERRORS as exc:
+        form_errors(form, exc)
+        return _detail(request, scope, selectors.case_get(scope=scope, case_id=case_id), form,
+                       status=http_status(exc) or 400)
     messages.success(request, _("Done: %(action)s.") % {"action": tx.ACTION_LABELS[action]})
     return redirect("cases:detail", case_id=case.pk)
 
@@ -121,7 +106,7 @@ def case_photo(request: HttpRequest, scope: Any, case_id: int) -> HttpResponse:
     if not case.photo:
         raise Http404(_("This case has no photo."))
     content_type = mimetypes.guess_type(case.photo.name or "")[0] or "application/octet-stream"
-    return FileResponse(case.photo.open("rb"), content_type=content_type)  # type: ignore[return-value]
+    return FileResponse(case.photo.open("rb"), content_type=content_type)
 
 
 @scoped_view

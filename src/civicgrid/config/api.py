@@ -1,4 +1,5 @@
-"""The JSON API (OpenAPI schema at /api/openapi.json, docs at /api/docs). Errors are 4xx with a reason."""
+"""The JSON API (OpenAPI schema at /api/openapi.json, docs at /api/docs). Errors are 4xx with a reason:
+domain errors (civicgrid.core.errors) are mapped here, once, with the same statuses as the pages."""
 
 from __future__ import annotations
 
@@ -7,28 +8,24 @@ from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.security import django_auth
 
+from civicgrid.core.errors import Conflict, detail, http_status
 from civicgrid.core.importing import ImportRejected
-from civicgrid.core.plugins import civicgrid_modules
+from civicgrid.core.plugins import app_module, plugins
 
 api = NinjaAPI(title="civicgrid API", version="1", auth=django_auth, urls_namespace="api")
-for label, module in civicgrid_modules("api"):
-    api.add_router(f"/{label}", module.router)
+for label, plugin in plugins().items():
+    if plugin.api:
+        import importlib
+
+        api.add_router(f"/{label}", importlib.import_module(app_module(label, "api")).router)
 
 
-@api.exception_handler(ObjectDoesNotExist)
-def not_found(request: HttpRequest, exc: Exception) -> HttpResponse:
-    return api.create_response(request, {"detail": "not found in your area"}, status=404)
+def _domain_error(request: HttpRequest, exc: Exception) -> HttpResponse:
+    return api.create_response(request, {"detail": detail(exc)}, status=http_status(exc) or 400)
 
 
-@api.exception_handler(PermissionDenied)
-def forbidden(request: HttpRequest, exc: Exception) -> HttpResponse:
-    return api.create_response(request, {"detail": str(exc) or "forbidden"}, status=403)
-
-
-@api.exception_handler(ValidationError)
-def invalid(request: HttpRequest, exc: ValidationError) -> HttpResponse:
-    return api.create_response(request, {"detail": exc.message_dict if hasattr(exc, "error_dict")
-                                         else exc.messages}, status=400)
+for _error in (ObjectDoesNotExist, PermissionDenied, ValidationError, Conflict):
+    api.add_exception_handler(_error, _domain_error)
 
 
 @api.exception_handler(ImportRejected)

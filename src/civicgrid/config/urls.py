@@ -2,7 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from civicgrid.config.api import api
-from civicgrid.core.plugins import civicgrid_modules
+from civicgrid.core.plugins import app_module, plugins
 from civicgrid.registry import views as registry_views
 
 urlpatterns = [
@@ -13,4 +13,4 @@ urlpatterns = [
     path("", registry_views.home, name="home"),
 ]
 # Each domain app's pages, at the root under its own namespace (see civicgrid.core.plugins).
-urlpatterns += [path("", include(module.__name__)) for _, module in civicgrid_modules("urls")]
+urlpatterns += [path("", include(app_module(label, "urls"))) for label, plugin in plugins().items() if plugin.urls]

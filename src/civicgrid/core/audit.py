@@ -1,14 +1,22 @@
 """Auditing: every state change that matters goes through a service that calls :func:`record`
 inside its own transaction, so the change and its audit row commit or roll back together.
 
-Old and new values are JSON snapshots of the model's concrete fields; sensitive (encrypted) fields
-are masked in them, so the log never holds a full ID number or phone.
+Every row names a typed **event** ("relief.round_confirmed", "accounts.role_changed"): each app owns
+a ``TextChoices`` of its events, declared in its plugin (``AppPlugin.audit_events``) and registered
+here at start-up, so an unregistered event name fails at once. Rows keep the old and new values (JSON
+snapshots of the changed fields; sensitive fields masked, so the log never holds a full ID number or
+phone) and the place path the record lies in, so the log is scoped like the records themselves.
+
+**Bulk changes** (an import, a round's thousands of allocations, releasing every lapsed claim) write
+one summarising row, not one per record: :func:`record_bulk` with the counts in ``new`` and a SHA-256
+digest of the affected ids, so a later reader can check a list of ids against the row.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import decimal
+import hashlib
 from collections.abc import Iterable
 from typing import Any
 
@@ -48,53 +56,119 @@ def changed(old: dict[str, Any], new: dict[str, Any]) -> tuple[dict[str, Any], d
     return {k: old.get(k) for k in keys}, {k: new[k] for k in keys}
 
 
-def _place_path(instance: models.Model) -> str:
-    path = getattr(instance, "audit_place_path", "")
-    return str(path() if callable(path) else path)
+_EVENTS: dict[str, Any] = {}  # event name -> its label (words, translated)
+
+
+def register_events(events: type) -> None:
+    """Register an app's event ``TextChoices`` (called at start-up by the plugin mechanism)."""
+    for value, label in events.choices:  # type: ignore[attr-defined]
+        value = str(value)
+        if value in _EVENTS:
+            raise ValueError(f"audit event {value!r} is registered twice")
+        _EVENTS[value] = label
+
+
+def event_label(event: str) -> Any:
+    """The event in words, in the current language."""
+    return _EVENTS.get(str(event), event)
+
+
+def event_choices() -> list[tuple[str, Any]]:
+    return sorted(_EVENTS.items())
+
+
+def acting_user(user: Any) -> Any:
+    """The user to record: None for the platform itself (periodic jobs, the command line)."""
+    return user if getattr(user, "is_authenticated", False) else None
+
+
+def place_path_of(instance: models.Model) -> str:
+    """Where ``instance`` lies: the path its scope rule names (record, area or serving path)."""
+    from civicgrid.core.scoping import rule_for
+
+    rule = rule_for(type(instance))
+    if rule is None:
+        return ""
+    lookup = rule.record_path or rule.area_path or rule.serving_area_path
+    if lookup:
+        value = _follow(instance, lookup)
+        return "" if value is None else str(value)
+    if rule.via:  # e.g. a post lies where its actor does
+        related = _follow(instance, rule.via[0])
+        return place_path_of(related) if isinstance(related, models.Model) else ""
+    return ""
+
+
+def _follow(value: Any, lookup: str) -> Any:
+    for part in lookup.split("__"):
+        value = getattr(value, part, None)
+        if hasattr(value, "all") and hasattr(value, "model"):  # a to-many relation: its first row
+            value = value.order_by("pk").first()
+        if value is None:
+            return None
+    return value
+
+
+def _check(event: str) -> str:
+    event = str(getattr(event, "value", event))  # an enum member hashes by its name, not its value
+    if event not in _EVENTS:
+        raise ValueError(f"unknown audit event {event!r}: declare it in the app's AuditEvent choices")
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("audit rows must be written inside the transaction that makes the change")
+    return event
 
 
 def record(
     *,
     user: Any,
-    action: str,
+    event: str,
     instance: models.Model,
     old: dict[str, Any] | None = None,
     new: dict[str, Any] | None = None,
+    place_path: str | None = None,
 ) -> AuditLog:
-    """Write one audit row. Must run inside the caller's transaction."""
-    if not transaction.get_connection().in_atomic_block:
-        raise RuntimeError("audit.record must be called inside the transaction that makes the change")
+    """Write one audit row for a change of ``instance``. Must run inside the caller's transaction."""
+    event = _check(event)
     return AuditLog.objects.create(
-        user=user if getattr(user, "is_authenticated", False) else None,
-        action=action,
+        user=acting_user(user),
+        event=event,
+        action=_action(old, new),
         model=instance._meta.label,
         object_id=str(instance.pk),
         object_repr=str(instance)[:200],
-        place_path=_place_path(instance),
+        place_path=place_path if place_path is not None else place_path_of(instance),
         old=old,
         new=new,
     )
 
 
-def record_created(*, user: Any, instances: Iterable[models.Model]) -> int:
-    """Bulk form of a ``create`` row per instance (used by imports)."""
-    rows = [
-        AuditLog(
-            user=user if getattr(user, "is_authenticated", False) else None,
-            action=AuditLog.Action.CREATE,
-            model=instance._meta.label,
-            object_id=str(instance.pk),
-            object_repr=str(instance)[:200],
-            place_path=_place_path(instance),
-            new=snapshot(instance),
-        )
-        for instance in instances
-    ]
-    AuditLog.objects.bulk_create(rows, batch_size=2000)
-    return len(rows)
+def _action(old: dict[str, Any] | None, new: dict[str, Any] | None) -> str:
+    if old is None and new is not None:
+        return AuditLog.Action.CREATE
+    if new is None and old is not None:
+        return AuditLog.Action.DELETE
+    return AuditLog.Action.UPDATE
 
 
-def update_fields(*, user: Any, instance: models.Model, changes: dict[str, Any]) -> models.Model:
+def ids_digest(ids: Iterable[Any]) -> str:
+    """SHA-256 over the sorted ids, one per line: the fingerprint a bulk row keeps of what it touched."""
+    text = "\n".join(sorted(str(i) for i in ids))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def record_bulk(*, user: Any, event: str, model: type[models.Model], ids: Iterable[Any], counts: dict[str, Any],
+                place_path: str = "", summary: str = "") -> AuditLog:
+    """One summarising row for a bulk change: counts, and a digest of the affected ids."""
+    event = _check(event)
+    id_list = list(ids)
+    return AuditLog.objects.create(
+        user=acting_user(user), event=event, action=AuditLog.Action.BULK, model=model._meta.label,
+        object_id="*", object_repr=summary[:200], place_path=place_path,
+        new={**counts, "records": len(id_list), "ids_sha256": ids_digest(id_list)},
+    )
+
+
+def update_fields(*, user: Any, event: str, instance: models.Model, changes: dict[str, Any]) -> models.Model:
     """Apply ``changes`` to ``instance``, save, and audit what really changed (nothing if nothing did)."""
     before = snapshot(instance)
     for name, value in changes.items():
@@ -103,5 +177,5 @@ def update_fields(*, user: Any, instance: models.Model, changes: dict[str, Any])
     instance.save()
     old, new = changed(before, snapshot(instance))
     if new:
-        record(user=user, action=AuditLog.Action.UPDATE, instance=instance, old=old, new=new)
+        record(user=user, event=event, instance=instance, old=old, new=new)
     return instance

@@ -23,9 +23,12 @@ class AuditLog(models.Model):
         DELETE = "delete"
         IMPORT = "import"
         EXPORT = "export"
+        BULK = "bulk"  # one summarising row for many records (see civicgrid.core.audit.record_bulk)
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT)
+    # The typed event ("relief.round_confirmed"), declared by the app that owns it.
+    event = models.CharField(max_length=64, db_index=True)
     action = models.CharField(max_length=16, choices=Action.choices)
     model = models.CharField(max_length=64)  # app_label.ModelName
     object_id = models.CharField(max_length=64)
@@ -42,7 +45,7 @@ class AuditLog(models.Model):
         indexes = [models.Index(fields=["model", "object_id"])]
 
     def __str__(self) -> str:
-        return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.model}#{self.object_id}"
+        return f"{self.at:%Y-%m-%d %H:%M} {self.event} {self.model}#{self.object_id}"
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         # Integrity, not business logic: a written entry is never rewritten.

@@ -1,51 +1,233 @@
-"""How a domain app joins the platform without editing shared files.
+"""How a domain app joins the platform: one declaration per app, typed and checked at start-up.
 
-An app under ``civicgrid.`` may provide, each optional:
+Every civicgrid app's ``AppConfig`` subclasses :class:`CivicgridApp`, and its module ``plugin.py``
+holds ``PLUGIN = AppPlugin(...)``: everything the app contributes, in one place. The platform reads
+nothing else by convention, and checks the declaration when Django starts, so a misspelt field, a
+missing module, an unknown management command, a resource no role may use or a second provider of a
+one-of-a-kind hook stops the start-up with a message instead of silently doing nothing.
 
-* ``urls.py`` with ``app_name`` and ``urlpatterns``: included at the site root;
-* ``api.py`` with ``router`` (a django-ninja Router): mounted at ``/api/<app label>/``;
-* ``nav.py`` with ``NAV = [NavItem(...), ...]``: links in the header, shown to roles that may use them;
-* ``jobs.py`` with ``PERIODIC_COMMANDS = ["command", ...]``: management commands run by
-  ``civicgrid tick`` (cron) and every minute by ``civicgrid serve``;
-* ``demo.py`` with ``demo_load(*, households: int, seed: int) -> list[str]``: called by ``civicgrid demo``
-  after the registry is loaded, returning lines to print.
+What an app may declare (all optional), see :class:`AppPlugin`:
+
+* ``urls`` / ``api``: the app has ``urls.py`` (``app_name``, ``urlpatterns``; included at the site
+  root) / ``api.py`` (``router``, mounted at ``/api/<label>/``);
+* ``nav``: menu items, shown to roles that may use their resource;
+* ``access``: which roles may use which of the app's resources (the role grants);
+* ``scope_rules``: how each of its models relates to a user's scope (:mod:`civicgrid.core.scoping`);
+* ``task_households``: households a user's tasks in this app let them see;
+* ``audit_events``: the app's typed audit event names (:mod:`civicgrid.core.audit`);
+* ``periodic_jobs``: management commands run by ``civicgrid tick`` and every minute by the server;
+* ``demo_load``: called by ``civicgrid demo`` after the registry is loaded;
+* ``crei_indicators``: providers of Community Resilience and Equity Index indicators, each described
+  in the app's own ``crei.yaml`` (the analytics app assembles the catalogue);
+* ``governance_contributions``: recorded contributions of actors (resources, decisions, work);
+* ``need_sink``: the one service that files a household's need (relief); other apps reach it
+  through :func:`need_sink` instead of importing the app.
+
+How to add an app: see "How to add an app" in the README.
 """
 
 from __future__ import annotations
 
 import importlib
 import importlib.util
-from collections.abc import Iterator
-from dataclasses import dataclass
-from types import ModuleType
-from typing import Any
+import inspect
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
 
-from django.apps import apps
+from django.apps import AppConfig, apps
+from django.core.exceptions import ImproperlyConfigured
+
+from civicgrid.core.scoping import ROLES
+
+if TYPE_CHECKING:
+    from django.db import models
+
+    from civicgrid.core.scoping import Scope, ScopeRule
 
 
 @dataclass(frozen=True)
 class NavItem:
     url_name: str
     label: Any  # a gettext_lazy string (str or lazy proxy)
-    resource: str  # shown when the role may use this resource (civicgrid.core.scoping.ACCESS)
+    resource: str  # shown when the role may use this resource (see AppPlugin.access)
     order: int = 50
 
 
-def civicgrid_modules(submodule: str) -> Iterator[tuple[str, ModuleType]]:
-    """(app label, module) for every installed civicgrid app that has ``submodule``."""
-    for config in apps.get_app_configs():
-        if not config.name.startswith("civicgrid."):
+class NeedSink(Protocol):
+    """The hook that files a household's need (provided by the relief app).
+
+    ``file`` returns the id of the need (merged per household and item, idempotent per ``key``);
+    ``items`` the (code, label) of the items a need may name; ``open_count`` the open needs in scope.
+    """
+
+    def file(self, *, user: Any, scope: Scope, household_id: int, item: str, quantity: int, key: str,
+             urgency: str, note: str, channel: str) -> int: ...
+
+    def items(self) -> list[tuple[str, str]]: ...
+
+    def open_count(self, *, scope: Scope) -> int: ...
+
+
+@dataclass(frozen=True)
+class AppPlugin:
+    """Everything one app contributes to the platform (see the module docstring)."""
+
+    urls: bool = False
+    api: bool = False
+    nav: tuple[NavItem, ...] = ()
+    access: Mapping[str, Iterable[str]] = field(default_factory=dict)  # role -> resources
+    scope_rules: Mapping[type[models.Model], ScopeRule] = field(default_factory=dict)
+    task_households: tuple[Callable[[Any], Iterable[int]], ...] = ()
+    audit_events: type | None = None  # a TextChoices of event names, each "<label>.<event>"
+    periodic_jobs: tuple[str, ...] = ()
+    demo_load: Callable[..., list[str]] | None = None
+    crei_indicators: Mapping[str, Callable[..., Any]] = field(default_factory=dict)
+    governance_contributions: Callable[..., list[Any]] | None = None
+    need_sink: NeedSink | None = None
+
+
+_PLUGINS: dict[str, AppPlugin] = {}  # app label -> declaration, in INSTALLED_APPS order
+
+
+class CivicgridApp(AppConfig):
+    """Base of every civicgrid app's AppConfig: loads and checks ``<app>.plugin.PLUGIN`` at start-up."""
+
+    def ready(self) -> None:
+        module = importlib.import_module(f"{self.name}.plugin")
+        plugin = getattr(module, "PLUGIN", None)
+        if not isinstance(plugin, AppPlugin):
+            raise ImproperlyConfigured(f"{self.name}.plugin must define PLUGIN = AppPlugin(...)")
+        _check(self, plugin)
+        _PLUGINS[self.label] = plugin
+        _apply(plugin)
+
+
+def _fail(app: AppConfig, what: str) -> None:
+    raise ImproperlyConfigured(f"app {app.label!r}: {what}")
+
+
+def _check(app: AppConfig, plugin: AppPlugin) -> None:
+    """What can be checked without the URLconf (nav url names are checked by :func:`check_nav`)."""
+    for flag, module in ((plugin.urls, "urls"), (plugin.api, "api")):
+        exists = importlib.util.find_spec(f"{app.name}.{module}") is not None
+        if flag != exists:
+            _fail(app, f"declares {module}={flag} but {module}.py {'exists' if exists else 'is missing'}")
+    commands = Path(app.path) / "management" / "commands"
+    for job in plugin.periodic_jobs:
+        if not (commands / f"{job}.py").exists():
+            _fail(app, f"periodic job {job!r} is not a management command of the app")
+    for role in plugin.access:
+        if role not in ROLES:
+            _fail(app, f"grants resources to an unknown role {role!r}")
+    if plugin.audit_events is not None:
+        for value in plugin.audit_events:
+            if not str(value).startswith(f"{app.label}."):
+                _fail(app, f"audit event {value!r} must be named '{app.label}.<event>'")
+    if plugin.crei_indicators:
+        described = _described_indicators(app)
+        for name in plugin.crei_indicators:
+            if name not in described:
+                _fail(app, f"CREI indicator {name!r} is not described in {app.label}/crei.yaml")
+    for hook in ("demo_load", "governance_contributions"):
+        function = getattr(plugin, hook)
+        if function is not None and not callable(function):
+            _fail(app, f"{hook} is not callable")
+    if plugin.need_sink is not None:
+        others = [label for label, p in _PLUGINS.items() if p.need_sink is not None]
+        if others:
+            _fail(app, f"a need sink is already provided by {others[0]!r}")
+        _check_protocol(app, plugin.need_sink, NeedSink)
+
+
+def _described_indicators(app: AppConfig) -> set[str]:
+    import yaml
+
+    path = Path(app.path) / "crei.yaml"
+    if not path.exists():
+        return set()
+    return {e["name"] for e in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("indicators", [])}
+
+
+def _check_protocol(app: AppConfig, implementation: Any, protocol: type) -> None:
+    """Each method of ``protocol`` exists with the same keyword parameters (drift fails loudly)."""
+    for name, expected in inspect.getmembers(protocol, inspect.isfunction):
+        if name.startswith("_"):
             continue
-        name = f"{config.name}.{submodule}"
-        if importlib.util.find_spec(name) is None:
-            continue
-        yield config.label, importlib.import_module(name)
+        actual = getattr(implementation, name, None)
+        if not callable(actual):
+            _fail(app, f"{protocol.__name__}.{name} is missing")
+        want = [p for p in inspect.signature(expected).parameters if p != "self"]
+        have = list(inspect.signature(actual).parameters)
+        if want != have:
+            _fail(app, f"{protocol.__name__}.{name} takes {have}, the hook declares {want}")
+
+
+def _apply(plugin: AppPlugin) -> None:
+    from civicgrid.core import audit, scoping
+
+    for model, rule in plugin.scope_rules.items():
+        scoping.register(model, rule)
+    for provider in plugin.task_households:
+        scoping.register_task_households(provider)
+    for role, resources in plugin.access.items():
+        scoping.grant(role, resources)
+    if plugin.audit_events is not None:
+        audit.register_events(plugin.audit_events)
+
+
+def plugins() -> Mapping[str, AppPlugin]:
+    """Every app's declaration by label, in INSTALLED_APPS order (after start-up)."""
+    if not apps.ready:
+        raise RuntimeError("the app registry is not ready yet")
+    return dict(_PLUGINS)
+
+
+def app_module(label: str, module: str) -> str:
+    return f"{apps.get_app_config(label).name}.{module}"
 
 
 def nav_items() -> list[NavItem]:
-    items = [item for _, module in civicgrid_modules("nav") for item in getattr(module, "NAV", [])]
-    return sorted(items, key=lambda i: i.order)
+    return sorted((item for p in plugins().values() for item in p.nav), key=lambda i: i.order)
 
 
 def periodic_commands() -> list[str]:
-    return [name for _, module in civicgrid_modules("jobs") for name in getattr(module, "PERIODIC_COMMANDS", [])]
+    return [job for p in plugins().values() for job in p.periodic_jobs]
+
+
+def demo_loaders() -> list[Callable[..., list[str]]]:
+    return [p.demo_load for p in plugins().values() if p.demo_load is not None]
+
+
+def crei_providers() -> dict[str, Callable[..., Any]]:
+    return {name: f for p in plugins().values() for name, f in p.crei_indicators.items()}
+
+
+def governance_contributors() -> list[Callable[..., list[Any]]]:
+    return [p.governance_contributions for p in plugins().values() if p.governance_contributions is not None]
+
+
+def need_sink() -> NeedSink | None:
+    """The installed need sink, or None when no app provides one (needs then become grid cases)."""
+    return next((p.need_sink for p in plugins().values() if p.need_sink is not None), None)
+
+
+def check_plugins() -> list[str]:
+    """What needs every app and the URLconf loaded: each menu item names a page and a resource that
+    some role is granted. Run by Django's system checks (``check``, ``migrate``, ``serve``) and by the
+    conformance test."""
+    from django.urls import NoReverseMatch, reverse
+
+    from civicgrid.core.scoping import access
+
+    granted = set().union(*access().values())
+    problems = []
+    for item in nav_items():
+        try:
+            reverse(item.url_name)
+        except NoReverseMatch:
+            problems.append(f"menu item {item.url_name!r} does not name a page")
+        if item.resource not in granted:
+            problems.append(f"menu item {item.url_name!r} needs resource {item.resource!r}, granted to no role")
+    return problems

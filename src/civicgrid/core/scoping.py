@@ -18,9 +18,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.db.models import Q
+
+from civicgrid.core.errors import Forbidden, NotFound
+from civicgrid.core.places import under
 
 M = TypeVar("M", bound=models.Model)
 
@@ -28,20 +30,19 @@ ROLES: tuple[str, ...] = (
     "district_official", "community_director", "grid_member", "org_staff", "volunteer", "resident",
 )
 
-# Which kinds of resource each role may use at all. What they then see is decided by the scope.
-# "*_manage" resources are the coordinator's acts (dispatching, activating a plan, confirming a round).
-_MANAGERS = frozenset({"places", "households", "residents", "actors", "people", "audit", "import", "export",
-                       "edit", "cases", "cases_manage", "relief", "relief_manage", "emergency",
-                       "emergency_manage", "alerts", "alerts_publish", "analytics"})
-ACCESS: dict[str, frozenset[str]] = {
-    "district_official": _MANAGERS,
-    "community_director": _MANAGERS,
-    "grid_member": frozenset({"places", "households", "residents", "actors", "people", "export", "edit",
-                              "cases", "relief", "emergency", "alerts", "alerts_publish"}),
-    "org_staff": frozenset({"places", "households", "residents", "actors", "cases", "relief", "alerts"}),
-    "volunteer": frozenset({"households", "residents", "actors", "relief", "alerts"}),
-    "resident": frozenset({"households", "residents", "actors", "cases", "relief", "alerts"}),
-}
+# Which kinds of resource each role may use at all, granted by each app's plugin declaration
+# (``AppPlugin.access``); what a role then sees is decided by its scope. "*_manage" resources are the
+# coordinator's acts (dispatching, activating a plan, confirming a round).
+_ACCESS: dict[str, set[str]] = {role: set() for role in ROLES}
+
+
+def grant(role: str, resources: Iterable[str]) -> None:
+    _ACCESS[role].update(resources)
+
+
+def access() -> dict[str, frozenset[str]]:
+    """Role -> the resources it may use, as granted by every installed app."""
+    return {role: frozenset(resources) for role, resources in _ACCESS.items()}
 
 
 @dataclass(frozen=True)
@@ -56,19 +57,19 @@ class Scope:
     identity_clearance: bool = False
 
     def may(self, resource: str) -> bool:
-        return self.unrestricted or resource in ACCESS.get(self.role, frozenset())
+        return self.unrestricted or resource in _ACCESS.get(self.role, ())
 
     def actor_area_paths(self) -> set[str]:
         """Paths of every place an actor visible to this scope may serve: the places in scope and all
         their ancestors (a sub-district's social organisation serves each community in it)."""
-        paths: set[str] = set()
-        for path in (*self.area_paths, self.home_path):
-            parts = [p for p in path.split("/") if p]
-            paths.update("/".join(parts[: i + 1]) + "/" for i in range(len(parts)))
-        return paths
+        from civicgrid.core.places import ancestors
+
+        return {a for path in (*self.area_paths, self.home_path) if path for a in ancestors(path)}
 
 
 NOBODY = Scope(role="")
+# The platform itself acting (periodic jobs, the demo loader, imports from the command line): sees all.
+PLATFORM = Scope(role="platform", unrestricted=True, identity_clearance=True)
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,10 @@ def register(model: type[models.Model], rule: ScopeRule) -> None:
     _RULES[model] = rule
 
 
+def rule_for(model: type[models.Model]) -> ScopeRule | None:
+    return _RULES.get(model)
+
+
 def register_task_households(provider: Callable[[Any], Iterable[int]]) -> None:
     """Register ``provider(user) -> household ids`` for households a user's tasks give access to."""
     _TASK_PROVIDERS.append(provider)
@@ -98,13 +103,6 @@ def register_task_households(provider: Callable[[Any], Iterable[int]]) -> None:
 
 def task_households(user: Any) -> frozenset[int]:
     return frozenset(hid for provider in _TASK_PROVIDERS for hid in provider(user))
-
-
-def _prefixes(lookup: str, paths: Iterable[str]) -> Q:
-    q = Q(pk__in=[])
-    for path in paths:
-        q |= Q(**{f"{lookup}__startswith": path})
-    return q
 
 
 def scoped(queryset: models.QuerySet[M], scope: Scope) -> models.QuerySet[M]:
@@ -117,16 +115,16 @@ def scoped(queryset: models.QuerySet[M], scope: Scope) -> models.QuerySet[M]:
         raise LookupError(f"{queryset.model._meta.label} has no scope rule; register one") from None
     q = Q(pk__in=[])
     if rule.area_path:
-        q |= _prefixes(rule.area_path, scope.area_paths)
+        q |= under(rule.area_path, scope.area_paths)
     if rule.record_path:
-        q |= _prefixes(rule.record_path, scope.record_paths)
+        q |= under(rule.record_path, scope.record_paths)
     if rule.household and scope.household_ids:
         q |= Q(**{f"{rule.household}__in": scope.household_ids})
     if rule.actor and scope.actor_ids:
         q |= Q(**{f"{rule.actor}__in": scope.actor_ids})
     if rule.serving_area_path:
         ancestors = scope.actor_area_paths()
-        q |= Q(**{f"{rule.serving_area_path}__in": ancestors}) | _prefixes(rule.serving_area_path,
+        q |= Q(**{f"{rule.serving_area_path}__in": ancestors}) | under(rule.serving_area_path,
                                                                            scope.area_paths)
     if rule.via:
         lookup, related_model = rule.via
@@ -139,4 +137,19 @@ def scoped(queryset: models.QuerySet[M], scope: Scope) -> models.QuerySet[M]:
 def require(scope: Scope, resource: str) -> None:
     """Refuse (HTTP 403) a role that may not use this kind of resource at all."""
     if not scope.may(resource):
-        raise PermissionDenied(f"role {scope.role or 'anonymous'!r} may not use {resource}")
+        raise Forbidden(f"role {scope.role or 'anonymous'!r} may not use {resource}")
+
+
+def get_in_scope(queryset: models.QuerySet[M], scope: Scope, **lookup: Any) -> M:
+    """The one row matching ``lookup`` that ``scope`` may see; :class:`NotFound` otherwise (a row
+    outside the scope is indistinguishable from a row that does not exist)."""
+    try:
+        return scoped(queryset, scope).get(**lookup)
+    except (queryset.model.DoesNotExist, ValueError, TypeError):
+        raise NotFound() from None
+
+
+def check_in_scope(scope: Scope, instance: models.Model) -> None:
+    """Refuse, as "not found", a record handed to a service that the acting scope may not see."""
+    if not scoped(type(instance)._default_manager.filter(pk=instance.pk), scope).exists():
+        raise NotFound()

@@ -90,7 +90,7 @@ def get_tasks(request: HttpRequest, emergency_id: int) -> object:
 def activate(request: HttpRequest, payload: ActivateIn) -> object:
     scope = scope_for(request.user)
     community = modes.communities(scope=scope).get(pk=payload.community_id)
-    result = services.emergency_activate(user=request.user, community=community,
+    result = services.emergency_activate(user=request.user, scope=scope_for(request.user), community=community,
                                          plan=modes.plans().get(code=payload.plan_code), level=payload.level)
     return {"created": result.created, "emergency": result.emergency}
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pandas as pd
 from django.utils import timezone
 
-from civicgrid.analytics.crei import Units
+from civicgrid.core.indicators import Units
 from civicgrid.emergency.models import Drill, PlanTemplate
 from civicgrid.registry.models import Place
 

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -60,8 +61,21 @@ class Place(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    def audit_place_path(self) -> str:
-        return self.path
+
+def vulnerable_score() -> float:
+    """The one definition of a "vulnerable" household: its score reaches CIVICGRID_VULNERABLE_SCORE
+    (settings/civicgrid.py). Every app (alerts to vulnerable households, sweeps' order, relief's group
+    reports, governance stress tests, the CREI) uses this, never its own threshold."""
+    return float(settings.CIVICGRID_VULNERABLE_SCORE)
+
+
+def is_vulnerable(score: float) -> bool:
+    return score >= vulnerable_score()
+
+
+class HouseholdQuerySet(models.QuerySet["Household"]):
+    def vulnerable(self) -> HouseholdQuerySet:
+        return self.filter(vulnerability_score__gte=vulnerable_score())
 
 
 class Household(models.Model):
@@ -83,14 +97,17 @@ class Household(models.Model):
     vulnerability_rule = models.CharField(max_length=20, blank=True, editable=False)
     vulnerability_summary = models.CharField(max_length=300, blank=True, editable=False)
 
+    objects = HouseholdQuerySet.as_manager()
+
     class Meta:
         ordering = ["code"]
 
     def __str__(self) -> str:
         return f"{self.code} {self.address}"
 
-    def audit_place_path(self) -> str:
-        return self.place_path
+    @property
+    def is_vulnerable(self) -> bool:
+        return is_vulnerable(self.vulnerability_score)
 
 
 class Resident(models.Model):
@@ -129,8 +146,6 @@ class Resident(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    def audit_place_path(self) -> str:
-        return self.household.place_path
 
     def age_on(self, day: date | None = None) -> int:
         day = day or date.today()
@@ -160,9 +175,6 @@ class Actor(models.Model):
 
     def __str__(self) -> str:
         return self.name
-
-    def audit_place_path(self) -> str:
-        return self.service_area.path
 
 
 class Person(models.Model):
@@ -199,5 +211,3 @@ class Post(models.Model):
     def __str__(self) -> str:
         return f"{self.person} - {self.role} @ {self.actor}"
 
-    def audit_place_path(self) -> str:
-        return self.actor.service_area.path

@@ -1,5 +1,6 @@
-"""Writes to the registry. Each service is keyword-only, runs in one transaction and writes its audit
-rows in that transaction (civicgrid.core.audit)."""
+"""Writes to the registry. Each service follows the house contract (README, "The house rules"): it
+takes the acting ``user`` and ``scope`` keyword-only, refuses with :mod:`civicgrid.core.errors`, runs in
+one transaction and writes its typed audit event in that transaction (civicgrid.core.audit)."""
 
 from __future__ import annotations
 
@@ -10,12 +11,16 @@ from typing import Any
 import pandas as pd
 from django.conf import settings
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from civicgrid.core import audit
-from civicgrid.core.importing import Rows
-from civicgrid.core.models import AuditLog
+from civicgrid.core.errors import Invalid
+from civicgrid.core.importing import ImportRejected, RowError, Rows
+from civicgrid.core.places import common_ancestor
+from civicgrid.core.scoping import Scope, check_in_scope, require
 from civicgrid.engine.vulnerability import VulnerabilityRule
 from civicgrid.registry import importer
+from civicgrid.registry.events import RegistryEvent
 from civicgrid.registry.models import Actor, Household, Person, Place, Post, Resident
 
 _FACT_FIELDS = ("lives_alone", "chronic_illness", "pregnant", "limited_mobility", "language_barrier",
@@ -79,61 +84,74 @@ def household_vulnerability_refresh(*, household_ids: Iterable[int], as_of: date
 
 # --- households and residents -------------------------------------------------------------------
 @transaction.atomic
-def household_create(*, user: Any, code: str, building: Place, address: str, housing_type: str,
+def household_create(*, user: Any, scope: Scope, code: str, building: Place, address: str, housing_type: str,
                      income_status: str = "normal", contact_phone: str = "") -> Household:
+    require(scope, "edit")
+    check_in_scope(scope, building)
     if building.level != "building":
-        raise ValueError("a household must be placed in a building")
+        raise Invalid({"building": _("A household must be placed in a building.")})
     household = Household(code=code, building=building, grid=building.parent, place_path=building.path,
                           address=address, housing_type=housing_type, income_status=income_status,
                           contact_phone=contact_phone)
     household.full_clean()
     household.save()
-    audit.record(user=user, action=AuditLog.Action.CREATE, instance=household, new=audit.snapshot(household))
+    audit.record(user=user, event=RegistryEvent.HOUSEHOLD_CREATED, instance=household,
+                 new=audit.snapshot(household))
     household_vulnerability_refresh(household_ids=[household.id])
     return household
 
 
 @transaction.atomic
-def household_update(*, user: Any, household: Household, **changes: Any) -> Household:
+def household_update(*, user: Any, scope: Scope, household: Household, **changes: Any) -> Household:
+    require(scope, "edit")
+    check_in_scope(scope, household)
     allowed = {"building", "address", "housing_type", "income_status", "contact_phone"}
     unknown = set(changes) - allowed
     if unknown:
-        raise ValueError(f"cannot change {sorted(unknown)} of a household")
+        raise Invalid(_("These fields of a household cannot be changed: %(fields)s")
+                      % {"fields": ", ".join(sorted(unknown))})
     if "building" in changes:
         building = changes["building"]
+        check_in_scope(scope, building)
         if building.level != "building":
-            raise ValueError("a household must be placed in a building")
+            raise Invalid({"building": _("A household must be placed in a building.")})
         changes.update(grid=building.parent, place_path=building.path)
-    audit.update_fields(user=user, instance=household, changes=changes)
+    audit.update_fields(user=user, event=RegistryEvent.HOUSEHOLD_UPDATED, instance=household, changes=changes)
     household_vulnerability_refresh(household_ids=[household.id])
     household.refresh_from_db()
     return household
 
 
 @transaction.atomic
-def resident_create(*, user: Any, household: Household, **fields: Any) -> Resident:
+def resident_create(*, user: Any, scope: Scope, household: Household, **fields: Any) -> Resident:
+    require(scope, "edit")
+    check_in_scope(scope, household)
     if not fields.get("code"):
         fields["code"] = _next_code(Resident, "R")
     resident = Resident(household=household, **fields)
     resident.full_clean()
     resident.save()
-    audit.record(user=user, action=AuditLog.Action.CREATE, instance=resident, new=audit.snapshot(resident))
+    audit.record(user=user, event=RegistryEvent.RESIDENT_CREATED, instance=resident, new=audit.snapshot(resident))
     household_vulnerability_refresh(household_ids=[household.id])
     return resident
 
 
 @transaction.atomic
-def resident_update(*, user: Any, resident: Resident, **changes: Any) -> Resident:
+def resident_update(*, user: Any, scope: Scope, resident: Resident, **changes: Any) -> Resident:
+    require(scope, "edit")
+    check_in_scope(scope, resident)
     changes.pop("household", None)  # moving a resident between households is a separate act
-    audit.update_fields(user=user, instance=resident, changes=changes)
+    audit.update_fields(user=user, event=RegistryEvent.RESIDENT_UPDATED, instance=resident, changes=changes)
     household_vulnerability_refresh(household_ids=[resident.household_id])
     return resident
 
 
 @transaction.atomic
-def resident_delete(*, user: Any, resident: Resident) -> None:
+def resident_delete(*, user: Any, scope: Scope, resident: Resident) -> None:
+    require(scope, "edit")
+    check_in_scope(scope, resident)
     household_id = resident.household_id
-    audit.record(user=user, action=AuditLog.Action.DELETE, instance=resident, old=audit.snapshot(resident))
+    audit.record(user=user, event=RegistryEvent.RESIDENT_DELETED, instance=resident, old=audit.snapshot(resident))
     resident.delete()
     household_vulnerability_refresh(household_ids=[household_id])
 
@@ -146,12 +164,20 @@ def _next_code(model: type[Resident], prefix: str) -> str:
 
 # --- import ---------------------------------------------------------------------------------------
 @transaction.atomic
-def registry_import(*, user: Any, tables: dict[str, Rows]) -> dict[str, int]:
-    """Validate every row, then write everything, or nothing (raises ImportRejected)."""
+def registry_import(*, user: Any, scope: Scope, tables: dict[str, Rows]) -> dict[str, int]:
+    """Validate every row, then write everything, or nothing (raises ImportRejected).
+
+    Every row must lie inside the importer's area: a place under one of its places, a household in
+    one of its buildings, an actor serving a place in it, a post to such an actor. A director cannot
+    import into another community, nor widen anyone's scope there with a post.
+    """
+    require(scope, "import")
     cleaned = importer.validate(tables)
     created: list[Any] = []
 
     places = {p.code: p for p in Place.objects.all().only("id", "code", "path", "level", "parent_id")}
+    if not scope.unrestricted:
+        _refuse_outside(scope, tables, cleaned, places)
     for level in ("district", "subdistrict", "community", "grid", "building"):
         batch = []
         for row in (r for r in cleaned.places if r["level"] == level):
@@ -185,11 +211,9 @@ def registry_import(*, user: Any, tables: dict[str, Rows]) -> dict[str, int]:
     household_ids = dict(Household.objects.filter(
         code__in={r["household_code"] for r in cleaned.residents}).values_list("code", "id"))
     household_ids.update({h.code: h.id for h in new_households})
-    household_paths = {h.id: h.place_path for h in new_households}
     new_residents = [Resident(household_id=household_ids[r.pop("household_code")], **r) for r in
                      (dict(r) for r in cleaned.residents)]
     Resident.objects.bulk_create(new_residents, batch_size=2000)
-    _known_paths(new_residents, household_paths)
     created += new_residents
 
     new_actors = [Actor(code=r["code"], name=r["name"], sector=r["sector"], kind=r["kind"],
@@ -210,37 +234,80 @@ def registry_import(*, user: Any, tables: dict[str, Rows]) -> dict[str, int]:
     Post.objects.bulk_create(new_posts, batch_size=2000)
     created += new_people + new_posts
 
-    audit.record_created(user=user, instances=created)
     # Residents added to households that were already in the registry change those households' scores.
     new_ids = {h.id for h in new_households}
     household_vulnerability_refresh(household_ids={r.household_id for r in new_residents} - new_ids)
     counts = cleaned.counts()
-    AuditLog.objects.create(user=user if getattr(user, "is_authenticated", False) else None,
-                            action=AuditLog.Action.IMPORT, model="registry.Registry", object_id="-",
-                            object_repr="registry import", new=counts)
+    # One summarising event (the bulk rule of civicgrid.core.audit), placed where the new rows lie.
+    audit.record_bulk(user=user, event=RegistryEvent.REGISTRY_IMPORTED, model=Household,
+                      ids=[f"{type(o).__name__}:{o.pk}" for o in created], counts=counts,
+                      place_path=_import_place(scope, created), summary="registry import")
     return counts
+
+
+def _import_place(scope: Scope, created: list[Any]) -> str:
+    paths = [audit.place_path_of(o) for o in created if isinstance(o, Place | Household | Actor)]
+    return common_ancestor([p for p in paths if p]) or _scope_place(scope)
+
+
+def _scope_place(scope: Scope) -> str:
+    """Where an act of this scope is filed in the audit log: the deepest place containing its area."""
+    return common_ancestor([p for p in (*scope.area_paths, scope.home_path) if p])
+
+
+def _refuse_outside(scope: Scope, tables: dict[str, Rows], cleaned: Any, places: dict[str, Place]) -> None:
+    """Every row outside the importer's area, as a RowError (row numbers as in the file)."""
+    area = tuple(scope.area_paths)
+    new_paths = {}
+    for row in cleaned.places:
+        parent = new_paths.get(row["parent_code"]) or (places[row["parent_code"]].path
+                                                        if row["parent_code"] in places else "")
+        new_paths[row["code"]] = parent + row["code"] + "/"
+
+    def inside(code: str, *, strictly: bool = False) -> bool:
+        path = new_paths.get(code) or (places[code].path if code in places else "")
+        return bool(path) and any(path.startswith(a) and (not strictly or path != a) for a in area)
+
+    known_actors = dict(Actor.objects.values_list("code", "service_area__path"))
+    actor_paths = {r["code"]: new_paths.get(r["service_area_code"], "") or
+                   (places[r["service_area_code"]].path if r["service_area_code"] in places else "")
+                   for r in cleaned.actors}
+    errors: list[RowError] = []
+    outside = _("outside your area")
+    for table, key, strictly in (("places", "code", True), ("households", "building_code", False),
+                                 ("actors", "service_area_code", False)):
+        for number, raw in enumerate(tables.get(table, []), start=2):
+            if raw.get(key) and not inside(raw[key], strictly=strictly):
+                errors.append(RowError(table, number, key, raw[key], str(outside)))
+    new_households = {r["code"] for r in cleaned.households}
+    existing = dict(Household.objects.filter(code__in={r.get("household_code", "") for r in tables.get("residents", [])}
+                                             - new_households).values_list("code", "place_path"))
+    for number, raw in enumerate(tables.get("residents", []), start=2):
+        code = raw.get("household_code", "")
+        if code in existing and not any(existing[code].startswith(a) for a in area):
+            errors.append(RowError("residents", number, "household_code", code, str(outside)))
+    for number, raw in enumerate(tables.get("posts", []), start=2):
+        path = actor_paths.get(raw.get("actor_code", "")) or known_actors.get(raw.get("actor_code", ""), "")
+        if not any(path.startswith(a) for a in area):
+            errors.append(RowError("posts", number, "actor_code", raw.get("actor_code", ""), str(outside)))
+    if errors:
+        raise ImportRejected(errors)
 
 
 def _grid_id(building: Place) -> int:
     if building.parent_id is None:  # the importer only accepts buildings inside a grid
-        raise ValueError(f"building {building.code} has no grid")
+        raise Invalid(f"building {building.code} has no grid")
     return building.parent_id
 
 
-def _known_paths(residents: list[Resident], paths: dict[int, str]) -> None:
-    """Give bulk-created residents their household's path for the audit rows without a query each."""
-    missing = {r.household_id for r in residents} - set(paths)
-    if missing:
-        paths.update(dict(Household.objects.filter(id__in=missing).values_list("id", "place_path")))
-    for resident in residents:
-        resident.audit_place_path = paths[resident.household_id]  # type: ignore[method-assign,assignment]
-
-
 @transaction.atomic
-def registry_export_recorded(*, user: Any, counts: dict[str, int], masked: bool) -> None:
-    AuditLog.objects.create(user=user if getattr(user, "is_authenticated", False) else None,
-                            action=AuditLog.Action.EXPORT, model="registry.Registry", object_id="-",
-                            object_repr="registry export", new={**counts, "masked": masked})
+def registry_export_recorded(*, user: Any, scope: Scope, counts: dict[str, int], masked: bool) -> None:
+    """Record an export (what and how much, masked or not) where the exporter's area lies, so the
+    director sees a grid member's export."""
+    require(scope, "export")
+    audit.record_bulk(user=user, event=RegistryEvent.REGISTRY_EXPORTED, model=Household, ids=[],
+                      counts={**counts, "masked": masked}, place_path=_scope_place(scope),
+                      summary="registry export")
 
 
 __all__ = [

@@ -44,7 +44,7 @@ def home(request: HttpRequest, scope: Any) -> HttpResponse:
     if scope.may("households"):
         households = selectors.household_list(scope=scope)
         context["n_households"] = households.count()
-        context["n_vulnerable"] = households.filter(vulnerability_score__gt=0).count()
+        context["n_vulnerable"] = households.vulnerable().count()
         context["most_vulnerable"] = households.order_by("-vulnerability_score")[:8]
     if scope.may("residents"):
         context["n_residents"] = selectors.resident_list(scope=scope).count()
@@ -95,7 +95,7 @@ def household_edit(request: HttpRequest, scope: Any, household_id: int) -> HttpR
     household = selectors.household_get(scope=scope, household_id=household_id)
     form = HouseholdForm(request.POST or None, instance=household, scope=scope)
     if request.method == "POST" and form.is_valid():
-        services.household_update(user=request.user, household=selectors.household_get(
+        services.household_update(user=request.user, scope=scope, household=selectors.household_get(
             scope=scope, household_id=household_id), **form.cleaned_data)
         messages.success(request, _("Household saved."))
         return redirect("registry:household", household_id=household_id)
@@ -110,7 +110,7 @@ def resident_add(request: HttpRequest, scope: Any, household_id: int) -> HttpRes
     household = selectors.household_get(scope=scope, household_id=household_id)
     form = ResidentForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        services.resident_create(user=request.user, household=household, **form.cleaned_data)
+        services.resident_create(user=request.user, scope=scope, household=household, **form.cleaned_data)
         messages.success(request, _("Resident added."))
         return redirect("registry:household", household_id=household_id)
     return render(request, "registry/form.html", {"form": form, "title": _("Add resident"), "back": household})
@@ -123,7 +123,7 @@ def resident_edit(request: HttpRequest, scope: Any, resident_id: int) -> HttpRes
     resident = selectors.resident_get(scope=scope, resident_id=resident_id)
     form = ResidentForm(request.POST or None, instance=resident)
     if request.method == "POST" and form.is_valid():
-        services.resident_update(user=request.user, resident=selectors.resident_get(
+        services.resident_update(user=request.user, scope=scope, resident=selectors.resident_get(
             scope=scope, resident_id=resident_id), **form.cleaned_data)
         messages.success(request, _("Resident saved."))
         return redirect("registry:household", household_id=resident.household_id)
@@ -155,7 +155,7 @@ def registry_import(request: HttpRequest, scope: Any) -> HttpResponse:
         upload = form.cleaned_data["file"]
         try:
             tables = read_tables(upload, filename=upload.name, expected=TABLES)
-            context["counts"] = services.registry_import(user=request.user, tables=tables)
+            context["counts"] = services.registry_import(user=request.user, scope=scope, tables=tables)
         except ImportRejected as rejected:
             context["errors"] = rejected.errors
     return render(request, "registry/import.html", context, status=422 if "errors" in context else 200)
@@ -164,7 +164,7 @@ def registry_import(request: HttpRequest, scope: Any) -> HttpResponse:
 @scoped_view
 def registry_export(request: HttpRequest, scope: Any) -> HttpResponse:
     tables = selectors.registry_tables(scope=scope)
-    services.registry_export_recorded(user=request.user, counts={k: len(v[1]) for k, v in tables.items()},
+    services.registry_export_recorded(user=request.user, scope=scope, counts={k: len(v[1]) for k, v in tables.items()},
                                       masked=not scope.identity_clearance)
     if request.GET.get("format") == "xlsx":
         response = HttpResponse(write_xlsx(tables), content_type=(

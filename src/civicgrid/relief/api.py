@@ -8,16 +8,14 @@ catalogue, an issue larger than the stock), 403 for a role that may not act, 404
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
-from functools import wraps
 from typing import Any
 
 import ninja
 from django.http import HttpRequest
 from ninja import Router, Schema
 
-from civicgrid.accounts.roles import scope_for
+from civicgrid.accounts.roles import scope_for, scope_forget
 from civicgrid.relief import selectors, services
 from civicgrid.relief.models import DeliveryStop, DeliveryTask, LedgerEntry, Need
 
@@ -131,19 +129,6 @@ def _status(code: int, body: Any) -> Any:
     return _STATUS(code, body) if _STATUS is not None else (code, body)
 
 
-def _conflicts(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Answer 409 with the reason when someone else got there first."""
-
-    @wraps(view)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return view(*args, **kwargs)
-        except services.Conflict as conflict:
-            return _status(409, {"detail": conflict.messages})
-
-    return wrapper
-
-
 def _need(request: HttpRequest, need: Need) -> dict[str, Any]:
     progress = selectors.need_progress(scope=scope_for(request.user), needs=[need])[0]
     return {"id": need.pk, "household_id": need.household_id, "category": need.category, "item": need.item.code,
@@ -195,7 +180,6 @@ def need(request: HttpRequest, need_id: int) -> dict[str, Any]:
 @router.get("/tasks", response=TasksOut)
 def tasks(request: HttpRequest) -> dict[str, Any]:
     scope = scope_for(request.user)
-    services.delivery_claims_release_expired()
     return {"held": [_task(t) for t in selectors.task_held(scope=scope, user=request.user)],
             "claimable": [_task(t) for t in selectors.task_claimable(scope=scope)[:PAGE]]}
 
@@ -208,31 +192,26 @@ def task(request: HttpRequest, task_id: int) -> dict[str, Any]:
 
 
 @router.post("/tasks/{task_id}/claim", response={200: TaskDetailOut, 409: Error})
-@_conflicts
 def task_claim(request: HttpRequest, task_id: int) -> Any:
     scope = scope_for(request.user)
     services.delivery_task_claim(user=request.user, scope=scope, task_id=task_id)
-    if hasattr(request.user, "_civicgrid_scope"):  # the claim gives access to the task's households
-        del request.user._civicgrid_scope
+    scope_forget(request.user)  # the claim gives access to the task's households
     return task(request, task_id)
 
 
 @router.post("/tasks/{task_id}/release", response={200: TaskOut, 409: Error})
-@_conflicts
 def task_release(request: HttpRequest, task_id: int) -> Any:
-    return _task(services.delivery_task_release(user=request.user, task_id=task_id))
+    return _task(services.delivery_task_release(user=request.user, scope=scope_for(request.user), task_id=task_id))
 
 
 @router.post("/stops/{stop_id}/deliver", response={200: StopOut, 409: Error})
-@_conflicts
 def stop_deliver(request: HttpRequest, stop_id: int, body: DeliverIn) -> Any:
-    return _stop(services.delivery_stop_deliver(user=request.user, stop_id=stop_id, code=body.code))
+    return _stop(services.delivery_stop_deliver(user=request.user, scope=scope_for(request.user), stop_id=stop_id, code=body.code))
 
 
 @router.post("/stops/{stop_id}/fail", response={200: StopOut, 409: Error})
-@_conflicts
 def stop_fail(request: HttpRequest, stop_id: int, body: FailIn) -> Any:
-    return _stop(services.delivery_stop_fail(user=request.user, stop_id=stop_id, reason=body.reason,
+    return _stop(services.delivery_stop_fail(user=request.user, scope=scope_for(request.user), stop_id=stop_id, reason=body.reason,
                                              note=body.note))
 
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pandas as pd
-from django.conf import settings
 
-from civicgrid.analytics.crei import Units
+from civicgrid.core.indicators import Units
+from civicgrid.registry.models import vulnerable_score
 from civicgrid.relief.models import RoundAllocation
 
 
@@ -22,7 +22,7 @@ def _gap(units: Units, value) -> dict[str, float] | None:  # type: ignore[no-unt
     rows = _allocations()
     if rows.empty:
         return None
-    rows["vulnerable"] = rows["score"] >= settings.CIVICGRID_VULNERABLE_SCORE
+    rows["vulnerable"] = rows["score"] >= vulnerable_score()
     out = {}
     for unit, ids in units.items():
         mine = rows[rows["grid"].isin(ids)]

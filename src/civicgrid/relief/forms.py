@@ -25,15 +25,6 @@ POLICY_LABELS = {
 }
 
 
-def add_service_errors(form: forms.Form, error: ValidationError) -> None:
-    """Show a service's refusal next to the field it names (or above the form)."""
-    if hasattr(error, "error_dict"):
-        for field, errors in error.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, error.messages)
-
-
 def _choices(field: forms.Field, choices: list[Any]) -> None:
     cast(forms.ChoiceField, field).choices = choices
 

@@ -107,9 +107,6 @@ class DistributionPoint(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    def audit_place_path(self) -> str:
-        return self.place.path
-
 
 class Offer(models.Model):
     """A donation from an actor of any sector: pledged -> received -> inspected -> in stock (or rejected).
@@ -157,9 +154,6 @@ class Offer(models.Model):
     def __str__(self) -> str:
         return f"{self.donor} · {self.quantity} {self.item}"
 
-    def audit_place_path(self) -> str:
-        return self.point.place.path
-
 
 class Lot(models.Model):
     """A batch of one item at one point. ``quantity`` is what is left; issues take the lot that expires
@@ -186,9 +180,6 @@ class Lot(models.Model):
 
     def __str__(self) -> str:
         return f"{self.item} @ {self.point}: {self.quantity}"
-
-    def audit_place_path(self) -> str:
-        return self.point.place.path
 
 
 class AllocationRound(models.Model):
@@ -221,9 +212,6 @@ class AllocationRound(models.Model):
     def __str__(self) -> str:
         return f"#{self.pk} {self.place} {self.policy}"
 
-    def audit_place_path(self) -> str:
-        return self.place.path
-
 
 class LedgerEntry(models.Model):
     """One stock movement of one lot; the ledger of a lot sums to its quantity."""
@@ -253,9 +241,6 @@ class LedgerEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.quantity:+d} {self.item}"
-
-    def audit_place_path(self) -> str:
-        return self.point.place.path
 
 
 class Need(models.Model):
@@ -293,8 +278,6 @@ class Need(models.Model):
     def __str__(self) -> str:
         return f"{self.household.code} {self.quantity} × {self.item}"
 
-    def audit_place_path(self) -> str:
-        return self.household.place_path
 
     @property
     def remaining(self) -> int:
@@ -323,9 +306,6 @@ class NeedFiling(models.Model):
 
     def __str__(self) -> str:
         return f"filing {self.key} -> need {self.need_id}"
-
-    def audit_place_path(self) -> str:
-        return self.need.household.place_path
 
 
 class DeliveryTask(models.Model):
@@ -364,9 +344,6 @@ class DeliveryTask(models.Model):
     def __str__(self) -> str:
         return f"#{self.pk} {self.building}"
 
-    def audit_place_path(self) -> str:
-        return self.place_path
-
 
 class DeliveryStop(models.Model):
     """One household's share of a task. The household proves receipt with its one-time code."""
@@ -393,9 +370,6 @@ class DeliveryStop(models.Model):
     def __str__(self) -> str:
         return f"{self.household.address}"
 
-    def audit_place_path(self) -> str:
-        return self.household.place_path
-
 
 class DeliveryAttempt(models.Model):
     """Every delivery outcome, kept: a failed attempt says why."""
@@ -413,9 +387,6 @@ class DeliveryAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"{'delivered' if self.delivered else 'failed: ' + self.reason} {self.at:%Y-%m-%d %H:%M}"
-
-    def audit_place_path(self) -> str:
-        return self.stop.household.place_path
 
 
 class RoundAllocation(models.Model):
@@ -443,5 +414,3 @@ class RoundAllocation(models.Model):
     def __str__(self) -> str:
         return f"round {self.round_id}: {self.quantity} of {self.need_quantity} for need {self.need_id}"
 
-    def audit_place_path(self) -> str:
-        return self.household.place_path

@@ -17,10 +17,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from django.conf import settings
 
 from civicgrid.engine.allocation import POLICIES, allocate, sphere_floor
 from civicgrid.engine.equity import equity_summary, group_report
+from civicgrid.registry.models import vulnerable_score as registry_vulnerable_score
 
 # How needs become requests. Change it whenever the tiers or floors below change: the version is kept
 # in every round's snapshot.
@@ -41,7 +41,7 @@ def tier_of(*, urgency: str, life_critical: bool) -> int:
 
 
 def vulnerable_score() -> float:
-    return float(getattr(settings, "CIVICGRID_VULNERABLE_SCORE", 0.3))
+    return registry_vulnerable_score()
 
 
 @dataclass(frozen=True)

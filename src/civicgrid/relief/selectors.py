@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from civicgrid.accounts.models import Role
 from civicgrid.core.locking import locked
+from civicgrid.core.places import ancestors, under
 from civicgrid.core.scoping import Scope, require, scoped
 from civicgrid.registry.models import Actor, Household, Place
 from civicgrid.relief import rounds
@@ -74,12 +75,7 @@ def points_by_path() -> dict[str, DistributionPoint]:
 
 def point_for_path(path: str, points: dict[str, DistributionPoint]) -> DistributionPoint | None:
     """The point of the nearest place enclosing ``path`` (a household's building path)."""
-    parts = [p for p in path.split("/") if p]
-    for depth in range(len(parts), 0, -1):
-        point = points.get("/".join(parts[:depth]) + "/")
-        if point is not None:
-            return point
-    return None
+    return next((points[p] for p in reversed(ancestors(path)) if p in points), None)
 
 
 def round_places(*, scope: Scope) -> QuerySet[Place]:
@@ -352,13 +348,6 @@ def round_check(*, scope: Scope, round: AllocationRound) -> RoundCheck:
 
 
 # --- deliveries -----------------------------------------------------------------------------------
-def _under(lookup: str, paths: Iterable[str]) -> Q:
-    q = Q(pk__in=[])
-    for path in paths:
-        q |= Q(**{f"{lookup}__startswith": path})
-    return q
-
-
 def claimable_filter(scope: Scope, *, open_only: bool = True) -> Q:
     """Tasks a person may claim: those given to an organisation they belong to, and unassigned ones in the
     area an organisation of theirs serves (a community's volunteer team takes its community's). Roles
@@ -366,8 +355,10 @@ def claimable_filter(scope: Scope, *, open_only: bool = True) -> Q:
     if not scope.actor_ids:
         return Q(pk__in=[])
     areas = list(Actor.objects.filter(pk__in=scope.actor_ids).values_list("service_area__path", flat=True))
-    mine = Q(organisation_id__in=scope.actor_ids) | (Q(organisation__isnull=True) & _under("place_path", areas))
-    return mine & Q(status=DeliveryTask.Status.OPEN) if open_only else mine
+    mine = Q(organisation_id__in=scope.actor_ids) | (Q(organisation__isnull=True) & under("place_path", areas))
+    # a claim that lapsed is open again (the periodic job puts it back; reading never writes)
+    lapsed = Q(status=DeliveryTask.Status.CLAIMED, claim_expires_at__lte=timezone.now())
+    return mine & (Q(status=DeliveryTask.Status.OPEN) | lapsed) if open_only else mine
 
 
 def task_claimable(*, scope: Scope) -> QuerySet[DeliveryTask]:
@@ -378,7 +369,7 @@ def task_claimable(*, scope: Scope) -> QuerySet[DeliveryTask]:
 def task_held(*, scope: Scope, user: Any) -> QuerySet[DeliveryTask]:
     require(scope, "relief")
     return DeliveryTask.objects.select_related("building", "point").filter(
-        status=DeliveryTask.Status.CLAIMED, claimed_by=user)
+        status=DeliveryTask.Status.CLAIMED, claimed_by=user, claim_expires_at__gt=timezone.now())
 
 
 def task_area(*, scope: Scope, status: str = "") -> QuerySet[DeliveryTask]:

@@ -1,8 +1,9 @@
 """Writes of the relief workflow. Each service is keyword-only, runs in one transaction (serialised where
 concurrent calls must not interleave, see civicgrid.core.locking) and audits its changes in it.
 
-Refusals are :class:`ReliefError` (a ValidationError: HTTP 400 in the API, a message on the page), or
-:class:`Conflict` when someone else got there first (HTTP 409); nothing is written when one is raised.
+Refusals follow the house contract (:mod:`civicgrid.core.errors`): ``Invalid`` for bad input (400),
+``Conflict`` when someone else got there first or the state refuses (409), ``NotFound`` outside the
+scope (404), ``Forbidden`` for a role that may not act (403); nothing is written when one is raised.
 """
 
 from __future__ import annotations
@@ -15,20 +16,22 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import IntegrityError
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from civicgrid.core import audit
+from civicgrid.core.errors import Conflict, Forbidden, Invalid, NotFound
 from civicgrid.core.locking import locked, serialised_block
-from civicgrid.core.models import AuditLog
-from civicgrid.core.scoping import Scope, require, scoped
+from civicgrid.core.places import common_ancestor
+from civicgrid.core.scoping import Scope, check_in_scope, require, scoped
 from civicgrid.engine.allocation import POLICIES
 from civicgrid.registry.models import Actor, Household, Place
 from civicgrid.relief import rounds, selectors
 from civicgrid.relief.conf import relief_setting
+from civicgrid.relief.events import ReliefEvent
 from civicgrid.relief.models import (
     CATEGORIES,
     CHANNELS,
@@ -51,16 +54,8 @@ from civicgrid.relief.models import (
 URGENCY_RANK = {"critical": 0, "urgent": 1, "normal": 2}
 
 
-class ReliefError(ValidationError):
-    """A request the relief workflow refuses, with the reason (nothing was written)."""
-
-
-class InsufficientStock(ReliefError):
-    pass
-
-
-class Conflict(ReliefError):
-    """Someone else changed the record first (a task already claimed, a stop already delivered)."""
+class InsufficientStock(Conflict):
+    """Less stock is left than the issue asks (someone else may have taken it first)."""
 
 
 def _now(now: datetime | None) -> datetime:
@@ -69,16 +64,16 @@ def _now(now: datetime | None) -> datetime:
 
 def _whole_positive(value: Any, field: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ReliefError({field: _("must be a whole number, got %(value)r") % {"value": value}})
+        raise Invalid({field: _("must be a whole number, got %(value)r") % {"value": value}})
     if value <= 0:
-        raise ReliefError({field: _("must be at least 1, got %(value)d") % {"value": value}})
+        raise Invalid({field: _("must be at least 1, got %(value)d") % {"value": value}})
     return value
 
 
 def catalogue_item(code: str) -> Item:
     item = Item.objects.filter(code=str(code).strip(), active=True).first()
     if item is None:
-        raise ReliefError({"item": _("%(code)r is not in the catalogue") % {"code": code}})
+        raise Invalid({"item": _("%(code)r is not in the catalogue") % {"code": code}})
     return item
 
 
@@ -105,20 +100,20 @@ def need_file(*, user: Any, scope: Scope, household_id: Any, item: str | Item, q
     quantity = _whole_positive(quantity, "quantity")
     item = item if isinstance(item, Item) else catalogue_item(item)
     if category and category != item.category:
-        raise ReliefError({"item": _("%(item)s is not in the category %(category)s") % {
+        raise Invalid({"item": _("%(item)s is not in the category %(category)s") % {
             "item": item.name, "category": CATEGORIES.get(category, category)}})
     if urgency not in URGENCIES:
-        raise ReliefError({"urgency": _("unknown urgency %(value)r") % {"value": urgency}})
+        raise Invalid({"urgency": _("unknown urgency %(value)r") % {"value": urgency}})
     channel = "self" if scope.role == "resident" else (channel or "phone")
     if channel not in CHANNELS:
-        raise ReliefError({"channel": _("unknown channel %(value)r") % {"value": channel}})
+        raise Invalid({"channel": _("unknown channel %(value)r") % {"value": channel}})
     key = str(key or "").strip()
     if not 8 <= len(key) <= 64:
-        raise ReliefError({"idempotency_key": _("give an idempotency key of 8 to 64 characters")})
+        raise Invalid({"idempotency_key": _("give an idempotency key of 8 to 64 characters")})
     try:
         household = selectors.household_for_filing(scope=scope, household_id=int(household_id))
     except (ObjectDoesNotExist, TypeError, ValueError):
-        raise ReliefError({"household_id": _("no household %(id)s in your area") % {"id": household_id}}) from None
+        raise Invalid({"household_id": _("no household %(id)s in your area") % {"id": household_id}}) from None
     try:
         with serialised_block():
             return _file(user=user, household=household, item=item, quantity=quantity, key=key, urgency=urgency,
@@ -133,7 +128,7 @@ def need_file(*, user: Any, scope: Scope, household_id: Any, item: str | Item, q
 
 def _replay(earlier: NeedFiling, *, household: Household, item: Item) -> Filing:
     if earlier.need.household_id != household.id or earlier.need.item_id != item.id:
-        raise ReliefError({"idempotency_key": _("this key was already used for another need")})
+        raise Invalid({"idempotency_key": _("this key was already used for another need")})
     return Filing(earlier.need, earlier, earlier.merged, replayed=True)
 
 
@@ -150,7 +145,7 @@ def _file(*, user: Any, household: Household, item: Item, quantity: int, key: st
                     note=note, filed_at=now, updated_at=now)
         need.full_clean()
         need.save()
-        audit.record(user=user, action=AuditLog.Action.CREATE, instance=need, new=audit.snapshot(need))
+        audit.record(user=user, event=ReliefEvent.NEED_FILED, instance=need, new=audit.snapshot(need))
         before = 0
     else:
         before = need.quantity
@@ -158,18 +153,14 @@ def _file(*, user: Any, household: Household, item: Item, quantity: int, key: st
         notes = need.note
         if note and note not in need.note.splitlines():
             notes = f"{need.note}\n{note}" if need.note else note
-        audit.update_fields(user=user, instance=need, changes={
+        audit.update_fields(user=user, event=ReliefEvent.NEED_MERGED, instance=need, changes={
             "quantity": max(need.quantity, need.allocated_quantity + quantity), "urgency": more_urgent,
             "note": notes, "updated_at": now})
-    filing = NeedFiling.objects.create(need=need, key=key, channel=channel, filed_by=_user_or_none(user),
+    filing = NeedFiling.objects.create(need=need, key=key, channel=channel, filed_by=audit.acting_user(user),
                                        quantity=quantity, urgency=urgency, note=note, at=now, merged=merged,
                                        quantity_before=before, quantity_after=need.quantity)
-    audit.record(user=user, action=AuditLog.Action.CREATE, instance=filing, new=audit.snapshot(filing))
+    audit.record(user=user, event=ReliefEvent.NEED_FILING, instance=filing, new=audit.snapshot(filing))
     return Filing(need, filing, merged, replayed=False)
-
-
-def _user_or_none(user: Any) -> Any:
-    return user if getattr(user, "is_authenticated", False) else None
 
 
 def need_cancel(*, user: Any, scope: Scope, need_id: int) -> Need:
@@ -178,15 +169,20 @@ def need_cancel(*, user: Any, scope: Scope, need_id: int) -> Need:
     with serialised_block():
         need = locked(scoped(Need.objects.all(), selectors.filing_scope(scope)).filter(pk=need_id)).get()
         if need.status != Need.Status.OPEN:
-            raise ReliefError(_("Only an open need can be cancelled."))
-        audit.update_fields(user=user, instance=need, changes={"status": Need.Status.CANCELLED,
+            raise Invalid(_("Only an open need can be cancelled."))
+        audit.update_fields(user=user, event=ReliefEvent.NEED_CANCELLED, instance=need,
+                            changes={"status": Need.Status.CANCELLED,
                                                                 "updated_at": timezone.now()})
         return need
 
 
 # --- stock ----------------------------------------------------------------------------------------
-def stock_receive(*, user: Any, item: Item, point: DistributionPoint, quantity: Any, expiry: date | None = None,
-                  source: str = "", offer: Offer | None = None, now: datetime | None = None) -> Lot:
+def stock_receive(*, user: Any, scope: Scope, item: Item, point: DistributionPoint, quantity: Any,
+                  expiry: date | None = None, source: str = "", offer: Offer | None = None,
+                  now: datetime | None = None) -> Lot:
+    """Receive units into stock at a point of the acting user's area (a new lot and a ledger entry)."""
+    require(scope, "relief_manage")
+    check_in_scope(scope, point)
     quantity = _whole_positive(quantity, "quantity")
     with serialised_block():
         return _receive(user=user, item=item, point=point, quantity=quantity, expiry=expiry, source=source,
@@ -199,8 +195,8 @@ def _receive(*, user: Any, item: Item, point: DistributionPoint, quantity: int, 
                              received_at=now, offer=offer, source=source[:200])
     LedgerEntry.objects.create(at=now, kind=LedgerEntry.Kind.RECEIPT, item=item, point=point, lot=lot,
                                quantity=quantity, balance_after=quantity, reason=source[:200],
-                               user=_user_or_none(user), offer=offer)
-    audit.record(user=user, action=AuditLog.Action.CREATE, instance=lot, new=audit.snapshot(lot))
+                               user=audit.acting_user(user), offer=offer)
+    audit.record(user=user, event=ReliefEvent.STOCK_RECEIVED, instance=lot, new=audit.snapshot(lot))
     return lot
 
 
@@ -213,9 +209,9 @@ def stock_issue(*, user: Any, scope: Scope, item: str | Item, point_id: int, qua
     try:
         point = selectors.point_get(scope=scope, point_id=int(point_id))
     except (ObjectDoesNotExist, TypeError, ValueError):
-        raise ReliefError({"point": _("no distribution point %(id)s in your area") % {"id": point_id}}) from None
+        raise Invalid({"point": _("no distribution point %(id)s in your area") % {"id": point_id}}) from None
     if not reason.strip():
-        raise ReliefError({"reason": _("say what the stock is issued for")})
+        raise Invalid({"reason": _("say what the stock is issued for")})
     with serialised_block():
         return _issue(user=user, item=item, point=point, quantity=quantity, kind=LedgerEntry.Kind.ISSUE,
                       reason=reason.strip(), now=_now(now))
@@ -226,10 +222,10 @@ def _issue(*, user: Any, item: Item, point: DistributionPoint, quantity: int, ki
     lots = list(locked(selectors.available_lots(item=item, point=point, today=timezone.localdate(now))))
     available = sum(lot.quantity for lot in lots)
     if available < quantity:
-        raise InsufficientStock({"quantity": _(
+        raise InsufficientStock(field="quantity", message=_(
             "only %(available)d %(unit)s of %(item)s left at %(point)s (expired lots excluded); "
             "cannot issue %(quantity)d") % {"available": available, "unit": item.unit_label, "item": item.label,
-                                             "point": point.name, "quantity": quantity}})
+                                             "point": point.name, "quantity": quantity})
     entries, left = [], quantity
     for lot in lots:
         if left == 0:
@@ -241,8 +237,8 @@ def _issue(*, user: Any, item: Item, point: DistributionPoint, quantity: int, ki
         left -= take
         entries.append(LedgerEntry.objects.create(
             at=now, kind=kind, item=item, point=point, lot=lot, quantity=-take, balance_after=lot.quantity,
-            reason=reason[:200], user=_user_or_none(user), round=round))
-        audit.record(user=user, action=AuditLog.Action.UPDATE, instance=lot, old={"quantity": old},
+            reason=reason[:200], user=audit.acting_user(user), round=round))
+        audit.record(user=user, event=ReliefEvent.STOCK_ISSUED, instance=lot, old={"quantity": old},
                      new={"quantity": lot.quantity, "reason": reason[:200]})
     return entries
 
@@ -255,17 +251,17 @@ def offer_pledge(*, user: Any, scope: Scope, donor_id: int, item: str | Item, qu
     item = item if isinstance(item, Item) else catalogue_item(item)
     donor = selectors.donors_for(scope=scope).filter(pk=donor_id).first()
     if donor is None:
-        raise ReliefError({"donor": _("you may not record a pledge for this actor")})
+        raise Invalid({"donor": _("you may not record a pledge for this actor")})
     point = selectors.point_list(scope=scope).filter(pk=point_id).first()
     if point is None:
-        raise ReliefError({"point": _("no distribution point %(id)s in your area") % {"id": point_id}})
+        raise Invalid({"point": _("no distribution point %(id)s in your area") % {"id": point_id}})
     with serialised_block():
         offer = Offer(donor=donor, donor_sector=donor.sector, donor_kind=donor.kind, item=item, quantity=quantity,
-                      point=point, expiry=expiry, note=note[:200], pledged_by=_user_or_none(user),
+                      point=point, expiry=expiry, note=note[:200], pledged_by=audit.acting_user(user),
                       pledged_at=_now(now))
         offer.full_clean()
         offer.save()
-        audit.record(user=user, action=AuditLog.Action.CREATE, instance=offer, new=audit.snapshot(offer))
+        audit.record(user=user, event=ReliefEvent.OFFER_PLEDGED, instance=offer, new=audit.snapshot(offer))
         return offer
 
 
@@ -283,7 +279,7 @@ def offer_receive(*, user: Any, scope: Scope, offer_id: int, quantity: Any, now:
     quantity = _whole_positive(quantity, "quantity")
     with serialised_block():
         offer = _offer_for_update(scope, offer_id, Offer.Status.PLEDGED)
-        audit.update_fields(user=user, instance=offer, changes={
+        audit.update_fields(user=user, event=ReliefEvent.OFFER_RECEIVED, instance=offer, changes={
             "status": Offer.Status.RECEIVED, "received_quantity": quantity, "received_at": _now(now)})
         return offer
 
@@ -292,15 +288,15 @@ def offer_inspect(*, user: Any, scope: Scope, offer_id: int, accepted: Any, note
                   now: datetime | None = None) -> Offer:
     """Inspection: how many units are fit to hand out; none accepted rejects the offer."""
     if isinstance(accepted, bool) or not isinstance(accepted, int) or accepted < 0:
-        raise ReliefError({"accepted": _("must be a whole number of at least 0")})
+        raise Invalid({"accepted": _("must be a whole number of at least 0")})
     with serialised_block():
         offer = _offer_for_update(scope, offer_id, Offer.Status.RECEIVED)
         if accepted > (offer.received_quantity or 0):
-            raise ReliefError({"accepted": _("cannot accept more than the %(n)d units received") % {
+            raise Invalid({"accepted": _("cannot accept more than the %(n)d units received") % {
                 "n": offer.received_quantity or 0}})
         if accepted < (offer.received_quantity or 0) and not note.strip():
-            raise ReliefError({"note": _("say why units were not accepted")})
-        audit.update_fields(user=user, instance=offer, changes={
+            raise Invalid({"note": _("say why units were not accepted")})
+        audit.update_fields(user=user, event=ReliefEvent.OFFER_INSPECTED, instance=offer, changes={
             "status": Offer.Status.INSPECTED if accepted else Offer.Status.REJECTED, "accepted_quantity": accepted,
             "inspection_note": note.strip()[:200], "inspected_at": _now(now)})
         return offer
@@ -313,9 +309,27 @@ def offer_stock(*, user: Any, scope: Scope, offer_id: int, now: datetime | None 
         _receive(user=user, item=offer.item, point=offer.point, quantity=offer.accepted_quantity or 0,
                  expiry=offer.expiry, source=f"{offer.donor.name} ({offer.donor_sector})", offer=offer,
                  now=_now(now))
-        audit.update_fields(user=user, instance=offer, changes={"status": Offer.Status.IN_STOCK,
+        audit.update_fields(user=user, event=ReliefEvent.OFFER_STOCKED, instance=offer,
+                            changes={"status": Offer.Status.IN_STOCK,
                                                                 "stocked_at": _now(now)})
         return offer
+
+
+def offer_advance(*, user: Any, scope: Scope, offer_id: int, quantity: int | None = None, note: str = "",
+                  now: datetime | None = None) -> Offer:
+    """The offer's next step (pledged -> received -> inspected -> in stock), the one state machine the
+    pages use: ``quantity`` is what arrived (receiving) or what is fit to hand out (inspecting); by
+    default all of it."""
+    offer = selectors.offer_get(scope=scope, offer_id=offer_id)
+    if offer.status == Offer.Status.PLEDGED:
+        return offer_receive(user=user, scope=scope, offer_id=offer.pk, now=now,
+                             quantity=offer.quantity if quantity is None else quantity)
+    if offer.status == Offer.Status.RECEIVED:
+        return offer_inspect(user=user, scope=scope, offer_id=offer.pk, note=note, now=now,
+                             accepted=offer.received_quantity if quantity is None else quantity)
+    if offer.status == Offer.Status.INSPECTED:
+        return offer_stock(user=user, scope=scope, offer_id=offer.pk, now=now)
+    raise Conflict(_("This offer is %(status)s: nothing more to do.") % {"status": offer.get_status_display()})
 
 
 # --- allocation rounds ----------------------------------------------------------------------------
@@ -326,26 +340,20 @@ def round_selection(*, scope: Scope, place_ids: list[Any], item_codes: list[str]
     try:
         ids = [int(p) for p in place_ids]
     except (TypeError, ValueError):
-        raise ReliefError({"places": _("choose grids or a community")}) from None
+        raise Invalid({"places": _("choose grids or a community")}) from None
     places = list(selectors.round_places(scope=scope).filter(pk__in=ids))
     if not places or len(places) != len(set(ids)):
-        raise ReliefError({"places": _("choose grids or a community in your area")})
+        raise Invalid({"places": _("choose grids or a community in your area")})
     items = list(Item.objects.filter(code__in=item_codes, active=True))
     if not items or len(items) != len(set(item_codes)):
-        raise ReliefError({"items": _("choose items from the catalogue")})
+        raise Invalid({"items": _("choose items from the catalogue")})
     if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= 30:
-        raise ReliefError({"days": _("a round covers 1 to 30 days")})
+        raise Invalid({"days": _("a round covers 1 to 30 days")})
     return places, items, days
 
 
 def _common_place(places: list[Place]) -> Place:
-    parts = [p.path.strip("/").split("/") for p in places]
-    common: list[str] = []
-    for level in zip(*parts, strict=False):
-        if len(set(level)) != 1:
-            break
-        common.append(level[0])
-    return Place.objects.get(path="/".join(common) + "/")
+    return Place.objects.get(path=common_ancestor([p.path for p in places]))
 
 
 @dataclass(frozen=True)
@@ -369,9 +377,9 @@ def round_confirm(*, user: Any, scope: Scope, place_ids: list[Any], item_codes: 
     With ``fingerprint`` (from the preview) the round is refused if needs or stock changed since."""
     places, items, days = round_selection(scope=scope, place_ids=place_ids, item_codes=item_codes, days=days)
     if policy not in POLICIES:
-        raise ReliefError({"policy": _("unknown policy %(value)r") % {"value": policy}})
+        raise Invalid({"policy": _("unknown policy %(value)r") % {"value": policy}})
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**62:
-        raise ReliefError({"seed": _("the seed must be a whole number")})
+        raise Invalid({"seed": _("the seed must be a whole number")})
     now = _now(now)
     with serialised_block():
         inputs = selectors.round_inputs(scope=scope, places=places, items=items, days=days, lock=True,
@@ -379,9 +387,9 @@ def round_confirm(*, user: Any, scope: Scope, place_ids: list[Any], item_codes: 
         if fingerprint and inputs.fingerprint != fingerprint:
             raise Conflict(_("Needs or stock changed since your preview: check the new preview and confirm again."))
         if inputs.requests.empty:
-            raise ReliefError(_("There are no open needs for these items here."))
+            raise Invalid(_("There are no open needs for these items here."))
         if inputs.stock.empty:
-            raise ReliefError(_("There is no stock of these items at the points serving these households."))
+            raise Invalid(_("There is no stock of these items at the points serving these households."))
         outcomes = {o.policy: o for o in rounds.compare_policies(inputs, seed=seed)}
         result = outcomes[policy].result
         rules = Household.objects.filter(pk__in=inputs.requests["household_id"].tolist()).values_list(
@@ -393,9 +401,9 @@ def round_confirm(*, user: Any, scope: Scope, place_ids: list[Any], item_codes: 
             result={"request_id": [int(v) for v in result["request_id"]],
                     "allocated": [int(v) for v in result["allocated"]]},
             metrics={p: o.metrics for p, o in outcomes.items()}, fingerprint=inputs.fingerprint,
-            n_requests=len(result), units_allocated=int(result["allocated"].sum()), confirmed_by=_user_or_none(user),
+            n_requests=len(result), units_allocated=int(result["allocated"].sum()), confirmed_by=audit.acting_user(user),
             confirmed_at=now, due_at=now + timedelta(hours=relief_setting("delivery_hours")))
-        audit.record(user=user, action=AuditLog.Action.CREATE, instance=round, new={
+        audit.record(user=user, event=ReliefEvent.ROUND_CONFIRMED, instance=round, new={
             "policy": policy, "seed": seed, "days": days, "places": round.place_paths, "items": round.item_codes,
             "requests": round.n_requests, "units_allocated": round.units_allocated, "fingerprint": round.fingerprint})
         _write_outcome(user=user, round=round, inputs=inputs, result=result, items=items, now=now)
@@ -442,7 +450,10 @@ def _write_outcome(*, user: Any, round: AllocationRound, inputs: rounds.RoundInp
         _issue(user=user, item=by_code[item_code], point=points[point_code], quantity=int(units),
                kind=LedgerEntry.Kind.ALLOCATION, reason=_("allocation round #%(id)d") % {"id": round.pk}, now=now,
                round=round)
-    audit.record_created(user=user, instances=tasks)
+    audit.record_bulk(user=user, event=ReliefEvent.DELIVERY_TASKS_CREATED, model=DeliveryTask,
+                      ids=[t.pk for t in tasks], counts={"tasks": len(tasks), "stops": len(stops),
+                                                         "round": round.pk},
+                      place_path=round.place.path if round.place else "", summary=f"round #{round.pk}")
 
 
 def _chunks(ids: list[Any], size: int = 2000) -> list[list[Any]]:
@@ -461,14 +472,16 @@ def delivery_task_claim(*, user: Any, scope: Scope, task_id: int, now: datetime 
         task = locked(DeliveryTask.objects.filter(pk=task_id).filter(
             selectors.claimable_filter(scope, open_only=False))).first()
         if task is None:
-            raise DeliveryTask.DoesNotExist(f"no task {task_id} you may claim")
+            raise NotFound(_("No delivery task %(id)s that you may claim.") % {"id": task_id})
+        if task.status == DeliveryTask.Status.CLAIMED and task.claim_expires_at and task.claim_expires_at <= now:
+            _requeue(user=None, task=task)  # the claim lapsed: it is open again, and claimed below
         if task.status != DeliveryTask.Status.OPEN:
             raise Conflict(_("Someone else has already claimed this task.") if task.status == "claimed"
                            else _("This task is done."))
         cap = relief_setting("max_open_claims")
         if DeliveryTask.objects.filter(claimed_by=user, status=DeliveryTask.Status.CLAIMED).count() >= cap:
             raise Conflict(_("You already hold %(n)d tasks: deliver or release one first.") % {"n": cap})
-        audit.update_fields(user=user, instance=task, changes={
+        audit.update_fields(user=user, event=ReliefEvent.TASK_CLAIMED, instance=task, changes={
             "status": DeliveryTask.Status.CLAIMED, "claimed_by": user, "claimed_at": now,
             "claim_expires_at": now + timedelta(minutes=relief_setting("claim_minutes"))})
         return task
@@ -477,14 +490,14 @@ def delivery_task_claim(*, user: Any, scope: Scope, task_id: int, now: datetime 
 def _held_task(user: Any, task_id: int) -> DeliveryTask:
     task = locked(DeliveryTask.objects.filter(pk=task_id)).first()
     if task is None or task.status != DeliveryTask.Status.CLAIMED or task.claimed_by_id != user.pk:
-        raise PermissionDenied(_("Claim the task before recording a delivery."))
+        raise Forbidden(_("Claim the task before recording a delivery."))
     return task
 
 
 def _stop_for_update(user: Any, stop_id: int) -> tuple[DeliveryTask, DeliveryStop]:
     task_id = DeliveryStop.objects.filter(pk=stop_id).values_list("task_id", flat=True).first()
     if task_id is None:
-        raise DeliveryStop.DoesNotExist(f"no stop {stop_id}")
+        raise NotFound()
     task = _held_task(user, task_id)  # the task first, then the stop: one lock order everywhere
     stop = locked(DeliveryStop.objects.filter(pk=stop_id)).get()
     if stop.status != DeliveryStop.Status.PENDING:
@@ -492,21 +505,23 @@ def _stop_for_update(user: Any, stop_id: int) -> tuple[DeliveryTask, DeliverySto
     return task, stop
 
 
-def delivery_stop_deliver(*, user: Any, stop_id: int, code: str, now: datetime | None = None) -> DeliveryStop:
-    """Record a delivery the household confirmed with its one-time code."""
+def delivery_stop_deliver(*, user: Any, scope: Scope, stop_id: int, code: str,
+                          now: datetime | None = None) -> DeliveryStop:
+    """Record a delivery the household confirmed with its one-time code (by the task's holder)."""
+    require(scope, "relief")
     now = _now(now)
     wrong = False
     with serialised_block():
         task, stop = _stop_for_update(user, stop_id)
         limit = relief_setting("wrong_code_limit")
         if stop.wrong_codes >= limit:
-            raise ReliefError({"code": _("Too many wrong codes: ask the coordinator for a new code.")})
+            raise Invalid({"code": _("Too many wrong codes: ask the coordinator for a new code.")})
         if not hmac.compare_digest(str(code).strip().encode(), stop.code.encode()):
             stop.wrong_codes += 1
             stop.save(update_fields=["wrong_codes"])  # kept: the refusal below is raised after the commit
             wrong = True
         else:
-            audit.update_fields(user=user, instance=stop, changes={
+            audit.update_fields(user=user, event=ReliefEvent.STOP_DELIVERED, instance=stop, changes={
                 "status": DeliveryStop.Status.DELIVERED, "delivered_at": now, "delivered_by": user})
             DeliveryAttempt.objects.create(stop=stop, by=user, at=now, delivered=True)
             needs = Need.objects.in_bulk(list(stop.allocations.values_list("need_id", flat=True)))
@@ -519,20 +534,22 @@ def delivery_stop_deliver(*, user: Any, stop_id: int, code: str, now: datetime |
             Need.objects.bulk_update(list(needs.values()), ["delivered_quantity", "status", "updated_at"])
             _after_outcome(user=user, task=task, now=now)
     if wrong:
-        raise ReliefError({"code": _("Wrong code (%(n)d of %(limit)d tries used).") % {
+        raise Invalid({"code": _("Wrong code (%(n)d of %(limit)d tries used).") % {
             "n": stop.wrong_codes, "limit": relief_setting("wrong_code_limit")}})
     return stop
 
 
-def delivery_stop_fail(*, user: Any, stop_id: int, reason: str, note: str = "",
+def delivery_stop_fail(*, user: Any, scope: Scope, stop_id: int, reason: str, note: str = "",
                        now: datetime | None = None) -> DeliveryStop:
     """Record why a household could not be served; the stop goes back to the queue with its task."""
+    require(scope, "relief")
     if reason not in FAILURE_REASONS:
-        raise ReliefError({"reason": _("choose why: %(reasons)s") % {"reasons": ", ".join(FAILURE_REASONS)}})
+        raise Invalid({"reason": _("choose why: %(reasons)s") % {"reasons": ", ".join(FAILURE_REASONS)}})
     now = _now(now)
     with serialised_block():
         task, stop = _stop_for_update(user, stop_id)
-        audit.update_fields(user=user, instance=stop, changes={"status": DeliveryStop.Status.FAILED,
+        audit.update_fields(user=user, event=ReliefEvent.STOP_FAILED, instance=stop,
+                            changes={"status": DeliveryStop.Status.FAILED,
                                                                 "failure_reason": reason})
         DeliveryAttempt.objects.create(stop=stop, by=user, at=now, delivered=False, reason=reason, note=note[:200])
         _after_outcome(user=user, task=task, now=now)
@@ -548,19 +565,21 @@ def _after_outcome(*, user: Any, task: DeliveryTask, now: datetime) -> None:
     elif DeliveryStop.Status.FAILED in statuses:
         _requeue(user=user, task=task)
     else:
-        audit.update_fields(user=user, instance=task, changes={"status": DeliveryTask.Status.DONE,
+        audit.update_fields(user=user, event=ReliefEvent.TASK_DONE, instance=task,
+                            changes={"status": DeliveryTask.Status.DONE,
                                                                 "claim_expires_at": None, "completed_at": now})
 
 
 def _requeue(*, user: Any, task: DeliveryTask) -> None:
     task.stops.filter(status=DeliveryStop.Status.FAILED).update(status=DeliveryStop.Status.PENDING)
-    audit.update_fields(user=user, instance=task, changes={
+    audit.update_fields(user=user, event=ReliefEvent.TASK_REQUEUED, instance=task, changes={
         "status": DeliveryTask.Status.OPEN, "claimed_by": None, "claimed_at": None, "claim_expires_at": None,
         "requeued": task.requeued + 1})
 
 
-def delivery_task_release(*, user: Any, task_id: int) -> DeliveryTask:
+def delivery_task_release(*, user: Any, scope: Scope, task_id: int) -> DeliveryTask:
     """Give a held task back to the queue (its undelivered stops go with it)."""
+    require(scope, "relief")
     with serialised_block():
         task = _held_task(user, task_id)
         _requeue(user=user, task=task)
@@ -589,8 +608,9 @@ def delivery_task_assign(*, user: Any, scope: Scope, task_id: int, organisation_
         if organisation_id is not None:
             organisation = Actor.objects.filter(pk=organisation_id).first()
             if organisation is None:
-                raise ReliefError({"organisation": _("unknown organisation")})
-        audit.update_fields(user=user, instance=task, changes={"organisation": organisation})
+                raise Invalid({"organisation": _("unknown organisation")})
+        audit.update_fields(user=user, event=ReliefEvent.TASK_ASSIGNED, instance=task,
+                            changes={"organisation": organisation})
         return task
 
 
@@ -601,6 +621,7 @@ def stop_code_reissue(*, user: Any, scope: Scope, stop_id: int) -> DeliveryStop:
         stop = locked(scoped(DeliveryStop.objects.all(), scope).filter(pk=stop_id)).get()
         if stop.status == DeliveryStop.Status.DELIVERED:
             raise Conflict(_("This delivery is already confirmed."))
-        audit.update_fields(user=user, instance=stop, changes={"code": f"{secrets.randbelow(10**6):06d}",
+        audit.update_fields(user=user, event=ReliefEvent.CODE_REISSUED, instance=stop,
+                            changes={"code": f"{secrets.randbelow(10**6):06d}",
                                                                 "wrong_codes": 0})
         return stop

@@ -7,7 +7,6 @@ from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -16,11 +15,12 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from civicgrid.core.errors import FORM_ERRORS, error_text
 from civicgrid.core.scoping import Scope, require
-from civicgrid.registry.views import scoped_view
+from civicgrid.core.views import form_errors, scoped_view
 from civicgrid.relief import forms as f
 from civicgrid.relief import selectors, services
-from civicgrid.relief.models import CATEGORIES, DeliveryTask, Need, Offer
+from civicgrid.relief.models import CATEGORIES, DeliveryTask, Need
 from civicgrid.relief.text import allocation_sentence, policy_rows
 
 
@@ -30,7 +30,7 @@ def _act(request: HttpRequest, action: Callable[[], object], *, success: str) ->
     reason instead of failing. Returns whether it succeeded."""
     try:
         action()
-    except ValidationError as error:
+    except FORM_ERRORS as error:
         messages.error(request, " ".join(error.messages))
         return False
     messages.success(request, success)
@@ -68,8 +68,8 @@ def need_new(request: HttpRequest, scope: Scope) -> HttpResponse:
                 user=request.user, scope=scope, household_id=household_id, item=data["item"],
                 category=data["category"], quantity=data["quantity"], urgency=data["urgency"], note=data["note"],
                 channel=data.get("channel", ""), key=data["idempotency_key"])
-        except ValidationError as error:
-            f.add_service_errors(form, error)
+        except FORM_ERRORS as error:
+            form_errors(form, error)
         else:
             if filing.replayed:
                 messages.info(request, _("This form was already sent; nothing new was recorded."))
@@ -131,13 +131,13 @@ def stock(request: HttpRequest, scope: Scope) -> HttpResponse:
                 else:
                     require(scope, "relief_manage")
                     point = selectors.point_get(scope=scope, point_id=int(data["point"]))
-                    services.stock_receive(user=request.user, item=services.catalogue_item(data["item"]),
+                    services.stock_receive(user=request.user, scope=scope, item=services.catalogue_item(data["item"]),
                                            point=point, quantity=data["quantity"], expiry=data["expiry"],
                                            source=data["reason"])
                     messages.success(request, _("Stock received."))
                 return redirect("relief:stock")
-            except ValidationError as error:
-                f.add_service_errors(form, error)
+            except FORM_ERRORS as error:
+                form_errors(form, error)
     status = 400 if issue.errors or receive.errors else 200
     return render(request, "relief/stock.html", {
         "levels": selectors.stock_levels(scope=scope), "issue": issue, "receive": receive,
@@ -165,8 +165,8 @@ def offers(request: HttpRequest, scope: Scope) -> HttpResponse:
                                   note=data["note"])
             messages.success(request, _("Pledge recorded."))
             return redirect("relief:offers")
-        except ValidationError as error:
-            f.add_service_errors(form, error)
+        except FORM_ERRORS as error:
+            form_errors(form, error)
     page = Paginator(selectors.offer_list(scope=scope), 50).get_page(request.GET.get("page"))
     return render(request, "relief/offers.html", {"form": form, "page": page, "step": f.OfferStepForm()},
                   status=400 if form.errors else 200)
@@ -177,21 +177,14 @@ def offers(request: HttpRequest, scope: Scope) -> HttpResponse:
 def offer_step(request: HttpRequest, scope: Scope, offer_id: int) -> HttpResponse:
     offer = selectors.offer_get(scope=scope, offer_id=offer_id)
     form = f.OfferStepForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, form.errors.as_text())
+        return redirect("relief:offers")
     try:
-        if not form.is_valid():
-            raise ValidationError(form.errors.as_text())
-        quantity, note = form.cleaned_data["quantity"], form.cleaned_data["note"]
-        if offer.status == Offer.Status.PLEDGED:
-            services.offer_receive(user=request.user, scope=scope, offer_id=offer.pk,
-                                   quantity=offer.quantity if quantity is None else quantity)
-        elif offer.status == Offer.Status.RECEIVED:
-            services.offer_inspect(user=request.user, scope=scope, offer_id=offer.pk, note=note,
-                                   accepted=offer.received_quantity if quantity is None else quantity)
-        elif offer.status == Offer.Status.INSPECTED:
-            services.offer_stock(user=request.user, scope=scope, offer_id=offer.pk)
+        services.offer_advance(user=request.user, scope=scope, offer_id=offer.pk, **form.cleaned_data)
         messages.success(request, _("Offer updated."))
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
+    except FORM_ERRORS as error:
+        messages.error(request, error_text(error))
     return redirect("relief:offers")
 
 
@@ -223,13 +216,13 @@ def round_preview(request: HttpRequest, scope: Scope) -> HttpResponse:
             messages.success(request, _("Round confirmed: %(units)d units to %(n)d requests.") % {
                 "units": round.units_allocated, "n": round.n_requests})
             return redirect("relief:round", round_id=round.pk)
-        except ValidationError as error:
+        except FORM_ERRORS as error:
             messages.error(request, " ".join(error.messages))
     seed = int(data.get("seed") or secrets.randbelow(2**31))
     try:
         preview = services.round_preview(scope=scope, seed=seed, **selection)
-    except ValidationError as error:
-        f.add_service_errors(form, error)
+    except FORM_ERRORS as error:
+        form_errors(form, error)
         return render(request, "relief/rounds.html", {"rounds": selectors.round_list(scope=scope)[:50],
                                                       "form": form}, status=400)
     confirm = f.ConfirmForm(scope=scope, initial={
@@ -277,7 +270,6 @@ def round_detail(request: HttpRequest, scope: Scope, round_id: int) -> HttpRespo
 @scoped_view
 def tasks(request: HttpRequest, scope: Scope) -> HttpResponse:
     require(scope, "relief")
-    services.delivery_claims_release_expired()
     context: dict[str, Any] = {
         "held": selectors.task_held(scope=scope, user=request.user),
         "claimable": selectors.task_claimable(scope=scope)[:100],
@@ -323,7 +315,7 @@ def task_assign(request: HttpRequest, scope: Scope, task_id: int) -> HttpRespons
             services.delivery_task_assign(user=request.user, scope=scope, task_id=task_id,
                                           organisation_id=int(organisation) if organisation else None)
             messages.success(request, _("Task updated."))
-        except ValidationError as error:
+        except FORM_ERRORS as error:
             messages.error(request, " ".join(error.messages))
     return redirect("relief:task", task_id=task_id)
 
@@ -347,7 +339,7 @@ def task_claim(request: HttpRequest, scope: Scope, task_id: int) -> HttpResponse
 @scoped_view
 @require_POST
 def task_release(request: HttpRequest, scope: Scope, task_id: int) -> HttpResponse:
-    services.delivery_task_release(user=request.user, task_id=task_id)
+    services.delivery_task_release(user=request.user, scope=scope, task_id=task_id)
     messages.success(request, _("The task is back in the queue."))
     return redirect("relief:tasks")
 
@@ -359,12 +351,12 @@ def stop_deliver(request: HttpRequest, scope: Scope, task_id: int, stop_id: int)
     form = f.DeliverForm(request.POST, prefix=f"s{stop_id}")
     if form.is_valid():
         try:
-            services.delivery_stop_deliver(user=request.user, stop_id=stop_id, code=form.cleaned_data["code"])
+            services.delivery_stop_deliver(user=request.user, scope=scope, stop_id=stop_id, code=form.cleaned_data["code"])
             messages.success(request, _("Delivery confirmed."))
             return redirect(reverse("relief:task", args=[task_id]) if _still_held(task, request) else
                             reverse("relief:tasks"))
-        except ValidationError as error:
-            f.add_service_errors(form, error)
+        except FORM_ERRORS as error:
+            form_errors(form, error)
     return _task_page(request, scope, task, forms={stop_id: (form, None)}, status=400)
 
 
@@ -375,13 +367,13 @@ def stop_fail(request: HttpRequest, scope: Scope, task_id: int, stop_id: int) ->
     form = f.FailForm(request.POST, prefix=f"f{stop_id}")
     if form.is_valid():
         try:
-            services.delivery_stop_fail(user=request.user, stop_id=stop_id, reason=form.cleaned_data["reason"],
+            services.delivery_stop_fail(user=request.user, scope=scope, stop_id=stop_id, reason=form.cleaned_data["reason"],
                                         note=form.cleaned_data["note"])
             messages.success(request, _("Recorded; the delivery goes back to the queue."))
             return redirect(reverse("relief:task", args=[task_id]) if _still_held(task, request) else
                             reverse("relief:tasks"))
-        except ValidationError as error:
-            f.add_service_errors(form, error)
+        except FORM_ERRORS as error:
+            form_errors(form, error)
     return _task_page(request, scope, task, forms={stop_id: (None, form)}, status=400)
 
 

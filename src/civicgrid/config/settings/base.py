@@ -27,6 +27,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "civicgrid.core.middleware.DomainErrorMiddleware",
 ]
 
 ROOT_URLCONF = "civicgrid.config.urls"

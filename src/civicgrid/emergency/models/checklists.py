@@ -29,5 +29,3 @@ class ChecklistCompletion(models.Model):
     def __str__(self) -> str:
         return f"{self.item} {self.subject} {self.day}: {self.done}"
 
-    def audit_place_path(self) -> str:
-        return self.place_path

@@ -31,9 +31,6 @@ class Isolation(models.Model):
     def __str__(self) -> str:
         return f"{self.resident} {self.start_date}..{self.end_date}"
 
-    def audit_place_path(self) -> str:
-        return self.place_path
-
 
 class CheckIn(models.Model):
     isolation = models.ForeignKey(Isolation, on_delete=models.CASCADE, related_name="checkins")
@@ -53,8 +50,6 @@ class CheckIn(models.Model):
     def __str__(self) -> str:
         return f"{self.isolation_id} {self.day} {self.temperature}"
 
-    def audit_place_path(self) -> str:
-        return self.isolation.place_path
 
     @property
     def feverish(self) -> bool:
@@ -74,5 +69,3 @@ class MissedCheckIn(models.Model):
     def __str__(self) -> str:
         return f"missed {self.isolation_id} {self.day}"
 
-    def audit_place_path(self) -> str:
-        return self.isolation.place_path

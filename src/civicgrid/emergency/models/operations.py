@@ -53,9 +53,6 @@ class Emergency(models.Model):
     def __str__(self) -> str:
         return f"{self.community} {self.get_hazard_display()} {self.level}"
 
-    def audit_place_path(self) -> str:
-        return self.community.path
-
 
 class Drill(models.Model):
     """A drill's clock: started when the exercise is announced; the activation it leads to is flagged as
@@ -73,8 +70,6 @@ class Drill(models.Model):
     def __str__(self) -> str:
         return f"drill {self.plan} @ {self.community}"
 
-    def audit_place_path(self) -> str:
-        return self.community.path
 
     @property
     def time_to_activate(self) -> timedelta | None:
@@ -117,8 +112,6 @@ class LiveTask(models.Model):
     def __str__(self) -> str:
         return self.title
 
-    def audit_place_path(self) -> str:
-        return self.place_path
 
     @property
     def title(self) -> str:

@@ -22,9 +22,6 @@ class Sweep(models.Model):
     def __str__(self) -> str:
         return f"sweep {self.pk} of {self.emergency}"
 
-    def audit_place_path(self) -> str:
-        return self.emergency.community.path
-
 
 class SweepVisit(models.Model):
     class State(models.TextChoices):
@@ -63,5 +60,3 @@ class SweepVisit(models.Model):
     def __str__(self) -> str:
         return f"visit {self.household_id} ({self.state})"
 
-    def audit_place_path(self) -> str:
-        return self.place_path

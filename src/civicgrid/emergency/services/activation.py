@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -19,9 +18,11 @@ from civicgrid.alerts.models import Alert
 from civicgrid.alerts.services import alert_publish
 from civicgrid.alerts.targeting import ancestor_paths
 from civicgrid.core import audit
-from civicgrid.core.locking import serialised, serialised_block
-from civicgrid.core.models import AuditLog
+from civicgrid.core.errors import Forbidden, Invalid
+from civicgrid.core.locking import locked, serialised, serialised_block
+from civicgrid.core.scoping import Scope, check_in_scope, require
 from civicgrid.emergency import plan_format as pf
+from civicgrid.emergency.events import EmergencyEvent
 from civicgrid.emergency.models import (
     Drill,
     Emergency,
@@ -31,7 +32,7 @@ from civicgrid.emergency.models import (
     Sweep,
     SweepVisit,
 )
-from civicgrid.emergency.services.common import authorised, grids_of, in_scope, serves_grid_person
+from civicgrid.emergency.services.common import grids_of, serves_grid_person
 from civicgrid.registry.models import Actor, Household, Place, Post
 
 LEVEL_SEVERITY = {"I": Alert.Severity.EXTREME, "II": Alert.Severity.SEVERE, "III": Alert.Severity.MODERATE,
@@ -49,7 +50,7 @@ def _active(community: Place, hazard: str) -> Emergency | None:
     return Emergency.objects.filter(community=community, hazard=hazard, status=Emergency.Status.ACTIVE).first()
 
 
-def emergency_activate(*, user: Any, community: Place, plan: PlanTemplate, level: str | None = None,
+def emergency_activate(*, user: Any, scope: Scope, community: Place, plan: PlanTemplate, level: str | None = None,
                        drill: Drill | None = None, now: datetime | None = None) -> Activation:
     """Put ``community`` in emergency mode under ``plan``: live tasks for the actors and people the plan's
     command structure names, stock targets for its households, and the opening alert (queued).
@@ -57,20 +58,20 @@ def emergency_activate(*, user: Any, community: Place, plan: PlanTemplate, level
     Needs the ``emergency_manage`` resource. At most one active emergency per community and hazard:
     if one is active (or this drill was already activated), it is returned unchanged.
     """
-    scope = authorised(user, "emergency_manage")
+    require(scope, "emergency_manage")
     if community.level != "community":
-        raise ValidationError({"community": _("Emergency mode is switched per community.")})
-    in_scope(scope, community)
+        raise Invalid({"community": _("Emergency mode is switched per community.")})
+    check_in_scope(scope, community)
     level = level or plan.default_level
     if level not in pf.LEVELS:
-        raise ValidationError({"level": _("The response level must be I, II, III or IV.")})
+        raise Invalid({"level": _("The response level must be I, II, III or IV.")})
     if drill is not None and (drill.community_id != community.pk or drill.plan_id != plan.pk):
-        raise ValidationError(_("This drill was started for another community or plan."))
+        raise Invalid(_("This drill was started for another community or plan."))
     now = now or timezone.now()
     with serialised_block():
-        Place.objects.select_for_update().filter(pk=community.pk).first()  # one activation at a time
+        locked(Place.objects).filter(pk=community.pk).first()  # one activation at a time
         if drill is not None:
-            drill = Drill.objects.select_for_update().get(pk=drill.pk)
+            drill = locked(Drill.objects).get(pk=drill.pk)
             if drill.emergency_id:
                 return Activation(drill.emergency, False)  # type: ignore[arg-type]
         existing = _active(community, plan.hazard)
@@ -78,7 +79,7 @@ def emergency_activate(*, user: Any, community: Place, plan: PlanTemplate, level
             return Activation(existing, False)
         try:
             with transaction.atomic():
-                emergency = _activate(user=user, community=community, plan=plan, level=level, drill=drill, now=now)
+                emergency = _activate(user=user, scope=scope, community=community, plan=plan, level=level, drill=drill, now=now)
         except IntegrityError:  # a concurrent activation committed first (the unique active constraint)
             winner = _active(community, plan.hazard)
             if winner is None:
@@ -87,7 +88,7 @@ def emergency_activate(*, user: Any, community: Place, plan: PlanTemplate, level
     return Activation(emergency, True)
 
 
-def _activate(*, user: Any, community: Place, plan: PlanTemplate, level: str, drill: Drill | None,
+def _activate(*, user: Any, scope: Scope, community: Place, plan: PlanTemplate, level: str, drill: Drill | None,
               now: datetime) -> Emergency:
     doc = pf.validate_plan(plan.body)
     emergency = Emergency.objects.create(
@@ -97,13 +98,13 @@ def _activate(*, user: Any, community: Place, plan: PlanTemplate, level: str, dr
     LiveTask.objects.bulk_create(tasks)
     emergency.command = command
     emergency.stock_targets = _stock_targets(doc, community)
-    emergency.opening_alert = _alert(user=user, emergency=emergency, doc=doc, moment="opening", now=now)
+    emergency.opening_alert = _alert(user=user, scope=scope, emergency=emergency, doc=doc, moment="opening", now=now)
     emergency.save()
     if drill is not None:
         drill.emergency = emergency
         drill.save(update_fields=["emergency"])
     new = {k: v for k, v in audit.snapshot(emergency).items() if k != "plan_snapshot"}
-    audit.record(user=user, action=AuditLog.Action.CREATE, instance=emergency,
+    audit.record(user=user, event=EmergencyEvent.ACTIVATED, instance=emergency,
                  new={**new, "live_tasks": len(tasks), "opening_alert": emergency.opening_alert.identifier,
                       "drill": drill.pk if drill else None})
     return emergency
@@ -153,18 +154,18 @@ def _command_and_tasks(emergency: Emergency, doc: dict[str, Any], community: Pla
 
 def _stock_targets(doc: dict[str, Any], community: Place) -> list[dict[str, Any]]:
     households = Household.objects.filter(place_path__startswith=community.path)
-    n, n_vulnerable = households.count(), households.filter(vulnerability_score__gt=0).count()
+    n, n_vulnerable = households.count(), households.vulnerable().count()
     return [{"key": s["key"], "name": s["name"], "unit": s["unit"], "households": n, "vulnerable": n_vulnerable,
              "quantity": math.ceil(s["per_household"] * n + s["per_vulnerable_household"] * n_vulnerable)}
             for s in doc["stock_targets"]]
 
 
-def _alert(*, user: Any, emergency: Emergency, doc: dict[str, Any], moment: str, now: datetime) -> Alert:
+def _alert(*, user: Any, scope: Scope, emergency: Emergency, doc: dict[str, Any], moment: str, now: datetime) -> Alert:
     texts, cap = doc["alert_texts"][moment], doc["cap"]
     prefix = DRILL_PREFIX if emergency.is_drill else {"en": "", "zh": ""}
     opening = moment == "opening"
     return alert_publish(
-        user=user, area=emergency.community, group=Alert.Group.ALL,
+        user=user, scope=scope, area=emergency.community, group=Alert.Group.ALL,
         headline_en=prefix["en"] + texts["headline"]["en"] if texts["headline"]["en"] else "",
         headline_zh=prefix["zh"] + texts["headline"]["zh"] if texts["headline"]["zh"] else "",
         description_en=texts["description"]["en"], description_zh=texts["description"]["zh"],
@@ -202,62 +203,62 @@ def review_facts(emergency: Emergency, now: datetime) -> dict[str, Any]:
 
 
 @serialised
-def emergency_deactivate(*, user: Any, emergency: Emergency, summary: str, went_well: str = "",
+def emergency_deactivate(*, user: Any, scope: Scope, emergency: Emergency, summary: str, went_well: str = "",
                          to_improve: str = "", now: datetime | None = None) -> Emergency:
     """Return the community to normal: close the emergency and its sweeps, record the after-action review
     (the reviewers' words and the measured facts) and send the closing alert."""
-    scope = authorised(user, "emergency_manage")
-    in_scope(scope, emergency)
+    require(scope, "emergency_manage")
+    check_in_scope(scope, emergency)
     now = now or timezone.now()
-    emergency = Emergency.objects.select_for_update(of=("self",)).select_related(
+    emergency = locked(Emergency.objects).select_related(
         "community", "opening_alert").get(pk=emergency.pk)
     if emergency.status != Emergency.Status.ACTIVE:
-        raise ValidationError(_("This emergency is already over."))
+        raise Invalid(_("This emergency is already over."))
     if not summary.strip():
-        raise ValidationError({"review_summary": _("Write what happened: the review is part of closing.")})
+        raise Invalid({"review_summary": _("Write what happened: the review is part of closing.")})
     before = {k: v for k, v in audit.snapshot(emergency).items() if k != "plan_snapshot"}
     emergency.review_facts = review_facts(emergency, now)
     emergency.status, emergency.deactivated_at, emergency.deactivated_by = Emergency.Status.CLOSED, now, user
     emergency.review_summary, emergency.review_went_well = summary.strip(), went_well.strip()
     emergency.review_to_improve = to_improve.strip()
     Sweep.objects.filter(emergency=emergency, closed_at__isnull=True).update(closed_at=now)
-    emergency.closing_alert = _alert(user=user, emergency=emergency, doc=emergency.plan_snapshot,
+    emergency.closing_alert = _alert(user=user, scope=scope, emergency=emergency, doc=emergency.plan_snapshot,
                                      moment="closing", now=now)
     emergency.save()
     after = {k: v for k, v in audit.snapshot(emergency).items() if k != "plan_snapshot"}
     old, new = audit.changed(before, after)
-    audit.record(user=user, action=AuditLog.Action.UPDATE, instance=emergency, old=old, new=new)
+    audit.record(user=user, event=EmergencyEvent.CLOSED, instance=emergency, old=old, new=new)
     return emergency
 
 
 # --- drills and tasks ---------------------------------------------------------------------------
 @transaction.atomic
-def drill_start(*, user: Any, community: Place, plan: PlanTemplate, now: datetime | None = None) -> Drill:
+def drill_start(*, user: Any, scope: Scope, community: Place, plan: PlanTemplate, now: datetime | None = None) -> Drill:
     """Start a drill's clock; activating with ``drill=`` stops the first timer."""
-    scope = authorised(user, "emergency_manage")
-    in_scope(scope, community)
+    require(scope, "emergency_manage")
+    check_in_scope(scope, community)
     if community.level != "community":
-        raise ValidationError({"community": _("Emergency mode is switched per community.")})
+        raise Invalid({"community": _("Emergency mode is switched per community.")})
     drill = Drill.objects.create(community=community, plan=plan, started_at=now or timezone.now(), started_by=user)
-    audit.record(user=user, action=AuditLog.Action.CREATE, instance=drill, new=audit.snapshot(drill))
+    audit.record(user=user, event=EmergencyEvent.DRILL_STARTED, instance=drill, new=audit.snapshot(drill))
     return drill
 
 
 @serialised
-def task_complete(*, user: Any, task: LiveTask, note: str = "", now: datetime | None = None) -> LiveTask:
+def task_complete(*, user: Any, scope: Scope, task: LiveTask, note: str = "", now: datetime | None = None) -> LiveTask:
     """Mark a live task done: by a coordinator, the person it was given to, or the grid's grid member.
     Marking a done task again changes nothing."""
-    scope = authorised(user, "emergency")
-    in_scope(scope, task)
-    task = LiveTask.objects.select_for_update().select_related("emergency").get(pk=task.pk)
+    require(scope, "emergency")
+    check_in_scope(scope, task)
+    task = locked(LiveTask.objects).select_related("emergency").get(pk=task.pk)
     if task.state == LiveTask.State.DONE:
         return task
     if task.emergency.status != Emergency.Status.ACTIVE:
-        raise ValidationError(_("This emergency is over."))
+        raise Invalid(_("This emergency is over."))
     person_id = Role.objects.filter(user=user).values_list("person_id", flat=True).first()
     if not (scope.may("emergency_manage") or (person_id and person_id == task.person_id)
             or (task.grid_id and serves_grid_person(person_id, task.grid_id))):
-        raise PermissionDenied(_("This task is someone else's."))
-    audit.update_fields(user=user, instance=task, changes={
+        raise Forbidden(_("This task is someone else's."))
+    audit.update_fields(user=user, event=EmergencyEvent.TASK_DONE, instance=task, changes={
         "state": LiveTask.State.DONE, "done_at": now or timezone.now(), "done_by": user, "note": note.strip()[:300]})
     return task

@@ -1,30 +1,13 @@
-"""Helpers shared by the emergency services: scope checks and who serves a place."""
+"""Helpers shared by the emergency services: who serves a place."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.core.exceptions import PermissionDenied
 from django.db import models
-from django.utils.translation import gettext as _
 
-from civicgrid.accounts.roles import scope_for
-from civicgrid.core.scoping import Scope, require, scoped
 from civicgrid.registry.models import Place, Post
-
-
-def authorised(user: Any, resource: str) -> Scope:
-    """The user's scope, after refusing (403) a role that may not use ``resource``."""
-    scope = scope_for(user)
-    require(scope, resource)
-    return scope
-
-
-def in_scope(scope: Scope, instance: models.Model) -> None:
-    """Refuse a record outside the scope (services re-check what views fetched)."""
-    if not scoped(type(instance)._default_manager.filter(pk=instance.pk), scope).exists():
-        raise PermissionDenied(_("This is outside your area."))
 
 
 def grid_member_users(grid_ids: list[int] | set[int]) -> Any:

@@ -7,22 +7,21 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from civicgrid.accounts.roles import scope_for
 from civicgrid.alerts.services import notice_send
 from civicgrid.core import audit
-from civicgrid.core.locking import serialised
-from civicgrid.core.models import AuditLog
-from civicgrid.core.scoping import require
+from civicgrid.core.errors import Forbidden, Invalid
+from civicgrid.core.locking import locked, serialised
+from civicgrid.core.scoping import Scope, check_in_scope, require
+from civicgrid.emergency.events import EmergencyEvent
 from civicgrid.emergency.models import CheckIn, Emergency, Isolation, MissedCheckIn
 from civicgrid.emergency.models.isolation import SYMPTOMS
 from civicgrid.emergency.needs import file_need
-from civicgrid.emergency.services.common import authorised, grid_member_users, in_scope
+from civicgrid.emergency.services.common import grid_member_users
 from civicgrid.registry.models import Resident
 
 MAX_DAYS = 60
@@ -31,89 +30,88 @@ FEVER = Decimal("37.3")
 
 
 @transaction.atomic
-def isolation_start(*, user: Any, resident: Resident, start_date: date, end_date: date, reason: str = "",
+def isolation_start(*, user: Any, scope: Scope, resident: Resident, start_date: date, end_date: date, reason: str = "",
                     emergency: Emergency | None = None) -> Isolation:
-    scope = authorised(user, "emergency")
-    in_scope(scope, resident)
+    require(scope, "emergency")
+    check_in_scope(scope, resident)
     if end_date < start_date:
-        raise ValidationError({"end_date": _("The end must not be before the start.")})
+        raise Invalid({"end_date": _("The end must not be before the start.")})
     if (end_date - start_date).days + 1 > MAX_DAYS:
-        raise ValidationError({"end_date": _("An isolation lasts at most %(n)d days.") % {"n": MAX_DAYS}})
+        raise Invalid({"end_date": _("An isolation lasts at most %(n)d days.") % {"n": MAX_DAYS}})
     overlapping = Isolation.objects.filter(resident=resident, start_date__lte=end_date, end_date__gte=start_date)
     if overlapping.exists():
-        raise ValidationError({"resident": _("%(name)s is already isolated in these days.") % {"name": resident.name}})
+        raise Invalid({"resident": _("%(name)s is already isolated in these days.") % {"name": resident.name}})
     household = resident.household
     isolation = Isolation.objects.create(resident=resident, household=household, place_path=household.place_path,
                                          start_date=start_date, end_date=end_date, reason=reason.strip(),
                                          emergency=emergency, created_by=user)
-    audit.record(user=user, action=AuditLog.Action.CREATE, instance=isolation, new=audit.snapshot(isolation))
+    audit.record(user=user, event=EmergencyEvent.ISOLATION_STARTED, instance=isolation, new=audit.snapshot(isolation))
     return isolation
 
 
 @transaction.atomic
-def isolation_end(*, user: Any, isolation: Isolation, day: date) -> Isolation:
+def isolation_end(*, user: Any, scope: Scope, isolation: Isolation, day: date) -> Isolation:
     """End an isolation early (on ``day``, the last isolated day)."""
-    scope = authorised(user, "emergency")
-    in_scope(scope, isolation)
+    require(scope, "emergency")
+    check_in_scope(scope, isolation)
     if not isolation.start_date <= day <= isolation.end_date:
-        raise ValidationError({"day": _("The day must lie within the isolation.")})
-    return audit.update_fields(user=user, instance=isolation, changes={"end_date": day})  # type: ignore[return-value]
+        raise Invalid({"day": _("The day must lie within the isolation.")})
+    return audit.update_fields(user=user, event=EmergencyEvent.ISOLATION_ENDED, instance=isolation, changes={"end_date": day})  # type: ignore[return-value]
 
 
 def _may_check_in(scope: Any, isolation: Isolation) -> None:
     """The resident's own household, or anyone whose area holds it and who works on emergencies."""
-    in_scope(scope, isolation)
+    check_in_scope(scope, isolation)
     if not (scope.may("emergency") or isolation.household_id in scope.household_ids):
-        raise PermissionDenied(_("Only the resident's household or their grid member records check-ins."))
+        raise Forbidden(_("Only the resident's household or their grid member records check-ins."))
 
 
 def _clean_temperature(value: Any) -> Decimal:
     try:
         temperature = Decimal(str(value)).quantize(Decimal("0.1"))
     except (InvalidOperation, ValueError):
-        raise ValidationError({"temperature": _("Give the temperature in °C, e.g. 36.6.")}) from None
+        raise Invalid({"temperature": _("Give the temperature in °C, e.g. 36.6.")}) from None
     low, high = TEMPERATURE_RANGE
     if not low <= temperature <= high:
-        raise ValidationError({"temperature": _("%(t)s °C is not a body temperature (34.0 to 43.0).") % {
+        raise Invalid({"temperature": _("%(t)s °C is not a body temperature (34.0 to 43.0).") % {
             "t": temperature}})
     return temperature
 
 
 @serialised
-def checkin_record(*, user: Any, isolation: Isolation, day: date, temperature: Any, symptoms: list[str] | None = None,
+def checkin_record(*, user: Any, scope: Scope, isolation: Isolation, day: date, temperature: Any, symptoms: list[str] | None = None,
                    needs: str = "", item: str = "", quantity: int = 1, now: datetime | None = None) -> CheckIn:
     """Record (or correct) the day's check-in. Needs are filed (relief if present, else a case); a fever
     or symptoms are told to the grid member at once."""
-    scope = scope_for(user)
     require(scope, "residents")
     _may_check_in(scope, isolation)
     now = now or timezone.now()
     today = timezone.localdate(now)
     if not isolation.start_date <= day <= isolation.end_date:
-        raise ValidationError({"day": _("The day must lie within the isolation (%(a)s to %(b)s).") % {
+        raise Invalid({"day": _("The day must lie within the isolation (%(a)s to %(b)s).") % {
             "a": isolation.start_date, "b": isolation.end_date}})
     if day > today:
-        raise ValidationError({"day": _("A check-in cannot be for a future day.")})
+        raise Invalid({"day": _("A check-in cannot be for a future day.")})
     symptoms = sorted(set(symptoms or []))
     unknown = set(symptoms) - set(SYMPTOMS)
     if unknown:
-        raise ValidationError({"symptoms": _("Unknown symptoms: %(s)s") % {"s": ", ".join(sorted(unknown))}})
-    checkin = CheckIn.objects.select_for_update().filter(isolation=isolation, day=day).first()
+        raise Invalid({"symptoms": _("Unknown symptoms: %(s)s") % {"s": ", ".join(sorted(unknown))}})
+    checkin = locked(CheckIn.objects).filter(isolation=isolation, day=day).first()
     before = audit.snapshot(checkin) if checkin else None
     checkin = checkin or CheckIn(isolation=isolation, day=day)
     checkin.temperature, checkin.symptoms, checkin.needs = _clean_temperature(temperature), symptoms, needs.strip()
     checkin.by, checkin.at = user, now
     checkin.for_resident = isolation.household_id not in scope.household_ids
     if checkin.needs and not checkin.filed:
-        checkin.filed = file_need(user=user, household=isolation.household, description=checkin.needs,
+        checkin.filed = file_need(user=user, scope=scope, household=isolation.household, description=checkin.needs,
                                   source=f"isolation:{isolation.pk}:{day.isoformat()}", item=item,
                                   quantity=quantity)
     checkin.save()
     if before is None:
-        audit.record(user=user, action=AuditLog.Action.CREATE, instance=checkin, new=audit.snapshot(checkin))
+        audit.record(user=user, event=EmergencyEvent.CHECKIN_RECORDED, instance=checkin, new=audit.snapshot(checkin))
     else:
         old, new = audit.changed(before, audit.snapshot(checkin))
-        audit.record(user=user, action=AuditLog.Action.UPDATE, instance=checkin, old=old, new=new)
+        audit.record(user=user, event=EmergencyEvent.CHECKIN_RECORDED, instance=checkin, old=old, new=new)
     MissedCheckIn.objects.filter(isolation=isolation, day=day, resolved_at__isnull=True).update(resolved_at=now)
     if checkin.temperature >= FEVER or symptoms:
         name, temp = isolation.resident.name, checkin.temperature
@@ -142,7 +140,7 @@ def isolation_flag_missed(*, today: date, now: datetime | None = None) -> list[M
         MissedCheckIn.objects.bulk_create(missed)
         flagged += missed
         for m in missed:
-            audit.record(user=None, action=AuditLog.Action.CREATE, instance=m, new=audit.snapshot(m))
+            audit.record(user=None, event=EmergencyEvent.CHECKIN_MISSED, instance=m, new=audit.snapshot(m))
         name, day = isolation.resident.name, missed[-1].day
         notice_send(users=grid_member_users({isolation.household.grid_id}),
                     title=lambda name=name, day=day: _("Missed check-in: %(name)s on %(day)s") % {  # type: ignore[misc]

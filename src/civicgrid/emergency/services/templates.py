@@ -5,45 +5,46 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from civicgrid.core import audit
-from civicgrid.core.models import AuditLog
+from civicgrid.core.errors import Invalid
+from civicgrid.core.locking import locked
+from civicgrid.core.scoping import Scope, require
 from civicgrid.emergency import plan_format as pf
+from civicgrid.emergency.events import EmergencyEvent
 from civicgrid.emergency.models import ChecklistItem, ChecklistTemplate, PlanTemplate
-from civicgrid.emergency.services.common import authorised
 
 
 @transaction.atomic
-def plan_update(*, user: Any, plan: PlanTemplate, document_yaml: str) -> PlanTemplate:
+def plan_update(*, user: Any, scope: Scope, plan: PlanTemplate, document_yaml: str) -> PlanTemplate:
     """Replace the plan's document with the edited YAML (same code and hazard); bumps its version.
     Live emergencies keep the snapshot they were activated with."""
-    authorised(user, "emergency_manage")
+    require(scope, "emergency_manage")
     try:
         doc = pf.validate_plan(pf.load_yaml(document_yaml),
                                checklist_codes=set(ChecklistTemplate.objects.values_list("code", flat=True)))
     except pf.PlanFormatError as exc:
-        raise ValidationError({"document": exc.problems}) from None
+        raise Invalid({"document": exc.problems}) from None
     if doc["code"] != plan.code or doc["hazard"] != plan.hazard:
-        raise ValidationError({"document": [_("Keep the code %(code)s and the hazard %(hazard)s; copy the plan to "
+        raise Invalid({"document": [_("Keep the code %(code)s and the hazard %(hazard)s; copy the plan to "
                                               "change them.") % {"code": plan.code, "hazard": plan.hazard}]})
     if doc == plan.body:
         return plan
-    plan = PlanTemplate.objects.select_for_update().get(pk=plan.pk)
-    return audit.update_fields(user=user, instance=plan, changes={  # type: ignore[return-value]
+    plan = locked(PlanTemplate.objects).get(pk=plan.pk)
+    return audit.update_fields(user=user, event=EmergencyEvent.PLAN_EDITED, instance=plan, changes={  # type: ignore[return-value]
         "body": doc, "name_en": doc["name"]["en"], "name_zh": doc["name"]["zh"],
         "default_level": doc["default_level"], "version": plan.version + 1, "updated_by": user})
 
 
 @transaction.atomic
-def checklist_items_update(*, user: Any, template: ChecklistTemplate, rows: list[dict[str, Any]]) -> int:
+def checklist_items_update(*, user: Any, scope: Scope, template: ChecklistTemplate, rows: list[dict[str, Any]]) -> int:
     """Apply edited rows ``{id (None for a new item), text_en, text_zh, kind, active}`` in their order.
     Returns the number of items created or changed."""
-    authorised(user, "emergency_manage")
-    items = {i.pk: i for i in template.items.select_for_update()}
+    require(scope, "emergency_manage")
+    items = {i.pk: i for i in locked(template.items.all())}
     changed = 0
     for order, row in enumerate(rows, start=1):
         text_en, text_zh = str(row.get("text_en") or "").strip(), str(row.get("text_zh") or "").strip()
@@ -56,14 +57,14 @@ def checklist_items_update(*, user: Any, template: ChecklistTemplate, rows: list
                 key = f"{key[:30]}-{order}"
             item = ChecklistItem.objects.create(template=template, key=key, order=order, kind=kind, text_en=text_en,
                                                 text_zh=text_zh, active=bool(row.get("active", True)))
-            audit.record(user=user, action=AuditLog.Action.CREATE, instance=item, new=audit.snapshot(item))
+            audit.record(user=user, event=EmergencyEvent.CHECKLIST_EDITED, instance=item, new=audit.snapshot(item))
             changed += 1
             continue
         existing = items.get(int(row["id"]))
         if existing is None:
-            raise ValidationError(_("Item %(id)s is not in this checklist.") % {"id": row["id"]})
+            raise Invalid(_("Item %(id)s is not in this checklist.") % {"id": row["id"]})
         before = audit.snapshot(existing)
-        audit.update_fields(user=user, instance=existing, changes={
+        audit.update_fields(user=user, event=EmergencyEvent.CHECKLIST_EDITED, instance=existing, changes={
             "order": order, "kind": kind, "text_en": text_en, "text_zh": text_zh, "active": bool(row.get("active"))})
         changed += audit.snapshot(existing) != before
     return changed

@@ -6,7 +6,7 @@ from datetime import date
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -15,13 +15,14 @@ from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from civicgrid.core.errors import FORM_ERRORS, error_text
 from civicgrid.core.scoping import require, scoped
+from civicgrid.core.views import scoped_view
 from civicgrid.emergency import services
 from civicgrid.emergency.models import ChecklistTemplate
 from civicgrid.emergency.selectors import checklists as cl
 from civicgrid.emergency.selectors import modes
 from civicgrid.registry.models import Household, Place
-from civicgrid.registry.views import scoped_view
 
 
 def _day(value: str | None) -> date:
@@ -48,10 +49,10 @@ def sheet(request: HttpRequest, scope: Any, template_id: int) -> HttpResponse:
     if request.method == "POST":
         try:
             done = {int(v) for v in request.POST.getlist("done")}
-            services.checklist_save(user=request.user, template=template, day=day, done_item_ids=done,
+            services.checklist_save(user=request.user, scope=scope, template=template, day=day, done_item_ids=done,
                                     place=place, household=household)
-        except (ValueError, ValidationError, PermissionDenied) as exc:
-            messages.error(request, str(exc) if not isinstance(exc, ValidationError) else "; ".join(exc.messages))
+        except (ValueError, *FORM_ERRORS, PermissionDenied) as exc:
+            messages.error(request, error_text(exc))
         else:
             messages.success(request, _("Checklist saved."))
         query = f"?day={day.isoformat()}&" + (f"place={place.pk}" if place else f"household={household.pk}")  # type: ignore[union-attr]

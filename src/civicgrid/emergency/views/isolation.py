@@ -6,21 +6,21 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from civicgrid.core.errors import FORM_ERRORS
 from civicgrid.core.scoping import require
+from civicgrid.core.views import form_errors, scoped_view
 from civicgrid.emergency import services
 from civicgrid.emergency.forms import CheckInForm, IsolationForm
 from civicgrid.emergency.models import Emergency
 from civicgrid.emergency.selectors import isolation as iso
 from civicgrid.emergency.selectors import modes
-from civicgrid.emergency.views.common import form_errors
-from civicgrid.registry.views import scoped_view
 
 
 @scoped_view
@@ -39,9 +39,9 @@ def isolation_list(request: HttpRequest, scope: Any) -> HttpResponse:
                 hazard="epidemic").first()
             try:
                 isolation = services.isolation_start(
-                    user=request.user, resident=resident, start_date=form.cleaned_data["start_date"],
+                    user=request.user, scope=scope, resident=resident, start_date=form.cleaned_data["start_date"],
                     end_date=form.cleaned_data["end_date"], reason=form.cleaned_data["reason"], emergency=emergency)
-            except ValidationError as exc:
+            except FORM_ERRORS as exc:
                 form_errors(form, exc)
             else:
                 messages.success(request, _("%(name)s is registered in home isolation.") % {"name": resident.name})
@@ -67,8 +67,8 @@ def isolation_detail(request: HttpRequest, scope: Any, isolation_id: int) -> Htt
         try:
             data = dict(form.cleaned_data)
             data["item"], data["quantity"] = data.get("item") or "", data.get("quantity") or 1
-            services.checkin_record(user=request.user, isolation=isolation, **data)
-        except ValidationError as exc:
+            services.checkin_record(user=request.user, scope=scope, isolation=isolation, **data)
+        except FORM_ERRORS as exc:
             form_errors(form, exc)
         except PermissionDenied as exc:
             form.add_error(None, str(exc))

@@ -5,21 +5,21 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from civicgrid.core.errors import FORM_ERRORS, error_text
 from civicgrid.core.scoping import require
+from civicgrid.core.views import form_errors, scoped_view
 from civicgrid.emergency import services
 from civicgrid.emergency.forms import ActivateForm, DeactivateForm, DrillForm
 from civicgrid.emergency.selectors import modes
 from civicgrid.emergency.selectors import now as now_board
 from civicgrid.emergency.selectors import sweeps as sw
-from civicgrid.emergency.views.common import first_error, form_errors
-from civicgrid.registry.views import scoped_view
 
 
 @scoped_view
@@ -41,10 +41,10 @@ def activate(request: HttpRequest, scope: Any) -> HttpResponse:
     form = ActivateForm(request.POST, scope=scope)
     if form.is_valid():
         try:
-            result = services.emergency_activate(user=request.user, community=form.cleaned_data["community"],
+            result = services.emergency_activate(user=request.user, scope=scope, community=form.cleaned_data["community"],
                                                  plan=form.cleaned_data["plan"],
                                                  level=form.cleaned_data["level"] or None)
-        except ValidationError as exc:
+        except FORM_ERRORS as exc:
             form_errors(form, exc)
         else:
             if result.created:
@@ -82,8 +82,8 @@ def deactivate(request: HttpRequest, scope: Any, emergency_id: int) -> HttpRespo
     form = DeactivateForm(request.POST)
     if form.is_valid():
         try:
-            services.emergency_deactivate(user=request.user, emergency=emergency, **form.cleaned_data)
-        except ValidationError as exc:
+            services.emergency_deactivate(user=request.user, scope=scope, emergency=emergency, **form.cleaned_data)
+        except FORM_ERRORS as exc:
             form_errors(form, exc)
         else:
             messages.success(request, _("Back to normal mode; the review is recorded."))
@@ -96,9 +96,9 @@ def deactivate(request: HttpRequest, scope: Any, emergency_id: int) -> HttpRespo
 def task_done(request: HttpRequest, scope: Any, task_id: int) -> HttpResponse:
     task = modes.task_get(scope=scope, task_id=task_id)
     try:
-        services.task_complete(user=request.user, task=task, note=request.POST.get("note", ""))
-    except (ValidationError, PermissionDenied) as exc:
-        messages.error(request, first_error(exc) if isinstance(exc, ValidationError) else str(exc))
+        services.task_complete(user=request.user, scope=scope, task=task, note=request.POST.get("note", ""))
+    except (*FORM_ERRORS, PermissionDenied) as exc:
+        messages.error(request, error_text(exc))
     if request.POST.get("back") == "now":
         return redirect("emergency:now")
     return redirect("emergency:detail", emergency_id=task.emergency_id)
@@ -112,7 +112,7 @@ def drill_start(request: HttpRequest, scope: Any) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, _("Choose a community and a plan for the drill."))
         return redirect("emergency:index")
-    drill = services.drill_start(user=request.user, **form.cleaned_data)
+    drill = services.drill_start(user=request.user, scope=scope, **form.cleaned_data)
     messages.success(request, _("Drill started: the clock runs until the plan is activated."))
     return redirect("emergency:drill", drill_id=drill.pk)
 
@@ -123,10 +123,10 @@ def drill(request: HttpRequest, scope: Any, drill_id: int) -> HttpResponse:
     if request.method == "POST":
         require(scope, "emergency_manage")
         try:
-            result = services.emergency_activate(user=request.user, community=item.community, plan=item.plan,
+            result = services.emergency_activate(user=request.user, scope=scope, community=item.community, plan=item.plan,
                                                  drill=item)
-        except ValidationError as exc:
-            messages.error(request, first_error(exc))
+        except FORM_ERRORS as exc:
+            messages.error(request, error_text(exc))
         else:
             return redirect("emergency:detail", emergency_id=result.emergency.pk)
     return render(request, "emergency/drill.html", {"drill": item})

@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -16,14 +16,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from civicgrid.core.errors import FORM_ERRORS, error_text
 from civicgrid.core.scoping import require
+from civicgrid.core.views import form_errors, scoped_view
 from civicgrid.emergency import services
 from civicgrid.emergency.forms import VisitForm
 from civicgrid.emergency.selectors import modes
 from civicgrid.emergency.selectors import sweeps as sw
-from civicgrid.emergency.views.common import first_error, form_errors
 from civicgrid.registry.selectors import resident_list
-from civicgrid.registry.views import scoped_view
 
 PAGE = 30
 
@@ -34,9 +34,9 @@ def sweep_start(request: HttpRequest, scope: Any, emergency_id: int) -> HttpResp
     require(scope, "emergency_manage")
     emergency = modes.emergency_get(scope=scope, emergency_id=emergency_id)
     try:
-        sweep = services.sweep_start(user=request.user, emergency=emergency)
-    except ValidationError as exc:
-        messages.error(request, first_error(exc))
+        sweep = services.sweep_start(user=request.user, scope=scope, emergency=emergency)
+    except FORM_ERRORS as exc:
+        messages.error(request, error_text(exc))
         return redirect("emergency:detail", emergency_id=emergency.pk)
     return redirect("emergency:sweep", sweep_id=sweep.pk)
 
@@ -69,11 +69,11 @@ def visit(request: HttpRequest, scope: Any, visit_id: int) -> HttpResponse:
         data = form.cleaned_data
         hours = data.get("revisit_in_hours") or 4
         try:
-            services.sweep_visit_record(user=request.user, visit=item, outcome=data["outcome"], note=data["note"],
+            services.sweep_visit_record(user=request.user, scope=scope, visit=item, outcome=data["outcome"], note=data["note"],
                                         need=data["need"], item=data.get("item") or "",
                                         quantity=data.get("quantity") or 1,
                                         revisit_at=timezone.now() + timedelta(hours=hours))
-        except ValidationError as exc:
+        except FORM_ERRORS as exc:
             form_errors(form, exc)
         except PermissionDenied as exc:
             form.add_error(None, str(exc))

@@ -5,19 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from civicgrid.core.errors import FORM_ERRORS
 from civicgrid.core.scoping import require
+from civicgrid.core.views import form_errors, scoped_view
 from civicgrid.emergency import plan_format as pf
 from civicgrid.emergency import services
 from civicgrid.emergency.forms import ChecklistItemFormSet, PlanEditForm
 from civicgrid.emergency.selectors import modes
-from civicgrid.emergency.views.common import form_errors
-from civicgrid.registry.views import scoped_view
 
 
 @scoped_view
@@ -42,8 +41,8 @@ def plan_edit(request: HttpRequest, scope: Any, plan_id: int) -> HttpResponse:
     form = PlanEditForm(request.POST or None, initial={"document": pf.dump_yaml(plan.body)})
     if request.method == "POST" and form.is_valid():
         try:
-            services.plan_update(user=request.user, plan=plan, document_yaml=form.cleaned_data["document"])
-        except ValidationError as exc:
+            services.plan_update(user=request.user, scope=scope, plan=plan, document_yaml=form.cleaned_data["document"])
+        except FORM_ERRORS as exc:
             form_errors(form, exc)
         else:
             messages.success(request, _("Plan saved."))
@@ -65,9 +64,9 @@ def checklist_template(request: HttpRequest, scope: Any, template_id: int) -> Ht
         formset = ChecklistItemFormSet(request.POST or None, initial=initial)
         if request.method == "POST" and formset.is_valid():
             try:
-                n = services.checklist_items_update(user=request.user, template=template,
+                n = services.checklist_items_update(user=request.user, scope=scope, template=template,
                                                     rows=[f.cleaned_data for f in formset.forms if f.cleaned_data])
-            except ValidationError as exc:
+            except FORM_ERRORS as exc:
                 messages.error(request, "; ".join(exc.messages))
             else:
                 messages.success(request, _("%(n)d items saved.") % {"n": n})

@@ -1,0 +1,28 @@
+"""The contract of a CREI indicator provider (``AppPlugin.crei_indicators``) and its shared helper.
+
+A provider is ``function(units) -> {unit: value} | None``: ``units`` maps each unit's code to its grid
+ids; it returns a value per unit, or None when its module has recorded nothing yet (the indicator is
+then reported as missing, never invented). Each indicator is described in its app's ``crei.yaml``
+(name, mechanism, en, zh, formula, direction, why); the analytics app assembles the catalogue.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pandas as pd
+
+Units = dict[str, list[int]]
+Provider = Callable[[Units], "dict[str, float] | None"]
+
+
+def ratio_by_unit(units: Units, numerator: pd.Series, denominator: pd.Series) -> dict[str, float] | None:
+    """Sum of ``numerator`` over each unit's grids divided by the sum of ``denominator`` (both indexed
+    by grid id); NaN for a unit with nothing in the denominator, None when nothing is recorded at all."""
+    if denominator.sum() == 0:
+        return None
+    out = {}
+    for unit, ids in units.items():
+        d = denominator.reindex(ids).fillna(0).sum()
+        out[unit] = float(numerator.reindex(ids).fillna(0).sum() / d) if d else float("nan")
+    return out

@@ -1,3 +1,0 @@
-"""Periodic work of this app, run by ``civicgrid tick`` and every minute by ``civicgrid serve``."""
-
-PERIODIC_COMMANDS = ["relief_release_claims"]
