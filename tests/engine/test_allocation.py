@@ -7,7 +7,6 @@ step, in plain Python loops. Hypothesis checks the invariants of every policy.
 
 from __future__ import annotations
 
-import doctest
 from collections.abc import Callable, Iterator
 from itertools import pairwise
 from pathlib import Path
@@ -19,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import linprog
 
-from civicgrid.engine import _allocation, allocation, allocation_cli
+from civicgrid.engine import _allocation, allocation
 from civicgrid.engine.allocation import POLICIES, allocate, sphere_floor
 from civicgrid.engine.allocation_cli import run_allocate_cli
 
@@ -419,13 +418,6 @@ def test_segmented_cumsum_restarts_per_group() -> None:
     starts = np.array([True, False, True, False, False])
     got = _allocation.segmented_cumsum(np.array([1.0, 2.0, 3.0, 4.0, 5.0]), starts)
     assert got.tolist() == [1.0, 3.0, 3.0, 7.0, 12.0]
-
-
-def test_docstring_examples_run() -> None:
-    for module in (allocation, allocation_cli):
-        outcome = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
-        assert outcome.attempted > 0
-        assert outcome.failed == 0
 
 
 # --------------------------------------------------------------------------- bad input
