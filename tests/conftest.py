@@ -37,6 +37,29 @@ def django_db_setup(django_db_setup, django_db_blocker, community):  # type: ign
         demo_users_create()
 
 
+TRANSACTIONAL_DIR = Path(__file__).resolve().parent / "platform" / "transactional"
+
+
+def _commits_and_empties(item: pytest.Item) -> bool:
+    marker = item.get_closest_marker("django_db")
+    return bool(marker and marker.kwargs.get("transaction"))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run tests/platform/transactional/ last. Their writes are committed: the browser test's through its
+    live server, the transactional tests' directly, and those empty every table afterwards, the session's
+    community included. So every other test runs first, then the browser test, then the tests that empty
+    the database. (pytest-django orders transactional tests after the others too; this keeps the guarantee
+    for the whole folder, whatever pytest-django's order and whatever the modules are called.)"""
+
+    def in_folder(item: pytest.Item) -> bool:
+        return Path(str(item.path)).resolve().is_relative_to(TRANSACTIONAL_DIR)
+
+    last = sorted((item for item in items if in_folder(item)), key=_commits_and_empties)
+    items[:] = [item for item in items if not in_folder(item)] + last
+
+
 CHROMIUM = os.environ.get("CIVICGRID_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run", "--disable-quic"]

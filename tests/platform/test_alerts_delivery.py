@@ -10,7 +10,6 @@ import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.core import mail
 from django.core.exceptions import PermissionDenied
 from django.core.management import call_command
@@ -23,12 +22,9 @@ from civicgrid.alerts.models import Alert, Delivery
 from civicgrid.alerts.outbox import MAX_ATTEMPTS, RETRY_AFTER, alerts_outbox_process, sms_text
 from civicgrid.alerts.services import alert_acknowledge, alert_publish
 from civicgrid.registry.models import Household, Person, Place
+from tests.platform.factories import user
 
 pytestmark = pytest.mark.django_db
-
-
-def user(name: str):  # type: ignore[no-untyped-def]
-    return get_user_model().objects.get(username=name)
 
 
 def _grid() -> Place:

@@ -12,7 +12,7 @@ from civicgrid.analytics.crei import crei, ratio_by_unit
 from civicgrid.registry.models import Place
 from civicgrid.relief import services
 from civicgrid.relief.models import RoundAllocation
-from tests.platform.test_relief_support import grid_households, lockdown, login
+from tests.platform.relief_support import grid_households, lockdown, login
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,6 @@ import io
 from datetime import datetime, timedelta
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
 from django.core.management import call_command
 from django.test import Client
@@ -21,6 +20,7 @@ from civicgrid.cases import transitions as tx
 from civicgrid.cases.models import Case, CaseCategory, CaseEvent
 from civicgrid.core.models import AuditLog
 from civicgrid.registry.models import Actor, Household, Place
+from tests.platform.factories import user
 
 pytestmark = pytest.mark.django_db
 
@@ -33,10 +33,6 @@ EXPECTED_ALLOWED = {
 }
 PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4"
        b"\x89\x00\x00\x00\rIDATx\x9cc\xf8\xff\xff?\x00\x05\xfe\x02\xfe\xa7\x35\x81\x84\x00\x00\x00\x00IEND\xaeB`\x82")
-
-
-def user(name: str):  # type: ignore[no-untyped-def]
-    return get_user_model().objects.get(username=name)
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ import math
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.test import Client
@@ -22,12 +21,9 @@ from civicgrid.emergency import services
 from civicgrid.emergency.models import Emergency, LiveTask, PlanTemplate, SweepVisit
 from civicgrid.emergency.selectors import modes
 from civicgrid.registry.models import Household, Place
+from tests.platform.factories import user
 
 pytestmark = pytest.mark.django_db
-
-
-def user(name: str):  # type: ignore[no-untyped-def]
-    return get_user_model().objects.get(username=name)
 
 
 def plan(code: str = "epidemic_lockdown") -> PlanTemplate:

@@ -8,7 +8,6 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management import call_command
 from django.test import Client
@@ -20,12 +19,9 @@ from civicgrid.core.models import AuditLog
 from civicgrid.emergency import services
 from civicgrid.emergency.models import CheckIn, MissedCheckIn
 from civicgrid.registry.models import Resident
+from tests.platform.factories import user
 
 pytestmark = pytest.mark.django_db
-
-
-def user(name: str):  # type: ignore[no-untyped-def]
-    return get_user_model().objects.get(username=name)
 
 
 @pytest.fixture

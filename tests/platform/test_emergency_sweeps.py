@@ -21,12 +21,9 @@ from civicgrid.emergency.models import PlanTemplate, SweepVisit
 from civicgrid.emergency.needs import relief_need_service
 from civicgrid.emergency.selectors import sweeps as sw
 from civicgrid.registry.models import Household
+from tests.platform.factories import user
 
 pytestmark = pytest.mark.django_db
-
-
-def user(name: str):  # type: ignore[no-untyped-def]
-    return get_user_model().objects.get(username=name)
 
 
 @pytest.fixture
@@ -98,8 +95,8 @@ def test_outcomes_and_progress(sweep) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_needs_naming_a_relief_item_go_to_relief(sweep) -> None:  # type: ignore[no-untyped-def]
-    if relief_need_service() is None:
-        pytest.skip("the relief app offers no need service in this tree")
+    # The emergency-to-relief contract: without it a sweep quietly files a grid case instead of a need.
+    assert relief_need_service() is not None, "the relief app no longer offers the need service sweeps use"
     from civicgrid.relief.models import Item, Need
 
     Item.objects.create(code="test-rice", name="Rice", name_zh="大米", category="food", unit="bag")

@@ -4,12 +4,11 @@ the queue, and the households a task gives access to - nothing more."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.utils import timezone, translation
+from django.utils import timezone
 
 from civicgrid.accounts.services import role_assign
 from civicgrid.core.scoping import Scope
@@ -22,16 +21,9 @@ from civicgrid.relief.models import (
     DeliveryTask,
     Need,
 )
-from tests.platform.test_relief_support import World, client_for, grid_households, lockdown, login
+from tests.platform.relief_support import World, client_for, grid_households, lockdown, login
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def english() -> Iterator[None]:
-    """Messages in English for the assertions (the site's default language is Chinese)."""
-    with translation.override("en"):
-        yield
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 
 @pytest.fixture
@@ -43,7 +35,6 @@ def round_() -> tuple[AllocationRound, World]:
     community = Place.objects.get(code__endswith="C01", level="community")
     return services.round_confirm(user=user, scope=scope, place_ids=[community.pk], item_codes=["t-food", "t-water"],
                                   days=3, policy="equity", seed=5), world
-
 
 
 def _second_volunteer(username: str = "volunteer2", community: str = "C01") -> tuple[Any, Scope]:

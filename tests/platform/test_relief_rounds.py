@@ -5,7 +5,6 @@ changes; confirmation takes the stock and creates delivery tasks grouped by buil
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
@@ -13,7 +12,6 @@ import numpy as np
 import pandas as pd
 import pytest
 from django.db.models import Sum
-from django.utils import translation
 
 from civicgrid.core.models import AuditLog
 from civicgrid.core.scoping import Scope
@@ -30,7 +28,7 @@ from civicgrid.relief.models import (
     Need,
     RoundAllocation,
 )
-from tests.platform.test_relief_support import (
+from tests.platform.relief_support import (
     SPHERE_FOOD_KCAL,
     SPHERE_WATER_L,
     World,
@@ -42,14 +40,9 @@ from tests.platform.test_relief_support import (
     receive,
 )
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 
-@pytest.fixture(autouse=True)
-def english() -> Iterator[None]:
-    """Messages in English for the assertions (the site's default language is Chinese)."""
-    with translation.override("en"):
-        yield
 DAYS = 3
 SEED = 11
 

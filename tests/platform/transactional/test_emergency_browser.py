@@ -3,7 +3,8 @@ loop; the epidemic plan activated (live tasks, checklists, opening alert); part 
 (390x844); a home-isolation check-in; deactivation with a review.
 
 The browser's writes are committed by the app server and outlive this test (the live server does not
-share the test's transaction), so this module runs last (test_zz_) and ends by returning the
+share the test's transaction), so this module runs last (it lives in transactional/, which
+tests/conftest.py orders after the shared-database tests) and ends by returning the
 community to normal mode. The test body only reads the database.
 """
 
