@@ -20,14 +20,14 @@ FIXTURE_SEED = 11
 
 
 @pytest.fixture(scope="session")
-def community():  # type: ignore[no-untyped-def]
+def community():
     from civicgrid.engine.synth import generate_community
 
     return generate_community(households=FIXTURE_HOUSEHOLDS, seed=FIXTURE_SEED, households_per_community=350)
 
 
 @pytest.fixture(scope="session")
-def django_db_setup(django_db_setup, django_db_blocker, community):  # type: ignore[no-untyped-def]
+def django_db_setup(django_db_setup, django_db_blocker, community):
     from civicgrid.accounts.services import demo_users_create
     from civicgrid.cli import community_rows
     from civicgrid.registry.services import registry_import
@@ -76,7 +76,7 @@ BROWSER_MARKS = [
 
 
 @pytest.fixture(scope="module")
-def app_server(django_db_blocker):  # type: ignore[no-untyped-def]
+def app_server(django_db_blocker):
     """The app on a free local port, serving the session's database. (pytest-django's own live_server
     flushes every table afterwards, which would empty the shared community for later tests.)"""
     from django.contrib.staticfiles.handlers import StaticFilesHandler
@@ -98,7 +98,7 @@ def app_server(django_db_blocker):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(scope="module")
-def browser():  # type: ignore[no-untyped-def]
+def browser():
     """Debian's Chromium driven by Playwright. Browser test modules also carry the `browser` mark and
     skip when Chromium is absent, unless CIVICGRID_REQUIRE_BROWSER is set (CI)."""
     from playwright.sync_api import sync_playwright
@@ -109,7 +109,7 @@ def browser():  # type: ignore[no-untyped-def]
         instance.close()
 
 
-def login(page, base_url: str, username: str) -> None:  # type: ignore[no-untyped-def]
+def login(page, base_url: str, username: str) -> None:
     """Log a Playwright page in as a demo user (password civicgrid-demo)."""
     page.goto(f"{base_url}/login/")
     page.fill("#id_username", username)

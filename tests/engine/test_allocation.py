@@ -411,7 +411,7 @@ def test_sphere_floor_standard_values() -> None:
     with pytest.raises(ValueError, match="household_size"):
         sphere_floor([-1], kind="water", unit_size=5)
     with pytest.raises(ValueError, match="kind"):
-        sphere_floor([1], kind="fuel", unit_size=5)  # type: ignore[arg-type]
+        sphere_floor([1], kind="fuel", unit_size=5)
 
 
 def test_segmented_cumsum_restarts_per_group() -> None:
@@ -457,11 +457,11 @@ def test_bad_stock_and_options_are_rejected() -> None:
     with pytest.raises(ValueError, match="requests do not"):
         allocate(requests, water(3).assign(point="north"))
     with pytest.raises(ValueError, match="unknown policy 'fastest'"):
-        allocate(requests, water(3), policy="fastest")  # type: ignore[arg-type]
+        allocate(requests, water(3), policy="fastest")
     with pytest.raises(ValueError, match="needs a seed"):
         allocate(requests, water(3), policy="lottery")
     with pytest.raises(TypeError, match="DataFrame"):
-        allocate(requests.to_dict(), water(3))  # type: ignore[arg-type]
+        allocate(requests.to_dict(), water(3))
 
 
 # --------------------------------------------------------------------------- CLI

@@ -605,5 +605,5 @@ def _community(**extra: object) -> GovernanceInputs:
             Household(id=f"h{i}", area="a" if i < 3 else "b", vulnerable=i % 2 == 0)
             for i in range(5)
         ],
-        **extra,  # type: ignore[arg-type]
+        **extra,
     )

@@ -38,7 +38,7 @@ def test_half_up_where_python_round_is_wrong() -> None:
 def test_rounding_keeps_nan_and_rejects_bad_arguments() -> None:
     assert np.isnan(round_values([np.nan], decimals=2)[0])
     with pytest.raises(ValueError, match="rounding mode"):
-        round_values([1.0], decimals=2, mode="ceiling")  # type: ignore[arg-type]
+        round_values([1.0], decimals=2, mode="ceiling")
     with pytest.raises(ValueError, match="decimals"):
         round_values([1.0], decimals=-1)
 

@@ -102,7 +102,7 @@ def test_bad_arguments_are_refused(
     kwargs: dict[str, object], error: type[Exception], message: str
 ) -> None:
     with pytest.raises(error, match=message):
-        generate_community(**kwargs)  # type: ignore[arg-type]
+        generate_community(**kwargs)
 
 
 def test_module_never_imports_django() -> None:

@@ -31,7 +31,7 @@ def _grid() -> Place:
     return user("resident").role.household.grid
 
 
-def test_targets_follow_the_registry(community) -> None:  # type: ignore[no-untyped-def]
+def test_targets_follow_the_registry(community) -> None:
     grid = _grid()
     hh = community.households
     in_grid = set(hh.loc[hh["building_code"].str.startswith(grid.code + "-"), "code"])
@@ -48,7 +48,7 @@ def test_targets_follow_the_registry(community) -> None:  # type: ignore[no-unty
     assert not targeting.target_people(area=grid, group="all").exists()
 
 
-def test_publish_queues_and_the_outbox_sends(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_publish_queues_and_the_outbox_sends(tmp_path) -> None:
     grid, resident = _grid(), user("resident")
     resident.email = "resident@example.org"
     resident.save()
@@ -119,7 +119,7 @@ class _Gateway(BaseHTTPRequestHandler):
 
 
 @pytest.fixture
-def local_gateway():  # type: ignore[no-untyped-def]
+def local_gateway():
     server = HTTPServer(("127.0.0.1", 0), _Gateway)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -128,7 +128,7 @@ def local_gateway():  # type: ignore[no-untyped-def]
     server.shutdown()
 
 
-def test_webhook_gateway_against_a_local_server(local_gateway) -> None:  # type: ignore[no-untyped-def]
+def test_webhook_gateway_against_a_local_server(local_gateway) -> None:
     gateway = WebhookSmsGateway(local_gateway, token="s3cret", timeout=2)
     assert gateway.send(to="13800000000", text="你好") == "msg-1"
     assert _Gateway.received == [{"to": "13800000000", "text": "你好", "auth": "Bearer s3cret"}]

@@ -18,7 +18,7 @@ from civicgrid.registry.models import Household, Place
 pytestmark = pytest.mark.django_db
 
 
-def _community_actor_codes(community, c) -> set[str]:  # type: ignore[no-untyped-def]
+def _community_actor_codes(community, c) -> set[str]:
     """Actors serving a community, from the generated tables: its own, its grids' and its ancestors'."""
     parent = dict(zip(c.places["code"], c.places["parent_code"], strict=True))
     ancestors, node = set(), community.code
@@ -29,14 +29,14 @@ def _community_actor_codes(community, c) -> set[str]:  # type: ignore[no-untyped
     return set(c.actors.loc[area.isin(ancestors) | area.str.startswith(community.code + "-"), "code"])
 
 
-def _capacities(c, codes: set[str]) -> dict[str, dict[str, int]]:  # type: ignore[no-untyped-def]
+def _capacities(c, codes: set[str]) -> dict[str, dict[str, int]]:
     """Declared capacities of the actors ``codes``, from the generated tables (a JSON column)."""
     rows = c.actors[c.actors["code"].isin(codes)]
     return {code: json.loads(text) if text else {} for code, text in zip(rows["code"], rows["capacities"],
                                                                           strict=True)}
 
 
-def _fusion_count(community, c) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+def _fusion_count(community, c) -> tuple[int, int]:
     """(key posts, key posts held by someone with posts in two or more sectors), counted from the tables."""
     actors = _community_actor_codes(community, c)
     posts = c.posts[c.posts["actor_code"].isin(actors)]
@@ -46,7 +46,7 @@ def _fusion_count(community, c) -> tuple[int, int]:  # type: ignore[no-untyped-d
     return len(key), int((key["person_code"].map(sectors_of) > 1).sum())
 
 
-def test_inputs_follow_the_registry(community) -> None:  # type: ignore[no-untyped-def]
+def test_inputs_follow_the_registry(community) -> None:
     place = Place.objects.get(code="D01-S01-C01")
     inputs = governance_inputs(community=place)
     households = Household.objects.filter(place_path__startswith=place.path)
@@ -58,7 +58,7 @@ def test_inputs_follow_the_registry(community) -> None:  # type: ignore[no-untyp
     assert team.volunteer_share > 0.9  # a volunteer team rests on its volunteers
 
 
-def test_fusion_matches_an_independent_count(community) -> None:  # type: ignore[no-untyped-def]
+def test_fusion_matches_an_independent_count(community) -> None:
     place = Place.objects.get(code="D01-S01-C01")
     key, fused = _fusion_count(place, community)
     report = gov.governance_report(inputs=governance_inputs(community=place))
@@ -66,7 +66,7 @@ def test_fusion_matches_an_independent_count(community) -> None:  # type: ignore
     assert fused >= 1  # the generated party secretary also chairs the residents' committee
 
 
-def test_page_shows_the_report_and_runs_a_stress_test(community) -> None:  # type: ignore[no-untyped-def]
+def test_page_shows_the_report_and_runs_a_stress_test(community) -> None:
     place = Place.objects.get(code="D01-S01-C01")
     codes = _community_actor_codes(place, community)
     serving = community.actors[community.actors["code"].isin(codes)]
@@ -104,7 +104,7 @@ def test_roles_without_analytics_are_refused_and_other_communities_are_not_found
     assert director.get("/analytics/governance/", {"community": other.id}).status_code == 404
 
 
-def test_cli_prints_the_same_report_as_json(capsys, community) -> None:  # type: ignore[no-untyped-def]
+def test_cli_prints_the_same_report_as_json(capsys, community) -> None:
     assert main(["governance", "--community", "D01-S01-C02", "--format", "json"]) == 0
     printed = json.loads(capsys.readouterr().out)
     place = Place.objects.get(code="D01-S01-C02")

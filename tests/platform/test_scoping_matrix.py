@@ -38,7 +38,7 @@ def _audit_rows_within(root: str, places: pd.DataFrame) -> set[int]:
     return {pk for pk, path in rows if path and root in _ancestors(path.rstrip("/").split("/")[-1], places)}
 
 
-def _expected(role: Role, c) -> dict[str, set[str] | None]:  # type: ignore[no-untyped-def]
+def _expected(role: Role, c) -> dict[str, set[str] | None]:
     """What each role should see, from the generated tables. None = refused (403)."""
     places, hh, res, actors, people, posts = (c.places, c.households, c.residents, c.actors, c.people, c.posts)
     under = lambda codes, prefix: {x for x in codes if x == prefix or x.startswith(prefix + "-")}  # noqa: E731
@@ -105,7 +105,7 @@ ROLES = ["district", "director", "grid", "orgstaff", "volunteer", "resident"]
 
 
 @pytest.mark.parametrize("username", ROLES)
-def test_every_role_sees_exactly_its_scope(username: str, community) -> None:  # type: ignore[no-untyped-def]
+def test_every_role_sees_exactly_its_scope(username: str, community) -> None:
     client = Client()
     assert client.login(username=username, password="civicgrid-demo")
     role = Role.objects.select_related("place", "person", "actor__service_area", "household").get(
@@ -131,7 +131,7 @@ MODELS = {"places": "Place", "households": "Household", "residents": "Resident",
 
 
 @pytest.mark.parametrize("username", ROLES)
-def test_detail_inside_scope_is_shown_and_outside_is_not_found(username: str, community) -> None:  # type: ignore[no-untyped-def]
+def test_detail_inside_scope_is_shown_and_outside_is_not_found(username: str, community) -> None:
     from django.apps import apps
 
     client = Client()
@@ -157,7 +157,7 @@ def test_detail_inside_scope_is_shown_and_outside_is_not_found(username: str, co
             assert "detail" in response.json()
 
 
-def test_identity_is_masked_for_roles_without_clearance(community) -> None:  # type: ignore[no-untyped-def]
+def test_identity_is_masked_for_roles_without_clearance(community) -> None:
     district, director = Client(), Client()
     district.login(username="district", password="civicgrid-demo")
     director.login(username="director", password="civicgrid-demo")
@@ -175,7 +175,7 @@ def test_anonymous_requests_are_refused() -> None:
     assert page.status_code == 302 and "/login/" in page["Location"]
 
 
-def test_pages_follow_the_same_scope(community) -> None:  # type: ignore[no-untyped-def]
+def test_pages_follow_the_same_scope(community) -> None:
     from civicgrid.registry.models import Household
 
     grid = Client()
