@@ -22,14 +22,14 @@ FIXTURE_SEED = 11
 
 
 @pytest.fixture(scope="session")
-def community():  # type: ignore[no-untyped-def]
+def community():
     from civicgrid.engine.synth import generate_community
 
     return generate_community(households=FIXTURE_HOUSEHOLDS, seed=FIXTURE_SEED, households_per_community=350)
 
 
 @pytest.fixture(scope="session")
-def django_db_setup(django_db_setup, django_db_blocker, community):  # type: ignore[no-untyped-def]
+def django_db_setup(django_db_setup, django_db_blocker, community):
     from civicgrid.accounts.services import demo_users_create
     from civicgrid.cli import community_rows
     from civicgrid.registry.services import registry_import
@@ -37,6 +37,29 @@ def django_db_setup(django_db_setup, django_db_blocker, community):  # type: ign
     with django_db_blocker.unblock():
         registry_import(user=None, scope=PLATFORM, tables=community_rows(community))
         demo_users_create()
+
+
+TRANSACTIONAL_DIR = Path(__file__).resolve().parent / "platform" / "transactional"
+
+
+def _commits_and_empties(item: pytest.Item) -> bool:
+    marker = item.get_closest_marker("django_db")
+    return bool(marker and marker.kwargs.get("transaction"))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run tests/platform/transactional/ last. Their writes are committed: the browser test's through its
+    live server, the transactional tests' directly, and those empty every table afterwards, the session's
+    community included. So every other test runs first, then the browser test, then the tests that empty
+    the database. (pytest-django orders transactional tests after the others too; this keeps the guarantee
+    for the whole folder, whatever pytest-django's order and whatever the modules are called.)"""
+
+    def in_folder(item: pytest.Item) -> bool:
+        return Path(str(item.path)).resolve().is_relative_to(TRANSACTIONAL_DIR)
+
+    last = sorted((item for item in items if in_folder(item)), key=_commits_and_empties)
+    items[:] = [item for item in items if not in_folder(item)] + last
 
 
 CHROMIUM = os.environ.get("CIVICGRID_CHROMIUM", "/usr/bin/chromium")
@@ -55,7 +78,7 @@ BROWSER_MARKS = [
 
 
 @pytest.fixture(scope="module")
-def app_server(django_db_blocker):  # type: ignore[no-untyped-def]
+def app_server(django_db_blocker):
     """The app on a free local port, serving the session's database. (pytest-django's own live_server
     flushes every table afterwards, which would empty the shared community for later tests.)"""
     from django.contrib.staticfiles.handlers import StaticFilesHandler
@@ -77,7 +100,7 @@ def app_server(django_db_blocker):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(scope="module")
-def browser():  # type: ignore[no-untyped-def]
+def browser():
     """Debian's Chromium driven by Playwright. Browser test modules also carry the `browser` mark and
     skip when Chromium is absent, unless CIVICGRID_REQUIRE_BROWSER is set (CI)."""
     from playwright.sync_api import sync_playwright
@@ -88,7 +111,7 @@ def browser():  # type: ignore[no-untyped-def]
         instance.close()
 
 
-def login(page, base_url: str, username: str) -> None:  # type: ignore[no-untyped-def]
+def login(page, base_url: str, username: str) -> None:
     """Log a Playwright page in as a demo user (password civicgrid-demo)."""
     page.goto(f"{base_url}/login/")
     page.fill("#id_username", username)

@@ -7,7 +7,6 @@ in its header), and against naive textbook formulas on random data.
 
 from __future__ import annotations
 
-import doctest
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +16,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from civicgrid.engine import equity
 from civicgrid.engine.allocation import allocate
 from civicgrid.engine.equity import (
     atkinson,
@@ -230,9 +228,3 @@ def test_equity_serves_the_vulnerable_better_than_first_come_first_served() -> N
     assert fair.coverage > first_come.coverage
     assert fair.concentration_by_weight > 0.05 > abs(first_come.concentration_by_weight)
     assert fair.gini < first_come.gini
-
-
-def test_docstring_examples_run() -> None:
-    outcome = doctest.testmod(equity, optionflags=doctest.NORMALIZE_WHITESPACE)
-    assert outcome.attempted > 0
-    assert outcome.failed == 0

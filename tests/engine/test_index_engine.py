@@ -220,7 +220,7 @@ def test_input_errors_name_the_column(units: pd.DataFrame) -> None:
     with pytest.raises(ValueError, match="repeated values"):
         compute_index(units.assign(unit=["a", "a", "b", "c", "d"]), spec=_spec())
     with pytest.raises(TypeError):
-        compute_index(units.to_dict(), spec=_spec())  # type: ignore[arg-type]
+        compute_index(units.to_dict(), spec=_spec())
 
 
 def test_optional_indicator_may_be_absent(units: pd.DataFrame) -> None:

@@ -34,7 +34,7 @@ def schemas() -> dict[str, etree.XMLSchema]:
     return {"cap": _schema("CAP-v1.2.xsd"), "cap_strict": _schema("cap12_extended.xsd"), "atom": _schema("atom.xsd")}
 
 
-def director():  # type: ignore[no-untyped-def]
+def director():
     return get_user_model().objects.get(username="director")
 
 
@@ -64,7 +64,7 @@ def _alerts() -> list[Alert]:
     return [both, english_only, responders, update, district]
 
 
-def test_every_alert_is_valid_cap_1_2(schemas) -> None:  # type: ignore[no-untyped-def]
+def test_every_alert_is_valid_cap_1_2(schemas) -> None:
     for alert in _alerts():
         document = etree.fromstring(cap_xml(alert))
         schemas["cap"].assertValid(document)
@@ -73,7 +73,7 @@ def test_every_alert_is_valid_cap_1_2(schemas) -> None:  # type: ignore[no-untyp
         assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[-+]\d\d:\d\d", document.findtext("cap:sent", namespaces=NS))
 
 
-def test_schema_rejects_a_broken_document(schemas) -> None:  # type: ignore[no-untyped-def]
+def test_schema_rejects_a_broken_document(schemas) -> None:
     """The validation is real: the same document without its sender fails."""
     alert = _alerts()[0]
     document = etree.fromstring(cap_xml(alert))
@@ -84,7 +84,7 @@ def test_schema_rejects_a_broken_document(schemas) -> None:  # type: ignore[no-u
     assert not schemas["cap"].validate(document)
 
 
-def test_cap_content(schemas) -> None:  # type: ignore[no-untyped-def]
+def test_cap_content(schemas) -> None:
     both, english_only, responders, update, _ = _alerts()
     doc = etree.fromstring(cap_xml(both))
     infos = doc.findall("cap:info", namespaces=NS)
@@ -108,7 +108,7 @@ def test_cap_content(schemas) -> None:  # type: ignore[no-untyped-def]
     assert cap_polygon({"type": "Point", "coordinates": [1, 2]}) is None
 
 
-def test_feed_is_valid_atom_carrying_valid_cap(schemas) -> None:  # type: ignore[no-untyped-def]
+def test_feed_is_valid_atom_carrying_valid_cap(schemas) -> None:
     both, english_only, responders, update, test_alert = _alerts()
     response = Client().get("/alerts/feed.atom")  # public: no login
     assert response.status_code == 200 and response["Content-Type"].startswith("application/atom+xml")
@@ -126,7 +126,7 @@ def test_feed_is_valid_atom_carrying_valid_cap(schemas) -> None:  # type: ignore
     assert Client().get("/alerts/feed.atom?area=NOPE").status_code == 404
 
 
-def test_cap_document_view(schemas) -> None:  # type: ignore[no-untyped-def]
+def test_cap_document_view(schemas) -> None:
     both, _, responders, _, _ = _alerts()
     response = Client().get(f"/alerts/{both.pk}/cap.xml")
     assert response.status_code == 200 and response["Content-Type"].startswith("application/cap+xml")

@@ -11,7 +11,6 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.core import mail
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.core.management import call_command
@@ -25,19 +24,16 @@ from civicgrid.alerts.models import Alert, Delivery
 from civicgrid.alerts.outbox import MAX_ATTEMPTS, RETRY_AFTER, alerts_outbox_process, sms_text
 from civicgrid.alerts.services import alert_acknowledge, alert_publish
 from civicgrid.registry.models import Household, Person, Place
+from tests.platform.factories import user
 
 pytestmark = pytest.mark.django_db
-
-
-def user(name: str):  # type: ignore[no-untyped-def]
-    return get_user_model().objects.get(username=name)
 
 
 def _grid() -> Place:
     return user("resident").role.household.grid
 
 
-def test_targets_follow_the_registry(community) -> None:  # type: ignore[no-untyped-def]
+def test_targets_follow_the_registry(community) -> None:
     grid = _grid()
     hh = community.households
     in_grid = set(hh.loc[hh["building_code"].str.startswith(grid.code + "-"), "code"])
@@ -54,7 +50,7 @@ def test_targets_follow_the_registry(community) -> None:  # type: ignore[no-unty
     assert not targeting.target_people(area=grid, group="all").exists()
 
 
-def test_publish_queues_and_the_outbox_sends(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_publish_queues_and_the_outbox_sends(tmp_path) -> None:
     grid, resident = _grid(), user("resident")
     resident.email = "resident@example.org"
     resident.save()
@@ -125,7 +121,7 @@ class _Gateway(BaseHTTPRequestHandler):
 
 
 @pytest.fixture
-def local_gateway():  # type: ignore[no-untyped-def]
+def local_gateway():
     server = HTTPServer(("127.0.0.1", 0), _Gateway)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -134,7 +130,7 @@ def local_gateway():  # type: ignore[no-untyped-def]
     server.shutdown()
 
 
-def test_webhook_gateway_against_a_local_server(local_gateway) -> None:  # type: ignore[no-untyped-def]
+def test_webhook_gateway_against_a_local_server(local_gateway) -> None:
     gateway = WebhookSmsGateway(local_gateway, token="s3cret", timeout=2)
     assert gateway.send(to="13800000000", text="你好") == "msg-1"
     assert _Gateway.received == [{"to": "13800000000", "text": "你好", "auth": "Bearer s3cret"}]

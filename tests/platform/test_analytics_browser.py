@@ -7,7 +7,7 @@ from tests.conftest import BROWSER_MARKS, login
 pytestmark = BROWSER_MARKS
 
 
-def test_governance_page_draws_charts_and_runs_a_stress_test(browser, app_server) -> None:  # type: ignore[no-untyped-def]
+def test_governance_page_draws_charts_and_runs_a_stress_test(browser, app_server) -> None:
     page = browser.new_page(locale="en-US", viewport={"width": 1100, "height": 900})
     login(page, app_server.url, "director")
     page.goto(f"{app_server.url}/analytics/governance/")
@@ -21,7 +21,7 @@ def test_governance_page_draws_charts_and_runs_a_stress_test(browser, app_server
     page.close()
 
 
-def test_crei_page_shows_map_ranking_and_breakdown(browser, app_server) -> None:  # type: ignore[no-untyped-def]
+def test_crei_page_shows_map_ranking_and_breakdown(browser, app_server) -> None:
     page = browser.new_page(locale="en-US", viewport={"width": 1100, "height": 900})
     login(page, app_server.url, "director")
     page.goto(f"{app_server.url}/analytics/crei/")

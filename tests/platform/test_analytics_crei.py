@@ -15,16 +15,16 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def grid_outcome():  # type: ignore[no-untyped-def]
+def grid_outcome():
     return crei(places=list(Place.objects.filter(level__in=["grid", "community"])), level="grid")
 
 
-def _grid_of_households(c) -> pd.Series:  # type: ignore[no-untyped-def]
+def _grid_of_households(c) -> pd.Series:
     building_parent = dict(zip(c.places["code"], c.places["parent_code"], strict=True))
     return c.households.set_index("code")["building_code"].map(building_parent)
 
 
-def test_volunteers_and_grid_member_load_match_the_generated_tables(grid_outcome, community) -> None:  # type: ignore[no-untyped-def]
+def test_volunteers_and_grid_member_load_match_the_generated_tables(grid_outcome, community) -> None:
     grid_of = _grid_of_households(community)
     residents_per_grid = community.residents["household_code"].map(grid_of).value_counts()
     volunteer_people = community.posts.loc[community.posts["role"] == "volunteer", "person_code"]
@@ -40,7 +40,7 @@ def test_volunteers_and_grid_member_load_match_the_generated_tables(grid_outcome
             households_per_grid[grid] / members[grid])
 
 
-def test_missing_indicators_are_reported_not_invented(grid_outcome) -> None:  # type: ignore[no-untyped-def]
+def test_missing_indicators_are_reported_not_invented(grid_outcome) -> None:
     names = {e["name"] for e in catalogue()["indicators"]}
     missing = {m["name"] for m in grid_outcome.missing}
     present = set(grid_outcome.values.columns)
@@ -51,7 +51,7 @@ def test_missing_indicators_are_reported_not_invented(grid_outcome) -> None:  # 
             assert entry["name"] in missing
 
 
-def test_index_equals_a_hand_computation(grid_outcome) -> None:  # type: ignore[no-untyped-def]
+def test_index_equals_a_hand_computation(grid_outcome) -> None:
     """Percentile rank p = (rank-1)/(N-1) with ties at the lowest rank, 1 - p where higher is worse
     (the engine's documented rule, CDC's for reversed indicators), arithmetic mean within each
     mechanism, then over mechanisms."""

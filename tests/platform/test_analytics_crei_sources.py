@@ -13,7 +13,7 @@ from civicgrid.core.indicators import ratio_by_unit
 from civicgrid.registry.models import Place
 from civicgrid.relief import services
 from civicgrid.relief.models import RoundAllocation
-from tests.platform.test_relief_support import grid_households, lockdown, login
+from tests.platform.relief_support import grid_households, lockdown, login
 
 pytestmark = pytest.mark.django_db
 
@@ -39,24 +39,24 @@ def test_relief_gaps_enter_the_index_after_a_confirmed_round() -> None:
                            days=3, policy="fcfs", seed=1)
 
     outcome = crei(places=places, level="grid")
-    missing = {m["name"] for m in outcome.missing}
-    compared = 0
+    # In this round both grids have vulnerable and other households and their gaps differ, so both
+    # indicators must enter the index ("no variation between units" would drop them).
+    missing = {m["name"]: m["reason"] for m in outcome.missing}
+    assert "coverage_gap" not in missing and "unmet_need_gap" not in missing, missing
+    gaps = []
     for grid_code in ("D01-S01-C01-G01", "D01-S01-C01-G02"):
         rows = list(RoundAllocation.objects.filter(household__grid__code=grid_code)
                     .values_list("quantity", "need_quantity", "floor", "household__vulnerability_score"))
         vulnerable = [r for r in rows if r[3] >= settings.CIVICGRID_VULNERABLE_SCORE]
         other = [r for r in rows if r[3] < settings.CIVICGRID_VULNERABLE_SCORE]
-        if not vulnerable or not other:
-            continue
-        covered = lambda group: sum(q >= f for q, _, f, _ in group) / len(group)  # noqa: E731
-        unmet = lambda group: 1 - sum(q for q, *_ in group) / sum(n for _, n, *_ in group)  # noqa: E731
-        if "coverage_gap" not in missing:
-            assert outcome.values.loc[grid_code, "coverage_gap"] == pytest.approx(covered(other) - covered(vulnerable))
-        if "unmet_need_gap" not in missing:
-            assert outcome.values.loc[grid_code, "unmet_need_gap"] == pytest.approx(unmet(vulnerable) - unmet(other))
-            compared += 1
-    assert compared >= 1, "no grid had both vulnerable and other households in the round"
-    # a round exists now, so neither gap may be reported as "no data recorded yet"
-    reasons = {m["name"]: m["reason"] for m in outcome.missing}
-    assert reasons.get("coverage_gap") != "no data recorded yet"
-    assert reasons.get("unmet_need_gap") != "no data recorded yet"
+        assert vulnerable and other, f"{grid_code} lacks vulnerable or other households in the round"
+        # plain counts: requests that reached their floor, and units given against units needed
+        reached_other = sum(1 for quantity, _, floor, _ in other if quantity >= floor)
+        reached_vulnerable = sum(1 for quantity, _, floor, _ in vulnerable if quantity >= floor)
+        coverage_gap = reached_other / len(other) - reached_vulnerable / len(vulnerable)
+        unmet_vulnerable = 1 - sum(r[0] for r in vulnerable) / sum(r[1] for r in vulnerable)
+        unmet_other = 1 - sum(r[0] for r in other) / sum(r[1] for r in other)
+        assert outcome.values.loc[grid_code, "coverage_gap"] == pytest.approx(coverage_gap)
+        assert outcome.values.loc[grid_code, "unmet_need_gap"] == pytest.approx(unmet_vulnerable - unmet_other)
+        gaps.append(coverage_gap)
+    assert gaps[0] != pytest.approx(gaps[1])  # the counts themselves vary between the grids

@@ -8,7 +8,7 @@ from tests.conftest import BROWSER_MARKS, login
 pytestmark = BROWSER_MARKS
 
 
-def test_login_search_open_and_switch_language(browser, app_server) -> None:  # type: ignore[no-untyped-def]
+def test_login_search_open_and_switch_language(browser, app_server) -> None:
     resident = Resident.objects.select_related("household").filter(
         household__grid__parent__code__endswith="C01").exclude(phone_digest="").first()
     page = browser.new_page(viewport={"width": 390, "height": 844}, locale="en-US")  # a phone
@@ -42,7 +42,7 @@ def test_login_search_open_and_switch_language(browser, app_server) -> None:  # 
     page.close()
 
 
-def test_edit_form_shows_error_next_to_field_in_browser(browser, app_server) -> None:  # type: ignore[no-untyped-def]
+def test_edit_form_shows_error_next_to_field_in_browser(browser, app_server) -> None:
     resident = Resident.objects.filter(household__grid__parent__code__endswith="C01").first()
     page = browser.new_page(locale="en-US")
     login(page, app_server.url, "director")

@@ -8,7 +8,6 @@ import io
 from datetime import datetime, timedelta
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
 from django.core.management import call_command
 from django.test import Client
@@ -21,6 +20,7 @@ from civicgrid.cases import transitions as tx
 from civicgrid.cases.models import Case, CaseCategory, CaseEvent
 from civicgrid.core.models import AuditLog
 from civicgrid.registry.models import Actor, Household, Place
+from tests.platform.factories import user
 
 pytestmark = pytest.mark.django_db
 
@@ -35,12 +35,8 @@ PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08
        b"\x89\x00\x00\x00\rIDATx\x9cc\xf8\xff\xff?\x00\x05\xfe\x02\xfe\xa7\x35\x81\x84\x00\x00\x00\x00IEND\xaeB`\x82")
 
 
-def user(name: str):  # type: ignore[no-untyped-def]
-    return get_user_model().objects.get(username=name)
-
-
 @pytest.fixture
-def world():  # type: ignore[no-untyped-def]
+def world():
     resident = user("resident")
     household = resident.role.household
     orgstaff = user("orgstaff")
@@ -51,7 +47,7 @@ def world():  # type: ignore[no-untyped-def]
             "district": user("district"), "category": CaseCategory.objects.get(code="facility_repair")}
 
 
-def _case(w, *, state: str = "reported", now: datetime | None = None) -> Case:  # type: ignore[no-untyped-def]
+def _case(w, *, state: str = "reported", now: datetime | None = None) -> Case:
     case = services.case_report(user=w["resident"], scope=scope_for(w["resident"]), category=w["category"], description="lamp broken", now=now)
     if state != "reported":  # put the case straight into the state under test
         Case.objects.filter(pk=case.pk).update(state=state, handler=w["handler"])
@@ -73,7 +69,7 @@ def test_transition_table_is_the_issue_loop() -> None:
 
 @pytest.mark.parametrize("state", tx.STATES)
 @pytest.mark.parametrize("action", tx.ACTIONS)
-def test_every_state_action_pair_is_allowed_or_refused(world, state: str, action: str) -> None:  # type: ignore[no-untyped-def]
+def test_every_state_action_pair_is_allowed_or_refused(world, state: str, action: str) -> None:
     case = _case(world, state=state)
     kwargs = {"note": "because", "rating": 4,
               "handler": world["other_actor"] if action == "transfer" else world["handler"]}
@@ -93,7 +89,7 @@ def test_every_state_action_pair_is_allowed_or_refused(world, state: str, action
         assert not CaseEvent.objects.filter(case=case, action=action).exists()
 
 
-def test_closed_loop_with_photo_audit_and_notices(world) -> None:  # type: ignore[no-untyped-def]
+def test_closed_loop_with_photo_audit_and_notices(world) -> None:
     client = Client(headers={"accept-language": "en"})
     client.force_login(world["resident"])
     photo = io.BytesIO(PNG)
@@ -126,7 +122,7 @@ def test_closed_loop_with_photo_audit_and_notices(world) -> None:  # type: ignor
     assert all(row.place_path == case.place_path for row in audit)
 
 
-def test_who_may_act(world) -> None:  # type: ignore[no-untyped-def]
+def test_who_may_act(world) -> None:
     case = _case(world)
     with pytest.raises(PermissionDenied):  # grid members report and verify; the community registers
         services.case_act(user=world["grid"], scope=scope_for(world["grid"]), case=case, action="register")
@@ -161,7 +157,7 @@ def test_who_may_act(world) -> None:  # type: ignore[no-untyped-def]
         services.case_act(user=world["director"], scope=scope_for(world["director"]), case=case, action="fly")
 
 
-def test_scoping_of_cases(world) -> None:  # type: ignore[no-untyped-def]
+def test_scoping_of_cases(world) -> None:
     case = _case(world)
     other = Household.objects.exclude(grid=world["household"].grid).filter(
         place_path__startswith=world["household"].place_path[:20]).first()
@@ -180,7 +176,7 @@ def test_scoping_of_cases(world) -> None:  # type: ignore[no-untyped-def]
     assert client.get(f"/cases/{case.pk}/").status_code == 200
 
 
-def test_escalation_level_by_level(world) -> None:  # type: ignore[no-untyped-def]
+def test_escalation_level_by_level(world) -> None:
     t0 = timezone.now().replace(microsecond=0) + timedelta(days=400)  # after any other case in the DB
     limit = timedelta(hours=world["category"].time_limit_hours)
     case = _case(world, now=t0)
@@ -212,13 +208,13 @@ def test_escalation_level_by_level(world) -> None:  # type: ignore[no-untyped-de
     assert 'id="case-level"' in page
 
 
-def test_figures_match_hand_computation(world) -> None:  # type: ignore[no-untyped-def]
+def test_figures_match_hand_computation(world) -> None:
     t0 = datetime(2031, 3, 1, 8, 0, tzinfo=timezone.get_current_timezone())
     limit = world["category"].time_limit_hours  # 72 h
     director, org, other = world["director"], world["handler"], world["other_actor"]
     h = timedelta(hours=1)
 
-    def loop(handler, handled_after: float | None, closed_after: float | None, rating: int | None) -> Case:  # type: ignore[no-untyped-def]
+    def loop(handler, handled_after: float | None, closed_after: float | None, rating: int | None) -> Case:
         case = services.case_report(user=world["resident"], scope=scope_for(world["resident"]), category=world["category"], description="x", now=t0)
         services.case_act(user=director, scope=scope_for(director), case=case, action="register", now=t0 + h)
         if handler is None:
@@ -228,7 +224,7 @@ def test_figures_match_hand_computation(world) -> None:  # type: ignore[no-untyp
             return case
         services.case_act(user=director, scope=scope_for(director), case=case, action="handle", now=t0 + handled_after * h)
         services.case_act(user=world["grid"], scope=scope_for(world["grid"]), case=case, action="verify", now=t0 + handled_after * h)
-        services.case_act(user=director, scope=scope_for(director), case=case, action="close", now=t0 + closed_after * h)  # type: ignore[operator]
+        services.case_act(user=director, scope=scope_for(director), case=case, action="close", now=t0 + closed_after * h)
         if rating:
             services.case_act(user=world["resident"], scope=scope_for(world["resident"]), case=case, action="rate", rating=rating, now=t0 + 300 * h)
         return case
@@ -252,14 +248,14 @@ def test_figures_match_hand_computation(world) -> None:  # type: ignore[no-untyp
     by_sector = {f.key: f.cases for f in selectors.case_figures(scope=scope, by="sector", **window)}
     assert by_sector == ({org.sector: 3} if org.sector == other.sector else {org.sector: 2, other.sector: 1})
     with pytest.raises(ValueError):
-        selectors.case_figures(scope=scope, by="colour")  # type: ignore[arg-type]
+        selectors.case_figures(scope=scope, by="colour")
     # dismissed cases count nowhere
     dismissed = services.case_report(user=world["resident"], scope=scope_for(world["resident"]), category=world["category"], description="dup", now=t0)
     services.case_act(user=director, scope=scope_for(director), case=dismissed, action="dismiss", note="duplicate", now=t0)
     assert selectors.case_figures(scope=scope, by="grid", **window)[0].cases == 4
 
 
-def test_pages_and_api_refusals(world) -> None:  # type: ignore[no-untyped-def]
+def test_pages_and_api_refusals(world) -> None:
     case = _case(world)
     client = Client(headers={"accept-language": "en"})
     client.force_login(world["director"])

@@ -10,7 +10,6 @@ from datetime import timedelta
 
 import pytest
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.test import Client
@@ -24,12 +23,9 @@ from civicgrid.emergency import services
 from civicgrid.emergency.models import Emergency, LiveTask, PlanTemplate, SweepVisit
 from civicgrid.emergency.selectors import modes
 from civicgrid.registry.models import Household, Place
+from tests.platform.factories import user
 
 pytestmark = pytest.mark.django_db
-
-
-def user(name: str):  # type: ignore[no-untyped-def]
-    return get_user_model().objects.get(username=name)
 
 
 def plan(code: str = "epidemic_lockdown") -> PlanTemplate:
@@ -53,7 +49,7 @@ def test_shipped_plans() -> None:
     assert {"leading_group", "headquarters", "grid_teams", "volunteer_teams", "residents_team"} <= set(units)
 
 
-def test_activation_is_one_audited_idempotent_action(community_frames) -> None:  # type: ignore[no-untyped-def]
+def test_activation_is_one_audited_idempotent_action(community_frames) -> None:
     director, place = user("director"), community()
     before = _counts()
     assert modes.community_modes(scope=_scope(director))[0].mode == "normal"
@@ -208,7 +204,7 @@ def test_plan_editing_is_validated_and_versioned() -> None:
     assert page.status_code == 400 and "tasks[1].unit" in page.content.decode()
 
 
-def test_live_pages_show_what_matters(community_frames) -> None:  # type: ignore[no-untyped-def]
+def test_live_pages_show_what_matters(community_frames) -> None:
     director = user("director")
     emergency = services.emergency_activate(user=director, scope=scope_for(director), community=community(), plan=plan()).emergency
     services.sweep_start(user=director, scope=scope_for(director), emergency=emergency)
@@ -243,14 +239,14 @@ def test_live_pages_show_what_matters(community_frames) -> None:  # type: ignore
     assert not Emergency.objects.filter(community=other, status="active").exists()
 
 
-def _scope(u):  # type: ignore[no-untyped-def]
+def _scope(u):
     from civicgrid.accounts.roles import scope_for
 
     return scope_for(u)
 
 
 @pytest.fixture(scope="module")
-def community_frames(community):  # type: ignore[no-untyped-def]
+def community_frames(community):
     """What the generated tables say about the first community: its grids, their grid members, actors."""
     first = sorted(community.places.loc[community.places["level"] == "community", "code"])[0]
     posts = community.posts

@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
 from django.test import Client
 
@@ -14,6 +13,7 @@ from civicgrid.accounts.roles import scope_for
 from civicgrid.emergency import services
 from civicgrid.emergency.models import ChecklistCompletion, ChecklistTemplate
 from civicgrid.emergency.selectors import checklists as cl
+from tests.platform.factories import user
 
 pytestmark = pytest.mark.django_db
 
@@ -38,10 +38,6 @@ SEED_TERMS = {
     "no_going_out": "do not go out", "no_visitors": "do not receive visitors",
     "no_concealing": "do not lie about your health status",
 }
-
-
-def user(name: str):  # type: ignore[no-untyped-def]
-    return get_user_model().objects.get(username=name)
 
 
 def test_shipped_checklists_follow_the_seed() -> None:

@@ -8,7 +8,6 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
 from django.core.management import call_command
 from django.test import Client
@@ -21,23 +20,20 @@ from civicgrid.core.models import AuditLog
 from civicgrid.emergency import services
 from civicgrid.emergency.models import CheckIn, MissedCheckIn
 from civicgrid.registry.models import Resident
+from tests.platform.factories import user
 
 pytestmark = pytest.mark.django_db
 
 
-def user(name: str):  # type: ignore[no-untyped-def]
-    return get_user_model().objects.get(username=name)
-
-
 @pytest.fixture
-def isolated():  # type: ignore[no-untyped-def]
+def isolated():
     resident = Resident.objects.filter(household=user("resident").role.household).first()
     start = timezone.localdate() - timedelta(days=3)
     return services.isolation_start(user=user("grid"), scope=scope_for(user("grid")), resident=resident, start_date=start,
                                     end_date=start + timedelta(days=13), reason="close contact")
 
 
-def test_registering_is_checked(isolated) -> None:  # type: ignore[no-untyped-def]
+def test_registering_is_checked(isolated) -> None:
     with pytest.raises(ValidationError):  # overlapping
         services.isolation_start(user=user("grid"), scope=scope_for(user("grid")), resident=isolated.resident, start_date=isolated.end_date,
                                  end_date=isolated.end_date + timedelta(days=2))
@@ -54,7 +50,7 @@ def test_registering_is_checked(isolated) -> None:  # type: ignore[no-untyped-de
     assert AuditLog.objects.filter(model="emergency.Isolation", object_id=str(isolated.pk)).exists()
 
 
-def test_checkins_by_resident_and_grid_member(isolated) -> None:  # type: ignore[no-untyped-def]
+def test_checkins_by_resident_and_grid_member(isolated) -> None:
     today = timezone.localdate()
     own = services.checkin_record(user=user("resident"), scope=scope_for(user("resident")), isolation=isolated, day=today, temperature="36.6",
                                   symptoms=[])
@@ -78,7 +74,7 @@ def test_checkins_by_resident_and_grid_member(isolated) -> None:  # type: ignore
         services.checkin_record(user=user("volunteer"), scope=scope_for(user("volunteer")), isolation=isolated, day=today, temperature="36.5")
 
 
-def test_fever_and_needs_reach_the_grid_member(isolated) -> None:  # type: ignore[no-untyped-def]
+def test_fever_and_needs_reach_the_grid_member(isolated) -> None:
     today = timezone.localdate()
     checkin = services.checkin_record(user=user("resident"), scope=scope_for(user("resident")), isolation=isolated, day=today, temperature="38.2",
                                       symptoms=["cough", "fever"], needs="降压药快吃完了")
@@ -89,7 +85,7 @@ def test_fever_and_needs_reach_the_grid_member(isolated) -> None:  # type: ignor
     assert case.reporter == user("resident")
 
 
-def test_missed_checkins_are_flagged_once_and_told(isolated) -> None:  # type: ignore[no-untyped-def]
+def test_missed_checkins_are_flagged_once_and_told(isolated) -> None:
     start = isolated.start_date
     services.checkin_record(user=user("resident"), scope=scope_for(user("resident")), isolation=isolated, day=start, temperature="36.5")
     today = start + timedelta(days=3)  # start+1 and start+2 were missed
@@ -112,7 +108,7 @@ def test_missed_checkins_are_flagged_once_and_told(isolated) -> None:  # type: i
     assert max(m.day for m in later if m.isolation_id == isolated.pk) == isolated.end_date
 
 
-def test_isolation_pages(isolated) -> None:  # type: ignore[no-untyped-def]
+def test_isolation_pages(isolated) -> None:
     resident = Client(headers={"accept-language": "en"})
     resident.force_login(user("resident"))
     listing = resident.get("/emergency/isolation/").content.decode()

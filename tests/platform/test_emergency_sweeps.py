@@ -23,23 +23,20 @@ from civicgrid.emergency.models import PlanTemplate, SweepVisit
 from civicgrid.emergency.selectors import sweeps as sw
 from civicgrid.registry.models import Household
 from civicgrid.relief.need_sink import ReliefNeedSink
+from tests.platform.factories import user
 
 pytestmark = pytest.mark.django_db
 
 
-def user(name: str):  # type: ignore[no-untyped-def]
-    return get_user_model().objects.get(username=name)
-
-
 @pytest.fixture
-def sweep():  # type: ignore[no-untyped-def]
+def sweep():
     director = user("director")
     emergency = services.emergency_activate(user=director, scope=scope_for(director), community=director.role.place,
                                             plan=PlanTemplate.objects.get(code="epidemic_lockdown")).emergency
     return services.sweep_start(user=director, scope=scope_for(director), emergency=emergency)
 
 
-def test_one_visit_per_household_grouped_by_grid(sweep) -> None:  # type: ignore[no-untyped-def]
+def test_one_visit_per_household_grouped_by_grid(sweep) -> None:
     community = sweep.emergency.community
     households = {h.pk: h for h in Household.objects.filter(place_path__startswith=community.path)}
     visits = list(sweep.visits.all())
@@ -53,7 +50,7 @@ def test_one_visit_per_household_grouped_by_grid(sweep) -> None:  # type: ignore
         services.sweep_start(user=user("grid"), scope=scope_for(user("grid")), emergency=sweep.emergency)
 
 
-def test_grid_list_puts_the_vulnerable_first(sweep) -> None:  # type: ignore[no-untyped-def]
+def test_grid_list_puts_the_vulnerable_first(sweep) -> None:
     grid_member = user("grid")
     grid = user("resident").role.household.grid
     scope = scope_for(grid_member)
@@ -63,7 +60,7 @@ def test_grid_list_puts_the_vulnerable_first(sweep) -> None:  # type: ignore[no-
     assert {p.grid_id for p in sw.sweep_progress(scope=scope, sweep=sweep)} == {grid.pk}  # their grid only
 
 
-def test_outcomes_and_progress(sweep) -> None:  # type: ignore[no-untyped-def]
+def test_outcomes_and_progress(sweep) -> None:
     grid_member, grid = user("grid"), user("resident").role.household.grid
     scope = scope_for(grid_member)
     now = timezone.now()
@@ -99,7 +96,8 @@ def test_outcomes_and_progress(sweep) -> None:  # type: ignore[no-untyped-def]
         services.sweep_visit_record(user=grid_member, scope=scope_for(grid_member), visit=outside, outcome="safe")
 
 
-def test_needs_naming_a_relief_item_go_to_relief(sweep) -> None:  # type: ignore[no-untyped-def]
+def test_needs_naming_a_relief_item_go_to_relief(sweep) -> None:
+    # The emergency-to-relief contract: without it a sweep quietly files a grid case instead of a need.
     assert isinstance(need_sink(), ReliefNeedSink), "relief must provide the need-sink hook"
     from civicgrid.relief.models import Item, Need
 
@@ -119,7 +117,7 @@ def test_needs_naming_a_relief_item_go_to_relief(sweep) -> None:  # type: ignore
     assert 'value="test-rice"' in client.get(f"/emergency/visits/{following.pk}/").content.decode()
 
 
-def test_visit_page_flow_on_a_phone(sweep) -> None:  # type: ignore[no-untyped-def]
+def test_visit_page_flow_on_a_phone(sweep) -> None:
     client = Client(headers={"accept-language": "en"})
     client.force_login(user("grid"))
     page = client.get(f"/emergency/sweeps/{sweep.pk}/")
@@ -138,7 +136,7 @@ def _queries(client: Client, url: str) -> int:
     return len(ctx.captured_queries)
 
 
-def test_sweep_pages_use_a_fixed_number_of_queries(sweep, django_assert_max_num_queries) -> None:  # type: ignore[no-untyped-def]
+def test_sweep_pages_use_a_fixed_number_of_queries(sweep, django_assert_max_num_queries) -> None:
     director, grid_member = Client(headers={"accept-language": "en"}), Client(headers={"accept-language": "en"})
     director.force_login(user("director"))
     grid_member.force_login(user("grid"))
@@ -156,7 +154,7 @@ def test_sweep_pages_use_a_fixed_number_of_queries(sweep, django_assert_max_num_
     assert _queries(director, f"{overview}?grid={grid.pk}&page=2") <= before
 
 
-def test_volunteers_see_the_households_given_to_them(sweep) -> None:  # type: ignore[no-untyped-def]
+def test_volunteers_see_the_households_given_to_them(sweep) -> None:
     grid_member, volunteer = user("grid"), user("volunteer")
     grid = user("resident").role.household.grid
     assert not scope_for(volunteer).household_ids

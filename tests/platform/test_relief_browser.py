@@ -31,7 +31,7 @@ def relief_data(django_db_setup: Any, django_db_blocker: Any) -> Iterator[dict[s
     """Committed needs and stock for the resident's grid (the app server runs in another thread and only sees
     committed rows); removed afterwards."""
     from civicgrid.relief import models as m
-    from tests.platform.test_relief_support import grid_households, lockdown
+    from tests.platform.relief_support import grid_households, lockdown
 
     with django_db_blocker.unblock():
         household = Household.objects.get(pk=Role.objects.get(user__username="resident").household_id)

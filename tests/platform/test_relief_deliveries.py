@@ -4,13 +4,12 @@ the queue, and the households a task gives access to - nothing more."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
-from django.utils import timezone, translation
+from django.utils import timezone
 
 from civicgrid.accounts.roles import scope_for
 from civicgrid.accounts.services import role_assign
@@ -25,16 +24,9 @@ from civicgrid.relief.models import (
     DeliveryTask,
     Need,
 )
-from tests.platform.test_relief_support import World, client_for, grid_households, lockdown, login
+from tests.platform.relief_support import World, client_for, grid_households, lockdown, login
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def english() -> Iterator[None]:
-    """Messages in English for the assertions (the site's default language is Chinese)."""
-    with translation.override("en"):
-        yield
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 
 @pytest.fixture
@@ -46,7 +38,6 @@ def round_() -> tuple[AllocationRound, World]:
     community = Place.objects.get(code__endswith="C01", level="community")
     return services.round_confirm(user=user, scope=scope, place_ids=[community.pk], item_codes=["t-food", "t-water"],
                                   days=3, policy="equity", seed=5), world
-
 
 
 def _second_volunteer(username: str = "volunteer2", community: str = "C01") -> tuple[Any, Scope]:

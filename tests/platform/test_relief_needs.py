@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.test import Client
-from django.utils import timezone, translation
+from django.utils import timezone
 
 from civicgrid.accounts.models import Role
 from civicgrid.core.errors import Invalid
@@ -17,22 +16,14 @@ from civicgrid.core.models import AuditLog
 from civicgrid.registry.models import Household
 from civicgrid.relief import services
 from civicgrid.relief.models import Item, Need, NeedFiling
-from tests.platform.test_relief_support import catalogue, client_for, grid_households, key, login
+from tests.platform.relief_support import catalogue, client_for, grid_households, key, login
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def english() -> Iterator[None]:
-    """Messages in English for the assertions (the site's default language is Chinese)."""
-    with translation.override("en"):
-        yield
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 
 @pytest.fixture
 def items() -> dict[str, Item]:
     return catalogue()
-
 
 
 def _counts() -> tuple[int, int, int]:

@@ -4,20 +4,19 @@ whole, and offers from donors of every sector."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
 from django.core.exceptions import PermissionDenied
 from django.db.models import Sum
-from django.utils import timezone, translation
+from django.utils import timezone
 
 from civicgrid.core.errors import Conflict, Invalid
 from civicgrid.core.models import AuditLog
 from civicgrid.registry.models import Actor
 from civicgrid.relief import services
 from civicgrid.relief.models import DistributionPoint, Item, LedgerEntry, Lot, Offer
-from tests.platform.test_relief_support import (
+from tests.platform.relief_support import (
     catalogue,
     client_for,
     community,
@@ -26,21 +25,13 @@ from tests.platform.test_relief_support import (
     receive,
 )
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def english() -> Iterator[None]:
-    """Messages in English for the assertions (the site's default language is Chinese)."""
-    with translation.override("en"):
-        yield
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 
 @pytest.fixture
 def setting() -> tuple[dict[str, Item], DistributionPoint]:
     items = catalogue()
     return items, point_for(community("C01"))
-
 
 
 def _state() -> tuple[list[tuple[int, int]], int, int]:

@@ -31,7 +31,7 @@ def governance_inputs(*, community: Place) -> gov.GovernanceInputs:
     grids = dict(Place.objects.filter(parent=community, level="grid").values_list("path", "code"))
     threshold = vulnerable_score()
     households = [
-        gov.Household(id=code, area=grid_code, vulnerable=score >= threshold)
+        gov.HouseholdInput(id=code, area=grid_code, vulnerable=score >= threshold)
         for code, grid_code, score in Household.objects.filter(place_path__startswith=community.path)
         .values_list("code", "grid__code", "vulnerability_score")
     ]
@@ -47,13 +47,13 @@ def governance_inputs(*, community: Place) -> gov.GovernanceInputs:
             served: tuple[str, ...] = (grids[grid_path],) if grid_path in grids else ()
         else:
             served = ()  # the community or above: all of it
-        engine_actors.append(gov.Actor(
+        engine_actors.append(gov.ActorInput(
             id=actor.code, name=actor.name, sector=actor.sector, kind=actor.kind,
             capacities=dict(actor.capacities or {}), service_area=served,
             # the share of the actor's capacity that rests on volunteers: its volunteer posts
             volunteer_share=volunteers[actor.id] / totals[actor.id] if totals[actor.id] else 0.0,
         ))
-    engine_posts = [gov.Post(person_id=p.person.code, actor_id=p.actor.code, role=p.role, is_key=p.is_key)
+    engine_posts = [gov.PostInput(person_id=p.person.code, actor_id=p.actor.code, role=p.role, is_key=p.is_key)
                     for p in posts]
     serving = {a.id for a in engine_actors}  # a donor from elsewhere is not one of this community's actors
     contributions = [c for contribute in governance_contributors()

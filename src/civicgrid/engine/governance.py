@@ -28,22 +28,22 @@ actors' own declarations or stand-in activity) or ``"mixed"``.
 Examples
 --------
 >>> from civicgrid.engine.governance import (
-...     Actor, Contribution, GovernanceInputs, Household, Post, governance_report)
+...     ActorInput, Contribution, GovernanceInputs, HouseholdInput, PostInput, governance_report)
 >>> inputs = GovernanceInputs(
 ...     community="tiny",
 ...     actors=[
-...         Actor(id="pc", name="Party committee", sector="state", kind="party_committee",
+...         ActorInput(id="pc", name="Party committee", sector="state", kind="party_committee",
 ...               capacities={"information_release": 2}),
-...         Actor(id="firm", name="Firm", sector="capital", kind="enterprise",
+...         ActorInput(id="firm", name="Firm", sector="capital", kind="enterprise",
 ...               capacities={"food_supply": 2, "care_vulnerable": 1}),
-...         Actor(id="club", name="Club", sector="society", kind="volunteer_team",
+...         ActorInput(id="club", name="Club", sector="society", kind="volunteer_team",
 ...               capacities={"care_vulnerable": 1}, volunteer_share=1.0)],
-...     posts=[Post(person_id="p1", actor_id="pc", role="secretary", is_key=True),
-...            Post(person_id="p1", actor_id="firm", role="chair", is_key=True)],
+...     posts=[PostInput(person_id="p1", actor_id="pc", role="secretary", is_key=True),
+...            PostInput(person_id="p1", actor_id="firm", role="chair", is_key=True)],
 ...     contributions=[Contribution(actor_id="firm", kind="resources", amount=8, basis="declared"),
 ...                    Contribution(actor_id="club", kind="resources", amount=2, basis="declared")],
-...     households=[Household(id="h1", area="a", vulnerable=True),
-...                 Household(id="h2", area="a", vulnerable=False)])
+...     households=[HouseholdInput(id="h1", area="a", vulnerable=True),
+...                 HouseholdInput(id="h2", area="a", vulnerable=False)])
 >>> report = governance_report(inputs=inputs, volunteer_losses=())
 >>> report.fusion.score, report.fused
 (1.0, True)
@@ -107,8 +107,8 @@ def _require_fraction(value: object, *, what: str) -> None:
 
 
 @dataclass(frozen=True, kw_only=True)
-class Actor:
-    """A governance actor.
+class ActorInput:
+    """One actor as the governance model reads it (the platform builds it from a registry actor).
 
     ``capacities`` maps critical functions to the number of households the actor can serve in an
     emergency; ``service_area`` lists the areas it serves (empty = the whole community);
@@ -147,8 +147,9 @@ class Actor:
 
 
 @dataclass(frozen=True, kw_only=True)
-class Post:
-    """A post held by a person in an actor; ``is_key`` marks leading posts."""
+class PostInput:
+    """A post held by a person in an actor, as the governance model reads it; ``is_key`` marks
+    leading posts."""
 
     person_id: str
     actor_id: str
@@ -207,8 +208,8 @@ class Link:
 
 
 @dataclass(frozen=True, kw_only=True)
-class Household:
-    """A household, its area and whether it counts as vulnerable."""
+class HouseholdInput:
+    """A household as the governance model reads it: its area and whether it counts as vulnerable."""
 
     id: str
     area: str
@@ -226,9 +227,9 @@ class GovernanceInputs:
     """Everything the governance model reads about one community, checked for consistency."""
 
     community: str
-    actors: Sequence[Actor]
-    households: Sequence[Household]
-    posts: Sequence[Post] = ()
+    actors: Sequence[ActorInput]
+    households: Sequence[HouseholdInput]
+    posts: Sequence[PostInput] = ()
     contributions: Sequence[Contribution] = ()
     links: Sequence[Link] = ()
 
@@ -275,7 +276,7 @@ class GovernanceInputs:
             for (area, vulnerable), count in sorted(counts.items())
         )
 
-    def actor(self, actor_id: str) -> Actor:
+    def actor(self, actor_id: str) -> ActorInput:
         """The actor with ``actor_id`` (``KeyError`` if there is none)."""
         for actor in self.actors:
             if actor.id == actor_id:
@@ -313,13 +314,13 @@ class GovernanceInputs:
         return cls(
             community=community,
             actors=[
-                _build(Actor, actor_record(r, functions=CRITICAL_FUNCTIONS), what="actor")
+                _build(ActorInput, actor_record(r, functions=CRITICAL_FUNCTIONS), what="actor")
                 for r in rows(actors, what="actors")
             ],
             households=[
-                _build(Household, r, what="household") for r in rows(households, what="households")
+                _build(HouseholdInput, r, what="household") for r in rows(households, what="households")
             ],
-            posts=[_build(Post, r, what="post") for r in rows(posts, what="posts")],
+            posts=[_build(PostInput, r, what="post") for r in rows(posts, what="posts")],
             contributions=[
                 _build(Contribution, r, what="contribution")
                 for r in rows(contributions, what="contributions")
@@ -398,10 +399,10 @@ def sector_shares(*, inputs: GovernanceInputs) -> tuple[SectorShares, ...]:
     Examples
     --------
     >>> from civicgrid.engine.governance import (
-    ...     Actor, Contribution, GovernanceInputs, sector_shares)
+    ...     ActorInput, Contribution, GovernanceInputs, sector_shares)
     >>> inputs = GovernanceInputs(community="c", households=[], actors=[
-    ...     Actor(id="a", name="A", sector="state", kind="office"),
-    ...     Actor(id="b", name="B", sector="society", kind="team")], contributions=[
+    ...     ActorInput(id="a", name="A", sector="state", kind="office"),
+    ...     ActorInput(id="b", name="B", sector="society", kind="team")], contributions=[
     ...     Contribution(actor_id="a", kind="work", amount=3, basis="recorded"),
     ...     Contribution(actor_id="b", kind="work", amount=1, basis="declared")])
     >>> (work,) = sector_shares(inputs=inputs)
@@ -471,14 +472,14 @@ def fusion(*, inputs: GovernanceInputs) -> Fusion:
 
     Examples
     --------
-    >>> from civicgrid.engine.governance import Actor, GovernanceInputs, Post, fusion
+    >>> from civicgrid.engine.governance import ActorInput, GovernanceInputs, PostInput, fusion
     >>> inputs = GovernanceInputs(community="c", households=[], actors=[
-    ...     Actor(id="pc", name="PC", sector="state", kind="party_committee"),
-    ...     Actor(id="firm", name="Firm", sector="capital", kind="enterprise"),
-    ...     Actor(id="rc", name="RC", sector="society", kind="residents_committee")], posts=[
-    ...     Post(person_id="x", actor_id="pc", role="secretary", is_key=True),
-    ...     Post(person_id="x", actor_id="firm", role="board member"),
-    ...     Post(person_id="y", actor_id="rc", role="director", is_key=True)])
+    ...     ActorInput(id="pc", name="PC", sector="state", kind="party_committee"),
+    ...     ActorInput(id="firm", name="Firm", sector="capital", kind="enterprise"),
+    ...     ActorInput(id="rc", name="RC", sector="society", kind="residents_committee")], posts=[
+    ...     PostInput(person_id="x", actor_id="pc", role="secretary", is_key=True),
+    ...     PostInput(person_id="x", actor_id="firm", role="board member"),
+    ...     PostInput(person_id="y", actor_id="rc", role="director", is_key=True)])
     >>> fusion(inputs=inputs).score
     0.5
     """
@@ -509,10 +510,10 @@ def actor_network(*, inputs: GovernanceInputs) -> nx.Graph:
 
     Examples
     --------
-    >>> from civicgrid.engine.governance import Actor, GovernanceInputs, Link, actor_network
+    >>> from civicgrid.engine.governance import ActorInput, GovernanceInputs, Link, actor_network
     >>> inputs = GovernanceInputs(community="c", households=[], actors=[
-    ...     Actor(id="a", name="A", sector="state", kind="office"),
-    ...     Actor(id="b", name="B", sector="society", kind="team")],
+    ...     ActorInput(id="a", name="A", sector="state", kind="office"),
+    ...     ActorInput(id="b", name="B", sector="society", kind="team")],
     ...     links=[Link(from_actor="a", to_actor="b", kind="funding", dependence=0.5)])
     >>> actor_network(inputs=inputs).edges["a", "b"]["relations"]
     ('funding',)
@@ -623,11 +624,11 @@ def function_coverage(
     Examples
     --------
     >>> from civicgrid.engine.governance import (
-    ...     Actor, GovernanceInputs, Household, function_coverage)
+    ...     ActorInput, GovernanceInputs, HouseholdInput, function_coverage)
     >>> inputs = GovernanceInputs(community="c", actors=[
-    ...     Actor(id="shop", name="Shop", sector="capital", kind="business",
+    ...     ActorInput(id="shop", name="Shop", sector="capital", kind="business",
     ...           capacities={"food_supply": 1})], households=[
-    ...     Household(id="h1", area="a", vulnerable=True), Household(id="h2", area="a")])
+    ...     HouseholdInput(id="h1", area="a", vulnerable=True), HouseholdInput(id="h2", area="a")])
     >>> food = function_coverage(inputs=inputs)[0]
     >>> food.function, food.uncovered, food.uncovered_vulnerable
     ('food_supply', 1, 0)
@@ -724,11 +725,11 @@ def stress_test(
     Examples
     --------
     >>> from civicgrid.engine.governance import (
-    ...     Actor, GovernanceInputs, Household, StressScenario, stress_test)
+    ...     ActorInput, GovernanceInputs, HouseholdInput, StressScenario, stress_test)
     >>> inputs = GovernanceInputs(community="c", actors=[
-    ...     Actor(id="clinic", name="Clinic", sector="state", kind="health_station",
+    ...     ActorInput(id="clinic", name="Clinic", sector="state", kind="health_station",
     ...           capacities={"medicine": 2})], households=[
-    ...     Household(id="h1", area="a", vulnerable=True), Household(id="h2", area="a")])
+    ...     HouseholdInput(id="h1", area="a", vulnerable=True), HouseholdInput(id="h2", area="a")])
     >>> result = stress_test(inputs=inputs,
     ...                      scenario=StressScenario(name="no clinic", remove_actors=("clinic",)))
     >>> result.functions_losing_coverage, result.max_newly_uncovered_vulnerable
@@ -797,15 +798,15 @@ def single_points_of_failure(
     Examples
     --------
     >>> from civicgrid.engine.governance import (
-    ...     Actor, GovernanceInputs, Household, single_points_of_failure)
+    ...     ActorInput, GovernanceInputs, HouseholdInput, single_points_of_failure)
     >>> inputs = GovernanceInputs(community="c", actors=[
-    ...     Actor(id="clinic", name="Clinic", sector="state", kind="health_station",
+    ...     ActorInput(id="clinic", name="Clinic", sector="state", kind="health_station",
     ...           capacities={"medicine": 5}),
-    ...     Actor(id="shop", name="Shop", sector="capital", kind="business",
+    ...     ActorInput(id="shop", name="Shop", sector="capital", kind="business",
     ...           capacities={"food_supply": 5}),
-    ...     Actor(id="team", name="Team", sector="society", kind="volunteer_team",
+    ...     ActorInput(id="team", name="Team", sector="society", kind="volunteer_team",
     ...           capacities={"food_supply": 5})],
-    ...     households=[Household(id="h1", area="a", vulnerable=True)])
+    ...     households=[HouseholdInput(id="h1", area="a", vulnerable=True)])
     >>> [(p.actor_id, p.functions) for p in single_points_of_failure(inputs=inputs)]
     [('clinic', ('medicine',))]
     """
@@ -985,15 +986,15 @@ __all__ = [
     "CRITICAL_FUNCTIONS",
     "LINK_KINDS",
     "SECTORS",
-    "Actor",
+    "ActorInput",
     "Contribution",
     "Fusion",
     "FunctionCoverage",
     "GovernanceInputs",
     "GovernanceReport",
-    "Household",
+    "HouseholdInput",
     "Link",
-    "Post",
+    "PostInput",
     "SectorShares",
     "SinglePointOfFailure",
     "StressResult",

@@ -3,7 +3,8 @@ loop; the epidemic plan activated (live tasks, checklists, opening alert); part 
 (390x844); a home-isolation check-in; deactivation with a review.
 
 The browser's writes are committed by the app server and outlive this test (the live server does not
-share the test's transaction), so this module runs last (test_zz_) and ends by returning the
+share the test's transaction), so this module runs last (it lives in transactional/, which
+tests/conftest.py orders after the shared-database tests) and ends by returning the
 community to normal mode. The test body only reads the database.
 """
 
@@ -25,14 +26,14 @@ PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08
        b"\x89\x00\x00\x00\rIDATx\x9cc\xf8\xff\xff?\x00\x05\xfe\x02\xfe\xa7\x35\x81\x84\x00\x00\x00\x00IEND\xaeB`\x82")
 
 
-def _page(browser, base: str, username: str, *, phone: bool = False):  # type: ignore[no-untyped-def]
+def _page(browser, base: str, username: str, *, phone: bool = False):
     context = browser.new_context(viewport=PHONE if phone else {"width": 1200, "height": 900}, locale="en-US")
     page = context.new_page()
     login(page, base, username)
     return page
 
 
-def _act(page, url: str, action: str, **fields: str) -> None:  # type: ignore[no-untyped-def]
+def _act(page, url: str, action: str, **fields: str) -> None:
     page.goto(url)
     for name, value in fields.items():
         if name in {"handler", "rating"}:
@@ -44,11 +45,11 @@ def _act(page, url: str, action: str, **fields: str) -> None:  # type: ignore[no
     assert page.locator(".errorlist").count() == 0, page.content()
 
 
-def _no_sideways_scroll(page) -> None:  # type: ignore[no-untyped-def]
+def _no_sideways_scroll(page) -> None:
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"] + 1
 
 
-def test_done_means_path(browser, app_server) -> None:  # type: ignore[no-untyped-def]
+def test_done_means_path(browser, app_server) -> None:
     base = app_server.url
     users = get_user_model().objects
     director, orgstaff = users.get(username="director"), users.get(username="orgstaff")

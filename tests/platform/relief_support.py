@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.test import Client
 
 from civicgrid.accounts.roles import scope_for
@@ -17,6 +16,7 @@ from civicgrid.core.scoping import PLATFORM, Scope
 from civicgrid.registry.models import Household, Place
 from civicgrid.relief import services
 from civicgrid.relief.models import DistributionPoint, Item, Need
+from tests.platform.factories import user
 
 # Sphere Handbook 2018: water supply standard 1.1 (15 L per person per day) and food security standard
 # 6.1 (2,100 kcal per person per day) - written out here, not taken from the code under test.
@@ -37,8 +37,8 @@ def client_for(username: str, language: str = "en") -> Client:
 
 def login(username: str) -> tuple[Any, Scope]:
     """A demo user and a freshly built scope (task access changes as tasks are claimed)."""
-    user = get_user_model().objects.get(username=username)
-    return user, scope_for(user)
+    found = user(username)
+    return found, scope_for(found)
 
 
 def catalogue() -> dict[str, Item]:

@@ -1,7 +1,7 @@
 """Relief under real concurrency: threads with their own database connections and commits.
 
 These tests need committed data, so they run in transactional tests that empty the database afterwards;
-the module is named to run last and builds everything it uses itself (a district of its own, one building
+the module runs last (transactional/, ordered by tests/conftest.py) and builds everything it uses itself (a district of its own, one building
 per task, its own volunteers).
 """
 

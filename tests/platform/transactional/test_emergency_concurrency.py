@@ -1,6 +1,6 @@
 """Emergency and cases under real concurrency: threads with their own database connections and commits
 (SQLite and PostgreSQL alike). These need committed data, so the tests are transactional (the database
-is emptied afterwards); the module runs late and builds the small world it uses itself."""
+is emptied afterwards); the module runs last (transactional/, ordered by tests/conftest.py) and builds the small world it uses itself."""
 
 from __future__ import annotations
 
