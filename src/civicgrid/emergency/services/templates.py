@@ -5,23 +5,39 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from civicgrid.core import audit
 from civicgrid.core.models import AuditLog
+from civicgrid.core.scoping import Scope
 from civicgrid.emergency import plan_format as pf
 from civicgrid.emergency.models import ChecklistItem, ChecklistTemplate, PlanTemplate
 from civicgrid.emergency.services.common import authorised
+
+
+def templates_editable(scope: Scope) -> bool:
+    """Plans and checklist templates apply to the whole district: only a district official (or a
+    superuser) edits them; community directors read and activate them."""
+    return scope.unrestricted or (scope.role == "district_official" and scope.may("emergency_manage"))
+
+
+def template_editor(user: Any) -> Scope:
+    """The user's scope, after refusing (403, with the reason) anyone who may not edit district-wide templates."""
+    scope = authorised(user, "emergency")
+    if not templates_editable(scope):
+        raise PermissionDenied(_("Plans and checklists are district-wide templates: only a district official "
+                                 "may edit them."))
+    return scope
 
 
 @transaction.atomic
 def plan_update(*, user: Any, plan: PlanTemplate, document_yaml: str) -> PlanTemplate:
     """Replace the plan's document with the edited YAML (same code and hazard); bumps its version.
     Live emergencies keep the snapshot they were activated with."""
-    authorised(user, "emergency_manage")
+    template_editor(user)
     try:
         doc = pf.validate_plan(pf.load_yaml(document_yaml),
                                checklist_codes=set(ChecklistTemplate.objects.values_list("code", flat=True)))
@@ -42,7 +58,7 @@ def plan_update(*, user: Any, plan: PlanTemplate, document_yaml: str) -> PlanTem
 def checklist_items_update(*, user: Any, template: ChecklistTemplate, rows: list[dict[str, Any]]) -> int:
     """Apply edited rows ``{id (None for a new item), text_en, text_zh, kind, active}`` in their order.
     Returns the number of items created or changed."""
-    authorised(user, "emergency_manage")
+    template_editor(user)
     items = {i.pk: i for i in template.items.select_for_update()}
     changed = 0
     for order, row in enumerate(rows, start=1):
