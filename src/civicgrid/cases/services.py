@@ -10,6 +10,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.urls import reverse
@@ -21,13 +22,13 @@ from civicgrid.accounts.roles import scope_for
 from civicgrid.cases import transitions as tx
 from civicgrid.cases.models import LEVEL_LABELS, LEVELS, Case, CaseCategory, CaseEvent
 from civicgrid.core import audit
+from civicgrid.core.images import reencode_image
 from civicgrid.core.locking import serialised, serialised_block
 from civicgrid.core.models import AuditLog
 from civicgrid.core.scoping import require, scoped
 from civicgrid.registry.models import Actor, Household, Place, Post
 
 PHOTO_MAX_BYTES = 5 * 1024 * 1024
-_PHOTO_SIGNATURES = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a")
 MANAGER_ACTIONS = frozenset({"register", "dismiss", "dispatch", "transfer", "close", "escalate"})
 
 
@@ -86,15 +87,16 @@ def _notify(users: Any, case: Case, title: Any, source: str) -> None:
 
 
 # --- reporting --------------------------------------------------------------------------------
-def _check_photo(photo: UploadedFile | None) -> None:
+def _check_photo(photo: UploadedFile | None) -> ContentFile[bytes] | None:
+    """The photo re-encoded from its pixels (civicgrid.core.images), never the uploaded bytes."""
     if photo is None:
-        return
+        return None
     if photo.size and photo.size > PHOTO_MAX_BYTES:
         raise ValidationError({"photo": _("The photo is larger than 5 MB.")})
-    head = photo.read(16)
-    photo.seek(0)
-    if not (head.startswith(_PHOTO_SIGNATURES) or (head[:4] == b"RIFF" and head[8:12] == b"WEBP")):
-        raise ValidationError({"photo": _("The photo must be a JPEG, PNG, GIF or WebP image.")})
+    try:
+        return reencode_image(photo, max_bytes=PHOTO_MAX_BYTES)
+    except ValidationError as exc:
+        raise ValidationError({"photo": exc.messages}) from None
 
 
 @transaction.atomic
@@ -128,15 +130,15 @@ def case_report(*, user: Any, category: CaseCategory, description: str, place: P
         raise ValidationError({"category": _("This category is no longer in use.")})
     if not description.strip():
         raise ValidationError({"description": _("Describe the case.")})
-    _check_photo(photo)
+    clean_photo = _check_photo(photo)
     grid = grid_of(place)
     due = now + timedelta(hours=category.time_limit_hours)
     case = Case(code=f"tmp-{uuid.uuid4().hex[:20]}", category=category, place=place, place_path=place.path, grid=grid,
                 household=household, description=description.strip(), source=source,
                 reporter=user if getattr(user, "is_authenticated", False) else None,
                 reporter_label=reporter_label, reported_at=now, due_at=due, level_due_at=due)
-    if photo is not None:
-        case.photo.save(photo.name or "photo", photo, save=False)
+    if clean_photo is not None:
+        case.photo.save(clean_photo.name or "photo.jpg", clean_photo, save=False)
     case.save()
     case.code = f"C{now:%Y}-{case.pk:06d}"
     case.save(update_fields=["code"])
