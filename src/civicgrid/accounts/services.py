@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth import get_user_model
+from django.contrib.auth import get_user_model, password_validation
 from django.db import transaction
 
 from civicgrid.accounts.models import Role
@@ -21,6 +21,7 @@ def role_assign(*, by: Any, username: str, password: str, role: str, place: Plac
                 identity_clearance: bool = False) -> Role:
     user_model = get_user_model()
     user, _ = user_model.objects.get_or_create(username=username)
+    password_validation.validate_password(password, user)  # AUTH_PASSWORD_VALIDATORS: refuse weak ones
     user.set_password(password)
     user.save()
     grant, _ = Role.objects.update_or_create(user=user, defaults={
