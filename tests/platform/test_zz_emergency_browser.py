@@ -21,8 +21,9 @@ from tests.conftest import BROWSER_MARKS, login
 pytestmark = BROWSER_MARKS
 
 PHONE = {"width": 390, "height": 844}
+# a 1x1 PNG that decodes (photos are re-encoded, so one that does not is refused)
 PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4"
-       b"\x89\x00\x00\x00\rIDATx\x9cc\xf8\xff\xff?\x00\x05\xfe\x02\xfe\xa7\x35\x81\x84\x00\x00\x00\x00IEND\xaeB`\x82")
+       b"\x89\x00\x00\x00\rIDATx\x9cc\xf8\x7f\x82\xa1\x01\x00\x06\xd9\x02H\xf8\xfemE\x00\x00\x00\x00IEND\xaeB`\x82")
 
 
 def _page(browser, base: str, username: str, *, phone: bool = False):  # type: ignore[no-untyped-def]
