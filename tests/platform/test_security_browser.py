@@ -35,3 +35,18 @@ def test_pages_work_under_the_policy_without_violations(browser, app_server) -> 
         page.select_option("#language-form select", "zh-hans")
     assert page.evaluate("document.documentElement.lang") == "zh-hans"
     page.close()
+
+
+def test_the_api_docs_work_under_the_policy(browser, app_server) -> None:  # type: ignore[no-untyped-def]
+    page = browser.new_page(locale="en-US")
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if "Content Security Policy" in m.text else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    external: list[str] = []
+    page.on("request", lambda r: external.append(r.url) if not r.url.startswith(app_server.url) else None)
+    login(page, app_server.url, "director")
+    page.goto(f"{app_server.url}/api/docs")
+    page.wait_for_selector(".swagger-ui .info .title")
+    assert "civicgrid API" in page.inner_text(".swagger-ui .info .title")
+    assert problems == [] and external == []  # served by the app itself: works offline too
+    page.close()
