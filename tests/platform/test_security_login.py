@@ -135,3 +135,19 @@ def test_changing_the_password() -> None:
     assert client.get("/").status_code == 200  # still logged in
     row = AuditLog.objects.filter(model="auth.User", object_id=str(user.pk)).latest("id")
     assert row.user == user and row.new == {"password": "changed"}
+
+
+def test_old_attempts_are_pruned_by_the_periodic_job_but_stay_audited() -> None:
+    from django.core.management import call_command
+
+    from civicgrid.accounts.lockout import attempt_record
+    from civicgrid.core.plugins import periodic_commands
+
+    assert "login_attempts_prune" in periodic_commands()
+    old = attempt_record(username="nobody-old", ip="192.0.2.1", succeeded=False)
+    recent = attempt_record(username="nobody-new", ip="192.0.2.1", succeeded=False)
+    LoginAttempt.objects.filter(pk=old.pk).update(at=timezone.now() - timedelta(days=31))
+    call_command("login_attempts_prune", stdout=__import__("io").StringIO())
+    assert not LoginAttempt.objects.filter(pk=old.pk).exists()
+    assert LoginAttempt.objects.filter(pk=recent.pk).exists()
+    assert AuditLog.objects.filter(model="accounts.LoginAttempt", object_id=str(old.pk)).exists()

@@ -79,3 +79,12 @@ def attempt_record(*, username: str, ip: str | None, succeeded: bool, refused: b
     audit.record(user=account if succeeded else None, action=AuditLog.Action.CREATE, instance=attempt,
                  new={"username": name, "ip": ip, "succeeded": succeeded, "refused": refused})
     return attempt
+
+
+def attempts_prune(*, now: datetime | None = None) -> int:
+    """Delete attempts older than ``CIVICGRID_LOGIN_KEEP_DAYS`` (never inside the lockout window);
+    each one stays in the audit log. Returns how many were deleted."""
+    now = now or timezone.now()
+    keep = max(timedelta(days=int(getattr(settings, "CIVICGRID_LOGIN_KEEP_DAYS", 30))), _window())
+    deleted, _ = LoginAttempt.objects.filter(at__lt=now - keep).delete()
+    return deleted

@@ -31,6 +31,7 @@ AUTH_PASSWORD_VALIDATORS = [
 CIVICGRID_LOGIN_WINDOW_MINUTES = int(os.environ.get("CIVICGRID_LOGIN_WINDOW_MINUTES", "15"))
 CIVICGRID_LOGIN_MAX_FAILURES_PER_USER = int(os.environ.get("CIVICGRID_LOGIN_MAX_FAILURES_PER_USER", "5"))
 CIVICGRID_LOGIN_MAX_FAILURES_PER_IP = int(os.environ.get("CIVICGRID_LOGIN_MAX_FAILURES_PER_IP", "30"))
+CIVICGRID_LOGIN_KEEP_DAYS = int(os.environ.get("CIVICGRID_LOGIN_KEEP_DAYS", "30"))  # then pruned (audited)
 # Behind a reverse proxy, the request header (Django META name, e.g. HTTP_X_REAL_IP) holding the
 # client's address; empty: REMOTE_ADDR.
 CIVICGRID_CLIENT_IP_HEADER = os.environ.get("CIVICGRID_CLIENT_IP_HEADER", "")
