@@ -12,6 +12,7 @@ from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, Validat
 from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
+from PIL import Image
 
 from civicgrid.accounts.roles import scope_for
 from civicgrid.alerts.models import Notice
@@ -31,8 +32,15 @@ EXPECTED_ALLOWED = {
     ("verified", "close"), ("closed", "rate"),
     ("reported", "escalate"), ("registered", "escalate"), ("dispatched", "escalate"),
 }
-PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4"
-       b"\x89\x00\x00\x00\rIDATx\x9cc\xf8\xff\xff?\x00\x05\xfe\x02\xfe\xa7\x35\x81\x84\x00\x00\x00\x00IEND\xaeB`\x82")
+
+
+def _png() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGBA", (1, 1), (255, 200, 0, 128)).save(out, format="PNG")
+    return out.getvalue()
+
+
+PNG = _png()
 
 
 @pytest.fixture
@@ -101,7 +109,8 @@ def test_closed_loop_with_photo_audit_and_notices(world) -> None:
     assert (case.household, case.place, case.grid) == (world["household"], world["household"].building,
                                                       world["household"].grid)
     assert case.due_at - case.reported_at == timedelta(hours=world["category"].time_limit_hours)
-    assert client.get(f"/cases/{case.pk}/photo/").getvalue() == PNG
+    served = Image.open(io.BytesIO(client.get(f"/cases/{case.pk}/photo/").getvalue()))  # stored re-encoded
+    assert (served.format, served.size, served.getpixel((0, 0))) == ("PNG", (1, 1), (255, 200, 0, 128))
     case.photo.delete(save=False)  # the file would outlive the rolled-back row
 
     services.case_act(user=world["director"], scope=scope_for(world["director"]), case=case, action="register")

@@ -182,7 +182,7 @@ def test_drill_records_its_timings() -> None:
 
 
 def test_plan_editing_is_validated_and_versioned() -> None:
-    director, template = user("director"), plan("flood")
+    director, template = user("district"), plan("flood")  # plans are district-wide
     doc = pf.load_yaml(pf.dump_yaml(template.body))
     doc["tasks"][0]["due_hours"] = 3
     edited = services.plan_update(user=director, scope=scope_for(director), plan=template, document_yaml=pf.dump_yaml(doc))

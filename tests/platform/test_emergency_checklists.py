@@ -98,10 +98,12 @@ def test_household_sheet_by_the_resident_and_item_editing() -> None:
     rows = [{"id": i.pk, "text_en": i.text_en, "text_zh": i.text_zh, "kind": i.kind, "active": i.pk != items[0].pk}
             for i in items] + [{"id": None, "text_en": "Do keep the phone on", "text_zh": "要保持电话畅通",
                                 "kind": "do", "active": True}]
-    assert services.checklist_items_update(user=director, scope=scope_for(director), template=template, rows=rows) == 2
+    assert services.checklist_items_update(user=user("district"), scope=scope_for(user("district")), template=template,
+                                           rows=rows) == 2
     assert template.items.filter(active=True).count() == 12
     assert ChecklistCompletion.objects.filter(item=items[0], day=day, done=True).exists()
     with pytest.raises(PermissionDenied):
-        services.checklist_items_update(user=user("grid"), scope=scope_for(user("grid")), template=template, rows=rows)
+        services.checklist_items_update(user=director, scope=scope_for(director), template=template,
+                                        rows=rows)  # district-wide
     page = client.get(f"/emergency/checklists/{template.pk}/sheet/?household={household.pk}&day={day}").content.decode()
     assert '<span id="sheet-count">1/12</span>' in page and "Do keep the phone on" in page

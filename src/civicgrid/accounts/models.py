@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from civicgrid.core.scoping import ROLES
@@ -35,3 +36,25 @@ class Role(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} ({self.role})"
+
+
+class LoginAttempt(models.Model):
+    """One log-in attempt, kept so that lockout holds across worker processes
+    (:mod:`civicgrid.accounts.lockout`); each is also written to the audit log."""
+
+    at = models.DateTimeField(_("at"), default=timezone.now)
+    username = models.CharField(_("user name"), max_length=150)
+    ip = models.GenericIPAddressField(_("address"), null=True, blank=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                             related_name="+", help_text=_("the account of that name, if there is one"))
+    succeeded = models.BooleanField(_("succeeded"), default=False)
+    refused = models.BooleanField(_("refused while locked"), default=False,
+                                  help_text=_("refused without checking the password, because of a lockout"))
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["username", "at"]), models.Index(fields=["ip", "at"])]
+
+    def __str__(self) -> str:
+        outcome = "log-in" if self.succeeded else ("refused log-in" if self.refused else "failed log-in")
+        return f"{outcome}: {self.username} from {self.ip or '?'}"

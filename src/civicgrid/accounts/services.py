@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth import get_user_model
+from django.contrib.auth import get_user_model, password_validation
 from django.db import transaction
 from django.utils.translation import gettext as _
 
 from civicgrid.accounts.events import AccountEvent
 from civicgrid.accounts.models import Role
+from civicgrid.accounts.places import role_place_path
 from civicgrid.core import audit
 from civicgrid.core.errors import Forbidden, Invalid
-from civicgrid.core.places import common_ancestor
 from civicgrid.core.scoping import PLATFORM, Scope
 from civicgrid.registry.models import Actor, Household, Person, Place, Post
 
@@ -28,6 +28,7 @@ def role_assign(*, user: Any, scope: Scope, username: str, password: str, role: 
     if not scope.unrestricted:
         raise Forbidden(_("Only an administrator grants roles."))
     account, _created = get_user_model().objects.get_or_create(username=username)
+    password_validation.validate_password(password, account)  # AUTH_PASSWORD_VALIDATORS: refuse weak ones
     account.set_password(password)
     account.save()
     previous = Role.objects.filter(user=account).first()
@@ -38,25 +39,20 @@ def role_assign(*, user: Any, scope: Scope, username: str, password: str, role: 
     grant.full_clean()
     new = audit.snapshot(grant)
     if old is None:
-        audit.record(user=user, event=AccountEvent.ROLE_GRANTED, instance=grant, new=new, place_path=_where(grant))
+        audit.record(user=user, event=AccountEvent.ROLE_GRANTED, instance=grant, new=new, place_path=role_place_path(grant))
     else:
         before, after = audit.changed(old, new)
         if after:
             audit.record(user=user, event=AccountEvent.ROLE_CHANGED, instance=grant, old=before, new=after,
-                         place_path=_where(grant))
+                         place_path=role_place_path(grant))
     return grant
 
 
-def _where(grant: Role) -> str:
-    """Where a grant gives access, so the directors of that area see it in their audit log."""
-    if grant.place is not None:
-        return grant.place.path
-    if grant.household is not None:
-        return grant.household.place_path
-    if grant.actor is not None:
-        return grant.actor.service_area.path
-    paths = list(Post.objects.filter(person=grant.person, place__isnull=False).values_list("place__path", flat=True))
-    return common_ancestor(paths) if grant.person is not None else ""
+def password_change_record(*, user: Any) -> None:
+    """Audit a user's own password change (the form has saved it in the same transaction)."""
+    role = Role.objects.filter(user=user).first()
+    audit.record(user=user, event=AccountEvent.PASSWORD_CHANGED, instance=user, new={"password": "changed"},
+                 place_path=role_place_path(role) if role is not None else "")
 
 
 def demo_users_create() -> list[tuple[str, str, str]]:

@@ -3,8 +3,11 @@ the charts work offline)."""
 
 from __future__ import annotations
 
+import json
+
 import networkx as nx
 import plotly.graph_objects as go
+import plotly.io as pio
 
 from civicgrid.engine.governance import GovernanceReport
 
@@ -12,8 +15,13 @@ SECTOR_COLOURS = {"state": "#c0392b", "capital": "#2c5fd4", "society": "#0b6e4f"
 
 
 def to_div(figure: go.Figure) -> str:
-    return str(figure.to_html(full_html=False, include_plotlyjs=False, config={"displayModeBar": False,
-                                                                                "responsive": True}))
+    """The chart's div and its figure as a JSON data block (not a script: the Content-Security-Policy
+    allows no inline script), drawn by the app's civicgrid.js."""
+    config = json.dumps({"displayModeBar": False, "responsive": True})
+    spec = f'{{"figure": {pio.to_json(figure, validate=False)}, "config": {config}}}'
+    spec = spec.translate({ord(">"): "\\u003E", ord("<"): "\\u003C", ord("&"): "\\u0026"})
+    return ('<div class="plotly-graph-div" style="height:100%; width:100%;"></div>'
+            f'<script type="application/json" class="plotly-figure">{spec}</script>')
 
 
 def sector_shares_figure(report: GovernanceReport, *, title: str) -> go.Figure:

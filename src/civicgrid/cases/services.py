@@ -10,6 +10,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.urls import reverse
@@ -22,13 +24,13 @@ from civicgrid.cases.events import CaseAuditEvent
 from civicgrid.cases.models import LEVEL_LABELS, LEVELS, Case, CaseCategory, CaseEvent
 from civicgrid.core import audit
 from civicgrid.core.errors import Forbidden, Invalid, NotFound
+from civicgrid.core.images import reencode_image
 from civicgrid.core.locking import locked, serialised, serialised_block
 from civicgrid.core.places import ancestor_at, ancestors
 from civicgrid.core.scoping import PLATFORM, Scope, check_in_scope, require
 from civicgrid.registry.models import Actor, Household, Place, Post
 
 PHOTO_MAX_BYTES = 5 * 1024 * 1024
-_PHOTO_SIGNATURES = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a")
 MANAGER_ACTIONS = frozenset({"register", "dismiss", "dispatch", "transfer", "close", "escalate"})
 
 
@@ -84,15 +86,16 @@ def _notify(users: Any, case: Case, title: Any, source: str) -> None:
 
 
 # --- reporting --------------------------------------------------------------------------------
-def _check_photo(photo: UploadedFile | None) -> None:
+def _check_photo(photo: UploadedFile | None) -> ContentFile[bytes] | None:
+    """The photo re-encoded from its pixels (civicgrid.core.images), never the uploaded bytes."""
     if photo is None:
-        return
+        return None
     if photo.size and photo.size > PHOTO_MAX_BYTES:
         raise Invalid({"photo": _("The photo is larger than 5 MB.")})
-    head = photo.read(16)
-    photo.seek(0)
-    if not (head.startswith(_PHOTO_SIGNATURES) or (head[:4] == b"RIFF" and head[8:12] == b"WEBP")):
-        raise Invalid({"photo": _("The photo must be a JPEG, PNG, GIF or WebP image.")})
+    try:
+        return reencode_image(photo, max_bytes=PHOTO_MAX_BYTES)
+    except ValidationError as exc:
+        raise Invalid({"photo": exc.messages}) from None
 
 
 @transaction.atomic
@@ -124,15 +127,15 @@ def case_report(*, user: Any, scope: Scope, category: CaseCategory, description:
         raise Invalid({"category": _("This category is no longer in use.")})
     if not description.strip():
         raise Invalid({"description": _("Describe the case.")})
-    _check_photo(photo)
+    clean_photo = _check_photo(photo)
     grid = grid_of(place)
     due = now + timedelta(hours=category.time_limit_hours)
     case = Case(code=f"tmp-{uuid.uuid4().hex[:20]}", category=category, place=place, place_path=place.path, grid=grid,
                 household=household, description=description.strip(), source=source,
                 reporter=user if getattr(user, "is_authenticated", False) else None,
                 reporter_label=reporter_label, reported_at=now, due_at=due, level_due_at=due)
-    if photo is not None:
-        case.photo.save(photo.name or "photo", photo, save=False)
+    if clean_photo is not None:
+        case.photo.save(clean_photo.name or "photo.jpg", clean_photo, save=False)
     case.save()
     case.code = f"C{now:%Y}-{case.pk:06d}"
     case.save(update_fields=["code"])

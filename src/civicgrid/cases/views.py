@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import mimetypes
+from pathlib import PurePosixPath
 from typing import Any
 
 from django.contrib import messages
@@ -21,6 +21,10 @@ from civicgrid.cases.models import LEVEL_LABELS, STATE_LABELS
 from civicgrid.core.errors import FORM_ERRORS, http_status
 from civicgrid.core.scoping import Scope
 from civicgrid.core.views import form_errors, scoped_view
+
+# Stored photos are re-encoded JPEG or PNG; GIF and WebP were accepted as uploaded before that.
+PHOTO_CONTENT_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png", ".gif": "image/gif",
+                       ".webp": "image/webp"}
 
 
 @scoped_view
@@ -105,8 +109,19 @@ def case_photo(request: HttpRequest, scope: Any, case_id: int) -> HttpResponse:
     case = selectors.case_get(scope=scope, case_id=case_id)
     if not case.photo:
         raise Http404(_("This case has no photo."))
-    content_type = mimetypes.guess_type(case.photo.name or "")[0] or "application/octet-stream"
-    return FileResponse(case.photo.open("rb"), content_type=content_type)
+    # Only image types are served inline; anything else (a file stored before photos were re-encoded)
+    # is a download. nosniff and a sandboxing policy keep the browser from reading it as a page.
+    extension = PurePosixPath(case.photo.name or "").suffix.lower()
+    content_type = PHOTO_CONTENT_TYPES.get(extension)
+    if content_type:
+        response = FileResponse(case.photo.open("rb"), content_type=content_type,
+                                filename=f"case-{case.pk}{extension}")
+    else:
+        response = FileResponse(case.photo.open("rb"), content_type="application/octet-stream",
+                                as_attachment=True, filename=f"case-{case.pk}-photo.bin")
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
 
 
 @scoped_view

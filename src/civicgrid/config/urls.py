@@ -1,6 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from civicgrid.accounts import views as accounts_views
 from civicgrid.config.api import api
 from civicgrid.core.plugins import app_module, plugins
 from civicgrid.registry import views as registry_views
@@ -8,7 +9,7 @@ from civicgrid.registry import views as registry_views
 urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/", api.urls),
-    path("login/", auth_views.LoginView.as_view(template_name="core/login.html"), name="login"),
+    path("login/", accounts_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", registry_views.home, name="home"),
 ]

@@ -1,9 +1,10 @@
-"""Pages answer a service's domain error with the matching status and a page that says why."""
+"""Page middleware of the platform: domain errors as error pages, and the Content-Security-Policy."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
@@ -28,3 +29,36 @@ class DomainErrorMiddleware:
             return None
         return render(request, "core/error.html", {"status": status, "messages": messages_of(exc)},
                       status=status)
+
+
+# --- Content-Security-Policy ----------------------------------------------------------------------
+# Scripts run only from the app's own static files and views (plotly.js is served by the app; the
+# charts' data sit in non-executable ``application/json`` blocks read by ``civicgrid.js``), so no inline
+# script, ``eval`` or event-handler attribute runs even if markup were injected. Inline *styles* stay
+# allowed (templates and plotly set style attributes); they cannot run code. The policy is the setting
+# ``CIVICGRID_CONTENT_SECURITY_POLICY``; a view may set its own, stricter header (the photo view does).
+
+DEFAULT_POLICY = "; ".join([
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self' 'unsafe-inline'",
+    "img-src 'self' data: blob:",
+    "font-src 'self' data:",
+    "connect-src 'self'",
+    "object-src 'none'",
+    "base-uri 'none'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+])
+
+
+class ContentSecurityPolicyMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+        self.policy = str(getattr(settings, "CIVICGRID_CONTENT_SECURITY_POLICY", DEFAULT_POLICY))
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if self.policy and "Content-Security-Policy" not in response.headers:
+            response.headers["Content-Security-Policy"] = self.policy
+        return response

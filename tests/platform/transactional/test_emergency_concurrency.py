@@ -15,7 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db import connections
 
 from civicgrid.accounts.roles import scope_for
-from civicgrid.accounts.services import role_assign
+from civicgrid.accounts.services import DEMO_PASSWORD, role_assign
 from civicgrid.alerts.models import Alert
 from civicgrid.cases import services as cases
 from civicgrid.cases.models import CaseCategory, CaseEvent
@@ -62,8 +62,8 @@ def _world() -> dict[str, Any]:
             households.append(registry.household_create(
                 user=None, scope=PLATFORM, code=f"{grid.code}-H{b}", address=f"{g}-{b}", housing_type="commodity",
                 building=_place(f"{grid.code}-B{b}", "building", grid)))
-    role_assign(user=None, scope=PLATFORM, username=f"dir{tag}", password="x", role="community_director", place=community)
-    role_assign(user=None, scope=PLATFORM, username=f"grid{tag}", password="x", role="grid_member", person=member)
+    role_assign(user=None, scope=PLATFORM, username=f"dir{tag}", password=DEMO_PASSWORD, role="community_director", place=community)
+    role_assign(user=None, scope=PLATFORM, username=f"grid{tag}", password=DEMO_PASSWORD, role="grid_member", person=member)
     users = get_user_model().objects
     return {"community": community, "households": households, "director": users.get(username=f"dir{tag}"),
             "grid": users.get(username=f"grid{tag}"), "plan": PlanTemplate.objects.get(code="epidemic_lockdown")}

@@ -6,3 +6,4 @@ from civicgrid.config.settings.database import *  # noqa: F403
 from civicgrid.config.settings.i18n import *  # noqa: F403
 from civicgrid.config.settings.messaging import *  # noqa: F403
 from civicgrid.config.settings.security import *  # noqa: F403
+from civicgrid.config.settings.web import *  # noqa: F403  (last: production mode overrides the others)

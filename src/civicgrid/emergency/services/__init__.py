@@ -15,9 +15,14 @@ from civicgrid.emergency.services.isolation import (
     isolation_start,
 )
 from civicgrid.emergency.services.sweeps import sweep_assign, sweep_start, sweep_visit_record
-from civicgrid.emergency.services.templates import checklist_items_update, plan_update
+from civicgrid.emergency.services.templates import (
+    checklist_items_update,
+    plan_update,
+    template_editor,
+    templates_editable,
+)
 
 __all__ = ["Activation", "checkin_record", "checklist_items_update", "checklist_save", "drill_start",
            "emergency_activate", "emergency_deactivate", "isolation_end", "isolation_flag_missed",
            "isolation_start", "plan_update", "sweep_assign", "sweep_start", "sweep_visit_record",
-           "task_complete"]
+           "task_complete", "template_editor", "templates_editable"]

@@ -10,7 +10,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from civicgrid.core import audit
-from civicgrid.core.errors import Invalid
+from civicgrid.core.errors import Forbidden, Invalid
 from civicgrid.core.locking import locked
 from civicgrid.core.scoping import Scope, require
 from civicgrid.emergency import plan_format as pf
@@ -18,11 +18,25 @@ from civicgrid.emergency.events import EmergencyEvent
 from civicgrid.emergency.models import ChecklistItem, ChecklistTemplate, PlanTemplate
 
 
+def templates_editable(scope: Scope) -> bool:
+    """Plans and checklist templates apply to the whole district: only a district official (or a
+    superuser) edits them; community directors read and activate them."""
+    return scope.unrestricted or (scope.role == "district_official" and scope.may("emergency_manage"))
+
+
+def template_editor(scope: Scope) -> None:
+    """Refuse (403, with the reason) anyone who may not edit district-wide templates."""
+    require(scope, "emergency")
+    if not templates_editable(scope):
+        raise Forbidden(_("Plans and checklists are district-wide templates: only a district official "
+                          "may edit them."))
+
+
 @transaction.atomic
 def plan_update(*, user: Any, scope: Scope, plan: PlanTemplate, document_yaml: str) -> PlanTemplate:
     """Replace the plan's document with the edited YAML (same code and hazard); bumps its version.
     Live emergencies keep the snapshot they were activated with."""
-    require(scope, "emergency_manage")
+    template_editor(scope)
     try:
         doc = pf.validate_plan(pf.load_yaml(document_yaml),
                                checklist_codes=set(ChecklistTemplate.objects.values_list("code", flat=True)))
@@ -43,7 +57,7 @@ def plan_update(*, user: Any, scope: Scope, plan: PlanTemplate, document_yaml: s
 def checklist_items_update(*, user: Any, scope: Scope, template: ChecklistTemplate, rows: list[dict[str, Any]]) -> int:
     """Apply edited rows ``{id (None for a new item), text_en, text_zh, kind, active}`` in their order.
     Returns the number of items created or changed."""
-    require(scope, "emergency_manage")
+    template_editor(scope)
     items = {i.pk: i for i in locked(template.items.all())}
     changed = 0
     for order, row in enumerate(rows, start=1):

@@ -30,13 +30,14 @@ def plan_list(request: HttpRequest, scope: Any) -> HttpResponse:
 def plan_detail(request: HttpRequest, scope: Any, plan_id: int) -> HttpResponse:
     require(scope, "emergency")
     plan = modes.plans().get(pk=plan_id)
-    return render(request, "emergency/plan_detail.html", {"plan": plan, "doc": plan.body})
+    return render(request, "emergency/plan_detail.html", {"plan": plan, "doc": plan.body,
+                                                          "can_edit": services.templates_editable(scope)})
 
 
 @scoped_view
 @require_http_methods(["GET", "POST"])
 def plan_edit(request: HttpRequest, scope: Any, plan_id: int) -> HttpResponse:
-    require(scope, "emergency_manage")
+    services.template_editor(scope)  # district-wide: 403 with the reason for anyone else
     plan = modes.plans().get(pk=plan_id)
     form = PlanEditForm(request.POST or None, initial={"document": pf.dump_yaml(plan.body)})
     if request.method == "POST" and form.is_valid():
@@ -60,7 +61,9 @@ def checklist_template(request: HttpRequest, scope: Any, template_id: int) -> Ht
     initial = [{"id": i.pk, "text_zh": i.text_zh, "text_en": i.text_en, "kind": i.kind, "active": i.active}
                for i in items]
     formset = None
-    if scope.may("emergency_manage"):
+    if request.method == "POST":
+        services.template_editor(scope)  # district-wide: 403 with the reason for anyone else
+    if services.templates_editable(scope):
         formset = ChecklistItemFormSet(request.POST or None, initial=initial)
         if request.method == "POST" and formset.is_valid():
             try:

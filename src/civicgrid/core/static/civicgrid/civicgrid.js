@@ -1,0 +1,24 @@
+/* civicgrid's only script besides plotly.js: served from the app's origin, so the Content-Security-Policy
+   needs no inline script. Loaded with `defer` by core/base.html. */
+(function () {
+  "use strict";
+  // the header's menu button on small screens
+  document.querySelectorAll(".menu-toggle").forEach(function (button) {
+    button.addEventListener("click", function () {
+      var open = document.body.classList.toggle("nav-open");
+      button.setAttribute("aria-expanded", open ? "true" : "false");
+    });
+  });
+  // the language switch submits itself
+  document.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
+    select.addEventListener("change", function () { select.form.submit(); });
+  });
+  // charts: figures are JSON blocks written by civicgrid.analytics.charts.to_div
+  if (window.Plotly) {
+    document.querySelectorAll("script.plotly-figure[type='application/json']").forEach(function (block) {
+      var spec = JSON.parse(block.textContent);
+      var target = block.previousElementSibling;
+      window.Plotly.newPlot(target, spec.figure.data || [], spec.figure.layout || {}, spec.config || {});
+    });
+  }
+})();
