@@ -8,7 +8,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from civicgrid.core.crypto import digest
+from civicgrid.core.crypto import digests
 from civicgrid.core.scoping import Scope, scoped
 from civicgrid.registry import validation as v
 from civicgrid.registry.models import Household, Place, Resident
@@ -53,7 +53,7 @@ class ResidentForm(forms.ModelForm):  # type: ignore[type-arg]
         if not value:
             return ""
         value = v.validate_id_number(value)
-        others = Resident.objects.filter(id_number_digest=digest(value))
+        others = Resident.objects.filter(id_number_digest__in=digests(value))
         if self.instance.pk:
             others = others.exclude(pk=self.instance.pk)
         if others.exists():

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.db.models import Count, Q, QuerySet
 
-from civicgrid.core.crypto import digest, mask
+from civicgrid.core.crypto import digests, mask
 from civicgrid.core.models import AuditLog
 from civicgrid.core.scoping import Scope, require, scoped
 from civicgrid.engine.registry_format import TABLES
@@ -50,10 +50,11 @@ def household_list(*, scope: Scope, query: str = "", place: Place | None = None)
         households = households.filter(place_path__startswith=place.path)
     query = query.strip()
     if query:
-        key = digest(query)
+        keys = digests(query)  # under every configured key: rows not yet rotated still match
         households = households.filter(
             Q(code__icontains=query) | Q(address__icontains=query) | Q(residents__name__icontains=query)
-            | Q(contact_phone_digest=key) | Q(residents__phone_digest=key) | Q(residents__id_number_digest=key)
+            | Q(contact_phone_digest__in=keys) | Q(residents__phone_digest__in=keys)
+            | Q(residents__id_number_digest__in=keys)
         ).distinct()
     return households.order_by("code")
 
