@@ -65,10 +65,13 @@ def community_rows(community) -> dict[str, list[dict[str, str]]]:  # type: ignor
     return rows
 
 
-def _print_errors(errors) -> None:  # type: ignore[no-untyped-def]
-    print(f"import rejected: {len(errors)} error(s); nothing was written", file=sys.stderr)
+def _print_errors(errors, total: int | None = None) -> None:  # type: ignore[no-untyped-def]
+    total = len(errors) if total is None else total
+    print(f"import rejected: {total} error(s); nothing was written", file=sys.stderr)
     for error in errors:
         print(f"  {error}", file=sys.stderr)
+    if total > len(errors):
+        print(f"  ... and {total - len(errors)} more, not listed", file=sys.stderr)
 
 
 def cmd_import(args: argparse.Namespace) -> int:
@@ -84,7 +87,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     try:
         counts = registry_import(user=None, tables=read_tables(args.path, expected=TABLES))
     except ImportRejected as rejected:
-        _print_errors(rejected.errors)
+        _print_errors(rejected.errors, rejected.total)
         return 1
     print("imported " + ", ".join(f"{n} {t}" for t, n in counts.items()))
     return 0

@@ -17,7 +17,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from civicgrid.accounts.roles import scope_for
-from civicgrid.core.importing import ImportRejected, read_tables, write_csv_zip, write_xlsx
+from civicgrid.core.importing import (
+    ImportRejected,
+    read_tables,
+    upload_too_large,
+    write_csv_zip,
+    write_xlsx,
+)
 from civicgrid.core.scoping import require
 from civicgrid.engine.registry_format import TABLES
 from civicgrid.registry import selectors, services
@@ -149,16 +155,21 @@ def actor_detail(request: HttpRequest, scope: Any, actor_id: int) -> HttpRespons
 @require_http_methods(["GET", "POST"])
 def registry_import(request: HttpRequest, scope: Any) -> HttpResponse:
     require(scope, "import")
+    too_large = upload_too_large(request.META.get("CONTENT_LENGTH")) if request.method == "POST" else ""
+    if too_large:  # refused before Django reads the upload
+        return render(request, "registry/import.html", {"form": ImportForm(), "too_large": too_large}, status=413)
     form = ImportForm(request.POST or None, request.FILES or None)
     context: dict[str, Any] = {"form": form}
+    status = 200
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         try:
             tables = read_tables(upload, filename=upload.name, expected=TABLES)
             context["counts"] = services.registry_import(user=request.user, tables=tables)
         except ImportRejected as rejected:
-            context["errors"] = rejected.errors
-    return render(request, "registry/import.html", context, status=422 if "errors" in context else 200)
+            context.update(errors=rejected.errors, total=rejected.total, omitted=rejected.omitted)
+            status = rejected.status
+    return render(request, "registry/import.html", context, status=status)
 
 
 @scoped_view
