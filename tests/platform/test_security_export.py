@@ -11,7 +11,13 @@ import zipfile
 import pytest
 from django.test import Client
 
-from civicgrid.core.importing import neutralise, read_tables, unneutralise, write_csv_zip, write_xlsx
+from civicgrid.core.importing import (
+    neutralise,
+    read_tables,
+    unneutralise,
+    write_csv_zip,
+    write_xlsx,
+)
 from civicgrid.engine.registry_format import TABLES
 from civicgrid.registry.models import Household
 
