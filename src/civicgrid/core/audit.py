@@ -97,11 +97,16 @@ def record_created(*, user: Any, instances: Iterable[models.Model]) -> int:
 def update_fields(*, user: Any, instance: models.Model, changes: dict[str, Any]) -> models.Model:
     """Apply ``changes`` to ``instance``, save, and audit what really changed (nothing if nothing did)."""
     before = snapshot(instance)
+    raw = {f.attname: getattr(instance, f.attname) for f in instance._meta.concrete_fields if is_sensitive(f)}
     for name, value in changes.items():
         setattr(instance, name, value)
     instance.full_clean()
     instance.save()
-    old, new = changed(before, snapshot(instance))
+    after = snapshot(instance)
+    old, new = changed(before, after)
+    for name, value in raw.items():  # a change hidden by the mask (same last characters) is still a change
+        if getattr(instance, name) != value and name not in new:
+            old[name], new[name] = before[name], after[name]
     if new:
         record(user=user, action=AuditLog.Action.UPDATE, instance=instance, old=old, new=new)
     return instance

@@ -114,7 +114,7 @@ def household_edit(request: HttpRequest, scope: Any, household_id: int) -> HttpR
 def resident_add(request: HttpRequest, scope: Any, household_id: int) -> HttpResponse:
     require(scope, "edit")
     household = selectors.household_get(scope=scope, household_id=household_id)
-    form = ResidentForm(request.POST or None)
+    form = ResidentForm(request.POST or None, scope=scope)
     if request.method == "POST" and form.is_valid():
         services.resident_create(user=request.user, household=household, **form.cleaned_data)
         messages.success(request, _("Resident added."))
@@ -127,7 +127,7 @@ def resident_add(request: HttpRequest, scope: Any, household_id: int) -> HttpRes
 def resident_edit(request: HttpRequest, scope: Any, resident_id: int) -> HttpResponse:
     require(scope, "edit")
     resident = selectors.resident_get(scope=scope, resident_id=resident_id)
-    form = ResidentForm(request.POST or None, instance=resident)
+    form = ResidentForm(request.POST or None, instance=resident, scope=scope)
     if request.method == "POST" and form.is_valid():
         services.resident_update(user=request.user, resident=selectors.resident_get(
             scope=scope, resident_id=resident_id), **form.cleaned_data)
@@ -190,4 +190,6 @@ def registry_export(request: HttpRequest, scope: Any) -> HttpResponse:
 @scoped_view
 def audit_log(request: HttpRequest, scope: Any) -> HttpResponse:
     page = Paginator(selectors.audit_list(scope=scope), 50).get_page(request.GET.get("page"))
+    for entry in page:  # shown, never saved: birth dates hidden without identity clearance
+        entry.old, entry.new = selectors.show_audit_values(scope, entry.old), selectors.show_audit_values(scope, entry.new)
     return render(request, "registry/audit.html", {"page": page})
