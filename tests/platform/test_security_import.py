@@ -25,6 +25,15 @@ pytestmark = pytest.mark.django_db
 HOUSEHOLDS = TABLES["households"]
 
 
+@pytest.fixture(autouse=True)
+def _english():  # type: ignore[no-untyped-def]
+    """Messages checked in English (the platform's default language is Chinese; both are shipped)."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
+
+
 def _households_csv(rows: int, *, delimiter: str = ",") -> str:
     out = io.StringIO()
     writer = csv.writer(out, delimiter=delimiter, lineterminator="\r\n")
@@ -35,7 +44,7 @@ def _households_csv(rows: int, *, delimiter: str = ",") -> str:
 
 
 def _director() -> Client:
-    client = Client()
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
     assert client.login(username="director", password="civicgrid-demo")
     return client
 
@@ -147,6 +156,11 @@ def test_an_upload_over_the_size_limit_is_refused_with_413() -> None:
             read_tables(io.BytesIO(data), filename="households.csv", expected=TABLES)
     assert response.status_code == 413
     assert "too large" in response.content.decode()
+    chinese = Client(HTTP_ACCEPT_LANGUAGE="zh-hans")
+    chinese.login(username="director", password="civicgrid-demo")
+    with override_settings(CIVICGRID_IMPORT_LIMITS={"upload_bytes": 20_000}):
+        response = chinese.post("/registry/import/", {"file": SimpleUploadedFile("households.csv", data)})
+    assert response.status_code == 413 and "文件过大" in response.content.decode()
     assert caught.value.status == 413
 
 

@@ -20,7 +20,6 @@ from civicgrid.accounts.roles import scope_for
 from civicgrid.core.importing import (
     ImportRejected,
     read_tables,
-    upload_too_large,
     write_csv_zip,
     write_xlsx,
 )
@@ -155,9 +154,6 @@ def actor_detail(request: HttpRequest, scope: Any, actor_id: int) -> HttpRespons
 @require_http_methods(["GET", "POST"])
 def registry_import(request: HttpRequest, scope: Any) -> HttpResponse:
     require(scope, "import")
-    too_large = upload_too_large(request.META.get("CONTENT_LENGTH")) if request.method == "POST" else ""
-    if too_large:  # refused before Django reads the upload
-        return render(request, "registry/import.html", {"form": ImportForm(), "too_large": too_large}, status=413)
     form = ImportForm(request.POST or None, request.FILES or None)
     context: dict[str, Any] = {"form": form}
     status = 200
