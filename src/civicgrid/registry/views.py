@@ -17,12 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from civicgrid.accounts.roles import scope_for
-from civicgrid.core.importing import (
-    ImportRejected,
-    read_tables,
-    write_csv_zip,
-    write_xlsx,
-)
+from civicgrid.core.importing import ImportRejected, read_tables, write_csv_zip, write_xlsx
 from civicgrid.core.scoping import require
 from civicgrid.engine.registry_format import TABLES
 from civicgrid.registry import selectors, services
