@@ -9,6 +9,9 @@
     civicgrid index --spec FILE --input FILE --out FILE | index svi|inform --input FILE --out FILE
     civicgrid governance --community CODE [--format text|json]
     civicgrid tick [--loop SECONDS]    periodic jobs: case escalation, missed check-ins, alert outbox
+    civicgrid backup --out FILE        the database and its keys in one file (keep it safe)
+    civicgrid restore FILE [--force]   replace the database and var/secrets.json with a backup's
+    civicgrid rotate-keys              re-encrypt with the first key of CIVICGRID_FIELD_KEY
     civicgrid manage ARGS...           Django's manage.py (migrate, createsuperuser, ...)
 """
 
@@ -20,11 +23,19 @@ import sys
 from pathlib import Path
 
 
-def _django() -> None:
+def _django(*, check_key: bool = True) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "civicgrid.config.settings")
     import django
 
     django.setup()
+    if check_key:  # refuse to run with a key that cannot read the stored data (a lost var/secrets.json)
+        from civicgrid.core.crypto import FieldKeyError, check_field_key
+
+        try:
+            check_field_key()
+        except FieldKeyError as exc:
+            print(f"civicgrid: {exc}", file=sys.stderr)
+            raise SystemExit(2) from None
 
 
 def _migrate() -> None:
@@ -54,10 +65,13 @@ def community_rows(community) -> dict[str, list[dict[str, str]]]:  # type: ignor
     return rows
 
 
-def _print_errors(errors) -> None:  # type: ignore[no-untyped-def]
-    print(f"import rejected: {len(errors)} error(s); nothing was written", file=sys.stderr)
+def _print_errors(errors, total: int | None = None) -> None:  # type: ignore[no-untyped-def]
+    total = len(errors) if total is None else total
+    print(f"import rejected: {total} error(s); nothing was written", file=sys.stderr)
     for error in errors:
         print(f"  {error}", file=sys.stderr)
+    if total > len(errors):
+        print(f"  ... and {total - len(errors)} more, not listed", file=sys.stderr)
 
 
 def cmd_import(args: argparse.Namespace) -> int:
@@ -74,7 +88,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     try:
         counts = registry_import(user=None, scope=PLATFORM, tables=read_tables(args.path, expected=TABLES))
     except ImportRejected as rejected:
-        _print_errors(rejected.errors)
+        _print_errors(rejected.errors, rejected.total)
         return 1
     print("imported " + ", ".join(f"{n} {t}" for t, n in counts.items()))
     return 0
@@ -219,6 +233,47 @@ def cmd_governance(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_backup(args: argparse.Namespace) -> int:
+    _django()
+    from civicgrid.core.backup import BackupError, backup
+
+    try:
+        manifest = backup(Path(args.out))
+    except BackupError as exc:
+        print(f"backup failed: {exc}", file=sys.stderr)
+        return 1
+    print(f"backed up the {manifest['engine']} database and its keys to {args.out} (mode 0600: it holds the keys)")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    _django(check_key=False)  # the keys come from the backup
+    from civicgrid.core.backup import BackupError, restore
+
+    try:
+        done = restore(Path(args.file), force=args.force)
+    except BackupError as exc:
+        print(f"restore failed: {exc}", file=sys.stderr)
+        return 1
+    print(f"restored the {done.engine} database of {done.created}; its keys are in {done.keys_written_to}")
+    if done.environment_overrides:
+        print("warning: CIVICGRID_FIELD_KEY / CIVICGRID_SECRET_KEY in the environment differ from the backup's "
+              f"keys: unset them or set them to the values in {done.keys_written_to}", file=sys.stderr)
+    return 0
+
+
+def cmd_rotate_keys(args: argparse.Namespace) -> int:
+    _django()
+    _migrate()
+    from civicgrid.core.crypto import rotate_keys
+
+    counts = rotate_keys()
+    print("re-encrypted with the first key of CIVICGRID_FIELD_KEY: "
+          + ", ".join(f"{n} {label}" for label, n in counts.items())
+          + "\nthe other keys may now be removed (keep them with your older backups)")
+    return 0
+
+
 def cmd_manage(args: argparse.Namespace) -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "civicgrid.config.settings")
     from django.core.management import execute_from_command_line
@@ -265,6 +320,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--community", required=True, help="community code, e.g. D01-S01-C01")
     p.add_argument("--format", choices=["text", "json"], default="text")
     p.set_defaults(func=cmd_governance)
+
+    p = sub.add_parser("backup", help="back up the database and its keys into one file")
+    p.add_argument("--out", required=True, help="the backup file to write (a .zip)")
+    p.set_defaults(func=cmd_backup)
+
+    p = sub.add_parser("restore", help="restore the database and its keys from a backup")
+    p.add_argument("file")
+    p.add_argument("--force", action="store_true", help="replace a database that already holds data")
+    p.set_defaults(func=cmd_restore)
+
+    p = sub.add_parser("rotate-keys", help="re-encrypt every sensitive field with the first CIVICGRID_FIELD_KEY")
+    p.set_defaults(func=cmd_rotate_keys)
 
     for name in ENGINE_COMMANDS:
         sub.add_parser(name, help=f"{name} (see civicgrid {name} --help)")

@@ -65,7 +65,7 @@ def test_publish_queues_and_the_outbox_sends(tmp_path) -> None:
     assert not outbox.exists()  # publishing sent nothing: the page never waits for a gateway
     result = alerts_outbox_process(gateway=FileSmsGateway(outbox))
     assert result.sent == sms.count() + 1 and result.failed == result.retrying == 0
-    lines = [json.loads(line) for line in outbox.read_text(encoding="utf-8").splitlines()]
+    lines = FileSmsGateway(outbox).messages()
     assert sorted(m["to"] for m in lines) == sorted(h.contact_phone for h in households if h.contact_phone)
     assert all(m["text"] == sms_text(alert) and "今晚检修电梯" in m["text"] for m in lines)
     assert len(mail.outbox) == 1 and mail.outbox[0].to == ["resident@example.org"]

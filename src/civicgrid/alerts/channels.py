@@ -7,6 +7,7 @@ gateway."""
 from __future__ import annotations
 
 import json
+import os
 import urllib.error
 import urllib.request
 import uuid
@@ -18,7 +19,7 @@ from django.core.mail import EmailMessage, get_connection
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from civicgrid.core.crypto import mask
+from civicgrid.core.crypto import decrypt, encrypt, mask
 
 
 class GatewayError(Exception):
@@ -40,19 +41,36 @@ class ConsoleSmsGateway:
 
 
 class FileSmsGateway:
-    """Appends each message as one JSON line to ``path`` (default ``<var>/sms/outbox.jsonl``)."""
+    """Appends each message as one JSON line to ``path`` (default ``<var>/sms/outbox.jsonl``).
+
+    At rest the number is masked and the number with the text is sealed with the field key
+    (``"sealed"``: Fernet, like the registry's encrypted fields), in a file only its owner may read:
+    :meth:`messages` opens them again for an operator."""
 
     def __init__(self, path: str | Path | None = None) -> None:
         self.path = Path(path) if path else _var_dir() / "sms" / "outbox.jsonl"
 
     def send(self, *, to: str, text: str) -> str:
         message_id = uuid.uuid4().hex
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        line = json.dumps({"id": message_id, "to": to, "text": text, "at": timezone.now().isoformat()},
+        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        sealed = encrypt(json.dumps({"to": to, "text": text}, ensure_ascii=False))
+        line = json.dumps({"id": message_id, "to": mask(to), "sealed": sealed, "at": timezone.now().isoformat()},
                           ensure_ascii=False)
-        with self.path.open("a", encoding="utf-8") as out:
+        handle = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        with os.fdopen(handle, "a", encoding="utf-8") as out:
             out.write(line + "\n")
         return message_id
+
+    def messages(self) -> list[dict[str, str]]:
+        """Every message in the file, opened: ``{"id", "at", "to", "text"}``."""
+        if not self.path.exists():
+            return []
+        out = []
+        for line in self.path.read_text(encoding="utf-8").splitlines():
+            row = json.loads(line)
+            opened = json.loads(decrypt(row["sealed"])) if "sealed" in row else {"to": row["to"], "text": row["text"]}
+            out.append({"id": row["id"], "at": row["at"], **opened})
+        return out
 
 
 class WebhookSmsGateway:

@@ -32,4 +32,5 @@ for _error in (ObjectDoesNotExist, PermissionDenied, ValidationError, Conflict):
 def rejected(request: HttpRequest, exc: ImportRejected) -> HttpResponse:
     errors = [{"table": e.table, "row": e.row, "column": e.column, "value": e.value, "reason": e.reason}
               for e in exc.errors]
-    return api.create_response(request, {"detail": str(exc), "errors": errors}, status=422)
+    return api.create_response(request, {"detail": str(exc), "errors": errors, "total": exc.total},
+                               status=exc.status)

@@ -171,11 +171,16 @@ def record_bulk(*, user: Any, event: str, model: type[models.Model], ids: Iterab
 def update_fields(*, user: Any, event: str, instance: models.Model, changes: dict[str, Any]) -> models.Model:
     """Apply ``changes`` to ``instance``, save, and audit what really changed (nothing if nothing did)."""
     before = snapshot(instance)
+    raw = {f.attname: getattr(instance, f.attname) for f in instance._meta.concrete_fields if is_sensitive(f)}
     for name, value in changes.items():
         setattr(instance, name, value)
     instance.full_clean()
     instance.save()
-    old, new = changed(before, snapshot(instance))
+    after = snapshot(instance)
+    old, new = changed(before, after)
+    for name, value in raw.items():  # a change hidden by the mask (same last characters) is still a change
+        if getattr(instance, name) != value and name not in new:
+            old[name], new[name] = before[name], after[name]
     if new:
         record(user=user, event=event, instance=instance, old=old, new=new)
     return instance

@@ -5,6 +5,13 @@ screens and in exports for roles without clearance, and always masked in the aud
   plain text. It supports no lookups but ``isnull``: the database never sees the plain text.
 * :class:`DigestField` keeps an HMAC-SHA256 of another field's normalised value, so the registry can
   find a household by a full ID number or phone and enforce uniqueness without decrypting anything.
+
+Keys and rotation: ``CIVICGRID_FIELD_KEY`` holds one Fernet key, or several separated by commas. The
+first one encrypts and keys the digests written from now on; every one of them decrypts (MultiFernet),
+and exact search matches a digest made with any of them (:func:`digests`), so search keeps working
+while ``civicgrid rotate-keys`` re-encrypts every value and rewrites every digest with the first key.
+Afterwards the old keys may be dropped. :func:`check_field_key` refuses to run with a key that cannot
+read the data already in the database.
 """
 
 from __future__ import annotations
@@ -14,23 +21,45 @@ import hmac
 from functools import lru_cache
 from typing import Any
 
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.db import models
 
 
-@lru_cache(maxsize=1)
-def _fernet(key: str) -> Fernet:
-    return Fernet(key.encode())
+class FieldKeyError(Exception):
+    """The configured field key cannot read the encrypted data already stored (or is malformed)."""
+
+
+def parse_keys(value: str) -> tuple[str, ...]:
+    """The keys of a ``CIVICGRID_FIELD_KEY`` value: one Fernet key or several separated by commas."""
+    keys = tuple(k.strip() for k in str(value or "").split(",") if k.strip())
+    if not keys:
+        raise FieldKeyError("CIVICGRID_FIELD_KEY is empty: set one Fernet key (or several, comma-separated)")
+    for key in keys:
+        try:
+            Fernet(key.encode())
+        except (ValueError, TypeError):
+            raise FieldKeyError("CIVICGRID_FIELD_KEY holds a value that is not a Fernet key "
+                                "(32 url-safe base64-encoded bytes)") from None
+    return keys
+
+
+def field_keys() -> tuple[str, ...]:
+    return parse_keys(settings.CIVICGRID_FIELD_KEY)
+
+
+@lru_cache(maxsize=4)
+def _fernet(keys: tuple[str, ...]) -> MultiFernet:
+    return MultiFernet([Fernet(k.encode()) for k in keys])
 
 
 def encrypt(value: str) -> str:
-    return _fernet(settings.CIVICGRID_FIELD_KEY).encrypt(value.encode()).decode()
+    return _fernet(field_keys()).encrypt(value.encode()).decode()
 
 
 def decrypt(token: str) -> str:
     try:
-        return _fernet(settings.CIVICGRID_FIELD_KEY).decrypt(token.encode()).decode()
+        return _fernet(field_keys()).decrypt(token.encode()).decode()
     except InvalidToken as exc:  # a wrong key must fail loudly, never show ciphertext as data
         raise ValueError("cannot decrypt a sensitive field: is CIVICGRID_FIELD_KEY the key it was written with?") from exc
 
@@ -39,18 +68,46 @@ def normalise(value: str) -> str:
     return "".join(value.split()).upper()
 
 
+@lru_cache(maxsize=8)
+def _digest_key(field_key: str) -> bytes:
+    return hashlib.sha256(b"civicgrid-digest:" + field_key.encode()).digest()
+
+
+def _digest_with(field_key: str, value: str) -> str:
+    return hmac.new(_digest_key(field_key), normalise(value).encode(), hashlib.sha256).hexdigest()[:40]
+
+
 def digest(value: str) -> str:
-    """Keyed digest of a normalised value ('' for empty), for exact search and uniqueness."""
+    """Keyed digest of a normalised value ('' for empty), made with the first (current) key: what
+    :class:`DigestField` stores."""
     if not value:
         return ""
-    key = hashlib.sha256(b"civicgrid-digest:" + settings.CIVICGRID_FIELD_KEY.encode()).digest()
-    return hmac.new(key, normalise(value).encode(), hashlib.sha256).hexdigest()[:40]
+    return _digest_with(field_keys()[0], value)
+
+
+def digests(value: str) -> list[str]:
+    """The value's digest under every configured key, for exact search and uniqueness checks
+    (``filter(id_number_digest__in=digests(x))``): rows not yet rotated still match."""
+    if not value:
+        return []
+    return [_digest_with(key, value) for key in field_keys()]
+
+
+ID_NUMBER_SHOWN = 4  # characters of an 18-character ID number a role without clearance sees
 
 
 def mask(value: str | None) -> str:
-    """Keep the first 3 and last 4 characters of an ID number or phone: 510***********1234, 138****5678."""
+    """An ID number or phone as a role without clearance sees it.
+
+    An 18-character ID number keeps only its last 4 characters (``**************123X``): its first 14
+    are the region and the full birth date, and together with the check character they let anyone
+    rebuild the number (issue 11, finding 3). A phone keeps its first 3 and last 4 (``138****5678``:
+    10,000 candidates). Anything shorter than 8 characters is starred out entirely.
+    """
     if not value:
         return ""
+    if len(value) == 18:
+        return "*" * (18 - ID_NUMBER_SHOWN) + value[-ID_NUMBER_SHOWN:]
     if len(value) <= 7:
         return "*" * len(value)
     return value[:3] + "*" * (len(value) - 7) + value[-4:]
@@ -100,3 +157,98 @@ class DigestField(models.CharField):
 
 def is_sensitive(field: models.Field) -> bool:
     return bool(getattr(field, "sensitive", False))
+
+
+def encrypted_fields() -> list[tuple[type[models.Model], list[str], dict[str, str]]]:
+    """Every model with encrypted fields: (model, encrypted field names, {digest field: its source})."""
+    from django.apps import apps
+
+    found = []
+    for model in apps.get_models():
+        names = [f.name for f in model._meta.concrete_fields if isinstance(f, EncryptedCharField)]
+        if names:
+            digest_fields = {f.attname: f.source for f in model._meta.concrete_fields if isinstance(f, DigestField)}
+            found.append((model, names, digest_fields))
+    return found
+
+
+def check_field_key() -> int:
+    """Refuse (:class:`FieldKeyError`) a field key that cannot read what the database holds.
+
+    Reads the oldest and the newest non-empty value of every encrypted field; returns how many were
+    read. A database without the tables yet (before ``migrate``) counts as empty.
+    """
+    from django.db import DatabaseError
+
+    fernet = _fernet(field_keys())
+    read = 0
+    for model, names, _digests in encrypted_fields():
+        for name in names:
+            try:
+                tokens = _sample_tokens(model, name)
+            except DatabaseError:  # no such table yet (before migrate)
+                continue
+            for token in tokens:
+                try:
+                    fernet.decrypt(token.encode())
+                except InvalidToken:
+                    raise FieldKeyError(_key_error_message(model, name)) from None
+                read += 1
+    return read
+
+
+def _sample_tokens(model: type[models.Model], name: str) -> list[str]:
+    """The stored ciphertext of ``name`` in the oldest and the newest row that has one."""
+    from django.db import connections, router
+
+    connection = connections[router.db_for_read(model)]
+    quote = connection.ops.quote_name
+    field = model._meta.get_field(name)
+    assert isinstance(field, models.Field) and model._meta.pk is not None
+    table, column, pk = quote(model._meta.db_table), quote(str(field.column)), quote(str(model._meta.pk.column))
+    tokens = []
+    with connection.cursor() as cursor:
+        for order in ("ASC", "DESC"):
+            cursor.execute(f"SELECT {column} FROM {table} WHERE {column} IS NOT NULL AND {column} <> '' "  # noqa: S608
+                           f"ORDER BY {pk} {order} LIMIT 1")
+            row = cursor.fetchone()
+            if row:
+                tokens.append(str(row[0]))
+    return tokens
+
+
+def _key_error_message(model: type[models.Model], name: str) -> str:
+    generated = getattr(settings, "CIVICGRID_FIELD_KEY_GENERATED", False)
+    cause = ("var/secrets.json was missing, so a new key was just generated: restore the secrets.json that "
+             "belongs to this database (from your backup: `civicgrid restore FILE`), or set "
+             "CIVICGRID_FIELD_KEY to the old key." if generated else
+             "set CIVICGRID_FIELD_KEY to the key the data was written with (to change keys, list the new key "
+             "first and the old one after it, comma-separated, then run `civicgrid rotate-keys`).")
+    return (f"refusing to start: the database holds encrypted data ({model._meta.label}.{name}) that the "
+            f"configured CIVICGRID_FIELD_KEY cannot decrypt. {cause} Nothing was written.")
+
+
+def rotate_keys(*, batch_size: int = 1000) -> dict[str, int]:
+    """Re-encrypt every encrypted value with the first configured key and rewrite every digest with
+    it, in one transaction. Returns the number of rows rewritten per model."""
+    from django.db import transaction
+
+    keys = field_keys()
+    check_field_key()
+    counts: dict[str, int] = {}
+    with transaction.atomic():
+        for model, names, digest_fields in encrypted_fields():
+            manager = model._default_manager
+            columns = [*names, *digest_fields]
+            n = 0
+            pks = list(manager.order_by("pk").values_list("pk", flat=True))
+            for start in range(0, len(pks), batch_size):
+                rows = list(manager.filter(pk__in=pks[start:start + batch_size]).only("pk", *names))
+                for row in rows:
+                    for attname, source in digest_fields.items():
+                        setattr(row, attname, _digest_with(keys[0], getattr(row, source) or "")
+                                if getattr(row, source) else "")
+                manager.bulk_update(rows, columns, batch_size=batch_size)  # re-encrypts with keys[0]
+                n += len(rows)
+            counts[model._meta.label] = n
+    return counts

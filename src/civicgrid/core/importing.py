@@ -3,20 +3,61 @@
 :func:`read_tables` turns a folder of CSV files, a ZIP of them, a single CSV named after its table or
 an XLSX workbook (one sheet per table) into plain rows. An app's importer validates every row of every
 table, collecting a :class:`RowError` for each problem; only when there are none does it write, in one
-transaction. So a file lands whole or not at all, and the report names every bad row.
+transaction. So a file lands whole or not at all, and the report names the bad rows (the first
+:data:`LIMITS` ``errors`` of them, with the total count).
+
+Hostile or oversized files are refused early, with a message, never by running out of memory
+(issue 11, finding 5); every limit is in ``settings.CIVICGRID_IMPORT_LIMITS``:
+
+* ``upload_bytes``: the file as uploaded (also checked against the request's length before Django
+  reads it, see :func:`upload_too_large`);
+* ``uncompressed_bytes``: everything a ZIP or XLSX expands to, checked against each member's declared
+  size before reading it and against the bytes actually decompressed while streaming (a zip bomb
+  stops at the limit, whatever its headers say);
+* ``rows``: records over all tables, counted while parsing; ``cell_chars``: one cell;
+* ``errors``: rows of the error report (the rest are counted).
+
+CSV files may be UTF-8 (with or without a byte-order mark), GB18030/GBK (what Excel saves on Chinese
+Windows) or UTF-16 with a byte-order mark (Excel's "Unicode text", tab-separated).
+
+Exported cells that a spreadsheet would run as formulas (starting with ``= + - @``, tab or CR) are
+prefixed with a single quote (OWASP "CSV injection"), and the importer removes exactly one such quote
+from a value that starts with quotes followed by one of those characters. So export then import gives
+back the original value, always: a value that itself starts with ``'=`` is exported as ``''=`` (see
+:func:`neutralise` and :func:`unneutralise`). The one cost: a hand-made file whose cell starts with
+``'=`` imports without that quote, as a spreadsheet would show it.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
+import itertools
+import re
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from django.conf import settings
+from django.utils.translation import gettext as _
+
 Rows = list[dict[str, str]]
+
+DEFAULT_LIMITS: dict[str, int] = {
+    "upload_bytes": 64 * 1024 * 1024,
+    "uncompressed_bytes": 256 * 1024 * 1024,
+    "rows": 300_000,
+    "cell_chars": 100_000,
+    "errors": 200,
+    "zip_members": 100,
+}
+
+
+def limits() -> dict[str, int]:
+    return {**DEFAULT_LIMITS, **getattr(settings, "CIVICGRID_IMPORT_LIMITS", {})}
 
 
 @dataclass(frozen=True)
@@ -32,11 +73,46 @@ class RowError:
 
 
 class ImportRejected(Exception):
-    """Raised with every error found; nothing was written."""
+    """Raised with the errors found; nothing was written.
 
-    def __init__(self, errors: list[RowError]):
-        self.errors = errors
-        super().__init__(f"import rejected: {len(errors)} error(s); nothing was written")
+    ``errors`` holds the first ``limits()["errors"]`` of them (each value cut to 200 characters),
+    ``total`` how many there were; ``status`` is the HTTP status to answer with (422, or 413 for a
+    file over a size limit).
+    """
+
+    def __init__(self, errors: list[RowError], *, status: int = 422, total: int | None = None):
+        cap = limits()["errors"]
+        self.total = len(errors) if total is None else total
+        self.errors = [e if len(e.value) <= 200 else RowError(e.table, e.row, e.column, e.value[:200] + "…", e.reason)
+                       for e in errors[:cap]]
+        self.status = status
+        super().__init__(f"import rejected: {self.total} error(s); nothing was written")
+
+    @property
+    def omitted(self) -> int:
+        return self.total - len(self.errors)
+
+
+def _file_error(name: str, reason: str, *, status: int = 422) -> ImportRejected:
+    return ImportRejected([RowError("(file)", 0, "", name, reason)], status=status)
+
+
+def _mb(n: int) -> str:
+    return f"{n / (1024 * 1024):.1f} MB"
+
+
+def upload_too_large(content_length: str | int | None) -> str:
+    """A message if a request of this length exceeds the upload limit, else ''. Views call this before
+    touching ``request.FILES``, so an oversized upload is refused before it is read."""
+    try:
+        length = int(content_length or 0)
+    except (TypeError, ValueError):
+        return ""
+    cap = limits()["upload_bytes"]
+    if length > cap + 64 * 1024:  # the multipart envelope around the file
+        return _("The file is too large (%(size)s); the limit is %(limit)s. Split it into smaller files.") % {
+            "size": _mb(length), "limit": _mb(cap)}
+    return ""
 
 
 def read_tables(source: str | Path | IO[bytes], *, filename: str | None = None,
@@ -44,25 +120,35 @@ def read_tables(source: str | Path | IO[bytes], *, filename: str | None = None,
     """Read the tables named in ``expected`` from a folder, .zip, .csv or .xlsx.
 
     Unknown tables are an error (a misnamed file must not be silently skipped); a table's missing or
-    unknown columns are reported as errors on row 1.
+    unknown columns are reported as errors on row 1. Raises :class:`ImportRejected`.
     """
     name = str(filename or (str(source) if isinstance(source, str | Path) else getattr(source, "name", "")) or "")
     suffix = Path(name).suffix.lower()
+    budget = _Budget(limits())
     raw: dict[str, tuple[list[str], list[list[str]]]]
     if isinstance(source, str | Path) and Path(source).is_dir():
-        raw = {p.stem: _csv(p.read_bytes()) for p in sorted(Path(source).glob("*.csv"))}
-    elif suffix == ".zip":
-        with zipfile.ZipFile(_as_file(source)) as archive:
-            raw = {Path(n).stem: _csv(archive.read(n)) for n in archive.namelist()
-                   if n.lower().endswith(".csv") and not Path(n).name.startswith(".")}
-    elif suffix == ".xlsx":
-        raw = _xlsx(_as_file(source))
-    elif suffix == ".csv":
-        raw = {Path(name).stem: _csv(_as_file(source).read())}
+        raw = {}
+        for p in sorted(Path(source).glob("*.csv")):
+            budget.upload(p.stat().st_size, p.name)
+            with p.open("rb") as member:
+                raw[p.stem] = _csv(_reopener(member), p.stem, budget)
+    elif suffix not in {".zip", ".xlsx", ".csv"}:
+        raise _file_error(name, _("Expected a folder, .zip, .csv or .xlsx file."))
     else:
-        raise ImportRejected([RowError("(file)", 0, "", name, "expected a folder, .zip, .csv or .xlsx")])
+        handle = _as_file(source)
+        try:
+            budget.upload(_size(handle), name)
+            if suffix == ".zip":
+                raw = _zip(handle, name, budget)
+            elif suffix == ".xlsx":
+                raw = _xlsx(handle, name, budget)
+            else:
+                raw = {Path(name).stem: _csv(_reopener(handle), Path(name).stem, budget)}
+        finally:
+            if isinstance(source, str | Path):
+                handle.close()
     if not raw:
-        raise ImportRejected([RowError("(file)", 0, "", name, "no tables found")])
+        raise _file_error(name, _("No tables found."))
 
     errors: list[RowError] = []
     tables: dict[str, Rows] = {}
@@ -85,45 +171,275 @@ def read_tables(source: str | Path | IO[bytes], *, filename: str | None = None,
     return tables
 
 
+class _Budget:
+    """Counts what a file costs as it is read, and refuses the file the moment it exceeds a limit."""
+
+    def __init__(self, limits: dict[str, int]):
+        self.limits = limits
+        self.rows = 0
+        self.expanded = 0
+
+    def upload(self, size: int | None, name: str) -> None:
+        if size is not None and size > self.limits["upload_bytes"]:
+            raise _file_error(name, _("The file is too large (%(size)s); the limit is %(limit)s. Split it into "
+                                      "smaller files.") % {"size": _mb(size), "limit": _mb(self.limits["upload_bytes"])},
+                              status=413)
+
+    def expand(self, n: int, name: str) -> None:
+        self.expanded += n
+        if self.expanded > self.limits["uncompressed_bytes"]:
+            raise _file_error(name, _("The archive expands to more than %(limit)s; it is refused (split it into "
+                                      "smaller files).") % {"limit": _mb(self.limits["uncompressed_bytes"])},
+                              status=413)
+
+    def row(self, table: str) -> None:
+        self.rows += 1
+        if self.rows > self.limits["rows"]:
+            raise _file_error(table, _("The file holds more than %(limit)s rows; split it into smaller files.")
+                              % {"limit": f"{self.limits['rows']:,}"}, status=413)
+
+
 def _as_file(source: Any) -> IO[bytes]:
     if isinstance(source, str | Path):
-        return open(source, "rb")  # noqa: SIM115 - closed by the caller's context or GC
+        return open(source, "rb")  # noqa: SIM115 - closed by read_tables
     return source  # type: ignore[no-any-return]
 
 
-def _csv(data: bytes) -> tuple[list[str], list[list[str]]]:
-    text = data.decode("utf-8-sig")  # spreadsheets often save a byte-order mark
-    reader = csv.reader(io.StringIO(text))
-    rows = [r for r in reader]
-    if not rows:
-        return [], []
-    header = [h.strip() for h in rows[0]]
-    width = len(header)
-    return header, [[c.strip() for c in (r + [""] * (width - len(r)))] for r in rows[1:] if any(r)]
+def _size(handle: IO[bytes]) -> int | None:
+    size = getattr(handle, "size", None)  # Django's UploadedFile
+    if isinstance(size, int):
+        return size
+    try:
+        position = handle.tell()
+        end = handle.seek(0, io.SEEK_END)
+        handle.seek(position)
+        return int(end)
+    except (OSError, AttributeError, ValueError):
+        return None
 
 
-def _xlsx(handle: IO[bytes]) -> dict[str, tuple[list[str], list[list[str]]]]:
+def _reopener(handle: IO[bytes]) -> Callable[[], IO[bytes]]:
+    """Each call reads ``handle`` from its start again."""
+
+    def reopen() -> IO[bytes]:
+        handle.seek(0)
+        return _buffered(handle)
+
+    return reopen
+
+
+class _Capped(io.RawIOBase):
+    """A plain read-only stream over any file-like ``inner`` (an upload, a ZIP member), charging every
+    byte to the budget when it is decompressed data (``budget`` given)."""
+
+    def __init__(self, inner: IO[bytes], budget: _Budget | None = None, name: str = ""):
+        self.inner, self.budget, self.name = inner, budget, name
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.inner.read(len(buffer))
+        if self.budget is not None:
+            self.budget.expand(len(data), self.name)
+        buffer[: len(data)] = data
+        return len(data)
+
+
+def _buffered(inner: IO[bytes], budget: _Budget | None = None, name: str = "") -> IO[bytes]:
+    return io.BufferedReader(_Capped(inner, budget, name), buffer_size=256 * 1024)
+
+
+def _zip(handle: IO[bytes], name: str, budget: _Budget) -> dict[str, tuple[list[str], list[list[str]]]]:
+    try:
+        archive = zipfile.ZipFile(handle)
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        raise _file_error(name, _("This is not a readable ZIP file (it may be damaged or incomplete).")) from None
+    with archive:
+        members = [i for i in archive.infolist() if i.filename.lower().endswith(".csv")
+                   and not Path(i.filename).name.startswith(".") and not i.is_dir()]
+        if len(archive.infolist()) > budget.limits["zip_members"]:
+            raise _file_error(name, _("The archive holds more than %(limit)s files.")
+                              % {"limit": budget.limits["zip_members"]}, status=413)
+        declared = sum(i.file_size for i in members)
+        if declared > budget.limits["uncompressed_bytes"]:  # refuse before decompressing anything
+            budget.expand(declared, name)
+        out = {}
+        for info in members:
+            spent = budget.expanded
+
+            def opener(info: zipfile.ZipInfo = info, spent: int = spent) -> IO[bytes]:
+                budget.expanded = spent  # a re-read (another encoding) is not charged twice
+                return _buffered(archive.open(info), budget, info.filename)
+
+            try:
+                out[Path(info.filename).stem] = _csv(opener, Path(info.filename).stem, budget)
+            except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, NotImplementedError,
+                    RuntimeError):
+                raise _file_error(name, _("This is not a readable ZIP file (it may be damaged or incomplete).")) \
+                    from None
+        return out
+
+
+def _sniff_encoding(head: bytes) -> str:
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"  # the BOM says which byte order
+    try:
+        head.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError as exc:
+        if exc.start >= len(head) - 3:  # a character cut at the end of the sample
+            return "utf-8"
+        return "gb18030"  # GBK's superset: Excel's "CSV" on Chinese Windows
+
+
+def _csv(open_bytes: Callable[[], IO[bytes]], table: str, budget: _Budget) -> tuple[list[str], list[list[str]]]:
+    """Parse one CSV as it streams (never holding the raw text), with the encoding sniffed from its
+    first bytes; if a UTF-8 guess meets an invalid byte later on, read it again as GB18030."""
+    stream = open_bytes()
+    head = stream.read(64 * 1024)
+    encoding = _sniff_encoding(head)
+    rows_before = budget.rows
+    for attempt in (encoding, "gb18030"):
+        budget.rows = rows_before
+        stream = open_bytes()
+        try:
+            return _parse_csv(stream, attempt, table, budget)
+        except UnicodeDecodeError:
+            if attempt != "utf-8":
+                break
+    raise _file_error(table, _("Cannot read the file's text encoding: save it as CSV UTF-8 (or GBK/GB18030, or "
+                               "Unicode text)."))
+
+
+def _parse_csv(stream: IO[bytes], encoding: str, table: str, budget: _Budget) -> tuple[list[str], list[list[str]]]:
+    text = io.TextIOWrapper(stream, encoding=encoding, newline="")  # type: ignore[type-var,arg-type]
+    try:
+        first = text.readline()
+        delimiter = "\t" if "\t" in first and "," not in first else ","
+        cap = budget.limits["cell_chars"]
+        csv.field_size_limit(cap)
+        reader = csv.reader(itertools.chain([first], text), delimiter=delimiter)
+        header: list[str] | None = None
+        records: list[list[str]] = []
+        for r in reader:
+            if header is None:
+                header = [h.strip().lstrip("\ufeff") for h in r]
+                continue
+            if not any(r):
+                continue
+            budget.row(table)
+            width = len(header)
+            records.append([unneutralise(c.strip()) for c in (r + [""] * (width - len(r)))])
+        return (header or [], records)
+    except csv.Error as exc:
+        raise _file_error(table, _("Not a readable CSV file (%(reason)s); a cell may be longer than %(limit)s "
+                                   "characters.") % {"reason": exc, "limit": f"{budget.limits['cell_chars']:,}"}) \
+            from None
+    finally:
+        text.detach()
+
+
+def _check_archive(handle: IO[bytes], name: str, budget: _Budget) -> None:
+    """Before openpyxl reads an XLSX (a ZIP of XML), decompress each member once, counting the bytes:
+    an XLSX bomb is refused here, whatever its headers declare."""
+    try:
+        with zipfile.ZipFile(handle) as archive:
+            infos = archive.infolist()
+            if len(infos) > budget.limits["zip_members"] * 10:
+                raise _file_error(name, _("The archive holds more than %(limit)s files.")
+                                  % {"limit": budget.limits["zip_members"] * 10}, status=413)
+            if sum(i.file_size for i in infos) > budget.limits["uncompressed_bytes"]:
+                budget.expand(sum(i.file_size for i in infos), name)
+            for info in infos:
+                with archive.open(info) as member:
+                    while chunk := member.read(1024 * 1024):
+                        budget.expand(len(chunk), name)
+    except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, RuntimeError):
+        raise _file_error(name, _("This is not a readable XLSX workbook (it may be damaged, incomplete or another "
+                                  "kind of file).")) from None
+    finally:
+        handle.seek(0)
+    budget.expanded = 0
+
+
+def _xlsx(handle: IO[bytes], name: str, budget: _Budget) -> dict[str, tuple[list[str], list[list[str]]]]:
     from openpyxl import load_workbook
 
-    book = load_workbook(handle, read_only=True, data_only=True)
-    out = {}
-    for sheet in book.worksheets:
-        values = [["" if v is None else _cell(v) for v in row] for row in sheet.iter_rows(values_only=True)]
-        values = [r for r in values if any(c != "" for c in r)]
-        if values:
-            header = [h.strip() for h in values[0]]
-            out[sheet.title] = (header, [r[: len(header)] + [""] * (len(header) - len(r)) for r in values[1:]])
+    _check_archive(handle, name, budget)
+    bad = _("This is not a readable XLSX workbook (it may be damaged, incomplete or another kind of file).")
+    try:
+        values_book = load_workbook(handle, read_only=True, data_only=True)
+        handle.seek(0)
+        formulas_book = load_workbook(handle, read_only=True, data_only=False)
+    except Exception:  # noqa: BLE001 - openpyxl raises many kinds for a damaged workbook
+        raise _file_error(name, bad) from None
+    out: dict[str, tuple[list[str], list[list[str]]]] = {}
+    formula_errors: list[RowError] = []
+    try:
+        for sheet, formulas in zip(values_book.worksheets, formulas_book.worksheets, strict=True):
+            header: list[str] | None = None
+            records: list[list[str]] = []
+            for number, (row, frow) in enumerate(zip(sheet.iter_rows(), formulas.iter_rows(), strict=False), 1):
+                values = ["" if c.value is None else _cell(c.value) for c in row]
+                if not any(v != "" for v in values):
+                    continue
+                if header is None:
+                    header = [h.strip() for h in values]
+                    continue
+                budget.row(sheet.title)
+                for cell, fcell in zip(row, frow, strict=False):
+                    if cell.value is None and getattr(fcell, "data_type", "") == "f":
+                        column = header[fcell.column - 1] if fcell.column and fcell.column <= len(header) else ""
+                        formula_errors.append(RowError(
+                            sheet.title, number, column, str(fcell.value)[:200],
+                            _("a formula without a stored value: open the file in a spreadsheet program and save it "
+                              "(or paste the values) before importing")))
+                values = [unneutralise(v) for v in values]
+                records.append(values[: len(header)] + [""] * (len(header) - len(values)))
+            if header is not None:
+                out[sheet.title] = (header, records)
+    except ImportRejected:
+        raise
+    except Exception:  # noqa: BLE001 - a damaged sheet
+        raise _file_error(name, bad) from None
+    finally:
+        values_book.close()
+        formulas_book.close()
+    if formula_errors:
+        raise ImportRejected(formula_errors)
     return out
 
 
 def _cell(value: Any) -> str:
     if hasattr(value, "date") and hasattr(value, "hour"):  # datetime from a date-formatted cell
-        return value.date().isoformat()
+        return str(value.date().isoformat())
     if hasattr(value, "isoformat"):
-        return value.isoformat()
+        return str(value.isoformat())
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value).strip()
+
+
+# --- exports ------------------------------------------------------------------------------------------
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_QUOTED_FORMULA = re.compile(r"^'+[=+\-@\t\r]")
+
+
+def neutralise(value: Any) -> Any:
+    """A cell value safe from spreadsheet formula injection (OWASP): a string that starts with
+    ``= + - @``, tab or CR, or with single quotes followed by one of them, gets one more leading quote.
+    Other values are returned unchanged. :func:`unneutralise` undoes it exactly."""
+    if isinstance(value, str) and value and (value.startswith(_FORMULA_START) or _QUOTED_FORMULA.match(value)):
+        return "'" + value
+    return value
+
+
+def unneutralise(value: str) -> str:
+    """Undo :func:`neutralise`: remove one leading quote from quotes followed by a formula character."""
+    return value[1:] if _QUOTED_FORMULA.match(value) else value
 
 
 def write_csv_zip(tables: Mapping[str, tuple[tuple[str, ...], list[list[Any]]]]) -> bytes:
@@ -151,9 +467,9 @@ def write_xlsx(tables: Mapping[str, tuple[tuple[str, ...], list[list[Any]]]]) ->
     book = Workbook(write_only=True)
     for name, (header, rows) in tables.items():
         sheet = book.create_sheet(name)
-        sheet.append(list(header))
+        sheet.append([neutralise(h) for h in header])
         for row in rows:
-            sheet.append(["" if v is None else str(v) for v in row])
+            sheet.append(["" if v is None else neutralise(str(v)) for v in row])
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
@@ -161,7 +477,8 @@ def write_xlsx(tables: Mapping[str, tuple[tuple[str, ...], list[list[Any]]]]) ->
 
 def _csv_text(header: tuple[str, ...], rows: list[list[Any]]) -> str:
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows(["" if v is None else v for v in row] for row in rows)
+    # CRLF (RFC 4180): a field holding a CR or LF is then quoted, so it reads back as one field.
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow([neutralise(h) for h in header])
+    writer.writerows(["" if v is None else neutralise(v) for v in row] for row in rows)
     return out.getvalue()

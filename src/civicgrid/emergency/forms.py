@@ -9,7 +9,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from civicgrid.core.crypto import digest
+from civicgrid.core.crypto import digests
 from civicgrid.core.scoping import Scope, scoped
 from civicgrid.emergency.models import ChecklistItem, PlanTemplate
 from civicgrid.emergency.models.isolation import SYMPTOMS
@@ -109,7 +109,7 @@ class IsolationForm(forms.Form):
     def clean_resident(self) -> Resident:
         value = self.cleaned_data["resident"].strip()
         residents = scoped(Resident.objects.select_related("household"), self.scope)
-        found = residents.filter(code=value).first() or residents.filter(id_number_digest=digest(value)).first()
+        found = residents.filter(code=value).first() or residents.filter(id_number_digest__in=digests(value)).first()
         if found is None:
             raise forms.ValidationError(_("No resident with this code or ID number in your area."))
         return found

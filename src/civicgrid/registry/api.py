@@ -43,7 +43,8 @@ class ResidentOut(Schema):
     household_id: int
     name: str
     sex: str
-    birth_date: str
+    birth_date: str  # "" for roles without identity clearance (they get the age)
+    age: int
     relation: str
     id_number: str
     phone: str
@@ -95,7 +96,7 @@ def _household(request: HttpRequest, h: Household) -> dict[str, Any]:
 def _resident(request: HttpRequest, r: Resident) -> dict[str, Any]:
     scope = scope_for(request.user)
     return {"id": r.id, "code": r.code, "household_id": r.household_id, "name": r.name, "sex": r.sex,
-            "birth_date": r.birth_date.isoformat(), "relation": r.relation,
+            "birth_date": selectors.show_birth_date(scope, r.birth_date), "age": r.age, "relation": r.relation,
             "id_number": selectors.show_identity(scope, r.id_number), "phone": selectors.show_identity(scope, r.phone)}
 
 
@@ -162,6 +163,8 @@ def person(request: HttpRequest, person_id: int) -> dict[str, Any]:
 
 @router.get("/audit", response=list[AuditOut])
 def audit(request: HttpRequest, offset: int = 0) -> list[dict[str, Any]]:
-    rows = _page(selectors.audit_list(scope=scope_for(request.user)), offset)
+    scope = scope_for(request.user)
+    rows = _page(selectors.audit_list(scope=scope), offset)
     return [{"id": a.id, "at": a.at.isoformat(), "action": a.action, "model": a.model, "object_id": a.object_id,
-             "old": a.old, "new": a.new} for a in rows]
+             "old": selectors.show_audit_values(scope, a.old), "new": selectors.show_audit_values(scope, a.new)}
+            for a in rows]

@@ -8,7 +8,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from civicgrid.core.crypto import digest
+from civicgrid.core.crypto import digests
 from civicgrid.core.scoping import Scope, scoped
 from civicgrid.registry import validation as v
 from civicgrid.registry.models import Household, Place, Resident
@@ -42,6 +42,14 @@ class ResidentForm(forms.ModelForm):  # type: ignore[type-arg]
                   "disability_kind", "disability_grade", "chronic_illness", "pregnant", "limited_mobility",
                   "language_barrier", "mental_health_needs"]
 
+    def __init__(self, *args: Any, scope: Scope | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.scope = scope
+        if scope is not None and not scope.identity_clearance and self.instance.pk:
+            # Without identity clearance an existing resident's ID number and birth date are neither
+            # shown (the form would print them in full) nor changed.
+            del self.fields["id_number"], self.fields["birth_date"]
+
     def clean_phone(self) -> str:
         return v.validate_phone(self.cleaned_data["phone"])
 
@@ -53,11 +61,16 @@ class ResidentForm(forms.ModelForm):  # type: ignore[type-arg]
         if not value:
             return ""
         value = v.validate_id_number(value)
-        others = Resident.objects.filter(id_number_digest=digest(value))
+        others = Resident.objects.filter(id_number_digest__in=digests(value))
         if self.instance.pk:
             others = others.exclude(pk=self.instance.pk)
         if others.exists():
-            raise forms.ValidationError(_("This ID number is already registered for another resident."))
+            if self.scope is None or scoped(others, self.scope).exists():
+                raise forms.ValidationError(_("This ID number is already registered for another resident."))
+            # Elsewhere in the registry: refuse (one person, one record) without confirming that the
+            # number exists outside this user's area.
+            raise forms.ValidationError(_("This ID number cannot be registered here. If it is correct, ask the "
+                                          "community office to check it."))
         return value
 
     def clean_disability_grade(self) -> int | None:

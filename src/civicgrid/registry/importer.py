@@ -14,7 +14,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 
-from civicgrid.core.crypto import digest
+from civicgrid.core.crypto import digest, digests
 from civicgrid.core.importing import ImportRejected, RowError, Rows
 from civicgrid.engine import registry_format as fmt
 from civicgrid.registry import validation as v
@@ -182,7 +182,7 @@ def _residents(rows: Rows, errors: list[RowError], out: Cleaned, households: set
                 key = digest(id_number)
                 if key in seen_ids:
                     check.fail(n, "id_number", r["id_number"], f"duplicate ID number: also on row {seen_ids[key]}")
-                elif key in existing_ids:
+                elif any(k in existing_ids for k in digests(id_number)):
                     check.fail(n, "id_number", r["id_number"], "this ID number is already in the registry")
                 else:
                     seen_ids[key] = n

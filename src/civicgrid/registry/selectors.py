@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from typing import Any
 
 from django.db.models import Count, Q, QuerySet
 
-from civicgrid.core.crypto import digest, mask
+from civicgrid.core.crypto import digests, mask
 from civicgrid.core.models import AuditLog
 from civicgrid.core.scoping import Scope, require, scoped
 from civicgrid.engine.registry_format import TABLES
@@ -50,10 +51,11 @@ def household_list(*, scope: Scope, query: str = "", place: Place | None = None)
         households = households.filter(place_path__startswith=place.path)
     query = query.strip()
     if query:
-        key = digest(query)
+        keys = digests(query)  # under every configured key: rows not yet rotated still match
         households = households.filter(
             Q(code__icontains=query) | Q(address__icontains=query) | Q(residents__name__icontains=query)
-            | Q(contact_phone_digest=key) | Q(residents__phone_digest=key) | Q(residents__id_number_digest=key)
+            | Q(contact_phone_digest__in=keys) | Q(residents__phone_digest__in=keys)
+            | Q(residents__id_number_digest__in=keys)
         ).distinct()
     return households.order_by("code")
 
@@ -116,6 +118,25 @@ def show_identity(scope: Scope, value: str) -> str:
     return value if scope.identity_clearance else mask(value)
 
 
+def show_birth_date(scope: Scope, value: date) -> str:
+    """A birth date as this scope may see it: in full with clearance, else nothing (the age in years is
+    shown instead). The birth date is 8 of the 14 hidden characters of a masked ID number, so showing it
+    beside the mask would let the number be rebuilt from the region code and the check character."""
+    return value.isoformat() if scope.identity_clearance else ""
+
+
+# Fields of audited records that, beside a masked ID number, would help rebuild it.
+_IDENTITY_ADJACENT = ("birth_date",)
+
+
+def show_audit_values(scope: Scope, values: dict[str, Any] | None) -> dict[str, Any] | None:
+    """An audit row's old or new values as this scope may see them (birth dates hidden without clearance;
+    ID numbers and phones are masked in the log itself)."""
+    if values is None or scope.identity_clearance:
+        return values
+    return {k: ("****-**-**" if k in _IDENTITY_ADJACENT and v else v) for k, v in values.items()}
+
+
 def registry_tables(*, scope: Scope) -> dict[str, tuple[tuple[str, ...], list[list[Any]]]]:
     """Everything in scope, in the exchange format (civicgrid.engine.registry_format), identities
     masked for roles without clearance."""
@@ -144,7 +165,8 @@ def registry_tables(*, scope: Scope) -> dict[str, tuple[tuple[str, ...], list[li
             [h.code, h.building.code, h.address, h.housing_type, h.income_status, show(h.contact_phone)]
             for h in households]),
         "residents": (TABLES["residents"], [
-            [r.code, r.household.code, r.name, r.sex, r.birth_date.isoformat(), r.relation, show(r.id_number),
+            [r.code, r.household.code, r.name, r.sex, show_birth_date(scope, r.birth_date), r.relation,
+             show(r.id_number),
              show(r.phone), flag(r.lives_alone), r.disability_kind, r.disability_grade or "",
              flag(r.chronic_illness), flag(r.pregnant), flag(r.limited_mobility), flag(r.language_barrier),
              flag(r.mental_health_needs)]

@@ -108,7 +108,7 @@ def household_edit(request: HttpRequest, scope: Any, household_id: int) -> HttpR
 def resident_add(request: HttpRequest, scope: Any, household_id: int) -> HttpResponse:
     require(scope, "edit")
     household = selectors.household_get(scope=scope, household_id=household_id)
-    form = ResidentForm(request.POST or None)
+    form = ResidentForm(request.POST or None, scope=scope)
     if request.method == "POST" and form.is_valid():
         services.resident_create(user=request.user, scope=scope, household=household, **form.cleaned_data)
         messages.success(request, _("Resident added."))
@@ -121,7 +121,7 @@ def resident_add(request: HttpRequest, scope: Any, household_id: int) -> HttpRes
 def resident_edit(request: HttpRequest, scope: Any, resident_id: int) -> HttpResponse:
     require(scope, "edit")
     resident = selectors.resident_get(scope=scope, resident_id=resident_id)
-    form = ResidentForm(request.POST or None, instance=resident)
+    form = ResidentForm(request.POST or None, instance=resident, scope=scope)
     if request.method == "POST" and form.is_valid():
         services.resident_update(user=request.user, scope=scope, resident=selectors.resident_get(
             scope=scope, resident_id=resident_id), **form.cleaned_data)
@@ -151,14 +151,16 @@ def registry_import(request: HttpRequest, scope: Any) -> HttpResponse:
     require(scope, "import")
     form = ImportForm(request.POST or None, request.FILES or None)
     context: dict[str, Any] = {"form": form}
+    status = 200
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         try:
             tables = read_tables(upload, filename=upload.name, expected=TABLES)
             context["counts"] = services.registry_import(user=request.user, scope=scope, tables=tables)
         except ImportRejected as rejected:
-            context["errors"] = rejected.errors
-    return render(request, "registry/import.html", context, status=422 if "errors" in context else 200)
+            context.update(errors=rejected.errors, total=rejected.total, omitted=rejected.omitted)
+            status = rejected.status
+    return render(request, "registry/import.html", context, status=status)
 
 
 @scoped_view
@@ -179,4 +181,6 @@ def registry_export(request: HttpRequest, scope: Any) -> HttpResponse:
 @scoped_view
 def audit_log(request: HttpRequest, scope: Any) -> HttpResponse:
     page = Paginator(selectors.audit_list(scope=scope), 50).get_page(request.GET.get("page"))
+    for entry in page:  # shown, never saved: birth dates hidden without identity clearance
+        entry.old, entry.new = selectors.show_audit_values(scope, entry.old), selectors.show_audit_values(scope, entry.new)
     return render(request, "registry/audit.html", {"page": page})

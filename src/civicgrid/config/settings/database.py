@@ -7,7 +7,7 @@ given as ?host=/path).
 import os
 from urllib.parse import parse_qs, unquote, urlparse
 
-from civicgrid.config.settings.paths import VAR_DIR
+from civicgrid.config.settings.paths import VAR_DIR, ensure_private_dir
 
 
 def database_from_url(url: str) -> dict[str, object]:
@@ -30,7 +30,7 @@ _url = os.environ.get("CIVICGRID_DATABASE_URL", "")
 if _url:
     DATABASES = {"default": database_from_url(_url)}
 else:
-    VAR_DIR.mkdir(parents=True, exist_ok=True)  # the embedded database needs its folder
+    ensure_private_dir(VAR_DIR)  # the embedded database needs its folder, private (0700)
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
