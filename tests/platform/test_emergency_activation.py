@@ -137,7 +137,7 @@ def test_deactivation_records_the_review_and_sends_the_all_clear() -> None:
     t0 = timezone.now()
     emergency = services.emergency_activate(user=director, scope=scope_for(director), community=community(), plan=plan(), now=t0).emergency
     task = emergency.tasks.filter(grid__isnull=True).first()
-    services.task_complete(user=director, scope=scope_for(director), task=task, now=t0 + timedelta(minutes=30))
+    services.live_task_complete(user=director, scope=scope_for(director), task=task, now=t0 + timedelta(minutes=30))
     with pytest.raises(ValidationError) as no_review:
         services.emergency_deactivate(user=director, scope=scope_for(director), emergency=emergency, summary=" ")
     assert "review_summary" in no_review.value.message_dict
@@ -152,7 +152,7 @@ def test_deactivation_records_the_review_and_sends_the_all_clear() -> None:
     with pytest.raises(ValidationError):
         services.emergency_deactivate(user=director, scope=scope_for(director), emergency=closed, summary="again")
     with pytest.raises(ValidationError):  # tasks of a closed emergency stay as they were
-        services.task_complete(user=director, scope=scope_for(director), task=emergency.tasks.filter(state="open").first())
+        services.live_task_complete(user=director, scope=scope_for(director), task=emergency.tasks.filter(state="open").first())
     assert {m.community.pk: m.mode for m in modes.community_modes(scope=_scope(director))}[community().pk] == "normal"
     audit = AuditLog.objects.filter(model="emergency.Emergency", object_id=str(emergency.pk)).order_by("id")
     assert [a.action for a in audit] == ["create", "update"] and audit[1].new["status"] == "closed"

@@ -11,22 +11,17 @@ from django.db.models import Q, QuerySet
 
 from civicgrid.accounts.models import Role
 from civicgrid.alerts.models import Alert
+from civicgrid.core.places import ancestors
 from civicgrid.registry.models import Household, Person, Place, Post
 
 HOUSEHOLD_GROUPS = frozenset({Alert.Group.ALL, Alert.Group.VULNERABLE})
 PERSON_POST_ROLES = {Alert.Group.VOLUNTEERS: "volunteer", Alert.Group.GRID_MEMBERS: "grid_member"}
 
 
-def ancestor_paths(path: str) -> list[str]:
-    """'D/S/C/' -> ['D/', 'D/S/', 'D/S/C/'] (the place itself and everything above it)."""
-    parts = [p for p in path.split("/") if p]
-    return ["/".join(parts[: i + 1]) + "/" for i in range(len(parts))]
-
-
 def _serves(lookup: str, area_path: str) -> Q:
     """A responder's place lies inside the area, or is a place the area lies inside (a community's
     volunteer team serves each of its grids)."""
-    return Q(**{f"{lookup}__startswith": area_path}) | Q(**{f"{lookup}__in": ancestor_paths(area_path)})
+    return Q(**{f"{lookup}__startswith": area_path}) | Q(**{f"{lookup}__in": ancestors(area_path)})
 
 
 def target_households(*, area: Place, group: str) -> QuerySet[Household]:
@@ -77,7 +72,7 @@ def alerts_reaching(user: Any) -> QuerySet[Alert]:
     households = [h for h in (role.household, getattr(getattr(role.person, "resident", None), "household", None))
                   if h is not None]
     for household in households:
-        above = Q(area_path__in=ancestor_paths(household.place_path))
+        above = Q(area_path__in=ancestors(household.place_path))
         q |= above & Q(group=Alert.Group.ALL)
         if household.is_vulnerable:
             q |= above & Q(group=Alert.Group.VULNERABLE)
@@ -93,4 +88,4 @@ def alerts_reaching(user: Any) -> QuerySet[Alert]:
 
 def _serves_area(responder_path: str) -> Q:
     """Alerts whose area contains the responder's place or lies inside it."""
-    return Q(area_path__in=ancestor_paths(responder_path)) | Q(area_path__startswith=responder_path)
+    return Q(area_path__in=ancestors(responder_path)) | Q(area_path__startswith=responder_path)

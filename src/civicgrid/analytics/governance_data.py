@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+from civicgrid.core.places import ancestor_at, ancestors
 from civicgrid.core.plugins import governance_contributors
 from civicgrid.engine import governance as gov
 from civicgrid.registry.models import Actor, Household, Place, Post, vulnerable_score
@@ -19,9 +20,7 @@ from civicgrid.registry.models import Actor, Household, Place, Post, vulnerable_
 
 def community_actors(community: Place):  # type: ignore[no-untyped-def]
     """Actors serving the community: those whose service area is the community, inside it, or above it."""
-    ancestors = [c for c in community.path.split("/") if c]
-    ancestor_paths = {"/".join(ancestors[: i + 1]) + "/" for i in range(len(ancestors))}
-    return Actor.objects.filter(service_area__path__in=ancestor_paths) | Actor.objects.filter(
+    return Actor.objects.filter(service_area__path__in=ancestors(community.path)) | Actor.objects.filter(
         service_area__path__startswith=community.path)
 
 
@@ -43,7 +42,7 @@ def governance_inputs(*, community: Place) -> gov.GovernanceInputs:
     for actor in actors:
         area = actor.service_area
         if area.path.startswith(community.path) and area.level in {"grid", "building"}:
-            grid_path = "/".join(area.path.split("/")[:4]) + "/"
+            grid_path = ancestor_at(area.path, "grid")
             served: tuple[str, ...] = (grids[grid_path],) if grid_path in grids else ()
         else:
             served = ()  # the community or above: all of it

@@ -123,8 +123,9 @@ def _check(app: AppConfig, plugin: AppPlugin) -> None:
             _fail(app, f"grants resources to an unknown role {role!r}")
     if plugin.audit_events is not None:
         for value in plugin.audit_events:
-            if not str(value).startswith(f"{app.label}."):
-                _fail(app, f"audit event {value!r} must be named '{app.label}.<event>'")
+            name = str(getattr(value, "value", value))
+            if not name.startswith(f"{app.label}."):
+                _fail(app, f"audit event {name!r} must be named '{app.label}.<event>'")
     if plugin.crei_indicators:
         described = _described_indicators(app)
         for name in plugin.crei_indicators:

@@ -10,6 +10,7 @@ from django.db.models import Count, Q, QuerySet
 
 from civicgrid.core.crypto import digests, mask
 from civicgrid.core.models import AuditLog
+from civicgrid.core.places import ancestors
 from civicgrid.core.scoping import Scope, require, scoped
 from civicgrid.engine.registry_format import TABLES
 from civicgrid.registry.models import Actor, Household, Person, Place, Post, Resident
@@ -37,9 +38,9 @@ def place_get(*, scope: Scope, place_id: int) -> Place:
 
 
 def place_ancestors(place: Place) -> list[Place]:
-    codes = [c for c in place.path.split("/") if c][:-1]
-    by_code = {p.code: p for p in Place.objects.filter(code__in=codes)}
-    return [by_code[c] for c in codes if c in by_code]
+    paths = ancestors(place.path)[:-1]
+    by_path = {p.path: p for p in Place.objects.filter(path__in=paths)}
+    return [by_path[p] for p in paths if p in by_path]
 
 
 def household_list(*, scope: Scope, query: str = "", place: Place | None = None) -> QuerySet[Household]:

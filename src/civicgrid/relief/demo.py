@@ -19,8 +19,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from civicgrid.core import audit
-from civicgrid.core.models import AuditLog
+from civicgrid.core.places import ancestor_at, ancestors
 from civicgrid.registry.models import Actor, Household, Place, Resident
+from civicgrid.relief.events import ReliefEvent
 from civicgrid.relief.models import (
     DistributionPoint,
     Item,
@@ -115,18 +116,16 @@ def _load(seed: int) -> str:
     NeedFiling.objects.bulk_create(filings, batch_size=2000)
 
     n_offers, units = _stock(items, points, demand, now=now, rng=rng)
-    # one summary row, as an import writes, rather than one per generated need
-    AuditLog.objects.create(action=AuditLog.Action.IMPORT, model="relief.Need", object_id="-",
-                            object_repr="relief demo: lockdown needs", new={"needs": len(needs),
-                                                                            "filings": len(filings)})
+    # one summarising event (the bulk rule of civicgrid.core.audit), not one row per generated need
+    audit.record_bulk(user=None, event=ReliefEvent.DEMO_LOADED, model=Need, ids=[n.pk for n in needs],
+                      counts={"needs": len(needs), "filings": len(filings)}, summary="relief demo: lockdown needs")
     return (f"relief: {len(items)} catalogue items, {len(points)} distribution points, {len(needs):,} needs from "
             f"{len(rows):,} households (lockdown), stock for {COVERAGE:.0%} of {sum(demand.values()):,} units "
             f"({units:,}) from {n_offers} donations of all three sectors")
 
 
 def _point_of(path: str, points: dict[str, DistributionPoint]) -> str:
-    parts = path.split("/")
-    return points["/".join(parts[:3]) + "/"].code
+    return points[ancestor_at(path, "community")].code
 
 
 def _stock(items: dict[str, Item], points: dict[str, DistributionPoint], demand: dict[tuple[str, str], int], *,
@@ -181,8 +180,7 @@ def _stock(items: dict[str, Item], points: dict[str, DistributionPoint], demand:
 
 def _donors(community: Place) -> list[Actor]:
     """A state, a capital and a society actor serving the community (falling back to any of that sector)."""
-    ancestors = [p for p in community.path.split("/") if p]
-    serving = Actor.objects.filter(service_area__code__in=ancestors)
+    serving = Actor.objects.filter(service_area__path__in=ancestors(community.path))
     donors = []
     for sector in ("state", "capital", "society"):
         actor = serving.filter(sector=sector).order_by("code").first() or Actor.objects.filter(

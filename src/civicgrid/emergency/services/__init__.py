@@ -5,7 +5,7 @@ from civicgrid.emergency.services.activation import (
     drill_start,
     emergency_activate,
     emergency_deactivate,
-    task_complete,
+    live_task_complete,
 )
 from civicgrid.emergency.services.checklists import checklist_save
 from civicgrid.emergency.services.isolation import (
@@ -25,4 +25,4 @@ from civicgrid.emergency.services.templates import (
 __all__ = ["Activation", "checkin_record", "checklist_items_update", "checklist_save", "drill_start",
            "emergency_activate", "emergency_deactivate", "isolation_end", "isolation_flag_missed",
            "isolation_start", "plan_update", "sweep_assign", "sweep_start", "sweep_visit_record",
-           "task_complete", "template_editor", "templates_editable"]
+           "live_task_complete", "template_editor", "templates_editable"]

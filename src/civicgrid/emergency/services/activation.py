@@ -16,10 +16,10 @@ from django.utils.translation import gettext as _
 from civicgrid.accounts.models import Role
 from civicgrid.alerts.models import Alert
 from civicgrid.alerts.services import alert_publish
-from civicgrid.alerts.targeting import ancestor_paths
 from civicgrid.core import audit
 from civicgrid.core.errors import Forbidden, Invalid
 from civicgrid.core.locking import locked, serialised, serialised_block
+from civicgrid.core.places import ancestors
 from civicgrid.core.scoping import Scope, check_in_scope, require
 from civicgrid.emergency import plan_format as pf
 from civicgrid.emergency.events import EmergencyEvent
@@ -115,7 +115,7 @@ def _command_and_tasks(emergency: Emergency, doc: dict[str, Any], community: Pla
     """Each unit of the command structure gets the best-placed actor of its kinds (the community's own
     before those of the sub-district) and that actor's key person; per-grid units get each grid's
     grid member. Tasks follow their unit."""
-    actors = list(Actor.objects.filter(service_area__path__in=ancestor_paths(community.path))
+    actors = list(Actor.objects.filter(service_area__path__in=ancestors(community.path))
                   .select_related("service_area"))
     lead: dict[int, Any] = {}
     for post in Post.objects.filter(actor__in=actors, is_key=True).select_related("person").order_by("id"):
@@ -245,7 +245,7 @@ def drill_start(*, user: Any, scope: Scope, community: Place, plan: PlanTemplate
 
 
 @serialised
-def task_complete(*, user: Any, scope: Scope, task: LiveTask, note: str = "", now: datetime | None = None) -> LiveTask:
+def live_task_complete(*, user: Any, scope: Scope, task: LiveTask, note: str = "", now: datetime | None = None) -> LiveTask:
     """Mark a live task done: by a coordinator, the person it was given to, or the grid's grid member.
     Marking a done task again changes nothing."""
     require(scope, "emergency")

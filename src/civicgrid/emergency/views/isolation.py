@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from civicgrid.core.errors import FORM_ERRORS
+from civicgrid.core.places import ancestor_at
 from civicgrid.core.scoping import require
 from civicgrid.core.views import form_errors, scoped_view
 from civicgrid.emergency import services
@@ -54,8 +55,7 @@ def isolation_list(request: HttpRequest, scope: Any) -> HttpResponse:
 
 
 def _community_path(place_path: str) -> str:
-    parts = [p for p in place_path.split("/") if p]
-    return "/".join(parts[:3]) + "/"
+    return ancestor_at(place_path, "community")
 
 
 @scoped_view

@@ -96,7 +96,7 @@ def deactivate(request: HttpRequest, scope: Any, emergency_id: int) -> HttpRespo
 def task_done(request: HttpRequest, scope: Any, task_id: int) -> HttpResponse:
     task = modes.task_get(scope=scope, task_id=task_id)
     try:
-        services.task_complete(user=request.user, scope=scope, task=task, note=request.POST.get("note", ""))
+        services.live_task_complete(user=request.user, scope=scope, task=task, note=request.POST.get("note", ""))
     except (*FORM_ERRORS, PermissionDenied) as exc:
         messages.error(request, error_text(exc))
     if request.POST.get("back") == "now":
