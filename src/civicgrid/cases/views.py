@@ -105,7 +105,7 @@ def case_act(request: HttpRequest, scope: Any, case_id: int) -> HttpResponse:
 
 
 @scoped_view
-def case_photo(request: HttpRequest, scope: Any, case_id: int) -> HttpResponse:
+def case_photo(request: HttpRequest, scope: Any, case_id: int) -> FileResponse:
     case = selectors.case_get(scope=scope, case_id=case_id)
     if not case.photo:
         raise Http404(_("This case has no photo."))

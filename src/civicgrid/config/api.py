@@ -3,6 +3,8 @@ domain errors (civicgrid.core.errors) are mapped here, once, with the same statu
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
@@ -20,7 +22,7 @@ for label, plugin in plugins().items():
         api.add_router(f"/{label}", importlib.import_module(app_module(label, "api")).router)
 
 
-def _domain_error(request: HttpRequest, exc: Exception) -> HttpResponse:
+def _domain_error(request: HttpRequest, exc: Any) -> HttpResponse:
     return api.create_response(request, {"detail": detail(exc)}, status=http_status(exc) or 400)
 
 

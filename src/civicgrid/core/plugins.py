@@ -122,8 +122,8 @@ def _check(app: AppConfig, plugin: AppPlugin) -> None:
         if role not in ROLES:
             _fail(app, f"grants resources to an unknown role {role!r}")
     if plugin.audit_events is not None:
-        for value in plugin.audit_events:
-            name = str(getattr(value, "value", value))
+        for value in getattr(plugin.audit_events, "values", ()):
+            name = str(value)
             if not name.startswith(f"{app.label}."):
                 _fail(app, f"audit event {name!r} must be named '{app.label}.<event>'")
     if plugin.crei_indicators:
@@ -159,6 +159,7 @@ def _check_protocol(app: AppConfig, implementation: Any, protocol: type) -> None
         actual = getattr(implementation, name, None)
         if not callable(actual):
             _fail(app, f"{protocol.__name__}.{name} is missing")
+            return
         want = [p for p in inspect.signature(expected).parameters if p != "self"]
         have = list(inspect.signature(actual).parameters)
         if want != have:

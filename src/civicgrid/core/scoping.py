@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import models
 from django.db.models import Q
 
@@ -145,7 +146,7 @@ def get_in_scope(queryset: models.QuerySet[M], scope: Scope, **lookup: Any) -> M
     outside the scope is indistinguishable from a row that does not exist)."""
     try:
         return scoped(queryset, scope).get(**lookup)
-    except (queryset.model.DoesNotExist, ValueError, TypeError):
+    except (ObjectDoesNotExist, ValueError, TypeError):
         raise NotFound() from None
 
 

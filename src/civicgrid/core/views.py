@@ -14,18 +14,19 @@ from typing import Any
 
 from django import forms
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 
 from civicgrid.accounts.roles import scope_for
 from civicgrid.core.errors import field_errors
 
 
-def scoped_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+def scoped_view(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
     """Log-in required; the view gets ``(request, scope, ...)``. Out of scope is "not found"."""
 
     @login_required
     @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         return view(request, scope_for(request.user), *args, **kwargs)
 
     return wrapper

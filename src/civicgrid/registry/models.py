@@ -73,9 +73,14 @@ def is_vulnerable(score: float) -> bool:
     return score >= vulnerable_score()
 
 
+def vulnerable_filter() -> models.Q:
+    """The vulnerable households as a filter, for any queryset of households."""
+    return models.Q(vulnerability_score__gte=vulnerable_score())
+
+
 class HouseholdQuerySet(models.QuerySet["Household"]):
     def vulnerable(self) -> HouseholdQuerySet:
-        return self.filter(vulnerability_score__gte=vulnerable_score())
+        return self.filter(vulnerable_filter())
 
 
 class Household(models.Model):

@@ -258,7 +258,7 @@ def _scope_place(scope: Scope) -> str:
 def _refuse_outside(scope: Scope, tables: dict[str, Rows], cleaned: Any, places: dict[str, Place]) -> None:
     """Every row outside the importer's area, as a RowError (row numbers as in the file)."""
     area = tuple(scope.area_paths)
-    new_paths = {}
+    new_paths: dict[str, str] = {}
     for row in cleaned.places:
         parent = new_paths.get(row["parent_code"]) or (places[row["parent_code"]].path
                                                         if row["parent_code"] in places else "")

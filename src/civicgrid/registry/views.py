@@ -22,6 +22,7 @@ from civicgrid.core.scoping import require
 from civicgrid.engine.registry_format import TABLES
 from civicgrid.registry import selectors, services
 from civicgrid.registry.forms import HouseholdForm, ImportForm, ResidentForm
+from civicgrid.registry.models import vulnerable_filter
 
 
 def scoped_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -44,7 +45,7 @@ def home(request: HttpRequest, scope: Any) -> HttpResponse:
     if scope.may("households"):
         households = selectors.household_list(scope=scope)
         context["n_households"] = households.count()
-        context["n_vulnerable"] = households.vulnerable().count()
+        context["n_vulnerable"] = households.filter(vulnerable_filter()).count()
         context["most_vulnerable"] = households.order_by("-vulnerability_score")[:8]
     if scope.may("residents"):
         context["n_residents"] = selectors.resident_list(scope=scope).count()

@@ -174,7 +174,9 @@ def _stock(items: dict[str, Item], points: dict[str, DistributionPoint], demand:
         LedgerEntry(at=lot.received_at, kind=LedgerEntry.Kind.RECEIPT, item=lot.item, point=lot.point, lot=lot,
                     quantity=lot.initial_quantity, balance_after=lot.initial_quantity, reason=lot.source,
                     offer_id=lot.offer_id) for lot in lots])
-    audit.record_created(user=None, instances=[*offers, *lots])
+    audit.record_bulk(user=None, event=ReliefEvent.DEMO_LOADED, model=Lot,
+                      ids=[f"Offer:{o.pk}" for o in offers] + [f"Lot:{lot.pk}" for lot in lots],
+                      counts={"offers": len(offers), "lots": len(lots)}, summary="relief demo: donations and stock")
     return len(offers), sum(lot.quantity for lot in lots if lot.expiry is None or lot.expiry >= today)
 
 

@@ -69,9 +69,9 @@ def emergency_activate(*, user: Any, scope: Scope, community: Place, plan: PlanT
         raise Invalid(_("This drill was started for another community or plan."))
     now = now or timezone.now()
     with serialised_block():
-        locked(Place.objects).filter(pk=community.pk).first()  # one activation at a time
+        locked(Place.objects.all()).filter(pk=community.pk).first()  # one activation at a time
         if drill is not None:
-            drill = locked(Drill.objects).get(pk=drill.pk)
+            drill = locked(Drill.objects.all()).get(pk=drill.pk)
             if drill.emergency_id:
                 return Activation(drill.emergency, False)  # type: ignore[arg-type]
         existing = _active(community, plan.hazard)
@@ -210,7 +210,7 @@ def emergency_deactivate(*, user: Any, scope: Scope, emergency: Emergency, summa
     require(scope, "emergency_manage")
     check_in_scope(scope, emergency)
     now = now or timezone.now()
-    emergency = locked(Emergency.objects).select_related(
+    emergency = locked(Emergency.objects.all()).select_related(
         "community", "opening_alert").get(pk=emergency.pk)
     if emergency.status != Emergency.Status.ACTIVE:
         raise Invalid(_("This emergency is already over."))
@@ -250,7 +250,7 @@ def live_task_complete(*, user: Any, scope: Scope, task: LiveTask, note: str = "
     Marking a done task again changes nothing."""
     require(scope, "emergency")
     check_in_scope(scope, task)
-    task = locked(LiveTask.objects).select_related("emergency").get(pk=task.pk)
+    task = locked(LiveTask.objects.all()).select_related("emergency").get(pk=task.pk)
     if task.state == LiveTask.State.DONE:
         return task
     if task.emergency.status != Emergency.Status.ACTIVE:

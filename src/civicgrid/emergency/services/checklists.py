@@ -39,7 +39,7 @@ def checklist_save(*, user: Any, scope: Scope, template: ChecklistTemplate, day:
     unknown = done_item_ids - {i.pk for i in items}
     if unknown:
         raise Invalid(_("Items %(ids)s are not in this checklist.") % {"ids": sorted(unknown)})
-    existing = {c.item_id: c for c in locked(ChecklistCompletion.objects).filter(
+    existing = {c.item_id: c for c in locked(ChecklistCompletion.objects.all()).filter(
         template=template, subject=subject, day=day)}
     changed = 0
     for item in items:

@@ -96,7 +96,7 @@ def checkin_record(*, user: Any, scope: Scope, isolation: Isolation, day: date, 
     unknown = set(symptoms) - set(SYMPTOMS)
     if unknown:
         raise Invalid({"symptoms": _("Unknown symptoms: %(s)s") % {"s": ", ".join(sorted(unknown))}})
-    checkin = locked(CheckIn.objects).filter(isolation=isolation, day=day).first()
+    checkin = locked(CheckIn.objects.all()).filter(isolation=isolation, day=day).first()
     before = audit.snapshot(checkin) if checkin else None
     checkin = checkin or CheckIn(isolation=isolation, day=day)
     checkin.temperature, checkin.symptoms, checkin.needs = _clean_temperature(temperature), symptoms, needs.strip()

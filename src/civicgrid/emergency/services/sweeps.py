@@ -31,7 +31,7 @@ def sweep_start(*, user: Any, scope: Scope, emergency: Emergency, now: datetime 
     running: one at a time)."""
     require(scope, "emergency_manage")
     check_in_scope(scope, emergency)
-    emergency = locked(Emergency.objects).select_related("community").get(pk=emergency.pk)
+    emergency = locked(Emergency.objects.all()).select_related("community").get(pk=emergency.pk)
     if emergency.status != Emergency.Status.ACTIVE:
         raise Invalid(_("Sweeps run in emergency mode only."))
     running = Sweep.objects.filter(emergency=emergency, closed_at__isnull=True).first()
@@ -69,7 +69,7 @@ def sweep_visit_record(*, user: Any, scope: Scope, visit: SweepVisit, outcome: s
     if outcome not in OUTCOMES:
         raise Invalid({"outcome": _("Choose safe, needs help or not at home.")})
     now = now or timezone.now()
-    visit = locked(SweepVisit.objects).select_related("sweep__emergency", "household").get(pk=visit.pk)
+    visit = locked(SweepVisit.objects.all()).select_related("sweep__emergency", "household").get(pk=visit.pk)
     if visit.sweep.closed_at is not None or visit.sweep.emergency.status != Emergency.Status.ACTIVE:
         raise Invalid(_("This sweep is over."))
     if visit.state in SweepVisit.REACHED:

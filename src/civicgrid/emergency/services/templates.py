@@ -47,7 +47,7 @@ def plan_update(*, user: Any, scope: Scope, plan: PlanTemplate, document_yaml: s
                                               "change them.") % {"code": plan.code, "hazard": plan.hazard}]})
     if doc == plan.body:
         return plan
-    plan = locked(PlanTemplate.objects).get(pk=plan.pk)
+    plan = locked(PlanTemplate.objects.all()).get(pk=plan.pk)
     return audit.update_fields(user=user, event=EmergencyEvent.PLAN_EDITED, instance=plan, changes={  # type: ignore[return-value]
         "body": doc, "name_en": doc["name"]["en"], "name_zh": doc["name"]["zh"],
         "default_level": doc["default_level"], "version": plan.version + 1, "updated_by": user})
