@@ -165,11 +165,17 @@ def registry_import(request: HttpRequest, scope: Any) -> HttpResponse:
 
 
 @scoped_view
+@require_http_methods(["GET", "POST"])
 def registry_export(request: HttpRequest, scope: Any) -> HttpResponse:
+    """GET says what an export holds (and whether ID numbers are masked); the POST downloads it and
+    records the export in the audit log (a page view never writes)."""
+    require(scope, "export")
+    if request.method == "GET":
+        return render(request, "registry/export.html", {"masked": not scope.identity_clearance})
     tables = selectors.registry_tables(scope=scope)
     services.registry_export_recorded(user=request.user, scope=scope, counts={k: len(v[1]) for k, v in tables.items()},
                                       masked=not scope.identity_clearance)
-    if request.GET.get("format") == "xlsx":
+    if request.POST.get("format") == "xlsx":
         response = HttpResponse(write_xlsx(tables), content_type=(
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))
         response["Content-Disposition"] = 'attachment; filename="civicgrid-registry.xlsx"'
