@@ -35,3 +35,14 @@ def form_errors(form: forms.BaseForm, exc: BaseException) -> None:
     """Show a service's refusal next to the field it names (or above the form)."""
     for name, messages in field_errors(exc).items():
         form.add_error(name if name in form.fields else None, messages)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """The 500 page (``handler500``): no database, no login, just the request id to quote."""
+    from django.template import loader
+
+    from civicgrid.core.logs import request_id
+
+    rid = getattr(request, "request_id", "") or request_id()
+    body = loader.get_template("core/500.html").render({"request_id": rid})
+    return HttpResponse(body, status=500)
