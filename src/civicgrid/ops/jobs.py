@@ -88,13 +88,14 @@ def sync_schedules() -> list[str]:
     from django_q.models import Schedule
 
     from civicgrid.core import audit
+    from civicgrid.core.locking import locked, serialised_block
     from civicgrid.core.plugins import periodic_commands
     from civicgrid.ops.events import OpsEvent
 
     wanted = {f"{SCHEDULE_PREFIX}{command}": command for command in periodic_commands()}
     changes: list[str] = []
-    with transaction.atomic():
-        existing = {s.name: s for s in Schedule.objects.select_for_update().filter(name__startswith=SCHEDULE_PREFIX)}
+    with serialised_block():  # two workers starting at once: one updates, the other then finds it done
+        existing = {s.name: s for s in locked(Schedule.objects.filter(name__startswith=SCHEDULE_PREFIX))}
         for name, schedule in existing.items():
             if name not in wanted:
                 schedule.delete()
