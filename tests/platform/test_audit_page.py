@@ -34,7 +34,7 @@ def changes() -> dict[str, Household]:
     other = Household.objects.exclude(place_path__startswith=scope.record_paths[0]).order_by("pk").first()
     services.household_update(user=director, scope=scope, household=mine[0], address="东街 1 号")
     with mock.patch.object(auditchain.timezone, "now", return_value=LONG_AGO):
-        services.household_update(user=None, scope=PLATFORM, household=mine[1], income_status="dibao")
+        services.household_update(user=None, scope=PLATFORM, household=mine[1], address="南街 2 号")
     services.household_update(user=None, scope=PLATFORM, household=other, address="西街 9 号")
     return {"mine": mine[0], "old": mine[1], "other": other}
 
@@ -66,7 +66,7 @@ def test_user_filter(changes: dict[str, Household]) -> None:
     director = user("director")
     assert _ids(user_id=director.pk) == {changes["mine"].pk}
     page = _page({"user": str(director.pk)})
-    assert "东街 1 号" in page and "dibao" not in page
+    assert "东街 1 号" in page and "南街 2 号" not in page
     assert "1 event" in page
 
 
@@ -76,7 +76,7 @@ def test_date_filter(changes: dict[str, Household]) -> None:
     assert _ids(since=dt.date(2025, 3, 14), until=dt.date(2025, 3, 14)) == {changes["old"].pk}
     assert changes["old"].pk not in _ids(since=today) and changes["mine"].pk in _ids(since=today)
     page = _page({"since": "2025-03-01", "until": "2025-03-31"})
-    assert "dibao" in page and "东街 1 号" not in page
+    assert "南街 2 号" in page and "东街 1 号" not in page
 
 
 def test_place_filter_narrows_and_never_widens_the_scope(changes: dict[str, Household]) -> None:
