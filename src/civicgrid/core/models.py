@@ -22,7 +22,7 @@ class AuditLogQuerySet(models.QuerySet["AuditLog"]):
     def _raw_delete(self, using: Any) -> int:
         raise PermissionError("the audit log is append-only")
 
-    def bulk_create(self, objs: Any, *args: Any, **kwargs: Any) -> list[AuditLog]:
+    def bulk_create(self, objs: Any, *args: Any, **kwargs: Any) -> list[AuditLog]:  # type: ignore[override]
         raise PermissionError("audit rows are chained one by one (civicgrid.core.audit.record / record_bulk)")
 
     def bulk_update(self, objs: Any, *args: Any, **kwargs: Any) -> int:
