@@ -189,3 +189,23 @@ def test_postgres_refuses_update_delete_and_truncate_of_the_audit_log() -> None:
         query = AuditLog.objects.filter(pk=row.pk)
         models.QuerySet._raw_delete(query, query.db)
     assert verify().intact
+
+
+def test_the_migration_chains_rows_written_before_the_chain() -> None:
+    import importlib
+    from types import SimpleNamespace
+
+    from django.db.migrations.loader import MigrationLoader
+
+    migration = importlib.import_module("civicgrid.core.migrations.0003_audit_chain")
+    _some_writes()
+    with as_attacker(), connection.cursor() as cursor:  # the rows as they were before migration 0003
+        cursor.execute("UPDATE core_auditlog SET seq = -id, prev_hash = '', row_hash = ''")
+        cursor.execute("DELETE FROM core_auditchainhead")
+    assert not verify().intact
+    state = MigrationLoader(connection).project_state(("core", "0003_audit_chain"))
+    migration.chain_existing_rows(state.apps, SimpleNamespace(connection=connection))
+    report = verify()
+    assert report.intact and report.rows == AuditLog.objects.count()
+    ids = list(AuditLog.objects.order_by("seq").values_list("id", flat=True))
+    assert ids == sorted(ids)

@@ -92,8 +92,8 @@ def test_place_filter_narrows_and_never_widens_the_scope(changes: dict[str, Hous
 
 
 def test_old_and_new_values_are_shown_readably(changes: dict[str, Household]) -> None:
-    old_address = changes["mine"].address if False else AuditLog.objects.filter(
-        object_id=str(changes["mine"].pk), model="registry.Household").latest("seq").old["address"]
+    old_address = AuditLog.objects.filter(object_id=str(changes["mine"].pk),
+                                          model="registry.Household").latest("seq").old["address"]
     page = _page({"user": str(user("director").pk)})
     assert f"<b>address</b>: <span class=\"old\">{old_address}</span> → <span class=\"new\">东街 1 号</span>" in page
 
