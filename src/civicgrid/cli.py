@@ -14,6 +14,7 @@
     civicgrid backup --out FILE        the database and its keys in one file (keep it safe)
     civicgrid restore FILE [--force]   replace the database and var/secrets.json with a backup's
     civicgrid rotate-keys              re-encrypt with the first key of CIVICGRID_FIELD_KEY
+    civicgrid audit verify             walk the audit log's hash chain: "N rows, chain intact" or the first bad row
     civicgrid manage ARGS...           Django's manage.py (migrate, createsuperuser, ...)
 """
 
@@ -338,6 +339,15 @@ def cmd_rotate_keys(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_audit(args: argparse.Namespace) -> int:
+    _django(check_key=False)  # read-only, and the chain holds no encrypted values
+    from civicgrid.core.auditchain import verify
+
+    report = verify()
+    print(report, file=sys.stdout if report.intact else sys.stderr)
+    return 0 if report.intact else 1
+
+
 def cmd_manage(args: argparse.Namespace) -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "civicgrid.config.settings")
     from django.core.management import execute_from_command_line
@@ -405,6 +415,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("rotate-keys", help="re-encrypt every sensitive field with the first CIVICGRID_FIELD_KEY")
     p.set_defaults(func=cmd_rotate_keys)
+
+    p = sub.add_parser("audit", help="check the audit log (verify: walk its hash chain)")
+    p.add_argument("action", choices=["verify"])
+    p.set_defaults(func=cmd_audit)
 
     for name in ENGINE_COMMANDS:
         sub.add_parser(name, help=f"{name} (see civicgrid {name} --help)")
