@@ -363,10 +363,10 @@ def round_confirm(*, user: Any, scope: Scope, place_ids: list[Any], item_codes: 
             metrics={p: o.metrics for p, o in outcomes.items()}, fingerprint=inputs.fingerprint,
             n_requests=len(result), units_allocated=int(result["allocated"].sum()), confirmed_by=audit.acting_user(user),
             confirmed_at=now, due_at=now + timedelta(hours=relief_setting("delivery_hours")))
+        _write_outcome(user=user, round=round, inputs=inputs, result=result, items=items, now=now)
         audit.record(user=user, event=ReliefEvent.ROUND_CONFIRMED, instance=round, new={
             "policy": policy, "seed": seed, "days": days, "places": round.place_paths, "items": round.item_codes,
             "requests": round.n_requests, "units_allocated": round.units_allocated, "fingerprint": round.fingerprint})
-        _write_outcome(user=user, round=round, inputs=inputs, result=result, items=items, now=now)
         return round
 
 
