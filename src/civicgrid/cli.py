@@ -25,6 +25,8 @@ import os
 import sys
 from pathlib import Path
 
+from civicgrid.engine._cli import CliExit, CliParser, CliUsageError, usage_error
+
 
 def _django(*, check_key: bool = True) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "civicgrid.config.settings")
@@ -42,9 +44,22 @@ def _django(*, check_key: bool = True) -> None:
 
 
 def _migrate() -> None:
+    """Bring the database up to date: only the commands that set the platform up (demo, serve, worker)."""
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0, interactive=False)
+
+
+def _require_migrated() -> None:
+    """Every other command works on a database as it is, and says so when it is not migrated."""
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    if executor.migration_plan(executor.loader.graph.leaf_nodes()):
+        print("civicgrid: the database is not up to date: run 'civicgrid manage migrate' (or 'civicgrid serve')",
+              file=sys.stderr)
+        raise SystemExit(2)
 
 
 def cmd_synth(args: argparse.Namespace) -> int:
@@ -79,7 +94,7 @@ def _print_errors(errors, total: int | None = None) -> None:  # type: ignore[no-
 
 def cmd_import(args: argparse.Namespace) -> int:
     _django()
-    _migrate()
+    _migrate()  # a first import sets the database up, as demo does
     from civicgrid.core.importing import ImportRejected, read_tables
     from civicgrid.core.scoping import PLATFORM
     from civicgrid.engine.registry_format import TABLES
@@ -99,7 +114,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     _django()
-    _migrate()
+    _require_migrated()
     from django.contrib.auth import get_user_model
 
     from civicgrid.accounts.roles import scope_for
@@ -185,7 +200,7 @@ def run_periodic_jobs() -> tuple[list[str], int]:
 
 def cmd_tick(args: argparse.Namespace) -> int:
     _django()
-    _migrate()
+    _require_migrated()
     import time
 
     while True:
@@ -283,7 +298,7 @@ def _run_together(*commands: list[str]) -> int:
 
 def cmd_governance(args: argparse.Namespace) -> int:
     _django()
-    _migrate()
+    _require_migrated()
     from civicgrid.analytics.governance_data import governance_report_for
     from civicgrid.engine.governance import report_to_json, report_to_text
     from civicgrid.registry.models import Place
@@ -329,7 +344,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
 
 def cmd_rotate_keys(args: argparse.Namespace) -> int:
     _django()
-    _migrate()
+    _require_migrated()
     from civicgrid.core.crypto import rotate_keys
 
     counts = rotate_keys()
@@ -357,8 +372,8 @@ def cmd_manage(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="civicgrid", description="Community resilience governance.")
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = CliParser(prog="civicgrid", description="Community resilience governance.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=CliParser)
 
     p = sub.add_parser("demo", help="set up and serve a demo community")
     p.add_argument("--households", type=int, default=10_000)
@@ -443,7 +458,12 @@ def main(argv: list[str] | None = None) -> int:
 
         module, function = ENGINE_COMMANDS[argv[0]]
         return int(getattr(importlib.import_module(module), function)(argv[1:]))
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except CliExit as exc:
+        return exc.status
+    except CliUsageError as exc:
+        return usage_error("civicgrid", exc)
     return int(args.func(args) or 0)
 
 
