@@ -172,7 +172,8 @@ def record_bulk(*, user: Any, event: str, model: type[models.Model], ids: Iterab
     )
 
 
-def update_fields(*, user: Any, event: str, instance: models.Model, changes: dict[str, Any]) -> models.Model:
+def update_fields(*, user: Any, event: str, instance: models.Model, changes: dict[str, Any],
+                  place_path: str | None = None) -> models.Model:
     """Apply ``changes`` to ``instance``, save, and audit what really changed (nothing if nothing did)."""
     before = snapshot(instance)
     raw = {f.attname: getattr(instance, f.attname) for f in instance._meta.concrete_fields if is_sensitive(f)}
@@ -186,5 +187,5 @@ def update_fields(*, user: Any, event: str, instance: models.Model, changes: dic
         if getattr(instance, name) != value and name not in new:
             old[name], new[name] = before[name], after[name]
     if new:
-        record(user=user, event=event, instance=instance, old=old, new=new)
+        record(user=user, event=event, instance=instance, old=old, new=new, place_path=place_path)
     return instance

@@ -60,6 +60,13 @@ class Scope:
     def may(self, resource: str) -> bool:
         return self.unrestricted or resource in _ACCESS.get(self.role, ())
 
+    def place_path(self) -> str:
+        """Where an act of this scope lies when its record has no place of its own (an export, a
+        district-wide template edit): the deepest place containing the scope's area."""
+        from civicgrid.core.places import common_ancestor
+
+        return common_ancestor([p for p in (*self.area_paths, self.home_path) if p])
+
     def actor_area_paths(self) -> set[str]:
         """Paths of every place an actor visible to this scope may serve: the places in scope and all
         their ancestors (a sub-district's social organisation serves each community in it)."""

@@ -247,12 +247,7 @@ def registry_import(*, user: Any, scope: Scope, tables: dict[str, Rows]) -> dict
 
 def _import_place(scope: Scope, created: list[Any]) -> str:
     paths = [audit.place_path_of(o) for o in created if isinstance(o, Place | Household | Actor)]
-    return common_ancestor([p for p in paths if p]) or _scope_place(scope)
-
-
-def _scope_place(scope: Scope) -> str:
-    """Where an act of this scope is filed in the audit log: the deepest place containing its area."""
-    return common_ancestor([p for p in (*scope.area_paths, scope.home_path) if p])
+    return common_ancestor([p for p in paths if p]) or scope.place_path()
 
 
 def _refuse_outside(scope: Scope, tables: dict[str, Rows], cleaned: Any, places: dict[str, Place]) -> None:
@@ -277,6 +272,8 @@ def _refuse_outside(scope: Scope, tables: dict[str, Rows], cleaned: Any, places:
     for table, key, strictly in (("places", "code", True), ("households", "building_code", False),
                                  ("actors", "service_area_code", False)):
         for number, raw in enumerate(tables.get(table, []), start=2):
+            if table == "places" and raw.get(key) in places:
+                continue  # an existing place is skipped by the import, wherever it lies
             if raw.get(key) and not inside(raw[key], strictly=strictly):
                 errors.append(RowError(table, number, key, raw[key], str(outside)))
     new_households = {r["code"] for r in cleaned.households}
@@ -306,7 +303,7 @@ def registry_export_recorded(*, user: Any, scope: Scope, counts: dict[str, int],
     director sees a grid member's export."""
     require(scope, "export")
     audit.record_bulk(user=user, event=RegistryEvent.REGISTRY_EXPORTED, model=Household, ids=[],
-                      counts={**counts, "masked": masked}, place_path=_scope_place(scope),
+                      counts={**counts, "masked": masked}, place_path=scope.place_path(),
                       summary="registry export")
 
 

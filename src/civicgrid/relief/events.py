@@ -24,4 +24,5 @@ class ReliefEvent(models.TextChoices):
     STOP_DELIVERED = "relief.stop_delivered", _("delivery confirmed by the household")
     STOP_FAILED = "relief.stop_failed", _("delivery failed")
     CODE_REISSUED = "relief.code_reissued", _("delivery code reissued")
+    WRONG_CODE = "relief.wrong_code", _("wrong delivery code entered")
     DEMO_LOADED = "relief.demo_loaded", _("demo needs and stock generated")

@@ -477,8 +477,9 @@ def delivery_stop_deliver(*, user: Any, scope: Scope, stop_id: int, code: str,
         if stop.wrong_codes >= limit:
             raise Invalid({"code": _("Too many wrong codes: ask the coordinator for a new code.")})
         if not hmac.compare_digest(str(code).strip().encode(), stop.code.encode()):
-            stop.wrong_codes += 1
-            stop.save(update_fields=["wrong_codes"])  # kept: the refusal below is raised after the commit
+            # kept, with its audit event: the refusal below is raised after the commit
+            audit.update_fields(user=user, event=ReliefEvent.WRONG_CODE, instance=stop,
+                                changes={"wrong_codes": stop.wrong_codes + 1})
             wrong = True
         else:
             audit.update_fields(user=user, event=ReliefEvent.STOP_DELIVERED, instance=stop, changes={

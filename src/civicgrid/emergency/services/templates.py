@@ -48,7 +48,7 @@ def plan_update(*, user: Any, scope: Scope, plan: PlanTemplate, document_yaml: s
     if doc == plan.body:
         return plan
     plan = locked(PlanTemplate.objects.all()).get(pk=plan.pk)
-    return audit.update_fields(user=user, event=EmergencyEvent.PLAN_EDITED, instance=plan, changes={  # type: ignore[return-value]
+    return audit.update_fields(user=user, event=EmergencyEvent.PLAN_EDITED, instance=plan, place_path=scope.place_path(), changes={  # type: ignore[return-value]
         "body": doc, "name_en": doc["name"]["en"], "name_zh": doc["name"]["zh"],
         "default_level": doc["default_level"], "version": plan.version + 1, "updated_by": user})
 
@@ -71,14 +71,16 @@ def checklist_items_update(*, user: Any, scope: Scope, template: ChecklistTempla
                 key = f"{key[:30]}-{order}"
             item = ChecklistItem.objects.create(template=template, key=key, order=order, kind=kind, text_en=text_en,
                                                 text_zh=text_zh, active=bool(row.get("active", True)))
-            audit.record(user=user, event=EmergencyEvent.CHECKLIST_EDITED, instance=item, new=audit.snapshot(item))
+            audit.record(user=user, event=EmergencyEvent.CHECKLIST_EDITED, instance=item, new=audit.snapshot(item),
+                         place_path=scope.place_path())
             changed += 1
             continue
         existing = items.get(int(row["id"]))
         if existing is None:
             raise Invalid(_("Item %(id)s is not in this checklist.") % {"id": row["id"]})
         before = audit.snapshot(existing)
-        audit.update_fields(user=user, event=EmergencyEvent.CHECKLIST_EDITED, instance=existing, changes={
+        audit.update_fields(user=user, event=EmergencyEvent.CHECKLIST_EDITED, instance=existing,
+                            place_path=scope.place_path(), changes={
             "order": order, "kind": kind, "text_en": text_en, "text_zh": text_zh, "active": bool(row.get("active"))})
         changed += audit.snapshot(existing) != before
     return changed
