@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from civicgrid.core.errors import FORM_ERRORS, error_text
+from civicgrid.core.limits import int_param
 from civicgrid.core.scoping import Scope, require
 from civicgrid.core.views import form_errors, scoped_view
 from civicgrid.relief import forms as f
@@ -218,8 +219,9 @@ def round_preview(request: HttpRequest, scope: Scope) -> HttpResponse:
             return redirect("relief:round", round_id=round.pk)
         except FORM_ERRORS as error:
             messages.error(request, " ".join(error.messages))
-    seed = int(data.get("seed") or secrets.randbelow(2**31))
     try:
+        seed = int_param(data["seed"], "seed", minimum=0, maximum=2**62 - 1) if data.get("seed") else \
+            secrets.randbelow(2**31)
         preview = services.round_preview(scope=scope, seed=seed, **selection)
     except FORM_ERRORS as error:
         form_errors(form, error)

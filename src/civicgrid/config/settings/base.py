@@ -25,6 +25,7 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "civicgrid.core.uploads.UploadLimitMiddleware",  # before anything reads an oversized body
+    "civicgrid.core.middleware.RejectNulMiddleware",  # 400 for a NUL character in any input
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
