@@ -11,7 +11,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
-from civicgrid.core.errors import http_status, messages_of
+from civicgrid.core.errors import Invalid, http_status, messages_of
 
 
 class DomainErrorMiddleware:
@@ -28,6 +28,8 @@ class DomainErrorMiddleware:
 
     def process_exception(self, request: HttpRequest, exc: Exception) -> HttpResponse | None:
         status = http_status(exc)
+        if isinstance(exc, OverflowError):  # a number too large for the database (say /needs/99999...9/)
+            status, exc = 400, Invalid("A number in the request is too large.")
         if status is None or request.path.startswith("/api/"):
             return None
         return render(request, "core/error.html", {"status": status, "messages": messages_of(exc)},

@@ -25,10 +25,10 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "civicgrid.core.uploads.UploadLimitMiddleware",  # before anything reads an oversized body
-    "civicgrid.core.middleware.RejectNulMiddleware",  # 400 for a NUL character in any input
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "civicgrid.core.middleware.RejectNulMiddleware",  # 400 for a NUL character in any input
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "civicgrid.core.middleware.DomainErrorMiddleware",
