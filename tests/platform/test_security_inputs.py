@@ -19,7 +19,15 @@ from civicgrid.core.models import AuditLog
 from civicgrid.registry.models import Household, Place
 from civicgrid.relief import services
 from civicgrid.relief.models import Item, Need, NeedFiling
-from tests.platform.relief_support import catalogue, client_for, grid_households, key, login, point_for, receive
+from tests.platform.relief_support import (
+    catalogue,
+    client_for,
+    grid_households,
+    key,
+    login,
+    point_for,
+    receive,
+)
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
