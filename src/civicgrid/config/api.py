@@ -24,7 +24,7 @@ for label, plugin in plugins().items():
         api.add_router(f"/{label}", importlib.import_module(app_module(label, "api")).router)
 
 
-def _domain_error(request: HttpRequest, exc: Exception) -> HttpResponse:
+def _domain_error(request: HttpRequest, exc: Any) -> HttpResponse:
     return api.create_response(request, {"detail": detail(exc)}, status=http_status(exc) or 400)
 
 
