@@ -90,7 +90,7 @@ def need_detail(request: HttpRequest, scope: Scope, need_id: int) -> HttpRespons
     progress = selectors.need_progress(scope=scope, needs=[need], with_codes=scope.role == "resident"
                                        or selectors.show_codes(scope))[0]
     return render(request, "relief/need_detail.html", {
-        "need": need, "progress": progress, "filings": selectors.need_filings(scope=scope, need=need),
+        "need": need, "progress": progress, "filings": selectors.need_filings(scope=scope, need=need, newest=100),
         "allocations": [(a, allocation_sentence(a)) for a in progress.allocations],
     })
 
