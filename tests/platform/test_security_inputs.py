@@ -7,12 +7,11 @@ import json
 from typing import Any
 
 import pytest
-from django.db import IntegrityError, transaction
+from django.db import DataError, IntegrityError, transaction
 from django.test import Client
 from django.utils import timezone
 
 from civicgrid.accounts.models import Role
-from civicgrid.cases.models import Case
 from civicgrid.core.errors import Invalid
 from civicgrid.core.limits import NOTE_CEILING, QUANTITY_CEILING, limit
 from civicgrid.core.models import AuditLog
@@ -177,7 +176,8 @@ def test_merged_notes_stay_bounded_and_the_need_page_stays_small(items: dict[str
 def test_the_database_refuses_an_unbounded_note(items: dict[str, Item]) -> None:
     household = grid_households(limit=1)[0]
     now = timezone.now()
-    with pytest.raises(IntegrityError), transaction.atomic():
+    # PostgreSQL: the column is varchar(4000) (DataError); SQLite: the check constraint (IntegrityError)
+    with pytest.raises((IntegrityError, DataError)), transaction.atomic():
         Need.objects.create(household=household, category="medicine", item=items["insulin"], quantity=1,
                             note="x" * (NOTE_CEILING + 1), filed_at=now, updated_at=now)
 
@@ -253,4 +253,3 @@ def test_the_openapi_schema_documents_every_4xx_and_the_business_rules() -> None
     assert "8 to 64" in need["idempotency_key"]["description"] and need["idempotency_key"]["pattern"]
     offset = next(p for p in schema["paths"]["/api/relief/needs"]["get"]["parameters"] if p["name"] == "offset")
     assert offset["schema"]["maximum"] == limit("offset") and offset["schema"]["minimum"] == 0
-    assert Case.objects.count() >= 0
