@@ -9,6 +9,7 @@ from ninja import Router, Schema
 
 from civicgrid.accounts.roles import scope_for
 from civicgrid.alerts import selectors, services
+from civicgrid.core.apischema import id_path, responses
 
 router = Router(tags=["alerts"])
 
@@ -31,18 +32,18 @@ class AlertOut(Schema):
     n_acknowledged: int
 
 
-@router.get("/mine", response=list[AlertOut])
+@router.get("/mine", response=responses(list[AlertOut]))
 def mine(request: HttpRequest) -> object:
     return selectors.alerts_for_user(user=request.user, scope=scope_for(request.user))[:100]
 
 
-@router.get("/area", response=list[AlertOut])
+@router.get("/area", response=responses(list[AlertOut]))
 def in_area(request: HttpRequest) -> object:
     return selectors.alert_list(scope=scope_for(request.user))[:100]
 
 
-@router.post("/{alert_id}/ack", response=AlertOut)
-def acknowledge(request: HttpRequest, alert_id: int) -> object:
+@router.post("/{alert_id}/ack", response=responses(AlertOut))
+def acknowledge(request: HttpRequest, alert_id: int = id_path()) -> object:
     scope = scope_for(request.user)
     alert = selectors.alert_get(user=request.user, scope=scope, alert_id=alert_id)
     services.alert_acknowledge(user=request.user, scope=scope_for(request.user), alert=alert)

@@ -13,6 +13,7 @@ from django.views.decorators.cache import cache_control
 
 from civicgrid.analytics import charts, selectors
 from civicgrid.analytics.governance_data import governance_inputs
+from civicgrid.core.limits import int_param
 from civicgrid.core.views import scoped_view
 from civicgrid.engine import governance as gov
 
@@ -44,7 +45,7 @@ class StressForm(forms.Form):
 def governance(request: HttpRequest, scope: Any) -> HttpResponse:
     communities = selectors.communities(scope=scope)
     chosen = request.GET.get("community")
-    community = selectors.community_get(scope=scope, community_id=int(chosen)) if chosen else communities.first()
+    community = selectors.community_get(scope=scope, community_id=int_param(chosen, "community")) if chosen else communities.first()
     context: dict[str, Any] = {"communities": communities, "community": community}
     if community is not None:
         inputs = governance_inputs(community=community)

@@ -7,15 +7,24 @@ from datetime import datetime
 
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Field, Router, Schema
 
 from civicgrid.accounts.roles import scope_for
 from civicgrid.cases import selectors, services
 from civicgrid.cases.models import Case, CaseCategory
+from civicgrid.core.apischema import (
+    code_field,
+    code_query,
+    id_field,
+    id_path,
+    offset_query,
+    page,
+    responses,
+    text_field,
+)
 from civicgrid.registry.models import Actor, Household, Place
 
 router = Router(tags=["cases"])
-PAGE = 200
 
 
 class CaseOut(Schema):
@@ -41,17 +50,17 @@ class CaseOut(Schema):
 
 
 class ReportIn(Schema):
-    category: str
-    description: str
-    place_id: int | None = None
-    household_id: int | None = None
+    category: str = code_field()
+    description: str = text_field(..., kind="text_chars", min_length=1)
+    place_id: int | None = id_field(None)
+    household_id: int | None = id_field(None)
 
 
 class ActIn(Schema):
-    action: str
-    note: str = ""
-    handler_id: int | None = None
-    rating: int | None = None
+    action: str = code_field()
+    note: str = text_field()
+    handler_id: int | None = id_field(None)
+    rating: int | None = Field(None, ge=1, le=5, description="satisfaction, 1 to 5 (action rate)")
 
 
 class FiguresOut(Schema):
@@ -69,18 +78,17 @@ class FiguresOut(Schema):
     satisfaction: float | None
 
 
-@router.get("/cases", response=list[CaseOut])
-def list_cases(request: HttpRequest, state: str = "", offset: int = 0) -> object:
-    cases = selectors.case_list(scope=scope_for(request.user), state=state)
-    return cases[max(offset, 0): max(offset, 0) + PAGE]
+@router.get("/cases", response=responses(list[CaseOut]))
+def list_cases(request: HttpRequest, state: str = code_query(), offset: int = offset_query()) -> object:
+    return page(selectors.case_list(scope=scope_for(request.user), state=state), offset)
 
 
-@router.get("/cases/{case_id}", response=CaseOut)
-def get_case(request: HttpRequest, case_id: int) -> object:
+@router.get("/cases/{case_id}", response=responses(CaseOut))
+def get_case(request: HttpRequest, case_id: int = id_path()) -> object:
     return selectors.case_get(scope=scope_for(request.user), case_id=case_id)
 
 
-@router.post("/cases", response={201: CaseOut})
+@router.post("/cases", response=responses(CaseOut, status=201))
 def report_case(request: HttpRequest, payload: ReportIn) -> object:
     category = CaseCategory.objects.get(code=payload.category)
     place = Place.objects.get(pk=payload.place_id) if payload.place_id else None
@@ -90,16 +98,16 @@ def report_case(request: HttpRequest, payload: ReportIn) -> object:
     return 201, case
 
 
-@router.post("/cases/{case_id}/act", response=CaseOut)
-def act_on_case(request: HttpRequest, case_id: int, payload: ActIn) -> object:
+@router.post("/cases/{case_id}/act", response=responses(CaseOut))
+def act_on_case(request: HttpRequest, payload: ActIn, case_id: int = id_path()) -> object:
     case = selectors.case_get(scope=scope_for(request.user), case_id=case_id)
     handler = Actor.objects.get(pk=payload.handler_id) if payload.handler_id else None
     return services.case_act(user=request.user, scope=scope_for(request.user), case=case, action=payload.action, note=payload.note,
                              handler=handler, rating=payload.rating)
 
 
-@router.get("/figures", response=list[FiguresOut])
-def figures(request: HttpRequest, by: str = "grid") -> object:
+@router.get("/figures", response=responses(list[FiguresOut]))
+def figures(request: HttpRequest, by: str = code_query("grid")) -> object:
     if by not in selectors.GROUPINGS:
         raise ValidationError(f"by must be one of {sorted(selectors.GROUPINGS)}")
     return selectors.case_figures(scope=scope_for(request.user), by=by)  # type: ignore[arg-type]

@@ -10,9 +10,12 @@ from pathlib import Path
 from django.conf import settings
 from django.core.files.storage import FileSystemStorage
 from django.db import models
+from django.db.models.functions import Length
+from django.db.models.lookups import LessThanOrEqual
 from django.utils.translation import gettext_lazy as _
 
 from civicgrid.alerts.text import localized
+from civicgrid.core.limits import NOTE_CEILING
 
 STATE_LABELS = {
     "reported": _("reported"), "registered": _("registered"), "dispatched": _("dispatched"),
@@ -101,6 +104,8 @@ class Case(models.Model):
         constraints = [
             models.CheckConstraint(condition=models.Q(rating__isnull=True) | models.Q(rating__gte=1, rating__lte=5),
                                    name="case_rating_1_5"),
+            models.CheckConstraint(condition=LessThanOrEqual(Length("description"), NOTE_CEILING),
+                                   name="case_description_bounded"),
         ]
 
     def __str__(self) -> str:
@@ -124,6 +129,8 @@ class CaseEvent(models.Model):
 
     class Meta:
         ordering = ["at", "id"]
+        constraints = [models.CheckConstraint(condition=LessThanOrEqual(Length("note"), NOTE_CEILING),
+                                              name="case_event_note_bounded")]
 
     def __str__(self) -> str:
         return f"{self.case_id} {self.action} {self.at:%Y-%m-%d %H:%M}"

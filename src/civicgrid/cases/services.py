@@ -26,6 +26,7 @@ from civicgrid.cases.selectors import grid_of, handler_candidates, level_place
 from civicgrid.core import audit
 from civicgrid.core.errors import Forbidden, Invalid, NotFound
 from civicgrid.core.images import reencode_image
+from civicgrid.core.limits import bounded_text
 from civicgrid.core.locking import locked, serialised, serialised_block
 from civicgrid.core.scoping import PLATFORM, Scope, check_in_scope, require
 from civicgrid.registry.models import Actor, Household, Place, Post
@@ -106,7 +107,8 @@ def case_report(*, user: Any, scope: Scope, category: CaseCategory, description:
         raise Invalid({"place": _("Say where the case is.")})
     if not category.active:
         raise Invalid({"category": _("This category is no longer in use.")})
-    if not description.strip():
+    description = bounded_text(description, "description", kind="text_chars")
+    if not description:
         raise Invalid({"description": _("Describe the case.")})
     clean_photo = _check_photo(photo)
     grid = grid_of(place)
@@ -195,6 +197,7 @@ def case_act(*, user: Any, scope: Scope, case: Case, action: str, note: str = ""
     it, Invalid if a required reason, handler or rating is missing."""
     if action not in tx.ACTIONS:
         raise Invalid(_("Unknown action %(action)r.") % {"action": action})
+    note = bounded_text(note, "note")
     now = now or timezone.now()
     case = locked(Case.objects.select_related("category")).filter(pk=case.pk).first() or _missing()
     if user is not None:

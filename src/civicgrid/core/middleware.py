@@ -3,15 +3,18 @@ Content-Security-Policy."""
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable
+from typing import Any
+from urllib.parse import unquote_to_bytes
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
-from civicgrid.core.errors import http_status, messages_of
+from civicgrid.core.errors import Invalid, http_status, messages_of
 from civicgrid.core.logs import REQUEST_ID_ENVIRON, clean_request_id, log_context
 
 request_log = logging.getLogger("civicgrid.request")
@@ -58,10 +61,64 @@ class DomainErrorMiddleware:
 
     def process_exception(self, request: HttpRequest, exc: Exception) -> HttpResponse | None:
         status = http_status(exc)
+        if isinstance(exc, OverflowError):  # a number too large for the database (say /needs/99999...9/)
+            status, exc = 400, Invalid("A number in the request is too large.")
         if status is None or request.path.startswith("/api/"):
             return None
         return render(request, "core/error.html", {"status": status, "messages": messages_of(exc)},
                       status=status)
+
+
+# --- NUL characters ----------------------------------------------------------------------------------
+# PostgreSQL cannot store or compare a string holding U+0000: a NUL in a query parameter, a form field or
+# a JSON string reached the database as a 500. Nothing legitimate contains one, so it is refused here, once,
+# for every page and API operation: 400 with a reason. Uploaded files are not looked at (they are data, and
+# the importers read them as bytes); their form fields are.
+
+NUL_MESSAGE = "The request contains a NUL character (U+0000), which is not allowed."
+
+
+def _holds_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(v) for v in value)
+    return False
+
+
+def request_has_nul(request: HttpRequest) -> bool:
+    if b"\x00" in unquote_to_bytes(request.META.get("QUERY_STRING", "")) or "\x00" in request.path:
+        return True
+    if request.method not in {"POST", "PUT", "PATCH", "DELETE"}:
+        return False
+    content_type = request.META.get("CONTENT_TYPE", "")
+    if content_type.startswith("multipart/"):
+        return any(_holds_nul(v) or _holds_nul(k) for k, vs in request.POST.lists() for v in vs)
+    body = request.body
+    if content_type.startswith("application/x-www-form-urlencoded"):
+        return b"\x00" in unquote_to_bytes(body.replace(b"+", b" "))
+    if b"\x00" in body:
+        return True
+    if b"\\u0000" in body:  # a JSON escape: look at the decoded strings (a literal backslash is no NUL)
+        try:
+            return _holds_nul(json.loads(body))
+        except ValueError:
+            return False
+    return False
+
+
+class RejectNulMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request_has_nul(request):
+            if request.path.startswith("/api/"):
+                return JsonResponse({"detail": NUL_MESSAGE}, status=400)
+            return render(request, "core/error.html", {"status": 400, "messages": [NUL_MESSAGE]}, status=400)
+        return self.get_response(request)
 
 
 # --- Content-Security-Policy ----------------------------------------------------------------------

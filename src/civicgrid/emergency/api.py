@@ -8,6 +8,7 @@ from django.http import HttpRequest
 from ninja import Router, Schema
 
 from civicgrid.accounts.roles import scope_for
+from civicgrid.core.apischema import code_field, id_field, id_path, responses
 from civicgrid.emergency import services
 from civicgrid.emergency.selectors import modes
 from civicgrid.emergency.selectors import sweeps as sw
@@ -47,9 +48,9 @@ class EmergencyOut(Schema):
 
 
 class ActivateIn(Schema):
-    community_id: int
-    plan_code: str
-    level: str | None = None
+    community_id: int = id_field()
+    plan_code: str = code_field()
+    level: str | None = code_field(None)
 
 
 class ActivateOut(Schema):
@@ -69,24 +70,24 @@ class ProgressOut(Schema):
     vulnerable_reached: int
 
 
-@router.get("/modes", response=list[ModeOut])
+@router.get("/modes", response=responses(list[ModeOut]))
 def list_modes(request: HttpRequest) -> object:
     return [{"community_id": m.community.pk, "community_code": m.community.code, "mode": m.mode,
              "emergencies": [e.pk for e in m.emergencies]} for m in modes.community_modes(scope=scope_for(request.user))]
 
 
-@router.get("/emergencies/{emergency_id}", response=EmergencyOut)
-def get_emergency(request: HttpRequest, emergency_id: int) -> object:
+@router.get("/emergencies/{emergency_id}", response=responses(EmergencyOut))
+def get_emergency(request: HttpRequest, emergency_id: int = id_path()) -> object:
     return modes.emergency_get(scope=scope_for(request.user), emergency_id=emergency_id)
 
 
-@router.get("/emergencies/{emergency_id}/tasks", response=list[TaskOut])
-def get_tasks(request: HttpRequest, emergency_id: int) -> object:
+@router.get("/emergencies/{emergency_id}/tasks", response=responses(list[TaskOut]))
+def get_tasks(request: HttpRequest, emergency_id: int = id_path()) -> object:
     scope = scope_for(request.user)
     return modes.live_tasks(scope=scope, emergency=modes.emergency_get(scope=scope, emergency_id=emergency_id))
 
 
-@router.post("/activate", response=ActivateOut)
+@router.post("/activate", response=responses(ActivateOut))
 def activate(request: HttpRequest, payload: ActivateIn) -> object:
     scope = scope_for(request.user)
     community = modes.communities(scope=scope).get(pk=payload.community_id)
@@ -95,7 +96,7 @@ def activate(request: HttpRequest, payload: ActivateIn) -> object:
     return {"created": result.created, "emergency": result.emergency}
 
 
-@router.get("/sweeps/{sweep_id}/progress", response=list[ProgressOut])
-def sweep_progress(request: HttpRequest, sweep_id: int) -> object:
+@router.get("/sweeps/{sweep_id}/progress", response=responses(list[ProgressOut]))
+def sweep_progress(request: HttpRequest, sweep_id: int = id_path()) -> object:
     scope = scope_for(request.user)
     return sw.sweep_progress(scope=scope, sweep=sw.sweep_get(scope=scope, sweep_id=sweep_id))

@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Query, Router, Schema
 
 from civicgrid.accounts.roles import scope_for
+from civicgrid.core.apischema import code_query, id_path, offset_query, page, responses
 from civicgrid.registry import selectors
 from civicgrid.registry.models import Actor, Household, Person, Place, Resident
 
 router = Router(tags=["registry"])
-PAGE = 200
 
 
 class PlaceOut(Schema):
@@ -78,7 +78,7 @@ class AuditOut(Schema):
 
 
 def _page(qs: Any, offset: int) -> Any:
-    return qs[max(offset, 0): max(offset, 0) + PAGE]
+    return page(qs, offset)
 
 
 def _place(p: Place) -> dict[str, Any]:
@@ -110,59 +110,59 @@ def _person(request: HttpRequest, p: Person) -> dict[str, Any]:
             "phone": selectors.show_identity(scope_for(request.user), p.phone)}
 
 
-@router.get("/places", response=list[PlaceOut])
-def places(request: HttpRequest, offset: int = 0) -> list[dict[str, Any]]:
+@router.get("/places", response=responses(list[PlaceOut]))
+def places(request: HttpRequest, offset: int = offset_query()) -> list[dict[str, Any]]:
     return [_place(p) for p in _page(selectors.place_all(scope=scope_for(request.user)), offset)]
 
 
-@router.get("/places/{place_id}", response=PlaceOut)
-def place(request: HttpRequest, place_id: int) -> dict[str, Any]:
+@router.get("/places/{place_id}", response=responses(PlaceOut))
+def place(request: HttpRequest, place_id: int = id_path()) -> dict[str, Any]:
     return _place(selectors.place_get(scope=scope_for(request.user), place_id=place_id))
 
 
-@router.get("/households", response=list[HouseholdOut])
-def households(request: HttpRequest, q: str = "", offset: int = 0) -> list[dict[str, Any]]:
+@router.get("/households", response=responses(list[HouseholdOut]))
+def households(request: HttpRequest, q: str = Query("", max_length=100), offset: int = offset_query()) -> list[dict[str, Any]]:
     found = selectors.household_list(scope=scope_for(request.user), query=q)
     return [_household(request, h) for h in _page(found, offset)]
 
 
-@router.get("/households/{household_id}", response=HouseholdOut)
-def household(request: HttpRequest, household_id: int) -> dict[str, Any]:
+@router.get("/households/{household_id}", response=responses(HouseholdOut))
+def household(request: HttpRequest, household_id: int = id_path()) -> dict[str, Any]:
     return _household(request, selectors.household_get(scope=scope_for(request.user), household_id=household_id))
 
 
-@router.get("/residents", response=list[ResidentOut])
-def residents(request: HttpRequest, offset: int = 0) -> list[dict[str, Any]]:
+@router.get("/residents", response=responses(list[ResidentOut]))
+def residents(request: HttpRequest, offset: int = offset_query()) -> list[dict[str, Any]]:
     return [_resident(request, r) for r in _page(selectors.resident_list(scope=scope_for(request.user)), offset)]
 
 
-@router.get("/residents/{resident_id}", response=ResidentOut)
-def resident(request: HttpRequest, resident_id: int) -> dict[str, Any]:
+@router.get("/residents/{resident_id}", response=responses(ResidentOut))
+def resident(request: HttpRequest, resident_id: int = id_path()) -> dict[str, Any]:
     return _resident(request, selectors.resident_get(scope=scope_for(request.user), resident_id=resident_id))
 
 
-@router.get("/actors", response=list[ActorOut])
-def actors(request: HttpRequest, sector: str = "", offset: int = 0) -> list[dict[str, Any]]:
+@router.get("/actors", response=responses(list[ActorOut]))
+def actors(request: HttpRequest, sector: str = code_query(), offset: int = offset_query()) -> list[dict[str, Any]]:
     return [_actor(a) for a in _page(selectors.actor_list(scope=scope_for(request.user), sector=sector), offset)]
 
 
-@router.get("/actors/{actor_id}", response=ActorOut)
-def actor(request: HttpRequest, actor_id: int) -> dict[str, Any]:
+@router.get("/actors/{actor_id}", response=responses(ActorOut))
+def actor(request: HttpRequest, actor_id: int = id_path()) -> dict[str, Any]:
     return _actor(selectors.actor_get(scope=scope_for(request.user), actor_id=actor_id))
 
 
-@router.get("/people", response=list[PersonOut])
-def people(request: HttpRequest, offset: int = 0) -> list[dict[str, Any]]:
+@router.get("/people", response=responses(list[PersonOut]))
+def people(request: HttpRequest, offset: int = offset_query()) -> list[dict[str, Any]]:
     return [_person(request, p) for p in _page(selectors.person_list(scope=scope_for(request.user)), offset)]
 
 
-@router.get("/people/{person_id}", response=PersonOut)
-def person(request: HttpRequest, person_id: int) -> dict[str, Any]:
+@router.get("/people/{person_id}", response=responses(PersonOut))
+def person(request: HttpRequest, person_id: int = id_path()) -> dict[str, Any]:
     return _person(request, selectors.person_get(scope=scope_for(request.user), person_id=person_id))
 
 
-@router.get("/audit", response=list[AuditOut])
-def audit(request: HttpRequest, offset: int = 0) -> list[dict[str, Any]]:
+@router.get("/audit", response=responses(list[AuditOut]))
+def audit(request: HttpRequest, offset: int = offset_query()) -> list[dict[str, Any]]:
     scope = scope_for(request.user)
     rows = _page(selectors.audit_list(scope=scope), offset)
     return [{"id": a.id, "at": a.at.isoformat(), "action": a.action, "model": a.model, "object_id": a.object_id,

@@ -9,13 +9,25 @@ catalogue, an issue larger than the stock), 403 for a role that may not act, 404
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 import ninja
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Field, Router, Schema
 
 from civicgrid.accounts.roles import scope_for, scope_forget
+from civicgrid.core.apischema import (
+    PAGE,
+    code_field,
+    code_query,
+    id_field,
+    id_path,
+    offset_query,
+    page,
+    quantity_field,
+    responses,
+    text_field,
+)
 from civicgrid.relief import selectors, services
 from civicgrid.relief.models import DeliveryStop, DeliveryTask, LedgerEntry, Need
 
@@ -23,22 +35,19 @@ from civicgrid.relief.models import DeliveryStop, DeliveryTask, LedgerEntry, Nee
 _STATUS: Any = getattr(ninja, "Status", None)
 
 router = Router(tags=["relief"])
-PAGE = 200
-
-
-class Error(Schema):
-    detail: Any
 
 
 class NeedIn(Schema):
-    household_id: int | None = None  # a resident's own household when left out
-    category: str = ""
-    item: str  # a catalogue item code
-    quantity: int
-    urgency: str = "normal"  # critical | urgent | normal
-    channel: str = ""  # self | phone | visit (residents: always self)
-    note: str = ""
-    idempotency_key: str = ""  # or the Idempotency-Key header: resending it makes no second record
+    household_id: int | None = id_field(None, description="a resident's own household when left out")
+    category: str = code_field("", max_length=20)
+    item: str = code_field(max_length=40, description="a catalogue item code")
+    quantity: int = quantity_field(description="units asked, at least 1; an item with a standard amount per "
+                                               "person is also capped at what the household needs in 30 days")
+    urgency: Literal["critical", "urgent", "normal"] = "normal"
+    channel: Literal["", "self", "phone", "visit"] = Field("", description="residents: always self")
+    note: str = text_field()
+    idempotency_key: str = Field("", pattern=r"^(|\S[\s\S]{6,62}\S)$", description=(
+        "8 to 64 characters (or the Idempotency-Key header): resending it makes no second record"))
 
 
 class NeedOut(Schema):
@@ -99,19 +108,19 @@ class TasksOut(Schema):
 
 
 class DeliverIn(Schema):
-    code: str
+    code: str = code_field(max_length=32)
 
 
 class FailIn(Schema):
-    reason: str  # not_home | refused | wrong_address
-    note: str = ""
+    reason: Literal["not_home", "refused", "wrong_address"]
+    note: str = text_field(max_length=200)
 
 
 class IssueIn(Schema):
-    item: str
-    point_id: int
-    quantity: int
-    reason: str
+    item: str = code_field(max_length=40)
+    point_id: int = id_field()
+    quantity: int = quantity_field()
+    reason: str = text_field(..., max_length=200, min_length=1)
 
 
 class LedgerOut(Schema):
@@ -149,7 +158,7 @@ def _stop(stop: DeliveryStop) -> dict[str, Any]:
                                              for a in stop.allocations.all()]}
 
 
-@router.post("/needs", response={200: FilingOut, 201: FilingOut})
+@router.post("/needs", response=responses(FilingOut, s201=FilingOut))
 def need_file(request: HttpRequest, body: NeedIn) -> Any:
     scope = scope_for(request.user)
     household_id = body.household_id
@@ -166,56 +175,57 @@ def need_file(request: HttpRequest, body: NeedIn) -> Any:
         "quantity_after": filing.filing.quantity_after})
 
 
-@router.get("/needs", response=list[NeedOut])
-def needs(request: HttpRequest, status: str = "", offset: int = 0) -> list[dict[str, Any]]:
+@router.get("/needs", response=responses(list[NeedOut]))
+def needs(request: HttpRequest, status: str = code_query(), offset: int = offset_query()
+          ) -> list[dict[str, Any]]:
     found = selectors.need_list(scope=scope_for(request.user), status=status).order_by("-filed_at", "-id")
-    return [_need(request, n) for n in found[max(offset, 0): max(offset, 0) + PAGE]]
+    return [_need(request, n) for n in page(found, offset)]
 
 
-@router.get("/needs/{need_id}", response=NeedOut)
-def need(request: HttpRequest, need_id: int) -> dict[str, Any]:
+@router.get("/needs/{need_id}", response=responses(NeedOut))
+def need(request: HttpRequest, need_id: int = id_path()) -> dict[str, Any]:
     return _need(request, selectors.need_get(scope=scope_for(request.user), need_id=need_id))
 
 
-@router.get("/tasks", response=TasksOut)
+@router.get("/tasks", response=responses(TasksOut))
 def tasks(request: HttpRequest) -> dict[str, Any]:
     scope = scope_for(request.user)
     return {"held": [_task(t) for t in selectors.task_held(scope=scope, user=request.user)],
             "claimable": [_task(t) for t in selectors.task_claimable(scope=scope)[:PAGE]]}
 
 
-@router.get("/tasks/{task_id}", response=TaskDetailOut)
-def task(request: HttpRequest, task_id: int) -> dict[str, Any]:
+@router.get("/tasks/{task_id}", response=responses(TaskDetailOut))
+def task(request: HttpRequest, task_id: int = id_path()) -> dict[str, Any]:
     scope = scope_for(request.user)
     found = selectors.task_get(scope=scope, user=request.user, task_id=task_id)
     return {**_task(found), "stop_list": [_stop(s) for s in selectors.task_stops(scope=scope, task=found)]}
 
 
-@router.post("/tasks/{task_id}/claim", response={200: TaskDetailOut, 409: Error})
-def task_claim(request: HttpRequest, task_id: int) -> Any:
+@router.post("/tasks/{task_id}/claim", response=responses(TaskDetailOut))
+def task_claim(request: HttpRequest, task_id: int = id_path()) -> Any:
     scope = scope_for(request.user)
     services.delivery_task_claim(user=request.user, scope=scope, task_id=task_id)
     scope_forget(request.user)  # the claim gives access to the task's households
     return task(request, task_id)
 
 
-@router.post("/tasks/{task_id}/release", response={200: TaskOut, 409: Error})
-def task_release(request: HttpRequest, task_id: int) -> Any:
+@router.post("/tasks/{task_id}/release", response=responses(TaskOut))
+def task_release(request: HttpRequest, task_id: int = id_path()) -> Any:
     return _task(services.delivery_task_release(user=request.user, scope=scope_for(request.user), task_id=task_id))
 
 
-@router.post("/stops/{stop_id}/deliver", response={200: StopOut, 409: Error})
-def stop_deliver(request: HttpRequest, stop_id: int, body: DeliverIn) -> Any:
+@router.post("/stops/{stop_id}/deliver", response=responses(StopOut))
+def stop_deliver(request: HttpRequest, body: DeliverIn, stop_id: int = id_path()) -> Any:
     return _stop(services.delivery_stop_deliver(user=request.user, scope=scope_for(request.user), stop_id=stop_id, code=body.code))
 
 
-@router.post("/stops/{stop_id}/fail", response={200: StopOut, 409: Error})
-def stop_fail(request: HttpRequest, stop_id: int, body: FailIn) -> Any:
+@router.post("/stops/{stop_id}/fail", response=responses(StopOut))
+def stop_fail(request: HttpRequest, body: FailIn, stop_id: int = id_path()) -> Any:
     return _stop(services.delivery_stop_fail(user=request.user, scope=scope_for(request.user), stop_id=stop_id, reason=body.reason,
                                              note=body.note))
 
 
-@router.post("/stock/issue", response=list[LedgerOut])
+@router.post("/stock/issue", response=responses(list[LedgerOut]))
 def stock_issue(request: HttpRequest, body: IssueIn) -> list[dict[str, Any]]:
     entries: list[LedgerEntry] = services.stock_issue(
         user=request.user, scope=scope_for(request.user), item=body.item, point_id=body.point_id,

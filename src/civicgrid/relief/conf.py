@@ -14,6 +14,8 @@ DEFAULTS: dict[str, Any] = {
     "wrong_code_limit": 5,  # wrong one-time codes before a stop needs a new code
     # the expected time of a need nobody has allocated yet: hours after filing, by urgency
     "target_hours": {"critical": 4, "urgent": 24, "normal": 72},
+    "max_need_quantity": 10_000,  # units one need may ask for (also capped by CIVICGRID_INPUT_LIMITS)
+    "max_need_days": 30,  # an item with a standard per person: a need covers the household this many days
     "round_days": 3,  # days a round covers by default (Sphere floors are per day)
 }
 

@@ -13,10 +13,13 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Length
+from django.db.models.lookups import LessThanOrEqual
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from civicgrid.core.crypto import EncryptedCharField
+from civicgrid.core.limits import NOTE_CEILING, QUANTITY_CEILING
 from civicgrid.registry.models import Actor, Household, Place
 
 CATEGORIES = {
@@ -145,6 +148,7 @@ class Offer(models.Model):
         ordering = ["-pledged_at", "-id"]
         constraints = [
             models.CheckConstraint(condition=Q(quantity__gt=0), name="relief_offer_quantity_positive"),
+            models.CheckConstraint(condition=Q(quantity__lte=QUANTITY_CEILING), name="relief_offer_quantity_bounded"),
             models.CheckConstraint(
                 condition=Q(accepted_quantity__isnull=True) | Q(received_quantity__isnull=False,
                                                                 accepted_quantity__lte=models.F("received_quantity")),
@@ -176,6 +180,8 @@ class Lot(models.Model):
             models.CheckConstraint(condition=Q(quantity__gte=0), name="relief_lot_quantity_not_negative"),
             models.CheckConstraint(condition=Q(quantity__lte=models.F("initial_quantity")),
                                    name="relief_lot_quantity_within_initial"),
+            models.CheckConstraint(condition=Q(initial_quantity__lte=QUANTITY_CEILING),
+                                   name="relief_lot_quantity_bounded"),
         ]
 
     def __str__(self) -> str:
@@ -259,7 +265,7 @@ class Need(models.Model):
     item = models.ForeignKey(Item, on_delete=models.PROTECT, verbose_name=_("item"))
     quantity = models.PositiveIntegerField(_("quantity"))
     urgency = models.CharField(_("urgency"), max_length=10, choices=_choices(URGENCIES), default="normal")
-    note = models.TextField(_("note"), blank=True)
+    note = models.CharField(_("note"), max_length=NOTE_CEILING, blank=True)  # merged: see core.limits
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.OPEN)
     allocated_quantity = models.PositiveIntegerField(default=0)
     delivered_quantity = models.PositiveIntegerField(default=0)
@@ -271,6 +277,10 @@ class Need(models.Model):
         indexes = [models.Index(fields=["status", "item"])]
         constraints = [
             models.CheckConstraint(condition=Q(quantity__gt=0), name="relief_need_quantity_positive"),
+            # the hard ceilings of civicgrid.core.limits (the services refuse far less, by setting)
+            models.CheckConstraint(condition=Q(quantity__lte=QUANTITY_CEILING), name="relief_need_quantity_bounded"),
+            models.CheckConstraint(condition=LessThanOrEqual(Length("note"), NOTE_CEILING),
+                                   name="relief_need_note_bounded"),
             models.UniqueConstraint(fields=["household", "item"], condition=Q(status="open"),
                                     name="relief_one_open_need_per_household_item"),
         ]
@@ -295,7 +305,7 @@ class NeedFiling(models.Model):
                                  related_name="+")
     quantity = models.PositiveIntegerField(_("quantity asked"))
     urgency = models.CharField(_("urgency"), max_length=10, choices=_choices(URGENCIES))
-    note = models.TextField(_("note"), blank=True)
+    note = models.CharField(_("note"), max_length=NOTE_CEILING, blank=True)
     at = models.DateTimeField()
     merged = models.BooleanField(default=False)
     quantity_before = models.PositiveIntegerField(default=0)
@@ -303,6 +313,12 @@ class NeedFiling(models.Model):
 
     class Meta:
         ordering = ["at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gt=0, quantity__lte=QUANTITY_CEILING),
+                                   name="relief_filing_quantity_bounded"),
+            models.CheckConstraint(condition=LessThanOrEqual(Length("note"), NOTE_CEILING),
+                                   name="relief_filing_note_bounded"),
+        ]
 
     def __str__(self) -> str:
         return f"filing {self.key} -> need {self.need_id}"

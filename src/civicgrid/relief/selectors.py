@@ -121,9 +121,14 @@ def need_get(*, scope: Scope, need_id: int) -> Need:
     return need_list(scope=scope).get(pk=need_id)
 
 
-def need_filings(*, scope: Scope, need: Need) -> QuerySet[NeedFiling]:
+def need_filings(*, scope: Scope, need: Need, newest: int | None = None) -> list[NeedFiling]:
+    """The need's filings, oldest first; with ``newest``, only that many of the latest (a page stays small
+    however often a need is filed)."""
     require(scope, "relief")
-    return scoped(NeedFiling.objects.select_related("filed_by"), scope).filter(need=need)
+    found = scoped(NeedFiling.objects.select_related("filed_by"), scope).filter(need=need)
+    if newest is None:
+        return list(found)
+    return list(reversed(found.order_by("-at", "-id")[:newest]))
 
 
 def need_counts(*, scope: Scope) -> dict[str, int]:

@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 
 from civicgrid.core import audit
 from civicgrid.core.errors import Conflict, Forbidden, Invalid, NotFound
+from civicgrid.core.limits import bounded_text, limit, merge_notes, whole_number
 from civicgrid.core.locking import locked, serialised_block
 from civicgrid.core.places import common_ancestor
 from civicgrid.core.scoping import Scope, check_in_scope, require, scoped
@@ -62,12 +63,20 @@ def _now(now: datetime | None) -> datetime:
     return now or timezone.now()
 
 
-def _whole_positive(value: Any, field: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise Invalid({field: _("must be a whole number, got %(value)r") % {"value": value}})
-    if value <= 0:
-        raise Invalid({field: _("must be at least 1, got %(value)d") % {"value": value}})
-    return value
+def _whole_positive(value: Any, field: str, maximum: int | None = None) -> int:
+    """A whole number from 1 to ``maximum`` (default: the ``quantity`` input limit)."""
+    return whole_number(value, field, minimum=1, maximum=maximum)
+
+
+def need_quantity_limit(item: Item, household: Household) -> int:
+    """The most units one need may ask for: the ``quantity`` input limit, the relief setting
+    ``max_need_quantity``, and, for an item with a standard amount per person, what the household's
+    members need in ``max_need_days`` days (a household of 3 cannot ask for a town's water)."""
+    most = min(limit("quantity"), int(relief_setting("max_need_quantity")))
+    if item.per_person_per_day:
+        most = min(most, item.default_quantity(persons=max(1, household.size or 0),
+                                               days=relief_setting("max_need_days")))
+    return most
 
 
 # --- needs ----------------------------------------------------------------------------------------
@@ -91,6 +100,7 @@ def need_file(*, user: Any, scope: Scope, household_id: Any, item: str | Item, q
     """
     require(scope, "relief")
     quantity = _whole_positive(quantity, "quantity")
+    note = bounded_text(note, "note")
     item = item if isinstance(item, Item) else selectors.catalogue_item(item)
     if category and category != item.category:
         raise Invalid({"item": _("%(item)s is not in the category %(category)s") % {
@@ -107,10 +117,11 @@ def need_file(*, user: Any, scope: Scope, household_id: Any, item: str | Item, q
         household = selectors.household_for_filing(scope=scope, household_id=int(household_id))
     except (ObjectDoesNotExist, TypeError, ValueError):
         raise Invalid({"household_id": _("no household %(id)s in your area") % {"id": household_id}}) from None
+    quantity = _whole_positive(quantity, "quantity", maximum=need_quantity_limit(item, household))
     try:
         with serialised_block():
             return _file(user=user, household=household, item=item, quantity=quantity, key=key, urgency=urgency,
-                         note=note.strip(), channel=channel, now=_now(now))
+                         note=note, channel=channel, now=_now(now))
     except IntegrityError:
         # the same key, filed at the same moment for another household (PostgreSQL; SQLite serialises)
         earlier = NeedFiling.objects.select_related("need").filter(key=key).first()
@@ -143,12 +154,10 @@ def _file(*, user: Any, household: Household, item: Item, quantity: int, key: st
     else:
         before = need.quantity
         more_urgent = min(need.urgency, urgency, key=URGENCY_RANK.__getitem__)
-        notes = need.note
-        if note and note not in need.note.splitlines():
-            notes = f"{need.note}\n{note}" if need.note else note
         audit.update_fields(user=user, event=ReliefEvent.NEED_MERGED, instance=need, changes={
+            # at most ``quantity`` (within its limit) still outstanding: merging never exceeds the limit
             "quantity": max(need.quantity, need.allocated_quantity + quantity), "urgency": more_urgent,
-            "note": notes, "updated_at": now})
+            "note": merge_notes(need.note, note), "updated_at": now})
     filing = NeedFiling.objects.create(need=need, key=key, channel=channel, filed_by=audit.acting_user(user),
                                        quantity=quantity, urgency=urgency, note=note, at=now, merged=merged,
                                        quantity_before=before, quantity_after=need.quantity)
@@ -177,6 +186,7 @@ def stock_receive(*, user: Any, scope: Scope, item: Item, point: DistributionPoi
     require(scope, "relief_manage")
     check_in_scope(scope, point)
     quantity = _whole_positive(quantity, "quantity")
+    source = bounded_text(source, "source", max_chars=200)
     with serialised_block():
         return _receive(user=user, item=item, point=point, quantity=quantity, expiry=expiry, source=source,
                         offer=offer, now=_now(now))
@@ -203,11 +213,12 @@ def stock_issue(*, user: Any, scope: Scope, item: str | Item, point_id: int, qua
         point = selectors.point_get(scope=scope, point_id=int(point_id))
     except (ObjectDoesNotExist, TypeError, ValueError):
         raise Invalid({"point": _("no distribution point %(id)s in your area") % {"id": point_id}}) from None
-    if not reason.strip():
+    reason = bounded_text(reason, "reason", max_chars=200)
+    if not reason:
         raise Invalid({"reason": _("say what the stock is issued for")})
     with serialised_block():
         return _issue(user=user, item=item, point=point, quantity=quantity, kind=LedgerEntry.Kind.ISSUE,
-                      reason=reason.strip(), now=_now(now))
+                      reason=reason, now=_now(now))
 
 
 def _issue(*, user: Any, item: Item, point: DistributionPoint, quantity: int, kind: str, reason: str,
@@ -241,6 +252,7 @@ def offer_pledge(*, user: Any, scope: Scope, donor_id: int, item: str | Item, qu
                  expiry: date | None = None, note: str = "", now: datetime | None = None) -> Offer:
     require(scope, "relief")
     quantity = _whole_positive(quantity, "quantity")
+    note = bounded_text(note, "note", max_chars=200)
     item = item if isinstance(item, Item) else selectors.catalogue_item(item)
     donor = selectors.donors_for(scope=scope).filter(pk=donor_id).first()
     if donor is None:
@@ -280,8 +292,8 @@ def offer_receive(*, user: Any, scope: Scope, offer_id: int, quantity: Any, now:
 def offer_inspect(*, user: Any, scope: Scope, offer_id: int, accepted: Any, note: str = "",
                   now: datetime | None = None) -> Offer:
     """Inspection: how many units are fit to hand out; none accepted rejects the offer."""
-    if isinstance(accepted, bool) or not isinstance(accepted, int) or accepted < 0:
-        raise Invalid({"accepted": _("must be a whole number of at least 0")})
+    accepted = whole_number(accepted, "accepted", minimum=0)
+    note = bounded_text(note, "note", max_chars=200)
     with serialised_block():
         offer = _offer_for_update(scope, offer_id, Offer.Status.RECEIVED)
         if accepted > (offer.received_quantity or 0):
@@ -506,6 +518,7 @@ def delivery_stop_fail(*, user: Any, scope: Scope, stop_id: int, reason: str, no
     require(scope, "relief")
     if reason not in FAILURE_REASONS:
         raise Invalid({"reason": _("choose why: %(reasons)s") % {"reasons": ", ".join(FAILURE_REASONS)}})
+    note = bounded_text(note, "note", max_chars=200)
     now = _now(now)
     with serialised_block():
         task, stop = _stop_for_update(user, stop_id)

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from civicgrid.core.errors import FORM_ERRORS, error_text
+from civicgrid.core.limits import int_param
 from civicgrid.core.scoping import Scope, require
 from civicgrid.core.views import form_errors, scoped_view
 from civicgrid.relief import forms as f
@@ -89,7 +90,7 @@ def need_detail(request: HttpRequest, scope: Scope, need_id: int) -> HttpRespons
     progress = selectors.need_progress(scope=scope, needs=[need], with_codes=scope.role == "resident"
                                        or selectors.show_codes(scope))[0]
     return render(request, "relief/need_detail.html", {
-        "need": need, "progress": progress, "filings": selectors.need_filings(scope=scope, need=need),
+        "need": need, "progress": progress, "filings": selectors.need_filings(scope=scope, need=need, newest=100),
         "allocations": [(a, allocation_sentence(a)) for a in progress.allocations],
     })
 
@@ -218,8 +219,9 @@ def round_preview(request: HttpRequest, scope: Scope) -> HttpResponse:
             return redirect("relief:round", round_id=round.pk)
         except FORM_ERRORS as error:
             messages.error(request, " ".join(error.messages))
-    seed = int(data.get("seed") or secrets.randbelow(2**31))
     try:
+        seed = int_param(data["seed"], "seed", minimum=0, maximum=2**62 - 1) if data.get("seed") else \
+            secrets.randbelow(2**31)
         preview = selectors.round_preview(scope=scope, seed=seed, **selection)
     except FORM_ERRORS as error:
         form_errors(form, error)
