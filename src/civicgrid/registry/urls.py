@@ -14,6 +14,8 @@ urlpatterns = [
     path("actors/", views.actor_list, name="actors"),
     path("actors/<int:actor_id>/", views.actor_detail, name="actor"),
     path("registry/import/", views.registry_import, name="import"),
+    path("registry/import/template.xlsx", views.registry_import_template, name="import_template"),
     path("registry/export/", views.registry_export, name="export"),
+    path("registry/exports/", views.registry_export_page, name="export_page"),
     path("audit/", views.audit_log, name="audit"),
 ]

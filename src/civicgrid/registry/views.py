@@ -17,10 +17,19 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from civicgrid.accounts.roles import scope_for
-from civicgrid.core.importing import ImportRejected, read_tables, write_csv_zip, write_xlsx
+from civicgrid.core.errors import Conflict
+from civicgrid.core.importing import (
+    ImportRejected,
+    read_tables,
+    stage,
+    staged,
+    unstage,
+    write_csv_zip,
+    write_xlsx,
+)
 from civicgrid.core.scoping import require
 from civicgrid.engine.registry_format import TABLES
-from civicgrid.registry import selectors, services
+from civicgrid.registry import roster, selectors, services, spreadsheet
 from civicgrid.registry.forms import HouseholdForm, ImportForm, ResidentForm
 from civicgrid.registry.models import vulnerable_filter
 
@@ -146,22 +155,103 @@ def actor_detail(request: HttpRequest, scope: Any, actor_id: int) -> HttpRespons
     return render(request, "registry/actor_detail.html", {"actor": actor, "posts": posts})
 
 
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _read(source: Any, filename: str) -> dict[str, Any]:
+    tables, columns = spreadsheet.header_aliases()
+    return read_tables(source, filename=filename, expected=TABLES, table_aliases=tables, column_aliases=columns)
+
+
 @scoped_view
 @require_http_methods(["GET", "POST"])
 def registry_import(request: HttpRequest, scope: Any) -> HttpResponse:
+    """Upload, preview (new, changed, unchanged per table), apply: the file is kept between the two
+    steps (core.importing.stage) so that what is applied is what was previewed."""
     require(scope, "import")
     form = ImportForm(request.POST or None, request.FILES or None)
     context: dict[str, Any] = {"form": form}
     status = 200
-    if request.method == "POST" and form.is_valid():
-        upload = form.cleaned_data["file"]
-        try:
-            tables = read_tables(upload, filename=upload.name, expected=TABLES)
-            context["counts"] = services.registry_import(user=request.user, scope=scope, tables=tables)
-        except ImportRejected as rejected:
-            context.update(errors=rejected.errors, total=rejected.total, omitted=rejected.omitted)
-            status = rejected.status
+    owner = request.user.pk
+    try:
+        if request.method == "POST" and request.POST.get("apply"):
+            token = request.POST.get("token", "")
+            path = staged(token, owner=owner)
+            if path is None:
+                raise Conflict(_("The previewed file has expired: upload it again."))
+            result = services.registry_import(user=request.user, scope=scope, tables=_read(path, path.name),
+                                              update=True, expected=request.POST.get("plan", ""))
+            unstage(token, owner=owner)
+            context["applied"] = _count_rows(result)
+        elif request.method == "POST" and form.is_valid():
+            upload = form.cleaned_data["file"]
+            plan = services.registry_import_plan(scope=scope, tables=_read(upload, upload.name))
+            context.update(preview=_preview_rows(scope, plan), plan=roster.digest(plan),
+                           token=stage(upload, filename=upload.name, owner=owner),
+                           anything=any(tp.new or tp.changed for tp in plan.values()))
+    except ImportRejected as rejected:
+        context.update(errors=rejected.errors, total=rejected.total, omitted=rejected.omitted)
+        status = rejected.status
+    except Conflict as exc:
+        context["conflict"] = exc.message if hasattr(exc, "message") else str(exc)
+        status = 409
     return render(request, "registry/import.html", context, status=status)
+
+
+_IDENTITY_COLUMNS = {"id_number", "phone", "contact_phone"}
+_SHOWN_CHANGES = 100
+
+
+def _preview_rows(scope: Any, plan: roster.Plan) -> list[dict[str, Any]]:
+    """Per table: its label, counts and the first changed records with each changed field (labelled;
+    ID numbers and phones as this role may see them)."""
+    out = []
+    for table, tp in plan.items():
+        labels = spreadsheet.COLUMN_LABELS[table]
+        changes = []
+        for change in tp.changed[:_SHOWN_CHANGES]:
+            fields = []
+            for column, (old, new) in change.fields.items():
+                if column in _IDENTITY_COLUMNS:
+                    old, new = selectors.show_identity(scope, old or ""), selectors.show_identity(scope, new or "")
+                elif column == "birth_date" and not scope.identity_clearance:
+                    old, new = "****-**-**", "****-**-**"
+                fields.append({"label": labels.get(column, column), "old": _shown(table, column, old),
+                               "new": _shown(table, column, new)})
+            code = getattr(change.record, "code", "") or f"{change.row.get('person_code')} @ {change.row.get('actor_code')}"
+            changes.append({"code": code, "fields": fields})
+        out.append({"table": table, "label": spreadsheet.TABLE_LABELS[table], **tp.counts(), "changes": changes,
+                    "more": max(0, len(tp.changed) - _SHOWN_CHANGES)})
+    return out
+
+
+def _shown(table: str, column: str, value: Any) -> Any:
+    field = spreadsheet.choice_field(table, column)
+    if field is not None:
+        return dict(field.choices or ()).get(value, value)
+    if isinstance(value, bool):
+        return _("Yes") if value else _("No")
+    return "" if value is None else value
+
+
+def _count_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
+    return [{"label": spreadsheet.TABLE_LABELS[t], **c} for t, c in result.items() if t in spreadsheet.TABLE_LABELS]
+
+
+@scoped_view
+def registry_import_template(request: HttpRequest, scope: Any) -> HttpResponse:
+    """An empty workbook to fill in: one sheet per table, headers in the user's language."""
+    require(scope, "import")
+    response = HttpResponse(write_xlsx(spreadsheet.template_tables()), content_type=XLSX)
+    response["Content-Disposition"] = 'attachment; filename="civicgrid-registry-template.xlsx"'
+    return response
+
+
+@scoped_view
+def registry_export_page(request: HttpRequest, scope: Any) -> HttpResponse:
+    """What an export holds (ID numbers and phones masked unless the role has clearance), then the links."""
+    require(scope, "export")
+    return render(request, "registry/export.html", {"masked": not scope.identity_clearance})
 
 
 @scoped_view
@@ -169,9 +259,8 @@ def registry_export(request: HttpRequest, scope: Any) -> HttpResponse:
     tables = selectors.registry_tables(scope=scope)
     services.registry_export_recorded(user=request.user, scope=scope, counts={k: len(v[1]) for k, v in tables.items()},
                                       masked=not scope.identity_clearance)
-    if request.GET.get("format") == "xlsx":
-        response = HttpResponse(write_xlsx(tables), content_type=(
-            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))
+    if request.GET.get("format") == "xlsx":  # for people: sheets, headers and values in their language
+        response = HttpResponse(write_xlsx(spreadsheet.localised_tables(tables)), content_type=XLSX)
         response["Content-Disposition"] = 'attachment; filename="civicgrid-registry.xlsx"'
     else:
         response = HttpResponse(write_csv_zip(tables), content_type="application/zip")
