@@ -7,6 +7,7 @@ urlpatterns = [
     path("places/", views.place_browse, name="places"),
     path("places/<int:place_id>/", views.place_browse, name="place"),
     path("households/", views.household_search, name="households"),
+    path("households/suggest/", views.household_suggest, name="household_suggest"),
     path("households/<int:household_id>/", views.household_detail, name="household"),
     path("households/<int:household_id>/edit/", views.household_edit, name="household_edit"),
     path("households/<int:household_id>/residents/add/", views.resident_add, name="resident_add"),

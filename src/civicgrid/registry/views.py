@@ -11,8 +11,9 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ObjectDoesNotExist
 from django.core.paginator import Paginator
 from django.db.models import Count
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
@@ -83,7 +84,19 @@ def place_browse(request: HttpRequest, scope: Any, place_id: int | None = None) 
 def household_search(request: HttpRequest, scope: Any) -> HttpResponse:
     query = request.GET.get("q", "")
     page = Paginator(selectors.household_list(scope=scope, query=query), 50).get_page(request.GET.get("page"))
-    return render(request, "registry/households.html", {"page": page, "q": query})
+    too_many = bool(selectors.PHONE_SUFFIX.match(query.strip())) and selectors.phone_suffix_too_many(
+        selectors.household_list(scope=scope))
+    return render(request, "registry/households.html", {"page": page, "q": query, "phone_suffix_too_many": too_many})
+
+
+@scoped_view
+def household_suggest(request: HttpRequest, scope: Any) -> JsonResponse:
+    """Matches as the user types (civicgrid.js fetches this): a few households, each with its link."""
+    query = request.GET.get("q", "")[:60]
+    results = selectors.household_suggestions(scope=scope, query=query)
+    for r in results:
+        r["url"] = reverse("registry:household", kwargs={"household_id": r["id"]})
+    return JsonResponse({"q": query, "results": results})
 
 
 @scoped_view
