@@ -19,6 +19,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ObjectDoesNotExist
 from django.db import IntegrityError
 from django.db.models import F
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -140,6 +141,7 @@ def _file(*, user: Any, household: Household, item: Item, quantity: int, key: st
         return _replay(earlier, household=household, item=item)
     need = locked(Need.objects.filter(household=household, item=item, status=Need.Status.OPEN)).first()
     merged = need is not None
+    was_critical = need is not None and _life_critical(need)
     if need is None:
         need = Need(household=household, category=item.category, item=item, quantity=quantity, urgency=urgency,
                     note=note, filed_at=now, updated_at=now)
@@ -160,7 +162,30 @@ def _file(*, user: Any, household: Household, item: Item, quantity: int, key: st
                                        quantity=quantity, urgency=urgency, note=note, at=now, merged=merged,
                                        quantity_before=before, quantity_after=need.quantity)
     audit.record(user=user, event=ReliefEvent.NEED_FILING, instance=filing, new=audit.snapshot(filing))
+    if _life_critical(need) and not was_critical:
+        _alert_life_critical(need, household)
     return Filing(need, filing, merged, replayed=False)
+
+
+def _life_critical(need: Need) -> bool:
+    """Filed as life-critical, or for an item the catalogue marks life-critical (insulin, dialysis transport)."""
+    return need.urgency == "critical" or bool(need.item.life_critical)
+
+
+def _alert_life_critical(need: Need, household: Household) -> None:
+    """Tell the grid member and the community director at once (in-app notice, each reader in their
+    language); once per need, however often it is filed again."""
+    from civicgrid.accounts.roles import director_users, grid_member_users
+    from civicgrid.alerts.services import notice_send
+
+    item, quantity, code, address = need.item, need.quantity, household.code, household.address
+    users = list(grid_member_users({household.grid_id})) + list(director_users(household.place_path))
+    notice_send(users=users,
+                title=lambda: _("Life-critical need: %(item)s for household %(code)s") % {"item": item.label,
+                                                                                         "code": code},
+                body=lambda: _("%(quantity)s × %(item)s for %(address)s. Make sure it is met today.") % {
+                    "quantity": quantity, "item": item.label, "address": address},
+                link=reverse("relief:need", args=[need.pk]), source=f"need:{need.pk}:critical")
 
 
 def need_cancel(*, user: Any, scope: Scope, need_id: int) -> Need:

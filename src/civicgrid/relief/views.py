@@ -13,6 +13,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from civicgrid.core.errors import FORM_ERRORS, error_text
@@ -20,7 +21,7 @@ from civicgrid.core.scoping import Scope, require
 from civicgrid.core.views import form_errors, scoped_view
 from civicgrid.relief import forms as f
 from civicgrid.relief import selectors, services
-from civicgrid.relief.models import CATEGORIES, DeliveryTask, Need
+from civicgrid.relief.models import CATEGORIES, URGENCIES, DeliveryTask, Need
 from civicgrid.relief.text import allocation_sentence, policy_rows
 
 
@@ -37,20 +38,28 @@ def _act(request: HttpRequest, action: Callable[[], object], *, success: str) ->
     return True
 
 
+SORT_LABELS = {"urgency": _lazy("Most urgent first"), "newest": _lazy("Newest first"), "oldest": _lazy("Oldest first")}
+
 @scoped_view
 def need_list(request: HttpRequest, scope: Scope) -> HttpResponse:
     require(scope, "relief")
     if scope.role == "resident":
         return redirect("relief:my_needs")
-    status, category, query = (request.GET.get(k, "") for k in ("status", "category", "q"))
-    needs = selectors.need_list(scope=scope, status=status, category=category, query=query)
-    page = Paginator(needs.order_by("status", "-filed_at", "-id"), 50).get_page(request.GET.get("page"))
+    status, category, query, urgency, sort = (request.GET.get(k, "") for k in ("status", "category", "q", "urgency",
+                                                                             "sort"))
+    urgency = urgency if urgency in URGENCIES else ""
+    sort = sort if sort in selectors.NEED_SORTS else "urgency"
+    needs = selectors.need_list(scope=scope, status=status, category=category, query=query, urgency=urgency,
+                                sort=sort)
+    page = Paginator(needs, 50).get_page(request.GET.get("page"))
     counts = selectors.need_counts(scope=scope)
     return render(request, "relief/needs.html", {
         "page": page, "status": status, "category": category, "q": query, "statuses": Need.Status.choices,
-        "categories": CATEGORIES.items(),
+        "categories": CATEGORIES.items(), "urgency": urgency, "urgencies": URGENCIES.items(), "sort": sort,
+        "sorts": ((s, SORT_LABELS[s]) for s in selectors.NEED_SORTS),
         "status_cards": [(label, counts.get(value, 0)) for value, label in Need.Status.choices],
-        "filters": urlencode({k: v for k, v in (("status", status), ("category", category), ("q", query)) if v}),
+        "filters": urlencode({k: v for k, v in (("status", status), ("category", category), ("q", query),
+                                                ("urgency", urgency), ("sort", sort)) if v}),
     })
 
 
