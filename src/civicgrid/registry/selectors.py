@@ -177,6 +177,16 @@ def audit_list(*, scope: Scope) -> QuerySet[AuditLog]:
     return scoped(AuditLog.objects.select_related("user"), scope)
 
 
+# Roles that see a household as a delivery or a visit needs it (who, where, how to reach them), never its
+# income status (dibao, tekun), vulnerability score or the residents' health facts.
+NEED_TO_KNOW_ROLES = frozenset({"volunteer"})
+
+
+def sees_welfare_and_health(scope: Scope) -> bool:
+    """May this scope see income status, vulnerability and health facts? (Privacy by need, issue 10 §5.)"""
+    return scope.role not in NEED_TO_KNOW_ROLES
+
+
 def show_identity(scope: Scope, value: str) -> str:
     """An ID number or phone as this scope may see it."""
     return value if scope.identity_clearance else mask(value)

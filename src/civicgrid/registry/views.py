@@ -76,6 +76,7 @@ def place_browse(request: HttpRequest, scope: Any, place_id: int | None = None) 
             request.GET.get("page"))
     return render(request, "registry/places.html", {
         "place": place, "children": children, "households": households,
+        "limited": not selectors.sees_welfare_and_health(scope),
         "ancestors": selectors.place_ancestors(place) if place else [],
     })
 
@@ -86,7 +87,8 @@ def household_search(request: HttpRequest, scope: Any) -> HttpResponse:
     page = Paginator(selectors.household_list(scope=scope, query=query), 50).get_page(request.GET.get("page"))
     too_many = bool(selectors.PHONE_SUFFIX.match(query.strip())) and selectors.phone_suffix_too_many(
         selectors.household_list(scope=scope))
-    return render(request, "registry/households.html", {"page": page, "q": query, "phone_suffix_too_many": too_many})
+    return render(request, "registry/households.html", {"page": page, "q": query, "phone_suffix_too_many": too_many,
+                                                        "limited": not selectors.sees_welfare_and_health(scope)})
 
 
 @scoped_view
@@ -104,7 +106,7 @@ def household_detail(request: HttpRequest, scope: Any, household_id: int) -> Htt
     household = selectors.household_get(scope=scope, household_id=household_id)
     residents = selectors.resident_list(scope=scope, household=household)
     return render(request, "registry/household_detail.html", {
-        "household": household,
+        "household": household, "limited": not selectors.sees_welfare_and_health(scope),
         "contact_phone": selectors.show_identity(scope, household.contact_phone),
         "rows": [(r, selectors.show_identity(scope, r.id_number), selectors.show_identity(scope, r.phone))
                  for r in residents],

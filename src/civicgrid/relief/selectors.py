@@ -413,6 +413,22 @@ def task_stops(*, scope: Scope, task: DeliveryTask) -> list[DeliveryStop]:
     return list(stops.order_by("household__code"))
 
 
+def stop_recipients(stops: list[DeliveryStop]) -> dict[int, str]:
+    """The name to ask for at each stop: the head of the household, else its first resident. Only the
+    name: a delivery needs nothing else about the people (no income status, no health)."""
+    from civicgrid.registry.models import Resident
+
+    heads: dict[int, str] = {}
+    first: dict[int, str] = {}
+    for household_id, name, relation in Resident.objects.filter(
+            household_id__in={s.household_id for s in stops}).order_by("id").values_list("household_id", "name",
+                                                                                        "relation"):
+        first.setdefault(household_id, name)
+        if relation == "head":
+            heads.setdefault(household_id, name)
+    return {s.pk: heads.get(s.household_id) or first.get(s.household_id, "") for s in stops}
+
+
 def task_organisations(*, scope: Scope) -> QuerySet[Actor]:
     """Organisations a coordinator may give tasks to: the society actors serving their area."""
     require(scope, "relief_manage")

@@ -530,6 +530,31 @@ def _stop_for_update(user: Any, stop_id: int) -> tuple[DeliveryTask, DeliverySto
     return task, stop
 
 
+def delivery_stop_call(*, user: Any, scope: Scope, task_id: int, stop_id: int) -> str:
+    """The number to call a household of a delivery the user holds, recorded in the audit log (who called
+    which household, never the number). Only the task's holder, only while the claim lasts and the stop is
+    pending: the way to call ends with the task."""
+    require(scope, "relief")
+    with serialised_block():
+        task, stop = _stop_for_update(user, stop_id)
+        if task.pk != task_id:
+            raise NotFound()
+        phone = recipient_phone(stop.household)
+        if not phone:
+            raise Invalid(_("No phone number is recorded for this household: ask the grid member."))
+        audit.record(user=user, event=ReliefEvent.STOP_CALLED, instance=stop,
+                     new={"task": task.pk, "household": stop.household.code})
+    return phone
+
+
+def recipient_phone(household: Household) -> str:
+    """The household's contact phone, else its head's, else any resident's."""
+    if household.contact_phone:
+        return str(household.contact_phone)
+    residents = sorted(household.residents.all(), key=lambda r: (r.relation != "head", r.pk))
+    return next((str(r.phone) for r in residents if r.phone), "")
+
+
 def delivery_stop_deliver(*, user: Any, scope: Scope, stop_id: int, code: str,
                           now: datetime | None = None) -> DeliveryStop:
     """Record a delivery the household confirmed with its one-time code (by the task's holder)."""

@@ -303,7 +303,9 @@ def _task_page(request: HttpRequest, scope: Scope, task: DeliveryTask, *, forms:
     holder = task.status == DeliveryTask.Status.CLAIMED and task.claimed_by_id == request.user.pk
     stops = selectors.task_stops(scope=scope, task=task)
     forms = forms or {}
-    rows = [{"stop": s, "deliver": forms.get(s.pk, (f.DeliverForm(prefix=f"s{s.pk}"), None))[0],
+    recipients = selectors.stop_recipients(stops)
+    rows = [{"stop": s, "recipient": recipients.get(s.pk, ""),
+             "deliver": forms.get(s.pk, (f.DeliverForm(prefix=f"s{s.pk}"), None))[0],
              "fail": forms.get(s.pk, (None, f.FailForm(prefix=f"f{s.pk}")))[1] or f.FailForm(prefix=f"f{s.pk}"),
              "lines": list(s.allocations.all())} for s in stops]
     manage = scope.may("relief_manage")
@@ -367,6 +369,17 @@ def stop_deliver(request: HttpRequest, scope: Scope, task_id: int, stop_id: int)
         except FORM_ERRORS as error:
             form_errors(form, error)
     return _task_page(request, scope, task, forms={stop_id: (form, None)}, status=400)
+
+
+@scoped_view
+@require_POST
+def stop_call(request: HttpRequest, scope: Scope, task_id: int, stop_id: int) -> HttpResponse:
+    """Record the call, then show the number with a tap-to-call link (a POST: calling is logged)."""
+    task = selectors.task_get(scope=scope, user=request.user, task_id=task_id)
+    phone = services.delivery_stop_call(user=request.user, scope=scope, task_id=task.pk, stop_id=stop_id)
+    stop = next(s for s in selectors.task_stops(scope=scope, task=task) if s.pk == stop_id)
+    return render(request, "relief/call.html", {"task": task, "stop": stop, "phone": phone,
+                                                "recipient": selectors.stop_recipients([stop]).get(stop.pk, "")})
 
 
 @scoped_view
