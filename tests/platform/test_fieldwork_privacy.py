@@ -3,8 +3,6 @@ a way to call that is logged and ends with the task), never income status or hea
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from django.utils import timezone
 
