@@ -184,12 +184,13 @@ def registry_import(request: HttpRequest, scope: Any) -> HttpResponse:
     """Upload, preview (new, changed, unchanged per table), apply: the file is kept between the two
     steps (core.importing.stage) so that what is applied is what was previewed."""
     require(scope, "import")
-    form = ImportForm(request.POST or None, request.FILES or None)
+    applying = request.method == "POST" and bool(request.POST.get("apply"))
+    form = ImportForm(None if applying else (request.POST or None), None if applying else (request.FILES or None))
     context: dict[str, Any] = {"form": form}
     status = 200
     owner = request.user.pk
     try:
-        if request.method == "POST" and request.POST.get("apply"):
+        if applying:
             token = request.POST.get("token", "")
             path = staged(token, owner=owner)
             if path is None:
