@@ -151,6 +151,7 @@ def test_update_import_counts_match_a_hand_diff_and_apply_whole() -> None:
     assert all(tp.counts()["new"] == tp.counts()["changed"] == 0 for tp in again.values())
 
 
+@pytest.mark.usefixtures("english")
 def test_update_outside_the_area_is_refused_and_nothing_written() -> None:
     director = user("director")
     inside = scope_for(director).area_paths
@@ -189,7 +190,7 @@ def test_preview_then_apply_through_the_page() -> None:
 
 
 def test_xlsx_export_in_chinese_round_trips_unchanged() -> None:
-    content = _client("director").get("/registry/export/?format=xlsx").content
+    content = _client("director").post("/registry/export/", {"format": "xlsx"}).content
     sheets = _sheets(content)
     assert sheets["住户"][0][:3] == ["户编码", "楼栋编码", "地址"]
     values = {row[3] for row in sheets["住户"][1:]}
@@ -211,10 +212,10 @@ def test_export_page_says_whether_identities_are_masked() -> None:
 
     Role.objects.filter(user__username="grid").update(identity_clearance=False)
     client = _client("grid", "en")
-    grid = client.get("/registry/exports/").content.decode()
-    assert 'id="export-masked"' in grid and 'id="export-full"' not in grid
-    masked = _sheets(client.get("/registry/export/?format=xlsx").content)
+    grid = client.get("/registry/export/").content.decode()
+    assert re.search(r'id="export-masking">[^<]*masked', grid)
+    masked = _sheets(client.post("/registry/export/", {"format": "xlsx"}).content)
     ids = [row[6] for row in masked["Residents"][1:] if row[6]]
     assert ids and all(str(i).startswith("*" * 14) for i in ids)
-    director = _client("director", "en").get("/registry/exports/").content.decode()
-    assert 'id="export-full"' in director
+    director = _client("director", "en").get("/registry/export/").content.decode()
+    assert re.search(r'id="export-masking">[^<]*in full', director)

@@ -19,7 +19,7 @@ PLUGIN = AppPlugin(
         NavItem("registry:households", _("Households"), "households", 11),
         NavItem("registry:actors", _("Actors"), "actors", 12),
         NavItem("registry:import", _("Import"), "import", 80),
-        NavItem("registry:export_page", _("Export"), "export", 81),
+        NavItem("registry:export", _("Export"), "export", 81),
         NavItem("registry:audit", _("Audit log"), "audit", 90),
     ),
     access={

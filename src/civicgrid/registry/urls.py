@@ -17,6 +17,5 @@ urlpatterns = [
     path("registry/import/", views.registry_import, name="import"),
     path("registry/import/template.xlsx", views.registry_import_template, name="import_template"),
     path("registry/export/", views.registry_export, name="export"),
-    path("registry/exports/", views.registry_export_page, name="export_page"),
     path("audit/", views.audit_log, name="audit"),
 ]
