@@ -123,7 +123,7 @@ def test_isolation_pages(isolated) -> None:
     member.force_login(user("grid"))
     page = member.post("/emergency/isolation/", {"resident": "NOBODY", "start_date": "2030-01-01",
                                                  "end_date": "2030-01-14"})
-    assert page.status_code == 400 and "No resident with this code" in page.content.decode()
+    assert page.status_code == 400 and "No resident with this name, code" in page.content.decode()
     other = Resident.objects.filter(household__grid=isolated.household.grid).exclude(pk=isolated.resident_id).first()
     response = member.post("/emergency/isolation/", {"resident": other.code, "start_date": "2030-01-01",
                                                      "end_date": "2030-01-14"})

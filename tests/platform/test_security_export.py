@@ -14,6 +14,7 @@ from django.test import Client
 from civicgrid.core import importing
 from civicgrid.core.importing import read_tables, write_csv_zip, write_xlsx
 from civicgrid.engine.registry_format import TABLES
+from civicgrid.registry import spreadsheet
 from civicgrid.registry.models import Household
 
 pytestmark = pytest.mark.django_db
@@ -64,11 +65,13 @@ def test_xlsx_export_holds_no_formula_and_round_trips() -> None:
     formulas = [c.coordinate for sheet in book.worksheets for row in sheet.iter_rows() for c in row
                 if c.data_type == "f"]
     assert formulas == []
-    sheet = book["households"]
+    sheet = book[next(k for k, v in spreadsheet.header_aliases()[0].items() if v == "households" and k in book)]
     addresses = {row[0]: row[2] for row in sheet.iter_rows(min_row=2, values_only=True)}
     for code, payload in zip(codes, PAYLOADS, strict=True):
         assert addresses[code] == importing.neutralise(payload)
-    read = read_tables(io.BytesIO(response.content), filename="export.xlsx", expected=TABLES)
+    tables, columns = spreadsheet.header_aliases()  # sheets and headers in the user's language
+    read = read_tables(io.BytesIO(response.content), filename="export.xlsx", expected=TABLES, table_aliases=tables,
+                       column_aliases=columns)
     imported = {r["code"]: r["address"] for r in read["households"]}
     for code, payload in zip(codes, PAYLOADS, strict=True):
         assert imported[code] == payload

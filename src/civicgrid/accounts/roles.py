@@ -55,3 +55,22 @@ def _build(user: Any) -> Scope:
         return Scope(role=role.role, household_ids=frozenset({role.household.pk}),
                      home_path=role.household.place_path, identity_clearance=True)
     return NOBODY
+
+
+def grid_member_users(grid_ids: Any) -> Any:
+    """Accounts of the grid members serving these grids (their posts are the record)."""
+    from django.contrib.auth import get_user_model
+
+    people = Post.objects.filter(role="grid_member", place_id__in=list(grid_ids)).values("person_id")
+    return get_user_model().objects.filter(role__role="grid_member", role__person_id__in=people)
+
+
+def director_users(place_path: str) -> Any:
+    """Accounts of the community directors whose community holds ``place_path``."""
+    from django.contrib.auth import get_user_model
+
+    from civicgrid.core.places import ancestor_at
+
+    community = ancestor_at(place_path, "community")
+    return get_user_model().objects.filter(role__role="community_director", role__place__path=community) \
+        if community else get_user_model().objects.none()

@@ -116,11 +116,14 @@ def upload_too_large(content_length: str | int | None) -> str:
 
 
 def read_tables(source: str | Path | IO[bytes], *, filename: str | None = None,
-                expected: Mapping[str, tuple[str, ...]]) -> dict[str, Rows]:
+                expected: Mapping[str, tuple[str, ...]], table_aliases: Mapping[str, str] | None = None,
+                column_aliases: Mapping[str, Mapping[str, str]] | None = None) -> dict[str, Rows]:
     """Read the tables named in ``expected`` from a folder, .zip, .csv or .xlsx.
 
     Unknown tables are an error (a misnamed file must not be silently skipped); a table's missing or
     unknown columns are reported as errors on row 1. Raises :class:`ImportRejected`.
+    ``table_aliases`` and ``column_aliases`` name tables and columns as people read them (a sheet
+    ``住户`` for ``households``, a header ``户号`` for ``code``); the rows come back keyed by the codes.
     """
     name = str(filename or (str(source) if isinstance(source, str | Path) else getattr(source, "name", "")) or "")
     suffix = Path(name).suffix.lower()
@@ -152,9 +155,14 @@ def read_tables(source: str | Path | IO[bytes], *, filename: str | None = None,
 
     errors: list[RowError] = []
     tables: dict[str, Rows] = {}
-    for table, (header, records) in raw.items():
+    for name_read, (header, records) in raw.items():
+        table = (table_aliases or {}).get(name_read, name_read)
+        header = [(column_aliases or {}).get(table, {}).get(h, h) for h in header]
+        if table in tables:
+            errors.append(RowError(name_read, 0, "", name_read, f"the table {table} appears twice"))
+            continue
         if table not in expected:
-            errors.append(RowError(table, 0, "", table, f"unknown table; expected one of {sorted(expected)}"))
+            errors.append(RowError(name_read, 0, "", name_read, f"unknown table; expected one of {sorted(expected)}"))
             continue
         columns = expected[table]
         missing = [c for c in columns if c not in header]
@@ -482,3 +490,56 @@ def _csv_text(header: tuple[str, ...], rows: list[list[Any]]) -> str:
     writer.writerow([neutralise(h) for h in header])
     writer.writerows(["" if v is None else neutralise(v) for v in row] for row in rows)
     return out.getvalue()
+
+
+# --- a file held between a preview and its application ----------------------------------------------
+STAGE_HOURS = 2
+_TOKEN = re.compile(r"^[0-9a-f]{32}$")
+
+
+def _stage_dir() -> Path:
+    from civicgrid.config.settings.paths import VAR_DIR, ensure_private_dir
+
+    folder = Path(VAR_DIR) / "imports"
+    ensure_private_dir(folder)
+    return folder
+
+
+def stage(upload: IO[bytes], *, filename: str, owner: Any) -> str:
+    """Keep an uploaded file (private, 0600, under ``var/imports``) until it is applied, so that what is
+    applied is exactly what was previewed. Returns a token only ``owner`` can use; files older than
+    :data:`STAGE_HOURS` are removed on the way."""
+    import secrets
+    import time
+
+    folder = _stage_dir()
+    for old in folder.iterdir():
+        if old.stat().st_mtime < time.time() - STAGE_HOURS * 3600:
+            old.unlink(missing_ok=True)
+    token = secrets.token_hex(16)
+    suffix = Path(filename).suffix.lower()
+    path = folder / f"{owner}-{token}{suffix}"
+    with open(path, "xb") as out:
+        path.chmod(0o600)
+        if hasattr(upload, "chunks"):
+            for chunk in upload.chunks():
+                out.write(chunk)
+        else:
+            upload.seek(0)
+            while chunk := upload.read(1024 * 1024):
+                out.write(chunk)
+    return token
+
+
+def staged(token: str, *, owner: Any) -> Path | None:
+    """The file staged under ``token`` by ``owner``, or None (unknown, expired, or someone else's)."""
+    if not _TOKEN.match(token or ""):
+        return None
+    found = sorted(_stage_dir().glob(f"{owner}-{token}.*"))
+    return found[0] if found else None
+
+
+def unstage(token: str, *, owner: Any) -> None:
+    path = staged(token, owner=owner)
+    if path is not None:
+        path.unlink(missing_ok=True)

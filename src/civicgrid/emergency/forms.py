@@ -17,6 +17,7 @@ from civicgrid.emergency.models.templates import RESPONSE_LEVELS
 from civicgrid.emergency.needs import relief_items
 from civicgrid.emergency.selectors import modes
 from civicgrid.registry.models import Place, Resident
+from civicgrid.registry.pinyin import name_initials
 
 
 class ActivateForm(forms.Form):
@@ -94,9 +95,9 @@ class VisitForm(forms.Form):
 
 
 class IsolationForm(forms.Form):
-    resident = forms.CharField(label=_("resident code or ID number"), max_length=40)
-    start_date = forms.DateField(label=_("start"), widget=forms.DateInput(attrs={"type": "date"}))
-    end_date = forms.DateField(label=_("end"), widget=forms.DateInput(attrs={"type": "date"}))
+    resident = forms.CharField(label=_("resident: name, code or ID number"), max_length=40)
+    start_date = forms.DateField(label=_("start"), widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}))
+    end_date = forms.DateField(label=_("end"), widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}))
     reason = forms.CharField(label=_("reason"), max_length=200, required=False)
 
     def __init__(self, *args: Any, scope: Scope, **kwargs: Any) -> None:
@@ -107,18 +108,31 @@ class IsolationForm(forms.Form):
         self.fields["end_date"].initial = today + timedelta(days=13)
 
     def clean_resident(self) -> Resident:
+        """The resident by code, ID number or name (whole or part, or pinyin initials) in the user's area;
+        when a name fits several people, the message lists them with their codes to choose from."""
         value = self.cleaned_data["resident"].strip()
         residents = scoped(Resident.objects.select_related("household"), self.scope)
         found = residents.filter(code=value).first() or residents.filter(id_number_digest__in=digests(value)).first()
-        if found is None:
-            raise forms.ValidationError(_("No resident with this code or ID number in your area."))
-        return found
+        if found is not None:
+            return found
+        by_name = residents.filter(name=value)
+        if not by_name.exists():
+            initials = name_initials(value) if value.isascii() and value.isalpha() else ""
+            by_name = residents.filter(name_initials=initials) if initials else residents.filter(name__icontains=value)
+        matches = list(by_name.order_by("name", "code")[:6])
+        if len(matches) == 1:
+            return matches[0]
+        if not matches:
+            raise forms.ValidationError(_("No resident with this name, code or ID number in your area."))
+        raise forms.ValidationError(_("Several residents match; type the code of the one you mean: %(list)s") % {
+            "list": "; ".join(f"{r.name} {r.code} ({r.household.address})" for r in matches[:5])})
 
 
 class CheckInForm(forms.Form):
-    day = forms.DateField(label=_("day"), widget=forms.DateInput(attrs={"type": "date"}))
+    day = forms.DateField(label=_("day"), widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}))
     temperature = forms.DecimalField(label=_("temperature (°C)"), max_digits=3, decimal_places=1,
-                                     widget=forms.NumberInput(attrs={"step": "0.1", "inputmode": "decimal"}))
+                                     widget=forms.NumberInput(attrs={"step": "0.1", "inputmode": "decimal",
+                                                                    "min": "34.0", "max": "43.0"}))
     symptoms = forms.MultipleChoiceField(label=_("symptoms"), required=False, widget=forms.CheckboxSelectMultiple,
                                          choices=list(SYMPTOMS.items()))
     needs = forms.CharField(label=_("needs (food, medicine, help)"), required=False, max_length=500,

@@ -30,11 +30,11 @@ class HouseholdOut(Schema):
     building_id: int
     grid_id: int
     housing_type: str
-    income_status: str
+    income_status: str | None  # None for roles that see households by need only (volunteers)
     size: int
     contact_phone: str
-    vulnerability_score: float
-    vulnerability_rule: str
+    vulnerability_score: float | None
+    vulnerability_rule: str | None
 
 
 class ResidentOut(Schema):
@@ -87,10 +87,12 @@ def _place(p: Place) -> dict[str, Any]:
 
 def _household(request: HttpRequest, h: Household) -> dict[str, Any]:
     scope = scope_for(request.user)
+    welfare = selectors.sees_welfare_and_health(scope)
     return {"id": h.id, "code": h.code, "address": h.address, "building_id": h.building_id, "grid_id": h.grid_id,
-            "housing_type": h.housing_type, "income_status": h.income_status, "size": h.size,
+            "housing_type": h.housing_type, "income_status": h.income_status if welfare else None, "size": h.size,
             "contact_phone": selectors.show_identity(scope, h.contact_phone),
-            "vulnerability_score": h.vulnerability_score, "vulnerability_rule": h.vulnerability_rule}
+            "vulnerability_score": h.vulnerability_score if welfare else None,
+            "vulnerability_rule": h.vulnerability_rule if welfare else None}
 
 
 def _resident(request: HttpRequest, r: Resident) -> dict[str, Any]:

@@ -34,7 +34,7 @@ class HouseholdForm(forms.ModelForm):  # type: ignore[type-arg]
 class ResidentForm(forms.ModelForm):  # type: ignore[type-arg]
     id_number = forms.CharField(label=_("national ID number"), required=False)
     phone = forms.CharField(label=_("phone"), required=False)
-    birth_date = forms.DateField(label=_("birth date"), widget=forms.DateInput(attrs={"type": "date"}))
+    birth_date = forms.DateField(label=_("birth date"), widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}))
 
     class Meta:
         model = Resident

@@ -3,6 +3,14 @@
 :func:`validate` checks every row of every table against the file itself and the database, and
 returns plain cleaned rows or raises :class:`ImportRejected` with every error. It writes nothing;
 :func:`civicgrid.registry.services.registry_import` writes what it returns.
+
+Choice values may be written as their labels in any site language (男/女, 低保, 户主, 商品房): one
+mapping, built from the models' choices, turns them into codes before any check
+(:func:`civicgrid.registry.spreadsheet.decode_values`).
+
+With ``update=True`` (a monthly roster refresh) a row whose code is already in the registry is an
+update of that record, not an error; :mod:`civicgrid.registry.roster` then sorts the rows into new,
+changed and unchanged.
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ from civicgrid.core.importing import ImportRejected, RowError, Rows
 from civicgrid.engine import registry_format as fmt
 from civicgrid.registry import validation as v
 from civicgrid.registry.models import Actor, Household, Person, Place, Resident
+from civicgrid.registry.spreadsheet import decode_values
 
 PARENT_LEVEL = dict(zip(fmt.PLACE_LEVELS[1:], fmt.PLACE_LEVELS[:-1], strict=True))
 
@@ -83,21 +92,22 @@ class _Checker:
             seen[value] = row
 
 
-def validate(tables: dict[str, Rows]) -> Cleaned:
+def validate(tables: dict[str, Rows], *, update: bool = False) -> Cleaned:
+    decode_values(tables)
     errors: list[RowError] = []
     out = Cleaned()
-    place_levels = _places(tables.get("places", []), errors, out)
-    household_codes = _households(tables.get("households", []), errors, out, place_levels)
-    resident_codes = _residents(tables.get("residents", []), errors, out, household_codes)
-    actor_codes = _actors(tables.get("actors", []), errors, out, place_levels)
-    person_codes = _people(tables.get("people", []), errors, out, resident_codes)
+    place_levels = _places(tables.get("places", []), errors, out, update=update)
+    household_codes = _households(tables.get("households", []), errors, out, place_levels, update=update)
+    resident_codes = _residents(tables.get("residents", []), errors, out, household_codes, update=update)
+    actor_codes = _actors(tables.get("actors", []), errors, out, place_levels, update=update)
+    person_codes = _people(tables.get("people", []), errors, out, resident_codes, update=update)
     _posts(tables.get("posts", []), errors, out, person_codes, actor_codes, place_levels)
     if errors:
         raise ImportRejected(errors)
     return out
 
 
-def _places(rows: Rows, errors: list[RowError], out: Cleaned) -> dict[str, str]:
+def _places(rows: Rows, errors: list[RowError], out: Cleaned, *, update: bool = False) -> dict[str, str]:
     check = _Checker("places", errors)
     existing = dict(Place.objects.values_list("code", "level"))
     existing_parent = dict(Place.objects.values_list("code", "parent__code"))
@@ -129,6 +139,9 @@ def _places(rows: Rows, errors: list[RowError], out: Cleaned) -> dict[str, str]:
         if code in existing:
             if existing[code] != level or (existing_parent.get(code) or "") != parent:
                 check.fail(n, "code", code, "already in the registry with another level or parent")
+            elif update:  # kept for the roster's comparison of its name and geometry
+                out.places.append({"code": code, "name": r["name"], "level": level, "parent_code": parent or None,
+                                   "geometry": geometry})
             continue  # an existing place is a reference, not a new row
         levels[code] = level
         out.places.append({"code": code, "name": r["name"], "level": level, "parent_code": parent or None,
@@ -143,12 +156,13 @@ def _geojson(text: str) -> dict[str, Any]:
     return value
 
 
-def _households(rows: Rows, errors: list[RowError], out: Cleaned, levels: dict[str, str]) -> set[str]:
+def _households(rows: Rows, errors: list[RowError], out: Cleaned, levels: dict[str, str], *,
+                update: bool = False) -> set[str]:
     check = _Checker("households", errors)
     existing = set(Household.objects.values_list("code", flat=True))
     seen: dict[str, int] = {}
     for n, r in enumerate(rows, start=2):
-        check.new_code(n, r["code"], seen, existing)
+        check.new_code(n, r["code"], seen, set() if update else existing)
         if levels.get(r["building_code"]) != "building":
             check.fail(n, "building_code", r["building_code"], "unknown building code")
         check.require(n, "address", r["address"])
@@ -160,14 +174,16 @@ def _households(rows: Rows, errors: list[RowError], out: Cleaned, levels: dict[s
     return existing | set(seen)
 
 
-def _residents(rows: Rows, errors: list[RowError], out: Cleaned, households: set[str]) -> set[str]:
+def _residents(rows: Rows, errors: list[RowError], out: Cleaned, households: set[str], *,
+               update: bool = False) -> set[str]:
     check = _Checker("residents", errors)
     existing = set(Resident.objects.values_list("code", flat=True))
-    existing_ids = set(Resident.objects.exclude(id_number_digest="").values_list("id_number_digest", flat=True))
+    # each stored ID number's digest -> the resident holding it (an update may keep its own number)
+    existing_ids = dict(Resident.objects.exclude(id_number_digest="").values_list("id_number_digest", "code"))
     seen: dict[str, int] = {}
     seen_ids: dict[str, int] = {}
     for n, r in enumerate(rows, start=2):
-        code = check.new_code(n, r["code"], seen, existing)
+        code = check.new_code(n, r["code"], seen, set() if update else existing)
         if r["household_code"] not in households:
             check.fail(n, "household_code", r["household_code"], "unknown household code")
         check.require(n, "name", r["name"])
@@ -182,7 +198,7 @@ def _residents(rows: Rows, errors: list[RowError], out: Cleaned, households: set
                 key = digest(id_number)
                 if key in seen_ids:
                     check.fail(n, "id_number", r["id_number"], f"duplicate ID number: also on row {seen_ids[key]}")
-                elif any(k in existing_ids for k in digests(id_number)):
+                elif any(existing_ids.get(k, code) != code for k in digests(id_number)):
                     check.fail(n, "id_number", r["id_number"], "this ID number is already in the registry")
                 else:
                     seen_ids[key] = n
@@ -211,12 +227,13 @@ def _residents(rows: Rows, errors: list[RowError], out: Cleaned, households: set
     return existing | set(seen)
 
 
-def _actors(rows: Rows, errors: list[RowError], out: Cleaned, levels: dict[str, str]) -> set[str]:
+def _actors(rows: Rows, errors: list[RowError], out: Cleaned, levels: dict[str, str], *,
+            update: bool = False) -> set[str]:
     check = _Checker("actors", errors)
     existing = set(Actor.objects.values_list("code", flat=True))
     seen: dict[str, int] = {}
     for n, r in enumerate(rows, start=2):
-        check.new_code(n, r["code"], seen, existing)
+        check.new_code(n, r["code"], seen, set() if update else existing)
         check.require(n, "name", r["name"])
         check.choice(n, "sector", r["sector"], fmt.SECTORS)
         check.choice(n, "kind", r["kind"], fmt.ACTOR_KINDS)
@@ -239,12 +256,13 @@ def _capacities(text: str) -> dict[str, int]:
     return value
 
 
-def _people(rows: Rows, errors: list[RowError], out: Cleaned, residents: set[str]) -> set[str]:
+def _people(rows: Rows, errors: list[RowError], out: Cleaned, residents: set[str], *,
+            update: bool = False) -> set[str]:
     check = _Checker("people", errors)
     existing = set(Person.objects.values_list("code", flat=True))
     seen: dict[str, int] = {}
     for n, r in enumerate(rows, start=2):
-        check.new_code(n, r["code"], seen, existing)
+        check.new_code(n, r["code"], seen, set() if update else existing)
         check.require(n, "name", r["name"])
         phone = check.apply(n, "phone", r["phone"], v.validate_phone)
         if r["resident_code"] and r["resident_code"] not in residents:

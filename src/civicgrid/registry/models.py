@@ -120,6 +120,8 @@ class Resident(models.Model):
     household = models.ForeignKey(Household, on_delete=models.CASCADE, related_name="residents",
                                   verbose_name=_("household"))
     name = models.CharField(_("name"), max_length=60)
+    # pinyin initials of the name ("zsf" for 张三丰), for search; see civicgrid.registry.pinyin
+    name_initials = models.CharField(max_length=60, blank=True, default="", db_index=True, editable=False)
     sex = models.CharField(_("sex"), max_length=1, choices=[("M", _("Male")), ("F", _("Female"))])
     birth_date = models.DateField(_("birth date"))
     relation = models.CharField(_("relation to head"), max_length=16,

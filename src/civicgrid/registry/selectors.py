@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import date
 from typing import Any
 
@@ -14,6 +15,7 @@ from civicgrid.core.places import ancestors
 from civicgrid.core.scoping import Scope, require, scoped
 from civicgrid.engine.registry_format import TABLES
 from civicgrid.registry.models import Actor, Household, Person, Place, Post, Resident
+from civicgrid.registry.pinyin import name_initials
 
 
 def place_list(*, scope: Scope, parent: Place | None = None) -> QuerySet[Place]:
@@ -43,9 +45,14 @@ def place_ancestors(place: Place) -> list[Place]:
     return [by_path[p] for p in paths if p in by_path]
 
 
+PHONE_SUFFIX_LIMIT = 20_000  # phones decrypted at most for one last-four-digits search
+
+
 def household_list(*, scope: Scope, query: str = "", place: Place | None = None) -> QuerySet[Household]:
-    """Households in scope, optionally under a place, matching ``query``: a name, an address or a code
-    (substring), or a full phone or ID number (exact, through their digests)."""
+    """Households in scope, optionally under a place, matching ``query``: part of a resident's name, an
+    address or a code (substring); the pinyin initials of a resident's name (``zsf`` for 张三丰, from the
+    start); the last four digits of a phone (:func:`phone_suffix_matches`); or a full phone or ID number
+    (exact, through their digests)."""
     require(scope, "households")
     households = scoped(Household.objects.select_related("building", "grid"), scope)
     if place is not None:
@@ -53,12 +60,68 @@ def household_list(*, scope: Scope, query: str = "", place: Place | None = None)
     query = query.strip()
     if query:
         keys = digests(query)  # under every configured key: rows not yet rotated still match
-        households = households.filter(
-            Q(code__icontains=query) | Q(address__icontains=query) | Q(residents__name__icontains=query)
-            | Q(contact_phone_digest__in=keys) | Q(residents__phone_digest__in=keys)
-            | Q(residents__id_number_digest__in=keys)
-        ).distinct()
+        match = (Q(code__icontains=query) | Q(address__icontains=query) | Q(residents__name__icontains=query)
+                 | Q(contact_phone_digest__in=keys) | Q(residents__phone_digest__in=keys)
+                 | Q(residents__id_number_digest__in=keys))
+        initials = name_initials(query) if query.isascii() and query.replace(" ", "").isalpha() else ""
+        if len(initials) >= 2:
+            match |= Q(residents__name_initials__startswith=initials)
+        if PHONE_SUFFIX.match(query):
+            match |= Q(pk__in=phone_suffix_matches(households, query) or [])
+        households = households.filter(match).distinct()
     return households.order_by("code")
+
+
+PHONE_SUFFIX = re.compile(r"^[0-9]{4}$")
+
+
+def phone_suffix_matches(households: QuerySet[Household], suffix: str) -> list[int] | None:
+    """The ids of ``households`` (already scoped) whose contact phone or a resident's phone ends with
+    ``suffix`` (four digits); None when there are more than :data:`PHONE_SUFFIX_LIMIT` phones to look at
+    (the caller asks the user to open a grid or building first).
+
+    Why phones are decrypted here rather than matched against a stored digest of their last four digits:
+    such a digest has only 10,000 possible values, so anyone holding the digests and the key recovers
+    every suffix by trying them all, and even without the key equal digests show which households share
+    a suffix; a per-household keyed digest avoids the second leak but costs as much to search as this.
+    So nothing new is stored. The search only ever decrypts phones of households inside the user's own
+    scope (a queryset that went through ``scoped()``), never more than the limit, and the last four
+    digits it matches are what every role already sees in the masked phone (``138****5678``): it
+    reveals nothing the user could not read on the page.
+    """
+    if phone_suffix_too_many(households):
+        return None
+    with_phone, resident_phones = _phones(households)
+    found = {hid for hid, phone in with_phone if phone.endswith(suffix)}
+    found |= {hid for hid, phone in resident_phones if phone.endswith(suffix)}
+    return sorted(found)
+
+
+def _phones(households: QuerySet[Household]) -> tuple[QuerySet[Any], QuerySet[Any]]:
+    return (households.exclude(contact_phone_digest="").values_list("id", "contact_phone"),
+            Resident.objects.filter(household__in=households.values("id")).exclude(phone_digest="")
+            .values_list("household_id", "phone"))
+
+
+def phone_suffix_too_many(households: QuerySet[Household]) -> bool:
+    """More phones among these (scoped) households than one last-four-digits search decrypts."""
+    with_phone, resident_phones = _phones(households)
+    return with_phone.count() + resident_phones.count() > PHONE_SUFFIX_LIMIT
+
+
+def household_suggestions(*, scope: Scope, query: str, limit: int = 8) -> list[dict[str, Any]]:
+    """A few matches for the search box as the user types: code, address and the residents' names
+    (names only: what the household list shows)."""
+    if len(query.strip()) < 2:
+        return []
+    households = list(household_list(scope=scope, query=query)[:limit])
+    names: dict[int, list[str]] = {}
+    if scope.may("residents"):
+        for household_id, name in scoped(Resident.objects.filter(household__in=households), scope) \
+                .values_list("household_id", "name"):
+            names.setdefault(household_id, []).append(name)
+    return [{"id": h.id, "code": h.code, "address": h.address, "names": names.get(h.id, [])[:4]}
+            for h in households]
 
 
 def household_get(*, scope: Scope, household_id: int) -> Household:
@@ -155,6 +218,16 @@ def _shown(value: Any) -> str:
         value = json.dumps(value, ensure_ascii=False)
     text = str(value)
     return text if len(text) <= 160 else text[:159] + "…"
+
+
+# Roles that see a household as a delivery or a visit needs it (who, where, how to reach them), never its
+# income status (dibao, tekun), vulnerability score or the residents' health facts.
+NEED_TO_KNOW_ROLES = frozenset({"volunteer"})
+
+
+def sees_welfare_and_health(scope: Scope) -> bool:
+    """May this scope see income status, vulnerability and health facts? (Privacy by need, issue 10 §5.)"""
+    return scope.role not in NEED_TO_KNOW_ROLES
 
 
 def show_identity(scope: Scope, value: str) -> str:

@@ -14,14 +14,16 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from civicgrid.core import audit
-from civicgrid.core.errors import Invalid
-from civicgrid.core.importing import ImportRejected, RowError, Rows
+from civicgrid.core.crypto import DigestField, digest
+from civicgrid.core.errors import Conflict, Invalid
+from civicgrid.core.importing import Rows
 from civicgrid.core.places import common_ancestor
 from civicgrid.core.scoping import Scope, check_in_scope, require
 from civicgrid.engine.vulnerability import VulnerabilityRule
-from civicgrid.registry import importer
+from civicgrid.registry import importer, roster
 from civicgrid.registry.events import RegistryEvent
 from civicgrid.registry.models import Actor, Household, Person, Place, Post, Resident
+from civicgrid.registry.pinyin import name_initials
 
 _FACT_FIELDS = ("lives_alone", "chronic_illness", "pregnant", "limited_mobility", "language_barrier",
                 "mental_health_needs")
@@ -129,6 +131,7 @@ def resident_create(*, user: Any, scope: Scope, household: Household, **fields: 
     if not fields.get("code"):
         fields["code"] = _next_code(Resident, "R")
     resident = Resident(household=household, **fields)
+    resident.name_initials = name_initials(resident.name)
     resident.full_clean()
     resident.save()
     audit.record(user=user, event=RegistryEvent.RESIDENT_CREATED, instance=resident, new=audit.snapshot(resident))
@@ -141,6 +144,8 @@ def resident_update(*, user: Any, scope: Scope, resident: Resident, **changes: A
     require(scope, "edit")
     check_in_scope(scope, resident)
     changes.pop("household", None)  # moving a resident between households is a separate act
+    if "name" in changes:
+        changes["name_initials"] = name_initials(changes["name"])
     audit.update_fields(user=user, event=RegistryEvent.RESIDENT_UPDATED, instance=resident, changes=changes)
     household_vulnerability_refresh(household_ids=[resident.household_id])
     return resident
@@ -164,20 +169,128 @@ def _next_code(model: type[Resident], prefix: str) -> str:
 
 # --- import ---------------------------------------------------------------------------------------
 @transaction.atomic
-def registry_import(*, user: Any, scope: Scope, tables: dict[str, Rows]) -> dict[str, int]:
+def registry_import(*, user: Any, scope: Scope, tables: dict[str, Rows], update: bool = False,
+                    expected: str = "") -> dict[str, Any]:
     """Validate every row, then write everything, or nothing (raises ImportRejected).
 
     Every row must lie inside the importer's area: a place under one of its places, a household in
     one of its buildings, an actor serving a place in it, a post to such an actor. A director cannot
     import into another community, nor widen anyone's scope there with a post.
+
+    Without ``update``, every code must be new; returns the rows created per table. With ``update``
+    (the monthly roster refresh), a row whose code exists updates that record, and the answer is
+    ``{table: {"new", "changed", "unchanged"}}``; ``expected`` is the fingerprint of the plan the user
+    previewed (:func:`registry_import_plan`), refused with Conflict if the registry changed since.
     """
     require(scope, "import")
+    if update:
+        return _import_update(user=user, scope=scope, tables=tables, expected=expected)
     cleaned = importer.validate(tables)
-    created: list[Any] = []
-
-    places = {p.code: p for p in Place.objects.all().only("id", "code", "path", "level", "parent_id")}
+    places = _all_places()
     if not scope.unrestricted:
-        _refuse_outside(scope, tables, cleaned, places)
+        roster.refuse_outside(scope, tables, cleaned, places)
+    created, new_households, new_residents = _create(cleaned, places)
+    # Residents added to households that were already in the registry change those households' scores.
+    new_ids = {h.id for h in new_households}
+    household_vulnerability_refresh(household_ids={r.household_id for r in new_residents} - new_ids)
+    counts = cleaned.counts()
+    # One summarising event (the bulk rule of civicgrid.core.audit), placed where the new rows lie.
+    audit.record_bulk(user=user, event=RegistryEvent.REGISTRY_IMPORTED, model=Household,
+                      ids=[f"{type(o).__name__}:{o.pk}" for o in created], counts=counts,
+                      place_path=_import_place(scope, created), summary="registry import")
+    return counts
+
+
+def _all_places() -> dict[str, Place]:
+    return {p.code: p for p in Place.objects.all().only("id", "code", "path", "level", "parent_id")}
+
+
+def registry_import_plan(*, scope: Scope, tables: dict[str, Rows]) -> roster.Plan:
+    """What an update import of ``tables`` would do (new, changed, unchanged per table), checked row by
+    row and against the importer's area; writes nothing (raises ImportRejected)."""
+    require(scope, "import")
+    cleaned = importer.validate(tables, update=True)
+    plan = roster.plan(cleaned)
+    if not scope.unrestricted:
+        roster.refuse_outside(scope, tables, cleaned, _all_places(), plan)
+    return plan
+
+
+def _import_update(*, user: Any, scope: Scope, tables: dict[str, Rows], expected: str) -> dict[str, Any]:
+    plan = registry_import_plan(scope=scope, tables=tables)
+    if expected and roster.digest(plan) != expected:
+        raise Conflict(_("The registry changed since the preview: look at the new preview before applying it."))
+    new_only = importer.Cleaned(**{table: plan[table].new for table in plan})
+    places = _all_places()
+    created, new_households, new_residents = _create(new_only, places)
+    places = _all_places()
+    changed = _apply_changes(plan, places)
+    touched = {h.id for h in new_households} | {r.household_id for r in new_residents}
+    touched |= {c.record.pk for c in plan["households"].changed}
+    touched |= {c.record.household_id for c in plan["residents"].changed}
+    touched |= {o for o in changed if isinstance(o, int)}  # households that residents left
+    household_vulnerability_refresh(household_ids=touched)
+    counts = roster.counts(plan)
+    audit.record_bulk(user=user, event=RegistryEvent.REGISTRY_IMPORTED, model=Household,
+                      ids=[f"{type(o).__name__}:{o.pk}" for o in created + [c for c in changed if not isinstance(c, int)]],
+                      counts={"update": True, **counts},
+                      place_path=_import_place(scope, created) if created else scope.place_path(),
+                      summary="registry update import")
+    return counts
+
+
+def _apply_changes(plan: roster.Plan, places: dict[str, Place]) -> list[Any]:
+    """Write each changed field of each changed record (bulk, per table); returns the changed records,
+    and the ids of households residents left."""
+    households = dict(Household.objects.filter(
+        code__in={c.fields["household_code"][1] for c in plan["residents"].changed if "household_code" in c.fields}
+    ).values_list("code", "id"))
+    residents = dict(Resident.objects.filter(
+        code__in={c.fields["resident_code"][1] for c in plan["people"].changed if "resident_code" in c.fields}
+    ).values_list("code", "id"))
+    out: list[Any] = []
+    for table, model in (("places", Place), ("households", Household), ("residents", Resident),
+                         ("actors", Actor), ("people", Person), ("posts", Post)):
+        fields: set[str] = set()
+        records = []
+        for change in plan[table].changed:
+            record = change.record
+            for column, (_old, new) in change.fields.items():
+                if column == "building_code":
+                    building = places[new]
+                    record.building, record.grid_id, record.place_path = building, _grid_id(building), building.path
+                    fields |= {"building", "grid", "place_path"}
+                elif column == "household_code":
+                    out.append(record.household_id)  # the household left: its score changes too
+                    record.household_id = households[new]
+                    fields.add("household")
+                elif column == "service_area_code":
+                    record.service_area = places[new]
+                    fields.add("service_area")
+                elif column == "resident_code":
+                    record.resident_id = residents.get(new) if new else None
+                    fields.add("resident")
+                else:
+                    setattr(record, column, new)
+                    fields.add(column)
+                    if table == "residents" and column == "name":
+                        record.name_initials = name_initials(new)
+                        fields.add("name_initials")
+            for f in model._meta.concrete_fields:  # bulk_update skips pre_save: refresh the digests here
+                if isinstance(f, DigestField) and f.source in fields:
+                    setattr(record, f.attname, digest(getattr(record, f.source) or ""))
+                    fields.add(f.name)
+            records.append(record)
+        if records:
+            model.objects.bulk_update(records, sorted(fields), batch_size=1000)
+            out += records
+    return out
+
+
+def _create(cleaned: importer.Cleaned, places: dict[str, Place]) -> tuple[list[Any], list[Household], list[Resident]]:
+    """Create every row of ``cleaned`` (all of them new), places level by level, then households with
+    their scores, residents, actors, people and posts."""
+    created: list[Any] = []
     for level in ("district", "subdistrict", "community", "grid", "building"):
         batch = []
         for row in (r for r in cleaned.places if r["level"] == level):
@@ -211,8 +324,8 @@ def registry_import(*, user: Any, scope: Scope, tables: dict[str, Rows]) -> dict
     household_ids = dict(Household.objects.filter(
         code__in={r["household_code"] for r in cleaned.residents}).values_list("code", "id"))
     household_ids.update({h.code: h.id for h in new_households})
-    new_residents = [Resident(household_id=household_ids[r.pop("household_code")], **r) for r in
-                     (dict(r) for r in cleaned.residents)]
+    new_residents = [Resident(household_id=household_ids[r.pop("household_code")], name_initials=name_initials(r["name"]),
+                              **r) for r in (dict(r) for r in cleaned.residents)]
     Resident.objects.bulk_create(new_residents, batch_size=2000)
     created += new_residents
 
@@ -233,62 +346,12 @@ def registry_import(*, user: Any, scope: Scope, tables: dict[str, Rows]) -> dict
                  for r in cleaned.posts]
     Post.objects.bulk_create(new_posts, batch_size=2000)
     created += new_people + new_posts
-
-    # Residents added to households that were already in the registry change those households' scores.
-    new_ids = {h.id for h in new_households}
-    household_vulnerability_refresh(household_ids={r.household_id for r in new_residents} - new_ids)
-    counts = cleaned.counts()
-    # One summarising event (the bulk rule of civicgrid.core.audit), placed where the new rows lie.
-    audit.record_bulk(user=user, event=RegistryEvent.REGISTRY_IMPORTED, model=Household,
-                      ids=[f"{type(o).__name__}:{o.pk}" for o in created], counts=counts,
-                      place_path=_import_place(scope, created), summary="registry import")
-    return counts
+    return created, new_households, new_residents
 
 
 def _import_place(scope: Scope, created: list[Any]) -> str:
     paths = [audit.place_path_of(o) for o in created if isinstance(o, Place | Household | Actor)]
     return common_ancestor([p for p in paths if p]) or scope.place_path()
-
-
-def _refuse_outside(scope: Scope, tables: dict[str, Rows], cleaned: Any, places: dict[str, Place]) -> None:
-    """Every row outside the importer's area, as a RowError (row numbers as in the file)."""
-    area = tuple(scope.area_paths)
-    new_paths: dict[str, str] = {}
-    for row in cleaned.places:
-        parent = new_paths.get(row["parent_code"]) or (places[row["parent_code"]].path
-                                                        if row["parent_code"] in places else "")
-        new_paths[row["code"]] = parent + row["code"] + "/"
-
-    def inside(code: str, *, strictly: bool = False) -> bool:
-        path = new_paths.get(code) or (places[code].path if code in places else "")
-        return bool(path) and any(path.startswith(a) and (not strictly or path != a) for a in area)
-
-    known_actors = dict(Actor.objects.values_list("code", "service_area__path"))
-    actor_paths = {r["code"]: new_paths.get(r["service_area_code"], "") or
-                   (places[r["service_area_code"]].path if r["service_area_code"] in places else "")
-                   for r in cleaned.actors}
-    errors: list[RowError] = []
-    outside = _("outside your area")
-    for table, key, strictly in (("places", "code", True), ("households", "building_code", False),
-                                 ("actors", "service_area_code", False)):
-        for number, raw in enumerate(tables.get(table, []), start=2):
-            if table == "places" and raw.get(key) in places:
-                continue  # an existing place is skipped by the import, wherever it lies
-            if raw.get(key) and not inside(raw[key], strictly=strictly):
-                errors.append(RowError(table, number, key, raw[key], str(outside)))
-    new_households = {r["code"] for r in cleaned.households}
-    existing = dict(Household.objects.filter(code__in={r.get("household_code", "") for r in tables.get("residents", [])}
-                                             - new_households).values_list("code", "place_path"))
-    for number, raw in enumerate(tables.get("residents", []), start=2):
-        code = raw.get("household_code", "")
-        if code in existing and not any(existing[code].startswith(a) for a in area):
-            errors.append(RowError("residents", number, "household_code", code, str(outside)))
-    for number, raw in enumerate(tables.get("posts", []), start=2):
-        path = actor_paths.get(raw.get("actor_code", "")) or known_actors.get(raw.get("actor_code", ""), "")
-        if not any(path.startswith(a) for a in area):
-            errors.append(RowError("posts", number, "actor_code", raw.get("actor_code", ""), str(outside)))
-    if errors:
-        raise ImportRejected(errors)
 
 
 def _grid_id(building: Place) -> int:
@@ -313,6 +376,7 @@ __all__ = [
     "household_vulnerability_refresh",
     "registry_export_recorded",
     "registry_import",
+    "registry_import_plan",
     "resident_create",
     "resident_delete",
     "resident_update",

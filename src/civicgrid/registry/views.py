@@ -12,18 +12,28 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ObjectDoesNotExist
 from django.core.paginator import Paginator
 from django.db.models import Count
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from civicgrid.accounts.roles import scope_for
 from civicgrid.core.audit import event_choices, event_label
-from civicgrid.core.importing import ImportRejected, read_tables, write_csv_zip, write_xlsx
+from civicgrid.core.errors import Conflict
+from civicgrid.core.importing import (
+    ImportRejected,
+    read_tables,
+    stage,
+    staged,
+    unstage,
+    write_csv_zip,
+    write_xlsx,
+)
 from civicgrid.core.scoping import require
 from civicgrid.engine.registry_format import TABLES
-from civicgrid.registry import selectors, services
+from civicgrid.registry import roster, selectors, services, spreadsheet
 from civicgrid.registry.forms import HouseholdForm, ImportForm, ResidentForm
 from civicgrid.registry.models import vulnerable_filter
 
@@ -69,6 +79,7 @@ def place_browse(request: HttpRequest, scope: Any, place_id: int | None = None) 
             request.GET.get("page"))
     return render(request, "registry/places.html", {
         "place": place, "children": children, "households": households,
+        "limited": not selectors.sees_welfare_and_health(scope),
         "ancestors": selectors.place_ancestors(place) if place else [],
     })
 
@@ -77,7 +88,20 @@ def place_browse(request: HttpRequest, scope: Any, place_id: int | None = None) 
 def household_search(request: HttpRequest, scope: Any) -> HttpResponse:
     query = request.GET.get("q", "")
     page = Paginator(selectors.household_list(scope=scope, query=query), 50).get_page(request.GET.get("page"))
-    return render(request, "registry/households.html", {"page": page, "q": query})
+    too_many = bool(selectors.PHONE_SUFFIX.match(query.strip())) and selectors.phone_suffix_too_many(
+        selectors.household_list(scope=scope))
+    return render(request, "registry/households.html", {"page": page, "q": query, "phone_suffix_too_many": too_many,
+                                                        "limited": not selectors.sees_welfare_and_health(scope)})
+
+
+@scoped_view
+def household_suggest(request: HttpRequest, scope: Any) -> JsonResponse:
+    """Matches as the user types (civicgrid.js fetches this): a few households, each with its link."""
+    query = request.GET.get("q", "")[:60]
+    results = selectors.household_suggestions(scope=scope, query=query)
+    for r in results:
+        r["url"] = reverse("registry:household", kwargs={"household_id": r["id"]})
+    return JsonResponse({"q": query, "results": results})
 
 
 @scoped_view
@@ -85,7 +109,7 @@ def household_detail(request: HttpRequest, scope: Any, household_id: int) -> Htt
     household = selectors.household_get(scope=scope, household_id=household_id)
     residents = selectors.resident_list(scope=scope, household=household)
     return render(request, "registry/household_detail.html", {
-        "household": household,
+        "household": household, "limited": not selectors.sees_welfare_and_health(scope),
         "contact_phone": selectors.show_identity(scope, household.contact_phone),
         "rows": [(r, selectors.show_identity(scope, r.id_number), selectors.show_identity(scope, r.phone))
                  for r in residents],
@@ -149,22 +173,97 @@ def actor_detail(request: HttpRequest, scope: Any, actor_id: int) -> HttpRespons
     return render(request, "registry/actor_detail.html", {"actor": actor, "posts": posts})
 
 
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _read(source: Any, filename: str) -> dict[str, Any]:
+    tables, columns = spreadsheet.header_aliases()
+    return read_tables(source, filename=filename, expected=TABLES, table_aliases=tables, column_aliases=columns)
+
+
 @scoped_view
 @require_http_methods(["GET", "POST"])
 def registry_import(request: HttpRequest, scope: Any) -> HttpResponse:
+    """Upload, preview (new, changed, unchanged per table), apply: the file is kept between the two
+    steps (core.importing.stage) so that what is applied is what was previewed."""
     require(scope, "import")
-    form = ImportForm(request.POST or None, request.FILES or None)
+    applying = request.method == "POST" and bool(request.POST.get("apply"))
+    form = ImportForm(None if applying else (request.POST or None), None if applying else (request.FILES or None))
     context: dict[str, Any] = {"form": form}
     status = 200
-    if request.method == "POST" and form.is_valid():
-        upload = form.cleaned_data["file"]
-        try:
-            tables = read_tables(upload, filename=upload.name, expected=TABLES)
-            context["counts"] = services.registry_import(user=request.user, scope=scope, tables=tables)
-        except ImportRejected as rejected:
-            context.update(errors=rejected.errors, total=rejected.total, omitted=rejected.omitted)
-            status = rejected.status
+    owner = request.user.pk
+    try:
+        if applying:
+            token = request.POST.get("token", "")
+            path = staged(token, owner=owner)
+            if path is None:
+                raise Conflict(_("The previewed file has expired: upload it again."))
+            result = services.registry_import(user=request.user, scope=scope, tables=_read(path, path.name),
+                                              update=True, expected=request.POST.get("plan", ""))
+            unstage(token, owner=owner)
+            context["applied"] = _count_rows(result)
+        elif request.method == "POST" and form.is_valid():
+            upload = form.cleaned_data["file"]
+            plan = services.registry_import_plan(scope=scope, tables=_read(upload, upload.name))
+            context.update(preview=_preview_rows(scope, plan), plan=roster.digest(plan),
+                           token=stage(upload, filename=upload.name, owner=owner),
+                           anything=any(tp.new or tp.changed for tp in plan.values()))
+    except ImportRejected as rejected:
+        context.update(errors=rejected.errors, total=rejected.total, omitted=rejected.omitted)
+        status = rejected.status
+    except Conflict as exc:
+        context["conflict"] = exc.message if hasattr(exc, "message") else str(exc)
+        status = 409
     return render(request, "registry/import.html", context, status=status)
+
+
+_IDENTITY_COLUMNS = {"id_number", "phone", "contact_phone"}
+_SHOWN_CHANGES = 100
+
+
+def _preview_rows(scope: Any, plan: roster.Plan) -> list[dict[str, Any]]:
+    """Per table: its label, counts and the first changed records with each changed field (labelled;
+    ID numbers and phones as this role may see them)."""
+    out = []
+    for table, tp in plan.items():
+        labels = spreadsheet.COLUMN_LABELS[table]
+        changes = []
+        for change in tp.changed[:_SHOWN_CHANGES]:
+            fields = []
+            for column, (old, new) in change.fields.items():
+                if column in _IDENTITY_COLUMNS:
+                    old, new = selectors.show_identity(scope, old or ""), selectors.show_identity(scope, new or "")
+                elif column == "birth_date" and not scope.identity_clearance:
+                    old, new = "****-**-**", "****-**-**"
+                fields.append({"label": labels.get(column, column), "old": _shown(table, column, old),
+                               "new": _shown(table, column, new)})
+            code = getattr(change.record, "code", "") or f"{change.row.get('person_code')} @ {change.row.get('actor_code')}"
+            changes.append({"code": code, "fields": fields})
+        out.append({"table": table, "label": spreadsheet.TABLE_LABELS[table], **tp.counts(), "changes": changes,
+                    "more": max(0, len(tp.changed) - _SHOWN_CHANGES)})
+    return out
+
+
+def _shown(table: str, column: str, value: Any) -> Any:
+    field = spreadsheet.choice_field(table, column)
+    if field is not None:
+        return dict(field.choices or ()).get(value, value)
+    if isinstance(value, bool):
+        return _("Yes") if value else _("No")
+    return "" if value is None else value
+
+
+def _count_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
+    return [{"label": spreadsheet.TABLE_LABELS[t], **c} for t, c in result.items() if t in spreadsheet.TABLE_LABELS]
+
+
+@scoped_view
+def registry_import_template(request: HttpRequest, scope: Any) -> HttpResponse:
+    """An empty workbook to fill in: one sheet per table, headers in the user's language."""
+    require(scope, "import")
+    response = HttpResponse(write_xlsx(spreadsheet.template_tables()), content_type=XLSX)
+    response["Content-Disposition"] = 'attachment; filename="civicgrid-registry-template.xlsx"'
+    return response
 
 
 @scoped_view
@@ -178,9 +277,8 @@ def registry_export(request: HttpRequest, scope: Any) -> HttpResponse:
     tables = selectors.registry_tables(scope=scope)
     services.registry_export_recorded(user=request.user, scope=scope, counts={k: len(v[1]) for k, v in tables.items()},
                                       masked=not scope.identity_clearance)
-    if request.POST.get("format") == "xlsx":
-        response = HttpResponse(write_xlsx(tables), content_type=(
-            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))
+    if request.POST.get("format") == "xlsx":  # for people: sheets, headers and values in their language
+        response = HttpResponse(write_xlsx(spreadsheet.localised_tables(tables)), content_type=XLSX)
         response["Content-Disposition"] = 'attachment; filename="civicgrid-registry.xlsx"'
     else:
         response = HttpResponse(write_csv_zip(tables), content_type="application/zip")
@@ -195,9 +293,9 @@ class AuditFilterForm(forms.Form):
     user = forms.TypedChoiceField(label=gettext_lazy("Who"), required=False, coerce=int, empty_value=None)
     place = forms.ChoiceField(label=gettext_lazy("Place"), required=False)
     since = forms.DateField(label=gettext_lazy("From"), required=False,
-                            widget=forms.DateInput(attrs={"type": "date"}))
+                            widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}))
     until = forms.DateField(label=gettext_lazy("To"), required=False,
-                            widget=forms.DateInput(attrs={"type": "date"}))
+                            widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}))
 
     def __init__(self, data: Any, *, scope: Any) -> None:
         super().__init__(data)

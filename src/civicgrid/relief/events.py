@@ -23,6 +23,7 @@ class ReliefEvent(models.TextChoices):
     TASK_DONE = "relief.task_done", _("delivery task done")
     STOP_DELIVERED = "relief.stop_delivered", _("delivery confirmed by the household")
     STOP_FAILED = "relief.stop_failed", _("delivery failed")
+    STOP_CALLED = "relief.stop_called", _("household called about a delivery")
     CODE_REISSUED = "relief.code_reissued", _("delivery code reissued")
     WRONG_CODE = "relief.wrong_code", _("wrong delivery code entered")
     DEMO_LOADED = "relief.demo_loaded", _("demo needs and stock generated")

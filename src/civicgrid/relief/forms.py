@@ -107,7 +107,7 @@ class IssueForm(forms.Form):
 
 
 class ReceiveForm(IssueForm):
-    expiry = forms.DateField(label=_("Expiry date"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    expiry = forms.DateField(label=_("Expiry date"), required=False, widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}))
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -119,7 +119,7 @@ class OfferForm(forms.Form):
     item = forms.ChoiceField(label=_("Item"))
     quantity = forms.IntegerField(label=_("Quantity pledged"), min_value=1)
     point = forms.ChoiceField(label=_("Deliver to"))
-    expiry = forms.DateField(label=_("Expiry date"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    expiry = forms.DateField(label=_("Expiry date"), required=False, widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}))
     note = forms.CharField(label=_("Note"), required=False, max_length=200)
 
     def __init__(self, *args: Any, scope: Scope, **kwargs: Any) -> None:

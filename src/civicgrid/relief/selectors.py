@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.db.models import Count, F, Q, QuerySet, Sum
+from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Sum, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -104,11 +104,28 @@ def household_for_filing_by_code(*, scope: Scope, code: str) -> Household:
     return scoped(Household.objects.all(), filing_scope(scope)).get(code=code.strip())
 
 
-def need_list(*, scope: Scope, status: str = "", category: str = "", query: str = "") -> QuerySet[Need]:
+NEED_SORTS = ("urgency", "newest", "oldest")
+
+
+def need_list(*, scope: Scope, status: str = "", category: str = "", query: str = "", urgency: str = "",
+              sort: str = "") -> QuerySet[Need]:
+    """Needs in scope, filtered; ``sort`` "urgency" puts life-critical first (filed as such or for a
+    life-critical item), then urgent, then normal, oldest first within each; "newest"/"oldest" by filing."""
     require(scope, "relief")
     needs = scoped(Need.objects.select_related("household", "item"), scope)
     if status:
         needs = needs.filter(status=status)
+    if urgency:
+        needs = needs.filter(urgency=urgency)
+    if sort == "urgency":
+        needs = needs.annotate(urgency_rank=Case(
+            When(Q(urgency="critical") | Q(item__life_critical=True), then=Value(0)),
+            When(urgency="urgent", then=Value(1)), default=Value(2), output_field=IntegerField(),
+        )).order_by("urgency_rank", "filed_at", "id")
+    elif sort == "newest":
+        needs = needs.order_by("-filed_at", "-id")
+    elif sort == "oldest":
+        needs = needs.order_by("filed_at", "id")
     if category:
         needs = needs.filter(category=category)
     if query.strip():
@@ -400,6 +417,22 @@ def task_stops(*, scope: Scope, task: DeliveryTask) -> list[DeliveryStop]:
     stops = scoped(DeliveryStop.objects.select_related("household"), scope).filter(task=task)
     stops = stops.prefetch_related("allocations__item")
     return list(stops.order_by("household__code"))
+
+
+def stop_recipients(stops: list[DeliveryStop]) -> dict[int, str]:
+    """The name to ask for at each stop: the head of the household, else its first resident. Only the
+    name: a delivery needs nothing else about the people (no income status, no health)."""
+    from civicgrid.registry.models import Resident
+
+    heads: dict[int, str] = {}
+    first: dict[int, str] = {}
+    for household_id, name, relation in Resident.objects.filter(
+            household_id__in={s.household_id for s in stops}).order_by("id").values_list("household_id", "name",
+                                                                                        "relation"):
+        first.setdefault(household_id, name)
+        if relation == "head":
+            heads.setdefault(household_id, name)
+    return {s.pk: heads.get(s.household_id) or first.get(s.household_id, "") for s in stops}
 
 
 def task_organisations(*, scope: Scope) -> QuerySet[Actor]:

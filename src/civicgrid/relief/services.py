@@ -19,6 +19,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ObjectDoesNotExist
 from django.db import IntegrityError
 from django.db.models import F
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -144,6 +145,7 @@ def _file(*, user: Any, household: Household, item: Item, quantity: int, key: st
         return _replay(earlier, household=household, item=item)
     need = locked(Need.objects.filter(household=household, item=item, status=Need.Status.OPEN)).first()
     merged = need is not None
+    was_critical = need is not None and _life_critical(need)
     if need is None:
         need = Need(household=household, category=item.category, item=item, quantity=quantity, urgency=urgency,
                     note=note, filed_at=now, updated_at=now)
@@ -162,7 +164,30 @@ def _file(*, user: Any, household: Household, item: Item, quantity: int, key: st
                                        quantity=quantity, urgency=urgency, note=note, at=now, merged=merged,
                                        quantity_before=before, quantity_after=need.quantity)
     audit.record(user=user, event=ReliefEvent.NEED_FILING, instance=filing, new=audit.snapshot(filing))
+    if _life_critical(need) and not was_critical:
+        _alert_life_critical(need, household)
     return Filing(need, filing, merged, replayed=False)
+
+
+def _life_critical(need: Need) -> bool:
+    """Filed as life-critical, or for an item the catalogue marks life-critical (insulin, dialysis transport)."""
+    return need.urgency == "critical" or bool(need.item.life_critical)
+
+
+def _alert_life_critical(need: Need, household: Household) -> None:
+    """Tell the grid member and the community director at once (in-app notice, each reader in their
+    language); once per need, however often it is filed again."""
+    from civicgrid.accounts.roles import director_users, grid_member_users
+    from civicgrid.alerts.services import notice_send
+
+    item, quantity, code, address = need.item, need.quantity, household.code, household.address
+    users = list(grid_member_users({household.grid_id})) + list(director_users(household.place_path))
+    notice_send(users=users,
+                title=lambda: _("Life-critical need: %(item)s for household %(code)s") % {"item": item.label,
+                                                                                         "code": code},
+                body=lambda: _("%(quantity)s × %(item)s for %(address)s. Make sure it is met today.") % {
+                    "quantity": quantity, "item": item.label, "address": address},
+                link=reverse("relief:need", args=[need.pk]), source=f"need:{need.pk}:critical")
 
 
 def need_cancel(*, user: Any, scope: Scope, need_id: int) -> Need:
@@ -475,6 +500,31 @@ def _stop_for_update(user: Any, stop_id: int) -> tuple[DeliveryTask, DeliverySto
     if stop.status != DeliveryStop.Status.PENDING:
         raise Conflict(_("This delivery is already recorded as %(status)s.") % {"status": stop.get_status_display()})
     return task, stop
+
+
+def delivery_stop_call(*, user: Any, scope: Scope, task_id: int, stop_id: int) -> str:
+    """The number to call a household of a delivery the user holds, recorded in the audit log (who called
+    which household, never the number). Only the task's holder, only while the claim lasts and the stop is
+    pending: the way to call ends with the task."""
+    require(scope, "relief")
+    with serialised_block():
+        task, stop = _stop_for_update(user, stop_id)
+        if task.pk != task_id:
+            raise NotFound()
+        phone = recipient_phone(stop.household)
+        if not phone:
+            raise Invalid(_("No phone number is recorded for this household: ask the grid member."))
+        audit.record(user=user, event=ReliefEvent.STOP_CALLED, instance=stop,
+                     new={"task": task.pk, "household": stop.household.code})
+    return phone
+
+
+def recipient_phone(household: Household) -> str:
+    """The household's contact phone, else its head's, else any resident's."""
+    if household.contact_phone:
+        return str(household.contact_phone)
+    residents = sorted(household.residents.all(), key=lambda r: (r.relation != "head", r.pk))
+    return next((str(r.phone) for r in residents if r.phone), "")
 
 
 def delivery_stop_deliver(*, user: Any, scope: Scope, stop_id: int, code: str,

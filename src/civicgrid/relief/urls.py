@@ -24,4 +24,5 @@ urlpatterns = [
     path("relief/tasks/<int:task_id>/stops/<int:stop_id>/new-code/", views.stop_new_code, name="stop_new_code"),
     path("relief/tasks/<int:task_id>/stops/<int:stop_id>/deliver/", views.stop_deliver, name="stop_deliver"),
     path("relief/tasks/<int:task_id>/stops/<int:stop_id>/fail/", views.stop_fail, name="stop_fail"),
+    path("relief/tasks/<int:task_id>/stops/<int:stop_id>/call/", views.stop_call, name="stop_call"),
 ]

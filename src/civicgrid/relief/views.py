@@ -13,6 +13,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from civicgrid.core.errors import FORM_ERRORS, error_text
@@ -21,7 +22,7 @@ from civicgrid.core.scoping import Scope, require
 from civicgrid.core.views import form_errors, scoped_view
 from civicgrid.relief import forms as f
 from civicgrid.relief import selectors, services
-from civicgrid.relief.models import CATEGORIES, DeliveryTask, Need
+from civicgrid.relief.models import CATEGORIES, URGENCIES, DeliveryTask, Need
 from civicgrid.relief.text import allocation_sentence, policy_rows
 
 
@@ -38,20 +39,28 @@ def _act(request: HttpRequest, action: Callable[[], object], *, success: str) ->
     return True
 
 
+SORT_LABELS = {"urgency": _lazy("Most urgent first"), "newest": _lazy("Newest first"), "oldest": _lazy("Oldest first")}
+
 @scoped_view
 def need_list(request: HttpRequest, scope: Scope) -> HttpResponse:
     require(scope, "relief")
     if scope.role == "resident":
         return redirect("relief:my_needs")
-    status, category, query = (request.GET.get(k, "") for k in ("status", "category", "q"))
-    needs = selectors.need_list(scope=scope, status=status, category=category, query=query)
-    page = Paginator(needs.order_by("status", "-filed_at", "-id"), 50).get_page(request.GET.get("page"))
+    status, category, query, urgency, sort = (request.GET.get(k, "") for k in ("status", "category", "q", "urgency",
+                                                                             "sort"))
+    urgency = urgency if urgency in URGENCIES else ""
+    sort = sort if sort in selectors.NEED_SORTS else "urgency"
+    needs = selectors.need_list(scope=scope, status=status, category=category, query=query, urgency=urgency,
+                                sort=sort)
+    page = Paginator(needs, 50).get_page(request.GET.get("page"))
     counts = selectors.need_counts(scope=scope)
     return render(request, "relief/needs.html", {
         "page": page, "status": status, "category": category, "q": query, "statuses": Need.Status.choices,
-        "categories": CATEGORIES.items(),
+        "categories": CATEGORIES.items(), "urgency": urgency, "urgencies": URGENCIES.items(), "sort": sort,
+        "sorts": ((s, SORT_LABELS[s]) for s in selectors.NEED_SORTS),
         "status_cards": [(label, counts.get(value, 0)) for value, label in Need.Status.choices],
-        "filters": urlencode({k: v for k, v in (("status", status), ("category", category), ("q", query)) if v}),
+        "filters": urlencode({k: v for k, v in (("status", status), ("category", category), ("q", query),
+                                                ("urgency", urgency), ("sort", sort)) if v}),
     })
 
 
@@ -296,7 +305,9 @@ def _task_page(request: HttpRequest, scope: Scope, task: DeliveryTask, *, forms:
     holder = task.status == DeliveryTask.Status.CLAIMED and task.claimed_by_id == request.user.pk
     stops = selectors.task_stops(scope=scope, task=task)
     forms = forms or {}
-    rows = [{"stop": s, "deliver": forms.get(s.pk, (f.DeliverForm(prefix=f"s{s.pk}"), None))[0],
+    recipients = selectors.stop_recipients(stops)
+    rows = [{"stop": s, "recipient": recipients.get(s.pk, ""),
+             "deliver": forms.get(s.pk, (f.DeliverForm(prefix=f"s{s.pk}"), None))[0],
              "fail": forms.get(s.pk, (None, f.FailForm(prefix=f"f{s.pk}")))[1] or f.FailForm(prefix=f"f{s.pk}"),
              "lines": list(s.allocations.all())} for s in stops]
     manage = scope.may("relief_manage")
@@ -360,6 +371,17 @@ def stop_deliver(request: HttpRequest, scope: Scope, task_id: int, stop_id: int)
         except FORM_ERRORS as error:
             form_errors(form, error)
     return _task_page(request, scope, task, forms={stop_id: (form, None)}, status=400)
+
+
+@scoped_view
+@require_POST
+def stop_call(request: HttpRequest, scope: Scope, task_id: int, stop_id: int) -> HttpResponse:
+    """Record the call, then show the number with a tap-to-call link (a POST: calling is logged)."""
+    task = selectors.task_get(scope=scope, user=request.user, task_id=task_id)
+    phone = services.delivery_stop_call(user=request.user, scope=scope, task_id=task.pk, stop_id=stop_id)
+    stop = next(s for s in selectors.task_stops(scope=scope, task=task) if s.pk == stop_id)
+    return render(request, "relief/call.html", {"task": task, "stop": stop, "phone": phone,
+                                                "recipient": selectors.stop_recipients([stop]).get(stop.pk, "")})
 
 
 @scoped_view

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.db import models
 
+from civicgrid.accounts import roles
 from civicgrid.registry.models import Place, Post
 
 
 def grid_member_users(grid_ids: list[int] | set[int]) -> Any:
-    """Accounts of the grid members serving these grids (their posts are the record)."""
-    people = Post.objects.filter(role="grid_member", place_id__in=list(grid_ids)).values("person_id")
-    return get_user_model().objects.filter(role__role="grid_member", role__person_id__in=people)
+    """Accounts of the grid members serving these grids (one definition: civicgrid.accounts.roles)."""
+    return roles.grid_member_users(grid_ids)
 
 
 def grids_of(community: Place) -> models.QuerySet[Place]:

@@ -7,16 +7,17 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from civicgrid.alerts.services import notice_send
 from civicgrid.core import audit
 from civicgrid.core.errors import Forbidden, Invalid
 from civicgrid.core.locking import locked, serialised
-from civicgrid.core.scoping import Scope, check_in_scope, require
+from civicgrid.core.scoping import PLATFORM, Scope, check_in_scope, require
 from civicgrid.emergency.events import EmergencyEvent
 from civicgrid.emergency.models import CheckIn, Emergency, Isolation, MissedCheckIn
 from civicgrid.emergency.models.isolation import SYMPTOMS
@@ -115,11 +116,38 @@ def checkin_record(*, user: Any, scope: Scope, isolation: Isolation, day: date, 
     MissedCheckIn.objects.filter(isolation=isolation, day=day, resolved_at__isnull=True).update(resolved_at=now)
     if checkin.temperature >= FEVER or symptoms:
         name, temp = isolation.resident.name, checkin.temperature
+        case_id = _fever_case(isolation, checkin)
         notice_send(users=grid_member_users({isolation.household.grid_id}),
                     title=lambda: _("%(name)s reports %(t)s °C or symptoms") % {"name": name, "t": temp},
+                    body=lambda: _("A case was opened (no. %(case)s): call the household now.") % {"case": case_id},
                     link=reverse("emergency:isolation", args=[isolation.pk]),
                     source=f"isolation:{isolation.pk}:{day.isoformat()}:fever")
     return checkin
+
+
+FEVER_CATEGORY = "epidemic_prevention"
+
+
+def _fever_case(isolation: Isolation, checkin: CheckIn) -> int:
+    """Open a grid case for a fever or a listed symptom at once, as the platform (the resident checking
+    in may not file cases elsewhere); one per isolated day, whatever corrections follow."""
+    from civicgrid.cases.models import Case, CaseCategory
+    from civicgrid.cases.services import case_report
+
+    source = f"isolation:{isolation.pk}:{checkin.day.isoformat()}:fever"  # (a need filed that day has no suffix)
+    existing = Case.objects.filter(source=source).values_list("pk", flat=True).first()
+    if existing is not None:
+        return int(existing)
+    category = CaseCategory.objects.filter(code=FEVER_CATEGORY).first() or CaseCategory.objects.get(code="other")
+    with translation.override(settings.LANGUAGE_CODE):  # a case is read by staff in the site's language
+        symptoms = "、".join(str(SYMPTOMS[s]) for s in checkin.symptoms) or _("none")
+        description = _("Home isolation check-in of %(name)s on %(day)s: %(t)s °C; symptoms: %(symptoms)s.") % {
+            "name": isolation.resident.name, "day": checkin.day.isoformat(), "t": checkin.temperature,
+            "symptoms": symptoms}
+        label = _("isolation check-in")
+    case = case_report(user=None, scope=PLATFORM, category=category, description=description,
+                       household=isolation.household, source=source, reporter_label=label)
+    return int(case.pk)
 
 
 @serialised

@@ -22,3 +22,47 @@
     });
   }
 })();
+
+/* Search as you type: an <input data-suggest="URL" aria-controls="LIST_ID"> fetches URL?q=... (JSON
+   {results: [{url, code, address, names}]}) a moment after the user stops typing and lists the matches
+   in the <ul> named by aria-controls. Text goes in through textContent only, never as HTML. */
+(function () {
+  "use strict";
+  document.querySelectorAll("input[data-suggest]").forEach(function (input) {
+    var list = document.getElementById(input.getAttribute("aria-controls"));
+    if (!list) { return; }
+    var timer = null;
+    var latest = 0;
+    function show(results) {
+      while (list.firstChild) { list.removeChild(list.firstChild); }
+      results.forEach(function (r) {
+        var item = document.createElement("li");
+        var link = document.createElement("a");
+        link.href = r.url;
+        var code = document.createElement("strong");
+        code.textContent = r.code;
+        link.appendChild(code);
+        link.appendChild(document.createTextNode(" " + r.address + (r.names.length ? " · " + r.names.join("、") : "")));
+        item.appendChild(link);
+        list.appendChild(item);
+      });
+      list.hidden = results.length === 0;
+    }
+    input.addEventListener("input", function () {
+      clearTimeout(timer);
+      var q = input.value.trim();
+      if (q.length < 2) { show([]); return; }
+      timer = setTimeout(function () {
+        var ticket = ++latest;
+        fetch(input.getAttribute("data-suggest") + "?q=" + encodeURIComponent(q), {
+          credentials: "same-origin", headers: { "Accept": "application/json" }
+        }).then(function (response) { return response.ok ? response.json() : { results: [] }; })
+          .then(function (data) { if (ticket === latest) { show(data.results || []); } })
+          .catch(function () { show([]); });
+      }, 250);
+    });
+    input.addEventListener("keydown", function (event) {
+      if (event.key === "Escape") { show([]); }
+    });
+  });
+})();

@@ -1,0 +1,106 @@
+"""Issue 10 §5, search: last four digits of a phone (only inside the user's scope), part of a name,
+pinyin initials (checked against pypinyin called here), and matches as the user types (JSON)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from django.test import Client
+from pypinyin import Style, lazy_pinyin
+
+from civicgrid.accounts.roles import scope_for
+from civicgrid.registry import selectors
+from civicgrid.registry.models import Household, Resident
+from civicgrid.registry.services import resident_create, resident_update
+from tests.platform.factories import user
+
+pytestmark = pytest.mark.django_db
+
+
+def _initials(name: str) -> str:
+    return "".join(lazy_pinyin(name, style=Style.FIRST_LETTER)).lower()
+
+
+def _grid_path() -> str:
+    (path,) = scope_for(user("grid")).area_paths
+    return path
+
+
+def _client(name: str) -> Client:
+    client = Client()
+    assert client.login(username=name, password="civicgrid-demo")
+    return client
+
+
+def test_stored_initials_match_pypinyin_on_the_generated_names() -> None:
+    residents = list(Resident.objects.values_list("name", "name_initials"))
+    assert len(residents) > 1000
+    assert all(n and all("\u4e00" <= c <= "\u9fff" for c in n) for n, _ in residents[:50])  # Chinese names
+    wrong = [(n, i) for n, i in residents if i != _initials(n)]
+    assert wrong == []
+
+
+def test_search_by_initials_and_by_part_of_a_name() -> None:
+    scope = scope_for(user("grid"))
+    resident = Resident.objects.filter(household__place_path__startswith=_grid_path()).order_by("id")[3]
+    found = set(selectors.household_list(scope=scope, query=_initials(resident.name)).values_list("id", flat=True))
+    assert resident.household_id in found
+    truth = set(Household.objects.filter(place_path__startswith=_grid_path()).filter(
+        residents__name_initials__startswith=_initials(resident.name)).values_list("id", flat=True))
+    assert truth <= found
+    part = resident.name[1:]
+    assert resident.household_id in set(selectors.household_list(scope=scope, query=part).values_list("id", flat=True))
+
+
+def test_last_four_digits_match_only_inside_the_scope() -> None:
+    scope = scope_for(user("grid"))
+    resident = Resident.objects.filter(household__place_path__startswith=_grid_path()).exclude(phone_digest="").first()
+    assert resident is not None
+    suffix = resident.phone[-4:]
+    # plant the same suffix on a household outside the grid
+    outside = Household.objects.exclude(place_path__startswith=_grid_path()).first()
+    assert outside is not None
+    outside.contact_phone = "1380000" + suffix
+    outside.save()
+    found = set(selectors.household_list(scope=scope, query=suffix).values_list("id", flat=True))
+    truth = {h.id for h in Household.objects.filter(place_path__startswith=_grid_path()).prefetch_related("residents")
+             if h.contact_phone.endswith(suffix) or any(r.phone.endswith(suffix) for r in h.residents.all())}
+    assert resident.household_id in truth
+    assert truth <= found  # every in-scope household with that suffix (others may match by code or address)
+    assert outside.id not in found
+    assert outside.id in set(selectors.household_list(scope=scope_for(user("district")), query=suffix)
+                             .values_list("id", flat=True))
+
+
+def test_last_four_digits_search_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(selectors, "PHONE_SUFFIX_LIMIT", 1)
+    page = _client("grid").get("/households/", {"q": "1234"})
+    assert page.status_code == 200 and 'id="phone-suffix-too-many"' in page.content.decode()
+
+
+def test_suggestions_as_you_type_are_scoped_json() -> None:
+    resident = Resident.objects.filter(household__place_path__startswith=_grid_path()).order_by("id")[0]
+    response = _client("grid").get("/households/suggest/", {"q": _initials(resident.name)})
+    assert response.status_code == 200 and response["Content-Type"].startswith("application/json")
+    results = response.json()["results"]
+    assert results and any(resident.name in r["names"] for r in results)
+    codes = {r["code"] for r in results}
+    assert set(Household.objects.filter(code__in=codes).values_list("place_path", flat=True)) <= {
+        p for p in Household.objects.filter(place_path__startswith=_grid_path()).values_list("place_path", flat=True)}
+    assert all(r["url"] == f"/households/{r['id']}/" for r in results)
+    assert Client().get("/households/suggest/", {"q": "zs"}).status_code == 302  # log-in required
+    page = _client("grid").get("/households/").content.decode()
+    assert 'data-suggest="/households/suggest/"' in page and "<script>" not in page
+
+
+def test_services_keep_initials_in_step_with_the_name() -> None:
+    director = user("director")
+    household = Household.objects.filter(place_path__startswith=_grid_path()).first()
+    assert household is not None
+    created = resident_create(user=director, scope=scope_for(director), household=household, name="欧阳修",
+                              sex="M", birth_date=date(1960, 1, 1), relation="other")
+    assert created.name_initials == _initials("欧阳修")
+    resident_update(user=director, scope=scope_for(director), resident=created, name="司马光")
+    created.refresh_from_db()
+    assert created.name_initials == _initials("司马光")
