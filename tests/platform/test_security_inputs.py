@@ -16,7 +16,7 @@ from civicgrid.core.errors import Invalid
 from civicgrid.core.limits import NOTE_CEILING, QUANTITY_CEILING, limit
 from civicgrid.core.models import AuditLog
 from civicgrid.registry.models import Household, Place
-from civicgrid.relief import services
+from civicgrid.relief import selectors, services
 from civicgrid.relief.models import Item, Need, NeedFiling
 from tests.platform.relief_support import (
     catalogue,
@@ -110,7 +110,7 @@ def test_an_attackers_huge_need_no_longer_grabs_the_stock(items: dict[str, Item]
         services.need_file(user=staff, scope=staff_scope, household_id=household.pk, item="t-insulin",
                            quantity=4, key=key())
     _, scope = login("director")
-    preview = services.round_preview(scope=scope, place_ids=[grid.pk], item_codes=["t-insulin"], days=3, seed=7)
+    preview = selectors.round_preview(scope=scope, place_ids=[grid.pk], item_codes=["t-insulin"], days=3, seed=7)
     assert not Need.objects.filter(household=attacker).exists()
     for outcome in preview.outcomes:
         assert int(outcome.result["allocated"].sum()) == 40, outcome.policy

@@ -150,8 +150,8 @@ def refuse_outside(scope: Scope, tables: dict[str, Rows], cleaned: Cleaned, plac
     new_paths: dict[str, str] = {}
 
     def writes(table: str, raw: dict[str, str]) -> bool:
-        if p is None:
-            return True
+        if p is None:  # a plain import writes every row but the places it already has (they are skipped)
+            return not (table == "places" and raw.get("code") in places)
         key = _post_key(raw) if table == "posts" else raw.get("code")
         return key in _writing(p, table)
 
