@@ -17,6 +17,7 @@ INSTALLED_APPS = [
     "civicgrid.alerts",
     "civicgrid.relief",
     "civicgrid.analytics",
+    "civicgrid.home",
 ]
 
 MIDDLEWARE = [
@@ -49,6 +50,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "civicgrid.accounts.context.role",
+                "civicgrid.home.context.display",
             ],
         },
     },
