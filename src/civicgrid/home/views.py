@@ -43,14 +43,17 @@ def home(request: HttpRequest, scope: Scope) -> HttpResponse:
         items = sorted(items, key=lambda i: (i.due is None, i.due or "", i.urgency))  # type: ignore[arg-type,return-value]
     shown = [i for i in items if not app or i.app == app]
     page = Paginator(shown, PAGE_SIZE).get_page(request.GET.get("page"))
+    title: Any
     title, work_title = HEADINGS.get(scope.role, (_("Home"), _("My work")))
     actor = getattr(getattr(request.user, "role", None), "actor", None) if scope.role == "org_staff" else None
+    if actor is not None:
+        title = _("Given to %(organisation)s") % {"organisation": actor.name}
     return render(request, "home/home.html", {
         "title": title, "work_title": work_title, "glances": glance_for(user=request.user, scope=scope),
         "page": page, "app": app, "sort": request.GET.get("sort", ""), "total": sum(counts.values()),
         "n_shown": sum(i.count for i in shown),
         "apps": [(label, APP_LABELS.get(label, label), n) for label, n in counts.items()],
-        "organisation": actor, "is_resident": scope.role == "resident",
+        "is_resident": scope.role == "resident",
     })
 
 

@@ -51,7 +51,7 @@ def open_needs(*, scope: Scope, critical_only: bool = False) -> QuerySet[Need]:
 
 def home_paths(user: Any) -> tuple[str, str]:
     """The (building path, grid path) where a volunteer lives, when their person is a registered resident."""
-    row: dict[str, Any] = Role.objects.filter(user_id=getattr(user, "pk", None) or 0).values(
+    row: Any = Role.objects.filter(user_id=getattr(user, "pk", None) or 0).values(
         "person__resident__household__building__path", "person__resident__household__grid__path").first() or {}
     return (row.get("person__resident__household__building__path") or "",
             row.get("person__resident__household__grid__path") or "")
