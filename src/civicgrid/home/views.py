@@ -4,6 +4,7 @@ and notices of every app (``AppPlugin.glance``); the large-text switch. Thin: th
 from __future__ import annotations
 
 from collections import Counter
+from typing import Any
 
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
