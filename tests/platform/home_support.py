@@ -68,7 +68,8 @@ def build() -> HomeWorld:
                    handler=org)
     # needs: life-critical for the resident's household, normal next door
     items = catalogue()
-    neighbour = Household.objects.filter(grid_id=household.grid_id).exclude(pk=household.pk).order_by("code").first()
+    # the last household of the grid: the emergency browser test isolates someone of the first ones
+    neighbour = Household.objects.filter(grid_id=household.grid_id).exclude(pk=household.pk).order_by("-code").first()
     assert neighbour is not None
     relief.need_file(user=grid, scope=g_scope, household_id=household.pk, item=items["insulin"], quantity=2,
                      key=_key(), urgency="critical", channel="visit")
@@ -82,9 +83,10 @@ def build() -> HomeWorld:
     emergency.isolation_start(user=grid, scope=g_scope, resident=other, start_date=today - timedelta(days=2),
                               end_date=today + timedelta(days=5), emergency=e)
     emergency.isolation_flag_missed(today=today)
-    # a relief round over the resident's grid: delivery tasks the volunteer's team may claim
-    for other_household in Household.objects.filter(grid_id=household.grid_id).exclude(
-            pk__in=[household.pk, neighbour.pk]).order_by("code")[:6]:
+    # a relief round over the resident's grid (food for the resident's household and six others):
+    # delivery tasks the volunteer's team may claim, a one-time code for the resident
+    fed = Household.objects.filter(grid_id=household.grid_id).exclude(pk__in=[household.pk, neighbour.pk])
+    for other_household in [household, *fed.order_by("code")[:6]]:
         relief.need_file(user=grid, scope=g_scope, household_id=other_household.pk, item=items["food"], quantity=7,
                          key=_key(), channel="visit")
     point = point_for(community)

@@ -19,7 +19,7 @@ from civicgrid.core.places import under
 from civicgrid.core.plugins import LIFE_CRITICAL, glance_for, work_for
 from civicgrid.emergency.models import LiveTask, MissedCheckIn, SweepVisit
 from civicgrid.registry.models import Actor, Household
-from civicgrid.relief.models import DeliveryTask, Need
+from civicgrid.relief.models import DeliveryStop, DeliveryTask, Need
 from tests.platform.factories import user
 from tests.platform.home_support import build, client_home
 
@@ -85,7 +85,10 @@ def test_resident_sees_only_their_own_household(world) -> None:
     counts = _counts("resident")
     assert set(counts) <= {"cases.mine", "emergency.checkin", "relief.my_need", "alerts.ack"}
     assert counts["relief.my_need"] == Need.objects.filter(household=household).exclude(
-        status__in=["delivered", "cancelled"]).count() == 1
+        status__in=["delivered", "cancelled"]).count() == 2
+    stop = DeliveryStop.objects.get(household=household)
+    mine = [i for i in work_for(user=resident, scope=scope_for(resident)) if i.kind == "relief.my_need"]
+    assert sum(stop.code in i.detail for i in mine) == 1  # the one-time code of the delivery on its way
     assert counts["emergency.checkin"] == 1
     assert counts["alerts.ack"] >= 1
     html = client_home(Client(), "resident")
