@@ -27,6 +27,11 @@
       });
     });
   });
+  // a refused form: its first error (shown next to its field) is brought into view on a phone
+  var firstError = document.querySelector("main .errorlist");
+  if (firstError && firstError.scrollIntoView) {
+    firstError.scrollIntoView({block: "center"});
+  }
   // print buttons (a grid's sweep list, an after-action review)
   document.querySelectorAll("[data-print]").forEach(function (button) {
     button.addEventListener("click", function () { window.print(); });
