@@ -1,17 +1,20 @@
 """The ``civicgrid`` command line.
 
     civicgrid demo                     set up var/, load a generated community, print logins, serve
-    civicgrid serve [--port 8000]      serve the web app
+    civicgrid serve [--port 8000] [--workers N] [--with-worker] [--dev]
+                                       serve the web app (gunicorn; --dev: Django's development server)
+    civicgrid worker                   run the job queue: periodic jobs, queued long jobs, retries
     civicgrid synth --households N --seed S --out DIR
     civicgrid import PATH              a folder of CSVs, a .zip, a .csv or an .xlsx; all or nothing
     civicgrid export --out DIR|FILE.xlsx|FILE.zip [--as USER]
     civicgrid allocate --requests FILE --stock FILE --policy NAME --out FILE
     civicgrid index --spec FILE --input FILE --out FILE | index svi|inform --input FILE --out FILE
     civicgrid governance --community CODE [--format text|json]
-    civicgrid tick [--loop SECONDS]    periodic jobs: case escalation, missed check-ins, alert outbox
+    civicgrid tick [--loop SECONDS]    periodic jobs once, without the queue (for cron)
     civicgrid backup --out FILE        the database and its keys in one file (keep it safe)
     civicgrid restore FILE [--force]   replace the database and var/secrets.json with a backup's
     civicgrid rotate-keys              re-encrypt with the first key of CIVICGRID_FIELD_KEY
+    civicgrid audit verify             walk the audit log's hash chain: "N rows, chain intact" or the first bad row
     civicgrid manage ARGS...           Django's manage.py (migrate, createsuperuser, ...)
 """
 
@@ -21,6 +24,8 @@ import argparse
 import os
 import sys
 from pathlib import Path
+
+from civicgrid.engine._cli import CliExit, CliParser, CliUsageError, usage_error
 
 
 def _django(*, check_key: bool = True) -> None:
@@ -39,9 +44,22 @@ def _django(*, check_key: bool = True) -> None:
 
 
 def _migrate() -> None:
+    """Bring the database up to date: only the commands that set the platform up (demo, serve, worker)."""
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0, interactive=False)
+
+
+def _require_migrated() -> None:
+    """Every other command works on a database as it is, and says so when it is not migrated."""
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    if executor.migration_plan(executor.loader.graph.leaf_nodes()):
+        print("civicgrid: the database is not up to date: run 'civicgrid manage migrate' (or 'civicgrid serve')",
+              file=sys.stderr)
+        raise SystemExit(2)
 
 
 def cmd_synth(args: argparse.Namespace) -> int:
@@ -76,7 +94,7 @@ def _print_errors(errors, total: int | None = None) -> None:  # type: ignore[no-
 
 def cmd_import(args: argparse.Namespace) -> int:
     _django()
-    _migrate()
+    _migrate()  # a first import sets the database up, as demo does
     from civicgrid.core.importing import ImportRejected, read_tables
     from civicgrid.core.scoping import PLATFORM
     from civicgrid.engine.registry_format import TABLES
@@ -96,7 +114,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     _django()
-    _migrate()
+    _require_migrated()
     from django.contrib.auth import get_user_model
 
     from civicgrid.accounts.roles import scope_for
@@ -154,71 +172,133 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print(f"  {username:<10} {password:<16} {sees}")
     if args.no_serve:
         return 0
+    args.with_worker, args.dev, args.bind, args.workers = True, False, "", 0
     return cmd_serve(args)
 
 
-def run_periodic_jobs() -> list[str]:
-    """Run every app's periodic management commands once (escalations, missed check-ins, the alert
-    outbox). Each job's failure is reported and does not stop the others."""
-    from io import StringIO
-
-    from django.core.management import call_command
+def run_periodic_jobs() -> tuple[list[str], int]:
+    """Run every app's periodic command once, here and now (``civicgrid tick``, for cron; the worker runs
+    them on the queue with retries). Each run is logged; a failure does not stop the others. Returns the
+    lines to print and how many failed."""
     from django.db import connections
 
+    from civicgrid.core.logs import log_context, new_request_id
     from civicgrid.core.plugins import periodic_commands
+    from civicgrid.ops.jobs import run_periodic
 
-    lines = []
+    lines, failed = [], 0
     for name in periodic_commands():
-        out = StringIO()
-        try:
-            call_command(name, stdout=out)
-            lines.append(f"{name}: {out.getvalue().strip()}")
-        except Exception as exc:  # noqa: BLE001 - one failing job must not stop the others
-            lines.append(f"{name}: FAILED {exc}")
+        with log_context(job=name, job_id=new_request_id()):
+            try:
+                lines.append(f"{name}: {run_periodic(name)}")
+            except Exception as exc:  # noqa: BLE001 - logged with its traceback by run_periodic
+                lines.append(f"{name}: FAILED {exc}")
+                failed += 1
     connections.close_all()
-    return lines
+    return lines, failed
 
 
 def cmd_tick(args: argparse.Namespace) -> int:
     _django()
-    _migrate()
+    _require_migrated()
     import time
 
     while True:
-        for line in run_periodic_jobs():
+        lines, failed = run_periodic_jobs()
+        for line in lines:
             print(line)
         if args.loop <= 0:
-            return 0
+            return 1 if failed else 0
         time.sleep(args.loop)
 
 
-def _start_ticker(seconds: float) -> None:
-    import threading
-    import time
-
-    def loop() -> None:
-        while True:
-            time.sleep(seconds)
-            run_periodic_jobs()
-
-    threading.Thread(target=loop, name="civicgrid-tick", daemon=True).start()
-
-
-def cmd_serve(args: argparse.Namespace) -> int:
+def cmd_worker(args: argparse.Namespace) -> int:
+    """The job queue's worker (django-q2's cluster: a scheduler, a pusher, N workers, a monitor)."""
+    if args.workers:
+        os.environ["CIVICGRID_JOB_WORKERS"] = str(args.workers)
     _django()
     _migrate()
     from django.core.management import call_command
 
-    _start_ticker(60.0)  # escalations, missed check-ins and the alert outbox, every minute
-    print(f"\nserving on http://127.0.0.1:{args.port}/  (Ctrl-C to stop)")
-    # --insecure serves the static files without a front web server: fine for one machine.
-    call_command("runserver", f"127.0.0.1:{args.port}", "--insecure", "--noreload")
+    from civicgrid.ops.jobs import sync_schedules
+
+    sync_schedules()
+    call_command("qcluster")
     return 0
+
+
+def _prepare_static() -> None:
+    """Collect the static files into var/static (WhiteNoise serves them from there)."""
+    from django.core.management import call_command
+
+    call_command("collectstatic", interactive=False, verbosity=0)
+
+
+def _worker_count() -> int:
+    return int(os.environ.get("CIVICGRID_WEB_WORKERS", "") or max(2, min(2 * (os.cpu_count() or 1) + 1, 9)))
+
+
+def gunicorn_argv(*, bind: str, workers: int) -> list[str]:
+    return [sys.executable, "-m", "gunicorn", "-c", "python:civicgrid.config.gunicorn", "--bind", bind,
+            "--workers", str(workers), "--name", "civicgrid", "civicgrid.config.wsgi:application"]
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """The production server (gunicorn, several worker processes), after migrating and collecting the
+    static files. With ``--with-worker`` (the demo) the job worker runs beside it and both stop together;
+    otherwise run ``civicgrid worker`` as its own service. ``--dev``: Django's development server."""
+    _django()
+    _migrate()
+    bind = args.bind or f"127.0.0.1:{args.port}"
+    if args.dev:
+        from django.core.management import call_command
+
+        print(f"\nserving (development server) on http://{bind}/  (Ctrl-C to stop)")
+        call_command("runserver", bind, "--insecure", "--noreload")
+        return 0
+    _prepare_static()
+    from django.db import connections
+
+    connections.close_all()
+    argv = gunicorn_argv(bind=bind, workers=args.workers or _worker_count())
+    print(f"\nserving on http://{bind}/  (Ctrl-C to stop)", flush=True)
+    if not args.with_worker:
+        os.execv(sys.executable, argv)  # the server replaces this process: signals reach it directly
+    return _run_together(argv, [sys.executable, "-m", "civicgrid.cli", "worker"])
+
+
+def _run_together(*commands: list[str]) -> int:
+    """Run the commands side by side; when one ends or this process is told to stop, stop them all."""
+    import signal
+    import subprocess
+    import time
+
+    children = [subprocess.Popen(command) for command in commands]
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        while all(child.poll() is None for child in children):
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for child in children:
+            if child.poll() is None:
+                child.terminate()
+        for child in children:
+            try:
+                child.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                child.kill()
+    return max((child.returncode or 0) for child in children)
 
 
 def cmd_governance(args: argparse.Namespace) -> int:
     _django()
-    _migrate()
+    _require_migrated()
     from civicgrid.analytics.governance_data import governance_report_for
     from civicgrid.engine.governance import report_to_json, report_to_text
     from civicgrid.registry.models import Place
@@ -264,7 +344,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
 
 def cmd_rotate_keys(args: argparse.Namespace) -> int:
     _django()
-    _migrate()
+    _require_migrated()
     from civicgrid.core.crypto import rotate_keys
 
     counts = rotate_keys()
@@ -272,6 +352,15 @@ def cmd_rotate_keys(args: argparse.Namespace) -> int:
           + ", ".join(f"{n} {label}" for label, n in counts.items())
           + "\nthe other keys may now be removed (keep them with your older backups)")
     return 0
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    _django(check_key=False)  # read-only, and the chain holds no encrypted values
+    from civicgrid.core.auditchain import verify
+
+    report = verify()
+    print(report, file=sys.stdout if report.intact else sys.stderr)
+    return 0 if report.intact else 1
 
 
 def cmd_manage(args: argparse.Namespace) -> int:
@@ -283,8 +372,8 @@ def cmd_manage(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="civicgrid", description="Community resilience governance.")
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = CliParser(prog="civicgrid", description="Community resilience governance.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=CliParser)
 
     p = sub.add_parser("demo", help="set up and serve a demo community")
     p.add_argument("--households", type=int, default=10_000)
@@ -293,9 +382,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-serve", action="store_true", help="load and print logins, then exit")
     p.set_defaults(func=cmd_demo)
 
-    p = sub.add_parser("serve", help="serve the web app")
+    p = sub.add_parser("serve", help="serve the web app (gunicorn)")
     p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--bind", default="", help="address:port to listen on (default 127.0.0.1:PORT)")
+    p.add_argument("--workers", type=int, default=0,
+                   help="web worker processes (default CIVICGRID_WEB_WORKERS or 2 x cores + 1, at most 9)")
+    p.add_argument("--with-worker", action="store_true", help="also run the job worker (civicgrid worker)")
+    p.add_argument("--dev", action="store_true", help="Django's development server instead (one process)")
     p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("worker", help="run the job queue (periodic jobs, queued jobs, retries)")
+    p.add_argument("--workers", type=int, default=0, help="job worker processes (default CIVICGRID_JOB_WORKERS or 2)")
+    p.set_defaults(func=cmd_worker)
 
     p = sub.add_parser("synth", help="write a generated community as CSV files")
     p.add_argument("--households", type=int, default=10_000)
@@ -312,7 +410,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--as", dest="as_user", default="", help="export what this user may see, masked as for them")
     p.set_defaults(func=cmd_export)
 
-    p = sub.add_parser("tick", help="run the periodic jobs (escalations, missed check-ins, alert outbox)")
+    p = sub.add_parser("tick", help="run the periodic jobs once, without the queue (for cron)")
     p.add_argument("--loop", type=float, default=0.0, help="keep running, pausing this many seconds")
     p.set_defaults(func=cmd_tick)
 
@@ -332,6 +430,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("rotate-keys", help="re-encrypt every sensitive field with the first CIVICGRID_FIELD_KEY")
     p.set_defaults(func=cmd_rotate_keys)
+
+    p = sub.add_parser("audit", help="check the audit log (verify: walk its hash chain)")
+    p.add_argument("action", choices=["verify"])
+    p.set_defaults(func=cmd_audit)
 
     for name in ENGINE_COMMANDS:
         sub.add_parser(name, help=f"{name} (see civicgrid {name} --help)")
@@ -356,7 +458,12 @@ def main(argv: list[str] | None = None) -> int:
 
         module, function = ENGINE_COMMANDS[argv[0]]
         return int(getattr(importlib.import_module(module), function)(argv[1:]))
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except CliExit as exc:
+        return exc.status
+    except CliUsageError as exc:
+        return usage_error("civicgrid", exc)
     return int(args.func(args) or 0)
 
 

@@ -77,5 +77,5 @@ def test_spec_command_and_input_errors(tmp_path: Path, capsys: pytest.CaptureFix
     assert "unmet_need" in capsys.readouterr().err
     assert run_index_cli(["svi", "--input", str(tmp_path / "absent.csv"), "--out", str(out)]) == 2
     assert "not found" in capsys.readouterr().err
-    with pytest.raises(SystemExit):
-        run_index_cli(["svi", "--out", str(out)])  # --input is required
+    assert run_index_cli(["svi", "--out", str(out)]) == 2  # --input is required: a usage error, no exit
+    assert "--input" in capsys.readouterr().err

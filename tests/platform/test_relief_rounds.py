@@ -60,9 +60,9 @@ def grid() -> Place:
 
 
 def _preview(grid: Place, username: str = "director",
-             items: tuple[str, ...] = ("t-food", "t-water")) -> tuple[Any, Scope, services.RoundPreview]:
+             items: tuple[str, ...] = ("t-food", "t-water")) -> tuple[Any, Scope, selectors.RoundPreview]:
     user, scope = login(username)
-    return user, scope, services.round_preview(scope=scope, place_ids=[grid.pk], item_codes=list(items), days=DAYS,
+    return user, scope, selectors.round_preview(scope=scope, place_ids=[grid.pk], item_codes=list(items), days=DAYS,
                                                seed=SEED)
 
 
@@ -285,9 +285,9 @@ def test_only_coordinators_run_rounds_and_only_in_their_area(world: World, grid:
     other = Place.objects.get(code__endswith="C02-G01", level="grid")
     user, scope = login("director")
     with pytest.raises(Invalid):
-        services.round_preview(scope=scope, place_ids=[other.pk], item_codes=["t-food"], days=DAYS, seed=1)
+        selectors.round_preview(scope=scope, place_ids=[other.pk], item_codes=["t-food"], days=DAYS, seed=1)
     with pytest.raises(Invalid):
-        services.round_preview(scope=scope, place_ids=[grid.pk], item_codes=["t-food", "gold"], days=DAYS, seed=1)
+        selectors.round_preview(scope=scope, place_ids=[grid.pk], item_codes=["t-food", "gold"], days=DAYS, seed=1)
 
 
 def test_the_preview_page_shows_equity_beside_the_other_policies_and_confirms(

@@ -12,4 +12,5 @@ urlpatterns = [
     path("alerts/<int:alert_id>/ack/", views.alert_acknowledge, name="ack"),
     path("alerts/<int:alert_id>/clarify/", views.alert_clarify, name="clarify"),
     path("notices/", views.notices, name="notices"),
+    path("notices/read/", views.notices_read, name="notices_read"),
 ]

@@ -103,10 +103,18 @@ def notices(request: HttpRequest, scope: Any) -> HttpResponse:
     alerts = list(selectors.alerts_for_user(user=request.user, scope=scope)[:50])
     acked = selectors.acknowledged_ids(user=request.user, alert_ids=[a.pk for a in alerts])
     personal = list(selectors.notices_for(user=request.user)[:50])
-    response = render(request, "alerts/notices.html", {
-        "alerts": [(a, a.pk in acked) for a in alerts], "personal": personal})
-    services.notice_mark_read(user=request.user, notice_ids=[n.pk for n in personal if n.read_at is None])
-    return response
+    return render(request, "alerts/notices.html", {
+        "alerts": [(a, a.pk in acked) for a in alerts], "personal": personal,
+        "n_unread": sum(1 for n in personal if n.read_at is None)})
+
+
+@scoped_view
+@require_POST
+def notices_read(request: HttpRequest, scope: Any) -> HttpResponse:
+    """Mark the notices shown as read (a POST: reading a page never writes)."""
+    ids = [int(i) for i in request.POST.getlist("notice") if i.isdigit()]
+    services.notice_mark_read(user=request.user, notice_ids=ids)
+    return redirect("alerts:notices")
 
 
 @require_GET

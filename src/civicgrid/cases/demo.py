@@ -9,7 +9,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from civicgrid.cases.models import Case, CaseCategory, CaseEvent
-from civicgrid.cases.services import case_report, handler_candidates
+from civicgrid.cases.selectors import handler_candidates
+from civicgrid.cases.services import case_report
 from civicgrid.cases.shipped import categories_install
 from civicgrid.core.scoping import PLATFORM
 from civicgrid.registry.models import Household, Place

@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from civicgrid.cases import selectors
 from civicgrid.cases.models import Case, CaseCategory
-from civicgrid.cases.services import handler_candidates
+from civicgrid.cases.selectors import handler_candidates
 from civicgrid.core.scoping import Scope
 from civicgrid.registry.models import Actor, Place
 

@@ -10,11 +10,14 @@ from typing import Any, Literal
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from civicgrid.cases import transitions as tx
 from civicgrid.cases.models import Case, CaseCategory, CaseEvent
+from civicgrid.core.errors import Invalid
+from civicgrid.core.places import ancestor_at, ancestors
 from civicgrid.core.scoping import Scope, require, scoped
-from civicgrid.registry.models import Place
+from civicgrid.registry.models import Actor, Place
 
 
 def categories(*, active_only: bool = True) -> QuerySet[CaseCategory]:
@@ -135,3 +138,23 @@ def overdue_count(*, scope: Scope, now: datetime | None = None) -> int:
 def open_cases_from(*, scope: Scope, source_prefix: str) -> QuerySet[Case]:
     """Open cases filed automatically (e.g. 'sweep:' or 'isolation:'), for the emergency page."""
     return case_list(scope=scope, open_only=True).filter(Q(source__startswith=source_prefix))
+
+
+# --- places and people around a case ------------------------------------------------------------
+def grid_of(place: Place) -> Place:
+    if place.level == "grid":
+        return place
+    if place.level == "building" and place.parent is not None:
+        return place.parent
+    raise Invalid({"place": _("A case is reported at a grid or a building.")})
+
+
+def level_place(case: Case, level: str) -> Place | None:
+    """The place at ``level`` above the case (its grid, community, sub-district or district)."""
+    path = ancestor_at(case.place_path, level)
+    return Place.objects.filter(path=path).first() if path else None
+
+
+def handler_candidates(case: Case) -> Any:
+    """Actors of any sector whose service area contains the case's place."""
+    return Actor.objects.filter(service_area__path__in=ancestors(case.place_path)).select_related("service_area")

@@ -22,11 +22,11 @@ from civicgrid.accounts.models import Role
 from civicgrid.cases import transitions as tx
 from civicgrid.cases.events import CaseAuditEvent
 from civicgrid.cases.models import LEVEL_LABELS, LEVELS, Case, CaseCategory, CaseEvent
+from civicgrid.cases.selectors import grid_of, handler_candidates, level_place
 from civicgrid.core import audit
 from civicgrid.core.errors import Forbidden, Invalid, NotFound
 from civicgrid.core.images import reencode_image
 from civicgrid.core.locking import locked, serialised, serialised_block
-from civicgrid.core.places import ancestor_at, ancestors
 from civicgrid.core.scoping import PLATFORM, Scope, check_in_scope, require
 from civicgrid.registry.models import Actor, Household, Place, Post
 
@@ -35,20 +35,6 @@ MANAGER_ACTIONS = frozenset({"register", "dismiss", "dispatch", "transfer", "clo
 
 
 # --- places and people around a case ------------------------------------------------------------
-def grid_of(place: Place) -> Place:
-    if place.level == "grid":
-        return place
-    if place.level == "building" and place.parent is not None:
-        return place.parent
-    raise Invalid({"place": _("A case is reported at a grid or a building.")})
-
-
-def level_place(case: Case, level: str) -> Place | None:
-    """The place at ``level`` above the case (its grid, community, sub-district or district)."""
-    path = ancestor_at(case.place_path, level)
-    return Place.objects.filter(path=path).first() if path else None
-
-
 def serves_grid(user: Any, grid: Place) -> bool:
     """Whether the user is a grid member of this grid (the registry's posts say who serves which)."""
     person_id = Role.objects.filter(user_id=getattr(user, "pk", None) or 0, role="grid_member").values_list(
@@ -59,11 +45,6 @@ def serves_grid(user: Any, grid: Place) -> bool:
 def _is_resident_of(user: Any, household_id: int | None) -> bool:
     return household_id is not None and Role.objects.filter(
         user_id=getattr(user, "pk", None) or 0, role="resident", household_id=household_id).exists()
-
-
-def handler_candidates(case: Case) -> Any:
-    """Actors of any sector whose service area contains the case's place."""
-    return Actor.objects.filter(service_area__path__in=ancestors(case.place_path)).select_related("service_area")
 
 
 def _users_of_actor(actor: Actor) -> Any:

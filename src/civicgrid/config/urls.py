@@ -6,6 +6,8 @@ from civicgrid.config.api import api
 from civicgrid.core.plugins import app_module, plugins
 from civicgrid.home import views as home_views
 
+handler500 = "civicgrid.core.views.server_error"  # shows the request id (civicgrid.core.logs)
+
 urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/", api.urls),

@@ -10,6 +10,10 @@ phone) and the place path the record lies in, so the log is scoped like the reco
 **Bulk changes** (an import, a round's thousands of allocations, releasing every lapsed claim) write
 one summarising row, not one per record: :func:`record_bulk` with the counts in ``new`` and a SHA-256
 digest of the affected ids, so a later reader can check a list of ids against the row.
+
+Rows are **chained** (:mod:`civicgrid.core.auditchain`): each stores the SHA-256 of its own fields and of
+the row before it, appends are serialised, and ``civicgrid audit verify`` finds a row changed, removed or
+forged by anything other than the functions here.
 """
 
 from __future__ import annotations

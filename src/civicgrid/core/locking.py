@@ -61,3 +61,20 @@ def _supports_of(queryset: Any) -> bool:
     from django.db import connections
 
     return bool(connections[queryset.db].features.has_select_for_update_of)
+
+
+def locked_for_write(queryset: models.QuerySet[M]) -> list[M]:
+    """The rows of ``queryset``, locked until the transaction ends, for a read-then-write that must not
+    interleave with another even outside :func:`serialised` (e.g. appending to the audit chain).
+
+    PostgreSQL: ``SELECT ... FOR UPDATE``. SQLite: first a write to those rows (it changes nothing) takes
+    the database's write lock, waiting out the busy timeout, so the read after it sees the last commit
+    (a read first could see a snapshot that another writer replaces before this one writes)."""
+    from django.db import connections
+
+    if connections[queryset.db].vendor == "sqlite":
+        pk = queryset.model._meta.pk
+        assert pk is not None
+        queryset.update(**{pk.attname: models.F(pk.attname)})
+        return list(queryset)
+    return list(locked(queryset))

@@ -1,7 +1,10 @@
-"""Page middleware of the platform: domain errors as error pages, and the Content-Security-Policy."""
+"""Page middleware of the platform: request ids and request logs, domain errors as error pages, and the
+Content-Security-Policy."""
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Callable
 
 from django.conf import settings
@@ -9,6 +12,36 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from civicgrid.core.errors import http_status, messages_of
+from civicgrid.core.logs import REQUEST_ID_ENVIRON, clean_request_id, log_context
+
+request_log = logging.getLogger("civicgrid.request")
+
+
+class RequestIdMiddleware:
+    """First in the chain: every log line of a request carries its id (see :mod:`civicgrid.core.logs`).
+
+    The id is the client's (or the reverse proxy's) ``X-Request-ID`` when it is a short plain token, a
+    new one otherwise; it is returned in the response's ``X-Request-ID`` and shown on the error page, so
+    a user can quote it and an administrator can find every line of that request. One line per request
+    records the method, path (without the query string, which may hold search terms), status and time.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        rid = request.META.get(REQUEST_ID_ENVIRON) or clean_request_id(request.headers.get("X-Request-ID"))
+        request.request_id = rid  # type: ignore[attr-defined]
+        started = time.perf_counter()
+        with log_context(request_id=rid):
+            response = self.get_response(request)
+            response.headers["X-Request-ID"] = rid
+            if not request.path.startswith(("/static/", "/healthz")):
+                request_log.info("%s %s %s", request.method, request.path, response.status_code,
+                                 extra={"method": request.method, "path": request.path,
+                                        "status": response.status_code,
+                                        "duration_ms": round((time.perf_counter() - started) * 1000, 1)})
+        return response
 
 
 class DomainErrorMiddleware:

@@ -1,4 +1,5 @@
-"""The append-only audit log, shared by every app (one mechanism: :mod:`civicgrid.core.audit`)."""
+"""The append-only audit log, shared by every app (one mechanism: :mod:`civicgrid.core.audit`), chained by
+hashes so that a changed, removed or forged row is found (:mod:`civicgrid.core.auditchain`)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,9 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
+
+from civicgrid.core import auditchain
 
 
 class AuditLogQuerySet(models.QuerySet["AuditLog"]):
@@ -13,6 +17,15 @@ class AuditLogQuerySet(models.QuerySet["AuditLog"]):
         raise PermissionError("the audit log is append-only")
 
     def delete(self) -> tuple[int, dict[str, int]]:
+        raise PermissionError("the audit log is append-only")
+
+    def _raw_delete(self, using: Any) -> int:
+        raise PermissionError("the audit log is append-only")
+
+    def bulk_create(self, objs: Any, *args: Any, **kwargs: Any) -> list[AuditLog]:  # type: ignore[override]
+        raise PermissionError("audit rows are chained one by one (civicgrid.core.audit.record / record_bulk)")
+
+    def bulk_update(self, objs: Any, *args: Any, **kwargs: Any) -> int:
         raise PermissionError("the audit log is append-only")
 
 
@@ -25,7 +38,8 @@ class AuditLog(models.Model):
         EXPORT = "export"
         BULK = "bulk"  # one summarising row for many records (see civicgrid.core.audit.record_bulk)
 
-    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # Set by the chain when the row is appended (not auto_now_add: the hash covers the stored instant).
+    at = models.DateTimeField(default=timezone.now, db_index=True)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT)
     # The typed event ("relief.round_confirmed"), declared by the app that owns it.
     event = models.CharField(max_length=64, db_index=True)
@@ -37,6 +51,10 @@ class AuditLog(models.Model):
     place_path = models.CharField(max_length=255, blank=True, db_index=True)
     old = models.JSONField(null=True, blank=True)
     new = models.JSONField(null=True, blank=True)
+    # The hash chain (civicgrid.core.auditchain): place in the chain, the previous row's hash, this row's.
+    seq = models.BigIntegerField(unique=True, editable=False)
+    prev_hash = models.CharField(max_length=64, editable=False)
+    row_hash = models.CharField(max_length=64, editable=False)
 
     objects = AuditLogQuerySet.as_manager()
 
@@ -51,7 +69,25 @@ class AuditLog(models.Model):
         # Integrity, not business logic: a written entry is never rewritten.
         if self.pk is not None:
             raise PermissionError("the audit log is append-only")
-        super().save(*args, **kwargs)
+        kwargs["force_insert"] = True
+
+        def insert(db: str) -> None:
+            super(AuditLog, self).save(*args, **{**kwargs, "using": db})
+
+        auditchain.append(self, insert)
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise PermissionError("the audit log is append-only")
+
+
+class AuditChainHead(models.Model):
+    """The chain's last ``seq`` and hash, one row, written with every append in the same transaction; its
+    lock serialises appends, and it tells :func:`civicgrid.core.auditchain.verify` how long the chain was."""
+
+    SINGLETON = 1
+
+    seq = models.BigIntegerField(default=0)
+    hash = models.CharField(max_length=64, default=auditchain.GENESIS)
+
+    def __str__(self) -> str:
+        return f"audit chain head: {self.seq} rows, {self.hash}"

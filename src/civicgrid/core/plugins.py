@@ -15,7 +15,8 @@ What an app may declare (all optional), see :class:`AppPlugin`:
 * ``scope_rules``: how each of its models relates to a user's scope (:mod:`civicgrid.core.scoping`);
 * ``task_households``: households a user's tasks in this app let them see;
 * ``audit_events``: the app's typed audit event names (:mod:`civicgrid.core.audit`);
-* ``periodic_jobs``: management commands run by ``civicgrid tick`` and every minute by the server;
+* ``periodic_jobs``: management commands scheduled every minute on the job queue by
+  ``civicgrid worker`` (:mod:`civicgrid.ops.jobs`, with retries), or run once by ``civicgrid tick``;
 * ``demo_load``: called by ``civicgrid demo`` after the registry is loaded;
 * ``crei_indicators``: providers of Community Resilience and Equity Index indicators, each described
   in the app's own ``crei.yaml`` (the analytics app assembles the catalogue);

@@ -14,7 +14,7 @@ from typing import Any
 
 from django import forms
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 
 from civicgrid.accounts.roles import scope_for
@@ -36,3 +36,14 @@ def form_errors(form: forms.BaseForm, exc: BaseException) -> None:
     """Show a service's refusal next to the field it names (or above the form)."""
     for name, messages in field_errors(exc).items():
         form.add_error(name if name in form.fields else None, messages)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """The 500 page (``handler500``): no database, no login, just the request id to quote."""
+    from django.template import loader
+
+    from civicgrid.core.logs import request_id
+
+    rid = getattr(request, "request_id", "") or request_id()
+    body = loader.get_template("core/500.html").render({"request_id": rid})
+    return HttpResponse(body, status=500)

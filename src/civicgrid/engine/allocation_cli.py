@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from civicgrid.engine._cli import CliExit, CliParser, CliUsageError, usage_error
 from civicgrid.engine.allocation import POLICIES, allocate
 
 __all__ = ["run_allocate_cli"]
@@ -25,32 +26,8 @@ __all__ = ["run_allocate_cli"]
 _TEXT_COLUMNS = {"item": str, "point": str, "household_id": str, "unit": str, "weight_reason": str}
 
 
-class _ArgumentError(Exception):
-    """Raised instead of argparse's sys.exit on a bad argument."""
-
-
-class _Exit(Exception):
-    """Raised instead of argparse's sys.exit after --help, carrying the exit code."""
-
-    def __init__(self, status: int) -> None:
-        super().__init__(status)
-        self.status = status
-
-
-class _Parser(argparse.ArgumentParser):
-    """An ArgumentParser that never exits the process, so the caller gets a return code."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        raise _ArgumentError(message)
-
-    def exit(self, status: int = 0, message: str | None = None) -> None:  # type: ignore[override]
-        if message:
-            print(message, file=sys.stderr, end="")
-        raise _Exit(status)
-
-
 def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(
+    parser = CliParser(
         prog="civicgrid allocate",
         description=(
             "Allocate relief stock to household requests (CSV in, CSV out). Requests need the "
@@ -117,12 +94,10 @@ def run_allocate_cli(argv: list[str]) -> int:
         requests = _read(args.requests, "requests")
         stock = _read(args.stock, "stock")
         result = allocate(requests, stock, policy=args.policy, seed=args.seed)
-    except _Exit as exc:
+    except CliExit as exc:
         return exc.status
-    except _ArgumentError as exc:
-        print(f"civicgrid allocate: error: {exc}", file=sys.stderr)
-        print("run 'civicgrid allocate --help' for the options", file=sys.stderr)
-        return 2
+    except CliUsageError as exc:
+        return usage_error("civicgrid allocate", exc)
     except (ValueError, TypeError) as exc:
         print(f"civicgrid allocate: error: {exc}", file=sys.stderr)
         return 2

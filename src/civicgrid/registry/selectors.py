@@ -109,9 +109,52 @@ def person_get(*, scope: Scope, person_id: int) -> Person:
     return scoped(Person.objects.all(), scope).get(pk=person_id)
 
 
-def audit_list(*, scope: Scope) -> QuerySet[AuditLog]:
+def audit_list(*, scope: Scope, event: str = "", user_id: int | None = None, place: str = "",
+               since: date | None = None, until: date | None = None) -> QuerySet[AuditLog]:
+    """Audit rows in scope, newest first, narrowed by event, acting user, place (a path prefix: only
+    narrows, never widens the scope) and date range (inclusive, in the site's time zone)."""
     require(scope, "audit")
-    return scoped(AuditLog.objects.select_related("user"), scope)
+    rows = scoped(AuditLog.objects.select_related("user"), scope)
+    if event:
+        rows = rows.filter(event=event)
+    if user_id is not None:
+        rows = rows.filter(user_id=user_id)
+    if place:
+        rows = rows.filter(place_path__startswith=place)
+    if since is not None:
+        rows = rows.filter(at__date__gte=since)
+    if until is not None:
+        rows = rows.filter(at__date__lte=until)
+    return rows.order_by("-at", "-seq")
+
+
+def audit_users(*, scope: Scope) -> list[tuple[int, str]]:
+    """The users who acted in the audit rows in scope (for the page's filter)."""
+    rows = audit_list(scope=scope).exclude(user=None).order_by()
+    return sorted(set(rows.values_list("user_id", "user__username")), key=lambda u: u[1])
+
+
+def audit_places(*, scope: Scope) -> list[tuple[str, str]]:
+    """(path, name) of the places in scope down to grids, for the page's place filter."""
+    require(scope, "audit")
+    places = scoped(Place.objects.all(), scope).filter(level__in=("district", "subdistrict", "community", "grid"))
+    return [(p.path, f"{p.name} ({p.code})") for p in places.order_by("path")]
+
+
+def audit_changes(old: dict[str, Any] | None, new: dict[str, Any] | None) -> list[tuple[str, str, str]]:
+    """An audit row's values as (field, old, new) in words, in field order: "" where a side has no value."""
+    old, new = old or {}, new or {}
+    keys = list(dict.fromkeys([*old, *new]))
+    return [(k, _shown(old[k]) if k in old else "", _shown(new[k]) if k in new else "") for k in keys]
+
+
+def _shown(value: Any) -> str:
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, dict | list):
+        value = json.dumps(value, ensure_ascii=False)
+    text = str(value)
+    return text if len(text) <= 160 else text[:159] + "…"
 
 
 def show_identity(scope: Scope, value: str) -> str:

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ObjectDoesNotExist
@@ -14,9 +15,11 @@ from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from civicgrid.accounts.roles import scope_for
+from civicgrid.core.audit import event_choices, event_label
 from civicgrid.core.importing import ImportRejected, read_tables, write_csv_zip, write_xlsx
 from civicgrid.core.scoping import require
 from civicgrid.engine.registry_format import TABLES
@@ -147,11 +150,17 @@ def registry_import(request: HttpRequest, scope: Any) -> HttpResponse:
 
 
 @scoped_view
+@require_http_methods(["GET", "POST"])
 def registry_export(request: HttpRequest, scope: Any) -> HttpResponse:
+    """GET says what an export holds (and whether ID numbers are masked); the POST downloads it and
+    records the export in the audit log (a page view never writes)."""
+    require(scope, "export")
+    if request.method == "GET":
+        return render(request, "registry/export.html", {"masked": not scope.identity_clearance})
     tables = selectors.registry_tables(scope=scope)
     services.registry_export_recorded(user=request.user, scope=scope, counts={k: len(v[1]) for k, v in tables.items()},
                                       masked=not scope.identity_clearance)
-    if request.GET.get("format") == "xlsx":
+    if request.POST.get("format") == "xlsx":
         response = HttpResponse(write_xlsx(tables), content_type=(
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))
         response["Content-Disposition"] = 'attachment; filename="civicgrid-registry.xlsx"'
@@ -161,9 +170,41 @@ def registry_export(request: HttpRequest, scope: Any) -> HttpResponse:
     return response
 
 
+class AuditFilterForm(forms.Form):
+    """The audit page's filters; every choice comes from the viewer's scope."""
+
+    event = forms.ChoiceField(label=gettext_lazy("Event"), required=False)
+    user = forms.TypedChoiceField(label=gettext_lazy("Who"), required=False, coerce=int, empty_value=None)
+    place = forms.ChoiceField(label=gettext_lazy("Place"), required=False)
+    since = forms.DateField(label=gettext_lazy("From"), required=False,
+                            widget=forms.DateInput(attrs={"type": "date"}))
+    until = forms.DateField(label=gettext_lazy("To"), required=False,
+                            widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, data: Any, *, scope: Any) -> None:
+        super().__init__(data)
+        every = ("", "—")
+        self.fields["event"].choices = [every, *event_choices()]  # type: ignore[attr-defined]
+        self.fields["user"].choices = [every, *((str(pk), name)  # type: ignore[attr-defined]
+                                                for pk, name in selectors.audit_users(scope=scope))]
+        self.fields["place"].choices = [every, *selectors.audit_places(scope=scope)]  # type: ignore[attr-defined]
+
+
 @scoped_view
 def audit_log(request: HttpRequest, scope: Any) -> HttpResponse:
-    page = Paginator(selectors.audit_list(scope=scope), 50).get_page(request.GET.get("page"))
+    require(scope, "audit")
+    form = AuditFilterForm(request.GET, scope=scope)
+    form.is_valid()  # an invalid filter is shown with its error and not applied; the others are
+    filters = {k: v for k, v in form.cleaned_data.items() if v not in (None, "")}
+    rows = selectors.audit_list(scope=scope, event=filters.get("event", ""), user_id=filters.get("user"),
+                                place=filters.get("place", ""), since=filters.get("since"),
+                                until=filters.get("until"))
+    page = Paginator(rows, 50).get_page(request.GET.get("page"))
     for entry in page:  # shown, never saved: birth dates hidden without identity clearance
-        entry.old, entry.new = selectors.show_audit_values(scope, entry.old), selectors.show_audit_values(scope, entry.new)
-    return render(request, "registry/audit.html", {"page": page})
+        entry.label = event_label(entry.event)  # type: ignore[attr-defined]
+        entry.changes = selectors.audit_changes(  # type: ignore[attr-defined]
+            selectors.show_audit_values(scope, entry.old), selectors.show_audit_values(scope, entry.new))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(request, "registry/audit.html", {"page": page, "form": form, "query": query.urlencode(),
+                                                   "filtered": bool(filters)})

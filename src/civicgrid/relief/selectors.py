@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from civicgrid.accounts.models import Role
+from civicgrid.core.errors import Invalid
 from civicgrid.core.locking import locked
 from civicgrid.core.places import ancestors, under
 from civicgrid.core.scoping import Scope, require, scoped
@@ -404,3 +405,43 @@ def task_organisations(*, scope: Scope) -> QuerySet[Actor]:
 
 def task_stop_count(task: DeliveryTask) -> int:
     return DeliveryStop.objects.filter(task=task).count()
+
+
+def catalogue_item(code: str) -> Item:
+    item = Item.objects.filter(code=str(code).strip(), active=True).first()
+    if item is None:
+        raise Invalid({"item": _("%(code)r is not in the catalogue") % {"code": code}})
+    return item
+
+
+def round_selection(*, scope: Scope, place_ids: list[Any], item_codes: list[str], days: Any
+                    ) -> tuple[list[Place], list[Item], int]:
+    """Validate a round's scope, items and days (shared by the preview and the confirmation)."""
+    require(scope, "relief_manage")
+    try:
+        ids = [int(p) for p in place_ids]
+    except (TypeError, ValueError):
+        raise Invalid({"places": _("choose grids or a community")}) from None
+    places = list(round_places(scope=scope).filter(pk__in=ids))
+    if not places or len(places) != len(set(ids)):
+        raise Invalid({"places": _("choose grids or a community in your area")})
+    items = list(Item.objects.filter(code__in=item_codes, active=True))
+    if not items or len(items) != len(set(item_codes)):
+        raise Invalid({"items": _("choose items from the catalogue")})
+    if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= 30:
+        raise Invalid({"days": _("a round covers 1 to 30 days")})
+    return places, items, days
+
+
+@dataclass(frozen=True)
+class RoundPreview:
+    inputs: rounds.RoundInputs
+    outcomes: list[rounds.PolicyOutcome]
+
+
+def round_preview(*, scope: Scope, place_ids: list[Any], item_codes: list[str], days: Any, seed: int
+                  ) -> RoundPreview:
+    """Every policy on the open needs and stock now (reads only)."""
+    places, items, days = round_selection(scope=scope, place_ids=place_ids, item_codes=item_codes, days=days)
+    inputs = round_inputs(scope=scope, places=places, items=items, days=days)
+    return RoundPreview(inputs, rounds.compare_policies(inputs, seed=seed))

@@ -70,13 +70,6 @@ def _whole_positive(value: Any, field: str) -> int:
     return value
 
 
-def catalogue_item(code: str) -> Item:
-    item = Item.objects.filter(code=str(code).strip(), active=True).first()
-    if item is None:
-        raise Invalid({"item": _("%(code)r is not in the catalogue") % {"code": code}})
-    return item
-
-
 # --- needs ----------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Filing:
@@ -98,7 +91,7 @@ def need_file(*, user: Any, scope: Scope, household_id: Any, item: str | Item, q
     """
     require(scope, "relief")
     quantity = _whole_positive(quantity, "quantity")
-    item = item if isinstance(item, Item) else catalogue_item(item)
+    item = item if isinstance(item, Item) else selectors.catalogue_item(item)
     if category and category != item.category:
         raise Invalid({"item": _("%(item)s is not in the category %(category)s") % {
             "item": item.name, "category": CATEGORIES.get(category, category)}})
@@ -205,7 +198,7 @@ def stock_issue(*, user: Any, scope: Scope, item: str | Item, point_id: int, qua
     """Issue ``quantity`` units from a point, first expiry first; all or nothing."""
     require(scope, "relief_manage")
     quantity = _whole_positive(quantity, "quantity")
-    item = item if isinstance(item, Item) else catalogue_item(item)
+    item = item if isinstance(item, Item) else selectors.catalogue_item(item)
     try:
         point = selectors.point_get(scope=scope, point_id=int(point_id))
     except (ObjectDoesNotExist, TypeError, ValueError):
@@ -248,7 +241,7 @@ def offer_pledge(*, user: Any, scope: Scope, donor_id: int, item: str | Item, qu
                  expiry: date | None = None, note: str = "", now: datetime | None = None) -> Offer:
     require(scope, "relief")
     quantity = _whole_positive(quantity, "quantity")
-    item = item if isinstance(item, Item) else catalogue_item(item)
+    item = item if isinstance(item, Item) else selectors.catalogue_item(item)
     donor = selectors.donors_for(scope=scope).filter(pk=donor_id).first()
     if donor is None:
         raise Invalid({"donor": _("you may not record a pledge for this actor")})
@@ -333,41 +326,8 @@ def offer_advance(*, user: Any, scope: Scope, offer_id: int, quantity: int | Non
 
 
 # --- allocation rounds ----------------------------------------------------------------------------
-def round_selection(*, scope: Scope, place_ids: list[Any], item_codes: list[str], days: Any
-                    ) -> tuple[list[Place], list[Item], int]:
-    """Validate a round's scope, items and days (shared by the preview and the confirmation)."""
-    require(scope, "relief_manage")
-    try:
-        ids = [int(p) for p in place_ids]
-    except (TypeError, ValueError):
-        raise Invalid({"places": _("choose grids or a community")}) from None
-    places = list(selectors.round_places(scope=scope).filter(pk__in=ids))
-    if not places or len(places) != len(set(ids)):
-        raise Invalid({"places": _("choose grids or a community in your area")})
-    items = list(Item.objects.filter(code__in=item_codes, active=True))
-    if not items or len(items) != len(set(item_codes)):
-        raise Invalid({"items": _("choose items from the catalogue")})
-    if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= 30:
-        raise Invalid({"days": _("a round covers 1 to 30 days")})
-    return places, items, days
-
-
 def _common_place(places: list[Place]) -> Place:
     return Place.objects.get(path=common_ancestor([p.path for p in places]))
-
-
-@dataclass(frozen=True)
-class RoundPreview:
-    inputs: rounds.RoundInputs
-    outcomes: list[rounds.PolicyOutcome]
-
-
-def round_preview(*, scope: Scope, place_ids: list[Any], item_codes: list[str], days: Any, seed: int
-                  ) -> RoundPreview:
-    """Every policy on the open needs and stock now (reads only)."""
-    places, items, days = round_selection(scope=scope, place_ids=place_ids, item_codes=item_codes, days=days)
-    inputs = selectors.round_inputs(scope=scope, places=places, items=items, days=days)
-    return RoundPreview(inputs, rounds.compare_policies(inputs, seed=seed))
 
 
 def round_confirm(*, user: Any, scope: Scope, place_ids: list[Any], item_codes: list[str], days: Any,
@@ -375,7 +335,7 @@ def round_confirm(*, user: Any, scope: Scope, place_ids: list[Any], item_codes: 
     """Allocate, freeze the snapshot, take the stock and create the delivery tasks, in one transaction.
 
     With ``fingerprint`` (from the preview) the round is refused if needs or stock changed since."""
-    places, items, days = round_selection(scope=scope, place_ids=place_ids, item_codes=item_codes, days=days)
+    places, items, days = selectors.round_selection(scope=scope, place_ids=place_ids, item_codes=item_codes, days=days)
     if policy not in POLICIES:
         raise Invalid({"policy": _("unknown policy %(value)r") % {"value": policy}})
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**62:
@@ -403,10 +363,10 @@ def round_confirm(*, user: Any, scope: Scope, place_ids: list[Any], item_codes: 
             metrics={p: o.metrics for p, o in outcomes.items()}, fingerprint=inputs.fingerprint,
             n_requests=len(result), units_allocated=int(result["allocated"].sum()), confirmed_by=audit.acting_user(user),
             confirmed_at=now, due_at=now + timedelta(hours=relief_setting("delivery_hours")))
+        _write_outcome(user=user, round=round, inputs=inputs, result=result, items=items, now=now)
         audit.record(user=user, event=ReliefEvent.ROUND_CONFIRMED, instance=round, new={
             "policy": policy, "seed": seed, "days": days, "places": round.place_paths, "items": round.item_codes,
             "requests": round.n_requests, "units_allocated": round.units_allocated, "fingerprint": round.fingerprint})
-        _write_outcome(user=user, round=round, inputs=inputs, result=result, items=items, now=now)
         return round
 
 

@@ -132,7 +132,7 @@ def stock(request: HttpRequest, scope: Scope) -> HttpResponse:
                 else:
                     require(scope, "relief_manage")
                     point = selectors.point_get(scope=scope, point_id=int(data["point"]))
-                    services.stock_receive(user=request.user, scope=scope, item=services.catalogue_item(data["item"]),
+                    services.stock_receive(user=request.user, scope=scope, item=selectors.catalogue_item(data["item"]),
                                            point=point, quantity=data["quantity"], expiry=data["expiry"],
                                            source=data["reason"])
                     messages.success(request, _("Stock received."))
@@ -221,7 +221,7 @@ def round_preview(request: HttpRequest, scope: Scope) -> HttpResponse:
             messages.error(request, " ".join(error.messages))
     seed = int(data.get("seed") or secrets.randbelow(2**31))
     try:
-        preview = services.round_preview(scope=scope, seed=seed, **selection)
+        preview = selectors.round_preview(scope=scope, seed=seed, **selection)
     except FORM_ERRORS as error:
         form_errors(form, error)
         return render(request, "relief/rounds.html", {"rounds": selectors.round_list(scope=scope)[:50],
@@ -239,7 +239,7 @@ def round_preview(request: HttpRequest, scope: Scope) -> HttpResponse:
     })
 
 
-def _examples(preview: services.RoundPreview, n: int = 8) -> list[dict[str, Any]]:
+def _examples(preview: selectors.RoundPreview, n: int = 8) -> list[dict[str, Any]]:
     """The most vulnerable requests, and what each policy gives them."""
     requests = preview.inputs.requests
     if requests.empty:

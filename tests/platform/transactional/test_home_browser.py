@@ -139,7 +139,7 @@ def test_director_home_shows_the_area_at_a_glance(browser, app_server, world) ->
     page = _phone(browser, app_server.url, "director")
     assert page.locator("#home-title").inner_text() == "辖区一览"
     glance = page.locator("#glance").inner_text()
-    for label in ("应急状态", "超时案件", "未满足的危及生命需求", "预警触达"):
+    for label in ("应急状态", "超时事件", "未满足的危及生命需求", "预警触达"):
         assert label in glance
     assert page.locator("#glance .card.alarm").count() >= 2
     _fits(page)

@@ -9,6 +9,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "ninja",  # the API docs' Swagger UI from its own static files (no CDN, no inline script)
+    "django_q",  # the job queue (see civicgrid.ops.jobs), its queue and results in the database
     "civicgrid.core",
     "civicgrid.registry",
     "civicgrid.accounts",
@@ -17,11 +18,14 @@ INSTALLED_APPS = [
     "civicgrid.alerts",
     "civicgrid.relief",
     "civicgrid.analytics",
+    "civicgrid.ops",
     "civicgrid.home",
 ]
 
 MIDDLEWARE = [
+    "civicgrid.core.middleware.RequestIdMiddleware",  # first: every log line of a request has its id
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",  # static files from var/static, cached and compressed
     "civicgrid.core.middleware.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -57,7 +61,12 @@ TEMPLATES = [
 ]
 
 STATIC_URL = "/static/"
-STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT = VAR_DIR / "static"  # filled by `civicgrid serve` (collectstatic) and served by WhiteNoise
+# Compressed copies (gzip) beside each file; no manifest, so pages render before collectstatic has run.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"

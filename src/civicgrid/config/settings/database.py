@@ -1,7 +1,7 @@
 """Database: embedded SQLite under var/ by default; PostgreSQL when CIVICGRID_DATABASE_URL is set.
 
 CIVICGRID_DATABASE_URL=postgresql://USER:PASSWORD@HOST:PORT/NAME (host may be a socket directory,
-given as ?host=/path).
+given as ?host=/path), or sqlite:////absolute/path/to/file.sqlite3 for an embedded database elsewhere.
 """
 
 import os
@@ -12,6 +12,8 @@ from civicgrid.config.settings.paths import VAR_DIR, ensure_private_dir
 
 def database_from_url(url: str) -> dict[str, object]:
     parsed = urlparse(url)
+    if parsed.scheme == "sqlite":
+        return _sqlite(unquote(parsed.path))
     if parsed.scheme not in {"postgres", "postgresql"}:
         raise ValueError(f"CIVICGRID_DATABASE_URL must be postgresql://..., got scheme {parsed.scheme!r}")
     query = parse_qs(parsed.query)
@@ -26,17 +28,18 @@ def database_from_url(url: str) -> dict[str, object]:
     }
 
 
+def _sqlite(name: object) -> dict[str, object]:
+    return {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": name,
+        # WAL lets page reads go on while an import writes; the timeout waits out short locks.
+        "OPTIONS": {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL;"},
+    }
+
+
 _url = os.environ.get("CIVICGRID_DATABASE_URL", "")
 if _url:
     DATABASES = {"default": database_from_url(_url)}
 else:
     ensure_private_dir(VAR_DIR)  # the embedded database needs its folder, private (0700)
-    DATABASES = {
-        "default": {
-            "ENGINE": "django.db.backends.sqlite3",
-            "NAME": VAR_DIR / "civicgrid.sqlite3",
-            # WAL lets page reads go on while an import writes; the timeout waits out short locks.
-            "OPTIONS": {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL;"},
-            "TEST": {"NAME": VAR_DIR / "test.sqlite3"},
-        }
-    }
+    DATABASES = {"default": {**_sqlite(VAR_DIR / "civicgrid.sqlite3"), "TEST": {"NAME": VAR_DIR / "test.sqlite3"}}}

@@ -19,5 +19,7 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = True
 CSRF_TRUSTED_ORIGINS = [o.strip() for o in os.environ.get("CIVICGRID_CSRF_TRUSTED_ORIGINS", "").split(",")
                         if o.strip()]
+# Probes on the host itself speak plain HTTP to the app server: no redirect for them.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 if os.environ.get("CIVICGRID_PROXY_SSL_HEADER", "0") == "1":
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -19,6 +19,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from .._cli import CliExit, CliParser, CliUsageError, usage_error
 from ._engine import compute_index
 from ._spec import IndexSpec
 from .presets import inform, svi
@@ -53,7 +54,7 @@ def _write_table(table: pd.DataFrame, path: Path, *, missing: str) -> None:
 
 def _parser(command: str | None) -> argparse.ArgumentParser:
     prog = f"{_PROG} {command}" if command else _PROG
-    parser = argparse.ArgumentParser(
+    parser = CliParser(
         prog=prog, description=__doc__.split("\n\n")[0] if __doc__ else None
     )
     if command is None:
@@ -99,7 +100,12 @@ def run_index_cli(argv: list[str]) -> int:
         arguments = arguments[1:]
     command = arguments[0] if arguments[:1] and arguments[0] in ("svi", "inform") else None
     parser = _parser(command)
-    options = parser.parse_args(arguments[1:] if command else arguments)
+    try:
+        options = parser.parse_args(arguments[1:] if command else arguments)
+    except CliExit as exc:
+        return exc.status
+    except CliUsageError as exc:
+        return usage_error(parser.prog, exc)
     try:
         data = _read_table(options.input, options.encoding)
         missing = ""

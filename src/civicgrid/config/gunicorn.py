@@ -1,0 +1,30 @@
+"""Gunicorn settings of ``civicgrid serve`` (``-c python:civicgrid.config.gunicorn``).
+
+The bind address and the number of worker processes come from the command line of ``civicgrid
+serve``; the rest is fixed here: JSON log lines (the same format as the app's, see
+civicgrid.core.logs), no access log (the app writes one line per request, with its request id),
+worker heartbeat files in memory, and a timeout long enough for an import.
+"""
+
+import os
+
+timeout = int(os.environ.get("CIVICGRID_WEB_TIMEOUT", "120"))
+graceful_timeout = 30
+keepalive = 5
+worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
+max_requests = 2000  # recycle a worker now and then (bounded memory), staggered by the jitter
+max_requests_jitter = 200
+forwarded_allow_ips = os.environ.get("CIVICGRID_FORWARDED_ALLOW_IPS", "127.0.0.1")
+accesslog = None
+logconfig_dict = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"context": {"()": "civicgrid.core.logs.ContextFilter"}},
+    "formatters": {"json": {"()": "civicgrid.core.logs.JsonFormatter"}},
+    "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json", "filters": ["context"]}},
+    "loggers": {
+        "gunicorn.error": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
+        "gunicorn.access": {"handlers": [], "level": "WARNING", "propagate": False},
+    },
+    "root": {"level": "WARNING", "handlers": []},
+}

@@ -1,0 +1,39 @@
+"""The Jobs page, and the health and readiness endpoints."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from civicgrid.core.views import scoped_view
+from civicgrid.ops import health, selectors
+
+
+@scoped_view
+@require_GET
+def job_list(request: HttpRequest, scope: Any) -> HttpResponse:
+    status = request.GET.get("status", "")
+    status = status if status in {"failed", "done"} else ""
+    page = Paginator(selectors.job_runs(scope=scope, status=status), 50).get_page(request.GET.get("page"))
+    rows = [{"run": run, "error": "" if run.success else selectors.error_line(run.result)} for run in page]
+    return render(request, "ops/jobs.html", {"page": page, "rows": rows, "status": status,
+                                             "summary": selectors.queue_summary(scope=scope)})
+
+
+@never_cache
+@require_GET
+def healthz(request: HttpRequest) -> HttpResponse:
+    return JsonResponse({"status": "ok"})
+
+
+@never_cache
+@require_GET
+def readyz(request: HttpRequest) -> HttpResponse:
+    ready, checks = health.readiness()
+    return JsonResponse({"status": "ready" if ready else "not ready", "checks": checks},
+                        status=200 if ready else 503)

@@ -1,0 +1,40 @@
+"""The job queue's glue (civicgrid.ops.jobs): one schedule per periodic command, kept in step and
+audited; `civicgrid tick` (cron) runs every periodic job once and logs each run."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from civicgrid.core.models import AuditLog
+from civicgrid.core.plugins import periodic_commands
+
+pytestmark = pytest.mark.django_db
+
+
+def test_schedules_follow_the_plugins_periodic_jobs_and_are_audited_once() -> None:
+    from django_q.models import Schedule
+
+    from civicgrid.ops.jobs import PERIODIC, sync_schedules
+
+    Schedule.objects.create(name="periodic:gone_command", func=PERIODIC, args="'gone_command'")
+    changes = sync_schedules()
+    assert "removed periodic:gone_command" in changes
+    names = set(Schedule.objects.values_list("name", flat=True))
+    assert names == {f"periodic:{c}" for c in periodic_commands()}
+    assert all(s.minutes == 1 and s.repeats == -1 for s in Schedule.objects.all())
+    assert AuditLog.objects.filter(event="ops.schedules_synced").count() == 1
+    assert sync_schedules() == []  # nothing to change: no second audit row
+    assert AuditLog.objects.filter(event="ops.schedules_synced").count() == 1
+
+
+def test_tick_runs_each_periodic_job_once_and_logs_it(caplog: pytest.LogCaptureFixture) -> None:
+    from civicgrid.cli import run_periodic_jobs
+
+    with caplog.at_level(logging.INFO, logger="civicgrid.jobs"):
+        lines, failed = run_periodic_jobs()
+    assert failed == 0, lines
+    assert [line.split(":")[0] for line in lines] == periodic_commands()
+    done = [r for r in caplog.records if r.name == "civicgrid.jobs" and "done" in r.getMessage()]
+    assert {getattr(r, "job", None) for r in done} == set(periodic_commands())
