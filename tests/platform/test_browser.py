@@ -13,7 +13,7 @@ def test_login_search_open_and_switch_language(browser, app_server) -> None:
         household__grid__parent__code__endswith="C01").exclude(phone_digest="").first()
     page = browser.new_page(viewport={"width": 390, "height": 844}, locale="en-US")  # a phone
     login(page, app_server.url, "director")
-    assert page.locator("h1").inner_text() == "Overview"
+    assert page.locator("h1").inner_text() == "Your area at a glance"
 
     page.fill("input[name=q]", resident.phone)
     with page.expect_navigation():

@@ -13,4 +13,4 @@ def role(request: HttpRequest) -> dict[str, Any]:
     resources = set().union(*access().values())
     return {"scope": scope, "role_label": ROLE_LABELS.get(scope.role, ""),
             "can": {r: scope.may(r) for r in resources},
-            "nav": [item for item in nav_items() if scope.may(item.resource)]}
+            "nav": [item for item in nav_items() if item.shown_to(scope)]}

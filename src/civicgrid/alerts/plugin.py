@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from civicgrid.alerts.crei import INDICATORS
 from civicgrid.alerts.events import AlertEvent
 from civicgrid.alerts.models import Acknowledgement, Alert, Clarification, Delivery
+from civicgrid.alerts.work import glance, work_items
 from civicgrid.core.plugins import AppPlugin, NavItem
 from civicgrid.core.scoping import ScopeRule
 
@@ -29,4 +30,6 @@ PLUGIN = AppPlugin(
     audit_events=AlertEvent,
     periodic_jobs=("alerts_send",),
     crei_indicators=INDICATORS,
+    work_items=work_items,
+    glance=glance,
 )

@@ -7,6 +7,7 @@ from civicgrid.cases.demo import demo_load
 from civicgrid.cases.events import CaseAuditEvent
 from civicgrid.cases.governance import contributions
 from civicgrid.cases.models import Case, CaseEvent
+from civicgrid.cases.work import glance, work_items
 from civicgrid.core.plugins import AppPlugin, NavItem
 from civicgrid.core.scoping import ScopeRule
 
@@ -31,4 +32,6 @@ PLUGIN = AppPlugin(
     demo_load=demo_load,
     crei_indicators=INDICATORS,
     governance_contributions=contributions,
+    work_items=work_items,
+    glance=glance,
 )

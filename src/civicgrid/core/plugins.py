@@ -22,7 +22,11 @@ What an app may declare (all optional), see :class:`AppPlugin`:
   in the app's own ``crei.yaml`` (the analytics app assembles the catalogue);
 * ``governance_contributions``: recorded contributions of actors (resources, decisions, work);
 * ``need_sink``: the one service that files a household's need (relief); other apps reach it
-  through :func:`need_sink` instead of importing the app.
+  through :func:`need_sink` instead of importing the app;
+* ``work_items``: ``work_items(*, user, scope) -> list[WorkItem]``, the app's part of the user's one
+  "my work" list on the home page (:func:`work_for` merges and orders every app's);
+* ``glance``: ``glance(*, user, scope) -> list[Glance]``, the app's figures and notices on the home page
+  (an area's state at a glance for coordinators; the emergency in force for a resident).
 
 How to add an app: see "How to add an app" in the README.
 """
@@ -34,6 +38,7 @@ import importlib.util
 import inspect
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -54,6 +59,65 @@ class NavItem:
     label: Any  # a gettext_lazy string (str or lazy proxy)
     resource: str  # shown when the role may use this resource (see AppPlugin.access)
     order: int = 50
+    roles: tuple[str, ...] = ()  # when given, only these roles see the item (a resident's menu stays short)
+
+    def shown_to(self, scope: Scope) -> bool:
+        return scope.may(self.resource) and (not self.roles or scope.unrestricted or scope.role in self.roles)
+
+
+# How pressing a work item is; the "my work" list is ordered by this, then by due time.
+LIFE_CRITICAL, OVERDUE, DUE, OPEN = 0, 1, 2, 3
+
+
+@dataclass(frozen=True)
+class WorkItem:
+    """One thing for the user to do, from one app. ``title``, ``place`` and ``detail`` are shown as they
+    are (already translated); ``kind`` is the app's own key (``"cases.overdue"``), for filtering and tests,
+    never shown. ``count`` > 1 stands for that many similar items (a summary line linking to a list)."""
+
+    kind: str
+    title: str
+    url: str
+    app: str
+    place: str = ""
+    due: datetime | None = None
+    urgency: int = OPEN  # LIFE_CRITICAL, OVERDUE, DUE or OPEN
+    detail: str = ""
+    count: int = 1
+
+    def sort_key(self) -> tuple[int, bool, datetime | str, str]:
+        return (self.urgency, self.due is None, self.due or "", self.title)
+
+
+@dataclass(frozen=True)
+class Glance:
+    """A figure (or notice) for the home page: ``label`` and ``value`` shown as they are, ``lines`` below
+    them; ``alarm`` marks what needs attention. Ordered by ``order`` across apps."""
+
+    key: str
+    label: str
+    value: str = ""
+    url: str = ""
+    app: str = ""
+    order: int = 50
+    alarm: bool = False
+    lines: tuple[str, ...] = ()
+
+
+WORK_LIMIT = 20  # items of one kind listed one by one; the rest become one summary item
+
+
+def with_rest(shown: list[WorkItem], total: int, rest: Callable[[int], WorkItem]) -> list[WorkItem]:
+    """``shown`` plus, when ``total`` is larger, one summary item ``rest(n)`` for the ``n`` not listed."""
+    return shown + ([rest(total - len(shown))] if total > len(shown) else [])
+
+
+class WorkItems(Protocol):
+    def __call__(self, *, user: Any, scope: Scope) -> list[WorkItem]: ...
+
+
+class Glances(Protocol):
+    def __call__(self, *, user: Any, scope: Scope) -> list[Glance]: ...
 
 
 class NeedSink(Protocol):
@@ -87,6 +151,8 @@ class AppPlugin:
     crei_indicators: Mapping[str, Callable[..., Any]] = field(default_factory=dict)
     governance_contributions: Callable[..., list[Any]] | None = None
     need_sink: NeedSink | None = None
+    work_items: WorkItems | None = None
+    glance: Glances | None = None
 
 
 _PLUGINS: dict[str, AppPlugin] = {}  # app label -> declaration, in INSTALLED_APPS order
@@ -136,6 +202,16 @@ def _check(app: AppConfig, plugin: AppPlugin) -> None:
         function = getattr(plugin, hook)
         if function is not None and not callable(function):
             _fail(app, f"{hook} is not callable")
+    for hook in ("work_items", "glance"):
+        function = getattr(plugin, hook)
+        if function is None:
+            continue
+        if not callable(function):
+            _fail(app, f"{hook} is not callable")
+        params = inspect.signature(function).parameters
+        kinds = {p.kind for p in params.values()}
+        if list(params) != ["user", "scope"] or kinds != {inspect.Parameter.KEYWORD_ONLY}:
+            _fail(app, f"{hook} takes {list(params)}, the hook declares keyword-only ['user', 'scope']")
     if plugin.need_sink is not None:
         others = [label for label, p in _PLUGINS.items() if p.need_sink is not None]
         if others:
@@ -216,6 +292,19 @@ def need_sink() -> NeedSink | None:
     return next((p.need_sink for p in plugins().values() if p.need_sink is not None), None)
 
 
+def work_for(*, user: Any, scope: Scope) -> list[WorkItem]:
+    """The user's one "my work" list: every app's items, life-critical and overdue first, then by due time."""
+    items = [item for p in plugins().values() if p.work_items is not None
+             for item in p.work_items(user=user, scope=scope)]
+    return sorted(items, key=WorkItem.sort_key)
+
+
+def glance_for(*, user: Any, scope: Scope) -> list[Glance]:
+    """Every app's figures and notices for the user's home page, in their declared order."""
+    found = [g for p in plugins().values() if p.glance is not None for g in p.glance(user=user, scope=scope)]
+    return sorted(found, key=lambda g: g.order)
+
+
 def check_plugins() -> list[str]:
     """What needs every app and the URLconf loaded: each menu item names a page and a resource that
     some role is granted. Run by Django's system checks (``check``, ``migrate``, ``serve``) and by the
@@ -227,6 +316,8 @@ def check_plugins() -> list[str]:
     granted = set().union(*access().values())
     problems = []
     for item in nav_items():
+        if set(item.roles) - set(ROLES):
+            problems.append(f"menu item {item.url_name!r} names an unknown role")
         try:
             reverse(item.url_name)
         except NoReverseMatch:

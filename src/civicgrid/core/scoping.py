@@ -34,6 +34,9 @@ ROLES: tuple[str, ...] = (
 # Which kinds of resource each role may use at all, granted by each app's plugin declaration
 # (``AppPlugin.access``); what a role then sees is decided by its scope. "*_manage" resources are the
 # coordinator's acts (dispatching, activating a plan, confirming a round).
+# Everyone but the resident: menu items a resident never uses (see NavItem.roles).
+STAFF_ROLES: tuple[str, ...] = tuple(r for r in ROLES if r != "resident")
+
 _ACCESS: dict[str, set[str]] = {role: set() for role in ROLES}
 
 

@@ -5,11 +5,12 @@ from typing import Any
 from django.utils.translation import gettext_lazy as _
 
 from civicgrid.core.plugins import AppPlugin, NavItem
-from civicgrid.core.scoping import ScopeRule
+from civicgrid.core.scoping import STAFF_ROLES, ScopeRule
 from civicgrid.emergency import models as m
 from civicgrid.emergency.crei import INDICATORS
 from civicgrid.emergency.demo import demo_load
 from civicgrid.emergency.events import EmergencyEvent
+from civicgrid.emergency.work import glance, work_items
 
 
 def _visit_households(user: Any) -> list[int]:
@@ -29,13 +30,15 @@ PLUGIN = AppPlugin(
     api=True,
     nav=(
         NavItem("emergency:now", _("Emergency now"), "emergency", 5),
-        NavItem("emergency:isolations", _("Home isolation"), "residents", 33),
+        NavItem("emergency:isolations", _("Home isolation"), "residents", 33, roles=STAFF_ROLES),
         NavItem("emergency:index", _("Modes and plans"), "emergency", 34),
     ),
     access={
         "district_official": ("emergency", "emergency_manage"),
         "community_director": ("emergency", "emergency_manage"),
         "grid_member": ("emergency",),
+        # what is given to their organisation: its live tasks, the emergency pages (nothing to manage)
+        "org_staff": ("emergency",),
     },
     scope_rules={
         m.Emergency: ScopeRule(serving_area_path="community__path"),
@@ -53,4 +56,6 @@ PLUGIN = AppPlugin(
     periodic_jobs=("emergency_flag_missed",),
     demo_load=demo_load,
     crei_indicators=INDICATORS,
+    work_items=work_items,
+    glance=glance,
 )

@@ -20,6 +20,7 @@ urlpatterns = [
     path("emergency/checklists/<int:template_id>/today/", checklists.overview, name="checklist_overview"),
     path("emergency/checklists/<int:template_id>/sheet/", checklists.sheet, name="sheet"),
     path("emergency/sweeps/<int:sweep_id>/", sweeps.sweep, name="sweep"),
+    path("emergency/sweeps/<int:sweep_id>/grids/<int:grid_id>/print/", sweeps.sweep_print, name="sweep_print"),
     path("emergency/visits/<int:visit_id>/", sweeps.visit, name="visit"),
     path("emergency/isolation/", isolation.isolation_list, name="isolations"),
     path("emergency/isolation/<int:isolation_id>/", isolation.isolation_detail, name="isolation"),

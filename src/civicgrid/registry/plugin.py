@@ -4,10 +4,11 @@ from django.utils.translation import gettext_lazy as _
 
 from civicgrid.core.models import AuditLog
 from civicgrid.core.plugins import AppPlugin, NavItem
-from civicgrid.core.scoping import ScopeRule
+from civicgrid.core.scoping import STAFF_ROLES, ScopeRule
 from civicgrid.registry.crei import REGISTRY_INDICATORS
 from civicgrid.registry.events import RegistryEvent
 from civicgrid.registry.models import Actor, Household, Person, Place, Post, Resident
+from civicgrid.registry.work import glance
 
 _EVERYTHING = ("places", "households", "residents", "actors", "people", "audit", "import", "export", "edit")
 
@@ -16,8 +17,8 @@ PLUGIN = AppPlugin(
     api=True,
     nav=(
         NavItem("registry:places", _("Places"), "places", 10),
-        NavItem("registry:households", _("Households"), "households", 11),
-        NavItem("registry:actors", _("Actors"), "actors", 12),
+        NavItem("registry:households", _("Households"), "households", 11, roles=STAFF_ROLES),
+        NavItem("registry:actors", _("Actors"), "actors", 12, roles=STAFF_ROLES),
         NavItem("registry:import", _("Import"), "import", 80),
         NavItem("registry:export", _("Export"), "export", 81),
         NavItem("registry:audit", _("Audit log"), "audit", 90),
@@ -41,4 +42,5 @@ PLUGIN = AppPlugin(
     },
     audit_events=RegistryEvent,
     crei_indicators=REGISTRY_INDICATORS,
+    glance=glance,
 )

@@ -35,7 +35,6 @@ from civicgrid.core.scoping import require
 from civicgrid.engine.registry_format import TABLES
 from civicgrid.registry import roster, selectors, services, spreadsheet
 from civicgrid.registry.forms import HouseholdForm, ImportForm, ResidentForm
-from civicgrid.registry.models import vulnerable_filter
 
 
 def scoped_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -50,23 +49,6 @@ def scoped_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse
             raise Http404(_("Not found in your area.")) from None
 
     return wrapper
-
-
-@scoped_view
-def home(request: HttpRequest, scope: Any) -> HttpResponse:
-    context: dict[str, Any] = {}
-    if scope.may("households"):
-        households = selectors.household_list(scope=scope)
-        context["n_households"] = households.count()
-        context["n_vulnerable"] = households.filter(vulnerable_filter()).count()
-        context["most_vulnerable"] = households.order_by("-vulnerability_score")[:8]
-    if scope.may("residents"):
-        context["n_residents"] = selectors.resident_list(scope=scope).count()
-    if scope.may("actors"):
-        context["sectors"] = selectors.actor_list(scope=scope).order_by().values("sector").annotate(n=Count("id"))
-    if scope.may("places"):
-        context["top_places"] = selectors.place_list(scope=scope)
-    return render(request, "registry/home.html", context)
 
 
 @scoped_view

@@ -3,7 +3,7 @@
 from django.utils.translation import gettext_lazy as _
 
 from civicgrid.core.plugins import AppPlugin, NavItem
-from civicgrid.core.scoping import ScopeRule
+from civicgrid.core.scoping import STAFF_ROLES, ScopeRule
 from civicgrid.relief import models as m
 from civicgrid.relief.crei import INDICATORS
 from civicgrid.relief.demo import demo_load
@@ -11,6 +11,7 @@ from civicgrid.relief.events import ReliefEvent
 from civicgrid.relief.governance import contributions
 from civicgrid.relief.need_sink import ReliefNeedSink
 from civicgrid.relief.selectors import task_households
+from civicgrid.relief.work import glance, work_items
 
 _HOUSEHOLD = ScopeRule(record_path="household__place_path", household="household_id")
 # stock is visible where it is kept and to the places it serves (a grid sees its community's point)
@@ -21,7 +22,7 @@ PLUGIN = AppPlugin(
     api=True,
     nav=(
         NavItem("relief:needs", _("Needs"), "relief", 30),
-        NavItem("relief:tasks", _("Deliveries"), "relief", 31),
+        NavItem("relief:tasks", _("Deliveries"), "relief", 31, roles=STAFF_ROLES),
         NavItem("relief:rounds", _("Allocation"), "relief_manage", 32),
         NavItem("relief:stock", _("Stock"), "relief_manage", 33),
         NavItem("relief:offers", _("Offers"), "relief_manage", 34),
@@ -54,4 +55,6 @@ PLUGIN = AppPlugin(
     crei_indicators=INDICATORS,
     governance_contributions=contributions,
     need_sink=ReliefNeedSink(),
+    work_items=work_items,
+    glance=glance,
 )

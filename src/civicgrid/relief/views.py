@@ -24,6 +24,7 @@ from civicgrid.relief import forms as f
 from civicgrid.relief import selectors, services
 from civicgrid.relief.models import CATEGORIES, URGENCIES, DeliveryTask, Need
 from civicgrid.relief.text import allocation_sentence, policy_rows
+from civicgrid.relief.work import tasks_near
 
 
 # --- needs ----------------------------------------------------------------------------------------
@@ -281,9 +282,25 @@ def round_detail(request: HttpRequest, scope: Scope, round_id: int) -> HttpRespo
 @scoped_view
 def tasks(request: HttpRequest, scope: Scope) -> HttpResponse:
     require(scope, "relief")
+    # open tasks: near the user first (own building, own grid) or by due time or building; by pick-up point;
+    # one page at a time, with the count
+    sort = request.GET.get("sort", "near")
+    claimable = tasks_near(scope=scope, user=request.user)
+    if sort == "due":
+        claimable = claimable.order_by("due_at", "id")
+    elif sort == "building":
+        claimable = claimable.order_by("building__name", "due_at", "id")
+    else:
+        sort = "near"
+    points = list(claimable.order_by().values_list("point_id", "point__name").distinct())
+    point = request.GET.get("point", "")
+    if point.isdigit():
+        claimable = claimable.filter(point_id=int(point))
     context: dict[str, Any] = {
         "held": selectors.task_held(scope=scope, user=request.user),
-        "claimable": selectors.task_claimable(scope=scope)[:100],
+        "claimable": Paginator(claimable, 20).get_page(request.GET.get("cpage")),
+        "sort": sort, "point": point, "points": sorted(points, key=lambda p: p[1]),
+        "sorts": [("near", _("nearest first")), ("due", _("soonest due first")), ("building", _("by building"))],
     }
     if scope.area_paths or scope.unrestricted:
         status = request.GET.get("status", "")

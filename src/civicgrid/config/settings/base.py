@@ -19,6 +19,7 @@ INSTALLED_APPS = [
     "civicgrid.relief",
     "civicgrid.analytics",
     "civicgrid.ops",
+    "civicgrid.home",
 ]
 
 MIDDLEWARE = [
@@ -54,6 +55,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "civicgrid.accounts.context.role",
+                "civicgrid.home.context.display",
             ],
         },
     },

@@ -64,7 +64,9 @@ def board(*, scope: Scope, user: Any, today: date) -> NowBoard:
         sweep = emergency.sweeps.filter(closed_at__isnull=True).first()
         tasks = modes.live_tasks(scope=scope, emergency=emergency)
         mine = tasks.filter(state=LiveTask.State.OPEN)
-        if not scope.may("emergency_manage") and person_id:
+        if scope.role == "org_staff":  # what is given to their organisation (or to them)
+            mine = mine.filter(Q(actor_id__in=scope.actor_ids) | Q(person_id=person_id or 0))
+        elif not scope.may("emergency_manage") and person_id:
             mine = mine.filter(person_id=person_id)
         unreached = sw.unreached_vulnerable(scope=scope, sweep=sweep) if sweep else SweepVisit.objects.none()
         out.append(EmergencyNow(

@@ -223,7 +223,8 @@ def drill_start(*, user: Any, scope: Scope, community: Place, plan: PlanTemplate
 
 @serialised
 def live_task_complete(*, user: Any, scope: Scope, task: LiveTask, note: str = "", now: datetime | None = None) -> LiveTask:
-    """Mark a live task done: by a coordinator, the person it was given to, or the grid's grid member.
+    """Mark a live task done: by a coordinator, the person it was given to, the staff of the organisation it
+    was given to, or the grid's grid member.
     Marking a done task again changes nothing."""
     require(scope, "emergency")
     check_in_scope(scope, task)
@@ -234,6 +235,7 @@ def live_task_complete(*, user: Any, scope: Scope, task: LiveTask, note: str = "
         raise Invalid(_("This emergency is over."))
     person_id = Role.objects.filter(user=user).values_list("person_id", flat=True).first()
     if not (scope.may("emergency_manage") or (person_id and person_id == task.person_id)
+            or (scope.role == "org_staff" and task.actor_id is not None and task.actor_id in scope.actor_ids)
             or (task.grid_id and serves_grid_person(person_id, task.grid_id))):
         raise Forbidden(_("This task is someone else's."))
     audit.update_fields(user=user, event=EmergencyEvent.TASK_DONE, instance=task, changes={

@@ -61,6 +61,19 @@ def sweep(request: HttpRequest, scope: Any, sweep_id: int) -> HttpResponse:
 
 
 @scoped_view
+def sweep_print(request: HttpRequest, scope: Any, sweep_id: int, grid_id: int) -> HttpResponse:
+    """One grid's whole sweep list on paper: every household still to visit, vulnerable first, with
+    empty boxes for the outcome (for a grid member without a phone signal, or a door-to-door team)."""
+    item = sw.sweep_get(scope=scope, sweep_id=sweep_id)
+    grid = sw.sweep_grids(scope=scope, sweep=item).get(pk=grid_id)
+    now = timezone.now()
+    return render(request, "emergency/sweep_print.html", {
+        "sweep": item, "emergency": item.emergency, "grid": grid, "now": now,
+        "visits": list(sw.visits_to_do(scope=scope, sweep=item, grid=grid, now=now)),
+        "later": list(sw.visits_later(scope=scope, sweep=item, grid=grid, now=now))})
+
+
+@scoped_view
 @require_http_methods(["GET", "POST"])
 def visit(request: HttpRequest, scope: Any, visit_id: int) -> HttpResponse:
     item = sw.visit_get(scope=scope, visit_id=visit_id)

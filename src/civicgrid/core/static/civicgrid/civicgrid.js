@@ -13,6 +13,29 @@
   document.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
     select.addEventListener("change", function () { select.form.submit(); });
   });
+  // phone tables are cards: every cell carries its column's label (templates may set data-label themselves)
+  document.querySelectorAll("table.responsive").forEach(function (table) {
+    var heads = Array.prototype.map.call(table.querySelectorAll("thead th"), function (th) {
+      return th.textContent.trim();
+    });
+    if (!heads.length) { return; }
+    table.querySelectorAll("tbody tr").forEach(function (row) {
+      Array.prototype.forEach.call(row.children, function (cell, i) {
+        if (!cell.hasAttribute("data-label") && heads[i] !== undefined && !cell.hasAttribute("colspan")) {
+          cell.setAttribute("data-label", heads[i]);
+        }
+      });
+    });
+  });
+  // a refused form: its first error (shown next to its field) is brought into view on a phone
+  var firstError = document.querySelector("main .errorlist");
+  if (firstError && firstError.scrollIntoView) {
+    firstError.scrollIntoView({block: "center"});
+  }
+  // print buttons (a grid's sweep list, an after-action review)
+  document.querySelectorAll("[data-print]").forEach(function (button) {
+    button.addEventListener("click", function () { window.print(); });
+  });
   // charts: figures are JSON blocks written by civicgrid.analytics.charts.to_div
   if (window.Plotly) {
     document.querySelectorAll("script.plotly-figure[type='application/json']").forEach(function (block) {
