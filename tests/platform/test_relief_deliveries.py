@@ -157,11 +157,14 @@ def test_the_household_confirms_receipt_with_its_one_time_code(
     director, director_scope = login("director")
     fresh = services.stop_code_reissue(user=director, scope=director_scope, stop_id=locked_stop.pk)
     services.delivery_stop_deliver(user=volunteer, scope=scope_for(volunteer), stop_id=locked_stop.pk, code=fresh.code)
-    # someone who does not hold the task cannot record deliveries
+    # someone who does not hold the task cannot record deliveries: refused if they see the task (the director
+    # oversees it), "not found" if they do not (a volunteer of another team)
     other, _ = _second_volunteer()
     third = task.stops.filter(status="pending").first()
     if third is not None:
         with pytest.raises(PermissionDenied):
+            services.delivery_stop_deliver(user=director, scope=director_scope, stop_id=third.pk, code=third.code)
+        with pytest.raises(ObjectDoesNotExist):
             services.delivery_stop_deliver(user=other, scope=scope_for(other), stop_id=third.pk, code=third.code)
 
 

@@ -19,6 +19,7 @@ from civicgrid.core.apischema import (
     id_path,
     offset_query,
     page,
+    requires,
     responses,
     text_field,
 )
@@ -88,7 +89,7 @@ def get_case(request: HttpRequest, case_id: int = id_path()) -> object:
     return selectors.case_get(scope=scope_for(request.user), case_id=case_id)
 
 
-@router.post("/cases", response=responses(CaseOut, status=201))
+@router.post("/cases", response=responses(CaseOut, status=201), auth=requires("cases"))
 def report_case(request: HttpRequest, payload: ReportIn) -> object:
     category = CaseCategory.objects.get(code=payload.category)
     place = Place.objects.get(pk=payload.place_id) if payload.place_id else None
@@ -98,7 +99,7 @@ def report_case(request: HttpRequest, payload: ReportIn) -> object:
     return 201, case
 
 
-@router.post("/cases/{case_id}/act", response=responses(CaseOut))
+@router.post("/cases/{case_id}/act", response=responses(CaseOut), auth=requires("cases"))
 def act_on_case(request: HttpRequest, payload: ActIn, case_id: int = id_path()) -> object:
     case = selectors.case_get(scope=scope_for(request.user), case_id=case_id)
     handler = Actor.objects.get(pk=payload.handler_id) if payload.handler_id else None

@@ -19,7 +19,7 @@ from civicgrid.cases import transitions as tx
 from civicgrid.cases.forms import CaseActionForm, CaseReportForm
 from civicgrid.cases.models import LEVEL_LABELS, STATE_LABELS
 from civicgrid.core.errors import FORM_ERRORS, http_status
-from civicgrid.core.scoping import Scope
+from civicgrid.core.scoping import Scope, require
 from civicgrid.core.views import form_errors, scoped_view
 
 # Stored photos are re-encoded JPEG or PNG; GIF and WebP were accepted as uploaded before that.
@@ -42,6 +42,7 @@ def case_list(request: HttpRequest, scope: Any) -> HttpResponse:
 @scoped_view
 @require_http_methods(["GET", "POST"])
 def case_new(request: HttpRequest, scope: Any) -> HttpResponse:
+    require(scope, "cases")
     resident = Role.objects.filter(user_id=request.user.pk or 0, role="resident").exists()
     form = CaseReportForm(request.POST or None, request.FILES or None, scope=scope, resident=resident)
     if request.method == "POST" and form.is_valid():

@@ -8,7 +8,7 @@ from django.http import HttpRequest
 from ninja import Router, Schema
 
 from civicgrid.accounts.roles import scope_for
-from civicgrid.core.apischema import code_field, id_field, id_path, responses
+from civicgrid.core.apischema import code_field, id_field, id_path, requires, responses
 from civicgrid.emergency import services
 from civicgrid.emergency.selectors import modes
 from civicgrid.emergency.selectors import sweeps as sw
@@ -87,7 +87,7 @@ def get_tasks(request: HttpRequest, emergency_id: int = id_path()) -> object:
     return modes.live_tasks(scope=scope, emergency=modes.emergency_get(scope=scope, emergency_id=emergency_id))
 
 
-@router.post("/activate", response=responses(ActivateOut))
+@router.post("/activate", response=responses(ActivateOut), auth=requires("emergency_manage"))
 def activate(request: HttpRequest, payload: ActivateIn) -> object:
     scope = scope_for(request.user)
     community = modes.communities(scope=scope).get(pk=payload.community_id)

@@ -25,6 +25,7 @@ from civicgrid.core.apischema import (
     offset_query,
     page,
     quantity_field,
+    requires,
     responses,
     text_field,
 )
@@ -158,7 +159,7 @@ def _stop(stop: DeliveryStop) -> dict[str, Any]:
                                              for a in stop.allocations.all()]}
 
 
-@router.post("/needs", response=responses(FilingOut, s201=FilingOut))
+@router.post("/needs", response=responses(FilingOut, s201=FilingOut), auth=requires("relief"))
 def need_file(request: HttpRequest, body: NeedIn) -> Any:
     scope = scope_for(request.user)
     household_id = body.household_id
@@ -214,18 +215,18 @@ def task_release(request: HttpRequest, task_id: int = id_path()) -> Any:
     return _task(services.delivery_task_release(user=request.user, scope=scope_for(request.user), task_id=task_id))
 
 
-@router.post("/stops/{stop_id}/deliver", response=responses(StopOut))
+@router.post("/stops/{stop_id}/deliver", response=responses(StopOut), auth=requires("relief"))
 def stop_deliver(request: HttpRequest, body: DeliverIn, stop_id: int = id_path()) -> Any:
     return _stop(services.delivery_stop_deliver(user=request.user, scope=scope_for(request.user), stop_id=stop_id, code=body.code))
 
 
-@router.post("/stops/{stop_id}/fail", response=responses(StopOut))
+@router.post("/stops/{stop_id}/fail", response=responses(StopOut), auth=requires("relief"))
 def stop_fail(request: HttpRequest, body: FailIn, stop_id: int = id_path()) -> Any:
     return _stop(services.delivery_stop_fail(user=request.user, scope=scope_for(request.user), stop_id=stop_id, reason=body.reason,
                                              note=body.note))
 
 
-@router.post("/stock/issue", response=responses(list[LedgerOut]))
+@router.post("/stock/issue", response=responses(list[LedgerOut]), auth=requires("relief_manage"))
 def stock_issue(request: HttpRequest, body: IssueIn) -> list[dict[str, Any]]:
     entries: list[LedgerEntry] = services.stock_issue(
         user=request.user, scope=scope_for(request.user), item=body.item, point_id=body.point_id,

@@ -402,13 +402,21 @@ def task_area(*, scope: Scope, status: str = "") -> QuerySet[DeliveryTask]:
     return tasks.filter(status=status) if status else tasks
 
 
+def _task_visible(scope: Scope, user: Any) -> Q:
+    return (Q(status=DeliveryTask.Status.CLAIMED, claimed_by=user) | claimable_filter(scope)
+            | Q(pk__in=scoped(DeliveryTask.objects.all(), scope).values("pk")))
+
+
 def task_get(*, scope: Scope, user: Any, task_id: int) -> DeliveryTask:
     """A task the user holds, may claim, or oversees."""
     require(scope, "relief")
-    visible = (Q(status=DeliveryTask.Status.CLAIMED, claimed_by=user) | claimable_filter(scope)
-               | Q(pk__in=scoped(DeliveryTask.objects.all(), scope).values("pk")))
-    return DeliveryTask.objects.select_related("building", "point", "round", "claimed_by").filter(visible).get(
-        pk=task_id)
+    return DeliveryTask.objects.select_related("building", "point", "round", "claimed_by").filter(
+        _task_visible(scope, user)).get(pk=task_id)
+
+
+def task_visible(*, scope: Scope, user: Any, task_id: int) -> bool:
+    """Whether the user may see this task at all (held, claimable or overseen)."""
+    return DeliveryTask.objects.filter(_task_visible(scope, user), pk=task_id).exists()
 
 
 def task_stops(*, scope: Scope, task: DeliveryTask) -> list[DeliveryStop]:

@@ -350,6 +350,7 @@ def offer_advance(*, user: Any, scope: Scope, offer_id: int, quantity: int | Non
     """The offer's next step (pledged -> received -> inspected -> in stock), the one state machine the
     pages use: ``quantity`` is what arrived (receiving) or what is fit to hand out (inspecting); by
     default all of it."""
+    require(scope, "relief_manage")
     offer = selectors.offer_get(scope=scope, offer_id=offer_id)
     if offer.status == Offer.Status.PLEDGED:
         return offer_receive(user=user, scope=scope, offer_id=offer.pk, now=now,
@@ -484,18 +485,23 @@ def delivery_task_claim(*, user: Any, scope: Scope, task_id: int, now: datetime 
         return task
 
 
-def _held_task(user: Any, task_id: int) -> DeliveryTask:
+def _held_task(user: Any, scope: Scope, task_id: int) -> DeliveryTask:
+    """The task the user holds; a task they may not see at all is "not found" (404), one they see but
+    do not hold is refused (403)."""
     task = locked(DeliveryTask.objects.filter(pk=task_id)).first()
-    if task is None or task.status != DeliveryTask.Status.CLAIMED or task.claimed_by_id != user.pk:
+    if task is None or task.claimed_by_id != user.pk and not selectors.task_visible(scope=scope, user=user,
+                                                                                    task_id=task_id):
+        raise NotFound()
+    if task.status != DeliveryTask.Status.CLAIMED or task.claimed_by_id != user.pk:
         raise Forbidden(_("Claim the task before recording a delivery."))
     return task
 
 
-def _stop_for_update(user: Any, stop_id: int) -> tuple[DeliveryTask, DeliveryStop]:
+def _stop_for_update(user: Any, scope: Scope, stop_id: int) -> tuple[DeliveryTask, DeliveryStop]:
     task_id = DeliveryStop.objects.filter(pk=stop_id).values_list("task_id", flat=True).first()
     if task_id is None:
         raise NotFound()
-    task = _held_task(user, task_id)  # the task first, then the stop: one lock order everywhere
+    task = _held_task(user, scope, task_id)  # the task first, then the stop: one lock order everywhere
     stop = locked(DeliveryStop.objects.filter(pk=stop_id)).get()
     if stop.status != DeliveryStop.Status.PENDING:
         raise Conflict(_("This delivery is already recorded as %(status)s.") % {"status": stop.get_status_display()})
@@ -508,7 +514,7 @@ def delivery_stop_call(*, user: Any, scope: Scope, task_id: int, stop_id: int) -
     pending: the way to call ends with the task."""
     require(scope, "relief")
     with serialised_block():
-        task, stop = _stop_for_update(user, stop_id)
+        task, stop = _stop_for_update(user, scope, stop_id)
         if task.pk != task_id:
             raise NotFound()
         phone = recipient_phone(stop.household)
@@ -534,7 +540,7 @@ def delivery_stop_deliver(*, user: Any, scope: Scope, stop_id: int, code: str,
     now = _now(now)
     wrong = False
     with serialised_block():
-        task, stop = _stop_for_update(user, stop_id)
+        task, stop = _stop_for_update(user, scope, stop_id)
         limit = relief_setting("wrong_code_limit")
         if stop.wrong_codes >= limit:
             raise Invalid({"code": _("Too many wrong codes: ask the coordinator for a new code.")})
@@ -571,7 +577,7 @@ def delivery_stop_fail(*, user: Any, scope: Scope, stop_id: int, reason: str, no
     note = bounded_text(note, "note", max_chars=200)
     now = _now(now)
     with serialised_block():
-        task, stop = _stop_for_update(user, stop_id)
+        task, stop = _stop_for_update(user, scope, stop_id)
         audit.update_fields(user=user, event=ReliefEvent.STOP_FAILED, instance=stop,
                             changes={"status": DeliveryStop.Status.FAILED,
                                                                 "failure_reason": reason})
@@ -605,7 +611,7 @@ def delivery_task_release(*, user: Any, scope: Scope, task_id: int) -> DeliveryT
     """Give a held task back to the queue (its undelivered stops go with it)."""
     require(scope, "relief")
     with serialised_block():
-        task = _held_task(user, task_id)
+        task = _held_task(user, scope, task_id)
         _requeue(user=user, task=task)
         return task
 

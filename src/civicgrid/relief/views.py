@@ -125,6 +125,8 @@ def my_needs(request: HttpRequest, scope: Scope) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def stock(request: HttpRequest, scope: Scope) -> HttpResponse:
     require(scope, "relief")
+    if request.method == "POST":  # receiving and issuing are the coordinator's (403 before the form is read)
+        require(scope, "relief_manage")
     issue = f.IssueForm(request.POST if request.POST.get("action") == "issue" else None, scope=scope, prefix="issue")
     receive = f.ReceiveForm(request.POST if request.POST.get("action") == "receive" else None, scope=scope,
                             prefix="receive")
@@ -186,6 +188,7 @@ def offers(request: HttpRequest, scope: Scope) -> HttpResponse:
 @scoped_view
 @require_POST
 def offer_step(request: HttpRequest, scope: Scope, offer_id: int) -> HttpResponse:
+    require(scope, "relief_manage")
     offer = selectors.offer_get(scope=scope, offer_id=offer_id)
     form = f.OfferStepForm(request.POST)
     if not form.is_valid():

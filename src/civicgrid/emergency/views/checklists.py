@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from civicgrid.core.errors import FORM_ERRORS, error_text
+from civicgrid.core.limits import int_param
 from civicgrid.core.scoping import require, scoped
 from civicgrid.core.views import scoped_view
 from civicgrid.emergency import services
@@ -40,10 +41,10 @@ def sheet(request: HttpRequest, scope: Any, template_id: int) -> HttpResponse:
     place = household = None
     if template.target == ChecklistTemplate.Target.SITE:
         place = scoped(Place.objects.filter(level__in=["community", "grid", "building"]), scope).get(
-            pk=params.get("place") or 0)
+            pk=int_param(params.get("place", ""), "place"))
         subject = f"place:{place.pk}"
     else:
-        household = scoped(Household.objects.all(), scope).get(pk=params.get("household") or 0)
+        household = scoped(Household.objects.all(), scope).get(pk=int_param(params.get("household", ""), "household"))
         subject = f"household:{household.pk}"
     items = list(template.items.filter(active=True))
     if request.method == "POST":

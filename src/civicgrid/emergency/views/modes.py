@@ -119,9 +119,10 @@ def drill_start(request: HttpRequest, scope: Any) -> HttpResponse:
 
 @scoped_view
 def drill(request: HttpRequest, scope: Any, drill_id: int) -> HttpResponse:
-    item = modes.drills(scope=scope).get(pk=drill_id)
     if request.method == "POST":
         require(scope, "emergency_manage")
+    item = modes.drills(scope=scope).get(pk=drill_id)
+    if request.method == "POST":
         try:
             result = services.emergency_activate(user=request.user, scope=scope, community=item.community, plan=item.plan,
                                                  drill=item)

@@ -56,13 +56,13 @@ def plan_edit(request: HttpRequest, scope: Any, plan_id: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def checklist_template(request: HttpRequest, scope: Any, template_id: int) -> HttpResponse:
     require(scope, "emergency")
+    if request.method == "POST":
+        services.template_editor(scope)  # district-wide: 403 with the reason for anyone else
     template = modes.checklist_templates().get(pk=template_id)
     items = list(template.items.all())
     initial = [{"id": i.pk, "text_zh": i.text_zh, "text_en": i.text_en, "kind": i.kind, "active": i.active}
                for i in items]
     formset = None
-    if request.method == "POST":
-        services.template_editor(scope)  # district-wide: 403 with the reason for anyone else
     if services.templates_editable(scope):
         formset = ChecklistItemFormSet(request.POST or None, initial=initial)
         if request.method == "POST" and formset.is_valid():
