@@ -52,7 +52,9 @@ GRANTS: dict[str, set[str]] = {
     "director": _MANAGERS,
     "grid": {"places", "households", "residents", "actors", "people", "export", "edit", "cases", "relief",
              "emergency", "alerts", "alerts_publish"},
-    "orgstaff": {"places", "households", "residents", "actors", "cases", "relief", "alerts"},
+    # social-organisation staff see the emergencies of the area they serve and the tasks given to them
+    # (issue 10: "the emergency task assigned to their organisation is invisible")
+    "orgstaff": {"places", "households", "residents", "actors", "cases", "relief", "alerts", "emergency"},
     "volunteer": {"households", "residents", "actors", "relief", "alerts"},
     "resident": {"households", "residents", "actors", "cases", "relief", "alerts"},
 }
@@ -83,7 +85,7 @@ G, P, GP = ("GET",), ("POST",), ("GET", "POST")
 # Pages by URL name; API operations by "METHOD /api/<app>/<path>" as in the OpenAPI schema.
 ROUTES: dict[str, R] = {
     # the site
-    "home": R(ANY), "login": R(PUBLIC), "logout": R(PUBLIC, P), "set_language": R(PUBLIC, P),
+    "home": R(ANY), "home:text_size": R(PUBLIC, P), "login": R(PUBLIC), "logout": R(PUBLIC, P), "set_language": R(PUBLIC, P),
     "accounts:password_change": R(ANY, GP),
     # registry
     "registry:places": R("places"), "registry:place": R("places", G, "place"),
@@ -114,6 +116,7 @@ ROUTES: dict[str, R] = {
     "emergency:checklist_overview": R("emergency", G, "checklist"),
     "emergency:sheet": R("residents", GP, "sheet"),
     "emergency:sweep": R("emergency", G, "sweep"),
+    "emergency:sweep_print": R("emergency", G, "sweep_grid"),
     "emergency:visit": R("households", GP, "visit"),  # also volunteers given the visit
     "emergency:isolations": R("residents", GP, post_resource="emergency"),
     "emergency:isolation": R("residents", GP, "isolation"),
@@ -380,7 +383,8 @@ def _build_world() -> World:
     # emergency: one active in each community with its tasks, sweep and drill; an isolation in each
     plan = PlanTemplate.objects.order_by("id").first()
     household_checklist = ChecklistTemplate.objects.filter(target=ChecklistTemplate.Target.HOUSEHOLD).order_by("id")[0]
-    for community, seen in ((c01, {"district", "director", "grid"}), (c02, {"district"})):
+    # the organisation serves the whole sub-district, so its staff see both communities' emergencies
+    for community, seen in ((c01, {"district", "director", "grid", "orgstaff"}), (c02, {"district", "orgstaff"})):
         result = emergency.emergency_activate(user=district, scope=d_scope, community=community, plan=plan)
         e = result.emergency
         world.add("emergency", {"emergency_id": e.pk}, seen, f"emergency in {community.code}")
@@ -388,6 +392,8 @@ def _build_world() -> World:
         world.add("live_task", {"task_id": task.pk}, seen, f"a live task in {community.code}")
         sweep = emergency.sweep_start(user=district, scope=d_scope, emergency=e)
         world.add("sweep", {"sweep_id": sweep.pk}, seen, f"the sweep of {community.code}")
+        grid = (home if community == c01 else c02_home).grid
+        world.add("sweep_grid", {"sweep_id": sweep.pk, "grid_id": grid.pk}, seen, f"a grid's sweep list in {community.code}")
         drill = emergency.drill_start(user=district, scope=d_scope, community=community, plan=plan)
         world.add("drill", {"drill_id": drill.pk}, seen, f"a drill in {community.code}")
     for h, seen in ((home, {"district", "director", "grid", "resident"}), (c02_home, {"district"})):
