@@ -88,3 +88,13 @@ def test_closing_with_nothing_open_asks_for_no_tick() -> None:
     assert 'name="confirm_open"' not in client.get(f"/emergency/{emergency.pk}/").content.decode()
     closed = client.post(f"/emergency/{emergency.pk}/deactivate/", {"summary": "Quiet."})
     assert closed.status_code == 302
+
+
+def test_a_drill_says_how_many_households_its_alert_reaches_before_activating() -> None:
+    community, plan = _community(), _plan()
+    director = user("director")
+    drill = services.drill_start(user=director, scope=scope_for(director), community=community, plan=plan)
+    households = Household.objects.filter(grid__parent=community).count()
+    page = _client().get(f"/emergency/drills/{drill.pk}/")
+    assert page.status_code == 200
+    assert f"(marked as an exercise) to {households} households" in page.content.decode()

@@ -142,7 +142,9 @@ def drill(request: HttpRequest, scope: Any, drill_id: int) -> HttpResponse:
             messages.error(request, error_text(exc))
         else:
             return redirect("emergency:detail", emergency_id=result.emergency.pk)
-    return render(request, "emergency/drill.html", {"drill": item})
+    reach = modes.activation_reach(scope=scope, community=item.community) \
+        if item.emergency_id is None and scope.may("emergency_manage") else None
+    return render(request, "emergency/drill.html", {"drill": item, "reach": reach})
 
 
 @scoped_view
