@@ -130,3 +130,27 @@ def test_the_lottery_draws_the_same_on_reload_and_says_its_seed(world: World, pl
     assert other_days.context["seed"] != seed  # another selection, another draw
     chosen = _get(place, "en", seed=12345)
     assert chosen.context["seed"] == 12345 and "the seed you set: 12345" in chosen.content.decode()
+
+
+def _metrics(vulnerable: float | None, other: float) -> dict[str, Any]:
+    groups: dict[str, Any] = {"other": {"coverage": other, "unmet_share": 0.1}}
+    if vulnerable is not None:
+        groups["vulnerable"] = {"coverage": vulnerable, "unmet_share": 0.1}
+    return {"requests": 10, "groups": groups}
+
+
+def test_the_sentence_names_the_worst_policy_and_never_hides_a_better_one() -> None:
+    from django.utils import translation
+
+    from civicgrid.relief.preview import lead_sentence
+
+    with translation.override("zh-hans"):
+        plain = lead_sentence({"equity": _metrics(0.91, 0.86), "proportional": _metrics(0.6, 0.9),
+                               "equal": _metrics(0.7, 0.9), "fcfs": _metrics(0.47, 0.95),
+                               "lottery": _metrics(0.5, 0.9)})
+        assert plain == "以公平优先分配，脆弱户覆盖率 91%，其他住户 86%；先到先得时脆弱户只有 47%。"
+        mixed = lead_sentence({"equity": _metrics(0.61, 0.0), "proportional": _metrics(0.0, 0.0),
+                               "fcfs": _metrics(0.893, 0.826)})
+        assert mixed.startswith("以公平优先分配，脆弱户覆盖率 61%，其他住户 0%；按需比例时脆弱户只有 0%。")
+        assert "先到先得时脆弱户覆盖率为 89%，高于公平优先" in mixed
+        assert lead_sentence({"equity": {"requests": 0}}) == "所选范围内没有待分配的需求。"

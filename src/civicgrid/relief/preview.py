@@ -58,11 +58,18 @@ def lead_sentence(by_policy: Mapping[str, Mapping[str, Any]], *, recommended: st
     if not known:
         return text + pgettext("end of a sentence", ".")
     worst, worst_policy = min(known, key=lambda pair: (pair[0], POLICIES.index(pair[1])))
+    best, best_policy = max(known, key=lambda pair: (pair[0], -POLICIES.index(pair[1])))
     if worst < vulnerable:
-        return text + _("; with %(policy)s only %(worst)d%% of vulnerable households' would.") % {
+        text += _("; with %(policy)s only %(worst)d%% of vulnerable households' would.") % {
             "policy": POLICY_SHORT[worst_policy], "worst": worst}
-    return text + _("; no other policy does worse for vulnerable households (lowest: %(worst)d%%).") % {
-        "worst": worst}
+    else:
+        text += _("; no other policy does worse for vulnerable households (lowest: %(worst)d%%).") % {
+            "worst": worst}
+    if best > vulnerable:  # said plainly, never hidden: another policy brings more of them to the minimum
+        text += " " + _("Note: with %(policy)s %(best)d%% of vulnerable households' requests would reach their "
+                        "survival minimum, more than with %(recommended)s.") % {
+            "policy": POLICY_SHORT[best_policy], "best": best, "recommended": name}
+    return text
 
 
 def chart(by_policy: Mapping[str, Mapping[str, Any]]) -> go.Figure:
