@@ -92,3 +92,20 @@ def test_a_missing_number_reads_no_data_yet() -> None:
         assert words.number(0.12345) == "0.123"
     with translation.override("en"):
         assert words.number(float("nan")) == "no data yet"
+
+
+def test_with_recorded_contributions_the_balance_is_a_number_and_missing_kinds_are_named() -> None:
+    from civicgrid.engine import governance as gov
+
+    community = user("director").role.place
+    inputs = governance_inputs(community=community)
+    by_sector = {s: next(a.id for a in inputs.actors if a.sector == s) for s in ("state", "capital", "society")}
+    recorded = gov.GovernanceInputs(
+        community=inputs.community, actors=inputs.actors, households=inputs.households, posts=inputs.posts,
+        contributions=[gov.Contribution(actor_id=a, kind="work", amount=1, basis="recorded")
+                       for a in by_sector.values()])
+    report = gov.governance_report(inputs=recorded)
+    with translation.override("zh-hans"):
+        page = words.governance_page(report, names={a.id: a.name for a in inputs.actors})
+    assert page["enough_data"] and page["balance"] == "1.000"  # three even sectors, measured
+    assert page["basis"] == "实际记录" and page["missing_kinds"] == "投入资源、参与决策"

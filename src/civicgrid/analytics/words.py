@@ -93,6 +93,9 @@ def governance_page(report: gov.GovernanceReport, *, names: Mapping[str, str]) -
         "society_strength": number(report.society_strength) if enough else None,
         "declared_balance": number(report.balance) if not enough else None,
         "basis": word(BASES, report.balance_basis),
+        "missing_kinds": ("、" if _chinese() else ", ").join(
+            word(CONTRIBUTIONS, k) for k in gov.CONTRIBUTION_KINDS if k not in {s.kind for s in report.shares})
+        if enough else "",
         "fusion": number(report.fusion.score),
         "centralization": number(report.centralization),
         "coverage": [{"function": word(FUNCTIONS, c.function), "demand": c.demand, "capacity": c.capacity,
