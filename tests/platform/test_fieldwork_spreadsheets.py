@@ -190,7 +190,7 @@ def test_preview_then_apply_through_the_page() -> None:
 
 
 def test_xlsx_export_in_chinese_round_trips_unchanged() -> None:
-    content = _client("director").post("/registry/export/", {"format": "xlsx"}).content
+    content = _client("director").post("/registry/export/", {"format": "xlsx", "confirm_unmasked": "on"}).content
     sheets = _sheets(content)
     assert sheets["住户"][0][:3] == ["户编码", "楼栋编码", "地址"]
     values = {row[3] for row in sheets["住户"][1:]}

@@ -63,14 +63,20 @@ def test_round_preview_confirm_claim_and_deliver_with_the_code(
     with director.expect_navigation():
         director.click("main button[type=submit]")
     assert director.locator("h1").inner_text() == "Round preview"
+    assert "Equity first" in director.locator("#preview-sentence").inner_text()
+    director.click("#preview-indices summary")  # the indices fold away
     header = director.locator("#policy-table thead").inner_text()
-    assert "equity" in header and "fcfs" in header
+    assert "Equity first" in header and "First come, first served" in header and "fcfs" not in header
     vulnerable_row = director.locator("tr[data-metric='groups.vulnerable.coverage'] td")
     equity, fcfs = (vulnerable_row.nth(i).inner_text() for i in (0, 3))
     assert float(equity.rstrip("%")) > float(fcfs.rstrip("%"))  # equity serves the vulnerable households better
     assert director.locator("input[name=policy][value=equity]").is_checked()
+    director.wait_for_selector("#preview-chart .main-svg")  # the chart is drawn (a JSON block, no inline script)
+    seed = director.locator("#id_preview_seed").input_value()
+    director.reload()
+    assert director.locator("#id_preview_seed").input_value() == seed  # the lottery draws the same on reload
     with director.expect_navigation():
-        director.click("main button[type=submit]")
+        director.click("#confirm-form button[type=submit]")
     assert re.match(r"Round #\d+", director.locator("h1").inner_text())
     assert "Round confirmed" in director.locator(".messages").inner_text()
 

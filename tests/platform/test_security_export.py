@@ -59,7 +59,7 @@ def test_xlsx_export_holds_no_formula_and_round_trips() -> None:
     from openpyxl import load_workbook
 
     codes = _plant()
-    response = _director().post("/registry/export/", {"format": "xlsx"})
+    response = _director().post("/registry/export/", {"format": "xlsx", "confirm_unmasked": "on"})
     assert response.status_code == 200
     book = load_workbook(io.BytesIO(response.content), data_only=False)
     formulas = [c.coordinate for sheet in book.worksheets for row in sheet.iter_rows() for c in row
@@ -79,7 +79,7 @@ def test_xlsx_export_holds_no_formula_and_round_trips() -> None:
 
 def test_csv_export_prefixes_formulas_and_round_trips() -> None:
     codes = _plant()
-    response = _director().post("/registry/export/", {"format": "zip"})
+    response = _director().post("/registry/export/", {"format": "zip", "confirm_unmasked": "on"})
     assert response.status_code == 200
     with zipfile.ZipFile(io.BytesIO(response.content)) as archive:
         text = archive.read("households.csv").decode("utf-8-sig")

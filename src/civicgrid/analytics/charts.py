@@ -25,10 +25,15 @@ def to_div(figure: go.Figure) -> str:
 
 
 def sector_shares_figure(report: GovernanceReport, *, title: str) -> go.Figure:
+    """Each sector's share of what was contributed (or, without recorded contributions, of the declared
+    capacities), in words."""
+    from civicgrid.analytics.words import BASES, CONTRIBUTIONS, SECTORS, word
+
     rows = list(report.shares) or ([report.capacity_shares] if report.capacity_shares else [])
     figure = go.Figure()
     for sector in ("state", "capital", "society"):
-        figure.add_bar(name=sector, y=[f"{r.kind} [{r.basis}]" for r in rows],
+        figure.add_bar(name=word(SECTORS, sector), y=[f"{word(CONTRIBUTIONS, r.kind)} ({word(BASES, r.basis)})"
+                                                     for r in rows],
                        x=[100 * r.shares[sector] for r in rows], orientation="h",
                        marker_color=SECTOR_COLOURS[sector])
     figure.update_layout(barmode="stack", title=title, xaxis_title="%", height=120 + 60 * len(rows),
@@ -37,19 +42,23 @@ def sector_shares_figure(report: GovernanceReport, *, title: str) -> go.Figure:
 
 
 def network_figure(report: GovernanceReport, *, names: dict[str, str]) -> go.Figure:
+    """Actors as named points coloured by sector; a line's hover says how the two are tied, in words."""
+    from civicgrid.analytics.words import RELATIONS, SECTORS, word
+
     graph: nx.Graph = report.network
     position = nx.spring_layout(graph, seed=7) if graph.number_of_nodes() else {}
     figure = go.Figure()
     for u, v, data in graph.edges(data=True):
         (x0, y0), (x1, y1) = position[u], position[v]
         figure.add_scatter(x=[x0, x1], y=[y0, y1], mode="lines", hoverinfo="text",
-                           text=", ".join(sorted(data.get("kinds", []))) or "tie",
-                           line={"width": 1 + 2 * min(data.get("weight", 1), 3), "color": "#98a2b3"},
+                           text=f"{names.get(u, u)} – {names.get(v, v)}: "
+                                + "、".join(word(RELATIONS, r) for r in data.get("relations", ())),
+                           line={"width": 1 + 2 * min(data.get("shared_people", 0) or 1, 3), "color": "#98a2b3"},
                            showlegend=False)
     for sector, colour in SECTOR_COLOURS.items():
         nodes = [n for n, d in graph.nodes(data=True) if d.get("sector") == sector]
         figure.add_scatter(x=[position[n][0] for n in nodes], y=[position[n][1] for n in nodes],
-                           mode="markers+text", name=sector, text=[names.get(n, n) for n in nodes],
+                           mode="markers+text", name=word(SECTORS, sector), text=[names.get(n, n) for n in nodes],
                            textposition="top center", marker={"size": 14, "color": colour})
     figure.update_layout(height=460, margin={"l": 10, "r": 10, "t": 20, "b": 10}, legend={"orientation": "h"},
                          xaxis={"visible": False}, yaxis={"visible": False})
@@ -57,9 +66,10 @@ def network_figure(report: GovernanceReport, *, names: dict[str, str]) -> go.Fig
 
 
 def grid_map_figure(*, geometries: dict[str, dict], scores: dict[str, float], names: dict[str, str],
-                    title: str) -> go.Figure:
+                    title: str, short_names: dict[str, str] | None = None) -> go.Figure:
     """Grids coloured by score, drawn from their own GeoJSON outlines on longitude/latitude axes
-    (no base-map tiles, so it works offline)."""
+    (no base-map tiles, so it works offline); each tile labelled with its (short) name and score."""
+    short_names = short_names or {}
     from plotly.colors import sample_colorscale
 
     figure = go.Figure()
@@ -68,12 +78,20 @@ def grid_map_figure(*, geometries: dict[str, dict], scores: dict[str, float], na
             continue
         polygons = [geometry["coordinates"]] if geometry["type"] == "Polygon" else geometry["coordinates"]
         colour = sample_colorscale("RdYlGn", [min(max(scores[code], 0.0), 1.0)])[0]
+        largest: list[list[float]] = []
         for polygon in polygons:
             ring = polygon[0]
+            largest = ring if len(ring) > len(largest) else largest
             figure.add_scatter(x=[p[0] for p in ring], y=[p[1] for p in ring], fill="toself", mode="lines",
                                fillcolor=colour, line={"color": "white", "width": 1}, showlegend=False,
-                               hoveron="fills", name=code,
-                               text=f"{names.get(code, code)} ({code}): {scores[code]:.3f}", hoverinfo="text")
+                               hoveron="fills", name=names.get(code, code),
+                               text=f"{names.get(code, code)}: {scores[code]:.3f}", hoverinfo="text")
+        if largest:  # the tile's label: its name and score, at the middle of its outline
+            corners = largest[:-1] if len(largest) > 1 and largest[0] == largest[-1] else largest
+            figure.add_annotation(x=sum(p[0] for p in corners) / len(corners),
+                                  y=sum(p[1] for p in corners) / len(corners),
+                                  text=f"{short_names.get(code, names.get(code, code))}<br>{scores[code]:.2f}",
+                                  showarrow=False, font={"size": 11, "color": "#101828"})
     # An invisible marker carries the colour bar.
     figure.add_scatter(x=[None], y=[None], mode="markers", showlegend=False, hoverinfo="skip",
                        marker={"colorscale": "RdYlGn", "cmin": 0, "cmax": 1, "color": [0],

@@ -58,9 +58,11 @@ class CreiResult:
 
 def units_for(places: list[Place], level: str) -> tuple[Units, dict[str, str]]:
     """Unit code -> its grid ids, for grids or communities among ``places`` (already scoped)."""
-    if level == "grid":
+    if level == "grid":  # a grid carries its community's name: "幸福社区 · 第一网格", never a bare code
         grids = [p for p in places if p.level == "grid"]
-        return {g.code: [g.id] for g in grids}, {g.code: g.name for g in grids}
+        parents = dict(Place.objects.filter(pk__in={g.parent_id for g in grids}).values_list("id", "name"))
+        return {g.code: [g.id] for g in grids}, {
+            g.code: f"{parents[g.parent_id]} · {g.name}" if g.parent_id in parents else g.name for g in grids}
     communities = [p for p in places if p.level == "community"]
     grid_ids: dict[int, list[int]] = {}
     for grid_id, parent_id in Place.objects.filter(level="grid", parent__in=communities).values_list("id", "parent_id"):

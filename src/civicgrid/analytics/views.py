@@ -11,7 +11,7 @@ from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import cache_control
 
-from civicgrid.analytics import charts, selectors
+from civicgrid.analytics import charts, selectors, words
 from civicgrid.analytics.governance_data import governance_inputs
 from civicgrid.core.limits import int_param
 from civicgrid.core.views import scoped_view
@@ -51,12 +51,13 @@ def governance(request: HttpRequest, scope: Any) -> HttpResponse:
         inputs = governance_inputs(community=community)
         names = {a.id: a.name for a in inputs.actors}
         form = StressForm(request.GET if "run" in request.GET else None,
-                          actors=[(a.id, f"{a.name} ({a.sector})") for a in inputs.actors])
+                          actors=[(a.id, f"{a.name} ({words.word(words.SECTORS, a.sector)})") for a in inputs.actors])
         custom = form.scenario() if form.is_bound and form.is_valid() else None
         report = gov.governance_report(inputs=inputs)
+        tested = gov.stress_test(inputs=inputs, scenario=custom, baseline=report.coverage) if custom else None
         context.update(
-            report=report, form=form, names=names,
-            custom=gov.stress_test(inputs=inputs, scenario=custom, baseline=report.coverage) if custom else None,
+            report=report, form=form, names=names, page=words.governance_page(report, names=names),
+            custom=words.stress_row(tested, names=names) if tested else None,
             shares_chart=charts.to_div(charts.sector_shares_figure(report, title=str(_("Sector shares")))),
             network_chart=charts.to_div(charts.network_figure(report, names=names)),
         )
@@ -71,7 +72,14 @@ def crei_page(request: HttpRequest, scope: Any) -> HttpResponse:
     level = "community" if request.GET.get("level") == "community" else "grid"
     places = list(selectors.places_for_index(scope=scope))
     outcome = crei(places=places, level=level)
-    context: dict[str, Any] = {"level": level, "outcome": outcome, "catalogue": catalogue()}
+    book = catalogue()
+    entries = {e["name"]: e for e in book["indicators"]}
+    mechanism_names = {m: words.indicator_name({**e, "name": m}) for m, e in book["mechanisms"].items()}
+    missing = {m["name"]: words.word(words.MISSING_REASONS, m["reason"]) for m in outcome.missing}
+    context: dict[str, Any] = {"level": level, "outcome": outcome, "catalogue_rows": [
+        {"name": words.indicator_name(e), "mechanism": mechanism_names.get(e["mechanism"], e["mechanism"]),
+         "formula": words.localised(e, "formula"), "source": words.word(words.SOURCES, e.get("source", "")), "why": words.localised(e, "why"),
+         "missing": missing.get(e["name"])} for e in book["indicators"]]}
     if outcome.result is not None:
         scores = outcome.result.scores
         ranking = scores.assign(rank=outcome.result.ranks["CREI"]).sort_values("rank")
@@ -79,24 +87,32 @@ def crei_page(request: HttpRequest, scope: Any) -> HttpResponse:
         if unit not in scores.index:
             from django.http import Http404
             raise Http404(_("Not found in your area."))
+        mechanisms = [c for c in scores.columns if c != "CREI"]
         context.update(
             ranking=[{"code": code, "name": outcome.names.get(code, code), "rank": int(row["rank"]),
-                      **{k: row[k] for k in scores.columns}} for code, row in ranking.iterrows()],
-            mechanisms=[c for c in scores.columns if c != "CREI"],
+                      "crei": words.number(row["CREI"]), "cells": [words.number(row[m]) for m in mechanisms]}
+                     for code, row in ranking.iterrows()],
+            mechanisms=[mechanism_names.get(m, m) for m in mechanisms],
             unit=unit, unit_name=outcome.names.get(unit, unit),
-            breakdown=[{"name": name, "raw": outcome.values.loc[unit, name],
-                        "normalised": outcome.result.normalised.loc[unit, name]}
+            breakdown=[{"name": words.indicator_name(entries[name]) if name in entries else name,
+                        "raw": words.number(outcome.values.loc[unit, name], 2),
+                        "normalised": words.number(outcome.result.normalised.loc[unit, name])}
                        for name in outcome.values.columns],
         )
         if level == "grid":
             geometries = {p.code: p.geometry for p in places if p.level == "grid" and p.geometry}
             context["map_chart"] = charts.to_div(charts.grid_map_figure(
                 geometries=geometries, scores=scores["CREI"].to_dict(), names=outcome.names,
+                short_names={p.code: p.name for p in places if p.level == "grid"},
                 title=str(_("CREI by grid"))))
         intervals = crei_uncertainty(outcome)
         if intervals is not None:
-            context["uncertainty_chart"] = charts.to_div(plot_rank_intervals(
-                intervals, top=40, title=str(_("Rank intervals (weights, normalisation, aggregation varied)"))))
+            intervals = intervals.rename(index=lambda code: outcome.names.get(code, code))
+            figure = plot_rank_intervals(
+                intervals, top=40, title=str(_("Rank intervals (weights, normalisation, aggregation varied)")))
+            for trace, name in zip(figure.data, (_("median rank"), _("nominal rank")), strict=False):
+                trace.name = str(name)
+            context["uncertainty_chart"] = charts.to_div(figure)
     return render(request, "analytics/crei.html", context)
 
 

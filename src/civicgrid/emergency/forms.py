@@ -52,6 +52,21 @@ class DeactivateForm(forms.Form):
                                 required=False, max_length=5000)
     to_improve = forms.CharField(label=_("what to improve"), widget=forms.Textarea(attrs={"rows": 2}),
                                  required=False, max_length=5000)
+    confirm_open = forms.BooleanField(label=_("I know that work is still open and close the emergency anyway"),
+                                      required=False)
+
+    def __init__(self, *args: Any, open_work: modes.OpenWork | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.open_work = open_work
+        if open_work is None or not open_work.any:
+            del self.fields["confirm_open"]  # nothing open: nothing to confirm
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if self.open_work is not None and self.open_work.any and not data.get("confirm_open"):
+            self.add_error("confirm_open", _("Tick this box to close the emergency while work is still open."))
+        data.pop("confirm_open", None)
+        return data
 
 
 class PlanEditForm(forms.Form):

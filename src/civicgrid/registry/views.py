@@ -248,18 +248,46 @@ def registry_import_template(request: HttpRequest, scope: Any) -> HttpResponse:
     return response
 
 
+class ExportForm(forms.Form):
+    """The export's format and, when ID numbers and phones go out in full, the exporter's explicit
+    acknowledgement of it (the box is only there, and only required, for an unmasked export)."""
+
+    format = forms.ChoiceField(label=gettext_lazy("Format"), initial="zip", choices=[
+        ("zip", gettext_lazy("CSV files (ZIP)")), ("xlsx", gettext_lazy("Excel workbook (XLSX)"))])
+    confirm_unmasked = forms.BooleanField(
+        label=gettext_lazy("I understand that this file holds full ID numbers and phone numbers, and I will keep "
+                           "it safe"), required=False)
+
+    def __init__(self, *args: Any, masked: bool, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.masked = masked
+        if masked:
+            del self.fields["confirm_unmasked"]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if not self.masked and not data.get("confirm_unmasked"):
+            self.add_error("confirm_unmasked", gettext_lazy(
+                "Tick this box to export full ID numbers and phone numbers."))
+        return data
+
+
 @scoped_view
 @require_http_methods(["GET", "POST"])
 def registry_export(request: HttpRequest, scope: Any) -> HttpResponse:
     """GET says what an export holds (and whether ID numbers are masked); the POST downloads it and
-    records the export in the audit log (a page view never writes)."""
+    records the export in the audit log (a page view never writes). An unmasked export (full ID numbers)
+    is refused unless the exporter ticked that they know it."""
     require(scope, "export")
-    if request.method == "GET":
-        return render(request, "registry/export.html", {"masked": not scope.identity_clearance})
+    masked = not scope.identity_clearance
+    form = ExportForm(request.POST if request.method == "POST" else None, masked=masked)
+    if request.method == "GET" or not form.is_valid():
+        return render(request, "registry/export.html", {"masked": masked, "form": form},
+                      status=200 if request.method == "GET" else 400)
     tables = selectors.registry_tables(scope=scope)
     services.registry_export_recorded(user=request.user, scope=scope, counts={k: len(v[1]) for k, v in tables.items()},
                                       masked=not scope.identity_clearance)
-    if request.POST.get("format") == "xlsx":  # for people: sheets, headers and values in their language
+    if form.cleaned_data["format"] == "xlsx":  # for people: sheets, headers and values in their language
         response = HttpResponse(write_xlsx(spreadsheet.localised_tables(tables)), content_type=XLSX)
         response["Content-Disposition"] = 'attachment; filename="civicgrid-registry.xlsx"'
     else:

@@ -34,9 +34,10 @@ def allocation_sentence(allocation: RoundAllocation) -> str:
     return text
 
 
-# short column names for the policies (the engine's names in English)
-POLICY_SHORT = {"equity": gettext_lazy("equity"), "proportional": gettext_lazy("proportional"),
-                "equal": gettext_lazy("equal"), "fcfs": gettext_lazy("fcfs"), "lottery": gettext_lazy("lottery")}
+# the policies' names in words (column heads, the preview's sentence and chart), never the engine's codes
+POLICY_SHORT = {"equity": gettext_lazy("Equity first"), "proportional": gettext_lazy("Proportional to need"),
+                "equal": gettext_lazy("Equal shares"), "fcfs": gettext_lazy("First come, first served"),
+                "lottery": gettext_lazy("Lottery")}
 
 _PERCENT, _INDEX, _UNITS = "percent", "index", "units"
 METRIC_ROWS: list[tuple[str, Any, str, str]] = [
@@ -77,8 +78,10 @@ def _format(value: Any, kind: str) -> str:
     return f"{value:.3f}"
 
 
-def policy_rows(by_policy: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
-    """One row per metric, one cell per policy (in POLICIES order), the best cell marked."""
+def policy_rows(by_policy: dict[str, dict[str, Any]], *, recommended: str = "equity") -> list[dict[str, Any]]:
+    """One row per metric, one cell per policy (in POLICIES order). The recommended policy's cells are
+    marked; another policy's cell is marked best only where it ties with the recommended one, so that a
+    highlight never argues against the recommendation."""
     policies = [p for p in POLICIES if p in by_policy]
     rows = []
     for key, label, kind, better in METRIC_ROWS:
@@ -86,8 +89,10 @@ def policy_rows(by_policy: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
         known = [v for v in values if v is not None]
         best = (max(known) if better == "high" else min(known)) if known and better else None
         distinct = len(set(known)) > 1  # nothing to highlight when every policy gives the same
+        mine = _lookup(by_policy[recommended], key) if recommended in by_policy else None
+        best_is_mine = distinct and best is not None and mine == best
         rows.append({"key": key, "label": label, "cells": [
-            {"policy": p, "label": POLICY_SHORT[p], "text": _format(v, kind),
-             "best": distinct and best is not None and v == best}
+            {"policy": p, "label": POLICY_SHORT[p], "text": _format(v, kind), "recommended": p == recommended,
+             "best": best_is_mine and v == best}
             for p, v in zip(policies, values, strict=True)]})
     return rows

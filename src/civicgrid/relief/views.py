@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable
 from typing import Any
 
@@ -11,11 +10,13 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
+from civicgrid.analytics.charts import to_div
 from civicgrid.core.errors import FORM_ERRORS, error_text
 from civicgrid.core.limits import int_param
 from civicgrid.core.scoping import Scope, require
@@ -23,6 +24,8 @@ from civicgrid.core.views import form_errors, scoped_view
 from civicgrid.relief import forms as f
 from civicgrid.relief import selectors, services
 from civicgrid.relief.models import CATEGORIES, URGENCIES, DeliveryTask, Need
+from civicgrid.relief.preview import RECOMMENDED, lead_sentence, round_seed
+from civicgrid.relief.preview import chart as preview_chart
 from civicgrid.relief.text import allocation_sentence, policy_rows
 from civicgrid.relief.work import tasks_near
 
@@ -233,8 +236,10 @@ def round_preview(request: HttpRequest, scope: Scope) -> HttpResponse:
         except FORM_ERRORS as error:
             messages.error(request, " ".join(error.messages))
     try:
-        seed = int_param(data["seed"], "seed", minimum=0, maximum=2**62 - 1) if data.get("seed") else \
-            secrets.randbelow(2**31)
+        seed_set = bool(data.get("seed"))
+        seed = int_param(data["seed"], "seed", minimum=0, maximum=2**62 - 1) if seed_set else \
+            round_seed(place_ids=selection["place_ids"], item_codes=selection["item_codes"], days=selection["days"],
+                       on=timezone.localdate())
         preview = selectors.round_preview(scope=scope, seed=seed, **selection)
     except FORM_ERRORS as error:
         form_errors(form, error)
@@ -245,8 +250,11 @@ def round_preview(request: HttpRequest, scope: Scope) -> HttpResponse:
         "seed": seed, "fingerprint": preview.inputs.fingerprint, "policy": data.get("policy", "equity")})
     by_policy = {o.policy: o.metrics for o in preview.outcomes}
     return render(request, "relief/round_preview.html", {
-        "form": confirm, "inputs": preview.inputs, "seed": seed, "rows": policy_rows(by_policy),
-        "examples": _examples(preview),
+        "form": confirm, "inputs": preview.inputs, "seed": seed, "seed_set": seed_set,
+        "rows": policy_rows(by_policy, recommended=RECOMMENDED), "examples": _examples(preview),
+        "sentence": lead_sentence(by_policy, recommended=RECOMMENDED),
+        "chart": to_div(preview_chart(by_policy)) if len(preview.inputs.requests) else "",
+        "selection": selection,
         "n_requests": len(preview.inputs.requests), "need_units": int(preview.inputs.requests["need"].sum())
         if len(preview.inputs.requests) else 0,
         "stock_units": int(preview.inputs.stock["quantity"].sum()) if len(preview.inputs.stock) else 0,

@@ -16,7 +16,7 @@ from django.contrib.auth import get_user_model
 
 from civicgrid.cases.models import CaseCategory
 from civicgrid.emergency.models import PlanTemplate
-from civicgrid.registry.models import Resident
+from civicgrid.registry.models import Household, Resident
 from tests.conftest import BROWSER_MARKS, login
 
 pytestmark = BROWSER_MARKS
@@ -95,6 +95,11 @@ def test_done_means_path(browser, app_server) -> None:
     coordinator.select_option("#activate-form select[name=plan]", str(plan.pk))
     with coordinator.expect_navigation():
         coordinator.click("#activate-form button[type=submit]")
+    # asked first, with the consequence: how many households the opening alert reaches
+    households = Household.objects.filter(place_path__startswith=community.path).count()
+    assert coordinator.locator("#households-alerted").inner_text() == str(households)
+    with coordinator.expect_navigation():
+        coordinator.click("#activate-confirm-form button[type=submit]")
     emergency_url = coordinator.url
     assert re.search(r"/emergency/\d+/$", emergency_url)
     assert coordinator.locator("#mode-badge").inner_text() == "emergency mode"
@@ -160,6 +165,11 @@ def test_done_means_path(browser, app_server) -> None:
     coordinator.fill("#deactivate-form textarea[name=summary]", "Drill-like lockdown of one day.")
     coordinator.fill("#deactivate-form textarea[name=went_well]", "Vulnerable households first.")
     coordinator.fill("#deactivate-form textarea[name=to_improve]", "Faster supply.")
+    assert "in home isolation" in coordinator.locator("#open-work").inner_text()
+    with coordinator.expect_navigation():
+        coordinator.click("#deactivate-form button[type=submit]")
+    assert coordinator.locator("#field-confirm_open .errorlist").count() == 1  # refused until ticked
+    coordinator.check("#deactivate-form input[name=confirm_open]")
     with coordinator.expect_navigation():
         coordinator.click("#deactivate-form button[type=submit]")
     assert coordinator.locator("#mode-badge").inner_text() == "closed: back to normal"

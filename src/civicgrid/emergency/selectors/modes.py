@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from django.db.models import QuerySet
 
+from civicgrid.alerts.models import Alert
+from civicgrid.alerts.targeting import target_households
 from civicgrid.core.scoping import Scope, require, scoped
-from civicgrid.emergency.models import ChecklistTemplate, Drill, Emergency, LiveTask, PlanTemplate
+from civicgrid.emergency.models import (
+    ChecklistTemplate,
+    Drill,
+    Emergency,
+    Isolation,
+    LiveTask,
+    PlanTemplate,
+)
 from civicgrid.registry.models import Place
 
 
@@ -77,3 +87,41 @@ def emergency_checklists(emergency: Emergency) -> list[ChecklistTemplate]:
     codes: list[Any] = emergency.plan_snapshot.get("checklists", [])
     by_code = {t.code: t for t in ChecklistTemplate.objects.filter(code__in=codes)}
     return [by_code[c] for c in codes if c in by_code]
+
+
+@dataclass(frozen=True)
+class ActivationReach:
+    """Whom activating an emergency in a community alerts: the opening alert goes to every household of the
+    community (the alert's own targeting), by SMS to those with a phone."""
+
+    households: int
+    by_sms: int
+
+
+def activation_reach(*, scope: Scope, community: Place) -> ActivationReach:
+    require(scope, "emergency_manage")
+    community = communities(scope=scope).get(pk=community.pk)
+    households = target_households(area=community, group=Alert.Group.ALL)
+    return ActivationReach(households=households.count(),
+                           by_sms=households.exclude(contact_phone_digest="").count())
+
+
+@dataclass(frozen=True)
+class OpenWork:
+    """What is still under way in an emergency's community when someone moves to close it."""
+
+    open_tasks: int
+    in_isolation: int
+
+    @property
+    def any(self) -> bool:
+        return bool(self.open_tasks or self.in_isolation)
+
+
+def closing_open_work(*, scope: Scope, emergency: Emergency, today: date) -> OpenWork:
+    """The emergency's live tasks not done, and the residents of its community in home isolation today."""
+    emergency = emergency_get(scope=scope, emergency_id=emergency.pk)
+    isolated = Isolation.objects.filter(place_path__startswith=emergency.community.path, start_date__lte=today,
+                                        end_date__gte=today)
+    return OpenWork(open_tasks=LiveTask.objects.filter(emergency=emergency, state=LiveTask.State.OPEN).count(),
+                    in_isolation=isolated.values("resident_id").distinct().count())

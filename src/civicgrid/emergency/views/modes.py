@@ -39,6 +39,12 @@ def index(request: HttpRequest, scope: Any) -> HttpResponse:
 def activate(request: HttpRequest, scope: Any) -> HttpResponse:
     require(scope, "emergency_manage")
     form = ActivateForm(request.POST, scope=scope)
+    if form.is_valid() and request.POST.get("confirmed") != "1":
+        # ask first: what activating does and whom it alerts, before anything is written
+        return render(request, "emergency/activate_confirm.html", {
+            "form": form, "community": form.cleaned_data["community"], "plan": form.cleaned_data["plan"],
+            "level": form.cleaned_data["level"] or form.cleaned_data["plan"].default_level,
+            "reach": modes.activation_reach(scope=scope, community=form.cleaned_data["community"])})
     if form.is_valid():
         try:
             result = services.emergency_activate(user=request.user, scope=scope, community=form.cleaned_data["community"],
@@ -60,7 +66,13 @@ def activate(request: HttpRequest, scope: Any) -> HttpResponse:
 @scoped_view
 def detail(request: HttpRequest, scope: Any, emergency_id: int) -> HttpResponse:
     emergency = modes.emergency_get(scope=scope, emergency_id=emergency_id)
-    return _detail(request, scope, emergency, DeactivateForm())
+    return _detail(request, scope, emergency, DeactivateForm(open_work=_open_work(scope, emergency)))
+
+
+def _open_work(scope: Any, emergency: Any) -> modes.OpenWork | None:
+    if emergency.status != "active":
+        return None
+    return modes.closing_open_work(scope=scope, emergency=emergency, today=timezone.localdate())
 
 
 def _detail(request: HttpRequest, scope: Any, emergency: Any, form: DeactivateForm, status: int = 200) -> HttpResponse:
@@ -71,6 +83,7 @@ def _detail(request: HttpRequest, scope: Any, emergency: Any, form: DeactivateFo
         "checklists": modes.emergency_checklists(emergency), "sweep": sweep,
         "progress": sw.sweep_progress(scope=scope, sweep=sweep) if sweep else [],
         "form": form if emergency.status == "active" and scope.may("emergency_manage") else None,
+        "open_work": form.open_work,
         "today": timezone.localdate()}, status=status)
 
 
@@ -79,7 +92,7 @@ def _detail(request: HttpRequest, scope: Any, emergency: Any, form: DeactivateFo
 def deactivate(request: HttpRequest, scope: Any, emergency_id: int) -> HttpResponse:
     require(scope, "emergency_manage")
     emergency = modes.emergency_get(scope=scope, emergency_id=emergency_id)
-    form = DeactivateForm(request.POST)
+    form = DeactivateForm(request.POST, open_work=_open_work(scope, emergency))
     if form.is_valid():
         try:
             services.emergency_deactivate(user=request.user, scope=scope, emergency=emergency, **form.cleaned_data)
@@ -130,7 +143,9 @@ def drill(request: HttpRequest, scope: Any, drill_id: int) -> HttpResponse:
             messages.error(request, error_text(exc))
         else:
             return redirect("emergency:detail", emergency_id=result.emergency.pk)
-    return render(request, "emergency/drill.html", {"drill": item})
+    reach = modes.activation_reach(scope=scope, community=item.community) \
+        if item.emergency_id is None and scope.may("emergency_manage") else None
+    return render(request, "emergency/drill.html", {"drill": item, "reach": reach})
 
 
 @scoped_view
