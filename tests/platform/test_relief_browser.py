@@ -64,7 +64,7 @@ def test_round_preview_confirm_claim_and_deliver_with_the_code(
         director.click("main button[type=submit]")
     assert director.locator("h1").inner_text() == "Round preview"
     header = director.locator("#policy-table thead").inner_text()
-    assert "equity" in header and "fcfs" in header
+    assert "Equity" in header and "First come" in header  # the policies by name, never their codes
     vulnerable_row = director.locator("tr[data-metric='groups.vulnerable.coverage'] td")
     equity, fcfs = (vulnerable_row.nth(i).inner_text() for i in (0, 3))
     assert float(equity.rstrip("%")) > float(fcfs.rstrip("%"))  # equity serves the vulnerable households better

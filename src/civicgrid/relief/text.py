@@ -34,9 +34,10 @@ def allocation_sentence(allocation: RoundAllocation) -> str:
     return text
 
 
-# short column names for the policies (the engine's names in English)
-POLICY_SHORT = {"equity": gettext_lazy("equity"), "proportional": gettext_lazy("proportional"),
-                "equal": gettext_lazy("equal"), "fcfs": gettext_lazy("fcfs"), "lottery": gettext_lazy("lottery")}
+# short column names for the policies (never the engine's codes: "fcfs" means nothing to a reader)
+POLICY_SHORT = {"equity": gettext_lazy("Equity"), "proportional": gettext_lazy("Proportional"),
+                "equal": gettext_lazy("Equal shares"), "fcfs": gettext_lazy("First come"),
+                "lottery": gettext_lazy("Lottery")}
 
 _PERCENT, _INDEX, _UNITS = "percent", "index", "units"
 METRIC_ROWS: list[tuple[str, Any, str, str]] = [
