@@ -299,7 +299,8 @@ def test_the_preview_page_shows_equity_beside_the_other_policies_and_confirms(
     assert page.status_code == 200
     html = page.content.decode()
     header = html.split('id="policy-table"')[1].split("</thead>")[0]
-    assert all(f">{p}<" in header for p in POLICIES)
+    assert all(f'data-policy="{p}"' in header for p in POLICIES)
+    assert ">First come<" in header and ">fcfs<" not in header  # the policies by name, never their codes
     for metric in ("coverage", "groups.vulnerable.coverage", "groups.other.coverage", "groups.vulnerable.unmet_share",
                    "gini", "concentration_by_weight"):
         assert f'data-metric="{metric}"' in html

@@ -134,6 +134,9 @@ FIELD_WORDS: dict[str, Any] = {
     "handler": pgettext_lazy("audit", "handler"),
     "identity_clearance": pgettext_lazy("audit", "may see full ID numbers"),
     "role": pgettext_lazy("audit", "role"),
+    "by": pgettext_lazy("audit", "recorded by"),
+    "for_resident": pgettext_lazy("audit", "recorded for the resident"),
+    "filed": pgettext_lazy("audit", "filed as"),
 }
 MODEL_WORDS: dict[str, Any] = {
     "case": pgettext_lazy("audit", "case"),
@@ -150,6 +153,9 @@ MODEL_WORDS: dict[str, Any] = {
     "sweep visit": pgettext_lazy("audit", "sweep visit"),
     "alert": pgettext_lazy("audit", "alert"),
     "role": pgettext_lazy("audit", "role"),
+    "by": pgettext_lazy("audit", "recorded by"),
+    "for_resident": pgettext_lazy("audit", "recorded for the resident"),
+    "filed": pgettext_lazy("audit", "filed as"),
     "live task": pgettext_lazy("audit", "live task"),
     "offer": pgettext_lazy("audit", "offer"),
     "household": pgettext_lazy("audit", "household"),
@@ -180,6 +186,9 @@ def _summary_values() -> dict[str, dict[str, Any]]:
         from civicgrid.cases.transitions import ACTION_LABELS
 
         SUMMARY_VALUES["action"] = dict(ACTION_LABELS)
+        from civicgrid.emergency.models.isolation import SYMPTOMS
+
+        SUMMARY_VALUES["symptoms"] = dict(SYMPTOMS)
     return SUMMARY_VALUES
 
 

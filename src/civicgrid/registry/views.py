@@ -160,6 +160,14 @@ def actor_detail(request: HttpRequest, scope: Any, actor_id: int) -> HttpRespons
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
+def _error_rows(errors: list[Any]) -> list[dict[str, Any]]:
+    """The import report's rows with the sheet and column names in the reader's language (as the template
+    and the XLSX export name them), never the format's internal names."""
+    return [{"table": _("(the file)") if e.table == "(file)" else spreadsheet.TABLE_LABELS.get(e.table, e.table),
+             "column": spreadsheet.COLUMN_LABELS.get(e.table, {}).get(e.column, e.column),
+             "row": e.row, "value": e.value, "reason": e.reason} for e in errors]
+
+
 def _read(source: Any, filename: str) -> dict[str, Any]:
     tables, columns = spreadsheet.header_aliases()
     return read_tables(source, filename=filename, expected=TABLES, table_aliases=tables, column_aliases=columns)
@@ -193,7 +201,7 @@ def registry_import(request: HttpRequest, scope: Any) -> HttpResponse:
                            token=stage(upload, filename=upload.name, owner=owner),
                            anything=any(tp.new or tp.changed for tp in plan.values()))
     except ImportRejected as rejected:
-        context.update(errors=rejected.errors, total=rejected.total, omitted=rejected.omitted)
+        context.update(errors=_error_rows(rejected.errors), total=rejected.total, omitted=rejected.omitted)
         status = rejected.status
     except Conflict as exc:
         context["conflict"] = exc.message if hasattr(exc, "message") else str(exc)
