@@ -252,3 +252,37 @@ def test_every_page_each_role_reaches_is_in_its_language(capsys) -> None:
     with capsys.disabled():
         print("\n" + "\n".join(lines))
     assert not failures, "\n".join(f"{key}: {pages}" for key, pages in failures.items())
+
+
+@pytest.mark.parametrize(("language", "words"), [("zh-hans", ["服务器错误", "请求编号", "返回首页"]),
+                                                 ("en", ["Server error", "request id", "Back to the start page"])])
+def test_the_500_page_keeps_the_menu_and_says_what_to_do(language: str, words: list[str]) -> None:
+    from django.test import RequestFactory
+
+    from civicgrid.core.views import server_error
+
+    request = RequestFactory().get("/households/")
+    request.user = user("director")
+    request.request_id = "0123456789abcdef"  # type: ignore[attr-defined]
+    with translation.override(language):
+        body = server_error(request).content.decode()
+    assert all(w in body for w in words), body
+    assert 'id="main-nav"' in body and 'href="/households/"' in body  # the site's menu is still there
+    parser = _Text()
+    parser.feed(body)
+    assert not _offenders(parser.parts, language, re.compile("$^"), _codes(language))
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_404_and_403_pages_keep_the_menu_and_say_what_to_do(client: Client, language: str) -> None:
+    client.force_login(user("grid"))
+    client.cookies["django_language"] = language
+    data = _data_values()  # the user's name in the header
+    for url, status in (("/no-such-page/", 404), ("/audit/", 403), ("/households/999999/", 404)):
+        response = client.get(url)
+        body = response.content.decode()
+        assert response.status_code == status and 'id="main-nav"' in body, url
+        assert ("返回首页" if language == "zh-hans" else "Back to the start page") in body or "history.back" in body
+        parser = _Text()
+        parser.feed(body)
+        assert not _offenders(parser.parts, language, data, _codes(language)), (url, parser.parts)
