@@ -30,7 +30,7 @@ pytestmark = pytest.mark.django_db
 
 ROLES = ["district", "director", "grid", "orgstaff", "volunteer", "resident"]
 LANGUAGES = ["zh-hans", "en"]
-PAGES_PER_ROLE = 60
+PAGES_PER_ROLE = 150
 PER_PATTERN = 2  # pages of the same shape (/households/12/, /households/13/) opened per role
 
 # Words that are the same in every language: names of formats, standards and the product.

@@ -198,9 +198,10 @@ def model_label(model: str) -> str:
         meta = apps.get_model(model)._meta
     except (LookupError, ValueError):
         return model
-    name = str(meta.verbose_name)
-    return str(capfirst(MODEL_WORDS.get(name, name) if name == str(meta.original_attrs.get("verbose_name", name))
-                        and "verbose_name" not in meta.original_attrs else name))
+    if "verbose_name" in meta.original_attrs:  # the model's own (translated) name
+        return str(capfirst(meta.verbose_name))
+    name = str(meta.verbose_name)  # Django's English from the class name ("need filing")
+    return str(capfirst(MODEL_WORDS.get(name, name)))
 
 
 def _field(model: type[models.Model] | None, key: str) -> models.Field[Any, Any] | None:
@@ -240,7 +241,8 @@ def _shown(value: Any, field: models.Field[Any, Any] | None, key: str, values: d
     choices = dict(field.flatchoices) if field is not None and field.choices else values.get(key, {})
     if isinstance(value, list):
         value = [str(choices.get(v, v)) if isinstance(v, str) else v for v in localised(value)]
-        text = "、".join(str(v) for v in value) if all(not isinstance(v, dict | list) for v in value) \
+        separator = ", " if (get_language() or "en").startswith("en") else "、"
+        text = separator.join(str(v) for v in value) if all(not isinstance(v, dict | list) for v in value) \
             else json.dumps(value, ensure_ascii=False)
     elif isinstance(value, dict):
         text = json.dumps(localised(value), ensure_ascii=False)
