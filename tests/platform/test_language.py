@@ -37,7 +37,9 @@ PER_PATTERN = 2  # pages of the same shape (/households/12/, /households/13/) op
 ALLOWED = {"civicgrid", "cap", "xlsx", "csv", "zip", "xml", "json", "id", "qr", "gis", "sms", "api", "atom",
            "oasis", "geojson", "svi", "inform", "crei", "gini", "theil", "atkinson", "utf", "gbk", "pdf", "http",
            "https", "url", "ok", "app", "svg", "cdc", "atsdr", "osm", "openstreetmap", "leaflet", "pinyin",
-           "email", "e-mail", "c", "sphere", "yaml", "kg", "km", "ml", "mg", "min", "h", "am", "pm", "zh", "en", "english"}
+           "email", "e-mail", "c", "sphere", "yaml",
+           "test",  # the test fixtures' stock source (tests/platform/relief_support.py)
+           "kg", "km", "ml", "mg", "min", "h", "am", "pm", "zh", "en", "english"}
 
 # Stored text that is not data but the platform's own words (shown in the reader's language, so checked).
 NOT_DATA = {"password", "digest", "vulnerability_summary"}
@@ -99,7 +101,7 @@ class _Text(HTMLParser):
 
 def _data_values() -> re.Pattern[str]:
     """Every stored free-text value with Latin letters: the data, stripped before the check. Values shaped
-    like internal codes (``epidemic_lockdown``) are kept out: those must be shown by their label."""
+    like internal codes (``equity``, ``epidemic_lockdown``) are kept out: those must be shown by their label."""
     found: set[str] = set()
     for model in apps.get_models():
         if not model.__module__.startswith("civicgrid."):
@@ -116,7 +118,7 @@ def _data_values() -> re.Pattern[str]:
         for row in model.objects.values_list(*fields)[:20000]:
             for value in row:
                 if isinstance(value, str) and re.search(r"[A-Za-z]", value) and len(value) < 300 \
-                        and not re.fullmatch(r"[a-z][a-z0-9]*(_[a-z0-9]+)+", value):
+                        and not re.fullmatch(r"[a-z][a-z0-9_]*", value):  # a code (equity, dispatched)
                     found.add(value.strip())
     found |= set(get_user_model().objects.values_list("username", flat=True))
     alternatives = "|".join(re.escape(v) for v in sorted(found, key=len, reverse=True) if v)

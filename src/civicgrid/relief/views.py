@@ -23,7 +23,7 @@ from civicgrid.core.views import form_errors, scoped_view
 from civicgrid.relief import forms as f
 from civicgrid.relief import selectors, services
 from civicgrid.relief.models import CATEGORIES, URGENCIES, DeliveryTask, Need
-from civicgrid.relief.text import POLICY_SHORT, allocation_sentence, policy_rows
+from civicgrid.relief.text import allocation_sentence, policy_rows
 from civicgrid.relief.work import tasks_near
 
 
@@ -277,7 +277,6 @@ def round_detail(request: HttpRequest, scope: Scope, round_id: int) -> HttpRespo
         "snapshot": {k: v for k, v in round.snapshot.items() if k not in ("requests", "stock")},
         "stock": [(names.get(item, item), point, quantity) for item, point, quantity in
                   zip(*(round.snapshot["stock"][c] for c in ("item", "point", "quantity")), strict=True)],
-        "policy_label": POLICY_SHORT.get(round.policy, round.policy),
     })
 
 
