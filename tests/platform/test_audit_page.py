@@ -97,7 +97,8 @@ def test_old_and_new_values_are_shown_readably(changes: dict[str, Household]) ->
     old_address = AuditLog.objects.filter(object_id=str(changes["mine"].pk),
                                           model="registry.Household").latest("seq").old["address"]
     page = _page({"user": str(user("director").pk)})
-    assert f"<b>address</b>: <span class=\"old\">{old_address}</span> → <span class=\"new\">东街 1 号</span>" in page
+    # the field by its label, not its column name
+    assert f"<b>Address</b>: <span class=\"old\">{old_address}</span> → <span class=\"new\">东街 1 号</span>" in page
 
 
 def test_paged_with_counts_keeping_the_filters(changes: dict[str, Household]) -> None:

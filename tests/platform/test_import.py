@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from django.test import Client
+from django.utils import translation
 
 from civicgrid.core.importing import ImportRejected, read_tables
 from civicgrid.core.models import AuditLog
@@ -19,6 +20,7 @@ from civicgrid.core.scoping import PLATFORM
 from civicgrid.engine.registry_format import TABLES
 from civicgrid.registry.models import Actor, Household, Person, Place, Post, Resident
 from civicgrid.registry.services import registry_import
+from civicgrid.registry.spreadsheet import COLUMN_LABELS
 
 pytestmark = pytest.mark.django_db
 ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -56,6 +58,7 @@ def _fingerprint() -> tuple[int, ...]:
     return tuple(m.objects.count() for m in (Place, Household, Resident, Actor, Person, Post, AuditLog))
 
 
+@pytest.mark.usefixtures("english")  # the reasons are in the user's language
 def test_ten_thousand_rows_with_a_few_bad_ones_are_rejected_whole() -> None:
     tables = _new_community_tables()
     residents = tables["residents"]
@@ -111,6 +114,7 @@ def test_a_clean_file_lands_whole_with_one_summarising_audit_event() -> None:
     assert not Household.objects.filter(code__startswith="N", vulnerability_rule="").exists()
 
 
+@pytest.mark.usefixtures("english")  # the reasons are in the user's language
 def test_wrong_column_and_unknown_table_are_reported(tmp_path: Path) -> None:
     (tmp_path / "households.csv").write_text("code,bulding_code,address,housing_type,income_status,contact_phone\n")
     (tmp_path / "pets.csv").write_text("name\nrex\n")
@@ -145,7 +149,9 @@ def test_web_import_shows_the_report_and_writes_nothing() -> None:
     response = client.post("/registry/import/", {"file": SimpleUploadedFile("r.zip", _zip(tables))})
     assert response.status_code == 422
     body = response.content.decode()
-    assert "yesterday" in body and "birth_date" in body
+    with translation.override("zh-hans"):  # the column by its name in the page's language (Chinese)
+        column = str(COLUMN_LABELS["residents"]["birth_date"])
+    assert "yesterday" in body and f">{column}<" in body
     assert _fingerprint() == before
 
 

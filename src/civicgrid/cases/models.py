@@ -135,3 +135,18 @@ class CaseEvent(models.Model):
     def __str__(self) -> str:
         return f"{self.case_id} {self.action} {self.at:%Y-%m-%d %H:%M}"
 
+    # the timeline in words (the stored codes are the transitions' names)
+    @property
+    def action_label(self) -> str:
+        from civicgrid.cases.transitions import ACTION_LABELS
+
+        return str(ACTION_LABELS.get(self.action, self.action))
+
+    @property
+    def state_label(self) -> str:
+        return str(STATE_LABELS.get(self.to_state, self.to_state))
+
+    @property
+    def level_label(self) -> str:
+        return str(LEVEL_LABELS.get(self.level, self.level))
+

@@ -83,6 +83,9 @@ def messages_of(exc: BaseException) -> list[str]:
     """The error's messages, as text a user can read."""
     if isinstance(exc, ValidationError):
         return [str(m) for m in exc.messages]
+    if isinstance(exc, ObjectDoesNotExist) and not isinstance(exc, NotFound):
+        # Django's own "Alert matching query does not exist." names a model, in English: say it plainly
+        return [str(_("Not found in your area."))]
     message = getattr(exc, "message", None) or (exc.args[0] if exc.args else "")
     return [str(message)] if str(message) else []
 

@@ -159,18 +159,18 @@ def read_tables(source: str | Path | IO[bytes], *, filename: str | None = None,
         table = (table_aliases or {}).get(name_read, name_read)
         header = [(column_aliases or {}).get(table, {}).get(h, h) for h in header]
         if table in tables:
-            errors.append(RowError(name_read, 0, "", name_read, f"the table {table} appears twice"))
+            errors.append(RowError(name_read, 0, "", name_read, _("the table %(table)s appears twice") % {"table": table}))
             continue
         if table not in expected:
-            errors.append(RowError(name_read, 0, "", name_read, f"unknown table; expected one of {sorted(expected)}"))
+            errors.append(RowError(name_read, 0, "", name_read, _("unknown table; expected one of %(tables)s") % {"tables": ", ".join(sorted(expected))}))
             continue
         columns = expected[table]
         missing = [c for c in columns if c not in header]
         unknown = [c for c in header if c not in columns]
         for c in missing:
-            errors.append(RowError(table, 1, c, "", "required column is missing"))
+            errors.append(RowError(table, 1, c, "", _("required column is missing")))
         for c in unknown:
-            errors.append(RowError(table, 1, c, c, f"unknown column; expected {', '.join(columns)}"))
+            errors.append(RowError(table, 1, c, c, _("unknown column; expected %(columns)s") % {"columns": ", ".join(columns)}))
         if missing or unknown:
             continue
         tables[table] = [dict(zip(header, rec, strict=False)) for rec in records]

@@ -13,6 +13,7 @@ from urllib.parse import unquote_to_bytes
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils.translation import gettext_lazy as _
 
 from civicgrid.core.errors import Invalid, http_status, messages_of
 from civicgrid.core.logs import REQUEST_ID_ENVIRON, clean_request_id, log_context
@@ -62,7 +63,7 @@ class DomainErrorMiddleware:
     def process_exception(self, request: HttpRequest, exc: Exception) -> HttpResponse | None:
         status = http_status(exc)
         if isinstance(exc, OverflowError):  # a number too large for the database (say /needs/99999...9/)
-            status, exc = 400, Invalid("A number in the request is too large.")
+            status, exc = 400, Invalid(_("A number in the request is too large."))
         if status is None or request.path.startswith("/api/"):
             return None
         return render(request, "core/error.html", {"status": status, "messages": messages_of(exc)},
@@ -75,7 +76,7 @@ class DomainErrorMiddleware:
 # for every page and API operation: 400 with a reason. Uploaded files are not looked at (they are data, and
 # the importers read them as bytes); their form fields are.
 
-NUL_MESSAGE = "The request contains a NUL character (U+0000), which is not allowed."
+NUL_MESSAGE = _("The request contains a NUL character (U+0000), which is not allowed.")
 
 
 def _holds_nul(value: Any) -> bool:

@@ -148,7 +148,7 @@ def scoped(queryset: models.QuerySet[M], scope: Scope) -> models.QuerySet[M]:
 def require(scope: Scope, resource: str) -> None:
     """Refuse (HTTP 403) a role that may not use this kind of resource at all."""
     if not scope.may(resource):
-        raise Forbidden(f"role {scope.role or 'anonymous'!r} may not use {resource}")
+        raise Forbidden()  # "Your role may not do this.", in the user's language (never the role's code)
 
 
 def get_in_scope(queryset: models.QuerySet[M], scope: Scope, **lookup: Any) -> M:

@@ -39,11 +39,20 @@ def form_errors(form: forms.BaseForm, exc: BaseException) -> None:
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
-    """The 500 page (``handler500``): no database, no login, just the request id to quote."""
+    """The 500 page (``handler500``): the request id to quote and what to do; the menu if the database
+    still answers (nothing else is read, so the page itself does not fail)."""
     from django.template import loader
 
     from civicgrid.core.logs import request_id
 
     rid = getattr(request, "request_id", "") or request_id()
-    body = loader.get_template("core/500.html").render({"request_id": rid})
+    context: dict[str, Any] = {"request_id": rid, "nav": []}
+    try:  # the site's menu when the database still answers; the page without it when it does not
+        from civicgrid.accounts.context import role
+
+        if request.user.is_authenticated:
+            context["nav"] = role(request)["nav"]
+    except Exception:  # noqa: BLE001 - the error page itself must not fail
+        pass
+    body = loader.get_template("core/500.html").render(context)
     return HttpResponse(body, status=500)

@@ -33,7 +33,7 @@ class HouseholdForm(forms.ModelForm):  # type: ignore[type-arg]
 
 class ResidentForm(forms.ModelForm):  # type: ignore[type-arg]
     id_number = forms.CharField(label=_("national ID number"), required=False)
-    phone = forms.CharField(label=_("phone"), required=False)
+    phone = forms.CharField(label=_("Phone"), required=False)
     birth_date = forms.DateField(label=_("birth date"), widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}))
 
     class Meta:

@@ -21,15 +21,21 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 
 from civicgrid.core.crypto import digest, digests
 from civicgrid.core.importing import ImportRejected, RowError, Rows
 from civicgrid.engine import registry_format as fmt
 from civicgrid.registry import validation as v
-from civicgrid.registry.models import Actor, Household, Person, Place, Resident
+from civicgrid.registry.models import LEVEL_LABELS, Actor, Household, Person, Place, Resident
 from civicgrid.registry.spreadsheet import decode_values
 
 PARENT_LEVEL = dict(zip(fmt.PLACE_LEVELS[1:], fmt.PLACE_LEVELS[:-1], strict=True))
+
+
+def _level(code: str) -> str:
+    """A place level by its name in the reader's language ("sub-district", "社区")."""
+    return str(LEVEL_LABELS.get(code, code)).lower()
 
 
 @dataclass
@@ -66,13 +72,13 @@ class _Checker:
 
     def require(self, row: int, column: str, value: str) -> str | None:
         if not value:
-            self.fail(row, column, value, "required")
+            self.fail(row, column, value, _("required"))
             return None
         return value
 
     def choice(self, row: int, column: str, value: str, allowed: tuple[str, ...]) -> str | None:
         if value not in allowed:
-            self.fail(row, column, value, f"expected one of {', '.join(allowed)}")
+            self.fail(row, column, value, _("expected one of %(allowed)s") % {"allowed": ", ".join(allowed)})
             return None
         return value
 
@@ -85,9 +91,9 @@ class _Checker:
 
     def unique(self, row: int, column: str, value: str, seen: dict[str, int], existing: set[str]) -> None:
         if value in seen:
-            self.fail(row, column, value, f"duplicate of row {seen[value]}")
+            self.fail(row, column, value, _("duplicate of row %(row)s") % {"row": seen[value]})
         elif value in existing:
-            self.fail(row, column, value, "already in the registry")
+            self.fail(row, column, value, _("already in the registry"))
         else:
             seen[value] = row
 
@@ -121,24 +127,26 @@ def _places(rows: Rows, errors: list[RowError], out: Cleaned, *, update: bool = 
         if code is None or level is None:
             continue
         if code in seen:
-            check.fail(n, "code", code, f"duplicate of row {seen[code]}")
+            check.fail(n, "code", code, _("duplicate of row %(row)s") % {"row": seen[code]})
             continue
         seen[code] = n
         if level == "district":
             if parent:
-                check.fail(n, "parent_code", parent, "a district has no parent")
+                check.fail(n, "parent_code", parent, _("a district has no parent"))
         elif not parent:
-            check.fail(n, "parent_code", parent, f"a {level} needs a parent {PARENT_LEVEL[level]}")
+            check.fail(n, "parent_code", parent, _("a %(level)s needs a parent %(parent)s")
+                       % {"level": _level(level), "parent": _level(PARENT_LEVEL[level])})
         elif levels.get(parent) != PARENT_LEVEL[level]:
-            reason = ("unknown place code (places must be listed after their parent)" if parent not in levels
-                      else f"the parent of a {level} must be a {PARENT_LEVEL[level]}, not a {levels[parent]}")
+            reason = (_("unknown place code (places must be listed after their parent)") if parent not in levels
+                      else _("the parent of a %(level)s must be a %(parent)s, not a %(other)s")
+                      % {"level": _level(level), "parent": _level(PARENT_LEVEL[level]), "other": _level(levels[parent])})
             check.fail(n, "parent_code", parent, reason)
         geometry = None
         if r["geometry"]:
             geometry = check.apply(n, "geometry", r["geometry"], _geojson, shown=60)
         if code in existing:
             if existing[code] != level or (existing_parent.get(code) or "") != parent:
-                check.fail(n, "code", code, "already in the registry with another level or parent")
+                check.fail(n, "code", code, _("already in the registry with another level or parent"))
             elif update:  # kept for the roster's comparison of its name and geometry
                 out.places.append({"code": code, "name": r["name"], "level": level, "parent_code": parent or None,
                                    "geometry": geometry})
@@ -152,7 +160,7 @@ def _places(rows: Rows, errors: list[RowError], out: Cleaned, *, update: bool = 
 def _geojson(text: str) -> dict[str, Any]:
     value = json.loads(text)
     if not isinstance(value, dict) or "type" not in value:
-        raise ValueError("not a GeoJSON object")
+        raise ValueError(_("not a GeoJSON object"))
     return value
 
 
@@ -164,7 +172,7 @@ def _households(rows: Rows, errors: list[RowError], out: Cleaned, levels: dict[s
     for n, r in enumerate(rows, start=2):
         check.new_code(n, r["code"], seen, set() if update else existing)
         if levels.get(r["building_code"]) != "building":
-            check.fail(n, "building_code", r["building_code"], "unknown building code")
+            check.fail(n, "building_code", r["building_code"], _("unknown building code"))
         check.require(n, "address", r["address"])
         check.choice(n, "housing_type", r["housing_type"], fmt.HOUSING_TYPES)
         status = r["income_status"] or "normal"
@@ -185,7 +193,7 @@ def _residents(rows: Rows, errors: list[RowError], out: Cleaned, households: set
     for n, r in enumerate(rows, start=2):
         code = check.new_code(n, r["code"], seen, set() if update else existing)
         if r["household_code"] not in households:
-            check.fail(n, "household_code", r["household_code"], "unknown household code")
+            check.fail(n, "household_code", r["household_code"], _("unknown household code"))
         check.require(n, "name", r["name"])
         sex = {"男": "M", "女": "F"}.get(r["sex"], r["sex"].upper())
         check.choice(n, "sex", sex, fmt.SEXES)
@@ -197,13 +205,13 @@ def _residents(rows: Rows, errors: list[RowError], out: Cleaned, households: set
             if id_number:
                 key = digest(id_number)
                 if key in seen_ids:
-                    check.fail(n, "id_number", r["id_number"], f"duplicate ID number: also on row {seen_ids[key]}")
+                    check.fail(n, "id_number", r["id_number"], _("duplicate ID number: also on row %(row)s") % {"row": seen_ids[key]})
                 elif any(existing_ids.get(k, code) != code for k in digests(id_number)):
-                    check.fail(n, "id_number", r["id_number"], "this ID number is already in the registry")
+                    check.fail(n, "id_number", r["id_number"], _("this ID number is already in the registry"))
                 else:
                     seen_ids[key] = n
                 if birth and v.id_number_birth_date(id_number) != birth:
-                    check.fail(n, "birth_date", r["birth_date"], "does not match the birth date in the ID number")
+                    check.fail(n, "birth_date", r["birth_date"], _("does not match the birth date in the ID number"))
         phone = check.apply(n, "phone", r["phone"], v.validate_phone)
         flags = {c: check.apply(n, c, r[c], v.parse_bool) for c in
                  ("lives_alone", "chronic_illness", "pregnant", "limited_mobility", "language_barrier",
@@ -216,9 +224,9 @@ def _residents(rows: Rows, errors: list[RowError], out: Cleaned, households: set
             grade = check.apply(n, "disability_grade", r["disability_grade"],
                                 lambda s: v.validate_disability_grade(int(s)))
             if not kind:
-                check.fail(n, "disability_kind", kind, "a disability grade needs a disability kind")
+                check.fail(n, "disability_kind", kind, _("a disability grade needs a disability kind"))
         elif kind:
-            check.fail(n, "disability_grade", "", "a disability kind needs a grade (1-4)")
+            check.fail(n, "disability_grade", "", _("a disability kind needs a grade (1-4)"))
         out.residents.append({
             "code": code, "household_code": r["household_code"], "name": r["name"], "sex": sex,
             "birth_date": birth, "relation": r["relation"], "id_number": id_number, "phone": phone or "",
@@ -238,7 +246,7 @@ def _actors(rows: Rows, errors: list[RowError], out: Cleaned, levels: dict[str, 
         check.choice(n, "sector", r["sector"], fmt.SECTORS)
         check.choice(n, "kind", r["kind"], fmt.ACTOR_KINDS)
         if r["service_area_code"] not in levels:
-            check.fail(n, "service_area_code", r["service_area_code"], "unknown place code")
+            check.fail(n, "service_area_code", r["service_area_code"], _("unknown place code"))
         capacities = check.apply(n, "capacities", r["capacities"], _capacities) if r["capacities"] else {}
         out.actors.append({**r, "capacities": capacities or {}})
     return existing | set(seen)
@@ -247,12 +255,13 @@ def _actors(rows: Rows, errors: list[RowError], out: Cleaned, levels: dict[str, 
 def _capacities(text: str) -> dict[str, int]:
     value = json.loads(text)
     if not isinstance(value, dict):
-        raise ValueError('expected a JSON object such as {"food_supply": 300}')
+        raise ValueError(_('expected a JSON object such as {"food_supply": 300}'))
     for key, amount in value.items():
         if key not in fmt.CRITICAL_FUNCTIONS:
-            raise ValueError(f"unknown critical function {key!r}; expected {', '.join(fmt.CRITICAL_FUNCTIONS)}")
+            raise ValueError(_("unknown critical function %(key)s; expected %(allowed)s")
+                             % {"key": key, "allowed": ", ".join(fmt.CRITICAL_FUNCTIONS)})
         if not isinstance(amount, int) or amount < 0:
-            raise ValueError(f"capacity of {key} must be a whole number of households >= 0")
+            raise ValueError(_("capacity of %(key)s must be a whole number of households >= 0") % {"key": key})
     return value
 
 
@@ -266,7 +275,7 @@ def _people(rows: Rows, errors: list[RowError], out: Cleaned, residents: set[str
         check.require(n, "name", r["name"])
         phone = check.apply(n, "phone", r["phone"], v.validate_phone)
         if r["resident_code"] and r["resident_code"] not in residents:
-            check.fail(n, "resident_code", r["resident_code"], "unknown resident code")
+            check.fail(n, "resident_code", r["resident_code"], _("unknown resident code"))
         out.people.append({**r, "phone": phone or ""})
     return existing | set(seen)
 
@@ -276,13 +285,13 @@ def _posts(rows: Rows, errors: list[RowError], out: Cleaned, people: set[str], a
     check = _Checker("posts", errors)
     for n, r in enumerate(rows, start=2):
         if r["person_code"] not in people:
-            check.fail(n, "person_code", r["person_code"], "unknown person code")
+            check.fail(n, "person_code", r["person_code"], _("unknown person code"))
         if r["actor_code"] not in actors:
-            check.fail(n, "actor_code", r["actor_code"], "unknown actor code")
+            check.fail(n, "actor_code", r["actor_code"], _("unknown actor code"))
         check.require(n, "role", r["role"])
         is_key = check.apply(n, "is_key", r["is_key"], v.parse_bool)
         if r["place_code"] and r["place_code"] not in levels:
-            check.fail(n, "place_code", r["place_code"], "unknown place code")
+            check.fail(n, "place_code", r["place_code"], _("unknown place code"))
         if r["role"] == "grid_member" and levels.get(r["place_code"]) != "grid":
-            check.fail(n, "place_code", r["place_code"], "a grid member's post needs the grid's code")
+            check.fail(n, "place_code", r["place_code"], _("a grid member's post needs the grid's code"))
         out.posts.append({**r, "is_key": bool(is_key)})

@@ -22,6 +22,11 @@ def _choices(values: tuple[str, ...], labels: Mapping[str, Any]) -> list[tuple[s
 LEVEL_LABELS = {"district": _("District"), "subdistrict": _("Sub-district"), "community": _("Community"),
                 "grid": _("Grid"), "building": _("Building")}
 SECTOR_LABELS = {"state": _("State"), "capital": _("Capital"), "society": _("Society")}
+# The critical functions an actor declares capacities for (households served), by their names.
+CRITICAL_FUNCTION_LABELS = {"food_supply": _("Food supply"), "medicine": _("Medicine"),
+                            "care_vulnerable": _("Care for vulnerable people"),
+                            "information_release": _("Information release"), "access_control": _("Access control"),
+                            "shelter": _("Shelter")}
 KIND_LABELS = {
     "party_committee": _("Party committee"), "subdistrict_office": _("Sub-district office"),
     "government_department": _("Government department"), "residents_committee": _("Residents' committee"),
@@ -113,6 +118,13 @@ class Household(models.Model):
     @property
     def is_vulnerable(self) -> bool:
         return is_vulnerable(self.vulnerability_score)
+
+    @property
+    def vulnerability_text(self) -> str:
+        """The vulnerability reasons in the reader's language (the stored summary is the engine's English)."""
+        from civicgrid.registry.vulnerability_words import summary_text
+
+        return summary_text(self.vulnerability_summary)
 
 
 class Resident(models.Model):

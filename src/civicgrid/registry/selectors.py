@@ -204,22 +204,6 @@ def audit_places(*, scope: Scope) -> list[tuple[str, str]]:
     return [(p.path, f"{p.name} ({p.code})") for p in places.order_by("path")]
 
 
-def audit_changes(old: dict[str, Any] | None, new: dict[str, Any] | None) -> list[tuple[str, str, str]]:
-    """An audit row's values as (field, old, new) in words, in field order: "" where a side has no value."""
-    old, new = old or {}, new or {}
-    keys = list(dict.fromkeys([*old, *new]))
-    return [(k, _shown(old[k]) if k in old else "", _shown(new[k]) if k in new else "") for k in keys]
-
-
-def _shown(value: Any) -> str:
-    if value is None or value == "":
-        return "—"
-    if isinstance(value, dict | list):
-        value = json.dumps(value, ensure_ascii=False)
-    text = str(value)
-    return text if len(text) <= 160 else text[:159] + "…"
-
-
 # Roles that see a household as a delivery or a visit needs it (who, where, how to reach them), never its
 # income status (dibao, tekun), vulnerability score or the residents' health facts.
 NEED_TO_KNOW_ROLES = frozenset({"volunteer"})

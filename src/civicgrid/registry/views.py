@@ -33,8 +33,9 @@ from civicgrid.core.importing import (
 )
 from civicgrid.core.scoping import require
 from civicgrid.engine.registry_format import TABLES
-from civicgrid.registry import roster, selectors, services, spreadsheet
+from civicgrid.registry import auditwords, roster, selectors, services, spreadsheet
 from civicgrid.registry.forms import HouseholdForm, ImportForm, ResidentForm
+from civicgrid.registry.models import CRITICAL_FUNCTION_LABELS
 
 
 def scoped_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -152,10 +153,19 @@ def actor_list(request: HttpRequest, scope: Any) -> HttpResponse:
 def actor_detail(request: HttpRequest, scope: Any, actor_id: int) -> HttpResponse:
     actor = selectors.actor_get(scope=scope, actor_id=actor_id)
     posts = selectors.actor_posts(scope=scope, actor=actor) if scope.may("people") else []
-    return render(request, "registry/actor_detail.html", {"actor": actor, "posts": posts})
+    capacities = [(CRITICAL_FUNCTION_LABELS.get(k, k), v) for k, v in (actor.capacities or {}).items()]
+    return render(request, "registry/actor_detail.html", {"actor": actor, "posts": posts, "capacities": capacities})
 
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _error_rows(errors: list[Any]) -> list[dict[str, Any]]:
+    """The import report's rows with the sheet and column names in the reader's language (as the template
+    and the XLSX export name them), never the format's internal names."""
+    return [{"table": _("(the file)") if e.table == "(file)" else spreadsheet.TABLE_LABELS.get(e.table, e.table),
+             "column": spreadsheet.COLUMN_LABELS.get(e.table, {}).get(e.column, e.column),
+             "row": e.row, "value": e.value, "reason": e.reason} for e in errors]
 
 
 def _read(source: Any, filename: str) -> dict[str, Any]:
@@ -191,7 +201,7 @@ def registry_import(request: HttpRequest, scope: Any) -> HttpResponse:
                            token=stage(upload, filename=upload.name, owner=owner),
                            anything=any(tp.new or tp.changed for tp in plan.values()))
     except ImportRejected as rejected:
-        context.update(errors=rejected.errors, total=rejected.total, omitted=rejected.omitted)
+        context.update(errors=_error_rows(rejected.errors), total=rejected.total, omitted=rejected.omitted)
         status = rejected.status
     except Conflict as exc:
         context["conflict"] = exc.message if hasattr(exc, "message") else str(exc)
@@ -328,8 +338,9 @@ def audit_log(request: HttpRequest, scope: Any) -> HttpResponse:
     page = Paginator(rows, 50).get_page(request.GET.get("page"))
     for entry in page:  # shown, never saved: birth dates hidden without identity clearance
         entry.label = event_label(entry.event)  # type: ignore[attr-defined]
-        entry.changes = selectors.audit_changes(  # type: ignore[attr-defined]
-            selectors.show_audit_values(scope, entry.old), selectors.show_audit_values(scope, entry.new))
+        entry.changes = auditwords.audit_changes(  # type: ignore[attr-defined]
+            selectors.show_audit_values(scope, entry.old), selectors.show_audit_values(scope, entry.new), entry.model)
+        entry.model_label = auditwords.model_label(entry.model)  # type: ignore[attr-defined]
     query = request.GET.copy()
     query.pop("page", None)
     return render(request, "registry/audit.html", {"page": page, "form": form, "query": query.urlencode(),

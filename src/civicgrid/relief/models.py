@@ -218,6 +218,13 @@ class AllocationRound(models.Model):
     def __str__(self) -> str:
         return f"#{self.pk} {self.place} {self.policy}"
 
+    @property
+    def policy_label(self) -> str:
+        """The policy by its name in the reader's language (never the engine's code, "fcfs")."""
+        from civicgrid.relief.text import POLICY_SHORT
+
+        return str(POLICY_SHORT.get(self.policy, self.policy))
+
 
 class LedgerEntry(models.Model):
     """One stock movement of one lot; the ledger of a lot sums to its quantity."""

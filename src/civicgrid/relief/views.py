@@ -280,12 +280,14 @@ def round_detail(request: HttpRequest, scope: Scope, round_id: int) -> HttpRespo
     round = selectors.round_get(scope=scope, round_id=round_id)
     check = selectors.round_check(scope=scope, round=round) if request.GET.get("verify") else None
     tasks = selectors.task_area(scope=scope).filter(round=round)
+    names = {i.code: i.label for i in selectors.item_list(active_only=False)}
     return render(request, "relief/round_detail.html", {
         "round": round, "rows": policy_rows(round.metrics), "check": check,
         "items": selectors.item_list(active_only=False).filter(code__in=round.item_codes),
         "task_counts": [(label, tasks.filter(status=s).count()) for s, label in DeliveryTask.Status.choices],
         "snapshot": {k: v for k, v in round.snapshot.items() if k not in ("requests", "stock")},
-        "stock": list(zip(*(round.snapshot["stock"][c] for c in ("item", "point", "quantity")), strict=True)),
+        "stock": [(names.get(item, item), point, quantity) for item, point, quantity in
+                  zip(*(round.snapshot["stock"][c] for c in ("item", "point", "quantity")), strict=True)],
     })
 
 

@@ -52,6 +52,11 @@ class CheckIn(models.Model):
 
 
     @property
+    def symptom_text(self) -> str:
+        """The symptoms by their names in the reader's language."""
+        return "、".join(str(SYMPTOMS.get(code, code)) for code in self.symptoms or [])
+
+    @property
     def feverish(self) -> bool:
         return float(self.temperature) >= 37.3 or bool(self.symptoms)
 

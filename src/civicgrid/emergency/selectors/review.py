@@ -5,7 +5,34 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from django.utils.translation import gettext_lazy as _
+
 from civicgrid.emergency.models import Emergency, MissedCheckIn, SweepVisit
+
+# The review's figures by their names (a page shows these, never the keys).
+REVIEW_LABELS: dict[str, Any] = {
+    "hours_active": _("Hours in emergency mode"),
+    "tasks": _("Tasks"),
+    "tasks_done": _("Tasks done"),
+    "tasks_done_on_time": _("Tasks done on time"),
+    "households_swept": _("Households in the door-to-door sweep"),
+    "households_reached": _("Households reached"),
+    "vulnerable_households": _("Vulnerable households"),
+    "vulnerable_reached": _("Vulnerable households reached"),
+    "hours_to_reach_vulnerable": _("Hours until every vulnerable household was reached"),
+    "opening_alert_reach_rate": _("Share of households that acknowledged the opening alert"),
+    "missed_checkins": _("Missed isolation check-ins"),
+}
+
+
+def review_rows(facts: dict[str, Any]) -> list[tuple[str, Any]]:
+    """The review's figures as (name in the reader's language, value); a share as a percentage."""
+    rows = []
+    for key, value in (facts or {}).items():
+        if key == "opening_alert_reach_rate" and value is not None:
+            value = f"{float(value) * 100:.0f}%"
+        rows.append((str(REVIEW_LABELS.get(key, key)), value))
+    return rows
 
 
 def review_facts(emergency: Emergency, now: datetime) -> dict[str, Any]:

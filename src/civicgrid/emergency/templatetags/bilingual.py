@@ -24,3 +24,11 @@ def sector_label(code: str) -> str:
     from civicgrid.registry.models import SECTOR_LABELS
 
     return str(SECTOR_LABELS.get(code, code))
+
+
+@register.filter
+def actor_kinds(codes: Any) -> str:
+    """Actor kind codes (party_committee, ...) by their registry labels, joined."""
+    from civicgrid.registry.models import KIND_LABELS
+
+    return "、".join(str(KIND_LABELS.get(code, code)) for code in (codes or []))

@@ -16,6 +16,7 @@ from civicgrid.core.views import form_errors, scoped_view
 from civicgrid.emergency import plan_format as pf
 from civicgrid.emergency import services
 from civicgrid.emergency.forms import ChecklistItemFormSet, PlanEditForm
+from civicgrid.emergency.models import ChecklistTemplate
 from civicgrid.emergency.selectors import modes
 
 
@@ -30,8 +31,17 @@ def plan_list(request: HttpRequest, scope: Any) -> HttpResponse:
 def plan_detail(request: HttpRequest, scope: Any, plan_id: int) -> HttpResponse:
     require(scope, "emergency")
     plan = modes.plans().get(pk=plan_id)
-    return render(request, "emergency/plan_detail.html", {"plan": plan, "doc": plan.body,
-                                                          "can_edit": services.templates_editable(scope)})
+    doc = plan.body
+    # names, not keys: a task's command unit, the plan's checklists, the moments of its alert texts
+    units = {u.get("key"): u.get("name") for u in doc.get("command_structure", [])}
+    tasks = [{**t, "unit_name": units.get(t.get("unit"), t.get("unit"))} for t in doc.get("tasks", [])]
+    names = {c.code: c.name for c in ChecklistTemplate.objects.filter(code__in=doc.get("checklists", []))}
+    checklists = [names.get(code, code) for code in doc.get("checklists", [])]
+    moments = {"opening": _("When the emergency opens"), "closing": _("When it closes")}
+    alert_texts = [(moments.get(k, k), t) for k, t in doc.get("alert_texts", {}).items()]
+    return render(request, "emergency/plan_detail.html", {
+        "plan": plan, "doc": doc, "tasks": tasks, "checklists": checklists, "alert_texts": alert_texts,
+        "can_edit": services.templates_editable(scope)})
 
 
 @scoped_view
