@@ -329,16 +329,16 @@ def run_engine(args: argparse.Namespace, *, sqlite: bool) -> dict[str, Any]:
     env = dict(os.environ)
     env["CIVICGRID_VAR_DIR"] = str(scratch)
     env["PYTHONPATH"] = str(ROOT / "src")
-    env["CIVICGRID_LOG_LEVEL"] = "WARNING"
     env["DJANGO_SETTINGS_MODULE"] = "civicgrid.config.settings"
     env.setdefault("CIVICGRID_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
     if sqlite:
         env["CIVICGRID_DATABASE_URL"] = f"sqlite:///{scratch}/civicgrid.sqlite3"
     os.environ.update(env)
     name = "SQLite" if sqlite else "PostgreSQL"
-    print(f"{name}: setting up ({args.households} households) in {scratch}", flush=True)
+    households = args.sqlite_households if sqlite else args.households
+    print(f"{name}: setting up ({households} households) in {scratch}", flush=True)
     t0 = time.monotonic()
-    logins = setup(args.households if not sqlite else args.sqlite_households, args.seed, sqlite)
+    logins = setup(households, args.seed, sqlite)
     queries, sql = queries_per_filing(logins)
     print(f"  set up in {time.monotonic() - t0:.0f} s; {queries} SQL queries per filing (a merge, whole request)",
           flush=True)

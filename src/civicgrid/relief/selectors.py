@@ -94,9 +94,12 @@ def filing_scope(scope: Scope) -> Scope:
     return dataclasses.replace(scope, household_ids=frozenset())
 
 
-def household_for_filing(*, scope: Scope, household_id: int) -> Household:
+def household_for_filing(*, scope: Scope, household_id: int, lock: bool = False) -> Household:
+    """The household ``scope`` may file for (``DoesNotExist`` otherwise); with ``lock``, its row locked until
+    the transaction ends (the caller's transaction: one filing per household at a time)."""
     require(scope, "relief")
-    return scoped(Household.objects.all(), filing_scope(scope)).get(pk=household_id)
+    households = scoped(Household.objects.all(), filing_scope(scope)).filter(pk=household_id).order_by()
+    return (locked(households) if lock else households).get()
 
 
 def household_for_filing_by_code(*, scope: Scope, code: str) -> Household:
@@ -170,12 +173,13 @@ class NeedProgress:
             self.expected_at < timezone.now()
 
 
-def need_progress(*, scope: Scope, needs: Iterable[Need], with_codes: bool = False) -> list[NeedProgress]:
+def need_progress(*, scope: Scope, needs: Iterable[Need], with_codes: bool = False,
+                  new: bool = False) -> list[NeedProgress]:
     """Status and expected time of each need; with ``with_codes`` (the household itself) the one-time code
-    of a delivery still to come."""
+    of a delivery still to come. ``new``: the needs were just created (no allocations to look up)."""
     needs = list(needs)
     allocations: dict[int, list[RoundAllocation]] = {}
-    for a in scoped(RoundAllocation.objects.select_related("stop__task", "round"), scope).filter(
+    for a in [] if new else scoped(RoundAllocation.objects.select_related("stop__task", "round"), scope).filter(
             need__in=needs).order_by("round__confirmed_at", "id"):
         allocations.setdefault(a.need_id, []).append(a)
     target = relief_setting("target_hours")

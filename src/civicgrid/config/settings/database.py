@@ -25,6 +25,10 @@ def database_from_url(url: str) -> dict[str, object]:
         "HOST": query.get("host", [parsed.hostname or ""])[0],
         "PORT": query.get("port", [str(parsed.port or "")])[0],
         "ATOMIC_REQUESTS": False,
+        # keep each worker's connection between requests (a new one costs a server process and a
+        # handshake per request); checked before reuse, so a restarted server is reconnected to
+        "CONN_MAX_AGE": int(os.environ.get("CIVICGRID_DATABASE_CONN_MAX_AGE", "300")),
+        "CONN_HEALTH_CHECKS": True,
     }
 
 
