@@ -138,9 +138,8 @@ def _status(code: int, body: Any) -> Any:
     return _STATUS(code, body) if _STATUS is not None else (code, body)
 
 
-def _need(request: HttpRequest, need: Need, *, new: bool = False) -> dict[str, Any]:
-    # a need created by this very request has no allocations yet: no query for them
-    progress = selectors.need_progress(scope=scope_for(request.user), needs=[need], new=new)[0]
+def _need(request: HttpRequest, need: Need) -> dict[str, Any]:
+    progress = selectors.need_progress(scope=scope_for(request.user), needs=[need])[0]
     return {"id": need.pk, "household_id": need.household_id, "category": need.category, "item": need.item.code,
             "quantity": need.quantity, "urgency": need.urgency, "status": need.status,
             "allocated_quantity": need.allocated_quantity, "delivered_quantity": need.delivered_quantity,
@@ -171,7 +170,7 @@ def need_file(request: HttpRequest, body: NeedIn) -> Any:
         key=body.idempotency_key or request.headers.get("Idempotency-Key", ""))
     created = not filing.merged and not filing.replayed
     return _status(201 if created else 200, {
-        "need": _need(request, filing.need, new=created), "filing_id": filing.filing.pk, "merged": filing.merged,
+        "need": _need(request, filing.need), "filing_id": filing.filing.pk, "merged": filing.merged,
         "replayed": filing.replayed, "quantity_before": filing.filing.quantity_before,
         "quantity_after": filing.filing.quantity_after})
 

@@ -173,14 +173,17 @@ class NeedProgress:
             self.expected_at < timezone.now()
 
 
-def need_progress(*, scope: Scope, needs: Iterable[Need], with_codes: bool = False,
-                  new: bool = False) -> list[NeedProgress]:
+def need_progress(*, scope: Scope, needs: Iterable[Need], with_codes: bool = False) -> list[NeedProgress]:
     """Status and expected time of each need; with ``with_codes`` (the household itself) the one-time code
-    of a delivery still to come. ``new``: the needs were just created (no allocations to look up)."""
+    of a delivery still to come."""
     needs = list(needs)
     allocations: dict[int, list[RoundAllocation]] = {}
-    for a in [] if new else scoped(RoundAllocation.objects.select_related("stop__task", "round"), scope).filter(
-            need__in=needs).order_by("round__confirmed_at", "id"):
+    # only a need a round gave units to (allocated_quantity only grows) has allocations that change its
+    # progress: a new or never-allocated need (most of a surge) costs no query
+    allocated = [n for n in needs if n.allocated_quantity]
+    found = scoped(RoundAllocation.objects.select_related("stop__task", "round"), scope).filter(
+        need__in=allocated).order_by("round__confirmed_at", "id")
+    for a in found if allocated else []:
         allocations.setdefault(a.need_id, []).append(a)
     target = relief_setting("target_hours")
     out = []

@@ -132,7 +132,7 @@ def need_file(*, user: Any, scope: Scope, household_id: Any, item: str | Item, q
                 return _file(user=user, household=household, item=item, quantity=quantity, key=key,
                              urgency=urgency, note=note, channel=channel, now=_now(now))
     except IntegrityError:
-        # the same key, filed at the same moment for another household (PostgreSQL; SQLite serialises)
+        # the key was used before (a resend), or at the same moment for another household: nothing was written
         earlier = NeedFiling.objects.select_related("need").filter(key=key).first()
         if earlier is None:
             raise
@@ -148,9 +148,8 @@ def _replay(earlier: NeedFiling, *, household_id: int, item: Item) -> Filing:
 
 def _file(*, user: Any, household: Household, item: Item, quantity: int, key: str, urgency: str, note: str,
           channel: str, now: datetime) -> Filing:
-    earlier = NeedFiling.objects.select_related("need").filter(key=key).first()
-    if earlier is not None:
-        return _replay(earlier, household_id=household.pk, item=item)
+    # A key seen before is found by its unique index: the filing's insert below fails, the transaction rolls
+    # back whole and need_file answers with the earlier filing (a resend is rare; no lookup on every filing).
     need = locked(Need.objects.filter(household=household, item=item, status=Need.Status.OPEN)).first()
     merged = need is not None
     if need is None:
