@@ -130,6 +130,51 @@ def surge(port: int, logins: list[Login], *, clients: int, seconds: float, seed:
     return results, elapsed
 
 
+class LockSampler:
+    """Samples pg_stat_activity every 10 ms during a surge: how many server backends run a query, how many
+    wait for a lock, and of those how many wait for the audit chain's head (its ``SELECT ... FOR UPDATE``)."""
+
+    SQL = ("SELECT count(*) FILTER (WHERE state = 'active'), count(*) FILTER (WHERE wait_event_type = 'Lock'), "
+           "count(*) FILTER (WHERE wait_event_type = 'Lock' AND query LIKE '%%core_auditchainhead%%') "
+           "FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
+
+    def __init__(self) -> None:
+        import threading
+
+        self.samples: list[tuple[int, int, int]] = []
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+
+    def run(self) -> None:
+        import psycopg
+
+        url = urlparse(os.environ["CIVICGRID_DATABASE_URL"])
+        query = parse_qs(url.query)
+        with psycopg.connect(dbname=url.path.lstrip("/"), user=url.username, host=query["host"][0],
+                             port=query["port"][0], autocommit=True) as conn:
+            while not self.stop.wait(0.01):
+                row = conn.execute(self.SQL).fetchone()
+                if row:
+                    self.samples.append((int(row[0]), int(row[1]), int(row[2])))
+
+    def __enter__(self) -> LockSampler:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join()
+
+    def summary(self) -> str:
+        if not self.samples:
+            return "no samples"
+        n = len(self.samples)
+        active, waiting, head = (sum(s[i] for s in self.samples) / n for i in range(3))
+        busy = sum(1 for s in self.samples if s[2]) / n
+        return (f"on average {active:.2f} backends busy, {waiting:.2f} waiting for a lock, {head:.2f} of them for "
+                f"the audit chain's head (someone waits for it in {busy:.0%} of {n} samples)")
+
+
 def pct(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -358,10 +403,23 @@ def run_engine(args: argparse.Namespace, *, sqlite: bool) -> dict[str, Any]:
             roots.append(int((Path(host) / "data" / "postmaster.pid").read_text().split()[0]))
         runs = []
         for i in range(args.runs):
-            cpu0, own0 = tree_cpu(roots), os.times()
-            results, elapsed = surge(port, logins, clients=args.clients, seconds=args.seconds, seed=args.seed + i)
-            cpu, own1 = tree_cpu(roots) - cpu0, os.times()
+            cpu0, own0, web0 = tree_cpu(roots), os.times(), tree_cpu(roots[:1])
+            sampler = LockSampler() if not sqlite else None
+            if sampler:
+                sampler.__enter__()
+            try:
+                results, elapsed = surge(port, logins, clients=args.clients, seconds=args.seconds, seed=args.seed + i)
+            finally:
+                if sampler:
+                    sampler.__exit__()
+            cpu, own1, web = tree_cpu(roots) - cpu0, os.times(), tree_cpu(roots[:1]) - web0
             runs.append(report(f"surge {i + 1}", results, elapsed, cpu))
+            if results.acknowledged and not sqlite:
+                ok = len(results.acknowledged)
+                print(f"    CPU per filing: gunicorn {web / ok * 1000:.1f} ms, PostgreSQL {(cpu - web) / ok * 1000:.1f} ms; "
+                      f"the server used {cpu / elapsed:.2f} cores")
+            if sampler:
+                print(f"    PostgreSQL: {sampler.summary()}")
             client_cpu = (own1.user + own1.system) - (own0.user + own0.system)
             print(f"    (the load client used {client_cpu:.1f} s of CPU; {results.locked} 'database is locked')")
             out.setdefault("locked", 0)
