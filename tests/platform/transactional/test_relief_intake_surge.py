@@ -15,6 +15,7 @@ from django.db import connection, connections
 
 from civicgrid.config.settings.database import database_from_url
 from civicgrid.core.auditchain import verify
+from civicgrid.core.models import AuditLog
 from civicgrid.core.scoping import PLATFORM, Scope
 from civicgrid.registry import services as registry
 from civicgrid.registry.models import Place
@@ -77,4 +78,7 @@ def test_twenty_threads_filing_at_once_are_never_locked_out() -> None:
     assert Counter(outcomes) == Counter({"ok": THREADS * FILINGS}), Counter(outcomes)
     assert NeedFiling.objects.filter(key__in=keys).count() == THREADS * FILINGS  # none lost, none twice
     assert Need.objects.filter(item=item).count() == 8  # one need per household, every filing merged into it
+    # every filing audited (the rows appended together at the end of each transaction), the chain intact
+    filings = [str(pk) for pk in NeedFiling.objects.filter(key__in=keys).values_list("pk", flat=True)]
+    assert AuditLog.objects.filter(event="relief.need_filing", object_id__in=filings).count() == THREADS * FILINGS
     assert verify().intact
