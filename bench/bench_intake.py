@@ -20,6 +20,18 @@ reports throughput and how many answers said "database is locked" (the goal: 0).
 Targets (issue 11, section 3): >= 300 filings/s with p99 <= 250 ms on PostgreSQL; 0 lost, 0 duplicates;
 0 "database is locked" on SQLite. The machine is shared and small: read medians of a few runs.
 
+Figures on the 2-core shared machine (4 workers, 50 clients, 10,000 households, medians of 3 x 10 s, run back
+to back; the server got only about one core of the two, the rest went to other work):
+
+    before (main 9cf0ead): 32 filings/s, p50 1409 ms, p99 2238 ms, 40 queries, 35.0 ms CPU per filing
+                           (gunicorn 20.9 + PostgreSQL 15.1); the audit head waited for in 17-22 % of samples
+    after:                 88 filings/s, p50 558 ms, p99 711 ms, 13 queries, 11.4 ms CPU per filing
+                           (gunicorn 9.1 + PostgreSQL 2.3); the audit head waited for in 11-13 % of samples
+    crash runs (kill -9 of a worker mid-surge): 0 lost, 0 duplicates, before and after
+    SQLite (2,000 households): 0 "database is locked"; about 40-45 filings/s, p99 about 2 s
+
+CPU bounds it: 11.4 ms per filing is at most ~175 filings/s on two whole cores; 300 filings/s needs <= 6.7 ms.
+
     .venv/bin/python bench/bench_intake.py [--households 10000] [--workers 4] [--clients 50] [--seconds 20]
                                            [--skip-sqlite] [--skip-postgres]
 """
