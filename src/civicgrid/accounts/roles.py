@@ -29,7 +29,10 @@ def scope_forget(user: Any) -> None:
 def _build(user: Any) -> Scope:
     if user.is_superuser:
         return Scope(role="district_official", unrestricted=True, identity_clearance=True)
-    role = Role.objects.select_related("place", "actor__service_area", "household").filter(user=user).first()
+    # only the columns a scope is built from (every request of a logged-in user builds one)
+    role = (Role.objects.select_related("place", "actor__service_area", "household")
+            .only("role", "identity_clearance", "person_id", "place__path", "actor__service_area__path",
+                  "household__place_path").filter(user=user).first())
     if role is None:
         return NOBODY
     clearance = role.identity_clearance

@@ -8,6 +8,8 @@ worker heartbeat files in memory, and a timeout long enough for an import.
 
 import os
 
+# each worker keeps its PostgreSQL connection between requests (settings/database.py)
+os.environ.setdefault("CIVICGRID_DATABASE_CONN_MAX_AGE", "300")
 timeout = int(os.environ.get("CIVICGRID_WEB_TIMEOUT", "120"))
 graceful_timeout = 30
 keepalive = 5

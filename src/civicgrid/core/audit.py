@@ -21,7 +21,9 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from django.db import models, transaction
@@ -122,6 +124,39 @@ def _check(event: str) -> str:
     return event
 
 
+_DEFERRED: ContextVar[list[AuditLog] | None] = ContextVar("civicgrid_audit_deferred", default=None)
+
+
+@contextmanager
+def deferred() -> Iterator[None]:
+    """Write the audit rows recorded inside the block at its end, together: the chain's head is then locked
+    as the last step of the transaction (once, with one INSERT for all rows), not from the first audited
+    change to the commit. Use it inside the service's transaction, around straight-line code that ends the
+    transaction's writes (no savepoint rolled back inside it: its rows would still be written). If the block
+    raises, nothing is written (the transaction rolls back anyway)."""
+    if _DEFERRED.get() is not None:  # already deferred by an enclosing block: that one writes them
+        yield
+        return
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("audit rows must be written inside the transaction that makes the change")
+    entries: list[AuditLog] = []
+    token = _DEFERRED.set(entries)
+    try:
+        yield
+    finally:
+        _DEFERRED.reset(token)
+    AuditLog.append_all(entries)
+
+
+def _write(entry: AuditLog) -> AuditLog:
+    pending = _DEFERRED.get()
+    if pending is None:
+        entry.save()
+    else:
+        pending.append(entry)
+    return entry
+
+
 def record(
     *,
     user: Any,
@@ -133,7 +168,7 @@ def record(
 ) -> AuditLog:
     """Write one audit row for a change of ``instance``. Must run inside the caller's transaction."""
     event = _check(event)
-    return AuditLog.objects.create(
+    return _write(AuditLog(
         user=acting_user(user),
         event=event,
         action=_action(old, new),
@@ -143,7 +178,7 @@ def record(
         place_path=place_path if place_path is not None else place_path_of(instance),
         old=old,
         new=new,
-    )
+    ))
 
 
 def _action(old: dict[str, Any] | None, new: dict[str, Any] | None) -> str:
@@ -165,22 +200,31 @@ def record_bulk(*, user: Any, event: str, model: type[models.Model], ids: Iterab
     """One summarising row for a bulk change: counts, and a digest of the affected ids."""
     event = _check(event)
     id_list = list(ids)
-    return AuditLog.objects.create(
+    return _write(AuditLog(
         user=acting_user(user), event=event, action=AuditLog.Action.BULK, model=model._meta.label,
         object_id="*", object_repr=summary[:200], place_path=place_path,
         new={**counts, "records": len(id_list), "ids_sha256": ids_digest(id_list)},
-    )
+    ))
 
 
 def update_fields(*, user: Any, event: str, instance: models.Model, changes: dict[str, Any],
-                  place_path: str | None = None) -> models.Model:
-    """Apply ``changes`` to ``instance``, save, and audit what really changed (nothing if nothing did)."""
+                  place_path: str | None = None, constraints_in_database: bool = False) -> models.Model:
+    """Apply ``changes`` to ``instance``, save, and audit what really changed (nothing if nothing did).
+
+    With ``constraints_in_database`` (a hot path whose service has checked its inputs), only the changed
+    fields are validated (no query) and written; the model's relations, unique and check constraints are
+    left to the database, which enforces them (a violation fails the transaction)."""
     before = snapshot(instance)
     raw = {f.attname: getattr(instance, f.attname) for f in instance._meta.concrete_fields if is_sensitive(f)}
     for name, value in changes.items():
         setattr(instance, name, value)
-    instance.full_clean()
-    instance.save()
+    if constraints_in_database:
+        others = [f.name for f in instance._meta.concrete_fields if f.name not in changes and f.attname not in changes]
+        instance.clean_fields(exclude=others)
+        instance.save(update_fields=list(changes))
+    else:
+        instance.full_clean()
+        instance.save()
     after = snapshot(instance)
     old, new = changed(before, after)
     for name, value in raw.items():  # a change hidden by the mask (same last characters) is still a change

@@ -76,6 +76,18 @@ class AuditLog(models.Model):
 
         auditchain.append(self, insert)
 
+    @classmethod
+    def append_all(cls, entries: list[AuditLog]) -> None:
+        """Append new (unsaved) entries to the chain together: one head lock, one INSERT."""
+        if any(entry.pk is not None for entry in entries):
+            raise PermissionError("the audit log is append-only")
+
+        def insert(db: str) -> None:
+            # the plain manager: the log's own queryset refuses bulk writes that bypass the chain
+            cls._base_manager.using(db).bulk_create(entries)
+
+        auditchain.append_many(entries, insert)
+
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise PermissionError("the audit log is append-only")
 

@@ -94,9 +94,12 @@ def filing_scope(scope: Scope) -> Scope:
     return dataclasses.replace(scope, household_ids=frozenset())
 
 
-def household_for_filing(*, scope: Scope, household_id: int) -> Household:
+def household_for_filing(*, scope: Scope, household_id: int, lock: bool = False) -> Household:
+    """The household ``scope`` may file for (``DoesNotExist`` otherwise); with ``lock``, its row locked until
+    the transaction ends (the caller's transaction: one filing per household at a time)."""
     require(scope, "relief")
-    return scoped(Household.objects.all(), filing_scope(scope)).get(pk=household_id)
+    households = scoped(Household.objects.all(), filing_scope(scope)).filter(pk=household_id).order_by()
+    return (locked(households) if lock else households).get()
 
 
 def household_for_filing_by_code(*, scope: Scope, code: str) -> Household:
@@ -175,8 +178,12 @@ def need_progress(*, scope: Scope, needs: Iterable[Need], with_codes: bool = Fal
     of a delivery still to come."""
     needs = list(needs)
     allocations: dict[int, list[RoundAllocation]] = {}
-    for a in scoped(RoundAllocation.objects.select_related("stop__task", "round"), scope).filter(
-            need__in=needs).order_by("round__confirmed_at", "id"):
+    # only a need a round gave units to (allocated_quantity only grows) has allocations that change its
+    # progress: a new or never-allocated need (most of a surge) costs no query
+    allocated = [n for n in needs if n.allocated_quantity]
+    found = scoped(RoundAllocation.objects.select_related("stop__task", "round"), scope).filter(
+        need__in=allocated).order_by("round__confirmed_at", "id")
+    for a in found if allocated else []:
         allocations.setdefault(a.need_id, []).append(a)
     target = relief_setting("target_hours")
     out = []

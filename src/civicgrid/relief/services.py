@@ -115,54 +115,67 @@ def need_file(*, user: Any, scope: Scope, household_id: Any, item: str | Item, q
     if not 8 <= len(key) <= 64:
         raise Invalid({"idempotency_key": _("give an idempotency key of 8 to 64 characters")})
     try:
-        household = selectors.household_for_filing(scope=scope, household_id=int(household_id))
-    except (ObjectDoesNotExist, TypeError, ValueError):
+        household_id = int(household_id)
+    except (TypeError, ValueError):
         raise Invalid({"household_id": _("no household %(id)s in your area") % {"id": household_id}}) from None
-    quantity = _whole_positive(quantity, "quantity", maximum=need_quantity_limit(item, household))
     try:
         with serialised_block():
-            return _file(user=user, household=household, item=item, quantity=quantity, key=key, urgency=urgency,
-                         note=note, channel=channel, now=_now(now))
+            # the household is found in scope and locked in one query (one filing per household at a time);
+            # the audit rows are written last, together, so the chain's head is held only to the commit
+            try:
+                household = selectors.household_for_filing(scope=scope, household_id=household_id, lock=True)
+            except ObjectDoesNotExist:
+                raise Invalid({"household_id": _("no household %(id)s in your area") % {"id": household_id}}
+                              ) from None
+            quantity = _whole_positive(quantity, "quantity", maximum=need_quantity_limit(item, household))
+            with audit.deferred():
+                return _file(user=user, household=household, item=item, quantity=quantity, key=key,
+                             urgency=urgency, note=note, channel=channel, now=_now(now))
     except IntegrityError:
-        # the same key, filed at the same moment for another household (PostgreSQL; SQLite serialises)
+        # the key was used before (a resend), or at the same moment for another household: nothing was written
         earlier = NeedFiling.objects.select_related("need").filter(key=key).first()
         if earlier is None:
             raise
-        return _replay(earlier, household=household, item=item)
+        return _replay(earlier, household_id=household_id, item=item)
 
 
-def _replay(earlier: NeedFiling, *, household: Household, item: Item) -> Filing:
-    if earlier.need.household_id != household.id or earlier.need.item_id != item.id:
+def _replay(earlier: NeedFiling, *, household_id: int, item: Item) -> Filing:
+    if earlier.need.household_id != household_id or earlier.need.item_id != item.id:
         raise Invalid({"idempotency_key": _("this key was already used for another need")})
+    earlier.need.item = item  # the row already read
     return Filing(earlier.need, earlier, earlier.merged, replayed=True)
 
 
 def _file(*, user: Any, household: Household, item: Item, quantity: int, key: str, urgency: str, note: str,
           channel: str, now: datetime) -> Filing:
-    list(locked(Household.objects.filter(pk=household.pk)).values_list("pk"))  # one filing per household at a time
-    earlier = NeedFiling.objects.select_related("need").filter(key=key).first()
-    if earlier is not None:
-        return _replay(earlier, household=household, item=item)
+    # A key seen before is found by its unique index: the filing's insert below fails, the transaction rolls
+    # back whole and need_file answers with the earlier filing (a resend is rare; no lookup on every filing).
     need = locked(Need.objects.filter(household=household, item=item, status=Need.Status.OPEN)).first()
     merged = need is not None
-    was_critical = need is not None and _life_critical(need)
     if need is None:
+        was_critical = False
         need = Need(household=household, category=item.category, item=item, quantity=quantity, urgency=urgency,
                     note=note, filed_at=now, updated_at=now)
-        need.full_clean()
-        need.save()
+        # the inputs are checked above and the household and item were just read; the database enforces
+        # the constraints (one open need per household and item, the bounds)
+        need.full_clean(exclude=["household", "item"], validate_unique=False, validate_constraints=False)
+        need.save(force_insert=True)
         audit.record(user=user, event=ReliefEvent.NEED_FILED, instance=need, new=audit.snapshot(need))
         before = 0
     else:
+        need.household, need.item = household, item  # the rows already read: no query for them
+        was_critical = _life_critical(need)
         before = need.quantity
         more_urgent = min(need.urgency, urgency, key=URGENCY_RANK.__getitem__)
-        audit.update_fields(user=user, event=ReliefEvent.NEED_MERGED, instance=need, changes={
+        audit.update_fields(user=user, event=ReliefEvent.NEED_MERGED, instance=need, constraints_in_database=True,
+                            changes={
             # at most ``quantity`` (within its limit) still outstanding: merging never exceeds the limit
             "quantity": max(need.quantity, need.allocated_quantity + quantity), "urgency": more_urgent,
             "note": merge_notes(need.note, note), "updated_at": now})
-    filing = NeedFiling.objects.create(need=need, key=key, channel=channel, filed_by=audit.acting_user(user),
-                                       quantity=quantity, urgency=urgency, note=note, at=now, merged=merged,
-                                       quantity_before=before, quantity_after=need.quantity)
+    filing = NeedFiling(need=need, key=key, channel=channel, filed_by=audit.acting_user(user),
+                        quantity=quantity, urgency=urgency, note=note, at=now, merged=merged,
+                        quantity_before=before, quantity_after=need.quantity)
+    filing.save(force_insert=True)
     audit.record(user=user, event=ReliefEvent.NEED_FILING, instance=filing, new=audit.snapshot(filing))
     if _life_critical(need) and not was_critical:
         _alert_life_critical(need, household)

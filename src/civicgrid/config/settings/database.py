@@ -25,6 +25,11 @@ def database_from_url(url: str) -> dict[str, object]:
         "HOST": query.get("host", [parsed.hostname or ""])[0],
         "PORT": query.get("port", [str(parsed.port or "")])[0],
         "ATOMIC_REQUESTS": False,
+        # seconds a connection is kept between requests: the production server (config/gunicorn.py) keeps
+        # each worker's for 300 s (a new one costs a server process and a handshake per request); checked
+        # before reuse, so a restarted database is reconnected to. 0 (one per request) elsewhere.
+        "CONN_MAX_AGE": int(os.environ.get("CIVICGRID_DATABASE_CONN_MAX_AGE", "0")),
+        "CONN_HEALTH_CHECKS": True,
     }
 
 
