@@ -141,7 +141,6 @@ FIELD_WORDS: dict[str, Any] = {
 MODEL_WORDS: dict[str, Any] = {
     "case": pgettext_lazy("audit", "case"),
     "login attempt": pgettext_lazy("audit", "log-in attempt"),
-    "role": pgettext_lazy("audit", "role"),
     "need filing": pgettext_lazy("audit", "need filing"),
     "need": pgettext_lazy("audit", "need"),
     "allocation round": pgettext_lazy("audit", "allocation round"),
