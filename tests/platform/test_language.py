@@ -249,6 +249,21 @@ def test_every_page_each_role_reaches_is_in_its_language(capsys) -> None:
     assert not failures, "\n".join(f"{key}: {pages}" for key, pages in failures.items())
 
 
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_actor_page_is_in_its_language(language: str) -> None:
+    """The walker opens two pages of each URL shape, so which actors it reaches depends on link order;
+    every actor page, with every post title the demo writes, is checked here."""
+    from civicgrid.registry.models import Actor
+
+    _world()
+    client = Client(raise_request_exception=False)
+    client.force_login(user("district"))
+    urls = [f"/actors/{pk}/" for pk in Actor.objects.values_list("pk", flat=True)]
+    opened, report = _walk(client, language, _data_values(), _codes(language), urls=urls)
+    assert len(opened) == len(urls) > 10
+    assert report == {}
+
+
 @pytest.mark.parametrize(("language", "words"), [("zh-hans", ["服务器错误", "请求编号", "返回首页"]),
                                                  ("en", ["Server error", "request id", "Back to the start page"])])
 def test_the_500_page_keeps_the_menu_and_says_what_to_do(language: str, words: list[str]) -> None:

@@ -213,6 +213,17 @@ class Person(models.Model):
         return self.name
 
 
+# A post's role is free text from the registry file; these are the ones the platform itself uses
+# (grid_member, volunteer: scoping reads them) and the titles the synthetic generator writes. Shown in
+# the reader's language; any other title is shown as it was entered.
+POST_ROLE_LABELS: dict[str, Any] = {
+    "grid_member": _("grid member"), "volunteer": _("volunteer"), "secretary": _("party secretary"),
+    "deputy secretary": _("deputy party secretary"), "director": _("director"), "chairman": _("chairman"),
+    "manager": _("manager"), "staff": _("staff member"), "captain": _("team captain"),
+    "convenor": _("convenor"),
+}
+
+
 class Post(models.Model):
     """A person's role in an actor. One person may hold posts in several actors (and sectors)."""
 
@@ -229,4 +240,8 @@ class Post(models.Model):
 
     def __str__(self) -> str:
         return f"{self.person} - {self.role} @ {self.actor}"
+
+    @property
+    def role_label(self) -> str:
+        return str(POST_ROLE_LABELS.get(self.role, self.role))
 
