@@ -17,6 +17,7 @@ INSTALLED_APPS = [
     "civicgrid.emergency",
     "civicgrid.alerts",
     "civicgrid.relief",
+    "civicgrid.social",
     "civicgrid.analytics",
     "civicgrid.ops",
     "civicgrid.home",
