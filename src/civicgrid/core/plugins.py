@@ -26,7 +26,13 @@ What an app may declare (all optional), see :class:`AppPlugin`:
 * ``work_items``: ``work_items(*, user, scope) -> list[WorkItem]``, the app's part of the user's one
   "my work" list on the home page (:func:`work_for` merges and orders every app's);
 * ``glance``: ``glance(*, user, scope) -> list[Glance]``, the app's figures and notices on the home page
-  (an area's state at a glance for coordinators; the emergency in force for a resident).
+  (an area's state at a glance for coordinators; the emergency in force for a resident);
+* ``work_guards``: ``guard(*, user, scope, place_path, service_kind) -> reason | None``, asked before
+  anyone claims work (a delivery, a care visit) in a place; any reason refuses the claim
+  (:func:`work_refusal`; the social app refuses organisations not admitted to the emergency in force);
+* ``deliverables``: counters of platform records a contract milestone can be tied to ("N care visits"),
+  each ``Deliverable(label, count)`` with ``count(*, place_path, start, end, actor_id) -> int``
+  (:func:`deliverable`).
 
 How to add an app: see "How to add an app" in the README.
 """
@@ -120,6 +126,23 @@ class Glances(Protocol):
     def __call__(self, *, user: Any, scope: Scope) -> list[Glance]: ...
 
 
+class WorkGuard(Protocol):
+    def __call__(self, *, user: Any, scope: Scope, place_path: str, service_kind: str) -> str | None: ...
+
+
+class DeliverableCount(Protocol):
+    def __call__(self, *, place_path: str, start: datetime, end: datetime, actor_id: int | None) -> int: ...
+
+
+@dataclass(frozen=True)
+class Deliverable:
+    """Records of one kind that prove work done: ``count`` counts them in a place (a path prefix) and a
+    period, optionally only those done by one actor (organisation)."""
+
+    label: Any  # a gettext_lazy string
+    count: DeliverableCount
+
+
 class NeedSink(Protocol):
     """The hook that files a household's need (provided by the relief app).
 
@@ -153,6 +176,8 @@ class AppPlugin:
     need_sink: NeedSink | None = None
     work_items: WorkItems | None = None
     glance: Glances | None = None
+    work_guards: tuple[WorkGuard, ...] = ()
+    deliverables: Mapping[str, Deliverable] = field(default_factory=dict)
 
 
 _PLUGINS: dict[str, AppPlugin] = {}  # app label -> declaration, in INSTALLED_APPS order
@@ -212,11 +237,28 @@ def _check(app: AppConfig, plugin: AppPlugin) -> None:
         kinds = {p.kind for p in params.values()}
         if list(params) != ["user", "scope"] or kinds != {inspect.Parameter.KEYWORD_ONLY}:
             _fail(app, f"{hook} takes {list(params)}, the hook declares keyword-only ['user', 'scope']")
+    for guard in plugin.work_guards:
+        _check_keywords(app, "work guard", guard, ["user", "scope", "place_path", "service_kind"])
+    for kind, item in plugin.deliverables.items():
+        if not isinstance(item, Deliverable):
+            _fail(app, f"deliverable {kind!r} is not a Deliverable")
+        _check_keywords(app, f"deliverable {kind!r}", item.count, ["place_path", "start", "end", "actor_id"])
+        owner = next((label for label, p in _PLUGINS.items() if kind in p.deliverables), None)
+        if owner:
+            _fail(app, f"deliverable {kind!r} is already provided by {owner!r}")
     if plugin.need_sink is not None:
         others = [label for label, p in _PLUGINS.items() if p.need_sink is not None]
         if others:
             _fail(app, f"a need sink is already provided by {others[0]!r}")
         _check_protocol(app, plugin.need_sink, NeedSink)
+
+
+def _check_keywords(app: AppConfig, what: str, function: Any, names: list[str]) -> None:
+    if not callable(function):
+        _fail(app, f"{what} is not callable")
+    params = inspect.signature(function).parameters
+    if list(params) != names or {p.kind for p in params.values()} != {inspect.Parameter.KEYWORD_ONLY}:
+        _fail(app, f"{what} takes {list(params)}, the hook declares keyword-only {names}")
 
 
 def _described_indicators(app: AppConfig) -> set[str]:
@@ -303,6 +345,26 @@ def glance_for(*, user: Any, scope: Scope) -> list[Glance]:
     """Every app's figures and notices for the user's home page, in their declared order."""
     found = [g for p in plugins().values() if p.glance is not None for g in p.glance(user=user, scope=scope)]
     return sorted(found, key=lambda g: g.order)
+
+
+def work_refusal(*, user: Any, scope: Scope, place_path: str, service_kind: str) -> str | None:
+    """Why ``user`` may not claim work of ``service_kind`` in ``place_path`` (the first guard that
+    refuses), or None. Every service that lets someone claim work asks this before claiming."""
+    for p in plugins().values():
+        for guard in p.work_guards:
+            reason = guard(user=user, scope=scope, place_path=place_path, service_kind=service_kind)
+            if reason:
+                return reason
+    return None
+
+
+def deliverables() -> dict[str, Deliverable]:
+    """Every app's deliverable counters by kind."""
+    return {kind: d for p in plugins().values() for kind, d in p.deliverables.items()}
+
+
+def deliverable(kind: str) -> Deliverable | None:
+    return deliverables().get(kind)
 
 
 def check_plugins() -> list[str]:
