@@ -10,6 +10,8 @@
     civicgrid allocate --requests FILE --stock FILE --policy NAME --out FILE
     civicgrid index --spec FILE --input FILE --out FILE | index svi|inform --input FILE --out FILE
     civicgrid governance --community CODE [--format text|json]
+    civicgrid crei [--level grid|community] [--format csv|json]
+                                       every unit's CREI indicator values, missing ones flagged and why
     civicgrid tick [--loop SECONDS]    periodic jobs once, without the queue (for cron)
     civicgrid backup --out FILE        the database and its keys in one file (keep it safe)
     civicgrid restore FILE [--force]   replace the database and var/secrets.json with a backup's
@@ -313,6 +315,41 @@ def cmd_governance(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_crei(args: argparse.Namespace) -> int:
+    """For researchers: every unit's raw indicator values (not the index), one row per unit and
+    indicator in CSV (``value`` empty and ``missing`` saying why when there is none), or JSON."""
+    _django()
+    _require_migrated()
+    import csv
+    import json
+    import math
+
+    from civicgrid.analytics.crei import catalogue, indicator_values, units_for
+    from civicgrid.registry.models import Place
+
+    units, names = units_for(list(Place.objects.filter(level=args.level).order_by("path")), args.level)
+    values, reasons = indicator_values(units)
+    rows = []
+    for entry in catalogue()["indicators"]:
+        name = entry["name"]
+        for unit in units:
+            value = values.get(name, {}).get(unit)
+            known = value is not None and not math.isnan(value)
+            missing = "" if known else reasons.get(name, "no data for this unit")
+            rows.append({"unit": unit, "unit_name": names[unit], "indicator": name,
+                         "mechanism": entry["mechanism"], "value": float(value) if known else None,
+                         "in_index": name not in reasons, "missing": missing})
+    if args.format == "json":
+        json.dump({"level": args.level, "units": len(units), "rows": rows,
+                   "missing_indicators": reasons}, sys.stdout, ensure_ascii=False, indent=1)
+        print()
+    else:
+        writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]) if rows else ["unit"], lineterminator="\n")
+        writer.writeheader()
+        writer.writerows({**r, "value": "" if r["value"] is None else repr(r["value"])} for r in rows)
+    return 0
+
+
 def cmd_backup(args: argparse.Namespace) -> int:
     _django()
     from civicgrid.core.backup import BackupError, backup
@@ -418,6 +455,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--community", required=True, help="community code, e.g. D01-S01-C01")
     p.add_argument("--format", choices=["text", "json"], default="text")
     p.set_defaults(func=cmd_governance)
+
+    p = sub.add_parser("crei", help="every unit's CREI indicator values, missing ones flagged with the reason")
+    p.add_argument("--level", choices=["grid", "community"], default="grid")
+    p.add_argument("--format", choices=["csv", "json"], default="csv")
+    p.set_defaults(func=cmd_crei)
 
     p = sub.add_parser("backup", help="back up the database and its keys into one file")
     p.add_argument("--out", required=True, help="the backup file to write (a .zip)")

@@ -31,7 +31,8 @@ RELATIONS = {"shared_people": gettext_lazy("people holding posts in both"), "fun
 SOURCES = {"registry": gettext_lazy("Registry"), "cases": gettext_lazy("Grid cases"),
            "emergency": gettext_lazy("Emergency mode"), "alerts": gettext_lazy("Alerts"),
            "relief": gettext_lazy("Relief"), "social": gettext_lazy("Social organisations (planned)")}
-MISSING_REASONS = {"no data recorded yet": gettext_lazy("no data yet"),
+MISSING_REASONS = {"no app records it yet": gettext_lazy("not recorded by any module yet"),
+                   "no data recorded yet": gettext_lazy("no data yet"),
                    "no variation between units": gettext_lazy("no difference between units yet")}
 
 
