@@ -333,11 +333,11 @@ def cmd_crei(args: argparse.Namespace) -> int:
     for entry in catalogue()["indicators"]:
         name = entry["name"]
         for unit in units:
-            value = values.get(name, {}).get(unit)
-            known = value is not None and not math.isnan(value)
-            missing = "" if known else reasons.get(name, "no data for this unit")
+            found = values.get(name, {}).get(unit)
+            value = None if found is None or math.isnan(found) else float(found)
+            missing = "" if value is not None else reasons.get(name, "no data for this unit")
             rows.append({"unit": unit, "unit_name": names[unit], "indicator": name,
-                         "mechanism": entry["mechanism"], "value": float(value) if known else None,
+                         "mechanism": entry["mechanism"], "value": value,
                          "in_index": name not in reasons, "missing": missing})
     if args.format == "json":
         json.dump({"level": args.level, "units": len(units), "rows": rows,
