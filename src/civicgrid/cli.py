@@ -120,7 +120,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     from django.contrib.auth import get_user_model
 
     from civicgrid.accounts.roles import scope_for
-    from civicgrid.core.importing import write_csv_dir, write_csv_zip, write_xlsx
+    from civicgrid.core.importing import stream_csv_zip, write_csv_dir, write_xlsx_file
     from civicgrid.core.scoping import Scope
     from civicgrid.registry.selectors import registry_tables
     from civicgrid.registry.services import registry_export_recorded
@@ -135,16 +135,18 @@ def cmd_export(args: argparse.Namespace) -> int:
     else:  # the operator at the server's console: everything, identities in full
         scope = Scope(role="district_official", unrestricted=True, identity_clearance=True)
     tables = registry_tables(scope=scope)
+    counts = {k: len(v[1]) for k, v in tables.items()}
     out = Path(args.out)
     if out.suffix == ".xlsx":
-        out.write_bytes(write_xlsx(tables))
+        write_xlsx_file(tables, out)
     elif out.suffix == ".zip":
-        out.write_bytes(write_csv_zip(tables))
+        with out.open("wb") as archive:
+            for chunk in stream_csv_zip(tables):
+                archive.write(chunk)
     else:
         write_csv_dir(out, tables)
-    registry_export_recorded(user=user, scope=scope, counts={k: len(v[1]) for k, v in tables.items()},
-                             masked=not scope.identity_clearance)
-    print(f"exported to {out}: " + ", ".join(f"{len(v[1])} {k}" for k, v in tables.items()))
+    registry_export_recorded(user=user, scope=scope, counts=counts, masked=not scope.identity_clearance)
+    print(f"exported to {out}: " + ", ".join(f"{n} {k}" for k, n in counts.items()))
     return 0
 
 
