@@ -133,6 +133,15 @@ class Invitation(models.Model):
     def __str__(self) -> str:
         return f"{self.meeting_id}:{self.household_id}"
 
+    @property
+    def invited_as_label(self) -> str:
+        """The grid or building's name, or the group in words (groups are stored by their key)."""
+        return str(INVITED_GROUPS.get(self.invited_as, self.invited_as))
+
+
+INVITED_GROUPS = {"body_members": _("members of the convening body"), "vulnerable": _("vulnerable households"),
+                  "all": _("every household of the community")}
+
 
 class Poll(models.Model):
     """A yes / no / abstain vote among a meeting's invitees (one vote per invited household)."""

@@ -130,11 +130,11 @@ def meeting_invite(*, user: Any, scope: Scope, meeting: Meeting, place: Place | 
         households, label = households.filter(place_path__startswith=place.path), place.name
     elif group == "body_members":
         households = households.filter(residents__person__posts__actor_id=meeting.body.actor_id)
-        label = str(Body.Kind(meeting.body.kind).label)
+        label = group
     elif group == "vulnerable":
-        households, label = households.filter(vulnerable_filter()), "vulnerable"
+        households, label = households.filter(vulnerable_filter()), group
     elif group == "all":
-        label = "all"
+        label = group
     else:
         raise Invalid({"group": _("Choose a grid, a building or a group to invite.")})
     if not scope.unrestricted:  # a manager invites only the households of their own area
@@ -283,6 +283,7 @@ def decision_record(*, user: Any, scope: Scope, meeting: Meeting, title: str, te
         raise Conflict(_("No quorum: %(present)d of %(quorum)d households present; no decision can be taken.")
                        % {"present": count, "quorum": meeting.quorum})
     if poll is not None:
+        poll = locked(Poll.objects.filter(pk=poll.pk)).get()  # its state now, not the caller's copy
         if poll.meeting_id != meeting.pk:
             raise Invalid({"poll": _("This poll belongs to another meeting.")})
         if poll.state != Poll.State.CLOSED:
