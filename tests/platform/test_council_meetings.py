@@ -65,7 +65,7 @@ def test_resident_checks_in_with_the_code_once_and_staff_mark_others() -> None:
 def test_an_uninvited_household_cannot_check_in() -> None:
     m = meeting(invite_resident=False)
     resident, r_scope = as_user("resident")
-    with pytest.raises(Forbidden):
+    with pytest.raises(Conflict, match="not invited"):
         services.meeting_check_in(user=resident, scope=r_scope, code=_code(m))
     assert not m.invitations.exists()
 

@@ -132,8 +132,10 @@ def _community(community: Place, profile: Any, rng: np.random.Generator) -> str:
     signed = _covenant(community, decisions, profile, rng, now)
     cases = sum(1 for d in decisions if d.case_id)
     share = sum(d.residents_body for d in decisions) / len(decisions) if decisions else 0.0
+    sectors = ", ".join(f"{s} {sum(d.sector == s for d in decisions)}" for s in ("state", "capital", "society"))
     return (f"council: {community.code} ({profile.style}): {n} meetings, {len(decisions)} decisions "
-            f"({share:.0%} by residents' own bodies), {cases} cases opened, covenant signed by {signed} households")
+            f"({share:.0%} by residents' own bodies; by sector: {sectors}), {cases} cases opened, "
+            f"covenant signed by {signed} households")
 
 
 def _meeting(community: Place, body: Body, grid: Place | None, when: Any, rng: np.random.Generator, category: Any,

@@ -158,17 +158,18 @@ def _attend(user: Any, invitation: Invitation, how: str) -> Invitation:
 
 @serialised
 def meeting_check_in(*, user: Any, scope: Scope, code: str) -> Invitation:
-    """The logged-in invitee's own check-in, from the meeting's signed code (its QR code)."""
+    """The logged-in invitee's own check-in, from the meeting's signed code (its QR code). A code that was
+    not made here is "not found"; anyone not invited, or checking in twice, is refused (409)."""
     meeting_id, nonce = read_code(code)
     meeting = Meeting.objects.filter(pk=meeting_id, checkin_nonce=nonce).first()
     if meeting is None:
         raise NotFound()
     household = next(iter(scope.household_ids), None) if scope.role == "resident" else None
     if household is None:
-        raise Forbidden(_("Only an invited household checks itself in; staff mark attendance on the meeting page."))
+        raise Conflict(_("Only an invited household checks itself in; staff mark attendance on the meeting page."))
     invitation = locked(Invitation.objects.filter(meeting=meeting, household_id=household)).first()
-    if invitation is None:
-        raise Forbidden(_("Your household is not invited to this meeting."))
+    if invitation is None:  # 409 like the other refusals of the door: the list of invitees refuses it
+        raise Conflict(_("Your household is not invited to this meeting."))
     _open(meeting)
     return _attend(user, invitation, Invitation.How.QR)
 
