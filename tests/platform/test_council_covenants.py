@@ -11,7 +11,14 @@ from civicgrid.core.errors import Conflict, Forbidden, Invalid
 from civicgrid.core.models import AuditLog
 from civicgrid.council import selectors, services
 from civicgrid.council.checkin import checkin_code
-from civicgrid.council.models import Clause, ClauseComment, Covenant, CovenantVersion, Decision, Signature
+from civicgrid.council.models import (
+    Clause,
+    ClauseComment,
+    Covenant,
+    CovenantVersion,
+    Decision,
+    Signature,
+)
 from tests.platform.council_support import as_user, c01, meeting
 from tests.platform.factories import user
 

@@ -48,7 +48,7 @@ def test_demo_year_follows_the_growth_profiles_and_is_deterministic() -> None:
     assert demo_load(households=0, seed=5) == []  # idempotent
     profiles = growth_profiles([c.code for c in _communities()])
     shares = {}
-    for c, (_code, meetings, decisions, residents, cases, _signed) in zip(_communities(), first, strict=True):
+    for c, (_code, meetings, decisions, residents, _cases, _signed) in zip(_communities(), first, strict=True):
         assert meetings == profiles[c.code].meetings + 1  # the year's and one coming
         shares[profiles[c.code].style] = residents / decisions
     assert shares["hub"] > 0.5 > shares["fused"]  # hub: residents' bodies; fused: enterprise and state

@@ -11,6 +11,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -113,7 +114,7 @@ def meeting_detail(request: HttpRequest, scope: Scope, meeting_id: int) -> HttpR
     return render(request, "council/meeting_detail.html", context)
 
 
-def _meeting_post(view: Callable[[HttpRequest, Scope, Meeting], str]) -> Callable[..., HttpResponse]:
+def _meeting_post(view: Callable[[HttpRequest, Scope, Meeting], str]) -> Callable[..., HttpResponseBase]:
     @scoped_view
     @require_POST
     def wrapper(request: HttpRequest, scope: Scope, meeting_id: int) -> HttpResponse:
@@ -234,7 +235,7 @@ def decisions(request: HttpRequest, scope: Scope) -> HttpResponse:
         "decisions": found[:200], "shares": selectors.sector_shares(found), "manager": scope.may(MANAGE)})
 
 
-def _decision_post(view: Callable[[HttpRequest, Scope, Any], None]) -> Callable[..., HttpResponse]:
+def _decision_post(view: Callable[[HttpRequest, Scope, Any], None]) -> Callable[..., HttpResponseBase]:
     @scoped_view
     @require_POST
     def wrapper(request: HttpRequest, scope: Scope, decision_id: int) -> HttpResponse:
@@ -326,7 +327,7 @@ def version_detail(request: HttpRequest, scope: Scope, version_id: int) -> HttpR
 
 
 def _version_post(view: Callable[[HttpRequest, Scope, CovenantVersion], None], resource: str = MANAGE
-                  ) -> Callable[..., HttpResponse]:
+                  ) -> Callable[..., HttpResponseBase]:
     @scoped_view
     @require_POST
     def wrapper(request: HttpRequest, scope: Scope, version_id: int) -> HttpResponse:

@@ -24,7 +24,15 @@ from civicgrid.core.models import AuditLog
 from civicgrid.core.scoping import PLATFORM
 from civicgrid.council import services
 from civicgrid.council.checkin import checkin_code
-from civicgrid.council.models import Body, CovenantVersion, Decision, Invitation, Meeting, Signature, Vote
+from civicgrid.council.models import (
+    Body,
+    CovenantVersion,
+    Decision,
+    Invitation,
+    Meeting,
+    Signature,
+    Vote,
+)
 from civicgrid.registry import services as registry
 from civicgrid.registry.models import Actor, Household, Place
 

@@ -107,11 +107,12 @@ def clause_save(*, user: Any, scope: Scope, version: CovenantVersion, text: str,
         clause = Clause.objects.create(version=version, number=last + 1, text=text)
         audit.record(user=user, event=E.CLAUSE_SAVED, instance=clause, new=audit.snapshot(clause), place_path=place_path)
         return clause
-    clause = version.clauses.filter(number=number).first()
-    if clause is None:
+    existing = version.clauses.filter(number=number).first()
+    if existing is None:
         raise Invalid({"number": _("No such clause in this draft.")})
-    return audit.update_fields(user=user, event=E.CLAUSE_SAVED, instance=clause, changes={"text": text},
-                               place_path=place_path)
+    audit.update_fields(user=user, event=E.CLAUSE_SAVED, instance=existing, changes={"text": text},
+                        place_path=place_path)
+    return existing
 
 
 @transaction.atomic
@@ -155,9 +156,10 @@ def version_adopt(*, user: Any, scope: Scope, version: CovenantVersion, decision
     if current is not None:
         audit.update_fields(user=user, event=E.VERSION_ADOPTED, instance=current,
                             changes={"state": CovenantVersion.State.SUPERSEDED}, place_path=covenant.place_path)
-    return audit.update_fields(user=user, event=E.VERSION_ADOPTED, instance=version, changes={
+    audit.update_fields(user=user, event=E.VERSION_ADOPTED, instance=version, changes={
         "state": CovenantVersion.State.IN_FORCE, "adopted_by": decision, "adopted_at": now},
         place_path=covenant.place_path)
+    return version
 
 
 @serialised

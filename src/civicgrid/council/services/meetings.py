@@ -151,9 +151,10 @@ def meeting_invite(*, user: Any, scope: Scope, meeting: Meeting, place: Place | 
 def _attend(user: Any, invitation: Invitation, how: str) -> Invitation:
     if invitation.attended_at is not None:
         raise Conflict(_("This household has already checked in."))
-    return audit.update_fields(user=user, event=E.CHECKED_IN, instance=invitation, changes={
+    audit.update_fields(user=user, event=E.CHECKED_IN, instance=invitation, changes={
         "attended_at": timezone.now(), "attended_how": how,
         "attended_by": user if getattr(user, "is_authenticated", False) else None})
+    return invitation
 
 
 @serialised
@@ -190,7 +191,8 @@ def minutes_save(*, user: Any, scope: Scope, meeting: Meeting, minutes: str) -> 
     _manager(scope, meeting)
     _open(meeting)
     text = bounded_text(minutes, "minutes", max_chars=TEXT_CHARS)
-    return audit.update_fields(user=user, event=E.MINUTES_SAVED, instance=meeting, changes={"minutes": text})
+    audit.update_fields(user=user, event=E.MINUTES_SAVED, instance=meeting, changes={"minutes": text})
+    return meeting
 
 
 @serialised
@@ -201,8 +203,9 @@ def meeting_close(*, user: Any, scope: Scope, meeting: Meeting) -> Meeting:
     _open(meeting)
     for poll in locked(meeting.polls.filter(state=Poll.State.OPEN)):
         _close_poll(user, poll)
-    return audit.update_fields(user=user, event=E.MEETING_CLOSED, instance=meeting,
-                               changes={"state": Meeting.State.CLOSED})
+    audit.update_fields(user=user, event=E.MEETING_CLOSED, instance=meeting,
+                        changes={"state": Meeting.State.CLOSED})
+    return meeting
 
 
 @transaction.atomic
@@ -255,8 +258,9 @@ def vote_cast(*, user: Any, scope: Scope, poll: Poll, choice: str, household_id:
 
 
 def _close_poll(user: Any, poll: Poll) -> Poll:
-    return audit.update_fields(user=user, event=E.POLL_CLOSED, instance=poll, changes={
+    audit.update_fields(user=user, event=E.POLL_CLOSED, instance=poll, changes={
         "state": Poll.State.CLOSED, "closed_at": timezone.now()}, place_path=poll.meeting.place_path)
+    return poll
 
 
 @serialised
@@ -309,8 +313,9 @@ def decision_publish(*, user: Any, scope: Scope, decision: Decision) -> Decision
     decision = locked(Decision.objects.filter(pk=decision.pk)).get()
     if decision.published_at is not None:
         raise Conflict(_("The decision is already published."))
-    return audit.update_fields(user=user, event=E.DECISION_PUBLISHED, instance=decision,
-                               changes={"published_at": timezone.now()})
+    audit.update_fields(user=user, event=E.DECISION_PUBLISHED, instance=decision,
+                        changes={"published_at": timezone.now()})
+    return decision
 
 
 @serialised
@@ -329,6 +334,7 @@ def decision_case_open(*, user: Any, scope: Scope, decision: Decision, category:
     text = bounded_text(description, "description", kind="text_chars") or f"{decision.title}\n{decision.text}"
     case = case_report(user=user, scope=scope, category=category, description=text[:2000], place=place,
                        source=f"council:{decision.pk}")
-    return audit.update_fields(user=user, event=E.DECISION_CASE_OPENED, instance=decision,
-                               changes={"case": case})
+    audit.update_fields(user=user, event=E.DECISION_CASE_OPENED, instance=decision,
+                        changes={"case": case})
+    return decision
 
