@@ -10,6 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.contrib import messages
+from django.db.models import F
 from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
@@ -31,6 +32,7 @@ from civicgrid.council.models import Body, CovenantVersion, Meeting, Vote
 from civicgrid.registry.models import Place
 
 MANAGE = "council_manage"
+INVITATIONS_SHOWN = 300
 
 
 def _act(request: HttpRequest, action: Callable[[], object], *, success: str) -> bool:
@@ -95,7 +97,9 @@ def meeting_detail(request: HttpRequest, scope: Scope, meeting_id: int) -> HttpR
     require(scope, "council")
     meeting = selectors.meeting_get(scope=scope, meeting_id=meeting_id)
     manager = scope.may(MANAGE)
-    invitations = list(selectors.invitations(scope=scope, meeting=meeting)) if manager else []
+    # a phone page: the first households listed (attended first), the counts say how many there are
+    invitations = list(selectors.invitations(scope=scope, meeting=meeting).order_by(
+        F("attended_at").desc(nulls_last=True), "household__code")[:INVITATIONS_SHOWN]) if manager else []
     present = selectors.present(meeting)
     context: dict[str, Any] = {
         "meeting": meeting, "agenda": meeting.agenda.all(), "manager": manager, "invitations": invitations,
