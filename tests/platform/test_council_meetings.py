@@ -208,3 +208,20 @@ def test_api_vote_and_refusals() -> None:
     assert post(f"/api/council/polls/{poll.pk}/vote", {"choice": "maybe"}).status_code == 400
     detail = client.get(f"/api/council/meetings/{m.pk}").json()
     assert detail["present"] == 1 and detail["polls"][0]["yes"] == 1
+
+
+def test_residents_see_only_published_decisions_through_the_api() -> None:
+    m = meeting()
+    director, scope = as_user("director")
+    services.attendance_mark(user=director, scope=scope, meeting=m, household_id=user("resident").role.household_id)
+    kept = services.decision_record(user=director, scope=scope, meeting=m, title="内部", text="未公布")
+    shown = services.decision_record(user=director, scope=scope, meeting=m, title="公布", text="已公布")
+    services.decision_publish(user=director, scope=scope, decision=shown)
+    client = Client()
+    client.force_login(user("resident"))
+    ids = {d["id"] for d in client.get("/api/council/decisions").json()}
+    assert shown.pk in ids and kept.pk not in ids
+    staff = Client()
+    staff.force_login(user("director"))
+    rows = {d["id"]: d for d in staff.get("/api/council/decisions").json()}
+    assert {shown.pk, kept.pk} <= set(rows) and rows[kept.pk]["sector"] == body().actor.sector
