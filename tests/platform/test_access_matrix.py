@@ -60,6 +60,11 @@ GRANTS: dict[str, set[str]] = {
 }
 ANY = "any logged-in user"  # pages every role has (home, account, notices)
 PUBLIC = "public"  # no log-in at all (health, public alerts, static script)
+# issue 13 §2-3: council meetings, decisions and covenants (the council app)
+for _user in ("district", "director", "grid", "orgstaff", "resident"):
+    GRANTS[_user].add("council")
+GRANTS["district"].add("council_manage")
+GRANTS["director"].add("council_manage")
 for _grants in GRANTS.values():
     _grants.add(ANY)
     _grants.add(PUBLIC)
@@ -140,6 +145,22 @@ ROUTES: dict[str, R] = {
     "relief:stop_deliver": R("relief", P, "held_stop", form=(("s{stop_id}-code", "000000"),)),
     "relief:stop_fail": R("relief", P, "held_stop", form=(("f{stop_id}-reason", "not_home"),)),
     "relief:stop_call": R("relief", P, "held_stop"),
+    # council (issue 13 §2-3)
+    "council:meetings": R("council"), "council:meeting_new": R("council_manage", GP),
+    "council:meeting": R("council", G, "meeting"),
+    "council:agenda_add": R("council_manage", P, "meeting"), "council:invite": R("council_manage", P, "meeting"),
+    "council:attend": R("council_manage", P, "meeting"), "council:minutes": R("council_manage", P, "meeting"),
+    "council:close": R("council_manage", P, "meeting"), "council:poll_open": R("council_manage", P, "meeting"),
+    "council:decide": R("council_manage", P, "meeting"),
+    "council:checkin": R("council", GP, "checkin"),
+    "council:vote": R("council", P, "poll"), "council:poll_close": R("council_manage", P, "poll"),
+    "council:decisions": R("council"),
+    "council:publish": R("council_manage", P, "decision"), "council:decision_case": R("council_manage", P, "decision"),
+    "council:covenants": R("council"), "council:covenant_new": R("council_manage", P),
+    "council:covenant": R("council", G, "covenant"), "council:version_draft": R("council_manage", P, "covenant"),
+    "council:version": R("council", G, "version"), "council:clause_save": R("council_manage", P, "version"),
+    "council:version_adopt": R("council_manage", P, "version"), "council:version_sign": R("council", P, "sign_version"),
+    "council:clause_comment": R("council", P, "clause"),
     # analytics and ops
     "analytics:governance": R("analytics"), "analytics:crei": R("analytics"), "analytics:plotly_js": R(PUBLIC),
     "ops:jobs": R("jobs"), "ops:healthz": R(PUBLIC), "ops:readyz": R(PUBLIC),
@@ -173,6 +194,16 @@ ROUTES: dict[str, R] = {
     "POST /api/relief/stops/{stop_id}/deliver": R("relief", P, "held_stop", body='{"code": "000000"}'),
     "POST /api/relief/stops/{stop_id}/fail": R("relief", P, "held_stop", body='{"reason": "not_home"}'),
     "POST /api/relief/stock/issue": R("relief_manage", P),
+    "GET /api/council/meetings": R("council"), "GET /api/council/meetings/{meeting_id}": R("council", G, "meeting"),
+    "POST /api/council/checkin": R("council", P),
+    "POST /api/council/polls/{poll_id}/vote": R("council", P, "poll", body='{"choice": "yes"}'),
+    "GET /api/council/decisions": R("council"),
+    "POST /api/council/decisions/{decision_id}/case": R("council_manage", P, "decision",
+                                                         body='{"category_id": 987654321, "place_id": 987654321}'),
+    "GET /api/council/covenants/{covenant_id}": R("council", G, "covenant"),
+    "POST /api/council/versions/{version_id}/sign": R("council", P, "sign_version"),
+    "POST /api/council/versions/{version_id}/adopt": R("council_manage", P, "version",
+                                                        body='{"decision_id": 987654321}'),
 }
 
 
@@ -423,7 +454,55 @@ def _build_world() -> World:
                   refused=publishers)
     public = Alert.objects.filter(area=c02).order_by("id").first()
     world.add("public_alert", {"alert_id": public.pk}, ALL, "a public alert (CAP is public)")
+    _council_world(world, district, c01, c02, home)
     return world
+
+
+def _council_world(world: World, district: Any, c01: Any, c02: Any, home: Any) -> None:
+    """A meeting in each community (the C01 one inviting the resident's household, checked in, with an open
+    poll and a published decision), and each community's covenant with a version in force. Residents see
+    their community's; the social organisation's staff, who serve the whole sub-district, see both; votes
+    and signatures are the resident's own or a manager's act: other staff who see them are refused."""
+    from civicgrid.accounts.roles import scope_for
+    from civicgrid.core.scoping import PLATFORM
+    from civicgrid.council import services as council
+    from civicgrid.council.checkin import checkin_code
+    from civicgrid.council.models import Body
+    from civicgrid.registry.models import Actor, Household
+
+    d_scope = scope_for(district)
+    council_users = {"district", "director", "grid", "orgstaff", "resident"}
+    for community, seen in ((c01, council_users), (c02, {"district", "orgstaff"})):
+        body = council.body_register(user=None, scope=PLATFORM, actor=Actor.objects.get(code=f"{community.code}-A02"),
+                                     kind=Body.Kind.RESIDENTS_COMMITTEE)
+        meeting = council.meeting_create(user=district, scope=d_scope, community=community, body=body, title="matrix",
+                                         starts_at=timezone.now(), quorum=1)
+        world.add("meeting", {"meeting_id": meeting.pk}, seen, f"a meeting in {community.code}")
+        world.add("checkin", {"code": checkin_code(meeting_id=meeting.pk, nonce=meeting.checkin_nonce)}, seen,
+                  f"the check-in code of a meeting in {community.code}")
+        household = home if community == c01 else Household.objects.filter(place_path__startswith=community.path).first()
+        council.meeting_invite(user=district, scope=d_scope, meeting=meeting, place=household.grid)
+        council.attendance_mark(user=district, scope=d_scope, meeting=meeting, household_id=household.pk)
+        decision = council.decision_record(user=district, scope=d_scope, meeting=meeting, title="matrix", text="m")
+        council.decision_publish(user=district, scope=d_scope, decision=decision)
+        world.add("decision", {"decision_id": decision.pk}, seen, f"a published decision in {community.code}")
+        poll = council.poll_open(user=district, scope=d_scope, meeting=meeting, question="matrix")
+        world.add("poll", {"poll_id": poll.pk}, seen - {"grid", "orgstaff"}, f"an open poll in {community.code}",
+                  refused={"grid", "orgstaff"} & seen)
+        voted = council.poll_open(user=district, scope=d_scope, meeting=meeting, question="adopt")
+        council.vote_cast(user=district, scope=d_scope, poll=voted, choice="yes", household_id=household.pk)
+        council.poll_close(user=district, scope=d_scope, poll=voted)
+        adopting = council.decision_record(user=district, scope=d_scope, meeting=meeting, title="adopt", text="m",
+                                           poll=voted)
+        covenant = council.covenant_create(user=district, scope=d_scope, community=community, title="matrix",
+                                           clauses=["one"])
+        version = covenant.versions.get()
+        council.version_adopt(user=district, scope=d_scope, version=version, decision=adopting)
+        world.add("covenant", {"covenant_id": covenant.pk}, seen, f"the covenant of {community.code}")
+        world.add("version", {"version_id": version.pk}, seen, f"the covenant in force in {community.code}")
+        world.add("sign_version", {"version_id": version.pk}, seen - {"grid", "orgstaff"},
+                  f"the covenant in force in {community.code}", refused={"grid", "orgstaff"} & seen)
+        world.add("clause", {"clause_id": version.clauses.get().pk}, seen, f"a clause in force in {community.code}")
 
 
 # --- asking ----------------------------------------------------------------------------------------
