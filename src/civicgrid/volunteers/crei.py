@@ -15,7 +15,7 @@ from civicgrid.core.indicators import Units, ratio_by_unit
 from civicgrid.core.places import ancestor_at
 from civicgrid.registry.models import Place, Resident
 from civicgrid.volunteers.models import Certificate, HelperAssignment, HoursEntry
-from civicgrid.volunteers.selectors import COUNTED, vulnerable_residents
+from civicgrid.volunteers.selectors import COUNTED, paired_residents, vulnerable_residents
 
 YEAR = timedelta(days=365)
 
@@ -50,7 +50,7 @@ def vulnerable_with_helper(units: Units) -> dict[str, float] | None:
         return None
     vulnerable = vulnerable_residents()
     total = pd.Series(dict(vulnerable.values_list("household__grid_id").annotate(n=Count("id"))), dtype=float)
-    helped = pd.Series(dict(vulnerable.filter(helpers__ended_on__isnull=True).values_list("household__grid_id")
+    helped = pd.Series(dict(vulnerable.filter(pk__in=paired_residents()).values_list("household__grid_id")
                             .annotate(n=Count("id", distinct=True))), dtype=float)
     return ratio_by_unit(units, helped, total)
 

@@ -141,9 +141,9 @@ def _community(community: Place, profile, courses: list[Course], *, seed: int) -
                 .order_by("id"))
     now = timezone.now()
     for cv in done:
-        helper = by_person.get(cv.visitor_id or 0)
-        if helper is not None and cv.minutes and cv.done_at:
-            entries.append(HoursEntry(volunteer=helper, source=HoursEntry.Source.CARE_VISIT, source_id=cv.pk,
+        serving = by_person.get(cv.visitor_id or 0)
+        if serving is not None and cv.minutes and cv.done_at:
+            entries.append(HoursEntry(volunteer=serving, source=HoursEntry.Source.CARE_VISIT, source_id=cv.pk,
                                       hours=(Decimal(cv.minutes) / 60).quantize(Decimal("0.01")),
                                       on=timezone.localdate(cv.done_at), place_path=cv.place_path, at=now))
     HoursEntry.objects.bulk_create(entries)

@@ -21,7 +21,7 @@ def task_households(user: Any) -> list[int]:
     """Households of the care visits a person holds (they see the resident they visit)."""
     if not getattr(user, "is_authenticated", False):
         return []
-    return list(m.CareVisit.objects.filter(visitor__isnull=False, visitor__roles__user=user,
+    return list(m.CareVisit.objects.filter(visitor__isnull=False, visitor__role__user=user,
                                            status=m.CareVisit.Status.CLAIMED)
                 .values_list("resident__household_id", flat=True).distinct())
 

@@ -193,6 +193,11 @@ def vulnerable_residents() -> QuerySet[Resident]:
     return Resident.objects.filter(household__in=Household.objects.vulnerable())
 
 
+def paired_residents() -> QuerySet[Any]:
+    """Ids of the residents with an active paired helper (a subquery)."""
+    return HelperAssignment.objects.filter(ended_on__isnull=True).values("resident_id")
+
+
 def coverage(*, scope: Scope, days: int = 90, today: date | None = None) -> list[GridCoverage]:
     require(scope, "volunteers_manage")
     today = today or timezone.localdate()
@@ -200,7 +205,7 @@ def coverage(*, scope: Scope, days: int = 90, today: date | None = None) -> list
     grids = scoped(Place.objects.filter(level="grid"), scope)
     residents = vulnerable_residents().filter(household__grid__in=grids)
     vuln = dict(residents.values_list("household__grid_id").annotate(n=Count("id")))
-    helped = dict(residents.filter(helpers__ended_on__isnull=True).values_list("household__grid_id")
+    helped = dict(residents.filter(pk__in=paired_residents()).values_list("household__grid_id")
                   .annotate(n=Count("id", distinct=True)))
     visits = CareVisit.objects.filter(grid__in=grids, due_on__gte=start, due_on__lt=today,
                                       status__in=[CareVisit.Status.DONE, CareVisit.Status.MISSED])
@@ -224,7 +229,7 @@ def assignments(*, scope: Scope) -> QuerySet[HelperAssignment]:
 def unpaired(*, scope: Scope) -> QuerySet[Resident]:
     """Vulnerable residents in the scope without an active helper."""
     require(scope, "volunteers_manage")
-    return scoped(vulnerable_residents(), scope).exclude(helpers__ended_on__isnull=True).select_related("household")
+    return scoped(vulnerable_residents(), scope).exclude(pk__in=paired_residents()).select_related("household")
 
 
 # --- the time bank ---------------------------------------------------------------------------------
