@@ -4,7 +4,7 @@ actor of their first post), so the governance page weighs sectors by hours recor
 
 from __future__ import annotations
 
-from django.db.models import Min, OuterRef, Subquery, Sum
+from django.db.models import Sum
 
 from civicgrid.engine.governance import Contribution
 from civicgrid.registry.models import Place, Post
@@ -13,10 +13,15 @@ from civicgrid.volunteers.selectors import COUNTED
 
 
 def contributions(*, community: Place) -> list[Contribution]:
-    first_post = Post.objects.filter(person_id=OuterRef("volunteer__person_id")).values("person_id").annotate(
-        first=Min("id")).values("first")
-    organisation = Post.objects.filter(pk=Subquery(first_post)).values("actor__code")
-    rows = (HoursEntry.objects.filter(COUNTED, place_path__startswith=community.path)
-            .annotate(actor=Subquery(organisation)).exclude(actor__isnull=True)
-            .values("actor").annotate(hours=Sum("hours")).order_by("actor"))
-    return [Contribution(actor_id=r["actor"], kind="work", amount=float(r["hours"]), basis="recorded") for r in rows]
+    hours = dict(HoursEntry.objects.filter(COUNTED, place_path__startswith=community.path)
+                 .values_list("volunteer__person_id").annotate(h=Sum("hours")).order_by())
+    organisation: dict[int, str] = {}
+    for person_id, code in Post.objects.filter(person_id__in=hours).order_by("-id").values_list("person_id",
+                                                                                                 "actor__code"):
+        organisation[person_id] = code  # ordered newest first: the first post wins
+    by_actor: dict[str, float] = {}
+    for person_id, h in hours.items():
+        if person_id in organisation:
+            by_actor[organisation[person_id]] = by_actor.get(organisation[person_id], 0.0) + float(h)
+    return [Contribution(actor_id=code, kind="work", amount=amount, basis="recorded")
+            for code, amount in sorted(by_actor.items())]

@@ -432,9 +432,14 @@ def visits_schedule_and_count_missed(today: date | None = None) -> dict[str, int
 
 # --- the time bank ---------------------------------------------------------------------------------
 def _community_of(scope: Scope, person: Person) -> Place:
+    """Where a person's account is kept: where they volunteer, live, or hold a post (a grid, an actor's area)."""
     volunteer = Volunteer.objects.filter(person=person).first()
-    path = volunteer.place_path if volunteer else (person.resident.household.place_path if person.resident else "")
-    community = Place.objects.filter(path=ancestor_at(path, "community")).first() if path else None
+    paths = [volunteer.place_path if volunteer else "",
+             person.resident.household.place_path if person.resident else "",
+             *(p.place.path if p.place else p.actor.service_area.path
+               for p in person.posts.select_related("place", "actor__service_area"))]
+    found = [ancestor_at(p, "community") for p in paths if p and ancestor_at(p, "community")]
+    community = Place.objects.filter(path=found[0]).first() if found else None
     if community is None:
         raise Invalid({"person": _("This person has no community: register them as a volunteer or a resident.")})
     return community
