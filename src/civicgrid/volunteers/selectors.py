@@ -40,8 +40,9 @@ AREA_ROLES = {"district_official", "community_director", "grid_member"}
 
 def volunteer_list(*, scope: Scope) -> QuerySet[Volunteer]:
     require(scope, "volunteers")
+    counted = ~Q(hours__source=HoursEntry.Source.MANUAL) | Q(hours__approval__approved=True)
     return scoped(Volunteer.objects.select_related("person", "home"), scope).annotate(
-        total=Sum("hours__hours", filter=COUNTED))
+        total=Sum("hours__hours", filter=counted))
 
 
 def volunteer_get(*, scope: Scope, user: Any, volunteer_id: int) -> Volunteer:

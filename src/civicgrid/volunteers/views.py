@@ -108,6 +108,8 @@ def profile(request: HttpRequest, scope: Scope, volunteer_id: int) -> HttpRespon
 @scoped_view
 @require_POST
 def certificate_grant(request: HttpRequest, scope: Scope, volunteer_id: int) -> HttpResponse:
+    require(scope, "volunteers_manage")
+    selectors.volunteer_get(scope=scope, user=request.user, volunteer_id=volunteer_id)  # 404 before bad input
     _act(request, lambda: services.certificate_grant(
         user=request.user, scope=scope, volunteer_id=volunteer_id,
         course_id=int_param(request.POST.get("course", ""), "course"),
@@ -154,6 +156,7 @@ def hours(request: HttpRequest, scope: Scope) -> HttpResponse:
 @scoped_view
 @require_POST
 def hours_decide(request: HttpRequest, scope: Scope, entry_id: int) -> HttpResponse:
+    require(scope, "volunteers_manage")
     approved = request.POST.get("approved") == "1"
     _act(request, lambda: services.hours_decide(user=request.user, scope=scope, entry_id=entry_id, approved=approved,
                                                 reason=request.POST.get("reason", "")),
@@ -175,7 +178,9 @@ def visits(request: HttpRequest, scope: Scope) -> HttpResponse:
     status = request.GET.get("status", "")
     status = status if status in CareVisit.Status.values else ""
     page = Paginator(selectors.visits_area(scope=scope, status=status), 50).get_page(request.GET.get("page"))
-    return render(request, "volunteers/visits.html", {"page": page, "status": status,
+    manage = scope.may("volunteers_manage") and scope.role != "volunteer"
+    residents = scoped(selectors.vulnerable_residents(), scope).order_by("household__code", "id")[:300] if manage else []
+    return render(request, "volunteers/visits.html", {"page": page, "status": status, "residents": residents,
                                                        "statuses": CareVisit.Status.choices,
                                                        "mine": selectors.visits_mine(user=request.user),
                                                        "today": timezone.localdate()})
@@ -196,6 +201,7 @@ def visit(request: HttpRequest, scope: Scope, visit_id: int) -> HttpResponse:
 @scoped_view
 @require_POST
 def visit_claim(request: HttpRequest, scope: Scope, visit_id: int) -> HttpResponse:
+    require(scope, "volunteers")
     ok = _act(request, lambda: services.care_visit_claim(user=request.user, scope=scope, visit_id=visit_id),
               success=_("The visit is yours."))
     return redirect("volunteers:visit", visit_id=visit_id) if ok else redirect("volunteers:home")
@@ -204,9 +210,12 @@ def visit_claim(request: HttpRequest, scope: Scope, visit_id: int) -> HttpRespon
 @scoped_view
 @require_POST
 def visit_record(request: HttpRequest, scope: Scope, visit_id: int) -> HttpResponse:
-    ok = _act(request, lambda: services.care_visit_record(
+    require(scope, "volunteers")
+    minutes = request.POST.get("minutes", "")
+    ok = _act(request, lambda: services.care_visit_record(  # the service looks the visit up before the input
         user=request.user, scope=scope, visit_id=visit_id, outcome=request.POST.get("outcome", ""),
-        minutes=int_param(request.POST.get("minutes", ""), "minutes"), note=request.POST.get("note", "")),
+        minutes=int(minutes) if minutes.isascii() and minutes.isdigit() and len(minutes) < 6 else minutes,
+        note=request.POST.get("note", "")),
         success=_("The visit is recorded; thank you."))
     return redirect("volunteers:hours") if ok else redirect("volunteers:visit", visit_id=visit_id)
 
