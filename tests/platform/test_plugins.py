@@ -52,6 +52,12 @@ def test_role_grants_add_up_to_the_former_table() -> None:
     # what was added since is named here, so a grant cannot appear unnoticed
     added = {"district_official": {"jobs"}, "community_director": {"jobs"},  # the ops app's Jobs page
              "org_staff": {"emergency"}}  # issue 10: the emergency tasks given to their organisation
+    # issue 12: volunteers' profiles, hours and care visits; coordinators manage them (approve, pair, transfer)
+    for role, resources in {"district_official": {"volunteers", "volunteers_manage"},
+                            "community_director": {"volunteers", "volunteers_manage"},
+                            "grid_member": {"volunteers", "volunteers_manage"}, "org_staff": {"volunteers"},
+                            "volunteer": {"volunteers"}}.items():
+        added[role] = added.get(role, set()) | resources
     assert {r: set(granted[r]) - BEFORE[r] for r in ROLES} == {r: added.get(r, set()) for r in ROLES}
 
 

@@ -32,6 +32,7 @@ SKILLS = {
 KIND_SKILLS = {"care_visit": "elderly_care", "delivery": "lifting", "sweep": "first_aid",
                "psychosocial": "counselling", "medical_escort": "driving"}
 ALL_DAYS = 127  # availability as a bit mask, Monday = bit 0
+WEEKDAYS = (_("Mon"), _("Tue"), _("Wed"), _("Thu"), _("Fri"), _("Sat"), _("Sun"))
 
 
 class AppendOnlyQuerySet(models.QuerySet[Any]):

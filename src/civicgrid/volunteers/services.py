@@ -177,7 +177,7 @@ def hours_post(*, user: Any, volunteer: Volunteer, source: str, source_id: int, 
     """Post hours for one confirmed act (inside the caller's transaction). An act is posted once: a
     second posting is refused (Conflict), also when two race (the unique constraint)."""
     if source == HoursEntry.Source.MANUAL:
-        raise Invalid({"source": _("Hours typed by hand go through hours_enter.")})
+        raise Invalid({"source": _("Hours typed by hand are entered on their own and need a second person's approval.")})
     if HoursEntry.objects.filter(source=source, source_id=source_id).exists():
         raise Conflict(_("The hours for this act are posted already."))
     entry = HoursEntry(volunteer=volunteer, source=source, source_id=source_id, hours=hours, on=on,

@@ -15,7 +15,6 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from civicgrid.core.errors import FORM_ERRORS, Invalid
@@ -27,6 +26,7 @@ from civicgrid.registry.models import Person, Place
 from civicgrid.volunteers import selectors, services
 from civicgrid.volunteers.models import (
     SKILLS,
+    WEEKDAYS,
     CareVisit,
     Course,
     HelperAssignment,
@@ -35,7 +35,6 @@ from civicgrid.volunteers.models import (
     Volunteer,
 )
 
-WEEKDAYS = (_lazy("Mon"), _lazy("Tue"), _lazy("Wed"), _lazy("Thu"), _lazy("Fri"), _lazy("Sat"), _lazy("Sun"))
 
 
 def _act(request: HttpRequest, action: Callable[[], object], *, success: str) -> bool:
