@@ -17,8 +17,20 @@ from civicgrid.volunteers import services
 from civicgrid.volunteers.crei import INDICATORS
 from civicgrid.volunteers.demo import demo_load
 from civicgrid.volunteers.governance import contributions
-from civicgrid.volunteers.models import CareVisit, Certificate, HelperAssignment, HoursEntry, Volunteer
-from tests.platform.volunteers_support import as_, care_course, open_visit, register_volunteer, vulnerable_resident
+from civicgrid.volunteers.models import (
+    CareVisit,
+    Certificate,
+    HelperAssignment,
+    HoursEntry,
+    Volunteer,
+)
+from tests.platform.volunteers_support import (
+    as_,
+    care_course,
+    open_visit,
+    register_volunteer,
+    vulnerable_resident,
+)
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 

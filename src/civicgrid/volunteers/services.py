@@ -19,7 +19,7 @@ from civicgrid.accounts.roles import scope_forget
 from civicgrid.core import audit
 from civicgrid.core.errors import Conflict, Forbidden, Invalid, NotFound
 from civicgrid.core.limits import bounded_text, whole_number
-from civicgrid.core.locking import locked, serialised
+from civicgrid.core.locking import locked, serialised, serialised_block
 from civicgrid.core.places import ancestor_at, under
 from civicgrid.core.plugins import work_refusal
 from civicgrid.core.scoping import Scope, get_in_scope, require, scoped
@@ -254,28 +254,35 @@ def hours_post_confirmed() -> int:
     written = 0
     now = timezone.now()
     for source, hours, rows in acts:
-        posted = HoursEntry.objects.filter(source=source).values("source_id")
-        new = [HoursEntry(volunteer_id=vid, source=source, source_id=pk, hours=Decimal(hours),
-                          on=timezone.localdate(at or now), place_path=path, at=now)
-               for pk, vid, at, path in rows.exclude(pk__in=posted)]
-        if not new:
-            continue
-        with transaction.atomic():
+        with serialised_block():  # two runs at once: the second reads after the first has committed
+            posted = HoursEntry.objects.filter(source=source).values("source_id")
+            new = [HoursEntry(volunteer_id=vid, source=source, source_id=pk, hours=Decimal(hours),
+                              on=timezone.localdate(at or now), place_path=path, at=now)
+                   for pk, vid, at, path in rows.exclude(pk__in=posted)]
+            if not new:
+                continue
+            # the unique constraint keeps an act from being posted twice when two runs race (PostgreSQL does
+            # not serialise them): the loser's duplicates are skipped, and only this run's rows are audited
             HoursEntry.objects.bulk_create(new, ignore_conflicts=True)
-            audit.record_bulk(user=None, event=E.HOURS_POSTED_BULK, model=HoursEntry, ids=[e.source_id for e in new],
-                              counts={"source": str(source), "entries": len(new)})
-        written += len(new)
+            mine = list(HoursEntry.objects.filter(source=source, at=now, source_id__in=[e.source_id for e in new])
+                        .values_list("source_id", flat=True))
+            if mine:
+                audit.record_bulk(user=None, event=E.HOURS_POSTED_BULK, model=HoursEntry, ids=mine,
+                                  counts={"source": str(source), "entries": len(mine)})
+        written += len(mine)
     return written
 
 
 # --- care visits -----------------------------------------------------------------------------------
-def claimable_filter(scope: Scope, volunteer: Volunteer | None) -> Q:
-    """Open visits a volunteer may take: in the areas their teams serve, or in their own grid."""
+def claimable_filter(scope: Scope, volunteer: Volunteer | None, *, open_only: bool = True) -> Q:
+    """Open visits a volunteer may take: in the areas their teams serve, or in their own grid (with
+    ``open_only=False``, also those taken since, so a late claimer hears "taken", not "not found")."""
     if volunteer is None:
         return Q(pk__in=[])
     areas = list(Post.objects.filter(person_id=volunteer.person_id).values_list("actor__service_area__path", flat=True))
     grid = ancestor_at(volunteer.place_path, "grid")
-    return Q(status=CareVisit.Status.OPEN) & under("place_path", [*areas, *([grid] if grid else [])])
+    near = under("place_path", [*areas, *([grid] if grid else [])])
+    return Q(status=CareVisit.Status.OPEN) & near if open_only else near
 
 
 @transaction.atomic
@@ -296,7 +303,8 @@ def care_visit_open(*, user: Any, scope: Scope, resident_id: int, due_on: date) 
 def care_visit_claim(*, user: Any, scope: Scope, visit_id: int) -> CareVisit:
     require(scope, "volunteers")
     volunteer = volunteer_of(user)
-    visible = claimable_filter(scope, volunteer) | Q(pk__in=scoped(CareVisit.objects.all(), scope).values("pk"))
+    visible = claimable_filter(scope, volunteer, open_only=False) | Q(pk__in=scoped(CareVisit.objects.all(), scope)
+                                                                      .values("pk"))
     if volunteer is not None:
         visible |= Q(visitor_id=volunteer.person_id)
     visit = locked(CareVisit.objects.filter(visible, pk=visit_id)).first()
@@ -414,7 +422,7 @@ def visits_schedule_and_count_missed(today: date | None = None) -> dict[str, int
     them), and every active pairing without a visit to do gets its next one."""
     today = today or timezone.localdate()
     late = today - timedelta(days=int(conf("missed_after_days")))
-    with transaction.atomic():
+    with serialised_block():
         overdue = list(CareVisit.objects.filter(status__in=[CareVisit.Status.OPEN, CareVisit.Status.CLAIMED],
                                                 due_on__lt=late).values_list("pk", flat=True))
         if overdue:

@@ -36,7 +36,6 @@ from civicgrid.volunteers.models import (
 )
 
 
-
 def _act(request: HttpRequest, action: Callable[[], object], *, success: str) -> bool:
     try:
         action()
