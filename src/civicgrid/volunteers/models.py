@@ -164,7 +164,7 @@ class HelperAssignment(models.Model):
 class CareVisit(models.Model):
     class Status(models.TextChoices):
         OPEN = "open", _("waiting for a volunteer")
-        CLAIMED = "claimed", _("to visit")
+        CLAIMED = "claimed", _("care visit to make")
         DONE = "done", _("done")
         MISSED = "missed", _("missed")
 

@@ -25,7 +25,14 @@ from civicgrid.core.scoping import PLATFORM, Scope
 from civicgrid.registry import services as registry
 from civicgrid.registry.models import Actor, Person, Place, Post, Resident
 from civicgrid.volunteers import services
-from civicgrid.volunteers.models import CareVisit, Certificate, Course, HoursEntry, TimeAccount, Volunteer
+from civicgrid.volunteers.models import (
+    CareVisit,
+    Certificate,
+    Course,
+    HoursEntry,
+    TimeAccount,
+    Volunteer,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 ADMIN = Scope(role="district_official", unrestricted=True)
