@@ -130,3 +130,62 @@ def test_time_bank_transfers_balance_and_never_overdraw() -> None:
 
     with pytest.raises(IntegrityError), transaction.atomic():
         TimeAccount.objects.filter(pk=mine.pk).update(balance=-1)
+
+
+def test_sweep_visits_reached_by_a_volunteer_are_posted() -> None:
+    from civicgrid.emergency import services as emergency
+    from civicgrid.emergency.models import PlanTemplate, SweepVisit
+
+    volunteer = register_volunteer()
+    district, scope = as_("district")
+    community = Place.objects.get(code__endswith="C01", level="community")
+    plan = PlanTemplate.objects.order_by("id").first()
+    e = emergency.emergency_activate(user=district, scope=scope, community=community, plan=plan).emergency
+    emergency.sweep_start(user=district, scope=scope, emergency=e)
+    visits = list(SweepVisit.objects.filter(sweep__emergency=e).order_by("id")[:3])
+    me = as_("volunteer")[0]
+    # two reached by the volunteer, one not at home: only confirmed visits earn hours
+    for visit, state in zip(visits, ("safe", "needs_help", "not_home"), strict=True):
+        SweepVisit.objects.filter(pk=visit.pk).update(state=state, visited_by=me, visited_at=timezone.now())
+    assert services.hours_post_confirmed() == 2
+    assert services.hours_post_confirmed() == 0
+    assert sorted(HoursEntry.objects.filter(source="sweep", volunteer=volunteer).values_list("source_id", flat=True)) \
+        == sorted(v.pk for v in visits[:2])
+
+
+def test_the_api_lists_claims_records_and_decides() -> None:
+    import json
+
+    from tests.platform.volunteers_support import care_course, open_visit
+
+    volunteer = register_volunteer()
+    course = care_course()
+    visit = open_visit()
+    client = client_for("volunteer")
+    listed = client.get("/api/volunteers/visits").json()
+    assert visit.pk in [v["id"] for v in listed["claimable"]]
+    refused = client.post(f"/api/volunteers/visits/{visit.pk}/claim")
+    assert refused.status_code == 403 and "course" in json.dumps(refused.json())
+    director, scope = as_("director")
+    services.certificate_grant(user=director, scope=scope, volunteer_id=volunteer.pk, course_id=course.pk)
+    assert client.post(f"/api/volunteers/visits/{visit.pk}/claim").json()["status"] == "claimed"
+    done = client.post(f"/api/volunteers/visits/{visit.pk}/record", {"outcome": "well", "minutes": 60},
+                       content_type="application/json")
+    assert done.status_code == 200 and done.json()["status"] == "done"
+    typed = client.post("/api/volunteers/hours", {"volunteer_id": volunteer.pk, "hours": "1.5",
+                                                  "on": timezone.localdate().isoformat(), "note": "drill"},
+                        content_type="application/json")
+    assert typed.status_code == 201 and typed.json()["state"] == "waiting for approval"
+    no_record = client.post("/api/volunteers/hours", {"volunteer_id": volunteer.pk, "hours": "1",
+                                                      "on": timezone.localdate().isoformat(), "note": ""},
+                            content_type="application/json")
+    assert no_record.status_code == 400
+    assert client.post(f"/api/volunteers/hours/{typed.json()['id']}/decide", {"approved": True},
+                       content_type="application/json").status_code == 403  # not a coordinator
+    decided = client_for("director").post(f"/api/volunteers/hours/{typed.json()['id']}/decide", {"approved": True},
+                                          content_type="application/json")
+    assert decided.status_code == 200 and decided.json()["state"] == "approved"
+    mine = client.get("/api/volunteers/hours").json()
+    assert sum(Decimal(e["hours"]) for e in mine if e["state"] != "waiting for approval") == Decimal("2.5")
+    coverage = client_for("grid").get("/api/volunteers/coverage").json()
+    assert coverage and {"grid", "vulnerable", "with_helper"} <= set(coverage[0])
