@@ -41,7 +41,8 @@ from civicgrid.volunteers.services import add_months
 
 COURSES = (("elderly-care", "居家养老照护基础", "care_visit", 24), ("first-aid", "应急救护（红十字）", "", 24),
            ("psy-first-aid", "心理急救", "psychosocial", 24), ("evacuation", "社区应急疏散演练", "", 12))
-MAX_VOLUNTEERS = 400  # per community, to keep the demo's size bounded whatever the households
+MAX_VOLUNTEERS = 600  # per community, to keep the demo's size bounded whatever the households
+OPEN_VISITS = 3  # per community, waiting for a volunteer
 
 
 def demo_load(*, households: int, seed: int) -> list[str]:
@@ -123,13 +124,16 @@ def _community(community: Place, profile, courses: list[Course], *, seed: int) -
     paired = [vulnerable[int(i)] for i in sorted(rng.choice(len(vulnerable), replace=False, size=int(round(
         profile.helper_coverage * len(vulnerable)))))] if vulnerable else []
     assignments = []
+    trained = {c.volunteer.pk for c in certificates if c.course.pk == courses[0].pk}
     for j, r in enumerate(paired):
         helper = volunteers[j % len(volunteers)]
         assignments.append(HelperAssignment(resident=r, helper=helper.person, kind=HelperAssignment.Kind.VOLUNTEER,
                                             every_days=14, grid_id=r.household.grid_id,
                                             place_path=r.household.place_path, started_on=start))
-        certificates.append(Certificate(volunteer=helper, course=courses[0], attended_on=start,
-                                        expires_on=add_months(start, courses[0].valid_months)))
+        if helper.pk not in trained:  # a helper attended the elderly-care course when the pairing began
+            trained.add(helper.pk)
+            certificates.append(Certificate(volunteer=helper, course=courses[0], attended_on=start,
+                                            expires_on=add_months(start, courses[0].valid_months)))
     Certificate.objects.bulk_create(certificates)
     HelperAssignment.objects.bulk_create(assignments)
     assignments = list(HelperAssignment.objects.filter(place_path__startswith=community.path).order_by("id"))
@@ -148,6 +152,11 @@ def _community(community: Place, profile, courses: list[Course], *, seed: int) -
                                       on=timezone.localdate(cv.done_at), place_path=cv.place_path, at=now))
     HoursEntry.objects.bulk_create(entries)
     credits = _time_bank(rng, community, done, by_person, now)
+    # a few visits still open for any trained volunteer nearby (the demo's claim, refused then accepted)
+    paired_ids = {r.pk for r in paired}
+    unpaired = [r for r in vulnerable if r.pk not in paired_ids][:OPEN_VISITS]
+    CareVisit.objects.bulk_create([CareVisit(resident=r, grid_id=r.household.grid_id, place_path=r.household.place_path,
+                                             due_on=today + timedelta(days=1 + k)) for k, r in enumerate(unpaired)])
     return (f"{community.name}: {len(volunteers)} volunteers, {len(certificates)} certificates, "
             f"{len(assignments)} paired helpers, {len(done)} care visits done, {credits} time-bank transfers")
 

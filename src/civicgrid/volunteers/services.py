@@ -19,7 +19,7 @@ from civicgrid.accounts.roles import scope_forget
 from civicgrid.core import audit
 from civicgrid.core.errors import Conflict, Forbidden, Invalid, NotFound
 from civicgrid.core.limits import bounded_text, whole_number
-from civicgrid.core.locking import locked, serialised, serialised_block
+from civicgrid.core.locking import locked, locked_for_write, serialised, serialised_block
 from civicgrid.core.places import ancestor_at, under
 from civicgrid.core.plugins import work_refusal
 from civicgrid.core.scoping import Scope, get_in_scope, require, scoped
@@ -351,7 +351,7 @@ def care_visit_record(*, user: Any, scope: Scope, visit_id: int, outcome: str, m
         hours = (Decimal(minutes) / 60).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
         hours_post(user=user, volunteer=volunteer, source=HoursEntry.Source.CARE_VISIT, source_id=visit.pk,
                    hours=max(hours, Decimal("0.01")), on=timezone.localdate(now), place_path=visit.place_path)
-    assignment = visit.assignment
+    assignment = locked(HelperAssignment.objects.filter(pk=visit.assignment_id)).first() if visit.assignment_id else None
     if assignment is not None and assignment.ended_on is None and assignment.helper_id == visit.visitor_id:
         _schedule(assignment, timezone.localdate(now) + timedelta(days=assignment.every_days))
     return visit
@@ -427,6 +427,9 @@ def visits_schedule_and_count_missed(today: date | None = None) -> dict[str, int
                                                 due_on__lt=late).values_list("pk", flat=True))
         if overdue:
             CareVisit.objects.filter(pk__in=overdue).update(status=CareVisit.Status.MISSED)
+        # lock the active pairings (after the visits, the order care_visit_record takes them in), then read
+        # which are idle in a fresh statement: a run racing another, or a visit being recorded, waits
+        locked_for_write(HelperAssignment.objects.filter(ended_on__isnull=True).order_by("pk"))
         pending = CareVisit.objects.filter(status__in=[CareVisit.Status.OPEN, CareVisit.Status.CLAIMED])
         idle = HelperAssignment.objects.filter(ended_on__isnull=True).exclude(pk__in=pending.values("assignment_id"))
         scheduled = []

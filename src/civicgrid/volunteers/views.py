@@ -10,6 +10,7 @@ from typing import Any
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -231,8 +232,9 @@ def helpers(request: HttpRequest, scope: Scope) -> HttpResponse:
             success=_("The helper is assigned; the first visit is scheduled."))
         return redirect("volunteers:helpers")
     rows = selectors.coverage(scope=scope)
-    helpers_ = scoped(Person.objects.filter(volunteer__active=True), scope).order_by("code")[:300] \
-        if not scope.unrestricted else Person.objects.filter(volunteer__active=True).order_by("code")[:300]
+    # volunteers and grid members of the area (a neighbour is registered as a volunteer first)
+    helpers_ = scoped(Person.objects.filter(Q(volunteer__active=True) | Q(posts__role="grid_member")), scope) \
+        .distinct().order_by("code")[:300]
     return render(request, "volunteers/helpers.html", {
         "rows": rows, "unpaired": selectors.unpaired(scope=scope)[:50],
         "assignments": selectors.assignments(scope=scope)[:100], "kinds": HelperAssignment.Kind.choices,
