@@ -46,16 +46,16 @@ USERS = {"district": "district_official", "director": "community_director", "gri
          "orgstaff": "org_staff", "volunteer": "volunteer", "resident": "resident"}
 _MANAGERS = {"places", "households", "residents", "actors", "people", "audit", "import", "export", "edit", "cases",
              "cases_manage", "relief", "relief_manage", "emergency", "emergency_manage", "alerts", "alerts_publish",
-             "analytics", "jobs"}
+             "analytics", "jobs", "volunteers", "volunteers_manage"}
 GRANTS: dict[str, set[str]] = {
     "district": _MANAGERS | {"templates_edit"},  # plan and checklist templates are district-wide (finding 10)
     "director": _MANAGERS,
     "grid": {"places", "households", "residents", "actors", "people", "export", "edit", "cases", "relief",
-             "emergency", "alerts", "alerts_publish"},
+             "emergency", "alerts", "alerts_publish", "volunteers", "volunteers_manage"},
     # social-organisation staff see the emergencies of the area they serve and the tasks given to them
     # (issue 10: "the emergency task assigned to their organisation is invisible")
-    "orgstaff": {"places", "households", "residents", "actors", "cases", "relief", "alerts", "emergency"},
-    "volunteer": {"households", "residents", "actors", "relief", "alerts"},
+    "orgstaff": {"places", "households", "residents", "actors", "cases", "relief", "alerts", "emergency", "volunteers"},
+    "volunteer": {"households", "residents", "actors", "relief", "alerts", "volunteers"},
     "resident": {"households", "residents", "actors", "cases", "relief", "alerts"},
 }
 ANY = "any logged-in user"  # pages every role has (home, account, notices)
@@ -161,6 +161,17 @@ ROUTES: dict[str, R] = {
     "council:version": R("council", G, "version"), "council:clause_save": R("council_manage", P, "version"),
     "council:version_adopt": R("council_manage", P, "version"), "council:version_sign": R("council", P, "sign_version"),
     "council:clause_comment": R("council", P, "clause"),
+    # volunteers
+    "volunteers:home": R("volunteers"), "volunteers:register": R("volunteers_manage", GP),
+    "volunteers:profile": R("volunteers", G, "volunteer"), "volunteers:certificate": R("volunteers", G, "volunteer"),
+    "volunteers:certificate_grant": R("volunteers_manage", P, "volunteer"),
+    "volunteers:hours": R("volunteers", GP), "volunteers:hours_decide": R("volunteers_manage", P, "hours_entry"),
+    "volunteers:visits": R("volunteers", GP, post_resource="volunteers_manage"),
+    "volunteers:visit": R("volunteers", G, "care_visit"),
+    "volunteers:visit_claim": R("volunteers", P, "claim_visit"),
+    "volunteers:visit_record": R("volunteers", P, "held_visit"),
+    "volunteers:helpers": R("volunteers_manage", GP),
+    "volunteers:timebank": R("volunteers", GP, post_resource="volunteers_manage"),
     # analytics and ops
     "analytics:governance": R("analytics"), "analytics:crei": R("analytics"), "analytics:plotly_js": R(PUBLIC),
     "ops:jobs": R("jobs"), "ops:healthz": R(PUBLIC), "ops:readyz": R(PUBLIC),
@@ -204,6 +215,15 @@ ROUTES: dict[str, R] = {
     "POST /api/council/versions/{version_id}/sign": R("council", P, "sign_version"),
     "POST /api/council/versions/{version_id}/adopt": R("council_manage", P, "version",
                                                         body='{"decision_id": 987654321}'),
+    "GET /api/volunteers/visits": R("volunteers"),
+    "POST /api/volunteers/visits/{visit_id}/claim": R("volunteers", P, "claim_visit"),
+    "POST /api/volunteers/visits/{visit_id}/record": R("volunteers", P, "held_visit",
+                                                        body='{"outcome": "well", "minutes": 30}'),
+    "GET /api/volunteers/hours": R("volunteers"), "POST /api/volunteers/hours": R("volunteers", P),
+    "POST /api/volunteers/hours/{entry_id}/decide": R("volunteers_manage", P, "hours_entry",
+                                                      body='{"approved": false}'),
+    "GET /api/volunteers/coverage": R("volunteers_manage"),
+    "POST /api/volunteers/time-transfers": R("volunteers_manage", P),
 }
 
 
@@ -455,6 +475,7 @@ def _build_world() -> World:
     public = Alert.objects.filter(area=c02).order_by("id").first()
     world.add("public_alert", {"alert_id": public.pk}, ALL, "a public alert (CAP is public)")
     _council_world(world, district, c01, c02, home)
+    _volunteers_world(world, c01=c01, c02=c02, g01=g01, home=home, c02_home=c02_home)
     return world
 
 
@@ -505,6 +526,45 @@ def _council_world(world: World, district: Any, c01: Any, c02: Any, home: Any) -
         world.add("clause", {"clause_id": version.clauses.get().pk}, seen, f"a clause in force in {community.code}")
 
 
+def _volunteers_world(world: World, *, c01: Any, c02: Any, g01: Any, home: Any, c02_home: Any) -> None:
+    """The demo volunteer registered in G01 with the care course; a volunteer of C02; a manual entry of each;
+    an open care visit in each community and one held by the demo volunteer."""
+    from civicgrid.registry.models import Person
+    from civicgrid.volunteers.models import CareVisit, Certificate, Course, HoursEntry, Volunteer
+
+    mine = Volunteer.objects.create(person=user("volunteer").role.person, home=g01, place_path=g01.path,
+                                    joined_on=timezone.localdate())
+    course = Course.objects.create(code="m-care", name="care", required_for="care_visit")
+    Certificate.objects.create(volunteer=mine, course=course, attended_on=timezone.localdate(),
+                               expires_on=timezone.localdate() + timedelta(days=365))
+    c02_grid = c02_home.grid
+    theirs = Volunteer.objects.create(person=Person.objects.create(code="m-vol-c02", name="C02 volunteer"),
+                                      home=c02_grid, place_path=c02_grid.path, joined_on=timezone.localdate())
+    # volunteers are seen in their area (the organisation serves the sub-district) and by themselves
+    world.add("volunteer", {"volunteer_id": mine.pk}, {"district", "director", "grid", "orgstaff", "volunteer"},
+              "the demo volunteer in G01")
+    world.add("volunteer", {"volunteer_id": theirs.pk}, {"district", "orgstaff"}, "a volunteer of C02")
+    now = timezone.now()
+    for v, seen in ((mine, {"district", "director", "grid"}), (theirs, {"district"})):
+        entry = HoursEntry.objects.create(volunteer=v, source="manual", hours=1, on=timezone.localdate(), note="m",
+                                          place_path=v.place_path, at=now)
+        world.add("hours_entry", {"entry_id": entry.pk}, seen, f"hours typed by hand for {v}")
+    resident = home.residents.order_by("id").first()
+    c02_resident = c02_home.residents.order_by("id").first()
+    due = timezone.localdate() + timedelta(days=2)
+    open_c01 = CareVisit.objects.create(resident=resident, grid=g01, place_path=home.place_path, due_on=due)
+    open_c02 = CareVisit.objects.create(resident=c02_resident, grid=c02_grid, place_path=c02_home.place_path, due_on=due)
+    held = CareVisit.objects.create(resident=resident, grid=g01, place_path=home.place_path, due_on=due,
+                                    status="claimed", visitor=mine.person, claimed_at=now)
+    area = {"district", "director", "grid"}
+    world.add("care_visit", {"visit_id": open_c01.pk}, area | {"volunteer"}, "an open care visit in G01")
+    world.add("care_visit", {"visit_id": open_c02.pk}, {"district"}, "an open care visit in C02")
+    # only a volunteer claims; coordinators who see the visit are refused (the page says why)
+    world.add("claim_visit", {"visit_id": open_c01.pk}, {"volunteer"}, "an open care visit in G01", refused=area)
+    world.add("claim_visit", {"visit_id": open_c02.pk}, set(), "an open care visit in C02", refused={"district"})
+    world.add("held_visit", {"visit_id": held.pk}, {"volunteer"}, "the volunteer's care visit")
+
+
 # --- asking ----------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Ask:
@@ -545,7 +605,7 @@ def _asks(username: str, world: World, routes: list[Route]) -> Iterator[Ask]:
 OK = {"GET": {200, 302, 400}, "POST": {200, 201, 302, 400, 409}}
 # Pages whose button refuses an act that is not the user's (a publisher acknowledging an alert sent to others)
 # by going back to the page with the reason as a message: a 302 then counts as the refusal.
-REFUSED_WITH_A_MESSAGE = {"alerts:ack"}
+REFUSED_WITH_A_MESSAGE = {"alerts:ack", "volunteers:visit_claim"}
 
 
 def _ask(client: Client, ask: Ask) -> tuple[int, str]:

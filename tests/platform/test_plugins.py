@@ -55,6 +55,12 @@ def test_role_grants_add_up_to_the_former_table() -> None:
     council = {"district_official": {"council", "council_manage"}, "community_director": {"council", "council_manage"},
                "grid_member": {"council"}, "org_staff": {"council"}, "resident": {"council"}}  # issue 13 §2-3
     added = {r: added.get(r, set()) | council.get(r, set()) for r in ROLES}
+    # issue 12: volunteers' profiles, hours and care visits; coordinators manage them (approve, pair, transfer)
+    for role, resources in {"district_official": {"volunteers", "volunteers_manage"},
+                            "community_director": {"volunteers", "volunteers_manage"},
+                            "grid_member": {"volunteers", "volunteers_manage"}, "org_staff": {"volunteers"},
+                            "volunteer": {"volunteers"}}.items():
+        added[role] = added.get(role, set()) | resources
     assert {r: set(granted[r]) - BEFORE[r] for r in ROLES} == {r: added.get(r, set()) for r in ROLES}
 
 

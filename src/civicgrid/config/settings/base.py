@@ -19,6 +19,7 @@ INSTALLED_APPS = [
     "civicgrid.relief",
     "civicgrid.social",
     "civicgrid.council",
+    "civicgrid.volunteers",
     "civicgrid.analytics",
     "civicgrid.ops",
     "civicgrid.home",
