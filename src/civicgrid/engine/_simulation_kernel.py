@@ -366,6 +366,10 @@ def run_policy(setup: _Setup, policy: str) -> RunOutput:
     )
     n_needing = np.maximum(needs_function.sum(axis=1), 1)
     expected_cache: dict[tuple[str, ...], FloatArray] = {}
+    kind_cover_cache: dict[tuple[str, ...], tuple[BoolArray, FloatArray]] = {}
+    no_one = np.zeros(n, dtype=bool)
+    goods_rows, service_rows = slice(GOODS[0], GOODS[-1] + 1), slice(SERVICES[0], SERVICES[-1] + 1)
+    tier_rows = [np.flatnonzero(KIND_TIER == t) for t in (0, 1, 2)]
 
     def resolve(k: int, who: IntArray, day: int) -> None:
         waited = day - since[k, who].astype(np.float64)
@@ -386,7 +390,12 @@ def run_policy(setup: _Setup, policy: str) -> RunOutput:
         removed = setup.removed_actors(day)
         covered = setup.coverage(removed)
         available = setup.availability(removed)
-        coverage_series[day] = (covered & needs_function).sum(axis=1) / n_needing
+        if removed not in kind_cover_cache:
+            kind_cover_cache[removed] = (
+                covered[_KIND_FUNCTION_INDEX],
+                (covered & needs_function).sum(axis=1) / n_needing,
+            )
+        kind_covered, coverage_series[day] = kind_cover_cache[removed]
         ratio, self_fetch, report_rate = _day_flags(scenario, day)
         if removed not in expected_cache:
             # expected need per day at each point of the households a provider covers
@@ -403,12 +412,18 @@ def run_policy(setup: _Setup, policy: str) -> RunOutput:
         if day % scenario.supply.every == 0:
             stock += np.rint(expected * scenario.supply.every * ratio * setup.supply_noise[day])
 
-        wanting = (pending > 0) & covered[_KIND_FUNCTION_INDEX]
-        cut = _cut_areas(setup, day)[area]
-        any_goods = wanting[list(GOODS)].any(axis=0)
-        any_service = wanting[list(SERVICES)].any(axis=0)
-        fetch = any_goods & pop.can_fetch & ~cut if self_fetch else np.zeros(n, dtype=bool)
-        asks = ((any_goods & ~fetch) | any_service) & ~cut
+        wanting = pending > 0
+        wanting &= kind_covered
+        cut_areas = _cut_areas(setup, day)
+        reachable = ~cut_areas[area] if cut_areas.any() else None
+        any_goods = wanting[goods_rows].any(axis=0)
+        any_service = wanting[service_rows].any(axis=0)
+        fetch = any_goods & pop.can_fetch if self_fetch else no_one
+        if reachable is not None:
+            fetch = fetch & reachable
+        asks = (any_goods & ~fetch) | any_service
+        if reachable is not None:
+            asks &= reachable
         if report_rate < 1.0:
             seen = np.random.default_rng(setup.phone_seeds[day]).random(n, dtype=np.float32)
             asks &= seen < report_rate
@@ -469,18 +484,18 @@ def run_policy(setup: _Setup, policy: str) -> RunOutput:
         # a household is "short" below its survival minimum (a day's food, or any of the rest)
         outstanding = pending * inv_units
         depth = outstanding.sum(axis=0)
+        open_need = pending > 0
         shortfall_days += depth
-        short = (pending[0] >= pop.size) | (pending[1:] > 0).any(axis=0)
+        short = (pending[0] >= pop.size) | open_need[1:].any(axis=0)
         n_short_v = int(np.count_nonzero(short & vulnerable))
         n_short = int(np.count_nonzero(short))
         unmet[day, :3] = (n_short, n_short_v, n_short - n_short_v)
-        unmet[day, 3:] = [
-            int(np.count_nonzero((pending[KIND_TIER == t] > 0).any(axis=0))) for t in (0, 1, 2)
-        ]
+        unmet[day, 3:] = [int(np.count_nonzero(open_need[rows].any(axis=0))) for rows in tier_rows]
         d_v = float(depth[vulnerable].sum())
         d_all = float(depth.sum())
         shortfall[day, :3] = (d_all, d_v, d_all - d_v)
-        shortfall[day, 3:] = [float(outstanding[KIND_TIER == t].sum()) for t in (0, 1, 2)]
+        per_kind = outstanding.sum(axis=1, dtype=np.float64)
+        shortfall[day, 3:] = [float(per_kind[rows].sum()) for rows in tier_rows]
         served[day] = int(np.count_nonzero(reached))
         unmet_by_area[day] = np.bincount(area[short], minlength=n_areas)
 
