@@ -20,7 +20,6 @@ import statistics
 import time
 
 import mesa
-import numpy as np
 
 from civicgrid.engine._simulation_kernel import _day_flags, run_replication
 from civicgrid.engine._simulation_model import (
@@ -31,7 +30,12 @@ from civicgrid.engine._simulation_model import (
     VISITS_PER_VOLUNTEER_PER_DAY,
     Population,
 )
-from civicgrid.engine.simulation import Scenario, bundled_scenarios, load_scenario, synthetic_population
+from civicgrid.engine.simulation import (
+    Scenario,
+    bundled_scenarios,
+    load_scenario,
+    synthetic_population,
+)
 
 N_KINDS = len(KINDS)
 INTERVAL = [int(i) for i in KIND_INTERVAL]

@@ -24,7 +24,6 @@ from civicgrid.engine._governance import availability, effective_capacity
 from civicgrid.engine._simulation_model import (
     GOODS,
     KIND_FUNCTION,
-    KIND_GOODS,
     KIND_INTERVAL,
     KIND_TIER,
     KINDS,
@@ -235,7 +234,7 @@ class _Setup:
         ordered_area = pop.area[self.priority]
         for f, function in enumerate(SIM_FUNCTIONS):
             kinds = [k for k in range(len(KINDS)) if KIND_FUNCTION[k] == function]
-            needs = (pop.units[kinds] > 0).any(axis=0)[self.priority]
+            needs = np.asarray((pop.units[kinds] > 0).any(axis=0))[self.priority]
             demand = np.bincount(ordered_area[needs], minlength=n_areas).astype(np.int64)
             local = np.zeros(n_areas)
             everywhere = 0.0
@@ -369,7 +368,7 @@ def run_policy(setup: _Setup, policy: str) -> RunOutput:
     kind_cover_cache: dict[tuple[str, ...], tuple[BoolArray, FloatArray]] = {}
     no_one = np.zeros(n, dtype=bool)
     goods_rows, service_rows = slice(GOODS[0], GOODS[-1] + 1), slice(SERVICES[0], SERVICES[-1] + 1)
-    tier_rows = [np.flatnonzero(KIND_TIER == t) for t in (0, 1, 2)]
+    tier_rows = [np.flatnonzero(t == KIND_TIER) for t in (0, 1, 2)]
 
     def resolve(k: int, who: IntArray, day: int) -> None:
         waited = day - since[k, who].astype(np.float64)

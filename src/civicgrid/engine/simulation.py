@@ -297,7 +297,7 @@ def simulate(
         raise ValueError(f"days must be a whole number from 1 to 365, got {n_days!r}")
     if population.n == 0:
         raise ValueError("the population has no households")
-    kwargs = {"policies": tuple(policies), "seed": int(seed), "days": n_days}
+    kwargs: dict[str, Any] = {"policies": tuple(policies), "seed": int(seed), "days": n_days}
     outputs: list[list[RunOutput]] = []
     if client is None:
         for r in range(runs):
@@ -312,9 +312,7 @@ def simulate(
             client.submit(run_replication, shared, scenario, run=r, pure=False, **kwargs)
             for r in range(runs)
         ]
-        done = 0
-        for _ in as_completed(futures):
-            done += 1
+        for done, _ in enumerate(as_completed(futures), start=1):
             if progress is not None:
                 progress(done, runs)
         outputs = client.gather(futures)  # in run order, whatever order they finished in
