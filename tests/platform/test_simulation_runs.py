@@ -110,3 +110,17 @@ def test_pages_render_in_chinese(jobs_run_now) -> None:
     text = page.content.decode()
     assert page.status_code == 200
     assert 'id="sentence"' in text and "公平优先" in text and "plotly-figure" in text
+
+
+def test_the_command_line_simulates_a_community_of_the_live_database(tmp_path, capsys) -> None:
+    import json
+
+    from civicgrid.cli import main
+
+    community = Place.objects.filter(level="community").order_by("code").first()
+    code = main(["simulate", "--community", community.code, "--scenario", "flood", "--days", "5", "--runs", "2",
+                 "--serial", "--seed", "3", "--out", str(tmp_path)])
+    assert code == 0, capsys.readouterr().err
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["inputs"]["households"] == Household.objects.filter(place_path__startswith=community.path).count()
+    assert main(["simulate", "--community", "NO-SUCH", "--scenario", "flood", "--out", str(tmp_path)]) == 2
