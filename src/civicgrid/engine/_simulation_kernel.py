@@ -369,6 +369,8 @@ def run_policy(setup: _Setup, policy: str) -> RunOutput:
     no_one = np.zeros(n, dtype=bool)
     goods_rows, service_rows = slice(GOODS[0], GOODS[-1] + 1), slice(SERVICES[0], SERVICES[-1] + 1)
     tier_rows = [np.flatnonzero(t == KIND_TIER) for t in (0, 1, 2)]
+    tier8 = KIND_TIER.astype(np.int8)[:, None]  # small types: these arrays span the day's askers
+    never = np.int16(np.iinfo(np.int16).max)
 
     def resolve(k: int, who: IntArray, day: int) -> None:
         waited = day - since[k, who].astype(np.float64)
@@ -430,8 +432,9 @@ def run_policy(setup: _Setup, policy: str) -> RunOutput:
         visited = np.zeros(n, dtype=bool)
         who = np.flatnonzero(asks)
         if who.size:
-            tiers = np.where(wanting[:, who], KIND_TIER[:, None], _NO_TIER).min(axis=0)
-            first = np.where(wanting[:, who], since[:, who], np.iinfo(np.int16).max).min(axis=0)
+            asked = wanting[:, who]
+            tiers = np.where(asked, tier8, np.int8(_NO_TIER)).min(axis=0)
+            first = np.where(asked, since[:, who], never).min(axis=0)
             one = np.ones(who.size)
             got = policy_fill(
                 pool=area[who],
@@ -489,7 +492,11 @@ def run_policy(setup: _Setup, policy: str) -> RunOutput:
         n_short_v = int(np.count_nonzero(short & vulnerable))
         n_short = int(np.count_nonzero(short))
         unmet[day, :3] = (n_short, n_short_v, n_short - n_short_v)
-        unmet[day, 3:] = [int(np.count_nonzero(open_need[rows].any(axis=0))) for rows in tier_rows]
+        for t, rows in enumerate(tier_rows):
+            any_open = open_need[rows[0]].copy()
+            for r in rows[1:]:
+                any_open |= open_need[r]
+            unmet[day, 3 + t] = int(np.count_nonzero(any_open))
         d_v = float(depth[vulnerable].sum())
         d_all = float(depth.sum())
         shortfall[day, :3] = (d_all, d_v, d_all - d_v)
