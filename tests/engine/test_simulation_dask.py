@@ -5,11 +5,13 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from civicgrid.engine._simulation_cli import run_simulate_cli
 from civicgrid.engine.simulation import scenario_from_dict, simulate, synthetic_population
+from civicgrid.engine.synth import generate_community
 
 
 @pytest.mark.slow
-def test_two_dask_workers_reproduce_the_serial_run_exactly() -> None:
+def test_two_dask_workers_reproduce_the_serial_run_exactly(tmp_path) -> None:
     from dask.distributed import Client, LocalCluster
 
     population = synthetic_population(households=2000, seed=8)
@@ -27,6 +29,16 @@ def test_two_dask_workers_reproduce_the_serial_run_exactly() -> None:
         seen: list[tuple[int, int]] = []
         parallel = simulate(population, scenario, client=client,
                             progress=lambda done, total: seen.append((done, total)), **kwargs)
+        # the command line on a running scheduler, by its address, against the same call in-process
+        generate_community(households=300, seed=2).write_csv(tmp_path / "registry")
+        common = ["--registry", str(tmp_path / "registry"), "--scenario", "earthquake", "--days", "6",
+                  "--runs", "3", "--seed", "4"]
+        assert run_simulate_cli([*common, "--scheduler", cluster.scheduler_address,
+                                 "--out", str(tmp_path / "cluster")]) == 0
+        assert run_simulate_cli([*common, "--serial", "--out", str(tmp_path / "serial")]) == 0
+    for name in ("daily", "runs"):
+        pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "cluster" / f"{name}.parquet"),
+                                      pd.read_parquet(tmp_path / "serial" / f"{name}.parquet"))
     assert seen[-1] == (4, 4)
     pd.testing.assert_frame_equal(serial.daily, parallel.daily, check_exact=True)
     pd.testing.assert_frame_equal(serial.runs, parallel.runs, check_exact=True)
