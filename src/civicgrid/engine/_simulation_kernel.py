@@ -202,7 +202,7 @@ class _Setup:
         # priority of households when a provider's capacity is short: vulnerable first, then a
         # draw (the governance engine serves vulnerable households first as well)
         self.priority = np.lexsort((self.rng["coverage"].random(n), ~population.vulnerable))
-        self._coverage_cache: dict[tuple[str, ...], BoolArray] = {}
+        self._coverage_cache: dict[tuple[tuple[str, ...], float], BoolArray] = {}
 
     # ---------------------------------------------------------------- providers and coverage
     def removed_actors(self, day: int) -> tuple[str, ...]:
@@ -222,10 +222,22 @@ class _Setup:
             actor_ids=[a.id for a in pop.actors], removed=removed, dependences=dependences
         )
 
-    def coverage(self, removed: tuple[str, ...]) -> BoolArray:
-        """[function, household]: a provider with capacity left serves the household."""
-        if removed in self._coverage_cache:
-            return self._coverage_cache[removed]
+    def sick_share(self, day: int) -> float:
+        sick = 0.0
+        for event in self.scenario.events:
+            if event.type == "volunteers_sick" and event.active(day):
+                sick = max(sick, float(event.params["share"]))
+        return sick
+
+    def coverage(self, removed: tuple[str, ...], sick: float = 0.0) -> BoolArray:
+        """[function, household]: a provider with capacity left serves the household.
+
+        As in the governance engine's stress tests: removed actors and what depends on them lose
+        their capacity, and every actor loses ``volunteer_share * sick`` of what remains.
+        """
+        key = (removed, sick)
+        if key in self._coverage_cache:
+            return self._coverage_cache[key]
         pop = self.population
         available = self.availability(removed)
         n_areas = len(pop.areas)
@@ -243,7 +255,7 @@ class _Setup:
                     capacity=actor.capacities.get(function, 0),
                     available=available[actor.id],
                     volunteer_share=actor.volunteer_share,
-                    volunteer_loss=0.0,
+                    volunteer_loss=sick,
                 )
                 if capacity <= 0:
                     continue
@@ -261,15 +273,12 @@ class _Setup:
             cov = np.zeros(pop.n, dtype=bool)
             cov[self.priority] = local_ok | global_ok
             covered[f] = cov
-        self._coverage_cache[removed] = covered
+        self._coverage_cache[key] = covered
         return covered
 
     def visit_capacity(self, day: int, available: dict[str, float]) -> FloatArray:
         pop = self.population
-        sick = 0.0
-        for event in self.scenario.events:
-            if event.type == "volunteers_sick" and event.active(day):
-                sick = max(sick, float(event.params["share"]))
+        sick = self.sick_share(day)
         share = np.array([available[a.id] for a in pop.actors])[pop.volunteer_actor]
         working = (self.volunteer_u >= sick) & (self.volunteer_keep < share)
         return (
@@ -364,8 +373,9 @@ def run_policy(setup: _Setup, policy: str) -> RunOutput:
         ]
     )
     n_needing = np.maximum(needs_function.sum(axis=1), 1)
-    expected_cache: dict[tuple[str, ...], FloatArray] = {}
-    kind_cover_cache: dict[tuple[str, ...], tuple[BoolArray, FloatArray]] = {}
+    CoverKey = tuple[tuple[str, ...], float]
+    expected_cache: dict[CoverKey, FloatArray] = {}
+    kind_cover_cache: dict[CoverKey, tuple[BoolArray, FloatArray]] = {}
     no_one = np.zeros(n, dtype=bool)
     goods_rows, service_rows = slice(GOODS[0], GOODS[-1] + 1), slice(SERVICES[0], SERVICES[-1] + 1)
     tier_rows = [np.flatnonzero(t == KIND_TIER) for t in (0, 1, 2)]
@@ -389,16 +399,17 @@ def run_policy(setup: _Setup, policy: str) -> RunOutput:
             pending[k, due] += pop.units[k, due]
 
         removed = setup.removed_actors(day)
-        covered = setup.coverage(removed)
+        key = (removed, setup.sick_share(day))
+        covered = setup.coverage(*key)
         available = setup.availability(removed)
-        if removed not in kind_cover_cache:
-            kind_cover_cache[removed] = (
+        if key not in kind_cover_cache:
+            kind_cover_cache[key] = (
                 covered[_KIND_FUNCTION_INDEX],
                 (covered & needs_function).sum(axis=1) / n_needing,
             )
-        kind_covered, coverage_series[day] = kind_cover_cache[removed]
+        kind_covered, coverage_series[day] = kind_cover_cache[key]
         ratio, self_fetch, report_rate = _day_flags(scenario, day)
-        if removed not in expected_cache:
+        if key not in expected_cache:
             # expected need per day at each point of the households a provider covers
             per_day = np.zeros((n_areas, n_goods))
             for g, k in enumerate(GOODS):
@@ -406,8 +417,8 @@ def run_policy(setup: _Setup, policy: str) -> RunOutput:
                 per_day[:, g] = np.bincount(
                     area[ok], weights=pop.units[k, ok] / float(KIND_INTERVAL[k]), minlength=n_areas
                 )
-            expected_cache[removed] = per_day
-        expected = expected_cache[removed]
+            expected_cache[key] = per_day
+        expected = expected_cache[key]
         if day == 0:
             stock += np.rint(expected * scenario.supply.initial_days)
         if day % scenario.supply.every == 0:
