@@ -32,7 +32,7 @@ def run_simulation(run_id: int) -> str:
 
     try:
         population = population_for_community(community=run.community, seed=run.seed,
-                                              as_of=run.created_at.date())
+                                              as_of=run.as_of)
         result = simulate(population, scenario_by_name(run.scenario), policies=tuple(run.policies),
                           runs=run.runs, seed=run.seed, days=run.days, progress=progress)
         stored = compact(result)

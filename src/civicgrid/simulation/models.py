@@ -29,6 +29,8 @@ class SimulationRun(models.Model):
     runs = models.PositiveSmallIntegerField(_("runs"))
     days = models.PositiveSmallIntegerField(_("days"))
     seed = models.BigIntegerField(_("seed"))
+    # residents' ages are taken on this date, so a rerun on a later day reads the registry the same way
+    as_of = models.DateField(_("ages on"))
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.QUEUED)
     progress = models.PositiveSmallIntegerField(_("progress (%)"), default=0)
     households = models.PositiveIntegerField(_("households"), default=0)

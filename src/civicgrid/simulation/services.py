@@ -7,6 +7,7 @@ import secrets
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from civicgrid.core import audit
@@ -52,7 +53,7 @@ def run_request(*, user: Any, scope: Scope, community_id: int, scenario: str, po
     seed = _whole(seed, "seed", 0, MAX_SEED) if seed is not None else secrets.randbelow(MAX_SEED)
     run = SimulationRun.objects.create(community=community, place_path=community.path, scenario=scenario,
                                        policies=chosen, runs=runs, days=days, seed=seed,
-                                       requested_by=audit.acting_user(user))
+                                       as_of=timezone.localdate(), requested_by=audit.acting_user(user))
     return _queue(run, user=user)
 
 
@@ -64,5 +65,6 @@ def run_rerun(*, user: Any, scope: Scope, run_id: int) -> SimulationRun:
     run = SimulationRun.objects.create(community_id=original.community_id, place_path=original.place_path,
                                        scenario=original.scenario, policies=list(original.policies),
                                        runs=original.runs, days=original.days, seed=original.seed,
+                                       as_of=original.as_of,
                                        requested_by=audit.acting_user(user), rerun_of=original)
     return _queue(run, user=user)
