@@ -46,7 +46,7 @@ USERS = {"district": "district_official", "director": "community_director", "gri
          "orgstaff": "org_staff", "volunteer": "volunteer", "resident": "resident"}
 _MANAGERS = {"places", "households", "residents", "actors", "people", "audit", "import", "export", "edit", "cases",
              "cases_manage", "relief", "relief_manage", "emergency", "emergency_manage", "alerts", "alerts_publish",
-             "analytics", "jobs", "volunteers", "volunteers_manage"}
+             "analytics", "jobs", "volunteers", "volunteers_manage", "simulation"}
 GRANTS: dict[str, set[str]] = {
     "district": _MANAGERS | {"templates_edit"},  # plan and checklist templates are district-wide (finding 10)
     "director": _MANAGERS,
@@ -175,6 +175,8 @@ ROUTES: dict[str, R] = {
     # analytics and ops
     "analytics:governance": R("analytics"), "analytics:crei": R("analytics"), "analytics:plotly_js": R(PUBLIC),
     "ops:jobs": R("jobs"), "ops:healthz": R(PUBLIC), "ops:readyz": R(PUBLIC),
+    "simulation:index": R("simulation", ("GET", "POST")), "simulation:run": R("simulation", ("GET",), "what_if"),
+    "simulation:rerun": R("simulation", ("POST",), "what_if"),
     # the API's own pages
     "api:openapi-json": R(PUBLIC), "api:openapi-view": R(PUBLIC),
     # --- API operations
@@ -476,6 +478,14 @@ def _build_world() -> World:
     world.add("public_alert", {"alert_id": public.pk}, ALL, "a public alert (CAP is public)")
     _council_world(world, district, c01, c02, home)
     _volunteers_world(world, c01=c01, c02=c02, g01=g01, home=home, c02_home=c02_home)
+
+    # what-if runs: seen where their community is (the job is never run here: nothing commits)
+    from civicgrid.simulation.services import run_request
+
+    for community, seen in ((c01, {"district", "director"}), (c02, {"district"})):
+        run = run_request(user=district, scope=d_scope, community_id=community.pk, scenario="lockdown",
+                          policies=["equity"], runs=1)
+        world.add("what_if", {"run_id": run.pk}, seen, f"a what-if run of {community.code}")
     return world
 
 

@@ -50,7 +50,8 @@ def test_role_grants_add_up_to_the_former_table() -> None:
     for role in ROLES:
         assert granted[role] >= BEFORE[role], role
     # what was added since is named here, so a grant cannot appear unnoticed
-    added = {"district_official": {"jobs"}, "community_director": {"jobs"},  # the ops app's Jobs page
+    added = {"district_official": {"jobs", "simulation"},  # the ops app's Jobs page; the what-if page
+             "community_director": {"jobs", "simulation"},
              "org_staff": {"emergency"}}  # issue 10: the emergency tasks given to their organisation
     council = {"district_official": {"council", "council_manage"}, "community_director": {"council", "council_manage"},
                "grid_member": {"council"}, "org_staff": {"council"}, "resident": {"council"}}  # issue 13 §2-3

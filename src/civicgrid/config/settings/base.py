@@ -21,6 +21,7 @@ INSTALLED_APPS = [
     "civicgrid.council",
     "civicgrid.volunteers",
     "civicgrid.analytics",
+    "civicgrid.simulation",
     "civicgrid.ops",
     "civicgrid.home",
 ]
