@@ -18,6 +18,8 @@ INSTALLED_APPS = [
     "civicgrid.alerts",
     "civicgrid.relief",
     "civicgrid.social",
+    "civicgrid.mediation",
+    "civicgrid.grievances",
     "civicgrid.analytics",
     "civicgrid.ops",
     "civicgrid.home",
