@@ -66,6 +66,8 @@ def deadline(*, start: datetime, limit: timedelta, pauses: Iterable[Pause]) -> d
     for p_start, p_end in merged(pauses):
         if p_end is not None and p_end <= t:
             continue
+        if remaining <= ZERO:  # reached before this pause begins
+            return t
         if p_start > t:
             if p_start - t >= remaining:
                 return t + remaining

@@ -32,8 +32,8 @@ COMPLAINANT_ACTIONS = ("rate",)
 
 
 def _facts(g: Grievance) -> dict[str, Any]:
-    snap = audit.snapshot(g)
-    return {k: snap[k] for k in AUDITED}
+    snap = audit.snapshot(g)  # the editable fields, JSON-safe
+    return {**{k: snap[k] for k in AUDITED if k in snap}, "code": g.code}
 
 
 def _notify(users: Any, g: Grievance, title: Any, source: str) -> None:
@@ -43,6 +43,8 @@ def _notify(users: Any, g: Grievance, title: Any, source: str) -> None:
 
 
 def _pauses(g: Grievance) -> list[clock.Pause]:
+    if g.pk is None:
+        return []
     return [(p.started_at, p.ended_at) for p in g.pauses.all()]
 
 
