@@ -50,7 +50,12 @@ def test_role_grants_add_up_to_the_former_table() -> None:
     for role in ROLES:
         assert granted[role] >= BEFORE[role], role
     # what was added since is named here, so a grant cannot appear unnoticed
-    added = {"district_official": {"jobs"}, "community_director": {"jobs"},  # the ops app's Jobs page
+    grievances = {"grievances", "grievances_handle", "grievances_review"}  # issue 13: complaints and appeals
+    mediation = {"mediation", "mediation_manage"}  # issue 13: dispute mediation
+    added = {"district_official": {"jobs"} | grievances | mediation,
+             "community_director": {"jobs"} | grievances | mediation,  # the ops app's Jobs page
+             "grid_member": {"grievances", "grievances_handle", "mediation"},
+             "resident": {"grievances"},
              "org_staff": {"emergency"}}  # issue 10: the emergency tasks given to their organisation
     assert {r: set(granted[r]) - BEFORE[r] for r in ROLES} == {r: added.get(r, set()) for r in ROLES}
 

@@ -49,11 +49,14 @@ def sessions(*, user: Any, case: MediationCase) -> list[Session]:
 
 
 def mediator_candidates(*, community_path: str) -> QuerySet[Any]:
-    """Who may mediate in a community: its director and the grid members serving its grids."""
+    """Who may mediate in a community (or, given a wider path, in any community under it): the directors
+    and the grid members serving its grids."""
+    if not community_path:
+        return get_user_model().objects.none()
     grids = Place.objects.filter(level="grid", path__startswith=community_path).values("pk")
     people = Post.objects.filter(role="grid_member", place_id__in=grids).values("person_id")
     return get_user_model().objects.filter(
-        Q(role__role="community_director", role__place__path=community_path)
+        Q(role__role="community_director", role__place__path__startswith=community_path)
         | Q(role__role="grid_member", role__person_id__in=people)).order_by("username")
 
 

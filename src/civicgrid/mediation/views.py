@@ -36,7 +36,9 @@ def case_list(request: HttpRequest, scope: Scope) -> HttpResponse:
 
 
 def _community_path(scope: Scope) -> str:
-    return ancestor_at(scope.place_path(), "community")
+    """The director's community; for a wider area (the district), the area itself."""
+    path = scope.place_path()
+    return ancestor_at(path, "community") or path
 
 
 @scoped_view
