@@ -270,14 +270,14 @@ def appeal_decide(*, user: Any, scope: Scope, appeal: Appeal, outcome: str, deci
     if not scope.unrestricted:
         require(scope, "grievances_review")
         check_in_scope(scope, g)
-    if getattr(user, "pk", None) in chain.handling_chain(g):
-        raise Forbidden(_("You handled this grievance or are in its handling chain: a reviewer outside it decides "
-                          "the appeal."))
     found = locked(Appeal.objects.all()).filter(pk=appeal.pk, grievance=g).first()
     if found is None:
         raise NotFound()
     if found.outcome != Appeal.Outcome.PENDING:
         raise Conflict(_("This appeal has already been decided."))
+    if getattr(user, "pk", None) in chain.handling_chain(g):
+        raise Forbidden(_("You handled this grievance or are in its handling chain: a reviewer outside it decides "
+                          "the appeal."))
     if outcome not in (Appeal.Outcome.UPHELD, Appeal.Outcome.DISMISSED):
         raise Invalid({"outcome": _("Choose: upheld or not upheld.")})
     if not decision:
