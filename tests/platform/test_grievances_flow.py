@@ -224,3 +224,37 @@ def test_pages_for_each_role() -> None:
     client.force_login(user("grid"))
     response = client.post(f"/grievances/{g.pk}/act/", {"action": "pause", "reason": "", "note": "x"})
     assert response.status_code == 400 and not Pause.objects.filter(grievance=g).exists()
+
+
+def test_the_demo_follows_each_community_profile() -> None:
+    from civicgrid.engine.social_growth import growth_profiles
+
+    _load_demo()
+    codes = sorted(Place.objects.filter(level="community").values_list("code", flat=True))
+    shares = []
+    for code in codes[:2]:
+        decided = Grievance.objects.filter(place_path__startswith=Place.objects.get(code=code).path,
+                                           closed_on_time__isnull=False)
+        shares.append(decided.filter(closed_on_time=True).count() / decided.count())
+    profiles = growth_profiles(codes)
+    assert profiles[codes[0]].grievance_on_time > profiles[codes[1]].grievance_on_time
+    assert shares[0] > shares[1]  # the hub community answers on time more often than the fused one
+
+
+def test_the_api_files_and_refuses_bad_input() -> None:
+    client = Client()
+    client.force_login(user("resident"))
+    created = client.post("/api/grievances/grievances", {"kind": "decision", "subject_ref": "x", "description": "意见"},
+                          content_type="application/json")
+    assert created.status_code == 201 and created.json()["level"] == "grid"
+    gid = created.json()["id"]
+    assert client.post("/api/grievances/grievances", {"kind": "case", "subject_ref": "nope", "description": "x"},
+                       content_type="application/json").status_code == 400
+    grid = Client()
+    grid.force_login(user("grid"))
+    assert grid.post(f"/api/grievances/grievances/{gid}/act", {"action": "pause", "note": "x"},
+                     content_type="application/json").status_code == 400
+    paused = grid.post(f"/api/grievances/grievances/{gid}/act",
+                       {"action": "pause", "reason": "awaiting_third_party", "note": "等鉴定"},
+                       content_type="application/json")
+    assert paused.status_code == 200 and paused.json()["paused"] and paused.json()["due_at"] is None
