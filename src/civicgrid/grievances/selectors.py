@@ -106,7 +106,10 @@ def rate_communities(*, scope: Scope) -> QuerySet[Place]:
     if scope.home_path:
         return Place.objects.filter(path=ancestor_at(scope.home_path, "community"))
     communities = Place.objects.filter(level="community")
-    return communities if scope.unrestricted else scoped(communities, scope)
+    if scope.unrestricted:
+        return communities
+    around = {ancestor_at(path, "community") for path in scope.area_paths} - {""}  # a grid member's community
+    return (scoped(communities, scope) | communities.filter(path__in=around)).order_by("path")
 
 
 def monthly_rates(*, community: Place, now: datetime | None = None) -> list[MonthRates]:
