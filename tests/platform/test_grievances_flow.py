@@ -120,6 +120,15 @@ def test_a_reviewer_in_the_chain_is_refused_and_one_outside_upholds() -> None:
                            decision="原答复依据不足，重新处理。", now=T0 + timedelta(days=4))
     g.refresh_from_db()
     assert (g.state, g.level, g.closed_at) == ("open", "community", None)
+    dismissed = _file()
+    _act("grid", dismissed, "close", T0 + timedelta(days=1), note="不予支持。")
+    second = services.grievance_appeal(user=resident, scope=scope_for(resident), grievance=dismissed, reason="不服",
+                                       now=T0 + timedelta(days=2))
+    services.appeal_decide(user=district, scope=scope_for(district), appeal=second, outcome="dismissed",
+                           decision="维持原答复。", now=T0 + timedelta(days=3))
+    with pytest.raises(Conflict):  # one appeal per decision
+        services.grievance_appeal(user=resident, scope=scope_for(resident), grievance=dismissed, reason="再次",
+                                  now=T0 + timedelta(days=4))
     assert g.level_due_at == T0 + timedelta(days=4) + conf.hours("level_hours")
 
 

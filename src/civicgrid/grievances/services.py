@@ -239,6 +239,8 @@ def grievance_appeal(*, user: Any, scope: Scope, grievance: Grievance, reason: s
         raise Invalid({"reason": _("Say why you appeal.")})
     if g.state != Grievance.State.CLOSED or g.closed_at is None:
         raise Conflict(_("Only a decided grievance can be appealed."))
+    if g.appeals.filter(filed_at__gte=g.closed_at).exists():
+        raise Conflict(_("This decision has already been appealed."))
     window = conf.value("appeal_window_days")
     if now > g.closed_at + timedelta(days=window):
         raise Conflict(_("The appeal window closed %(days)d days after the decision.") % {"days": window},

@@ -94,7 +94,8 @@ def _detail(request: HttpRequest, scope: Scope, g: Grievance, *, form: ActForm |
         "pauses": selectors.pauses_of(g), "appeals": selectors.appeals_of(g), "actions": actions,
         "form": form or ActForm(), "show_reason": any(a == "pause" for a, _label in actions),
         "show_rating": any(a == "rate" for a, _label in actions),
-        "may_appeal": complainant and g.state == "closed", "appeal_form": appeal_form or AppealForm(),
+        "may_appeal": complainant and g.state == "closed" and g.closed_at is not None
+        and not g.appeals.filter(filed_at__gte=g.closed_at).exists(), "appeal_form": appeal_form or AppealForm(),
         "pending": pending, "may_review": may_review, "decide_form": decide_form or DecideForm(),
     }, status=status)
 
