@@ -267,3 +267,21 @@ def test_the_api_files_and_refuses_bad_input() -> None:
                        {"action": "pause", "reason": "awaiting_third_party", "note": "等鉴定"},
                        content_type="application/json")
     assert paused.status_code == 200 and paused.json()["paused"] and paused.json()["due_at"] is None
+
+
+def test_staff_file_on_behalf_of_a_household_in_their_area_only() -> None:
+    from civicgrid.registry.models import Household
+
+    client = Client()
+    client.force_login(user("grid"))
+    home = user("resident").role.household
+    response = client.post("/grievances/new/", {"kind": "other", "subject_ref": "电梯", "description": "电梯常坏",
+                                                "household_code": home.code})
+    assert response.status_code == 302
+    g = Grievance.objects.get(subject_ref="电梯")
+    assert (g.household, g.filed_by) == (home, user("grid"))
+    outside = Household.objects.exclude(grid_id=home.grid_id).order_by("code").first()
+    response = client.post("/grievances/new/", {"kind": "other", "subject_ref": "路灯", "description": "路灯坏了",
+                                                "household_code": outside.code})
+    assert response.status_code == 200 and not Grievance.objects.filter(subject_ref="路灯").exists()
+    assert "No such household in your area." in response.content.decode() or "您的范围内没有这一户" in response.content.decode()

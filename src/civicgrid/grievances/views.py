@@ -16,7 +16,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from civicgrid.accounts.models import Role
 from civicgrid.core.errors import FORM_ERRORS, Invalid, http_status
 from civicgrid.core.limits import int_param
-from civicgrid.core.scoping import Scope, require
+from civicgrid.core.scoping import Scope, require, scoped
 from civicgrid.core.views import form_errors, scoped_view
 from civicgrid.grievances import chain, selectors, services
 from civicgrid.grievances.forms import ActForm, AppealForm, DecideForm, FileForm
@@ -54,7 +54,7 @@ def grievance_new(request: HttpRequest, scope: Scope) -> HttpResponse:
         data = dict(form.cleaned_data)
         code = data.pop("household_code", "")
         try:
-            household = Household.objects.filter(code=code).first() if code else None
+            household = scoped(Household.objects.filter(code=code), scope).first() if code else None
             if code and household is None:
                 raise Invalid({"household_code": _("No such household in your area.")})
             g = services.grievance_file(user=request.user, scope=scope, household=household, **data)
