@@ -285,3 +285,16 @@ def test_staff_file_on_behalf_of_a_household_in_their_area_only() -> None:
                                                 "household_code": outside.code})
     assert response.status_code == 200 and not Grievance.objects.filter(subject_ref="路灯").exists()
     assert "No such household in your area." in response.content.decode() or "您的范围内没有这一户" in response.content.decode()
+
+
+def test_a_pause_for_mediation_names_a_mediation_of_the_community() -> None:
+    from civicgrid.mediation.services import case_open
+
+    g = _file()
+    with pytest.raises(Invalid):
+        _act("grid", g, "pause", T0 + timedelta(hours=1), reason="in_mediation", note="转调解", mediation="M0000-000000")
+    director = user("director")
+    case = case_open(user=director, scope=scope_for(director), category="neighbour",
+                     place=Place.objects.get(pk=g.grid_id), summary="邻里纠纷")
+    _act("grid", g, "pause", T0 + timedelta(hours=1), reason="in_mediation", note="转调解", mediation=case.code)
+    assert Pause.objects.get(grievance=g).mediation_code == case.code

@@ -64,6 +64,7 @@ class ActIn(Schema):
     note: str = text_field("", kind="text_chars")
     reason: str = code_field("")
     rating: int | None = Field(None, ge=1, le=5)
+    mediation: str = code_field("", max_length=24)
 
 
 class RatesOut(Schema):
@@ -104,7 +105,8 @@ def act_on_grievance(request: HttpRequest, payload: ActIn, grievance_id: int = i
     scope = scope_for(request.user)
     g = selectors.grievance_get(scope=scope, grievance_id=grievance_id)
     return services.grievance_act(user=request.user, scope=scope, grievance=g, action=payload.action,
-                                  note=payload.note, reason=payload.reason, rating=payload.rating)
+                                  note=payload.note, reason=payload.reason, rating=payload.rating,
+                                  mediation=payload.mediation)
 
 
 @router.get("/rates", response=responses(list[RatesOut]))

@@ -29,6 +29,8 @@ class ActForm(forms.Form):
                            widget=forms.Textarea(attrs={"rows": 3}), max_length=2000)
     reason = forms.ChoiceField(label=_("Reason for pausing"), required=False,
                                choices=[("", "-"), *Pause.Reason.choices])
+    mediation = forms.CharField(label=_("Mediation code (when the dispute went to mediation)"), required=False,
+                                max_length=24)
     rating = forms.TypedChoiceField(label=_("Satisfaction"), required=False, coerce=int, empty_value=None,
                                     choices=[("", "-")] + [(str(i), str(i)) for i in range(5, 0, -1)])
 

@@ -101,6 +101,8 @@ class Pause(models.Model):
     grievance = models.ForeignKey(Grievance, on_delete=models.CASCADE, related_name="pauses")
     reason = models.CharField(_("reason"), max_length=24, choices=Reason.choices)
     note = models.CharField(_("explanation"), max_length=500)
+    # the mediation the dispute went to (reason "in_mediation"): its code, checked when the pause is made
+    mediation_code = models.CharField(_("mediation"), max_length=24, blank=True)
     started_at = models.DateTimeField()
     ended_at = models.DateTimeField(null=True, blank=True)
     started_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,

@@ -17,6 +17,7 @@ from civicgrid.core import audit
 from civicgrid.core.errors import Conflict, Forbidden, Invalid, NotFound
 from civicgrid.core.limits import bounded_text
 from civicgrid.core.locking import locked, serialised, serialised_block
+from civicgrid.core.places import ancestor_at
 from civicgrid.core.scoping import Scope, check_in_scope, require
 from civicgrid.grievances import chain, clock, conf
 from civicgrid.grievances.events import GrievanceEvent
@@ -137,8 +138,10 @@ def authorise(*, user: Any, scope: Scope, grievance: Grievance, action: str) -> 
 
 @serialised
 def grievance_act(*, user: Any, scope: Scope, grievance: Grievance, action: str, note: str = "",
-                  reason: str = "", rating: int | None = None, now: datetime | None = None) -> Grievance:
-    """respond (a first answer), pause (a stated ``reason`` and an explanation), resume, close (the
+                  reason: str = "", rating: int | None = None, mediation: str = "",
+                  now: datetime | None = None) -> Grievance:
+    """respond (a first answer), pause (a stated ``reason`` and an explanation; for "in mediation", the
+    mediation case's code), resume, close (the
     decision, which ends any pause) or rate (the complainant, 1 to 5, once, after the decision)."""
     now = now or timezone.now()
     if action not in (*HANDLER_ACTIONS, *COMPLAINANT_ACTIONS):
@@ -160,7 +163,8 @@ def grievance_act(*, user: Any, scope: Scope, grievance: Grievance, action: str,
                 raise Invalid({"note": _("Write the answer.")})
             g.responded_at = g.responded_at or now
         elif action == "pause":
-            _pause(g, user=user, reason=reason, note=note, now=now)
+            _pause(g, user=user, reason=reason, note=note, mediation=bounded_text(mediation, "mediation", max_chars=24),
+                   now=now)
         elif action == "resume":
             _resume(g, now=now)
         elif action == "close":
@@ -196,17 +200,30 @@ def _rate(g: Grievance, rating: int | None) -> None:
     g.rating = rating
 
 
-def _pause(g: Grievance, *, user: Any, reason: str, note: str, now: datetime) -> None:
+def _pause(g: Grievance, *, user: Any, reason: str, note: str, mediation: str, now: datetime) -> None:
     if reason not in Pause.Reason.values:
         raise Invalid({"reason": _("Choose the reason the clock stops: only the stated reasons may stop it.")})
     if not note:
         raise Invalid({"note": _("Explain the pause.")})
     if g.paused_since is not None:
         raise Conflict(_("The clock is already paused."))
-    Pause.objects.create(grievance=g, reason=reason, note=note[:500], started_at=now,
+    mediation = mediation.strip() if reason == Pause.Reason.IN_MEDIATION else ""
+    if reason == Pause.Reason.IN_MEDIATION and not _mediation_exists(mediation, g.place_path):
+        raise Invalid({"mediation": _("Give the code of the mediation the dispute went to, in this community.")})
+    Pause.objects.create(grievance=g, reason=reason, note=note[:500], mediation_code=mediation, started_at=now,
                          started_by=user if getattr(user, "is_authenticated", False) else None)
     g.paused_since = now
     _recompute(g)
+
+
+def _mediation_exists(code: str, place_path: str) -> bool:
+    """A mediation case of that code in the grievance's community (its parties stay with its mediator)."""
+    from django.apps import apps
+
+    if not code or not apps.is_installed("civicgrid.mediation"):
+        return False
+    cases = apps.get_model("mediation", "MediationCase").objects
+    return bool(cases.filter(code=code, place_path__startswith=ancestor_at(place_path, "community")).exists())
 
 
 def _resume(g: Grievance, *, now: datetime) -> None:
