@@ -49,15 +49,19 @@ _MANAGERS = {"places", "households", "residents", "actors", "people", "audit", "
              "analytics", "jobs", "volunteers", "volunteers_manage", "simulation"}
 GRANTS: dict[str, set[str]] = {
     "district": _MANAGERS | {"templates_edit"},  # plan and checklist templates are district-wide (finding 10)
-    "director": _MANAGERS,
+    "director": set(_MANAGERS),
     "grid": {"places", "households", "residents", "actors", "people", "export", "edit", "cases", "relief",
-             "emergency", "alerts", "alerts_publish", "volunteers", "volunteers_manage"},
+             "emergency", "alerts", "alerts_publish", "volunteers", "volunteers_manage", "grievances",
+             "grievances_handle", "mediation"},
     # social-organisation staff see the emergencies of the area they serve and the tasks given to them
     # (issue 10: "the emergency task assigned to their organisation is invisible")
     "orgstaff": {"places", "households", "residents", "actors", "cases", "relief", "alerts", "emergency", "volunteers"},
     "volunteer": {"households", "residents", "actors", "relief", "alerts", "volunteers"},
-    "resident": {"households", "residents", "actors", "cases", "relief", "alerts"},
+    "resident": {"households", "residents", "actors", "cases", "relief", "alerts", "grievances"},
 }
+# issue 13: complaints and appeals, dispute mediation
+for _name in ("district", "director"):
+    GRANTS[_name] |= {"grievances", "grievances_handle", "grievances_review", "mediation", "mediation_manage"}
 ANY = "any logged-in user"  # pages every role has (home, account, notices)
 PUBLIC = "public"  # no log-in at all (health, public alerts, static script)
 # issue 13 §2-3: council meetings, decisions and covenants (the council app)
@@ -172,6 +176,12 @@ ROUTES: dict[str, R] = {
     "volunteers:visit_record": R("volunteers", P, "held_visit"),
     "volunteers:helpers": R("volunteers_manage", GP),
     "volunteers:timebank": R("volunteers", GP, post_resource="volunteers_manage"),
+    # grievances and mediation (issue 13)
+    "grievances:list": R("grievances"), "grievances:new": R("grievances", GP), "grievances:rates": R("grievances"),
+    "grievances:detail": R("grievances", G, "grievance"), "grievances:act": R("grievances", P, "grievance"),
+    "grievances:appeal": R("grievances", P, "grievance"), "grievances:decide": R("grievances_review", P, "appeal"),
+    "mediation:list": R("mediation"), "mediation:new": R("mediation_manage", GP), "mediation:export": R("mediation"),
+    "mediation:detail": R("mediation", G, "mediation"), "mediation:act": R("mediation", P, "mediation"),
     # analytics and ops
     "analytics:governance": R("analytics"), "analytics:crei": R("analytics"), "analytics:plotly_js": R(PUBLIC),
     "ops:jobs": R("jobs"), "ops:healthz": R(PUBLIC), "ops:readyz": R(PUBLIC),
@@ -226,6 +236,12 @@ ROUTES: dict[str, R] = {
                                                       body='{"approved": false}'),
     "GET /api/volunteers/coverage": R("volunteers_manage"),
     "POST /api/volunteers/time-transfers": R("volunteers_manage", P),
+    "GET /api/grievances/grievances": R("grievances"), "POST /api/grievances/grievances": R("grievances", P),
+    "GET /api/grievances/grievances/{grievance_id}": R("grievances", G, "grievance"),
+    "POST /api/grievances/grievances/{grievance_id}/act": R("grievances", P, "grievance",
+                                                            body='{"action": "no-such-action"}'),
+    "GET /api/grievances/rates": R("grievances"),
+    "GET /api/mediation/cases": R("mediation"), "GET /api/mediation/cases/{case_id}": R("mediation", G, "mediation"),
 }
 
 
@@ -486,6 +502,7 @@ def _build_world() -> World:
         run = run_request(user=district, scope=d_scope, community_id=community.pk, scenario="lockdown",
                           policies=["equity"], runs=1)
         world.add("what_if", {"run_id": run.pk}, seen, f"a what-if run of {community.code}")
+    _grievances_and_mediation(world, district, home, c02_home)
     return world
 
 
@@ -573,6 +590,30 @@ def _volunteers_world(world: World, *, c01: Any, c02: Any, g01: Any, home: Any, 
     world.add("claim_visit", {"visit_id": open_c01.pk}, {"volunteer"}, "an open care visit in G01", refused=area)
     world.add("claim_visit", {"visit_id": open_c02.pk}, set(), "an open care visit in C02", refused={"district"})
     world.add("held_visit", {"visit_id": held.pk}, {"volunteer"}, "the volunteer's care visit")
+
+
+def _grievances_and_mediation(world: World, district: Any, home: Any, c02_home: Any) -> None:
+    """Issue 13: a complaint of the resident's household (seen in its grid's chain and by the household) and
+    one of C02, each decided and appealed; a mediation in G01 and one in C02."""
+    from civicgrid.accounts.roles import scope_for
+    from civicgrid.grievances import services as grievances
+    from civicgrid.mediation import services as mediation
+
+    d_scope = scope_for(district)
+    resident = user("resident")
+    for household, filer, seen in ((home, resident, {"district", "director", "grid", "resident"}),
+                                   (c02_home, district, {"district"})):
+        g = grievances.grievance_file(user=filer, scope=scope_for(filer), kind="decision", subject_ref="matrix",
+                                      description="matrix", household=household)
+        world.add("grievance", {"grievance_id": g.pk}, seen, f"a complaint of {household.code}")
+        g = grievances.grievance_act(user=district, scope=d_scope, grievance=g, action="close", note="matrix")
+        appeal = grievances.grievance_appeal(user=filer, scope=scope_for(filer), grievance=g, reason="matrix")
+        world.add("appeal", {"grievance_id": g.pk, "appeal_id": appeal.pk}, seen & {"district", "director"},
+                  f"an appeal of {household.code}")
+    for household, seen in ((home, {"district", "director", "grid"}), (c02_home, {"district"})):
+        case = mediation.case_open(user=district, scope=d_scope, category="neighbour", place=household.grid,
+                                   summary="matrix")
+        world.add("mediation", {"case_id": case.pk}, seen, f"a mediation in {household.grid.code}")
 
 
 # --- asking ----------------------------------------------------------------------------------------

@@ -50,8 +50,12 @@ def test_role_grants_add_up_to_the_former_table() -> None:
     for role in ROLES:
         assert granted[role] >= BEFORE[role], role
     # what was added since is named here, so a grant cannot appear unnoticed
-    added = {"district_official": {"jobs", "simulation"},  # the ops app's Jobs page; the what-if page
-             "community_director": {"jobs", "simulation"},
+    grievances = {"grievances", "grievances_handle", "grievances_review"}  # issue 13: complaints and appeals
+    mediation = {"mediation", "mediation_manage"}  # issue 13: dispute mediation
+    added = {"district_official": {"jobs", "simulation"} | grievances | mediation,  # Jobs page; what-if page
+             "community_director": {"jobs", "simulation"} | grievances | mediation,
+             "grid_member": {"grievances", "grievances_handle", "mediation"},
+             "resident": {"grievances"},
              "org_staff": {"emergency"}}  # issue 10: the emergency tasks given to their organisation
     council = {"district_official": {"council", "council_manage"}, "community_director": {"council", "council_manage"},
                "grid_member": {"council"}, "org_staff": {"council"}, "resident": {"council"}}  # issue 13 §2-3

@@ -20,6 +20,8 @@ INSTALLED_APPS = [
     "civicgrid.social",
     "civicgrid.council",
     "civicgrid.volunteers",
+    "civicgrid.mediation",
+    "civicgrid.grievances",
     "civicgrid.analytics",
     "civicgrid.simulation",
     "civicgrid.ops",
