@@ -28,12 +28,12 @@ class RoundOut(Schema):
     voting_close: datetime
 
     @staticmethod
-    def resolve_community(obj: Round) -> str:
-        return obj.fund.community.code
+    def resolve_community(obj: Round | dict) -> str:
+        return obj["community"] if isinstance(obj, dict) else obj.fund.community.code
 
     @staticmethod
-    def resolve_phase(obj: Round) -> str:
-        return services.phase(obj)
+    def resolve_phase(obj: Round | dict) -> str:
+        return obj["phase"] if isinstance(obj, dict) else services.phase(obj)
 
 
 class ProposalOut(Schema):
@@ -90,7 +90,8 @@ def get_round(request: HttpRequest, round_id: int = id_path()) -> object:
     proposals = [{**{k: getattr(p, k) for k in ("id", "seq", "title", "cost_fen", "status", "review_reason", "rank",
                                                  "outcome", "funded_fen", "spent_fen")},
                   "votes": p.votes if published else None} for p in selectors.proposals(round=r)]
-    return {**RoundOut.from_orm(r).dict(), "proposals": proposals,
+    return {**{k: getattr(r, k) for k in ("id", "title", "method", "unit", "budget_fen", "voting_open", "voting_close")},
+            "community": r.fund.community.code, "phase": services.phase(r), "proposals": proposals,
             "eligible": total.eligible if total else None, "voted": total.voted if total else None}
 
 
