@@ -81,7 +81,7 @@ def _bodies(fund: Any) -> list[tuple[int, str]]:
 @scoped_view
 @require_http_methods(["GET", "POST"])
 def fund_detail(request: HttpRequest, scope: Scope, fund_id: int) -> HttpResponse:
-    require(scope, "fund")
+    require(scope, "fund_manage" if request.method == "POST" else "fund")
     fund = selectors.fund(scope=scope, fund_id=fund_id)
     from civicgrid.analytics.governance_data import community_actors
 

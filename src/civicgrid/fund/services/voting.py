@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 
 from civicgrid.core import audit
 from civicgrid.core.crypto import digest, digests
-from civicgrid.core.errors import Conflict, Invalid
+from civicgrid.core.errors import Conflict, Invalid, NotFound
 from civicgrid.core.limits import bounded_text, whole_number
 from civicgrid.core.locking import locked, serialised
 from civicgrid.core.scoping import Scope, get_in_scope, require
@@ -152,7 +152,7 @@ def _check_choices(round: Round, proposal_ids: Iterable[int]) -> list[Proposal]:
 def _voting_round(round_id: int) -> Round:
     found = Round.objects.filter(pk=round_id).values_list("fund_id", flat=True).first()
     if found is None:
-        raise Invalid({"code": _("This code is not valid for this round.")})
+        raise NotFound()
     locked(Fund.objects.filter(pk=found)).get()
     round = locked(Round.objects.select_related("fund__community").filter(pk=round_id)).get()
     current = phase(round)
