@@ -10,7 +10,15 @@ from django.db.models import Sum
 from civicgrid.core.errors import Conflict, Invalid
 from civicgrid.core.scoping import PLATFORM
 from civicgrid.fund import selectors, services
-from civicgrid.fund.models import Ballot, BallotChoice, Fund, LedgerEntry, PaperSheet, Proposal, Voter
+from civicgrid.fund.models import (
+    Ballot,
+    BallotChoice,
+    Fund,
+    LedgerEntry,
+    PaperSheet,
+    Proposal,
+    Voter,
+)
 from civicgrid.registry.models import Household, Place
 from tests.platform.factories import user
 from tests.platform.fund_support import community, funded, round_in, voting_round

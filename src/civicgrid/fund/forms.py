@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from civicgrid.fund.models import REASON_CHARS, TEXT_CHARS, TITLE_CHARS, Round
 
-YUAN = {"min_value": Decimal("0.01"), "max_value": Decimal("100000000"), "decimal_places": 2, "max_digits": 11}
+
+
+def yuan_field(label: Any) -> forms.DecimalField:
+    """An amount in yuan: at least one fen, two decimals, at most 100 million."""
+    return forms.DecimalField(label=label, min_value=Decimal("0.01"), max_value=Decimal("100000000"), decimal_places=2,
+                              max_digits=11)
+
+
+def _choices(form: forms.Form, name: str, choices: list[Any]) -> None:
+    cast(forms.ChoiceField, form.fields[name]).choices = choices
 
 
 def fen(value: Decimal) -> int:
@@ -21,7 +30,7 @@ class ProposalForm(forms.Form):
     title = forms.CharField(label=_("Project title"), max_length=TITLE_CHARS)
     description = forms.CharField(label=_("What it is and why"), max_length=TEXT_CHARS, required=False,
                                   widget=forms.Textarea(attrs={"rows": 4}))
-    cost = forms.DecimalField(label=_("Estimated cost (yuan)"), **YUAN)
+    cost = yuan_field(_("Estimated cost (yuan)"))
     proposer = forms.TypedChoiceField(label=_("Proposed by"), coerce=int)
     grid = forms.TypedChoiceField(label=_("Grid"), coerce=int, required=False, empty_value=None)
     cosigners = forms.CharField(label=_("Co-signers' resident codes (one per line)"), required=False,
@@ -30,15 +39,15 @@ class ProposalForm(forms.Form):
     def __init__(self, *args: Any, proposers: list[tuple[int, str]], grids: list[tuple[int, str]],
                  paper: bool, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["proposer"].choices = proposers
-        self.fields["grid"].choices = [("", _("The whole community")), *grids]
+        _choices(self, "proposer", proposers)
+        _choices(self, "grid", [("", _("The whole community")), *grids])
         if not paper:
             del self.fields["cosigners"]
 
 
 class RoundForm(forms.Form):
     title = forms.CharField(label=_("Title"), max_length=TITLE_CHARS)
-    budget = forms.DecimalField(label=_("Budget (yuan)"), **YUAN)
+    budget = yuan_field(_("Budget (yuan)"))
     method = forms.ChoiceField(label=_("Voting method"), choices=Round.Method.choices)
     unit = forms.ChoiceField(label=_("Who votes"), choices=Round.Unit.choices)
     max_choices = forms.IntegerField(label=_("Most projects per ballot (0: any)"), min_value=0, max_value=50, initial=3)
@@ -51,14 +60,14 @@ class RoundForm(forms.Form):
 
     def __init__(self, *args: Any, bodies: list[tuple[int, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["residents_body"].choices = bodies
+        _choices(self, "residents_body", bodies)
 
 
 class SourceForm(forms.Form):
     funder = forms.TypedChoiceField(label=_("Funder"), coerce=int)
-    amount = forms.DecimalField(label=_("Amount (yuan)"), **YUAN)
+    amount = yuan_field(_("Amount (yuan)"))
     note = forms.CharField(label=_("Note"), max_length=REASON_CHARS, required=False)
 
     def __init__(self, *args: Any, funders: list[tuple[int, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["funder"].choices = funders
+        _choices(self, "funder", funders)
