@@ -31,7 +31,7 @@ from civicgrid.core.scoping import PLATFORM
 from civicgrid.engine.social_growth import growth_profiles
 from civicgrid.fund import services
 from civicgrid.fund.events import FundEvent
-from civicgrid.fund.models import Ballot, BallotChoice, Fund, Proposal, Round, Voter
+from civicgrid.fund.models import Ballot, BallotChoice, Fund, Proposal, Voter
 from civicgrid.fund.services.voting import new_code
 from civicgrid.registry.models import Actor, Household, Place, Resident
 
@@ -119,8 +119,7 @@ def _community(community: Place, profile, seed: int) -> str:  # type: ignore[no-
     Voter.objects.bulk_create(voters, batch_size=1000)
     Ballot.objects.bulk_create(ballots, batch_size=1000)
     BallotChoice.objects.bulk_create(choices, batch_size=1000)
-    audit.record_bulk(user=None, event=FundEvent.BALLOT_CAST, model=Round, ids=[pb_round.pk],
-                      counts={"ballots": len(ballots), "voters": len(voters), "demo": True},
+    audit.record_bulk(user=None, event=FundEvent.BALLOT_CAST, model=Ballot, ids=[b.pk for b in ballots], counts={},
                       place_path=community.path, summary=pb_round.title)
     services.results_publish(user=None, scope=PLATFORM, round_id=pb_round.pk)
     spent = 0

@@ -11,7 +11,6 @@ from django.utils.translation import gettext_lazy as _
 from civicgrid.fund.models import REASON_CHARS, TEXT_CHARS, TITLE_CHARS, Round
 
 
-
 def yuan_field(label: Any) -> forms.DecimalField:
     """An amount in yuan: at least one fen, two decimals, at most 100 million."""
     return forms.DecimalField(label=label, min_value=Decimal("0.01"), max_value=Decimal("100000000"), decimal_places=2,

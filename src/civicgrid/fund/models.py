@@ -62,9 +62,11 @@ class Fund(models.Model):
     received_fen = models.BigIntegerField(_("received"), default=0)
     committed_fen = models.BigIntegerField(_("given to rounds"), default=0)
     spent_fen = models.BigIntegerField(_("spent"), default=0)
-    opened_at = models.DateTimeField(auto_now_add=True)
+    opened_at = models.DateTimeField(_("opened at"), auto_now_add=True)
 
     class Meta:
+        verbose_name = _("community fund")
+        verbose_name_plural = _("community funds")
         ordering = ["-year", "community__path"]
         constraints = [
             models.UniqueConstraint(fields=["community", "year"], name="fund_one_per_community_year"),
@@ -99,7 +101,7 @@ class LedgerEntry(models.Model):
         SPENDING = "spending", _("spending")
 
     fund = models.ForeignKey(Fund, on_delete=models.PROTECT, related_name="entries")
-    seq = models.PositiveIntegerField()
+    seq = models.PositiveIntegerField(_("number"))
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
     amount_fen = models.BigIntegerField(_("amount"))
     balance_after_fen = models.BigIntegerField(_("balance after"))
@@ -114,6 +116,8 @@ class LedgerEntry(models.Model):
     objects = LedgerQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("fund ledger entry")
+        verbose_name_plural = _("fund ledger entries")
         ordering = ["fund_id", "seq"]
         constraints = [
             models.UniqueConstraint(fields=["fund", "seq"], name="fund_ledger_seq_unique"),
@@ -160,9 +164,11 @@ class Round(models.Model):
     voting_open = models.DateTimeField(_("voting opens"))
     voting_close = models.DateTimeField(_("voting closes"))
     results_published_at = models.DateTimeField(_("results published"), null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
+        verbose_name = _("participatory round")
+        verbose_name_plural = _("participatory rounds")
         ordering = ["-voting_close", "-id"]
         constraints = [
             models.CheckConstraint(condition=Q(budget_fen__gt=0, budget_fen__lte=MONEY_CEILING),
@@ -196,11 +202,11 @@ class Proposal(models.Model):
                                  related_name="fund_proposals", verbose_name=_("proposed by"))
     on_paper = models.BooleanField(_("entered from paper"), default=False)
     entered_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
-                                   related_name="+")
+                                   related_name="+", verbose_name=_("entered by"))
     submitted_at = models.DateTimeField(_("proposed at"), auto_now_add=True)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.SUBMITTED)
     review_reason = models.CharField(_("review reason (public)"), max_length=REASON_CHARS, blank=True)
-    reviewed_at = models.DateTimeField(null=True, blank=True)
+    reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
     # results (written once, when the round's results are published)
     votes = models.PositiveIntegerField(_("votes"), default=0)
     rank = models.PositiveIntegerField(_("rank"), null=True, blank=True)
@@ -209,6 +215,8 @@ class Proposal(models.Model):
     spent_fen = models.BigIntegerField(_("spent"), default=0)
 
     class Meta:
+        verbose_name = _("project proposal")
+        verbose_name_plural = _("project proposals")
         ordering = ["round_id", "seq"]
         constraints = [
             models.UniqueConstraint(fields=["round", "seq"], name="fund_proposal_seq_unique"),
@@ -230,11 +238,14 @@ class Proposal(models.Model):
 
 
 class Cosign(models.Model):
-    proposal = models.ForeignKey(Proposal, on_delete=models.CASCADE, related_name="cosigns")
-    resident = models.ForeignKey(Resident, on_delete=models.CASCADE, related_name="fund_cosigns")
+    proposal = models.ForeignKey(Proposal, on_delete=models.CASCADE, related_name="cosigns", verbose_name=_("project"))
+    resident = models.ForeignKey(Resident, on_delete=models.CASCADE, related_name="fund_cosigns",
+                                 verbose_name=_("co-signed by"))
     at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("co-signature")
+        verbose_name_plural = _("co-signatures")
         constraints = [models.UniqueConstraint(fields=["proposal", "resident"], name="fund_cosign_once")]
 
     def __str__(self) -> str:
@@ -257,6 +268,8 @@ class Voter(models.Model):
     channel = models.CharField(max_length=5, choices=Channel.choices, blank=True, default="")
 
     class Meta:
+        verbose_name = _("voter")
+        verbose_name_plural = _("voters")
         constraints = [
             models.UniqueConstraint(fields=["round", "household"], condition=Q(resident__isnull=True),
                                     name="fund_voter_one_per_household"),
@@ -281,6 +294,8 @@ class Ballot(models.Model):
     revision = models.PositiveIntegerField(default=1)
 
     class Meta:
+        verbose_name = _("ballot")
+        verbose_name_plural = _("ballots")
         constraints = [models.UniqueConstraint(fields=["round", "slot"], name="fund_ballot_one_per_slot")]
 
     def __str__(self) -> str:
@@ -293,6 +308,8 @@ class BallotChoice(models.Model):
     proposal = models.ForeignKey(Proposal, on_delete=models.PROTECT, related_name="+")
 
     class Meta:
+        verbose_name = _("ballot choice")
+        verbose_name_plural = _("ballot choices")
         constraints = [models.UniqueConstraint(fields=["ballot", "proposal"], name="fund_choice_once")]
 
     def __str__(self) -> str:
@@ -317,6 +334,8 @@ class PaperSheet(models.Model):
     second_content = models.JSONField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("paper ballot sheet")
+        verbose_name_plural = _("paper ballot sheets")
         ordering = ["round_id", "serial"]
         constraints = [
             models.UniqueConstraint(fields=["round", "serial"], name="fund_paper_sheet_once"),

@@ -11,7 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from civicgrid.accounts.roles import scope_for
@@ -26,12 +26,12 @@ from civicgrid.fund.services.ledger import yuan
 from civicgrid.fund.services.rounds import RESIDENTS_BODIES
 from civicgrid.registry.models import SECTOR_LABELS, Household, Place, Resident
 
-PHASE_LABELS = {"upcoming": _lazy("Not yet open"), "proposals": _lazy("Proposals"), "review": _lazy("Feasibility review"),
-                "voting": _lazy("Voting"), "counting": _lazy("Vote closed, counting"),
-                "implementation": _lazy("Results and implementation")}
-OUTCOME_LABELS = {"funded": _lazy("funded"), "partial": _lazy("partly funded"), "skipped": _lazy("did not fit the budget left"),
-                  "not_reached": _lazy("budget used up"), "no_votes": _lazy("no votes")}
-GROUP_LABELS = {"vulnerable": _lazy("Vulnerable households"), "other": _lazy("Other households"), "all": _lazy("All")}
+PHASE_LABELS = {"upcoming": gettext_lazy("Not yet open"), "proposals": gettext_lazy("Proposals"), "review": gettext_lazy("Feasibility review"),
+                "voting": gettext_lazy("Voting"), "counting": gettext_lazy("Vote closed, counting"),
+                "implementation": gettext_lazy("Results and implementation")}
+OUTCOME_LABELS = {"funded": gettext_lazy("funded"), "partial": gettext_lazy("partly funded"), "skipped": gettext_lazy("did not fit the budget left"),
+                  "not_reached": gettext_lazy("budget used up"), "no_votes": gettext_lazy("no votes")}
+GROUP_LABELS = {"vulnerable": gettext_lazy("Vulnerable households"), "other": gettext_lazy("Other households"), "all": gettext_lazy("All")}
 
 
 def _act(request: HttpRequest, action: Callable[[], object], *, success: str) -> bool:

@@ -20,7 +20,16 @@ from django.utils import timezone
 
 from civicgrid.core.scoping import PLATFORM, Scope
 from civicgrid.fund import services
-from civicgrid.fund.models import Ballot, BallotChoice, Fund, LedgerEntry, PaperSheet, Proposal, Round, Voter
+from civicgrid.fund.models import (
+    Ballot,
+    BallotChoice,
+    Fund,
+    LedgerEntry,
+    PaperSheet,
+    Proposal,
+    Round,
+    Voter,
+)
 from civicgrid.registry import services as registry
 from civicgrid.registry.models import Actor, Household, Place, Resident
 

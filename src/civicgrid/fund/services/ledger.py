@@ -58,8 +58,7 @@ def fund_receive(*, user: Any, scope: Scope, fund_id: int, funder_id: int, amoun
     fund.refresh_from_db()
     entry = _append(fund, kind=LedgerEntry.Kind.SOURCE, amount_fen=amount, funder=funder, note=note,
                     by=audit.acting_user(user))
-    audit.record(user=user, event=FundEvent.SOURCE_RECEIVED, instance=fund,
-                 new={"amount_fen": amount, "funder": funder.code, "sector": funder.sector, "seq": entry.seq})
+    _audit_entry(user, FundEvent.SOURCE_RECEIVED, entry)
     return entry
 
 
@@ -88,10 +87,15 @@ def spending_record(*, user: Any, scope: Scope, proposal_id: int, amount_fen: in
     fund.refresh_from_db()
     entry = _append(fund, kind=LedgerEntry.Kind.SPENDING, amount_fen=amount, proposal=proposal, note=note,
                     by=audit.acting_user(user))
-    audit.record(user=user, event=FundEvent.SPENDING_RECORDED, instance=proposal,
-                 old={"spent_fen": proposal.spent_fen}, new={"spent_fen": proposal.spent_fen + amount, "seq": entry.seq},
-                 place_path=fund.community.path)
+    _audit_entry(user, FundEvent.SPENDING_RECORDED, entry)
     return entry
+
+
+def _audit_entry(user: Any, event: str, entry: LedgerEntry) -> None:
+    """A ledger entry is audited as itself: its number, kind, amount, funder or project and the balance after."""
+    audit.record(user=user, event=event, instance=entry, new={
+        "seq": entry.seq, "kind": entry.kind, "amount_fen": entry.amount_fen, "funder": entry.funder_id,
+        "proposal": entry.proposal_id, "balance_after_fen": entry.balance_after_fen})
 
 
 def yuan(fen: int) -> str:

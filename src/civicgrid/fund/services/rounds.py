@@ -160,7 +160,7 @@ def proposal_submit(*, user: Any, scope: Scope, round_id: int, title: str, descr
                                        entered_by=audit.acting_user(user))
     Cosign.objects.bulk_create([Cosign(proposal=proposal, resident=r) for r in cosigners if r != proposer])
     audit.record(user=user, event=FundEvent.PROPOSAL_SUBMITTED, instance=proposal,
-                 new={**audit.snapshot(proposal), "cosigners": len(cosigners)})
+                 new=audit.snapshot(proposal))
     return proposal
 
 
@@ -177,8 +177,8 @@ def proposal_cosign(*, user: Any, scope: Scope, proposal_id: int, resident_id: i
     if resident.pk == proposal.proposer_id or proposal.cosigns.filter(resident=resident).exists():
         raise Conflict(_("%(name)s has already signed this proposal.") % {"name": resident.name})
     cosign = Cosign.objects.create(proposal=proposal, resident=resident)
-    audit.record(user=user, event=FundEvent.PROPOSAL_COSIGNED, instance=proposal,
-                 new={"cosigners": proposal.cosigns.count()})
+    audit.record(user=user, event=FundEvent.PROPOSAL_COSIGNED, instance=cosign,
+                 new={"proposal": proposal.pk, "resident": resident.pk}, place_path=proposal.round.fund.community.path)
     return cosign
 
 
@@ -232,8 +232,7 @@ def results_publish(*, user: Any, scope: Scope, round_id: int) -> Round:
     audit.update_fields(user=user, event=FundEvent.RESULTS_PUBLISHED, instance=round,
                         changes={"results_published_at": timezone.now()})
     audit.record_bulk(user=user, event=FundEvent.RESULTS_PUBLISHED, model=Proposal, ids=[d.id for d in selection.winners],
-                      counts={"winners": len(selection.winners), "spent_fen": selection.spent,
-                              "left_fen": selection.left, "ballots": round.ballots.count()},
+                      counts={"funded_fen": selection.spent},
                       place_path=round.fund.community.path, summary=round.title)
     return round
 

@@ -107,7 +107,7 @@ def codes_issue(*, user: Any, scope: Scope, round_id: int, grid_id: int,
         touched.append(voter.pk)
         issued.append(IssuedCode(household.code, household.address, resident.name if resident else "", code))
     audit.record_bulk(user=user, event=FundEvent.CODES_ISSUED, model=Voter, ids=touched,
-                      counts={"codes": len(issued), "grid": grid.code, "round": round.pk}, place_path=grid.path,
+                      counts={}, place_path=grid.path,
                       summary=round.title)
     return issued
 
@@ -190,9 +190,8 @@ def ballot_cast(*, user: Any, scope: Scope, round_id: int, code: str, proposal_i
         ballot.choices.all().delete()
     BallotChoice.objects.bulk_create([BallotChoice(ballot=ballot, proposal=p) for p in chosen])
     Voter.objects.filter(pk=voter.pk).update(voted=True, channel=Voter.Channel.CODE)
-    # audited on the round: that a ballot was cast, never whose or which
-    audit.record(user=user, event=FundEvent.BALLOT_CAST, instance=round,
-                 new={"channel": "code", "changed": current > 0})
+    # audited on the round: that a ballot was cast (the event says so), never whose, which or what
+    audit.record(user=user, event=FundEvent.BALLOT_CAST, instance=round)
     return current + 1
 
 
@@ -260,7 +259,7 @@ def paper_enter(*, user: Any, scope: Scope, round_id: int, serial: str, proposal
         PaperSheet.objects.filter(pk=sheet.pk).update(status=PaperSheet.Status.COUNTED)
         _count(round, serial, content)
     sheet.refresh_from_db()
-    audit.record(user=user, event=FundEvent.PAPER_ENTERED, instance=round,
+    audit.record(user=user, event=FundEvent.PAPER_ENTERED, instance=sheet,
                  new={"serial": serial, "status": sheet.status})
     return sheet
 
