@@ -158,3 +158,19 @@ def test_roles_and_scope() -> None:
     assert other not in selectors.funds(scope=scope_for(grid))
     with pytest.raises(NotFound):
         selectors.fund(scope=scope_for(grid), fund_id=other.pk)
+
+
+def test_homes_show_reviews_to_do_and_the_round_under_way() -> None:
+    from civicgrid.accounts.roles import scope_for
+    from civicgrid.fund.work import glance, work_items
+
+    fund = funded(community())
+    r = round_in(fund)
+    head = Household.objects.filter(grid__parent=fund.community).first().residents.first()
+    services.proposal_submit(user=None, scope=PLATFORM, round_id=r.pk, title="x", description="", cost_fen=100,
+                             proposer_id=head.pk)
+    director, resident = user("director"), user("resident")
+    review = [i for i in work_items(user=director, scope=scope_for(director)) if i.kind == "fund.review"]
+    assert [(i.count, i.url) for i in review] == [(1, f"/fund/rounds/{r.pk}/")]
+    assert work_items(user=resident, scope=scope_for(resident)) == []
+    assert [g.url for g in glance(user=resident, scope=scope_for(resident))] == [f"/fund/rounds/{r.pk}/"]

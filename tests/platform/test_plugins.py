@@ -52,6 +52,12 @@ def test_role_grants_add_up_to_the_former_table() -> None:
     # what was added since is named here, so a grant cannot appear unnoticed
     added = {"district_official": {"jobs"}, "community_director": {"jobs"},  # the ops app's Jobs page
              "org_staff": {"emergency"}}  # issue 10: the emergency tasks given to their organisation
+    # issue 13: the community fund (everyone reads their community's; coordinators manage; grid members and
+    # coordinators hand out ballot codes and enter paper ballots)
+    fund = {"district_official": {"fund", "fund_manage", "fund_codes"},
+            "community_director": {"fund", "fund_manage", "fund_codes"}, "grid_member": {"fund", "fund_codes"},
+            "org_staff": {"fund"}, "volunteer": {"fund"}, "resident": {"fund"}}
+    added = {r: added.get(r, set()) | fund[r] for r in ROLES}
     assert {r: set(granted[r]) - BEFORE[r] for r in ROLES} == {r: added.get(r, set()) for r in ROLES}
 
 

@@ -9,6 +9,7 @@ from civicgrid.fund.crei import INDICATORS
 from civicgrid.fund.demo import demo_load
 from civicgrid.fund.events import FundEvent
 from civicgrid.fund.governance import contributions
+from civicgrid.fund.work import glance, work_items
 
 # a fund and its rounds are seen in their community and by everyone living or serving there
 _COMMUNITY = "community__path"
@@ -37,4 +38,6 @@ PLUGIN = AppPlugin(
     demo_load=demo_load,
     crei_indicators=INDICATORS,
     governance_contributions=contributions,
+    work_items=work_items,
+    glance=glance,
 )
