@@ -10,7 +10,6 @@ from django.db.models import QuerySet, Sum
 
 from civicgrid.core.scoping import Scope, get_in_scope, scoped
 from civicgrid.fund.models import Fund, LedgerEntry, PaperSheet, Proposal, Round, Voter
-from civicgrid.fund.services.rounds import phase
 from civicgrid.fund.services.voting import VOTING_AGE, age_on
 from civicgrid.registry.models import Household, Place, Resident, vulnerable_score
 
@@ -115,6 +114,3 @@ def code_summary(*, scope: Scope, round: Round) -> list[GridCodes]:
 def paper_sheets(*, round: Round) -> QuerySet[PaperSheet]:
     return round.paper_sheets.select_related("first_by", "second_by").order_by("serial")
 
-
-def round_phase(round: Round) -> str:
-    return phase(round)

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from civicgrid.accounts.roles import scope_for
 from civicgrid.core.errors import FORM_ERRORS, Invalid, error_text
 from civicgrid.core.limits import int_param
-from civicgrid.core.scoping import Scope, require
+from civicgrid.core.scoping import Scope, get_in_scope, require, scoped
 from civicgrid.core.views import form_errors, scoped_view
 from civicgrid.fund import forms as f
 from civicgrid.fund import selectors, services
@@ -56,8 +56,6 @@ def index(request: HttpRequest, scope: Scope) -> HttpResponse:
     rounds = [(r, PHASE_LABELS[services.phase(r)]) for r in selectors.rounds(scope=scope)[:50]]
     communities = []
     if scope.may("fund_manage"):
-        from civicgrid.core.scoping import scoped
-
         communities = list(scoped(Place.objects.filter(level="community"), scope).order_by("code")[:100])
     if request.method == "POST":
         require(scope, "fund_manage")
@@ -179,8 +177,6 @@ def propose(request: HttpRequest, scope: Scope, round_id: int) -> HttpResponse:
 
 
 def _proposal(scope: Scope, proposal_id: int) -> Proposal:
-    from civicgrid.core.scoping import get_in_scope
-
     return get_in_scope(Proposal.objects.select_related("round"), scope, pk=proposal_id)
 
 
@@ -283,8 +279,6 @@ def paper(request: HttpRequest, scope: Scope, round_id: int) -> HttpResponse:
     if request.method == "POST":
         if request.POST.get("form") == "issue":
             def hand_out() -> object:
-                from civicgrid.core.scoping import scoped
-
                 code = request.POST.get("household", "").strip()[:40]
                 household = scoped(Household.objects.filter(code=code), scope).first()
                 if household is None:

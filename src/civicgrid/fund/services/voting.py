@@ -106,6 +106,8 @@ def codes_issue(*, user: Any, scope: Scope, round_id: int, grid_id: int,
             Voter.objects.filter(pk=voter.pk).update(code_digest=code_digest)
         touched.append(voter.pk)
         issued.append(IssuedCode(household.code, household.address, resident.name if resident else "", code))
+    if wanted is not None and not issued:
+        raise Invalid({"household": _("No such household in this grid.")})
     audit.record_bulk(user=user, event=FundEvent.CODES_ISSUED, model=Voter, ids=touched,
                       counts={}, place_path=grid.path,
                       summary=round.title)
