@@ -146,3 +146,12 @@ def test_spending_racing_past_the_project_leaves_one_entry() -> None:
     assert _kinds(results) == Counter({"ok": 1, "Invalid": 3}), results
     fund = Fund.objects.get(pk=r.fund_id)
     assert fund.spent_fen == 400_00 == LedgerEntry.objects.filter(fund=fund, kind="spending").get().amount_fen
+
+
+def test_two_grid_members_printing_the_same_grid_at_once_give_each_household_one_code() -> None:
+    r, _, grid = _world()
+    results = _race([partial(services.codes_issue, user=None, scope=PLATFORM, round_id=r.pk, grid_id=grid.pk)
+                     for _ in range(2)])
+    assert _kinds(results) == Counter({"ok": 2}), results
+    assert sorted(len(x) for x in results) == [0, Household.objects.filter(grid=grid).count()]
+    assert Voter.objects.filter(round=r).exclude(code_digest="").count() == Household.objects.filter(grid=grid).count()

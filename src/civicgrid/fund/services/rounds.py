@@ -169,6 +169,7 @@ def proposal_cosign(*, user: Any, scope: Scope, proposal_id: int, resident_id: i
     """A resident adds their name to a proposal of their community (as a member of their own household)."""
     require(scope, "fund")
     proposal = get_in_scope(Proposal.objects.select_related("round__fund__community"), scope, pk=proposal_id)
+    locked(Proposal.objects.filter(pk=proposal.pk)).get()  # two signatures at once: one waits for the other
     if phase(proposal.round) not in {"proposals", "review"}:
         raise Conflict(_("Co-signing has closed in this round."))
     resident = _resident_in(proposal.round, resident_id, "resident")

@@ -80,6 +80,8 @@ def codes_issue(*, user: Any, scope: Scope, round_id: int, grid_id: int,
     voted: a lost slip). The codes are returned once, for the printed sheet; only their digests are kept."""
     require(scope, "fund_codes")
     round = get_in_scope(Round.objects.select_related("fund__community"), scope, pk=round_id)
+    locked(Fund.objects.filter(pk=round.fund_id)).get()  # one order of locks: fund, round, then its voters
+    round = locked(Round.objects.select_related("fund__community").filter(pk=round.pk)).get()
     grid = get_in_scope(Place.objects.filter(level="grid", parent=round.fund.community), scope, pk=grid_id)
     if phase(round) in {"counting", "implementation"}:
         raise Conflict(_("The vote is closed."))
@@ -227,6 +229,7 @@ def paper_enter(*, user: Any, scope: Scope, round_id: int, serial: str, proposal
     it again."""
     require(scope, "fund_codes")
     round = get_in_scope(Round.objects.all(), scope, pk=round_id)
+    locked(Fund.objects.filter(pk=round.fund_id)).get()
     round = locked(Round.objects.select_related("fund__community").filter(pk=round.pk)).get()
     if phase(round) not in {"voting", "counting"}:
         raise Conflict(_("Paper ballots are entered while the vote is open or before the results are published."))
