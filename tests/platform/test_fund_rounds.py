@@ -174,3 +174,22 @@ def test_homes_show_reviews_to_do_and_the_round_under_way() -> None:
     assert [(i.count, i.url) for i in review] == [(1, f"/fund/rounds/{r.pk}/")]
     assert work_items(user=resident, scope=scope_for(resident)) == []
     assert [g.url for g in glance(user=resident, scope=scope_for(resident))] == [f"/fund/rounds/{r.pk}/"]
+
+
+def test_the_paper_page_hands_out_and_counts_a_sheet_entered_by_two_staff() -> None:
+    from django.test import Client
+
+    fund = funded(community())
+    r, (a, _b) = voting_round(fund, [100, 200])
+    home = Household.objects.filter(grid=_grid(fund)).order_by("code").first()
+    director, district = Client(), Client()
+    director.force_login(user("director"))
+    district.force_login(user("district"))
+    url = f"/fund/rounds/{r.pk}/paper/"
+    assert director.post(url, {"form": "issue", "household": home.code}).status_code == 302
+    assert Voter.objects.get(round=r, household=home).channel == "paper"
+    for client in (director, district):
+        assert client.post(url, {"form": "enter", "serial": "P-1", "choice": [str(a.pk)]}).status_code == 302
+    assert PaperSheet.objects.get(round=r, serial="P-1").status == "counted"
+    page = director.get(url).content.decode()
+    assert "P-1" in page and "已计票" in page  # the site speaks Chinese first
