@@ -24,6 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
 DOCUMENTED_BY_EXAMPLE = (
     "civicgrid.engine.allocation",
     "civicgrid.engine.allocation_cli",
+    "civicgrid.engine.budgeting",
     "civicgrid.engine.equity",
     "civicgrid.engine.governance",
     "civicgrid.engine.synth",

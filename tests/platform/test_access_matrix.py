@@ -48,16 +48,17 @@ _MANAGERS = {"places", "households", "residents", "actors", "people", "audit", "
              "cases_manage", "relief", "relief_manage", "emergency", "emergency_manage", "alerts", "alerts_publish",
              "analytics", "jobs", "volunteers", "volunteers_manage", "simulation"}
 GRANTS: dict[str, set[str]] = {
-    "district": _MANAGERS | {"templates_edit"},  # plan and checklist templates are district-wide (finding 10)
-    "director": set(_MANAGERS),
+    "district": _MANAGERS | {"templates_edit", "fund", "fund_manage", "fund_codes"},  # plan and checklist templates are district-wide (finding 10)
+    "director": _MANAGERS | {"fund", "fund_manage", "fund_codes"},
     "grid": {"places", "households", "residents", "actors", "people", "export", "edit", "cases", "relief",
              "emergency", "alerts", "alerts_publish", "volunteers", "volunteers_manage", "grievances",
-             "grievances_handle", "mediation"},
+             "grievances_handle", "mediation", "fund", "fund_codes"},
     # social-organisation staff see the emergencies of the area they serve and the tasks given to them
     # (issue 10: "the emergency task assigned to their organisation is invisible")
-    "orgstaff": {"places", "households", "residents", "actors", "cases", "relief", "alerts", "emergency", "volunteers"},
-    "volunteer": {"households", "residents", "actors", "relief", "alerts", "volunteers"},
-    "resident": {"households", "residents", "actors", "cases", "relief", "alerts", "grievances"},
+    "orgstaff": {"places", "households", "residents", "actors", "cases", "relief", "alerts", "emergency", "volunteers",
+                 "fund"},
+    "volunteer": {"households", "residents", "actors", "relief", "alerts", "volunteers", "fund"},
+    "resident": {"households", "residents", "actors", "cases", "relief", "alerts", "grievances", "fund"},
 }
 # issue 13: complaints and appeals, dispute mediation
 for _name in ("district", "director"):
@@ -182,6 +183,13 @@ ROUTES: dict[str, R] = {
     "grievances:appeal": R("grievances", P, "grievance"), "grievances:decide": R("grievances_review", P, "appeal"),
     "mediation:list": R("mediation"), "mediation:new": R("mediation_manage", GP), "mediation:export": R("mediation"),
     "mediation:detail": R("mediation", G, "mediation"), "mediation:act": R("mediation", P, "mediation"),
+    # fund (the ballot page needs no log-in: the household's code is the credential)
+    "fund:index": R("fund", GP, post_resource="fund_manage"), "fund:fund": R("fund", GP, "fund", post_resource="fund_manage"),
+    "fund:round": R("fund", G, "fund_round"), "fund:propose": R("fund", GP, "fund_round"),
+    "fund:advance": R("fund_manage", P, "fund_round"), "fund:publish": R("fund_manage", P, "fund_round"),
+    "fund:codes": R("fund_codes", GP, "fund_round"), "fund:paper": R("fund_codes", GP, "fund_round"),
+    "fund:vote": R(PUBLIC, GP, "fund_public_round"), "fund:cosign": R("fund", P, "fund_proposal"),
+    "fund:review": R("fund_manage", P, "fund_proposal"), "fund:spend": R("fund_manage", P, "fund_proposal"),
     # analytics and ops
     "analytics:governance": R("analytics"), "analytics:crei": R("analytics"), "analytics:plotly_js": R(PUBLIC),
     "ops:jobs": R("jobs"), "ops:healthz": R(PUBLIC), "ops:readyz": R(PUBLIC),
@@ -242,6 +250,10 @@ ROUTES: dict[str, R] = {
                                                             body='{"action": "no-such-action"}'),
     "GET /api/grievances/rates": R("grievances"),
     "GET /api/mediation/cases": R("mediation"), "GET /api/mediation/cases/{case_id}": R("mediation", G, "mediation"),
+    "GET /api/fund/rounds": R("fund"), "GET /api/fund/rounds/{round_id}": R("fund", G, "fund_round"),
+    "POST /api/fund/rounds/{round_id}/ballot": R(PUBLIC, P, "fund_public_round",
+                                                 body='{"code": "AAAA-AAAA-AAAA", "choices": [1], "revision": 0}'),
+    "POST /api/fund/proposals/{proposal_id}/spending": R("fund_manage", P, "fund_proposal", body='{"amount_fen": 1}'),
 }
 
 
@@ -490,6 +502,15 @@ def _build_world() -> World:
         world.add("alert", {"alert_id": alert.pk}, publishers | recipients, f"an alert to {community.code}")
         world.add("alert_ack", {"alert_id": alert.pk}, recipients, f"an alert to {community.code}",
                   refused=publishers)
+    # fund: a round with one proposal in each community, seen where the community's residents and staff are
+    from tests.platform.fund_support import funded, voting_round
+
+    for community, seen in ((c01, {"district", "director", "grid", "orgstaff", "resident"}), (c02, {"district", "orgstaff"})):
+        fund_round, (proposal,) = voting_round(funded(community), [100])
+        world.add("fund", {"fund_id": fund_round.fund_id}, seen, f"the fund of {community.code}")
+        world.add("fund_round", {"round_id": fund_round.pk}, seen, f"a round in {community.code}")
+        world.add("fund_public_round", {"round_id": fund_round.pk}, ALL, f"the ballot page of {community.code}")
+        world.add("fund_proposal", {"proposal_id": proposal.pk}, seen, f"a proposal in {community.code}")
     public = Alert.objects.filter(area=c02).order_by("id").first()
     world.add("public_alert", {"alert_id": public.pk}, ALL, "a public alert (CAP is public)")
     _council_world(world, district, c01, c02, home)

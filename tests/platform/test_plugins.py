@@ -66,6 +66,12 @@ def test_role_grants_add_up_to_the_former_table() -> None:
                             "grid_member": {"volunteers", "volunteers_manage"}, "org_staff": {"volunteers"},
                             "volunteer": {"volunteers"}}.items():
         added[role] = added.get(role, set()) | resources
+    # issue 13: the community fund (everyone reads their community's; coordinators manage; grid members and
+    # coordinators hand out ballot codes and enter paper ballots)
+    fund = {"district_official": {"fund", "fund_manage", "fund_codes"},
+            "community_director": {"fund", "fund_manage", "fund_codes"}, "grid_member": {"fund", "fund_codes"},
+            "org_staff": {"fund"}, "volunteer": {"fund"}, "resident": {"fund"}}
+    added = {r: added.get(r, set()) | fund[r] for r in ROLES}
     assert {r: set(granted[r]) - BEFORE[r] for r in ROLES} == {r: added.get(r, set()) for r in ROLES}
 
 

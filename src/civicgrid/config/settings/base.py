@@ -22,6 +22,7 @@ INSTALLED_APPS = [
     "civicgrid.volunteers",
     "civicgrid.mediation",
     "civicgrid.grievances",
+    "civicgrid.fund",
     "civicgrid.analytics",
     "civicgrid.simulation",
     "civicgrid.ops",

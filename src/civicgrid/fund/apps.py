@@ -1,0 +1,7 @@
+from civicgrid.core import plugins
+
+
+class FundConfig(plugins.CivicgridApp):
+    name = "civicgrid.fund"
+    label = "fund"
+    verbose_name = "community fund"
