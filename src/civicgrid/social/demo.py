@@ -147,17 +147,24 @@ def _grow(actor: Actor, profile: GrowthProfile, rng: np.random.Generator, *, tod
         VerificationChange.objects.create(organisation=organisation, from_state="applied", to_state="suspended",
                                           reason=organisation.verification_reason, at=now)
     StageChange.objects.create(organisation=organisation, to_stage="incubating", on=start, reason="入驻孵化", at=now)
-    # evidence first, then the steps it allows, spread over the year
+    # evidence first, then the steps it allows, spread over the year: what a step's rule asks for is dated
+    # before that step, more comes at random over the year
+    span = (today - start).days
+    step_days = [int(k * span / (steps + 1)) for k in range(1, steps + 1)]
+    training_days, grant_days = [], []
+    for k, day in enumerate(step_days, start=1):
+        rule = rules[STAGES[k]]
+        training_days += rng.integers(1, day - 5, size=rule["min_trainings"]).tolist()
+        grant_days += rng.integers(1, day - 5, size=-(-rule["min_funding_yuan"] // 5_000)).tolist()
+    extra_trainings = 1 + int(rng.poisson(profile.training_per_volunteer))
+    training_days += rng.integers(1, span, size=extra_trainings).tolist()
+    grant_days += rng.integers(1, span, size=max(1, int(rng.poisson(2)))).tolist()
     trainings = [Training(organisation=organisation, title=TRAININGS[int(rng.integers(len(TRAININGS)))],
                           provider="社会组织服务中心", held_on=start + timedelta(days=int(d)),
-                          attendees=int(rng.integers(2, 12)), at=now)
-                 for d in np.sort(rng.integers(5, max(6, (today - start).days), size=1 + 2 * steps + int(
-                     rng.poisson(profile.training_per_volunteer))))]
+                          attendees=int(rng.integers(2, 12)), at=now) for d in sorted(training_days)]
     Training.objects.bulk_create(trainings)
-    grants = max(1, int(rng.poisson(2 + 2 * steps)))
-    days = np.sort(rng.integers(1, max(2, (today - start).days), size=grants))
     fundings = []
-    for d in days:
+    for d in sorted(grant_days):
         sector = "capital" if rng.random() < profile.capital_funding_share else ("state" if rng.random() < 0.6 else "society")
         pool = funders.get(sector) or funders["state"] or [actor]
         source = pool[int(rng.integers(len(pool)))]
@@ -168,7 +175,7 @@ def _grow(actor: Actor, profile: GrowthProfile, rng: np.random.Generator, *, tod
     score = Decimal("2.00")
     previous = "incubating"
     for k in range(1, 1 + max(1, steps)):
-        on = start + timedelta(days=int(k * (today - start).days / (steps + 1)))
+        on = start + timedelta(days=step_days[k - 1] if k <= steps else span // 2)
         floor = rules[STAGES[min(k, 2)]]["min_score"] if k <= steps else 2.0
         ratings = {code: int(np.clip(round(floor + rng.normal(0.6, 0.5)), 1, 5)) for code in indicators}
         mean = Decimal(sum(ratings.values())) / len(ratings)

@@ -9,6 +9,7 @@ from typing import Any, cast
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from civicgrid.core.servicekinds import SERVICE_KINDS
 from civicgrid.registry.models import SECTOR_LABELS
@@ -73,9 +74,9 @@ class FundingForm(forms.Form):
     amount = forms.DecimalField(label=_("Amount (yuan)"), min_value=Decimal("0.01"), max_digits=12,
                                 decimal_places=2)
     received_on = forms.DateField(label=_("Received on"), widget=DATE, initial=timezone.localdate)
-    source = forms.TypedChoiceField(label=_("Source in the registry"), coerce=int, required=False, empty_value=None)
-    source_name = forms.CharField(label=_("Or the source's name"), max_length=120, required=False)
-    source_sector = forms.ChoiceField(label=_("Sector of that source"), required=False,
+    source = forms.TypedChoiceField(label=_("Funder in the registry"), coerce=int, required=False, empty_value=None)
+    source_name = forms.CharField(label=_("Or the funder's name"), max_length=120, required=False)
+    source_sector = forms.ChoiceField(label=_("Sector of that funder"), required=False,
                                       choices=[("", "—"), *SECTOR_LABELS.items()])
     purpose = forms.CharField(label=_("Purpose"), max_length=200, required=False)
 
@@ -90,7 +91,8 @@ class ComplaintForm(forms.Form):
 
 class ResolveForm(forms.Form):
     upheld = forms.TypedChoiceField(label=_("Decision"), coerce=lambda v: v == "1",
-                                    choices=[("1", _("upheld")), ("0", _("dismissed"))])
+                                    choices=[("1", pgettext_lazy("complaint", "upheld")),
+                                             ("0", pgettext_lazy("complaint", "dismissed"))])
     resolution = forms.CharField(label=_("Reason"), max_length=500)
     suspend = forms.BooleanField(label=_("Suspend the organisation"), required=False)
 

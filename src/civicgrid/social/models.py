@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from civicgrid.core.servicekinds import SERVICE_KINDS
 from civicgrid.registry.models import SECTOR_LABELS, Actor
@@ -24,9 +25,9 @@ class Organisation(models.Model):
     verification state and incubation stage (each change goes through a service that audits it)."""
 
     class Verification(models.TextChoices):
-        APPLIED = "applied", _("applied")
-        VERIFIED = "verified", _("verified")
-        SUSPENDED = "suspended", _("suspended")
+        APPLIED = "applied", pgettext_lazy("verification", "applied")
+        VERIFIED = "verified", pgettext_lazy("verification", "verified")
+        SUSPENDED = "suspended", pgettext_lazy("verification", "suspended")
 
     class Stage(models.TextChoices):
         INCUBATING = "incubating", _("incubating")
@@ -155,9 +156,9 @@ class Funding(models.Model):
 
     organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="fundings")
     source = models.ForeignKey(Actor, null=True, blank=True, on_delete=models.PROTECT, related_name="funded",
-                               verbose_name=_("source"))
-    source_name = models.CharField(_("source"), max_length=120, blank=True)
-    source_sector = models.CharField(_("sector of the source"), max_length=10, choices=list(SECTOR_LABELS.items()))
+                               verbose_name=_("funder"))
+    source_name = models.CharField(_("funder"), max_length=120, blank=True)
+    source_sector = models.CharField(_("sector of the funder"), max_length=10, choices=list(SECTOR_LABELS.items()))
     amount_fen = models.BigIntegerField(_("amount (fen)"))
     received_on = models.DateField(_("received on"))
     purpose = models.CharField(_("purpose"), max_length=200, blank=True)
@@ -209,8 +210,8 @@ class Complaint(models.Model):
 
     class Status(models.TextChoices):
         OPEN = "open", _("open")
-        UPHELD = "upheld", _("upheld")
-        DISMISSED = "dismissed", _("dismissed")
+        UPHELD = "upheld", pgettext_lazy("complaint", "upheld")
+        DISMISSED = "dismissed", pgettext_lazy("complaint", "dismissed")
 
     organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="complaints")
     text = models.CharField(_("complaint"), max_length=500)

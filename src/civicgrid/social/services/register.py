@@ -98,9 +98,9 @@ def organisation_register(*, user: Any, scope: Scope, actor_id: Any, credit_code
         now = timezone.now()
         organisation = Organisation.objects.create(actor=actor, credit_code=code, hub=hub, stage_since=now.date())
         VerificationChange.objects.create(organisation=organisation, to_state=organisation.verification,
-                                          reason=_("registered"), at=now, by=audit.acting_user(user))
+                                          reason=_("entered in the register"), at=now, by=audit.acting_user(user))
         StageChange.objects.create(organisation=organisation, to_stage=organisation.stage, on=now.date(),
-                                   reason=_("registered"), by=audit.acting_user(user), at=now)
+                                   reason=_("entered in the register"), by=audit.acting_user(user), at=now)
         audit.record(user=user, event=SocialEvent.ORGANISATION_REGISTERED, instance=organisation,
                      new=audit.snapshot(organisation))
         return organisation
@@ -199,7 +199,7 @@ def funding_record(*, user: Any, scope: Scope, organisation_id: int, amount_fen:
             raise Invalid({"source": _("Unknown organisation.")})
         source_sector = source.sector
     elif source_sector not in ("state", "capital", "society") or not name:
-        raise Invalid({"source_sector": _("Name the source and its sector.")})
+        raise Invalid({"source_sector": _("Name the funder and its sector.")})
     with serialised_block():
         organisation = _organisation(scope, organisation_id)
         funding = Funding.objects.create(organisation=organisation, source=source, source_name=name or str(source),
