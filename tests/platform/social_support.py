@@ -86,3 +86,20 @@ def in_force(place: Place | None = None, plan: str = "earthquake") -> Emergency:
         return found
     return emergency.emergency_activate(user=who, scope=scope, community=place or community(),
                                         plan=PlanTemplate.objects.get(code=plan)).emergency
+
+
+def pages_world() -> None:
+    """Something on every page of the social app (for the language walker): the staff's organisation
+    registered, verified, assessed, trained, funded and complained about; in the emergency in force in C01
+    it is admitted for deliveries in G01 and waits for a decision on G02."""
+    who, scope = district()
+    organisation = registered(hub_actor(), verified=True)
+    evidence(organisation, rating=4, trainings=1, yuan=500)
+    company = Actor.objects.filter(sector="capital", service_area=community()).order_by("code").first()
+    services.funding_record(user=who, scope=scope, organisation_id=organisation.pk, amount_fen=300_000,
+                            received_on=timezone.localdate(), source_id=company.pk, purpose="stairwell lights")
+    services.complaint_file(user=who, scope=scope, organisation_id=organisation.pk, text="late twice")
+    registered(team_actor())
+    rows = services.admission_apply(user=who, scope=scope, emergency_id=in_force().pk, actor_id=hub_actor().pk,
+                                    grid_ids=[grid("C01-G01").pk, grid("C01-G02").pk], service_kinds=["delivery"])
+    services.admission_decide(user=who, scope=scope, admission_id=rows[0].pk, admit=True)

@@ -25,6 +25,7 @@ from django.utils import translation
 
 from tests.platform.factories import user
 from tests.platform.home_support import build
+from tests.platform.social_support import pages_world
 
 pytestmark = pytest.mark.django_db
 
@@ -211,6 +212,7 @@ def _world() -> None:
     from civicgrid.emergency.models import Isolation
 
     build()
+    pages_world()  # the social app's register, admissions and board
     grid = user("grid")
     isolation = Isolation.objects.filter(household=user("resident").role.household).get()
     emergency.checkin_record(user=grid, scope=scope_for(grid), isolation=isolation, day=isolation.start_date,

@@ -50,8 +50,10 @@ def test_role_grants_add_up_to_the_former_table() -> None:
     for role in ROLES:
         assert granted[role] >= BEFORE[role], role
     # what was added since is named here, so a grant cannot appear unnoticed
-    added = {"district_official": {"jobs"}, "community_director": {"jobs"},  # the ops app's Jobs page
-             "org_staff": {"emergency"}}  # issue 10: the emergency tasks given to their organisation
+    added = {"district_official": {"jobs", "social", "social_manage"},  # the ops app's Jobs page; the register
+             "community_director": {"jobs", "social", "social_manage"},  # of social organisations (issue 12)
+             "grid_member": {"social"},
+             "org_staff": {"emergency", "social"}}  # issue 10: the emergency tasks given to their organisation
     assert {r: set(granted[r]) - BEFORE[r] for r in ROLES} == {r: added.get(r, set()) for r in ROLES}
 
 

@@ -104,14 +104,14 @@ def admission_decide(*, user: Any, scope: Scope, admission_id: Any, admit: bool,
     """Admit or refuse one application. Two coordinators deciding at once: the first decides, the second is
     told it is already decided (nothing written)."""
     require(scope, "social_manage")
-    text = bounded_text(reason, "reason")
-    if not admit and not text:
-        raise Invalid({"reason": _("Give the reason for refusing.")})
     with serialised_block():
         row = locked(scoped(Admission.objects.filter(pk=admission_id if isinstance(admission_id, int) else 0),
                             scope)).first()
         if row is None:
             raise NotFound(_("No such application in your area."))
+        text = bounded_text(reason, "reason")
+        if not admit and not text:
+            raise Invalid({"reason": _("Give the reason for refusing.")})
         if row.status != Admission.Status.APPLIED:
             raise Conflict(_("This application is already decided: %(status)s.") % {"status": row.get_status_display()})
         if row.emergency.status != Emergency.Status.ACTIVE:
