@@ -50,6 +50,8 @@ class Organisation(models.Model):
     registered_at = models.DateTimeField(_("registered at"), auto_now_add=True)
 
     class Meta:
+        verbose_name = _("social organisation")
+        verbose_name_plural = _("social organisations")
         ordering = ["actor__code"]
         constraints = [
             models.CheckConstraint(condition=models.Q(verification__in=["applied", "verified", "suspended"]),
@@ -72,16 +74,20 @@ class VerificationChange(models.Model):
     """One dated change of an organisation's verification state, with its reason (and the complaint
     that led to it, if one did)."""
 
-    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="verification_changes")
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="verification_changes",
+                                     verbose_name=_("organisation"))
     from_state = models.CharField(_("from"), max_length=10, choices=Organisation.Verification.choices, blank=True)
     to_state = models.CharField(_("to"), max_length=10, choices=Organisation.Verification.choices)
     reason = models.CharField(_("reason"), max_length=500)
-    complaint = models.ForeignKey("Complaint", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    complaint = models.ForeignKey("Complaint", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                                  verbose_name=_("complaint"))
     at = models.DateTimeField(_("at"))
     by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
-                           related_name="+")
+                           related_name="+", verbose_name=_("recorded by"))
 
     class Meta:
+        verbose_name = _("verification change")
+        verbose_name_plural = _("verification changes")
         ordering = ["-at", "-id"]
 
     def __str__(self) -> str:
@@ -91,15 +97,18 @@ class VerificationChange(models.Model):
 class CapacityAssessment(models.Model):
     """A capacity assessment: each configured indicator rated 1 to 5; the score is their mean."""
 
-    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="assessments")
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="assessments",
+                                     verbose_name=_("organisation"))
     assessed_on = models.DateField(_("assessed on"))
     score = models.DecimalField(_("score"), max_digits=3, decimal_places=2)
     note = models.CharField(_("note"), max_length=500, blank=True)
     by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
-                           related_name="+")
+                           related_name="+", verbose_name=_("recorded by"))
     at = models.DateTimeField(_("recorded at"))
 
     class Meta:
+        verbose_name = _("capacity assessment")
+        verbose_name_plural = _("capacity assessments")
         ordering = ["-assessed_on", "-id"]
         constraints = [models.CheckConstraint(condition=Q(score__gte=1, score__lte=5), name="assessment_score_1_to_5")]
 
@@ -108,13 +117,16 @@ class CapacityAssessment(models.Model):
 
 
 class AssessmentRating(models.Model):
-    assessment = models.ForeignKey(CapacityAssessment, on_delete=models.CASCADE, related_name="ratings")
+    assessment = models.ForeignKey(CapacityAssessment, on_delete=models.CASCADE, related_name="ratings",
+                                   verbose_name=_("assessment"))
     indicator = models.CharField(_("indicator"), max_length=40)
-    words_en = models.CharField(max_length=120)
-    words_zh = models.CharField(max_length=120)
+    words_en = models.CharField(_("indicator (English)"), max_length=120)
+    words_zh = models.CharField(_("indicator (Chinese)"), max_length=120)
     rating = models.PositiveSmallIntegerField(_("rating (1-5)"))
 
     class Meta:
+        verbose_name = _("indicator rating")
+        verbose_name_plural = _("indicator ratings")
         ordering = ["assessment_id", "id"]
         constraints = [
             models.CheckConstraint(condition=Q(rating__gte=1, rating__lte=5), name="rating_1_to_5"),
@@ -135,7 +147,8 @@ class AssessmentRating(models.Model):
 class Training(models.Model):
     """A training the organisation's people attended."""
 
-    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="trainings")
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="trainings",
+                                     verbose_name=_("organisation"))
     title = models.CharField(_("training"), max_length=120)
     provider = models.CharField(_("given by"), max_length=120, blank=True)
     held_on = models.DateField(_("held on"))
@@ -143,6 +156,8 @@ class Training(models.Model):
     at = models.DateTimeField(_("recorded at"))
 
     class Meta:
+        verbose_name = _("training")
+        verbose_name_plural = _("trainings")
         ordering = ["-held_on", "-id"]
         constraints = [models.CheckConstraint(condition=Q(attendees__gte=1, attendees__lte=10_000),
                                               name="training_attendees_bounded")]
@@ -154,7 +169,8 @@ class Training(models.Model):
 class Funding(models.Model):
     """Money the organisation received, in fen, with its source and the source's sector."""
 
-    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="fundings")
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="fundings",
+                                     verbose_name=_("organisation"))
     source = models.ForeignKey(Actor, null=True, blank=True, on_delete=models.PROTECT, related_name="funded",
                                verbose_name=_("funder"))
     source_name = models.CharField(_("funder"), max_length=120, blank=True)
@@ -165,6 +181,8 @@ class Funding(models.Model):
     at = models.DateTimeField(_("recorded at"))
 
     class Meta:
+        verbose_name = _("funding")
+        verbose_name_plural = _("fundings")
         ordering = ["-received_on", "-id"]
         constraints = [
             models.CheckConstraint(condition=Q(amount_fen__gte=1, amount_fen__lte=MAX_FEN), name="funding_amount_bounded"),
@@ -183,7 +201,8 @@ class Funding(models.Model):
 class StageChange(models.Model):
     """One dated step of the incubation ladder, with the evidence it stood on when it was taken."""
 
-    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="stage_changes")
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="stage_changes",
+                                     verbose_name=_("organisation"))
     from_stage = models.CharField(_("from"), max_length=12, choices=Organisation.Stage.choices, blank=True)
     to_stage = models.CharField(_("to"), max_length=12, choices=Organisation.Stage.choices)
     on = models.DateField(_("on"))
@@ -193,10 +212,12 @@ class StageChange(models.Model):
     trainings = models.PositiveIntegerField(_("trainings attended"), default=0)
     funding_fen = models.BigIntegerField(_("funding received (fen)"), default=0)
     by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
-                           related_name="+")
+                           related_name="+", verbose_name=_("recorded by"))
     at = models.DateTimeField(_("recorded at"))
 
     class Meta:
+        verbose_name = _("incubation stage change")
+        verbose_name_plural = _("incubation stage changes")
         ordering = ["-on", "-id"]
         constraints = [models.CheckConstraint(condition=Q(funding_fen__gte=0), name="stage_funding_not_negative")]
 
@@ -213,18 +234,21 @@ class Complaint(models.Model):
         UPHELD = "upheld", pgettext_lazy("complaint", "upheld")
         DISMISSED = "dismissed", pgettext_lazy("complaint", "dismissed")
 
-    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="complaints")
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="complaints",
+                                     verbose_name=_("organisation"))
     text = models.CharField(_("complaint"), max_length=500)
     filed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
-                                 related_name="+")
+                                 related_name="+", verbose_name=_("filed by"))
     filed_at = models.DateTimeField(_("filed at"))
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.OPEN)
     resolution = models.CharField(_("resolution"), max_length=500, blank=True)
     resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
-                                    related_name="+")
-    resolved_at = models.DateTimeField(null=True, blank=True)
+                                    related_name="+", verbose_name=_("resolved by"))
+    resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
 
     class Meta:
+        verbose_name = _("complaint about an organisation")
+        verbose_name_plural = _("complaints about organisations")
         ordering = ["-filed_at", "-id"]
         constraints = [
             models.CheckConstraint(condition=Q(status__in=["open", "upheld", "dismissed"]), name="complaint_status_known"),
@@ -244,7 +268,8 @@ class Admission(models.Model):
         ADMITTED = "admitted", _("admitted")
         REFUSED = "refused", _("refused")
 
-    emergency = models.ForeignKey("emergency.Emergency", on_delete=models.PROTECT, related_name="admissions")
+    emergency = models.ForeignKey("emergency.Emergency", on_delete=models.PROTECT, related_name="admissions",
+                                  verbose_name=_("emergency"))
     actor = models.ForeignKey(Actor, on_delete=models.PROTECT, related_name="admissions",
                               verbose_name=_("organisation"))
     grid = models.ForeignKey("registry.Place", on_delete=models.PROTECT, related_name="+", verbose_name=_("grid"))
@@ -252,14 +277,16 @@ class Admission(models.Model):
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.APPLIED)
     note = models.CharField(_("note"), max_length=500, blank=True)
     applied_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
-                                   related_name="+")
+                                   related_name="+", verbose_name=_("applied by"))
     applied_at = models.DateTimeField(_("applied at"))
     reason = models.CharField(_("reason"), max_length=500, blank=True)
     decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
-                                   related_name="+")
-    decided_at = models.DateTimeField(null=True, blank=True)
+                                   related_name="+", verbose_name=_("decided by"))
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
 
     class Meta:
+        verbose_name = _("admission in an emergency")
+        verbose_name_plural = _("admissions in an emergency")
         ordering = ["-applied_at", "actor_id", "grid_id", "service_kind"]
         constraints = [
             models.UniqueConstraint(fields=["emergency", "actor", "grid", "service_kind"], name="admission_once"),

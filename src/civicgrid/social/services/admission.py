@@ -89,14 +89,9 @@ def admission_apply(*, user: Any, scope: Scope, emergency_id: Any, actor_id: Any
                                     applied_by=audit.acting_user(user), applied_at=now)
                     created.append(row)
                 rows.append(row)
-        Admission.objects.bulk_create(created)
-        if created:
-            audit.record_bulk(user=user, event=SocialEvent.ADMISSION_APPLIED, model=Admission,
-                              ids=[a.pk for a in Admission.objects.filter(emergency=emergency, actor=actor,
-                                                                          applied_at=now)],
-                              counts={"actor": actor.code, "emergency": emergency.pk, "grids": len(grids),
-                                      "kinds": kinds, "applied": len(created)},
-                              place_path=emergency.community.path, summary=f"{actor} applied")
+        for row in created:  # one event per grid and service (at most the grids' bound times the kinds)
+            row.save()
+            audit.record(user=user, event=SocialEvent.ADMISSION_APPLIED, instance=row, new=audit.snapshot(row))
         return rows
 
 

@@ -154,9 +154,9 @@ def assessment_record(*, user: Any, scope: Scope, organisation_id: int, ratings:
         AssessmentRating.objects.bulk_create(
             AssessmentRating(assessment=assessment, indicator=code, words_en=indicators[code][0],
                              words_zh=indicators[code][1], rating=rating) for code, rating in values.items())
+        # the ratings are rows of their own, written once with the assessment and never changed
         audit.record(user=user, event=SocialEvent.ASSESSMENT_RECORDED, instance=assessment,
-                     new={"score": str(score), "assessed_on": day.isoformat(), "ratings": values},
-                     place_path=audit.place_path_of(organisation))
+                     new=audit.snapshot(assessment), place_path=audit.place_path_of(organisation))
         latest = organisation.assessments.order_by("-assessed_on", "-id").first()
         if latest is not None and latest.pk == assessment.pk:
             audit.update_fields(user=user, event=SocialEvent.ASSESSMENT_RECORDED, instance=organisation,
