@@ -16,7 +16,15 @@ from civicgrid.social import services
 from civicgrid.social.models import Admission
 from tests.platform.factories import user
 from tests.platform.relief_support import grid_households, lockdown
-from tests.platform.social_support import community, district, grid, hub_actor, in_force, registered, team_actor
+from tests.platform.social_support import (
+    community,
+    district,
+    grid,
+    hub_actor,
+    in_force,
+    registered,
+    team_actor,
+)
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 

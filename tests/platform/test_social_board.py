@@ -23,7 +23,15 @@ from civicgrid.social.models import Funding, Organisation, StageChange
 from civicgrid.social.uscc import uscc_problem
 from tests.platform.factories import user
 from tests.platform.relief_support import client_for, grid_households, lockdown
-from tests.platform.social_support import community, district, grid, hub_actor, in_force, registered, team_actor
+from tests.platform.social_support import (
+    community,
+    district,
+    grid,
+    hub_actor,
+    in_force,
+    registered,
+    team_actor,
+)
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
