@@ -16,7 +16,7 @@ from civicgrid.registry.models import SECTOR_LABELS
 from civicgrid.social.conf import indicator_label, social_setting
 from civicgrid.social.models import Organisation
 
-DATE = forms.DateInput(attrs={"type": "date"})
+DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
 def _actor_choices(actors: Any, blank: str = "") -> list[tuple[Any, str]]:
