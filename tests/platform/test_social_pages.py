@@ -10,7 +10,15 @@ import pytest
 from civicgrid.core.models import AuditLog
 from civicgrid.social.models import Admission, Organisation
 from tests.platform.relief_support import client_for
-from tests.platform.social_support import PUBLISHED, evidence, fresh_code, grid, hub_actor, in_force, registered
+from tests.platform.social_support import (
+    PUBLISHED,
+    evidence,
+    fresh_code,
+    grid,
+    hub_actor,
+    in_force,
+    registered,
+)
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 

@@ -100,7 +100,7 @@ def test_verification_changes_need_a_reason_and_are_kept_dated() -> None:
     with pytest.raises(Conflict):
         services.organisation_verify(user=who, scope=scope, organisation_id=organisation.pk, state="verified", reason="x")
     history = list(organisation.verification_changes.order_by("at", "id").values_list("from_state", "to_state", "reason"))
-    assert history == [("", "applied", "registered"), ("applied", "verified", "ok")]
+    assert history == [("", "applied", "entered in the register"), ("applied", "verified", "ok")]
     assert Organisation.objects.get(pk=organisation.pk).is_verified
     with pytest.raises(NotFound):
         services.organisation_verify(user=who, scope=scope, organisation_id=987_654_321, state="verified", reason="x")
