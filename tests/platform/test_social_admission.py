@@ -155,3 +155,19 @@ def test_a_capital_actor_applies_without_a_register_entry() -> None:
     row = _apply("district", company, [grid()], ["delivery"])[0]
     who, scope = district()
     assert services.admission_decide(user=who, scope=scope, admission_id=row.pk, admit=True).status == "admitted"
+
+
+def test_home_work_lists_pending_applications_and_the_emergency_to_apply_for() -> None:
+    from civicgrid.core.plugins import work_for
+
+    registered(hub_actor(), verified=True)
+    staff = user("orgstaff")
+    emergency = in_force()
+    kinds = [i.kind for i in work_for(user=staff, scope=scope_for(staff))]
+    assert "social.apply" in kinds  # an emergency in force, no application yet
+    _apply("orgstaff", hub_actor(), [grid("C01-G01"), grid("C01-G02")], ["delivery"], emergency.pk)
+    assert "social.apply" not in [i.kind for i in work_for(user=staff, scope=scope_for(staff))]
+    director = user("director")
+    items = {i.kind: i for i in work_for(user=director, scope=scope_for(director))}
+    pending = Admission.objects.filter(status="applied", grid__parent=community()).count()
+    assert items["social.admissions"].count == pending == 2

@@ -134,7 +134,7 @@ def _admissions(*, paths: tuple[str, ...], since: datetime) -> list[Presence]:
     """Organisations admitted to an emergency in force: there to work, even before their first record."""
     rows = (Admission.objects.filter(under("grid__path", paths), status=Admission.Status.ADMITTED,
                                      emergency__status=Emergency.Status.ACTIVE)
-            .values_list("grid__path", "service_kind", "actor_id").distinct())
+            .order_by().values_list("grid__path", "service_kind", "actor_id").distinct())
     return [(grid, kind, actor, _("admitted"), 0) for grid, kind, actor in rows]
 
 

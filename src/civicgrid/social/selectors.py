@@ -28,7 +28,8 @@ def organisations(*, scope: Scope, query: str = "", verification: str = "", stag
     if complaints:
         found = found.filter(pk__in=open_ones.values("organisation_id"))
     return found.annotate(open_complaints=Coalesce(Subquery(
-        open_ones.filter(organisation=OuterRef("pk")).values("organisation").annotate(n=Count("id")).values("n")[:1]),
+        open_ones.filter(organisation=OuterRef("pk")).order_by().values("organisation").annotate(n=Count("id"))
+        .values("n")[:1]),
         0))
 
 
