@@ -48,15 +48,16 @@ _MANAGERS = {"places", "households", "residents", "actors", "people", "audit", "
              "cases_manage", "relief", "relief_manage", "emergency", "emergency_manage", "alerts", "alerts_publish",
              "analytics", "jobs", "volunteers", "volunteers_manage", "simulation"}
 GRANTS: dict[str, set[str]] = {
-    "district": _MANAGERS | {"templates_edit", "fund", "fund_manage", "fund_codes"},  # plan and checklist templates are district-wide (finding 10)
-    "director": _MANAGERS | {"fund", "fund_manage", "fund_codes"},
+    # the register of social organisations and admission to an emergency are coordinators' (issue 12)
+    "district": _MANAGERS | {"templates_edit", "fund", "fund_manage", "fund_codes", "social", "social_manage"},
+    "director": _MANAGERS | {"fund", "fund_manage", "fund_codes", "social", "social_manage"},  # templates: finding 10
     "grid": {"places", "households", "residents", "actors", "people", "export", "edit", "cases", "relief",
              "emergency", "alerts", "alerts_publish", "volunteers", "volunteers_manage", "grievances",
-             "grievances_handle", "mediation", "fund", "fund_codes"},
+             "grievances_handle", "mediation", "fund", "fund_codes", "social"},
     # social-organisation staff see the emergencies of the area they serve and the tasks given to them
-    # (issue 10: "the emergency task assigned to their organisation is invisible")
+    # (issue 10: "the emergency task assigned to their organisation is invisible"), and apply for admission
     "orgstaff": {"places", "households", "residents", "actors", "cases", "relief", "alerts", "emergency", "volunteers",
-                 "fund"},
+                 "fund", "social"},
     "volunteer": {"households", "residents", "actors", "relief", "alerts", "volunteers", "fund"},
     "resident": {"households", "residents", "actors", "cases", "relief", "alerts", "grievances", "fund"},
 }
@@ -190,6 +191,16 @@ ROUTES: dict[str, R] = {
     "fund:codes": R("fund_codes", GP, "fund_round"), "fund:paper": R("fund_codes", GP, "fund_round"),
     "fund:vote": R(PUBLIC, GP, "fund_public_round"), "fund:cosign": R("fund", P, "fund_proposal"),
     "fund:review": R("fund_manage", P, "fund_proposal"), "fund:spend": R("fund_manage", P, "fund_proposal"),
+    # social organisations (issue 12)
+    "social:organisations": R("social"), "social:register": R("social_manage", GP),
+    "social:organisation": R("social", G, "organisation"),
+    "social:verify": R("social_manage", P, "organisation"), "social:stage": R("social_manage", P, "organisation"),
+    "social:assess": R("social_manage", GP, "organisation"),
+    "social:training": R("social_manage", P, "organisation"), "social:funding": R("social_manage", P, "organisation"),
+    "social:complain": R("social", P, "organisation"),
+    "social:complaint_resolve": R("social_manage", P, "org_complaint"),
+    "social:admissions": R("social", GP), "social:decide": R("social_manage", P, "admission"),
+    "social:board": R("social"), "social:board_export": R("social"),
     # analytics and ops
     "analytics:governance": R("analytics"), "analytics:crei": R("analytics"), "analytics:plotly_js": R(PUBLIC),
     "ops:jobs": R("jobs"), "ops:healthz": R(PUBLIC), "ops:readyz": R(PUBLIC),
@@ -254,6 +265,16 @@ ROUTES: dict[str, R] = {
     "POST /api/fund/rounds/{round_id}/ballot": R(PUBLIC, P, "fund_public_round",
                                                  body='{"code": "AAAA-AAAA-AAAA", "choices": [1], "revision": 0}'),
     "POST /api/fund/proposals/{proposal_id}/spending": R("fund_manage", P, "fund_proposal", body='{"amount_fen": 1}'),
+    "GET /api/social/organisations": R("social"), "POST /api/social/organisations": R("social_manage", P),
+    "GET /api/social/organisations/{organisation_id}": R("social", G, "organisation"),
+    "POST /api/social/organisations/{organisation_id}/verification": R(
+        "social_manage", P, "organisation", body='{"state": "verified", "reason": ""}'),
+    "POST /api/social/organisations/{organisation_id}/stage": R(
+        "social_manage", P, "organisation", body='{"to_stage": "growing", "on": "2026-01-01", "reason": ""}'),
+    "POST /api/social/admissions": R("social", P),
+    "POST /api/social/admissions/{admission_id}/decision": R("social_manage", P, "admission",
+                                                             body='{"admit": false, "reason": ""}'),
+    "GET /api/social/board": R("social"),
 }
 
 
@@ -477,6 +498,7 @@ def _build_world() -> World:
         world.add("sweep_grid", {"sweep_id": sweep.pk, "grid_id": grid.pk}, seen, f"a grid's sweep list in {community.code}")
         drill = emergency.drill_start(user=district, scope=d_scope, community=community, plan=plan)
         world.add("drill", {"drill_id": drill.pk}, seen, f"a drill in {community.code}")
+    _social(world, district, d_scope, team, org_task, c02_task)
     for h, seen in ((home, {"district", "director", "grid", "resident"}), (c02_home, {"district"})):
         visit = SweepVisit.objects.get(household=h)
         # households given by a task are seen in every module (README: roles and scoping)
@@ -635,6 +657,51 @@ def _grievances_and_mediation(world: World, district: Any, home: Any, c02_home: 
         case = mediation.case_open(user=district, scope=d_scope, category="neighbour", place=household.grid,
                                    summary="matrix")
         world.add("mediation", {"case_id": case.pk}, seen, f"a mediation in {household.grid.code}")
+
+
+def _social(world: World, district: Any, d_scope: Any, team: Any, org_task: Any, c02_task: Any) -> None:
+    """The organisation's staff's own organisation (serving the sub-district) in the register, with a complaint;
+    C02's volunteer team too. With an emergency in force in both communities, the organisation is admitted for
+    the deliveries of its tasks (only admitted organisations claim then) and applies for G01's care visits."""
+    from civicgrid.core.places import ancestor_at
+    from civicgrid.emergency.models import Emergency
+    from civicgrid.registry.models import Actor, Place
+    from civicgrid.social import services as social
+    from tests.platform.social_support import fresh_code
+
+    org = user("orgstaff").role.actor
+    c02_team = Actor.objects.get(code=team.code.replace("C01", "C02"))
+    registered = {}
+    for actor in (org, c02_team):
+        registered[actor.pk] = social.organisation_register(user=district, scope=d_scope, actor_id=actor.pk,
+                                                            credit_code=fresh_code())
+        social.organisation_verify(user=district, scope=d_scope, organisation_id=registered[actor.pk].pk,
+                                   state="verified", reason="matrix")
+    mine, theirs = registered[org.pk], registered[c02_team.pk]
+    world.add("organisation", {"organisation_id": mine.pk}, {"district", "director", "grid", "orgstaff"},
+              "the sub-district's organisation")
+    world.add("organisation", {"organisation_id": theirs.pk}, {"district", "orgstaff"}, "C02's volunteer team")
+    for organisation, seen in ((mine, {"district", "director", "grid", "orgstaff"}), (theirs, {"district", "orgstaff"})):
+        complaint = social.complaint_file(user=district, scope=d_scope, organisation_id=organisation.pk, text="matrix")
+        world.add("org_complaint", {"organisation_id": organisation.pk, "complaint_id": complaint.pk}, seen,
+                  f"a complaint about {organisation}")
+    for task in (org_task, c02_task):
+        grid = Place.objects.get(path=ancestor_at(task.place_path, "grid"))
+        emergency = Emergency.objects.get(community_id=grid.parent_id, status="active")
+        row = social.admission_apply(user=district, scope=d_scope, emergency_id=emergency.pk, actor_id=org.pk,
+                                     grid_ids=[grid.pk], service_kinds=["delivery"])[0]
+        social.admission_decide(user=district, scope=d_scope, admission_id=row.pk, admit=True)
+    g01 = Place.objects.get(level="grid", code__endswith="C01-G01")
+    c01_emergency = Emergency.objects.get(community_id=g01.parent_id, status="active")
+    pending = social.admission_apply(user=district, scope=d_scope, emergency_id=c01_emergency.pk, actor_id=org.pk,
+                                     grid_ids=[g01.pk], service_kinds=["care_visit"])[0]
+    world.add("admission", {"admission_id": pending.pk}, {"district", "director", "grid", "orgstaff"},
+              "the organisation's application for G01")
+    c02_grid = Place.objects.filter(level="grid", parent__code__endswith="C02").order_by("code").first()
+    c02_emergency = Emergency.objects.get(community_id=c02_grid.parent_id, status="active")
+    other = social.admission_apply(user=district, scope=d_scope, emergency_id=c02_emergency.pk,
+                                   actor_id=c02_team.pk, grid_ids=[c02_grid.pk], service_kinds=["care_visit"])[0]
+    world.add("admission", {"admission_id": other.pk}, {"district", "orgstaff"}, "C02's team's application")
 
 
 # --- asking ----------------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from django.utils import translation
 
 from tests.platform.factories import user
 from tests.platform.home_support import build
+from tests.platform.social_support import pages_world
 
 pytestmark = pytest.mark.django_db
 
@@ -217,6 +218,7 @@ def _world() -> None:
     from civicgrid.fund.demo import demo_load as fund_year
 
     fund_year(households=0, seed=1)  # each community's fund and a round with results and spending
+    pages_world()  # the social app's register, admissions and board
     grid = user("grid")
     isolation = Isolation.objects.filter(household=user("resident").role.household).get()
     emergency.checkin_record(user=grid, scope=scope_for(grid), isolation=isolation, day=isolation.start_date,

@@ -72,6 +72,10 @@ def test_role_grants_add_up_to_the_former_table() -> None:
             "community_director": {"fund", "fund_manage", "fund_codes"}, "grid_member": {"fund", "fund_codes"},
             "org_staff": {"fund"}, "volunteer": {"fund"}, "resident": {"fund"}}
     added = {r: added.get(r, set()) | fund[r] for r in ROLES}
+    # issue 12: the register of social organisations (coordinators manage; grid members and staff read)
+    social = {"district_official": {"social", "social_manage"}, "community_director": {"social", "social_manage"},
+              "grid_member": {"social"}, "org_staff": {"social"}}
+    added = {r: added.get(r, set()) | social.get(r, set()) for r in ROLES}
     assert {r: set(granted[r]) - BEFORE[r] for r in ROLES} == {r: added.get(r, set()) for r in ROLES}
 
 

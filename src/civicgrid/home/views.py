@@ -22,6 +22,20 @@ from civicgrid.home.context import TEXT_COOKIE
 PAGE_SIZE = 20
 APP_LABELS = {"cases": _("Cases"), "emergency": _("Emergency"), "relief": _("Relief"), "alerts": _("Alerts"),
               "registry": _("Registry"), "council": _("Council")}
+
+
+def _app_label(label: str) -> Any:
+    """An app's name in the reader's language: the table above, else the app's own (translated) verbose name."""
+    from django.apps import apps
+
+    if label in APP_LABELS:
+        return APP_LABELS[label]
+    try:
+        return apps.get_app_config(label).verbose_name
+    except LookupError:
+        return label
+
+
 HEADINGS = {
     "resident": (_("Your home"), _("For you")),
     "grid_member": (_("Today's work in your grids"), _("To do, most pressing first")),
@@ -53,7 +67,7 @@ def home(request: HttpRequest, scope: Scope) -> HttpResponse:
         "title": title, "work_title": work_title, "glances": glance_for(user=request.user, scope=scope),
         "page": page, "app": app, "sort": request.GET.get("sort", ""), "total": sum(counts.values()),
         "n_shown": sum(i.count for i in shown),
-        "apps": [(label, APP_LABELS.get(label, label), n) for label, n in counts.items()],
+        "apps": [(label, _app_label(label), n) for label, n in counts.items()],
         "is_resident": scope.role == "resident",
     })
 

@@ -29,6 +29,7 @@ from civicgrid.core.errors import Conflict, Forbidden, Invalid, NotFound
 from civicgrid.core.limits import bounded_text, limit, merge_notes, whole_number
 from civicgrid.core.locking import locked, serialised_block
 from civicgrid.core.places import common_ancestor
+from civicgrid.core.plugins import work_refusal
 from civicgrid.core.scoping import Scope, check_in_scope, require, scoped
 from civicgrid.engine.allocation import POLICIES
 from civicgrid.registry.models import Actor, Household, Place
@@ -491,6 +492,10 @@ def delivery_task_claim(*, user: Any, scope: Scope, task_id: int, now: datetime 
         if task.status != DeliveryTask.Status.OPEN:
             raise Conflict(_("Someone else has already claimed this task.") if task.status == "claimed"
                            else _("This task is done."))
+        # during an emergency, only organisations admitted there may claim (the social app's guard)
+        refusal = work_refusal(user=user, scope=scope, place_path=task.place_path, service_kind="delivery")
+        if refusal:
+            raise Forbidden(refusal)
         cap = relief_setting("max_open_claims")
         if DeliveryTask.objects.filter(claimed_by=user, status=DeliveryTask.Status.CLAIMED).count() >= cap:
             raise Conflict(_("You already hold %(n)d tasks: deliver or release one first.") % {"n": cap})

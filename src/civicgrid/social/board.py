@@ -1,0 +1,235 @@
+"""The live "who does what where" board (3W), built from the platform's own records, not from reports.
+
+Per grid and kind of service: the organisations at work there (each with what the records show they did)
+and the open need there. A cell with need and nobody is a **gap**; a cell with two or more organisations is
+an **overlap** (Crisis Cleanup's "who else is working here"). Every source is one small function below;
+the board is the union of what they return, so a new source (e.g. volunteers' hours) is one more function
+in :data:`PRESENCE` or :data:`NEED`.
+
+Exported as HXL-tagged CSV (https://hxlstandard.org: a header row, then a row of hashtags such as
+``#org +name``, ``#sector +code``, ``#adm3 +name``, ``#activity +name``), cells made formula-safe with
+:func:`civicgrid.core.importing.neutralise`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.db.models import Count, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from civicgrid.core.importing import neutralise
+from civicgrid.core.places import ancestor_at, under
+from civicgrid.core.scoping import Scope, require, scoped
+from civicgrid.core.servicekinds import SERVICE_KINDS, service_kind_label
+from civicgrid.emergency.models import Emergency
+from civicgrid.registry.models import SECTOR_LABELS, Actor, Place, Post
+from civicgrid.social.conf import social_setting
+from civicgrid.social.models import Admission
+
+# (grid path, service kind, actor id, what was done, how many records)
+Presence = tuple[str, str, int, str, int]
+# (grid path, service kind, open need)
+Need = tuple[str, str, int]
+
+
+@dataclass
+class Cell:
+    grid: Place
+    kind: str
+    need: int = 0
+    doing: dict[int, list[tuple[str, int]]] = field(default_factory=dict)  # actor id -> (what, how many)
+
+    @property
+    def kind_label(self) -> str:
+        return service_kind_label(self.kind)
+
+    @property
+    def gap(self) -> bool:
+        return self.need > 0 and not self.doing
+
+    @property
+    def overlap(self) -> bool:
+        return len(self.doing) >= 2
+
+
+@dataclass
+class Board:
+    cells: list[Cell]
+    actors: dict[int, Actor]
+    since: datetime
+
+    @property
+    def gaps(self) -> int:
+        return sum(c.gap for c in self.cells)
+
+    @property
+    def overlaps(self) -> int:
+        return sum(c.overlap for c in self.cells)
+
+    def rows(self, cell: Cell) -> list[tuple[Actor, str]]:
+        """(organisation, what the records show it did) for one cell, by organisation code."""
+        return [(self.actors[a], "; ".join(f"{what} {n}" if n else what for what, n in done))
+                for a, done in sorted(cell.doing.items(), key=lambda kv: self.actors[kv[0]].code)]
+
+
+# --- the sources ---------------------------------------------------------------------------------
+def _organisations_of_claimers(user_ids: Iterable[int]) -> dict[int, int]:
+    """user id -> the society or capital actor they claim work for (staff: their organisation; a volunteer:
+    their team), the same people the admission guard asks about."""
+    from civicgrid.accounts.models import Role
+
+    found: dict[int, int] = {}
+    roles = list(Role.objects.filter(user_id__in=set(user_ids)).values("user_id", "role", "actor_id", "person_id"))
+    serving = set(Actor.objects.filter(sector__in=("society", "capital")).values_list("pk", flat=True))
+    teams: dict[int, int] = {}
+    for person_id, actor_id in Post.objects.filter(person_id__in=[r["person_id"] for r in roles if r["person_id"]],
+                                                   actor_id__in=serving).order_by("id").values_list("person_id",
+                                                                                                    "actor_id"):
+        teams.setdefault(person_id, actor_id)
+    for r in roles:
+        if r["role"] == "org_staff" and r["actor_id"] in serving:
+            found[r["user_id"]] = r["actor_id"]
+        elif r["role"] == "volunteer" and r["person_id"] in teams:
+            found[r["user_id"]] = teams[r["person_id"]]
+    return found
+
+
+def _deliveries(*, paths: tuple[str, ...], since: datetime) -> list[Presence]:
+    """Relief delivery tasks claimed or done since ``since``, by the organisation they were given to or,
+    failing that, the claimer's organisation."""
+    from civicgrid.relief.models import DeliveryTask
+
+    tasks = list(DeliveryTask.objects.filter(under("place_path", paths)).filter(
+        Q(claimed_at__gte=since) | Q(completed_at__gte=since)).exclude(claimed_by__isnull=True, organisation__isnull=True)
+        .values_list("place_path", "organisation_id", "claimed_by_id", "status"))
+    claimers = _organisations_of_claimers(t[2] for t in tasks if t[2])
+    counts: dict[tuple[str, int, bool], int] = defaultdict(int)
+    for path, organisation, claimer, status in tasks:
+        actor = organisation or claimers.get(claimer)
+        grid = ancestor_at(path, "grid")
+        if actor and grid:
+            counts[(grid, actor, status == "done")] += 1
+    return [(grid, "delivery", actor, _("deliveries done") if done else _("deliveries under way"), n)
+            for (grid, actor, done), n in counts.items()]
+
+
+def _cases(*, paths: tuple[str, ...], since: datetime) -> list[Presence]:
+    """Grid cases dispatched to an organisation since ``since``."""
+    from civicgrid.cases.models import Case
+
+    rows = (Case.objects.filter(under("place_path", paths), handler__isnull=False, dispatched_at__gte=since,
+                                handler__sector__in=("society", "capital"))
+            .values("grid__path", "handler_id").annotate(n=Count("id")).order_by())
+    return [(r["grid__path"], "case_handling", r["handler_id"], _("cases handled"), r["n"]) for r in rows]
+
+
+def _admissions(*, paths: tuple[str, ...], since: datetime) -> list[Presence]:
+    """Organisations admitted to an emergency in force: there to work, even before their first record."""
+    rows = (Admission.objects.filter(under("grid__path", paths), status=Admission.Status.ADMITTED,
+                                     emergency__status=Emergency.Status.ACTIVE)
+            .order_by().values_list("grid__path", "service_kind", "actor_id").distinct())
+    return [(grid, kind, actor, _("admitted"), 0) for grid, kind, actor in rows]
+
+
+def _relief_needs(*, paths: tuple[str, ...], since: datetime) -> list[Need]:
+    from civicgrid.relief.models import Need as ReliefNeed
+
+    rows = (ReliefNeed.objects.filter(under("household__place_path", paths),
+                                      status__in=(ReliefNeed.Status.OPEN, ReliefNeed.Status.ALLOCATED))
+            .values("household__grid__path").annotate(n=Count("id")).order_by())
+    return [(r["household__grid__path"], "delivery", r["n"]) for r in rows]
+
+
+def _open_cases(*, paths: tuple[str, ...], since: datetime) -> list[Need]:
+    from civicgrid.cases.models import Case
+
+    rows = (Case.objects.filter(under("place_path", paths), state__in=("reported", "registered", "dispatched"))
+            .values("grid__path").annotate(n=Count("id")).order_by())
+    return [(r["grid__path"], "case_handling", r["n"]) for r in rows]
+
+
+def _sweep_visits(*, paths: tuple[str, ...], since: datetime) -> list[Need]:
+    from civicgrid.emergency.models import SweepVisit
+
+    rows = (SweepVisit.objects.filter(under("place_path", paths), state__in=SweepVisit.TO_DO,
+                                      sweep__closed_at__isnull=True)
+            .values("household__grid__path").annotate(n=Count("id")).order_by())
+    return [(r["household__grid__path"], "sweep", r["n"]) for r in rows]
+
+
+PRESENCE: tuple[Callable[..., list[Presence]], ...] = (_deliveries, _cases, _admissions)
+NEED: tuple[Callable[..., list[Need]], ...] = (_relief_needs, _open_cases, _sweep_visits)
+
+
+# --- the board -----------------------------------------------------------------------------------
+def board(*, scope: Scope, community_id: int | None = None, kind: str = "", now: datetime | None = None) -> Board:
+    """The 3W board of the grids the scope may see (or of one community), over the last ``board_days``."""
+    require(scope, "social")
+    grids_qs = scoped(Place.objects.filter(level="grid"), scope)
+    if community_id is not None:
+        grids_qs = grids_qs.filter(parent_id=community_id)
+    grids = {g.path: g for g in grids_qs.select_related("parent").order_by("code")}
+    since = (now or timezone.now()) - timedelta(days=social_setting("board_days"))
+    paths = tuple(grids)
+    cells: dict[tuple[str, str], Cell] = {}
+
+    def cell(grid: str, service: str) -> Cell | None:
+        if grid not in grids or (kind and service != kind):
+            return None
+        return cells.setdefault((grid, service), Cell(grids[grid], service))
+
+    if paths:
+        for source in PRESENCE:
+            for grid, service, actor, what, n in source(paths=paths, since=since):
+                found = cell(grid, service)
+                if found is not None:
+                    found.doing.setdefault(actor, []).append((what, n))
+        for need_source in NEED:
+            for grid, service, n in need_source(paths=paths, since=since):
+                found = cell(grid, service)
+                if found is not None:
+                    found.need += n
+    actors = Actor.objects.in_bulk({a for c in cells.values() for a in c.doing})
+    order = list(SERVICE_KINDS)
+    ordered = sorted(cells.values(), key=lambda c: (c.grid.code, order.index(c.kind) if c.kind in order else 99))
+    return Board(cells=ordered, actors=actors, since=since)
+
+
+HXL_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("district", "#adm1 +code"), ("subdistrict", "#adm2 +code"), ("community", "#adm3 +name"),
+    ("community code", "#adm3 +code"), ("grid", "#adm4 +name"), ("grid code", "#adm4 +code"),
+    ("service", "#sector +name"), ("service code", "#sector +code"), ("organisation", "#org +name"),
+    ("organisation code", "#org +code"), ("organisation sector", "#org +type"), ("what was done", "#activity +name"),
+    ("open need", "#inneed +num"), ("status", "#status"),
+)
+
+
+def hxl_csv(found: Board) -> str:
+    """The board as HXL-tagged CSV: a header row in the reader's language, the hashtag row, one row per
+    organisation in a cell (a gap or a cell with need only: one row without an organisation)."""
+    headers = {"district": _("district"), "subdistrict": _("sub-district"), "community": _("community"),
+               "community code": _("community code"), "grid": _("grid"), "grid code": _("grid code"),
+               "service": _("service"), "service code": _("service code"), "organisation": _("organisation"),
+               "organisation code": _("organisation code"), "organisation sector": _("sector"),
+               "what was done": _("what was done"), "open need": _("open need"), "status": _("status")}
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow([neutralise(headers[name]) for name, _tag in HXL_COLUMNS])
+    writer.writerow([tag for _name, tag in HXL_COLUMNS])
+    for c in found.cells:
+        codes = [p for p in c.grid.path.split("/") if p]
+        place = [codes[0], codes[1] if len(codes) > 1 else "", c.grid.parent.name if c.grid.parent else "",
+                 codes[2] if len(codes) > 2 else "", c.grid.name, c.grid.code, c.kind_label, c.kind]
+        status = _("gap") if c.gap else _("overlap") if c.overlap else ""
+        rows: list[tuple[Actor | None, str]] = [*found.rows(c)] or [(None, "")]
+        for actor, what in rows:
+            org = [actor.name, actor.code, str(SECTOR_LABELS.get(actor.sector, actor.sector))] if actor else ["", "", ""]
+            writer.writerow([neutralise(v) for v in [*place, *org, what, c.need, status]])
+    return out.getvalue()
