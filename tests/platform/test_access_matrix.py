@@ -697,6 +697,14 @@ def _social(world: World, district: Any, d_scope: Any, team: Any, org_task: Any,
                                      grid_ids=[g01.pk], service_kinds=["care_visit"])[0]
     world.add("admission", {"admission_id": pending.pk}, {"district", "director", "grid", "orgstaff"},
               "the organisation's application for G01")
+    # the volunteer's own team (C01) is registered and admitted for G01's care visits: with an emergency in
+    # force only admitted organisations' volunteers claim (the guard), so the volunteer's claim goes through
+    team_org = social.organisation_register(user=district, scope=d_scope, actor_id=team.pk, credit_code=fresh_code())
+    social.organisation_verify(user=district, scope=d_scope, organisation_id=team_org.pk, state="verified",
+                               reason="matrix")
+    row = social.admission_apply(user=district, scope=d_scope, emergency_id=c01_emergency.pk, actor_id=team.pk,
+                                 grid_ids=[g01.pk], service_kinds=["care_visit"])[0]
+    social.admission_decide(user=district, scope=d_scope, admission_id=row.pk, admit=True)
     c02_grid = Place.objects.filter(level="grid", parent__code__endswith="C02").order_by("code").first()
     c02_emergency = Emergency.objects.get(community_id=c02_grid.parent_id, status="active")
     other = social.admission_apply(user=district, scope=d_scope, emergency_id=c02_emergency.pk,

@@ -161,3 +161,31 @@ def test_the_demo_makes_a_hub_community_and_a_fused_one() -> None:
         assert step.funding_fen >= rule["min_funding_yuan"] * 100
     counts = dict(Organisation.objects.values_list("stage").annotate(n=Count("id")))
     assert set(counts) <= {"incubating", "growing", "independent"} and counts.get("incubating")
+
+
+def test_counted_volunteer_hours_put_the_volunteers_organisation_on_the_board() -> None:
+    """Hours from the volunteers app's ledger (care visits here), credited to the volunteer's organisation;
+    hours typed by hand and not yet approved are not counted."""
+    from decimal import Decimal
+
+    from civicgrid.registry.models import Person, Post
+    from civicgrid.volunteers.models import HoursEntry, Volunteer
+
+    g01 = grid("C01-G01")
+    person = Person.objects.create(code="board-vol", name="志愿者")
+    Post.objects.create(person=person, actor=team_actor(), role="volunteer")
+    volunteer = Volunteer.objects.create(person=person, home=g01, place_path=g01.path, joined_on=timezone.localdate())
+    household = grid_households("C01-G01", limit=1)[0]
+    now = timezone.now()
+    for n, hours in enumerate((Decimal("1.5"), Decimal("2.0"))):
+        HoursEntry.objects.create(volunteer=volunteer, source="care_visit", source_id=900_000 + n, hours=hours,
+                                  on=timezone.localdate(), place_path=household.place_path, at=now)
+    HoursEntry.objects.create(volunteer=volunteer, source="manual", hours=Decimal("5"), on=timezone.localdate(),
+                              note="typed", place_path=household.place_path, at=now)
+    found = threew.board(scope=scope_for(user("director")), kind="care_visit")
+    cell = next(c for c in found.cells if c.grid.code == g01.code)
+    assert cell.doing[team_actor().pk] == [("volunteer hours", 4)]  # round(1.5 + 2.0): the manual 5 h not counted
+    from civicgrid.volunteers.models import CareVisit
+
+    waiting = CareVisit.objects.filter(place_path__startswith=g01.path, status="open").count()
+    assert cell.need == waiting  # the need side: care visits waiting for a volunteer

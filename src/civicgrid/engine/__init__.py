@@ -11,7 +11,10 @@ Modules: :mod:`~civicgrid.engine.synth` (synthetic communities), :mod:`~civicgri
 (the household vulnerability rule), :mod:`~civicgrid.engine.allocation` (equity-first allocation),
 :mod:`~civicgrid.engine.equity` (inequality measures), :mod:`~civicgrid.engine.governance`
 (state-capital-society balance and stress tests), :mod:`~civicgrid.engine.index` (composite indices:
-CDC/ATSDR SVI and INFORM presets, uncertainty and sensitivity).
+CDC/ATSDR SVI and INFORM presets, uncertainty and sensitivity), :mod:`~civicgrid.engine.simulation` (shock
+simulation on a registry: needs, supply, delivery, disruptions, day by day, Monte Carlo on Dask),
+:mod:`~civicgrid.engine.budgeting` (the participatory budget's published winner rule) and
+:mod:`~civicgrid.engine.social_growth` (the demo's two contrasting years of social growth).
 """
 
 from civicgrid.engine.allocation import POLICIES, allocate, sphere_floor

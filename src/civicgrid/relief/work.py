@@ -143,8 +143,8 @@ def glance(*, user: Any, scope: Scope) -> list[Glance]:
         lines = tuple(f"{point}: " + ", ".join(f"{label} × {units}" for label, units in rows)
                       for point, rows in pickup_totals(near).items())
         return [
-            Glance(key="relief.made", app="relief", order=25, value=str(made), label=_("Deliveries you made"),
-                   lines=(_("civicgrid does not record volunteer hours yet; this counts your completed deliveries."),)),
+            # the hours these deliveries earned are in the volunteers app's ledger (posted once per delivery)
+            Glance(key="relief.made", app="relief", order=25, value=str(made), label=_("Deliveries you made")),
             Glance(key="relief.pickup", app="relief", order=26, url=reverse("relief:tasks"),
                    value=str(near.count()), label=_("Open tasks near you"),
                    lines=((_("To pick up, per distribution point:"), *lines) if lines else ())),

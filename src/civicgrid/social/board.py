@@ -138,6 +138,29 @@ def _admissions(*, paths: tuple[str, ...], since: datetime) -> list[Presence]:
     return [(grid, kind, actor, _("admitted"), 0) for grid, kind, actor in rows]
 
 
+def _hours(*, paths: tuple[str, ...], since: datetime) -> list[Presence]:
+    """Counted volunteer hours since ``since`` (the volunteers app's ledger), by grid, kind of act and the
+    volunteer's organisation (the actor of their first post, as the governance page credits them)."""
+    from civicgrid.registry.models import Post
+    from civicgrid.volunteers.models import HoursEntry
+    from civicgrid.volunteers.selectors import COUNTED
+
+    kinds = {"delivery": "delivery", "sweep": "sweep", "care_visit": "care_visit"}
+    rows = list(HoursEntry.objects.filter(COUNTED, under("place_path", paths), on__gte=since.date(),
+                                          source__in=list(kinds))
+                .values_list("place_path", "source", "volunteer__person_id", "hours"))
+    first_post: dict[int, int] = {}
+    for person_id, actor_id in (Post.objects.filter(person_id__in={r[2] for r in rows}).order_by("-id")
+                                .values_list("person_id", "actor_id")):
+        first_post[person_id] = actor_id  # newest first: the first post wins
+    totals: dict[tuple[str, str, int], float] = defaultdict(float)
+    for path, source, person_id, hours in rows:
+        grid, actor = ancestor_at(path, "grid"), first_post.get(person_id)
+        if grid and actor:
+            totals[(grid, kinds[source], actor)] += float(hours)
+    return [(grid, kind, actor, _("volunteer hours"), round(h)) for (grid, kind, actor), h in totals.items()]
+
+
 def _relief_needs(*, paths: tuple[str, ...], since: datetime) -> list[Need]:
     from civicgrid.relief.models import Need as ReliefNeed
 
@@ -164,8 +187,17 @@ def _sweep_visits(*, paths: tuple[str, ...], since: datetime) -> list[Need]:
     return [(r["household__grid__path"], "sweep", r["n"]) for r in rows]
 
 
-PRESENCE: tuple[Callable[..., list[Presence]], ...] = (_deliveries, _cases, _admissions)
-NEED: tuple[Callable[..., list[Need]], ...] = (_relief_needs, _open_cases, _sweep_visits)
+def _care_visits(*, paths: tuple[str, ...], since: datetime) -> list[Need]:
+    """Care visits of paired help waiting for a volunteer (the volunteers app)."""
+    from civicgrid.volunteers.models import CareVisit
+
+    rows = (CareVisit.objects.filter(under("place_path", paths), status=CareVisit.Status.OPEN)
+            .values("grid__path").annotate(n=Count("id")).order_by())
+    return [(r["grid__path"], "care_visit", r["n"]) for r in rows]
+
+
+PRESENCE: tuple[Callable[..., list[Presence]], ...] = (_deliveries, _cases, _admissions, _hours)
+NEED: tuple[Callable[..., list[Need]], ...] = (_relief_needs, _open_cases, _sweep_visits, _care_visits)
 
 
 # --- the board -----------------------------------------------------------------------------------
