@@ -48,13 +48,14 @@ _MANAGERS = {"places", "households", "residents", "actors", "people", "audit", "
              "cases_manage", "relief", "relief_manage", "emergency", "emergency_manage", "alerts", "alerts_publish",
              "analytics", "jobs"}
 GRANTS: dict[str, set[str]] = {
-    "district": _MANAGERS | {"templates_edit"},  # plan and checklist templates are district-wide (finding 10)
-    "director": _MANAGERS,
+    "district": _MANAGERS | {"templates_edit", "procurement", "procurement_manage"},  # plan and checklist templates are district-wide (finding 10)
+    "director": _MANAGERS | {"procurement", "procurement_manage"},
     "grid": {"places", "households", "residents", "actors", "people", "export", "edit", "cases", "relief",
-             "emergency", "alerts", "alerts_publish"},
+             "emergency", "alerts", "alerts_publish", "procurement"},  # procurement: as a named reviewer
     # social-organisation staff see the emergencies of the area they serve and the tasks given to them
     # (issue 10: "the emergency task assigned to their organisation is invisible")
-    "orgstaff": {"places", "households", "residents", "actors", "cases", "relief", "alerts", "emergency"},
+    "orgstaff": {"places", "households", "residents", "actors", "cases", "relief", "alerts", "emergency",
+                 "procurement"},
     "volunteer": {"households", "residents", "actors", "relief", "alerts"},
     "resident": {"households", "residents", "actors", "cases", "relief", "alerts"},
 }
@@ -140,6 +141,18 @@ ROUTES: dict[str, R] = {
     "relief:stop_deliver": R("relief", P, "held_stop", form=(("s{stop_id}-code", "000000"),)),
     "relief:stop_fail": R("relief", P, "held_stop", form=(("f{stop_id}-reason", "not_home"),)),
     "relief:stop_call": R("relief", P, "held_stop"),
+    # procurement (government purchase of services)
+    "procurement:calls": R("procurement"), "procurement:contracts": R("procurement"),
+    "procurement:payments": R("procurement"),
+    "procurement:appropriation_new": R("procurement_manage", GP), "procurement:call_new": R("procurement_manage", GP),
+    "procurement:call": R("procurement", G, "call"), "procurement:ocds": R("procurement", G, "call"),
+    "procurement:call_reviewer": R("procurement_manage", P, "call"),
+    "procurement:apply": R("procurement", GP, "call"), "procurement:award": R("procurement_manage", GP, "call"),
+    "procurement:application": R("procurement", G, "application"),
+    "procurement:application_score": R("procurement", P, "score_application"),
+    "procurement:contract": R("procurement", G, "contract"),
+    "procurement:milestone_decide": R("procurement", P, "milestone"),
+    "procurement:milestone_pay": R("procurement_manage", P, "milestone"),
     # analytics and ops
     "analytics:governance": R("analytics"), "analytics:crei": R("analytics"), "analytics:plotly_js": R(PUBLIC),
     "ops:jobs": R("jobs"), "ops:healthz": R(PUBLIC), "ops:readyz": R(PUBLIC),
@@ -173,6 +186,17 @@ ROUTES: dict[str, R] = {
     "POST /api/relief/stops/{stop_id}/deliver": R("relief", P, "held_stop", body='{"code": "000000"}'),
     "POST /api/relief/stops/{stop_id}/fail": R("relief", P, "held_stop", body='{"reason": "not_home"}'),
     "POST /api/relief/stock/issue": R("relief_manage", P),
+    "GET /api/procurement/calls": R("procurement"),
+    "GET /api/procurement/calls/{call_id}": R("procurement", G, "call"),
+    "GET /api/procurement/calls/{call_id}/ocds": R("procurement", G, "call"),
+    "GET /api/procurement/calls/{call_id}/applications": R("procurement", G, "call"),
+    "POST /api/procurement/calls/{call_id}/applications": R(
+        "procurement", P, "call", body='{"organisation_id": 987654321, "amount_fen": 1, "proposal": "x"}'),
+    "POST /api/procurement/applications/{application_id}/score": R("procurement", P, "score_application",
+                                                                    body='{"marks": {}}'),
+    "POST /api/procurement/milestones/{milestone_id}/decide": R("procurement", P, "decide_milestone",
+                                                                 body='{"accept": true}'),
+    "POST /api/procurement/milestones/{milestone_id}/pay": R("procurement_manage", P, "milestone"),
 }
 
 
@@ -423,7 +447,59 @@ def _build_world() -> World:
                   refused=publishers)
     public = Alert.objects.filter(area=c02).order_by("id").first()
     world.add("public_alert", {"alert_id": public.pk}, ALL, "a public alert (CAP is public)")
+    _procurement_world(world, district, c01, c02)
     return world
+
+
+def _procurement_world(world: World, district: Any, c01: Any, c02: Any) -> None:
+    """A call in each community (the organisation serves both); in C01 the organisation's application, scored by
+    the grid member (its named reviewer), awarded with the district official as arbiter; in C02 another
+    organisation's application."""
+    from civicgrid.accounts.roles import scope_for
+    from civicgrid.core.scoping import PLATFORM
+    from civicgrid.procurement import services as procurement
+    from civicgrid.registry.models import Actor
+    from tests.platform.procurement_support import close, organisation
+
+    d_scope = scope_for(district)
+    staff_org = organisation(user("orgstaff").role.actor)
+    other_org = organisation(Actor.objects.filter(sector="society").exclude(pk=staff_org.actor_id).order_by("code")
+                             .first())
+    funder = Actor.objects.filter(sector="state").order_by("code").first()
+    calls = {}
+    for community in (c01, c02):
+        fund = procurement.appropriation_create(user=district, scope=d_scope, name="m", place_id=community.pk,
+                                                funder_id=funder.pk, year=2026, amount_fen=100_000)
+        calls[community.pk] = procurement.call_publish(
+            user=district, scope=d_scope, appropriation_id=fund.pk, title="m", service_kind="delivery",
+            place_id=community.pk, budget_fen=100_000, deadline=timezone.now() + timedelta(days=1))
+    world.add("call", {"call_id": calls[c01.pk].pk}, {"district", "director", "grid", "orgstaff"}, "a C01 call")
+    world.add("call", {"call_id": calls[c02.pk].pk}, {"district", "orgstaff"}, "a C02 call")
+    grid = user("grid")
+    procurement.reviewer_name(user=district, scope=d_scope, call_id=calls[c01.pk].pk, reviewer_id=grid.pk)
+    mine = procurement.application_submit(user=None, scope=PLATFORM, call_id=calls[c01.pk].pk,
+                                          organisation_id=staff_org.actor_id, amount_fen=50_000, proposal="m")
+    theirs = procurement.application_submit(user=None, scope=PLATFORM, call_id=calls[c02.pk].pk,
+                                            organisation_id=other_org.actor_id, amount_fen=50_000, proposal="m")
+    world.add("application", {"application_id": mine.pk}, {"district", "director", "grid", "orgstaff"},
+              "the organisation's application in C01 (the grid member reviews it)")
+    world.add("application", {"application_id": theirs.pk}, {"district"}, "another organisation's in C02")
+    # only a named reviewer scores: whoever else sees the application is refused
+    world.add("score_application", {"application_id": mine.pk}, {"grid"}, "the C01 application",
+              refused={"district", "director", "orgstaff"})
+    world.add("score_application", {"application_id": theirs.pk}, set(), "the C02 application",
+              refused={"district"})
+    close(calls[c01.pk])
+    today = timezone.localdate()
+    contract = procurement.call_award(user=district, scope=d_scope, call_id=calls[c01.pk].pk, application_id=mine.pk,
+                                      arbiter_id=district.pk, ends_on=today,
+                                      milestones=[procurement.MilestoneSpec("m", 100, today, "deliveries_done", 1)])
+    world.add("contract", {"contract_id": contract.pk}, {"district", "director", "orgstaff"}, "the C01 contract")
+    milestone = contract.milestones.get()
+    world.add("milestone", {"milestone_id": milestone.pk}, {"district", "director", "orgstaff"}, "the C01 milestone")
+    # only the contract's arbiter (the district official) decides its milestones
+    world.add("decide_milestone", {"milestone_id": milestone.pk}, {"district"}, "the C01 milestone",
+              refused={"director", "orgstaff"})
 
 
 # --- asking ----------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ urlpatterns = [
     path("procurement/calls/<int:call_id>/award/", views.call_award, name="award"),
     path("procurement/calls/<int:call_id>/ocds.json", views.call_ocds, name="ocds"),
     path("procurement/applications/<int:application_id>/", views.application_detail, name="application"),
+    path("procurement/applications/<int:application_id>/score/", views.application_score, name="application_score"),
     path("procurement/contracts/", views.contracts, name="contracts"),
     path("procurement/contracts/<int:contract_id>/", views.contract_detail, name="contract"),
     path("procurement/milestones/<int:milestone_id>/decide/", views.milestone_decide, name="milestone_decide"),

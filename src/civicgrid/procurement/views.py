@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from civicgrid.core.errors import FORM_ERRORS
+from civicgrid.core.errors import FORM_ERRORS, Forbidden
 from civicgrid.core.scoping import Scope, require, scoped
 from civicgrid.core.views import form_errors, scoped_view
 from civicgrid.procurement import forms as f
@@ -151,30 +151,44 @@ def call_apply(request: HttpRequest, scope: Scope, call_id: int) -> HttpResponse
         status=400 if form.errors else 200)
 
 
-@scoped_view
-@require_http_methods(["GET", "POST"])
-def application_detail(request: HttpRequest, scope: Scope, application_id: int) -> HttpResponse:
+def _application_page(request: HttpRequest, scope: Scope, application_id: int,
+                      form: f.ScoreForm | None = None) -> HttpResponse:
     application = selectors.application_get(scope=scope, user=request.user, application_id=application_id)
     reviewer = selectors.is_reviewer(user=request.user, call=application.call)
     conflict = selectors.conflict_of(user=request.user, actor_id=application.organisation.actor_id) if reviewer else None
     already = application.scores.filter(reviewer_id=request.user.pk).exists()
-    form = f.ScoreForm(request.POST or None) if reviewer and not conflict and not already else None
-    if request.method == "POST":
-        if form is None:
-            services.application_score(user=request.user, scope=scope, application_id=application.pk, marks={})
-        elif form.is_valid():
-            try:
-                services.application_score(user=request.user, scope=scope, application_id=application.pk,
-                                           marks=form.marks(), comment=form.cleaned_data["comment"])
-            except FORM_ERRORS as error:
-                form_errors(form, error)
-            else:
-                messages.success(request, _("Score recorded."))
-                return redirect("procurement:application", application_id=application.pk)
+    if form is None and reviewer and not conflict and not already and application.call.status == Call.Status.OPEN:
+        form = f.ScoreForm()
     return render(request, "procurement/application.html", {
         "application": application, "form": form, "conflict": conflict, "reviewer": reviewer, "already": already,
         "scores": selectors.scores(application=application), "rubric": RUBRIC.items()},
         status=400 if form is not None and form.errors else 200)
+
+
+@scoped_view
+def application_detail(request: HttpRequest, scope: Scope, application_id: int) -> HttpResponse:
+    return _application_page(request, scope, application_id)
+
+
+@scoped_view
+@require_POST
+def application_score(request: HttpRequest, scope: Scope, application_id: int) -> HttpResponse:
+    """A named reviewer's marks; anyone else (or a reviewer with a conflict of interest) is refused by the
+    service, whose reason the error page shows."""
+    application = selectors.application_get(scope=scope, user=request.user, application_id=application_id)
+    if not selectors.is_reviewer(user=request.user, call=application.call):
+        raise Forbidden(_("only the call's named reviewers score its applications"))
+    form = f.ScoreForm(request.POST)
+    if form.is_valid():
+        try:
+            services.application_score(user=request.user, scope=scope, application_id=application.pk,
+                                       marks=form.marks(), comment=form.cleaned_data["comment"])
+        except FORM_ERRORS as error:
+            form_errors(form, error)
+        else:
+            messages.success(request, _("Score recorded."))
+            return redirect("procurement:application", application_id=application.pk)
+    return _application_page(request, scope, application_id, form)
 
 
 @scoped_view
