@@ -100,7 +100,7 @@ def conflict_of(*, user: Any, actor_id: int) -> str | None:
         return _("this account is not linked to a registry person, so a conflict of interest cannot be checked")
     post = Post.objects.filter(person_id=person_id, actor_id=actor_id).select_related("actor").first()
     if post is not None:
-        return _("holds the post “%(role)s” in the applicant %(actor)s") % {"role": post.role, "actor": post.actor.name}
+        return _("holds the post “%(role)s” in the applicant %(actor)s") % {"role": post.role_label, "actor": post.actor.name}
     funders = funders_of(actor_id)
     post = Post.objects.filter(person_id=person_id, actor_id__in=funders).select_related("actor").first()
     if post is not None:
