@@ -14,7 +14,15 @@ from civicgrid.core.errors import Conflict, Forbidden, Invalid, NotFound
 from civicgrid.core.models import AuditLog
 from civicgrid.core.plugins import Deliverable
 from civicgrid.procurement import selectors, services
-from civicgrid.procurement.models import Application, Appropriation, Milestone, Payment, Score
+from civicgrid.procurement.models import (
+    Application,
+    Appropriation,
+    Call,
+    Contract,
+    Milestone,
+    Payment,
+    Score,
+)
 from civicgrid.registry.models import Actor, Post
 from tests.platform.factories import user
 from tests.platform.procurement_support import close, organisation, setup
@@ -212,7 +220,9 @@ def test_an_award_beyond_what_the_appropriation_has_left_is_refused() -> None:
     application = _apply(s, amount=400_000)
     with pytest.raises(Conflict, match="left"):
         _award(s, application)
-    assert not hasattr(s.call, "contract") or not s.call.__class__.objects.get(pk=s.call.pk).status == "awarded"
+    assert Call.objects.get(pk=s.call.pk).status == "open" and not Contract.objects.filter(call=s.call).exists()
+    s.appropriation.refresh_from_db()
+    assert s.appropriation.committed_fen == 200_000
 
 
 def test_orgstaff_see_only_their_own_applications() -> None:

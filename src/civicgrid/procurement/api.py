@@ -12,8 +12,17 @@ from django.http import HttpRequest
 from ninja import Field, Router, Schema
 
 from civicgrid.accounts.roles import scope_for
-from civicgrid.core.apischema import PAGE, code_query, id_field, id_path, offset_query, page, requires, responses, \
-    text_field
+from civicgrid.core.apischema import (
+    PAGE,
+    code_query,
+    id_field,
+    id_path,
+    offset_query,
+    page,
+    requires,
+    responses,
+    text_field,
+)
 from civicgrid.procurement import selectors, services
 from civicgrid.procurement.conf import conf
 from civicgrid.procurement.models import RUBRIC, Application, Call, Milestone, Payment

@@ -25,7 +25,14 @@ from civicgrid.core.places import ancestors
 from civicgrid.core.plugins import deliverables
 from civicgrid.engine.social_growth import growth_profiles
 from civicgrid.procurement.events import ProcurementEvent
-from civicgrid.procurement.models import Application, Appropriation, Call, Contract, Milestone, Payment
+from civicgrid.procurement.models import (
+    Application,
+    Appropriation,
+    Call,
+    Contract,
+    Milestone,
+    Payment,
+)
 from civicgrid.registry.models import Actor, Place
 from civicgrid.social.models import Organisation
 
@@ -104,23 +111,25 @@ def _purchase(appropriation: Appropriation, community: Place, organisations: lis
     contract = Contract.objects.create(call=call, application=applications[0], organisation=applicants[0],
                                        amount_fen=amount, arbiter_id=_arbiter(), signed_at=signed,
                                        ends_on=ends_on)
-    deliverable = PREFERRED.get(kind) if PREFERRED.get(kind) in kinds else kinds[0]
+    preferred = PREFERRED.get(kind, "")
+    deliverable = preferred if preferred in kinds else kinds[0]
     shares = [30, 40, 30] if i % 2 == 0 else [50, 50]
     paid = 0
     for n, share in enumerate(shares, start=1):
         fen = amount * share // 100 if n < len(shares) else amount - amount * sum(shares[:-1]) // 100
         due = (signed + timedelta(days=300 * n // len(shares))).date()
         done = timezone.make_aware(datetime.combine(due, time(17))) < now
+        decided = timezone.make_aware(datetime.combine(due, time(10)))
         milestone = Milestone.objects.create(
             contract=contract, number=n, title=f"第{n}阶段服务", share_percent=share, amount_fen=fen, due_on=due,
             deliverable=deliverable, target=int(rng.integers(20, 80)),
             status=Milestone.Status.PAID if done else Milestone.Status.PENDING,
-            decided_at=timezone.make_aware(datetime.combine(due, time(10))) if done else None,
+            decided_at=decided if done else None,
             decided_by_id=contract.arbiter_id if done else None,
             reason=OVERRIDE_REASON if done else "", overridden=done)
         if done:
             Payment.objects.create(milestone=milestone, appropriation=appropriation, amount_fen=fen,
-                                   paid_at=milestone.decided_at + timedelta(days=5))
+                                   paid_at=decided + timedelta(days=5))
             paid += fen
     Appropriation.objects.filter(pk=appropriation.pk).update(committed_fen=F("committed_fen") + amount,
                                                              spent_fen=F("spent_fen") + paid)

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.utils import timezone
@@ -36,8 +35,8 @@ class AppropriationForm(forms.Form):
 
     def __init__(self, *args: Any, places: list[tuple[int, str]], funders: list[tuple[int, str]], **kwargs: Any):
         super().__init__(*args, **kwargs)
-        self.fields["place"].choices = places
-        self.fields["funder"].choices = funders
+        cast(forms.ChoiceField, self.fields["place"]).choices = places
+        cast(forms.ChoiceField, self.fields["funder"]).choices = funders
         self.fields["year"].initial = timezone.localdate().year
 
 
@@ -56,8 +55,8 @@ class CallForm(forms.Form):
     def __init__(self, *args: Any, appropriations: list[tuple[int, str]], places: list[tuple[int, str]],
                  **kwargs: Any):
         super().__init__(*args, **kwargs)
-        self.fields["appropriation"].choices = appropriations
-        self.fields["place"].choices = places
+        cast(forms.ChoiceField, self.fields["appropriation"]).choices = appropriations
+        cast(forms.ChoiceField, self.fields["place"]).choices = places
 
 
 class ReviewerForm(forms.Form):
@@ -65,7 +64,7 @@ class ReviewerForm(forms.Form):
 
     def __init__(self, *args: Any, candidates: list[tuple[int, str]], **kwargs: Any):
         super().__init__(*args, **kwargs)
-        self.fields["reviewer"].choices = candidates
+        cast(forms.ChoiceField, self.fields["reviewer"]).choices = candidates
 
 
 class ApplyForm(forms.Form):
@@ -75,7 +74,7 @@ class ApplyForm(forms.Form):
 
     def __init__(self, *args: Any, organisations: list[tuple[int, str]], **kwargs: Any):
         super().__init__(*args, **kwargs)
-        self.fields["organisation"].choices = organisations
+        cast(forms.ChoiceField, self.fields["organisation"]).choices = organisations
 
 
 class ScoreForm(forms.Form):
@@ -102,8 +101,8 @@ class AwardForm(forms.Form):
     def __init__(self, *args: Any, applications: list[tuple[int, str]], arbiters: list[tuple[int, str]],
                  **kwargs: Any):
         super().__init__(*args, **kwargs)
-        self.fields["application"].choices = applications
-        self.fields["arbiter"].choices = arbiters
+        cast(forms.ChoiceField, self.fields["application"]).choices = applications
+        cast(forms.ChoiceField, self.fields["arbiter"]).choices = arbiters
         kinds = [("", "—")] + [(k, str(d.label)) for k, d in sorted(deliverables().items())]
         for i in range(1, MILESTONE_ROWS + 1):
             required = i == 1

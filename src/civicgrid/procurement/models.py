@@ -175,6 +175,9 @@ class Score(models.Model):
             models.CheckConstraint(condition=Q(total__lte=100), name="procurement_score_total"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.total}: {self.application}"
+
 
 class Contract(models.Model):
     """What the award signs: the organisation, the amount (committed against the appropriation), the
