@@ -50,8 +50,11 @@ def test_role_grants_add_up_to_the_former_table() -> None:
     for role in ROLES:
         assert granted[role] >= BEFORE[role], role
     # what was added since is named here, so a grant cannot appear unnoticed
-    added = {"district_official": {"jobs"}, "community_director": {"jobs"},  # the ops app's Jobs page
-             "org_staff": {"emergency"}}  # issue 10: the emergency tasks given to their organisation
+    # procurement (issue 12): officials and directors buy services, staff apply, grid members review
+    added = {"district_official": {"jobs", "procurement", "procurement_manage"},  # the ops app's Jobs page
+             "community_director": {"jobs", "procurement", "procurement_manage"},
+             "grid_member": {"procurement"},
+             "org_staff": {"emergency", "procurement"}}  # issue 10: the emergency tasks given to their organisation
     assert {r: set(granted[r]) - BEFORE[r] for r in ROLES} == {r: added.get(r, set()) for r in ROLES}
 
 
