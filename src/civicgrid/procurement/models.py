@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from civicgrid.core.servicekinds import SERVICE_KINDS
 from civicgrid.procurement.conf import MONEY_CEILING_FEN, yuan
@@ -211,10 +212,10 @@ class Milestone(models.Model):
     (``deliverable`` names a counter of :func:`civicgrid.core.plugins.deliverables`, ``target`` how many)."""
 
     class Status(models.TextChoices):
-        PENDING = "pending", _("pending")
-        ACCEPTED = "accepted", _("accepted")
-        REJECTED = "rejected", _("rejected")
-        PAID = "paid", _("paid")
+        PENDING = "pending", pgettext_lazy("milestone", "pending")
+        ACCEPTED = "accepted", pgettext_lazy("milestone", "accepted")
+        REJECTED = "rejected", pgettext_lazy("milestone", "rejected")
+        PAID = "paid", pgettext_lazy("milestone", "paid")
 
     contract = models.ForeignKey(Contract, on_delete=models.PROTECT, related_name="milestones")
     number = models.PositiveSmallIntegerField(_("number"))
