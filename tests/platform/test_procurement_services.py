@@ -232,3 +232,34 @@ def test_orgstaff_see_only_their_own_applications() -> None:
     theirs = Application.objects.create(call=s.call, organisation=other, amount_fen=1000, proposal="x")
     seen = set(selectors.applications(scope=scope_for(s.staff), user=s.staff, call=s.call).values_list("id", flat=True))
     assert mine.pk in seen and theirs.pk not in seen
+
+
+def test_a_director_buys_only_within_their_community() -> None:
+    from civicgrid.registry.models import Place
+
+    director = user("director")
+    other = Place.objects.get(level="community", code__endswith="C02")
+    funder = Actor.objects.filter(sector="state").order_by("code").first()
+    with pytest.raises(Invalid, match="no such place"):
+        services.appropriation_create(user=director, scope=scope_for(director), name="x", place_id=other.pk,
+                                      funder_id=funder.pk, year=2026, amount_fen=1000)
+    assert not Appropriation.objects.filter(place=other).exists()
+
+
+def test_each_step_reaches_the_right_persons_work_list(monkeypatch) -> None:
+    from civicgrid.core.plugins import work_for
+
+    def kinds(name: str) -> set[str]:
+        u = user(name)
+        return {i.kind for i in work_for(user=u, scope=scope_for(u)) if i.app == "procurement"}
+
+    s = setup()
+    application = _apply(s)
+    _name_grid_reviewer(s)
+    assert "procurement.score" in kinds("grid")
+    milestone = _award(s, application).milestones.order_by("number").first()
+    assert "procurement.decide" in kinds("district") and "procurement.score" not in kinds("grid")
+    _counting(monkeypatch, 10)
+    services.milestone_decide(user=s.district, scope=scope_for(s.district), milestone_id=milestone.pk, accept=True)
+    assert "procurement.pay" in kinds("district") and "procurement.pay" in kinds("director")
+    assert "procurement.pay" not in kinds("orgstaff")
