@@ -185,8 +185,8 @@ class Contract(models.Model):
     arbiter who accepts its milestones."""
 
     class Status(models.TextChoices):
-        ACTIVE = "active", _("active")
-        COMPLETED = "completed", _("completed")
+        ACTIVE = "active", pgettext_lazy("contract", "active")
+        COMPLETED = "completed", pgettext_lazy("contract", "completed")
 
     call = models.OneToOneField(Call, on_delete=models.PROTECT, related_name="contract")
     application = models.OneToOneField(Application, on_delete=models.PROTECT, related_name="contract")
