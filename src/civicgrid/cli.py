@@ -10,6 +10,8 @@
     civicgrid allocate --requests FILE --stock FILE --policy NAME --out FILE
     civicgrid index --spec FILE --input FILE --out FILE | index svi|inform --input FILE --out FILE
     civicgrid governance --community CODE [--format text|json]
+    civicgrid crei [--level grid|community] [--format csv|json]
+                                       every unit's CREI indicator values, missing ones flagged and why
     civicgrid tick [--loop SECONDS]    periodic jobs once, without the queue (for cron)
     civicgrid backup --out FILE        the database and its keys in one file (keep it safe)
     civicgrid restore FILE [--force]   replace the database and var/secrets.json with a backup's
@@ -118,7 +120,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     from django.contrib.auth import get_user_model
 
     from civicgrid.accounts.roles import scope_for
-    from civicgrid.core.importing import write_csv_dir, write_csv_zip, write_xlsx
+    from civicgrid.core.importing import stream_csv_zip, write_csv_dir, write_xlsx_file
     from civicgrid.core.scoping import Scope
     from civicgrid.registry.selectors import registry_tables
     from civicgrid.registry.services import registry_export_recorded
@@ -133,16 +135,18 @@ def cmd_export(args: argparse.Namespace) -> int:
     else:  # the operator at the server's console: everything, identities in full
         scope = Scope(role="district_official", unrestricted=True, identity_clearance=True)
     tables = registry_tables(scope=scope)
+    counts = {k: len(v[1]) for k, v in tables.items()}
     out = Path(args.out)
     if out.suffix == ".xlsx":
-        out.write_bytes(write_xlsx(tables))
+        write_xlsx_file(tables, out)
     elif out.suffix == ".zip":
-        out.write_bytes(write_csv_zip(tables))
+        with out.open("wb") as archive:
+            for chunk in stream_csv_zip(tables):
+                archive.write(chunk)
     else:
         write_csv_dir(out, tables)
-    registry_export_recorded(user=user, scope=scope, counts={k: len(v[1]) for k, v in tables.items()},
-                             masked=not scope.identity_clearance)
-    print(f"exported to {out}: " + ", ".join(f"{len(v[1])} {k}" for k, v in tables.items()))
+    registry_export_recorded(user=user, scope=scope, counts=counts, masked=not scope.identity_clearance)
+    print(f"exported to {out}: " + ", ".join(f"{n} {k}" for k, n in counts.items()))
     return 0
 
 
@@ -313,6 +317,41 @@ def cmd_governance(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_crei(args: argparse.Namespace) -> int:
+    """For researchers: every unit's raw indicator values (not the index), one row per unit and
+    indicator in CSV (``value`` empty and ``missing`` saying why when there is none), or JSON."""
+    _django()
+    _require_migrated()
+    import csv
+    import json
+    import math
+
+    from civicgrid.analytics.crei import catalogue, indicator_values, units_for
+    from civicgrid.registry.models import Place
+
+    units, names = units_for(list(Place.objects.filter(level=args.level).order_by("path")), args.level)
+    values, reasons = indicator_values(units)
+    rows = []
+    for entry in catalogue()["indicators"]:
+        name = entry["name"]
+        for unit in units:
+            found = values.get(name, {}).get(unit)
+            value = None if found is None or math.isnan(found) else float(found)
+            missing = "" if value is not None else reasons.get(name, "no data for this unit")
+            rows.append({"unit": unit, "unit_name": names[unit], "indicator": name,
+                         "mechanism": entry["mechanism"], "value": value,
+                         "in_index": name not in reasons, "missing": missing})
+    if args.format == "json":
+        json.dump({"level": args.level, "units": len(units), "rows": rows,
+                   "missing_indicators": reasons}, sys.stdout, ensure_ascii=False, indent=1)
+        print()
+    else:
+        writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]) if rows else ["unit"], lineterminator="\n")
+        writer.writeheader()
+        writer.writerows({**r, "value": "" if r["value"] is None else repr(r["value"])} for r in rows)
+    return 0
+
+
 def cmd_backup(args: argparse.Namespace) -> int:
     _django()
     from civicgrid.core.backup import BackupError, backup
@@ -418,6 +457,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--community", required=True, help="community code, e.g. D01-S01-C01")
     p.add_argument("--format", choices=["text", "json"], default="text")
     p.set_defaults(func=cmd_governance)
+
+    p = sub.add_parser("crei", help="every unit's CREI indicator values, missing ones flagged with the reason")
+    p.add_argument("--level", choices=["grid", "community"], default="grid")
+    p.add_argument("--format", choices=["csv", "json"], default="csv")
+    p.set_defaults(func=cmd_crei)
 
     p = sub.add_parser("backup", help="back up the database and its keys into one file")
     p.add_argument("--out", required=True, help="the backup file to write (a .zip)")

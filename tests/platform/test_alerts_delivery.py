@@ -219,3 +219,59 @@ def test_clarification_shows_on_the_alert() -> None:
     assert "要停三天吗？" in page and "只停一天。" in page
     missing = client.post(f"/alerts/{alert.pk}/clarify/", {"question_zh": "?", "answer_zh": ""})
     assert missing.status_code == 400 and "authoritative answer" in missing.content.decode()
+
+
+class _Clocked:
+    """A gateway that notes when each message went out and how many were in flight at once."""
+
+    def __init__(self, pause: float = 0.0) -> None:
+        self.times: list[float] = []
+        self.in_flight = self.most_in_flight = 0
+        self.lock = threading.Lock()
+        self.pause = pause
+
+    def send(self, *, to: str, text: str) -> str:
+        import time
+
+        with self.lock:
+            self.in_flight += 1
+            self.most_in_flight = max(self.most_in_flight, self.in_flight)
+            self.times.append(time.monotonic())
+        time.sleep(self.pause)
+        with self.lock:
+            self.in_flight -= 1
+        return f"m{len(self.times)}"
+
+
+def test_the_outbox_drains_every_batch_in_one_run_sending_in_parallel(settings) -> None:  # type: ignore[no-untyped-def]
+    """Issue 15: one run of the job sends everything due (not one batch a minute), several at a time."""
+    from civicgrid.alerts.outbox import alerts_outbox_drain
+
+    settings.CIVICGRID_SMS_CONCURRENCY, settings.CIVICGRID_SMS_RATE = 8, 0
+    district = user("district")
+    area = Place.objects.get(level="community", code__endswith="C01")
+    alert = alert_publish(user=district, scope=scope_for(district), area=area, headline_zh="全社区通知",
+                          channels=["sms"])
+    queued = alert.deliveries.count()
+    assert queued > 40
+    gateway = _Clocked(pause=0.005)
+    result = alerts_outbox_drain(limit=20, gateway=gateway, budget_seconds=600)
+    assert result.sent == queued == len(gateway.times)  # several batches of 20, all in one run
+    assert not alert.deliveries.exclude(state="sent").exists()
+    assert 1 < gateway.most_in_flight <= 8
+
+
+def test_the_outbox_keeps_to_the_gateways_rate_limit(settings) -> None:  # type: ignore[no-untyped-def]
+    from civicgrid.alerts.outbox import alerts_outbox_drain
+
+    settings.CIVICGRID_SMS_CONCURRENCY, settings.CIVICGRID_SMS_RATE = 16, 100  # messages per second
+    district = user("district")
+    area = Place.objects.get(level="community", code__endswith="C01")
+    alert_publish(user=district, scope=scope_for(district), area=area, headline_zh="限速", channels=["sms"])
+    gateway = _Clocked()
+    alerts_outbox_drain(limit=25, gateway=gateway, budget_seconds=600)
+    times = sorted(gateway.times)
+    assert len(times) > 100
+    # never more than the limit in any one-second window (one extra for the window's own edge)
+    worst = max(sum(1 for t in times[i:] if t < start + 1.0) for i, start in enumerate(times))
+    assert worst <= 101

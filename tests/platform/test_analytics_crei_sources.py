@@ -60,3 +60,38 @@ def test_relief_gaps_enter_the_index_after_a_confirmed_round() -> None:
         assert outcome.values.loc[grid_code, "unmet_need_gap"] == pytest.approx(unmet_vulnerable - unmet_other)
         gaps.append(coverage_gap)
     assert gaps[0] != pytest.approx(gaps[1])  # the counts themselves vary between the grids
+
+
+def test_crei_command_prints_every_unit_and_indicator_with_the_reason_for_gaps(capsys) -> None:  # type: ignore[no-untyped-def]
+    import csv
+    import io
+    import json
+
+    from civicgrid.analytics.crei import NO_PROVIDER, catalogue, providers
+    from civicgrid.cli import main
+
+    assert main(["crei", "--level", "grid", "--format", "csv"]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    grids = set(Place.objects.filter(level="grid").values_list("code", flat=True))
+    names = [e["name"] for e in catalogue()["indicators"]]
+    # one row per grid and indicator, nothing more, nothing less
+    assert sorted((r["unit"], r["indicator"]) for r in rows) == sorted((g, n) for g in grids for n in names)
+    for r in rows:  # a value or a reason, never both, never neither
+        assert bool(r["value"]) != bool(r["missing"]), r
+        if r["indicator"] not in providers():
+            assert r["missing"] == NO_PROVIDER and r["in_index"] == "False"
+    # a provided indicator's printed values are the provider's own
+    from civicgrid.analytics.crei import units_for
+
+    printed = {r["unit"]: float(r["value"]) for r in rows if r["indicator"] == "households_per_grid_member"
+               and r["value"]}
+    units, _ = units_for(list(Place.objects.filter(level="grid")), "grid")
+    expected = providers()["households_per_grid_member"](units)
+    assert printed and expected is not None
+    assert printed == pytest.approx({u: v for u, v in expected.items() if not math.isnan(v)})
+
+    assert main(["crei", "--level", "community", "--format", "json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    communities = Place.objects.filter(level="community").count()
+    assert doc["units"] == communities and len(doc["rows"]) == communities * len(names)
+    assert set(doc["missing_indicators"]) <= set(names)

@@ -104,3 +104,34 @@ def test_services_keep_initials_in_step_with_the_name() -> None:
     resident_update(user=director, scope=scope_for(director), resident=created, name="司马光")
     created.refresh_from_db()
     assert created.name_initials == _initials("司马光")
+
+
+def test_a_full_phone_or_id_number_is_found_by_index_lookups_only() -> None:
+    """Issue 15: an exact number never scans the household or resident table (SQLite's plan says
+    SEARCH ... USING INDEX for every table it reads), and finds the same households as a plain scan."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    director = user("director")
+    scope = scope_for(director)
+    mine = selectors.household_list(scope=scope).values("id")
+    resident = Resident.objects.exclude(phone_digest="").filter(household__in=mine).order_by("id")[7]
+    holder = Resident.objects.exclude(id_number_digest="").filter(household__in=mine).order_by("-id")[3]
+    assert len(resident.phone) == 11 and len(holder.id_number) == 18
+    for number, written in ((resident.phone, f"{resident.phone[:3]} {resident.phone[3:7]} {resident.phone[7:]}"),
+                            (holder.id_number, holder.id_number)):
+        expected = sorted({r.household_id for r in Resident.objects.all() if number in (r.phone, r.id_number)}
+                          | {h.pk for h in Household.objects.all() if h.contact_phone == number})
+        with CaptureQueriesContext(connection) as queries:
+            found = sorted(selectors.household_list(scope=scope, query=written).values_list("id", flat=True))
+        in_scope = set(selectors.household_list(scope=scope).values_list("id", flat=True))
+        assert found == [h for h in expected if h in in_scope] and found
+        if connection.vendor != "sqlite":
+            continue
+        with connection.cursor() as cursor:
+            for q in queries.captured_queries:
+                if "registry_household" not in q["sql"] and "registry_resident" not in q["sql"]:
+                    continue
+                cursor.execute("EXPLAIN QUERY PLAN " + q["sql"])
+                plan = " | ".join(str(row[-1]) for row in cursor.fetchall())
+                assert "SCAN registry_household" not in plan and "SCAN registry_resident" not in plan, plan

@@ -190,7 +190,7 @@ def test_preview_then_apply_through_the_page() -> None:
 
 
 def test_xlsx_export_in_chinese_round_trips_unchanged() -> None:
-    content = _client("director").post("/registry/export/", {"format": "xlsx", "confirm_unmasked": "on"}).content
+    content = _client("director").post("/registry/export/", {"format": "xlsx", "confirm_unmasked": "on"}).getvalue()
     sheets = _sheets(content)
     assert sheets["住户"][0][:3] == ["户编码", "楼栋编码", "地址"]
     values = {row[3] for row in sheets["住户"][1:]}
@@ -214,7 +214,7 @@ def test_export_page_says_whether_identities_are_masked() -> None:
     client = _client("grid", "en")
     grid = client.get("/registry/export/").content.decode()
     assert re.search(r'id="export-masking">[^<]*masked', grid)
-    masked = _sheets(client.post("/registry/export/", {"format": "xlsx"}).content)
+    masked = _sheets(client.post("/registry/export/", {"format": "xlsx"}).getvalue())
     ids = [row[6] for row in masked["Residents"][1:] if row[6]]
     assert ids and all(str(i).startswith("*" * 14) for i in ids)
     director = _client("director", "en").get("/registry/export/").content.decode()

@@ -203,3 +203,26 @@ def test_cli_import_prints_every_bad_row(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "residents row 3, column 'birth_date', value '2001-13-01'" in result.stderr
     assert "nothing was written" in result.stderr
+
+
+def test_an_import_longer_than_the_databases_parameter_limit_lands() -> None:
+    """Issue 15: residents referencing more households than one SQL statement takes parameters (SQLite's
+    limit, lowered here to 999 so a small file crosses it) used to fail with "too many SQL variables"."""
+    from django.db import connection
+
+    if connection.vendor != "sqlite":
+        pytest.skip("the parameter limit lowered here is SQLite's own (PostgreSQL's is 65,535)")
+    import sqlite3
+
+    connection.ensure_connection()
+    raw = connection.connection
+    old = raw.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+    raw.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 999)
+    try:
+        tables = _new_community_tables(households=1200)
+        assert len({r["household_code"] for r in tables["residents"]}) > 999
+        counts = registry_import(user=None, scope=PLATFORM, tables=tables)
+    finally:
+        raw.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, old)
+    assert counts["households"] == 1200
+    assert Resident.objects.filter(code__startswith="N").count() == len(tables["residents"])

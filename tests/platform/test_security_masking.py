@@ -92,7 +92,7 @@ def test_masked_ids_cannot_be_rebuilt_from_what_a_role_without_clearance_sees(co
 
     export = client.post("/registry/export/", {"format": "zip"})
     assert export.status_code == 200
-    with zipfile.ZipFile(io.BytesIO(export.content)) as archive:
+    with zipfile.ZipFile(io.BytesIO(export.getvalue())) as archive:
         rows = csv.DictReader(io.StringIO(archive.read("residents.csv").decode("utf-8-sig")))
         for row in rows:
             if row["code"] in seen:

@@ -6,10 +6,11 @@ gateway."""
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
-import urllib.error
-import urllib.request
+import threading
+import urllib.parse
 import uuid
 from pathlib import Path
 from typing import Any, Protocol
@@ -75,26 +76,59 @@ class FileSmsGateway:
 
 class WebhookSmsGateway:
     """A generic HTTP gateway: POSTs ``{"to": ..., "text": ...}`` as JSON to ``url`` (with a bearer
-    token if given) and takes the message id from the JSON reply's ``id`` (or ``message_id``)."""
+    token if given) and takes the message id from the JSON reply's ``id`` (or ``message_id``).
+
+    Each sending thread keeps its own connection open between messages (HTTP/1.1 keep-alive): a
+    district-wide alert is hundreds of thousands of requests, and a new TCP (and TLS) handshake for
+    each would cost more than the message itself. When the server has closed a kept-alive connection,
+    the message is sent again on a new one (it never reached the server); any other failure is the
+    outbox's to retry."""
 
     def __init__(self, url: str, token: str = "", timeout: float = 5.0) -> None:
         if not url.startswith(("http://", "https://")):
             raise ValueError(f"WebhookSmsGateway url must be http(s)://..., got {url!r}")
         self.url, self.token, self.timeout = url, token, timeout
+        parts = urllib.parse.urlsplit(url)
+        self._https, self._host, self._port = parts.scheme == "https", parts.hostname or "", parts.port
+        self._path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        self._local = threading.local()
+
+    def _connection(self) -> http.client.HTTPConnection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            kind = http.client.HTTPSConnection if self._https else http.client.HTTPConnection
+            conn = self._local.conn = kind(self._host, self._port, timeout=self.timeout)
+        return conn
+
+    def _post(self, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
+        while True:
+            reused = getattr(self._local, "conn", None) is not None
+            conn = self._connection()
+            try:
+                conn.request("POST", self._path, body=body, headers=headers)
+                response = conn.getresponse()
+                return response.status, response.read()
+            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
+                conn.close()
+                self._local.conn = None
+                if not reused:  # only a kept-alive connection the server had closed is tried again
+                    raise
+            except (http.client.HTTPException, OSError):
+                conn.close()
+                self._local.conn = None
+                raise
 
     def send(self, *, to: str, text: str) -> str:
         body = json.dumps({"to": to, "text": text}, ensure_ascii=False).encode()
         headers = {"Content-Type": "application/json; charset=utf-8"}
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
-        request = urllib.request.Request(self.url, data=body, headers=headers, method="POST")
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
-                reply = response.read()
-        except urllib.error.HTTPError as exc:
-            raise GatewayError(f"gateway answered HTTP {exc.code}") from exc
-        except (urllib.error.URLError, TimeoutError, OSError) as exc:
+            status, reply = self._post(body, headers)
+        except (http.client.HTTPException, OSError) as exc:
             raise GatewayError(f"gateway unreachable: {exc}") from exc
+        if status >= 400:
+            raise GatewayError(f"gateway answered HTTP {status}")
         try:
             data = json.loads(reply or b"{}")
         except ValueError:

@@ -70,20 +70,40 @@ def units_for(places: list[Place], level: str) -> tuple[Units, dict[str, str]]:
     return {c.code: grid_ids.get(c.id, []) for c in communities}, {c.code: c.name for c in communities}
 
 
+# Why an indicator is left out of the index (shown on the page and by ``civicgrid crei``).
+NO_PROVIDER = "no app records it yet"
+NO_DATA = "no data recorded yet"
+NO_VARIATION = "no variation between units"
+
+
+def indicator_values(units: Units) -> tuple[dict[str, dict[str, float]], dict[str, str]]:
+    """Every catalogue indicator's raw values per unit, and why each one that cannot enter the index
+    is missing (no provider, nothing recorded, or the same value everywhere)."""
+    available = providers()
+    values: dict[str, dict[str, float]] = {}
+    reasons: dict[str, str] = {}
+    for entry in catalogue()["indicators"]:
+        name = entry["name"]
+        if name not in available:
+            reasons[name] = NO_PROVIDER
+            continue
+        found = available[name](units) if units else None
+        series = pd.Series(found, dtype=float) if found is not None else None
+        if found is not None:
+            values[name] = found
+        if series is None or series.notna().sum() == 0:
+            reasons[name] = NO_DATA
+        elif series.notna().sum() < 2 or series.nunique(dropna=True) < 2:
+            reasons[name] = NO_VARIATION
+    return values, reasons
+
+
 def crei(*, places: list[Place], level: str = "grid") -> CreiResult:
     units, names = units_for(places, level)
-    available = providers()
-    columns: dict[str, dict[str, float]] = {}
-    missing = []
-    for entry in catalogue()["indicators"]:
-        values = available[entry["name"]](units) if entry["name"] in available and units else None
-        series = pd.Series(values, dtype=float) if values is not None else None
-        if series is None or series.notna().sum() < 2 or series.nunique(dropna=True) < 2:
-            missing.append({**entry, "reason": "no data recorded yet" if series is None or series.notna().sum() == 0
-                            else "no variation between units"})
-            continue
-        assert values is not None  # a series was built from it above
-        columns[entry["name"]] = values
+    found, reasons = indicator_values(units)
+    columns = {name: v for name, v in found.items() if name not in reasons}
+    missing = [{**entry, "reason": reasons[entry["name"]]} for entry in catalogue()["indicators"]
+               if entry["name"] in reasons]
     values_frame = pd.DataFrame(columns).reindex(list(units))
     values_frame.index.name = "unit"
     spec = _spec(list(columns))

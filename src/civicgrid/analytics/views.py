@@ -14,6 +14,7 @@ from django.views.decorators.cache import cache_control
 from civicgrid.analytics import charts, selectors, words
 from civicgrid.analytics.governance_data import governance_inputs
 from civicgrid.core.limits import int_param
+from civicgrid.core.replica import replica_reads
 from civicgrid.core.views import scoped_view
 from civicgrid.engine import governance as gov
 
@@ -42,6 +43,7 @@ class StressForm(forms.Form):
 
 
 @scoped_view
+@replica_reads()  # read-only and read-heavy: on a read replica when one is configured
 def governance(request: HttpRequest, scope: Any) -> HttpResponse:
     communities = selectors.communities(scope=scope)
     chosen = request.GET.get("community")
@@ -65,6 +67,7 @@ def governance(request: HttpRequest, scope: Any) -> HttpResponse:
 
 
 @scoped_view
+@replica_reads()
 def crei_page(request: HttpRequest, scope: Any) -> HttpResponse:
     from civicgrid.analytics.crei import catalogue, crei, crei_uncertainty
     from civicgrid.engine.index import plot_rank_intervals

@@ -30,9 +30,13 @@ RELATIONS = {"shared_people": gettext_lazy("people holding posts in both"), "fun
              "command": gettext_lazy("command line")}
 SOURCES = {"registry": gettext_lazy("Registry"), "cases": gettext_lazy("Grid cases"),
            "emergency": gettext_lazy("Emergency mode"), "alerts": gettext_lazy("Alerts"),
-           "relief": gettext_lazy("Relief"), "social": gettext_lazy("Social organisations (planned)"),
-           "procurement": gettext_lazy("Government purchase of services")}  # translated in the procurement app
-MISSING_REASONS = {"no data recorded yet": gettext_lazy("no data yet"),
+           "relief": gettext_lazy("Relief"), "social": gettext_lazy("Social organisations"),
+           "volunteers": gettext_lazy("Volunteers and paired help"),
+           "procurement": gettext_lazy("Purchased services"), "fund": gettext_lazy("Community fund and budgeting"),
+           "council": gettext_lazy("Council and covenants"), "grievances": gettext_lazy("Grievances and appeals"),
+           "mediation": gettext_lazy("Mediation")}
+MISSING_REASONS = {"no app records it yet": gettext_lazy("not recorded by any module yet"),
+                   "no data recorded yet": gettext_lazy("no data yet"),
                    "no variation between units": gettext_lazy("no difference between units yet")}
 
 

@@ -36,7 +36,7 @@ import io
 import itertools
 import re
 import zipfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -450,26 +450,69 @@ def unneutralise(value: str) -> str:
     return value[1:] if _QUOTED_FORMULA.match(value) else value
 
 
-def write_csv_zip(tables: Mapping[str, tuple[tuple[str, ...], list[list[Any]]]]) -> bytes:
-    """A ZIP of one CSV per table (UTF-8 with BOM, so spreadsheet programs show Chinese correctly)."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+Tables = Mapping[str, tuple[tuple[str, ...], Iterable[Iterable[Any]]]]
+STREAM_ROWS = 2_000  # rows written between two chunks handed to the response
+
+
+class _Pipe(io.RawIOBase):
+    """A write-only stream whose bytes are taken out as they come (zipfile writes a ZIP to it with data
+    descriptors, as it does to any stream that cannot seek)."""
+
+    def __init__(self) -> None:
+        self.chunks: list[bytes] = []
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        self.chunks.append(bytes(data))
+        return len(data)
+
+    def take(self) -> bytes:
+        out, self.chunks = b"".join(self.chunks), []
+        return out
+
+
+def stream_csv_zip(tables: Tables) -> Iterator[bytes]:
+    """A ZIP of one CSV per table (UTF-8 with BOM, so spreadsheet programs show Chinese correctly), as
+    chunks of bytes made while the rows are read: the first chunk goes out at once, memory stays flat."""
+    pipe = _Pipe()
+    with zipfile.ZipFile(pipe, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, (header, rows) in tables.items():
-            archive.writestr(f"{name}.csv", "\ufeff" + _csv_text(header, rows))
-    return buffer.getvalue()
+            with archive.open(f"{name}.csv", "w") as entry:
+                text = io.TextIOWrapper(entry, encoding="utf-8", newline="")
+                text.write("\ufeff")
+                writer = _csv_writer(text, header)
+                for n, row in enumerate(rows, start=1):
+                    writer.writerow(_cells(row))
+                    if n % STREAM_ROWS == 0:
+                        text.flush()
+                        yield pipe.take()
+                text.flush()
+                text.detach()
+            yield pipe.take()
+    yield pipe.take()
 
 
-def write_csv_dir(out_dir: Path, tables: Mapping[str, tuple[tuple[str, ...], list[list[Any]]]]) -> list[Path]:
+def write_csv_zip(tables: Tables) -> bytes:
+    return b"".join(stream_csv_zip(tables))
+
+
+def write_csv_dir(out_dir: Path, tables: Tables) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = []
     for name, (header, rows) in tables.items():
         path = out_dir / f"{name}.csv"
-        path.write_text(_csv_text(header, rows), encoding="utf-8")
+        with path.open("w", encoding="utf-8", newline="") as out:
+            writer = _csv_writer(out, header)
+            writer.writerows(_cells(row) for row in rows)
         paths.append(path)
     return paths
 
 
-def write_xlsx(tables: Mapping[str, tuple[tuple[str, ...], list[list[Any]]]]) -> bytes:
+def write_xlsx_file(tables: Tables, path: Path | str | IO[bytes]) -> None:
+    """An XLSX workbook, one sheet per table, written row by row (openpyxl's write-only mode keeps the
+    rows in temporary files, not in memory)."""
     from openpyxl import Workbook
 
     book = Workbook(write_only=True)
@@ -478,18 +521,24 @@ def write_xlsx(tables: Mapping[str, tuple[tuple[str, ...], list[list[Any]]]]) ->
         sheet.append([neutralise(h) for h in header])
         for row in rows:
             sheet.append(["" if v is None else neutralise(str(v)) for v in row])
+    book.save(path)
+
+
+def write_xlsx(tables: Tables) -> bytes:
     buffer = io.BytesIO()
-    book.save(buffer)
+    write_xlsx_file(tables, buffer)
     return buffer.getvalue()
 
 
-def _csv_text(header: tuple[str, ...], rows: list[list[Any]]) -> str:
-    out = io.StringIO()
+def _csv_writer(out: Any, header: tuple[str, ...]) -> Any:
     # CRLF (RFC 4180): a field holding a CR or LF is then quoted, so it reads back as one field.
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow([neutralise(h) for h in header])
-    writer.writerows(["" if v is None else neutralise(v) for v in row] for row in rows)
-    return out.getvalue()
+    return writer
+
+
+def _cells(row: Iterable[Any]) -> list[Any]:
+    return ["" if v is None else neutralise(v) for v in row]
 
 
 # --- a file held between a preview and its application ----------------------------------------------

@@ -19,6 +19,7 @@ from django.db import models
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 
+from civicgrid.core.bulk import chunks, mapping_in
 from civicgrid.core.importing import ImportRejected, RowError, Rows
 from civicgrid.core.scoping import Scope, scoped
 from civicgrid.engine import registry_format as fmt
@@ -89,7 +90,8 @@ def plan(cleaned: Cleaned) -> Plan:
     out: Plan = {table: TablePlan() for table in fmt.TABLES}
     for table, current_of in _CURRENT.items():
         rows: list[dict[str, Any]] = getattr(cleaned, table)
-        records = {r.code: r for r in _QUERIES[table]().filter(code__in=[row["code"] for row in rows])}
+        records = {r.code: r for batch in chunks(row["code"] for row in rows)
+                   for r in _QUERIES[table]().filter(code__in=batch)}
         for row in rows:
             record = records.get(row["code"])
             if record is None:
@@ -182,8 +184,8 @@ def refuse_outside(scope: Scope, tables: dict[str, Rows], cleaned: Cleaned, plac
             if raw.get(key) and not inside(raw[key], strictly=strictly):
                 errors.append(RowError(table, number, key, raw[key], str(outside)))
     new_households = {r["code"] for r in cleaned.households}
-    existing = dict(Household.objects.filter(code__in={r.get("household_code", "") for r in tables.get("residents", [])}
-                                             - new_households).values_list("code", "place_path"))
+    existing = mapping_in(Household.objects.all(), field="code", key="code", value="place_path",
+                          values={r.get("household_code", "") for r in tables.get("residents", [])} - new_households)
     for number, raw in enumerate(tables.get("residents", []), start=2):
         code = raw.get("household_code", "")
         if writes("residents", raw) and code in existing and not any(existing[code].startswith(a) for a in area):

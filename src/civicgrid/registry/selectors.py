@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable, Iterator
 from datetime import date
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from civicgrid.core.crypto import digests, mask
 from civicgrid.core.models import AuditLog
@@ -58,21 +59,32 @@ def household_list(*, scope: Scope, query: str = "", place: Place | None = None)
     if place is not None:
         households = households.filter(place_path__startswith=place.path)
     query = query.strip()
-    if query:
-        keys = digests(query)  # under every configured key: rows not yet rotated still match
-        match = (Q(code__icontains=query) | Q(address__icontains=query) | Q(residents__name__icontains=query)
-                 | Q(contact_phone_digest__in=keys) | Q(residents__phone_digest__in=keys)
-                 | Q(residents__id_number_digest__in=keys))
+    number = re.sub(r"[\s-]", "", query)  # "138 0013 8000" and "138-0013-8000" are the number too
+    if number and EXACT_NUMBER.match(number):
+        # A full phone or ID number is an exact match on a keyed digest: two index lookups, then the
+        # households by key, so it costs the same at a million households as at a hundred.
+        keys = digests(number)  # under every configured key: rows not yet rotated still match
+        holders = set(Resident.objects.filter(Q(phone_digest__in=keys) | Q(id_number_digest__in=keys))
+                      .values_list("household_id", flat=True))
+        holders |= set(Household.objects.filter(contact_phone_digest__in=keys).values_list("id", flat=True))
+        households = households.filter(pk__in=sorted(holders))
+    elif query:
+        # residents' matches as a subquery on their household, so no join multiplies the rows (no DISTINCT)
+        residents = Q(name__icontains=query)
         initials = name_initials(query) if query.isascii() and query.replace(" ", "").isalpha() else ""
         if len(initials) >= 2:
-            match |= Q(residents__name_initials__startswith=initials)
+            residents |= Q(name_initials__startswith=initials)
+        match = (Q(code__icontains=query) | Q(address__icontains=query)
+                 | Q(pk__in=Resident.objects.filter(residents).values("household_id")))
         if PHONE_SUFFIX.match(query):
             match |= Q(pk__in=phone_suffix_matches(households, query) or [])
-        households = households.filter(match).distinct()
+        households = households.filter(match)
     return households.order_by("code")
 
 
 PHONE_SUFFIX = re.compile(r"^[0-9]{4}$")
+# a mainland mobile number or a resident ID number (18 characters, the last a digit or X), typed whole
+EXACT_NUMBER = re.compile(r"^(1[0-9]{10}|[0-9]{17}[0-9Xx])$")
 
 
 def phone_suffix_matches(households: QuerySet[Household], suffix: str) -> list[int] | None:
@@ -238,15 +250,34 @@ def show_audit_values(scope: Scope, values: dict[str, Any] | None) -> dict[str, 
     return {k: ("****-**-**" if k in _IDENTITY_ADJACENT and v else v) for k, v in values.items()}
 
 
-def registry_tables(*, scope: Scope) -> dict[str, tuple[tuple[str, ...], list[list[Any]]]]:
+class LazyRows:
+    """One table's rows, read from the database in chunks as they are iterated (an export of a whole
+    district never holds it in memory); ``len()`` counts them with one query."""
+
+    def __init__(self, queryset: QuerySet[Any], to_row: Callable[[Any], list[Any]]) -> None:
+        self.queryset, self.to_row = queryset, to_row
+
+    def __iter__(self) -> Iterator[list[Any]]:
+        return (self.to_row(obj) for obj in self.queryset.iterator(chunk_size=EXPORT_CHUNK))
+
+    def __len__(self) -> int:
+        return self.queryset.count()
+
+
+EXPORT_CHUNK = 2_000
+
+
+def registry_tables(*, scope: Scope) -> dict[str, tuple[tuple[str, ...], Any]]:
     """Everything in scope, in the exchange format (civicgrid.engine.registry_format), identities
-    masked for roles without clearance."""
+    masked for roles without clearance. The large tables are :class:`LazyRows`: iterate them once."""
     require(scope, "export")
     places = scoped(Place.objects.select_related("parent"), scope)
-    households = scoped(Household.objects.select_related("building"), scope)
-    residents = scoped(Resident.objects.select_related("household"), scope)
+    households = scoped(Household.objects.select_related("building"), scope).order_by("code")
+    residents = scoped(Resident.objects.select_related("household"), scope).order_by("code")
     actors = scoped(Actor.objects.select_related("service_area"), scope)
-    people = scoped(Person.objects.select_related("resident"), scope)
+    # a person's resident code is exported only when that resident is in scope too
+    people = scoped(Person.objects.select_related("resident"), scope).annotate(
+        resident_shown=Exists(scoped(Resident.objects.filter(pk=OuterRef("resident_id")), scope)))
     posts = scoped(Post.objects.select_related("person", "actor", "place"), scope)
     show = lambda value: show_identity(scope, value)  # noqa: E731
     def flag(value: bool) -> int:
@@ -256,30 +287,24 @@ def registry_tables(*, scope: Scope) -> dict[str, tuple[tuple[str, ...], list[li
     if not scope.unrestricted:  # the ancestors of the scope, so the export re-imports on its own
         ancestors = Place.objects.filter(path__in=scope.actor_area_paths() - set(scope.area_paths))
     all_places = sorted({*places, *ancestors.select_related("parent")}, key=lambda p: p.path)
-    resident_codes = set(residents.values_list("code", flat=True))
     return {
         "places": (TABLES["places"], [
             [p.code, p.name, p.level, p.parent.code if p.parent else "",
              json.dumps(p.geometry, ensure_ascii=False) if p.geometry else ""]
             for p in all_places]),
-        "households": (TABLES["households"], [
-            [h.code, h.building.code, h.address, h.housing_type, h.income_status, show(h.contact_phone)]
-            for h in households]),
-        "residents": (TABLES["residents"], [
-            [r.code, r.household.code, r.name, r.sex, show_birth_date(scope, r.birth_date), r.relation,
-             show(r.id_number),
-             show(r.phone), flag(r.lives_alone), r.disability_kind, r.disability_grade or "",
-             flag(r.chronic_illness), flag(r.pregnant), flag(r.limited_mobility), flag(r.language_barrier),
-             flag(r.mental_health_needs)]
-            for r in residents]),
+        "households": (TABLES["households"], LazyRows(households, lambda h: [
+            h.code, h.building.code, h.address, h.housing_type, h.income_status, show(h.contact_phone)])),
+        "residents": (TABLES["residents"], LazyRows(residents, lambda r: [
+            r.code, r.household.code, r.name, r.sex, show_birth_date(scope, r.birth_date), r.relation,
+            show(r.id_number), show(r.phone), flag(r.lives_alone), r.disability_kind, r.disability_grade or "",
+            flag(r.chronic_illness), flag(r.pregnant), flag(r.limited_mobility), flag(r.language_barrier),
+            flag(r.mental_health_needs)])),
         "actors": (TABLES["actors"], [
             [a.code, a.name, a.sector, a.kind, a.service_area.code,
              json.dumps(a.capacities) if a.capacities else "", a.contact_phone] for a in actors]),
-        "people": (TABLES["people"], [
-            [p.code, p.name, show(p.phone),
-             p.resident.code if p.resident and p.resident.code in resident_codes else ""] for p in people]),
-        "posts": (TABLES["posts"], [
-            [p.person.code, p.actor.code, p.role, flag(p.is_key), p.place.code if p.place else ""]
-            for p in posts]),
+        "people": (TABLES["people"], LazyRows(people, lambda p: [
+            p.code, p.name, show(p.phone), p.resident.code if p.resident and p.resident_shown else ""])),
+        "posts": (TABLES["posts"], LazyRows(posts, lambda p: [
+            p.person.code, p.actor.code, p.role, flag(p.is_key), p.place.code if p.place else ""])),
     }
 

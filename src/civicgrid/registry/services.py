@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from civicgrid.core import audit
+from civicgrid.core.bulk import mapping_in, rows_in
 from civicgrid.core.crypto import DigestField, digest
 from civicgrid.core.errors import Conflict, Invalid
 from civicgrid.core.importing import Rows
@@ -69,10 +70,11 @@ def household_vulnerability_refresh(*, household_ids: Iterable[int], as_of: date
         return 0
     columns = ["household_id", "birth_date", "disability_grade", *_FACT_FIELDS]
     residents = pd.DataFrame.from_records(
-        Resident.objects.filter(household_id__in=ids).values(*columns), columns=columns,
+        rows_in(Resident.objects.all(), field="household_id", values=ids, columns=columns), columns=columns,
     ).rename(columns={"household_id": "household"})
     households = pd.DataFrame.from_records(
-        Household.objects.filter(id__in=ids).values("id", "income_status"), columns=["id", "income_status"]
+        rows_in(Household.objects.all(), field="id", values=ids, columns=["id", "income_status"]),
+        columns=["id", "income_status"],
     ).rename(columns={"id": "household"})
     scores = _vulnerability(residents, households, as_of or date.today())
     objects = [Household(id=hid, vulnerability_score=float(row.score), vulnerability_weight=float(row.weight),
@@ -242,12 +244,10 @@ def _import_update(*, user: Any, scope: Scope, tables: dict[str, Rows], expected
 def _apply_changes(plan: roster.Plan, places: dict[str, Place]) -> list[Any]:
     """Write each changed field of each changed record (bulk, per table); returns the changed records,
     and the ids of households residents left."""
-    households = dict(Household.objects.filter(
-        code__in={c.fields["household_code"][1] for c in plan["residents"].changed if "household_code" in c.fields}
-    ).values_list("code", "id"))
-    residents = dict(Resident.objects.filter(
-        code__in={c.fields["resident_code"][1] for c in plan["people"].changed if "resident_code" in c.fields}
-    ).values_list("code", "id"))
+    households = mapping_in(Household.objects.all(), field="code", key="code", value="id", values=(
+        c.fields["household_code"][1] for c in plan["residents"].changed if "household_code" in c.fields))
+    residents = mapping_in(Resident.objects.all(), field="code", key="code", value="id", values=(
+        c.fields["resident_code"][1] for c in plan["people"].changed if "resident_code" in c.fields))
     out: list[Any] = []
     for table, model in (("places", Place), ("households", Household), ("residents", Resident),
                          ("actors", Actor), ("people", Person), ("posts", Post)):
@@ -321,8 +321,8 @@ def _create(cleaned: importer.Cleaned, places: dict[str, Place]) -> tuple[list[A
     ]
     Household.objects.bulk_create(new_households, batch_size=2000)
     created += new_households
-    household_ids = dict(Household.objects.filter(
-        code__in={r["household_code"] for r in cleaned.residents}).values_list("code", "id"))
+    household_ids = mapping_in(Household.objects.all(), field="code", key="code", value="id",
+                               values=(r["household_code"] for r in cleaned.residents))
     household_ids.update({h.code: h.id for h in new_households})
     new_residents = [Resident(household_id=household_ids[r.pop("household_code")], name_initials=name_initials(r["name"]),
                               **r) for r in (dict(r) for r in cleaned.residents)]
@@ -334,8 +334,8 @@ def _create(cleaned: importer.Cleaned, places: dict[str, Place]) -> tuple[list[A
                         contact_phone=r["contact_phone"]) for r in cleaned.actors]
     Actor.objects.bulk_create(new_actors, batch_size=2000)
     created += new_actors
-    resident_ids = dict(Resident.objects.filter(
-        code__in={r["resident_code"] for r in cleaned.people if r["resident_code"]}).values_list("code", "id"))
+    resident_ids = mapping_in(Resident.objects.all(), field="code", key="code", value="id",
+                              values=(r["resident_code"] for r in cleaned.people if r["resident_code"]))
     new_people = [Person(code=r["code"], name=r["name"], phone=r["phone"],
                          resident_id=resident_ids.get(r["resident_code"])) for r in cleaned.people]
     Person.objects.bulk_create(new_people, batch_size=2000)

@@ -15,7 +15,7 @@ no change here); booleans read ``1/0``, ``是/否``, ``yes/no``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from functools import lru_cache
 from typing import Any
 
@@ -29,7 +29,7 @@ from django.utils.translation import pgettext, pgettext_lazy
 from civicgrid.engine import registry_format as fmt
 from civicgrid.registry.models import Actor, Household, Person, Place, Post, Resident
 
-Table = tuple[tuple[str, ...], list[list[Any]]]
+Table = tuple[tuple[str, ...], Any]  # (header, rows): rows a list, or lazy for a streamed export
 
 
 # Short forms people write for a label, read as the same code (the labels themselves come from the models).
@@ -177,18 +177,23 @@ def localised_tables(tables: Mapping[str, Table]) -> dict[str, Table]:
             field = choice_field(table, column)
             labels.append({str(code): str(label) for code, label in field.choices or ()} if field else None)
         booleans = [column in fmt.BOOLEAN_COLUMNS for column in header]
-        new_rows = []
-        for row in rows:
-            cells = []
-            for value, mapping, boolean in zip(row, labels, booleans, strict=True):
-                if mapping is not None and value not in (None, ""):
-                    value = mapping.get(str(value), value)
-                elif boolean and value not in (None, ""):
-                    value = yes if str(value) in {"1", "True", "true"} else no
-                cells.append(value)
-            new_rows.append(cells)
-        out[str(TABLE_LABELS[table])] = (tuple(str(COLUMN_LABELS[table][c]) for c in header), new_rows)
+        out[str(TABLE_LABELS[table])] = (tuple(str(COLUMN_LABELS[table][c]) for c in header),
+                                         _localised_rows(rows, labels, booleans, yes=yes, no=no))
     return out
+
+
+def _localised_rows(rows: Iterable[Any], labels: list[dict[str, str] | None], booleans: list[bool], *,
+                    yes: str, no: str) -> Iterator[list[Any]]:
+    """Rows as they are read (an export is streamed: nothing is held)."""
+    for row in rows:
+        cells = []
+        for value, mapping, boolean in zip(row, labels, booleans, strict=True):
+            if mapping is not None and value not in (None, ""):
+                value = mapping.get(str(value), value)
+            elif boolean and value not in (None, ""):
+                value = yes if str(value) in {"1", "True", "true"} else no
+            cells.append(value)
+        yield cells
 
 
 def template_tables() -> dict[str, Table]:

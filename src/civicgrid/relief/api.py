@@ -139,8 +139,8 @@ def _status(code: int, body: Any) -> Any:
     return _STATUS(code, body) if _STATUS is not None else (code, body)
 
 
-def _need(request: HttpRequest, need: Need) -> dict[str, Any]:
-    progress = selectors.need_progress(scope=scope_for(request.user), needs=[need])[0]
+def _need(request: HttpRequest, need: Need, progress: selectors.NeedProgress | None = None) -> dict[str, Any]:
+    progress = progress or selectors.need_progress(scope=scope_for(request.user), needs=[need])[0]
     return {"id": need.pk, "household_id": need.household_id, "category": need.category, "item": need.item.code,
             "quantity": need.quantity, "urgency": need.urgency, "status": need.status,
             "allocated_quantity": need.allocated_quantity, "delivered_quantity": need.delivered_quantity,
@@ -179,8 +179,11 @@ def need_file(request: HttpRequest, body: NeedIn) -> Any:
 @router.get("/needs", response=responses(list[NeedOut]))
 def needs(request: HttpRequest, status: str = code_query(), offset: int = offset_query()
           ) -> list[dict[str, Any]]:
-    found = selectors.need_list(scope=scope_for(request.user), status=status).order_by("-filed_at", "-id")
-    return [_need(request, n) for n in page(found, offset)]
+    scope = scope_for(request.user)
+    shown = list(page(selectors.need_list(scope=scope, status=status).select_related("item")
+                      .order_by("-filed_at", "-id"), offset))
+    # the progress of the whole page at once (one query for its allocations), not one query per need
+    return [_need(request, n, p) for n, p in zip(shown, selectors.need_progress(scope=scope, needs=shown), strict=True)]
 
 
 @router.get("/needs/{need_id}", response=responses(NeedOut))

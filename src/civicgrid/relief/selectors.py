@@ -313,7 +313,8 @@ def round_inputs(*, scope: Scope, places: Iterable[Place], items: Iterable[Item]
         area |= Q(household__place_path__startswith=path)
     needs = scoped(Need.objects.all(), scope).filter(area, status=Need.Status.OPEN, item__in=items)
     if lock:
-        list(locked(Need.objects.filter(pk__in=list(needs.values_list("pk", flat=True)))).values_list("pk"))
+        # a subquery, not a list of ids: a district has more open needs than a statement takes parameters
+        list(locked(Need.objects.filter(pk__in=needs.values("pk"))).values_list("pk"))
     points = points_by_path()
     rows = []
     for n in needs.values("id", "household_id", "household__size", "household__vulnerability_weight",

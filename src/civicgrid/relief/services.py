@@ -24,6 +24,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from civicgrid.core import audit
+from civicgrid.core.bulk import chunks
 from civicgrid.core.errors import Conflict, Forbidden, Invalid, NotFound
 from civicgrid.core.limits import bounded_text, limit, merge_notes, whole_number
 from civicgrid.core.locking import locked, serialised_block
@@ -403,8 +404,9 @@ def round_confirm(*, user: Any, scope: Scope, place_ids: list[Any], item_codes: 
             raise Invalid(_("There is no stock of these items at the points serving these households."))
         outcomes = {o.policy: o for o in rounds.compare_policies(inputs, seed=seed)}
         result = outcomes[policy].result
-        rules = Household.objects.filter(pk__in=inputs.requests["household_id"].tolist()).values_list(
-            "vulnerability_rule", flat=True).distinct()
+        rules = sorted({rule for batch in chunks(inputs.requests["household_id"].tolist())
+                        for rule in Household.objects.filter(pk__in=batch).values_list("vulnerability_rule", flat=True)
+                        .distinct()})
         snapshot = rounds.snapshot(inputs, policy=policy, seed=seed, vulnerability_rules=list(rules))
         round = AllocationRound.objects.create(
             place=_common_place(places), place_paths=list(inputs.place_paths), item_codes=list(inputs.item_codes),

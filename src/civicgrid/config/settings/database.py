@@ -2,6 +2,9 @@
 
 CIVICGRID_DATABASE_URL=postgresql://USER:PASSWORD@HOST:PORT/NAME (host may be a socket directory,
 given as ?host=/path), or sqlite:////absolute/path/to/file.sqlite3 for an embedded database elsewhere.
+
+CIVICGRID_DATABASE_REPLICA_URL=postgresql://... a read replica of it: the analytics pages read there
+(civicgrid.core.replica); tests point it at the test database itself (TEST MIRROR).
 """
 
 import os
@@ -48,3 +51,9 @@ if _url:
 else:
     ensure_private_dir(VAR_DIR)  # the embedded database needs its folder, private (0700)
     DATABASES = {"default": {**_sqlite(VAR_DIR / "civicgrid.sqlite3"), "TEST": {"NAME": VAR_DIR / "test.sqlite3"}}}
+
+_replica = os.environ.get("CIVICGRID_DATABASE_REPLICA_URL", "")
+CIVICGRID_READ_REPLICA = "replica" if _replica else ""
+if _replica:
+    DATABASES["replica"] = {**database_from_url(_replica), "TEST": {"MIRROR": "default"}}
+DATABASE_ROUTERS = ["civicgrid.core.replica.ReplicaRouter"]

@@ -5,6 +5,9 @@ var/sms/.
 CIVICGRID_SMTP_HOST (with CIVICGRID_SMTP_PORT, CIVICGRID_SMTP_USER, CIVICGRID_SMTP_PASSWORD,
 CIVICGRID_SMTP_TLS=1) sends e-mail through an SMTP server; CIVICGRID_SMS_WEBHOOK_URL (with
 CIVICGRID_SMS_WEBHOOK_TOKEN) posts each SMS as JSON {"to", "text"} to a real gateway.
+
+CIVICGRID_SMS_CONCURRENCY  messages sent at once by one sender (default 16)
+CIVICGRID_SMS_RATE         the gateway's limit, messages per second per sender (default 0: none)
 """
 
 import os
@@ -31,3 +34,6 @@ if os.environ.get("CIVICGRID_SMS_WEBHOOK_URL"):
     }
 else:
     CIVICGRID_SMS_GATEWAY = {"class": "civicgrid.alerts.channels.FileSmsGateway", "options": {}}
+
+CIVICGRID_SMS_CONCURRENCY = int(os.environ.get("CIVICGRID_SMS_CONCURRENCY", "16"))
+CIVICGRID_SMS_RATE = float(os.environ.get("CIVICGRID_SMS_RATE", "0"))

@@ -1,4 +1,5 @@
-"""Send the queued alert messages: once, or every N seconds with --loop N."""
+"""Send the queued alert messages: batch after batch for up to --budget seconds (the periodic job's
+minute), or every N seconds with --loop N."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from civicgrid.alerts.outbox import alerts_outbox_process
+from civicgrid.alerts.outbox import alerts_outbox_drain
 
 
 class Command(BaseCommand):
@@ -15,11 +16,13 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--limit", type=int, default=500, help="deliveries per batch")
+        parser.add_argument("--budget", type=float, default=50.0,
+                            help="keep sending batches while any are due, for up to this many seconds")
         parser.add_argument("--loop", type=float, default=0.0, help="keep running, pausing this many seconds")
 
-    def handle(self, *args: Any, limit: int, loop: float, **options: Any) -> None:
+    def handle(self, *args: Any, limit: int, budget: float, loop: float, **options: Any) -> None:
         while True:
-            result = alerts_outbox_process(limit=limit)
+            result = alerts_outbox_drain(limit=limit, budget_seconds=budget)
             self.stdout.write(f"sent {result.sent}, retrying {result.retrying}, failed {result.failed}")
             if loop <= 0:
                 return
