@@ -10,6 +10,8 @@ a service were wrong. A payment names exactly one milestone, once (a unique colu
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
@@ -22,12 +24,20 @@ from civicgrid.registry.models import Actor, Place
 from civicgrid.social.models import Organisation
 
 # The rubric every application is scored against: criterion -> (label, maximum points). Totals are out of 100.
-RUBRIC: dict[str, tuple[object, int]] = {
+RUBRIC: dict[str, tuple[Any, int]] = {
     "capacity": (_("Capacity and experience"), 30),
     "plan": (_("Service plan"), 40),
     "value": (_("Value for money"), 20),
     "local": (_("Local ties"), 10),
 }
+
+def deliverable_choices() -> list[tuple[str, Any]]:
+    """The deliverables the installed apps count (core.plugins), as a field's choices: read when used, so a
+    milestone shows its deliverable by name."""
+    from civicgrid.core.plugins import deliverables
+
+    return [(kind, d.label) for kind, d in sorted(deliverables().items())]
+
 
 _MONEY = Q(amount_fen__gt=0) & Q(amount_fen__lte=MONEY_CEILING_FEN)
 
@@ -46,6 +56,8 @@ class Appropriation(models.Model):
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
+        verbose_name = _("appropriation")
+        verbose_name_plural = _("appropriations")
         ordering = ["-year", "name", "id"]
         constraints = [
             models.CheckConstraint(condition=_MONEY, name="procurement_appropriation_amount"),
@@ -78,6 +90,8 @@ class Funding(models.Model):
     note = models.CharField(_("note"), max_length=500, blank=True)
 
     class Meta:
+        verbose_name = _("funding record")
+        verbose_name_plural = _("funding records")
         ordering = ["-received_on", "id"]
         constraints = [models.CheckConstraint(condition=_MONEY, name="procurement_funding_amount"),
                        models.CheckConstraint(condition=~Q(funder=F("recipient")), name="procurement_funding_other")]
@@ -104,9 +118,11 @@ class Call(models.Model):
     status = models.CharField(_("status"), max_length=8, choices=Status.choices, default=Status.OPEN)
     published_at = models.DateTimeField(_("published at"), auto_now_add=True)
     published_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
-                                     related_name="+")
+                                     related_name="+", verbose_name=_("published by"))
 
     class Meta:
+        verbose_name = _("call for proposals")
+        verbose_name_plural = _("calls for proposals")
         ordering = ["-published_at", "-id"]
         constraints = [
             models.CheckConstraint(condition=Q(budget_fen__gt=0) & Q(budget_fen__lte=MONEY_CEILING_FEN),
@@ -121,10 +137,13 @@ class Call(models.Model):
 class Reviewer(models.Model):
     """A user named to score a call's applications."""
 
-    call = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="reviewers")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    call = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="reviewers", verbose_name=_("call"))
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+                             verbose_name=_("reviewer"))
 
     class Meta:
+        verbose_name = _("reviewer of a call")
+        verbose_name_plural = _("reviewers of calls")
         constraints = [models.UniqueConstraint(fields=["call", "user"], name="procurement_one_reviewer_entry")]
 
     def __str__(self) -> str:
@@ -139,7 +158,7 @@ class Application(models.Model):
         AWARDED = "awarded", _("awarded")
         NOT_AWARDED = "not_awarded", _("not awarded")
 
-    call = models.ForeignKey(Call, on_delete=models.PROTECT, related_name="applications")
+    call = models.ForeignKey(Call, on_delete=models.PROTECT, related_name="applications", verbose_name=_("call"))
     organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="applications",
                                      verbose_name=_("organisation"))
     amount_fen = models.BigIntegerField(_("amount asked (fen)"))
@@ -147,9 +166,11 @@ class Application(models.Model):
     status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.SUBMITTED)
     submitted_at = models.DateTimeField(_("submitted at"), auto_now_add=True)
     submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
-                                     related_name="+")
+                                     related_name="+", verbose_name=_("submitted by"))
 
     class Meta:
+        verbose_name = _("application")
+        verbose_name_plural = _("applications")
         ordering = ["submitted_at", "id"]
         constraints = [
             models.UniqueConstraint(fields=["call", "organisation"], name="procurement_one_application"),
@@ -163,21 +184,37 @@ class Application(models.Model):
 class Score(models.Model):
     """One reviewer's marks for one application against :data:`RUBRIC`."""
 
-    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="scores")
-    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    marks = models.JSONField(_("marks"))
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="scores",
+                                    verbose_name=_("application"))
+    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+                                 verbose_name=_("reviewer"))
+    # one column per criterion of RUBRIC, each bounded by its maximum in the database too
+    capacity = models.PositiveSmallIntegerField(RUBRIC["capacity"][0])
+    plan = models.PositiveSmallIntegerField(RUBRIC["plan"][0])
+    value = models.PositiveSmallIntegerField(RUBRIC["value"][0])
+    local = models.PositiveSmallIntegerField(RUBRIC["local"][0])
     total = models.PositiveSmallIntegerField(_("total"))
     comment = models.CharField(_("comment"), max_length=500, blank=True)
     scored_at = models.DateTimeField(_("scored at"), auto_now_add=True)
 
     class Meta:
+        verbose_name = _("score")
+        verbose_name_plural = _("scores")
         constraints = [
             models.UniqueConstraint(fields=["application", "reviewer"], name="procurement_one_score"),
             models.CheckConstraint(condition=Q(total__lte=100), name="procurement_score_total"),
+            models.CheckConstraint(condition=Q(capacity__lte=30) & Q(plan__lte=40) & Q(value__lte=20) & Q(local__lte=10),
+                                   name="procurement_score_rubric"),
+            models.CheckConstraint(condition=Q(total=F("capacity") + F("plan") + F("value") + F("local")),
+                                   name="procurement_score_sum"),
         ]
 
     def __str__(self) -> str:
         return f"{self.total}: {self.application}"
+
+    @property
+    def marks(self) -> dict[str, int]:
+        return {key: getattr(self, key) for key in RUBRIC}
 
 
 class Contract(models.Model):
@@ -188,9 +225,11 @@ class Contract(models.Model):
         ACTIVE = "active", pgettext_lazy("contract", "active")
         COMPLETED = "completed", pgettext_lazy("contract", "completed")
 
-    call = models.OneToOneField(Call, on_delete=models.PROTECT, related_name="contract")
-    application = models.OneToOneField(Application, on_delete=models.PROTECT, related_name="contract")
-    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="contracts")
+    call = models.OneToOneField(Call, on_delete=models.PROTECT, related_name="contract", verbose_name=_("call"))
+    application = models.OneToOneField(Application, on_delete=models.PROTECT, related_name="contract",
+                                       verbose_name=_("application"))
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="contracts",
+                                     verbose_name=_("organisation"))
     amount_fen = models.BigIntegerField(_("contract amount (fen)"))
     arbiter = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
                                 verbose_name=_("arbiter"))
@@ -200,6 +239,8 @@ class Contract(models.Model):
     award_reason = models.CharField(_("reason for the award"), max_length=500, blank=True)
 
     class Meta:
+        verbose_name = _("service contract")
+        verbose_name_plural = _("service contracts")
         ordering = ["-signed_at", "-id"]
         constraints = [models.CheckConstraint(condition=_MONEY, name="procurement_contract_amount")]
 
@@ -217,23 +258,26 @@ class Milestone(models.Model):
         REJECTED = "rejected", pgettext_lazy("milestone", "rejected")
         PAID = "paid", pgettext_lazy("milestone", "paid")
 
-    contract = models.ForeignKey(Contract, on_delete=models.PROTECT, related_name="milestones")
+    contract = models.ForeignKey(Contract, on_delete=models.PROTECT, related_name="milestones",
+                                 verbose_name=_("service contract"))
     number = models.PositiveSmallIntegerField(_("number"))
     title = models.CharField(_("title"), max_length=120)
     share_percent = models.PositiveSmallIntegerField(_("payout share (%)"))
     amount_fen = models.BigIntegerField(_("amount (fen)"))
     due_on = models.DateField(_("deadline"))
-    deliverable = models.CharField(_("deliverable"), max_length=40)
+    deliverable = models.CharField(_("deliverable"), max_length=40, choices=deliverable_choices)
     target = models.PositiveIntegerField(_("target count"))
     status = models.CharField(_("status"), max_length=8, choices=Status.choices, default=Status.PENDING)
     counted = models.PositiveIntegerField(_("count at decision"), null=True, blank=True)
     decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
-                                   related_name="+")
-    decided_at = models.DateTimeField(null=True, blank=True)
+                                   related_name="+", verbose_name=_("decided by"))
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
     reason = models.CharField(_("reason"), max_length=500, blank=True)
     overridden = models.BooleanField(_("accepted short of target"), default=False)
 
     class Meta:
+        verbose_name = _("milestone")
+        verbose_name_plural = _("milestones")
         ordering = ["contract_id", "number"]
         constraints = [
             models.UniqueConstraint(fields=["contract", "number"], name="procurement_milestone_number"),
@@ -256,15 +300,19 @@ class Milestone(models.Model):
 class Payment(models.Model):
     """Money paid against exactly one accepted milestone, once."""
 
-    milestone = models.OneToOneField(Milestone, on_delete=models.PROTECT, related_name="payment")
-    appropriation = models.ForeignKey(Appropriation, on_delete=models.PROTECT, related_name="payments")
+    milestone = models.OneToOneField(Milestone, on_delete=models.PROTECT, related_name="payment",
+                                     verbose_name=_("milestone"))
+    appropriation = models.ForeignKey(Appropriation, on_delete=models.PROTECT, related_name="payments",
+                                      verbose_name=_("appropriation"))
     amount_fen = models.BigIntegerField(_("amount (fen)"))
     paid_at = models.DateTimeField(_("paid at"))
     paid_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
-                                related_name="+")
+                                related_name="+", verbose_name=_("paid by"))
     reference = models.CharField(_("payment reference"), max_length=64, blank=True)
 
     class Meta:
+        verbose_name = _("payment")
+        verbose_name_plural = _("payments")
         ordering = ["-paid_at", "-id"]
         constraints = [models.CheckConstraint(condition=_MONEY, name="procurement_payment_amount")]
 

@@ -9,7 +9,7 @@ from datetime import date, datetime
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db import IntegrityError
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -144,7 +144,7 @@ def reviewer_name(*, user: Any, scope: Scope, call_id: int, reviewer_id: int) ->
     if Reviewer.objects.filter(call=call, user=reviewer).exists():
         raise Conflict(_("already a reviewer of this call"), field="reviewer")
     found = Reviewer.objects.create(call=call, user=reviewer)
-    audit.record(user=user, event=E.REVIEWER_NAMED, instance=call, new={"reviewer": reviewer.get_username()})
+    audit.record(user=user, event=E.REVIEWER_NAMED, instance=found, new=audit.snapshot(found), place_path=call.place.path)
     return found
 
 
@@ -204,10 +204,9 @@ def application_score(*, user: Any, scope: Scope, application_id: int, marks: di
     comment = _text(comment, "comment")
     if Score.objects.filter(application=application, reviewer_id=user.pk).exists():
         raise Conflict(_("you have already scored this application"))
-    found = Score.objects.create(application=application, reviewer=user, marks=checked, total=sum(checked.values()),
+    found = Score.objects.create(application=application, reviewer=user, **checked, total=sum(checked.values()),
                                  comment=comment)
-    audit.record(user=user, event=E.APPLICATION_SCORED, instance=application,
-                 new={"reviewer": user.get_username(), "marks": checked, "total": found.total},
+    audit.record(user=user, event=E.APPLICATION_SCORED, instance=found, new=audit.snapshot(found),
                  place_path=application.call.place.path)
     return found
 
@@ -280,9 +279,8 @@ def call_award(*, user: Any, scope: Scope, call_id: int, application_id: int, ar
     if amount > appropriation.available_fen:
         raise Conflict(_("the appropriation has %(left)s yuan left, the contract needs %(need)s yuan") % {
             "left": yuan(appropriation.available_fen), "need": yuan(amount)})
-    before = audit.snapshot(appropriation)
-    appropriation.committed_fen += amount
-    appropriation.save(update_fields=["committed_fen"])
+    audit.update_fields(user=user, event=E.CALL_AWARDED, instance=appropriation,
+                        changes={"committed_fen": appropriation.committed_fen + amount}, place_path=call.place.path)
     contract = Contract.objects.create(call=call, application=application, organisation=application.organisation,
                                        amount_fen=amount, arbiter=arbiter, signed_at=timezone.now(), ends_on=ends_on,
                                        award_reason=reason)
@@ -292,13 +290,12 @@ def call_award(*, user: Any, scope: Scope, call_id: int, application_id: int, ar
         for i, (spec, fen) in enumerate(planned, start=1)])
     Application.objects.filter(call=call).exclude(pk=application.pk).update(status=Application.Status.NOT_AWARDED)
     Application.objects.filter(pk=application.pk).update(status=Application.Status.AWARDED)
-    Call.objects.filter(pk=call.pk).update(status=Call.Status.AWARDED)
+    audit.update_fields(user=user, event=E.CALL_AWARDED, instance=call, changes={"status": Call.Status.AWARDED})
     audit.record(user=user, event=E.CALL_AWARDED, instance=contract, place_path=call.place.path,
-                 new={**audit.snapshot(contract), "milestones": [
-                     {"title": s.title, "share_percent": s.share_percent, "amount_fen": fen,
-                      "deliverable": s.deliverable, "target": s.target, "due_on": s.due_on.isoformat()}
-                     for s, fen in planned],
-                      "appropriation_committed_fen": [before["committed_fen"], appropriation.committed_fen]})
+                 new=audit.snapshot(contract))
+    for milestone in contract.milestones.order_by("number"):
+        audit.record(user=user, event=E.CALL_AWARDED, instance=milestone, new=audit.snapshot(milestone),
+                     place_path=call.place.path)
     return contract
 
 
@@ -350,10 +347,11 @@ def payment_make(*, user: Any, scope: Scope, milestone_id: int, reference: str =
     if milestone.amount_fen > left or appropriation.spent_fen + milestone.amount_fen > appropriation.amount_fen:
         raise Conflict(_("the payment of %(amount)s yuan would exceed the appropriation (%(left)s yuan left)") % {
             "amount": yuan(milestone.amount_fen), "left": yuan(max(left, 0))})
-    before = appropriation.spent_fen
-    appropriation.spent_fen += milestone.amount_fen
     try:
-        appropriation.save(update_fields=["spent_fen"])  # the check constraint is the last word
+        with transaction.atomic():  # the check constraint is the last word
+            audit.update_fields(user=user, event=E.PAYMENT_MADE, instance=appropriation,
+                                changes={"spent_fen": appropriation.spent_fen + milestone.amount_fen},
+                                place_path=contract.call.place.path, constraints_in_database=True)
     except IntegrityError:
         raise Conflict(_("the payment would exceed the appropriation")) from None
     payment = Payment.objects.create(milestone=milestone, appropriation=appropriation, amount_fen=milestone.amount_fen,
@@ -362,7 +360,7 @@ def payment_make(*, user: Any, scope: Scope, milestone_id: int, reference: str =
     if not contract.milestones.exclude(status=Milestone.Status.PAID).exists():
         Contract.objects.filter(pk=contract.pk).update(status=Contract.Status.COMPLETED)
     audit.record(user=user, event=E.PAYMENT_MADE, instance=payment, place_path=contract.call.place.path,
-                 new={**audit.snapshot(payment), "appropriation_spent_fen": [before, appropriation.spent_fen]})
+                 new=audit.snapshot(payment))
     return payment
 
 
