@@ -12,6 +12,8 @@
     civicgrid governance --community CODE [--format text|json]
     civicgrid crei [--level grid|community] [--format csv|json]
                                        every unit's CREI indicator values, missing ones flagged and why
+    civicgrid simulate --registry DIR|--community CODE --scenario FILE [--days N] [--runs R]
+                       [--policy NAME ...] [--scheduler ADDRESS] --out DIR
     civicgrid tick [--loop SECONDS]    periodic jobs once, without the queue (for cron)
     civicgrid backup --out FILE        the database and its keys in one file (keep it safe)
     civicgrid restore FILE [--force]   replace the database and var/secrets.json with a backup's
@@ -488,10 +490,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def cmd_simulate(argv: list[str]) -> int:
+    """``civicgrid simulate``: the engine's command; only ``--community`` sets Django up."""
+    from civicgrid.engine._simulation_cli import run_simulate_cli
+
+    def load_community(code: str, seed: int):  # type: ignore[no-untyped-def]
+        _django()
+        _require_migrated()
+        from civicgrid.simulation.data import population_for_community_code
+
+        return population_for_community_code(code=code, seed=seed)
+
+    return run_simulate_cli(argv, community_loader=load_community)
+
+
 # Engine commands parse their own arguments (they run without Django).
 ENGINE_COMMANDS = {
     "allocate": ("civicgrid.engine.allocation_cli", "run_allocate_cli"),
     "index": ("civicgrid.engine.index.cli", "run_index_cli"),
+    "simulate": ("civicgrid.cli", "cmd_simulate"),
 }
 
 

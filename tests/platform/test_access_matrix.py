@@ -46,21 +46,27 @@ USERS = {"district": "district_official", "director": "community_director", "gri
          "orgstaff": "org_staff", "volunteer": "volunteer", "resident": "resident"}
 _MANAGERS = {"places", "households", "residents", "actors", "people", "audit", "import", "export", "edit", "cases",
              "cases_manage", "relief", "relief_manage", "emergency", "emergency_manage", "alerts", "alerts_publish",
-             "analytics", "jobs"}
+             "analytics", "jobs", "volunteers", "volunteers_manage", "simulation"}
 GRANTS: dict[str, set[str]] = {
     "district": _MANAGERS | {"templates_edit", "procurement", "procurement_manage"},  # plan and checklist templates are district-wide (finding 10)
     "director": _MANAGERS | {"procurement", "procurement_manage"},
     "grid": {"places", "households", "residents", "actors", "people", "export", "edit", "cases", "relief",
-             "emergency", "alerts", "alerts_publish", "procurement"},  # procurement: as a named reviewer
+             "emergency", "alerts", "alerts_publish", "volunteers", "volunteers_manage",
+             "procurement"},  # procurement: as a named reviewer
     # social-organisation staff see the emergencies of the area they serve and the tasks given to them
     # (issue 10: "the emergency task assigned to their organisation is invisible")
-    "orgstaff": {"places", "households", "residents", "actors", "cases", "relief", "alerts", "emergency",
+    "orgstaff": {"places", "households", "residents", "actors", "cases", "relief", "alerts", "emergency", "volunteers",
                  "procurement"},
-    "volunteer": {"households", "residents", "actors", "relief", "alerts"},
+    "volunteer": {"households", "residents", "actors", "relief", "alerts", "volunteers"},
     "resident": {"households", "residents", "actors", "cases", "relief", "alerts"},
 }
 ANY = "any logged-in user"  # pages every role has (home, account, notices)
 PUBLIC = "public"  # no log-in at all (health, public alerts, static script)
+# issue 13 §2-3: council meetings, decisions and covenants (the council app)
+for _user in ("district", "director", "grid", "orgstaff", "resident"):
+    GRANTS[_user].add("council")
+GRANTS["district"].add("council_manage")
+GRANTS["director"].add("council_manage")
 for _grants in GRANTS.values():
     _grants.add(ANY)
     _grants.add(PUBLIC)
@@ -141,6 +147,33 @@ ROUTES: dict[str, R] = {
     "relief:stop_deliver": R("relief", P, "held_stop", form=(("s{stop_id}-code", "000000"),)),
     "relief:stop_fail": R("relief", P, "held_stop", form=(("f{stop_id}-reason", "not_home"),)),
     "relief:stop_call": R("relief", P, "held_stop"),
+    # council (issue 13 §2-3)
+    "council:meetings": R("council"), "council:meeting_new": R("council_manage", GP),
+    "council:meeting": R("council", G, "meeting"),
+    "council:agenda_add": R("council_manage", P, "meeting"), "council:invite": R("council_manage", P, "meeting"),
+    "council:attend": R("council_manage", P, "meeting"), "council:minutes": R("council_manage", P, "meeting"),
+    "council:close": R("council_manage", P, "meeting"), "council:poll_open": R("council_manage", P, "meeting"),
+    "council:decide": R("council_manage", P, "meeting"),
+    "council:checkin": R("council", GP, "checkin"),
+    "council:vote": R("council", P, "poll"), "council:poll_close": R("council_manage", P, "poll"),
+    "council:decisions": R("council"),
+    "council:publish": R("council_manage", P, "decision"), "council:decision_case": R("council_manage", P, "decision"),
+    "council:covenants": R("council"), "council:covenant_new": R("council_manage", P),
+    "council:covenant": R("council", G, "covenant"), "council:version_draft": R("council_manage", P, "covenant"),
+    "council:version": R("council", G, "version"), "council:clause_save": R("council_manage", P, "version"),
+    "council:version_adopt": R("council_manage", P, "version"), "council:version_sign": R("council", P, "sign_version"),
+    "council:clause_comment": R("council", P, "clause"),
+    # volunteers
+    "volunteers:home": R("volunteers"), "volunteers:register": R("volunteers_manage", GP),
+    "volunteers:profile": R("volunteers", G, "volunteer"), "volunteers:certificate": R("volunteers", G, "volunteer"),
+    "volunteers:certificate_grant": R("volunteers_manage", P, "volunteer"),
+    "volunteers:hours": R("volunteers", GP), "volunteers:hours_decide": R("volunteers_manage", P, "hours_entry"),
+    "volunteers:visits": R("volunteers", GP, post_resource="volunteers_manage"),
+    "volunteers:visit": R("volunteers", G, "care_visit"),
+    "volunteers:visit_claim": R("volunteers", P, "claim_visit"),
+    "volunteers:visit_record": R("volunteers", P, "held_visit"),
+    "volunteers:helpers": R("volunteers_manage", GP),
+    "volunteers:timebank": R("volunteers", GP, post_resource="volunteers_manage"),
     # procurement (government purchase of services)
     "procurement:calls": R("procurement"), "procurement:contracts": R("procurement"),
     "procurement:payments": R("procurement"),
@@ -156,6 +189,8 @@ ROUTES: dict[str, R] = {
     # analytics and ops
     "analytics:governance": R("analytics"), "analytics:crei": R("analytics"), "analytics:plotly_js": R(PUBLIC),
     "ops:jobs": R("jobs"), "ops:healthz": R(PUBLIC), "ops:readyz": R(PUBLIC),
+    "simulation:index": R("simulation", ("GET", "POST")), "simulation:run": R("simulation", ("GET",), "what_if"),
+    "simulation:rerun": R("simulation", ("POST",), "what_if"),
     # the API's own pages
     "api:openapi-json": R(PUBLIC), "api:openapi-view": R(PUBLIC),
     # --- API operations
@@ -186,6 +221,25 @@ ROUTES: dict[str, R] = {
     "POST /api/relief/stops/{stop_id}/deliver": R("relief", P, "held_stop", body='{"code": "000000"}'),
     "POST /api/relief/stops/{stop_id}/fail": R("relief", P, "held_stop", body='{"reason": "not_home"}'),
     "POST /api/relief/stock/issue": R("relief_manage", P),
+    "GET /api/council/meetings": R("council"), "GET /api/council/meetings/{meeting_id}": R("council", G, "meeting"),
+    "POST /api/council/checkin": R("council", P),
+    "POST /api/council/polls/{poll_id}/vote": R("council", P, "poll", body='{"choice": "yes"}'),
+    "GET /api/council/decisions": R("council"),
+    "POST /api/council/decisions/{decision_id}/case": R("council_manage", P, "decision",
+                                                         body='{"category_id": 987654321, "place_id": 987654321}'),
+    "GET /api/council/covenants/{covenant_id}": R("council", G, "covenant"),
+    "POST /api/council/versions/{version_id}/sign": R("council", P, "sign_version"),
+    "POST /api/council/versions/{version_id}/adopt": R("council_manage", P, "version",
+                                                        body='{"decision_id": 987654321}'),
+    "GET /api/volunteers/visits": R("volunteers"),
+    "POST /api/volunteers/visits/{visit_id}/claim": R("volunteers", P, "claim_visit"),
+    "POST /api/volunteers/visits/{visit_id}/record": R("volunteers", P, "held_visit",
+                                                        body='{"outcome": "well", "minutes": 30}'),
+    "GET /api/volunteers/hours": R("volunteers"), "POST /api/volunteers/hours": R("volunteers", P),
+    "POST /api/volunteers/hours/{entry_id}/decide": R("volunteers_manage", P, "hours_entry",
+                                                      body='{"approved": false}'),
+    "GET /api/volunteers/coverage": R("volunteers_manage"),
+    "POST /api/volunteers/time-transfers": R("volunteers_manage", P),
     "GET /api/procurement/calls": R("procurement"),
     "GET /api/procurement/calls/{call_id}": R("procurement", G, "call"),
     "GET /api/procurement/calls/{call_id}/ocds": R("procurement", G, "call"),
@@ -447,8 +501,104 @@ def _build_world() -> World:
                   refused=publishers)
     public = Alert.objects.filter(area=c02).order_by("id").first()
     world.add("public_alert", {"alert_id": public.pk}, ALL, "a public alert (CAP is public)")
+    _council_world(world, district, c01, c02, home)
+    _volunteers_world(world, c01=c01, c02=c02, g01=g01, home=home, c02_home=c02_home)
+
+    # what-if runs: seen where their community is (the job is never run here: nothing commits)
+    from civicgrid.simulation.services import run_request
+
+    for community, seen in ((c01, {"district", "director"}), (c02, {"district"})):
+        run = run_request(user=district, scope=d_scope, community_id=community.pk, scenario="lockdown",
+                          policies=["equity"], runs=1)
+        world.add("what_if", {"run_id": run.pk}, seen, f"a what-if run of {community.code}")
     _procurement_world(world, district, c01, c02)
     return world
+
+
+def _council_world(world: World, district: Any, c01: Any, c02: Any, home: Any) -> None:
+    """A meeting in each community (the C01 one inviting the resident's household, checked in, with an open
+    poll and a published decision), and each community's covenant with a version in force. Residents see
+    their community's; the social organisation's staff, who serve the whole sub-district, see both; votes
+    and signatures are the resident's own or a manager's act: other staff who see them are refused."""
+    from civicgrid.accounts.roles import scope_for
+    from civicgrid.core.scoping import PLATFORM
+    from civicgrid.council import services as council
+    from civicgrid.council.checkin import checkin_code
+    from civicgrid.council.models import Body
+    from civicgrid.registry.models import Actor, Household
+
+    d_scope = scope_for(district)
+    council_users = {"district", "director", "grid", "orgstaff", "resident"}
+    for community, seen in ((c01, council_users), (c02, {"district", "orgstaff"})):
+        body = council.body_register(user=None, scope=PLATFORM, actor=Actor.objects.get(code=f"{community.code}-A02"),
+                                     kind=Body.Kind.RESIDENTS_COMMITTEE)
+        meeting = council.meeting_create(user=district, scope=d_scope, community=community, body=body, title="matrix",
+                                         starts_at=timezone.now(), quorum=1)
+        world.add("meeting", {"meeting_id": meeting.pk}, seen, f"a meeting in {community.code}")
+        world.add("checkin", {"code": checkin_code(meeting_id=meeting.pk, nonce=meeting.checkin_nonce)}, seen,
+                  f"the check-in code of a meeting in {community.code}")
+        household = home if community == c01 else Household.objects.filter(place_path__startswith=community.path).first()
+        council.meeting_invite(user=district, scope=d_scope, meeting=meeting, place=household.grid)
+        council.attendance_mark(user=district, scope=d_scope, meeting=meeting, household_id=household.pk)
+        decision = council.decision_record(user=district, scope=d_scope, meeting=meeting, title="matrix", text="m")
+        council.decision_publish(user=district, scope=d_scope, decision=decision)
+        world.add("decision", {"decision_id": decision.pk}, seen, f"a published decision in {community.code}")
+        poll = council.poll_open(user=district, scope=d_scope, meeting=meeting, question="matrix")
+        world.add("poll", {"poll_id": poll.pk}, seen - {"grid", "orgstaff"}, f"an open poll in {community.code}",
+                  refused={"grid", "orgstaff"} & seen)
+        voted = council.poll_open(user=district, scope=d_scope, meeting=meeting, question="adopt")
+        council.vote_cast(user=district, scope=d_scope, poll=voted, choice="yes", household_id=household.pk)
+        council.poll_close(user=district, scope=d_scope, poll=voted)
+        adopting = council.decision_record(user=district, scope=d_scope, meeting=meeting, title="adopt", text="m",
+                                           poll=voted)
+        covenant = council.covenant_create(user=district, scope=d_scope, community=community, title="matrix",
+                                           clauses=["one"])
+        version = covenant.versions.get()
+        council.version_adopt(user=district, scope=d_scope, version=version, decision=adopting)
+        world.add("covenant", {"covenant_id": covenant.pk}, seen, f"the covenant of {community.code}")
+        world.add("version", {"version_id": version.pk}, seen, f"the covenant in force in {community.code}")
+        world.add("sign_version", {"version_id": version.pk}, seen - {"grid", "orgstaff"},
+                  f"the covenant in force in {community.code}", refused={"grid", "orgstaff"} & seen)
+        world.add("clause", {"clause_id": version.clauses.get().pk}, seen, f"a clause in force in {community.code}")
+
+
+def _volunteers_world(world: World, *, c01: Any, c02: Any, g01: Any, home: Any, c02_home: Any) -> None:
+    """The demo volunteer registered in G01 with the care course; a volunteer of C02; a manual entry of each;
+    an open care visit in each community and one held by the demo volunteer."""
+    from civicgrid.registry.models import Person
+    from civicgrid.volunteers.models import CareVisit, Certificate, Course, HoursEntry, Volunteer
+
+    mine = Volunteer.objects.create(person=user("volunteer").role.person, home=g01, place_path=g01.path,
+                                    joined_on=timezone.localdate())
+    course = Course.objects.create(code="m-care", name="care", required_for="care_visit")
+    Certificate.objects.create(volunteer=mine, course=course, attended_on=timezone.localdate(),
+                               expires_on=timezone.localdate() + timedelta(days=365))
+    c02_grid = c02_home.grid
+    theirs = Volunteer.objects.create(person=Person.objects.create(code="m-vol-c02", name="C02 volunteer"),
+                                      home=c02_grid, place_path=c02_grid.path, joined_on=timezone.localdate())
+    # volunteers are seen in their area (the organisation serves the sub-district) and by themselves
+    world.add("volunteer", {"volunteer_id": mine.pk}, {"district", "director", "grid", "orgstaff", "volunteer"},
+              "the demo volunteer in G01")
+    world.add("volunteer", {"volunteer_id": theirs.pk}, {"district", "orgstaff"}, "a volunteer of C02")
+    now = timezone.now()
+    for v, seen in ((mine, {"district", "director", "grid"}), (theirs, {"district"})):
+        entry = HoursEntry.objects.create(volunteer=v, source="manual", hours=1, on=timezone.localdate(), note="m",
+                                          place_path=v.place_path, at=now)
+        world.add("hours_entry", {"entry_id": entry.pk}, seen, f"hours typed by hand for {v}")
+    resident = home.residents.order_by("id").first()
+    c02_resident = c02_home.residents.order_by("id").first()
+    due = timezone.localdate() + timedelta(days=2)
+    open_c01 = CareVisit.objects.create(resident=resident, grid=g01, place_path=home.place_path, due_on=due)
+    open_c02 = CareVisit.objects.create(resident=c02_resident, grid=c02_grid, place_path=c02_home.place_path, due_on=due)
+    held = CareVisit.objects.create(resident=resident, grid=g01, place_path=home.place_path, due_on=due,
+                                    status="claimed", visitor=mine.person, claimed_at=now)
+    area = {"district", "director", "grid"}
+    world.add("care_visit", {"visit_id": open_c01.pk}, area | {"volunteer"}, "an open care visit in G01")
+    world.add("care_visit", {"visit_id": open_c02.pk}, {"district"}, "an open care visit in C02")
+    # only a volunteer claims; coordinators who see the visit are refused (the page says why)
+    world.add("claim_visit", {"visit_id": open_c01.pk}, {"volunteer"}, "an open care visit in G01", refused=area)
+    world.add("claim_visit", {"visit_id": open_c02.pk}, set(), "an open care visit in C02", refused={"district"})
+    world.add("held_visit", {"visit_id": held.pk}, {"volunteer"}, "the volunteer's care visit")
 
 
 def _procurement_world(world: World, district: Any, c01: Any, c02: Any) -> None:
@@ -542,7 +692,7 @@ def _asks(username: str, world: World, routes: list[Route]) -> Iterator[Ask]:
 OK = {"GET": {200, 302, 400}, "POST": {200, 201, 302, 400, 409}}
 # Pages whose button refuses an act that is not the user's (a publisher acknowledging an alert sent to others)
 # by going back to the page with the reason as a message: a 302 then counts as the refusal.
-REFUSED_WITH_A_MESSAGE = {"alerts:ack"}
+REFUSED_WITH_A_MESSAGE = {"alerts:ack", "volunteers:visit_claim"}
 
 
 def _ask(client: Client, ask: Ask) -> tuple[int, str]:

@@ -211,6 +211,9 @@ def _world() -> None:
     from civicgrid.emergency.models import Isolation
 
     build()
+    from civicgrid.council.demo import demo_load
+
+    demo_load(households=0, seed=1)  # council meetings, decisions and covenants (issue 13 §2-3)
     grid = user("grid")
     isolation = Isolation.objects.filter(household=user("resident").role.household).get()
     emergency.checkin_record(user=grid, scope=scope_for(grid), isolation=isolation, day=isolation.start_date,

@@ -50,11 +50,23 @@ def test_role_grants_add_up_to_the_former_table() -> None:
     for role in ROLES:
         assert granted[role] >= BEFORE[role], role
     # what was added since is named here, so a grant cannot appear unnoticed
-    # procurement (issue 12): officials and directors buy services, staff apply, grid members review
-    added = {"district_official": {"jobs", "procurement", "procurement_manage"},  # the ops app's Jobs page
-             "community_director": {"jobs", "procurement", "procurement_manage"},
-             "grid_member": {"procurement"},
-             "org_staff": {"emergency", "procurement"}}  # issue 10: the emergency tasks given to their organisation
+    added = {"district_official": {"jobs", "simulation"},  # the ops app's Jobs page; the what-if page
+             "community_director": {"jobs", "simulation"},
+             "org_staff": {"emergency"}}  # issue 10: the emergency tasks given to their organisation
+    council = {"district_official": {"council", "council_manage"}, "community_director": {"council", "council_manage"},
+               "grid_member": {"council"}, "org_staff": {"council"}, "resident": {"council"}}  # issue 13 §2-3
+    added = {r: added.get(r, set()) | council.get(r, set()) for r in ROLES}
+    # issue 12: volunteers' profiles, hours and care visits; coordinators manage them (approve, pair, transfer)
+    for role, resources in {"district_official": {"volunteers", "volunteers_manage"},
+                            "community_director": {"volunteers", "volunteers_manage"},
+                            "grid_member": {"volunteers", "volunteers_manage"}, "org_staff": {"volunteers"},
+                            "volunteer": {"volunteers"}}.items():
+        added[role] = added.get(role, set()) | resources
+    # issue 12 §4: officials and directors buy services, staff apply, grid members review
+    for role, resources in {"district_official": {"procurement", "procurement_manage"},
+                            "community_director": {"procurement", "procurement_manage"},
+                            "grid_member": {"procurement"}, "org_staff": {"procurement"}}.items():
+        added[role] = added.get(role, set()) | resources
     assert {r: set(granted[r]) - BEFORE[r] for r in ROLES} == {r: added.get(r, set()) for r in ROLES}
 
 

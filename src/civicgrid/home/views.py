@@ -21,7 +21,7 @@ from civicgrid.home.context import TEXT_COOKIE
 
 PAGE_SIZE = 20
 APP_LABELS = {"cases": _("Cases"), "emergency": _("Emergency"), "relief": _("Relief"), "alerts": _("Alerts"),
-              "registry": _("Registry")}
+              "registry": _("Registry"), "council": _("Council")}
 HEADINGS = {
     "resident": (_("Your home"), _("For you")),
     "grid_member": (_("Today's work in your grids"), _("To do, most pressing first")),

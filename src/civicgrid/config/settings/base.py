@@ -19,7 +19,10 @@ INSTALLED_APPS = [
     "civicgrid.relief",
     "civicgrid.social",
     "civicgrid.procurement",
+    "civicgrid.council",
+    "civicgrid.volunteers",
     "civicgrid.analytics",
+    "civicgrid.simulation",
     "civicgrid.ops",
     "civicgrid.home",
 ]

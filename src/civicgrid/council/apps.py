@@ -1,0 +1,7 @@
+from civicgrid.core import plugins
+
+
+class CouncilConfig(plugins.CivicgridApp):
+    name = "civicgrid.council"
+    label = "council"
+    verbose_name = "council and consultation"

@@ -1,0 +1,551 @@
+"""The day loop of :mod:`civicgrid.engine.simulation`, on arrays; no pandas on the hot path.
+
+Each day: needs fall due; supplies arrive at the distribution points; the day's disruptions apply;
+the volunteers' visits are allocated to the households that asked for one, then each point's stock
+to the households that fetch themselves or were visited, both with the allocation policy's own
+kernel (:func:`policy_fill`, equal to :func:`civicgrid.engine.allocation.allocate` request for
+request: ``tests/engine/test_simulation_allocation.py``); services are done at a visit.
+
+Randomness: one :class:`numpy.random.SeedSequence` per replication, split into named streams
+(phases, supply, volunteers, cut-offs, phones, lottery). The policy never consumes a draw, so every
+policy of a replication sees the same draws (common random numbers).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from civicgrid.engine._allocation import TieBreak, equity_fill, sequential_fill
+from civicgrid.engine._governance import availability, effective_capacity
+from civicgrid.engine._simulation_model import (
+    GOODS,
+    KIND_FUNCTION,
+    KIND_INTERVAL,
+    KIND_TIER,
+    KINDS,
+    SERVICES,
+    SIM_FUNCTIONS,
+    VISITS_PER_VOLUNTEER_PER_DAY,
+    Population,
+    area_capacity_split,
+)
+from civicgrid.engine._simulation_scenario import Event, Scenario
+from civicgrid.engine.allocation import _steps
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+
+STREAMS = ("phases", "supply", "volunteers", "cut_off", "phones", "lottery", "coverage")
+_KIND_FUNCTION_INDEX = np.array([SIM_FUNCTIONS.index(f) for f in KIND_FUNCTION])
+_NO_TIER = 99
+
+
+def policy_fill(
+    *,
+    pool: IntArray,
+    need: FloatArray,
+    floor: FloatArray,
+    weight: FloatArray,
+    tier: IntArray,
+    time: FloatArray,
+    stock: FloatArray,
+    policy: str,
+    seed: int | None = None,
+    life_critical_max_tier: int | None = 0,
+) -> FloatArray:
+    """Whole units per request, as :func:`~civicgrid.engine.allocation.allocate` gives them.
+
+    Requests are in id order (the request id is the position); ``pool`` indexes ``stock``.
+    This is ``allocate`` without its frame checks and explanations: the same kernels
+    (``equity_fill``, ``sequential_fill``) on the same keys.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from civicgrid.engine._simulation_kernel import policy_fill
+    >>> policy_fill(pool=np.array([0, 0, 0]), need=np.array([10., 10., 4.]),
+    ...             floor=np.array([4., 4., 2.]), weight=np.array([1., 2., 1.]),
+    ...             tier=np.array([1, 1, 0]), time=np.array([0., 1., 2.]),
+    ...             stock=np.array([15.]), policy="equity").tolist()
+    [4.0, 7.0, 4.0]
+    """
+    n = need.size
+    if n == 0:
+        return np.zeros(0)
+    if policy != "lottery" and bool((need == 1).all() and (floor == need).all()):
+        return unit_fill(
+            pool=pool, weight=weight, tier=tier, time=time, stock=stock, policy=policy,
+            life_critical_max_tier=life_critical_max_tier,
+        )
+    if policy in ("equity", "proportional", "equal"):
+        if policy == "equity":
+            critical = (
+                np.zeros(n, dtype=bool)
+                if life_critical_max_tier is None
+                else tier <= life_critical_max_tier
+            )
+            step_floor, step_rest, n_steps = _steps(tier, critical)
+            rate, lo = need * weight, floor
+        else:
+            rate = need.copy() if policy == "proportional" else np.ones_like(need)
+            lo = np.zeros_like(need)
+            step_floor, step_rest, n_steps = np.zeros(n, np.int64), np.ones(n, np.int64), 2
+
+        def tie_for(idx: IntArray) -> TieBreak:
+            # ids are positions, so the rank of the ids of ``idx`` (ascending) is its order
+            return TieBreak(weight=weight[idx], time=time[idx], id_rank=np.arange(idx.size))
+
+        solution = equity_fill(pool, step_floor, step_rest, n_steps, need, lo, rate, stock, tie_for)
+        return np.rint(solution.allocated)
+    if policy == "fcfs":
+        order = np.lexsort((np.arange(n), time))
+    elif policy == "lottery":
+        ticket = np.random.default_rng(seed).permutation(n)
+        order = np.argsort(ticket, kind="stable")
+    else:
+        raise ValueError(f"unknown policy {policy!r}")
+    return np.rint(sequential_fill(pool, order, need, stock))
+
+
+def unit_fill(
+    *,
+    pool: IntArray,
+    weight: FloatArray,
+    tier: IntArray,
+    time: FloatArray,
+    stock: FloatArray,
+    policy: str,
+    life_critical_max_tier: int | None = 0,
+) -> FloatArray:
+    """:func:`policy_fill` for requests of one unit each whose floor is that unit (a visit).
+
+    Water-filling one-unit requests by ``allocated / weight`` and rounding by largest remainder,
+    ties to higher weight, earlier time, smaller id, hands the pool's units out one by one in
+    that order; ``equity`` serves tier by tier first (with one-unit floors every tier's step
+    is its floor step, so the life-critical split changes nothing), ``proportional`` and
+    ``equal`` ignore tiers, ``fcfs`` goes by time then id. So one sort and a sequential fill
+    give the kernel's answer (checked against ``allocate`` in the tests).
+    """
+    n = weight.size
+    ids = np.arange(n)
+    if policy == "equity":
+        order = np.lexsort((ids, time, -weight, tier))
+    elif policy in ("proportional", "equal"):
+        order = np.lexsort((ids, time, -weight))
+    elif policy == "fcfs":
+        order = np.lexsort((ids, time))
+    else:
+        raise ValueError(f"unit_fill does not cover policy {policy!r}")
+    return np.rint(sequential_fill(pool, order, np.ones(n), stock))
+
+
+@dataclass(frozen=True)
+class RunOutput:
+    """One replication under one policy: daily series and end-of-run figures."""
+
+    policy: str
+    # [day, group] households short of their survival minimum at the end of the day (groups: all,
+    # vulnerable, other; then households with any open need of tier 0, 1, 2)
+    unmet: npt.NDArray[np.int32]
+    # [day, group] unmet need: outstanding need events (same groups; tiers: of that tier's kinds)
+    shortfall: FloatArray
+    served: npt.NDArray[np.int32]  # [day] households reached (fetched or visited)
+    unmet_by_area: npt.NDArray[np.int32]  # [day, area]
+    coverage: npt.NDArray[np.float32]  # [day, function] share of needing households covered
+    wait_sum: FloatArray  # [kind, vulnerable] days waited by resolved needs
+    wait_count: FloatArray  # [kind, vulnerable]
+    unresolved: FloatArray  # [kind, vulnerable] needs still open at the end
+    shortfall_days: npt.NDArray[np.float32]  # [household] unmet need summed over the days
+
+
+GROUPS: tuple[str, ...] = ("all", "vulnerable", "other", "tier0", "tier1", "tier2")
+
+
+class _Setup:
+    """What a replication draws once and every policy shares (common random numbers)."""
+
+    def __init__(self, population: Population, scenario: Scenario, *, seed: int, run: int, days: int):
+        self.population = population
+        self.scenario = scenario
+        self.days = days
+        children = np.random.SeedSequence([seed, run]).spawn(len(STREAMS))
+        self.rng = {name: np.random.default_rng(s) for name, s in zip(STREAMS, children, strict=True)}
+        n, n_areas = population.n, len(population.areas)
+        phase = self.rng["phases"].integers(0, 2**15, size=(len(KINDS), n), dtype=np.int16)
+        # households due on each day of a kind's cycle, by phase (day d: phase (-d) mod interval)
+        self.due: list[list[IntArray]] = []
+        for k in range(len(KINDS)):
+            has = np.flatnonzero(population.units[k] > 0)
+            ph = phase[k, has] % KIND_INTERVAL[k]
+            order = np.argsort(ph, kind="stable")
+            bounds = np.searchsorted(ph[order], np.arange(KIND_INTERVAL[k] + 1))
+            self.due.append(
+                [has[order[bounds[p] : bounds[p + 1]]] for p in range(int(KIND_INTERVAL[k]))]
+            )
+        cv = scenario.supply.cv
+        shape = (days, n_areas, len(GOODS))
+        if cv > 0:
+            k_shape = 1.0 / cv**2
+            self.supply_noise = self.rng["supply"].gamma(k_shape, 1.0 / k_shape, size=shape)
+        else:
+            self.supply_noise = np.ones(shape)
+        self.volunteer_u = self.rng["volunteers"].random(population.volunteer_area.size)
+        self.volunteer_keep = self.rng["volunteers"].random(population.volunteer_area.size)
+        self.area_u = self.rng["cut_off"].random(n_areas)
+        self.phone_seeds = self.rng["phones"].integers(0, 2**63, size=days)
+        self.lottery_seeds = self.rng["lottery"].integers(0, 2**63, size=days)
+        # priority of households when a provider's capacity is short: vulnerable first, then a
+        # draw (the governance engine serves vulnerable households first as well)
+        self.priority = np.lexsort((self.rng["coverage"].random(n), ~population.vulnerable))
+        self._coverage_cache: dict[tuple[tuple[str, ...], float], BoolArray] = {}
+
+    # ---------------------------------------------------------------- providers and coverage
+    def removed_actors(self, day: int) -> tuple[str, ...]:
+        removed: set[str] = set()
+        for event in self.scenario.events:
+            if event.type == "withdraw" and event.active(day):
+                removed |= _match_actors(self.population, event)
+        return tuple(sorted(removed))
+
+    def availability(self, removed: tuple[str, ...]) -> dict[str, float]:
+        pop = self.population
+        dependences: dict[tuple[str, str], float] = {}
+        for link in pop.links:
+            key = (link.from_actor, link.to_actor)
+            dependences[key] = dependences.get(key, 0.0) + link.dependence
+        return availability(
+            actor_ids=[a.id for a in pop.actors], removed=removed, dependences=dependences
+        )
+
+    def sick_share(self, day: int) -> float:
+        sick = 0.0
+        for event in self.scenario.events:
+            if event.type == "volunteers_sick" and event.active(day):
+                sick = max(sick, float(event.params["share"]))
+        return sick
+
+    def coverage(self, removed: tuple[str, ...], sick: float = 0.0) -> BoolArray:
+        """[function, household]: a provider with capacity left serves the household.
+
+        As in the governance engine's stress tests: removed actors and what depends on them lose
+        their capacity, and every actor loses ``volunteer_share * sick`` of what remains.
+        """
+        key = (removed, sick)
+        if key in self._coverage_cache:
+            return self._coverage_cache[key]
+        pop = self.population
+        available = self.availability(removed)
+        n_areas = len(pop.areas)
+        area_index = {a: i for i, a in enumerate(pop.areas)}
+        covered = np.zeros((len(SIM_FUNCTIONS), pop.n), dtype=bool)
+        ordered_area = pop.area[self.priority]
+        for f, function in enumerate(SIM_FUNCTIONS):
+            kinds = [k for k in range(len(KINDS)) if KIND_FUNCTION[k] == function]
+            needs = np.asarray((pop.units[kinds] > 0).any(axis=0))[self.priority]
+            demand = np.bincount(ordered_area[needs], minlength=n_areas).astype(np.int64)
+            local = np.zeros(n_areas)
+            everywhere = 0.0
+            for actor in pop.actors:
+                capacity = effective_capacity(
+                    capacity=actor.capacities.get(function, 0),
+                    available=available[actor.id],
+                    volunteer_share=actor.volunteer_share,
+                    volunteer_loss=sick,
+                )
+                if capacity <= 0:
+                    continue
+                split = area_capacity_split(actor, capacity, areas=area_index, demand=demand)
+                if split is None:
+                    everywhere += capacity
+                else:
+                    local += split
+            # households in priority order: each area's own providers first, then the providers
+            # that serve everywhere take the rest in the same order
+            rank_in_area = _rank_within(ordered_area, needs)
+            local_ok = needs & (rank_in_area < np.floor(local + 1e-9)[ordered_area])
+            rest = needs & ~local_ok
+            global_ok = rest & (np.cumsum(rest) <= np.floor(everywhere + 1e-9))
+            cov = np.zeros(pop.n, dtype=bool)
+            cov[self.priority] = local_ok | global_ok
+            covered[f] = cov
+        self._coverage_cache[key] = covered
+        return covered
+
+    def visit_capacity(self, day: int, available: dict[str, float]) -> FloatArray:
+        pop = self.population
+        sick = self.sick_share(day)
+        share = np.array([available[a.id] for a in pop.actors])[pop.volunteer_actor]
+        working = (self.volunteer_u >= sick) & (self.volunteer_keep < share)
+        return (
+            np.bincount(pop.volunteer_area[working], minlength=len(pop.areas)).astype(np.float64)
+            * VISITS_PER_VOLUNTEER_PER_DAY
+        )
+
+
+def _rank_within(group: npt.NDArray[np.int32], member: BoolArray) -> IntArray:
+    """Position of each member among the members of its group, in array order."""
+    count = np.zeros(group.size, dtype=np.int64)
+    idx = np.flatnonzero(member)
+    g = group[idx]
+    order = np.argsort(g, kind="stable")
+    sorted_g = g[order]
+    starts = np.ones(sorted_g.size, dtype=bool)
+    starts[1:] = sorted_g[1:] != sorted_g[:-1]
+    position = np.arange(sorted_g.size) - np.flatnonzero(starts)[np.cumsum(starts) - 1]
+    count[idx[order]] = position
+    return count
+
+
+def _match_actors(population: Population, event: Event) -> set[str]:
+    ids = set(event.params.get("actors", ()))
+    kinds = set(event.params.get("kinds", ()))
+    sectors = set(event.params.get("sectors", ()))
+    known = {a.id for a in population.actors}
+    unknown = ids - known
+    if unknown:
+        raise ValueError(f"withdraw names unknown actor(s) {sorted(unknown)}")
+    return {
+        a.id for a in population.actors if a.id in ids or a.kind in kinds or a.sector in sectors
+    }
+
+
+def _day_flags(scenario: Scenario, day: int) -> tuple[float, bool, float]:
+    ratio = scenario.supply.ratio
+    self_fetch = scenario.self_fetch
+    report_rate = 1.0
+    for event in scenario.events:
+        if not event.active(day):
+            continue
+        if event.type == "supply":
+            ratio = float(event.params["ratio"])
+        elif event.type == "self_fetch":
+            self_fetch = bool(event.params["allowed"])
+        elif event.type == "phones_down":
+            report_rate = min(report_rate, float(event.params["report_rate"]))
+    return ratio, self_fetch, report_rate
+
+
+def _cut_areas(setup: _Setup, day: int) -> BoolArray:
+    pop = setup.population
+    cut = np.zeros(len(pop.areas), dtype=bool)
+    index = {a: i for i, a in enumerate(pop.areas)}
+    for event in setup.scenario.events:
+        if event.type != "cut_off" or not event.active(day):
+            continue
+        for name in event.params.get("areas", ()):
+            if name in index:
+                cut[index[name]] = True
+        if "share" in event.params:
+            cut |= setup.area_u < float(event.params["share"])
+    return cut
+
+
+def run_policy(setup: _Setup, policy: str) -> RunOutput:
+    """Simulate ``setup.days`` days under ``policy``; the draws all come from ``setup``."""
+    pop, scenario, days = setup.population, setup.scenario, setup.days
+    n, n_areas, n_kinds = pop.n, len(pop.areas), len(KINDS)
+    n_goods = len(GOODS)
+    pending = np.zeros((n_kinds, n), dtype=np.int16)
+    since = np.full((n_kinds, n), -1, dtype=np.int16)
+    weight = pop.weight.astype(np.float64)
+    vulnerable = pop.vulnerable
+    area = pop.area.astype(np.int64)
+    stock = np.zeros((n_areas, n_goods))
+    unmet = np.zeros((days, len(GROUPS)), dtype=np.int32)
+    served = np.zeros(days, dtype=np.int32)
+    unmet_by_area = np.zeros((days, n_areas), dtype=np.int32)
+    coverage_series = np.zeros((days, len(SIM_FUNCTIONS)), dtype=np.float32)
+    wait_sum = np.zeros((n_kinds, 2))
+    wait_count = np.zeros((n_kinds, 2))
+    shortfall = np.zeros((days, len(GROUPS)))
+    shortfall_days = np.zeros(n, dtype=np.float32)
+    inv_units = np.where(pop.units > 0, 1.0 / np.maximum(pop.units, 1), 0.0).astype(np.float32)
+    goods_floor_food = pop.size.astype(np.float64)  # one day of food per person (Sphere minimum)
+    needs_function = np.stack(
+        [
+            (pop.units[[k for k in range(n_kinds) if KIND_FUNCTION[k] == f]] > 0).any(axis=0)
+            for f in SIM_FUNCTIONS
+        ]
+    )
+    n_needing = np.maximum(needs_function.sum(axis=1), 1)
+    CoverKey = tuple[tuple[str, ...], float]
+    expected_cache: dict[CoverKey, FloatArray] = {}
+    kind_cover_cache: dict[CoverKey, tuple[BoolArray, FloatArray]] = {}
+    no_one = np.zeros(n, dtype=bool)
+    goods_rows, service_rows = slice(GOODS[0], GOODS[-1] + 1), slice(SERVICES[0], SERVICES[-1] + 1)
+    tier_rows = [np.flatnonzero(t == KIND_TIER) for t in (0, 1, 2)]
+    tier8 = KIND_TIER.astype(np.int8)[:, None]  # small types: these arrays span the day's askers
+    never = np.int16(np.iinfo(np.int16).max)
+
+    def resolve(k: int, who: IntArray, day: int) -> None:
+        waited = day - since[k, who].astype(np.float64)
+        v = vulnerable[who]
+        wait_sum[k, 1] += waited[v].sum()
+        wait_sum[k, 0] += waited[~v].sum()
+        wait_count[k, 1] += v.sum()
+        wait_count[k, 0] += (~v).sum()
+        since[k, who] = -1
+
+    for day in range(days):
+        for k in range(n_kinds):
+            due = setup.due[k][(-day) % int(KIND_INTERVAL[k])]
+            fresh = due[pending[k, due] == 0]
+            since[k, fresh] = day
+            pending[k, due] += pop.units[k, due]
+
+        removed = setup.removed_actors(day)
+        key = (removed, setup.sick_share(day))
+        covered = setup.coverage(*key)
+        available = setup.availability(removed)
+        if key not in kind_cover_cache:
+            kind_cover_cache[key] = (
+                covered[_KIND_FUNCTION_INDEX],
+                (covered & needs_function).sum(axis=1) / n_needing,
+            )
+        kind_covered, coverage_series[day] = kind_cover_cache[key]
+        ratio, self_fetch, report_rate = _day_flags(scenario, day)
+        if key not in expected_cache:
+            # expected need per day at each point of the households a provider covers
+            per_day = np.zeros((n_areas, n_goods))
+            for g, k in enumerate(GOODS):
+                ok = covered[_KIND_FUNCTION_INDEX[k]]
+                per_day[:, g] = np.bincount(
+                    area[ok], weights=pop.units[k, ok] / float(KIND_INTERVAL[k]), minlength=n_areas
+                )
+            expected_cache[key] = per_day
+        expected = expected_cache[key]
+        if day == 0:
+            stock += np.rint(expected * scenario.supply.initial_days)
+        if day % scenario.supply.every == 0:
+            stock += np.rint(expected * scenario.supply.every * ratio * setup.supply_noise[day])
+
+        wanting = pending > 0
+        wanting &= kind_covered
+        cut_areas = _cut_areas(setup, day)
+        reachable = ~cut_areas[area] if cut_areas.any() else None
+        any_goods = wanting[goods_rows].any(axis=0)
+        any_service = wanting[service_rows].any(axis=0)
+        fetch = any_goods & pop.can_fetch if self_fetch else no_one
+        if reachable is not None:
+            fetch = fetch & reachable
+        asks = (any_goods & ~fetch) | any_service
+        if reachable is not None:
+            asks &= reachable
+        if report_rate < 1.0:
+            seen = np.random.default_rng(setup.phone_seeds[day]).random(n, dtype=np.float32)
+            asks &= seen < report_rate
+
+        visited = np.zeros(n, dtype=bool)
+        who = np.flatnonzero(asks)
+        if who.size:
+            asked = wanting[:, who]
+            tiers = np.where(asked, tier8, np.int8(_NO_TIER)).min(axis=0)
+            first = np.where(asked, since[:, who], never).min(axis=0)
+            one = np.ones(who.size)
+            got = policy_fill(
+                pool=area[who],
+                need=one,
+                floor=one,
+                weight=weight[who],
+                tier=tiers.astype(np.int64),
+                time=first.astype(np.float64),
+                stock=setup.visit_capacity(day, available),
+                policy=policy,
+                seed=int(setup.lottery_seeds[day]),
+            )
+            visited[who[got > 0]] = True
+        reached = fetch | visited
+
+        requests = [np.flatnonzero(wanting[k] & reached) for k in GOODS]
+        sizes = [r.size for r in requests]
+        if sum(sizes):
+            hh = np.concatenate(requests)
+            g_of = np.repeat(np.arange(n_goods), sizes)
+            k_of = np.asarray(GOODS)[g_of]
+            need = pending[k_of, hh].astype(np.float64)
+            floor = np.where(k_of == 0, np.minimum(need, goods_floor_food[hh]), need)
+            alloc = policy_fill(
+                pool=area[hh] * n_goods + g_of,
+                need=need,
+                floor=floor,
+                weight=weight[hh],
+                tier=KIND_TIER[k_of],
+                time=since[k_of, hh].astype(np.float64),
+                stock=stock.reshape(-1).copy(),
+                policy=policy,
+                seed=int(setup.lottery_seeds[day]) + 1,
+            )
+            stock -= np.bincount(
+                area[hh] * n_goods + g_of, weights=alloc, minlength=n_areas * n_goods
+            ).reshape(n_areas, n_goods)
+            pending[k_of, hh] -= alloc.astype(np.int16)
+            done = pending[k_of, hh] == 0
+            for g, k in enumerate(GOODS):
+                sel = done & (g_of == g)
+                resolve(k, hh[sel], day)
+        for k in SERVICES:
+            helped = np.flatnonzero(wanting[k] & visited)
+            pending[k, helped] = 0
+            resolve(k, helped, day)
+
+        # unmet need: outstanding need events (a missed food delivery is 1, half of it 0.5);
+        # a household is "short" below its survival minimum (a day's food, or any of the rest)
+        outstanding = pending * inv_units
+        depth = outstanding.sum(axis=0)
+        open_need = pending > 0
+        shortfall_days += depth
+        short = (pending[0] >= pop.size) | open_need[1:].any(axis=0)
+        n_short_v = int(np.count_nonzero(short & vulnerable))
+        n_short = int(np.count_nonzero(short))
+        unmet[day, :3] = (n_short, n_short_v, n_short - n_short_v)
+        for t, rows in enumerate(tier_rows):
+            any_open = open_need[rows[0]].copy()
+            for r in rows[1:]:
+                any_open |= open_need[r]
+            unmet[day, 3 + t] = int(np.count_nonzero(any_open))
+        d_v = float(depth[vulnerable].sum())
+        d_all = float(depth.sum())
+        shortfall[day, :3] = (d_all, d_v, d_all - d_v)
+        per_kind = outstanding.sum(axis=1, dtype=np.float64)
+        shortfall[day, 3:] = [float(per_kind[rows].sum()) for rows in tier_rows]
+        served[day] = int(np.count_nonzero(reached))
+        unmet_by_area[day] = np.bincount(area[short], minlength=n_areas)
+
+    unresolved = np.zeros((n_kinds, 2))
+    for k in range(n_kinds):
+        still = since[k] >= 0
+        unresolved[k, 1] = np.count_nonzero(still & vulnerable)
+        unresolved[k, 0] = np.count_nonzero(still & ~vulnerable)
+    return RunOutput(
+        policy=policy,
+        unmet=unmet,
+        served=served,
+        unmet_by_area=unmet_by_area,
+        coverage=coverage_series,
+        wait_sum=wait_sum,
+        wait_count=wait_count,
+        unresolved=unresolved,
+        shortfall=shortfall,
+        shortfall_days=shortfall_days,
+    )
+
+
+def run_replication(
+    population: Population,
+    scenario: Scenario,
+    *,
+    policies: Sequence[str],
+    seed: int,
+    run: int,
+    days: int,
+) -> list[RunOutput]:
+    """Every policy on replication ``run``'s draws (common random numbers)."""
+    setup = _Setup(population, scenario, seed=seed, run=run, days=days)
+    return [run_policy(setup, policy) for policy in policies]
+
+

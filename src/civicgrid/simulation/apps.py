@@ -1,0 +1,7 @@
+from civicgrid.core import plugins
+
+
+class SimulationConfig(plugins.CivicgridApp):
+    name = "civicgrid.simulation"
+    label = "simulation"
+    verbose_name = "simulation"

@@ -1,0 +1,69 @@
+"""This app's indicators for the CREI (civicgrid.analytics.crei), from its own records: hours served,
+vulnerable residents with a paired helper, courses attended. Each is ``provider(units) -> {unit: value}``
+or None while nothing is recorded (the indicator is then reported as missing)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pandas as pd
+from django.db.models import Count
+from django.utils import timezone
+
+from civicgrid.core.indicators import Units, ratio_by_unit
+from civicgrid.core.places import ancestor_at
+from civicgrid.registry.models import Place, Resident
+from civicgrid.volunteers.models import Certificate, HelperAssignment, HoursEntry
+from civicgrid.volunteers.selectors import COUNTED, paired_residents, vulnerable_residents
+
+YEAR = timedelta(days=365)
+
+
+def _by_grid(rows: list[tuple[str, Any]]) -> pd.Series:
+    """Values keyed by a place path, summed per grid id (rows above grid level are left out)."""
+    grid_ids = dict(Place.objects.filter(level="grid").values_list("path", "pk"))
+    sums: dict[int, float] = {}
+    for path, value in rows:
+        gid = grid_ids.get(ancestor_at(path, "grid"))
+        if gid is not None:
+            sums[gid] = sums.get(gid, 0.0) + float(value)
+    return pd.Series(sums, dtype=float)
+
+
+def _residents() -> pd.Series:
+    return pd.Series(dict(Resident.objects.values_list("household__grid_id").annotate(n=Count("id"))), dtype=float)
+
+
+def volunteer_hours(units: Units) -> dict[str, float] | None:
+    """Counted volunteer hours of the last 12 months (where the act took place) per resident."""
+    since = timezone.localdate() - YEAR
+    rows = list(HoursEntry.objects.filter(COUNTED, on__gte=since).values_list("place_path", "hours"))
+    if not rows:
+        return None
+    return ratio_by_unit(units, _by_grid(rows), _residents())
+
+
+def vulnerable_with_helper(units: Units) -> dict[str, float] | None:
+    """Vulnerable residents with an active paired helper / vulnerable residents."""
+    if not HelperAssignment.objects.exists():
+        return None
+    vulnerable = vulnerable_residents()
+    total = pd.Series(dict(vulnerable.values_list("household__grid_id").annotate(n=Count("id"))), dtype=float)
+    helped = pd.Series(dict(vulnerable.filter(pk__in=paired_residents()).values_list("household__grid_id")
+                            .annotate(n=Count("id", distinct=True))), dtype=float)
+    return ratio_by_unit(units, helped, total)
+
+
+def training_attendance(units: Units) -> dict[str, float] | None:
+    """Course attendances of the last 12 months (where the volunteer lives or serves) per 1,000 residents."""
+    since = timezone.localdate() - YEAR
+    rows = [(path, 1000.0) for path in Certificate.objects.filter(attended_on__gte=since)
+            .values_list("volunteer__place_path", flat=True)]
+    if not rows:
+        return None
+    return ratio_by_unit(units, _by_grid(rows), _residents())
+
+
+INDICATORS = {"volunteer_hours": volunteer_hours, "vulnerable_with_helper": vulnerable_with_helper,
+              "training_attendance": training_attendance}
