@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.utils import timezone
+from django.utils.translation import get_language
 
 from civicgrid.procurement.conf import conf
 from civicgrid.procurement.models import Call, Contract, Milestone
@@ -44,7 +45,7 @@ def release_package(*, call: Call, uri: str, publisher: str) -> dict[str, Any]:
     tender_status = "active" if call.status == Call.Status.OPEN else "complete"
     release: dict[str, Any] = {
         "ocid": ocid(call), "id": f"{ocid(call)}-{timezone.now():%Y%m%dT%H%M%S}",
-        "date": timezone.now().isoformat(), "language": "zh", "initiationType": "tender",
+        "date": timezone.now().isoformat(), "language": (get_language() or "zh")[:2], "initiationType": "tender",
         "buyer": {"id": funder.code, "name": funder.name},
         "tender": {"id": f"call-{call.pk}", "title": call.title, "description": call.description,
                    "status": tender_status, "value": _value(call.budget_fen),
@@ -82,7 +83,7 @@ def release_package(*, call: Call, uri: str, publisher: str) -> dict[str, Any]:
             "value": _value(contract.amount_fen), "dateSigned": contract.signed_at.isoformat(),
             "period": {"startDate": contract.signed_at.isoformat(), "endDate": contract.ends_on.isoformat()},
             "milestones": [{"id": f"milestone-{m.pk}", "title": m.title, "type": "delivery",
-                            "description": f"{m.target} × {m.deliverable}", "dueDate": m.due_on.isoformat(),
+                            "description": f"{m.target} × {m.get_deliverable_display()}", "dueDate": m.due_on.isoformat(),
                             "status": _MILESTONE_STATUS[m.status], "value": _value(m.amount_fen),
                             **({"dateMet": m.decided_at.isoformat()} if m.decided_at and m.status in ("accepted", "paid")
                                else {})}
