@@ -49,15 +49,18 @@ _MANAGERS = {"places", "households", "residents", "actors", "people", "audit", "
              "analytics", "jobs", "volunteers", "volunteers_manage", "simulation"}
 GRANTS: dict[str, set[str]] = {
     # the register of social organisations and admission to an emergency are coordinators' (issue 12)
-    "district": _MANAGERS | {"templates_edit", "fund", "fund_manage", "fund_codes", "social", "social_manage"},
-    "director": _MANAGERS | {"fund", "fund_manage", "fund_codes", "social", "social_manage"},  # templates: finding 10
+    "district": _MANAGERS | {"templates_edit", "fund", "fund_manage", "fund_codes", "social", "social_manage",
+                             "procurement", "procurement_manage"},  # templates are district-wide (finding 10)
+    "director": _MANAGERS | {"fund", "fund_manage", "fund_codes", "social", "social_manage", "procurement",
+                             "procurement_manage"},
     "grid": {"places", "households", "residents", "actors", "people", "export", "edit", "cases", "relief",
              "emergency", "alerts", "alerts_publish", "volunteers", "volunteers_manage", "grievances",
-             "grievances_handle", "mediation", "fund", "fund_codes", "social"},
+             "grievances_handle", "mediation", "fund", "fund_codes", "social",
+             "procurement"},  # procurement: as a named reviewer
     # social-organisation staff see the emergencies of the area they serve and the tasks given to them
     # (issue 10: "the emergency task assigned to their organisation is invisible"), and apply for admission
     "orgstaff": {"places", "households", "residents", "actors", "cases", "relief", "alerts", "emergency", "volunteers",
-                 "fund", "social"},
+                 "fund", "social", "procurement"},
     "volunteer": {"households", "residents", "actors", "relief", "alerts", "volunteers", "fund"},
     "resident": {"households", "residents", "actors", "cases", "relief", "alerts", "grievances", "fund"},
 }
@@ -201,6 +204,18 @@ ROUTES: dict[str, R] = {
     "social:complaint_resolve": R("social_manage", P, "org_complaint"),
     "social:admissions": R("social", GP), "social:decide": R("social_manage", P, "admission"),
     "social:board": R("social"), "social:board_export": R("social"),
+    # procurement (government purchase of services)
+    "procurement:calls": R("procurement"), "procurement:contracts": R("procurement"),
+    "procurement:payments": R("procurement"),
+    "procurement:appropriation_new": R("procurement_manage", GP), "procurement:call_new": R("procurement_manage", GP),
+    "procurement:call": R("procurement", G, "call"), "procurement:ocds": R("procurement", G, "call"),
+    "procurement:call_reviewer": R("procurement_manage", P, "call"),
+    "procurement:apply": R("procurement", GP, "call"), "procurement:award": R("procurement_manage", GP, "call"),
+    "procurement:application": R("procurement", G, "application"),
+    "procurement:application_score": R("procurement", P, "score_application"),
+    "procurement:contract": R("procurement", G, "contract"),
+    "procurement:milestone_decide": R("procurement", P, "milestone"),
+    "procurement:milestone_pay": R("procurement_manage", P, "milestone"),
     # analytics and ops
     "analytics:governance": R("analytics"), "analytics:crei": R("analytics"), "analytics:plotly_js": R(PUBLIC),
     "ops:jobs": R("jobs"), "ops:healthz": R(PUBLIC), "ops:readyz": R(PUBLIC),
@@ -275,6 +290,17 @@ ROUTES: dict[str, R] = {
     "POST /api/social/admissions/{admission_id}/decision": R("social_manage", P, "admission",
                                                              body='{"admit": false, "reason": ""}'),
     "GET /api/social/board": R("social"),
+    "GET /api/procurement/calls": R("procurement"),
+    "GET /api/procurement/calls/{call_id}": R("procurement", G, "call"),
+    "GET /api/procurement/calls/{call_id}/ocds": R("procurement", G, "call"),
+    "GET /api/procurement/calls/{call_id}/applications": R("procurement", G, "call"),
+    "POST /api/procurement/calls/{call_id}/applications": R(
+        "procurement", P, "call", body='{"organisation_id": 987654321, "amount_fen": 1, "proposal": "x"}'),
+    "POST /api/procurement/applications/{application_id}/score": R("procurement", P, "score_application",
+                                                                    body='{"marks": {}}'),
+    "POST /api/procurement/milestones/{milestone_id}/decide": R("procurement", P, "decide_milestone",
+                                                                 body='{"accept": true}'),
+    "POST /api/procurement/milestones/{milestone_id}/pay": R("procurement_manage", P, "milestone"),
 }
 
 
@@ -546,6 +572,7 @@ def _build_world() -> World:
                           policies=["equity"], runs=1)
         world.add("what_if", {"run_id": run.pk}, seen, f"a what-if run of {community.code}")
     _grievances_and_mediation(world, district, home, c02_home)
+    _procurement_world(world, district, c01, c02)
     return world
 
 
@@ -710,6 +737,57 @@ def _social(world: World, district: Any, d_scope: Any, team: Any, org_task: Any,
     other = social.admission_apply(user=district, scope=d_scope, emergency_id=c02_emergency.pk,
                                    actor_id=c02_team.pk, grid_ids=[c02_grid.pk], service_kinds=["care_visit"])[0]
     world.add("admission", {"admission_id": other.pk}, {"district", "orgstaff"}, "C02's team's application")
+
+
+def _procurement_world(world: World, district: Any, c01: Any, c02: Any) -> None:
+    """A call in each community (the organisation serves both); in C01 the organisation's application, scored by
+    the grid member (its named reviewer), awarded with the district official as arbiter; in C02 another
+    organisation's application."""
+    from civicgrid.accounts.roles import scope_for
+    from civicgrid.core.scoping import PLATFORM
+    from civicgrid.procurement import services as procurement
+    from civicgrid.registry.models import Actor
+    from tests.platform.procurement_support import close, organisation
+
+    d_scope = scope_for(district)
+    staff_org = organisation(user("orgstaff").role.actor)
+    other_org = organisation(Actor.objects.filter(sector="society").exclude(pk=staff_org.actor_id).order_by("code")
+                             .first())
+    funder = Actor.objects.filter(sector="state").order_by("code").first()
+    calls = {}
+    for community in (c01, c02):
+        fund = procurement.appropriation_create(user=district, scope=d_scope, name="m", place_id=community.pk,
+                                                funder_id=funder.pk, year=2026, amount_fen=100_000)
+        calls[community.pk] = procurement.call_publish(
+            user=district, scope=d_scope, appropriation_id=fund.pk, title="m", service_kind="delivery",
+            place_id=community.pk, budget_fen=100_000, deadline=timezone.now() + timedelta(days=1))
+    world.add("call", {"call_id": calls[c01.pk].pk}, {"district", "director", "grid", "orgstaff"}, "a C01 call")
+    world.add("call", {"call_id": calls[c02.pk].pk}, {"district", "orgstaff"}, "a C02 call")
+    grid = user("grid")
+    procurement.reviewer_name(user=district, scope=d_scope, call_id=calls[c01.pk].pk, reviewer_id=grid.pk)
+    mine = procurement.application_submit(user=None, scope=PLATFORM, call_id=calls[c01.pk].pk,
+                                          organisation_id=staff_org.actor_id, amount_fen=50_000, proposal="m")
+    theirs = procurement.application_submit(user=None, scope=PLATFORM, call_id=calls[c02.pk].pk,
+                                            organisation_id=other_org.actor_id, amount_fen=50_000, proposal="m")
+    world.add("application", {"application_id": mine.pk}, {"district", "director", "grid", "orgstaff"},
+              "the organisation's application in C01 (the grid member reviews it)")
+    world.add("application", {"application_id": theirs.pk}, {"district"}, "another organisation's in C02")
+    # only a named reviewer scores: whoever else sees the application is refused
+    world.add("score_application", {"application_id": mine.pk}, {"grid"}, "the C01 application",
+              refused={"district", "director", "orgstaff"})
+    world.add("score_application", {"application_id": theirs.pk}, set(), "the C02 application",
+              refused={"district"})
+    close(calls[c01.pk])
+    today = timezone.localdate()
+    contract = procurement.call_award(user=district, scope=d_scope, call_id=calls[c01.pk].pk, application_id=mine.pk,
+                                      arbiter_id=district.pk, ends_on=today,
+                                      milestones=[procurement.MilestoneSpec("m", 100, today, "deliveries_done", 1)])
+    world.add("contract", {"contract_id": contract.pk}, {"district", "director", "orgstaff"}, "the C01 contract")
+    milestone = contract.milestones.get()
+    world.add("milestone", {"milestone_id": milestone.pk}, {"district", "director", "orgstaff"}, "the C01 milestone")
+    # only the contract's arbiter (the district official) decides its milestones
+    world.add("decide_milestone", {"milestone_id": milestone.pk}, {"district"}, "the C01 milestone",
+              refused={"director", "orgstaff"})
 
 
 # --- asking ----------------------------------------------------------------------------------------

@@ -76,6 +76,11 @@ def test_role_grants_add_up_to_the_former_table() -> None:
     social = {"district_official": {"social", "social_manage"}, "community_director": {"social", "social_manage"},
               "grid_member": {"social"}, "org_staff": {"social"}}
     added = {r: added.get(r, set()) | social.get(r, set()) for r in ROLES}
+    # issue 12 §4: officials and directors buy services, staff apply, grid members review
+    for role, resources in {"district_official": {"procurement", "procurement_manage"},
+                            "community_director": {"procurement", "procurement_manage"},
+                            "grid_member": {"procurement"}, "org_staff": {"procurement"}}.items():
+        added[role] = added.get(role, set()) | resources
     assert {r: set(granted[r]) - BEFORE[r] for r in ROLES} == {r: added.get(r, set()) for r in ROLES}
 
 

@@ -6,6 +6,7 @@ from civicgrid.core.plugins import AppPlugin, NavItem
 from civicgrid.core.scoping import STAFF_ROLES, ScopeRule
 from civicgrid.relief import models as m
 from civicgrid.relief.crei import INDICATORS
+from civicgrid.relief.deliverables import DELIVERABLES
 from civicgrid.relief.demo import demo_load
 from civicgrid.relief.events import ReliefEvent
 from civicgrid.relief.governance import contributions
@@ -57,4 +58,5 @@ PLUGIN = AppPlugin(
     need_sink=ReliefNeedSink(),
     work_items=work_items,
     glance=glance,
+    deliverables=DELIVERABLES,
 )

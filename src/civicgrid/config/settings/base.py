@@ -18,6 +18,7 @@ INSTALLED_APPS = [
     "civicgrid.alerts",
     "civicgrid.relief",
     "civicgrid.social",
+    "civicgrid.procurement",
     "civicgrid.council",
     "civicgrid.volunteers",
     "civicgrid.mediation",
