@@ -19,6 +19,7 @@ INSTALLED_APPS = [
     "civicgrid.relief",
     "civicgrid.social",
     "civicgrid.analytics",
+    "civicgrid.evaluation",
     "civicgrid.ops",
     "civicgrid.home",
 ]
