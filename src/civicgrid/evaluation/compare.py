@@ -40,6 +40,11 @@ def compare(*, community: Place, event: date, source: str, comparisons: list[Pla
     today = today or date.today()
     start, end = event - timedelta(days=DAYS_BEFORE), min(today, event + timedelta(days=DAYS_AFTER))
     panel = build_panel(source=source, units=[community, *comparisons], start=start, end=end)
+    # Before the first record of any unit the platform was not recording yet: those days are not zeros.
+    recorded = panel.loc[panel["weight"].notna() & (panel["value"] > 0), "date"]
+    if len(recorded):
+        start = max(start, recorded.min().date())
+        panel = panel[panel["date"] >= pd.Timestamp(start)]
     treated = panel[panel["unit"] == community.code]
     others = panel[panel["unit"] != community.code]
     weight = None if spec.kind == "count" else "weight"
