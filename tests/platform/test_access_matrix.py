@@ -142,6 +142,7 @@ ROUTES: dict[str, R] = {
     "relief:stop_call": R("relief", P, "held_stop"),
     # analytics and ops
     "analytics:governance": R("analytics"), "analytics:crei": R("analytics"), "analytics:plotly_js": R(PUBLIC),
+    "evaluation:what_changed": R("analytics"),
     "ops:jobs": R("jobs"), "ops:healthz": R(PUBLIC), "ops:readyz": R(PUBLIC),
     # the API's own pages
     "api:openapi-json": R(PUBLIC), "api:openapi-view": R(PUBLIC),

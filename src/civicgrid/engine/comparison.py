@@ -31,15 +31,17 @@ Examples
 >>> import numpy as np, pandas as pd
 >>> from civicgrid.engine.comparison import interrupted_time_series, verdict, OutcomeWords
 >>> rng = np.random.default_rng(3)
->>> days = pd.date_range("2026-01-01", periods=120, freq="D")
->>> mean = np.where(days >= "2026-03-01", 6.0 * 1.5, 6.0)
+>>> days = pd.date_range("2026-01-01", periods=168, freq="D")
+>>> mean = np.where(days >= "2026-03-26", 6.0 * 1.5, 6.0)
 >>> data = pd.DataFrame({"date": days, "value": rng.poisson(mean)})
->>> result = interrupted_time_series(data=data, event="2026-03-01")
+>>> result = interrupted_time_series(data=data, event="2026-03-26")
 >>> round(result.effect.ratio, 2), result.effect.low < 1.5 < result.effect.high
-(1.24, True)
+(1.6, True)
 >>> words = OutcomeWords(kind="count", en="cases reported", zh="上报案件")
->>> verdict(result, outcome=words, event="the emergency", language="en")  # doctest: +ELLIPSIS
-'Cases reported rose by ...% (95% interval ...) after the emergency; the placebo tests found nothing.'
+>>> verdict(result, outcome=words, event="the emergency", language="en")
+'Cases reported rose by 60% (95% interval 28-100%) after the emergency; the placebo tests found nothing.'
+>>> verdict(result, outcome=words, event="应急启动", language="zh")
+'应急启动之后，上报案件增加了60%（95%区间 28%–100%）；安慰剂检验未发现异常。'
 """
 
 from __future__ import annotations
