@@ -23,7 +23,7 @@ from django.utils.translation import gettext_lazy as _
 from civicgrid.engine.comparison import OutcomeWords
 from civicgrid.registry.models import Place
 
-Rows = Iterable[dict[str, Any]]  # day, grid_id, value, weight
+Rows = Iterable[Any]  # mappings: day, grid_id, value, weight
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ def glance(*, user: Any, scope: Scope) -> list[Glance]:
     latest = selectors.emergencies(scope=scope).first()
     if latest is None:
         return []
-    url = f"{reverse('evaluation:what_changed')}?emergency={latest.pk}&outcome=cases.reported"
+    url = f"{reverse('evaluation:what_changed')}?emergency={latest.pk}&outcome=cases.handling_hours"
     return [Glance(key="evaluation.latest", label=_("What changed"), app="evaluation", order=80, url=url,
                    value=latest.community.name,
                    lines=(_("Before and after the emergency of %(day)s") % {

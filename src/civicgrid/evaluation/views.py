@@ -45,7 +45,7 @@ def what_changed(request: HttpRequest, scope: Any) -> HttpResponse:
                        emergencies=[(str(e.pk), _emergency_words(e)[2]) for e in emergencies],
                        communities=[(str(c.pk), c.name) for c in communities],
                        initial={"emergency": str(emergencies[0].pk) if emergencies else "",
-                                "outcome": "cases.reported"})
+                                "outcome": "cases.handling_hours"})
     context: dict[str, Any] = {"form": form, "has_events": bool(emergencies)}
     if form.is_bound and form.is_valid():
         data = form.cleaned_data
