@@ -171,3 +171,21 @@ def test_refuses_too_short_a_series():
     data = its_series(np.random.default_rng(1), ratio=1.0, days=20, event_day=10)
     with pytest.raises(ValueError, match="at least 14"):
         interrupted_time_series(data=data, event=data["date"][10])
+
+
+def test_cli_on_a_panel_file_writes_estimates_and_placebos(tmp_path, capsys):
+    from civicgrid.cli import main
+
+    data, events = stacked_panel(np.random.default_rng(5), ratios={"early": 0.7, "late": 0.7})
+    data.to_csv(tmp_path / "panel.csv", index=False)
+    pd.DataFrame({"unit": list(events), "date": [str(d.date()) for d in events.values()]}).to_csv(
+        tmp_path / "events.csv", index=False)
+    code = main(["compare", "--panel", str(tmp_path / "panel.csv"), "--events", str(tmp_path / "events.csv"),
+                 "--outcome-en", "cases reported", "--out", str(tmp_path / "out.csv")])
+    assert code == 0
+    out = pd.read_csv(tmp_path / "out.csv")
+    assert {"its", "stacked_did", "stacked_did_placebo_place"} <= set(out["method"])
+    did = out[out["method"] == "stacked_did"].iloc[0]
+    assert did["low"] <= 0.7 <= did["high"]
+    assert "Cases reported fell by" in capsys.readouterr().out
+    assert main(["compare", "--panel", str(tmp_path / "panel.csv"), "--out", "-"]) == 2  # no event given

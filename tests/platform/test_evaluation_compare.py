@@ -110,3 +110,15 @@ def test_every_source_answers_on_the_records(loaded: Emergency) -> None:
     for key in SOURCES:
         frame = build_panel(source=key, units=communities, start=start, end=end)
         assert list(frame.columns) == ["unit", "date", "value", "weight"]
+
+
+def test_cli_compares_on_the_live_records(loaded: Emergency, capsys: pytest.CaptureFixture[str]) -> None:
+    from civicgrid.cli import main
+
+    others = Place.objects.filter(level="community").exclude(pk=loaded.community_id).values_list("code", flat=True)
+    code = main(["compare", "--community", loaded.community.code, "--event", f"emergency:{loaded.pk}",
+                 "--outcome", "cases.handling_hours", "--compare", *others, "--out", "-"])
+    out = capsys.readouterr().out
+    assert code == 0 and out.startswith("method,label,ratio,low,high,p_value,alarm")
+    assert "stacked_did" in out and "faster" in out and "快了" in out
+    assert main(["compare", "--community", "NO-SUCH", "--event", "2026-01-01", "--out", "-"]) == 2
