@@ -325,7 +325,8 @@ def difference_in_differences(*, data: pd.DataFrame, events: Mapping[str, str | 
     """
     frame = _frame(data, date=date, outcome=outcome, weight=weight, family=family)
     frame[unit] = frame[unit].astype(str)
-    adoption = {str(u): pd.Timestamp(d) for u, d in events.items() if str(u) in set(frame[unit])}
+    present = set(frame[unit])
+    adoption = {str(u): pd.Timestamp(d) for u, d in events.items() if str(u) in present}
     if not adoption:
         raise ValueError("no unit of the panel has the event")
     first, last = frame[date].min(), frame[date].max()
