@@ -14,6 +14,8 @@
                                        every unit's CREI indicator values, missing ones flagged and why
     civicgrid simulate --registry DIR|--community CODE --scenario FILE [--days N] [--runs R]
                        [--policy NAME ...] [--scheduler ADDRESS] --out DIR
+    civicgrid compare --community CODE --event DATE|emergency:ID [--outcome KEY] [--compare CODE ...] --out FILE
+    civicgrid compare --panel FILE --event DATE --treated UNIT ... --out FILE   (a researcher's panel, no database)
     civicgrid tick [--loop SECONDS]    periodic jobs once, without the queue (for cron)
     civicgrid backup --out FILE        the database and its keys in one file (keep it safe)
     civicgrid restore FILE [--force]   replace the database and var/secrets.json with a backup's
@@ -354,6 +356,16 @@ def cmd_crei(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_compare(args: argparse.Namespace) -> int:
+    """Before/after comparison on the live records (``--panel``: see civicgrid.engine._comparison_cli)."""
+    _django()
+    _require_migrated()
+    from civicgrid.evaluation.cli import run_live
+
+    return run_live(community=args.community, event=args.event, outcome=args.outcome, compare_with=args.compare,
+                    out=args.out)
+
+
 def cmd_backup(args: argparse.Namespace) -> int:
     _django()
     from civicgrid.core.backup import BackupError, backup
@@ -464,6 +476,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--level", choices=["grid", "community"], default="grid")
     p.add_argument("--format", choices=["csv", "json"], default="csv")
     p.set_defaults(func=cmd_crei)
+    p = sub.add_parser("compare", help="before/after comparison around an event (--panel FILE: a CSV panel)")
+    p.add_argument("--community", required=True, help="the community with the event, e.g. D01-S01-C01")
+    p.add_argument("--event", required=True, help="a date (YYYY-MM-DD) or emergency:ID")
+    p.add_argument("--outcome", default="cases.reported", help="cases.reported, cases.handling_hours, ...")
+    p.add_argument("--compare", nargs="*", default=[], help="comparison community codes")
+    p.add_argument("--out", required=True, help="CSV of the estimates and placebos, or - for stdout")
+    p.set_defaults(func=cmd_compare)
 
     p = sub.add_parser("backup", help="back up the database and its keys into one file")
     p.add_argument("--out", required=True, help="the backup file to write (a .zip)")
@@ -514,6 +533,10 @@ ENGINE_COMMANDS = {
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "compare" and "--panel" in argv:  # a researcher's CSV: the engine alone
+        from civicgrid.engine._comparison_cli import run_compare_cli
+
+        return run_compare_cli(argv[1:])
     if argv and argv[0] in ENGINE_COMMANDS:
         import importlib
 

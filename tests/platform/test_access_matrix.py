@@ -218,6 +218,7 @@ ROUTES: dict[str, R] = {
     "procurement:milestone_pay": R("procurement_manage", P, "milestone"),
     # analytics and ops
     "analytics:governance": R("analytics"), "analytics:crei": R("analytics"), "analytics:plotly_js": R(PUBLIC),
+    "evaluation:what_changed": R("analytics"),
     "ops:jobs": R("jobs"), "ops:healthz": R(PUBLIC), "ops:readyz": R(PUBLIC),
     "simulation:index": R("simulation", ("GET", "POST")), "simulation:run": R("simulation", ("GET",), "what_if"),
     "simulation:rerun": R("simulation", ("POST",), "what_if"),

@@ -26,6 +26,7 @@ INSTALLED_APPS = [
     "civicgrid.fund",
     "civicgrid.analytics",
     "civicgrid.simulation",
+    "civicgrid.evaluation",
     "civicgrid.ops",
     "civicgrid.home",
 ]

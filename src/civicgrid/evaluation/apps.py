@@ -1,0 +1,7 @@
+from civicgrid.core import plugins
+
+
+class EvaluationConfig(plugins.CivicgridApp):
+    name = "civicgrid.evaluation"
+    label = "evaluation"
+    verbose_name = "evaluation"

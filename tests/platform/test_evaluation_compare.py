@@ -1,0 +1,124 @@
+"""The "what changed" panel and page on the records: the panel's aggregate queries against plain counts of
+the rows, the demo's labelled backfill around a past emergency, the page's verdict (the effect the
+backfill was generated with is inside the interval) and who may open it."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from civicgrid.cases.models import Case
+from civicgrid.emergency.models import Emergency
+from civicgrid.evaluation import demo
+from civicgrid.evaluation.compare import compare
+from civicgrid.evaluation.panel import SOURCES, build_panel
+from civicgrid.registry.models import Place
+from tests.platform.factories import user
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def loaded() -> Emergency:
+    from civicgrid.emergency.models import ChecklistItem, ChecklistTemplate, PlanTemplate
+    from civicgrid.emergency.shipped import templates_install
+
+    templates_install(plan_model=PlanTemplate, checklist_model=ChecklistTemplate, item_model=ChecklistItem)
+    lines = demo.demo_load(households=700, seed=11)
+    assert "historical demo case records" in lines[0]
+    return Emergency.objects.get()
+
+
+def test_panel_counts_equal_plain_counts_of_the_rows_in_few_queries(loaded: Emergency) -> None:
+    communities = list(Place.objects.filter(level="community").order_by("code"))
+    start, end = timezone.localdate() - timedelta(days=demo.DAYS), timezone.localdate()
+    with CaptureQueriesContext(connection) as queries:
+        panel = build_panel(source="cases.reported", units=communities, start=start, end=end)
+    assert len(queries) <= len(communities) + 2  # grids of each unit, then one GROUP BY query
+    truth: Counter[tuple[str, object]] = Counter()
+    for case in Case.objects.filter(source=demo.SOURCE).select_related("grid__parent"):
+        truth[(case.grid.parent.code, timezone.localtime(case.reported_at).date())] += 1
+    got = {(r.unit, r.date.date()): r.value for r in panel.itertuples()}
+    assert len(got) == demo.DAYS * len(communities)  # every day, 0 where nothing was reported
+    assert all(got[key] == truth.get(key, 0) for key in got)
+    assert sum(got.values()) == Case.objects.filter(source=demo.SOURCE).count()
+
+
+def test_handling_time_panel_is_the_weighted_mean_of_the_rows(loaded: Emergency) -> None:
+    community = Place.objects.filter(level="community").order_by("code").first()
+    assert community is not None
+    start, end = timezone.localdate() - timedelta(days=demo.DAYS), timezone.localdate()
+    panel = build_panel(source="cases.handling_hours", units=[community], start=start, end=end, weekly=True)
+    rows = Case.objects.filter(source=demo.SOURCE, grid__parent=community)
+    hours = sum((c.handled_at - c.reported_at).total_seconds() / 3600 for c in rows)
+    assert (panel["value"] * panel["weight"]).sum() == pytest.approx(hours, rel=1e-9)
+    assert panel["weight"].sum() == rows.count()
+
+
+def test_the_backfill_is_labelled_and_the_emergency_is_past(loaded: Emergency) -> None:
+    assert loaded.status == Emergency.Status.CLOSED and loaded.activated_at < timezone.now() - timedelta(days=21)
+    backfill = Case.objects.filter(source=demo.SOURCE)
+    assert backfill.exists() and set(backfill.values_list("reporter_label", flat=True)) == {"演示历史数据"}
+    assert demo.demo_load(households=700, seed=11) == ["evaluation: historical demo case records already present"]
+
+
+def within(effect: object, truth: float, z: float = 3.0) -> bool:
+    """The truth within ``z`` standard errors of the estimate (one draw: the 95% interval misses 1 in 20)."""
+    se = (math.log(effect.high) - math.log(effect.low)) / (2 * 1.959964)  # type: ignore[attr-defined]
+    return abs(math.log(effect.ratio) - math.log(truth)) <= z * se  # type: ignore[attr-defined]
+
+
+def test_comparison_recovers_the_backfilled_effect(loaded: Emergency) -> None:
+    community = loaded.community
+    others = list(Place.objects.filter(level="community").exclude(pk=community.pk))
+    day = timezone.localtime(loaded.activated_at).date()
+    more = compare(community=community, event=day, source="cases.reported", comparisons=others,
+                   event_en="the flood", event_zh="防汛应急")
+    assert within(more.its.effect, demo.MORE_AFTER) and more.its.effect.low > 1
+    assert more.did is not None and within(more.did.effect, demo.MORE_AFTER) and more.did.effect.low > 1
+    assert more.verdict["en"].startswith("Cases reported rose by") and "增加了" in more.verdict["zh"]
+    faster = compare(community=community, event=day, source="cases.handling_hours", comparisons=[],
+                     event_en="the flood", event_zh="防汛应急")
+    truth = demo.HOURS_AFTER / demo.HOURS_BEFORE
+    assert within(faster.its.effect, truth) and faster.its.effect.high < 1
+    assert "faster" in faster.verdict["en"] and "快了" in faster.verdict["zh"]
+
+
+def test_page_shows_the_verdict_in_chinese_and_refuses_a_grid_member(loaded: Emergency) -> None:
+    client = Client()
+    client.force_login(user("director"))
+    page = client.get("/analytics/what-changed/", {"emergency": loaded.pk, "outcome": "cases.handling_hours"},
+                      HTTP_ACCEPT_LANGUAGE="zh-hans")
+    text = page.content.decode()
+    assert page.status_code == 200 and 'id="verdict"' in text and "快了" in text
+    assert "plotly-figure" in text and "安慰剂检验" in text
+    grid = Client()
+    grid.force_login(user("grid"))
+    assert grid.get("/analytics/what-changed/").status_code == 403
+
+
+def test_every_source_answers_on_the_records(loaded: Emergency) -> None:
+    communities = list(Place.objects.filter(level="community"))
+    start, end = timezone.localdate() - timedelta(days=7), timezone.localdate()
+    for key in SOURCES:
+        frame = build_panel(source=key, units=communities, start=start, end=end)
+        assert list(frame.columns) == ["unit", "date", "value", "weight"]
+
+
+def test_cli_compares_on_the_live_records(loaded: Emergency, capsys: pytest.CaptureFixture[str]) -> None:
+    from civicgrid.cli import main
+
+    others = Place.objects.filter(level="community").exclude(pk=loaded.community_id).values_list("code", flat=True)
+    code = main(["compare", "--community", loaded.community.code, "--event", f"emergency:{loaded.pk}",
+                 "--outcome", "cases.handling_hours", "--compare", *others, "--out", "-"])
+    out = capsys.readouterr().out
+    assert code == 0 and out.startswith("method,label,ratio,low,high,p_value,alarm")
+    assert "stacked_did" in out and "faster" in out and "快了" in out
+    assert main(["compare", "--community", "NO-SUCH", "--event", "2026-01-01", "--out", "-"]) == 2
