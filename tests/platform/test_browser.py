@@ -28,7 +28,7 @@ def test_login_search_open_and_switch_language(browser, app_server) -> None:
 
     with page.expect_navigation():
         page.select_option("select[name=language]", "zh-hans")
-    page.wait_for_selector("text=居民")
+    page.wait_for_selector("main >> text=居民")
     assert page.locator("html").get_attribute("lang") == "zh-hans"
     assert page.locator("header >> text=住户").count() == 1
     assert page.url.endswith(f"/households/{resident.household_id}/")

@@ -122,3 +122,34 @@ def test_cli_compares_on_the_live_records(loaded: Emergency, capsys: pytest.Capt
     assert code == 0 and out.startswith("method,label,ratio,low,high,p_value,alarm")
     assert "stacked_did" in out and "faster" in out and "快了" in out
     assert main(["compare", "--community", "NO-SUCH", "--event", "2026-01-01", "--out", "-"]) == 2
+
+
+def test_volunteer_hours_panel_equals_a_plain_sum_of_the_ledger() -> None:
+    """The volunteers app's outcomes in the panel: counted hours by day and community, against a plain sum
+    of the ledger rows (hours typed by hand and not approved are not counted)."""
+    from decimal import Decimal
+
+    from civicgrid.registry.models import Household, Person
+    from civicgrid.volunteers.models import HoursEntry, Volunteer
+
+    today = timezone.localdate()
+    communities = list(Place.objects.filter(level="community").order_by("code"))
+    now = timezone.now()
+    for n, community in enumerate(communities):
+        grid = Place.objects.filter(level="grid", parent=community).order_by("code").first()
+        person = Person.objects.create(code=f"panel-vol-{n}", name="志愿者")
+        volunteer = Volunteer.objects.create(person=person, home=grid, place_path=grid.path, joined_on=today)
+        household = Household.objects.filter(place_path__startswith=grid.path).order_by("id").first()
+        for k, (day, hours) in enumerate(((1, "1.5"), (1, "2"), (3, "0.5"))):
+            HoursEntry.objects.create(volunteer=volunteer, source="care_visit", source_id=800_000 + n * 10 + k,
+                                      hours=Decimal(hours), on=today - timedelta(days=day),
+                                      place_path=household.place_path, at=now)
+        HoursEntry.objects.create(volunteer=volunteer, source="manual", hours=Decimal("4"), note="typed",
+                                  on=today - timedelta(days=1), place_path=household.place_path, at=now)
+    panel = build_panel(source="volunteers.hours", units=communities, start=today - timedelta(days=7), end=today)
+    got = {(r.unit, r.date.date()): r.value for r in panel.itertuples() if r.value}
+    truth: dict[tuple[str, object], float] = {}
+    for entry in HoursEntry.objects.filter(source="care_visit", volunteer__person__code__startswith="panel-vol-"):
+        community = next(c.code for c in communities if entry.place_path.startswith(c.path))
+        truth[(community, entry.on)] = truth.get((community, entry.on), 0.0) + float(entry.hours)
+    assert got == pytest.approx(truth) and len(truth) == 2 * len(communities)

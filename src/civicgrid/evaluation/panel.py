@@ -3,8 +3,8 @@
 Each outcome is a :class:`Source` in :data:`SOURCES`: a function that runs **one aggregate query**
 (``GROUP BY`` day and grid, in the database) and returns rows ``(day, grid_id, value, weight)``. The
 panel then maps grids to the chosen units (grids or communities) and adds up the already-aggregated rows.
-Another app adds its outcome with :func:`register` (for example volunteer hours, from the volunteers
-app, at merge: ``register(Source("volunteers.hours", ...))`` in that app's ``ready`` or plugin module).
+Another outcome is one more :func:`register` call (volunteer hours and care visits, from the volunteers
+app's records, are registered below like the others).
 """
 
 from __future__ import annotations
@@ -118,6 +118,38 @@ def _alert_reach(*, grid_ids: list[int], start: date, end: date) -> Rows:
                        "weight": row["targeted"]}
 
 
+def _volunteer_hours(*, grid_ids: list[int], start: date, end: date) -> Rows:
+    """Counted volunteer hours (the volunteers app's ledger) by the day served and the grid served in."""
+    from civicgrid.volunteers.models import HoursEntry
+    from civicgrid.volunteers.selectors import COUNTED
+
+    grids = dict(Place.objects.filter(pk__in=grid_ids).values_list("path", "id"))
+    query = Q(pk__in=[])
+    for path in grids:
+        query |= Q(place_path__startswith=path)
+    grouped = (HoursEntry.objects.filter(COUNTED, query, on__gte=start, on__lt=end)
+               .values("on", "place_path").annotate(hours=Sum("hours"), n=Count("id")).order_by())
+    totals: dict[tuple[date, int], list[float]] = {}
+    for row in grouped:
+        grid_id = next((g for path, g in grids.items() if row["place_path"].startswith(path)), None)
+        if grid_id is not None:
+            found = totals.setdefault((row["on"], grid_id), [0.0, 0.0])
+            found[0] += float(row["hours"])
+            found[1] += row["n"]
+    return [{"day": day, "grid_id": grid_id, "value": hours, "weight": n}
+            for (day, grid_id), (hours, n) in totals.items()]
+
+
+def _care_visits_done(*, grid_ids: list[int], start: date, end: date) -> Rows:
+    """Care visits of paired help made, by the day they were due and their grid."""
+    from civicgrid.volunteers.models import CareVisit
+
+    return (CareVisit.objects.filter(grid_id__in=grid_ids, due_on__gte=start, due_on__lt=end,
+                                     status=CareVisit.Status.DONE)
+            .values("grid_id").annotate(day=F("due_on"), value=Count("id"), weight=Count("id"))
+            .values("day", "grid_id", "value", "weight").order_by())
+
+
 def _prefixes(path: str) -> list[str]:
     from civicgrid.core.places import ancestors
 
@@ -136,6 +168,10 @@ register(Source("relief.time_to_help", _("Time from a need to its delivery (hour
 register(Source("alerts.reach", _("Alert reach (share acknowledged)"), "share", "binomial",
                 OutcomeWords("share", "the odds that an alert is acknowledged", "预警确认的几率",
                              "alert reach", "预警触达率"), _alert_reach))
+register(Source("volunteers.hours", _("Volunteer hours per day"), "count", "poisson",
+                OutcomeWords("count", "volunteer hours", "志愿服务时长"), _volunteer_hours))
+register(Source("volunteers.care_visits", _("Care visits made per day"), "count", "poisson",
+                OutcomeWords("count", "care visits made", "完成的关爱探访次数"), _care_visits_done))
 
 
 def unit_grids(units: list[Place]) -> dict[int, str]:

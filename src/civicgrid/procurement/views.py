@@ -255,7 +255,7 @@ def milestone_decide(request: HttpRequest, scope: Scope, milestone_id: int) -> H
         except FORM_ERRORS as error:
             messages.error(request, " ".join(error.messages))
         else:
-            messages.success(request, _("Decision recorded."))
+            messages.success(request, _("Milestone decision recorded."))
     return redirect("procurement:contract", contract_id=milestone.contract_id)
 
 
