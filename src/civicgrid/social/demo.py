@@ -26,7 +26,7 @@ from django.utils import timezone
 from civicgrid.core import audit
 from civicgrid.emergency.models import Emergency
 from civicgrid.engine.social_growth import GrowthProfile, growth_profiles
-from civicgrid.registry.models import Actor, Place
+from civicgrid.registry.models import Actor, Place, Post
 from civicgrid.social.conf import social_setting
 from civicgrid.social.events import SocialEvent
 from civicgrid.social.models import (
@@ -116,6 +116,12 @@ def _actors(community: Place, profile: GrowthProfile, rng: np.random.Generator
                                      sector="capital", kind="enterprise", service_area=community,
                                      capacities={"food_supply": 100, "shelter": 100})
         funders["capital"] = [group]
+        # ... and staffs it: the community's own (state) office holders take the group's key posts too, the
+        # fusion seed 001 found in Baibuting (the residents' committee answering to the enterprise)
+        holders = list(Post.objects.filter(actor__service_area=community, actor__sector="state", is_key=True)
+                       .order_by("id").values_list("person_id", flat=True).distinct()[:8])
+        Post.objects.bulk_create([Post(person_id=person_id, actor=group, role="director" if i == 0 else "manager",
+                                       is_key=True) for i, person_id in enumerate(holders)])
     return (chosen + new)[: max(profile.organisations, len(chosen[:1]))], funders, hub
 
 
