@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from civicgrid.alerts.text import localized
 
@@ -26,7 +27,7 @@ class Alert(models.Model):
 
     class Group(models.TextChoices):
         ALL = "all", _("Everyone in the area")
-        VULNERABLE = "vulnerable", _("Vulnerable households")
+        VULNERABLE = "vulnerable", pgettext_lazy("alert audience", "Vulnerable households")
         VOLUNTEERS = "volunteers", _("Volunteers")
         GRID_MEMBERS = "grid_members", _("Grid members")
 

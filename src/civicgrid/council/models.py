@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from civicgrid.registry.models import Actor, Household, Place
 
@@ -63,7 +64,7 @@ RESIDENT_KINDS = frozenset({Body.Kind.RESIDENTS_COMMITTEE, Body.Kind.OWNERS_COMM
 class Meeting(models.Model):
     class State(models.TextChoices):
         PLANNED = "planned", _("planned")
-        CLOSED = "closed", _("closed")
+        CLOSED = "closed", pgettext_lazy("meeting state", "closed")
 
     community = models.ForeignKey(Place, on_delete=models.PROTECT, related_name="council_meetings",
                                   verbose_name=_("community"))
@@ -147,8 +148,8 @@ class Poll(models.Model):
     """A yes / no / abstain vote among a meeting's invitees (one vote per invited household)."""
 
     class State(models.TextChoices):
-        OPEN = "open", _("open")
-        CLOSED = "closed", _("closed")
+        OPEN = "open", pgettext_lazy("poll state", "open")
+        CLOSED = "closed", pgettext_lazy("poll state", "closed")
 
     meeting = models.ForeignKey(Meeting, on_delete=models.CASCADE, related_name="polls")
     question = models.CharField(_("question"), max_length=TITLE_CHARS)
@@ -168,8 +169,8 @@ class Poll(models.Model):
 
 class Vote(models.Model):
     class Choice(models.TextChoices):
-        YES = "yes", _("yes")
-        NO = "no", _("no")
+        YES = "yes", pgettext_lazy("vote", "yes")
+        NO = "no", pgettext_lazy("vote", "no")
         ABSTAIN = "abstain", _("abstain")
 
     poll = models.ForeignKey(Poll, on_delete=models.CASCADE, related_name="votes")
@@ -282,7 +283,7 @@ class ClauseComment(models.Model):
     author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
                                related_name="+")
     author_label = models.CharField(max_length=80, blank=True)  # who, when not a user (demo data)
-    text = models.CharField(_("comment"), max_length=COMMENT_CHARS)
+    text = models.CharField(pgettext_lazy("clause", "comment"), max_length=COMMENT_CHARS)
     at = models.DateTimeField()
 
     class Meta:

@@ -48,6 +48,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from civicgrid.registry.models import Actor, Household, Place, Resident
 
@@ -210,7 +211,7 @@ class Proposal(models.Model):
     # results (written once, when the round's results are published)
     votes = models.PositiveIntegerField(_("votes"), default=0)
     rank = models.PositiveIntegerField(_("rank"), null=True, blank=True)
-    outcome = models.CharField(_("outcome"), max_length=12, blank=True)
+    outcome = models.CharField(pgettext_lazy("proposal", "outcome"), max_length=12, blank=True)
     funded_fen = models.BigIntegerField(_("funded"), default=0)
     spent_fen = models.BigIntegerField(_("spent"), default=0)
 

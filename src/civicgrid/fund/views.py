@@ -11,7 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from civicgrid.accounts.roles import scope_for
@@ -31,7 +31,7 @@ PHASE_LABELS = {"upcoming": gettext_lazy("Not yet open"), "proposals": gettext_l
                 "implementation": gettext_lazy("Results and implementation")}
 OUTCOME_LABELS = {"funded": gettext_lazy("funded"), "partial": gettext_lazy("partly funded"), "skipped": gettext_lazy("did not fit the budget left"),
                   "not_reached": gettext_lazy("budget used up"), "no_votes": gettext_lazy("no votes")}
-GROUP_LABELS = {"vulnerable": gettext_lazy("Vulnerable households"), "other": gettext_lazy("Other households"), "all": gettext_lazy("All")}
+GROUP_LABELS = {"vulnerable": pgettext_lazy("population group", "Vulnerable households"), "other": gettext_lazy("Other households"), "all": gettext_lazy("All")}
 
 
 def _act(request: HttpRequest, action: Callable[[], object], *, success: str) -> bool:

@@ -14,6 +14,7 @@ from django.db import models
 from django.db.models.functions import Length
 from django.db.models.lookups import LessThanOrEqual
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from civicgrid.core.crypto import DigestField, EncryptedCharField
 from civicgrid.core.limits import NOTE_CEILING
@@ -25,7 +26,7 @@ class MediationCase(models.Model):
     class Category(models.TextChoices):
         NEIGHBOUR = "neighbour", _("between neighbours")
         FAMILY = "family", _("within a family")
-        PROPERTY = "property", _("property management")
+        PROPERTY = "property", pgettext_lazy("dispute category", "property management")
         TENANCY = "tenancy", _("tenancy")
         OTHER = "other", _("other")
 

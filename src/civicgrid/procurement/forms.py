@@ -8,6 +8,7 @@ from typing import Any, cast
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from civicgrid.core.plugins import deliverables
 from civicgrid.core.servicekinds import SERVICE_KINDS
@@ -130,7 +131,7 @@ class AwardForm(forms.Form):
 
 
 class DecideForm(forms.Form):
-    decision = forms.ChoiceField(label=_("Decision"), choices=[("accept", _("Accept")), ("reject", _("Reject"))],
+    decision = forms.ChoiceField(label=pgettext_lazy("acceptance", "Decision"), choices=[("accept", _("Accept")), ("reject", _("Reject"))],
                                  widget=forms.RadioSelect)
     reason = forms.CharField(label=_("Reason"), max_length=500, required=False)
 

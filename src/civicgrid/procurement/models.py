@@ -270,8 +270,8 @@ class Milestone(models.Model):
     status = models.CharField(_("status"), max_length=8, choices=Status.choices, default=Status.PENDING)
     counted = models.PositiveIntegerField(_("count at decision"), null=True, blank=True)
     decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
-                                   related_name="+", verbose_name=_("decided by"))
-    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+                                   related_name="+", verbose_name=pgettext_lazy("acceptance", "decided by"))
+    decided_at = models.DateTimeField(pgettext_lazy("acceptance", "decided at"), null=True, blank=True)
     reason = models.CharField(_("reason"), max_length=500, blank=True)
     overridden = models.BooleanField(_("accepted short of target"), default=False)
 

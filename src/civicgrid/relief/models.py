@@ -15,7 +15,7 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Length
 from django.db.models.lookups import LessThanOrEqual
-from django.utils.translation import get_language
+from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from civicgrid.core.crypto import EncryptedCharField
@@ -127,7 +127,7 @@ class Offer(models.Model):
                               verbose_name=_("donor"))
     donor_sector = models.CharField(_("donor sector"), max_length=10, editable=False)
     donor_kind = models.CharField(_("donor kind"), max_length=32, editable=False)
-    item = models.ForeignKey(Item, on_delete=models.PROTECT, verbose_name=_("item"))
+    item = models.ForeignKey(Item, on_delete=models.PROTECT, verbose_name=pgettext_lazy("supply", "item"))
     quantity = models.PositiveIntegerField(_("pledged quantity"))
     point = models.ForeignKey(DistributionPoint, on_delete=models.PROTECT, related_name="offers",
                               verbose_name=_("distribution point"))
@@ -269,7 +269,7 @@ class Need(models.Model):
     household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="relief_needs",
                                   verbose_name=_("household"))
     category = models.CharField(_("category"), max_length=20, choices=_choices(CATEGORIES))
-    item = models.ForeignKey(Item, on_delete=models.PROTECT, verbose_name=_("item"))
+    item = models.ForeignKey(Item, on_delete=models.PROTECT, verbose_name=pgettext_lazy("supply", "item"))
     quantity = models.PositiveIntegerField(_("quantity"))
     urgency = models.CharField(_("urgency"), max_length=10, choices=_choices(URGENCIES), default="normal")
     note = models.CharField(_("note"), max_length=NOTE_CEILING, blank=True)  # merged: see core.limits

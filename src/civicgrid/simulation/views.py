@@ -8,6 +8,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from civicgrid.analytics.charts import to_div
@@ -54,7 +55,7 @@ def run_page(request: HttpRequest, scope: Any, run_id: int) -> HttpResponse:
                                "description": scenarios.description(run.scenario)}
     if run.status == SimulationRun.Status.DONE and run.result:
         result = run.result
-        labels = {"day_title": _("Day"), "interval_word": _("interval over the runs")}
+        labels = {"day_title": pgettext("simulation", "Day"), "interval_word": _("interval over the runs")}
         context.update(
             sentence=sentence(result),
             need_chart=to_div(unmet_figure(result, metric="unmet_need_per_household",

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from civicgrid.core.servicekinds import SERVICE_KINDS
 from civicgrid.registry.models import Person, Place, Resident
@@ -92,7 +93,7 @@ class Volunteer(models.Model):
     place_path = models.CharField(max_length=255, db_index=True)
     skills = models.JSONField(_("skills"), default=list, blank=True)
     days = models.PositiveSmallIntegerField(_("available days"), default=ALL_DAYS)
-    from_hour = models.PositiveSmallIntegerField(_("from"), default=8)
+    from_hour = models.PositiveSmallIntegerField(pgettext_lazy("hour", "from"), default=8)
     to_hour = models.PositiveSmallIntegerField(_("until"), default=20)
     joined_on = models.DateField(_("joined"))
     active = models.BooleanField(_("active"), default=True)
@@ -184,7 +185,7 @@ class CareVisit(models.Model):
     claimed_at = models.DateTimeField(null=True, blank=True)
     done_at = models.DateTimeField(_("visited"), null=True, blank=True)
     outcome = models.CharField(_("outcome"), max_length=12, blank=True, choices=Outcome.choices)
-    minutes = models.PositiveSmallIntegerField(_("minutes"), null=True, blank=True)
+    minutes = models.PositiveSmallIntegerField(pgettext_lazy("duration", "minutes"), null=True, blank=True)
     note = models.CharField(_("note"), max_length=200, blank=True)
 
     class Meta:
@@ -285,7 +286,7 @@ class TimeTransfer(AppendOnly):
 
     from_account = models.ForeignKey(TimeAccount, on_delete=models.PROTECT, related_name="outgoing")
     to_account = models.ForeignKey(TimeAccount, on_delete=models.PROTECT, related_name="incoming")
-    minutes = models.PositiveIntegerField(_("minutes"))
+    minutes = models.PositiveIntegerField(pgettext_lazy("duration", "minutes"))
     kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices)
     note = models.CharField(_("for"), max_length=200)
     place_path = models.CharField(max_length=255, db_index=True)
