@@ -46,7 +46,7 @@ def purchase(django_db_setup: Any, django_db_blocker: Any) -> Iterator[dict[str,
         post = Post.objects.create(person=user("grid").role.person, actor=rival.actor, role="理事")
         connections.close_all()
         yield {"fund": fund, "community": community, "rival": rival, "staff_org": staff_org}
-        for model in (m.Payment, m.Milestone, m.Contract, m.Score, m.Application, m.Reviewer, m.Call, m.Funding,
+        for model in (m.Payment, m.Milestone, m.Contract, m.Score, m.Application, m.Reviewer, m.Call,
                       m.Appropriation):
             model.objects.all().delete()
         post.delete()

@@ -112,8 +112,11 @@ def test_a_reviewer_with_a_post_in_the_applicant_or_its_funder_is_refused() -> N
         services.application_score(user=grid, scope=scope_for(grid), application_id=application.pk, marks=MARKS)
     post.delete()
     funder = Actor.objects.filter(sector="capital").order_by("code").first()
-    services.funding_record(user=s.district, scope=scope_for(s.district), funder_id=funder.pk,
-                            recipient_id=s.org.actor_id, amount_fen=100_00, received_on=timezone.localdate())
+    # the funding is the social app's evidence of the organisation (the one record of who funds whom)
+    from civicgrid.social import services as social
+
+    social.funding_record(user=s.district, scope=scope_for(s.district), organisation_id=s.org.pk,
+                          source_id=funder.pk, amount_fen=100_00, received_on=timezone.localdate())
     Post.objects.create(person=person, actor=funder, role="manager")
     with pytest.raises(Forbidden, match="funds the applicant"):
         services.application_score(user=grid, scope=scope_for(grid), application_id=application.pk, marks=MARKS)

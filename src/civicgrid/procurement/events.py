@@ -6,7 +6,6 @@ from django.utils.translation import gettext_lazy as _
 
 class ProcurementEvent(models.TextChoices):
     APPROPRIATION_CREATED = "procurement.appropriation_created", _("appropriation created")
-    FUNDING_RECORDED = "procurement.funding_recorded", _("funding recorded")
     CALL_PUBLISHED = "procurement.call_published", _("call for proposals published")
     REVIEWER_NAMED = "procurement.reviewer_named", _("reviewer named")
     APPLICATION_SUBMITTED = "procurement.application_submitted", _("application submitted")

@@ -76,30 +76,6 @@ class Appropriation(models.Model):
         return self.amount_fen - self.committed_fen
 
 
-class Funding(models.Model):
-    """A funding record toward an organisation, kept here for the reviewers' conflict-of-interest check:
-    a person with a post in a funder of the applicant may not score it. (When the social app records funding
-    evidence of its own, :func:`civicgrid.procurement.selectors.funders_of` is the one place to repoint.)"""
-
-    funder = models.ForeignKey(Actor, on_delete=models.PROTECT, related_name="fundings_given",
-                               verbose_name=_("funder"))
-    recipient = models.ForeignKey(Actor, on_delete=models.PROTECT, related_name="fundings_received",
-                                  verbose_name=_("recipient"))
-    amount_fen = models.BigIntegerField(_("amount (fen)"))
-    received_on = models.DateField(_("received on"))
-    note = models.CharField(_("note"), max_length=500, blank=True)
-
-    class Meta:
-        verbose_name = _("funding record")
-        verbose_name_plural = _("funding records")
-        ordering = ["-received_on", "id"]
-        constraints = [models.CheckConstraint(condition=_MONEY, name="procurement_funding_amount"),
-                       models.CheckConstraint(condition=~Q(funder=F("recipient")), name="procurement_funding_other")]
-
-    def __str__(self) -> str:
-        return f"{self.funder} → {self.recipient}: {yuan(self.amount_fen)}"
-
-
 class Call(models.Model):
     """A call for proposals: a service in an area, a budget from an appropriation, a deadline."""
 

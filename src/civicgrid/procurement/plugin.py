@@ -30,7 +30,6 @@ PLUGIN = AppPlugin(
     },
     scope_rules={
         m.Appropriation: ScopeRule(area_path="place__path"),
-        m.Funding: ScopeRule(record_path="recipient__service_area__path", actor="recipient_id"),
         m.Call: _CALL,
         m.Reviewer: ScopeRule(record_path="call__place__path"),
         m.Application: ScopeRule(record_path="call__place__path", actor="organisation__actor_id"),

@@ -20,7 +20,6 @@ from civicgrid.procurement.models import (
     Appropriation,
     Call,
     Contract,
-    Funding,
     Milestone,
     Payment,
     Reviewer,
@@ -85,9 +84,12 @@ def ranking(*, call: Call) -> list[tuple[int, float]]:
 
 
 def funders_of(actor_id: int) -> set[int]:
-    """Actors that fund ``actor_id``: the one place the conflict-of-interest check learns about funding
-    (repoint it here when the social app keeps funding evidence of its own)."""
-    return set(Funding.objects.filter(recipient_id=actor_id).values_list("funder_id", flat=True))
+    """Actors that fund ``actor_id``, from the social app's funding evidence of the organisation (the one
+    record of who funds whom): the conflict-of-interest check refuses reviewers with a post in any of them."""
+    from civicgrid.social.models import Funding
+
+    return set(Funding.objects.filter(organisation__actor_id=actor_id, source__isnull=False)
+               .values_list("source_id", flat=True))
 
 
 def conflict_of(*, user: Any, actor_id: int) -> str | None:

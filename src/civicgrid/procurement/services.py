@@ -30,7 +30,6 @@ from civicgrid.procurement.models import (
     Appropriation,
     Call,
     Contract,
-    Funding,
     Milestone,
     Payment,
     Reviewer,
@@ -75,26 +74,6 @@ def appropriation_create(*, user: Any, scope: Scope, name: str, place_id: int, f
     found = Appropriation.objects.create(name=name, place=place, funder=funder, year=year, amount_fen=amount)
     audit.record(user=user, event=E.APPROPRIATION_CREATED, instance=found, new=audit.snapshot(found),
                  place_path=place.path)
-    return found
-
-
-@serialised
-def funding_record(*, user: Any, scope: Scope, funder_id: int, recipient_id: int, amount_fen: int,
-                   received_on: date, note: str = "") -> Funding:
-    """A funding record toward an organisation (what the reviewers' conflict check reads)."""
-    require(scope, MANAGE)
-    actors = {a.pk: a for a in scoped(Actor.objects.filter(pk__in=[funder_id, recipient_id]), scope)}
-    if funder_id not in actors:
-        raise Invalid({"funder": _("no such actor in your area")})
-    if recipient_id not in actors:
-        raise Invalid({"recipient": _("no such actor in your area")})
-    if funder_id == recipient_id:
-        raise Invalid({"recipient": _("an actor does not fund itself")})
-    found = Funding.objects.create(funder=actors[funder_id], recipient=actors[recipient_id],
-                                   amount_fen=_money(amount_fen, "amount_fen"), received_on=received_on,
-                                   note=_text(note, "note"))
-    audit.record(user=user, event=E.FUNDING_RECORDED, instance=found, new=audit.snapshot(found),
-                 place_path=actors[recipient_id].service_area.path)
     return found
 
 

@@ -68,7 +68,9 @@ def admission_apply(*, user: Any, scope: Scope, emergency_id: Any, actor_id: Any
         raise Invalid({"grids": _("At most %(n)d grids in one application.") % {"n": social_setting("max_admission_grids")}})
     with serialised_block():
         emergency = _emergency(scope, emergency_id)
-        actor = Actor.objects.filter(pk=actor_id if isinstance(actor_id, int) else 0).first()
+        # the organisation's row locked first: the same application sent twice at once (PostgreSQL) is
+        # written once, the second sees the first's rows (SQLite: the serialised block already holds the lock)
+        actor = locked(Actor.objects.filter(pk=actor_id if isinstance(actor_id, int) else 0)).first()
         if actor is None:
             raise Invalid({"actor": _("Unknown organisation.")})
         if not scope.may("social_manage") and actor.pk not in scope.actor_ids:
