@@ -83,3 +83,23 @@ def test_page_shows_the_director_their_grids_with_map_and_uncertainty() -> None:
     grid = Client()
     grid.login(username="grid", password="civicgrid-demo")
     assert grid.get("/analytics/crei/").status_code == 403
+
+
+def test_the_grid_map_draws_each_tile_in_its_scores_colour_with_its_label() -> None:
+    from plotly.colors import sample_colorscale
+
+    from civicgrid.analytics.charts import grid_map_figure
+
+    def square(x: float) -> dict:
+        return {"type": "Polygon", "coordinates": [[[x, 0], [x + 1, 0], [x + 1, 1], [x, 1], [x, 0]]]}
+
+    scores = {"g1": 0.1, "g2": 0.5, "g3": 0.9}
+    figure = grid_map_figure(geometries={"g1": square(0), "g2": square(1), "g3": square(2), "gx": square(3)},
+                             scores=scores, names={"g1": "一", "g2": "二", "g3": "三"}, title="CREI")
+    tiles = [t for t in figure.data if t.fill == "toself"]
+    assert [t.name for t in tiles] == ["一", "二", "三"]  # gx has no score: not drawn
+    assert [t.fillcolor for t in tiles] == [sample_colorscale("RdYlGn", [v])[0] for v in scores.values()]
+    labels = figure.layout.annotations
+    assert [(a.text, a.x, a.y) for a in labels] == [("一<br>0.10", 0.5, 0.5), ("二<br>0.50", 1.5, 0.5),
+                                                    ("三<br>0.90", 2.5, 0.5)]
+    assert figure.data[-1].marker.showscale  # the colour bar

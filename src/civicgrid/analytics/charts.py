@@ -4,6 +4,7 @@ the charts work offline)."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import networkx as nx
 import plotly.graph_objects as go
@@ -72,7 +73,10 @@ def grid_map_figure(*, geometries: dict[str, dict], scores: dict[str, float], na
     short_names = short_names or {}
     from plotly.colors import sample_colorscale
 
-    figure = go.Figure()
+    # every trace and label is built first and handed to plotly once: adding them one by one re-validates
+    # the whole figure each time (a district's 100 tiles took most of the page's time)
+    traces: list[dict[str, Any]] = []
+    labels: list[dict[str, Any]] = []
     for code, geometry in geometries.items():
         if code not in scores or geometry.get("type") not in {"Polygon", "MultiPolygon"}:
             continue
@@ -82,20 +86,21 @@ def grid_map_figure(*, geometries: dict[str, dict], scores: dict[str, float], na
         for polygon in polygons:
             ring = polygon[0]
             largest = ring if len(ring) > len(largest) else largest
-            figure.add_scatter(x=[p[0] for p in ring], y=[p[1] for p in ring], fill="toself", mode="lines",
-                               fillcolor=colour, line={"color": "white", "width": 1}, showlegend=False,
-                               hoveron="fills", name=names.get(code, code),
-                               text=f"{names.get(code, code)}: {scores[code]:.3f}", hoverinfo="text")
+            traces.append({"type": "scatter", "x": [p[0] for p in ring], "y": [p[1] for p in ring], "fill": "toself",
+                           "mode": "lines", "fillcolor": colour, "line": {"color": "white", "width": 1},
+                           "showlegend": False, "hoveron": "fills", "name": names.get(code, code),
+                           "text": f"{names.get(code, code)}: {scores[code]:.3f}", "hoverinfo": "text"})
         if largest:  # the tile's label: its name and score, at the middle of its outline
             corners = largest[:-1] if len(largest) > 1 and largest[0] == largest[-1] else largest
-            figure.add_annotation(x=sum(p[0] for p in corners) / len(corners),
-                                  y=sum(p[1] for p in corners) / len(corners),
-                                  text=f"{short_names.get(code, names.get(code, code))}<br>{scores[code]:.2f}",
-                                  showarrow=False, font={"size": 11, "color": "#101828"})
+            labels.append({"x": sum(p[0] for p in corners) / len(corners),
+                           "y": sum(p[1] for p in corners) / len(corners),
+                           "text": f"{short_names.get(code, names.get(code, code))}<br>{scores[code]:.2f}",
+                           "showarrow": False, "font": {"size": 11, "color": "#101828"}})
     # An invisible marker carries the colour bar.
-    figure.add_scatter(x=[None], y=[None], mode="markers", showlegend=False, hoverinfo="skip",
-                       marker={"colorscale": "RdYlGn", "cmin": 0, "cmax": 1, "color": [0],
-                               "colorbar": {"title": "CREI"}, "showscale": True})
+    traces.append({"type": "scatter", "x": [None], "y": [None], "mode": "markers", "showlegend": False,
+                   "hoverinfo": "skip", "marker": {"colorscale": "RdYlGn", "cmin": 0, "cmax": 1, "color": [0],
+                                                   "colorbar": {"title": "CREI"}, "showscale": True}})
+    figure = go.Figure(data=traces, layout={"annotations": labels})
     figure.update_layout(title=title, height=420, margin={"l": 0, "r": 0, "t": 40, "b": 0},
                          plot_bgcolor="white")
     figure.update_xaxes(visible=False)
