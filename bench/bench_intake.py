@@ -109,8 +109,10 @@ async def _client(port: int, logins: list[Login], deadline: float, results: Resu
         while True:  # until acknowledged: a broken connection is retried with the same key
             try:
                 status, payload = await _post(port, "/api/relief/needs", body, login.session)
+                # an answer cut short (a worker killed while sending it) is a broken connection too
+                answered: Any = json.loads(payload)["filing_id"] if status in (200, 201) else None
                 break
-            except (ConnectionError, OSError, IndexError, ValueError) as exc:
+            except (ConnectionError, OSError, IndexError, ValueError, KeyError) as exc:
                 results.retries += 1
                 results.errors[type(exc).__name__] = results.errors.get(type(exc).__name__, 0) + 1
                 await asyncio.sleep(0.05)
@@ -119,7 +121,7 @@ async def _client(port: int, logins: list[Login], deadline: float, results: Resu
         if b"database is locked" in payload:
             results.locked += 1
         if status in (200, 201):
-            results.acknowledged[key] = json.loads(payload)["filing_id"]
+            results.acknowledged[key] = answered
         done += 1
 
 
@@ -362,6 +364,27 @@ def report(name: str, results: Results, elapsed: float, cpu: float | None = None
     return {"rate": rate, "p50": p50, "p99": p99, "cpu_ms": (cpu / ok * 1000) if cpu is not None and ok else 0.0}
 
 
+def audit_seq() -> int:
+    from django.db import connections
+
+    from civicgrid.core.models import AuditChainHead
+
+    connections.close_all()
+    return AuditChainHead.objects.values_list("seq", flat=True).first() or 0
+
+
+def filing_transactions(after_seq: int) -> tuple[int, int]:
+    """(filings, transactions) written since the audit chain stood at ``after_seq``: a transaction's audit rows
+    share one time (civicgrid.core.auditchain.append_many), so distinct times count the transactions."""
+    from django.db.models import Count
+
+    from civicgrid.core.models import AuditLog
+
+    rows = AuditLog.objects.filter(seq__gt=after_seq, event="relief.need_filing").aggregate(
+        n=Count("id"), t=Count("at", distinct=True))
+    return int(rows["n"] or 0), int(rows["t"] or 0)
+
+
 def count_rows(acknowledged: dict[str, int]) -> tuple[int, int, int, int]:
     """(lost, duplicates, double open needs, unacknowledged rows) of the bench's keys."""
     from django.db import connections
@@ -388,6 +411,7 @@ def run_engine(args: argparse.Namespace, *, sqlite: bool) -> dict[str, Any]:
     env["PYTHONPATH"] = str(ROOT / "src")
     env["DJANGO_SETTINGS_MODULE"] = "civicgrid.config.settings"
     env.setdefault("CIVICGRID_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
+    env["CIVICGRID_WEB_THREADS"] = str(args.threads)
     if sqlite:
         env["CIVICGRID_DATABASE_URL"] = f"sqlite:///{scratch}/civicgrid.sqlite3"
     os.environ.update(env)
@@ -417,6 +441,7 @@ def run_engine(args: argparse.Namespace, *, sqlite: bool) -> dict[str, Any]:
         for i in range(args.runs):
             cpu0, own0, web0 = tree_cpu(roots), os.times(), tree_cpu(roots[:1])
             sampler = LockSampler() if not sqlite else None
+            seq0 = audit_seq()
             if sampler:
                 sampler.__enter__()
             try:
@@ -432,6 +457,10 @@ def run_engine(args: argparse.Namespace, *, sqlite: bool) -> dict[str, Any]:
                       f"the server used {cpu / elapsed:.2f} cores")
             if sampler:
                 print(f"    PostgreSQL: {sampler.summary()}")
+            filings_written, transactions = filing_transactions(seq0)
+            if transactions:
+                print(f"    group commit: {filings_written} filings written in {transactions} transactions "
+                      f"({filings_written / transactions:.1f} a transaction)")
             client_cpu = (own1.user + own1.system) - (own0.user + own0.system)
             print(f"    (the load client used {client_cpu:.1f} s of CPU; {results.locked} 'database is locked')")
             out.setdefault("locked", 0)
@@ -472,6 +501,7 @@ def main() -> int:
     parser.add_argument("--households", type=int, default=10_000)
     parser.add_argument("--sqlite-households", type=int, default=2_000)
     parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=4, help="threads per worker (CIVICGRID_WEB_THREADS)")
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=15.0)
     parser.add_argument("--runs", type=int, default=3)

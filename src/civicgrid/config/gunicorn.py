@@ -11,6 +11,11 @@ import os
 # each worker keeps its PostgreSQL connection between requests (settings/database.py)
 os.environ.setdefault("CIVICGRID_DATABASE_CONN_MAX_AGE", "300")
 timeout = int(os.environ.get("CIVICGRID_WEB_TIMEOUT", "120"))
+# Threads in each worker process: requests waiting at the same moment share one transaction where the app
+# groups its writes (need filings in a surge, see civicgrid.core.groupcommit); a slow page does not hold up
+# its process's other requests. Django keeps one database connection per thread.
+worker_class = "gthread"
+threads = int(os.environ.get("CIVICGRID_WEB_THREADS", "4"))
 graceful_timeout = 30
 keepalive = 5
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None

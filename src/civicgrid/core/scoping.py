@@ -145,6 +145,27 @@ def scoped(queryset: models.QuerySet[M], scope: Scope) -> models.QuerySet[M]:
     return filtered.distinct() if rule.via else filtered
 
 
+def sees(scope: Scope, instance: models.Model) -> bool:
+    """Whether ``scope`` may see ``instance``, decided from the row in hand: the rule of :func:`scoped`,
+    for a hot path that has read its rows already (a batch of need filings locks all its households in one
+    query, then checks each filing's scope here). Only for rules on the model's own columns (no ``via``, no
+    related lookups): anything else raises ``LookupError``, never guesses. A test checks that this and
+    :func:`scoped` agree row for row."""
+    if scope.unrestricted:
+        return True
+    rule = _RULES.get(type(instance))
+    lookups = (rule.area_path, rule.record_path, rule.household, rule.actor) if rule else ()
+    if rule is None or rule.via or rule.serving_area_path or any(x and "__" in x for x in lookups):
+        raise LookupError(f"{type(instance)._meta.label}: sees() needs a rule on the model's own columns")
+
+    def inside(lookup: str | None, paths: tuple[str, ...]) -> bool:
+        return bool(lookup) and any(str(getattr(instance, lookup or "")).startswith(p) for p in paths)
+
+    return (inside(rule.area_path, scope.area_paths) or inside(rule.record_path, scope.record_paths)
+            or bool(rule.household and getattr(instance, rule.household) in scope.household_ids)
+            or bool(rule.actor and getattr(instance, rule.actor) in scope.actor_ids))
+
+
 def require(scope: Scope, resource: str) -> None:
     """Refuse (HTTP 403) a role that may not use this kind of resource at all."""
     if not scope.may(resource):

@@ -181,10 +181,11 @@ def need_progress(*, scope: Scope, needs: Iterable[Need], with_codes: bool = Fal
     # only a need a round gave units to (allocated_quantity only grows) has allocations that change its
     # progress: a new or never-allocated need (most of a surge) costs no query
     allocated = [n for n in needs if n.allocated_quantity]
-    found = scoped(RoundAllocation.objects.select_related("stop__task", "round"), scope).filter(
-        need__in=allocated).order_by("round__confirmed_at", "id")
-    for a in found if allocated else []:
-        allocations.setdefault(a.need_id, []).append(a)
+    if allocated:  # not even built otherwise: composing the query costs as much as a small filing's SQL
+        found = scoped(RoundAllocation.objects.select_related("stop__task", "round"), scope).filter(
+            need__in=allocated).order_by("round__confirmed_at", "id")
+        for a in found:
+            allocations.setdefault(a.need_id, []).append(a)
     target = relief_setting("target_hours")
     out = []
     for need in needs:

@@ -1,6 +1,6 @@
 """A small surge through the real need-intake service (issue 11, section 3): the embedded database is set up
 for concurrent writers (WAL, a busy timeout), and 20 threads with their own connections filing at once get
-no "database is locked", lose no filing and make no second open need. The load benchmark (many clients
+no "database is locked", lose no filing, make no second open need, and share transactions (group commit). The load benchmark (many clients
 against the production server) is bench/bench_intake.py; this is its fast check for the suite."""
 
 from __future__ import annotations
@@ -69,6 +69,7 @@ def test_twenty_threads_filing_at_once_are_never_locked_out() -> None:
         finally:
             connections.close_all()
 
+    batches, written = services.INTAKE.batches, services.INTAKE.items
     threads = [threading.Thread(target=filer, args=(n,)) for n in range(THREADS)]
     for thread in threads:
         thread.start()
@@ -82,3 +83,6 @@ def test_twenty_threads_filing_at_once_are_never_locked_out() -> None:
     filings = [str(pk) for pk in NeedFiling.objects.filter(key__in=keys).values_list("pk", flat=True)]
     assert AuditLog.objects.filter(event="relief.need_filing", object_id__in=filings).count() == THREADS * FILINGS
     assert verify().intact
+    # filings waiting at the same moment shared transactions (core.groupcommit): fewer commits than filings
+    batches, written = services.INTAKE.batches - batches, services.INTAKE.items - written
+    assert written == THREADS * FILINGS and batches < written, (batches, written)
