@@ -75,7 +75,7 @@ def test_last_four_digits_match_only_inside_the_scope() -> None:
 
 def test_last_four_digits_search_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(selectors, "PHONE_SUFFIX_LIMIT", 1)
-    page = _client("grid").get("/households/", {"q": "1234"})
+    page = _client("district").get("/households/", {"q": "1234"})
     assert page.status_code == 200 and 'id="phone-suffix-too-many"' in page.content.decode()
 
 
@@ -90,7 +90,7 @@ def test_suggestions_as_you_type_are_scoped_json() -> None:
         p for p in Household.objects.filter(place_path__startswith=_grid_path()).values_list("place_path", flat=True)}
     assert all(r["url"] == f"/households/{r['id']}/" for r in results)
     assert Client().get("/households/suggest/", {"q": "zs"}).status_code == 302  # log-in required
-    page = _client("grid").get("/households/").content.decode()
+    page = _client("district").get("/households/").content.decode()
     assert 'data-suggest="/households/suggest/"' in page and "<script>" not in page
 
 
@@ -135,3 +135,26 @@ def test_a_full_phone_or_id_number_is_found_by_index_lookups_only() -> None:
                 cursor.execute("EXPLAIN QUERY PLAN " + q["sql"])
                 plan = " | ".join(str(row[-1]) for row in cursor.fetchall())
                 assert "SCAN registry_household" not in plan and "SCAN registry_resident" not in plan, plan
+
+
+def test_a_full_id_number_is_searched_only_with_identity_clearance() -> None:
+    """Issue 11, finding 3 (what was left): whoever sees an ID number masked could confirm guesses of its hidden
+    characters by searching; without identity clearance a full ID number finds nothing and the page says why.
+    A full phone is still found (its mask leaves 10,000 candidates)."""
+    cleared, uncleared = scope_for(user("director")), scope_for(user("district"))
+    assert cleared.identity_clearance and not uncleared.identity_clearance
+    mine = selectors.household_list(scope=cleared).values("id")
+    holder = Resident.objects.exclude(id_number_digest="").filter(household__in=mine).order_by("id")[2]
+    caller = Resident.objects.exclude(phone_digest="").filter(household__in=mine).order_by("id")[2]
+    assert list(selectors.household_list(scope=cleared, query=holder.id_number).values_list("id", flat=True)) \
+        == [holder.household_id]
+    assert not selectors.household_list(scope=uncleared, query=holder.id_number).exists()
+    assert not selectors.household_list(scope=uncleared, query=holder.id_number.lower()[:6] + " "
+                                        + holder.id_number[6:]).exists()  # spaced or lower-case x: the same
+    assert caller.household_id in set(selectors.household_list(scope=uncleared, query=caller.phone)
+                                      .values_list("id", flat=True))
+    page = _client("district").get("/households/", {"q": holder.id_number},
+                               HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert 'id="id-search-refused"' in page and "身份" in page and "0 户" in page, page[page.find("<main"):]
+    api = _client("district").get("/api/registry/households", {"q": holder.id_number})
+    assert api.status_code == 200 and api.json() == []

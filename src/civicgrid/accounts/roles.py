@@ -29,10 +29,7 @@ def scope_forget(user: Any) -> None:
 def _build(user: Any) -> Scope:
     if user.is_superuser:
         return Scope(role="district_official", unrestricted=True, identity_clearance=True)
-    # only the columns a scope is built from (every request of a logged-in user builds one)
-    role = (Role.objects.select_related("place", "actor__service_area", "household")
-            .only("role", "identity_clearance", "person_id", "place__path", "actor__service_area__path",
-                  "household__place_path").filter(user=user).first())
+    role = _role_of(user)
     if role is None:
         return NOBODY
     clearance = role.identity_clearance
@@ -58,6 +55,16 @@ def _build(user: Any) -> Scope:
         return Scope(role=role.role, household_ids=frozenset({role.household.pk}),
                      home_path=role.household.place_path, identity_clearance=True)
     return NOBODY
+
+
+def _role_of(user: Any) -> Role | None:
+    """The user's role: read with the user by the log-in backend (accounts.backends), or here, reading only the
+    columns a scope is built from."""
+    if user._state.fields_cache.get("role") is not None:
+        return user.role  # type: ignore[no-any-return]
+    return (Role.objects.select_related("place", "actor__service_area", "household")
+            .only("role", "identity_clearance", "person_id", "place__path", "actor__service_area__path",
+                  "household__place_path").filter(user=user).first())
 
 
 def grid_member_users(grid_ids: Any) -> Any:

@@ -61,6 +61,8 @@ def household_list(*, scope: Scope, query: str = "", place: Place | None = None)
     query = query.strip()
     number = re.sub(r"[\s-]", "", query)  # "138 0013 8000" and "138-0013-8000" are the number too
     if number and EXACT_NUMBER.match(number):
+        if id_number_search_refused(scope, query):
+            return households.none()
         # A full phone or ID number is an exact match on a keyed digest: two index lookups, then the
         # households by key, so it costs the same at a million households as at a hundred.
         keys = digests(number)  # under every configured key: rows not yet rotated still match
@@ -82,6 +84,17 @@ def household_list(*, scope: Scope, query: str = "", place: Place | None = None)
     return households.order_by("code")
 
 
+def id_number_search_refused(scope: Scope, query: str) -> bool:
+    """A full ID number is searched only for a role with identity clearance. Whoever sees an ID number masked
+    also sees the birth date and the places beside it, which leave about 165 candidates for the hidden
+    characters (the check digit removes most): a search that answers "found" or "not found" would confirm
+    the right one in that many tries and undo the mask. (A full phone leaves 10,000 candidates behind its
+    mask and stays searchable: finding a caller by their number is the grid member's daily work.)"""
+    number = re.sub(r"[\s-]", "", query.strip())
+    return bool(ID_NUMBER.match(number)) and not scope.identity_clearance and not scope.unrestricted
+
+
+ID_NUMBER = re.compile(r"^[0-9]{17}[0-9Xx]$")
 PHONE_SUFFIX = re.compile(r"^[0-9]{4}$")
 # a mainland mobile number or a resident ID number (18 characters, the last a digit or X), typed whole
 EXACT_NUMBER = re.compile(r"^(1[0-9]{10}|[0-9]{17}[0-9Xx])$")

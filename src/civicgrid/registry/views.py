@@ -64,6 +64,8 @@ def household_search(request: HttpRequest, scope: Any) -> HttpResponse:
     too_many = bool(selectors.PHONE_SUFFIX.match(query.strip())) and selectors.phone_suffix_too_many(
         selectors.household_list(scope=scope))
     return render(request, "registry/households.html", {"page": page, "q": query, "phone_suffix_too_many": too_many,
+                                                        "id_search_refused": selectors.id_number_search_refused(
+                                                            scope, query),
                                                         "limited": not selectors.sees_welfare_and_health(scope)})
 
 

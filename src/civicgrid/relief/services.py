@@ -321,8 +321,12 @@ def _write_filings(checked: list[_Checked]) -> list[Filing | Exception]:
         by_key[c.key] = (filing, need)
         # the grid member and director are told once per need: when a filing first makes it life-critical
         events.append((i, c, need, filing, old, new, _life_critical(need) and not was_critical))
-    if changed_needs:
-        Need.objects.bulk_update(list(changed_needs.values()), ["quantity", "urgency", "note", "updated_at"])
+    fields = ["quantity", "urgency", "note", "updated_at"]
+    if len(changed_needs) == 1:  # the common case outside a surge: a plain UPDATE, not bulk_update's CASE
+        [need] = changed_needs.values()
+        Need.objects.filter(pk=need.pk).update(**{f: getattr(need, f) for f in fields})
+    elif changed_needs:
+        Need.objects.bulk_update(list(changed_needs.values()), fields)
     NeedFiling.objects.bulk_create(filings)
     for i, c, need, filing, old, new, alert in events:
         if old is None:

@@ -88,7 +88,7 @@ def _session(user: object) -> str:
     store = SessionStore()
     store[SESSION_KEY] = str(user.pk)  # type: ignore[attr-defined]
     store[HASH_SESSION_KEY] = user.get_session_auth_hash()  # type: ignore[attr-defined]
-    store["_auth_user_backend"] = "django.contrib.auth.backends.ModelBackend"
+    store["_auth_user_backend"] = settings.AUTHENTICATION_BACKENDS[0]
     store.create()
     assert store.session_key is not None
     return store.session_key

@@ -18,6 +18,9 @@ CIVICGRID_CONTENT_SECURITY_POLICY = DEFAULT_POLICY
 SESSION_COOKIE_AGE = 12 * 60 * 60
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 
+# Django's log-in backend, reading the user's role in the same query (every request builds a scope from it)
+AUTHENTICATION_BACKENDS = ["civicgrid.accounts.backends.RoleModelBackend"]
+
 # Passwords: at least 12 characters, not a common password, not all digits, not like the user name.
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
