@@ -38,3 +38,29 @@ def test_tick_runs_each_periodic_job_once_and_logs_it(caplog: pytest.LogCaptureF
     assert [line.split(":")[0] for line in lines] == periodic_commands()
     done = [r for r in caplog.records if r.name == "civicgrid.jobs" and "done" in r.getMessage()]
     assert {getattr(r, "job", None) for r in done} == set(periodic_commands())
+
+
+def test_old_failed_job_records_are_pruned_and_recent_ones_kept(settings: pytest.FixtureRequest) -> None:
+    """Issue 11 (left last time): the queue keeps every failed run, so its table only grew. Failures older than
+    CIVICGRID_JOB_FAILURES_KEEP_DAYS are deleted by the periodic job; younger ones and successes stay."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+    from django_q.models import Task
+
+    from civicgrid.ops.jobs import job_records_prune
+
+    settings.CIVICGRID_JOB_FAILURES_KEEP_DAYS = 30  # type: ignore[attr-defined]
+    now = timezone.now()
+
+    def run(name: str, *, days: int, success: bool) -> None:
+        at = now - timedelta(days=days)
+        Task.objects.create(id=name.ljust(32, "0")[:32], name=name, func="x.y", started=at, stopped=at,
+                            success=success, attempt_count=1)
+
+    run("old-failure", days=31, success=False)
+    run("recent-failure", days=29, success=False)
+    run("old-success", days=200, success=True)
+    assert job_records_prune(now=now) == 1
+    assert sorted(Task.objects.values_list("name", flat=True)) == ["old-success", "recent-failure"]
+    assert "job_records_prune" in periodic_commands()

@@ -118,3 +118,18 @@ def sync_schedules() -> list[str]:
     for change in changes:
         log.info("schedule %s", change)
     return changes
+
+
+def job_records_prune(*, now: Any = None) -> int:
+    """Delete records of failed job runs older than ``CIVICGRID_JOB_FAILURES_KEEP_DAYS`` (default 90): the
+    queue keeps every failure (its successful runs are capped by ``save_limit``), so without this the table
+    only grows. A failure younger than that stays on the Jobs page. Returns how many were deleted."""
+    from datetime import timedelta
+
+    from django.conf import settings
+    from django_q.models import Task
+
+    now = now or timezone.now()
+    keep = timedelta(days=max(1, int(getattr(settings, "CIVICGRID_JOB_FAILURES_KEEP_DAYS", 90))))
+    deleted, _ = Task.objects.filter(success=False, stopped__lt=now - keep).delete()
+    return deleted

@@ -11,4 +11,5 @@ PLUGIN = AppPlugin(
     nav=(NavItem("ops:jobs", _("Jobs"), "jobs", 95),),
     access={"district_official": ("jobs",), "community_director": ("jobs",)},
     audit_events=OpsEvent,
+    periodic_jobs=("job_records_prune",),
 )

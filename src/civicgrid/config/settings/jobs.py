@@ -28,3 +28,5 @@ Q_CLUSTER = {
     "label": "Jobs",
     "log_level": os.environ.get("CIVICGRID_LOG_LEVEL", "INFO"),
 }
+# Records of failed runs are kept this many days (then pruned by the ops app's periodic job_records_prune).
+CIVICGRID_JOB_FAILURES_KEEP_DAYS = int(os.environ.get("CIVICGRID_JOB_FAILURES_KEEP_DAYS", "90"))
