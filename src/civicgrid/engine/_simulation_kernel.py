@@ -161,6 +161,56 @@ class RunOutput:
     wait_count: FloatArray  # [kind, vulnerable]
     unresolved: FloatArray  # [kind, vulnerable] needs still open at the end
     shortfall_days: npt.NDArray[np.float32]  # [household] unmet need summed over the days
+    # by the day a need arose ([day, tier, vulnerable]): needs that arose (a need arises when a
+    # household with nothing open of that kind falls due), days waited by those met, those met
+    # within HELP_WITHIN_DAYS days, and the days waited so far by those still open at the end
+    arisen: FloatArray
+    waited: FloatArray
+    within: FloatArray
+    waited_open: FloatArray
+    gini: FloatArray  # [day] Gini of the day's unmet need across households (NaN: none unmet)
+    concentration: FloatArray  # [day] its concentration index along the relief weight (NaN: none)
+
+
+HELP_WITHIN_DAYS = 1  # "helped within a day": met the day it arose or the next
+
+
+def daily_gini(depth: npt.NDArray[np.floating], n_zero: int | None = None) -> float:
+    """:func:`civicgrid.engine.equity.gini` of the day's unmet need, sorting only the households
+    with some (the zeros come first in the sorted order, so their ranks are known).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from civicgrid.engine._simulation_kernel import daily_gini
+    >>> daily_gini(np.array([0., 0., 0., 4.])), daily_gini(np.array([1., 1.]))
+    (0.75, 0.0)
+    """
+    positive = np.sort(depth[depth > 0]).astype(np.float64)
+    total = positive.sum()
+    if total == 0:
+        return float("nan")
+    n = depth.size
+    zeros = n - positive.size
+    rank = np.arange(zeros + 1, n + 1, dtype=np.float64)
+    return float((2.0 * (rank @ positive) - (n + 1) * total) / (n * total))
+
+
+def centred_rank(values: npt.NDArray[np.floating]) -> FloatArray:
+    """The fractional rank of ``values`` (ties share their mean rank) minus its mean: the
+    concentration index of ``x`` is then ``2 (x @ centred_rank) / x.sum()``, as
+    :func:`civicgrid.engine.equity.concentration_index` computes it."""
+    order = np.argsort(values, kind="stable")
+    sorted_v = values[order]
+    starts = np.r_[True, sorted_v[1:] != sorted_v[:-1]]
+    group = np.cumsum(starts) - 1
+    first = np.flatnonzero(starts)
+    last = np.r_[first[1:], sorted_v.size] - 1
+    mean_rank = (first + last) / 2.0 + 1.0  # 1-based average rank of each run of ties
+    rank = np.empty(values.size)
+    rank[order] = mean_rank[group]
+    fractional = (rank - 0.5) / values.size
+    return fractional - fractional.mean()
 
 
 GROUPS: tuple[str, ...] = ("all", "vulnerable", "other", "tier0", "tier1", "tier2")
@@ -203,6 +253,7 @@ class _Setup:
         # draw (the governance engine serves vulnerable households first as well)
         self.priority = np.lexsort((self.rng["coverage"].random(n), ~population.vulnerable))
         self._coverage_cache: dict[tuple[tuple[str, ...], float], BoolArray] = {}
+        self.weight_rank = centred_rank(population.weight.astype(np.float64))
 
     # ---------------------------------------------------------------- providers and coverage
     def removed_actors(self, day: int) -> tuple[str, ...]:
@@ -381,14 +432,32 @@ def run_policy(setup: _Setup, policy: str) -> RunOutput:
     tier_rows = [np.flatnonzero(t == KIND_TIER) for t in (0, 1, 2)]
     tier8 = KIND_TIER.astype(np.int8)[:, None]  # small types: these arrays span the day's askers
     never = np.int16(np.iinfo(np.int16).max)
+    arisen = np.zeros((days, 3, 2))
+    waited_by_start = np.zeros((days, 3, 2))
+    within = np.zeros((days, 3, 2))
+    gini_series = np.full(days, np.nan)
+    concentration_series = np.full(days, np.nan)
+    weight_rank = setup.weight_rank
 
     def resolve(k: int, who: IntArray, day: int) -> None:
-        waited = day - since[k, who].astype(np.float64)
+        if who.size == 0:
+            return
+        started = since[k, who].astype(np.int64)
+        waited = day - started
         v = vulnerable[who]
-        wait_sum[k, 1] += waited[v].sum()
-        wait_sum[k, 0] += waited[~v].sum()
-        wait_count[k, 1] += v.sum()
-        wait_count[k, 0] += (~v).sum()
+        n_v = int(np.count_nonzero(v))
+        sum_v = float(waited[v].sum())
+        sum_all = float(waited.sum())
+        wait_sum[k, 1] += sum_v
+        wait_sum[k, 0] += sum_all - sum_v
+        wait_count[k, 1] += n_v
+        wait_count[k, 0] += who.size - n_v
+        slot = started * 2 + v
+        tier = int(KIND_TIER[k])
+        waited_by_start[:, tier, :] += np.bincount(slot, weights=waited, minlength=days * 2).reshape(days, 2)
+        within[:, tier, :] += np.bincount(
+            slot, weights=waited <= HELP_WITHIN_DAYS, minlength=days * 2
+        ).reshape(days, 2)
         since[k, who] = -1
 
     for day in range(days):
@@ -397,6 +466,8 @@ def run_policy(setup: _Setup, policy: str) -> RunOutput:
             fresh = due[pending[k, due] == 0]
             since[k, fresh] = day
             pending[k, due] += pop.units[k, due]
+            fresh_v = int(np.count_nonzero(vulnerable[fresh]))
+            arisen[day, KIND_TIER[k]] += (fresh.size - fresh_v, fresh_v)
 
         removed = setup.removed_actors(day)
         key = (removed, setup.sick_share(day))
@@ -515,12 +586,21 @@ def run_policy(setup: _Setup, policy: str) -> RunOutput:
         shortfall[day, 3:] = [float(per_kind[rows].sum()) for rows in tier_rows]
         served[day] = int(np.count_nonzero(reached))
         unmet_by_area[day] = np.bincount(area[short], minlength=n_areas)
+        if d_all > 0:
+            gini_series[day] = daily_gini(depth)
+            concentration_series[day] = 2.0 * float(depth @ weight_rank) / float(depth.sum(dtype=np.float64))
 
     unresolved = np.zeros((n_kinds, 2))
+    waited_open = np.zeros((days, 3, 2))
     for k in range(n_kinds):
         still = since[k] >= 0
         unresolved[k, 1] = np.count_nonzero(still & vulnerable)
         unresolved[k, 0] = np.count_nonzero(still & ~vulnerable)
+        open_ = np.flatnonzero(still)
+        started = since[k, open_].astype(np.int64)
+        waited_open[:, KIND_TIER[k], :] += np.bincount(
+            started * 2 + vulnerable[open_], weights=days - started, minlength=days * 2
+        ).reshape(days, 2)
     return RunOutput(
         policy=policy,
         unmet=unmet,
@@ -532,6 +612,12 @@ def run_policy(setup: _Setup, policy: str) -> RunOutput:
         unresolved=unresolved,
         shortfall=shortfall,
         shortfall_days=shortfall_days,
+        arisen=arisen,
+        waited=waited_by_start,
+        within=within,
+        waited_open=waited_open,
+        gini=gini_series,
+        concentration=concentration_series,
     )
 
 
