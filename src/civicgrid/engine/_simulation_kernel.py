@@ -703,7 +703,6 @@ def run_policy(setup: _Setup, policy: str) -> RunOutput:
     met_by_kind = met_by_start.reshape(days, n_kinds, 2)
     waited_by_kind = waited_by_start.reshape(days, n_kinds, 2)
     within_by_kind = within.reshape(days, n_kinds, 2)
-    tier_of = [np.flatnonzero(KIND_TIER == t) for t in range(3)]
     unresolved = np.zeros((n_kinds, 2))
     waited_open = np.zeros((days, 3, 2))
     for k in range(n_kinds):
@@ -727,8 +726,8 @@ def run_policy(setup: _Setup, policy: str) -> RunOutput:
         shortfall=shortfall,
         shortfall_days=shortfall_days,
         arisen=arisen.reshape(days, 3, 2),
-        waited=np.stack([waited_by_kind[:, rows].sum(axis=1) for rows in tier_of], axis=1),
-        within=np.stack([within_by_kind[:, rows].sum(axis=1) for rows in tier_of], axis=1),
+        waited=np.stack([waited_by_kind[:, rows].sum(axis=1) for rows in tier_rows], axis=1),
+        within=np.stack([within_by_kind[:, rows].sum(axis=1) for rows in tier_rows], axis=1),
         waited_open=waited_open,
         gini=gini_series,
         concentration=concentration_series,
