@@ -137,44 +137,75 @@ def unit_fill(
     """
     n = weight.size
     ids = np.arange(n)
+    if policy not in ("equity", "proportional", "equal", "fcfs"):
+        raise ValueError(f"unit_fill does not cover policy {policy!r}")
+    by_pool = _pool_time_order(pool, time, tier=tier if policy == "equity" else None,
+                               weight=None if policy == "fcfs" else weight)
+    if by_pool is not None:
+        return np.rint(_units_in_pool_order(pool, by_pool, stock))
     if policy == "equity":
         order = np.lexsort((ids, time, -weight, tier))
     elif policy in ("proportional", "equal"):
         order = np.lexsort((ids, time, -weight))
-    elif policy == "fcfs":
-        by_pool = _pool_time_order(pool, time)
-        if by_pool is not None:
-            return np.rint(fill_in_pool_order(pool, by_pool, np.ones(n), stock))
-        order = np.lexsort((ids, time))
     else:
-        raise ValueError(f"unit_fill does not cover policy {policy!r}")
+        order = np.lexsort((ids, time))
     return np.rint(sequential_fill(pool, order, np.ones(n), stock))
 
 
-def _pool_time_order(pool: IntArray, time: FloatArray) -> IntArray | None:
-    """Requests by pool, then time, then id (position): the order :func:`sequential_fill` serves
-    ``fcfs`` in, from one sort of an integer key when the times are whole days (in the simulation
-    they are: the day a need arose); None when they are not.
+def _units_in_pool_order(pool: IntArray, by_pool: IntArray, stock: FloatArray) -> FloatArray:
+    """:func:`~civicgrid.engine._allocation.fill_in_pool_order` for requests of one unit each:
+    the units already served in a pool before a request are its rank in the pool (the same
+    numbers, without the cumulative sums)."""
+    p = pool[by_pool]
+    position = np.arange(p.size)
+    starts = np.ones(p.size, dtype=bool)
+    starts[1:] = p[1:] != p[:-1]
+    rank = position - np.maximum.accumulate(np.where(starts, position, 0))
+    allocated = np.empty(p.size)
+    allocated[by_pool] = np.clip(stock[p] - rank, 0.0, 1.0)
+    return allocated
+
+
+def _pool_time_order(
+    pool: IntArray, time: FloatArray, *, tier: IntArray | None = None, weight: FloatArray | None = None
+) -> IntArray | None:
+    """Requests by pool, then tier (if given), then weight, highest first (if given), then time,
+    then id (position): the order in which :func:`sequential_fill` serves them after the policy's
+    ``lexsort``, from one stable sort of an integer key when the times are whole days (in the
+    simulation they are: the day a need arose); None when they are not.
 
     Examples
     --------
     >>> import numpy as np
     >>> _pool_time_order(np.array([1, 0, 1, 0]), np.array([2., 5., 1., 5.])).tolist()
     [1, 3, 2, 0]
+    >>> _pool_time_order(np.array([0, 0, 0]), np.array([1., 0., 0.]),
+    ...                  weight=np.array([2., 1., 2.])).tolist()
+    [2, 0, 1]
     """
     n = pool.size
     whole = time.astype(np.int64)
     if n == 0 or not (whole == time).all() or whole.min() < 0:
         return None
+    prefix = pool.astype(np.int64)
+    cells = int(prefix.max()) + 1
+    if tier is not None:
+        levels = int(tier.max()) + 1
+        prefix = prefix * levels + tier
+        cells *= levels
+    if weight is not None:
+        # the rank of -weight among the distinct weights: higher weight first
+        distinct, rank = np.unique(-weight, return_inverse=True)
+        prefix = prefix * distinct.size + rank.reshape(-1)
+        cells *= distinct.size
     span = int(whole.max()) + 1
-    cells = (int(pool.max()) + 1) * span
-    if cells <= 2**15:
-        # a stable sort keeps ids in order within a (pool, time); on 16-bit keys numpy's stable
-        # sort is a radix sort, linear in n
-        return np.argsort((pool * span + whole).astype(np.int16), kind="stable")
-    if cells * n >= 2**62:
+    cells *= span
+    if cells >= 2**62:
         return None
-    return np.argsort((pool.astype(np.int64) * span + whole) * n + np.arange(n))
+    key = prefix * span + whole
+    # a stable sort keeps ids in order within equal keys; on 16-bit keys numpy's stable sort is
+    # a radix sort, linear in n
+    return np.argsort(key.astype(np.int16) if cells <= 2**15 else key, kind="stable")
 
 
 @dataclass(frozen=True)
@@ -267,6 +298,7 @@ class _Fixed:
     """What depends on the population only (kept while the population lives, for every run)."""
 
     weight_rank: FloatArray
+    weight_rank32: npt.NDArray[np.float32]
     inv_units: npt.NDArray[np.float32]
     needs_function: BoolArray  # [function, household]
     units_flat: npt.NDArray[np.int16]
@@ -280,7 +312,8 @@ def _fixed(pop: Population) -> _Fixed:
     if found is None:
         n_kinds = len(KINDS)
         found = _Fixed(
-            weight_rank=centred_rank(pop.weight.astype(np.float64)),
+            weight_rank=(rank := centred_rank(pop.weight.astype(np.float64))),
+            weight_rank32=rank.astype(np.float32),
             inv_units=np.where(pop.units > 0, 1.0 / np.maximum(pop.units, 1), 0.0).astype(np.float32),
             needs_function=np.stack(
                 [
@@ -521,6 +554,7 @@ def run_policy(setup: _Setup, policy: str) -> RunOutput:
     pending_flat, since_flat = pending.reshape(-1), since.reshape(-1)  # views
     weight = pop.weight.astype(np.float64)
     vulnerable = pop.vulnerable
+    vulnerable_idx = np.flatnonzero(vulnerable)
     area = pop.area.astype(np.int64)
     stock = np.zeros((n_areas, n_goods))
     unmet = np.zeros((days, len(GROUPS)), dtype=np.int32)
@@ -536,7 +570,7 @@ def run_policy(setup: _Setup, policy: str) -> RunOutput:
     n_needing = np.maximum(needs_function.sum(axis=1), 1)
     CoverKey = tuple[tuple[str, ...], float]
     expected_cache: dict[CoverKey, FloatArray] = {}
-    kind_cover_cache: dict[CoverKey, tuple[BoolArray, FloatArray]] = {}
+    kind_cover_cache: dict[CoverKey, tuple[BoolArray, FloatArray, bool]] = {}
     no_one = np.zeros(n, dtype=bool)
     goods_rows, service_rows = slice(GOODS[0], GOODS[-1] + 1), slice(SERVICES[0], SERVICES[-1] + 1)
     tier_rows = [np.flatnonzero(t == KIND_TIER) for t in (0, 1, 2)]
@@ -549,7 +583,7 @@ def run_policy(setup: _Setup, policy: str) -> RunOutput:
     within = np.zeros(days * n_kinds * 2)
     gini_series = np.full(days, np.nan)
     concentration_series = np.full(days, np.nan)
-    weight_rank = setup.weight_rank
+    weight_rank = fixed.weight_rank32
     intervals = [int(i) for i in KIND_INTERVAL]
 
     def resolve(flat: IntArray, day: int) -> None:
@@ -585,8 +619,9 @@ def run_policy(setup: _Setup, policy: str) -> RunOutput:
             kind_cover_cache[key] = (
                 covered[_KIND_FUNCTION_INDEX],
                 (covered & needs_function).sum(axis=1) / n_needing,
+                bool(covered.all()),
             )
-        kind_covered, coverage_series[day] = kind_cover_cache[key]
+        kind_covered, coverage_series[day], everyone_covered = kind_cover_cache[key]
         ratio, self_fetch, report_rate = plan.ratio, plan.self_fetch, plan.report_rate
         if key not in expected_cache:
             # expected need per day at each point of the households a provider covers
@@ -625,7 +660,12 @@ def run_policy(setup: _Setup, policy: str) -> RunOutput:
             # slower than the whole rows; only equity serves by tier (the others never read it)
             tiers = (np.where(wanting, tier8, np.int8(_NO_TIER)).min(axis=0)[who] if policy == "equity"
                      else np.zeros(who.size, dtype=np.int8))
-            first = np.where(wanting, since, never).min(axis=0)[who]
+            if everyone_covered:
+                # open needs are exactly those with since >= 0 (-1 otherwise): read as unsigned,
+                # -1 is the largest value, so one pass gives the oldest open need
+                first = since.view(np.uint16).min(axis=0)[who]
+            else:
+                first = np.where(wanting, since, never).min(axis=0)[who]
             one = np.ones(who.size)
             got = policy_fill(
                 pool=area[who],
@@ -689,7 +729,7 @@ def run_policy(setup: _Setup, policy: str) -> RunOutput:
         unmet[day, :3] = (n_short, n_short_v, n_short - n_short_v)
         for t, rows in enumerate(tier_rows):
             unmet[day, 3 + t] = int(np.count_nonzero(open_need[rows].any(axis=0)))
-        d_v = float(depth[vulnerable].sum())
+        d_v = float(depth[vulnerable_idx].sum())  # the same values as depth[vulnerable], gathered faster
         d_all = float(depth.sum())
         shortfall[day, :3] = (d_all, d_v, d_all - d_v)
         per_kind = outstanding.sum(axis=1, dtype=np.float64)
@@ -698,7 +738,8 @@ def run_policy(setup: _Setup, policy: str) -> RunOutput:
         unmet_by_area[day] = np.bincount(area[short], minlength=n_areas)
         if d_all > 0:
             gini_series[day] = daily_gini(depth)
-            concentration_series[day] = 2.0 * float(depth @ weight_rank) / float(depth.sum(dtype=np.float64))
+            # in float32, as the day's amounts are (a float32 by float64 product would skip BLAS)
+            concentration_series[day] = 2.0 * float(depth @ weight_rank) / d_all
 
     met_by_kind = met_by_start.reshape(days, n_kinds, 2)
     waited_by_kind = waited_by_start.reshape(days, n_kinds, 2)
