@@ -363,9 +363,7 @@ class _Setup:
         self.area_u = self.rng["cut_off"].random(n_areas)
         self.phone_seeds = self.rng["phones"].integers(0, 2**63, size=days)
         self.lottery_seeds = self.rng["lottery"].integers(0, 2**63, size=days)
-        # priority of households when a provider's capacity is short: vulnerable first, then a
-        # draw (the governance engine serves vulnerable households first as well)
-        self.priority = np.lexsort((self.rng["coverage"].random(n), ~population.vulnerable))
+        self._priority: IntArray | None = None  # see priority
         self._coverage_cache: dict[tuple[tuple[str, ...], float], BoolArray] = {}
         self._availability_cache: dict[tuple[str, ...], dict[str, float]] = {}
         self._visit_cache: dict[tuple[tuple[str, ...], float], FloatArray] = {}
@@ -391,6 +389,16 @@ class _Setup:
                             visits=self._visit_cache[key])
             self._plans[day] = found
         return found
+
+    @property
+    def priority(self) -> IntArray:
+        """Households by priority when a provider's capacity is short: vulnerable first, then a
+        draw (the governance engine serves vulnerable households first as well). Drawn when first
+        needed, from its own stream (so the other draws do not depend on it)."""
+        if self._priority is None:
+            pop = self.population
+            self._priority = np.lexsort((self.rng["coverage"].random(pop.n), ~pop.vulnerable))
+        return self._priority
 
     # ---------------------------------------------------------------- providers and coverage
     def removed_actors(self, day: int) -> tuple[str, ...]:
@@ -435,11 +443,9 @@ class _Setup:
         n_areas = len(pop.areas)
         area_index = {a: i for i, a in enumerate(pop.areas)}
         covered = np.zeros((len(SIM_FUNCTIONS), pop.n), dtype=bool)
-        ordered_area = pop.area[self.priority]
         for f, function in enumerate(SIM_FUNCTIONS):
-            kinds = [k for k in range(len(KINDS)) if KIND_FUNCTION[k] == function]
-            needs = np.asarray((pop.units[kinds] > 0).any(axis=0))[self.priority]
-            demand = np.bincount(ordered_area[needs], minlength=n_areas).astype(np.int64)
+            needing = self.fixed.needs_function[f]
+            demand = np.bincount(pop.area[needing], minlength=n_areas).astype(np.int64)
             local = np.zeros(n_areas)
             everywhere = 0.0
             for actor in pop.actors:
@@ -456,8 +462,14 @@ class _Setup:
                     everywhere += capacity
                 else:
                     local += split
+            if (np.floor(local + 1e-9) >= demand).all() or demand.sum() <= np.floor(everywhere + 1e-9):
+                # enough for every household that needs it: the order does not matter
+                covered[f] = needing
+                continue
             # households in priority order: each area's own providers first, then the providers
             # that serve everywhere take the rest in the same order
+            ordered_area = pop.area[self.priority]
+            needs = needing[self.priority]
             rank_in_area = _rank_within(ordered_area, needs)
             local_ok = needs & (rank_in_area < np.floor(local + 1e-9)[ordered_area])
             rest = needs & ~local_ok
