@@ -15,10 +15,11 @@ vulnerable, other, tiers); the equity of each day's unmet need: ``gini_unmet_nee
 per other household). ``intervals()`` gives each its mean and interval over the runs.
 
 Scale (``bench/bench_simulation.py``, the 2-core shared test machine): 1,000,000 households x 60
-days of the lockdown under ``equity`` take about 8.4 s of CPU time at a peak of about 0.7 GB (about
-7 million household-days per CPU second; Covasim documents 5-10 million person-days). The same
+days of the lockdown under ``equity`` take about 8.1 s of CPU time at a peak of about 0.7 GB (about
+7.4 million household-days per CPU second; Covasim documents 5-10 million person-days). The same
 dynamics as a Mesa model (``bench/bench_simulation_mesa.py``) agree within Monte Carlo error and run
-about 26 times slower per household-day.
+about 38 times slower per household-day at 10,000 households x 30 days, where the day loop's fixed
+costs (numpy calls rather than their arithmetic) are most of the engine's time.
 
 Examples
 --------
