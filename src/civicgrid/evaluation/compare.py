@@ -3,6 +3,7 @@ verdict in both languages and the chart. Used by the "what changed" page and ``c
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -78,9 +79,14 @@ def compare(*, community: Place, event: date, source: str, comparisons: list[Pla
                    start=start, end=end, notes=its.notes + (did.notes if did else ()))
 
 
-def _effect(effect: cmp.Effect) -> dict[str, float]:
-    return {"ratio": round(effect.ratio, 6), "low": round(effect.low, 6), "high": round(effect.high, 6),
-            "p": round(effect.p_value, 6)}
+def _number(value: float) -> float | None:
+    """Rounded; None for a value that is not finite (JSON in PostgreSQL has no NaN)."""
+    return round(float(value), 6) if math.isfinite(value) else None
+
+
+def _effect(effect: cmp.Effect) -> dict[str, float | None]:
+    return {"ratio": _number(effect.ratio), "low": _number(effect.low), "high": _number(effect.high),
+            "p": _number(effect.p_value)}
 
 
 def stored(outcome: Outcome) -> dict[str, Any]:
@@ -100,7 +106,7 @@ def stored(outcome: Outcome) -> dict[str, Any]:
         "start": outcome.start.isoformat(), "end": outcome.end.isoformat(),
         "event": its.event.date().isoformat(),
         "curve": {"date": [d.date().isoformat() for d in curve["date"]],
-                  **{k: [None if v != v else round(float(v), 6) for v in curve[k]]
+                  **{k: [_number(v) for v in curve[k]]
                      for k in ("observed", "fitted", "counterfactual")}},
     }
 

@@ -34,10 +34,14 @@ def _event_shown(emergency: Any) -> str:
     return zh if _reader_is_chinese() else en
 
 
+def _percent(ratio: float | None) -> str:
+    return "—" if ratio is None else f"{(ratio - 1) * 100:+.0f}%"
+
+
 def _ratio_row(kind: str, label: str, effect: dict[str, Any], alarm: bool | None = None) -> dict[str, Any]:
-    return {"kind": kind, "label": label, "change": f"{(effect['ratio'] - 1) * 100:+.0f}%",
-            "interval": f"{(effect['low'] - 1) * 100:+.0f}% … {(effect['high'] - 1) * 100:+.0f}%",
-            "p": f"{effect['p']:.3f}", "alarm": alarm}
+    return {"kind": kind, "label": label, "change": _percent(effect["ratio"]),
+            "interval": f"{_percent(effect['low'])} … {_percent(effect['high'])}",
+            "p": "—" if effect["p"] is None else f"{effect['p']:.3f}", "alarm": alarm}
 
 
 def _row(comparison: Comparison) -> dict[str, Any]:
