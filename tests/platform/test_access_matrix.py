@@ -218,7 +218,8 @@ ROUTES: dict[str, R] = {
     "procurement:milestone_pay": R("procurement_manage", P, "milestone"),
     # analytics and ops
     "analytics:governance": R("analytics"), "analytics:crei": R("analytics"), "analytics:plotly_js": R(PUBLIC),
-    "evaluation:what_changed": R("analytics"),
+    "evaluation:what_changed": R("analytics", GP), "evaluation:comparison": R("analytics", G, "comparison"),
+    "evaluation:rerun": R("analytics", P, "comparison"),
     "ops:jobs": R("jobs"), "ops:healthz": R(PUBLIC), "ops:readyz": R(PUBLIC),
     "simulation:index": R("simulation", ("GET", "POST")), "simulation:run": R("simulation", ("GET",), "what_if"),
     "simulation:rerun": R("simulation", ("POST",), "what_if"),
@@ -572,6 +573,13 @@ def _build_world() -> World:
         run = run_request(user=district, scope=d_scope, community_id=community.pk, scenario="lockdown",
                           policies=["equity"], runs=1)
         world.add("what_if", {"run_id": run.pk}, seen, f"a what-if run of {community.code}")
+    # before/after comparisons: seen where their community is (queued only: nothing commits)
+    from civicgrid.evaluation.services import comparison_request
+
+    for community, seen in ((c01, {"district", "director"}), (c02, {"district"})):
+        comparison = comparison_request(user=district, scope=d_scope, source="cases.reported",
+                                        community_id=community.pk, day=timezone.localdate() - timedelta(days=30))
+        world.add("comparison", {"comparison_id": comparison.pk}, seen, f"a comparison in {community.code}")
     _grievances_and_mediation(world, district, home, c02_home)
     _procurement_world(world, district, c01, c02)
     return world

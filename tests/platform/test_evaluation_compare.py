@@ -5,6 +5,7 @@ backfill was generated with is inside the interval) and who may open it."""
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from datetime import timedelta
 
@@ -91,14 +92,153 @@ def test_comparison_recovers_the_backfilled_effect(loaded: Emergency) -> None:
     assert "faster" in faster.verdict["en"] and "快了" in faster.verdict["zh"]
 
 
-def test_page_shows_the_verdict_in_chinese_and_refuses_a_grid_member(loaded: Emergency) -> None:
+@pytest.fixture
+def jobs_run_now(monkeypatch, django_capture_on_commit_callbacks):
+    """django-q2 runs a queued job at once, in this process, when the service's transaction commits."""
+    from django_q.conf import Conf
+
+    monkeypatch.setattr(Conf, "SYNC", True)
+    return django_capture_on_commit_callbacks
+
+
+def _without_time(result: dict) -> dict:
+    return {k: v for k, v in result.items() if k != "seconds"}
+
+
+def test_a_comparison_is_a_job_saved_with_its_inputs_and_a_rerun_gives_the_same_numbers(
+        loaded: Emergency, jobs_run_now, monkeypatch: pytest.MonkeyPatch) -> None:
+    from civicgrid.accounts.roles import scope_for
+    from civicgrid.core.models import AuditLog
+    from civicgrid.evaluation import services
+    from civicgrid.evaluation.models import Comparison
+
+    district = user("district")  # the district official compares communities with each other
+    scope = scope_for(district)
+    others = [c.pk for c in Place.objects.filter(level="community").exclude(pk=loaded.community_id)]
+    with jobs_run_now(execute=True):
+        comparison = services.comparison_request(user=district, scope=scope, source="cases.reported",
+                                                 emergency_id=loaded.pk, comparison_ids=others)
+    comparison.refresh_from_db()
+    assert comparison.status == Comparison.Status.DONE, comparison.error
+    assert comparison.progress == 100 and comparison.until == timezone.localdate()
+    assert comparison.community_id == loaded.community_id
+    assert comparison.event_day == timezone.localtime(loaded.activated_at).date()
+    # the job's numbers are the direct comparison's on the same inputs (the function the CLI calls)
+    direct = compare(community=loaded.community, event=comparison.event_day, source="cases.reported",
+                     comparisons=list(Place.objects.filter(pk__in=others).order_by("code")),
+                     event_en=comparison.event_en, event_zh=comparison.event_zh, today=comparison.until)
+    assert comparison.result["its"]["ratio"] == pytest.approx(direct.its.effect.ratio, rel=1e-5)
+    assert direct.did is not None and comparison.result["did"]["ratio"] == pytest.approx(direct.did.effect.ratio, rel=1e-5)
+    assert comparison.result["verdict"] == direct.verdict
+    assert within(direct.its.effect, demo.MORE_AFTER)
+    assert AuditLog.objects.filter(event="evaluation.comparison_requested", object_id=str(comparison.pk)).count() == 1
+    assert AuditLog.objects.filter(event="evaluation.comparison_finished", object_id=str(comparison.pk)).count() == 1
+
+    # a rerun three days later reads the same window of records: the same numbers
+    later = timezone.localdate() + timedelta(days=3)
+    monkeypatch.setattr(timezone, "localdate", lambda *a, **k: later)
+    with jobs_run_now(execute=True):
+        again = services.comparison_rerun(user=user("director"), scope=scope_for(user("director")),
+                                          comparison_id=comparison.pk)
+    again.refresh_from_db()
+    assert again.rerun_of_id == comparison.pk and again.until == comparison.until
+    assert again.status == Comparison.Status.DONE
+    assert _without_time(again.result) == _without_time(comparison.result)
+
+
+def test_too_few_records_is_a_failed_comparison_shown_on_its_page(jobs_run_now) -> None:
+    from civicgrid.accounts.roles import scope_for
+    from civicgrid.core.models import AuditLog
+    from civicgrid.evaluation import services
+    from civicgrid.evaluation.models import Comparison
+
+    director = user("director")
+    scope = scope_for(director)
+    community = Place.objects.filter(level="community", path__in=scope.area_paths).get()
+    with jobs_run_now(execute=True):
+        comparison = services.comparison_request(user=director, scope=scope, source="cases.reported",
+                                                 community_id=community.pk,
+                                                 day=timezone.localdate() - timedelta(days=2))
+    comparison.refresh_from_db()
+    assert comparison.status == Comparison.Status.FAILED and comparison.error.startswith("too_few_days")
+    assert AuditLog.objects.filter(event="evaluation.comparison_failed", object_id=str(comparison.pk)).exists()
+    client = Client()
+    client.force_login(director)
+    page = client.get(f"/analytics/what-changed/{comparison.pk}/", HTTP_ACCEPT_LANGUAGE="zh-hans")
+    text = page.content.decode()
+    assert page.status_code == 200 and 'id="failed"' in text and "记录不足" in text
+
+
+def test_refusals(loaded: Emergency) -> None:
+    from civicgrid.accounts.roles import scope_for
+    from civicgrid.core.errors import Forbidden, Invalid, NotFound
+    from civicgrid.evaluation import services
+
+    director = user("director")
+    scope = scope_for(director)
+    mine = Place.objects.filter(level="community", path__in=scope.area_paths).get()
+    other = Place.objects.filter(level="community").exclude(pk=mine.pk).first()
+    past = timezone.localdate() - timedelta(days=40)
+    with pytest.raises(NotFound):
+        services.comparison_request(user=director, scope=scope, source="cases.reported", community_id=other.pk,
+                                    day=past)
+    with pytest.raises(Invalid):  # a comparison community out of scope looks like a wrong choice
+        services.comparison_request(user=director, scope=scope, source="cases.reported", community_id=mine.pk,
+                                    day=past, comparison_ids=[other.pk])
+    with pytest.raises(Invalid):
+        services.comparison_request(user=director, scope=scope, source="no.such", community_id=mine.pk, day=past)
+    with pytest.raises(Invalid):
+        services.comparison_request(user=director, scope=scope, source="cases.reported", community_id=mine.pk,
+                                    day=timezone.localdate())
+    with pytest.raises(Invalid):
+        services.comparison_request(user=director, scope=scope, source="cases.reported")
+    grid = user("grid")
+    with pytest.raises(Forbidden):
+        services.comparison_request(user=grid, scope=scope_for(grid), source="cases.reported",
+                                    community_id=mine.pk, day=past)
+    district = user("district")
+    theirs = services.comparison_request(user=district, scope=scope_for(district), source="cases.reported",
+                                         community_id=other.pk, day=past)
+    with pytest.raises(NotFound):  # the director does not see a comparison of another community
+        services.comparison_rerun(user=director, scope=scope, comparison_id=theirs.pk)
+
+
+def test_pages_show_progress_then_the_verdict_in_both_languages_and_refuse_a_grid_member(
+        loaded: Emergency, jobs_run_now) -> None:
+    from civicgrid.evaluation.models import Comparison
+    from tests.platform.test_language import _codes, _offenders, _Text
+
     client = Client()
     client.force_login(user("director"))
-    page = client.get("/analytics/what-changed/", {"emergency": loaded.pk, "outcome": "cases.handling_hours"},
+    form = client.get("/analytics/what-changed/", {"emergency": loaded.pk, "outcome": "cases.handling_hours"},
                       HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert form.status_code == 200 and "前后对比" in form.content.decode()
+    assert not Comparison.objects.exists()  # opening the page (even with the glance's link) queues nothing
+    # queued, not yet run: the page shows the progress and refreshes itself
+    response = client.post("/analytics/what-changed/", {"emergency": loaded.pk, "outcome": "cases.handling_hours"},
+                           HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert response.status_code == 302
+    waiting = client.get(response["Location"], HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert 'id="progress"' in waiting and 'http-equiv="refresh"' in waiting and "排队中" in waiting
+    with jobs_run_now(execute=True):
+        response = client.post("/analytics/what-changed/",
+                               {"emergency": loaded.pk, "outcome": "cases.handling_hours"},
+                               HTTP_ACCEPT_LANGUAGE="zh-hans")
+    page = client.get(response["Location"], HTTP_ACCEPT_LANGUAGE="zh-hans")
     text = page.content.decode()
     assert page.status_code == 200 and 'id="verdict"' in text and "快了" in text
-    assert "plotly-figure" in text and "安慰剂检验" in text
+    assert 'id="verdict-other"' in text and "faster" in text  # the English verdict too, marked lang="en"
+    assert "plotly-figure" in text and "安慰剂检验" in text and 'http-equiv="refresh"' not in text
+    parser = _Text()
+    parser.feed(text)
+    codes = _codes("zh-hans")
+    username = re.compile("director")  # the header's user name: data
+    assert _offenders(parser.parts, "zh-hans", username, codes) == []  # no English outside the verdict
+    assert _offenders(parser.foreign, "en", re.compile("$^"), codes) == []
+    english = client.get(response["Location"], HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "faster" in english and "快了" in english
+    listing = client.get("/analytics/what-changed/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert 'id="comparisons"' in listing
     grid = Client()
     grid.force_login(user("grid"))
     assert grid.get("/analytics/what-changed/").status_code == 403

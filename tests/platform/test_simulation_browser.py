@@ -49,6 +49,8 @@ def test_director_runs_the_lockdown_comparison_in_chinese_and_reruns_it(
         page.click("#run-form button[type=submit]")
     page.wait_for_selector("#need-chart .main-svg")  # plotly drew the days, one line per policy and group
     page.wait_for_selector("#short-chart .main-svg")
+    page.wait_for_selector("#wait-chart .main-svg")  # days waited for help, by the day needs arose
+    assert "等待救助的天数" in page.locator("#wait-chart").inner_text()
     sentence = page.locator("#sentence").inner_text()
     assert "公平优先" in sentence and "先到先得" in sentence and "脆弱家庭" in sentence
     assert page.locator("#figures tbody tr").count() == 2

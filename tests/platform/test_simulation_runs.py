@@ -44,6 +44,9 @@ def test_a_lockdown_run_compares_equity_and_fcfs_and_a_rerun_gives_the_same_numb
     assert run.households == Household.objects.filter(place_path__startswith=community.path).count()
     assert run.result["policies"] == ["equity", "fcfs"]
     assert len(run.result["series"]["unmet_need_per_household"]["equity"]["vulnerable"]["mean"]) == 12
+    waits = run.result["series"]["days_to_help"]["equity"]["vulnerable"]  # per day, with its interval
+    assert len(waits["day"]) == len(waits["mean"]) > 0 and set(waits["day"]) <= set(range(1, 13))
+    assert all(lo <= m <= hi for lo, m, hi in zip(waits["low"], waits["mean"], waits["high"], strict=True))
     assert AuditLog.objects.filter(event="simulation.run_requested", object_id=str(run.pk)).count() == 1
     assert AuditLog.objects.filter(event="simulation.run_finished", object_id=str(run.pk)).count() == 1
 
@@ -110,6 +113,7 @@ def test_pages_render_in_chinese(jobs_run_now) -> None:
     text = page.content.decode()
     assert page.status_code == 200
     assert 'id="sentence"' in text and "公平优先" in text and "plotly-figure" in text
+    assert 'id="wait-chart"' in text and "等待天数" in text  # the chart (its title is in the JSON) and its note
 
 
 def test_the_command_line_simulates_a_community_of_the_live_database(tmp_path, capsys) -> None:

@@ -302,6 +302,11 @@ def sequential_fill(
     sorted_pool = pool[order]
     # stable re-sort by pool keeps ``order`` inside each pool
     by_pool = order[np.argsort(sorted_pool, kind="stable")]
+    return fill_in_pool_order(pool, by_pool, need, stock)
+
+
+def fill_in_pool_order(pool: IntArray, by_pool: IntArray, need: FloatArray, stock: FloatArray) -> FloatArray:
+    """:func:`sequential_fill` given the serving order already grouped by pool (``by_pool``)."""
     p = pool[by_pool]
     wanted = need[by_pool]
     before = segmented_cumsum(wanted, segment_starts(p)) - wanted

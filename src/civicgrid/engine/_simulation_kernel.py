@@ -13,13 +13,14 @@ policy of a replication sees the same draws (common random numbers).
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
-from civicgrid.engine._allocation import TieBreak, equity_fill, sequential_fill
+from civicgrid.engine._allocation import TieBreak, equity_fill, fill_in_pool_order, sequential_fill
 from civicgrid.engine._governance import availability, effective_capacity
 from civicgrid.engine._simulation_model import (
     GOODS,
@@ -103,6 +104,9 @@ def policy_fill(
         solution = equity_fill(pool, step_floor, step_rest, n_steps, need, lo, rate, stock, tie_for)
         return np.rint(solution.allocated)
     if policy == "fcfs":
+        by_pool = _pool_time_order(pool, time)
+        if by_pool is not None:
+            return np.rint(fill_in_pool_order(pool, by_pool, need, stock))
         order = np.lexsort((np.arange(n), time))
     elif policy == "lottery":
         ticket = np.random.default_rng(seed).permutation(n)
@@ -133,15 +137,75 @@ def unit_fill(
     """
     n = weight.size
     ids = np.arange(n)
+    if policy not in ("equity", "proportional", "equal", "fcfs"):
+        raise ValueError(f"unit_fill does not cover policy {policy!r}")
+    by_pool = _pool_time_order(pool, time, tier=tier if policy == "equity" else None,
+                               weight=None if policy == "fcfs" else weight)
+    if by_pool is not None:
+        return np.rint(_units_in_pool_order(pool, by_pool, stock))
     if policy == "equity":
         order = np.lexsort((ids, time, -weight, tier))
     elif policy in ("proportional", "equal"):
         order = np.lexsort((ids, time, -weight))
-    elif policy == "fcfs":
-        order = np.lexsort((ids, time))
     else:
-        raise ValueError(f"unit_fill does not cover policy {policy!r}")
+        order = np.lexsort((ids, time))
     return np.rint(sequential_fill(pool, order, np.ones(n), stock))
+
+
+def _units_in_pool_order(pool: IntArray, by_pool: IntArray, stock: FloatArray) -> FloatArray:
+    """:func:`~civicgrid.engine._allocation.fill_in_pool_order` for requests of one unit each:
+    the units already served in a pool before a request are its rank in the pool (the same
+    numbers, without the cumulative sums)."""
+    p = pool[by_pool]
+    position = np.arange(p.size)
+    starts = np.ones(p.size, dtype=bool)
+    starts[1:] = p[1:] != p[:-1]
+    rank = position - np.maximum.accumulate(np.where(starts, position, 0))
+    allocated = np.empty(p.size)
+    allocated[by_pool] = np.clip(stock[p] - rank, 0.0, 1.0)
+    return allocated
+
+
+def _pool_time_order(
+    pool: IntArray, time: FloatArray, *, tier: IntArray | None = None, weight: FloatArray | None = None
+) -> IntArray | None:
+    """Requests by pool, then tier (if given), then weight, highest first (if given), then time,
+    then id (position): the order in which :func:`sequential_fill` serves them after the policy's
+    ``lexsort``, from one stable sort of an integer key when the times are whole days (in the
+    simulation they are: the day a need arose); None when they are not.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> _pool_time_order(np.array([1, 0, 1, 0]), np.array([2., 5., 1., 5.])).tolist()
+    [1, 3, 2, 0]
+    >>> _pool_time_order(np.array([0, 0, 0]), np.array([1., 0., 0.]),
+    ...                  weight=np.array([2., 1., 2.])).tolist()
+    [2, 0, 1]
+    """
+    n = pool.size
+    whole = time.astype(np.int64)
+    if n == 0 or not (whole == time).all() or whole.min() < 0:
+        return None
+    prefix = pool.astype(np.int64)
+    cells = int(prefix.max()) + 1
+    if tier is not None:
+        levels = int(tier.max()) + 1
+        prefix = prefix * levels + tier
+        cells *= levels
+    if weight is not None:
+        # the rank of -weight among the distinct weights: higher weight first
+        distinct, rank = np.unique(-weight, return_inverse=True)
+        prefix = prefix * distinct.size + rank.reshape(-1)
+        cells *= distinct.size
+    span = int(whole.max()) + 1
+    cells *= span
+    if cells >= 2**62:
+        return None
+    key = prefix * span + whole
+    # a stable sort keeps ids in order within equal keys; on 16-bit keys numpy's stable sort is
+    # a radix sort, linear in n
+    return np.argsort(key.astype(np.int16) if cells <= 2**15 else key, kind="stable")
 
 
 @dataclass(frozen=True)
@@ -161,9 +225,106 @@ class RunOutput:
     wait_count: FloatArray  # [kind, vulnerable]
     unresolved: FloatArray  # [kind, vulnerable] needs still open at the end
     shortfall_days: npt.NDArray[np.float32]  # [household] unmet need summed over the days
+    # by the day a need arose ([day, tier, vulnerable]): needs that arose (a need arises when a
+    # household with nothing open of that kind falls due), days waited by those met, those met
+    # within HELP_WITHIN_DAYS days, and the days waited so far by those still open at the end
+    arisen: FloatArray
+    waited: FloatArray
+    within: FloatArray
+    waited_open: FloatArray
+    gini: FloatArray  # [day] Gini of the day's unmet need across households (NaN: none unmet)
+    concentration: FloatArray  # [day] its concentration index along the relief weight (NaN: none)
+
+
+HELP_WITHIN_DAYS = 1  # "helped within a day": met the day it arose or the next
+
+
+def daily_gini(depth: npt.NDArray[np.floating], n_zero: int | None = None) -> float:
+    """:func:`civicgrid.engine.equity.gini` of the day's unmet need, sorting only the households
+    with some (the zeros come first in the sorted order, so their ranks are known).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from civicgrid.engine._simulation_kernel import daily_gini
+    >>> daily_gini(np.array([0., 0., 0., 4.])), daily_gini(np.array([1., 1.]))
+    (0.75, 0.0)
+    """
+    positive = np.sort(depth[depth > 0]).astype(np.float64)
+    total = positive.sum()
+    if total == 0:
+        return float("nan")
+    n = depth.size
+    zeros = n - positive.size
+    rank = np.arange(zeros + 1, n + 1, dtype=np.float64)
+    return float((2.0 * (rank @ positive) - (n + 1) * total) / (n * total))
+
+
+def centred_rank(values: npt.NDArray[np.floating]) -> FloatArray:
+    """The fractional rank of ``values`` (ties share their mean rank) minus its mean: the
+    concentration index of ``x`` is then ``2 (x @ centred_rank) / x.sum()``, as
+    :func:`civicgrid.engine.equity.concentration_index` computes it."""
+    order = np.argsort(values, kind="stable")
+    sorted_v = values[order]
+    starts = np.r_[True, sorted_v[1:] != sorted_v[:-1]]
+    group = np.cumsum(starts) - 1
+    first = np.flatnonzero(starts)
+    last = np.r_[first[1:], sorted_v.size] - 1
+    mean_rank = (first + last) / 2.0 + 1.0  # 1-based average rank of each run of ties
+    rank = np.empty(values.size)
+    rank[order] = mean_rank[group]
+    fractional = (rank - 0.5) / values.size
+    return fractional - fractional.mean()
 
 
 GROUPS: tuple[str, ...] = ("all", "vulnerable", "other", "tier0", "tier1", "tier2")
+
+
+@dataclass(frozen=True)
+class DayPlan:
+    """A day's disruptions as the day loop reads them (the same for every policy)."""
+
+    key: tuple[tuple[str, ...], float]  # (withdrawn actors, share of volunteers sick)
+    covered: BoolArray  # [function, household]
+    ratio: float
+    self_fetch: bool
+    report_rate: float
+    reachable: BoolArray | None  # [household]; None: no grid cut off
+    visits: FloatArray  # [area] visits the working volunteers make
+
+
+@dataclass(frozen=True)
+class _Fixed:
+    """What depends on the population only (kept while the population lives, for every run)."""
+
+    weight_rank: FloatArray
+    weight_rank32: npt.NDArray[np.float32]
+    inv_units: npt.NDArray[np.float32]
+    needs_function: BoolArray  # [function, household]
+    units_flat: npt.NDArray[np.int16]
+
+
+_FIXED: weakref.WeakKeyDictionary[Population, _Fixed] = weakref.WeakKeyDictionary()
+
+
+def _fixed(pop: Population) -> _Fixed:
+    found = _FIXED.get(pop)
+    if found is None:
+        n_kinds = len(KINDS)
+        found = _Fixed(
+            weight_rank=(rank := centred_rank(pop.weight.astype(np.float64))),
+            weight_rank32=rank.astype(np.float32),
+            inv_units=np.where(pop.units > 0, 1.0 / np.maximum(pop.units, 1), 0.0).astype(np.float32),
+            needs_function=np.stack(
+                [
+                    (pop.units[[k for k in range(n_kinds) if KIND_FUNCTION[k] == f]] > 0).any(axis=0)
+                    for f in SIM_FUNCTIONS
+                ]
+            ),
+            units_flat=np.ascontiguousarray(pop.units).reshape(-1),
+        )
+        _FIXED[pop] = found
+    return found
 
 
 class _Setup:
@@ -187,6 +348,9 @@ class _Setup:
             self.due.append(
                 [has[order[bounds[p] : bounds[p + 1]]] for p in range(int(KIND_INTERVAL[k]))]
             )
+        # the same, as positions in ``pending.ravel()`` (row k: kind k), so a day's due needs of
+        # every kind are one array
+        self.due_flat = [[k * n + d for d in per_phase] for k, per_phase in enumerate(self.due)]
         cv = scenario.supply.cv
         shape = (days, n_areas, len(GOODS))
         if cv > 0:
@@ -199,10 +363,42 @@ class _Setup:
         self.area_u = self.rng["cut_off"].random(n_areas)
         self.phone_seeds = self.rng["phones"].integers(0, 2**63, size=days)
         self.lottery_seeds = self.rng["lottery"].integers(0, 2**63, size=days)
-        # priority of households when a provider's capacity is short: vulnerable first, then a
-        # draw (the governance engine serves vulnerable households first as well)
-        self.priority = np.lexsort((self.rng["coverage"].random(n), ~population.vulnerable))
+        self._priority: IntArray | None = None  # see priority
         self._coverage_cache: dict[tuple[tuple[str, ...], float], BoolArray] = {}
+        self._availability_cache: dict[tuple[str, ...], dict[str, float]] = {}
+        self._visit_cache: dict[tuple[tuple[str, ...], float], FloatArray] = {}
+        self._plans: list[DayPlan | None] = [None] * days
+        self.fixed = _fixed(population)
+        self.weight_rank = self.fixed.weight_rank
+
+    def plan(self, day: int) -> DayPlan:
+        """What day ``day`` is, whatever the policy (computed once, for the first policy)."""
+        found = self._plans[day]
+        if found is None:
+            removed = self.removed_actors(day)
+            sick = self.sick_share(day)
+            available = self.availability(removed)
+            ratio, self_fetch, report_rate = _day_flags(self.scenario, day)
+            cut = _cut_areas(self, day)
+            key = (removed, sick)
+            if key not in self._visit_cache:
+                self._visit_cache[key] = self.visit_capacity(day, available)
+            found = DayPlan(key=key, covered=self.coverage(removed, sick), ratio=ratio,
+                            self_fetch=self_fetch, report_rate=report_rate,
+                            reachable=~cut[self.population.area] if cut.any() else None,
+                            visits=self._visit_cache[key])
+            self._plans[day] = found
+        return found
+
+    @property
+    def priority(self) -> IntArray:
+        """Households by priority when a provider's capacity is short: vulnerable first, then a
+        draw (the governance engine serves vulnerable households first as well). Drawn when first
+        needed, from its own stream (so the other draws do not depend on it)."""
+        if self._priority is None:
+            pop = self.population
+            self._priority = np.lexsort((self.rng["coverage"].random(pop.n), ~pop.vulnerable))
+        return self._priority
 
     # ---------------------------------------------------------------- providers and coverage
     def removed_actors(self, day: int) -> tuple[str, ...]:
@@ -213,14 +409,18 @@ class _Setup:
         return tuple(sorted(removed))
 
     def availability(self, removed: tuple[str, ...]) -> dict[str, float]:
+        if removed in self._availability_cache:
+            return self._availability_cache[removed]
         pop = self.population
         dependences: dict[tuple[str, str], float] = {}
         for link in pop.links:
             key = (link.from_actor, link.to_actor)
             dependences[key] = dependences.get(key, 0.0) + link.dependence
-        return availability(
+        found = availability(
             actor_ids=[a.id for a in pop.actors], removed=removed, dependences=dependences
         )
+        self._availability_cache[removed] = found
+        return found
 
     def sick_share(self, day: int) -> float:
         sick = 0.0
@@ -243,11 +443,9 @@ class _Setup:
         n_areas = len(pop.areas)
         area_index = {a: i for i, a in enumerate(pop.areas)}
         covered = np.zeros((len(SIM_FUNCTIONS), pop.n), dtype=bool)
-        ordered_area = pop.area[self.priority]
         for f, function in enumerate(SIM_FUNCTIONS):
-            kinds = [k for k in range(len(KINDS)) if KIND_FUNCTION[k] == function]
-            needs = np.asarray((pop.units[kinds] > 0).any(axis=0))[self.priority]
-            demand = np.bincount(ordered_area[needs], minlength=n_areas).astype(np.int64)
+            needing = self.fixed.needs_function[f]
+            demand = np.bincount(pop.area[needing], minlength=n_areas).astype(np.int64)
             local = np.zeros(n_areas)
             everywhere = 0.0
             for actor in pop.actors:
@@ -264,8 +462,14 @@ class _Setup:
                     everywhere += capacity
                 else:
                     local += split
+            if (np.floor(local + 1e-9) >= demand).all() or demand.sum() <= np.floor(everywhere + 1e-9):
+                # enough for every household that needs it: the order does not matter
+                covered[f] = needing
+                continue
             # households in priority order: each area's own providers first, then the providers
             # that serve everywhere take the rest in the same order
+            ordered_area = pop.area[self.priority]
+            needs = needing[self.priority]
             rank_in_area = _rank_within(ordered_area, needs)
             local_ok = needs & (rank_in_area < np.floor(local + 1e-9)[ordered_area])
             rest = needs & ~local_ok
@@ -346,69 +550,91 @@ def _cut_areas(setup: _Setup, day: int) -> BoolArray:
 
 
 def run_policy(setup: _Setup, policy: str) -> RunOutput:
-    """Simulate ``setup.days`` days under ``policy``; the draws all come from ``setup``."""
+    """Simulate ``setup.days`` days under ``policy``; the draws all come from ``setup``.
+
+    At a few thousand households the day's fixed costs (numpy calls, not their arithmetic) are
+    most of the time: the needs of every kind fall due in one indexed update, every need met in
+    a day is recorded in one call, and what does not depend on the policy (the day's
+    disruptions, coverage, visit capacity) is computed once per replication (:meth:`_Setup.plan`).
+    """
     pop, scenario, days = setup.population, setup.scenario, setup.days
     n, n_areas, n_kinds = pop.n, len(pop.areas), len(KINDS)
     n_goods = len(GOODS)
+    fixed = setup.fixed
     pending = np.zeros((n_kinds, n), dtype=np.int16)
     since = np.full((n_kinds, n), -1, dtype=np.int16)
+    pending_flat, since_flat = pending.reshape(-1), since.reshape(-1)  # views
     weight = pop.weight.astype(np.float64)
     vulnerable = pop.vulnerable
+    vulnerable_idx = np.flatnonzero(vulnerable)
     area = pop.area.astype(np.int64)
     stock = np.zeros((n_areas, n_goods))
     unmet = np.zeros((days, len(GROUPS)), dtype=np.int32)
     served = np.zeros(days, dtype=np.int32)
     unmet_by_area = np.zeros((days, n_areas), dtype=np.int32)
     coverage_series = np.zeros((days, len(SIM_FUNCTIONS)), dtype=np.float32)
-    wait_sum = np.zeros((n_kinds, 2))
-    wait_count = np.zeros((n_kinds, 2))
     shortfall = np.zeros((days, len(GROUPS)))
     shortfall_days = np.zeros(n, dtype=np.float32)
-    inv_units = np.where(pop.units > 0, 1.0 / np.maximum(pop.units, 1), 0.0).astype(np.float32)
+    inv_units = fixed.inv_units
+    units_flat = fixed.units_flat
     goods_floor_food = pop.size.astype(np.float64)  # one day of food per person (Sphere minimum)
-    needs_function = np.stack(
-        [
-            (pop.units[[k for k in range(n_kinds) if KIND_FUNCTION[k] == f]] > 0).any(axis=0)
-            for f in SIM_FUNCTIONS
-        ]
-    )
+    needs_function = fixed.needs_function
     n_needing = np.maximum(needs_function.sum(axis=1), 1)
     CoverKey = tuple[tuple[str, ...], float]
     expected_cache: dict[CoverKey, FloatArray] = {}
-    kind_cover_cache: dict[CoverKey, tuple[BoolArray, FloatArray]] = {}
+    kind_cover_cache: dict[CoverKey, tuple[BoolArray, FloatArray, bool]] = {}
     no_one = np.zeros(n, dtype=bool)
     goods_rows, service_rows = slice(GOODS[0], GOODS[-1] + 1), slice(SERVICES[0], SERVICES[-1] + 1)
     tier_rows = [np.flatnonzero(t == KIND_TIER) for t in (0, 1, 2)]
     tier8 = KIND_TIER.astype(np.int8)[:, None]  # small types: these arrays span the day's askers
     never = np.int16(np.iinfo(np.int16).max)
+    arisen = np.zeros(days * 6)  # [day, tier, vulnerable], flat
+    # needs met, by the day they arose: [day, kind, vulnerable], flat
+    met_by_start = np.zeros(days * n_kinds * 2)
+    waited_by_start = np.zeros(days * n_kinds * 2)
+    within = np.zeros(days * n_kinds * 2)
+    gini_series = np.full(days, np.nan)
+    concentration_series = np.full(days, np.nan)
+    weight_rank = fixed.weight_rank32
+    intervals = [int(i) for i in KIND_INTERVAL]
 
-    def resolve(k: int, who: IntArray, day: int) -> None:
-        waited = day - since[k, who].astype(np.float64)
-        v = vulnerable[who]
-        wait_sum[k, 1] += waited[v].sum()
-        wait_sum[k, 0] += waited[~v].sum()
-        wait_count[k, 1] += v.sum()
-        wait_count[k, 0] += (~v).sum()
-        since[k, who] = -1
+    def resolve(flat: IntArray, day: int) -> None:
+        """The needs at ``flat`` (positions in ``pending.ravel()``) met on ``day``."""
+        if flat.size == 0:
+            return
+        k = flat // n
+        who = flat - k * n
+        started = since_flat[flat].astype(np.int64)
+        waited = day - started
+        slot = (started * n_kinds + k) * 2 + vulnerable[who]
+        size = days * n_kinds * 2
+        met_by_start[:] += np.bincount(slot, minlength=size)
+        waited_by_start[:] += np.bincount(slot, weights=waited, minlength=size)
+        within[:] += np.bincount(slot, weights=waited <= HELP_WITHIN_DAYS, minlength=size)
+        since_flat[flat] = -1
 
     for day in range(days):
-        for k in range(n_kinds):
-            due = setup.due[k][(-day) % int(KIND_INTERVAL[k])]
-            fresh = due[pending[k, due] == 0]
-            since[k, fresh] = day
-            pending[k, due] += pop.units[k, due]
+        # needs fall due, every kind at once (a kind's due households are distinct)
+        due = np.concatenate([setup.due_flat[k][(-day) % intervals[k]] for k in range(n_kinds)])
+        before = pending_flat[due]
+        fresh = due[before == 0]
+        since_flat[fresh] = day
+        pending_flat[due] = before + units_flat[due]
+        fresh_kind = fresh // n
+        arisen[day * 6 : day * 6 + 6] += np.bincount(
+            KIND_TIER[fresh_kind] * 2 + vulnerable[fresh - fresh_kind * n], minlength=6
+        )
 
-        removed = setup.removed_actors(day)
-        key = (removed, setup.sick_share(day))
-        covered = setup.coverage(*key)
-        available = setup.availability(removed)
+        plan = setup.plan(day)
+        key, covered = plan.key, plan.covered
         if key not in kind_cover_cache:
             kind_cover_cache[key] = (
                 covered[_KIND_FUNCTION_INDEX],
                 (covered & needs_function).sum(axis=1) / n_needing,
+                bool(covered.all()),
             )
-        kind_covered, coverage_series[day] = kind_cover_cache[key]
-        ratio, self_fetch, report_rate = _day_flags(scenario, day)
+        kind_covered, coverage_series[day], everyone_covered = kind_cover_cache[key]
+        ratio, self_fetch, report_rate = plan.ratio, plan.self_fetch, plan.report_rate
         if key not in expected_cache:
             # expected need per day at each point of the households a provider covers
             per_day = np.zeros((n_areas, n_goods))
@@ -426,8 +652,7 @@ def run_policy(setup: _Setup, policy: str) -> RunOutput:
 
         wanting = pending > 0
         wanting &= kind_covered
-        cut_areas = _cut_areas(setup, day)
-        reachable = ~cut_areas[area] if cut_areas.any() else None
+        reachable = plan.reachable
         any_goods = wanting[goods_rows].any(axis=0)
         any_service = wanting[service_rows].any(axis=0)
         fetch = any_goods & pop.can_fetch if self_fetch else no_one
@@ -440,12 +665,19 @@ def run_policy(setup: _Setup, policy: str) -> RunOutput:
             seen = np.random.default_rng(setup.phone_seeds[day]).random(n, dtype=np.float32)
             asks &= seen < report_rate
 
-        visited = np.zeros(n, dtype=bool)
         who = np.flatnonzero(asks)
         if who.size:
-            asked = wanting[:, who]
-            tiers = np.where(asked, tier8, np.int8(_NO_TIER)).min(axis=0)
-            first = np.where(asked, since[:, who], never).min(axis=0)
+            visited = np.zeros(n, dtype=bool)
+            # over every household then picked: gathering columns of (kind, household) arrays is
+            # slower than the whole rows; only equity serves by tier (the others never read it)
+            tiers = (np.where(wanting, tier8, np.int8(_NO_TIER)).min(axis=0)[who] if policy == "equity"
+                     else np.zeros(who.size, dtype=np.int8))
+            if everyone_covered:
+                # open needs are exactly those with since >= 0 (-1 otherwise): read as unsigned,
+                # -1 is the largest value, so one pass gives the oldest open need
+                first = since.view(np.uint16).min(axis=0)[who]
+            else:
+                first = np.where(wanting, since, never).min(axis=0)[who]
             one = np.ones(who.size)
             got = policy_fill(
                 pool=area[who],
@@ -454,44 +686,48 @@ def run_policy(setup: _Setup, policy: str) -> RunOutput:
                 weight=weight[who],
                 tier=tiers.astype(np.int64),
                 time=first.astype(np.float64),
-                stock=setup.visit_capacity(day, available),
+                stock=plan.visits,
                 policy=policy,
                 seed=int(setup.lottery_seeds[day]),
             )
             visited[who[got > 0]] = True
-        reached = fetch | visited
+            reached = fetch | visited
+        else:
+            visited, reached = no_one, fetch
 
-        requests = [np.flatnonzero(wanting[k] & reached) for k in GOODS]
-        sizes = [r.size for r in requests]
-        if sum(sizes):
-            hh = np.concatenate(requests)
-            g_of = np.repeat(np.arange(n_goods), sizes)
-            k_of = np.asarray(GOODS)[g_of]
-            need = pending[k_of, hh].astype(np.float64)
-            floor = np.where(k_of == 0, np.minimum(need, goods_floor_food[hh]), need)
+        # requests of each good in household order, good after good
+        flat = np.flatnonzero(wanting[goods_rows] & reached) + GOODS[0] * n  # 1-D: faster than 2-D
+        met = flat[:0]
+        if flat.size:
+            k_of = flat // n
+            hh = flat - k_of * n
+            held = pending_flat[flat]
+            need = held.astype(np.float64)
+            # the floor is equity's; fcfs and the lottery read neither floor nor weight
+            floor = np.where(k_of == 0, np.minimum(need, goods_floor_food[hh]), need) if policy == "equity" else need
+            point = area[hh] * n_goods + (k_of - GOODS[0])
             alloc = policy_fill(
-                pool=area[hh] * n_goods + g_of,
+                pool=point,
                 need=need,
                 floor=floor,
-                weight=weight[hh],
+                weight=weight[hh] if policy not in ("fcfs", "lottery") else need,
                 tier=KIND_TIER[k_of],
-                time=since[k_of, hh].astype(np.float64),
+                time=since_flat[flat].astype(np.float64),
                 stock=stock.reshape(-1).copy(),
                 policy=policy,
                 seed=int(setup.lottery_seeds[day]) + 1,
             )
-            stock -= np.bincount(
-                area[hh] * n_goods + g_of, weights=alloc, minlength=n_areas * n_goods
-            ).reshape(n_areas, n_goods)
-            pending[k_of, hh] -= alloc.astype(np.int16)
-            done = pending[k_of, hh] == 0
-            for g, k in enumerate(GOODS):
-                sel = done & (g_of == g)
-                resolve(k, hh[sel], day)
-        for k in SERVICES:
-            helped = np.flatnonzero(wanting[k] & visited)
-            pending[k, helped] = 0
-            resolve(k, helped, day)
+            stock -= np.bincount(point, weights=alloc, minlength=n_areas * n_goods).reshape(
+                n_areas, n_goods
+            )
+            left = held - alloc.astype(np.int16)
+            pending_flat[flat] = left
+            met = flat[left == 0]
+        if who.size:
+            helped = np.flatnonzero(wanting[service_rows] & visited) + SERVICES[0] * n
+            pending_flat[helped] = 0
+            met = np.concatenate([met, helped])
+        resolve(met, day)
 
         # unmet need: outstanding need events (a missed food delivery is 1, half of it 0.5);
         # a household is "short" below its survival minimum (a day's food, or any of the rest)
@@ -504,34 +740,50 @@ def run_policy(setup: _Setup, policy: str) -> RunOutput:
         n_short = int(np.count_nonzero(short))
         unmet[day, :3] = (n_short, n_short_v, n_short - n_short_v)
         for t, rows in enumerate(tier_rows):
-            any_open = open_need[rows[0]].copy()
-            for r in rows[1:]:
-                any_open |= open_need[r]
-            unmet[day, 3 + t] = int(np.count_nonzero(any_open))
-        d_v = float(depth[vulnerable].sum())
+            unmet[day, 3 + t] = int(np.count_nonzero(open_need[rows].any(axis=0)))
+        d_v = float(depth[vulnerable_idx].sum())  # the same values as depth[vulnerable], gathered faster
         d_all = float(depth.sum())
         shortfall[day, :3] = (d_all, d_v, d_all - d_v)
         per_kind = outstanding.sum(axis=1, dtype=np.float64)
         shortfall[day, 3:] = [float(per_kind[rows].sum()) for rows in tier_rows]
         served[day] = int(np.count_nonzero(reached))
         unmet_by_area[day] = np.bincount(area[short], minlength=n_areas)
+        if d_all > 0:
+            gini_series[day] = daily_gini(depth)
+            # in float32, as the day's amounts are (a float32 by float64 product would skip BLAS)
+            concentration_series[day] = 2.0 * float(depth @ weight_rank) / d_all
 
+    met_by_kind = met_by_start.reshape(days, n_kinds, 2)
+    waited_by_kind = waited_by_start.reshape(days, n_kinds, 2)
+    within_by_kind = within.reshape(days, n_kinds, 2)
     unresolved = np.zeros((n_kinds, 2))
+    waited_open = np.zeros((days, 3, 2))
     for k in range(n_kinds):
         still = since[k] >= 0
         unresolved[k, 1] = np.count_nonzero(still & vulnerable)
         unresolved[k, 0] = np.count_nonzero(still & ~vulnerable)
+        open_ = np.flatnonzero(still)
+        started = since[k, open_].astype(np.int64)
+        waited_open[:, KIND_TIER[k], :] += np.bincount(
+            started * 2 + vulnerable[open_], weights=days - started, minlength=days * 2
+        ).reshape(days, 2)
     return RunOutput(
         policy=policy,
         unmet=unmet,
         served=served,
         unmet_by_area=unmet_by_area,
         coverage=coverage_series,
-        wait_sum=wait_sum,
-        wait_count=wait_count,
+        wait_sum=waited_by_kind.sum(axis=0),
+        wait_count=met_by_kind.sum(axis=0),
         unresolved=unresolved,
         shortfall=shortfall,
         shortfall_days=shortfall_days,
+        arisen=arisen.reshape(days, 3, 2),
+        waited=np.stack([waited_by_kind[:, rows].sum(axis=1) for rows in tier_rows], axis=1),
+        within=np.stack([within_by_kind[:, rows].sum(axis=1) for rows in tier_rows], axis=1),
+        waited_open=waited_open,
+        gini=gini_series,
+        concentration=concentration_series,
     )
 
 

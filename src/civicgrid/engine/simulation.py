@@ -7,11 +7,19 @@ runs replications, every policy of a replication on the same random draws (commo
 numbers), serially or on a Dask cluster (same seeds, same numbers), and returns tidy results with
 Monte Carlo intervals.
 
+Daily series (``SimulationResult.daily``; metric by group): unmet need and the share short
+(all, vulnerable, other, tiers, grids), coverage of each critical function, and, by the day needs
+arose, ``needs_arisen``, ``days_to_help`` (mean days until met) and ``helped_within_a_day`` (all,
+vulnerable, other, tiers); the equity of each day's unmet need: ``gini_unmet_need``,
+``concentration_unmet_need`` (along the relief weight) and ``unmet_need_gap`` (per vulnerable over
+per other household). ``intervals()`` gives each its mean and interval over the runs.
+
 Scale (``bench/bench_simulation.py``, the 2-core shared test machine): 1,000,000 households x 60
-days of the lockdown under ``equity`` take about 8.4 s of CPU time at a peak of about 0.7 GB (about
-7 million household-days per CPU second; Covasim documents 5-10 million person-days). The same
+days of the lockdown under ``equity`` take about 8.1 s of CPU time at a peak of about 0.7 GB (about
+7.4 million household-days per CPU second; Covasim documents 5-10 million person-days). The same
 dynamics as a Mesa model (``bench/bench_simulation_mesa.py``) agree within Monte Carlo error and run
-about 26 times slower per household-day.
+about 38 times slower per household-day at 10,000 households x 30 days, where the day loop's fixed
+costs (numpy calls rather than their arithmetic) are most of the engine's time.
 
 Examples
 --------
@@ -40,9 +48,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
-from civicgrid.engine._simulation_kernel import GROUPS, RunOutput, run_replication
+from civicgrid.engine._simulation_kernel import GROUPS, HELP_WITHIN_DAYS, RunOutput, run_replication
 from civicgrid.engine._simulation_model import (
     KIND_TIER,
     KINDS,
@@ -188,6 +197,53 @@ class SimulationResult:
         return written
 
 
+Sparse = list[tuple[str, str, npt.NDArray[np.int64], npt.NDArray[np.float64]]]
+
+
+def _help_series(output: RunOutput, *, days: int) -> Sparse:
+    """Time to help by the day needs arose, per group: ``needs_arisen``; ``days_to_help`` (mean days
+    waited; needs still open at the end count the days until then, so the last days' means are
+    lower bounds); ``helped_within_a_day`` (share met the day they arose or the next; only days
+    whose next day was simulated). Days on which no need of the group arose have no row."""
+    # [day, tier, vulnerable] -> [day, group] with the groups of GROUPS
+    def by_group(a: npt.NDArray[np.float64]) -> dict[str, npt.NDArray[np.float64]]:
+        out = {"all": a.sum(axis=(1, 2)), "vulnerable": a[:, :, 1].sum(axis=1),
+               "other": a[:, :, 0].sum(axis=1)}
+        for t in range(3):
+            out[f"tier{t}"] = a[:, t, :].sum(axis=1)
+        return out
+
+    arisen = by_group(output.arisen)
+    waited = by_group(output.waited + output.waited_open)
+    within = by_group(output.within)
+    series: Sparse = []
+    complete = np.arange(days) + HELP_WITHIN_DAYS <= days - 1
+    for group, count in arisen.items():
+        some = np.flatnonzero(count > 0)
+        series.append(("needs_arisen", group, some, count[some]))
+        series.append(("days_to_help", group, some, waited[group][some] / count[some]))
+        full = np.flatnonzero((count > 0) & complete)
+        series.append(("helped_within_a_day", group, full, within[group][full] / count[full]))
+    return series
+
+
+def _equity_series(output: RunOutput, *, sizes: Mapping[str, int]) -> Sparse:
+    """Equity of each day's unmet need: its Gini across households and its concentration along the
+    relief weight (> 0: concentrated among the more vulnerable), and the gap between the groups
+    (unmet need per vulnerable household over that per other household). Days with no unmet need
+    (or none among other households, for the gap) have no row."""
+    series: Sparse = []
+    for metric, values in (("gini_unmet_need", output.gini),
+                           ("concentration_unmet_need", output.concentration)):
+        some = np.flatnonzero(~np.isnan(values))
+        series.append((metric, "all", some, values[some]))
+    per_v = output.shortfall[:, 1] / sizes["vulnerable"]
+    per_o = output.shortfall[:, 2] / sizes["other"]
+    some = np.flatnonzero(per_o > 0)
+    series.append(("unmet_need_gap", "vulnerable_vs_other", some, per_v[some] / per_o[some]))
+    return series
+
+
 def _run_frames(
     output: RunOutput, *, run: int, population: Population
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
@@ -211,14 +267,24 @@ def _run_frames(
         parts.append(
             ("unmet_share", f"grid:{code}", output.unmet_by_area[:, a] / max(area_counts[a], 1))
         )
+    # series defined on some days only: (metric, group, days, values)
+    sparse = _help_series(output, days=days) + _equity_series(output, sizes=sizes)
     frame = pd.DataFrame(
         {
             "run": np.int32(run),
             "policy": output.policy,
-            "day": np.tile(day, len(parts)).astype(np.int16),
-            "group": np.repeat([p[1] for p in parts], days),
-            "metric": np.repeat([p[0] for p in parts], days),
-            "value": np.concatenate([p[2] for p in parts]),
+            "day": np.concatenate(
+                [np.tile(day, len(parts))] + [p[2] for p in sparse]
+            ).astype(np.int16),
+            "group": np.concatenate(
+                [np.repeat([p[1] for p in parts], days)]
+                + [np.full(p[2].size, p[1]) for p in sparse]
+            ),
+            "metric": np.concatenate(
+                [np.repeat([p[0] for p in parts], days)]
+                + [np.full(p[2].size, p[0]) for p in sparse]
+            ),
+            "value": np.concatenate([p[2] for p in parts] + [p[3] for p in sparse]),
         }
     )
     waits = output.wait_sum / np.maximum(output.wait_count, 1)

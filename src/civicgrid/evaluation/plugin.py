@@ -11,9 +11,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from civicgrid.core.plugins import AppPlugin, Glance, NavItem
-from civicgrid.core.scoping import Scope
+from civicgrid.core.scoping import Scope, ScopeRule
 from civicgrid.evaluation.demo import demo_load
 from civicgrid.evaluation.events import EvaluationEvent
+from civicgrid.evaluation.models import Comparison
 
 
 def glance(*, user: Any, scope: Scope) -> list[Glance]:
@@ -36,6 +37,7 @@ PLUGIN = AppPlugin(
     urls=True,
     nav=(NavItem("evaluation:what_changed", gettext_lazy("What changed"), "analytics", 62),),
     access={"district_official": ("analytics",), "community_director": ("analytics",)},
+    scope_rules={Comparison: ScopeRule(area_path="place_path")},
     audit_events=EvaluationEvent,
     demo_load=demo_load,
     glance=glance,

@@ -1,88 +1,115 @@
-"""The "what changed" page: before/after comparison around an event, from the platform's own records.
-Thin: the form, the comparison (evaluation.compare), the words and the chart."""
+"""The "what changed" pages: pick an event and an outcome and queue the comparison (a background job);
+follow it as it runs and read what it found, in both languages. Thin: reads from selectors, writes
+through services, the words and the chart from the stored result."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils import translation
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_http_methods, require_POST
 
 from civicgrid.analytics import charts
-from civicgrid.core.views import scoped_view
-from civicgrid.evaluation import selectors
-from civicgrid.evaluation.compare import chart, compare
+from civicgrid.core.errors import Invalid
+from civicgrid.core.views import form_errors, scoped_view
+from civicgrid.evaluation import selectors, services
+from civicgrid.evaluation.compare import chart
 from civicgrid.evaluation.forms import CompareForm
+from civicgrid.evaluation.jobs import TOO_FEW_DAYS
+from civicgrid.evaluation.models import Comparison
 from civicgrid.evaluation.panel import SOURCES
 
-
-def _emergency_words(emergency: Any) -> tuple[str, str, str]:
-    """The event in English and Chinese (for both verdicts) and in the reader's language (for the menu)."""
-    day = emergency.activated_at.date().isoformat()
-    with translation.override("en"):
-        en = f"the {str(emergency.get_hazard_display()).lower()} emergency of {day} in {emergency.community.name}"
-    with translation.override("zh-hans"):
-        zh = f"{emergency.community.name}{day}启动{emergency.get_hazard_display()}应急"
-    return en, zh, zh if (translation.get_language() or "").startswith("zh") else en
+RECENT = 20
 
 
-def _ratio_row(kind: str, label: str, effect: Any, alarm: bool | None = None) -> dict[str, Any]:
-    return {"kind": kind, "label": label, "change": f"{(effect.ratio - 1) * 100:+.0f}%",
-            "interval": f"{(effect.low - 1) * 100:+.0f}% … {(effect.high - 1) * 100:+.0f}%",
-            "p": f"{effect.p_value:.3f}", "alarm": alarm}
+def _reader_is_chinese() -> bool:
+    return (translation.get_language() or "").startswith("zh")
+
+
+def _event_shown(emergency: Any) -> str:
+    en, zh = services.emergency_words(emergency)
+    return zh if _reader_is_chinese() else en
+
+
+def _percent(ratio: float | None) -> str:
+    return "—" if ratio is None else f"{(ratio - 1) * 100:+.0f}%"
+
+
+def _ratio_row(kind: str, label: str, effect: dict[str, Any], alarm: bool | None = None) -> dict[str, Any]:
+    return {"kind": kind, "label": label, "change": _percent(effect["ratio"]),
+            "interval": f"{_percent(effect['low'])} … {_percent(effect['high'])}",
+            "p": "—" if effect["p"] is None else f"{effect['p']:.3f}", "alarm": alarm}
+
+
+def _row(comparison: Comparison) -> dict[str, Any]:
+    return {"c": comparison, "outcome": str(SOURCES[comparison.source].label) if comparison.source in SOURCES
+            else comparison.source, "status": comparison.get_status_display(),
+            "event": comparison.event_zh if _reader_is_chinese() else comparison.event_en}
 
 
 @scoped_view
-@require_GET
+@require_http_methods(["GET", "POST"])
 def what_changed(request: HttpRequest, scope: Any) -> HttpResponse:
     communities = list(selectors.communities(scope=scope))
     emergencies = list(selectors.emergencies(scope=scope)[:50])
-    names = {c.code: c.name for c in communities}
-    form = CompareForm(request.GET if "outcome" in request.GET else None,
-                       emergencies=[(str(e.pk), _emergency_words(e)[2]) for e in emergencies],
-                       communities=[(str(c.pk), c.name) for c in communities],
-                       initial={"emergency": str(emergencies[0].pk) if emergencies else "",
-                                "outcome": "cases.handling_hours"})
-    context: dict[str, Any] = {"form": form, "has_events": bool(emergencies)}
-    if form.is_bound and form.is_valid():
+    initial = {"emergency": str(emergencies[0].pk) if emergencies else "", "outcome": "cases.handling_hours"}
+    initial.update({k: request.GET[k] for k in ("emergency", "outcome") if k in request.GET})  # the glance's link
+    form = CompareForm(request.POST if request.method == "POST" else None,
+                       emergencies=[(str(e.pk), _event_shown(e)) for e in emergencies],
+                       communities=[(str(c.pk), c.name) for c in communities], initial=initial)
+    if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        if data.get("emergency"):
-            emergency = selectors.emergency_get(scope=scope, emergency_id=int(data["emergency"]))
-            community, day = emergency.community, emergency.activated_at.date()
-            event_en, event_zh, _shown = _emergency_words(emergency)
-        else:
-            community = next(c for c in communities if str(c.pk) == data["community"])
-            day = data["day"]
-            event_en = f"{day.isoformat()} in {community.name}"
-            event_zh = f"{community.name}{day.isoformat()}"
-        others = [c for c in communities if str(c.pk) in set(data.get("comparisons") or ()) and c != community]
         try:
-            outcome = compare(community=community, event=day, source=data["outcome"], comparisons=others,
-                              event_en=event_en, event_zh=event_zh)
-        except ValueError:
-            form.add_error(None, _("Not enough records around this date to compare: at least 14 days are "
-                                   "needed on each side of the event."))
+            comparison = services.comparison_request(
+                user=request.user, scope=scope, source=data["outcome"],
+                emergency_id=int(data["emergency"]) if data.get("emergency") else None,
+                community_id=int(data["community"]) if data.get("community") else None, day=data.get("day"),
+                comparison_ids=[int(c) for c in data.get("comparisons") or ()])
+        except Invalid as exc:
+            form_errors(form, exc)
         else:
-            language = "zh" if (translation.get_language() or "").startswith("zh") else "en"
-            its = outcome.its
-            placebos = [_ratio_row(_("in time") if p.kind == "time" else _("in place"),
-                                   p.label if p.kind == "time" else names.get(p.label, p.label), p.effect, p.alarm)
-                        for p in (its.placebos + (outcome.did.placebos if outcome.did else ()))]
-            estimates = [_ratio_row(_("Interrupted time series"), community.name, its.effect)]
-            if outcome.did is not None:
-                estimates.append(_ratio_row(_("Difference in differences (by grid)"),
-                                            _("%(n)d grids against %(m)d") % {"n": outcome.did.units_treated,
-                                                                               "m": outcome.did.units_control},
-                                            outcome.did.effect))
-            labels = {"observed": _("observed"), "fitted": _("model"), "y": str(SOURCES[data["outcome"]].label),
-                      "counterfactual": _("without the event (counterfactual)")}
-            context.update(
-                outcome=outcome, community=community, day=day, verdict=outcome.verdict[language],
-                estimates=estimates, placebos=placebos, seconds=f"{outcome.seconds:.2f}",
-                before=its.n_before, after=its.n_after,
-                chart=charts.to_div(chart(outcome, labels=labels)),
-            )
-    return render(request, "evaluation/what_changed.html", context)
+            return redirect("evaluation:comparison", comparison_id=comparison.pk)
+    recent = [_row(c) for c in selectors.comparisons(scope=scope)[:RECENT]]
+    return render(request, "evaluation/what_changed.html",
+                  {"form": form, "has_events": bool(emergencies), "recent": recent})
+
+
+@scoped_view
+def comparison_page(request: HttpRequest, scope: Any, comparison_id: int) -> HttpResponse:
+    comparison = selectors.comparison_get(scope=scope, comparison_id=comparison_id)
+    context: dict[str, Any] = {"row": _row(comparison), "comparison": comparison,
+                               "too_few_days": comparison.error.startswith(TOO_FEW_DAYS)}
+    result = comparison.result
+    if comparison.status == Comparison.Status.DONE and result:
+        names = dict(selectors.communities(scope=scope).values_list("code", "name"))
+        placebos = [_ratio_row(_("in time") if p["kind"] == "time" else _("in place"),
+                               p["label"] if p["kind"] == "time" else names.get(p["label"], p["label"]), p,
+                               p["alarm"]) for p in result["placebos"]]
+        estimates = [_ratio_row(_("Interrupted time series"), comparison.community.name, result["its"])]
+        if result["did"] is not None:
+            estimates.append(_ratio_row(_("Difference in differences (by grid)"),
+                                        _("%(n)d grids against %(m)d") % {"n": result["did"]["treated"],
+                                                                           "m": result["did"]["control"]},
+                                        result["did"]))
+        labels = {"observed": _("observed"), "fitted": _("model"), "y": str(SOURCES[comparison.source].label),
+                  "counterfactual": _("without the event (counterfactual)")}
+        first, second = ("zh", "en") if _reader_is_chinese() else ("en", "zh")
+        context.update(
+            verdict=result["verdict"][first], verdict_other=result["verdict"][second],
+            other_language=_("In English") if first == "zh" else _("In Chinese"),
+            other_lang="en" if first == "zh" else "zh-Hans",
+            estimates=estimates, placebos=placebos, seconds=f"{result.get('seconds', 0):.2f}",
+            before=result["before"], after=result["after"], start=result["start"], end=result["end"],
+            chart=charts.to_div(chart(result, labels=labels)),
+        )
+    return render(request, "evaluation/comparison.html", context)
+
+
+@scoped_view
+@require_POST
+def rerun(request: HttpRequest, scope: Any, comparison_id: int) -> HttpResponse:
+    comparison = services.comparison_rerun(user=request.user, scope=scope, comparison_id=comparison_id)
+    return redirect("evaluation:comparison", comparison_id=comparison.pk)

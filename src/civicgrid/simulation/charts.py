@@ -1,5 +1,5 @@
-"""The what-if chart: unmet need per household by day, one line per policy and group, with the Monte
-Carlo interval as a band (drawn by the analytics app's Plotly mechanism, no inline script)."""
+"""The what-if charts: a daily series (unmet need per household, the share short, days waited for the
+needs arising each day), one line per policy and group, with the Monte Carlo interval as a band (drawn by the analytics app's Plotly mechanism, no inline script)."""
 
 from __future__ import annotations
 
@@ -17,13 +17,14 @@ DASH = {"vulnerable": "solid", "other": "dot"}
 def unmet_figure(result: dict[str, Any], *, metric: str, title: str, y_title: str, day_title: str,
                  interval_word: str) -> go.Figure:
     figure = go.Figure()
-    days = list(range(1, result["days"] + 1))
-    for policy, groups in result["series"][metric].items():
+    for policy, groups in result["series"].get(metric, {}).items():
         colour = COLOURS.get(policy, "#475467")
         for group in ("vulnerable", "other"):
             if group not in groups:
                 continue
             s = groups[group]
+            # a series may skip days (no need arose that day); runs saved before it kept no days
+            days = s.get("day") or list(range(1, result["days"] + 1))
             name = f"{policy_name(policy)} · {GROUP_NAMES[group]}"
             figure.add_scatter(x=days + days[::-1], y=s["high"] + s["low"][::-1], fill="toself", mode="lines",
                                line={"width": 0}, fillcolor=colour, opacity=0.15, hoverinfo="skip",

@@ -7,7 +7,7 @@ from typing import Any
 
 from civicgrid.engine.simulation import SimulationResult
 
-SERIES = ("unmet_need_per_household", "unmet_share")
+SERIES = ("unmet_need_per_household", "unmet_share", "days_to_help")
 GROUPS = ("vulnerable", "other")
 FIGURES = ("unmet_need_per_vulnerable_household", "unmet_need_per_other_household", "unmet_need_critical",
            "days_to_help_vulnerable", "days_to_help_other", "gini_unmet_need", "concentration_unmet_need")
@@ -23,7 +23,8 @@ def compact(result: SimulationResult) -> dict[str, Any]:
     for metric in SERIES:
         chosen = intervals[(intervals["metric"] == metric) & intervals["group"].isin(GROUPS)]
         series[metric] = {
-            policy: {group: {column: _round(rows.sort_values("day")[column]) for column in ("mean", "low", "high")}
+            policy: {group: {"day": [int(d) + 1 for d in rows.sort_values("day")["day"]],  # days from 1
+                             **{column: _round(rows.sort_values("day")[column]) for column in ("mean", "low", "high")}}
                      for group, rows in by_policy.groupby("group", observed=True)}
             for policy, by_policy in chosen.groupby("policy", observed=True)
         }

@@ -64,6 +64,10 @@ def run_page(request: HttpRequest, scope: Any, run_id: int) -> HttpResponse:
             short_chart=to_div(unmet_figure(result, metric="unmet_share",
                                             title=_("Share of households below their survival minimum"),
                                             y_title=_("share"), **labels)),
+            wait_chart=to_div(unmet_figure(result, metric="days_to_help",
+                                           title=_("Days waited for help, by the day the need arose"),
+                                           y_title=_("days"), **labels))
+            if "days_to_help" in result["series"] else None,  # runs saved before the series existed
             figures=[{"policy": policy_name(p), **result["figures"][p]} for p in result["policies"]],
         )
     return render(request, "simulation/run.html", context)
