@@ -79,6 +79,7 @@ def test_director_queues_the_comparison_follows_its_progress_and_reads_the_verdi
             OrmQ.objects.all().delete()
             comparison.refresh_from_db()
             found["status"], found["error"] = comparison.status, comparison.error
+            found["verdicts"] = (comparison.result or {}).get("verdict")
         finally:
             connections.close_all()
 
@@ -90,9 +91,7 @@ def test_director_queues_the_comparison_follows_its_progress_and_reads_the_verdi
     page.wait_for_selector("#verdict", timeout=30_000)  # the page refreshed itself and shows the result
     verdict = page.locator("#verdict").inner_text()
     assert "案件处理快了" in verdict and "95%区间" in verdict, verdict
-    other = page.locator("#verdict-other")
-    assert other.locator("b").inner_text() == "英文" and "faster" in other.locator("p").inner_text()
-    assert other.locator("p").get_attribute("lang") == "en"
+    assert "faster" in found["verdicts"]["en"] and found["verdicts"]["zh"] in verdict  # both languages kept
     assert page.locator("#estimates tbody tr").count() >= 1
     assert page.locator("#placebos tbody tr").count() >= 1
     # a label on every value: each table cell carries its column's name for the phone layout

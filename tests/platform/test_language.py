@@ -70,18 +70,12 @@ class _Text(HTMLParser):
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
-        # text inside an element marked with a ``lang`` attribute (the other language's verdict, shown on
-        # purpose): checked for raw codes only, as in English
-        self.foreign: list[str] = []
         self.links: list[str] = []
         self._skip = 0
-        self._foreign: list[str] = []  # the open tags from the first one with a lang attribute
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in ("script", "style", "template", "textarea"):  # a textarea holds the text being edited
             self._skip += 1
-        if self._foreign or (dict(attrs).get("lang") and tag != "html"):
-            self._foreign.append(tag)
         for name, value in attrs:
             if name in ATTRS and value:
                 self.parts.append(value)
@@ -93,12 +87,10 @@ class _Text(HTMLParser):
     def handle_endtag(self, tag: str) -> None:
         if tag in ("script", "style", "template", "textarea") and self._skip:
             self._skip -= 1
-        if self._foreign and self._foreign[-1] == tag:
-            self._foreign.pop()
 
     def handle_data(self, data: str) -> None:
         if not self._skip and data.strip():
-            (self.foreign if self._foreign else self.parts).append(data.strip())
+            self.parts.append(data.strip())
 
 
 def _data_values() -> re.Pattern[str]:
@@ -192,7 +184,7 @@ def _walk(client: Client, language: str, data: re.Pattern[str], codes: set[str],
         opened.append(url)
         parser = _Text()
         parser.feed(response.content.decode())
-        words = _offenders(parser.parts, language, data, codes) + _offenders(parser.foreign, "en", data, codes)
+        words = _offenders(parser.parts, language, data, codes)
         if response.status_code >= 500:
             words.append(f"HTTP {response.status_code}")
         if words:

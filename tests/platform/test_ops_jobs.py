@@ -64,3 +64,31 @@ def test_old_failed_job_records_are_pruned_and_recent_ones_kept(settings: pytest
     assert job_records_prune(now=now) == 1
     assert sorted(Task.objects.values_list("name", flat=True)) == ["old-success", "recent-failure"]
     assert "job_records_prune" in periodic_commands()
+
+
+def test_the_jobs_page_names_every_job_in_words_never_its_code() -> None:
+    """Every periodic job and every queued function is named in words on the Jobs page (in Chinese for a
+    Chinese reader); the dotted path of a function is never shown (the page showed it before)."""
+    from datetime import timedelta
+
+    from django.test import Client
+    from django.utils import timezone
+    from django_q.models import Task
+
+    from civicgrid.core.plugins import job_labels
+    from civicgrid.ops.jobs import PERIODIC
+    from tests.platform.factories import user
+
+    labels = job_labels()
+    assert set(periodic_commands()) <= set(labels)  # start-up refuses a periodic job without words
+    now = timezone.now()
+    for i, (func, args) in enumerate([(PERIODIC, ("cases_escalate",)),
+                                      ("civicgrid.simulation.jobs.run_simulation", (3,)),
+                                      ("civicgrid.evaluation.jobs.run_comparison", (4,))]):
+        Task.objects.create(id=f"{i:032d}", name=f"job {i}", func=func, args=args, started=now - timedelta(minutes=1),
+                            stopped=now, success=True, attempt_count=1)
+    client = Client()
+    client.force_login(user("district"))
+    page = client.get("/jobs/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "上报超时案件" in page and "情景推演运行" in page and "前后对比分析" in page
+    assert "civicgrid.simulation" not in page and "cases_escalate" not in page and "run_comparison" not in page

@@ -32,4 +32,5 @@ PLUGIN = AppPlugin(
     crei_indicators=INDICATORS,
     work_items=work_items,
     glance=glance,
+    job_labels={"alerts_send": _("Send queued alerts")},
 )

@@ -34,4 +34,5 @@ PLUGIN = AppPlugin(
     governance_contributions=contributions,
     work_items=work_items,
     glance=glance,
+    job_labels={"cases_escalate": _("Escalate overdue cases")},
 )

@@ -17,6 +17,8 @@ What an app may declare (all optional), see :class:`AppPlugin`:
 * ``audit_events``: the app's typed audit event names (:mod:`civicgrid.core.audit`);
 * ``periodic_jobs``: management commands scheduled every minute on the job queue by
   ``civicgrid worker`` (:mod:`civicgrid.ops.jobs`, with retries), or run once by ``civicgrid tick``;
+* ``job_labels``: the words the Jobs page shows for each periodic job and each queued function (required
+  for every periodic job; a queued function not named here shows as "Other job");
 * ``demo_load``: called by ``civicgrid demo`` after the registry is loaded;
 * ``crei_indicators``: providers of Community Resilience and Equity Index indicators, each described
   in the app's own ``crei.yaml`` (the analytics app assembles the catalogue);
@@ -178,6 +180,9 @@ class AppPlugin:
     glance: Glances | None = None
     work_guards: tuple[WorkGuard, ...] = ()
     deliverables: Mapping[str, Deliverable] = field(default_factory=dict)
+    # what the Jobs page calls each of the app's jobs: its periodic commands and the dotted paths of the
+    # functions it queues (ops.jobs.enqueue), each in words (a lazy translation), never the code
+    job_labels: Mapping[str, Any] = field(default_factory=dict)
 
 
 _PLUGINS: dict[str, AppPlugin] = {}  # app label -> declaration, in INSTALLED_APPS order
@@ -210,6 +215,15 @@ def _check(app: AppConfig, plugin: AppPlugin) -> None:
     for job in plugin.periodic_jobs:
         if not (commands / f"{job}.py").exists():
             _fail(app, f"periodic job {job!r} is not a management command of the app")
+        if job not in plugin.job_labels:
+            _fail(app, f"periodic job {job!r} has no entry in job_labels (the Jobs page shows words, not codes)")
+    for job in plugin.job_labels:
+        if job in plugin.periodic_jobs:
+            continue
+        module, _dot, function = job.rpartition(".")
+        if not module.startswith(f"{app.name}.") or not callable(
+                getattr(importlib.import_module(module), function, None)):
+            _fail(app, f"job_labels names {job!r}: neither a periodic job nor a function of the app")
     for role in plugin.access:
         if role not in ROLES:
             _fail(app, f"grants resources to an unknown role {role!r}")
@@ -356,6 +370,11 @@ def work_refusal(*, user: Any, scope: Scope, place_path: str, service_kind: str)
             if reason:
                 return reason
     return None
+
+
+def job_labels() -> dict[str, Any]:
+    """Every app's words for its jobs, by periodic command or queued function path."""
+    return {job: label for p in plugins().values() for job, label in p.job_labels.items()}
 
 
 def deliverables() -> dict[str, Deliverable]:

@@ -58,4 +58,5 @@ PLUGIN = AppPlugin(
     crei_indicators=INDICATORS,
     work_items=work_items,
     glance=glance,
+    job_labels={"emergency_flag_missed": _("Flag missed check-ins")},
 )

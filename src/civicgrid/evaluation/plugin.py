@@ -41,4 +41,5 @@ PLUGIN = AppPlugin(
     audit_events=EvaluationEvent,
     demo_load=demo_load,
     glance=glance,
+    job_labels={"civicgrid.evaluation.jobs.run_comparison": gettext_lazy("Before/after comparison")},
 )

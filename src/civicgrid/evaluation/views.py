@@ -96,11 +96,9 @@ def comparison_page(request: HttpRequest, scope: Any, comparison_id: int) -> Htt
                                         result["did"]))
         labels = {"observed": _("observed"), "fitted": _("model"), "y": str(SOURCES[comparison.source].label),
                   "counterfactual": _("without the event (counterfactual)")}
-        first, second = ("zh", "en") if _reader_is_chinese() else ("en", "zh")
+        # the verdict is stored in both languages; each reader sees theirs (no English on a Chinese page)
         context.update(
-            verdict=result["verdict"][first], verdict_other=result["verdict"][second],
-            other_language=_("In English") if first == "zh" else _("In Chinese"),
-            other_lang="en" if first == "zh" else "zh-Hans",
+            verdict=result["verdict"]["zh" if _reader_is_chinese() else "en"],
             estimates=estimates, placebos=placebos, seconds=f"{result.get('seconds', 0):.2f}",
             before=result["before"], after=result["after"], start=result["start"], end=result["end"],
             chart=charts.to_div(chart(result, labels=labels)),

@@ -34,4 +34,5 @@ PLUGIN = AppPlugin(
     crei_indicators=INDICATORS,
     work_items=work_items,
     glance=glance,
+    job_labels={"grievances_tick": _("Grievance reminders and escalation")},
 )

@@ -32,4 +32,5 @@ PLUGIN = AppPlugin(
     demo_load=demo_load,
     work_items=work_items,
     glance=glance,
+    job_labels={"mediation_followups": _("Mediation follow-ups")},
 )

@@ -12,4 +12,5 @@ PLUGIN = AppPlugin(
     access={"district_official": ("jobs",), "community_director": ("jobs",)},
     audit_events=OpsEvent,
     periodic_jobs=("job_records_prune",),
+    job_labels={"job_records_prune": _("Prune old failed job records")},
 )

@@ -27,7 +27,7 @@ def job_runs(*, scope: Scope, status: str = "") -> QuerySet[Any]:
         runs = runs.filter(success=False)
     elif status == "done":
         runs = runs.filter(success=True)
-    return runs.only("id", "name", "func", "started", "stopped", "success", "attempt_count", "result")
+    return runs.only("id", "name", "func", "args", "started", "stopped", "success", "attempt_count", "result")
 
 
 def queue_summary(*, scope: Scope) -> QueueSummary:
@@ -50,3 +50,20 @@ def error_line(result: Any) -> str:
     text = str(result or "").strip()
     last = text.splitlines()[-1] if text else ""
     return last[:300]
+
+
+def job_label(func: str, args: Any = None) -> str:
+    """What a job is called on the Jobs page: the words its app declares (``AppPlugin.job_labels``) for the
+    queued function, or for the command a periodic run executes; never the function's dotted path."""
+    from django.utils.translation import gettext
+
+    from civicgrid.core.plugins import job_labels
+    from civicgrid.ops.jobs import PERIODIC, SCHEDULE_PREFIX
+
+    labels = job_labels()
+    key = str(func or "")
+    if key == PERIODIC:
+        first = args[0] if isinstance(args, list | tuple) and args else args
+        key = str(first or "")
+    key = key.removeprefix(SCHEDULE_PREFIX)
+    return str(labels[key]) if key in labels else gettext("Other job")

@@ -20,9 +20,12 @@ def job_list(request: HttpRequest, scope: Any) -> HttpResponse:
     status = request.GET.get("status", "")
     status = status if status in {"failed", "done"} else ""
     page = Paginator(selectors.job_runs(scope=scope, status=status), 50).get_page(request.GET.get("page"))
-    rows = [{"run": run, "error": "" if run.success else selectors.error_line(run.result)} for run in page]
-    return render(request, "ops/jobs.html", {"page": page, "rows": rows, "status": status,
-                                             "summary": selectors.queue_summary(scope=scope)})
+    rows = [{"run": run, "label": selectors.job_label(run.func, run.args),
+             "error": "" if run.success else selectors.error_line(run.result)} for run in page]
+    summary = selectors.queue_summary(scope=scope)
+    schedules = [{"label": selectors.job_label(s.name), "next_run": s.next_run} for s in summary.schedules]
+    return render(request, "ops/jobs.html", {"page": page, "rows": rows, "status": status, "summary": summary,
+                                             "schedules": schedules})
 
 
 @never_cache

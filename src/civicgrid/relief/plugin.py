@@ -59,4 +59,5 @@ PLUGIN = AppPlugin(
     work_items=work_items,
     glance=glance,
     deliverables=DELIVERABLES,
+    job_labels={"relief_release_claims": _("Release lapsed delivery claims")},
 )

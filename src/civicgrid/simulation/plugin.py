@@ -14,4 +14,5 @@ PLUGIN = AppPlugin(
     access={"district_official": ("simulation",), "community_director": ("simulation",)},
     scope_rules={SimulationRun: ScopeRule(area_path="place_path")},
     audit_events=SimulationEvent,
+    job_labels={"civicgrid.simulation.jobs.run_simulation": _("What-if run")},
 )

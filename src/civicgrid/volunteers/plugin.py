@@ -61,4 +61,5 @@ PLUGIN = AppPlugin(
     work_items=work_items,
     glance=glance,
     deliverables={"care_visits": Deliverable(_("care visits done"), care_visits_done)},
+    job_labels={"volunteers_post_hours": _("Post volunteer hours"), "volunteers_care_visits": _("Care visits due")},
 )
