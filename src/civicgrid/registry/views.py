@@ -64,6 +64,7 @@ def household_search(request: HttpRequest, scope: Any) -> HttpResponse:
     too_many = bool(selectors.PHONE_SUFFIX.match(query.strip())) and selectors.phone_suffix_too_many(
         selectors.household_list(scope=scope))
     return render(request, "registry/households.html", {"page": page, "q": query, "phone_suffix_too_many": too_many,
+                                                        "narrowed": selectors.search_narrowed(scope=scope, query=query),
                                                         "limited": not selectors.sees_welfare_and_health(scope)})
 
 
