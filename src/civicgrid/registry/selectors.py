@@ -16,7 +16,16 @@ from civicgrid.core.models import AuditLog
 from civicgrid.core.places import ancestors
 from civicgrid.core.scoping import Scope, require, scoped
 from civicgrid.engine.registry_format import TABLES
-from civicgrid.registry.models import HOUSEHOLD_TEXT, RESIDENT_TEXT, Actor, Household, Person, Place, Post, Resident
+from civicgrid.registry.models import (
+    HOUSEHOLD_TEXT,
+    RESIDENT_TEXT,
+    Actor,
+    Household,
+    Person,
+    Place,
+    Post,
+    Resident,
+)
 from civicgrid.registry.pinyin import name_initials
 
 
@@ -110,7 +119,7 @@ def _text_match(households: QuerySet[Household], query: str) -> Q:
         match = Q()
     else:  # a short query in a small area: read its households (scope and place narrowed them), each once
         match = (Q(code__icontains=query) | Q(address__icontains=query)
-                 | Exists(Resident.objects.filter(household=OuterRef("pk"), name__icontains=query)))
+                 | Q(Exists(Resident.objects.filter(household=OuterRef("pk"), name__icontains=query))))
     initials = name_initials(query) if query.isascii() and query.replace(" ", "").isalpha() else ""
     if len(initials) >= 2:
         parts.append(textsearch.starts("registry_resident", "name_initials", initials, select="household_id"))

@@ -1,0 +1,239 @@
+"""Benchmark: the household search (registry.selectors.household_list) before and after the text index.
+
+Loads a generated district (civicgrid.engine.synth + the registry import, the path a real roster takes)
+into a throwaway database: SQLite in a temporary folder, and PostgreSQL started by
+``scripts/with-postgres.sh``. With ``--copies K`` (PostgreSQL only) the loaded households and residents
+are then copied K times inside the database (INSERT ... SELECT: new codes, the same buildings, names,
+addresses and phones, ID numbers left empty as they must stay unique), to reach a million households
+without an hour-long import; names and addresses then repeat K+1 times, as common ones do in a city.
+
+For each search it times what the household page does (the first 50 rows in code order, then the count),
+as the district's login (every household in scope): median of ``--repeats`` warm runs, wall time and this
+process's CPU time (on SQLite that is all the work; on PostgreSQL the server's work is apart). Searches:
+a three-character name, a part of an address, a part of a code, a full phone number, a two-character
+name (too short for trigrams: over the district it matches names and codes that start with it).
+
+"after" is the code as it stands (civicgrid.core.textsearch: pg_trgm GIN indexes, FTS5 trigram tables).
+"before" drops those indexes and runs the query the selector built before them (``icontains`` on code and
+address ORed with a subquery on residents' names), on the same data.
+
+    .venv/bin/python bench/bench_search.py [--households 100000] [--repeats 5] [--copies 0]
+                                           [--skip-sqlite] [--skip-postgres]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _setup(var: str) -> None:
+    os.environ["CIVICGRID_VAR_DIR"] = var
+    os.environ.setdefault("CIVICGRID_SECRET_KEY", "bench-secret-key-not-for-production-0123456789")
+    os.environ.setdefault("CIVICGRID_FIELD_KEY", "Jm9Wl8mB2v1k6bq1mU3hE0p6yQkz1x8yF3d5c2a7b4E=")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "civicgrid.config.settings")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def _load(households: int) -> None:
+    from civicgrid.accounts.services import demo_users_create
+    from civicgrid.cli import community_rows
+    from civicgrid.core.scoping import PLATFORM
+    from civicgrid.engine.synth import generate_community
+    from civicgrid.registry.services import registry_import
+
+    started, cpu = time.perf_counter(), time.process_time()
+    rows = community_rows(generate_community(households=households, seed=7))
+    print(f"  generated {households:,} households in {time.perf_counter() - started:.1f} s")
+    started, cpu = time.perf_counter(), time.process_time()
+    counts = registry_import(user=None, scope=PLATFORM, tables=rows)
+    print(f"  registry import ({sum(counts.values()):,} rows, text index kept by triggers/GIN): "
+          f"{time.perf_counter() - started:.1f} s wall, {time.process_time() - cpu:.1f} s CPU")
+    demo_users_create()
+
+
+def _copy(copies: int) -> None:
+    """PostgreSQL: K more copies of every household and its residents, by SQL, indexes rebuilt after."""
+    from django.db import connection
+
+    from civicgrid.core import textsearch
+    from civicgrid.registry.models import HOUSEHOLD_TEXT, RESIDENT_TEXT
+
+    for index in (HOUSEHOLD_TEXT, RESIDENT_TEXT):
+        textsearch.uninstall(connection, index)
+    started = time.perf_counter()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT max(id) FROM registry_household")
+        (top,) = cursor.fetchone()
+        cursor.execute("SELECT max(id) FROM registry_resident")
+        (rtop,) = cursor.fetchone()
+        columns = ("building_id, grid_id, place_path, address, housing_type, income_status, contact_phone, "
+                   "contact_phone_digest, size, vulnerability_score, vulnerability_weight, vulnerability_rule, "
+                   "vulnerability_summary")
+        rcolumns = ("name, name_initials, sex, birth_date, relation, phone, phone_digest, lives_alone, "
+                    "disability_kind, disability_grade, chronic_illness, pregnant, limited_mobility, "
+                    "language_barrier, mental_health_needs")
+        for k in range(1, copies + 1):
+            cursor.execute(f"INSERT INTO registry_household (id, code, {columns}) SELECT id + {k * top}, "
+                           f"code || '-{k}', {columns} FROM registry_household WHERE id <= {top}")
+            cursor.execute(f"INSERT INTO registry_resident (id, code, household_id, id_number, id_number_digest, "
+                           f"{rcolumns}) SELECT id + {k * rtop}, code || '-{k}', household_id + {k * top}, '', '', "
+                           f"{rcolumns} FROM registry_resident WHERE id <= {rtop}")
+        cursor.execute("SELECT setval(pg_get_serial_sequence('registry_household', 'id'), "
+                       "(SELECT max(id) FROM registry_household))")
+        cursor.execute("SELECT setval(pg_get_serial_sequence('registry_resident', 'id'), "
+                       "(SELECT max(id) FROM registry_resident))")
+    print(f"  copied {copies} times in SQL: {time.perf_counter() - started:.1f} s")
+    started = time.perf_counter()
+    for index in (HOUSEHOLD_TEXT, RESIDENT_TEXT):
+        textsearch.install(connection, index)
+    print(f"  trigram indexes built in {time.perf_counter() - started:.1f} s")
+
+
+def _before(scope: Any, query: str) -> Any:
+    """The selector's text branch as it was before the index (main at aba08a4), for the "before" run."""
+    import re
+
+    from django.db.models import Q
+
+    from civicgrid.registry import selectors
+    from civicgrid.registry.models import Resident
+    from civicgrid.registry.pinyin import name_initials
+
+    if selectors.EXACT_NUMBER.match(re.sub(r"[\s-]", "", query)):
+        return selectors.household_list(scope=scope, query=query)  # unchanged: digest lookups
+    households = selectors.household_list(scope=scope)
+    residents = Q(name__icontains=query)
+    initials = name_initials(query) if query.isascii() and query.replace(" ", "").isalpha() else ""
+    if len(initials) >= 2:
+        residents |= Q(name_initials__startswith=initials)
+    return households.filter(Q(code__icontains=query) | Q(address__icontains=query)
+                             | Q(pk__in=Resident.objects.filter(residents).values("household_id")))
+
+
+def _time(run: Callable[[], int], repeats: int) -> tuple[float, float, int]:
+    found = run()  # warm
+    walls, cpus = [], []
+    for _ in range(repeats):
+        wall, cpu = time.perf_counter(), time.process_time()
+        run()
+        walls.append(time.perf_counter() - wall)
+        cpus.append(time.process_time() - cpu)
+    return statistics.median(walls) * 1000, statistics.median(cpus) * 1000, found
+
+
+def _queries() -> dict[str, str]:
+    from civicgrid.registry.models import Household, Resident
+
+    n = Household.objects.count()
+    middle = Household.objects.order_by("id")[n // 2]
+    names = Resident.objects.filter(household_id__gte=middle.id).order_by("id")
+    three = next(r for r in names[:200] if len(r.name) == 3)
+    two = next(r for r in names[:200] if len(r.name) == 2)
+    phone = next(r for r in names[:200] if r.phone)
+    return {"name (3 characters)": three.name, "address part": middle.address[4:10],
+            "code part": middle.code[-5:], "full phone": phone.phone, "name (2 characters)": two.name}
+
+
+def _plans(scope: Any, query: str) -> None:
+    from django.db import connection
+
+    from civicgrid.registry import selectors
+
+    sql, params = selectors.household_list(scope=scope, query=query).query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(("EXPLAIN QUERY PLAN " if connection.vendor == "sqlite" else "EXPLAIN ") + sql, params)
+        lines = [str(row[-1]) for row in cursor.fetchall()]
+    print(f"  plan of the search for {query!r}:")
+    for line in lines:
+        print(f"    {line}")
+
+
+def run_inner(args: argparse.Namespace) -> None:
+    from_var = tempfile.mkdtemp(prefix="civicgrid-bench-search-")
+    _setup(from_var)
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+
+    from civicgrid.accounts.roles import scope_for
+    from civicgrid.core import textsearch
+    from civicgrid.registry import selectors
+    from civicgrid.registry.models import HOUSEHOLD_TEXT, RESIDENT_TEXT, Household
+
+    print(f"{connection.vendor}: {args.households:,} households" + (f" x {args.copies + 1}" if args.copies else ""))
+    _load(args.households)
+    if args.copies and connection.vendor == "postgresql":
+        _copy(args.copies)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+            cursor.execute("SELECT sum(pg_relation_size(indexrelid)) FROM pg_index JOIN pg_class c "
+                           "ON c.oid = indexrelid WHERE c.relname LIKE '%%_trgm'")
+            print(f"  trigram indexes: {cursor.fetchone()[0] / 2**20:.0f} MB")
+    print(f"  households in the database: {Household.objects.count():,}")
+    scope = scope_for(get_user_model().objects.get(username="district"))
+    queries = _queries()
+
+    def page(qs: Any) -> int:
+        list(qs[:50])
+        return int(qs.count())
+
+    after = {label: _time(lambda q=q: page(selectors.household_list(scope=scope, query=q)), args.repeats)
+             for label, q in queries.items()}
+    _plans(scope, queries["name (3 characters)"])
+    for index in (HOUSEHOLD_TEXT, RESIDENT_TEXT):
+        textsearch.uninstall(connection, index)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+    before = {label: _time(lambda q=q: page(_before(scope, q)), args.repeats) for label, q in queries.items()}
+    print(f"  median of {args.repeats} warm searches (first 50 rows + count), district scope:")
+    print(f"    {'search':22} {'query':24} {'before ms (CPU)':>18} {'after ms (CPU)':>18} {'found b/a':>13}")
+    for label, q in queries.items():
+        b, a = before[label], after[label]
+        print(f"    {label:22} {q!r:24} {b[0]:9.1f} ({b[1]:6.1f}) {a[0]:9.1f} ({a[1]:6.1f}) {b[2]:>6}/{a[2]:<6}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--households", type=int, default=100_000)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--copies", type=int, default=0, help="PostgreSQL: copy the households K more times")
+    parser.add_argument("--skip-sqlite", action="store_true")
+    parser.add_argument("--skip-postgres", action="store_true")
+    parser.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.inner:
+        run_inner(args)
+        return 0
+    print(subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip())
+    passthrough = ["--households", str(args.households), "--repeats", str(args.repeats), "--inner"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    failed = 0
+    if not args.skip_sqlite:
+        sqlite_env = {k: v for k, v in env.items() if k != "CIVICGRID_DATABASE_URL"}
+        failed |= subprocess.call([sys.executable, __file__, *passthrough], env=sqlite_env)
+    if not args.skip_postgres:
+        failed |= subprocess.call([str(ROOT / "scripts" / "with-postgres.sh"), sys.executable, __file__,
+                                   *passthrough, "--copies", str(args.copies)], env=env)
+    print(subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip())
+    return failed
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
