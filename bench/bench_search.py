@@ -18,7 +18,10 @@ name (too short for trigrams: over the district it matches names and codes that 
 address ORed with a subquery on residents' names), on the same data.
 
     .venv/bin/python bench/bench_search.py [--households 100000] [--repeats 5] [--copies 0]
-                                           [--skip-sqlite] [--skip-postgres]
+                                           [--skip-sqlite] [--skip-postgres] [--overhead]
+
+``--overhead`` instead imports the households twice into one database, without then with the index,
+and prints both times and the time to build the index at once.
 """
 
 from __future__ import annotations
@@ -164,9 +167,55 @@ def _plans(scope: Any, query: str) -> None:
         print(f"    {line}")
 
 
+def run_overhead(args: argparse.Namespace) -> None:
+    """What keeping the index costs an import: the same households imported without the index (then the
+    index built at once) and with it (triggers on SQLite, GIN maintenance on PostgreSQL), same database."""
+    from django.db import connection
+
+    from civicgrid.cli import community_rows
+    from civicgrid.core import textsearch
+    from civicgrid.core.scoping import PLATFORM
+    from civicgrid.engine.synth import generate_community
+    from civicgrid.registry.models import HOUSEHOLD_TEXT, RESIDENT_TEXT, Household, Place, Resident
+    from civicgrid.registry.services import registry_import
+
+    rows = community_rows(generate_community(households=args.households, seed=7))
+    indexes = (HOUSEHOLD_TEXT, RESIDENT_TEXT)
+    for index in indexes:
+        textsearch.uninstall(connection, index)
+    times = {}
+    for label in ("without index", "with index"):
+        if label == "with index":
+            Resident.objects.all().delete()
+            Household.objects.all().delete()
+            for level in ("building", "grid", "community", "subdistrict", "district"):
+                Place.objects.filter(level=level).delete()
+            started = time.perf_counter()
+            for index in indexes:
+                textsearch.install(connection, index)
+            print(f"  index built over an empty registry in {time.perf_counter() - started:.2f} s")
+        started, cpu = time.perf_counter(), time.process_time()
+        registry_import(user=None, scope=PLATFORM, tables={k: [dict(r) for r in v] for k, v in rows.items()})
+        times[label] = (time.perf_counter() - started, time.process_time() - cpu)
+        print(f"  import of {args.households:,} households {label}: {times[label][0]:.1f} s wall, "
+              f"{times[label][1]:.1f} s CPU (this process)")
+    for index in indexes:
+        textsearch.uninstall(connection, index)
+    started = time.perf_counter()
+    for index in indexes:
+        textsearch.install(connection, index)
+    print(f"  index built over the loaded registry at once: {time.perf_counter() - started:.1f} s")
+
+
 def run_inner(args: argparse.Namespace) -> None:
     from_var = tempfile.mkdtemp(prefix="civicgrid-bench-search-")
     _setup(from_var)
+    if args.overhead:
+        from django.db import connection
+
+        print(f"{connection.vendor}: import cost of the text index")
+        run_overhead(args)
+        return
     from django.contrib.auth import get_user_model
     from django.db import connection
 
@@ -189,19 +238,24 @@ def run_inner(args: argparse.Namespace) -> None:
     scope = scope_for(get_user_model().objects.get(username="district"))
     queries = _queries()
 
-    def page(qs: Any) -> int:
-        list(qs[:50])
-        return int(qs.count())
+    def page(search: Callable[[Any, str], Any], query: str) -> Callable[[], int]:
+        def run() -> int:
+            found = search(scope, query)
+            list(found[:50])
+            return int(found.count())
+        return run
 
-    after = {label: _time(lambda q=q: page(selectors.household_list(scope=scope, query=q)), args.repeats)
-             for label, q in queries.items()}
+    def current(scope: Any, query: str) -> Any:
+        return selectors.household_list(scope=scope, query=query)
+
+    after = {label: _time(page(current, q), args.repeats) for label, q in queries.items()}
     _plans(scope, queries["name (3 characters)"])
     for index in (HOUSEHOLD_TEXT, RESIDENT_TEXT):
         textsearch.uninstall(connection, index)
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
-    before = {label: _time(lambda q=q: page(_before(scope, q)), args.repeats) for label, q in queries.items()}
+    before = {label: _time(page(_before, q), args.repeats) for label, q in queries.items()}
     print(f"  median of {args.repeats} warm searches (first 50 rows + count), district scope:")
     print(f"    {'search':22} {'query':24} {'before ms (CPU)':>18} {'after ms (CPU)':>18} {'found b/a':>13}")
     for label, q in queries.items():
@@ -216,13 +270,15 @@ def main() -> int:
     parser.add_argument("--copies", type=int, default=0, help="PostgreSQL: copy the households K more times")
     parser.add_argument("--skip-sqlite", action="store_true")
     parser.add_argument("--skip-postgres", action="store_true")
+    parser.add_argument("--overhead", action="store_true", help="measure what the index costs an import instead")
     parser.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.inner:
         run_inner(args)
         return 0
     print(subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip())
-    passthrough = ["--households", str(args.households), "--repeats", str(args.repeats), "--inner"]
+    passthrough = ["--households", str(args.households), "--repeats", str(args.repeats), "--inner",
+                   *(["--overhead"] if args.overhead else [])]
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     failed = 0
     if not args.skip_sqlite:
