@@ -209,6 +209,9 @@ def test_triggers_a_table_rebuild_dropped_are_put_back() -> None:
     assert not textsearch.ensure(connection, HOUSEHOLD_TEXT)  # intact: left alone
     assert textsearch.ensure(connection, RESIDENT_TEXT)
     assert household.id in _searched(_district(), "葛亮明")
+    textsearch.uninstall(connection, HOUSEHOLD_TEXT)  # a database migrated without the trigram tokenizer
+    assert textsearch.ensure(connection, HOUSEHOLD_TEXT)
+    assert household.id in _searched(_district(), household.address[1:6])
     _integrity()
 
 

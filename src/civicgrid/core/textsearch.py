@@ -168,14 +168,15 @@ def uninstall(connection: BaseDatabaseWrapper, index: TextIndex) -> None:
 
 
 def ensure(connection: BaseDatabaseWrapper, index: TextIndex) -> bool:
-    """On SQLite, once the index exists: put back triggers a table rebuild dropped and refill the index
-    (it missed any write made meanwhile). True when something was repaired."""
+    """On SQLite, where the migration that installs the index has run: put back triggers a table rebuild
+    dropped, or the whole index if this database was migrated by a SQLite without the trigram tokenizer,
+    and refill it (it missed any write made meanwhile). True when something was repaired."""
     if connection.vendor != "sqlite" or not _sqlite_trigram():
         return False
     with connection.cursor() as cursor:
         cursor.execute("SELECT type, name FROM sqlite_master WHERE name LIKE %s", (f"{index.fts}%",))
         present = {name for _type, name in cursor.fetchall()}
-    if index.fts not in present or all(f"{index.fts}_{s}" in present for s in ("insert", "delete", "update")):
+    if {index.fts, *(f"{index.fts}_{s}" for s in ("insert", "delete", "update"))} <= present:
         return False
     install(connection, index)
     return True

@@ -18,9 +18,16 @@ class RegistryConfig(plugins.CivicgridApp):
 
 def _text_indexes_in_step(sender: Any, using: str = "default", **kwargs: Any) -> None:
     """After every migrate: a later migration that alters the household or resident table makes Django
-    rebuild it on SQLite, which drops the search index's triggers; put them back (and refill)."""
+    rebuild it on SQLite, which drops the search index's triggers; put them back (and refill). Only once
+    migration 0003 (which installs the index) has run."""
+    from django.db.migrations.recorder import MigrationRecorder
+
     from civicgrid.core.textsearch import ensure
     from civicgrid.registry.models import HOUSEHOLD_TEXT, RESIDENT_TEXT
 
+    connection = connections[using]
+    if connection.vendor != "sqlite" or ("registry", "0003_text_search") not in \
+            MigrationRecorder(connection).applied_migrations():
+        return  # not there yet (or migrated back before it): nothing to keep in step
     for index in (HOUSEHOLD_TEXT, RESIDENT_TEXT):
-        ensure(connections[using], index)
+        ensure(connection, index)
