@@ -12,6 +12,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from civicgrid.core.crypto import DigestField, EncryptedCharField
+from civicgrid.core.textsearch import TextIndex
 from civicgrid.engine import registry_format as fmt
 
 
@@ -131,7 +132,7 @@ class Resident(models.Model):
     code = models.CharField(_("resident code"), max_length=40, unique=True)
     household = models.ForeignKey(Household, on_delete=models.CASCADE, related_name="residents",
                                   verbose_name=_("household"))
-    name = models.CharField(_("name"), max_length=60)
+    name = models.CharField(_("name"), max_length=60, db_index=True)  # indexed for "names starting with"
     # pinyin initials of the name ("zsf" for 张三丰), for search; see civicgrid.registry.pinyin
     name_initials = models.CharField(max_length=60, blank=True, default="", db_index=True, editable=False)
     sex = models.CharField(_("sex"), max_length=1, choices=[("M", _("Male")), ("F", _("Female"))])
@@ -174,6 +175,12 @@ class Resident(models.Model):
     @property
     def age(self) -> int:
         return self.age_on()
+
+
+# The columns searched by substring (civicgrid.core.textsearch; created by migration 0003): trigram
+# indexes on PostgreSQL, FTS5 tables on SQLite.
+HOUSEHOLD_TEXT = TextIndex(table="registry_household", columns=("code", "address"))
+RESIDENT_TEXT = TextIndex(table="registry_resident", columns=("name",))
 
 
 class Actor(models.Model):

@@ -10,12 +10,22 @@ from typing import Any
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
+from civicgrid.core import textsearch
 from civicgrid.core.crypto import digests, mask
 from civicgrid.core.models import AuditLog
 from civicgrid.core.places import ancestors
 from civicgrid.core.scoping import Scope, require, scoped
 from civicgrid.engine.registry_format import TABLES
-from civicgrid.registry.models import Actor, Household, Person, Place, Post, Resident
+from civicgrid.registry.models import (
+    HOUSEHOLD_TEXT,
+    RESIDENT_TEXT,
+    Actor,
+    Household,
+    Person,
+    Place,
+    Post,
+    Resident,
+)
 from civicgrid.registry.pinyin import name_initials
 
 
@@ -51,7 +61,9 @@ PHONE_SUFFIX_LIMIT = 20_000  # phones decrypted at most for one last-four-digits
 
 def household_list(*, scope: Scope, query: str = "", place: Place | None = None) -> QuerySet[Household]:
     """Households in scope, optionally under a place, matching ``query``: part of a resident's name, an
-    address or a code (substring); the pinyin initials of a resident's name (``zsf`` for 张三丰, from the
+    address or a code (substring, through civicgrid.core.textsearch's index from three characters on;
+    one or two characters over a large area match the start of a name or code only, see
+    :func:`short_query_narrowed`); the pinyin initials of a resident's name (``zsf`` for 张三丰, from the
     start); the last four digits of a phone (:func:`phone_suffix_matches`); or a full phone or ID number
     (exact, through their digests)."""
     require(scope, "households")
@@ -71,16 +83,7 @@ def household_list(*, scope: Scope, query: str = "", place: Place | None = None)
         holders |= set(Household.objects.filter(contact_phone_digest__in=keys).values_list("id", flat=True))
         households = households.filter(pk__in=sorted(holders))
     elif query:
-        # residents' matches as a subquery on their household, so no join multiplies the rows (no DISTINCT)
-        residents = Q(name__icontains=query)
-        initials = name_initials(query) if query.isascii() and query.replace(" ", "").isalpha() else ""
-        if len(initials) >= 2:
-            residents |= Q(name_initials__startswith=initials)
-        match = (Q(code__icontains=query) | Q(address__icontains=query)
-                 | Q(pk__in=Resident.objects.filter(residents).values("household_id")))
-        if PHONE_SUFFIX.match(query):
-            match |= Q(pk__in=phone_suffix_matches(households, query) or [])
-        households = households.filter(match)
+        households = households.filter(_text_match(households, query))
     return households.order_by("code")
 
 
@@ -95,6 +98,51 @@ def id_number_search_refused(scope: Scope, query: str) -> bool:
 
 
 ID_NUMBER = re.compile(r"^[0-9]{17}[0-9Xx]$")
+SHORT_QUERY_SCAN_LIMIT = 10_000  # households searched anywhere in their text by a one- or two-character query
+
+
+def short_query_narrowed(households: QuerySet[Household], query: str) -> bool:
+    """Whether a query too short for the trigram indexes (civicgrid.core.textsearch.MIN_LENGTH) falls on
+    more than :data:`SHORT_QUERY_SCAN_LIMIT` households (already scoped): then it matches only names and
+    codes that start with it (a surname, a two-character name, the start of a code), through b-tree
+    indexes, instead of reading every name, address and code of a sub-district or a district. Counting
+    stops at the limit, so the check costs the same at a million households."""
+    query = query.strip()
+    return 0 < len(query) < textsearch.MIN_LENGTH and \
+        households.values("pk")[:SHORT_QUERY_SCAN_LIMIT + 1].count() > SHORT_QUERY_SCAN_LIMIT
+
+
+def search_narrowed(*, scope: Scope, query: str) -> bool:
+    """For the page: whether ``query`` was narrowed to starts of names and codes (see above)."""
+    return short_query_narrowed(household_list(scope=scope), query)
+
+
+def _text_match(households: QuerySet[Household], query: str) -> Q:
+    """Households whose code, address or a resident's name contains ``query``, or whose resident's pinyin
+    initials start with it, or (four digits) whose phone ends with it; see :func:`household_list`."""
+    parts: list[textsearch.Match] = []
+    if len(query) >= textsearch.MIN_LENGTH:  # through the trigram index / FTS5 table: no table scan
+        parts += [textsearch.contains(HOUSEHOLD_TEXT, query, select="id"),
+                  textsearch.contains(RESIDENT_TEXT, query, select="household_id")]
+        match = Q()
+    elif short_query_narrowed(households, query):
+        parts += [textsearch.starts("registry_resident", "name", query, select="household_id")]
+        parts += [textsearch.starts("registry_household", "code", code, select="id")
+                  for code in dict.fromkeys((query, query.upper()))]
+        match = Q()
+    else:  # a short query in a small area: read its households (scope and place narrowed them), each once
+        match = (Q(code__icontains=query) | Q(address__icontains=query)
+                 | Q(Exists(Resident.objects.filter(household=OuterRef("pk"), name__icontains=query))))
+    initials = name_initials(query) if query.isascii() and query.replace(" ", "").isalpha() else ""
+    if len(initials) >= 2:
+        parts.append(textsearch.starts("registry_resident", "name_initials", initials, select="household_id"))
+    if parts:
+        match |= Q(pk__in=textsearch.any_of(parts))
+    if PHONE_SUFFIX.match(query):
+        match |= Q(pk__in=phone_suffix_matches(households, query) or [])
+    return match
+
+
 PHONE_SUFFIX = re.compile(r"^[0-9]{4}$")
 # a mainland mobile number or a resident ID number (18 characters, the last a digit or X), typed whole
 EXACT_NUMBER = re.compile(r"^(1[0-9]{10}|[0-9]{17}[0-9Xx])$")

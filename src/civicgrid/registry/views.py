@@ -66,6 +66,7 @@ def household_search(request: HttpRequest, scope: Any) -> HttpResponse:
     return render(request, "registry/households.html", {"page": page, "q": query, "phone_suffix_too_many": too_many,
                                                         "id_search_refused": selectors.id_number_search_refused(
                                                             scope, query),
+                                                        "narrowed": selectors.search_narrowed(scope=scope, query=query),
                                                         "limited": not selectors.sees_welfare_and_health(scope)})
 
 
