@@ -11,4 +11,5 @@ PLUGIN = AppPlugin(
         NavItem("analytics:crei", _("Resilience index"), "analytics", 61),
     ),
     access={"district_official": ("analytics",), "community_director": ("analytics",)},
+    periodic_jobs=("analytics_tallies",),
 )

@@ -2,27 +2,42 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pandas as pd
+from django.db.models import Count
 
-from civicgrid.core.indicators import Provider, Units
+from civicgrid.core import tallies
+from civicgrid.core.indicators import Provider, Units, series
+from civicgrid.core.tallies import Tally
 from civicgrid.registry.models import Actor, Household, Place, Post, Resident
 
 SOCIAL_KINDS = ("social_organisation", "foundation")
 
 
 def _households(units: Units) -> dict[str, int]:
-    per_grid = pd.Series(dict(_grid_counts(Household.objects.values_list("grid_id", flat=True))))
-    return {u: int(per_grid.reindex(g).fillna(0).sum()) for u, g in units.items()}
+    per_grid = dict(Household.objects.values_list("grid_id").annotate(n=Count("id")).order_by())
+    return {u: sum(per_grid.get(g, 0) for g in ids) for u, ids in units.items()}
 
 
-def _grid_counts(values: Any) -> dict[int, int]:
-    return pd.Series(list(values), dtype="int64").value_counts().to_dict()
+def _count_residents() -> dict[str, Any]:
+    return {"residents": Count("id")}
+
+
+RESIDENTS = "registry.residents"
+# Residents per grid: a join over every resident, so counted by the job (the page shows when), not per request.
+TALLIES = {RESIDENTS: Tally(rows=Resident.objects.all, grid="household__grid_id", measures=_count_residents,
+                            max_age=timedelta(minutes=10))}
+
+
+def residents_per_grid() -> pd.Series:
+    """Residents per grid id (the tally ``registry.residents``), for every app's per-resident indicators."""
+    return series(tallies.read(RESIDENTS), "residents")
 
 
 def _residents(units: Units) -> dict[str, int]:
-    per_grid = pd.Series(_grid_counts(Resident.objects.values_list("household__grid_id", flat=True)))
+    per_grid = residents_per_grid()
     return {u: int(per_grid.reindex(g).fillna(0).sum()) for u, g in units.items()}
 
 
@@ -39,8 +54,8 @@ def _serving(units: Units, kinds: tuple[str, ...]) -> dict[str, int]:
 
 
 def households_per_grid_member(units: Units) -> dict[str, float] | None:
-    members = pd.Series(_grid_counts(Post.objects.filter(role="grid_member", place__isnull=False)
-                                     .values_list("place_id", flat=True)))
+    members = pd.Series(dict(Post.objects.filter(role="grid_member", place__isnull=False)
+                             .values_list("place_id").annotate(n=Count("id")).order_by()), dtype=float)
     households = _households(units)
     out = {}
     for unit, ids in units.items():
@@ -55,8 +70,9 @@ def social_orgs_per_1000(units: Units) -> dict[str, float] | None:
 
 
 def volunteers_per_1000(units: Units) -> dict[str, float] | None:
-    volunteers = pd.Series(_grid_counts(Post.objects.filter(role="volunteer", person__resident__isnull=False)
-                                        .values_list("person__resident__household__grid_id", flat=True)))
+    volunteers = pd.Series(dict(Post.objects.filter(role="volunteer", person__resident__isnull=False)
+                                .values_list("person__resident__household__grid_id").annotate(n=Count("id"))
+                                .order_by()), dtype=float)
     residents = _residents(units)
     return {u: 1000 * volunteers.reindex(g).fillna(0).sum() / residents[u] if residents[u] else float("nan")
             for u, g in units.items()}

@@ -8,12 +8,13 @@ from datetime import timedelta
 from typing import Any
 
 import pandas as pd
-from django.db.models import Count
+from django.db.models import Count, Sum
 from django.utils import timezone
 
 from civicgrid.core.indicators import Units, ratio_by_unit
 from civicgrid.core.places import ancestor_at
-from civicgrid.registry.models import Place, Resident
+from civicgrid.registry.crei import residents_per_grid
+from civicgrid.registry.models import Place
 from civicgrid.volunteers.models import Certificate, HelperAssignment, HoursEntry
 from civicgrid.volunteers.selectors import COUNTED, paired_residents, vulnerable_residents
 
@@ -21,7 +22,8 @@ YEAR = timedelta(days=365)
 
 
 def _by_grid(rows: list[tuple[str, Any]]) -> pd.Series:
-    """Values keyed by a place path, summed per grid id (rows above grid level are left out)."""
+    """Values keyed by a place path (summed per path in the database), summed per grid id (rows above
+    grid level are left out)."""
     grid_ids = dict(Place.objects.filter(level="grid").values_list("path", "pk"))
     sums: dict[int, float] = {}
     for path, value in rows:
@@ -32,13 +34,14 @@ def _by_grid(rows: list[tuple[str, Any]]) -> pd.Series:
 
 
 def _residents() -> pd.Series:
-    return pd.Series(dict(Resident.objects.values_list("household__grid_id").annotate(n=Count("id"))), dtype=float)
+    return residents_per_grid()
 
 
 def volunteer_hours(units: Units) -> dict[str, float] | None:
     """Counted volunteer hours of the last 12 months (where the act took place) per resident."""
     since = timezone.localdate() - YEAR
-    rows = list(HoursEntry.objects.filter(COUNTED, on__gte=since).values_list("place_path", "hours"))
+    rows = list(HoursEntry.objects.filter(COUNTED, on__gte=since).values_list("place_path")
+                .annotate(hours=Sum("hours")).order_by())
     if not rows:
         return None
     return ratio_by_unit(units, _by_grid(rows), _residents())
@@ -58,8 +61,8 @@ def vulnerable_with_helper(units: Units) -> dict[str, float] | None:
 def training_attendance(units: Units) -> dict[str, float] | None:
     """Course attendances of the last 12 months (where the volunteer lives or serves) per 1,000 residents."""
     since = timezone.localdate() - YEAR
-    rows = [(path, 1000.0) for path in Certificate.objects.filter(attended_on__gte=since)
-            .values_list("volunteer__place_path", flat=True)]
+    rows = [(path, 1000.0 * n) for path, n in Certificate.objects.filter(attended_on__gte=since)
+            .values_list("volunteer__place_path").annotate(n=Count("id")).order_by()]
     if not rows:
         return None
     return ratio_by_unit(units, _by_grid(rows), _residents())
