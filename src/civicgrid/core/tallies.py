@@ -159,6 +159,13 @@ def _as_date(value: Any) -> date:
     return value.date() if isinstance(value, datetime) else value  # type: ignore[no-any-return]
 
 
+def recount_only() -> list[str]:
+    """The tallies kept only by the job's recount (no parts): their figures are as of that recount."""
+    from civicgrid.core.plugins import tally_specs
+
+    return [name for name, tally in tally_specs().items() if not tally.part]
+
+
 def as_of(names: Iterable[str]) -> datetime | None:
     """The oldest whole count among these tallies (None when one was never counted: read from records)."""
     names = list(names)
