@@ -65,10 +65,11 @@ def grow(var: str) -> None:
     district = Place.objects.get(level="district", parent__isnull=True)
     if not AllocationRound.objects.exists():
         started = time.perf_counter()
-        relief.round_confirm(user=None, scope=PLATFORM, place_ids=[district.pk], item_codes=["food-ration"],
+        communities = list(Place.objects.filter(level="community").values_list("pk", flat=True))
+        relief.round_confirm(user=None, scope=PLATFORM, place_ids=communities, item_codes=["food-ration"],
                              days=3, policy="equity", seed=1)
         print(f"  grow: district round confirmed in {time.perf_counter() - started:.1f} s")
-    if not Alert.objects.exists():
+    if not Alert.objects.filter(area=district).exists():
         started = time.perf_counter()
         alert = alerts.alert_publish(user=None, scope=PLATFORM, area=district, headline_zh="暴雨预警",
                                      headline_en="Rainstorm warning", channels=["sms"])
@@ -134,8 +135,11 @@ def measure(var: str, repeats: int) -> None:
 def _run(step: str, var: str, src: Path, *extra: str) -> dict[str, dict[str, float]]:
     env = {**os.environ, "PYTHONPATH": str(src), "CIVICGRID_VAR_DIR": var}
     env.pop("CIVICGRID_DATABASE_URL", None)
-    done = subprocess.run([sys.executable, __file__, "--step", step, "--var", var, *extra], env=env, check=True,
+    done = subprocess.run([sys.executable, __file__, "--step", step, "--var", var, *extra], env=env,
                           capture_output=True, text=True)
+    if done.returncode:
+        print(done.stdout, done.stderr[-5000:], sep="\n")
+        raise SystemExit(f"step {step} failed")
     result: dict[str, dict[str, float]] = {}
     for line in done.stdout.splitlines():
         if line.startswith("RESULT "):

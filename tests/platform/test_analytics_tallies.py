@@ -155,6 +155,36 @@ def test_registry_counts_equal_plain_counts_and_are_recounted_by_the_job() -> No
     assert tallies.as_of(["registry.residents"]) is not None
 
 
+def test_vulnerable_with_helper_equals_a_plain_count() -> None:
+    from civicgrid.volunteers.models import HelperAssignment
+
+    from civicgrid.registry.models import Person
+
+    rng = random.Random(21)
+    helpers = list(Person.objects.all()[:5])
+    residents = list(Resident.objects.select_related("household"))
+    today = timezone.localdate()
+    HelperAssignment.objects.bulk_create([  # random pairings, some of them ended
+        HelperAssignment(resident=r, helper=rng.choice(helpers), kind=HelperAssignment.Kind.choices[0][0],
+                         every_days=7, grid_id=r.household.grid_id, place_path=r.household.place_path,
+                         started_on=today - timedelta(days=30),
+                         ended_on=today - timedelta(days=1) if rng.random() < 0.3 else None)
+        for r in rng.sample(residents, len(residents) // 3)])
+    threshold = settings.CIVICGRID_VULNERABLE_SCORE
+    paired = set(HelperAssignment.objects.filter(ended_on__isnull=True).values_list("resident_id", flat=True))
+    vulnerable: dict[int, int] = defaultdict(int)
+    helped: dict[int, int] = defaultdict(int)
+    for pk, grid_id, score in Resident.objects.values_list("pk", "household__grid_id", "household__vulnerability_score"):
+        if score >= threshold:
+            vulnerable[grid_id] += 1
+            helped[grid_id] += pk in paired
+    for counted in (False, True):
+        if counted:
+            tallies.rebuild("volunteers.helpers")
+        for units in _units():
+            _same(crei_providers()["vulnerable_with_helper"](units), _per_unit(units, helped, vulnerable))
+
+
 # --- relief: a round's confirm keeps its cells ------------------------------------------------------
 def _relief_truth(units: dict[str, list[int]]) -> tuple[dict[str, float], dict[str, float]]:
     rows = list(RoundAllocation.objects.values_list("household__grid_id", "quantity", "need_quantity", "floor",
@@ -270,13 +300,15 @@ def test_risk_info_reach_follows_alerts_through_writes_a_rollback_and_a_recount(
 
 def test_a_tally_never_counted_is_read_from_the_records_and_rebuild_stale_counts_each_once() -> None:
     TallyState.objects.all().delete()
-    from_records = {name: tallies.read(name) for name in ("registry.residents", "relief.allocations", "alerts.reach")}
+    from_records = {name: tallies.read(name) for name in tallies_names()}
     done = tallies.rebuild_stale()
     assert len(done) == len(tallies_names()) and tallies.rebuild_stale() == []
     for name, rows in from_records.items():
         assert sorted(map(_key, tallies.read(name))) == sorted(map(_key, rows))
     later = timezone.now() + timedelta(hours=2)
-    assert [d.split(":")[0] for d in tallies.rebuild_stale(now=later)] == ["registry.residents"]  # 10 minutes old
+    # two hours on, the recount-only tallies (10 minutes) are due again, those kept by each write (a day) not
+    assert sorted(d.split(":")[0] for d in tallies.rebuild_stale(now=later)) == sorted(tallies.recount_only())
+    assert {"registry.residents", "registry.households", "volunteers.helpers"} <= set(tallies.recount_only())
 
 
 def tallies_names() -> list[str]:

@@ -123,6 +123,9 @@ class TallyRow(models.Model):
     class Meta:
         indexes = [models.Index(fields=["name", "part"]), models.Index(fields=["name", "day"])]
 
+    def __str__(self) -> str:
+        return f"{self.name} {self.part} grid {self.grid_id} {self.day or ''} {self.group}"
+
 
 class TallyState(models.Model):
     """When a tally was last counted whole (the figures' "as of" when it is only rebuilt by the job)."""
@@ -131,3 +134,6 @@ class TallyState(models.Model):
     rebuilt_at = models.DateTimeField()
     rows = models.PositiveIntegerField(default=0)
     seconds = models.FloatField(default=0.0)
+
+    def __str__(self) -> str:
+        return f"{self.name} as of {self.rebuilt_at:%Y-%m-%d %H:%M}"

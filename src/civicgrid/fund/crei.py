@@ -7,7 +7,8 @@ from django.db.models import Count
 
 from civicgrid.core.indicators import Units, ratio_by_unit, series
 from civicgrid.fund.models import Round, Voter
-from civicgrid.registry.models import Household
+from civicgrid.registry.crei import households_per_grid
+from civicgrid.registry.models import Place
 
 
 def ballot_turnout(units: Units) -> dict[str, float] | None:
@@ -19,11 +20,12 @@ def ballot_turnout(units: Units) -> dict[str, float] | None:
         latest[community_id] = round_id  # the last one wins
     if not latest:
         return None
-    households = (Household.objects.filter(grid__parent_id__in=list(latest)).values("grid_id")
-                  .annotate(n=Count("id")).order_by())
+    voting_grids = set(Place.objects.filter(level="grid", parent_id__in=list(latest)).values_list("id", flat=True))
+    households = households_per_grid()  # the registry's tally: no scan of the households here
     voted = (Voter.objects.filter(round_id__in=list(latest.values()), voted=True)
              .values("household__grid_id").annotate(n=Count("household_id", distinct=True)).order_by())
-    return ratio_by_unit(units, series(voted, "n", key="household__grid_id"), series(households, "n", key="grid_id"))
+    return ratio_by_unit(units, series(voted, "n", key="household__grid_id"),
+                         households[households.index.isin(voting_grids)])
 
 
 INDICATORS = {"ballot_turnout": ballot_turnout}

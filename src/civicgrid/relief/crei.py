@@ -41,9 +41,10 @@ def _gap(units: Units, value: Callable[[dict[str, float]], float]) -> dict[str, 
     if not cells:
         return None
     by_grid: dict[tuple[Any, str], dict[str, float]] = {(c["grid"], c["group"]): c for c in cells}
+    measures = list(_measures())
     out = {}
     for unit, ids in units.items():
-        sums = {g: {k: sum(float(by_grid[(i, g)][k]) for i in ids if (i, g) in by_grid) for k in _measures()}
+        sums = {g: {k: sum(float(by_grid[(i, g)][k]) for i in ids if (i, g) in by_grid) for k in measures}
                 for g in ("vulnerable", "other")}
         vulnerable, other = sums["vulnerable"], sums["other"]
         out[unit] = (value(other) - value(vulnerable) if vulnerable["requests"] and other["requests"]

@@ -8,11 +8,13 @@ from datetime import timedelta
 from typing import Any
 
 import pandas as pd
-from django.db.models import Count, Sum
+from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
-from civicgrid.core.indicators import Units, ratio_by_unit
+from civicgrid.core import tallies
+from civicgrid.core.indicators import Units, ratio_by_unit, series
 from civicgrid.core.places import ancestor_at
+from civicgrid.core.tallies import Tally
 from civicgrid.registry.crei import residents_per_grid
 from civicgrid.registry.models import Place
 from civicgrid.volunteers.models import Certificate, HelperAssignment, HoursEntry
@@ -47,15 +49,23 @@ def volunteer_hours(units: Units) -> dict[str, float] | None:
     return ratio_by_unit(units, _by_grid(rows), _residents())
 
 
+def _count_helped() -> dict[str, Any]:
+    return {"vulnerable": Count("id"), "helped": Count("id", filter=Q(pk__in=paired_residents()))}
+
+
+HELPERS = "volunteers.helpers"
+# Vulnerable residents and those with a paired helper, per grid: a scan of every vulnerable resident, so
+# counted by the job (the CREI page says when).
+TALLIES = {HELPERS: Tally(rows=vulnerable_residents, grid="household__grid_id", measures=_count_helped,
+                          max_age=timedelta(minutes=10))}
+
+
 def vulnerable_with_helper(units: Units) -> dict[str, float] | None:
     """Vulnerable residents with an active paired helper / vulnerable residents."""
     if not HelperAssignment.objects.exists():
         return None
-    vulnerable = vulnerable_residents()
-    total = pd.Series(dict(vulnerable.values_list("household__grid_id").annotate(n=Count("id"))), dtype=float)
-    helped = pd.Series(dict(vulnerable.filter(pk__in=paired_residents()).values_list("household__grid_id")
-                            .annotate(n=Count("id", distinct=True))), dtype=float)
-    return ratio_by_unit(units, helped, total)
+    cells = tallies.read(HELPERS)
+    return ratio_by_unit(units, series(cells, "helped"), series(cells, "vulnerable"))
 
 
 def training_attendance(units: Units) -> dict[str, float] | None:
