@@ -3,8 +3,8 @@
 On SQLite (the embedded default): loads the demo with ``--households`` households (``civicgrid demo
 --no-serve``; or reuses a var directory given with ``--var``, copied first), grows it the way the issue
 measured (one district-wide relief round of every open food need, confirmed; one district-wide alert;
-300 acknowledgements), then opens the pages below as the district official and the community
-director through Django's test client, in Chinese, ``--repeats`` warm times each, twice: with the code of
+300 acknowledgements; two years of grid cases, one per two households), then opens the pages below
+as the district official and the community director through Django's test client, in Chinese, ``--repeats`` warm times each, twice: with the code of
 ``--before`` (a git revision, extracted with ``git archive``) and with the working tree's code. Prints for
 each page the median and worst server time, the median CPU time of the process (the test client's server
 and the SQLite engine run in it) and the number of queries.
@@ -75,11 +75,47 @@ def grow(var: str) -> None:
                                      headline_en="Rainstorm warning", channels=["sms"])
         print(f"  grow: district alert published in {time.perf_counter() - started:.1f} s")
         _acknowledge(alert, 300)
+    _cases()
     from civicgrid.core import tallies
 
     started = time.perf_counter()
     done = tallies.rebuild_stale(force=True)
     print(f"  grow: every tally recounted in {time.perf_counter() - started:.1f} s ({'; '.join(done)})")
+
+
+def _cases() -> None:
+    """Two years of grid cases, one for every two households (random grids, states, times and ratings)."""
+    import random
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from civicgrid.cases.models import Case, CaseCategory
+    from civicgrid.registry.models import Actor, Household, Place
+
+    wanted = Household.objects.count() // 2
+    if Case.objects.filter(code__startswith="B").count() >= wanted:
+        return
+    started, rng, now = time.perf_counter(), random.Random(15), timezone.now()
+    grids, categories = list(Place.objects.filter(level="grid")), list(CaseCategory.objects.all())
+    actors = list(Actor.objects.all()[:40])
+    states = ["reported", "registered", "dispatched", "handled", "verified", "closed", "dismissed"]
+    cases = []
+    for i in range(wanted):
+        grid = rng.choice(grids)
+        reported = now - timedelta(hours=rng.uniform(1, 2 * 365 * 24))
+        due = reported + timedelta(hours=rng.uniform(1, 96))
+        state = rng.choices(states, weights=[1, 1, 1, 1, 1, 12, 1])[0]
+        handled = reported + timedelta(hours=rng.uniform(0.5, 150)) if state in ("handled", "verified", "closed") \
+            else None
+        closed = (handled or reported) + timedelta(hours=rng.uniform(0, 48)) if state == "closed" else None
+        cases.append(Case(code=f"B{i:08d}", category=rng.choice(categories), place=grid, place_path=grid.path,
+                          grid=grid, description="bench", state=state, reported_at=reported, due_at=due,
+                          level_due_at=due, handled_at=handled, closed_at=closed,
+                          handler=rng.choice(actors) if state != "reported" else None,
+                          rating=rng.choice([None, 3, 4, 5]) if state == "closed" else None))
+    Case.objects.bulk_create(cases, batch_size=2000)
+    print(f"  grow: {wanted:,} cases of two years in {time.perf_counter() - started:.1f} s")
 
 
 def _acknowledge(alert: object, n: int) -> None:

@@ -156,9 +156,8 @@ def test_registry_counts_equal_plain_counts_and_are_recounted_by_the_job() -> No
 
 
 def test_vulnerable_with_helper_equals_a_plain_count() -> None:
-    from civicgrid.volunteers.models import HelperAssignment
-
     from civicgrid.registry.models import Person
+    from civicgrid.volunteers.models import HelperAssignment
 
     rng = random.Random(21)
     helpers = list(Person.objects.all()[:5])

@@ -5,14 +5,12 @@ from __future__ import annotations
 import statistics
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Literal
 
 from django.db.models import (
     Avg,
     Count,
-    DurationField,
-    ExpressionWrapper,
     F,
     Max,
     Q,
@@ -28,6 +26,7 @@ from civicgrid.cases.models import Case, CaseCategory, CaseEvent
 from civicgrid.core.errors import Invalid
 from civicgrid.core.places import ancestor_at, ancestors
 from civicgrid.core.scoping import Scope, require, scoped
+from civicgrid.core.sqlfunctions import SecondsBetween
 from civicgrid.registry.models import Actor, Place
 
 
@@ -138,11 +137,11 @@ def case_figures(*, scope: Scope, by: Literal["grid", "handler", "sector"], sinc
         satisfaction=float(r["satisfaction"]) if r["rated"] else None) for r in rows]
 
 
-_TO_CLOSE = ExpressionWrapper(F("closed_at") - F("reported_at"), output_field=DurationField())
+_TO_CLOSE = SecondsBetween("closed_at", "reported_at")
 
 
-def _hours(value: Any) -> float:
-    return float(value.total_seconds() / 3600 if isinstance(value, timedelta) else value / 3_600_000_000)
+def _hours(seconds: Any) -> float:
+    return float(seconds) / 3600
 
 
 def _median_hours_to_close(closed: QuerySet[Case], key_field: str) -> dict[str, float]:
