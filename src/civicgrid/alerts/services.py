@@ -122,8 +122,9 @@ def alert_acknowledge(*, user: Any, scope: Scope, alert: Alert) -> Acknowledgeme
     except IntegrityError:  # acknowledged at the same moment from another device
         return Acknowledgement.objects.get(alert=alert, **subject)
     Alert.objects.filter(pk=alert.pk).update(n_acknowledged=F("n_acknowledged") + 1)
-    if ack.household_id is not None:
-        tallies.refresh(TALLY, parts=[alert.pk], grids=[ack.household.grid_id])
+    household = subject.get("household")
+    if household is not None:  # recount this alert's cells of the household's grid, in this transaction
+        tallies.refresh(TALLY, parts=[alert.pk], grids=[household.grid_id])
     audit.record(user=user, event=AlertEvent.ACKNOWLEDGED, instance=ack, new=audit.snapshot(ack))
     return ack
 

@@ -16,7 +16,7 @@ class SecondsBetween(Func):
     arity = 2
     output_field = FloatField()
 
-    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> Any:  # PostgreSQL
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
         return super().as_sql(compiler, connection, template="EXTRACT(EPOCH FROM (%(expressions)s))",
                               arg_joiner=" - ", **extra)
 

@@ -138,8 +138,9 @@ def read(name: str, *, since: date | None = None) -> list[dict[str, Any]]:
     if since is not None:
         cells = cells.filter(day__gte=since)
     sums = {m: models.Sum(m) for m in MEASURES[:len(names)]}
+    rows: Iterable[dict[str, Any]] = cells.values("grid_id", "group").annotate(**sums).order_by()  # type: ignore[assignment]
     return [{"grid": r["grid_id"], "group": r["group"], **{n: r[m] for m, n in zip(MEASURES, names, strict=False)}}
-            for r in cells.values("grid_id", "group").annotate(**sums).order_by()]
+            for r in rows]
 
 
 def _read_records(tally: Tally, names: list[str], since: date | None) -> list[dict[str, Any]]:
