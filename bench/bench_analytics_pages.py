@@ -1,6 +1,6 @@
 """Benchmark: the analytics pages (issue 15) before and after they count in the database and from tallies.
 
-On SQLite (the embedded default): loads the demo with ``--households`` households (``civicgrid demo
+On SQLite (the embedded default) or, with ``--postgres``, a throwaway PostgreSQL: loads the demo with ``--households`` households (``civicgrid demo
 --no-serve``; or reuses a var directory given with ``--var``, copied first), grows it the way the issue
 measured (one district-wide relief round of every open food need, confirmed; one district-wide alert;
 300 acknowledgements; two years of grid cases, one per two households), then opens the pages below
@@ -17,7 +17,7 @@ and the SQLite engine run in it) and the number of queries.
 The tallies' full recount (``civicgrid manage analytics_tallies --all``, the periodic job) is timed too.
 
     .venv/bin/python bench/bench_analytics_pages.py [--households 10000] [--repeats 5] [--before aba08a4]
-                                                    [--var DIR] [--skip-before]
+                                                    [--var DIR] [--skip-before] [--postgres]
 """
 
 from __future__ import annotations
@@ -42,7 +42,6 @@ ROLES = ("district", "director")
 
 def _django(var: str) -> None:
     os.environ["CIVICGRID_VAR_DIR"] = var
-    os.environ.pop("CIVICGRID_DATABASE_URL", None)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "civicgrid.config.settings")
     import django
 
@@ -170,7 +169,6 @@ def measure(var: str, repeats: int) -> None:
 
 def _run(step: str, var: str, src: Path, *extra: str) -> dict[str, dict[str, float]]:
     env = {**os.environ, "PYTHONPATH": str(src), "CIVICGRID_VAR_DIR": var}
-    env.pop("CIVICGRID_DATABASE_URL", None)
     done = subprocess.run([sys.executable, __file__, "--step", step, "--var", var, *extra], env=env,
                           capture_output=True, text=True)
     if done.returncode:
@@ -192,6 +190,8 @@ def main() -> int:
     parser.add_argument("--before", default="aba08a4", help="git revision measured as 'before'")
     parser.add_argument("--var", default="", help="a var directory holding a loaded demo (copied, not changed)")
     parser.add_argument("--skip-before", action="store_true")
+    parser.add_argument("--postgres", action="store_true",
+                        help="on a throwaway PostgreSQL (scripts/with-postgres.sh) instead of SQLite")
     parser.add_argument("--step", choices=["grow", "measure"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.step == "grow":
@@ -200,6 +200,13 @@ def main() -> int:
     if args.step == "measure":
         measure(args.var, args.repeats)
         return 0
+    if args.postgres and "CIVICGRID_DATABASE_URL" not in os.environ:
+        return subprocess.call([str(ROOT / "scripts" / "with-postgres.sh"), sys.executable, *sys.argv])
+    if not args.postgres:
+        os.environ.pop("CIVICGRID_DATABASE_URL", None)
+    elif args.var:
+        raise SystemExit("--var holds a SQLite database; with --postgres the demo is loaded afresh")
+    database = "PostgreSQL" if args.postgres else "SQLite"
     work = Path(tempfile.mkdtemp(prefix="civicgrid-bench-analytics-"))
     try:
         var = str(work / "var")
@@ -207,7 +214,6 @@ def main() -> int:
             shutil.copytree(args.var, var)
         else:
             env = {**os.environ, "CIVICGRID_VAR_DIR": var, "PYTHONPATH": str(ROOT / "src")}
-            env.pop("CIVICGRID_DATABASE_URL", None)
             started = time.perf_counter()
             subprocess.run([sys.executable, "-m", "civicgrid.cli", "demo", "--households", str(args.households),
                             "--no-serve"], env=env, check=True, capture_output=True)
@@ -222,7 +228,7 @@ def main() -> int:
             subprocess.run(["tar", "-x", "-C", str(before)], input=archive, check=True)
             results["before"] = _run("measure", var, before / "src", "--repeats", str(args.repeats))
         results["after"] = _run("measure", var, ROOT / "src", "--repeats", str(args.repeats))
-        print(f"\nSQLite, {args.households:,} households, median of {args.repeats} warm requests "
+        print(f"\n{database}, {args.households:,} households, median of {args.repeats} warm requests "
               f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
         for key in results["after"]:
             cells = []

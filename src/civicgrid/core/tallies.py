@@ -12,7 +12,8 @@ How the cells stay right:
 * **In the write's transaction** (:func:`refresh`): a service that writes a part's records (a round's
   allocations, an alert's deliveries) recounts that part, and only it, from the records, before it
   commits; a rollback takes the new cells back with the records. The cells are always the records'
-  own grouped count, so there is no running total to drift.
+  own grouped count, so there is no running total to drift. Recounts of one tally take turns (its
+  state row is locked), so two writers never leave two cells for one.
 * **Whole, by the job** (:func:`rebuild`): ``civicgrid tallies`` (a periodic job of the analytics app)
   recounts each tally older than its ``max_age``; tallies without parts (the registry's residents per
   grid) are kept only this way, and the pages say when they were counted ("as of").
@@ -33,6 +34,7 @@ from django.db.models import F, Value
 from django.db.models.functions import Cast, TruncDate
 from django.utils import timezone
 
+from civicgrid.core.locking import locked_for_write
 from civicgrid.core.models import TallyRow, TallyState
 
 MEASURES = ("m0", "m1", "m2", "m3")
@@ -92,6 +94,11 @@ def refresh(name: str, *, parts: Iterable[Any], grids: Iterable[int] | None = No
     parts = [str(p) for p in parts]
     grid_list = None if grids is None else list(grids)
     with transaction.atomic():
+        # the tally's state row, locked: two writers recounting the same cells (two acknowledgements in
+        # one grid) take turns, else both would delete the old cell and each insert its own. A tally never
+        # counted is skipped: its first whole count (the job) counts these records too.
+        if not locked_for_write(TallyState.objects.filter(name=name)):
+            return 0
         stale = TallyRow.objects.filter(name=name, part__in=parts)
         if grid_list is not None:
             stale = stale.filter(grid_id__in=grid_list)
@@ -106,6 +113,8 @@ def rebuild(name: str) -> int:
     tally = spec(name)
     started = time.perf_counter()
     with transaction.atomic():
+        TallyState.objects.get_or_create(name=name, defaults={"rebuilt_at": timezone.now()})
+        locked_for_write(TallyState.objects.filter(name=name))  # no refresh interleaves with the recount
         TallyRow.objects.filter(name=name).delete()
         cells = _cells(name, tally, tally.grouped())
         TallyRow.objects.bulk_create(cells, batch_size=500)
