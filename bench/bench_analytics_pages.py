@@ -16,6 +16,24 @@ and the SQLite engine run in it) and the number of queries.
 
 The tallies' full recount (``civicgrid manage analytics_tallies --all``, the periodic job) is timed too.
 
+Figures (2-core machine shared with other engineers; wall times are inflated by their load, the process's
+CPU time is the steadier figure; "before" is aba08a4, "after" this branch; median ms wall / CPU):
+
+    SQLite, 100,000 households (360 grids, 176k allocations, 50k cases; load average 5.7), 3 warm requests
+      district crei grid        8342 / 3017  ->  596 / 299      director crei grid       4416 / 1815 -> 581 / 256
+      district crei community   5841 / 1951  ->  503 / 240      director crei community  4490 / 1845 -> 595 / 253
+      district governance        668 /  221  ->  386 / 184      director governance       376 /  229 -> 380 / 190
+      district case figures     1268 /  507  ->  463 / 230      director case figures     170 /   84 -> 246 / 119
+      district case figures API 1268 /  501  ->  458 / 213      director case figures API 212 /   83 -> 232 / 115
+      whole recount of every tally: 2.3 s
+    SQLite, 10,000 households (load average 8.2), 5 warm requests: crei grid 2127 / 431 -> 592 / 113,
+      case figures 408 / 72 -> 152 / 35 (district)
+    PostgreSQL 15, 10,000 households (load average 8.8; CPU of the Django process only): crei grid
+      2263 / 319 -> 764 / 98, case figures 505 / 97 -> 112 / 12, governance unchanged (~900 / 150)
+
+Queries per page: crei 42 -> 53 (one grouped query per indicator plus a tally's "counted yet?" look-up;
+pinned, and unchanged by more records, in tests/platform/test_analytics_tallies.py), case figures 4 -> 5.
+
     .venv/bin/python bench/bench_analytics_pages.py [--households 10000] [--repeats 5] [--before aba08a4]
                                                     [--var DIR] [--skip-before] [--postgres]
 """
