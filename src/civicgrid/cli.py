@@ -175,6 +175,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     for demo_load in demo_loaders():
         for line in demo_load(households=args.households, seed=args.seed):
             print(line)
+    from civicgrid.core.tallies import rebuild_stale
+
+    for line in rebuild_stale(force=True):  # the demo's records were written in bulk: count them once
+        print(f"tally {line}")
     print("\nDemo logins (one per role):")
     for username, password, sees in demo_users_create():
         print(f"  {username:<10} {password:<16} {sees}")

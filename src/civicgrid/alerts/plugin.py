@@ -2,7 +2,7 @@
 
 from django.utils.translation import gettext_lazy as _
 
-from civicgrid.alerts.crei import INDICATORS
+from civicgrid.alerts.crei import INDICATORS, TALLIES
 from civicgrid.alerts.events import AlertEvent
 from civicgrid.alerts.models import Acknowledgement, Alert, Clarification, Delivery
 from civicgrid.alerts.work import glance, work_items
@@ -30,6 +30,7 @@ PLUGIN = AppPlugin(
     audit_events=AlertEvent,
     periodic_jobs=("alerts_send",),
     crei_indicators=INDICATORS,
+    tallies=TALLIES,
     work_items=work_items,
     glance=glance,
     job_labels={"alerts_send": _("Send queued alerts")},

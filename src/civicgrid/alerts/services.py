@@ -15,10 +15,11 @@ from django.utils.translation import gettext as _
 
 from civicgrid.accounts.models import Role
 from civicgrid.alerts import targeting
+from civicgrid.alerts.crei import TALLY
 from civicgrid.alerts.events import AlertEvent
 from civicgrid.alerts.models import Acknowledgement, Alert, Clarification, Delivery, Notice
 from civicgrid.alerts.text import in_both
-from civicgrid.core import audit
+from civicgrid.core import audit, tallies
 from civicgrid.core.errors import Forbidden, Invalid
 from civicgrid.core.locking import serialised
 from civicgrid.core.scoping import Scope, check_in_scope, require
@@ -84,6 +85,7 @@ def alert_publish(
         deliveries += [Delivery(alert=alert, channel="email", user_id=uid, next_attempt_at=now)
                        for uid in users.values_list("id", flat=True)]
     Delivery.objects.bulk_create(deliveries, batch_size=2000)
+    tallies.refresh(TALLY, parts=[alert.pk])  # the CREI's reach of this alert, in this transaction
     audit.record(user=user, event=AlertEvent.PUBLISHED, instance=alert,
                  new={**audit.snapshot(alert), "queued_deliveries": len(deliveries)})
     return alert
@@ -120,6 +122,9 @@ def alert_acknowledge(*, user: Any, scope: Scope, alert: Alert) -> Acknowledgeme
     except IntegrityError:  # acknowledged at the same moment from another device
         return Acknowledgement.objects.get(alert=alert, **subject)
     Alert.objects.filter(pk=alert.pk).update(n_acknowledged=F("n_acknowledged") + 1)
+    household = subject.get("household")
+    if household is not None:  # recount this alert's cells of the household's grid, in this transaction
+        tallies.refresh(TALLY, parts=[alert.pk], grids=[household.grid_id])
     audit.record(user=user, event=AlertEvent.ACKNOWLEDGED, instance=ack, new=audit.snapshot(ack))
     return ack
 

@@ -77,11 +77,15 @@ def grid_map_figure(*, geometries: dict[str, dict], scores: dict[str, float], na
     # the whole figure each time (a district's 100 tiles took most of the page's time)
     traces: list[dict[str, Any]] = []
     labels: list[dict[str, Any]] = []
-    for code, geometry in geometries.items():
-        if code not in scores or geometry.get("type") not in {"Polygon", "MultiPolygon"}:
-            continue
+    drawn = [code for code, geometry in geometries.items()
+             if code in scores and geometry.get("type") in {"Polygon", "MultiPolygon"}]
+    # one call for every tile: the colour scale is parsed and checked once, not once per grid
+    colours = dict(zip(drawn, sample_colorscale("RdYlGn", [min(max(scores[c], 0.0), 1.0) for c in drawn]),
+                       strict=True)) if drawn else {}
+    for code in drawn:
+        geometry = geometries[code]
         polygons = [geometry["coordinates"]] if geometry["type"] == "Polygon" else geometry["coordinates"]
-        colour = sample_colorscale("RdYlGn", [min(max(scores[code], 0.0), 1.0)])[0]
+        colour = colours[code]
         largest: list[list[float]] = []
         for polygon in polygons:
             ring = polygon[0]
@@ -100,7 +104,9 @@ def grid_map_figure(*, geometries: dict[str, dict], scores: dict[str, float], na
     traces.append({"type": "scatter", "x": [None], "y": [None], "mode": "markers", "showlegend": False,
                    "hoverinfo": "skip", "marker": {"colorscale": "RdYlGn", "cmin": 0, "cmax": 1, "color": [0],
                                                    "colorbar": {"title": "CREI"}, "showscale": True}})
-    figure = go.Figure(data=traces, layout={"annotations": labels})
+    # built by the code above from known keys: plotly's per-property validation of hundreds of traces
+    # took most of a district page's time, so it is skipped here (the test checks the figure's shape)
+    figure = go.Figure(data=traces, layout={"annotations": labels}, _validate=False)
     figure.update_layout(title=title, height=420, margin={"l": 0, "r": 0, "t": 40, "b": 0},
                          plot_bgcolor="white")
     figure.update_xaxes(visible=False)

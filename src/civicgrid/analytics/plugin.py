@@ -11,4 +11,6 @@ PLUGIN = AppPlugin(
         NavItem("analytics:crei", _("Resilience index"), "analytics", 61),
     ),
     access={"district_official": ("analytics",), "community_director": ("analytics",)},
+    periodic_jobs=("analytics_tallies",),
+    job_labels={"analytics_tallies": _("Recount the index figures")},
 )

@@ -70,6 +70,7 @@ def governance(request: HttpRequest, scope: Any) -> HttpResponse:
 @replica_reads()
 def crei_page(request: HttpRequest, scope: Any) -> HttpResponse:
     from civicgrid.analytics.crei import catalogue, crei, crei_uncertainty
+    from civicgrid.core.tallies import as_of, recount_only
     from civicgrid.engine.index import plot_rank_intervals
 
     level = "community" if request.GET.get("level") == "community" else "grid"
@@ -79,7 +80,8 @@ def crei_page(request: HttpRequest, scope: Any) -> HttpResponse:
     entries = {e["name"]: e for e in book["indicators"]}
     mechanism_names = {m: words.indicator_name({**e, "name": m}) for m, e in book["mechanisms"].items()}
     missing = {m["name"]: words.word(words.MISSING_REASONS, m["reason"]) for m in outcome.missing}
-    context: dict[str, Any] = {"level": level, "outcome": outcome, "catalogue_rows": [
+    context: dict[str, Any] = {"level": level, "outcome": outcome, "counted_at": as_of(recount_only()),
+                               "catalogue_rows": [
         {"name": words.indicator_name(e), "mechanism": mechanism_names.get(e["mechanism"], e["mechanism"]),
          "formula": words.localised(e, "formula"), "source": words.word(words.SOURCES, e.get("source", "")), "why": words.localised(e, "why"),
          "missing": missing.get(e["name"])} for e in book["indicators"]]}

@@ -11,8 +11,9 @@ from civicgrid.registry.models import Place
 
 
 def contributions(*, community: Place) -> list[Contribution]:
-    rows = (Case.objects.filter(place_path__startswith=community.path, handler__isnull=False,
-                                handled_at__isnull=False)
+    # by the community's grids (an indexed key; every case lies in a grid), not a prefix match of the
+    # path, which SQLite answers by reading every case of the district
+    rows = (Case.objects.filter(grid__parent_id=community.pk, handler__isnull=False, handled_at__isnull=False)
             .values("handler__code").annotate(n=Count("id")).order_by())
     return [Contribution(actor_id=r["handler__code"], kind="work", amount=float(r["n"]), basis="recorded")
             for r in rows]

@@ -103,3 +103,37 @@ class AuditChainHead(models.Model):
 
     def __str__(self) -> str:
         return f"audit chain head: {self.seq} rows, {self.hash}"
+
+
+class TallyRow(models.Model):
+    """One cell of an app's tally (:mod:`civicgrid.core.tallies`): the measures of one refresh part (a
+    round, an alert, or '' for none), grid, day and group. Grid ids are plain integers so that core
+    depends on no app."""
+
+    name = models.CharField(max_length=60)
+    part = models.CharField(max_length=40, blank=True)
+    grid_id = models.BigIntegerField(null=True)
+    day = models.DateField(null=True)
+    group = models.CharField(max_length=20, blank=True)
+    m0 = models.FloatField(default=0.0)
+    m1 = models.FloatField(default=0.0)
+    m2 = models.FloatField(default=0.0)
+    m3 = models.FloatField(default=0.0)
+
+    class Meta:
+        indexes = [models.Index(fields=["name", "part"]), models.Index(fields=["name", "day"])]
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.part} grid {self.grid_id} {self.day or ''} {self.group}"
+
+
+class TallyState(models.Model):
+    """When a tally was last counted whole (the figures' "as of" when it is only rebuilt by the job)."""
+
+    name = models.CharField(max_length=60, primary_key=True)
+    rebuilt_at = models.DateTimeField()
+    rows = models.PositiveIntegerField(default=0)
+    seconds = models.FloatField(default=0.0)
+
+    def __str__(self) -> str:
+        return f"{self.name} as of {self.rebuilt_at:%Y-%m-%d %H:%M}"

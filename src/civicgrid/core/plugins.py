@@ -34,7 +34,9 @@ What an app may declare (all optional), see :class:`AppPlugin`:
   (:func:`work_refusal`; the social app refuses organisations not admitted to the emergency in force);
 * ``deliverables``: counters of platform records a contract milestone can be tied to ("N care visits"),
   each ``Deliverable(label, count)`` with ``count(*, place_path, start, end, actor_id) -> int``
-  (:func:`deliverable`).
+  (:func:`deliverable`);
+* ``tallies``: counts per grid (and round, alert or day) of the app's records, kept in one core table and
+  read by the analytics instead of the records (:mod:`civicgrid.core.tallies`).
 
 How to add an app: see "How to add an app" in the README.
 """
@@ -183,6 +185,7 @@ class AppPlugin:
     # what the Jobs page calls each of the app's jobs: its periodic commands and the dotted paths of the
     # functions it queues (ops.jobs.enqueue), each in words (a lazy translation), never the code
     job_labels: Mapping[str, Any] = field(default_factory=dict)
+    tallies: Mapping[str, Any] = field(default_factory=dict)  # name -> civicgrid.core.tallies.Tally
 
 
 _PLUGINS: dict[str, AppPlugin] = {}  # app label -> declaration, in INSTALLED_APPS order
@@ -237,6 +240,11 @@ def _check(app: AppConfig, plugin: AppPlugin) -> None:
         for name in plugin.crei_indicators:
             if name not in described:
                 _fail(app, f"CREI indicator {name!r} is not described in {app.label}/crei.yaml")
+    for name, tally in plugin.tallies.items():
+        from civicgrid.core.tallies import Tally
+
+        if not name.startswith(f"{app.label}.") or not isinstance(tally, Tally):
+            _fail(app, f"tally {name!r} must be a Tally named '{app.label}.<name>'")
     for hook in ("demo_load", "governance_contributions"):
         function = getattr(plugin, hook)
         if function is not None and not callable(function):
@@ -333,6 +341,11 @@ def periodic_commands() -> list[str]:
 
 def demo_loaders() -> list[Callable[..., list[str]]]:
     return [p.demo_load for p in plugins().values() if p.demo_load is not None]
+
+
+def tally_specs() -> dict[str, Any]:
+    """Every app's tallies by name (:mod:`civicgrid.core.tallies`)."""
+    return {name: t for p in plugins().values() for name, t in p.tallies.items()}
 
 
 def crei_providers() -> dict[str, Callable[..., Any]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pandas as pd
+from django.db.models import Count
 from django.utils import timezone
 
 from civicgrid.core.indicators import Units
@@ -24,8 +24,8 @@ def plans_in_force(units: Units) -> dict[str, float] | None:
 def drills_12m(units: Units) -> dict[str, float] | None:
     """Drills run in the unit's community (or communities) in the last 365 days."""
     since = timezone.now() - timedelta(days=365)
-    per_community = pd.Series([c for c in Drill.objects.filter(started_at__gte=since)
-                               .values_list("community_id", flat=True)], dtype="int64").value_counts()
+    per_community = dict(Drill.objects.filter(started_at__gte=since).values_list("community_id")
+                         .annotate(n=Count("id")).order_by())
     community_of_grid = dict(Place.objects.filter(level="grid").values_list("id", "parent_id"))
     return {unit: float(sum(per_community.get(c, 0) for c in {community_of_grid.get(g) for g in ids}))
             for unit, ids in units.items()}

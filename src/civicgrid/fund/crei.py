@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import pandas as pd
+from django.db.models import Count
 
-from civicgrid.core.indicators import Units, ratio_by_unit
+from civicgrid.core.indicators import Units, ratio_by_unit, series
 from civicgrid.fund.models import Round, Voter
-from civicgrid.registry.models import Household
+from civicgrid.registry.crei import households_per_grid
+from civicgrid.registry.models import Place
 
 
 def ballot_turnout(units: Units) -> dict[str, float] | None:
@@ -18,15 +20,12 @@ def ballot_turnout(units: Units) -> dict[str, float] | None:
         latest[community_id] = round_id  # the last one wins
     if not latest:
         return None
-    households = pd.DataFrame.from_records(
-        Household.objects.filter(grid__parent_id__in=list(latest)).values_list("grid_id", flat=False)
-        .values("grid_id"), columns=["grid_id"])
-    voted = pd.DataFrame.from_records(
-        Voter.objects.filter(round_id__in=list(latest.values()), voted=True).values("household_id", "household__grid_id")
-        .distinct(), columns=["household_id", "household__grid_id"])
-    denominator = households.groupby("grid_id").size()
-    numerator = voted.drop_duplicates("household_id").groupby("household__grid_id").size()
-    return ratio_by_unit(units, numerator, denominator)
+    voting_grids = set(Place.objects.filter(level="grid", parent_id__in=list(latest)).values_list("id", flat=True))
+    households = households_per_grid()  # the registry's tally: no scan of the households here
+    voted = (Voter.objects.filter(round_id__in=list(latest.values()), voted=True)
+             .values("household__grid_id").annotate(n=Count("household_id", distinct=True)).order_by())
+    return ratio_by_unit(units, series(voted, "n", key="household__grid_id"),
+                         households[households.index.isin(voting_grids)])
 
 
 INDICATORS = {"ballot_turnout": ballot_turnout}

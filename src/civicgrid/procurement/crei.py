@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from datetime import timedelta
 
 import pandas as pd
 from django.db.models import Sum
 from django.utils import timezone
 
-from civicgrid.core.indicators import Units, ratio_by_unit
+from civicgrid.core.indicators import Units, per_grid, ratio_by_unit
 from civicgrid.procurement.models import Contract
-from civicgrid.registry.models import Household, Place
+from civicgrid.registry.crei import households_per_grid
+from civicgrid.registry.models import Place
 
 
 def purchased_services(units: Units) -> dict[str, float] | None:
@@ -20,19 +22,20 @@ def purchased_services(units: Units) -> dict[str, float] | None:
     since = timezone.now() - timedelta(days=365)
     rows = list(Contract.objects.filter(signed_at__gte=since).values("call__place__path")
                 .annotate(fen=Sum("amount_fen")).order_by())
-    if not Contract.objects.exists():
+    if not rows and not Contract.objects.exists():
         return None
-    grids = pd.DataFrame.from_records(Place.objects.filter(level="grid").values("id", "path"), columns=["id", "path"])
-    people = pd.Series(dict(Household.objects.values_list("grid_id").annotate(n=Sum("size")).order_by()), dtype=float)
-    grids["residents"] = grids["id"].map(people).fillna(0.0)
-    money = pd.Series(0.0, index=grids["id"])
+    grid_paths = sorted((path, pk) for pk, path in Place.objects.filter(level="grid").values_list("id", "path"))
+    paths = [path for path, _ in grid_paths]
+    people = per_grid(households_per_grid("people"))  # declared members, from the registry's tally
+    residents = {pk: people.get(pk, 0.0) for _, pk in grid_paths}
+    money = dict.fromkeys(residents, 0.0)
     for row in rows:
-        inside = grids[grids["path"].str.startswith(row["call__place__path"])]
-        total = inside["residents"].sum()
-        if total:
-            money = money.add(pd.Series(row["fen"] / 100 * inside["residents"].to_numpy() / total,
-                                        index=inside["id"]), fill_value=0.0)
-    return ratio_by_unit(units, money * 1000, grids.set_index("id")["residents"])
+        area = row["call__place__path"]
+        inside = [pk for _, pk in grid_paths[bisect_left(paths, area):bisect_left(paths, area + "\uffff")]]
+        total = sum(residents[pk] for pk in inside)
+        for pk in inside if total else ():
+            money[pk] += row["fen"] / 100 * residents[pk] / total
+    return ratio_by_unit(units, pd.Series(money) * 1000, pd.Series(residents, dtype=float))
 
 
 INDICATORS = {"purchased_services": purchased_services}

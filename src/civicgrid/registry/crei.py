@@ -2,51 +2,78 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left
+from datetime import timedelta
 from typing import Any
 
 import pandas as pd
+from django.db.models import Count, Sum
 
-from civicgrid.core.indicators import Provider, Units
+from civicgrid.core import tallies
+from civicgrid.core.indicators import Provider, Units, series, sum_by_unit
+from civicgrid.core.tallies import Tally
 from civicgrid.registry.models import Actor, Household, Place, Post, Resident
 
 SOCIAL_KINDS = ("social_organisation", "foundation")
 
 
-def _households(units: Units) -> dict[str, int]:
-    per_grid = pd.Series(dict(_grid_counts(Household.objects.values_list("grid_id", flat=True))))
-    return {u: int(per_grid.reindex(g).fillna(0).sum()) for u, g in units.items()}
+def _count_residents() -> dict[str, Any]:
+    return {"residents": Count("id")}
 
 
-def _grid_counts(values: Any) -> dict[int, int]:
-    return pd.Series(list(values), dtype="int64").value_counts().to_dict()
+def _count_households() -> dict[str, Any]:
+    return {"households": Count("id"), "people": Sum("size")}
 
 
-def _residents(units: Units) -> dict[str, int]:
-    per_grid = pd.Series(_grid_counts(Resident.objects.values_list("household__grid_id", flat=True)))
-    return {u: int(per_grid.reindex(g).fillna(0).sum()) for u, g in units.items()}
+RESIDENTS, HOUSEHOLDS = "registry.residents", "registry.households"
+# Residents and households per grid: scans of the whole registry, so counted by the job (the page shows
+# when), not per request.
+TALLIES = {
+    RESIDENTS: Tally(rows=Resident.objects.all, grid="household__grid_id", measures=_count_residents,
+                     max_age=timedelta(minutes=10)),
+    HOUSEHOLDS: Tally(rows=Household.objects.all, grid="grid_id", measures=_count_households,
+                      max_age=timedelta(minutes=10)),
+}
+
+
+def households_per_grid(measure: str = "households") -> pd.Series:
+    """Households (or, with ``measure="people"``, their declared members) per grid id, from the tally
+    ``registry.households``."""
+    return series(tallies.read(HOUSEHOLDS), measure)
+
+
+def _households(units: Units) -> dict[str, float]:
+    return sum_by_unit(units, households_per_grid())
+
+
+def residents_per_grid() -> pd.Series:
+    """Residents per grid id (the tally ``registry.residents``), for every app's per-resident indicators."""
+    return series(tallies.read(RESIDENTS), "residents")
+
+
+def _residents(units: Units) -> dict[str, float]:
+    return sum_by_unit(units, residents_per_grid())
 
 
 def _serving(units: Units, kinds: tuple[str, ...]) -> dict[str, int]:
-    """Actors of these kinds whose service area covers or lies inside each unit's grids."""
-    grids = {p.id: p for p in Place.objects.filter(level="grid")}
-    actors = list(Actor.objects.filter(kind__in=kinds).select_related("service_area"))
-    out = {}
-    for unit, ids in units.items():
-        paths = [grids[i].path for i in ids if i in grids]
-        out[unit] = sum(1 for a in actors if any(p.startswith(a.service_area.path)
-                                                 or a.service_area.path.startswith(p) for p in paths))
-    return out
+    """Actors of these kinds whose service area covers or lies inside each unit's grids: each actor's
+    grids are found once (the grids under its area, by a range of sorted paths, and the grid above it)."""
+    grid_of_path = {path: pk for pk, path in Place.objects.filter(level="grid").values_list("id", "path")}
+    paths = sorted(grid_of_path)
+    served: list[set[int]] = []
+    for area in Actor.objects.filter(kind__in=kinds).values_list("service_area__path", flat=True):
+        inside = paths[bisect_left(paths, area):bisect_left(paths, area + "\uffff")]
+        parts = area.split("/")
+        above = ("/".join(parts[:k]) + "/" for k in range(1, len(parts)))
+        served.append({grid_of_path[p] for p in inside} | {grid_of_path[p] for p in above if p in grid_of_path})
+    return {unit: sum(1 for grids in served if not grids.isdisjoint(ids)) for unit, ids in units.items()}
 
 
 def households_per_grid_member(units: Units) -> dict[str, float] | None:
-    members = pd.Series(_grid_counts(Post.objects.filter(role="grid_member", place__isnull=False)
-                                     .values_list("place_id", flat=True)))
-    households = _households(units)
-    out = {}
-    for unit, ids in units.items():
-        n = members.reindex(ids).fillna(0).sum()
-        out[unit] = households[unit] / n if n else float("nan")
-    return out
+    members = pd.Series(dict(Post.objects.filter(role="grid_member", place__isnull=False)
+                             .values_list("place_id").annotate(n=Count("id")).order_by()), dtype=float)
+    households, per_unit = _households(units), sum_by_unit(units, members)
+    return {u: households[u] / per_unit[u] if per_unit[u] else float("nan") for u in units}
 
 
 def social_orgs_per_1000(units: Units) -> dict[str, float] | None:
@@ -55,11 +82,11 @@ def social_orgs_per_1000(units: Units) -> dict[str, float] | None:
 
 
 def volunteers_per_1000(units: Units) -> dict[str, float] | None:
-    volunteers = pd.Series(_grid_counts(Post.objects.filter(role="volunteer", person__resident__isnull=False)
-                                        .values_list("person__resident__household__grid_id", flat=True)))
-    residents = _residents(units)
-    return {u: 1000 * volunteers.reindex(g).fillna(0).sum() / residents[u] if residents[u] else float("nan")
-            for u, g in units.items()}
+    volunteers = pd.Series(dict(Post.objects.filter(role="volunteer", person__resident__isnull=False)
+                                .values_list("person__resident__household__grid_id").annotate(n=Count("id"))
+                                .order_by()), dtype=float)
+    residents, per_unit = _residents(units), sum_by_unit(units, volunteers)
+    return {u: 1000 * per_unit[u] / residents[u] if residents[u] else float("nan") for u in units}
 
 
 def self_organised_teams(units: Units) -> dict[str, float] | None:

@@ -6,6 +6,7 @@ from civicgrid.core.models import AuditLog
 from civicgrid.core.plugins import AppPlugin, NavItem
 from civicgrid.core.scoping import STAFF_ROLES, ScopeRule
 from civicgrid.registry.crei import REGISTRY_INDICATORS
+from civicgrid.registry.crei import TALLIES as REGISTRY_TALLIES
 from civicgrid.registry.events import RegistryEvent
 from civicgrid.registry.models import Actor, Household, Person, Place, Post, Resident
 from civicgrid.registry.work import glance
@@ -42,5 +43,6 @@ PLUGIN = AppPlugin(
     },
     audit_events=RegistryEvent,
     crei_indicators=REGISTRY_INDICATORS,
+    tallies=REGISTRY_TALLIES,
     glance=glance,
 )

@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from civicgrid.core.plugins import AppPlugin, NavItem
 from civicgrid.core.scoping import STAFF_ROLES, ScopeRule
 from civicgrid.relief import models as m
-from civicgrid.relief.crei import INDICATORS
+from civicgrid.relief.crei import INDICATORS, TALLIES
 from civicgrid.relief.deliverables import DELIVERABLES
 from civicgrid.relief.demo import demo_load
 from civicgrid.relief.events import ReliefEvent
@@ -54,6 +54,7 @@ PLUGIN = AppPlugin(
     periodic_jobs=("relief_release_claims",),
     demo_load=demo_load,
     crei_indicators=INDICATORS,
+    tallies=TALLIES,
     governance_contributions=contributions,
     need_sink=ReliefNeedSink(),
     work_items=work_items,

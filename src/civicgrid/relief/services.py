@@ -24,7 +24,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from civicgrid.core import audit
+from civicgrid.core import audit, tallies
 from civicgrid.core.bulk import chunks
 from civicgrid.core.errors import Conflict, Forbidden, Invalid, NotFound
 from civicgrid.core.groupcommit import GroupCommit
@@ -37,6 +37,7 @@ from civicgrid.engine.allocation import POLICIES
 from civicgrid.registry.models import Actor, Household, Place
 from civicgrid.relief import rounds, selectors
 from civicgrid.relief.conf import relief_setting
+from civicgrid.relief.crei import TALLY
 from civicgrid.relief.events import ReliefEvent
 from civicgrid.relief.models import (
     CATEGORIES,
@@ -610,6 +611,7 @@ def _write_outcome(*, user: Any, round: AllocationRound, inputs: rounds.RoundInp
                         weight=r.weight, stock_coverage=float(r.stock_coverage), explanation=r.explanation,
                         stop_id=stop_of.get(r.household_id) if r.allocated else None)
         for r in frame.itertuples(index=False)], batch_size=2000)
+    tallies.refresh(TALLY, parts=[round.pk])  # the CREI's counts of this round, in this transaction
     # one UPDATE per distinct amount (a handful), not one per need
     for units, group in served.groupby("allocated")["request_id"]:
         for chunk in _chunks(group.tolist()):

@@ -8,12 +8,15 @@ from datetime import timedelta
 from typing import Any
 
 import pandas as pd
-from django.db.models import Count
+from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
-from civicgrid.core.indicators import Units, ratio_by_unit
+from civicgrid.core import tallies
+from civicgrid.core.indicators import Units, ratio_by_unit, series
 from civicgrid.core.places import ancestor_at
-from civicgrid.registry.models import Place, Resident
+from civicgrid.core.tallies import Tally
+from civicgrid.registry.crei import residents_per_grid
+from civicgrid.registry.models import Place
 from civicgrid.volunteers.models import Certificate, HelperAssignment, HoursEntry
 from civicgrid.volunteers.selectors import COUNTED, paired_residents, vulnerable_residents
 
@@ -21,7 +24,8 @@ YEAR = timedelta(days=365)
 
 
 def _by_grid(rows: list[tuple[str, Any]]) -> pd.Series:
-    """Values keyed by a place path, summed per grid id (rows above grid level are left out)."""
+    """Values keyed by a place path (summed per path in the database), summed per grid id (rows above
+    grid level are left out)."""
     grid_ids = dict(Place.objects.filter(level="grid").values_list("path", "pk"))
     sums: dict[int, float] = {}
     for path, value in rows:
@@ -32,34 +36,43 @@ def _by_grid(rows: list[tuple[str, Any]]) -> pd.Series:
 
 
 def _residents() -> pd.Series:
-    return pd.Series(dict(Resident.objects.values_list("household__grid_id").annotate(n=Count("id"))), dtype=float)
+    return residents_per_grid()
 
 
 def volunteer_hours(units: Units) -> dict[str, float] | None:
     """Counted volunteer hours of the last 12 months (where the act took place) per resident."""
     since = timezone.localdate() - YEAR
-    rows = list(HoursEntry.objects.filter(COUNTED, on__gte=since).values_list("place_path", "hours"))
+    rows = list(HoursEntry.objects.filter(COUNTED, on__gte=since).values_list("place_path")
+                .annotate(hours=Sum("hours")).order_by())
     if not rows:
         return None
     return ratio_by_unit(units, _by_grid(rows), _residents())
+
+
+def _count_helped() -> dict[str, Any]:
+    return {"vulnerable": Count("id"), "helped": Count("id", filter=Q(pk__in=paired_residents()))}
+
+
+HELPERS = "volunteers.helpers"
+# Vulnerable residents and those with a paired helper, per grid: a scan of every vulnerable resident, so
+# counted by the job (the CREI page says when).
+TALLIES = {HELPERS: Tally(rows=vulnerable_residents, grid="household__grid_id", measures=_count_helped,
+                          max_age=timedelta(minutes=10))}
 
 
 def vulnerable_with_helper(units: Units) -> dict[str, float] | None:
     """Vulnerable residents with an active paired helper / vulnerable residents."""
     if not HelperAssignment.objects.exists():
         return None
-    vulnerable = vulnerable_residents()
-    total = pd.Series(dict(vulnerable.values_list("household__grid_id").annotate(n=Count("id"))), dtype=float)
-    helped = pd.Series(dict(vulnerable.filter(pk__in=paired_residents()).values_list("household__grid_id")
-                            .annotate(n=Count("id", distinct=True))), dtype=float)
-    return ratio_by_unit(units, helped, total)
+    cells = tallies.read(HELPERS)
+    return ratio_by_unit(units, series(cells, "helped"), series(cells, "vulnerable"))
 
 
 def training_attendance(units: Units) -> dict[str, float] | None:
     """Course attendances of the last 12 months (where the volunteer lives or serves) per 1,000 residents."""
     since = timezone.localdate() - YEAR
-    rows = [(path, 1000.0) for path in Certificate.objects.filter(attended_on__gte=since)
-            .values_list("volunteer__place_path", flat=True)]
+    rows = [(path, 1000.0 * n) for path, n in Certificate.objects.filter(attended_on__gte=since)
+            .values_list("volunteer__place_path").annotate(n=Count("id")).order_by()]
     if not rows:
         return None
     return ratio_by_unit(units, _by_grid(rows), _residents())

@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from civicgrid.core.plugins import AppPlugin, Deliverable, NavItem
 from civicgrid.core.scoping import STAFF_ROLES, ScopeRule
 from civicgrid.volunteers import models as m
-from civicgrid.volunteers.crei import INDICATORS
+from civicgrid.volunteers.crei import INDICATORS, TALLIES
 from civicgrid.volunteers.deliverables import care_visits_done
 from civicgrid.volunteers.demo import demo_load
 from civicgrid.volunteers.events import VolunteersEvent
@@ -57,6 +57,7 @@ PLUGIN = AppPlugin(
     periodic_jobs=("volunteers_post_hours", "volunteers_care_visits"),
     demo_load=demo_load,
     crei_indicators=INDICATORS,
+    tallies=TALLIES,
     governance_contributions=contributions,
     work_items=work_items,
     glance=glance,

@@ -1,0 +1,185 @@
+"""Tallies: counts of an app's records per grid, kept in one core table so that the analytics pages read a
+few hundred cells instead of a year of records (issue 15).
+
+An app declares each tally in its plugin (``AppPlugin.tallies = {"<app>.<name>": Tally(...)}``): which
+records (``rows``), the field paths of their grid, of their *part* (the unit a write changes: a round,
+an alert; '' when none) and of their day, an optional group (e.g. vulnerable or not) and up to four
+measures (database aggregates: ``Count``, ``Sum``). The cells are that grouped query's result, stored in
+:class:`~civicgrid.core.models.TallyRow`.
+
+How the cells stay right:
+
+* **In the write's transaction** (:func:`refresh`): a service that writes a part's records (a round's
+  allocations, an alert's deliveries) recounts that part, and only it, from the records, before it
+  commits; a rollback takes the new cells back with the records. The cells are always the records'
+  own grouped count, so there is no running total to drift. Recounts of one tally take turns (its
+  state row is locked), so two writers never leave two cells for one.
+* **Whole, by the job** (:func:`rebuild`): ``civicgrid tallies`` (a periodic job of the analytics app)
+  recounts each tally older than its ``max_age``; tallies without parts (the registry's residents per
+  grid) are kept only this way, and the pages say when they were counted ("as of").
+* **Never counted yet** (a new installation before the job's first run): :func:`read` counts from the
+  records on the spot (correct, as slow as before) rather than showing nothing.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from django.db import models, transaction
+from django.db.models import F, Value
+from django.db.models.functions import Cast, TruncDate
+from django.utils import timezone
+
+from civicgrid.core.locking import locked_for_write
+from civicgrid.core.models import TallyRow, TallyState
+
+MEASURES = ("m0", "m1", "m2", "m3")
+
+
+@dataclass(frozen=True)
+class Tally:
+    """One declared tally. ``measures`` and ``group`` are callables so that a setting they read (the
+    vulnerable score) is read when counting, not at import."""
+
+    rows: Callable[[], models.QuerySet[Any]]
+    grid: str
+    measures: Callable[[], Mapping[str, models.Aggregate]]
+    part: str = ""
+    day: str = ""
+    group: Callable[[], Any] | None = None
+    max_age: timedelta = timedelta(hours=1)
+
+    def grouped(self, *, parts: Iterable[Any] | None = None, grids: Iterable[int] | None = None) -> Any:
+        """The records' grouped count (dicts of grid, part, day, group and the measures)."""
+        qs = self.rows()
+        if parts is not None:
+            qs = qs.filter(**{f"{self.part}__in": list(parts)})
+        if grids is not None:
+            qs = qs.filter(**{f"{self.grid}__in": list(grids)})
+        keys = {
+            "t_grid": F(self.grid),
+            "t_part": Cast(self.part, models.CharField()) if self.part else Value(""),
+            "t_day": TruncDate(self.day) if self.day else Value(None, output_field=models.DateField()),
+            "t_group": self.group() if self.group else Value(""),
+        }
+        measures = dict(self.measures())
+        if len(measures) > len(MEASURES):
+            raise ValueError(f"a tally has at most {len(MEASURES)} measures")
+        return qs.values(**keys).annotate(**measures).order_by()
+
+
+def spec(name: str) -> Tally:
+    from civicgrid.core.plugins import tally_specs
+
+    return tally_specs()[name]  # type: ignore[no-any-return]
+
+
+def _cells(name: str, tally: Tally, rows: Iterable[dict[str, Any]]) -> list[TallyRow]:
+    names = list(tally.measures())
+    return [TallyRow(name=name, part=r["t_part"] or "", grid_id=r["t_grid"], day=r["t_day"],
+                     group=r["t_group"] or "", **{m: float(r[n] or 0) for m, n in zip(MEASURES, names, strict=False)})
+            for r in rows]
+
+
+def refresh(name: str, *, parts: Iterable[Any], grids: Iterable[int] | None = None) -> int:
+    """Recount the given parts (and only these grids of them, when given) from the records, inside the
+    caller's transaction. Returns the number of cells written."""
+    tally = spec(name)
+    if not tally.part:
+        raise ValueError(f"tally {name!r} has no parts: it is rebuilt whole by the job")
+    parts = [str(p) for p in parts]
+    grid_list = None if grids is None else list(grids)
+    with transaction.atomic():
+        # the tally's state row, locked: two writers recounting the same cells (two acknowledgements in
+        # one grid) take turns, else both would delete the old cell and each insert its own. A tally never
+        # counted is skipped: its first whole count (the job) counts these records too.
+        if not locked_for_write(TallyState.objects.filter(name=name)):
+            return 0
+        stale = TallyRow.objects.filter(name=name, part__in=parts)
+        if grid_list is not None:
+            stale = stale.filter(grid_id__in=grid_list)
+        stale.delete()
+        cells = _cells(name, tally, tally.grouped(parts=parts, grids=grid_list))
+        TallyRow.objects.bulk_create(cells, batch_size=500)
+    return len(cells)
+
+
+def rebuild(name: str) -> int:
+    """Recount a whole tally from the records, in one transaction; records when ("as of")."""
+    tally = spec(name)
+    started = time.perf_counter()
+    with transaction.atomic():
+        TallyState.objects.get_or_create(name=name, defaults={"rebuilt_at": timezone.now()})
+        locked_for_write(TallyState.objects.filter(name=name))  # no refresh interleaves with the recount
+        TallyRow.objects.filter(name=name).delete()
+        cells = _cells(name, tally, tally.grouped())
+        TallyRow.objects.bulk_create(cells, batch_size=500)
+        TallyState.objects.update_or_create(name=name, defaults={
+            "rebuilt_at": timezone.now(), "rows": len(cells), "seconds": time.perf_counter() - started})
+    return len(cells)
+
+
+def rebuild_stale(*, now: datetime | None = None, force: bool = False) -> list[str]:
+    """Rebuild every tally never counted or older than its ``max_age`` (the periodic job)."""
+    from civicgrid.core.plugins import tally_specs
+
+    now = now or timezone.now()
+    counted = dict(TallyState.objects.values_list("name", "rebuilt_at"))
+    done = []
+    for name, tally in tally_specs().items():
+        if force or name not in counted or now - counted[name] >= tally.max_age:
+            done.append(f"{name}: {rebuild(name)} cells")
+    return done
+
+
+def read(name: str, *, since: date | None = None) -> list[dict[str, Any]]:
+    """The tally summed over parts and days (from ``since`` on, when given), per grid and group: dicts of
+    ``grid``, ``group`` and the measures by their declared names. One query."""
+    tally = spec(name)
+    names = list(tally.measures())
+    if not TallyState.objects.filter(name=name).exists():
+        return _read_records(tally, names, since)
+    cells = TallyRow.objects.filter(name=name)
+    if since is not None:
+        cells = cells.filter(day__gte=since)
+    sums = {m: models.Sum(m) for m in MEASURES[:len(names)]}
+    rows: Iterable[dict[str, Any]] = cells.values("grid_id", "group").annotate(**sums).order_by()  # type: ignore[assignment]
+    return [{"grid": r["grid_id"], "group": r["group"], **{n: r[m] for m, n in zip(MEASURES, names, strict=False)}}
+            for r in rows]
+
+
+def _read_records(tally: Tally, names: list[str], since: date | None) -> list[dict[str, Any]]:
+    """Never counted: the same grouped count from the records, summed here."""
+    out: dict[tuple[Any, str], dict[str, Any]] = {}
+    for r in tally.grouped():
+        if since is not None and (r["t_day"] is None or _as_date(r["t_day"]) < since):
+            continue
+        cell = out.setdefault((r["t_grid"], r["t_group"] or ""),
+                              {"grid": r["t_grid"], "group": r["t_group"] or "", **dict.fromkeys(names, 0.0)})
+        for n in names:
+            cell[n] += float(r[n] or 0)
+    return list(out.values())
+
+
+def _as_date(value: Any) -> date:
+    return value.date() if isinstance(value, datetime) else value  # type: ignore[no-any-return]
+
+
+def recount_only() -> list[str]:
+    """The tallies kept only by the job's recount (no parts): their figures are as of that recount."""
+    from civicgrid.core.plugins import tally_specs
+
+    return [name for name, tally in tally_specs().items() if not tally.part]
+
+
+def as_of(names: Iterable[str]) -> datetime | None:
+    """The oldest whole count among these tallies (None when one was never counted: read from records)."""
+    names = list(names)
+    states = dict(TallyState.objects.filter(name__in=names).values_list("name", "rebuilt_at"))
+    if not names or len(states) < len(set(names)):
+        return None
+    return min(states.values())
