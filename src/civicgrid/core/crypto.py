@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Iterable
 from functools import lru_cache
 from typing import Any
 
@@ -55,6 +56,12 @@ def _fernet(keys: tuple[str, ...]) -> MultiFernet:
 
 def encrypt(value: str) -> str:
     return _fernet(field_keys()).encrypt(value.encode()).decode()
+
+
+def encrypt_many(values: Iterable[str]) -> list[str]:
+    """:func:`encrypt` for many values (a round's one-time codes): the keys are read and parsed once."""
+    fernet = _fernet(field_keys())
+    return [fernet.encrypt(value.encode()).decode() for value in values]
 
 
 def decrypt(token: str) -> str:
