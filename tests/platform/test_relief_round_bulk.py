@@ -329,3 +329,24 @@ def test_one_summarising_audit_row_per_kind_with_digests_and_the_chain_verifies(
     assert issued["ids_sha256"] == audit.ids_digest(ledger.values_list("lot_id", flat=True))
     assert issued["units"] == -sum(e.quantity for e in ledger) == round.units_allocated
     assert auditchain.verify().intact
+
+
+def test_batch_encryption_gives_fernet_tokens_under_the_first_key(settings: Any) -> None:
+    """The one-time codes are encrypted in one batch: each token is a Fernet token (the spec's layout, a fresh IV
+    each) that cryptography's own Fernet decrypts with the first field key, whatever the value's length."""
+    import base64
+
+    from cryptography.fernet import Fernet
+
+    from civicgrid.core import crypto
+
+    first, second = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    settings.CIVICGRID_FIELD_KEY = f"{first},{second}"
+    values = [f"{i:06d}" for i in range(300)] + ["", "a" * 15, "b" * 16, "张三丰" * 7, "x" * 100]
+    tokens = crypto.encrypt_many(values)
+    assert [Fernet(first.encode()).decrypt(t.encode()).decode() for t in tokens] == values
+    assert [crypto.decrypt(t) for t in tokens] == values
+    raw = [base64.urlsafe_b64decode(t) for t in tokens]
+    assert all(r[0] == 0x80 for r in raw)
+    assert len({r[9:25] for r in raw}) == len(raw)  # a fresh IV per token
+    assert crypto.encrypt_many([]) == []
