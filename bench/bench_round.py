@@ -137,6 +137,7 @@ class Meter:
         self.queries = 0
         self.query_time = 0.0
         self.copies = 0
+        self.slow: list[tuple[float, str]] = []  # statements over half a second: (seconds, their start)
 
     def wrap(self, owner: Any, name: str, label: str) -> Callable[[], None]:
         if not hasattr(owner, name):
@@ -160,7 +161,10 @@ class Meter:
             return execute(sql, params, many, context)
         finally:
             self.queries += 1
-            self.query_time += time.perf_counter() - start
+            spent = time.perf_counter() - start
+            self.query_time += spent
+            if spent > 0.5:
+                self.slow.append((spent, " ".join(sql.split())[:90]))
 
 
 @contextmanager
@@ -192,9 +196,13 @@ def _copy_counter(meter_ref: list[Meter | None]) -> Callable[[], None]:
     original = bulk.copy_rows
 
     def counted(*args: Any, **kwargs: Any) -> Any:
-        if meter_ref[0] is not None:
-            meter_ref[0].copies += 1
-        return original(*args, **kwargs)
+        start = time.perf_counter()
+        try:
+            return original(*args, **kwargs)
+        finally:
+            if meter_ref[0] is not None:
+                meter_ref[0].copies += 1
+                meter_ref[0].slow.append((time.perf_counter() - start, f"COPY {args[1]} (rows sent from Python)"))
 
     bulk.copy_rows = counted  # type: ignore[attr-defined]
     return lambda: setattr(bulk, "copy_rows", original)
@@ -269,17 +277,16 @@ def measure(args: argparse.Namespace, *, n: int, sqlite: bool, path: Path) -> di
     out["preview"] = {"wall": t["wall"], "cpu": t["cpu"], **meter.spent, "rest": rest, "queries": meter.queries}
     del preview
 
-    held: list[float] = []
+    held: list[float] = []  # the transaction's body, then its commit
     real_block = services.serialised_block
 
     @contextmanager
     def timed_block() -> Iterator[None]:
+        start = time.perf_counter()
         with real_block():
-            start = time.perf_counter()
-            try:
-                yield
-            finally:
-                held.append(time.perf_counter() - start)  # the commit follows at once
+            yield
+            body = time.perf_counter()
+        held.extend([body - start, time.perf_counter() - body])
 
     services.serialised_block = timed_block  # type: ignore[assignment]
     probe_stop = multiprocessing.Event()
@@ -294,22 +301,21 @@ def measure(args: argparse.Namespace, *, n: int, sqlite: bool, path: Path) -> di
     try:
         with measured(patches) as (meter, t):
             meter_ref[0] = meter
-            start = time.perf_counter()
             round = services.round_confirm(user=None, scope=PLATFORM, place_ids=places, item_codes=items, days=3,
                                            policy="equity", seed=seed, fingerprint=fingerprint,
                                            now=timezone.now() + timedelta(seconds=1))
-            after_commit = time.perf_counter() - start
     finally:
         services.serialised_block = real_block  # type: ignore[assignment]
         meter_ref[0] = None
         uncount()
-    commit = after_commit - sum(held)
     spent = meter.spent
     writes = t["wall"] - spent.get("read", 0) - spent.get("engine", 0) - spent.get("audit", 0)
     print(f"  confirm of {round.n_requests:,} requests: {t['wall']:.1f} s wall, {t['cpu']:.1f} s CPU; reading and "
           f"locking {spent.get('read', 0):.1f} s, engine {spent.get('engine', 0):.1f} s, writes "
           f"{writes:.1f} s, audit {spent.get('audit', 0):.1f} s; {meter.queries} SQL statements + "
           f"{meter.copies} COPY ({meter.query_time:.1f} s in the database)", flush=True)
+    for spent, sql in sorted(meter.slow, reverse=True)[:8]:
+        print(f"    {spent:5.1f} s  {sql}", flush=True)
     print(f"  written: {RoundAllocation.objects.filter(round=round).count():,} allocations, "
           f"{DeliveryTask.objects.filter(round=round).count():,} tasks, "
           f"{DeliveryStop.objects.filter(task__round=round).count():,} stops; "
@@ -317,8 +323,8 @@ def measure(args: argparse.Namespace, *, n: int, sqlite: bool, path: Path) -> di
     out["confirm"] = {"wall": t["wall"], "cpu": t["cpu"], **spent, "writes": writes, "queries": meter.queries,
                       "copies": meter.copies, "serialised": sum(held)}
     if sqlite:
-        print(f"  SQLite write lock held {sum(held):.1f} s (BEGIN IMMEDIATE to the end of the block; "
-              f"then the commit {max(0.0, commit):.2f} s)", flush=True)
+        print(f"  SQLite write lock held {sum(held):.1f} s (from BEGIN IMMEDIATE: writing {held[0]:.1f} s, "
+              f"the commit {held[1]:.2f} s)", flush=True)
         probe_stop.set()
         assert probe is not None
         probe.join(timeout=60)
@@ -327,7 +333,7 @@ def measure(args: argparse.Namespace, *, n: int, sqlite: bool, path: Path) -> di
               f"'database is locked', longest wait {result['max_wait']:.1f} s", flush=True)
         out["probe"] = result
     else:
-        print(f"  transaction (locks held) {sum(held):.1f} s", flush=True)
+        print(f"  transaction (row locks held) {sum(held):.1f} s (commit {held[1]:.2f} s)", flush=True)
     return out
 
 

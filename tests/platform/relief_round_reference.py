@@ -119,7 +119,7 @@ def round_confirm(*, user: Any, scope: Scope, place_ids: list[Any], item_codes: 
     with serialised_block():
         inputs = round_inputs(scope=scope, places=places, items=items, days=days, lock=True,
                               today=timezone.localdate(now))
-        outcomes = {o.policy: o for o in rounds.compare_policies(inputs, seed=seed)}
+        outcomes = {o.policy: o for o in rounds.compare_policies(inputs, seed=seed, explain=policy)}
         result = outcomes[policy].result
         rules = sorted({rule for batch in chunks(inputs.requests["household_id"].tolist())
                         for rule in Household.objects.filter(pk__in=batch).values_list("vulnerability_rule", flat=True)

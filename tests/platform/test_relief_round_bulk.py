@@ -254,9 +254,9 @@ def test_the_engine_runs_before_the_write_transaction_and_a_change_in_between_is
     entered: list[bool] = []
     seen: list[int] = []
 
-    def compare(inputs: rounds.RoundInputs, *, seed: int) -> list[rounds.PolicyOutcome]:
+    def compare(inputs: rounds.RoundInputs, *, seed: int, explain: str = "") -> list[rounds.PolicyOutcome]:
         entered.append(_inside_block)
-        return real_compare(inputs, seed=seed)
+        return real_compare(inputs, seed=seed, explain=explain)
 
     _inside_block = False
     real_block = services.serialised_block

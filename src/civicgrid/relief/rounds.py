@@ -209,18 +209,19 @@ class PolicyOutcome:
     metrics: dict[str, Any]
 
 
-def run(requests: pd.DataFrame, stock: pd.DataFrame, *, policy: str, seed: int) -> pd.DataFrame:
+def run(requests: pd.DataFrame, stock: pd.DataFrame, *, policy: str, seed: int, explain: bool = True) -> pd.DataFrame:
     if requests.empty:
         return pd.DataFrame(columns=["request_id", "allocated", "need", "floor", "weight", "explanation"])
     return allocate(requests.drop(columns=["vulnerable"]), stock, policy=policy, seed=seed,
-                    life_critical_max_tier=LIFE_CRITICAL_MAX_TIER)
+                    life_critical_max_tier=LIFE_CRITICAL_MAX_TIER, explain=explain)
 
 
-def compare_policies(inputs: RoundInputs, *, seed: int) -> list[PolicyOutcome]:
-    """Every policy on the same inputs, ``equity`` first."""
+def compare_policies(inputs: RoundInputs, *, seed: int, explain: str = "") -> list[PolicyOutcome]:
+    """Every policy on the same inputs, ``equity`` first; the sentences of each request are written only for the
+    policy named by ``explain`` (the one a confirmation writes; a preview shows only the figures)."""
     outcomes = []
     for policy in POLICIES:
-        result = run(inputs.requests, inputs.stock, policy=policy, seed=seed)
+        result = run(inputs.requests, inputs.stock, policy=policy, seed=seed, explain=policy == explain)
         outcomes.append(PolicyOutcome(policy, result, metrics(result, inputs.requests)))
     return outcomes
 
@@ -232,9 +233,10 @@ def metrics(result: pd.DataFrame, requests: pd.DataFrame) -> dict[str, Any]:
         return {"requests": 0}
     summary = {k: _json_number(v) for k, v in asdict(equity_summary(result)).items()}
     vulnerable = requests["vulnerable"].to_numpy(dtype=bool)
-    report = group_report(result, by=np.where(vulnerable, "vulnerable", "other"))
+    # grouped by the flag itself (text labels would cost pandas a string conversion of every row), named after
+    report = group_report(result, by=vulnerable)
     groups = {
-        str(label): {"requests": int(row["requests"]), "need": int(row["need"]), "allocated": int(row["allocated"]),
+        "vulnerable" if label else "other": {"requests": int(row["requests"]), "need": int(row["need"]), "allocated": int(row["allocated"]),
                      "coverage": _json_number(row["coverage"]), "unmet_share": _json_number(row["unmet_share"]),
                      "mean_satisfaction": _json_number(row["mean_satisfaction"])}
         for label, row in report.iterrows()

@@ -8,14 +8,13 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Sum, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from civicgrid.accounts.models import Role
-from civicgrid.core.bulk import columns_of
+from civicgrid.core.bulk import read_frame
 from civicgrid.core.errors import Invalid
 from civicgrid.core.locking import locked
 from civicgrid.core.places import ancestors, under
@@ -321,31 +320,25 @@ def round_inputs(*, scope: Scope, places: Iterable[Place], items: Iterable[Item]
     if lock:
         # the needs are read and locked in one statement (FOR UPDATE OF the needs only)
         needs = locked(needs)
-    raw = columns_of(needs.values_list(
+    raw = read_frame(needs.values_list(
         "id", "household_id", "household__size", "household__vulnerability_weight", "household__vulnerability_score",
         "household__vulnerability_summary", "item__code", "urgency", "quantity", "allocated_quantity", "filed_at",
         "household__place_path", "household__building_id", "household__vulnerability_rule").order_by("id"),
-        ("need_id", "household_id", "household_size", "weight", "vulnerability_score", "weight_reason", "item",
-         "urgency", "quantity", "allocated", "filed_at", "place_path", "building_id", "rule"))
+        {"need_id": "int", "household_id": "int", "household_size": "int", "weight": "float",
+         "vulnerability_score": "float", "weight_reason": "text", "item": "text", "urgency": "text", "quantity": "int",
+         "allocated": "int", "filed_at": "instant", "place_path": "text", "building_id": "int", "rule": "text"})
     points = points_by_path()
-    point_of = {path: (point.code if (point := point_for_path(path, points)) else None)
-                for path in set(raw["place_path"])}
+    homes_at = raw["place_path"].to_numpy(dtype=object).tolist()
+    point_of = {path: (point.code if (point := point_for_path(path, points)) else None) for path in set(homes_at)}
     frame = pd.DataFrame({
-        "need_id": np.array(raw["need_id"], dtype=np.int64),
-        "household_id": np.array(raw["household_id"], dtype=np.int64),
-        "household_size": np.array(raw["household_size"], dtype=np.int64),
-        "weight": np.array(raw["weight"], dtype=np.float64),
-        "vulnerability_score": np.array(raw["vulnerability_score"], dtype=np.float64),
-        "weight_reason": pd.Series(raw["weight_reason"], dtype=object),
-        "item": pd.Series(raw["item"], dtype=object),
-        "urgency": pd.Series(raw["urgency"], dtype=object),
-        "remaining": np.array(raw["quantity"], dtype=np.int64) - np.array(raw["allocated"], dtype=np.int64),
-        "filed_at": pd.Series(iso_instants(raw["filed_at"]), dtype=object),
-        "point": pd.Series([point_of[p] for p in raw["place_path"]], dtype=object),
+        "need_id": raw["need_id"], "household_id": raw["household_id"], "household_size": raw["household_size"],
+        "weight": raw["weight"], "vulnerability_score": raw["vulnerability_score"],
+        "weight_reason": raw["weight_reason"], "item": raw["item"], "urgency": raw["urgency"],
+        "remaining": raw["quantity"] - raw["allocated"],
+        "filed_at": pd.Series(iso_instants(raw["filed_at"].tolist()), dtype=object),
+        "point": pd.Series([point_of[p] for p in homes_at], dtype=object),
     })
-    homes = pd.DataFrame({"household_id": frame["household_id"], "building_id": np.array(raw["building_id"],
-                                                                                        dtype=np.int64),
-                          "place_path": pd.Series(raw["place_path"], dtype=object)}).drop_duplicates("household_id")
+    homes = raw[["household_id", "building_id", "place_path"]].drop_duplicates("household_id").reset_index(drop=True)
     point_codes = {p for p in point_of.values() if p}
     lots = Lot.objects.filter(item__in=items, point__code__in=point_codes, quantity__gt=0).filter(
         Q(expiry__isnull=True) | Q(expiry__gte=today))
@@ -358,7 +351,7 @@ def round_inputs(*, scope: Scope, places: Iterable[Place], items: Iterable[Item]
                                      floor_units=i.floor_units, life_critical=i.life_critical) for i in items}
     return rounds.inputs_from_frame(needs=frame, items=rules, stock=stock, days=days, place_paths=paths,
                                     item_codes=[i.code for i in items], homes=homes, lots=lot_frame,
-                                    vulnerability_rules=[r for r in set(raw["rule"]) if r is not None])
+                                    vulnerability_rules=[r for r in set(raw["rule"].tolist()) if r is not None])
 
 
 def iso_instants(values: list[Any]) -> list[str]:
@@ -368,13 +361,25 @@ def iso_instants(values: list[Any]) -> list[str]:
     if not values:
         return []
     first = values[0]
-    if isinstance(first, str):  # one format for the whole column: Django wrote it
-        return [f"{text[:10]}T{text[11:]}+00:00" for text in values]
+    if isinstance(first, str):  # one format for the whole column (the connection's time zone is UTC)
+        zone = first[19:].lstrip(".0123456789")
+        if zone == "+00":  # PostgreSQL's text: its fraction trimmed of zeros
+            return [_pg_instant(text) for text in values]
+        if not zone:  # Django's text on SQLite
+            return [f"{text[:10]}T{text[11:]}+00:00" for text in values]
+        return [datetime.fromisoformat(text).astimezone(UTC).isoformat() for text in values]
     if isinstance(first, datetime) and first.utcoffset() == timedelta(0):  # the connection's time zone is UTC
         return [value.isoformat() for value in values]
     if isinstance(first, datetime) and first.tzinfo is None:  # SQLite's converter: naive, in UTC
         return [f"{value.isoformat()}+00:00" for value in values]
     return [(timezone.make_aware(v, UTC) if timezone.is_naive(v) else v).astimezone(UTC).isoformat() for v in values]
+
+
+def _pg_instant(text: str) -> str:
+    """``2026-11-29 08:00:00.12+00`` as ``2026-11-29T08:00:00.120000+00:00``."""
+    if len(text) == 22:  # no fraction
+        return f"{text[:10]}T{text[11:19]}+00:00"
+    return f"{text[:10]}T{text[11:19]}.{text[20:-3]:0<6}+00:00"
 
 
 def round_list(*, scope: Scope) -> QuerySet[AllocationRound]:

@@ -399,7 +399,7 @@ def round_confirm(*, user: Any, scope: Scope, place_ids: list[Any], item_codes: 
     today = timezone.localdate(now)
     version = data_version()
     inputs = selectors.round_inputs(scope=scope, places=places, items=items, days=days, today=today)
-    outcomes = _round_outcomes(inputs, fingerprint=fingerprint, seed=seed)
+    outcomes = _round_outcomes(inputs, fingerprint=fingerprint, seed=seed, policy=policy)
     plan = _round_plan(inputs, outcomes, policy=policy, seed=seed)
     with serialised_block(), audit.deferred():
         if version is not None and data_version() == version:
@@ -408,7 +408,7 @@ def round_confirm(*, user: Any, scope: Scope, place_ids: list[Any], item_codes: 
             current = selectors.round_inputs(scope=scope, places=places, items=items, days=days, lock=True,
                                              today=today)
         if current.fingerprint != inputs.fingerprint:  # changed since the first read: the engine again, under the locks
-            outcomes = _round_outcomes(current, fingerprint=fingerprint, seed=seed)
+            outcomes = _round_outcomes(current, fingerprint=fingerprint, seed=seed, policy=policy)
             plan = _round_plan(current, outcomes, policy=policy, seed=seed)
         elif not round_writes.same_rows(inputs, current):  # the same requests, but lots or buildings changed
             plan = _round_plan(current, outcomes, policy=policy, seed=seed)
@@ -430,7 +430,8 @@ def round_confirm(*, user: Any, scope: Scope, place_ids: list[Any], item_codes: 
         return round
 
 
-def _round_outcomes(inputs: rounds.RoundInputs, *, fingerprint: str, seed: int) -> dict[str, rounds.PolicyOutcome]:
+def _round_outcomes(inputs: rounds.RoundInputs, *, fingerprint: str, seed: int, policy: str
+                    ) -> dict[str, rounds.PolicyOutcome]:
     """Every policy on ``inputs``; refused if the preview's ``fingerprint`` no longer holds or there is nothing
     to allocate."""
     if fingerprint and inputs.fingerprint != fingerprint:
@@ -439,7 +440,7 @@ def _round_outcomes(inputs: rounds.RoundInputs, *, fingerprint: str, seed: int) 
         raise Invalid(_("There are no open needs for these items here."))
     if inputs.stock.empty:
         raise Invalid(_("There is no stock of these items at the points serving these households."))
-    return {o.policy: o for o in rounds.compare_policies(inputs, seed=seed)}
+    return {o.policy: o for o in rounds.compare_policies(inputs, seed=seed, explain=policy)}
 
 
 def _round_plan(inputs: rounds.RoundInputs, outcomes: dict[str, rounds.PolicyOutcome], *, policy: str, seed: int
