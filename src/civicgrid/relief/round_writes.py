@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from django.db import connection
-from django.db.models import Model
+from django.db.models import Field, Model
 
 from civicgrid.core import audit
 from civicgrid.core.bulk import columns_of, insert_rows, update_rows
@@ -125,16 +125,19 @@ def _issues(inputs: rounds.RoundInputs, served: pd.DataFrame) -> list[tuple[int,
 
 def _db(model: type[Model], name: str, value: Any) -> Any:
     """``value`` as the database stores the field (aware datetimes, encrypted text, ...)."""
-    return model._meta.get_field(name).get_db_prep_save(value, connection)
+    field = model._meta.get_field(name)
+    assert isinstance(field, Field)
+    return field.get_db_prep_save(value, connection)
 
 
 def _defaults(model: type[Model], given: tuple[str, ...]) -> tuple[list[str], list[Any]]:
     """The other concrete columns of ``model`` and their default values (what a new row holds)."""
-    names, values = [], []
+    names: list[str] = []
+    values: list[Any] = []
     for f in model._meta.concrete_fields:
         if f.primary_key or f.attname in given:
             continue
-        names.append(f.column)
+        names.append(str(f.column))
         values.append(f.get_db_prep_save(f.get_default(), connection))
     return names, values
 
