@@ -251,10 +251,10 @@ def measure(args: argparse.Namespace, *, n: int, sqlite: bool, path: Path) -> di
     from django.db import connection
     from django.utils import timezone
 
-    from civicgrid.core import audit, auditchain
+    from civicgrid.core import auditchain
     from civicgrid.core.scoping import PLATFORM
     from civicgrid.registry.models import Place
-    from civicgrid.relief import rounds, selectors, services
+    from civicgrid.relief import round_writes, rounds, selectors, services
     from civicgrid.relief.models import DeliveryStop, DeliveryTask, Need, RoundAllocation
 
     places = list(Place.objects.filter(level="community").order_by("path").values_list("pk", flat=True))
@@ -297,7 +297,7 @@ def measure(args: argparse.Namespace, *, n: int, sqlite: bool, path: Path) -> di
         probe.start()
         time.sleep(0.5)
     patches = [*common, (auditchain, "append", "audit"), (auditchain, "append_many", "audit"),
-               (audit, "ids_digest", "audit")]
+               (round_writes, "plan", "plan")]
     try:
         with measured(patches) as (meter, t):
             meter_ref[0] = meter
@@ -309,13 +309,14 @@ def measure(args: argparse.Namespace, *, n: int, sqlite: bool, path: Path) -> di
         meter_ref[0] = None
         uncount()
     spent = meter.spent
-    writes = t["wall"] - spent.get("read", 0) - spent.get("engine", 0) - spent.get("audit", 0)
+    writes = t["wall"] - sum(spent.get(k, 0) for k in ("read", "engine", "audit", "plan"))
     print(f"  confirm of {round.n_requests:,} requests: {t['wall']:.1f} s wall, {t['cpu']:.1f} s CPU; reading and "
-          f"locking {spent.get('read', 0):.1f} s, engine {spent.get('engine', 0):.1f} s, writes "
+          f"locking {spent.get('read', 0):.1f} s, engine {spent.get('engine', 0):.1f} s, planning the rows "
+          f"(one-time codes encrypted, stock by lot, the snapshot) {spent.get('plan', 0):.1f} s, writes "
           f"{writes:.1f} s, audit {spent.get('audit', 0):.1f} s; {meter.queries} SQL statements + "
           f"{meter.copies} COPY ({meter.query_time:.1f} s in the database)", flush=True)
-    for spent, sql in sorted(meter.slow, reverse=True)[:8]:
-        print(f"    {spent:5.1f} s  {sql}", flush=True)
+    for seconds, sql in sorted(meter.slow, reverse=True)[:8]:
+        print(f"    {seconds:5.1f} s  {sql}", flush=True)
     print(f"  written: {RoundAllocation.objects.filter(round=round).count():,} allocations, "
           f"{DeliveryTask.objects.filter(round=round).count():,} tasks, "
           f"{DeliveryStop.objects.filter(task__round=round).count():,} stops; "
