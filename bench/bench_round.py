@@ -18,6 +18,28 @@ locked" and the longest wait.
 
 Goal (issue 15): 1,000,000 requests previewed in <= 10 s and confirmed in <= 30 s on PostgreSQL.
 
+Figures on the shared 2-core machine (load average 5-9 throughout: this process got a fraction of a core, so wall
+time is several times its CPU time; PostgreSQL 15 with fsync off, as scripts/with-postgres.sh starts it):
+
+    100,000 requests (60,000 households, 40 communities, 4 items)   before (main aba08a4)   after
+    PostgreSQL preview    wall / CPU of this process                  9.4 s / 2.5 s          1.8 s / 0.5 s
+                          reading into frames, engine, rest           6.2, 2.0, 1.2 s        1.0, 0.7, 0.1 s
+    PostgreSQL confirm    wall / CPU                                  67.9 s / 15.4 s        19.5 s / 2.0 s
+                          statements                                  9,835                  15 + 4 COPY
+                          transaction (row locks held)                62.6 s                 16.2 s (commit 6.0 s)
+    SQLite preview        wall / CPU                                  6.3 s / 2.3 s          2.7 s / 1.2 s
+    SQLite confirm        wall / CPU                                  76.2 s / 16.7 s        11.4 s / 4.6 s
+                          statements                                  12,564                 26
+                          write lock held                             75.6 s                 7.1 s
+                          another process's writes "locked"           3 of 8 (waits 21 s)    0 of 24 (longest 6.9 s)
+
+    1,000,000 requests on PostgreSQL (568,000 households): preview 21.3 s wall, 5.7 s CPU (reading 11.1 s,
+    engine 9.2 s, the rest 1.0 s; 4 statements); confirm 192.8 s wall, 22.6 s CPU (reading and locking 21.6 s,
+    engine 9.4 s, planning 13.9 s, writes 147.9 s: UPDATE of the needs 36.5 s, COPY of the allocations 19.8 s,
+    the round's snapshot 18.6 s, COPY of the stops 6.1 s, and 54.5 s at COMMIT: the deferred foreign-key
+    checks of 1.6 M new rows); 15 statements + 4 COPY. Both goals are missed on this machine; most of what is
+    left is PostgreSQL's own work on a million rows, not Python's.
+
     .venv/bin/python bench/bench_round.py [--requests 100000] [--skip-sqlite] [--skip-postgres]
                                           [--sqlite-requests N] [--base 4000]
 """
