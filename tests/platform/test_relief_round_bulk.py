@@ -213,7 +213,8 @@ def test_stock_goes_first_expiry_first_from_the_lots_in_the_ledger() -> None:
     today = timezone.localdate()
     for entry in LedgerEntry.objects.filter(round=round).select_related("lot"):
         lot = entry.lot
-        assert lot.quantity == entry.balance_after and lot.expiry is None or lot.expiry >= today
+        assert lot.quantity == entry.balance_after >= 0
+        assert lot.expiry is None or lot.expiry >= today  # an expired lot gives nothing
         # a lot that expires earlier at the same point, for the same item, was emptied first
         earlier = Lot.objects.filter(item=lot.item, point=lot.point, quantity__gt=0, expiry__gte=today)
         if lot.expiry is not None:
