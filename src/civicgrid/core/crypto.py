@@ -16,12 +16,18 @@ read the data already in the database.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
+import os
+import time
+from collections.abc import Iterable
 from functools import lru_cache
 from typing import Any
 
+import numpy as np
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from django.conf import settings
 from django.db import models
 
@@ -55,6 +61,44 @@ def _fernet(keys: tuple[str, ...]) -> MultiFernet:
 
 def encrypt(value: str) -> str:
     return _fernet(field_keys()).encrypt(value.encode()).decode()
+
+
+def encrypt_many(values: Iterable[str]) -> list[str]:
+    """:func:`encrypt` for many values at once (a district round's half a million one-time codes): Fernet
+    tokens that :func:`decrypt` reads like any other, made with one AES context for the whole batch.
+
+    Fernet (the spec: github.com/fernet/spec) encrypts with AES-128-CBC under a fresh random IV per token and
+    signs with HMAC-SHA256; building that per value through ``Fernet.encrypt`` costs about 20 µs, mostly
+    Python around OpenSSL. CBC is a chain of block encryptions, ``C_i = AES(C_{i-1} XOR P_i)`` with
+    ``C_0 = IV``, so the values are chained here block position by block position, every value's block at
+    that position encrypted in one call of the raw block cipher; the HMAC and base64 follow the spec."""
+    texts = [value.encode() for value in values]
+    if not texts:
+        return []
+    key = base64.urlsafe_b64decode(field_keys()[0])
+    signing, encryption = key[:16], key[16:]
+    padded = [text + bytes([16 - len(text) % 16]) * (16 - len(text) % 16) for text in texts]  # PKCS7
+    out: list[str] = [""] * len(texts)
+    block = Cipher(algorithms.AES(encryption), modes.ECB()).encryptor()  # the raw block cipher, chained below
+    stamp = b"\x80" + int(time.time()).to_bytes(8, "big")
+    by_length: dict[int, list[int]] = {}
+    for index, data in enumerate(padded):
+        by_length.setdefault(len(data), []).append(index)
+    for length, indices in by_length.items():
+        n, blocks = len(indices), length // 16
+        plain = np.frombuffer(b"".join(padded[i] for i in indices), dtype=np.uint8).reshape(n, blocks, 16)
+        ivs = np.frombuffer(os.urandom(16 * n), dtype=np.uint8).reshape(n, 16)
+        cipher = np.empty_like(plain)
+        previous = ivs
+        for b in range(blocks):
+            chained = np.bitwise_xor(previous, plain[:, b, :])
+            cipher[:, b, :] = np.frombuffer(block.update(chained.tobytes()), dtype=np.uint8).reshape(n, 16)
+            previous = cipher[:, b, :]
+        iv_bytes, cipher_bytes = ivs.tobytes(), cipher.tobytes()
+        for row, index in enumerate(indices):
+            body = stamp + iv_bytes[16 * row:16 * row + 16] + cipher_bytes[length * row:length * (row + 1)]
+            out[index] = base64.urlsafe_b64encode(body + hmac.digest(signing, body, "sha256")).decode()
+    return out
 
 
 def decrypt(token: str) -> str:

@@ -78,3 +78,22 @@ def locked_for_write(queryset: models.QuerySet[M]) -> list[M]:
         queryset.update(**{pk.attname: models.F(pk.attname)})
         return list(queryset)
     return list(locked(queryset))
+
+
+def data_version(using: str = "default") -> tuple[int, int] | None:
+    """SQLite: a token that changes whenever the database changed since it was taken, by another connection
+    (``PRAGMA data_version``) or by this one (its count of changed rows); None on other databases.
+
+    A service that computes from a read made before its serialised transaction (so as not to hold SQLite's one
+    write lock while it computes) compares the token taken before the read with one taken once the lock is held:
+    equal tokens mean nothing was written in between and the read still holds."""
+    from django.db import connections
+
+    connection = connections[using]
+    if connection.vendor != "sqlite":
+        return None
+    connection.ensure_connection()
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA data_version")
+        (version,) = cursor.fetchone()
+    return int(version), int(connection.connection.total_changes)

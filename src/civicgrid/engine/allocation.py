@@ -141,6 +141,7 @@ def allocate(
     policy: str = "equity",
     seed: int | None = None,
     life_critical_max_tier: int | None = 0,
+    explain: bool = True,
 ) -> pd.DataFrame:
     """Allocate stock to requests and explain every allocation.
 
@@ -164,6 +165,9 @@ def allocate(
     life_critical_max_tier : int or None, default 0
         Tiers up to this value are life-critical and served in full before any floor of the
         other tiers; ``None`` treats every tier alike (floors of all tiers first).
+    explain : bool, default True
+        Write the ``explanation`` sentences; without them (e.g. to compare policies by their
+        figures only) the result has no ``explanation`` column and costs about a third less.
 
     Returns
     -------
@@ -175,7 +179,7 @@ def allocate(
         scarce step stopped for ``equity``, the share of need for ``proportional``, the
         units per request for ``equal``; NaN when stock covered every request or for
         ``fcfs``/``lottery``), ``stock_coverage`` (stock / total need of the pool, at most
-        1), ``policy`` and ``explanation`` (a sentence a resident can read).
+        1), ``policy`` and, with ``explain``, ``explanation`` (a sentence a resident can read).
 
     Raises
     ------
@@ -219,6 +223,8 @@ def allocate(
     need and weight.
     >>> allocate(requests, stock, policy="fcfs").allocated.tolist()
     [10, 5, 0]
+    >>> "explanation" in allocate(requests, stock, explain=False).columns
+    False
     """
     if not isinstance(requests, pd.DataFrame):
         raise TypeError(f"requests must be a pandas DataFrame, got {type(requests).__name__}")
@@ -230,7 +236,7 @@ def allocate(
         raise ValueError("policy 'lottery' needs a seed, so that the draw can be recomputed")
     data = _encode(requests, stock, life_critical_max_tier=life_critical_max_tier)
     allocated, level = _solve(data, policy, seed=seed, integral=True)
-    return _result_frame(requests, data, policy, allocated, level)
+    return _result_frame(requests, data, policy, allocated, level, explain=explain)
 
 
 # --------------------------------------------------------------------------- encoding
@@ -514,6 +520,8 @@ def _result_frame(
     policy: str,
     allocated: FloatArray,
     level: FloatArray,
+    *,
+    explain: bool = True,
 ) -> pd.DataFrame:
     alloc = np.rint(allocated).astype(np.int64)
     need = data.need.astype(np.int64)
@@ -542,9 +550,10 @@ def _result_frame(
             "water_level": level[data.pool],
             "stock_coverage": coverage[data.pool],
             "policy": pd.Categorical.from_codes(np.zeros(alloc.size, dtype=np.int8), [policy]),
-            "explanation": _sentences(requests, data, policy, alloc, need, floor, coverage),
         }
     )
+    if explain:
+        columns["explanation"] = _sentences(requests, data, policy, alloc, need, floor, coverage)
     return pd.DataFrame(columns, index=requests.index)
 
 

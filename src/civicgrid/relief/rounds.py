@@ -13,6 +13,7 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -70,9 +71,17 @@ class ItemRule:
     life_critical: bool
 
 
+NEED_COLUMNS = ("need_id", "household_id", "household_size", "weight", "vulnerability_score", "weight_reason",
+                "item", "urgency", "remaining", "filed_at", "point")
+
+
 @dataclass(frozen=True)
 class RoundInputs:
-    """The engine's requests and stock for one round, plus what was left out and why."""
+    """The engine's requests and stock for one round, plus what was left out and why.
+
+    ``homes`` (household_id, building_id, place_path: where each requesting household lives) and ``lots``
+    (lot_id, item, point, quantity, expiry, received_at: the stock lot by lot) are what a confirmation writes
+    from; neither enters the engine, the fingerprint or the snapshot."""
 
     requests: pd.DataFrame
     stock: pd.DataFrame
@@ -81,42 +90,86 @@ class RoundInputs:
     item_codes: tuple[str, ...]
     skipped_no_point: int = 0
     vulnerable_from: float = field(default_factory=vulnerable_score)
+    homes: pd.DataFrame | None = None
+    lots: pd.DataFrame | None = None
+    vulnerability_rules: tuple[str, ...] = ()
 
-    @property
+    @cached_property
     def fingerprint(self) -> str:
         """A digest of everything the allocation depends on except the policy and seed, so a confirm
-        can tell whether needs or stock changed since the preview."""
-        payload = {"requests": _columns(self.requests, REQUEST_FIELDS), "stock": _columns(self.stock, STOCK_FIELDS),
-                   "days": self.days, "places": list(self.place_paths), "items": list(self.item_codes)}
-        return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+        can tell whether needs or stock changed since the preview: each column's values (numbers as their
+        bytes, text joined), the days, places and items."""
+        digest = hashlib.sha256()
+        head = {"days": self.days, "places": list(self.place_paths), "items": list(self.item_codes),
+                "rows": len(self.requests), "stock_rows": len(self.stock)}
+        digest.update(json.dumps(head, sort_keys=True).encode())
+        for table, names in ((self.requests, REQUEST_FIELDS), (self.stock, STOCK_FIELDS)):
+            for name in names:
+                digest.update(f"\x1e{name}\x1e".encode())
+                digest.update(_column_bytes(table[name]))
+        return digest.hexdigest()
+
+
+def _column_bytes(column: pd.Series) -> bytes:
+    values = column.to_numpy()
+    if values.dtype.kind in "biuf":
+        return np.ascontiguousarray(values.astype(values.dtype.newbyteorder("<"))).tobytes()
+    return "\x1f".join("\x00" if v is None else str(v) for v in values.tolist()).encode()
 
 
 def build_inputs(*, needs: Iterable[NeedRow], items: Mapping[str, ItemRule], stock: Iterable[tuple[str, str, int]],
                  days: int, place_paths: Iterable[str], item_codes: Iterable[str]) -> RoundInputs:
     """Requests (one per open need with a distribution point) and stock ((item, point, units) rows)."""
-    rows = [n for n in needs if n.remaining > 0]
-    served = [n for n in rows if n.point is not None]
-    requests = pd.DataFrame({
-        "request_id": np.array([n.need_id for n in served], dtype=np.int64),
-        "household_id": np.array([n.household_id for n in served], dtype=np.int64),
-        "item": pd.Series([n.item for n in served], dtype=object),
-        "need": np.array([n.remaining for n in served], dtype=np.int64),
-        "weight": np.array([max(1.0, n.weight) for n in served], dtype=np.float64),
-        "tier": np.array([tier_of(urgency=n.urgency, life_critical=items[n.item].life_critical) for n in served],
-                         dtype=np.int64),
-        "floor": np.zeros(len(served), dtype=np.int64),
-        "requested_at": pd.Series([n.filed_at.isoformat() for n in served], dtype=object),
-        "point": pd.Series([n.point for n in served], dtype=object),
-        "weight_reason": pd.Series([n.weight_reason for n in served], dtype=object),
-        "vulnerable": np.array([n.vulnerability_score >= vulnerable_score() for n in served], dtype=bool),
+    rows = list(needs)
+    frame = pd.DataFrame({
+        "need_id": pd.Series([n.need_id for n in rows], dtype=np.int64),
+        "household_id": pd.Series([n.household_id for n in rows], dtype=np.int64),
+        "household_size": pd.Series([n.household_size for n in rows], dtype=np.int64),
+        "weight": pd.Series([n.weight for n in rows], dtype=np.float64),
+        "vulnerability_score": pd.Series([n.vulnerability_score for n in rows], dtype=np.float64),
+        "weight_reason": pd.Series([n.weight_reason for n in rows], dtype=object),
+        "item": pd.Series([n.item for n in rows], dtype=object),
+        "urgency": pd.Series([n.urgency for n in rows], dtype=object),
+        "remaining": pd.Series([n.remaining for n in rows], dtype=np.int64),
+        "filed_at": pd.Series([n.filed_at.isoformat() for n in rows], dtype=object),
+        "point": pd.Series([n.point for n in rows], dtype=object),
     })
-    if len(served):
-        requests["floor"] = _floors(served, items, days=days, need=requests["need"].to_numpy())
-        requests = requests.sort_values("request_id", kind="stable").reset_index(drop=True)
+    return inputs_from_frame(needs=frame, items=items, stock=stock, days=days, place_paths=place_paths,
+                             item_codes=item_codes)
+
+
+def inputs_from_frame(*, needs: pd.DataFrame, items: Mapping[str, ItemRule], stock: Iterable[tuple[str, str, int]],
+                      days: int, place_paths: Iterable[str], item_codes: Iterable[str], homes: pd.DataFrame | None = None,
+                      lots: pd.DataFrame | None = None, vulnerability_rules: Iterable[str] = ()) -> RoundInputs:
+    """As :func:`build_inputs`, from the open needs as one frame (:data:`NEED_COLUMNS`; ``filed_at`` as ISO text,
+    ``point`` None where no distribution point serves the household), column by column."""
+    waiting = needs[needs["remaining"].to_numpy() > 0]
+    served = waiting[waiting["point"].notna().to_numpy()]
+    served = served.iloc[np.argsort(served["need_id"].to_numpy(), kind="stable")]
+    codes = served["item"].to_numpy(dtype=object)
+    urgency = served["urgency"].to_numpy(dtype=object)
+    life_critical = np.zeros(len(served), dtype=bool)
+    for code in pd.unique(codes):
+        life_critical[codes == code] = items[code].life_critical
+    tier = np.where((urgency == "critical") | life_critical, 0, np.where(urgency == "urgent", 1, 2))
+    need = served["remaining"].to_numpy(dtype=np.int64)
+    requests = pd.DataFrame({
+        "request_id": served["need_id"].to_numpy(dtype=np.int64),
+        "household_id": served["household_id"].to_numpy(dtype=np.int64),
+        "item": pd.Series(codes, dtype=object),
+        "need": need,
+        "weight": np.maximum(1.0, served["weight"].to_numpy(dtype=np.float64)),
+        "tier": tier.astype(np.int64),
+        "floor": _floors(codes, served["household_size"].to_numpy(dtype=np.int64), items, days=days, need=need),
+        "requested_at": pd.Series(served["filed_at"].to_numpy(dtype=object), dtype=object),
+        "point": pd.Series(served["point"].to_numpy(dtype=object), dtype=object),
+        "weight_reason": pd.Series(served["weight_reason"].to_numpy(dtype=object), dtype=object),
+        "vulnerable": served["vulnerability_score"].to_numpy(dtype=np.float64) >= vulnerable_score(),
+    })
     totals: dict[tuple[str, str], int] = {}
     for item, point, quantity in stock:
         totals[(item, point)] = totals.get((item, point), 0) + int(quantity)
-    wanted = set(zip(requests["item"], requests["point"], strict=True))
+    wanted = set(zip(requests["item"].tolist(), requests["point"].tolist(), strict=True))
     stock_rows = sorted((i, p, q) for (i, p), q in totals.items() if (i, p) in wanted and q > 0)
     stock_frame = pd.DataFrame({
         "item": pd.Series([r[0] for r in stock_rows], dtype=object),
@@ -125,16 +178,16 @@ def build_inputs(*, needs: Iterable[NeedRow], items: Mapping[str, ItemRule], sto
         "unit": pd.Series([items[r[0]].unit for r in stock_rows], dtype=object),
     })
     return RoundInputs(requests=requests, stock=stock_frame, days=days, place_paths=tuple(sorted(place_paths)),
-                       item_codes=tuple(sorted(item_codes)), skipped_no_point=len(rows) - len(served))
+                       item_codes=tuple(sorted(item_codes)), skipped_no_point=len(waiting) - len(served),
+                       homes=homes, lots=lots, vulnerability_rules=tuple(sorted(set(vulnerability_rules))))
 
 
-def _floors(rows: list[NeedRow], items: Mapping[str, ItemRule], *, days: int, need: np.ndarray) -> np.ndarray:
+def _floors(codes: np.ndarray, sizes: np.ndarray, items: Mapping[str, ItemRule], *, days: int,
+            need: np.ndarray) -> np.ndarray:
     """Sphere minimum for the household's size where the item has a Sphere standard, else the item's
     minimum units; never above the need."""
-    floor = np.zeros(len(rows), dtype=np.int64)
-    codes = np.array([r.item for r in rows], dtype=object)
-    sizes = np.array([r.household_size for r in rows], dtype=np.int64)
-    for code in set(codes.tolist()):
+    floor = np.zeros(len(codes), dtype=np.int64)
+    for code in pd.unique(codes):
         rule = items[code]
         mask = codes == code
         if rule.sphere_kind == "water":
@@ -156,18 +209,19 @@ class PolicyOutcome:
     metrics: dict[str, Any]
 
 
-def run(requests: pd.DataFrame, stock: pd.DataFrame, *, policy: str, seed: int) -> pd.DataFrame:
+def run(requests: pd.DataFrame, stock: pd.DataFrame, *, policy: str, seed: int, explain: bool = True) -> pd.DataFrame:
     if requests.empty:
         return pd.DataFrame(columns=["request_id", "allocated", "need", "floor", "weight", "explanation"])
     return allocate(requests.drop(columns=["vulnerable"]), stock, policy=policy, seed=seed,
-                    life_critical_max_tier=LIFE_CRITICAL_MAX_TIER)
+                    life_critical_max_tier=LIFE_CRITICAL_MAX_TIER, explain=explain)
 
 
-def compare_policies(inputs: RoundInputs, *, seed: int) -> list[PolicyOutcome]:
-    """Every policy on the same inputs, ``equity`` first."""
+def compare_policies(inputs: RoundInputs, *, seed: int, explain: str = "") -> list[PolicyOutcome]:
+    """Every policy on the same inputs, ``equity`` first; the sentences of each request are written only for the
+    policy named by ``explain`` (the one a confirmation writes; a preview shows only the figures)."""
     outcomes = []
     for policy in POLICIES:
-        result = run(inputs.requests, inputs.stock, policy=policy, seed=seed)
+        result = run(inputs.requests, inputs.stock, policy=policy, seed=seed, explain=policy == explain)
         outcomes.append(PolicyOutcome(policy, result, metrics(result, inputs.requests)))
     return outcomes
 
@@ -179,9 +233,10 @@ def metrics(result: pd.DataFrame, requests: pd.DataFrame) -> dict[str, Any]:
         return {"requests": 0}
     summary = {k: _json_number(v) for k, v in asdict(equity_summary(result)).items()}
     vulnerable = requests["vulnerable"].to_numpy(dtype=bool)
-    report = group_report(result, by=np.where(vulnerable, "vulnerable", "other"))
+    # grouped by the flag itself (text labels would cost pandas a string conversion of every row), named after
+    report = group_report(result, by=vulnerable)
     groups = {
-        str(label): {"requests": int(row["requests"]), "need": int(row["need"]), "allocated": int(row["allocated"]),
+        "vulnerable" if label else "other": {"requests": int(row["requests"]), "need": int(row["need"]), "allocated": int(row["allocated"]),
                      "coverage": _json_number(row["coverage"]), "unmet_share": _json_number(row["unmet_share"]),
                      "mean_satisfaction": _json_number(row["mean_satisfaction"])}
         for label, row in report.iterrows()
@@ -217,7 +272,12 @@ def snapshot(inputs: RoundInputs, *, policy: str, seed: int, vulnerability_rules
 
 
 def _columns(frame: pd.DataFrame, names: tuple[str, ...]) -> dict[str, list[Any]]:
-    return {name: [_plain(v) for v in frame[name].tolist()] for name in names}
+    """Plain JSON values column by column (numpy's ``tolist`` gives Python numbers; text is already text)."""
+    out = {}
+    for name in names:
+        values = frame[name].to_numpy()
+        out[name] = values.tolist() if values.dtype.kind in "biuf" else [_plain(v) for v in values.tolist()]
+    return out
 
 
 def _plain(value: Any) -> Any:

@@ -5,14 +5,16 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import pandas as pd
 from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Sum, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from civicgrid.accounts.models import Role
+from civicgrid.core.bulk import read_frame
 from civicgrid.core.errors import Invalid
 from civicgrid.core.locking import locked
 from civicgrid.core.places import ancestors, under
@@ -304,7 +306,10 @@ def donors_for(*, scope: Scope) -> QuerySet[Actor]:
 def round_inputs(*, scope: Scope, places: Iterable[Place], items: Iterable[Item], days: int,
                  lock: bool = False, today: date | None = None) -> rounds.RoundInputs:
     """The open needs of ``items`` in ``places`` and the stock of their distribution points, as the
-    engine's tables. With ``lock`` (inside a serialised transaction) the needs and lots are locked."""
+    engine's tables. With ``lock`` (inside a serialised transaction) the needs and lots are locked.
+
+    One query per table, read into columns (:func:`civicgrid.core.bulk.columns_of`): a district's million
+    needs cost no Python object per row; the distribution point is found once per building path."""
     require(scope, "relief_manage")
     today = today or timezone.localdate()
     places, items = list(places), list(items)
@@ -314,31 +319,68 @@ def round_inputs(*, scope: Scope, places: Iterable[Place], items: Iterable[Item]
         area |= Q(household__place_path__startswith=path)
     needs = scoped(Need.objects.all(), scope).filter(area, status=Need.Status.OPEN, item__in=items)
     if lock:
-        # a subquery, not a list of ids: a district has more open needs than a statement takes parameters
-        list(locked(Need.objects.filter(pk__in=needs.values("pk"))).values_list("pk"))
+        # the needs are read and locked in one statement (FOR UPDATE OF the needs only)
+        needs = locked(needs)
+    raw = read_frame(needs.values_list(
+        "id", "household_id", "household__size", "household__vulnerability_weight", "household__vulnerability_score",
+        "household__vulnerability_summary", "item__code", "urgency", "quantity", "allocated_quantity", "filed_at",
+        "household__place_path", "household__building_id", "household__vulnerability_rule").order_by("id"),
+        {"need_id": "int", "household_id": "int", "household_size": "int", "weight": "float",
+         "vulnerability_score": "float", "weight_reason": "text", "item": "text", "urgency": "text", "quantity": "int",
+         "allocated": "int", "filed_at": "instant", "place_path": "text", "building_id": "int", "rule": "text"})
     points = points_by_path()
-    rows = []
-    for n in needs.values("id", "household_id", "household__size", "household__vulnerability_weight",
-                          "household__vulnerability_score", "household__vulnerability_summary",
-                          "household__place_path", "item__code", "urgency", "quantity", "allocated_quantity",
-                          "filed_at").order_by("id"):
-        point = point_for_path(n["household__place_path"], points)
-        rows.append(rounds.NeedRow(
-            need_id=n["id"], household_id=n["household_id"], household_size=n["household__size"],
-            weight=n["household__vulnerability_weight"], vulnerability_score=n["household__vulnerability_score"],
-            weight_reason=n["household__vulnerability_summary"], item=n["item__code"], urgency=n["urgency"],
-            remaining=n["quantity"] - n["allocated_quantity"], filed_at=n["filed_at"],
-            point=point.code if point else None))
-    point_codes = {r.point for r in rows if r.point}
+    homes_at = raw["place_path"].to_numpy(dtype=object).tolist()
+    point_of = {path: (point.code if (point := point_for_path(path, points)) else None) for path in set(homes_at)}
+    frame = pd.DataFrame({
+        "need_id": raw["need_id"], "household_id": raw["household_id"], "household_size": raw["household_size"],
+        "weight": raw["weight"], "vulnerability_score": raw["vulnerability_score"],
+        "weight_reason": raw["weight_reason"], "item": raw["item"], "urgency": raw["urgency"],
+        "remaining": raw["quantity"] - raw["allocated"],
+        "filed_at": pd.Series(iso_instants(raw["filed_at"].tolist()), dtype=object),
+        "point": pd.Series([point_of[p] for p in homes_at], dtype=object),
+    })
+    homes = raw[["household_id", "building_id", "place_path"]].drop_duplicates("household_id").reset_index(drop=True)
+    point_codes = {p for p in point_of.values() if p}
     lots = Lot.objects.filter(item__in=items, point__code__in=point_codes, quantity__gt=0).filter(
         Q(expiry__isnull=True) | Q(expiry__gte=today))
     if lock:
         lots = locked(lots)
-    stock = [(code, point, q) for code, point, q in lots.values_list("item__code", "point__code", "quantity")]
+    lot_rows = list(lots.values_list("id", "item__code", "point__code", "quantity", "expiry", "received_at"))
+    stock = [(code, point, q) for _id, code, point, q, _expiry, _at in lot_rows]
+    lot_frame = pd.DataFrame(lot_rows, columns=["lot_id", "item", "point", "quantity", "expiry", "received_at"])
     rules = {i.code: rounds.ItemRule(unit=i.unit, sphere_kind=i.sphere_kind, unit_size=i.unit_size,
                                      floor_units=i.floor_units, life_critical=i.life_critical) for i in items}
-    return rounds.build_inputs(needs=rows, items=rules, stock=stock, days=days, place_paths=paths,
-                               item_codes=[i.code for i in items])
+    return rounds.inputs_from_frame(needs=frame, items=rules, stock=stock, days=days, place_paths=paths,
+                                    item_codes=[i.code for i in items], homes=homes, lots=lot_frame,
+                                    vulnerability_rules=[r for r in set(raw["rule"].tolist()) if r is not None])
+
+
+def iso_instants(values: list[Any]) -> list[str]:
+    """Stored instants as ``datetime.isoformat()`` writes them in UTC (``2026-11-29T08:00:00.123456+00:00``,
+    no fraction when it is zero): the requests' ``requested_at``. PostgreSQL's driver gives aware datetimes;
+    SQLite naive ones in UTC (Django's converter), or Django's text (``2026-11-29 08:00:00.123456``, UTC)."""
+    if not values:
+        return []
+    first = values[0]
+    if isinstance(first, str):  # one format for the whole column (the connection's time zone is UTC)
+        zone = first[19:].lstrip(".0123456789")
+        if zone == "+00":  # PostgreSQL's text: its fraction trimmed of zeros
+            return [_pg_instant(text) for text in values]
+        if not zone:  # Django's text on SQLite
+            return [f"{text[:10]}T{text[11:]}+00:00" for text in values]
+        return [datetime.fromisoformat(text).astimezone(UTC).isoformat() for text in values]
+    if isinstance(first, datetime) and first.utcoffset() == timedelta(0):  # the connection's time zone is UTC
+        return [value.isoformat() for value in values]
+    if isinstance(first, datetime) and first.tzinfo is None:  # SQLite's converter: naive, in UTC
+        return [f"{value.isoformat()}+00:00" for value in values]
+    return [(timezone.make_aware(v, UTC) if timezone.is_naive(v) else v).astimezone(UTC).isoformat() for v in values]
+
+
+def _pg_instant(text: str) -> str:
+    """``2026-11-29 08:00:00.12+00`` as ``2026-11-29T08:00:00.120000+00:00``."""
+    if len(text) == 22:  # no fraction
+        return f"{text[:10]}T{text[11:19]}+00:00"
+    return f"{text[:10]}T{text[11:19]}.{text[20:-3]:0<6}+00:00"
 
 
 def round_list(*, scope: Scope) -> QuerySet[AllocationRound]:

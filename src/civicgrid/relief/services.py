@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -19,23 +18,21 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ObjectDoesNotExist
 from django.db import IntegrityError
-from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from civicgrid.core import audit, tallies
-from civicgrid.core.bulk import chunks
 from civicgrid.core.errors import Conflict, Forbidden, Invalid, NotFound
 from civicgrid.core.groupcommit import GroupCommit
 from civicgrid.core.limits import bounded_text, limit, merge_notes, whole_number
-from civicgrid.core.locking import locked, serialised_block
+from civicgrid.core.locking import data_version, locked, serialised_block
 from civicgrid.core.places import common_ancestor
 from civicgrid.core.plugins import work_refusal
 from civicgrid.core.scoping import Scope, check_in_scope, require, scoped, sees
 from civicgrid.engine.allocation import POLICIES
 from civicgrid.registry.models import Actor, Household, Place
-from civicgrid.relief import rounds, selectors
+from civicgrid.relief import round_writes, rounds, selectors
 from civicgrid.relief.conf import relief_setting
 from civicgrid.relief.crei import TALLY
 from civicgrid.relief.events import ReliefEvent
@@ -55,7 +52,6 @@ from civicgrid.relief.models import (
     Need,
     NeedFiling,
     Offer,
-    RoundAllocation,
 )
 
 URGENCY_RANK = {"critical": 0, "urgent": 1, "normal": 2}
@@ -547,92 +543,74 @@ def round_confirm(*, user: Any, scope: Scope, place_ids: list[Any], item_codes: 
                   policy: str, seed: int, fingerprint: str = "", now: datetime | None = None) -> AllocationRound:
     """Allocate, freeze the snapshot, take the stock and create the delivery tasks, in one transaction.
 
-    With ``fingerprint`` (from the preview) the round is refused if needs or stock changed since."""
+    With ``fingerprint`` (from the preview) the round is refused if needs or stock changed since.
+
+    The engine runs and every row is planned before the transaction; inside it the needs and lots are read
+    again, locked, and the round is written only if they are what the plan was made from (else it is planned
+    again there, or refused when the preview's fingerprint no longer holds). On SQLite the read is not repeated
+    when the database has not changed since (:func:`civicgrid.core.locking.data_version`). So the write
+    transaction, SQLite's one write lock, lasts for a burst of bulk writes, not for the reads and the engine."""
     places, items, days = selectors.round_selection(scope=scope, place_ids=place_ids, item_codes=item_codes, days=days)
     if policy not in POLICIES:
         raise Invalid({"policy": _("unknown policy %(value)r") % {"value": policy}})
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**62:
         raise Invalid({"seed": _("the seed must be a whole number")})
     now = _now(now)
-    with serialised_block():
-        inputs = selectors.round_inputs(scope=scope, places=places, items=items, days=days, lock=True,
-                                        today=timezone.localdate(now))
-        if fingerprint and inputs.fingerprint != fingerprint:
-            raise Conflict(_("Needs or stock changed since your preview: check the new preview and confirm again."))
-        if inputs.requests.empty:
-            raise Invalid(_("There are no open needs for these items here."))
-        if inputs.stock.empty:
-            raise Invalid(_("There is no stock of these items at the points serving these households."))
-        outcomes = {o.policy: o for o in rounds.compare_policies(inputs, seed=seed)}
+    today = timezone.localdate(now)
+    version = data_version()
+    inputs = selectors.round_inputs(scope=scope, places=places, items=items, days=days, today=today)
+    outcomes = _round_outcomes(inputs, fingerprint=fingerprint, seed=seed, policy=policy)
+    plan = _round_plan(inputs, outcomes, policy=policy, seed=seed)
+    with serialised_block(), audit.deferred():
+        if version is not None and data_version() == version:
+            current = inputs  # SQLite, and nothing written since the read: it holds, and the write lock is ours
+        else:  # read again, the needs and lots locked until the commit
+            current = selectors.round_inputs(scope=scope, places=places, items=items, days=days, lock=True,
+                                             today=today)
+        if current.fingerprint != inputs.fingerprint:  # changed since the first read: the engine again, under the locks
+            outcomes = _round_outcomes(current, fingerprint=fingerprint, seed=seed, policy=policy)
+            plan = _round_plan(current, outcomes, policy=policy, seed=seed)
+        elif not round_writes.same_rows(inputs, current):  # the same requests, but lots or buildings changed
+            plan = _round_plan(current, outcomes, policy=policy, seed=seed)
+        inputs = current
         result = outcomes[policy].result
-        rules = sorted({rule for batch in chunks(inputs.requests["household_id"].tolist())
-                        for rule in Household.objects.filter(pk__in=batch).values_list("vulnerability_rule", flat=True)
-                        .distinct()})
-        snapshot = rounds.snapshot(inputs, policy=policy, seed=seed, vulnerability_rules=list(rules))
         round = AllocationRound.objects.create(
             place=_common_place(places), place_paths=list(inputs.place_paths), item_codes=list(inputs.item_codes),
-            policy=policy, seed=seed, days=days, rule_version=rounds.RULE_VERSION, snapshot=snapshot,
-            result={"request_id": [int(v) for v in result["request_id"]],
-                    "allocated": [int(v) for v in result["allocated"]]},
+            policy=policy, seed=seed, days=days, rule_version=rounds.RULE_VERSION, snapshot=plan.snapshot,
+            result={"request_id": result["request_id"].tolist(), "allocated": result["allocated"].tolist()},
             metrics={p: o.metrics for p, o in outcomes.items()}, fingerprint=inputs.fingerprint,
             n_requests=len(result), units_allocated=int(result["allocated"].sum()), confirmed_by=audit.acting_user(user),
             confirmed_at=now, due_at=now + timedelta(hours=relief_setting("delivery_hours")))
-        _write_outcome(user=user, round=round, inputs=inputs, result=result, items=items, now=now)
+        round_writes.write(user=user, round=round, plan=plan, items=items, now=now,
+                           reason=_("allocation round #%(id)d") % {"id": round.pk})
+        tallies.refresh(TALLY, parts=[round.pk])  # the CREI's counts of this round, in this transaction
         audit.record(user=user, event=ReliefEvent.ROUND_CONFIRMED, instance=round, new={
             "policy": policy, "seed": seed, "days": days, "places": round.place_paths, "items": round.item_codes,
-            "requests": round.n_requests, "units_allocated": round.units_allocated, "fingerprint": round.fingerprint})
+            "requests": round.n_requests, "units_allocated": round.units_allocated, "fingerprint": round.fingerprint,
+            "needs_served": plan.served, "needs_served_sha256": plan.served_sha256})
         return round
 
 
-def _write_outcome(*, user: Any, round: AllocationRound, inputs: rounds.RoundInputs, result: Any,
-                   items: list[Item], now: datetime) -> None:
-    frame = inputs.requests.assign(allocated=result["allocated"].to_numpy(), explanation=result["explanation"]
-                                   .astype(str).to_numpy(), stock_coverage=result["stock_coverage"].to_numpy())
-    served = frame[frame["allocated"] > 0]
-    households = Household.objects.in_bulk(served["household_id"].unique().tolist())
-    points = {p.code: p for p in DistributionPoint.objects.filter(code__in=set(frame["point"]))}
-    by_code = {i.code: i for i in items}
-
-    # one task per building, one stop per household
-    buildings: dict[int, list[int]] = defaultdict(list)
-    for hid in sorted(households):
-        buildings[households[hid].building_id].append(hid)
-    point_of = dict(zip(served["household_id"], served["point"], strict=False))
-    tasks = DeliveryTask.objects.bulk_create([
-        DeliveryTask(round=round, building_id=b, place_path=households[hids[0]].place_path,
-                     point=points[point_of[hids[0]]], due_at=round.due_at) for b, hids in buildings.items()])
-    stops = DeliveryStop.objects.bulk_create([
-        DeliveryStop(task=task, household_id=hid, code=f"{secrets.randbelow(10**6):06d}")
-        for task, hids in zip(tasks, buildings.values(), strict=True) for hid in hids])
-    stop_of = {s.household_id: s.pk for s in stops}
-    RoundAllocation.objects.bulk_create([
-        RoundAllocation(round=round, need_id=r.request_id, household_id=r.household_id, item=by_code[r.item],
-                        point=points[r.point], quantity=r.allocated, need_quantity=r.need, floor=r.floor, tier=r.tier,
-                        weight=r.weight, stock_coverage=float(r.stock_coverage), explanation=r.explanation,
-                        stop_id=stop_of.get(r.household_id) if r.allocated else None)
-        for r in frame.itertuples(index=False)], batch_size=2000)
-    tallies.refresh(TALLY, parts=[round.pk])  # the CREI's counts of this round, in this transaction
-    # one UPDATE per distinct amount (a handful), not one per need
-    for units, group in served.groupby("allocated")["request_id"]:
-        for chunk in _chunks(group.tolist()):
-            Need.objects.filter(pk__in=chunk).update(allocated_quantity=F("allocated_quantity") + int(units),
-                                                     updated_at=now)
-    for chunk in _chunks(served["request_id"].tolist()):
-        Need.objects.filter(pk__in=chunk, allocated_quantity__gte=F("quantity")).update(
-            status=Need.Status.ALLOCATED)
-    totals = served.groupby(["item", "point"])["allocated"].sum()
-    for (item_code, point_code), units in totals.items():
-        _issue(user=user, item=by_code[item_code], point=points[point_code], quantity=int(units),
-               kind=LedgerEntry.Kind.ALLOCATION, reason=_("allocation round #%(id)d") % {"id": round.pk}, now=now,
-               round=round)
-    audit.record_bulk(user=user, event=ReliefEvent.DELIVERY_TASKS_CREATED, model=DeliveryTask,
-                      ids=[t.pk for t in tasks], counts={"tasks": len(tasks), "stops": len(stops),
-                                                         "round": round.pk},
-                      place_path=round.place.path if round.place else "", summary=f"round #{round.pk}")
+def _round_outcomes(inputs: rounds.RoundInputs, *, fingerprint: str, seed: int, policy: str
+                    ) -> dict[str, rounds.PolicyOutcome]:
+    """Every policy on ``inputs``; refused if the preview's ``fingerprint`` no longer holds or there is nothing
+    to allocate."""
+    if fingerprint and inputs.fingerprint != fingerprint:
+        raise Conflict(_("Needs or stock changed since your preview: check the new preview and confirm again."))
+    if inputs.requests.empty:
+        raise Invalid(_("There are no open needs for these items here."))
+    if inputs.stock.empty:
+        raise Invalid(_("There is no stock of these items at the points serving these households."))
+    return {o.policy: o for o in rounds.compare_policies(inputs, seed=seed, explain=policy)}
 
 
-def _chunks(ids: list[Any], size: int = 2000) -> list[list[Any]]:
-    return [ids[i:i + size] for i in range(0, len(ids), size)]
+def _round_plan(inputs: rounds.RoundInputs, outcomes: dict[str, rounds.PolicyOutcome], *, policy: str, seed: int
+                ) -> round_writes.Plan:
+    try:
+        return round_writes.plan(inputs, outcomes[policy].result, policy=policy, seed=seed)
+    except round_writes.StockChanged:
+        raise Conflict(_("Needs or stock changed since your preview: check the new preview and confirm again.")
+                       ) from None
 
 
 # --- deliveries -----------------------------------------------------------------------------------

@@ -1,0 +1,397 @@
+"""Benchmark: a district-wide relief round (preview and confirm) on PostgreSQL and SQLite.
+
+Set-up (not timed): a generated community (civicgrid.engine.synth + the registry import, ``--base`` households in
+communities of 100, each with its distribution point) and the relief demo (catalogue, a lockdown's needs, stock
+for 60 % of them). The registry is then copied in bulk, household by household with its open needs, until about
+``--requests`` open needs wait district-wide (each copy a new household in the same building; stock copied along,
+lot by lot, so it still covers 60 %). Every copied row keeps the models' constraints (one open need per household
+and item, quantities within bounds).
+
+Timed: the preview of every community and every item with needs (``selectors.round_preview``: reading the
+database into the engine's frames, the engine with its equity figures for every policy, the rest), then the
+confirmation of the ``equity`` policy (``services.round_confirm``: reading and locking, the engine, writing
+allocations, tasks, stops, needs and stock, the audit rows), with the SQL statements each sends (COPY counted
+apart) and the CPU time of this process beside the wall time. On SQLite the time the write lock is held (from
+BEGIN IMMEDIATE to the commit) is reported, and a second process tries a short write every 0.2 s during the
+confirmation (as a sweep visit would), with the database's 20 s busy timeout: how many failed with "database is
+locked" and the longest wait.
+
+Goal (issue 15): 1,000,000 requests previewed in <= 10 s and confirmed in <= 30 s on PostgreSQL.
+
+Figures on the shared 2-core machine (load average 5-9 throughout: this process got a fraction of a core, so wall
+time is several times its CPU time; PostgreSQL 15 with fsync off, as scripts/with-postgres.sh starts it):
+
+    100,000 requests (60,000 households, 40 communities, 4 items)   before (main aba08a4)   after
+    PostgreSQL preview    wall / CPU of this process                  9.4 s / 2.5 s          1.8 s / 0.5 s
+                          reading into frames, engine, rest           6.2, 2.0, 1.2 s        1.0, 0.7, 0.1 s
+    PostgreSQL confirm    wall / CPU                                  67.9 s / 15.4 s        19.5 s / 2.0 s
+                          statements                                  9,835                  15 + 4 COPY
+                          transaction (row locks held)                62.6 s                 16.2 s (commit 6.0 s)
+    SQLite preview        wall / CPU                                  6.3 s / 2.3 s          2.7 s / 1.2 s
+    SQLite confirm        wall / CPU                                  76.2 s / 16.7 s        11.4 s / 4.6 s
+                          statements                                  12,564                 26
+                          write lock held                             75.6 s                 7.1 s
+                          another process's writes "locked"           3 of 8 (waits 21 s)    0 of 24 (longest 6.9 s)
+
+    1,000,000 requests on PostgreSQL (568,000 households): preview 21.3 s wall, 5.7 s CPU (reading 11.1 s,
+    engine 9.2 s, the rest 1.0 s; 4 statements); confirm 192.8 s wall, 22.6 s CPU (reading and locking 21.6 s,
+    engine 9.4 s, planning 13.9 s, writes 147.9 s: UPDATE of the needs 36.5 s, COPY of the allocations 19.8 s,
+    the round's snapshot 18.6 s, COPY of the stops 6.1 s, and 54.5 s at COMMIT: the deferred foreign-key
+    checks of 1.6 M new rows); 15 statements + 4 COPY. Both goals are missed on this machine; most of what is
+    left is PostgreSQL's own work on a million rows, not Python's.
+
+    .venv/bin/python bench/bench_round.py [--requests 100000] [--skip-sqlite] [--skip-postgres]
+                                          [--sqlite-requests N] [--base 4000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import multiprocessing
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+# --- setting up ------------------------------------------------------------------------------------
+def concat(a: str, b: str) -> str:
+    return f"({a} || {b})"
+
+
+def setup(*, requests: int, base: int, seed: int) -> int:
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection, transaction
+    from django.utils import timezone
+
+    from civicgrid.cli import community_rows
+    from civicgrid.core.scoping import PLATFORM
+    from civicgrid.engine.synth import generate_community
+    from civicgrid.registry.models import Household
+    from civicgrid.registry.services import registry_import
+    from civicgrid.relief.demo import demo_load
+    from civicgrid.relief.models import LedgerEntry, Lot, Need
+
+    call_command("migrate", verbosity=0, interactive=False)
+    t0 = time.monotonic()
+    registry_import(user=None, scope=PLATFORM, tables=community_rows(
+        generate_community(households=base, seed=seed, households_per_community=100)))
+    demo_load(households=base, seed=seed)
+    open_needs = Need.objects.filter(status="open").count()
+    copies = max(0, math.ceil(requests / open_needs) - 1)
+    print(f"  base: {base} households, {open_needs} open needs, imported in {time.monotonic() - t0:.0f} s; "
+          f"{copies} copies to reach {requests:,}", flush=True)
+    t0 = time.monotonic()
+    qn = connection.ops.quote_name
+    h_cols = [f.column for f in Household._meta.concrete_fields if not f.primary_key]
+    n_cols = [f.column for f in Need._meta.concrete_fields if not f.primary_key]
+    today = timezone.localdate()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"SELECT max(id) FROM {qn(Household._meta.db_table)}")
+        last_household = cursor.fetchone()[0]
+        cursor.execute(f"SELECT max(id) FROM {qn(Need._meta.db_table)}")
+        last_need = cursor.fetchone()[0]
+        lots = list(Lot.objects.filter(quantity__gt=0, expiry__gte=today).values_list("id", flat=True)) + list(
+            Lot.objects.filter(quantity__gt=0, expiry__isnull=True).values_list("id", flat=True))
+        for k in range(1, copies + 1):
+            suffix = f"'-k{k}'"
+            select = ", ".join(concat(qn(c), suffix) if c == "code" else qn(c) for c in h_cols)
+            cursor.execute(f"INSERT INTO {qn(Household._meta.db_table)} ({', '.join(map(qn, h_cols))}) "
+                           f"SELECT {select} FROM {qn(Household._meta.db_table)} WHERE id <= %s", [last_household])
+            select = ", ".join("h1.id" if c == "household_id" else f"n.{qn(c)}" for c in n_cols)
+            cursor.execute(
+                f"INSERT INTO {qn(Need._meta.db_table)} ({', '.join(map(qn, n_cols))}) SELECT {select} "
+                f"FROM {qn(Need._meta.db_table)} n JOIN {qn(Household._meta.db_table)} h0 ON h0.id = n.household_id "
+                f"JOIN {qn(Household._meta.db_table)} h1 ON h1.code = {concat('h0.code', suffix)} "
+                f"WHERE n.id <= %s AND n.status = 'open'", [last_need])
+        # stock grows with the needs: each live lot gets a twin holding ``copies`` times its units (split in lots
+        # of at most 1,000,000 units, the schema's ceiling)
+        for lot_id in lots:
+            lot = Lot.objects.get(pk=lot_id)
+            total, parts = lot.quantity * copies, []
+            while total > 0:
+                parts.append(min(total, 1_000_000))
+                total -= parts[-1]
+            new = [Lot(item_id=lot.item_id, point_id=lot.point_id, quantity=q, initial_quantity=q, expiry=lot.expiry,
+                       received_at=lot.received_at, source=f"{lot.source} (copy)") for q in parts]
+            Lot.objects.bulk_create(new, batch_size=500)
+            LedgerEntry.objects.bulk_create([
+                LedgerEntry(at=x.received_at, kind=LedgerEntry.Kind.RECEIPT, item_id=x.item_id, point_id=x.point_id,
+                            lot=x, quantity=x.quantity, balance_after=x.quantity, reason=x.source) for x in new],
+                batch_size=500)
+        # exactly ``requests`` open needs: the copies beyond are dropped (copies have no filings)
+        extra = list(Need.objects.filter(status="open").order_by("-id").values_list("id", flat=True)[
+            :max(0, Need.objects.filter(status="open").count() - requests)])
+        if extra:
+            Need.objects.filter(pk__gte=min(extra), pk__gt=last_need).delete()
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM ANALYZE")
+    else:
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+    n = Need.objects.filter(status="open").count()
+    print(f"  copied to {Household.objects.count():,} households and {n:,} open needs "
+          f"in {time.monotonic() - t0:.0f} s", flush=True)
+    return n
+
+
+# --- measuring -------------------------------------------------------------------------------------
+class Meter:
+    """Wall time spent inside named functions (patched in place), SQL statements and COPYs."""
+
+    def __init__(self) -> None:
+        self.spent: dict[str, float] = {}
+        self.queries = 0
+        self.query_time = 0.0
+        self.copies = 0
+        self.slow: list[tuple[float, str]] = []  # statements over half a second: (seconds, their start)
+
+    def wrap(self, owner: Any, name: str, label: str) -> Callable[[], None]:
+        if not hasattr(owner, name):
+            return lambda: None
+        original = getattr(owner, name)
+        meter = self
+
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                meter.spent[label] = meter.spent.get(label, 0.0) + time.perf_counter() - start
+
+        setattr(owner, name, timed)
+        return lambda: setattr(owner, name, original)
+
+    def __call__(self, execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any) -> Any:
+        start = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            self.queries += 1
+            spent = time.perf_counter() - start
+            self.query_time += spent
+            if spent > 0.5:
+                self.slow.append((spent, " ".join(sql.split())[:90]))
+
+
+@contextmanager
+def measured(patches: list[tuple[Any, str, str]]) -> Iterator[tuple[Meter, dict[str, float]]]:
+    from django.db import connection
+
+    meter = Meter()
+    undo = [meter.wrap(owner, name, label) for owner, name, label in patches]
+    out: dict[str, float] = {}
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    try:
+        with connection.execute_wrapper(meter):
+            yield meter, out
+    finally:
+        out["wall"] = time.perf_counter() - wall0
+        out["cpu"] = time.process_time() - cpu0
+        for u in undo:
+            u()
+
+
+def _copy_counter(meter_ref: list[Meter | None]) -> Callable[[], None]:
+    """Count COPY statements of the fast path (they do not pass Django's execute wrappers)."""
+    try:
+        from civicgrid.core import bulk
+    except ImportError:
+        return lambda: None
+    if not hasattr(bulk, "copy_rows"):
+        return lambda: None
+    original = bulk.copy_rows
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        start = time.perf_counter()
+        try:
+            return original(*args, **kwargs)
+        finally:
+            if meter_ref[0] is not None:
+                meter_ref[0].copies += 1
+                meter_ref[0].slow.append((time.perf_counter() - start, f"COPY {args[1]} (rows sent from Python)"))
+
+    bulk.copy_rows = counted  # type: ignore[attr-defined]
+    return lambda: setattr(bulk, "copy_rows", original)
+
+
+def _lock_prober(path: str, stop: Any, out: Any) -> None:
+    """Another process writing now and then, as a sweep visit would (BEGIN IMMEDIATE, a write, commit)."""
+    import sqlite3
+
+    db = sqlite3.connect(path, timeout=20, isolation_level=None)
+    waits, failed = [], 0
+    while not stop.is_set():
+        start = time.perf_counter()
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            db.execute("CREATE TABLE IF NOT EXISTS bench_probe (n INTEGER)")
+            db.execute("INSERT INTO bench_probe VALUES (1)")
+            db.execute("COMMIT")
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc):
+                failed += 1
+            with suppress(sqlite3.OperationalError):
+                db.execute("ROLLBACK")
+        waits.append(time.perf_counter() - start)
+        time.sleep(0.2)
+    out.put({"tries": len(waits), "failed": failed, "max_wait": max(waits, default=0.0)})
+
+
+def run_engine(args: argparse.Namespace, *, sqlite: bool) -> dict[str, Any]:
+    scratch = Path(tempfile.mkdtemp(prefix="civicgrid-bench-round-"))
+    os.environ["CIVICGRID_VAR_DIR"] = str(scratch)
+    os.environ["DJANGO_SETTINGS_MODULE"] = "civicgrid.config.settings"
+    if sqlite:
+        os.environ["CIVICGRID_DATABASE_URL"] = f"sqlite:///{scratch}/civicgrid.sqlite3"
+    name = "SQLite" if sqlite else "PostgreSQL"
+    requests = args.sqlite_requests if sqlite else args.requests
+    print(f"{name}: setting up about {requests:,} open needs in {scratch}", flush=True)
+    try:
+        n = setup(requests=requests, base=args.base, seed=args.seed)
+        return measure(args, n=n, sqlite=sqlite, path=scratch / "civicgrid.sqlite3")
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def measure(args: argparse.Namespace, *, n: int, sqlite: bool, path: Path) -> dict[str, Any]:
+    from django.db import connection
+    from django.utils import timezone
+
+    from civicgrid.core import auditchain
+    from civicgrid.core.scoping import PLATFORM
+    from civicgrid.registry.models import Place
+    from civicgrid.relief import round_writes, rounds, selectors, services
+    from civicgrid.relief.models import DeliveryStop, DeliveryTask, Need, RoundAllocation
+
+    places = list(Place.objects.filter(level="community").order_by("path").values_list("pk", flat=True))
+    items = sorted(set(Need.objects.filter(status="open").values_list("item__code", flat=True)))
+    seed = 20261129
+    connection.close()
+    common = [(selectors, "round_inputs", "read"), (rounds, "compare_policies", "engine")]
+    meter_ref: list[Meter | None] = [None]
+    uncount = _copy_counter(meter_ref)
+    out: dict[str, Any] = {"requests": n}
+    with measured(common) as (meter, t):
+        preview = selectors.round_preview(scope=PLATFORM, place_ids=places, item_codes=items, days=3, seed=seed)
+        fingerprint = preview.inputs.fingerprint
+    requests = len(preview.inputs.requests)
+    rest = t["wall"] - meter.spent.get("read", 0) - meter.spent.get("engine", 0)
+    print(f"  preview of {requests:,} requests ({len(places)} communities, {len(items)} items): {t['wall']:.1f} s "
+          f"wall, {t['cpu']:.1f} s CPU; reading into frames {meter.spent.get('read', 0):.1f} s, engine "
+          f"(5 policies + figures) {meter.spent.get('engine', 0):.1f} s, the rest {rest:.1f} s; "
+          f"{meter.queries} SQL statements ({meter.query_time:.1f} s in the database)", flush=True)
+    out["preview"] = {"wall": t["wall"], "cpu": t["cpu"], **meter.spent, "rest": rest, "queries": meter.queries}
+    del preview
+
+    held: list[float] = []  # the transaction's body, then its commit
+    real_block = services.serialised_block
+
+    @contextmanager
+    def timed_block() -> Iterator[None]:
+        start = time.perf_counter()
+        with real_block():
+            yield
+            body = time.perf_counter()
+        held.extend([body - start, time.perf_counter() - body])
+
+    services.serialised_block = timed_block  # type: ignore[assignment]
+    probe_stop = multiprocessing.Event()
+    probe_out: Any = multiprocessing.Queue()
+    probe = None
+    if sqlite:
+        probe = multiprocessing.Process(target=_lock_prober, args=(str(path), probe_stop, probe_out))
+        probe.start()
+        time.sleep(0.5)
+    patches = [*common, (auditchain, "append", "audit"), (auditchain, "append_many", "audit"),
+               (round_writes, "plan", "plan")]
+    try:
+        with measured(patches) as (meter, t):
+            meter_ref[0] = meter
+            round = services.round_confirm(user=None, scope=PLATFORM, place_ids=places, item_codes=items, days=3,
+                                           policy="equity", seed=seed, fingerprint=fingerprint,
+                                           now=timezone.now() + timedelta(seconds=1))
+    finally:
+        services.serialised_block = real_block  # type: ignore[assignment]
+        meter_ref[0] = None
+        uncount()
+    spent = meter.spent
+    writes = t["wall"] - sum(spent.get(k, 0) for k in ("read", "engine", "audit", "plan"))
+    print(f"  confirm of {round.n_requests:,} requests: {t['wall']:.1f} s wall, {t['cpu']:.1f} s CPU; reading and "
+          f"locking {spent.get('read', 0):.1f} s, engine {spent.get('engine', 0):.1f} s, planning the rows "
+          f"(one-time codes encrypted, stock by lot, the snapshot) {spent.get('plan', 0):.1f} s, writes "
+          f"{writes:.1f} s, audit {spent.get('audit', 0):.1f} s; {meter.queries} SQL statements + "
+          f"{meter.copies} COPY ({meter.query_time:.1f} s in the database)", flush=True)
+    for seconds, sql in sorted(meter.slow, reverse=True)[:8]:
+        print(f"    {seconds:5.1f} s  {sql}", flush=True)
+    print(f"  written: {RoundAllocation.objects.filter(round=round).count():,} allocations, "
+          f"{DeliveryTask.objects.filter(round=round).count():,} tasks, "
+          f"{DeliveryStop.objects.filter(task__round=round).count():,} stops; "
+          f"{round.units_allocated:,} units", flush=True)
+    out["confirm"] = {"wall": t["wall"], "cpu": t["cpu"], **spent, "writes": writes, "queries": meter.queries,
+                      "copies": meter.copies, "serialised": sum(held)}
+    if sqlite:
+        print(f"  SQLite write lock held {sum(held):.1f} s (from BEGIN IMMEDIATE: writing {held[0]:.1f} s, "
+              f"the commit {held[1]:.2f} s)", flush=True)
+        probe_stop.set()
+        assert probe is not None
+        probe.join(timeout=60)
+        result = probe_out.get(timeout=10)
+        print(f"  another process writing every 0.2 s meanwhile: {result['tries']} writes, {result['failed']} "
+              f"'database is locked', longest wait {result['max_wait']:.1f} s", flush=True)
+        out["probe"] = result
+    else:
+        print(f"  transaction (row locks held) {sum(held):.1f} s (commit {held[1]:.2f} s)", flush=True)
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--requests", type=int, default=100_000)
+    parser.add_argument("--sqlite-requests", type=int, default=None)
+    parser.add_argument("--base", type=int, default=4_000, help="households generated and imported")
+    parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--skip-sqlite", action="store_true")
+    parser.add_argument("--skip-postgres", action="store_true")
+    parser.add_argument("--inner", choices=("postgres", "sqlite"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.sqlite_requests is None:
+        args.sqlite_requests = args.requests
+    sys.path.insert(0, str(ROOT / "src"))
+    if args.inner:
+        out = run_engine(args, sqlite=args.inner == "sqlite")
+        print("RESULT " + json.dumps(out), flush=True)
+        return 0
+    print(f"load: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f} (1, 5, 15 min)",
+          flush=True)
+    failed = 0
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    if not args.skip_postgres:
+        failed |= subprocess.call([str(ROOT / "scripts" / "with-postgres.sh"), sys.executable, __file__,
+                                   *sys.argv[1:], "--inner", "postgres"], env=env, timeout=3600)
+    if not args.skip_sqlite:
+        env.pop("CIVICGRID_DATABASE_URL", None)
+        failed |= subprocess.call([sys.executable, __file__, *sys.argv[1:], "--inner", "sqlite"], env=env,
+                                  timeout=3600)
+    print(f"load: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f} (1, 5, 15 min)",
+          flush=True)
+    return 0 if not failed else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,215 @@
+"""Writing a confirmed round in one burst: allocations, delivery tasks and stops, needs and stock.
+
+Everything is worked out before the write transaction (:func:`plan`: one task per building, one stop per
+household, the lots each point's units come from, first expiry first), so the transaction (on SQLite, the
+database's one write lock) only writes: a handful of statements whatever the number of requests, each table in
+one bulk statement (:mod:`civicgrid.core.bulk`: COPY on PostgreSQL, one ``executemany`` on SQLite), the needs in
+one ``UPDATE ... FROM`` the allocation rows.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from django.db import connection
+from django.db.models import Field, Model
+
+from civicgrid.core import audit
+from civicgrid.core.bulk import columns_of, insert_rows, update_rows
+from civicgrid.core.crypto import encrypt_many
+from civicgrid.relief import rounds
+from civicgrid.relief.events import ReliefEvent
+from civicgrid.relief.models import (
+    AllocationRound,
+    DeliveryStop,
+    DeliveryTask,
+    DistributionPoint,
+    Item,
+    LedgerEntry,
+    Lot,
+    Need,
+    RoundAllocation,
+)
+
+
+class StockChanged(Exception):
+    """Less stock is left in a pool than the engine handed out (the lots changed since they were read)."""
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a confirmation writes, in the order it is written."""
+
+    frame: pd.DataFrame  # the requests with ``allocated``, ``explanation`` and ``stock_coverage``
+    tasks: list[tuple[int, str, str]]  # (building id, place path, point code), one per building
+    stops: list[tuple[int, int, str]]  # (task index, household id, one-time code encrypted), one per household
+    issues: list[tuple[int, str, str, int, int]]  # (lot id, item, point, units taken, units left)
+    snapshot: dict[str, Any]  # the round's frozen inputs (rounds.snapshot)
+    served: int  # needs given units
+    served_sha256: str  # their digest (civicgrid.core.audit.ids_digest)
+
+
+def plan(inputs: rounds.RoundInputs, result: pd.DataFrame, *, policy: str, seed: int) -> Plan:
+    """The rows of a round whose engine ``result`` is given (same order as ``inputs.requests``)."""
+    frame = inputs.requests.assign(allocated=result["allocated"].to_numpy(), explanation=result["explanation"]
+                                   .to_numpy(), stock_coverage=result["stock_coverage"].to_numpy())
+    served = frame[frame["allocated"].to_numpy() > 0]
+    homes = inputs.homes if inputs.homes is not None else pd.DataFrame(
+        {"household_id": [], "building_id": [], "place_path": []})
+    home = homes.set_index("household_id")
+    households = np.unique(served["household_id"].to_numpy())  # ascending: tasks and stops in household order
+    buildings = home["building_id"].reindex(households).to_numpy()
+    paths = home["place_path"].reindex(households).to_numpy()
+    point_of = dict(zip(served["household_id"].tolist(), served["point"].tolist(), strict=True))
+    tasks: list[tuple[int, str, str]] = []
+    task_of: dict[int, int] = {}
+    members: list[list[int]] = []
+    for hid, building, path in zip(households.tolist(), buildings.tolist(), paths.tolist(), strict=True):
+        index = task_of.get(building)
+        if index is None:
+            index = task_of[building] = len(tasks)
+            tasks.append((int(building), str(path), str(point_of[hid])))
+            members.append([])
+        members[index].append(hid)
+    codes = encrypt_many(f"{secrets.randbelow(10**6):06d}" for _ in range(len(households)))
+    stops = [(index, hid) for index, hids in enumerate(members) for hid in hids]
+    return Plan(frame=frame, tasks=tasks, stops=[(i, h, c) for (i, h), c in zip(stops, codes, strict=True)],
+                issues=_issues(inputs, served),
+                snapshot=rounds.snapshot(inputs, policy=policy, seed=seed,
+                                         vulnerability_rules=list(inputs.vulnerability_rules)),
+                served=len(served), served_sha256=audit.ids_digest(served["request_id"].tolist()))
+
+
+def same_rows(first: rounds.RoundInputs, second: rounds.RoundInputs) -> bool:
+    """Whether a plan made from ``first`` holds for ``second``: the same requests and stock (the fingerprint),
+    the same lots and the same buildings of the households."""
+    def same(a: pd.DataFrame | None, b: pd.DataFrame | None) -> bool:
+        if a is None or b is None:
+            return a is None and b is None
+        return a.reset_index(drop=True).equals(b.reset_index(drop=True))
+
+    return first.fingerprint == second.fingerprint and same(first.lots, second.lots) and same(first.homes,
+                                                                                              second.homes)
+
+
+def _issues(inputs: rounds.RoundInputs, served: pd.DataFrame) -> list[tuple[int, str, str, int, int]]:
+    """Each pool's units taken from its lots first expiry first (lots without expiry last), then oldest first,
+    as :func:`civicgrid.relief.selectors.available_lots` orders them."""
+    if served.empty:
+        return []
+    lots = inputs.lots
+    if lots is None or lots.empty:
+        raise StockChanged("no lots")
+    order = lots.assign(no_expiry=lots["expiry"].isna()).sort_values(
+        ["no_expiry", "expiry", "received_at", "lot_id"], kind="stable")
+    pools = {key: list(zip(group["lot_id"].tolist(), group["quantity"].tolist(), strict=True))
+             for key, group in order.groupby(["item", "point"], sort=False)}
+    out = []
+    for (item, point), units in served.groupby(["item", "point"])["allocated"].sum().items():
+        left = int(units)
+        for lot_id, quantity in pools.get((item, point), []):
+            if left == 0:
+                break
+            take = min(left, int(quantity))
+            out.append((int(lot_id), str(item), str(point), take, int(quantity) - take))
+            left -= take
+        if left:
+            raise StockChanged(f"{left} units of {item} at {point} more than the lots hold")
+    return out
+
+
+def _db(model: type[Model], name: str, value: Any) -> Any:
+    """``value`` as the database stores the field (aware datetimes, encrypted text, ...)."""
+    field = model._meta.get_field(name)
+    assert isinstance(field, Field)
+    return field.get_db_prep_save(value, connection)
+
+
+def _defaults(model: type[Model], given: tuple[str, ...]) -> tuple[list[str], list[Any]]:
+    """The other concrete columns of ``model`` and their default values (what a new row holds)."""
+    names: list[str] = []
+    values: list[Any] = []
+    for f in model._meta.concrete_fields:
+        if f.primary_key or f.attname in given:
+            continue
+        names.append(str(f.column))
+        values.append(f.get_db_prep_save(f.get_default(), connection))
+    return names, values
+
+
+def write(*, user: Any, round: AllocationRound, plan: Plan, items: list[Item], now: datetime, reason: str) -> None:
+    """Write the planned rows of ``round`` (already saved) and audit them with one summarising row per kind."""
+    frame = plan.frame
+    item_ids = {i.code: i.pk for i in items}
+    point_ids = dict(DistributionPoint.objects.filter(code__in=set(frame["point"].tolist())).values_list("code", "id"))
+
+    given: tuple[str, ...] = ("round_id", "building_id", "place_path", "point_id", "due_at")
+    rest, fill = _defaults(DeliveryTask, given)
+    due = _db(DeliveryTask, "due_at", round.due_at)
+    insert_rows(DeliveryTask, [*given, *rest], [
+        (round.pk, building, path, point_ids[point], due, *fill) for building, path, point in plan.tasks])
+    task_ids = dict(columns_of_pairs(DeliveryTask.objects.filter(round=round).values_list("building_id", "id")))
+
+    given = ("task_id", "household_id", "code")
+    rest, fill = _defaults(DeliveryStop, given)
+    insert_rows(DeliveryStop, [*given, *rest], [
+        (task_ids[plan.tasks[index][0]], hid, code, *fill)
+        for index, hid, code in plan.stops])
+    stop_ids = dict(columns_of_pairs(DeliveryStop.objects.filter(task__round=round).values_list("household_id",
+                                                                                               "id")))
+
+    allocated = frame["allocated"].to_numpy(dtype=np.int64)
+    households = frame["household_id"].to_numpy(dtype=np.int64)
+    stops = [stop_ids[h] if a > 0 else None for h, a in zip(households.tolist(), allocated.tolist(), strict=True)]
+    given = ("round_id", "need_id", "household_id", "item_id", "point_id", "quantity", "need_quantity", "floor",
+             "tier", "weight", "stock_coverage", "explanation", "stop_id")
+    n = len(frame)
+    insert_rows(RoundAllocation, given, zip(
+        [round.pk] * n, frame["request_id"].tolist(), households.tolist(),
+        [item_ids[c] for c in frame["item"].tolist()], [point_ids[p] for p in frame["point"].tolist()],
+        allocated.tolist(), frame["need"].tolist(), frame["floor"].tolist(), frame["tier"].tolist(),
+        frame["weight"].tolist(), frame["stock_coverage"].astype(float).tolist(),
+        [str(e) for e in frame["explanation"].tolist()], stops, strict=True))
+    _take_needs(round, now)
+
+    update_rows(Lot, key="id", columns=["quantity"], rows=[(left, lot) for lot, _i, _p, _take, left in plan.issues])
+    given = ("at", "kind", "item_id", "point_id", "lot_id", "quantity", "balance_after", "reason", "user_id", "round_id")
+    rest, fill = _defaults(LedgerEntry, given)
+    at, user_id = _db(LedgerEntry, "at", now), getattr(audit.acting_user(user), "pk", None)
+    insert_rows(LedgerEntry, [*given, *rest], [
+        (at, LedgerEntry.Kind.ALLOCATION.value, item_ids[item], point_ids[point], lot, -take, left, reason[:200],
+         user_id, round.pk, *fill) for lot, item, point, take, left in plan.issues])
+
+    place_path = round.place.path if round.place else ""
+    audit.record_bulk(user=user, event=ReliefEvent.DELIVERY_TASKS_CREATED, model=DeliveryTask,
+                      ids=list(task_ids.values()), counts={"tasks": len(task_ids), "stops": len(stop_ids),
+                                                           "round": round.pk},
+                      place_path=place_path, summary=f"round #{round.pk}")
+    audit.record_bulk(user=user, event=ReliefEvent.STOCK_ISSUED, model=Lot, ids=[i[0] for i in plan.issues],
+                      counts={"round": round.pk, "lots": len(plan.issues), "ledger_entries": len(plan.issues),
+                              "units": sum(i[3] for i in plan.issues)},
+                      place_path=place_path, summary=reason[:200])
+
+
+def columns_of_pairs(queryset: Any) -> list[tuple[Any, Any]]:
+    """The two columns of a ``values_list`` queryset as pairs, read in one query without converters."""
+    both = columns_of(queryset, ("a", "b"))
+    return list(zip(both["a"], both["b"], strict=True))
+
+
+def _take_needs(round: AllocationRound, now: datetime) -> None:
+    """Every need the round gave units to: its allocated quantity grows by them, and a need now fully allocated
+    is ``allocated``; one statement from the round's own allocation rows."""
+    qn = connection.ops.quote_name
+    need, allocation = qn(Need._meta.db_table), qn(RoundAllocation._meta.db_table)
+    sql = (f"UPDATE {need} SET allocated_quantity = {need}.allocated_quantity + a.quantity, updated_at = %s, "
+           f"status = CASE WHEN {need}.allocated_quantity + a.quantity >= {need}.quantity THEN %s "
+           f"ELSE {need}.status END FROM {allocation} a WHERE a.round_id = %s AND a.quantity > 0 "
+           f"AND a.need_id = {need}.id")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [_db(Need, "updated_at", now), Need.Status.ALLOCATED.value, round.pk])

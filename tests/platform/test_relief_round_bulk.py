@@ -1,0 +1,353 @@
+"""A round confirmed through the bulk path (issue 15): its rows are what the engine gives on tables built here from
+the records, the same allocations, tasks, stops, needs, stock and ledger as the row-by-row path it replaced (kept as
+the reference in ``relief_round_reference``) on randomized communities, a bounded number of statements however many
+requests, the engine outside the write transaction, and a summarising audit row per kind that the chain verifies."""
+
+from __future__ import annotations
+
+import math
+import random
+import re
+from datetime import timedelta
+from typing import Any
+
+import pandas as pd
+import pytest
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from civicgrid.core import audit, auditchain
+from civicgrid.core.errors import Conflict
+from civicgrid.core.models import AuditLog
+from civicgrid.engine.allocation import allocate
+from civicgrid.registry.models import Household, Place
+from civicgrid.relief import rounds, selectors, services
+from civicgrid.relief.models import (
+    AllocationRound,
+    DeliveryStop,
+    DeliveryTask,
+    DistributionPoint,
+    Item,
+    LedgerEntry,
+    Lot,
+    Need,
+    RoundAllocation,
+)
+from tests.platform import relief_round_reference as reference
+from tests.platform.relief_support import (
+    SPHERE_FOOD_KCAL,
+    SPHERE_WATER_L,
+    catalogue,
+    community,
+    key,
+    login,
+    point_for,
+    receive,
+)
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
+
+DAYS = 3
+URGENCIES = ("normal", "normal", "normal", "urgent", "critical")
+
+
+def _random_world(seed: int, *, per_community: int = 30) -> tuple[list[Place], dict[str, Item]]:
+    """Needs of random households of both communities (random items, amounts, urgencies) and stock of random
+    lots (expiring, not expiring, one expired) covering a random share at each community's point."""
+    rng = random.Random(seed)
+    items = catalogue()
+    user, scope = login("district")
+    places = [community("C01"), community("C02")]
+    for place in places:
+        point = point_for(place)
+        households = list(Household.objects.filter(place_path__startswith=place.path).order_by("code"))
+        demand: dict[str, int] = {}
+        for household in rng.sample(households, k=min(per_community, len(households))):
+            persons = max(1, household.size)
+            for name in rng.sample(["food", "water", "insulin", "medicine"], k=rng.randint(1, 3)):
+                most = {"food": 7 * persons, "water": 15 * persons, "insulin": 3, "medicine": 4}[name]
+                quantity = rng.randint(1, most)
+                services.need_file(user=user, scope=scope, household_id=household.pk, item=items[name],
+                                   quantity=quantity, urgency=rng.choice(URGENCIES), key=key())
+                demand[name] = demand.get(name, 0) + quantity
+        today = timezone.localdate()
+        for name, units in demand.items():
+            stock = int(units * rng.uniform(0.3, 0.9))
+            for part in _split(stock, rng):
+                expiry = rng.choice([None, today + timedelta(days=rng.randint(1, 90))])
+                receive(items[name], point, part, expiry=expiry)
+        receive(items["food"], point, 25, expiry=today - timedelta(days=1))  # expired: never allocated
+    return places, items
+
+
+def _split(units: int, rng: random.Random) -> list[int]:
+    parts = []
+    while units > 0:
+        parts.append(min(units, rng.randint(1, max(1, units // 2 + 1))))
+        units -= parts[-1]
+    return parts
+
+
+def _confirm(confirm: Any, places: list[Place], items: dict[str, Item], *, policy: str, seed: int,
+             now: Any) -> AllocationRound:
+    user, scope = login("district")
+    return confirm(user=user, scope=scope, place_ids=[p.pk for p in places],
+                   item_codes=[i.code for i in items.values()], days=DAYS, policy=policy, seed=seed, now=now)
+
+
+def _written(round: AllocationRound) -> dict[str, Any]:
+    """Everything a confirmation wrote or changed, without database ids that differ between runs."""
+    stops = {s.pk: s for s in DeliveryStop.objects.filter(task__round=round).select_related("task")}
+    by_round = re.compile(rf"#{round.pk}\b")
+    return {
+        "round": (round.place_id, round.place_paths, round.item_codes, round.policy, round.seed, round.days,
+                  round.snapshot, round.result, round.metrics, round.n_requests, round.units_allocated,
+                  round.confirmed_at, round.due_at),
+        "allocations": sorted(
+            (a.need_id, a.household_id, a.item_id, a.point_id, a.quantity, a.need_quantity, a.floor, a.tier, a.weight,
+             a.stock_coverage, a.explanation,
+             None if a.stop_id is None else (stops[a.stop_id].household_id, stops[a.stop_id].task.building_id))
+            for a in RoundAllocation.objects.filter(round=round)),
+        "tasks": sorted((t.building_id, t.place_path, t.point_id, t.due_at, t.status, t.organisation_id, t.requeued,
+                         tuple(sorted(s.household_id for s in stops.values() if s.task_id == t.pk)))
+                        for t in DeliveryTask.objects.filter(round=round)),
+        "stops": sorted((s.household_id, s.task.building_id, s.status, s.wrong_codes, len(s.code), s.code.isdigit())
+                        for s in stops.values()),
+        "needs": sorted(Need.objects.values_list("id", "allocated_quantity", "status", "updated_at")),
+        "lots": sorted(Lot.objects.values_list("id", "quantity")),
+        "ledger": sorted((e.lot_id, e.kind, e.quantity, e.balance_after, by_round.sub("#N", e.reason), e.user_id)
+                         for e in LedgerEntry.objects.filter(round=round)),
+    }
+
+
+class _Rollback(Exception):
+    pass
+
+
+@pytest.mark.parametrize(("seed", "policy"), [(1, "equity"), (2, "fcfs"), (3, "lottery"), (4, "equity")])
+def test_the_bulk_path_writes_exactly_what_the_row_by_row_path_wrote(seed: int, policy: str) -> None:
+    places, items = _random_world(seed)
+    now = timezone.now().replace(microsecond=0) + timedelta(minutes=5)
+    try:
+        with transaction.atomic():
+            old = _written(_confirm(reference.round_confirm, places, items, policy=policy, seed=seed, now=now))
+            raise _Rollback
+    except _Rollback:
+        pass
+    assert not AllocationRound.objects.exists() and not LedgerEntry.objects.filter(kind="allocation").exists()
+    new = _written(_confirm(services.round_confirm, places, items, policy=policy, seed=seed, now=now))
+    assert old["allocations"] and old["tasks"] and old["ledger"]
+    for part in old:
+        assert new[part] == old[part], part
+
+
+def test_the_reader_gives_the_frames_the_row_by_row_reader_gave() -> None:
+    places, items = _random_world(5)
+    user, scope = login("district")
+    for lock in (False, True):
+        with transaction.atomic():
+            fast = selectors.round_inputs(scope=scope, places=places, items=list(items.values()), days=DAYS, lock=lock)
+            slow = reference.round_inputs(scope=scope, places=places, items=list(items.values()), days=DAYS, lock=lock)
+        pd.testing.assert_frame_equal(fast.requests, slow.requests)
+        pd.testing.assert_frame_equal(fast.stock, slow.stock)
+        assert (fast.skipped_no_point, fast.place_paths, fast.item_codes) == (
+            slow.skipped_no_point, slow.place_paths, slow.item_codes)
+
+
+def _independent_requests(places: list[Place], items: dict[str, Item]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The engine's tables from the records, by the published rules (tiers by urgency and life-critical items,
+    Sphere floors for food and water, the item's minimum otherwise), without the code under test."""
+    points = {p.place.path: p.code for p in DistributionPoint.objects.select_related("place")}
+    rows = []
+    for need in Need.objects.filter(status="open").select_related("household", "item").order_by("id"):
+        household, item = need.household, need.item
+        left = need.quantity - need.allocated_quantity
+        if item.code == "t-food":
+            floor = min(left, math.ceil(household.size * SPHERE_FOOD_KCAL * DAYS / 2100))
+        elif item.code == "t-water":
+            floor = min(left, math.ceil(household.size * SPHERE_WATER_L * DAYS / 5))
+        else:
+            floor = min(left, item.floor_units)
+        tier = 0 if need.urgency == "critical" or item.life_critical else 1 if need.urgency == "urgent" else 2
+        point = next(code for path, code in points.items() if household.place_path.startswith(path))
+        rows.append({"request_id": need.pk, "household_id": household.pk, "item": item.code, "need": left,
+                     "weight": max(1.0, household.vulnerability_weight), "tier": tier, "floor": floor,
+                     "requested_at": need.filed_at, "point": point,
+                     "weight_reason": household.vulnerability_summary})
+    today = timezone.localdate()
+    stock: dict[tuple[str, str], int] = {}
+    for lot in Lot.objects.filter(quantity__gt=0).select_related("item", "point"):
+        if lot.expiry is None or lot.expiry >= today:
+            stock[(lot.item.code, lot.point.code)] = stock.get((lot.item.code, lot.point.code), 0) + lot.quantity
+    return pd.DataFrame(rows), pd.DataFrame([{"item": i, "point": p, "quantity": q, "unit": Item.objects.get(
+        code=i).unit} for (i, p), q in stock.items()])
+
+
+def test_a_confirmed_rounds_rows_are_what_the_engine_gives_on_independently_built_tables() -> None:
+    places, items = _random_world(6)
+    requests, stock = _independent_requests(places, items)
+    expected = allocate(requests, stock, policy="equity", seed=6)
+    round = _confirm(services.round_confirm, places, items, policy="equity", seed=6, now=None)
+    rows = {a.need_id: a for a in RoundAllocation.objects.filter(round=round)}
+    assert set(rows) == set(expected["request_id"].tolist())
+    for rid, allocated, explanation in zip(expected["request_id"], expected["allocated"], expected["explanation"],
+                                           strict=True):
+        assert (rows[rid].quantity, rows[rid].explanation) == (allocated, explanation)
+        assert (rows[rid].stop_id is not None) == (allocated > 0)
+    # the needs took their units, the lots gave them, first expiry first and never below zero
+    for need in Need.objects.filter(pk__in=rows):
+        assert need.allocated_quantity == rows[need.pk].quantity
+    taken = {(code, point): 0 for code, point in zip(stock["item"], stock["point"], strict=True)}
+    for a in rows.values():
+        taken[(a.item.code, a.point.code)] += a.quantity
+    for (code, point), units in taken.items():
+        ledger = LedgerEntry.objects.filter(round=round, item__code=code, point__code=point)
+        assert -sum(e.quantity for e in ledger) == units
+    assert not Lot.objects.filter(quantity__lt=0).exists()
+
+
+def test_stock_goes_first_expiry_first_from_the_lots_in_the_ledger() -> None:
+    places, items = _random_world(7)
+    round = _confirm(services.round_confirm, places, items, policy="equity", seed=7, now=None)
+    today = timezone.localdate()
+    for entry in LedgerEntry.objects.filter(round=round).select_related("lot"):
+        lot = entry.lot
+        assert lot.quantity == entry.balance_after >= 0
+        assert lot.expiry is None or lot.expiry >= today  # an expired lot gives nothing
+        # a lot that expires earlier at the same point, for the same item, was emptied first
+        earlier = Lot.objects.filter(item=lot.item, point=lot.point, quantity__gt=0, expiry__gte=today)
+        if lot.expiry is not None:
+            assert not earlier.filter(expiry__lt=lot.expiry).exists()
+        else:
+            assert not earlier.exists()
+
+
+def test_a_confirmations_statements_do_not_grow_with_its_requests() -> None:
+    places, items = _random_world(8, per_community=8)
+    counts = []
+    for place in places:
+        with CaptureQueriesContext(connection) as queries:
+            _confirm(services.round_confirm, [place], items, policy="equity", seed=8, now=None)
+        counts.append(len(queries))
+        # four times as many households file needs in the other community before its round
+        if len(counts) == 1:
+            user, scope = login("district")
+            rng = random.Random(8)
+            households = list(Household.objects.filter(place_path__startswith=places[1].path).filter(
+                relief_needs__isnull=True).order_by("code")[:32])
+            for household in households:
+                for name in ("food", "water"):
+                    services.need_file(user=user, scope=scope, household_id=household.pk, item=items[name],
+                                       quantity=rng.randint(1, 5), key=key())
+                    point = DistributionPoint.objects.get(place=places[1])
+                    receive(items[name], point, rng.randint(1, 4))
+    assert Need.objects.filter(household__place_path__startswith=places[1].path).count() >= 4 * Need.objects.filter(
+        household__place_path__startswith=places[0].path).count()
+    assert counts[0] == counts[1] and counts[0] <= 40, counts
+
+
+def test_the_engine_runs_before_the_write_transaction_and_a_change_in_between_is_planned_again(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    places, items = _random_world(9)
+    user, scope = login("district")
+    real_inputs, real_compare = selectors.round_inputs, rounds.compare_policies
+    entered: list[bool] = []
+    seen: list[int] = []
+
+    def compare(inputs: rounds.RoundInputs, *, seed: int, explain: str = "") -> list[rounds.PolicyOutcome]:
+        entered.append(_inside_block)
+        return real_compare(inputs, seed=seed, explain=explain)
+
+    _inside_block = False
+    real_block = services.serialised_block
+
+    from contextlib import contextmanager
+
+    @contextmanager
+    def block() -> Any:
+        nonlocal _inside_block
+        with real_block():
+            _inside_block = True
+            try:
+                yield
+            finally:
+                _inside_block = False
+
+    def inputs(**kwargs: Any) -> rounds.RoundInputs:
+        found = real_inputs(**kwargs)
+        seen.append(len(found.requests))
+        if len(seen) == 1:  # between the engine's read and the locked one, a household files a need
+            household = Household.objects.filter(place_path__startswith=places[0].path,
+                                                 relief_needs__isnull=True).order_by("code").first()
+            assert household is not None
+            services.need_file(user=user, scope=scope, household_id=household.pk, item=items["food"], quantity=2,
+                               key=key())
+        return found
+
+    monkeypatch.setattr(services, "serialised_block", block)
+    monkeypatch.setattr(selectors, "round_inputs", inputs)
+    monkeypatch.setattr(rounds, "compare_policies", compare)
+    round = _confirm(services.round_confirm, places, items, policy="equity", seed=9, now=None)
+    assert entered == [False, True]  # first outside the transaction; again inside only because a need came in
+    assert seen[1] == seen[0] + 1 == round.n_requests
+    monkeypatch.undo()
+    # the round holds the late need and its rows are still the engine's on the tables of that moment
+    check = selectors.round_check(scope=scope, round=round)
+    assert check.identical and check.requests == round.n_requests
+
+    # with the preview's fingerprint, the same change is refused and nothing is written
+    preview = selectors.round_preview(scope=scope, place_ids=[p.pk for p in places],
+                                      item_codes=[i.code for i in items.values()], days=DAYS, seed=9)
+    household = Household.objects.filter(relief_needs__isnull=True).order_by("code").first()
+    assert household is not None
+    services.need_file(user=user, scope=scope, household_id=household.pk, item=items["water"], quantity=1, key=key())
+    before = (AllocationRound.objects.count(), LedgerEntry.objects.count(), AuditLog.objects.count())
+    with pytest.raises(Conflict):
+        services.round_confirm(user=user, scope=scope, place_ids=[p.pk for p in places],
+                               item_codes=[i.code for i in items.values()], days=DAYS, policy="equity", seed=9,
+                               fingerprint=preview.inputs.fingerprint)
+    assert (AllocationRound.objects.count(), LedgerEntry.objects.count(), AuditLog.objects.count()) == before
+
+
+def test_one_summarising_audit_row_per_kind_with_digests_and_the_chain_verifies() -> None:
+    places, items = _random_world(10)
+    before = AuditLog.objects.count()
+    round = _confirm(services.round_confirm, places, items, policy="equity", seed=10, now=None)
+    rows = list(AuditLog.objects.order_by("seq")[before:])
+    assert sorted(r.event for r in rows) == ["relief.delivery_tasks_created", "relief.round_confirmed",
+                                             "relief.stock_issued"]
+    by_event = {r.event: r for r in rows}
+    served = RoundAllocation.objects.filter(round=round, quantity__gt=0).values_list("need_id", flat=True)
+    confirmed = by_event["relief.round_confirmed"].new
+    assert confirmed["needs_served"] == len(served) and confirmed["needs_served_sha256"] == audit.ids_digest(served)
+    tasks = by_event["relief.delivery_tasks_created"].new
+    assert tasks["ids_sha256"] == audit.ids_digest(DeliveryTask.objects.filter(round=round).values_list("id",
+                                                                                                        flat=True))
+    assert tasks["stops"] == DeliveryStop.objects.filter(task__round=round).count()
+    issued = by_event["relief.stock_issued"].new
+    ledger = LedgerEntry.objects.filter(round=round)
+    assert issued["ids_sha256"] == audit.ids_digest(ledger.values_list("lot_id", flat=True))
+    assert issued["units"] == -sum(e.quantity for e in ledger) == round.units_allocated
+    assert auditchain.verify().intact
+
+
+def test_batch_encryption_gives_fernet_tokens_under_the_first_key(settings: Any) -> None:
+    """The one-time codes are encrypted in one batch: each token is a Fernet token (the spec's layout, a fresh IV
+    each) that cryptography's own Fernet decrypts with the first field key, whatever the value's length."""
+    import base64
+
+    from cryptography.fernet import Fernet
+
+    from civicgrid.core import crypto
+
+    first, second = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    settings.CIVICGRID_FIELD_KEY = f"{first},{second}"
+    values = [f"{i:06d}" for i in range(300)] + ["", "a" * 15, "b" * 16, "张三丰" * 7, "x" * 100]
+    tokens = crypto.encrypt_many(values)
+    assert [Fernet(first.encode()).decrypt(t.encode()).decode() for t in tokens] == values
+    assert [crypto.decrypt(t) for t in tokens] == values
+    raw = [base64.urlsafe_b64decode(t) for t in tokens]
+    assert all(r[0] == 0x80 for r in raw)
+    assert len({r[9:25] for r in raw}) == len(raw)  # a fresh IV per token
+    assert crypto.encrypt_many([]) == []
