@@ -101,7 +101,7 @@ def _print_errors(errors, total: int | None = None) -> None:  # type: ignore[no-
 def cmd_import(args: argparse.Namespace) -> int:
     _django()
     _migrate()  # a first import sets the database up, as demo does
-    from civicgrid.core.importing import ImportRejected, read_tables
+    from civicgrid.core.importing import ImportRejected, console_limits, stream_tables
     from civicgrid.core.scoping import PLATFORM
     from civicgrid.engine.registry_format import TABLES
     from civicgrid.registry.services import registry_import
@@ -109,8 +109,9 @@ def cmd_import(args: argparse.Namespace) -> int:
     if not Path(args.path).exists():
         print(f"no such file or folder: {args.path}", file=sys.stderr)
         return 2
-    try:
-        counts = registry_import(user=None, scope=PLATFORM, tables=read_tables(args.path, expected=TABLES))
+    try:  # streamed: the files are read row by row, never held (a district of a million households)
+        tables = stream_tables(args.path, expected=TABLES, limits=console_limits())
+        counts = registry_import(user=None, scope=PLATFORM, tables=tables)
     except ImportRejected as rejected:
         _print_errors(rejected.errors, rejected.total)
         return 1

@@ -42,3 +42,101 @@ def rows_in(queryset: QuerySet[Model], *, field: str, values: Iterable[Any], col
     for batch in chunks(values):
         out.extend(queryset.filter(**{f"{field}__in": batch}).values(*columns))
     return out
+
+
+def present(model: type[Model], field: str, values: list[Any]) -> set[Any]:
+    """Which of ``values`` some row of ``model`` holds in ``field`` (an indexed column): on PostgreSQL one
+    query with the values as one array parameter (``= ANY``), elsewhere in chunks."""
+    from django.db import connection
+
+    if not values:
+        return set()
+    if connection.vendor == "postgresql":
+        table, (column,) = table_columns(model, [field])
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT DISTINCT {column} FROM {table} WHERE {column} = ANY(%s)", [list(values)])  # noqa: S608
+            return {r[0] for r in cursor.fetchall()}
+    found: set[Any] = set()
+    for batch in chunks(values):
+        found.update(model._default_manager.filter(**{f"{field}__in": batch}).values_list(field, flat=True))
+    return found
+
+
+# --- writing many rows ------------------------------------------------------------------------------
+WRITE_BATCH = 10_000  # rows per executemany on SQLite
+
+
+def table_columns(model: type[Model], attnames: Iterable[str]) -> tuple[str, list[str]]:
+    """The quoted table name and column names of ``model``'s fields given by attname."""
+    from django.db import connection
+
+    quote = connection.ops.quote_name
+    fields = {f.attname: f for f in model._meta.concrete_fields}
+    return quote(model._meta.db_table), [quote(str(fields[a].column)) for a in attnames]
+
+
+def copy_rows(model: type[Model], attnames: list[str], rows: Iterable[tuple[Any, ...]]) -> int:
+    """Insert ``rows`` (tuples of database-ready values, in the order of ``attnames``) into ``model``'s
+    table in the current transaction: ``COPY ... FROM STDIN`` on PostgreSQL, ``executemany`` in batches
+    of :data:`WRITE_BATCH` on SQLite. No model code runs (no ``save``, no ``pre_save``, no signals): the
+    caller hands finished values (encrypted, digested, dates as dates); the schema's constraints still
+    hold (a violation fails the transaction). Returns the number of rows."""
+    from django.db import connection
+
+    table, columns = table_columns(model, attnames)
+    n = 0
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            with cursor.cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+                    n += 1
+            return n
+        sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('%s' for _ in columns)})"  # noqa: S608
+        batch: list[tuple[Any, ...]] = []
+        for row in rows:
+            batch.append(row)
+            if len(batch) == WRITE_BATCH:
+                cursor.executemany(sql, batch)
+                n += len(batch)
+                batch = []
+        if batch:
+            cursor.executemany(sql, batch)
+            n += len(batch)
+    return n
+
+
+class IdBlock:
+    """Primary keys for rows a bulk writer inserts itself (so that other rows can refer to them before
+    they are read back). PostgreSQL: taken from the table's own sequence, so concurrent inserts never
+    collide; SQLite: after the largest key in use (the whole database is locked by the writing
+    transaction, so nobody else inserts meanwhile; SQLite moves the table's AUTOINCREMENT counter past
+    an explicit key by itself)."""
+
+    def __init__(self, model: type[Model]):
+        from django.db import connection
+
+        self.model, self.vendor = model, connection.vendor
+        self.table, (self.pk,) = table_columns(model, [str(model._meta.pk.attname)])  # type: ignore[union-attr]
+        self.next = 0
+        if self.vendor != "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(f"SELECT COALESCE(MAX({self.pk}), 0) FROM {self.table}")  # noqa: S608
+                top = int(cursor.fetchone()[0])
+                cursor.execute("SELECT seq FROM sqlite_sequence WHERE name = %s", [model._meta.db_table])
+                found = cursor.fetchone()
+            self.next = max(top, int(found[0]) if found else 0) + 1
+
+    def take(self, n: int) -> list[int]:
+        from django.db import connection
+
+        if n <= 0:
+            return []
+        if self.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                               [self.model._meta.db_table, self.model._meta.pk.column, n])  # type: ignore[union-attr]
+                return [int(r[0]) for r in cursor.fetchall()]
+        out = list(range(self.next, self.next + n))
+        self.next += n
+        return out

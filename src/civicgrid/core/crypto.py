@@ -45,7 +45,13 @@ def parse_keys(value: str) -> tuple[str, ...]:
 
 
 def field_keys() -> tuple[str, ...]:
-    return parse_keys(settings.CIVICGRID_FIELD_KEY)
+    return _parsed_keys(str(settings.CIVICGRID_FIELD_KEY or ""))
+
+
+@lru_cache(maxsize=4)
+def _parsed_keys(value: str) -> tuple[str, ...]:
+    # parsing builds a Fernet per key: once per configured value, not once per encrypted cell
+    return parse_keys(value)
 
 
 @lru_cache(maxsize=4)
@@ -62,6 +68,29 @@ def decrypt(token: str) -> str:
         return _fernet(field_keys()).decrypt(token.encode()).decode()
     except InvalidToken as exc:  # a wrong key must fail loudly, never show ciphertext as data
         raise ValueError("cannot decrypt a sensitive field: is CIVICGRID_FIELD_KEY the key it was written with?") from exc
+
+
+def encrypter() -> Any:
+    """``encrypt`` bound to the current key, for a bulk writer's loop (the same ciphertext format:
+    any configured key decrypts it with :func:`decrypt`)."""
+    first = _single_fernet(field_keys()[0])
+    return lambda value: first.encrypt(value.encode()).decode()
+
+
+@lru_cache(maxsize=4)
+def _single_fernet(key: str) -> Fernet:
+    return Fernet(key.encode())
+
+
+def digester() -> Any:
+    """``digest`` bound to the current key, for a bulk writer's loop ('' for empty, as :func:`digest`)."""
+    key = _digest_key(field_keys()[0])
+    new = hmac.new
+
+    def one(value: str) -> str:
+        return new(key, normalise(value).encode(), hashlib.sha256).hexdigest()[:40] if value else ""
+
+    return one
 
 
 def normalise(value: str) -> str:

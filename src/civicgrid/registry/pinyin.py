@@ -5,9 +5,12 @@ name is written: by the services, by the importer and by the migration that adde
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from pypinyin import Style, lazy_pinyin
 
 
+@lru_cache(maxsize=1 << 17)  # names repeat (a district has far fewer distinct names than residents)
 def name_initials(name: str) -> str:
     """``name_initials("张三丰")`` is ``"zsf"``; ``name_initials("李 Amy")`` is ``"lamy"``."""
     out = []

@@ -1,0 +1,395 @@
+"""A registry import of new records, streamed (issue 15: a district of a million households).
+
+:func:`import_new` reads each table once, row by row (from :func:`civicgrid.core.importing.stream_tables`
+or from lists), checks every row as :mod:`civicgrid.registry.importer` does (the same per-row functions,
+the same messages), and writes the rows of the big tables (households, residents, people, posts) as it
+goes with the database's bulk path (:func:`civicgrid.core.bulk.copy_rows`: ``COPY`` on PostgreSQL),
+in the caller's transaction. All or nothing still holds: once a bad row is found nothing more is
+written, every later row is still checked, and the caller's transaction is rolled back by the
+:class:`~civicgrid.core.importing.ImportRejected` raised at the end with the report (the first rows of
+it, every bad row counted).
+
+Memory stays bounded by what must be remembered across rows, not by the file: the codes seen (for
+duplicates and references), the ID numbers seen, and a few small numbers per resident for the
+households' vulnerability scores. Households are written last, from a spool file, once their scores
+are known (residents may be written first: the foreign key is checked at commit).
+
+The audit is one summarising event (the bulk rule of :mod:`civicgrid.core.audit`): the counts, a
+digest of every new record's id and a SHA-256 of the rows as read (``input_sha256``: table name and
+each row's cells, the same for a CSV, ZIP or XLSX of the same content).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import pickle
+import tempfile
+from array import array
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import date
+from typing import IO, Any
+
+import numpy as np
+import pandas as pd
+from django.utils.translation import gettext as _
+
+from civicgrid.core import audit
+from civicgrid.core.bulk import IdBlock, copy_rows, mapping_in, present
+from civicgrid.core.crypto import digester, digests, encrypter
+from civicgrid.core.importing import ImportRejected, RowError, limits
+from civicgrid.core.places import common_ancestor
+from civicgrid.core.scoping import Scope
+from civicgrid.engine import registry_format as fmt
+from civicgrid.registry import importer, roster
+from civicgrid.registry.events import RegistryEvent
+from civicgrid.registry.models import Actor, Household, Person, Place, Post, Resident
+from civicgrid.registry.pinyin import name_initials
+from civicgrid.registry.spreadsheet import row_decoder
+
+BATCH = 20_000  # rows checked against the database and written at a time
+_FACTS = ("lives_alone", "chronic_illness", "pregnant", "limited_mobility", "language_barrier",
+          "mental_health_needs")
+_HOUSEHOLD_COLUMNS = ["id", "code", "building_id", "grid_id", "place_path", "address", "housing_type",
+                      "income_status", "contact_phone", "contact_phone_digest"]
+_SCORE_COLUMNS = ["size", "vulnerability_score", "vulnerability_weight", "vulnerability_rule",
+                  "vulnerability_summary"]
+_RESIDENT_COLUMNS = ["id", "code", "household_id", "name", "name_initials", "sex", "birth_date", "relation",
+                     "id_number", "id_number_digest", "phone", "phone_digest", "disability_kind",
+                     "disability_grade", *_FACTS]
+
+
+class _Report(list):  # type: ignore[type-arg]
+    """The bad rows: every one counted, the first ``limits()["errors"]`` kept (the importer's checks
+    append to it as to a list)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.cap, self.total = limits()["errors"], 0
+
+    def append(self, error: RowError) -> None:
+        self.total += 1
+        if len(self) < self.cap:
+            super().append(error)
+
+    def extend(self, errors: Iterable[RowError]) -> None:
+        for e in errors:
+            self.append(e)
+
+
+class _Import:
+    def __init__(self, scope: Scope):
+        self.scope = scope
+        self.errors, self.outside = _Report(), _Report()
+        self.digest = hashlib.sha256()
+        self.encrypt, self.keyed = encrypter(), digester()
+        self.counts = {table: 0 for table in fmt.TABLES}
+        self.ids: dict[str, list[Any]] = {}
+        self.paths: set[str] = set()  # where the new records lie (for the audit event's place)
+        self.household_index: dict[str, int] = {}  # code -> index of the new household (file order)
+        self.household_ids = array("q")  # by that index
+        self.household_codes: Any = {}  # every new household code of the file (written or not)
+        self.existing_households: set[int] = set()  # households already in the registry that gain residents
+        self.resident_codes: Any = set()
+
+    @property
+    def writing(self) -> bool:
+        """Whether to go on writing: not after the first bad row (it will all be rolled back)."""
+        return not (self.errors.total or self.outside.total)
+
+    def inside(self, path: str) -> bool:
+        return self.scope.unrestricted or any(path.startswith(a) for a in self.scope.area_paths)
+
+    def rows(self, tables: Mapping[str, Iterable[dict[str, str]]], table: str) -> Iterator[tuple[int, dict[str, str]]]:
+        """(spreadsheet row number, row with choice labels decoded) of ``table``, hashed as read."""
+        decode, columns, update = row_decoder(table), fmt.TABLES[table], self.digest.update
+        update(f"\x1e{table}\n".encode())
+        lines: list[str] = []
+        for n, row in enumerate(tables.get(table, ()), start=2):
+            lines.append("\t".join(row.get(c, "") for c in columns))
+            if len(lines) == 4096:
+                update(("\n".join(lines) + "\n").encode())
+                lines = []
+            decode(row)
+            yield n, row
+        update(("\n".join(lines) + "\n").encode() if lines else b"")
+
+
+def import_new(*, user: Any, scope: Scope, tables: Mapping[str, Iterable[dict[str, str]]]) -> dict[str, int]:
+    """Check and write every row of ``tables`` as new records; raise ImportRejected (the caller's
+    transaction then writes nothing) with every bad row, or with every row outside the importer's area
+    when all rows are valid. Returns the rows created per table."""
+    run = _Import(scope)
+    places_before = _all_places()
+    place_rows = [row for _n, row in run.rows(tables, "places")]
+    cleaned = importer.Cleaned()
+    levels = importer._places(place_rows, run.errors, cleaned)  # noqa: SLF001 - the importer's own check
+    places = dict(places_before)
+    if run.writing:
+        created = create_places(cleaned.places, places)
+        run.ids["Place"] = [p.pk for p in created]
+        run.paths.update(p.path for p in created)
+    run.counts["places"] = len(cleaned.places)
+    spool, income = _households(run, tables, levels, places)
+    scores = _residents(run, tables, income)
+    del income
+    actor_rows = [row for _n, row in run.rows(tables, "actors")]
+    cleaned.actors = []
+    actor_codes = importer._actors(actor_rows, run.errors, cleaned, levels)  # noqa: SLF001
+    people_rows = [row for _n, row in run.rows(tables, "people")]
+    referenced = {r["resident_code"] for r in people_rows if r["resident_code"]}
+    known_residents = set(mapping_in(Resident.objects.all(), field="code", values=referenced, key="code", value="id"))
+    known_residents |= referenced & run.resident_codes
+    person_codes = importer._people(people_rows, run.errors, cleaned, known_residents)  # noqa: SLF001
+    run.resident_codes = set()
+    post_rows = [row for _n, row in run.rows(tables, "posts")]
+    importer._posts(post_rows, run.errors, cleaned, person_codes, actor_codes, levels)  # noqa: SLF001
+    if not scope.unrestricted:
+        try:
+            roster.refuse_outside(scope, {"places": place_rows, "actors": actor_rows, "posts": post_rows}, cleaned,
+                                  places_before)
+        except ImportRejected as refused:
+            run.outside.extend(refused.errors)
+            run.outside.total += refused.total - len(refused.errors)
+    if run.errors.total:
+        raise ImportRejected(list(run.errors), total=run.errors.total)
+    if run.outside.total:
+        raise ImportRejected(list(run.outside), total=run.outside.total)
+    _write_households(run, spool, scores)
+    _write_others(run, cleaned, places)
+    if run.existing_households:
+        from civicgrid.registry.services import household_vulnerability_refresh
+
+        household_vulnerability_refresh(household_ids=run.existing_households)
+    counts = {table: len(getattr(cleaned, table)) if table in ("places", "actors", "people", "posts")
+              else run.counts[table] for table in fmt.TABLES}
+    audit.record_bulk(user=user, event=RegistryEvent.REGISTRY_IMPORTED, model=Household, ids=[],
+                      id_groups={name: np.asarray(ids, dtype=np.int64) for name, ids in run.ids.items()},
+                      counts={**counts, "input_sha256": run.digest.hexdigest()},
+                      place_path=common_ancestor(sorted(run.paths)) or scope.place_path(),
+                      summary="registry import")
+    return counts
+
+
+def _all_places() -> dict[str, Place]:
+    return {p.code: p for p in Place.objects.all().only("id", "code", "path", "level", "parent_id")}
+
+
+def create_places(rows: list[dict[str, Any]], places: dict[str, Place]) -> list[Place]:
+    """Create the checked place rows level by level (a parent before its children); ``places`` (code ->
+    place) gains them. Returns the new places."""
+    created: list[Place] = []
+    for level in fmt.PLACE_LEVELS:
+        batch = []
+        for row in (r for r in rows if r["level"] == level):
+            parent = places.get(row["parent_code"]) if row["parent_code"] else None
+            batch.append(Place(code=row["code"], name=row["name"], level=level, parent=parent,
+                               geometry=row["geometry"], path=(parent.path if parent else "") + row["code"] + "/"))
+        for place in Place.objects.bulk_create(batch, batch_size=2000):
+            places[place.code] = place
+            created.append(place)
+    return created
+
+
+# --- households ------------------------------------------------------------------------------------
+def _households(run: _Import, tables: Mapping[str, Iterable[dict[str, str]]], levels: dict[str, str],
+                places: dict[str, Place]) -> tuple[IO[bytes], list[str]]:
+    """Check every household row; keep the writable ones in a spool file (written once the scores are
+    known). Returns the spool and each new household's income status (by its index)."""
+    check = importer._Checker("households", run.errors)  # noqa: SLF001
+    seen: dict[str, int] = {}
+    income: list[str] = []
+    spool = tempfile.TemporaryFile()  # noqa: SIM115 - closed by _write_households
+    ids = IdBlock(Household)
+    batch: list[tuple[int, dict[str, Any]]] = []
+
+    def flush() -> None:
+        for code in _existing(Household, (row["code"] for _n, row in batch)):
+            n = next(n for n, row in batch if row["code"] == code)
+            check.fail(n, "code", code, _("already in the registry"))
+        if not run.writing:
+            batch.clear()
+            return
+        rows = []
+        for new_id, (_n, r) in zip(ids.take(len(batch)), batch, strict=True):
+            building = places[r["building_code"]]
+            run.household_index[r["code"]] = len(income)
+            run.household_ids.append(new_id)
+            income.append(r["income_status"])
+            run.paths.add(building.path)
+            phone = r["contact_phone"]
+            rows.append((new_id, r["code"], building.pk, building.parent_id, building.path, r["address"],
+                         r["housing_type"], r["income_status"], run.encrypt(phone) if phone else "",
+                         run.keyed(phone)))
+        pickle.dump(rows, spool, protocol=pickle.HIGHEST_PROTOCOL)
+        batch.clear()
+
+    none: set[str] = set()  # codes already in the registry are looked up a batch at a time
+    for n, r in run.rows(tables, "households"):
+        check.new_code(n, r["code"], seen, none)
+        row = importer.household_fields(check, n, r, levels)
+        building = places.get(r["building_code"])
+        if building is not None and levels.get(r["building_code"]) == "building" and not run.inside(building.path):
+            run.outside.append(RowError("households", n, "building_code", r["building_code"],
+                                        str(_("outside your area"))))
+        batch.append((n, row))
+        if len(batch) == BATCH:
+            flush()
+    flush()
+    run.household_codes = seen
+    run.counts["households"] = len(seen)
+    spool.seek(0)
+    return spool, income
+
+
+def _existing(model: type[Any], codes: Iterable[str]) -> set[str]:
+    """Which of ``codes`` are already in ``model``'s table."""
+    return present(model, "code", [c for c in codes if c])
+
+
+# --- residents -------------------------------------------------------------------------------------
+def _residents(run: _Import, tables: Mapping[str, Iterable[dict[str, str]]], income: list[str]) -> pd.DataFrame | None:
+    """Check and write every resident row; returns the new households' scores (None once a row is bad)."""
+    check = importer._Checker("residents", run.errors)  # noqa: SLF001
+    seen: dict[str, int] = {}
+    seen_ids: dict[str, int] = {}
+    ids = IdBlock(Resident)
+    run.ids["Resident"] = array("q")  # type: ignore[assignment]
+    facts: list[np.ndarray] = []  # per batch: household index, birth day, grade, the six flags
+    batch: list[tuple[int, dict[str, Any]]] = []
+    index = run.household_index
+
+    def flush() -> None:
+        others = mapping_in(Household.objects.all(), field="code", key="code", value="id",
+                            values={r["household_code"] for _n, r in batch} - run.household_codes.keys())
+        paths = (mapping_in(Household.objects.all(), field="code", key="code", value="place_path", values=others)
+                 if others and not run.scope.unrestricted else {})
+        for code in _existing(Resident, (r["code"] for _n, r in batch)):
+            n = next(n for n, r in batch if r["code"] == code)
+            check.fail(n, "code", code, _("already in the registry"))
+        taken = _taken_id_numbers([r["id_number"] for _n, r in batch if r["id_number"]])
+        for n, r in batch:
+            code = r["household_code"]
+            if code not in run.household_codes and code not in others:
+                check.fail(n, "household_code", code, _("unknown household code"))
+            elif code in paths and not run.inside(paths[code]):
+                run.outside.append(RowError("residents", n, "household_code", code, str(_("outside your area"))))
+            if r["id_number"] in taken:
+                check.fail(n, "id_number", r["raw_id_number"], _("this ID number is already in the registry"))
+        if not run.writing:
+            batch.clear()
+            return
+        new_ids = ids.take(len(batch))
+        run.ids["Resident"].extend(new_ids)
+        household_ids = run.household_ids
+        rows, block = [], []
+        encrypt, keyed = run.encrypt, run.keyed
+        for new_id, (_n, r) in zip(new_ids, batch, strict=True):
+            at = index.get(r["household_code"])
+            if at is None:
+                household = others[r["household_code"]]
+                run.existing_households.add(household)
+            else:
+                household = household_ids[at]
+                block.append((at, r["birth_date"].toordinal(), r["disability_grade"] or 0, *(r[f] for f in _FACTS)))
+            id_number, phone = r["id_number"], r["phone"]
+            rows.append((new_id, r["code"], household, r["name"], name_initials(r["name"]), r["sex"],
+                         r["birth_date"], r["relation"], encrypt(id_number) if id_number else "", keyed(id_number),
+                         encrypt(phone) if phone else "", keyed(phone), r["disability_kind"],
+                         r["disability_grade"], *(r[f] for f in _FACTS)))
+        copy_rows(Resident, _RESIDENT_COLUMNS, rows)
+        facts.append(np.array(block, dtype=np.int32).reshape(len(block), 9))
+        batch.clear()
+
+    none: set[str] = set()
+    for n, r in run.rows(tables, "residents"):
+        check.new_code(n, r["code"], seen, none)
+        row = importer.resident_fields(check, n, r)
+        id_number = row["id_number"]
+        if id_number:
+            if id_number in seen_ids:
+                check.fail(n, "id_number", r["id_number"],
+                           _("duplicate ID number: also on row %(row)s") % {"row": seen_ids[id_number]})
+            else:
+                seen_ids[id_number] = n
+        row["raw_id_number"] = r["id_number"]
+        batch.append((n, row))
+        if len(batch) == BATCH:
+            flush()
+    flush()
+    del seen_ids
+    run.resident_codes = seen.keys()
+    run.counts["residents"] = len(seen)
+    run.ids["Resident"] = np.frombuffer(run.ids["Resident"], dtype=np.int64)  # type: ignore[assignment]
+    if not run.writing:
+        return None
+    return _scores(np.concatenate(facts) if facts else np.zeros((0, 9), dtype=np.int32), income)
+
+
+def _taken_id_numbers(numbers: list[str]) -> set[str]:
+    """Which of these (valid, normalised) ID numbers a resident already holds, by their digests under
+    every configured key (rows not yet re-keyed still count)."""
+    by_digest = {d: number for number in numbers for d in digests(number)}
+    return {by_digest[d] for d in present(Resident, "id_number_digest", list(by_digest))}
+
+
+def _scores(facts: np.ndarray, income: list[str]) -> pd.DataFrame:
+    """The configured rule's scores of the new households (indexed 0..n-1) from their residents' facts."""
+    from civicgrid.registry.services import _vulnerability
+
+    birth = (facts[:, 1].astype("int64") - date(1970, 1, 1).toordinal()).astype("datetime64[D]")
+    grade = pd.array(facts[:, 2], dtype="Int64")
+    grade[facts[:, 2] == 0] = pd.NA
+    residents = pd.DataFrame({"household": facts[:, 0], "birth_date": birth, "disability_grade": grade,
+                              **{f: facts[:, 3 + i].astype(bool) for i, f in enumerate(_FACTS)}})
+    households = pd.DataFrame({"household": np.arange(len(income)), "income_status": income})
+    return _vulnerability(residents, households, date.today())
+
+
+# --- writing the rest ------------------------------------------------------------------------------
+def _write_households(run: _Import, spool: IO[bytes], scores: pd.DataFrame | None) -> None:
+    assert scores is not None
+    size = scores["size"].to_numpy()
+    score, weight = scores["score"].to_numpy(), scores["weight"].to_numpy()
+    rule, summary = scores["rule_version"].to_numpy(), scores["summary"].to_numpy()
+
+    def rows() -> Iterator[tuple[Any, ...]]:
+        at = 0
+        while True:
+            try:
+                part = pickle.load(spool)  # noqa: S301 - our own spool file, written above
+            except EOFError:
+                return
+            for row in part:
+                yield (*row, int(size[at]), float(score[at]), float(weight[at]), str(rule[at]), str(summary[at]))
+                at += 1
+
+    with spool:
+        copy_rows(Household, _HOUSEHOLD_COLUMNS + _SCORE_COLUMNS, rows())
+    run.ids["Household"] = np.frombuffer(run.household_ids, dtype=np.int64)  # type: ignore[assignment]
+
+
+def _write_others(run: _Import, cleaned: importer.Cleaned, places: dict[str, Place]) -> None:
+    """Actors (few: through the ORM), people and posts (one per volunteer: the bulk path)."""
+    actors = Actor.objects.bulk_create(
+        [Actor(code=r["code"], name=r["name"], sector=r["sector"], kind=r["kind"],
+               service_area=places[r["service_area_code"]], capacities=r["capacities"],
+               contact_phone=r["contact_phone"]) for r in cleaned.actors], batch_size=2000)
+    run.ids["Actor"] = [a.pk for a in actors]
+    run.paths.update(places[r["service_area_code"]].path for r in cleaned.actors)
+    residents = mapping_in(Resident.objects.all(), field="code", key="code", value="id",
+                           values=(r["resident_code"] for r in cleaned.people if r["resident_code"]))
+    person_ids = IdBlock(Person).take(len(cleaned.people))
+    copy_rows(Person, ["id", "code", "name", "phone", "phone_digest", "resident_id"],
+              ((pk, r["code"], r["name"], run.encrypt(r["phone"]) if r["phone"] else "", run.keyed(r["phone"]),
+                residents.get(r["resident_code"])) for pk, r in zip(person_ids, cleaned.people, strict=True)))
+    run.ids["Person"] = person_ids
+    people = mapping_in(Person.objects.all(), field="code", key="code", value="id",
+                        values={r["person_code"] for r in cleaned.posts})
+    actor_ids = mapping_in(Actor.objects.all(), field="code", key="code", value="id",
+                           values={r["actor_code"] for r in cleaned.posts})
+    post_ids = IdBlock(Post).take(len(cleaned.posts))
+    copy_rows(Post, ["id", "person_id", "actor_id", "role", "is_key", "place_id"],
+              ((pk, people[r["person_code"]], actor_ids[r["actor_code"]], r["role"], r["is_key"],
+                places[r["place_code"]].pk if r["place_code"] else None)
+               for pk, r in zip(post_ids, cleaned.posts, strict=True)))
+    run.ids["Post"] = post_ids
