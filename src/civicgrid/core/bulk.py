@@ -140,3 +140,53 @@ class IdBlock:
         out = list(range(self.next, self.next + n))
         self.next += n
         return out
+
+
+class CopyWriter:
+    """:func:`copy_rows` a batch at a time, overlapped with the caller's work on PostgreSQL: each batch is
+    sent by one background thread over the same connection (so in the same transaction; psycopg
+    serialises the connection, so the caller's own queries wait for a batch in flight) while the caller
+    prepares the next one. Elsewhere (SQLite) batches are written in the caller's thread. Use as a
+    context manager: leaving it waits for the last batch and raises its error, if any."""
+
+    def __init__(self) -> None:
+        from django.db import connection
+
+        self.threaded = connection.vendor == "postgresql"
+        self.pending: Any = None
+        self.pool: Any = None
+        if self.threaded:
+            from concurrent.futures import ThreadPoolExecutor
+
+            connection.ensure_connection()
+            self.raw = connection.connection
+            self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="copy")
+
+    def write(self, model: type[Model], attnames: list[str], rows: list[tuple[Any, ...]]) -> None:
+        if not self.threaded:
+            copy_rows(model, attnames, rows)
+            return
+        self.wait()
+        table, columns = table_columns(model, attnames)
+        self.pending = self.pool.submit(_copy_raw, self.raw, f"COPY {table} ({', '.join(columns)}) FROM STDIN", rows)
+
+    def wait(self) -> None:
+        pending, self.pending = self.pending, None
+        if pending is not None:
+            pending.result()
+
+    def __enter__(self) -> CopyWriter:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        try:
+            self.wait()
+        finally:
+            if self.pool is not None:
+                self.pool.shutdown(wait=True)
+
+
+def _copy_raw(raw: Any, sql: str, rows: list[tuple[Any, ...]]) -> None:
+    with raw.cursor() as cursor, cursor.copy(sql) as copy:
+        for row in rows:
+            copy.write_row(row)

@@ -487,7 +487,7 @@ def _csv_records(stream: IO[bytes], encoding: str, table: str, budget: _Budget |
                 budget.row(table)
             if len(r) < width:
                 r += [""] * (width - len(r))
-            yield [unneutralise(c.strip()) for c in r]
+            yield [unneutralise(c) if c[:1] == "'" else c for c in map(str.strip, r)]  # only a quote may need it
         if header is None:
             yield []
     except csv.Error as exc:

@@ -15,8 +15,9 @@ households' vulnerability scores. Households are written last, from a spool file
 are known (residents may be written first: the foreign key is checked at commit).
 
 The audit is one summarising event (the bulk rule of :mod:`civicgrid.core.audit`): the counts, a
-digest of every new record's id and a SHA-256 of the rows as read (``input_sha256``: table name and
-each row's cells, the same for a CSV, ZIP or XLSX of the same content).
+digest of every new record's id and a SHA-256 of the rows as read (``input_sha256``: each table's name,
+then each row's cells in the file's column order, tab-separated, one line per row; the same for a CSV,
+ZIP or XLSX of the same content).
 """
 
 from __future__ import annotations
@@ -34,8 +35,8 @@ import pandas as pd
 from django.utils.translation import gettext as _
 
 from civicgrid.core import audit
-from civicgrid.core.bulk import IdBlock, copy_rows, mapping_in, present
-from civicgrid.core.crypto import digester, digests, encrypter
+from civicgrid.core.bulk import CopyWriter, IdBlock, copy_rows, mapping_in, present
+from civicgrid.core.crypto import digester, digests, encrypt_many
 from civicgrid.core.importing import ImportRejected, RowError, limits
 from civicgrid.core.places import common_ancestor
 from civicgrid.core.scoping import Scope
@@ -81,7 +82,7 @@ class _Import:
         self.scope = scope
         self.errors, self.outside = _Report(), _Report()
         self.digest = hashlib.sha256()
-        self.encrypt, self.keyed = encrypter(), digester()
+        self.keyed = digester()
         self.counts = {table: 0 for table in fmt.TABLES}
         self.ids: dict[str, list[Any]] = {}
         self.paths: set[str] = set()  # where the new records lie (for the audit event's place)
@@ -90,6 +91,7 @@ class _Import:
         self.household_codes: Any = {}  # every new household code of the file (written or not)
         self.existing_households: set[int] = set()  # households already in the registry that gain residents
         self.resident_codes: Any = set()
+        self.writer: CopyWriter | None = None
 
     @property
     def writing(self) -> bool:
@@ -101,11 +103,11 @@ class _Import:
 
     def rows(self, tables: Mapping[str, Iterable[dict[str, str]]], table: str) -> Iterator[tuple[int, dict[str, str]]]:
         """(spreadsheet row number, row with choice labels decoded) of ``table``, hashed as read."""
-        decode, columns, update = row_decoder(table), fmt.TABLES[table], self.digest.update
+        decode, update = row_decoder(table), self.digest.update
         update(f"\x1e{table}\n".encode())
         lines: list[str] = []
         for n, row in enumerate(tables.get(table, ()), start=2):
-            lines.append("\t".join(row.get(c, "") for c in columns))
+            lines.append("\t".join(row.values()))
             if len(lines) == 4096:
                 update(("\n".join(lines) + "\n").encode())
                 lines = []
@@ -130,7 +132,8 @@ def import_new(*, user: Any, scope: Scope, tables: Mapping[str, Iterable[dict[st
         run.paths.update(p.path for p in created)
     run.counts["places"] = len(cleaned.places)
     spool, income = _households(run, tables, levels, places)
-    scores = _residents(run, tables, income)
+    with CopyWriter() as run.writer:
+        scores = _residents(run, tables, income)
     del income
     actor_rows = [row for _n, row in run.rows(tables, "actors")]
     cleaned.actors = []
@@ -154,7 +157,8 @@ def import_new(*, user: Any, scope: Scope, tables: Mapping[str, Iterable[dict[st
         raise ImportRejected(list(run.errors), total=run.errors.total)
     if run.outside.total:
         raise ImportRejected(list(run.outside), total=run.outside.total)
-    _write_households(run, spool, scores)
+    with CopyWriter() as run.writer:
+        _write_households(run, spool, scores)
     _write_others(run, cleaned, places)
     if run.existing_households:
         from civicgrid.registry.services import household_vulnerability_refresh
@@ -210,7 +214,8 @@ def _households(run: _Import, tables: Mapping[str, Iterable[dict[str, str]]], le
             batch.clear()
             return
         rows = []
-        for new_id, (_n, r) in zip(ids.take(len(batch)), batch, strict=True):
+        phones = encrypt_many([r["contact_phone"] for _n, r in batch])
+        for new_id, (_n, r), phone_token in zip(ids.take(len(batch)), batch, phones, strict=True):
             building = places[r["building_code"]]
             run.household_index[r["code"]] = len(income)
             run.household_ids.append(new_id)
@@ -218,8 +223,7 @@ def _households(run: _Import, tables: Mapping[str, Iterable[dict[str, str]]], le
             run.paths.add(building.path)
             phone = r["contact_phone"]
             rows.append((new_id, r["code"], building.pk, building.parent_id, building.path, r["address"],
-                         r["housing_type"], r["income_status"], run.encrypt(phone) if phone else "",
-                         run.keyed(phone)))
+                         r["housing_type"], r["income_status"], phone_token, run.keyed(phone)))
         pickle.dump(rows, spool, protocol=pickle.HIGHEST_PROTOCOL)
         batch.clear()
 
@@ -282,8 +286,10 @@ def _residents(run: _Import, tables: Mapping[str, Iterable[dict[str, str]]], inc
         run.ids["Resident"].extend(new_ids)
         household_ids = run.household_ids
         rows, block = [], []
-        encrypt, keyed = run.encrypt, run.keyed
-        for new_id, (_n, r) in zip(new_ids, batch, strict=True):
+        keyed = run.keyed
+        id_tokens = encrypt_many([r["id_number"] for _n, r in batch])
+        phone_tokens = encrypt_many([r["phone"] for _n, r in batch])
+        for new_id, (_n, r), id_token, phone_token in zip(new_ids, batch, id_tokens, phone_tokens, strict=True):
             at = index.get(r["household_code"])
             if at is None:
                 household = others[r["household_code"]]
@@ -293,10 +299,10 @@ def _residents(run: _Import, tables: Mapping[str, Iterable[dict[str, str]]], inc
                 block.append((at, r["birth_date"].toordinal(), r["disability_grade"] or 0, *(r[f] for f in _FACTS)))
             id_number, phone = r["id_number"], r["phone"]
             rows.append((new_id, r["code"], household, r["name"], name_initials(r["name"]), r["sex"],
-                         r["birth_date"], r["relation"], encrypt(id_number) if id_number else "", keyed(id_number),
-                         encrypt(phone) if phone else "", keyed(phone), r["disability_kind"],
+                         r["birth_date"], r["relation"], id_token, keyed(id_number), phone_token, keyed(phone),
+                         r["disability_kind"],
                          r["disability_grade"], *(r[f] for f in _FACTS)))
-        copy_rows(Resident, _RESIDENT_COLUMNS, rows)
+        run.writer.write(Resident, _RESIDENT_COLUMNS, rows)
         facts.append(np.array(block, dtype=np.int32).reshape(len(block), 9))
         batch.clear()
 
@@ -352,19 +358,17 @@ def _write_households(run: _Import, spool: IO[bytes], scores: pd.DataFrame | Non
     score, weight = scores["score"].to_numpy(), scores["weight"].to_numpy()
     rule, summary = scores["rule_version"].to_numpy(), scores["summary"].to_numpy()
 
-    def rows() -> Iterator[tuple[Any, ...]]:
-        at = 0
+    at = 0
+    with spool:
         while True:
             try:
                 part = pickle.load(spool)  # noqa: S301 - our own spool file, written above
             except EOFError:
-                return
-            for row in part:
-                yield (*row, int(size[at]), float(score[at]), float(weight[at]), str(rule[at]), str(summary[at]))
-                at += 1
-
-    with spool:
-        copy_rows(Household, _HOUSEHOLD_COLUMNS + _SCORE_COLUMNS, rows())
+                break
+            rows = [(*row, int(size[i]), float(score[i]), float(weight[i]), str(rule[i]), str(summary[i]))
+                    for i, row in enumerate(part, start=at)]
+            at += len(part)
+            run.writer.write(Household, _HOUSEHOLD_COLUMNS + _SCORE_COLUMNS, rows)
     run.ids["Household"] = np.frombuffer(run.household_ids, dtype=np.int64)  # type: ignore[assignment]
 
 
@@ -379,9 +383,10 @@ def _write_others(run: _Import, cleaned: importer.Cleaned, places: dict[str, Pla
     residents = mapping_in(Resident.objects.all(), field="code", key="code", value="id",
                            values=(r["resident_code"] for r in cleaned.people if r["resident_code"]))
     person_ids = IdBlock(Person).take(len(cleaned.people))
+    phones = encrypt_many([r["phone"] for r in cleaned.people])
     copy_rows(Person, ["id", "code", "name", "phone", "phone_digest", "resident_id"],
-              ((pk, r["code"], r["name"], run.encrypt(r["phone"]) if r["phone"] else "", run.keyed(r["phone"]),
-                residents.get(r["resident_code"])) for pk, r in zip(person_ids, cleaned.people, strict=True)))
+              ((pk, r["code"], r["name"], phone, run.keyed(r["phone"]), residents.get(r["resident_code"]))
+               for pk, r, phone in zip(person_ids, cleaned.people, phones, strict=True)))
     run.ids["Person"] = person_ids
     people = mapping_in(Person.objects.all(), field="code", key="code", value="id",
                         values={r["person_code"] for r in cleaned.posts})

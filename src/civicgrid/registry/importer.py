@@ -218,6 +218,7 @@ def _residents(rows: Rows, errors: list[RowError], out: Cleaned, households: set
 _FLAGS = ("lives_alone", "chronic_illness", "pregnant", "limited_mobility", "language_barrier", "mental_health_needs")
 _INCOME = ("normal", "low_income", "dibao", "tekun")
 _SEX = {"男": "M", "女": "F"}
+_BINARY = frozenset(("0", "1", ""))  # what an export writes: read without the general parser
 
 
 def resident_fields(check: _Checker, n: int, r: dict[str, str]) -> dict[str, Any]:
@@ -235,7 +236,7 @@ def resident_fields(check: _Checker, n: int, r: dict[str, str]) -> dict[str, Any
         if id_number and birth and v.id_number_birth_date(id_number) != birth:
             check.fail(n, "birth_date", r["birth_date"], _("does not match the birth date in the ID number"))
     phone = check.apply(n, "phone", r["phone"], v.validate_phone)
-    flags = {c: check.apply(n, c, r[c], v.parse_bool) for c in _FLAGS}
+    flags = {c: r[c] == "1" if r[c] in _BINARY else check.apply(n, c, r[c], v.parse_bool) for c in _FLAGS}
     kind = r["disability_kind"]
     if kind:
         check.choice(n, "disability_kind", kind, fmt.DISABILITY_KINDS)
