@@ -4,7 +4,8 @@
     civicgrid serve [--port 8000] [--workers N] [--with-worker] [--dev]
                                        serve the web app (gunicorn; --dev: Django's development server)
     civicgrid worker                   run the job queue: periodic jobs, queued long jobs, retries
-    civicgrid synth --households N --seed S --out DIR
+    civicgrid synth --households N --seed S --out DIR [--chunk-households C]
+                                       (with C: a city of any size, 10 M households, written in chunks)
     civicgrid import PATH              a folder of CSVs, a .zip, a .csv or an .xlsx; all or nothing
     civicgrid export --out DIR|FILE.xlsx|FILE.zip [--as USER]
     civicgrid allocate --requests FILE --stock FILE --policy NAME --out FILE
@@ -69,8 +70,14 @@ def _require_migrated() -> None:
 
 
 def cmd_synth(args: argparse.Namespace) -> int:
-    from civicgrid.engine.synth import generate_community
+    from civicgrid.engine.synth import generate_community, write_city
 
+    if args.chunk_households:  # a city of any size, written a chunk at a time in bounded memory
+        counts = write_city(args.out, households=args.households, seed=args.seed,
+                            chunk_households=args.chunk_households)
+        print(f"{counts['households']} households, {counts['residents']} residents (in chunks of "
+              f"{args.chunk_households}) in {args.out}")
+        return 0
     community = generate_community(households=args.households, seed=args.seed)
     for path in community.write_csv(args.out):
         print(path)
@@ -453,6 +460,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--households", type=int, default=10_000)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", required=True)
+    p.add_argument("--chunk-households", type=int, default=0,
+                   help="write a city of any size in chunks of this many households (bounded memory; "
+                        "another random layout than the default)")
     p.set_defaults(func=cmd_synth)
 
     p = sub.add_parser("import", help="import a registry (all or nothing)")
