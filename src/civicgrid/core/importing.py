@@ -36,7 +36,7 @@ import io
 import itertools
 import re
 import zipfile
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -205,7 +205,7 @@ def stream_tables(source: str | Path | IO[bytes], *, filename: str | None = None
     if isinstance(source, str | Path) and Path(source).is_dir():
         for p in sorted(Path(source).glob("*.csv")):
             budget.upload(p.stat().st_size, p.name)
-            opened.append((p.stem, lambda p=p: _buffered(open(p, "rb"))))  # noqa: SIM115 - closed by the reader
+            opened.append((p.stem, _file_opener(p)))
     elif suffix == ".csv":
         handle = _as_file(source)
         budget.upload(_size(handle), name)
@@ -229,6 +229,13 @@ def stream_tables(source: str | Path | IO[bytes], *, filename: str | None = None
                              table_aliases=table_aliases, column_aliases=column_aliases)
     return {table: TableRows(table, header, raw[stem][1], raw[stem][2], budget)
             for table, (stem, header) in checked.items()}
+
+
+def _file_opener(path: Path) -> Callable[[], IO[bytes]]:
+    def open_file() -> IO[bytes]:
+        return path.open("rb")  # closed by the reader (_csv_records)
+
+    return open_file
 
 
 def _whole_encoding(open_bytes: Callable[[], IO[bytes]], table: str, budget: _Budget) -> str:
@@ -463,7 +470,7 @@ def _parse_csv(stream: IO[bytes], encoding: str, table: str, budget: _Budget) ->
     return (header, list(records))
 
 
-def _csv_records(stream: IO[bytes], encoding: str, table: str, budget: _Budget | None) -> Iterator[list[str]]:
+def _csv_records(stream: IO[bytes], encoding: str, table: str, budget: _Budget | None) -> Generator[list[str], None, None]:
     """The header (stripped), then each non-empty record padded to the header's width, cells stripped
     and un-neutralised; each record charged to ``budget`` (none: already counted)."""
     text = io.TextIOWrapper(stream, encoding=encoding, newline="")  # type: ignore[type-var,arg-type]
@@ -494,7 +501,7 @@ def _csv_records(stream: IO[bytes], encoding: str, table: str, budget: _Budget |
         raise _file_error(table, _("Not a readable CSV file (%(reason)s); a cell may be longer than %(limit)s "
                                    "characters.") % {"reason": exc, "limit": f"{cap:,}"}) from None
     finally:
-        text.detach()
+        text.detach().close()  # the stream this call was handed (a reopened upload keeps its own handle)
 
 
 def _check_archive(handle: IO[bytes], name: str, budget: _Budget) -> None:

@@ -84,14 +84,14 @@ class _Import:
         self.digest = hashlib.sha256()
         self.keyed = digester()
         self.counts = {table: 0 for table in fmt.TABLES}
-        self.ids: dict[str, list[Any]] = {}
+        self.ids: dict[str, Any] = {}  # model name -> the new records' ids (a list or an array)
         self.paths: set[str] = set()  # where the new records lie (for the audit event's place)
         self.household_index: dict[str, int] = {}  # code -> index of the new household (file order)
         self.household_ids = array("q")  # by that index
         self.household_codes: Any = {}  # every new household code of the file (written or not)
         self.existing_households: set[int] = set()  # households already in the registry that gain residents
         self.resident_codes: Any = set()
-        self.writer: CopyWriter | None = None
+        self.writer: Any = None  # the CopyWriter of the table being written
 
     @property
     def writing(self) -> bool:
@@ -257,7 +257,7 @@ def _residents(run: _Import, tables: Mapping[str, Iterable[dict[str, str]]], inc
     seen: dict[str, int] = {}
     seen_ids: dict[str, int] = {}
     ids = IdBlock(Resident)
-    run.ids["Resident"] = array("q")  # type: ignore[assignment]
+    run.ids["Resident"] = array("q")
     facts: list[np.ndarray] = []  # per batch: household index, birth day, grade, the six flags
     batch: list[tuple[int, dict[str, Any]]] = []
     index = run.household_index
@@ -325,7 +325,7 @@ def _residents(run: _Import, tables: Mapping[str, Iterable[dict[str, str]]], inc
     del seen_ids
     run.resident_codes = seen.keys()
     run.counts["residents"] = len(seen)
-    run.ids["Resident"] = np.frombuffer(run.ids["Resident"], dtype=np.int64)  # type: ignore[assignment]
+    run.ids["Resident"] = np.frombuffer(run.ids["Resident"], dtype=np.int64)
     if not run.writing:
         return None
     return _scores(np.concatenate(facts) if facts else np.zeros((0, 9), dtype=np.int32), income)
@@ -369,7 +369,7 @@ def _write_households(run: _Import, spool: IO[bytes], scores: pd.DataFrame | Non
                     for i, row in enumerate(part, start=at)]
             at += len(part)
             run.writer.write(Household, _HOUSEHOLD_COLUMNS + _SCORE_COLUMNS, rows)
-    run.ids["Household"] = np.frombuffer(run.household_ids, dtype=np.int64)  # type: ignore[assignment]
+    run.ids["Household"] = np.frombuffer(run.household_ids, dtype=np.int64)
 
 
 def _write_others(run: _Import, cleaned: importer.Cleaned, places: dict[str, Place]) -> None:

@@ -12,7 +12,7 @@ other name goes through pypinyin whole. A test compares the two over the generat
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache, lru_cache
 
 from pypinyin import Style, lazy_pinyin
 from pypinyin.constants import PHRASES_DICT, PINYIN_DICT
@@ -29,7 +29,7 @@ def _has_phrase(name: str) -> bool:
     return any(name[i:j] in PHRASES_DICT for i in range(len(name)) for j in range(i + 2, len(name) + 1))
 
 
-@lru_cache(maxsize=None)  # at most one entry per Chinese character pypinyin knows
+@cache  # at most one entry per Chinese character pypinyin knows
 def _initial(ch: str) -> str:
     return _in_context(ch)
 
