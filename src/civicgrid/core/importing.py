@@ -17,6 +17,10 @@ Hostile or oversized files are refused early, with a message, never by running o
 * ``rows``: records over all tables, counted while parsing; ``cell_chars``: one cell;
 * ``errors``: rows of the error report (the rest are counted).
 
+:func:`stream_tables` reads the same sources (but XLSX) without holding the rows: each table is read
+from its file row by row when it is iterated, for the operator's import of a whole district
+(:func:`console_limits`: no size or row cap, since nothing is held).
+
 CSV files may be UTF-8 (with or without a byte-order mark), GB18030/GBK (what Excel saves on Chinese
 Windows) or UTF-16 with a byte-order mark (Excel's "Unicode text", tab-separated).
 
@@ -206,6 +210,9 @@ def stream_tables(source: str | Path | IO[bytes], *, filename: str | None = None
         for p in sorted(Path(source).glob("*.csv")):
             budget.upload(p.stat().st_size, p.name)
             opened.append((p.stem, _file_opener(p)))
+    elif suffix == ".csv" and isinstance(source, str | Path):
+        budget.upload(Path(source).stat().st_size, name)
+        opened.append((Path(name).stem, _file_opener(Path(source))))
     elif suffix == ".csv":
         handle = _as_file(source)
         budget.upload(_size(handle), name)
