@@ -133,13 +133,16 @@ def import_new(*, user: Any, scope: Scope, tables: Mapping[str, Iterable[dict[st
     run.counts["places"] = len(cleaned.places)
     spool, income = _households(run, tables, levels, places)
     with CopyWriter() as run.writer:
-        scores = _residents(run, tables, income)
-    del income
+        facts = _residents(run, tables)
+    run.household_index, run.household_codes = {}, {}  # no later table refers to households
+    scores = _scores(facts, income) if facts is not None else None
+    del income, facts
     actor_rows = [row for _n, row in run.rows(tables, "actors")]
     cleaned.actors = []
     actor_codes = importer._actors(actor_rows, run.errors, cleaned, levels)  # noqa: SLF001
     people_rows = [row for _n, row in run.rows(tables, "people")]
     referenced = {r["resident_code"] for r in people_rows if r["resident_code"]}
+    # the residents written so far are in the database; the file's codes are kept only once a row was bad
     known_residents = set(mapping_in(Resident.objects.all(), field="code", values=referenced, key="code", value="id"))
     known_residents |= referenced & run.resident_codes
     person_codes = importer._people(people_rows, run.errors, cleaned, known_residents)  # noqa: SLF001
@@ -251,8 +254,9 @@ def _existing(model: type[Any], codes: Iterable[str]) -> set[str]:
 
 
 # --- residents -------------------------------------------------------------------------------------
-def _residents(run: _Import, tables: Mapping[str, Iterable[dict[str, str]]], income: list[str]) -> pd.DataFrame | None:
-    """Check and write every resident row; returns the new households' scores (None once a row is bad)."""
+def _residents(run: _Import, tables: Mapping[str, Iterable[dict[str, str]]]) -> np.ndarray | None:
+    """Check and write every resident row; returns the facts the new households' scores need, one row
+    per resident of a new household (None once a row is bad)."""
     check = importer._Checker("residents", run.errors)  # noqa: SLF001
     seen: dict[str, int] = {}
     seen_ids: dict[str, int] = {}
@@ -323,12 +327,13 @@ def _residents(run: _Import, tables: Mapping[str, Iterable[dict[str, str]]], inc
             flush()
     flush()
     del seen_ids
-    run.resident_codes = seen.keys()
     run.counts["residents"] = len(seen)
+    run.resident_codes = set() if run.writing else seen.keys()  # when writing, people look them up instead
+    del seen
     run.ids["Resident"] = np.frombuffer(run.ids["Resident"], dtype=np.int64)
     if not run.writing:
         return None
-    return _scores(np.concatenate(facts) if facts else np.zeros((0, 9), dtype=np.int32), income)
+    return np.concatenate(facts) if facts else np.zeros((0, 9), dtype=np.int32)
 
 
 def _taken_id_numbers(numbers: list[str]) -> set[str]:
@@ -338,25 +343,41 @@ def _taken_id_numbers(numbers: list[str]) -> set[str]:
     return {by_digest[d] for d in present(Resident, "id_number_digest", list(by_digest))}
 
 
-def _scores(facts: np.ndarray, income: list[str]) -> pd.DataFrame:
-    """The configured rule's scores of the new households (indexed 0..n-1) from their residents' facts."""
+def _scores(facts: np.ndarray, income: list[str]) -> dict[str, np.ndarray]:
+    """The configured rule's scores of the new households (by index 0..n-1) from their residents' facts,
+    a slice of households at a time (the rule's tables for a million households at once would double
+    the import's memory)."""
     from civicgrid.registry.services import _vulnerability
 
-    birth = (facts[:, 1].astype("int64") - date(1970, 1, 1).toordinal()).astype("datetime64[D]")
-    grade = pd.array(facts[:, 2], dtype="Int64")
-    grade[facts[:, 2] == 0] = pd.NA
-    residents = pd.DataFrame({"household": facts[:, 0], "birth_date": birth, "disability_grade": grade,
-                              **{f: facts[:, 3 + i].astype(bool) for i, f in enumerate(_FACTS)}})
-    households = pd.DataFrame({"household": np.arange(len(income)), "income_status": income})
-    return _vulnerability(residents, households, date.today())
+    facts = facts[np.argsort(facts[:, 0], kind="stable")]
+    n, step, today = len(income), 100_000, date.today()
+    starts = np.arange(0, n + step, step)
+    bounds = np.searchsorted(facts[:, 0], np.minimum(starts, n))
+    out = {"size": np.zeros(n, dtype=np.int64), "score": np.zeros(n), "weight": np.zeros(n),
+           "rule_version": np.empty(n, dtype=object), "summary": np.empty(n, dtype=object)}
+    epoch = date(1970, 1, 1).toordinal()
+    for k, start in enumerate(starts[:-1]):
+        if start >= n:
+            break
+        stop = min(n, start + step)
+        part = facts[bounds[k]:bounds[k + 1]]
+        grade = pd.array(part[:, 2], dtype="Int64")
+        grade[part[:, 2] == 0] = pd.NA
+        residents = pd.DataFrame({"household": part[:, 0], "birth_date": (part[:, 1].astype("int64") - epoch)
+                                  .astype("datetime64[D]"), "disability_grade": grade,
+                                  **{f: part[:, 3 + i].astype(bool) for i, f in enumerate(_FACTS)}})
+        households = pd.DataFrame({"household": np.arange(start, stop), "income_status": income[start:stop]})
+        scores = _vulnerability(residents, households, today)
+        for column, values in out.items():
+            values[start:stop] = scores[column].to_numpy()
+    return out
 
 
 # --- writing the rest ------------------------------------------------------------------------------
-def _write_households(run: _Import, spool: IO[bytes], scores: pd.DataFrame | None) -> None:
+def _write_households(run: _Import, spool: IO[bytes], scores: dict[str, np.ndarray] | None) -> None:
     assert scores is not None
-    size = scores["size"].to_numpy()
-    score, weight = scores["score"].to_numpy(), scores["weight"].to_numpy()
-    rule, summary = scores["rule_version"].to_numpy(), scores["summary"].to_numpy()
+    size, score, weight = scores["size"], scores["score"], scores["weight"]
+    rule, summary = scores["rule_version"], scores["summary"]
 
     at = 0
     with spool:
