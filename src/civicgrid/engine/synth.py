@@ -304,7 +304,7 @@ class _ResidentModel:
     """What every step shares: age distributions, the calendar of birth dates, the distinct names
     made so far and the ID sequence numbers given so far."""
 
-    def __init__(self, as_of: date):
+    def __init__(self, as_of: date, *, per_area: bool = False):
         # Heads come from the adult distribution; the other members from the distribution that
         # makes the whole population follow the census marginals: q = (m p - a) / (m - 1), with m
         # the mean household size.
@@ -318,7 +318,10 @@ class _ResidentModel:
         self.member_ages = q / q.sum()
         self.calendar = _Calendar(as_of, oldest=len(p) - 1)
         self.names = _Names()
-        self.id_used = np.zeros(len(self.calendar.text) * 2, dtype=np.int64)  # by birth date, sex
+        # ID sequence numbers given so far by birth date and sex (and area code for a city: 499 numbers
+        # per birth date and sex would not be enough for ten million households)
+        self.areas = len(pop.AREA_CODES) if per_area else 1
+        self.id_used = np.zeros(len(self.calendar.text) * 2 * self.areas, dtype=np.int64)
 
 
 def _resident_step(
@@ -444,6 +447,8 @@ def _id_numbers(
     # ID numbers stay unique even if the area code is changed: number each resident after those
     # of earlier steps with the same key.
     key = day * 2 + male
+    if model.areas > 1:  # numbered within the area code too (a city): unique all the same
+        key = key + area * (len(model.calendar.text) * 2)
     order = np.argsort(key, kind="stable")
     starts = np.r_[0, np.flatnonzero(np.diff(key[order])) + 1]
     rank = np.empty(n, dtype=np.int64)
@@ -699,7 +704,7 @@ def write_city(
     actors, staff, staff_posts = _actors(np.random.default_rng([seed, 2]), layout,
                                          {"age": np.empty(0, dtype=np.int64), "name": none, "phone": none,
                                           "code": none}, np.empty(0, dtype=np.int64), households_in)
-    model = _ResidentModel(as_of)
+    model = _ResidentModel(as_of, per_area=True)
     widths = {"H": max(7, len(str(n))), "R": max(8, len(str(n * 10))), "P": max(7, len(str(len(staff) + n)))}
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
