@@ -4,7 +4,8 @@
     civicgrid serve [--port 8000] [--workers N] [--with-worker] [--dev]
                                        serve the web app (gunicorn; --dev: Django's development server)
     civicgrid worker                   run the job queue: periodic jobs, queued long jobs, retries
-    civicgrid synth --households N --seed S --out DIR
+    civicgrid synth --households N --seed S --out DIR [--chunk-households C]
+                                       (with C: a city of any size, 10 M households, written in chunks)
     civicgrid import PATH              a folder of CSVs, a .zip, a .csv or an .xlsx; all or nothing
     civicgrid export --out DIR|FILE.xlsx|FILE.zip [--as USER]
     civicgrid allocate --requests FILE --stock FILE --policy NAME --out FILE
@@ -69,8 +70,14 @@ def _require_migrated() -> None:
 
 
 def cmd_synth(args: argparse.Namespace) -> int:
-    from civicgrid.engine.synth import generate_community
+    from civicgrid.engine.synth import generate_community, write_city
 
+    if args.chunk_households:  # a city of any size, written a chunk at a time in bounded memory
+        counts = write_city(args.out, households=args.households, seed=args.seed,
+                            chunk_households=args.chunk_households)
+        print(f"{counts['households']} households, {counts['residents']} residents (in chunks of "
+              f"{args.chunk_households}) in {args.out}")
+        return 0
     community = generate_community(households=args.households, seed=args.seed)
     for path in community.write_csv(args.out):
         print(path)
@@ -101,7 +108,7 @@ def _print_errors(errors, total: int | None = None) -> None:  # type: ignore[no-
 def cmd_import(args: argparse.Namespace) -> int:
     _django()
     _migrate()  # a first import sets the database up, as demo does
-    from civicgrid.core.importing import ImportRejected, read_tables
+    from civicgrid.core.importing import ImportRejected, console_limits, stream_tables
     from civicgrid.core.scoping import PLATFORM
     from civicgrid.engine.registry_format import TABLES
     from civicgrid.registry.services import registry_import
@@ -109,8 +116,9 @@ def cmd_import(args: argparse.Namespace) -> int:
     if not Path(args.path).exists():
         print(f"no such file or folder: {args.path}", file=sys.stderr)
         return 2
-    try:
-        counts = registry_import(user=None, scope=PLATFORM, tables=read_tables(args.path, expected=TABLES))
+    try:  # streamed: the files are read row by row, never held (a district of a million households)
+        tables = stream_tables(args.path, expected=TABLES, limits=console_limits())
+        counts = registry_import(user=None, scope=PLATFORM, tables=tables)
     except ImportRejected as rejected:
         _print_errors(rejected.errors, rejected.total)
         return 1
@@ -456,6 +464,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--households", type=int, default=10_000)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", required=True)
+    p.add_argument("--chunk-households", type=int, default=0,
+                   help="write a city of any size in chunks of this many households (bounded memory; "
+                        "another random layout than the default)")
     p.set_defaults(func=cmd_synth)
 
     p = sub.add_parser("import", help="import a registry (all or nothing)")

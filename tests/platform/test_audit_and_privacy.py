@@ -12,6 +12,7 @@ from civicgrid.core.crypto import mask
 from civicgrid.core.models import AuditLog
 from civicgrid.registry import services
 from civicgrid.registry.models import Household, Resident
+from tests.platform.factories import user
 
 pytestmark = pytest.mark.django_db
 
@@ -68,10 +69,15 @@ def test_id_numbers_and_phones_are_encrypted_at_rest_and_found_by_digest() -> No
         raw_id, raw_phone = cursor.fetchone()
     assert resident.id_number and resident.id_number not in raw_id and resident.phone not in raw_phone
     assert raw_id.startswith("gAAAA")  # a Fernet token
+    cleared = Client()  # searching by a full ID number needs identity clearance (the director has it)
+    cleared.login(username="director", password="civicgrid-demo")
+    resident = Resident.objects.exclude(phone_digest="").filter(
+        household__place_path__startswith=scope_for(user("director")).area_paths[0]).first()
+    found = cleared.get("/api/registry/households", {"q": resident.id_number}).json()
+    assert [h["id"] for h in found] == [resident.household_id]
     client = Client()
     client.login(username="district", password="civicgrid-demo")
-    found = client.get("/api/registry/households", {"q": resident.id_number}).json()
-    assert [h["id"] for h in found] == [resident.household_id]
+    assert client.get("/api/registry/households", {"q": resident.id_number}).json() == []  # no clearance
     found = client.get("/api/registry/households", {"q": resident.phone}).json()
     assert resident.household_id in [h["id"] for h in found]
     with pytest.raises(TypeError):

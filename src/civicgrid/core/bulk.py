@@ -48,6 +48,154 @@ def rows_in(queryset: QuerySet[Model], *, field: str, values: Iterable[Any], col
     return out
 
 
+def present(model: type[Model], field: str, values: list[Any]) -> set[Any]:
+    """Which of ``values`` some row of ``model`` holds in ``field`` (an indexed column): on PostgreSQL one
+    query with the values as one array parameter (``= ANY``), elsewhere in chunks."""
+    from django.db import connection
+
+    if not values:
+        return set()
+    if connection.vendor == "postgresql":
+        table, (column,) = table_columns(model, [field])
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT DISTINCT {column} FROM {table} WHERE {column} = ANY(%s)", [list(values)])  # noqa: S608
+            return {r[0] for r in cursor.fetchall()}
+    found: set[Any] = set()
+    for batch in chunks(values):
+        found.update(model._default_manager.filter(**{f"{field}__in": batch}).values_list(field, flat=True))
+    return found
+
+
+# --- writing many rows ------------------------------------------------------------------------------
+WRITE_BATCH = 10_000  # rows per executemany on SQLite
+
+
+def table_columns(model: type[Model], attnames: Iterable[str]) -> tuple[str, list[str]]:
+    """The quoted table name and column names of ``model``'s fields given by attname."""
+    from django.db import connection
+
+    quote = connection.ops.quote_name
+    fields = {f.attname: f for f in model._meta.concrete_fields}
+    return quote(model._meta.db_table), [quote(str(fields[a].column)) for a in attnames]
+
+
+def copy_rows(model: type[Model], attnames: list[str], rows: Iterable[tuple[Any, ...]]) -> int:
+    """Insert ``rows`` (tuples of database-ready values, in the order of ``attnames``) into ``model``'s
+    table in the current transaction: ``COPY ... FROM STDIN`` on PostgreSQL, ``executemany`` in batches
+    of :data:`WRITE_BATCH` on SQLite. No model code runs (no ``save``, no ``pre_save``, no signals): the
+    caller hands finished values (encrypted, digested, dates as dates); the schema's constraints still
+    hold (a violation fails the transaction). Returns the number of rows."""
+    from django.db import connection
+
+    table, columns = table_columns(model, attnames)
+    n = 0
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            with cursor.cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+                    n += 1
+            return n
+        sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('%s' for _ in columns)})"  # noqa: S608
+        batch: list[tuple[Any, ...]] = []
+        for row in rows:
+            batch.append(row)
+            if len(batch) == WRITE_BATCH:
+                cursor.executemany(sql, batch)
+                n += len(batch)
+                batch = []
+        if batch:
+            cursor.executemany(sql, batch)
+            n += len(batch)
+    return n
+
+
+class IdBlock:
+    """Primary keys for rows a bulk writer inserts itself (so that other rows can refer to them before
+    they are read back). PostgreSQL: taken from the table's own sequence, so concurrent inserts never
+    collide; SQLite: after the largest key in use (the whole database is locked by the writing
+    transaction, so nobody else inserts meanwhile; SQLite moves the table's AUTOINCREMENT counter past
+    an explicit key by itself)."""
+
+    def __init__(self, model: type[Model]):
+        from django.db import connection
+
+        self.model, self.vendor = model, connection.vendor
+        self.table, (self.pk,) = table_columns(model, [str(model._meta.pk.attname)])  # type: ignore[union-attr]
+        self.next = 0
+        if self.vendor != "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(f"SELECT COALESCE(MAX({self.pk}), 0) FROM {self.table}")  # noqa: S608
+                top = int(cursor.fetchone()[0])
+                cursor.execute("SELECT seq FROM sqlite_sequence WHERE name = %s", [model._meta.db_table])
+                found = cursor.fetchone()
+            self.next = max(top, int(found[0]) if found else 0) + 1
+
+    def take(self, n: int) -> list[int]:
+        from django.db import connection
+
+        if n <= 0:
+            return []
+        if self.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                               [self.model._meta.db_table, self.model._meta.pk.column, n])  # type: ignore[union-attr]
+                return [int(r[0]) for r in cursor.fetchall()]
+        out = list(range(self.next, self.next + n))
+        self.next += n
+        return out
+
+
+class CopyWriter:
+    """:func:`copy_rows` a batch at a time, overlapped with the caller's work on PostgreSQL: each batch is
+    sent by one background thread over the same connection (so in the same transaction; psycopg
+    serialises the connection, so the caller's own queries wait for a batch in flight) while the caller
+    prepares the next one. Elsewhere (SQLite) batches are written in the caller's thread. Use as a
+    context manager: leaving it waits for the last batch and raises its error, if any."""
+
+    def __init__(self) -> None:
+        from django.db import connection
+
+        self.threaded = connection.vendor == "postgresql"
+        self.pending: Any = None
+        self.pool: Any = None
+        if self.threaded:
+            from concurrent.futures import ThreadPoolExecutor
+
+            connection.ensure_connection()
+            self.raw = connection.connection
+            self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="copy")
+
+    def write(self, model: type[Model], attnames: list[str], rows: list[tuple[Any, ...]]) -> None:
+        if not self.threaded:
+            copy_rows(model, attnames, rows)
+            return
+        self.wait()
+        table, columns = table_columns(model, attnames)
+        self.pending = self.pool.submit(_copy_raw, self.raw, f"COPY {table} ({', '.join(columns)}) FROM STDIN", rows)
+
+    def wait(self) -> None:
+        pending, self.pending = self.pending, None
+        if pending is not None:
+            pending.result()
+
+    def __enter__(self) -> CopyWriter:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        try:
+            self.wait()
+        finally:
+            if self.pool is not None:
+                self.pool.shutdown(wait=True)
+
+
+def _copy_raw(raw: Any, sql: str, rows: list[tuple[Any, ...]]) -> None:
+    with raw.cursor() as cursor, cursor.copy(sql) as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
 # --------------------------------------------------------------------------- whole tables at once
 # A district's round reads a million rows and writes as many: through the ORM that is a Python object (and a
 # converter call per value) for every row read and a parameter list per row written. These read a query's rows
@@ -109,34 +257,12 @@ def _typed(values: list[Any], kind: str) -> Any:
 
 def insert_rows(model: type[Model], columns: Sequence[str], rows: Iterable[Sequence[Any]], *,
                 using: str = DEFAULT_DB_ALIAS) -> int:
-    """Insert ``rows`` (values in the order of ``columns``, database column names of ``model``) in one statement;
-    returns how many. No model ``save()``, no signals: the caller has checked the values and the schema's
-    constraints hold them (a violation fails the caller's transaction)."""
-    connection = connections[using]
-    table = model._meta.db_table
-    if connection.vendor == "postgresql":
-        return copy_rows(connection, table, columns, rows)
-    qn = connection.ops.quote_name
-    sql = (f"INSERT INTO {qn(table)} ({', '.join(qn(c) for c in columns)}) "
-           f"VALUES ({', '.join(['%s'] * len(columns))})")
-    rows = rows if isinstance(rows, list) else list(rows)
-    if rows:
-        with connection.cursor() as cursor:
-            cursor.executemany(sql, rows)
-    return len(rows)
-
-
-def copy_rows(connection: Any, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
-    """PostgreSQL: ``COPY table (columns) FROM STDIN``, rows sent by psycopg 3 (text format, its C dumpers)."""
-    qn = connection.ops.quote_name
-    count = 0
-    with connection.cursor() as cursor:
-        raw = cursor.cursor  # the driver's own cursor: COPY is not part of the DB-API
-        with raw.copy(f"COPY {qn(table)} ({', '.join(qn(c) for c in columns)}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
-                count += 1
-    return count
+    """Insert ``rows`` (values in the order of ``columns``, database column names of ``model``) through the one
+    bulk insert path, :func:`copy_rows` (COPY on PostgreSQL, executemany on SQLite); returns how many."""
+    if using != DEFAULT_DB_ALIAS:
+        raise ValueError("bulk inserts go to the default database")
+    attname = {f.column: f.attname for f in model._meta.concrete_fields}
+    return copy_rows(model, [attname[c] for c in columns], (tuple(r) for r in rows))
 
 
 def update_rows(model: type[Model], *, key: str, columns: Sequence[str], rows: Iterable[Sequence[Any]],

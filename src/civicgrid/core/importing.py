@@ -17,6 +17,10 @@ Hostile or oversized files are refused early, with a message, never by running o
 * ``rows``: records over all tables, counted while parsing; ``cell_chars``: one cell;
 * ``errors``: rows of the error report (the rest are counted).
 
+:func:`stream_tables` reads the same sources (but XLSX) without holding the rows: each table is read
+from its file row by row when it is iterated, for the operator's import of a whole district
+(:func:`console_limits`: no size or row cap, since nothing is held).
+
 CSV files may be UTF-8 (with or without a byte-order mark), GB18030/GBK (what Excel saves on Chinese
 Windows) or UTF-16 with a byte-order mark (Excel's "Unicode text", tab-separated).
 
@@ -36,7 +40,7 @@ import io
 import itertools
 import re
 import zipfile
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -153,16 +157,160 @@ def read_tables(source: str | Path | IO[bytes], *, filename: str | None = None,
     if not raw:
         raise _file_error(name, _("No tables found."))
 
+    checked = _check_headers({n: header for n, (header, _records) in raw.items()}, expected=expected,
+                             table_aliases=table_aliases, column_aliases=column_aliases)
+    tables: dict[str, Rows] = {table: [dict(zip(header, rec, strict=False)) for rec in raw[name_read][1]]
+                               for table, (name_read, header) in checked.items()}
+    return tables
+
+
+def console_limits() -> dict[str, int]:
+    """The limits for the operator's own console (``civicgrid import``): a streamed import holds no file
+    in memory, so its size and row count are not capped; cells and the report still are."""
+    unbounded = 1 << 62
+    return {**limits(), "upload_bytes": unbounded, "uncompressed_bytes": unbounded, "rows": unbounded}
+
+
+class TableRows:
+    """The rows of one CSV table as dicts keyed by column, read from the file each time they are iterated,
+    one record at a time: a streamed import holds none of them. The first pass counts the rows against
+    the budget (a later pass does not count them again)."""
+
+    def __init__(self, table: str, header: list[str], open_bytes: Callable[[], IO[bytes]], encoding: str,
+                 budget: _Budget):
+        self.table, self.header, self._open, self.encoding, self._budget = table, header, open_bytes, encoding, budget
+
+    def __iter__(self) -> Iterator[dict[str, str]]:
+        budget, self._budget = self._budget, None  # type: ignore[assignment]
+        header = self.header
+        records = _csv_records(self._open(), self.encoding, self.table, budget)
+        next(records, None)  # the header, already read and checked
+        try:
+            for record in records:
+                yield dict(zip(header, record, strict=False))
+        except UnicodeDecodeError:
+            raise _file_error(self.table, _("Cannot read the file's text encoding: save it as CSV UTF-8 (or GBK/"
+                                            "GB18030, or Unicode text).")) from None
+
+
+def stream_tables(source: str | Path | IO[bytes], *, filename: str | None = None,
+                  expected: Mapping[str, tuple[str, ...]], table_aliases: Mapping[str, str] | None = None,
+                  column_aliases: Mapping[str, Mapping[str, str]] | None = None,
+                  limits: dict[str, int] | None = None) -> dict[str, Iterable[dict[str, str]]]:
+    """:func:`read_tables` without holding the rows: a folder of CSV files, a .zip of them or one .csv
+    gives one :class:`TableRows` per table (headers checked here, rows read as they are iterated); an
+    .xlsx is read whole by :func:`read_tables`. Each file's encoding is decided by decoding all of it
+    once first (an invalid UTF-8 byte anywhere means GB18030), which also charges a ZIP's decompressed
+    bytes to the budget before a row is used. ``limits`` defaults to :func:`limits`."""
+    name = str(filename or (str(source) if isinstance(source, str | Path) else getattr(source, "name", "")) or "")
+    suffix = Path(name).suffix.lower()
+    budget = _Budget(limits or globals()["limits"]())
+    opened: list[tuple[str, Callable[[], IO[bytes]]]] = []
+    if isinstance(source, str | Path) and Path(source).is_dir():
+        for p in sorted(Path(source).glob("*.csv")):
+            budget.upload(p.stat().st_size, p.name)
+            opened.append((p.stem, _file_opener(p)))
+    elif suffix == ".csv" and isinstance(source, str | Path):
+        budget.upload(Path(source).stat().st_size, name)
+        opened.append((Path(name).stem, _file_opener(Path(source))))
+    elif suffix == ".csv":
+        handle = _as_file(source)
+        budget.upload(_size(handle), name)
+        opened.append((Path(name).stem, _reopener(handle)))
+    elif suffix == ".zip":
+        handle = _as_file(source)
+        budget.upload(_size(handle), name)
+        opened = _zip_members(handle, name, budget)
+    else:
+        return dict(read_tables(source, filename=filename, expected=expected, table_aliases=table_aliases,
+                                column_aliases=column_aliases))
+    if not opened:
+        raise _file_error(name, _("No tables found."))
+    raw: dict[str, tuple[list[str], Callable[[], IO[bytes]], str]] = {}
+    for stem, open_bytes in opened:
+        encoding = _whole_encoding(open_bytes, stem, budget)
+        records = _csv_records(open_bytes(), encoding, stem, None)
+        raw[stem] = (next(records, []), open_bytes, encoding)
+        records.close()
+    checked = _check_headers({stem: header for stem, (header, _o, _e) in raw.items()}, expected=expected,
+                             table_aliases=table_aliases, column_aliases=column_aliases)
+    return {table: TableRows(table, header, raw[stem][1], raw[stem][2], budget)
+            for table, (stem, header) in checked.items()}
+
+
+def _file_opener(path: Path) -> Callable[[], IO[bytes]]:
+    def open_file() -> IO[bytes]:
+        return path.open("rb")  # closed by the reader (_csv_records)
+
+    return open_file
+
+
+def _whole_encoding(open_bytes: Callable[[], IO[bytes]], table: str, budget: _Budget) -> str:
+    stream = open_bytes()
+    try:
+        head = stream.read(64 * 1024)
+        encoding = _sniff_encoding(head)
+        if encoding != "utf-8":
+            while stream.read(1 << 20):  # still read through: a ZIP member's bytes are charged to the budget
+                pass
+            return encoding
+        decoder = codecs.getincrementaldecoder("utf-8")()
+        try:
+            decoder.decode(head)
+            while chunk := stream.read(1 << 20):
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            while stream.read(1 << 20):
+                pass
+            return "gb18030"
+        return "utf-8"
+    finally:
+        stream.close()
+
+
+def _zip_members(handle: IO[bytes], name: str, budget: _Budget) -> list[tuple[str, Callable[[], IO[bytes]]]]:
+    try:
+        archive = zipfile.ZipFile(handle)
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        raise _file_error(name, _("This is not a readable ZIP file (it may be damaged or incomplete).")) from None
+    if len(archive.infolist()) > budget.limits["zip_members"]:
+        raise _file_error(name, _("The archive holds more than %(limit)s files.")
+                          % {"limit": budget.limits["zip_members"]}, status=413)
+    members = [i for i in archive.infolist() if i.filename.lower().endswith(".csv")
+               and not Path(i.filename).name.startswith(".") and not i.is_dir()]
+    declared = sum(i.file_size for i in members)
+    if declared > budget.limits["uncompressed_bytes"]:  # refuse before decompressing anything
+        budget.expand(declared, name)
+
+    def opener(info: zipfile.ZipInfo) -> Callable[[], IO[bytes]]:
+        def open_member() -> IO[bytes]:
+            try:
+                return _buffered(archive.open(info), budget, info.filename)
+            except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, NotImplementedError, RuntimeError):
+                raise _file_error(name, _("This is not a readable ZIP file (it may be damaged or incomplete).")) \
+                    from None
+        return open_member
+
+    return [(Path(i.filename).stem, opener(i)) for i in members]
+
+
+def _check_headers(headers: Mapping[str, list[str]], *, expected: Mapping[str, tuple[str, ...]],
+                   table_aliases: Mapping[str, str] | None,
+                   column_aliases: Mapping[str, Mapping[str, str]] | None) -> dict[str, tuple[str, list[str]]]:
+    """{table: (the name read, its header in column codes)}, or ImportRejected with every unknown table,
+    repeated table, missing and unknown column (as :func:`read_tables` reports them)."""
     errors: list[RowError] = []
-    tables: dict[str, Rows] = {}
-    for name_read, (header, records) in raw.items():
+    out: dict[str, tuple[str, list[str]]] = {}
+    for name_read, header in headers.items():
         table = (table_aliases or {}).get(name_read, name_read)
         header = [(column_aliases or {}).get(table, {}).get(h, h) for h in header]
-        if table in tables:
+        if table in out:
             errors.append(RowError(name_read, 0, "", name_read, _("the table %(table)s appears twice") % {"table": table}))
             continue
         if table not in expected:
-            errors.append(RowError(name_read, 0, "", name_read, _("unknown table; expected one of %(tables)s") % {"tables": ", ".join(sorted(expected))}))
+            errors.append(RowError(name_read, 0, "", name_read, _("unknown table; expected one of %(tables)s")
+                                   % {"tables": ", ".join(sorted(expected))}))
             continue
         columns = expected[table]
         missing = [c for c in columns if c not in header]
@@ -170,13 +318,14 @@ def read_tables(source: str | Path | IO[bytes], *, filename: str | None = None,
         for c in missing:
             errors.append(RowError(table, 1, c, "", _("required column is missing")))
         for c in unknown:
-            errors.append(RowError(table, 1, c, c, _("unknown column; expected %(columns)s") % {"columns": ", ".join(columns)}))
+            errors.append(RowError(table, 1, c, c, _("unknown column; expected %(columns)s")
+                                   % {"columns": ", ".join(columns)}))
         if missing or unknown:
             continue
-        tables[table] = [dict(zip(header, rec, strict=False)) for rec in records]
+        out[table] = (name_read, header)
     if errors:
         raise ImportRejected(errors)
-    return tables
+    return out
 
 
 class _Budget:
@@ -323,31 +472,43 @@ def _csv(open_bytes: Callable[[], IO[bytes]], table: str, budget: _Budget) -> tu
 
 
 def _parse_csv(stream: IO[bytes], encoding: str, table: str, budget: _Budget) -> tuple[list[str], list[list[str]]]:
+    records = _csv_records(stream, encoding, table, budget)
+    header = next(records, [])
+    return (header, list(records))
+
+
+def _csv_records(stream: IO[bytes], encoding: str, table: str, budget: _Budget | None) -> Generator[list[str], None, None]:
+    """The header (stripped), then each non-empty record padded to the header's width, cells stripped
+    and un-neutralised; each record charged to ``budget`` (none: already counted)."""
     text = io.TextIOWrapper(stream, encoding=encoding, newline="")  # type: ignore[type-var,arg-type]
+    cap = budget.limits["cell_chars"] if budget is not None else limits()["cell_chars"]
     try:
         first = text.readline()
         delimiter = "\t" if "\t" in first and "," not in first else ","
-        cap = budget.limits["cell_chars"]
         csv.field_size_limit(cap)
         reader = csv.reader(itertools.chain([first], text), delimiter=delimiter)
         header: list[str] | None = None
-        records: list[list[str]] = []
+        width = 0
         for r in reader:
             if header is None:
                 header = [h.strip().lstrip("\ufeff") for h in r]
+                width = len(header)
+                yield header
                 continue
             if not any(r):
                 continue
-            budget.row(table)
-            width = len(header)
-            records.append([unneutralise(c.strip()) for c in (r + [""] * (width - len(r)))])
-        return (header or [], records)
+            if budget is not None:
+                budget.row(table)
+            if len(r) < width:
+                r += [""] * (width - len(r))
+            yield [unneutralise(c) if c[:1] == "'" else c for c in map(str.strip, r)]  # only a quote may need it
+        if header is None:
+            yield []
     except csv.Error as exc:
         raise _file_error(table, _("Not a readable CSV file (%(reason)s); a cell may be longer than %(limit)s "
-                                   "characters.") % {"reason": exc, "limit": f"{budget.limits['cell_chars']:,}"}) \
-            from None
+                                   "characters.") % {"reason": exc, "limit": f"{cap:,}"}) from None
     finally:
-        text.detach()
+        text.detach().close()  # the stream this call was handed (a reopened upload keeps its own handle)
 
 
 def _check_archive(handle: IO[bytes], name: str, budget: _Budget) -> None:

@@ -304,7 +304,7 @@ class _ResidentModel:
     """What every step shares: age distributions, the calendar of birth dates, the distinct names
     made so far and the ID sequence numbers given so far."""
 
-    def __init__(self, as_of: date):
+    def __init__(self, as_of: date, *, per_area: bool = False):
         # Heads come from the adult distribution; the other members from the distribution that
         # makes the whole population follow the census marginals: q = (m p - a) / (m - 1), with m
         # the mean household size.
@@ -318,7 +318,10 @@ class _ResidentModel:
         self.member_ages = q / q.sum()
         self.calendar = _Calendar(as_of, oldest=len(p) - 1)
         self.names = _Names()
-        self.id_used = np.zeros(len(self.calendar.text) * 2, dtype=np.int64)  # by birth date, sex
+        # ID sequence numbers given so far by birth date and sex (and area code for a city: 499 numbers
+        # per birth date and sex would not be enough for ten million households)
+        self.areas = len(pop.AREA_CODES) if per_area else 1
+        self.id_used = np.zeros(len(self.calendar.text) * 2 * self.areas, dtype=np.int64)
 
 
 def _resident_step(
@@ -444,6 +447,8 @@ def _id_numbers(
     # ID numbers stay unique even if the area code is changed: number each resident after those
     # of earlier steps with the same key.
     key = day * 2 + male
+    if model.areas > 1:  # numbered within the area code too (a city): unique all the same
+        key = key + area * (len(model.calendar.text) * 2)
     order = np.argsort(key, kind="stable")
     starts = np.r_[0, np.flatnonzero(np.diff(key[order])) + 1]
     rank = np.empty(n, dtype=np.int64)
@@ -629,20 +634,179 @@ def _numbered(prefix: str, numbers: np.ndarray, width: int) -> np.ndarray:
     return _ascii_strings(_digits(numbers, max(width, len(str(largest)))), prefix)
 
 
+# --- a city in chunks ---------------------------------------------------------------------------
+BLOCK_HOUSEHOLDS = 10_000
+
+
+def write_city(
+    out_dir: str | Path,
+    *,
+    households: int,
+    seed: int = 0,
+    as_of: date = DEFAULT_AS_OF,
+    households_per_community: int = HOUSEHOLDS_PER_COMMUNITY,
+    chunk_households: int = 250_000,
+    block_households: int = BLOCK_HOUSEHOLDS,
+) -> dict[str, int]:
+    """Write a generated city of any size (10 million households and more) as the CSV files of
+    :meth:`SynthCommunity.write_csv`, a chunk of households at a time, in bounded memory.
+
+    The population model, layout and rates are those of :func:`generate_community`; the random stream
+    is laid out differently so that no step needs the whole city: households come in blocks of
+    ``block_households``, each drawn from its own generator (seeded by ``seed`` and the block's
+    number), volunteers are chosen within their block, and the staff of the actors comes from a
+    generator of its own. The output depends on ``households``, ``seed``, ``as_of``,
+    ``households_per_community`` and ``block_households``, never on ``chunk_households``, which only
+    sets how many households are held at once (a test writes a city in small chunks and in one and
+    compares the files). It is not the same registry as ``generate_community`` with the same seed.
+
+    Parameters
+    ----------
+    out_dir : str or Path
+        Folder for the six CSV files (created if needed).
+    households : int
+        Number of households (>= 1).
+    seed : int
+        Seed; the same arguments give the same files.
+    as_of : date
+        Reference date for ages.
+    households_per_community : int
+        Size of a community.
+    chunk_households : int
+        Households generated and written per step (rounded up to whole blocks).
+    block_households : int
+        Households per random block.
+
+    Returns
+    -------
+    dict
+        Rows written per table.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     counts = write_city(folder, households=1200, seed=4, block_households=500, chunk_households=500)
+    >>> counts["households"], counts["residents"] > 1200
+    (1200, True)
+    """
+    n = _integer("households", households, minimum=1)
+    per_community = _integer("households_per_community", households_per_community, minimum=1)
+    block = _integer("block_households", block_households, minimum=1)
+    step = max(block, -(-_integer("chunk_households", chunk_households, minimum=1) // block) * block)
+    seed = _integer("seed", seed, minimum=0)
+    layout = _Layout.build(n, per_community)
+    n_b = len(layout.building_codes)
+    first_of_building = -(-np.arange(n_b + 1, dtype=np.int64) * n // n_b)  # household i lives in i * n_b // n
+    households_in = np.bincount(layout.building_community, weights=np.diff(first_of_building),
+                                minlength=len(layout.community_codes)).astype(np.int64)
+    none = np.empty(0, dtype=object)
+    actors, staff, staff_posts = _actors(np.random.default_rng([seed, 2]), layout,
+                                         {"age": np.empty(0, dtype=np.int64), "name": none, "phone": none,
+                                          "code": none}, np.empty(0, dtype=np.int64), households_in)
+    model = _ResidentModel(as_of, per_area=True)
+    widths = {"H": max(7, len(str(n))), "R": max(8, len(str(n * 10))), "P": max(7, len(str(len(staff) + n)))}
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    files = {name: (out / f"{name}.csv").open("w", encoding="utf-8", newline="") for name in TABLES}
+    counts = dict.fromkeys(TABLES, 0)
+    try:
+        for name, handle in files.items():
+            handle.write(",".join(_quoted(list(TABLES[name]))) + "\n")
+        for name, frame in (("places", layout.places), ("actors", actors), ("people", staff),
+                            ("posts", staff_posts)):
+            _append_rows(frame, TABLES[name], files[name])
+            counts[name] += len(frame)
+        state = {"residents": 0, "people": len(staff)}
+        for start in range(0, n, step):
+            parts = [_city_block(seed, layout, model, first_of_building, n, b, min(n, b + block), widths, state)
+                     for b in range(start, min(n, start + step), block)]
+            for name in ("households", "residents", "people", "posts"):
+                frame = pd.concat([p[name] for p in parts], ignore_index=True)
+                _append_rows(frame, TABLES[name], files[name])
+                counts[name] += len(frame)
+    finally:
+        for handle in files.values():
+            handle.close()
+    return counts
+
+
+def _city_block(seed: int, layout: _Layout, model: _ResidentModel, first_of_building: np.ndarray, n: int,
+                start: int, stop: int, widths: dict[str, int], state: dict[str, int]) -> dict[str, pd.DataFrame]:
+    """Households ``start``..``stop - 1`` of a city, their residents and volunteers, from the block's
+    own generator. ``state`` carries the running resident and person numbers."""
+    rng = np.random.default_rng([seed, 1, start])
+    index = np.arange(start, stop, dtype=np.int64)
+    building = index * len(layout.building_codes) // n
+    slot = index - first_of_building[building]
+    flat = _object_array([f"{s // 12 + 1}单元{s % 12 // 2 + 1}{s % 2 + 1:02d}室"
+                          for s in range(int(slot.max()) + 1)])
+    sizes = np.array(list(pop.HOUSEHOLD_SIZE_SHARES))
+    size = sizes[_draw(rng, pop.HOUSEHOLD_SIZE_SHARES, len(index))]
+    codes = _ascii_strings(_digits(index + 1, widths["H"]), "H")
+    residents = _resident_step(rng, size, model)
+    first_resident = state["residents"]
+    residents["code"] = _ascii_strings(_digits(np.arange(first_resident + 1, first_resident + len(residents["age"]) + 1),
+                                               widths["R"]), "R")
+    state["residents"] += len(residents["age"])
+    residents["household_code"] = np.repeat(codes, size)
+    head = np.cumsum(size) - size
+    housing = _object_array(list(pop.HOUSING_TYPES))
+    income = _object_array(list(pop.INCOME_STATUS_SHARES))
+    households = pd.DataFrame({
+        "code": codes,
+        "building_code": layout.building_codes[building],
+        "address": _object_array([b + f for b, f in zip(layout.building_address[building].tolist(),
+                                                        flat[slot].tolist(), strict=True)]),
+        "housing_type": housing[_draw(rng, pop.HOUSING_TYPES, len(index))],
+        "income_status": income[_draw(rng, pop.INCOME_STATUS_SHARES, len(index))],
+        "contact_phone": residents["phone"][head],
+    })
+    grade = residents["disability_grade"]
+    table = {**residents, "disability_grade": pd.arrays.IntegerArray(grade.astype(np.int64), grade == 0)}
+    # Volunteers: about 2 % of the block's residents aged 18-70, in their own community's team.
+    age = residents["age"]
+    eligible = np.flatnonzero((age >= 18) & (age <= 70))
+    chosen = np.sort(rng.choice(eligible, size=min(len(eligible), round(pop.VOLUNTEER_SHARE * len(age))),
+                                replace=False))
+    first_person = state["people"]
+    state["people"] += len(chosen)
+    people = pd.DataFrame({
+        "code": _ascii_strings(_digits(np.arange(first_person + 1, first_person + len(chosen) + 1),
+                                       widths["P"]), "P"),
+        "name": residents["name"][chosen], "phone": residents["phone"][chosen],
+        "resident_code": residents["code"][chosen],
+    })
+    community = layout.building_community[np.repeat(building, size)]
+    teams = _object_array([f"{c}-A07" for c in layout.community_codes])
+    posts = pd.DataFrame({"person_code": people["code"].to_numpy(), "actor_code": teams[community[chosen]],
+                          "role": "volunteer", "is_key": np.zeros(len(chosen), dtype=np.int8), "place_code": ""})
+    return {"households": households, "residents": pd.DataFrame({c: table[c] for c in TABLES["residents"]}),
+            "people": people, "posts": posts}
+
+
 # --- CSV ----------------------------------------------------------------------------------------
 def _write_table(frame: pd.DataFrame, columns: tuple[str, ...], path: Path) -> None:
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise ValueError(f"table {path.stem!r} lacks column(s) {', '.join(missing)}")
-    series = [frame[c] for c in columns]
-    if not all(_plain(s) for s in series):  # floats, dates, ...: let pandas format them
+    if not all(_plain(frame[c]) for c in columns):  # floats, dates, ...: let pandas format them
         frame.loc[:, list(columns)].to_csv(path, index=False)
         return
     with path.open("w", encoding="utf-8", newline="") as out:
         out.write(",".join(_quoted(list(columns))) + "\n")
-        for start in range(0, len(frame), _CHUNK_ROWS):
-            cells = [_quoted(_cells(s.iloc[start : start + _CHUNK_ROWS])) for s in series]
-            out.write("\n".join(map(",".join, zip(*cells, strict=True))) + "\n")
+        _append_rows(frame, columns, out)
+
+
+def _append_rows(frame: pd.DataFrame, columns: tuple[str, ...], out: Any) -> None:
+    """The rows of ``frame`` (no header) in chunks, as :meth:`SynthCommunity.write_csv` writes them."""
+    series = [frame[c] for c in columns]
+    if not all(_plain(s) for s in series):
+        frame.loc[:, list(columns)].to_csv(out, index=False, header=False)
+        return
+    for start in range(0, len(frame), _CHUNK_ROWS):
+        cells = [_quoted(_cells(s.iloc[start : start + _CHUNK_ROWS])) for s in series]
+        out.write("\n".join(map(",".join, zip(*cells, strict=True))) + "\n")
 
 
 def _plain(column: pd.Series) -> bool:

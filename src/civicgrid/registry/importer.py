@@ -16,7 +16,7 @@ changed and unchanged.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,7 +54,7 @@ class Cleaned:
 class _Checker:
     """Collects errors for one table while cleaning its rows."""
 
-    def __init__(self, table: str, errors: list[RowError]):
+    def __init__(self, table: str, errors: list[RowError]):  # any list: a bulk import's keeps only the first
         self.table, self.errors = table, errors
 
     def fail(self, row: int, column: str, value: str, reason: str) -> None:
@@ -171,15 +171,21 @@ def _households(rows: Rows, errors: list[RowError], out: Cleaned, levels: dict[s
     seen: dict[str, int] = {}
     for n, r in enumerate(rows, start=2):
         check.new_code(n, r["code"], seen, set() if update else existing)
-        if levels.get(r["building_code"]) != "building":
-            check.fail(n, "building_code", r["building_code"], _("unknown building code"))
-        check.require(n, "address", r["address"])
-        check.choice(n, "housing_type", r["housing_type"], fmt.HOUSING_TYPES)
-        status = r["income_status"] or "normal"
-        check.choice(n, "income_status", status, ("normal", "low_income", "dibao", "tekun"))
-        phone = check.apply(n, "contact_phone", r["contact_phone"], v.validate_phone)
-        out.households.append({**r, "income_status": status, "contact_phone": phone or ""})
+        out.households.append(household_fields(check, n, r, levels))
     return existing | set(seen)
+
+
+def household_fields(check: _Checker, n: int, r: dict[str, str], levels: Mapping[str, str]) -> dict[str, Any]:
+    """The checks of one household row that need no other row (the code's uniqueness is the caller's);
+    the cleaned row."""
+    if levels.get(r["building_code"]) != "building":
+        check.fail(n, "building_code", r["building_code"], _("unknown building code"))
+    check.require(n, "address", r["address"])
+    check.choice(n, "housing_type", r["housing_type"], fmt.HOUSING_TYPES)
+    status = r["income_status"] or "normal"
+    check.choice(n, "income_status", status, _INCOME)
+    phone = check.apply(n, "contact_phone", r["contact_phone"], v.validate_phone)
+    return {**r, "income_status": status, "contact_phone": phone or ""}
 
 
 def _residents(rows: Rows, errors: list[RowError], out: Cleaned, households: set[str], *,
@@ -194,45 +200,59 @@ def _residents(rows: Rows, errors: list[RowError], out: Cleaned, households: set
         code = check.new_code(n, r["code"], seen, set() if update else existing)
         if r["household_code"] not in households:
             check.fail(n, "household_code", r["household_code"], _("unknown household code"))
-        check.require(n, "name", r["name"])
-        sex = {"男": "M", "女": "F"}.get(r["sex"], r["sex"].upper())
-        check.choice(n, "sex", sex, fmt.SEXES)
-        birth = check.apply(n, "birth_date", r["birth_date"], v.parse_date)
-        check.choice(n, "relation", r["relation"], fmt.RELATIONS)
-        id_number = ""
-        if r["id_number"]:
-            id_number = check.apply(n, "id_number", r["id_number"], v.validate_id_number) or ""
-            if id_number:
-                key = digest(id_number)
-                if key in seen_ids:
-                    check.fail(n, "id_number", r["id_number"], _("duplicate ID number: also on row %(row)s") % {"row": seen_ids[key]})
-                elif any(existing_ids.get(k, code) != code for k in digests(id_number)):
-                    check.fail(n, "id_number", r["id_number"], _("this ID number is already in the registry"))
-                else:
-                    seen_ids[key] = n
-                if birth and v.id_number_birth_date(id_number) != birth:
-                    check.fail(n, "birth_date", r["birth_date"], _("does not match the birth date in the ID number"))
-        phone = check.apply(n, "phone", r["phone"], v.validate_phone)
-        flags = {c: check.apply(n, c, r[c], v.parse_bool) for c in
-                 ("lives_alone", "chronic_illness", "pregnant", "limited_mobility", "language_barrier",
-                  "mental_health_needs")}
-        kind = r["disability_kind"]
-        if kind:
-            check.choice(n, "disability_kind", kind, fmt.DISABILITY_KINDS)
-        grade = None
-        if r["disability_grade"]:
-            grade = check.apply(n, "disability_grade", r["disability_grade"],
-                                lambda s: v.validate_disability_grade(int(s)))
-            if not kind:
-                check.fail(n, "disability_kind", kind, _("a disability grade needs a disability kind"))
-        elif kind:
-            check.fail(n, "disability_grade", "", _("a disability kind needs a grade (1-4)"))
-        out.residents.append({
-            "code": code, "household_code": r["household_code"], "name": r["name"], "sex": sex,
-            "birth_date": birth, "relation": r["relation"], "id_number": id_number, "phone": phone or "",
-            "disability_kind": kind, "disability_grade": grade, **{k: bool(b) for k, b in flags.items()},
-        })
+        row = resident_fields(check, n, r)
+        row["code"] = code
+        id_number = row["id_number"]
+        if id_number:
+            key = digest(id_number)
+            if key in seen_ids:
+                check.fail(n, "id_number", r["id_number"], _("duplicate ID number: also on row %(row)s") % {"row": seen_ids[key]})
+            elif any(existing_ids.get(k, code) != code for k in digests(id_number)):
+                check.fail(n, "id_number", r["id_number"], _("this ID number is already in the registry"))
+            else:
+                seen_ids[key] = n
+        out.residents.append(row)
     return existing | set(seen)
+
+
+_FLAGS = ("lives_alone", "chronic_illness", "pregnant", "limited_mobility", "language_barrier", "mental_health_needs")
+_INCOME = ("normal", "low_income", "dibao", "tekun")
+_SEX = {"男": "M", "女": "F"}
+_BINARY = frozenset(("0", "1", ""))  # what an export writes: read without the general parser
+
+
+def resident_fields(check: _Checker, n: int, r: dict[str, str]) -> dict[str, Any]:
+    """The checks of one resident row that need no other row (the code's uniqueness, the household's
+    existence and the ID number's uniqueness are the caller's); the cleaned row (its ID number
+    normalised, '' when absent or invalid)."""
+    check.require(n, "name", r["name"])
+    sex = _SEX.get(r["sex"], r["sex"].upper())
+    check.choice(n, "sex", sex, fmt.SEXES)
+    birth = check.apply(n, "birth_date", r["birth_date"], v.parse_date)
+    check.choice(n, "relation", r["relation"], fmt.RELATIONS)
+    id_number = ""
+    if r["id_number"]:
+        id_number = check.apply(n, "id_number", r["id_number"], v.validate_id_number) or ""
+        if id_number and birth and v.id_number_birth_date(id_number) != birth:
+            check.fail(n, "birth_date", r["birth_date"], _("does not match the birth date in the ID number"))
+    phone = check.apply(n, "phone", r["phone"], v.validate_phone)
+    flags = {c: r[c] == "1" if r[c] in _BINARY else check.apply(n, c, r[c], v.parse_bool) for c in _FLAGS}
+    kind = r["disability_kind"]
+    if kind:
+        check.choice(n, "disability_kind", kind, fmt.DISABILITY_KINDS)
+    grade = None
+    if r["disability_grade"]:
+        grade = check.apply(n, "disability_grade", r["disability_grade"],
+                            lambda s: v.validate_disability_grade(int(s)))
+        if not kind:
+            check.fail(n, "disability_kind", kind, _("a disability grade needs a disability kind"))
+    elif kind:
+        check.fail(n, "disability_grade", "", _("a disability kind needs a grade (1-4)"))
+    return {
+        "code": r["code"], "household_code": r["household_code"], "name": r["name"], "sex": sex,
+        "birth_date": birth, "relation": r["relation"], "id_number": id_number, "phone": phone or "",
+        "disability_kind": kind, "disability_grade": grade, **{k: bool(b) for k, b in flags.items()},
+    }
 
 
 def _actors(rows: Rows, errors: list[RowError], out: Cleaned, levels: dict[str, str], *,

@@ -4,7 +4,7 @@ one transaction and writes its typed audit event in that transaction (civicgrid.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Any
 
@@ -21,7 +21,7 @@ from civicgrid.core.importing import Rows
 from civicgrid.core.places import common_ancestor
 from civicgrid.core.scoping import Scope, check_in_scope, require
 from civicgrid.engine.vulnerability import VulnerabilityRule
-from civicgrid.registry import importer, roster
+from civicgrid.registry import bulkimport, importer, roster
 from civicgrid.registry.events import RegistryEvent
 from civicgrid.registry.models import Actor, Household, Person, Place, Post, Resident
 from civicgrid.registry.pinyin import name_initials
@@ -53,9 +53,14 @@ def _vulnerability(residents: pd.DataFrame, households: pd.DataFrame, as_of: dat
     scores["size"] = residents.groupby("household").size().reindex(scores.index, fill_value=0)
     status = dict(zip(households["household"], households["income_status"], strict=True))
     counts = scores.filter(like="n_")
-    scores["summary"] = [rule.explain(dict(zip(counts.columns, row, strict=True)),
-                                      income_status=status[hid])[:300]
-                         for hid, row in zip(scores.index, counts.to_numpy(), strict=True)]
+    said: dict[tuple[bytes, str], str] = {}  # the same counts and status say the same (a million households)
+    summaries = []
+    for hid, row in zip(scores.index, counts.to_numpy(), strict=True):
+        key = (row.tobytes(), status[hid])
+        if key not in said:
+            said[key] = rule.explain(dict(zip(counts.columns, row, strict=True)), income_status=status[hid])[:300]
+        summaries.append(said[key])
+    scores["summary"] = summaries
     return scores
 
 
@@ -171,7 +176,7 @@ def _next_code(model: type[Resident], prefix: str) -> str:
 
 # --- import ---------------------------------------------------------------------------------------
 @transaction.atomic
-def registry_import(*, user: Any, scope: Scope, tables: dict[str, Rows], update: bool = False,
+def registry_import(*, user: Any, scope: Scope, tables: Mapping[str, Iterable[dict[str, str]]], update: bool = False,
                     expected: str = "") -> dict[str, Any]:
     """Validate every row, then write everything, or nothing (raises ImportRejected).
 
@@ -185,22 +190,11 @@ def registry_import(*, user: Any, scope: Scope, tables: dict[str, Rows], update:
     previewed (:func:`registry_import_plan`), refused with Conflict if the registry changed since.
     """
     require(scope, "import")
-    if update:
-        return _import_update(user=user, scope=scope, tables=tables, expected=expected)
-    cleaned = importer.validate(tables)
-    places = _all_places()
-    if not scope.unrestricted:
-        roster.refuse_outside(scope, tables, cleaned, places)
-    created, new_households, new_residents = _create(cleaned, places)
-    # Residents added to households that were already in the registry change those households' scores.
-    new_ids = {h.id for h in new_households}
-    household_vulnerability_refresh(household_ids={r.household_id for r in new_residents} - new_ids)
-    counts = cleaned.counts()
-    # One summarising event (the bulk rule of civicgrid.core.audit), placed where the new rows lie.
-    audit.record_bulk(user=user, event=RegistryEvent.REGISTRY_IMPORTED, model=Household,
-                      ids=[f"{type(o).__name__}:{o.pk}" for o in created], counts=counts,
-                      place_path=_import_place(scope, created), summary="registry import")
-    return counts
+    if update:  # a roster refresh: compared with the records as a whole (a community's file, held)
+        return _import_update(user=user, scope=scope, tables={t: list(rows) for t, rows in tables.items()},
+                              expected=expected)
+    # New records: streamed, written with the database's bulk path, one summarising audit event.
+    return bulkimport.import_new(user=user, scope=scope, tables=tables)
 
 
 def _all_places() -> dict[str, Place]:
@@ -290,16 +284,7 @@ def _apply_changes(plan: roster.Plan, places: dict[str, Place]) -> list[Any]:
 def _create(cleaned: importer.Cleaned, places: dict[str, Place]) -> tuple[list[Any], list[Household], list[Resident]]:
     """Create every row of ``cleaned`` (all of them new), places level by level, then households with
     their scores, residents, actors, people and posts."""
-    created: list[Any] = []
-    for level in ("district", "subdistrict", "community", "grid", "building"):
-        batch = []
-        for row in (r for r in cleaned.places if r["level"] == level):
-            parent = places.get(row["parent_code"]) if row["parent_code"] else None
-            batch.append(Place(code=row["code"], name=row["name"], level=level, parent=parent,
-                               geometry=row["geometry"], path=(parent.path if parent else "") + row["code"] + "/"))
-        for place in Place.objects.bulk_create(batch, batch_size=2000):
-            places[place.code] = place
-            created.append(place)
+    created: list[Any] = list(bulkimport.create_places(cleaned.places, places))
 
     # New households are written once, with their scores computed from the validated rows.
     fact_columns = ["household_code", "birth_date", "disability_grade", *_FACT_FIELDS]

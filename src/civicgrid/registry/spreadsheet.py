@@ -15,7 +15,7 @@ no change here); booleans read ``1/0``, ``是/否``, ``yes/no``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from functools import lru_cache
 from typing import Any
 
@@ -159,11 +159,23 @@ def value_codes() -> dict[tuple[str, str], dict[str, str]]:
 def decode_values(tables: Mapping[str, list[dict[str, str]]]) -> None:
     """Replace choice labels by their codes, in place (a code stays a code). Called by the importer,
     once, before any check."""
-    for (table, column), mapping in value_codes().items():
-        for row in tables.get(table, ()):
+    for table, rows in tables.items():
+        decode = row_decoder(table)
+        for row in rows:
+            decode(row)
+
+
+def row_decoder(table: str) -> Callable[[dict[str, str]], None]:
+    """:func:`decode_values` for one row of ``table`` at a time (a streamed import)."""
+    mappings = [(column, mapping) for (t, column), mapping in value_codes().items() if t == table]
+
+    def decode(row: dict[str, str]) -> None:
+        for column, mapping in mappings:
             value = row.get(column)
             if value:
                 row[column] = mapping.get(value, mapping.get(value.lower(), value))
+
+    return decode
 
 
 def localised_tables(tables: Mapping[str, Table]) -> dict[str, Table]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 import re
 from datetime import date
 
@@ -9,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_ID_WEIGHT_SUM = sum(_ID_WEIGHTS)
 _ID_CHECK = "10X98765432"
 _PHONE = re.compile(r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$")
 TRUE = {"1", "true", "yes", "y", "是", "t"}
@@ -20,7 +22,8 @@ def validate_id_number(value: str) -> str:
     value = value.strip().upper()
     if not re.fullmatch(r"\d{17}[\dX]", value):
         raise ValidationError(_("An ID number has 18 characters: 17 digits and a digit or X."))
-    check = _ID_CHECK[sum(int(d) * w for d, w in zip(value[:17], _ID_WEIGHTS, strict=True)) % 11]
+    # the weighted sum of the 17 digits, from their ASCII codes (48 is "0"): fast for a district's import
+    check = _ID_CHECK[(sum(map(operator.mul, value[:17].encode(), _ID_WEIGHTS)) - 48 * _ID_WEIGHT_SUM) % 11]
     if value[17] != check:
         raise ValidationError(_("The ID number's check character is wrong; please re-enter it."))
     try:

@@ -1,0 +1,421 @@
+"""A registry import of new records, streamed (issue 15: a district of a million households).
+
+:func:`import_new` reads each table once, row by row (from :func:`civicgrid.core.importing.stream_tables`
+or from lists), checks every row as :mod:`civicgrid.registry.importer` does (the same per-row functions,
+the same messages), and writes the rows of the big tables (households, residents, people, posts) as it
+goes with the database's bulk path (:func:`civicgrid.core.bulk.copy_rows`: ``COPY`` on PostgreSQL),
+in the caller's transaction. All or nothing still holds: once a bad row is found nothing more is
+written, every later row is still checked, and the caller's transaction is rolled back by the
+:class:`~civicgrid.core.importing.ImportRejected` raised at the end with the report (the first rows of
+it, every bad row counted).
+
+Memory stays bounded by what must be remembered across rows, not by the file: the codes seen (for
+duplicates and references), the ID numbers seen, and a few small numbers per resident for the
+households' vulnerability scores. Households are written last, from a spool file, once their scores
+are known (residents may be written first: the foreign key is checked at commit).
+
+The audit is one summarising event (the bulk rule of :mod:`civicgrid.core.audit`): the counts, a
+digest of every new record's id and a SHA-256 of the rows as read (``input_sha256``: each table's name,
+then each row's cells in the file's column order, tab-separated, one line per row; the same for a CSV,
+ZIP or XLSX of the same content).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import pickle
+import tempfile
+from array import array
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import date
+from typing import IO, Any
+
+import numpy as np
+import pandas as pd
+from django.utils.translation import gettext as _
+
+from civicgrid.core import audit
+from civicgrid.core.bulk import CopyWriter, IdBlock, copy_rows, mapping_in, present
+from civicgrid.core.crypto import digester, digests, encrypt_many
+from civicgrid.core.importing import ImportRejected, RowError, limits
+from civicgrid.core.places import common_ancestor
+from civicgrid.core.scoping import Scope
+from civicgrid.engine import registry_format as fmt
+from civicgrid.registry import importer, roster
+from civicgrid.registry.events import RegistryEvent
+from civicgrid.registry.models import Actor, Household, Person, Place, Post, Resident
+from civicgrid.registry.pinyin import name_initials
+from civicgrid.registry.spreadsheet import row_decoder
+
+BATCH = 20_000  # rows checked against the database and written at a time
+_FACTS = ("lives_alone", "chronic_illness", "pregnant", "limited_mobility", "language_barrier",
+          "mental_health_needs")
+_HOUSEHOLD_COLUMNS = ["id", "code", "building_id", "grid_id", "place_path", "address", "housing_type",
+                      "income_status", "contact_phone", "contact_phone_digest"]
+_SCORE_COLUMNS = ["size", "vulnerability_score", "vulnerability_weight", "vulnerability_rule",
+                  "vulnerability_summary"]
+_RESIDENT_COLUMNS = ["id", "code", "household_id", "name", "name_initials", "sex", "birth_date", "relation",
+                     "id_number", "id_number_digest", "phone", "phone_digest", "disability_kind",
+                     "disability_grade", *_FACTS]
+
+
+class _Report(list):  # type: ignore[type-arg]
+    """The bad rows: every one counted, the first ``limits()["errors"]`` kept (the importer's checks
+    append to it as to a list)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.cap, self.total = limits()["errors"], 0
+
+    def append(self, error: RowError) -> None:
+        self.total += 1
+        if len(self) < self.cap:
+            super().append(error)
+
+    def extend(self, errors: Iterable[RowError]) -> None:
+        for e in errors:
+            self.append(e)
+
+
+class _Import:
+    def __init__(self, scope: Scope):
+        self.scope = scope
+        self.errors, self.outside = _Report(), _Report()
+        self.digest = hashlib.sha256()
+        self.keyed = digester()
+        self.counts = {table: 0 for table in fmt.TABLES}
+        self.ids: dict[str, Any] = {}  # model name -> the new records' ids (a list or an array)
+        self.paths: set[str] = set()  # where the new records lie (for the audit event's place)
+        self.household_index: dict[str, int] = {}  # code -> index of the new household (file order)
+        self.household_ids = array("q")  # by that index
+        self.household_codes: Any = {}  # every new household code of the file (written or not)
+        self.existing_households: set[int] = set()  # households already in the registry that gain residents
+        self.resident_codes: Any = set()
+        self.writer: Any = None  # the CopyWriter of the table being written
+
+    @property
+    def writing(self) -> bool:
+        """Whether to go on writing: not after the first bad row (it will all be rolled back)."""
+        return not (self.errors.total or self.outside.total)
+
+    def inside(self, path: str) -> bool:
+        return self.scope.unrestricted or any(path.startswith(a) for a in self.scope.area_paths)
+
+    def rows(self, tables: Mapping[str, Iterable[dict[str, str]]], table: str) -> Iterator[tuple[int, dict[str, str]]]:
+        """(spreadsheet row number, row with choice labels decoded) of ``table``, hashed as read."""
+        decode, update = row_decoder(table), self.digest.update
+        update(f"\x1e{table}\n".encode())
+        lines: list[str] = []
+        for n, row in enumerate(tables.get(table, ()), start=2):
+            lines.append("\t".join(row.values()))
+            if len(lines) == 4096:
+                update(("\n".join(lines) + "\n").encode())
+                lines = []
+            decode(row)
+            yield n, row
+        update(("\n".join(lines) + "\n").encode() if lines else b"")
+
+
+def import_new(*, user: Any, scope: Scope, tables: Mapping[str, Iterable[dict[str, str]]]) -> dict[str, int]:
+    """Check and write every row of ``tables`` as new records; raise ImportRejected (the caller's
+    transaction then writes nothing) with every bad row, or with every row outside the importer's area
+    when all rows are valid. Returns the rows created per table."""
+    run = _Import(scope)
+    places_before = _all_places()
+    place_rows = [row for _n, row in run.rows(tables, "places")]
+    cleaned = importer.Cleaned()
+    levels = importer._places(place_rows, run.errors, cleaned)  # noqa: SLF001 - the importer's own check
+    places = dict(places_before)
+    if run.writing:
+        created = create_places(cleaned.places, places)
+        run.ids["Place"] = [p.pk for p in created]
+        run.paths.update(p.path for p in created)
+    run.counts["places"] = len(cleaned.places)
+    spool, income = _households(run, tables, levels, places)
+    with CopyWriter() as run.writer:
+        facts = _residents(run, tables)
+    run.household_index, run.household_codes = {}, {}  # no later table refers to households
+    scores = _scores(facts, income) if facts is not None else None
+    del income, facts
+    actor_rows = [row for _n, row in run.rows(tables, "actors")]
+    cleaned.actors = []
+    actor_codes = importer._actors(actor_rows, run.errors, cleaned, levels)  # noqa: SLF001
+    people_rows = [row for _n, row in run.rows(tables, "people")]
+    referenced = {r["resident_code"] for r in people_rows if r["resident_code"]}
+    # the residents written so far are in the database; the file's codes are kept only once a row was bad
+    known_residents = set(mapping_in(Resident.objects.all(), field="code", values=referenced, key="code", value="id"))
+    known_residents |= referenced & run.resident_codes
+    person_codes = importer._people(people_rows, run.errors, cleaned, known_residents)  # noqa: SLF001
+    run.resident_codes = set()
+    post_rows = [row for _n, row in run.rows(tables, "posts")]
+    importer._posts(post_rows, run.errors, cleaned, person_codes, actor_codes, levels)  # noqa: SLF001
+    if not scope.unrestricted:
+        try:
+            roster.refuse_outside(scope, {"places": place_rows, "actors": actor_rows, "posts": post_rows}, cleaned,
+                                  places_before)
+        except ImportRejected as refused:
+            run.outside.extend(refused.errors)
+            run.outside.total += refused.total - len(refused.errors)
+    if run.errors.total:
+        raise ImportRejected(list(run.errors), total=run.errors.total)
+    if run.outside.total:
+        raise ImportRejected(list(run.outside), total=run.outside.total)
+    with CopyWriter() as run.writer:
+        _write_households(run, spool, scores)
+    _write_others(run, cleaned, places)
+    if run.existing_households:
+        from civicgrid.registry.services import household_vulnerability_refresh
+
+        household_vulnerability_refresh(household_ids=run.existing_households)
+    counts = {table: len(getattr(cleaned, table)) if table in ("places", "actors", "people", "posts")
+              else run.counts[table] for table in fmt.TABLES}
+    audit.record_bulk(user=user, event=RegistryEvent.REGISTRY_IMPORTED, model=Household, ids=[],
+                      id_groups={name: np.asarray(ids, dtype=np.int64) for name, ids in run.ids.items()},
+                      counts={**counts, "input_sha256": run.digest.hexdigest()},
+                      place_path=common_ancestor(sorted(run.paths)) or scope.place_path(),
+                      summary="registry import")
+    return counts
+
+
+def _all_places() -> dict[str, Place]:
+    return {p.code: p for p in Place.objects.all().only("id", "code", "path", "level", "parent_id")}
+
+
+def create_places(rows: list[dict[str, Any]], places: dict[str, Place]) -> list[Place]:
+    """Create the checked place rows level by level (a parent before its children); ``places`` (code ->
+    place) gains them. Returns the new places."""
+    created: list[Place] = []
+    for level in fmt.PLACE_LEVELS:
+        batch = []
+        for row in (r for r in rows if r["level"] == level):
+            parent = places.get(row["parent_code"]) if row["parent_code"] else None
+            batch.append(Place(code=row["code"], name=row["name"], level=level, parent=parent,
+                               geometry=row["geometry"], path=(parent.path if parent else "") + row["code"] + "/"))
+        for place in Place.objects.bulk_create(batch, batch_size=2000):
+            places[place.code] = place
+            created.append(place)
+    return created
+
+
+# --- households ------------------------------------------------------------------------------------
+def _households(run: _Import, tables: Mapping[str, Iterable[dict[str, str]]], levels: dict[str, str],
+                places: dict[str, Place]) -> tuple[IO[bytes], list[str]]:
+    """Check every household row; keep the writable ones in a spool file (written once the scores are
+    known). Returns the spool and each new household's income status (by its index)."""
+    check = importer._Checker("households", run.errors)  # noqa: SLF001
+    seen: dict[str, int] = {}
+    income: list[str] = []
+    spool = tempfile.TemporaryFile()  # noqa: SIM115 - closed by _write_households
+    ids = IdBlock(Household)
+    batch: list[tuple[int, dict[str, Any]]] = []
+
+    def flush() -> None:
+        for code in _existing(Household, (row["code"] for _n, row in batch)):
+            n = next(n for n, row in batch if row["code"] == code)
+            check.fail(n, "code", code, _("already in the registry"))
+        if not run.writing:
+            batch.clear()
+            return
+        rows = []
+        phones = encrypt_many([r["contact_phone"] for _n, r in batch])
+        for new_id, (_n, r), phone_token in zip(ids.take(len(batch)), batch, phones, strict=True):
+            building = places[r["building_code"]]
+            run.household_index[r["code"]] = len(income)
+            run.household_ids.append(new_id)
+            income.append(r["income_status"])
+            run.paths.add(building.path)
+            phone = r["contact_phone"]
+            rows.append((new_id, r["code"], building.pk, building.parent_id, building.path, r["address"],
+                         r["housing_type"], r["income_status"], phone_token, run.keyed(phone)))
+        pickle.dump(rows, spool, protocol=pickle.HIGHEST_PROTOCOL)
+        batch.clear()
+
+    none: set[str] = set()  # codes already in the registry are looked up a batch at a time
+    for n, r in run.rows(tables, "households"):
+        check.new_code(n, r["code"], seen, none)
+        row = importer.household_fields(check, n, r, levels)
+        building = places.get(r["building_code"])
+        if building is not None and levels.get(r["building_code"]) == "building" and not run.inside(building.path):
+            run.outside.append(RowError("households", n, "building_code", r["building_code"],
+                                        str(_("outside your area"))))
+        batch.append((n, row))
+        if len(batch) == BATCH:
+            flush()
+    flush()
+    run.household_codes = seen
+    run.counts["households"] = len(seen)
+    spool.seek(0)
+    return spool, income
+
+
+def _existing(model: type[Any], codes: Iterable[str]) -> set[str]:
+    """Which of ``codes`` are already in ``model``'s table."""
+    return present(model, "code", [c for c in codes if c])
+
+
+# --- residents -------------------------------------------------------------------------------------
+def _residents(run: _Import, tables: Mapping[str, Iterable[dict[str, str]]]) -> np.ndarray | None:
+    """Check and write every resident row; returns the facts the new households' scores need, one row
+    per resident of a new household (None once a row is bad)."""
+    check = importer._Checker("residents", run.errors)  # noqa: SLF001
+    seen: dict[str, int] = {}
+    seen_ids: dict[str, int] = {}
+    ids = IdBlock(Resident)
+    run.ids["Resident"] = array("q")
+    facts: list[np.ndarray] = []  # per batch: household index, birth day, grade, the six flags
+    batch: list[tuple[int, dict[str, Any]]] = []
+    index = run.household_index
+
+    def flush() -> None:
+        others = mapping_in(Household.objects.all(), field="code", key="code", value="id",
+                            values={r["household_code"] for _n, r in batch} - run.household_codes.keys())
+        paths = (mapping_in(Household.objects.all(), field="code", key="code", value="place_path", values=others)
+                 if others and not run.scope.unrestricted else {})
+        for code in _existing(Resident, (r["code"] for _n, r in batch)):
+            n = next(n for n, r in batch if r["code"] == code)
+            check.fail(n, "code", code, _("already in the registry"))
+        taken = _taken_id_numbers([r["id_number"] for _n, r in batch if r["id_number"]])
+        for n, r in batch:
+            code = r["household_code"]
+            if code not in run.household_codes and code not in others:
+                check.fail(n, "household_code", code, _("unknown household code"))
+            elif code in paths and not run.inside(paths[code]):
+                run.outside.append(RowError("residents", n, "household_code", code, str(_("outside your area"))))
+            if r["id_number"] in taken:
+                check.fail(n, "id_number", r["raw_id_number"], _("this ID number is already in the registry"))
+        if not run.writing:
+            batch.clear()
+            return
+        new_ids = ids.take(len(batch))
+        run.ids["Resident"].extend(new_ids)
+        household_ids = run.household_ids
+        rows, block = [], []
+        keyed = run.keyed
+        id_tokens = encrypt_many([r["id_number"] for _n, r in batch])
+        phone_tokens = encrypt_many([r["phone"] for _n, r in batch])
+        for new_id, (_n, r), id_token, phone_token in zip(new_ids, batch, id_tokens, phone_tokens, strict=True):
+            at = index.get(r["household_code"])
+            if at is None:
+                household = others[r["household_code"]]
+                run.existing_households.add(household)
+            else:
+                household = household_ids[at]
+                block.append((at, r["birth_date"].toordinal(), r["disability_grade"] or 0, *(r[f] for f in _FACTS)))
+            id_number, phone = r["id_number"], r["phone"]
+            rows.append((new_id, r["code"], household, r["name"], name_initials(r["name"]), r["sex"],
+                         r["birth_date"], r["relation"], id_token, keyed(id_number), phone_token, keyed(phone),
+                         r["disability_kind"],
+                         r["disability_grade"], *(r[f] for f in _FACTS)))
+        run.writer.write(Resident, _RESIDENT_COLUMNS, rows)
+        facts.append(np.array(block, dtype=np.int32).reshape(len(block), 9))
+        batch.clear()
+
+    none: set[str] = set()
+    for n, r in run.rows(tables, "residents"):
+        check.new_code(n, r["code"], seen, none)
+        row = importer.resident_fields(check, n, r)
+        id_number = row["id_number"]
+        if id_number:
+            if id_number in seen_ids:
+                check.fail(n, "id_number", r["id_number"],
+                           _("duplicate ID number: also on row %(row)s") % {"row": seen_ids[id_number]})
+            else:
+                seen_ids[id_number] = n
+        row["raw_id_number"] = r["id_number"]
+        batch.append((n, row))
+        if len(batch) == BATCH:
+            flush()
+    flush()
+    del seen_ids
+    run.counts["residents"] = len(seen)
+    run.resident_codes = set() if run.writing else seen.keys()  # when writing, people look them up instead
+    del seen
+    run.ids["Resident"] = np.frombuffer(run.ids["Resident"], dtype=np.int64)
+    if not run.writing:
+        return None
+    return np.concatenate(facts) if facts else np.zeros((0, 9), dtype=np.int32)
+
+
+def _taken_id_numbers(numbers: list[str]) -> set[str]:
+    """Which of these (valid, normalised) ID numbers a resident already holds, by their digests under
+    every configured key (rows not yet re-keyed still count)."""
+    by_digest = {d: number for number in numbers for d in digests(number)}
+    return {by_digest[d] for d in present(Resident, "id_number_digest", list(by_digest))}
+
+
+def _scores(facts: np.ndarray, income: list[str]) -> dict[str, np.ndarray]:
+    """The configured rule's scores of the new households (by index 0..n-1) from their residents' facts,
+    a slice of households at a time (the rule's tables for a million households at once would double
+    the import's memory)."""
+    from civicgrid.registry.services import _vulnerability
+
+    facts = facts[np.argsort(facts[:, 0], kind="stable")]
+    n, step, today = len(income), 100_000, date.today()
+    starts = np.arange(0, n + step, step)
+    bounds = np.searchsorted(facts[:, 0], np.minimum(starts, n))
+    out = {"size": np.zeros(n, dtype=np.int64), "score": np.zeros(n), "weight": np.zeros(n),
+           "rule_version": np.empty(n, dtype=object), "summary": np.empty(n, dtype=object)}
+    epoch = date(1970, 1, 1).toordinal()
+    for k, start in enumerate(starts[:-1]):
+        if start >= n:
+            break
+        stop = min(n, start + step)
+        part = facts[bounds[k]:bounds[k + 1]]
+        grade = pd.array(part[:, 2], dtype="Int64")
+        grade[part[:, 2] == 0] = pd.NA
+        residents = pd.DataFrame({"household": part[:, 0], "birth_date": (part[:, 1].astype("int64") - epoch)
+                                  .astype("datetime64[D]"), "disability_grade": grade,
+                                  **{f: part[:, 3 + i].astype(bool) for i, f in enumerate(_FACTS)}})
+        households = pd.DataFrame({"household": np.arange(start, stop), "income_status": income[start:stop]})
+        scores = _vulnerability(residents, households, today)
+        for column, values in out.items():
+            values[start:stop] = scores[column].to_numpy()
+    return out
+
+
+# --- writing the rest ------------------------------------------------------------------------------
+def _write_households(run: _Import, spool: IO[bytes], scores: dict[str, np.ndarray] | None) -> None:
+    assert scores is not None
+    size, score, weight = scores["size"], scores["score"], scores["weight"]
+    rule, summary = scores["rule_version"], scores["summary"]
+
+    at = 0
+    with spool:
+        while True:
+            try:
+                part = pickle.load(spool)  # noqa: S301 - our own spool file, written above
+            except EOFError:
+                break
+            rows = [(*row, int(size[i]), float(score[i]), float(weight[i]), str(rule[i]), str(summary[i]))
+                    for i, row in enumerate(part, start=at)]
+            at += len(part)
+            run.writer.write(Household, _HOUSEHOLD_COLUMNS + _SCORE_COLUMNS, rows)
+    run.ids["Household"] = np.frombuffer(run.household_ids, dtype=np.int64)
+
+
+def _write_others(run: _Import, cleaned: importer.Cleaned, places: dict[str, Place]) -> None:
+    """Actors (few: through the ORM), people and posts (one per volunteer: the bulk path)."""
+    actors = Actor.objects.bulk_create(
+        [Actor(code=r["code"], name=r["name"], sector=r["sector"], kind=r["kind"],
+               service_area=places[r["service_area_code"]], capacities=r["capacities"],
+               contact_phone=r["contact_phone"]) for r in cleaned.actors], batch_size=2000)
+    run.ids["Actor"] = [a.pk for a in actors]
+    run.paths.update(places[r["service_area_code"]].path for r in cleaned.actors)
+    residents = mapping_in(Resident.objects.all(), field="code", key="code", value="id",
+                           values=(r["resident_code"] for r in cleaned.people if r["resident_code"]))
+    person_ids = IdBlock(Person).take(len(cleaned.people))
+    phones = encrypt_many([r["phone"] for r in cleaned.people])
+    copy_rows(Person, ["id", "code", "name", "phone", "phone_digest", "resident_id"],
+              ((pk, r["code"], r["name"], phone, run.keyed(r["phone"]), residents.get(r["resident_code"]))
+               for pk, r, phone in zip(person_ids, cleaned.people, phones, strict=True)))
+    run.ids["Person"] = person_ids
+    people = mapping_in(Person.objects.all(), field="code", key="code", value="id",
+                        values={r["person_code"] for r in cleaned.posts})
+    actor_ids = mapping_in(Actor.objects.all(), field="code", key="code", value="id",
+                           values={r["actor_code"] for r in cleaned.posts})
+    post_ids = IdBlock(Post).take(len(cleaned.posts))
+    copy_rows(Post, ["id", "person_id", "actor_id", "role", "is_key", "place_id"],
+              ((pk, people[r["person_code"]], actor_ids[r["actor_code"]], r["role"], r["is_key"],
+                places[r["place_code"]].pk if r["place_code"] else None)
+               for pk, r in zip(post_ids, cleaned.posts, strict=True)))
+    run.ids["Post"] = post_ids
