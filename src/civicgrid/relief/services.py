@@ -17,12 +17,13 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ObjectDoesNotExist
-from django.db import IntegrityError
+from django.db import IntegrityError, connection
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from civicgrid.core import audit, tallies
+from civicgrid.core.bulk import update_rows
 from civicgrid.core.errors import Conflict, Forbidden, Invalid, NotFound
 from civicgrid.core.groupcommit import GroupCommit
 from civicgrid.core.limits import bounded_text, limit, merge_notes, whole_number
@@ -318,12 +319,11 @@ def _write_filings(checked: list[_Checked]) -> list[Filing | Exception]:
         by_key[c.key] = (filing, need)
         # the grid member and director are told once per need: when a filing first makes it life-critical
         events.append((i, c, need, filing, old, new, _life_critical(need) and not was_critical))
-    fields = ["quantity", "urgency", "note", "updated_at"]
-    if len(changed_needs) == 1:  # the common case outside a surge: a plain UPDATE, not bulk_update's CASE
-        [need] = changed_needs.values()
-        Need.objects.filter(pk=need.pk).update(**{f: getattr(need, f) for f in fields})
-    elif changed_needs:
-        Need.objects.bulk_update(list(changed_needs.values()), fields)
+    if changed_needs:  # one UPDATE statement sent for all (values checked above; no query to compose)
+        at = Need._meta.get_field("updated_at")
+        update_rows(Need, key="id", columns=["quantity", "urgency", "note", "updated_at"], rows=[
+            (n.quantity, n.urgency, n.note, at.get_db_prep_save(n.updated_at, connection), n.pk)
+            for n in changed_needs.values()])
     NeedFiling.objects.bulk_create(filings)
     for i, c, need, filing, old, new, alert in events:
         if old is None:
