@@ -20,19 +20,21 @@ reports throughput and how many answers said "database is locked" (the goal: 0).
 Targets (issue 11, section 3): >= 300 filings/s with p99 <= 250 ms on PostgreSQL; 0 lost, 0 duplicates;
 0 "database is locked" on SQLite. The machine is shared and small: read medians of a few runs.
 
-Figures on the 2-core shared machine (4 workers, 50 clients, 10,000 households, medians of 3 x 10 s, run back
-to back; the server got only about one core of the two, the rest went to other work):
+Figures on this 2-core machine (2 workers x 8 threads, 50 clients, 10,000 households, 3 x 10 s; quiet machine,
+2026-11-29; PostgreSQL as scripts/with-postgres.sh starts it: fsync and synchronous_commit off):
 
-    before (main 9cf0ead): 32 filings/s, p50 1409 ms, p99 2238 ms, 40 queries, 35.0 ms CPU per filing
-                           (gunicorn 20.9 + PostgreSQL 15.1); the audit head waited for in 17-22 % of samples
-    after:                 88 filings/s, p50 558 ms, p99 711 ms, 13 queries, 11.4 ms CPU per filing
-                           (gunicorn 9.1 + PostgreSQL 2.3); the audit head waited for in 11-13 % of samples
+    first (9cf0ead, sync workers):  32 filings/s, p50 1409 ms, p99 2238 ms, 40 queries, 35.0 ms CPU per filing
+    last session (aba08a4, 4 sync workers, same quiet machine): 201 filings/s, p50 249 ms, p99 277 ms,
+                           13 queries, 9.3 ms CPU per filing (gunicorn 7.3 + PostgreSQL 1.9)
+    now (group commit, threaded workers, role read with the user): 315-350 filings/s (median 329), p50 148 ms,
+                           p99 181-224 ms (median 208), 12 queries for a filing alone, 4.0 filings a transaction,
+                           5.2 ms CPU per filing (gunicorn 3.8 + PostgreSQL 1.4)
     crash runs (kill -9 of a worker mid-surge): 0 lost, 0 duplicates, before and after
-    SQLite (2,000 households): 0 "database is locked"; about 40-45 filings/s, p99 about 2 s
+    SQLite (2,000 households): 0 "database is locked"; about 200 filings/s, p99 about 550 ms
 
-CPU bounds it: 11.4 ms per filing is at most ~175 filings/s on two whole cores; 300 filings/s needs <= 6.7 ms.
+CPU bounds it: the server uses ~1.7 of the 2 cores; the load client (one asyncio process) most of the rest.
 
-    .venv/bin/python bench/bench_intake.py [--households 10000] [--workers 4] [--clients 50] [--seconds 20]
+    .venv/bin/python bench/bench_intake.py [--households 10000] [--workers 2] [--threads 8] [--clients 50] [--seconds 15]
                                            [--skip-sqlite] [--skip-postgres]
 """
 
@@ -500,8 +502,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--households", type=int, default=10_000)
     parser.add_argument("--sqlite-households", type=int, default=2_000)
-    parser.add_argument("--workers", type=int, default=4)
-    parser.add_argument("--threads", type=int, default=4, help="threads per worker (CIVICGRID_WEB_THREADS)")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=8, help="threads per worker (CIVICGRID_WEB_THREADS)")
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=15.0)
     parser.add_argument("--runs", type=int, default=3)

@@ -255,7 +255,9 @@ def _prepare_static() -> None:
 
 
 def _worker_count() -> int:
-    return int(os.environ.get("CIVICGRID_WEB_WORKERS", "") or max(2, min(2 * (os.cpu_count() or 1) + 1, 9)))
+    # one process per core (each runs CIVICGRID_WEB_THREADS threads): more processes than cores only split
+    # the writes that arrive together into smaller groups (core.groupcommit) and cost memory
+    return int(os.environ.get("CIVICGRID_WEB_WORKERS", "") or max(2, min(os.cpu_count() or 1, 8)))
 
 
 def gunicorn_argv(*, bind: str, workers: int) -> list[str]:
