@@ -26,11 +26,11 @@ Figures on this 2-core machine (2 workers x 8 threads, 50 clients, 10,000 househ
     first (9cf0ead, sync workers):  32 filings/s, p50 1409 ms, p99 2238 ms, 40 queries, 35.0 ms CPU per filing
     last session (aba08a4, 4 sync workers, same quiet machine): 201 filings/s, p50 249 ms, p99 277 ms,
                            13 queries, 9.3 ms CPU per filing (gunicorn 7.3 + PostgreSQL 1.9)
-    now (group commit, threaded workers, role read with the user): 315-350 filings/s (median 329), p50 148 ms,
-                           p99 181-224 ms (median 208), 12 queries for a filing alone, 4.0 filings a transaction,
-                           5.2 ms CPU per filing (gunicorn 3.8 + PostgreSQL 1.4)
+    now (group commit, threaded workers, role read with the user): 333-349 filings/s (median 337), p50 145 ms,
+                           p99 192-249 ms (median 195), 12 queries for a filing alone, 4.0 filings a transaction,
+                           5.0 ms CPU per filing (gunicorn 3.6 + PostgreSQL 1.4)
     crash runs (kill -9 of a worker mid-surge): 0 lost, 0 duplicates, before and after
-    SQLite (2,000 households): 0 "database is locked"; about 200 filings/s, p99 about 550 ms
+    SQLite (2,000 households): 0 "database is locked"; 150-214 filings/s, p99 0.8-1.4 s
 
 CPU bounds it: the server uses ~1.7 of the 2 cores; the load client (one asyncio process) most of the rest.
 
