@@ -8,6 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from civicgrid.core import auditchain
 
@@ -137,3 +138,31 @@ class TallyState(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} as of {self.rebuilt_at:%Y-%m-%d %H:%M}"
+
+
+class SavedRun(models.Model):
+    """A long computation a user asks for and the platform runs as a background job (a what-if run, a
+    before/after comparison): its state, progress, result or error, who asked, and what it reruns. Each app's
+    concrete model adds its inputs (which, with the seed, reproduce the numbers) and its constraints;
+    :mod:`civicgrid.core.runs` moves a run through its states, audited."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("queued")
+        RUNNING = "running", _("running")
+        DONE = "done", _("done")
+        FAILED = "failed", _("failed")
+
+    place_path = models.CharField(max_length=255, db_index=True, editable=False)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.QUEUED)
+    progress = models.PositiveSmallIntegerField(_("progress (%)"), default=0)
+    result = models.JSONField(null=True, blank=True, editable=False)
+    error = models.CharField(max_length=500, blank=True, editable=False)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                     related_name="+")
+    rerun_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reruns")
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["-created_at", "-id"]

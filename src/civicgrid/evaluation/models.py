@@ -4,27 +4,22 @@ window of records read, so a rerun on a later day reads the same days and gives 
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from civicgrid.core.models import SavedRun
 from civicgrid.registry.models import Place
 
 MAX_COMPARISONS = 20  # comparison communities of one comparison (each is a placebo in place: a fit each)
 
 
-class Comparison(models.Model):
-    class Status(models.TextChoices):
-        QUEUED = "queued", _("queued")
-        RUNNING = "running", _("running")
-        DONE = "done", _("done")
-        FAILED = "failed", _("failed")
+class Comparison(SavedRun):
+    """(State, progress, result, who asked and what it reruns: :class:`~civicgrid.core.models.SavedRun`.)"""
 
     community = models.ForeignKey(Place, on_delete=models.PROTECT, related_name="comparisons",
                                   verbose_name=_("community"))
-    place_path = models.CharField(max_length=255, db_index=True, editable=False)
     emergency = models.ForeignKey("emergency.Emergency", null=True, blank=True, on_delete=models.SET_NULL,
                                   related_name="+", verbose_name=pgettext_lazy("comparison", "emergency"))
     event_day = models.DateField(_("date of the change"))
@@ -34,18 +29,8 @@ class Comparison(models.Model):
     until = models.DateField(_("records up to"))
     event_en = models.CharField(max_length=200)
     event_zh = models.CharField(max_length=200)
-    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.QUEUED)
-    progress = models.PositiveSmallIntegerField(_("progress (%)"), default=0)
-    result = models.JSONField(null=True, blank=True, editable=False)
-    error = models.CharField(max_length=500, blank=True, editable=False)
-    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                     related_name="+")
-    rerun_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reruns")
-    created_at = models.DateTimeField(auto_now_add=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
-    class Meta:
-        ordering = ["-created_at", "-id"]
+    class Meta(SavedRun.Meta):
         constraints = [
             models.CheckConstraint(condition=Q(progress__lte=100), name="comparison_progress_bounds"),
             models.CheckConstraint(condition=Q(status__in=["queued", "running", "done", "failed"]),

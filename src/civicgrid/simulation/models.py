@@ -3,27 +3,22 @@ run, its results. The inputs and the seed reproduce the numbers (``run_rerun``).
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from civicgrid.core.models import SavedRun
 from civicgrid.registry.models import Place
 
 MAX_RUNS = 30  # replications of one run from the page: a background job on a shared server
 MAX_DAYS = 90
 
 
-class SimulationRun(models.Model):
-    class Status(models.TextChoices):
-        QUEUED = "queued", _("queued")
-        RUNNING = "running", _("running")
-        DONE = "done", _("done")
-        FAILED = "failed", _("failed")
+class SimulationRun(SavedRun):
+    """(State, progress, result, who asked and what it reruns: :class:`~civicgrid.core.models.SavedRun`.)"""
 
     community = models.ForeignKey(Place, on_delete=models.PROTECT, related_name="simulation_runs",
                                   verbose_name=_("community"))
-    place_path = models.CharField(max_length=255, db_index=True, editable=False)
     scenario = models.CharField(_("scenario"), max_length=64)
     policies = models.JSONField(_("policies"), default=list)
     runs = models.PositiveSmallIntegerField(_("runs"))
@@ -31,19 +26,9 @@ class SimulationRun(models.Model):
     seed = models.BigIntegerField(_("seed"))
     # residents' ages are taken on this date, so a rerun on a later day reads the registry the same way
     as_of = models.DateField(_("ages on"))
-    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.QUEUED)
-    progress = models.PositiveSmallIntegerField(_("progress (%)"), default=0)
     households = models.PositiveIntegerField(_("households"), default=0)
-    result = models.JSONField(null=True, blank=True, editable=False)
-    error = models.CharField(max_length=500, blank=True, editable=False)
-    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                     related_name="+")
-    rerun_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reruns")
-    created_at = models.DateTimeField(auto_now_add=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
-    class Meta:
-        ordering = ["-created_at", "-id"]
+    class Meta(SavedRun.Meta):
         constraints = [
             models.CheckConstraint(condition=Q(runs__gte=1, runs__lte=MAX_RUNS), name="simulation_runs_bounds"),
             models.CheckConstraint(condition=Q(days__gte=1, days__lte=MAX_DAYS), name="simulation_days_bounds"),
