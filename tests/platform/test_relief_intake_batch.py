@@ -150,3 +150,23 @@ def test_the_in_memory_scope_check_agrees_with_the_database_filter() -> None:
         assert in_memory == in_database, scope.role
     with pytest.raises(LookupError):  # a rule through related rows is never guessed in memory
         sees(scopes[0], Resident.objects.first())  # type: ignore[arg-type]
+
+
+def test_each_refusal_in_a_batch_is_worded_in_its_own_filers_language() -> None:
+    """One thread writes the group, but every refusal speaks the language of the filer it goes to."""
+    import re
+
+    items = catalogue()
+    grid_user = user("grid")
+    scope = scope_for(grid_user)
+    elsewhere = Household.objects.exclude(grid__code__endswith="C01-G01").values_list("pk", flat=True).first()
+    batch = [services.FilingRequest(user=grid_user, scope=scope, household_id=elsewhere, item=items["food"],
+                                    quantity=1, key="worded-key-0001", language="zh-hans"),
+             services.FilingRequest(user=grid_user, scope=scope, household_id=elsewhere, item=items["food"],
+                                    quantity=1, key="worded-key-0002", language="en"),
+             services.FilingRequest(user=grid_user, scope=scope, household_id=elsewhere, item="no-such-item",
+                                    quantity=1, key="worded-key-0003", language="zh-hans")]
+    chinese, english, unknown_item = (str(r) for r in services.need_file_many(batch))
+    assert re.search(r"[\u4e00-\u9fff]", chinese) and "in your area" not in chinese
+    assert "in your area" in english and not re.search(r"[\u4e00-\u9fff]", english)
+    assert re.search(r"[\u4e00-\u9fff]", unknown_item) and "catalogue" not in unknown_item

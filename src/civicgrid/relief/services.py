@@ -11,6 +11,7 @@ from __future__ import annotations
 import hmac
 import secrets
 from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -19,7 +20,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ObjectDoesNotExist
 from django.db import IntegrityError, connection
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from civicgrid.core import audit, tallies
@@ -106,6 +107,8 @@ class FilingRequest:
     channel: str = ""
     category: str = ""
     now: datetime | None = None
+    # the filer's language: a refusal is worded in it, whichever thread writes the group (core.groupcommit)
+    language: str = ""
 
 
 @dataclass(frozen=True)
@@ -143,7 +146,7 @@ def need_file(*, user: Any, scope: Scope, household_id: Any, item: str | Item, q
     require(scope, "relief")
     return INTAKE.submit(FilingRequest(user=user, scope=scope, household_id=household_id, item=item,
                                        quantity=quantity, key=key, urgency=urgency, note=note, channel=channel,
-                                       category=category, now=now))
+                                       category=category, now=now, language=translation.get_language() or ""))
 
 
 def need_file_many(requests: Sequence[FilingRequest]) -> list[Filing | Exception]:
@@ -161,12 +164,18 @@ def need_file_many(requests: Sequence[FilingRequest]) -> list[Filing | Exception
     checked: list[tuple[int, _Checked]] = []
     for i, request in enumerate(requests):
         try:
-            checked.append((i, _check_filing(request, items)))
+            with _worded_for(request):
+                checked.append((i, _check_filing(request, items)))
         except (Invalid, Forbidden) as refusal:
             results[i] = refusal
     for (i, _c), result in zip(checked, _file_checked([c for _i, c in checked]), strict=True):
         results[i] = result
     return [r for r in results if r is not None]
+
+
+def _worded_for(request: FilingRequest) -> AbstractContextManager[Any]:
+    """Refusals made inside are worded in the filer's language (the group's writer may be another's thread)."""
+    return translation.override(request.language) if request.language else nullcontext()
 
 
 def _items_by_code(codes: set[str]) -> dict[str, Item]:
@@ -229,7 +238,8 @@ def _replay(c: _Checked) -> Filing | Exception:
     if earlier is None:
         raise IntegrityError(f"filing {c.key!r} refused by the database")
     if earlier.need.household_id != c.household_id or earlier.need.item_id != c.item.id:
-        return Invalid({"idempotency_key": _("this key was already used for another need")})
+        with _worded_for(c.request):
+            return Invalid({"idempotency_key": _("this key was already used for another need")})
     earlier.need.item = c.item  # the row already read
     return Filing(earlier.need, earlier, earlier.merged, replayed=True)
 
@@ -242,14 +252,16 @@ def _write_filings(checked: list[_Checked]) -> list[Filing | Exception]:
     accepted: list[tuple[int, _Checked, Household, int]] = []
     for i, c in enumerate(checked):
         household = households.get(c.household_id)
-        if household is None or not sees(c.scope, household):  # outside the area looks absent
-            results[i] = Invalid({"household_id": _("no household %(id)s in your area") % {"id": c.household_id}})
-            continue
-        try:
-            quantity = _whole_positive(c.quantity, "quantity", maximum=need_quantity_limit(c.item, household))
-        except Invalid as refusal:
-            results[i] = refusal
-            continue
+        with _worded_for(c.request):
+            if household is None or not sees(c.scope, household):  # outside the area looks absent
+                results[i] = Invalid({"household_id": _("no household %(id)s in your area") % {
+                    "id": c.household_id}})
+                continue
+            try:
+                quantity = _whole_positive(c.quantity, "quantity", maximum=need_quantity_limit(c.item, household))
+            except Invalid as refusal:
+                results[i] = refusal
+                continue
         accepted.append((i, c, household, quantity))
     if not accepted:
         return [r for r in results if r is not None]
@@ -291,8 +303,9 @@ def _write_filings(checked: list[_Checked]) -> list[Filing | Exception]:
         if i in resends:
             earlier, earlier_need = by_key[c.key]
             same = (earlier_need.household_id, earlier_need.item_id) == pair
-            results[i] = (Filing(earlier_need, earlier, earlier.merged, replayed=True) if same
-                          else Invalid({"idempotency_key": _("this key was already used for another need")}))
+            with _worded_for(c.request):
+                results[i] = (Filing(earlier_need, earlier, earlier.merged, replayed=True) if same
+                              else Invalid({"idempotency_key": _("this key was already used for another need")}))
             continue
         need = open_needs[pair]
         need.household, need.item = household, c.item  # the rows already read: no query for them
