@@ -18,6 +18,9 @@ worker_class = "gthread"
 threads = int(os.environ.get("CIVICGRID_WEB_THREADS", "8"))
 # A process takes on at most this many connections at once; the rest wait in the listening socket's queue,
 # from which whichever process has a thread free takes the next (not queued behind a busy process's work).
+# (An idle kept-alive connection holds its place for `keepalive` seconds: behind the reverse proxy of "run it for
+# real" the app sees the proxy's few pooled connections, not every phone's; serving phones directly, raise
+# CIVICGRID_WEB_THREADS rather than this.)
 worker_connections = 2 * threads
 graceful_timeout = 30
 keepalive = 5
