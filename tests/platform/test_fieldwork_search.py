@@ -158,3 +158,17 @@ def test_a_full_id_number_is_searched_only_with_identity_clearance() -> None:
     assert 'id="id-search-refused"' in page and "身份" in page and "0 户" in page, page[page.find("<main"):]
     api = _client("district").get("/api/registry/households", {"q": holder.id_number})
     assert api.status_code == 200 and api.json() == []
+
+
+def test_a_search_reads_at_most_as_much_as_the_api_accepts() -> None:
+    """An oversized query on the page (the API refuses more than 100 characters) is read only as far as that:
+    no statement carries more of it to the database."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    scope = scope_for(user("district"))
+    with CaptureQueriesContext(connection) as queries:
+        list(selectors.household_list(scope=scope, query="x" * 5000)[:50])
+    sent = " ".join(str(q["sql"]) for q in queries.captured_queries)
+    assert "x" * 90 in sent and "x" * 101 not in sent
+    assert _client("district").get("/households/", {"q": "张" * 5000}).status_code == 200

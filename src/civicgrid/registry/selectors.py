@@ -56,6 +56,7 @@ def place_ancestors(place: Place) -> list[Place]:
     return [by_path[p] for p in paths if p in by_path]
 
 
+SEARCH_MAX_CHARS = 100  # as the households API's ``q``: a search is a name, a number or part of an address
 PHONE_SUFFIX_LIMIT = 20_000  # phones decrypted at most for one last-four-digits search
 
 
@@ -70,7 +71,7 @@ def household_list(*, scope: Scope, query: str = "", place: Place | None = None)
     households = scoped(Household.objects.select_related("building", "grid"), scope)
     if place is not None:
         households = households.filter(place_path__startswith=place.path)
-    query = query.strip()
+    query = query.strip()[:SEARCH_MAX_CHARS]  # the API refuses longer; the page reads no more of it
     number = re.sub(r"[\s-]", "", query)  # "138 0013 8000" and "138-0013-8000" are the number too
     if number and EXACT_NUMBER.match(number):
         if id_number_search_refused(scope, query):
