@@ -48,6 +48,8 @@ from typing import IO, Any
 from django.conf import settings
 from django.utils.translation import gettext as _
 
+from civicgrid.core.xlsxstream import Pipe, continued_sheet, stream_xlsx, unescape
+
 Rows = list[dict[str, str]]
 
 DEFAULT_LIMITS: dict[str, int] = {
@@ -568,7 +570,12 @@ def _xlsx(handle: IO[bytes], name: str, budget: _Budget) -> dict[str, tuple[list
                               "(or paste the values) before importing")))
                 values = [unneutralise(v) for v in values]
                 records.append(values[: len(header)] + [""] * (len(header) - len(values)))
-            if header is not None:
+            if header is None:
+                continue
+            base = continued_sheet(sheet.title)
+            if base is not None and base in out and out[base][0] == header:
+                out[base][1].extend(records)  # a long table's next sheet (see core.xlsxstream)
+            else:
                 out[sheet.title] = (header, records)
     except ImportRejected:
         raise
@@ -589,7 +596,7 @@ def _cell(value: Any) -> str:
         return str(value.isoformat())
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    return str(value).strip()
+    return unescape(str(value)).strip()
 
 
 # --- exports ------------------------------------------------------------------------------------------
@@ -615,29 +622,10 @@ Tables = Mapping[str, tuple[tuple[str, ...], Iterable[Iterable[Any]]]]
 STREAM_ROWS = 2_000  # rows written between two chunks handed to the response
 
 
-class _Pipe(io.RawIOBase):
-    """A write-only stream whose bytes are taken out as they come (zipfile writes a ZIP to it with data
-    descriptors, as it does to any stream that cannot seek)."""
-
-    def __init__(self) -> None:
-        self.chunks: list[bytes] = []
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, data: Any) -> int:
-        self.chunks.append(bytes(data))
-        return len(data)
-
-    def take(self) -> bytes:
-        out, self.chunks = b"".join(self.chunks), []
-        return out
-
-
 def stream_csv_zip(tables: Tables) -> Iterator[bytes]:
     """A ZIP of one CSV per table (UTF-8 with BOM, so spreadsheet programs show Chinese correctly), as
     chunks of bytes made while the rows are read: the first chunk goes out at once, memory stays flat."""
-    pipe = _Pipe()
+    pipe = Pipe()
     with zipfile.ZipFile(pipe, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, (header, rows) in tables.items():
             with archive.open(f"{name}.csv", "w") as entry:
@@ -671,24 +659,25 @@ def write_csv_dir(out_dir: Path, tables: Tables) -> list[Path]:
     return paths
 
 
-def write_xlsx_file(tables: Tables, path: Path | str | IO[bytes]) -> None:
-    """An XLSX workbook, one sheet per table, written row by row (openpyxl's write-only mode keeps the
-    rows in temporary files, not in memory)."""
-    from openpyxl import Workbook
+def stream_xlsx_export(tables: Tables) -> Iterator[bytes]:
+    """An XLSX workbook, one sheet per table, as chunks of bytes made while the rows are read
+    (:func:`civicgrid.core.xlsxstream.stream_xlsx`), every value as text, neutralised."""
+    return stream_xlsx({name: (tuple(neutralise(h) for h in header),
+                               (["" if v is None else neutralise(str(v)) for v in row] for row in rows))
+                        for name, (header, rows) in tables.items()})
 
-    book = Workbook(write_only=True)
-    for name, (header, rows) in tables.items():
-        sheet = book.create_sheet(name)
-        sheet.append([neutralise(h) for h in header])
-        for row in rows:
-            sheet.append(["" if v is None else neutralise(str(v)) for v in row])
-    book.save(path)
+
+def write_xlsx_file(tables: Tables, path: Path | str | IO[bytes]) -> None:
+    if isinstance(path, (str, Path)):
+        with open(path, "wb") as out:
+            write_xlsx_file(tables, out)
+        return
+    for chunk in stream_xlsx_export(tables):
+        path.write(chunk)
 
 
 def write_xlsx(tables: Tables) -> bytes:
-    buffer = io.BytesIO()
-    write_xlsx_file(tables, buffer)
-    return buffer.getvalue()
+    return b"".join(stream_xlsx_export(tables))
 
 
 def _csv_writer(out: Any, header: tuple[str, ...]) -> Any:
