@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date
 from typing import Any
 
@@ -314,16 +314,19 @@ def show_audit_values(scope: Scope, values: dict[str, Any] | None) -> dict[str, 
 
 class LazyRows:
     """One table's rows, read from the database in chunks as they are iterated (an export of a whole
-    district never holds it in memory); ``len()`` counts them with one query."""
+    district never holds it in memory); ``len()`` counts them with one query. ``first`` rows, already
+    made, come before the query's."""
 
-    def __init__(self, queryset: QuerySet[Any], to_row: Callable[[Any], list[Any]]) -> None:
-        self.queryset, self.to_row = queryset, to_row
+    def __init__(self, queryset: QuerySet[Any], to_row: Callable[[Any], list[Any]], *,
+                 first: Sequence[list[Any]] = ()) -> None:
+        self.queryset, self.to_row, self.first = queryset, to_row, first
 
     def __iter__(self) -> Iterator[list[Any]]:
-        return (self.to_row(obj) for obj in self.queryset.iterator(chunk_size=EXPORT_CHUNK))
+        yield from self.first
+        yield from (self.to_row(obj) for obj in self.queryset.iterator(chunk_size=EXPORT_CHUNK))
 
     def __len__(self) -> int:
-        return self.queryset.count()
+        return len(self.first) + self.queryset.count()
 
 
 EXPORT_CHUNK = 2_000
@@ -333,7 +336,7 @@ def registry_tables(*, scope: Scope) -> dict[str, tuple[tuple[str, ...], Any]]:
     """Everything in scope, in the exchange format (civicgrid.engine.registry_format), identities
     masked for roles without clearance. The large tables are :class:`LazyRows`: iterate them once."""
     require(scope, "export")
-    places = scoped(Place.objects.select_related("parent"), scope)
+    places = scoped(Place.objects.all(), scope)
     households = scoped(Household.objects.select_related("building"), scope).order_by("code")
     residents = scoped(Resident.objects.select_related("household"), scope).order_by("code")
     actors = scoped(Actor.objects.select_related("service_area"), scope)
@@ -345,15 +348,21 @@ def registry_tables(*, scope: Scope) -> dict[str, tuple[tuple[str, ...], Any]]:
     def flag(value: bool) -> int:
         return int(bool(value))
 
-    ancestors = Place.objects.none()
-    if not scope.unrestricted:  # the ancestors of the scope, so the export re-imports on its own
-        ancestors = Place.objects.filter(path__in=scope.actor_area_paths() - set(scope.area_paths))
-    all_places = sorted({*places, *ancestors.select_related("parent")}, key=lambda p: p.path)
+    place_columns = ("code", "name", "level", "parent__code", "geometry")
+    def place_row(values: tuple[Any, ...]) -> list[Any]:
+        code, name, level, parent, geometry = values
+        return [code, name, level, parent or "", json.dumps(geometry, ensure_ascii=False) if geometry else ""]
+
+    ancestors: list[list[Any]] = []
+    if not scope.unrestricted:  # the ancestors of the scope first, so the export re-imports on its own
+        above = scope.actor_area_paths() - set(scope.area_paths)
+        ancestors = [place_row(v) for v in Place.objects.filter(path__in=above).order_by("path")
+                     .values_list(*place_columns)]
+        places = places.exclude(path__in=above)
     return {
-        "places": (TABLES["places"], [
-            [p.code, p.name, p.level, p.parent.code if p.parent else "",
-             json.dumps(p.geometry, ensure_ascii=False) if p.geometry else ""]
-            for p in all_places]),
+        # a parent's path is a prefix of its children's: by path, every place comes after its parent
+        "places": (TABLES["places"], LazyRows(places.order_by("path").values_list(*place_columns), place_row,
+                                              first=ancestors)),
         "households": (TABLES["households"], LazyRows(households, lambda h: [
             h.code, h.building.code, h.address, h.housing_type, h.income_status, show(h.contact_phone)])),
         "residents": (TABLES["residents"], LazyRows(residents, lambda r: [
