@@ -1,25 +1,39 @@
-"""Benchmark: a district-wide alert handed to a (local, fake) SMS gateway over HTTP.
+"""Benchmark: a district-wide alert handed to a (local, fake) SMS gateway and the e-mail backend.
 
-Loads the demo (``civicgrid demo --no-serve``, SQLite, into a temporary var directory), starts a fake
-SMS gateway on 127.0.0.1 (a threading HTTP server answering each POST after ``--latency`` ms, as a
-gateway in the same region would) and publishes one alert to the whole district. Then, on the same
-queued deliveries:
+Set-up (not timed): a throwaway PostgreSQL (``scripts/with-postgres.sh``; ``--sqlite`` for SQLite), a generated
+district (``civicgrid.engine.synth`` + the registry import, ``--base`` households, with phones), copied in bulk
+(``INSERT ... SELECT``, each copy a new household in the same building, same encrypted phone) until
+``--households`` households wait; a fake SMS gateway on 127.0.0.1 in its own process (a threading HTTP server
+answering each request after ``--latency`` ms, as a gateway in the same region would; it takes single messages
+``{"to", "text"}`` and batches ``{"messages": [...]}`` and counts every number); ``civicgrid worker`` (the job
+queue, ``--workers`` processes) started against that gateway (``CIVICGRID_SMS_WEBHOOK_URL``,
+``CIVICGRID_SMS_BATCH_SIZE``, ``CIVICGRID_SMS_RATE``).
 
-* before: the outbox as it was, one batch of 500 sent one message at a time, once a minute (the
-  periodic job's schedule): messages per minute = min(500, what one sequential batch sends in 60 s);
-* after: one run of the job (``alerts_outbox_drain``) sending batch after batch with
-  ``--concurrency`` connections, optionally limited to ``--rate`` messages per second.
+Timed: the district official publishes one alert to the whole district through the real service
+(``alerts.services.alert_publish``: deliveries queued, the sending jobs queued on commit); the queue's workers
+send; the benchmark reads the alert's progress (the page's grouped count) every 2 s until nothing is queued.
+Printed: the time to publish, the time until every message was handed over, messages per minute, the time a
+300,000-household district takes at that rate, what the gateway counted (each delivery exactly once), CPU
+seconds of the workers and of PostgreSQL per 1,000 messages, and the machine's load.
 
-Prints messages per second, the time a 300,000-household district would take at that rate (the
-issue's goal: within 5 minutes), and the ratio after/before.
+Figures on the shared 2-core machine (fake gateway answering after 20 ms; PostgreSQL 15 as
+scripts/with-postgres.sh starts it, fsync off):
 
-    .venv/bin/python bench/bench_alert_fanout.py [--households 10000] [--latency 20] [--concurrency 16] [--rate 0]
+    before (last session, 7a1f0c2: one message per HTTP request over 16 threads, one ORM object per row,
+            10,000 households on SQLite, one sending process): 8,200-9,400 messages/min,
+            i.e. 32-37 min for 300,000 households
+    now, one message per request (--batch-size 1, 10,000 households, PostgreSQL, 2 workers): see the note
+    now, batches of 200 (Tencent Cloud SendSms' limit), 2 workers:  see the note
+
+    .venv/bin/python bench/bench_alert_fanout.py [--households 300000] [--base 3000] [--latency 20]
+        [--batch-size 200] [--rate 0] [--workers 2] [--concurrency 16] [--sqlite]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -30,21 +44,41 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+ROOT = Path(__file__).resolve().parent.parent
 DISTRICT = 300_000
 
 
+# --- the fake gateway (its own process: it must not share the senders' interpreter lock) -------------------
 class _Gateway(BaseHTTPRequestHandler):
     latency = 0.02
-    count = 0
+    messages = 0
+    requests = 0
+    numbers: dict[str, int] = {}  # noqa: RUF012 - one server per process
     lock = threading.Lock()
 
-    def do_POST(self) -> None:  # noqa: N802 (http.server's name)
-        self.rfile.read(int(self.headers.get("Content-Length", "0")))
+    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+        with _Gateway.lock:
+            body = json.dumps({"messages": _Gateway.messages, "requests": _Gateway.requests,
+                               "numbers": len(_Gateway.numbers)}).encode()
+        self._answer(body)
+
+    def do_POST(self) -> None:  # noqa: N802
+        data = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))))
+        batch = data.get("messages", [data])
         time.sleep(self.latency)
         with _Gateway.lock:
-            _Gateway.count += 1
-            n = _Gateway.count
-        body = json.dumps({"id": f"m{n}"}).encode()
+            _Gateway.requests += 1
+            first = _Gateway.messages
+            _Gateway.messages += len(batch)
+            for m in batch:
+                _Gateway.numbers[m["to"]] = _Gateway.numbers.get(m["to"], 0) + 1
+        if "messages" in data:
+            body = json.dumps({"results": [{"id": f"m{first + i}"} for i in range(len(batch))]}).encode()
+        else:
+            body = json.dumps({"id": f"m{first}"}).encode()
+        self._answer(body)
+
+    def _answer(self, body: bytes) -> None:
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
@@ -55,75 +89,7 @@ class _Gateway(BaseHTTPRequestHandler):
         pass
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--households", type=int, default=10_000)
-    parser.add_argument("--latency", type=float, default=20.0, help="the fake gateway's answer time, ms")
-    parser.add_argument("--concurrency", type=int, default=16)
-    parser.add_argument("--rate", type=float, default=0.0, help="the gateway's limit, messages/s (0: none)")
-    args = parser.parse_args()
-    var = Path(tempfile.mkdtemp(prefix="civicgrid-bench-alerts-"))
-    gateway_process = subprocess.Popen([sys.executable, __file__, "--serve-gateway", str(args.latency)],
-                                       stdout=subprocess.PIPE, text=True)
-    assert gateway_process.stdout is not None
-    port = int(gateway_process.stdout.readline())
-    try:
-        env = {**os.environ, "CIVICGRID_VAR_DIR": str(var)}
-        env.pop("CIVICGRID_DATABASE_URL", None)
-        subprocess.run([sys.executable, "-m", "civicgrid.cli", "demo", "--households", str(args.households),
-                        "--no-serve"], env=env, check=True, capture_output=True)
-        os.environ.update({"CIVICGRID_VAR_DIR": str(var), "CIVICGRID_SMS_CONCURRENCY": str(args.concurrency),
-                           "CIVICGRID_SMS_RATE": str(args.rate),
-                           "DJANGO_SETTINGS_MODULE": "civicgrid.config.settings"})
-        os.environ.pop("CIVICGRID_DATABASE_URL", None)
-        import django
-
-        django.setup()
-        from django.contrib.auth import get_user_model
-
-        from civicgrid.accounts.roles import scope_for
-        from civicgrid.alerts.channels import WebhookSmsGateway
-        from civicgrid.alerts.models import Delivery
-        from civicgrid.alerts.outbox import alerts_outbox_drain, alerts_outbox_process
-        from civicgrid.alerts.services import alert_publish
-        from civicgrid.registry.models import Place
-
-        official = get_user_model().objects.get(username="district")
-        district = Place.objects.get(level="district")
-        started = time.perf_counter()
-        alert = alert_publish(user=official, scope=scope_for(official), area=district, headline_zh="全区紧急通知",
-                              instruction_zh="请留意社区安排。", channels=["sms"])
-        queued = alert.deliveries.count()
-        print(f"{args.households:,} households; alert queued {queued:,} SMS in {time.perf_counter() - started:.1f} s;"
-              f" gateway latency {args.latency:.0f} ms")
-        gateway = WebhookSmsGateway(f"http://127.0.0.1:{port}/send", timeout=10)
-
-        started = time.perf_counter()
-        before = alerts_outbox_process(limit=500, gateway=gateway, concurrency=1)
-        batch_seconds = time.perf_counter() - started
-        per_minute_before = min(500.0, before.sent / batch_seconds * 60) if batch_seconds < 60 else before.sent
-        print(f"before: one sequential batch of {before.sent} in {batch_seconds:.1f} s, once a minute ->"
-              f" {per_minute_before:,.0f} messages/min; {DISTRICT:,} households would take"
-              f" {DISTRICT / per_minute_before / 60:.1f} h")
-
-        Delivery.objects.filter(alert=alert).update(state=Delivery.State.QUEUED, attempts=0, sent_at=None)
-        started = time.perf_counter()
-        after = alerts_outbox_drain(limit=500, gateway=gateway, budget_seconds=3600)
-        seconds = time.perf_counter() - started
-        rate = after.sent / seconds
-        print(f"after:  {after.sent:,} sent ({after.retrying} retrying, {after.failed} failed) in {seconds:.1f} s"
-              f" with {args.concurrency} connections -> {rate * 60:,.0f} messages/min; {DISTRICT:,} households"
-              f" would take {DISTRICT / rate / 60:.1f} min (goal: 5)")
-        print(f"ratio after/before: {rate * 60 / per_minute_before:.1f}x")
-        return 0
-    finally:
-        gateway_process.terminate()
-        shutil.rmtree(var, ignore_errors=True)
-
-
 def serve_gateway(latency_ms: float) -> None:
-    """The fake gateway, in its own process (so it does not share the sender's interpreter lock)."""
-
     class Server(ThreadingHTTPServer):
         request_queue_size = 256
         daemon_threads = True
@@ -133,6 +99,208 @@ def serve_gateway(latency_ms: float) -> None:
     server = Server(("127.0.0.1", 0), _Gateway)
     print(server.server_port, flush=True)
     server.serve_forever()
+
+
+def gateway_stats(port: int) -> dict[str, int]:
+    import urllib.request
+
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/stats", timeout=10) as r:  # noqa: S310 - loopback
+        return json.loads(r.read())  # type: ignore[no-any-return]
+
+
+# --- CPU of a process tree, from /proc -----------------------------------------------------------------
+def _stat(pid: int) -> tuple[int, list[int]]:
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[1]), [int(x) for x in fields[11:15]]  # ppid; utime, stime, cutime, cstime
+
+
+def tree_cpu(roots: list[int]) -> float:
+    """Seconds of CPU used by the processes under ``roots`` (themselves, their reaped children, live ones)."""
+    parents: dict[int, int] = {}
+    times: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                parents[int(entry)], times[int(entry)] = _stat(int(entry))
+            except (OSError, IndexError, ValueError):
+                continue
+    wanted, frontier = set(roots), list(roots)
+    while frontier:
+        pid = frontier.pop()
+        for child, parent in parents.items():
+            if parent == pid and child not in wanted:
+                wanted.add(child)
+                frontier.append(child)
+    return sum(sum(times[p]) for p in wanted if p in times) / os.sysconf("SC_CLK_TCK")
+
+
+def postmaster_pid() -> int | None:
+    url = os.environ.get("CIVICGRID_DATABASE_URL", "")
+    if "host=" not in url:
+        return None
+    folder = url.split("host=", 1)[1].split("&", 1)[0]
+    try:
+        return int(Path(folder, "data", "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+# --- the district ------------------------------------------------------------------------------------
+def setup(*, households: int, base: int, seed: int) -> int:
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+    from django.db import connection, transaction
+
+    from civicgrid.accounts.models import Role
+    from civicgrid.accounts.services import demo_users_create
+    from civicgrid.cli import community_rows
+    from civicgrid.core.scoping import PLATFORM
+    from civicgrid.engine.synth import generate_community
+    from civicgrid.registry.models import Household
+    from civicgrid.registry.services import registry_import
+
+    call_command("migrate", verbosity=0, interactive=False)
+    t0 = time.monotonic()
+    registry_import(user=None, scope=PLATFORM, tables=community_rows(
+        generate_community(households=base, seed=seed, households_per_community=1000)))
+    demo_users_create()
+    # every imported household has a resident's login with an e-mail address (1 % of the district at 300,000)
+    accounts = get_user_model().objects.bulk_create([
+        get_user_model()(username=f"bench-{h.pk}", email=f"h{h.pk}@example.org") for h in Household.objects.all()])
+    Role.objects.bulk_create([Role(user=u, role="resident", household_id=int(u.username.split("-")[1]))
+                              for u in accounts])
+    copies = max(0, math.ceil(households / base) - 1)
+    qn = connection.ops.quote_name
+    table = qn(Household._meta.db_table)
+    columns = [f.column for f in Household._meta.concrete_fields if not f.primary_key]
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"SELECT max(id) FROM {table}")  # noqa: S608
+        last = cursor.fetchone()[0]
+        for k in range(1, copies + 1):
+            select = ", ".join(f"{qn(c)} || '-k{k}'" if c == "code" else qn(c) for c in columns)
+            cursor.execute(f"INSERT INTO {table} ({', '.join(map(qn, columns))}) "  # noqa: S608
+                           f"SELECT {select} FROM {table} WHERE id <= %s", [last])
+        cursor.execute(f"SELECT id FROM {table} ORDER BY id DESC LIMIT 1 OFFSET %s", [households - 1])  # noqa: S608
+        row = cursor.fetchone()
+        if row:
+            cursor.execute(f"DELETE FROM {table} WHERE id < %s AND id > %s", [row[0], last])  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE" if connection.vendor == "postgresql" else "ANALYZE")
+    n = Household.objects.count()
+    print(f"  {n:,} households ({base:,} imported, with a login and e-mail address each, then copied) in "
+          f"{time.monotonic() - t0:.0f} s", flush=True)
+    return n
+
+
+def run(args: argparse.Namespace) -> int:
+    var = Path(tempfile.mkdtemp(prefix="civicgrid-bench-alerts-"))
+    os.environ.update({"CIVICGRID_VAR_DIR": str(var), "DJANGO_SETTINGS_MODULE": "civicgrid.config.settings"})
+    if args.sqlite:
+        os.environ["CIVICGRID_DATABASE_URL"] = f"sqlite:///{var}/civicgrid.sqlite3"
+    gateway = subprocess.Popen([sys.executable, __file__, "--serve-gateway", str(args.latency)],
+                               stdout=subprocess.PIPE, text=True)
+    assert gateway.stdout is not None
+    port = int(gateway.stdout.readline())
+    os.environ.update({"CIVICGRID_SMS_WEBHOOK_URL": f"http://127.0.0.1:{port}/send",
+                       "CIVICGRID_SMS_BATCH_SIZE": str(args.batch_size), "CIVICGRID_SMS_RATE": str(args.rate),
+                       "CIVICGRID_SMS_CONCURRENCY": str(args.concurrency), "CIVICGRID_JOB_WORKERS": str(args.workers)})
+    worker: subprocess.Popen[bytes] | None = None
+    try:
+        import django
+
+        django.setup()
+        n = setup(households=args.households, base=args.base, seed=args.seed)
+        from django.contrib.auth import get_user_model
+        from django.db import connections
+
+        from civicgrid.accounts.roles import scope_for
+        from civicgrid.alerts import selectors
+        from civicgrid.alerts.models import Delivery
+        from civicgrid.alerts.services import alert_publish
+        from civicgrid.registry.models import Place
+
+        connections.close_all()
+        log = (var / "worker.log").open("wb")
+        worker = subprocess.Popen([sys.executable, "-m", "civicgrid.cli", "worker"], stdout=log,
+                                  stderr=subprocess.STDOUT, env={**os.environ, "PYTHONPATH": str(ROOT / "src")})
+        time.sleep(8)  # the cluster starts its processes and its schedules before the alert
+        pg = postmaster_pid()
+        cpu0 = tree_cpu([worker.pid]), (tree_cpu([pg]) if pg else 0.0)
+        load0 = os.getloadavg()
+        official = get_user_model().objects.get(username="district")
+        district = Place.objects.get(level="district")
+        started = time.perf_counter()
+        alert = alert_publish(user=official, scope=scope_for(official), area=district, headline_zh="全区紧急通知",
+                              instruction_zh="请留意社区安排，转移到就近避难场所。", channels=["sms", "email"])
+        published = time.perf_counter() - started
+        queued = Delivery.objects.filter(alert=alert).count()
+        print(f"  published: {queued:,} deliveries queued in {published:.1f} s", flush=True)
+        last_print = 0.0
+        while True:
+            reach = selectors.alert_reach(alert=alert)
+            left = sum(states.get("queued", 0) for states in reach.deliveries.values())
+            elapsed = time.perf_counter() - started
+            if left == 0 or elapsed > args.timeout:
+                break
+            if elapsed - last_print >= 10:
+                sent = sum(states.get("sent", 0) for states in reach.deliveries.values())
+                print(f"  {elapsed:5.0f} s: {sent:,} sent, {left:,} queued", flush=True)
+                last_print = elapsed
+            time.sleep(2)
+        seconds = time.perf_counter() - started
+        cpu = tree_cpu([worker.pid]) - cpu0[0], ((tree_cpu([pg]) if pg else 0.0) - cpu0[1])
+        counts = {channel: dict(states) for channel, states in reach.deliveries.items()}
+        sent = sum(states.get("sent", 0) for states in counts.values())
+        stats = gateway_stats(port)
+        sms_sent = counts.get("sms", {}).get("sent", 0)
+        rate = sent / seconds * 60
+        print(f"  handed over: {counts} in {seconds:.1f} s (publishing included) -> {rate:,.0f} messages/min;"
+              f" {DISTRICT:,} households would take {DISTRICT / rate:.1f} min (goal: 5)")
+        print(f"  gateway counted {stats['messages']:,} messages in {stats['requests']:,} requests "
+              f"(the alert's SMS sent: {sms_sent:,})")
+        print(f"  CPU: workers {cpu[0]:.1f} s, PostgreSQL {cpu[1]:.1f} s -> "
+              f"{(cpu[0] + cpu[1]) / max(1, sent) * 1e6:.0f} us per message; load before "
+              f"{load0[0]:.2f}, after {os.getloadavg()[0]:.2f} (1 min)")
+        print("RESULT " + json.dumps({"households": n, "deliveries": queued, "publish_s": published,
+                                      "seconds": seconds, "per_min": rate, "cpu_workers": cpu[0], "cpu_pg": cpu[1],
+                                      "gateway_messages": stats["messages"], "sms_sent": sms_sent,
+                                      "counts": counts}), flush=True)
+        return 0 if stats["messages"] == sms_sent and not counts.get("sms", {}).get("queued") else 1
+    finally:
+        if worker is not None:
+            worker.terminate()
+            try:
+                worker.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+        gateway.terminate()
+        shutil.rmtree(var, ignore_errors=True)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--households", type=int, default=DISTRICT)
+    parser.add_argument("--base", type=int, default=3000, help="households generated and imported (then copied)")
+    parser.add_argument("--latency", type=float, default=20.0, help="the fake gateway's answer time, ms")
+    parser.add_argument("--batch-size", type=int, default=200, help="numbers per gateway request")
+    parser.add_argument("--rate", type=float, default=0.0, help="the gateway's limit, messages/s (0: none)")
+    parser.add_argument("--workers", type=int, default=2, help="job queue worker processes")
+    parser.add_argument("--concurrency", type=int, default=16, help="requests in flight per worker")
+    parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--timeout", type=float, default=1800.0)
+    parser.add_argument("--sqlite", action="store_true")
+    parser.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    sys.path.insert(0, str(ROOT / "src"))
+    if args.inner or args.sqlite:
+        return run(args)
+    print(f"load: {' '.join(f'{x:.2f}' for x in os.getloadavg())} (1, 5, 15 min)", flush=True)
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    code = subprocess.call([str(ROOT / "scripts" / "with-postgres.sh"), sys.executable, __file__, *sys.argv[1:],
+                            "--inner"], env=env, timeout=7200)
+    print(f"load: {' '.join(f'{x:.2f}' for x in os.getloadavg())} (1, 5, 15 min)", flush=True)
+    return code
 
 
 if __name__ == "__main__":

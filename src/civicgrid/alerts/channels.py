@@ -15,6 +15,7 @@ message met, so a batch that fails in part is retried only for the numbers that 
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
@@ -262,8 +263,6 @@ def send_emails(*, messages: Sequence[tuple[str, str, str]]) -> list[Outcome]:
                 continue
             out.append("" if sent else GatewayError("mail backend accepted nothing"))
     finally:
-        try:
+        with contextlib.suppress(OSError):
             connection.close()
-        except OSError:
-            pass
     return out

@@ -35,8 +35,16 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django.utils import timezone
 
-from civicgrid.alerts.channels import (GatewayError, Outcome, SmsGateway, SmsMessage, send_emails, send_many,
-                                       sms_gateway, sms_settings)
+from civicgrid.alerts.channels import (
+    GatewayError,
+    Outcome,
+    SmsGateway,
+    SmsMessage,
+    send_emails,
+    send_many,
+    sms_gateway,
+    sms_settings,
+)
 from civicgrid.alerts.models import Alert, Delivery
 from civicgrid.alerts.pacing import Pacer, wait_until
 from civicgrid.core import bulk
@@ -205,7 +213,7 @@ def _record(rows: list[_Due], outcomes: dict[int, Outcome], *, now: datetime) ->
     """Each outcome in one ``executemany``: sent, retried later, or failed for good."""
     adapt = connection.ops.adapt_datetimefield_value
     sent = retrying = failed = 0
-    updates = []
+    updates: list[tuple[str, Any, str, str, Any, int]] = []
     for row in rows:
         outcome = outcomes[row.id]
         if isinstance(outcome, GatewayError):
@@ -262,6 +270,7 @@ def queue_senders() -> None:
     """Queue the sending jobs for a just-published alert (after its transaction commits)."""
     from civicgrid.ops.jobs import enqueue
 
-    senders = int(getattr(settings, "CIVICGRID_SMS_SENDERS", 0) or settings.Q_CLUSTER.get("workers", 1))
+    workers: Any = settings.Q_CLUSTER["workers"]
+    senders = int(getattr(settings, "CIVICGRID_SMS_SENDERS", 0) or workers)
     for _ in range(max(1, senders)):
         enqueue(SEND_JOB, name="alerts-send")

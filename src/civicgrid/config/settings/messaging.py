@@ -29,16 +29,17 @@ else:
     EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
     EMAIL_FILE_PATH = VAR_DIR / "mail"
 
+_sms_limits = {"batch_size": int(os.environ.get("CIVICGRID_SMS_BATCH_SIZE", "1")),
+               "rate": float(os.environ.get("CIVICGRID_SMS_RATE", "0"))}
 if os.environ.get("CIVICGRID_SMS_WEBHOOK_URL"):
     CIVICGRID_SMS_GATEWAY = {
         "class": "civicgrid.alerts.channels.WebhookSmsGateway",
         "options": {"url": os.environ["CIVICGRID_SMS_WEBHOOK_URL"],
                     "token": os.environ.get("CIVICGRID_SMS_WEBHOOK_TOKEN", "")},
+        **_sms_limits,
     }
 else:
-    CIVICGRID_SMS_GATEWAY = {"class": "civicgrid.alerts.channels.FileSmsGateway", "options": {}}
-CIVICGRID_SMS_GATEWAY["batch_size"] = int(os.environ.get("CIVICGRID_SMS_BATCH_SIZE", "1"))
-CIVICGRID_SMS_GATEWAY["rate"] = float(os.environ.get("CIVICGRID_SMS_RATE", "0"))
+    CIVICGRID_SMS_GATEWAY = {"class": "civicgrid.alerts.channels.FileSmsGateway", "options": {}, **_sms_limits}
 
 CIVICGRID_SMS_CONCURRENCY = int(os.environ.get("CIVICGRID_SMS_CONCURRENCY", "16"))
 CIVICGRID_SMS_SENDERS = int(os.environ.get("CIVICGRID_SMS_SENDERS", "0"))  # 0: one per job worker process
