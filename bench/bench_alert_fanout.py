@@ -2,7 +2,7 @@
 
 Set-up (not timed): a throwaway PostgreSQL (``scripts/with-postgres.sh``; ``--sqlite`` for SQLite), a generated
 district (``civicgrid.engine.synth`` + the registry import, ``--base`` households, with phones), copied in bulk
-(``INSERT ... SELECT``, each copy a new household in the same building, same encrypted phone) until
+(``COPY``, each copy a new household in the same building; every household its own phone number) until
 ``--households`` households wait; a fake SMS gateway on 127.0.0.1 in its own process (a threading HTTP server
 answering each request after ``--latency`` ms, as a gateway in the same region would; it takes single messages
 ``{"to", "text"}`` and batches ``{"messages": [...]}`` and counts every number); ``civicgrid worker`` (the job
@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import shutil
 import subprocess
@@ -54,19 +53,33 @@ class _Gateway(BaseHTTPRequestHandler):
     messages = 0
     requests = 0
     numbers: dict[str, int] = {}  # noqa: RUF012 - one server per process
+    arrivals: list[tuple[float, int]] = []  # noqa: RUF012 - (time, messages) per request
     lock = threading.Lock()
 
     def do_GET(self) -> None:  # noqa: N802 (http.server's name)
         with _Gateway.lock:
+            arrivals = sorted(_Gateway.arrivals)
+        # the most messages that arrived in any one second (a sliding window starting at each request)
+        worst, j, in_window = 0, 0, 0
+        for t, n in arrivals:
+            in_window += n
+            while arrivals[j][0] <= t - 1.0:
+                in_window -= arrivals[j][1]
+                j += 1
+            worst = max(worst, in_window)
+        with _Gateway.lock:
             body = json.dumps({"messages": _Gateway.messages, "requests": _Gateway.requests,
-                               "numbers": len(_Gateway.numbers)}).encode()
+                               "numbers": len(_Gateway.numbers), "most_in_a_second": worst,
+                               "twice": sum(1 for c in _Gateway.numbers.values() if c > 1)}).encode()
         self._answer(body)
 
     def do_POST(self) -> None:  # noqa: N802
         data = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))))
         batch = data.get("messages", [data])
+        arrived = time.monotonic()
         time.sleep(self.latency)
         with _Gateway.lock:
+            _Gateway.arrivals.append((arrived, len(batch)))
             _Gateway.requests += 1
             first = _Gateway.messages
             _Gateway.messages += len(batch)
@@ -155,6 +168,8 @@ def setup(*, households: int, base: int, seed: int) -> int:
     from civicgrid.accounts.models import Role
     from civicgrid.accounts.services import demo_users_create
     from civicgrid.cli import community_rows
+    from civicgrid.core.bulk import copy_rows, update_rows
+    from civicgrid.core.crypto import digester, encrypt_many
     from civicgrid.core.scoping import PLATFORM
     from civicgrid.engine.synth import generate_community
     from civicgrid.registry.models import Household
@@ -170,21 +185,32 @@ def setup(*, households: int, base: int, seed: int) -> int:
         get_user_model()(username=f"bench-{h.pk}", email=f"h{h.pk}@example.org") for h in Household.objects.all()])
     Role.objects.bulk_create([Role(user=u, role="resident", household_id=int(u.username.split("-")[1]))
                               for u in accounts])
-    copies = max(0, math.ceil(households / base) - 1)
-    qn = connection.ops.quote_name
-    table = qn(Household._meta.db_table)
-    columns = [f.column for f in Household._meta.concrete_fields if not f.primary_key]
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(f"SELECT max(id) FROM {table}")  # noqa: S608
-        last = cursor.fetchone()[0]
-        for k in range(1, copies + 1):
-            select = ", ".join(f"{qn(c)} || '-k{k}'" if c == "code" else qn(c) for c in columns)
-            cursor.execute(f"INSERT INTO {table} ({', '.join(map(qn, columns))}) "  # noqa: S608
-                           f"SELECT {select} FROM {table} WHERE id <= %s", [last])
-        cursor.execute(f"SELECT id FROM {table} ORDER BY id DESC LIMIT 1 OFFSET %s", [households - 1])  # noqa: S608
-        row = cursor.fetchone()
-        if row:
-            cursor.execute(f"DELETE FROM {table} WHERE id < %s AND id > %s", [row[0], last])  # noqa: S608
+    # every household its own phone number (so the gateway can check each number arrives once): the imported
+    # ones renumbered, the copies written with COPY, their phones encrypted a batch at a time
+    attnames = [f.attname for f in Household._meta.concrete_fields if not f.primary_key]
+    at = {name: attnames.index(name) for name in ("code", "contact_phone", "contact_phone_digest")}
+    originals = list(Household.objects.order_by("id").values_list("id", *attnames))
+    digest = digester()
+
+    def phone(n: int) -> str:
+        return f"17{n:09d}"
+
+    with transaction.atomic():
+        numbers = [phone(i) for i in range(len(originals))]
+        update_rows(Household, key="id", columns=["contact_phone", "contact_phone_digest"],
+                    rows=[(token, digest(number), row[0]) for row, number, token
+                          in zip(originals, numbers, encrypt_many(numbers), strict=True)])
+        for first in range(len(originals), households, 50_000):
+            numbers = [phone(n) for n in range(first, min(households, first + 50_000))]
+            rows = []
+            for n, number, token in zip(range(first, first + len(numbers)), numbers, encrypt_many(numbers),
+                                        strict=True):
+                copy, source = divmod(n, len(originals))
+                values = list(originals[source][1:])
+                values[at["code"]] = f"{values[at['code']]}-k{copy}"
+                values[at["contact_phone"]], values[at["contact_phone_digest"]] = token, digest(number)
+                rows.append(tuple(values))
+            copy_rows(Household, attnames, rows)
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE" if connection.vendor == "postgresql" else "ANALYZE")
     n = Household.objects.count()
@@ -258,15 +284,18 @@ def run(args: argparse.Namespace) -> int:
         print(f"  handed over: {counts} in {seconds:.1f} s (publishing included) -> {rate:,.0f} messages/min;"
               f" {DISTRICT:,} households would take {DISTRICT / rate:.1f} min (goal: 5)")
         print(f"  gateway counted {stats['messages']:,} messages in {stats['requests']:,} requests "
-              f"(the alert's SMS sent: {sms_sent:,})")
+              f"(the alert's SMS sent: {sms_sent:,}; {stats['numbers']:,} distinct numbers, "
+              f"{stats['twice']:,} received more than once); at most {stats['most_in_a_second']:,} "
+              f"in any one second (limit: {args.rate or 'none'})")
         print(f"  CPU: workers {cpu[0]:.1f} s, PostgreSQL {cpu[1]:.1f} s -> "
               f"{(cpu[0] + cpu[1]) / max(1, sent) * 1e6:.0f} us per message; load before "
               f"{load0[0]:.2f}, after {os.getloadavg()[0]:.2f} (1 min)")
         print("RESULT " + json.dumps({"households": n, "deliveries": queued, "publish_s": published,
                                       "seconds": seconds, "per_min": rate, "cpu_workers": cpu[0], "cpu_pg": cpu[1],
                                       "gateway_messages": stats["messages"], "sms_sent": sms_sent,
+                                      "most_in_a_second": stats["most_in_a_second"],
                                       "counts": counts}), flush=True)
-        return 0 if stats["messages"] == sms_sent and not counts.get("sms", {}).get("queued") else 1
+        return 0 if stats["messages"] == stats["numbers"] == sms_sent == n and not stats["twice"] else 1
     finally:
         if worker is not None:
             worker.terminate()

@@ -211,3 +211,22 @@ def test_the_alerts_page_shows_its_progress_from_one_count(settings) -> None:  #
     text = client.get(f"/alerts/{big.pk}/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     assert 'http-equiv="refresh"' not in text  # done: no more refreshing
     assert 'id="progress-sms-sent">10<' in text and f'id="progress-sms-failed">{n - 10}<' in text
+
+
+def test_publishing_queues_a_sending_job_for_each_worker_once_committed(settings, django_capture_on_commit_callbacks) -> None:  # type: ignore[no-untyped-def]
+    from django_q.models import OrmQ
+
+    from civicgrid.alerts.outbox import SEND_JOB
+
+    settings.CIVICGRID_SMS_SENDERS = 3
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        _publish(_community())
+    assert not OrmQ.objects.exists()  # nothing queued before the alert's transaction commits
+    for callback in callbacks:
+        callback()
+    assert [q.func() for q in OrmQ.objects.all()] == [SEND_JOB] * 3
+    settings.CIVICGRID_SMS_SENDERS = 0  # by default: one per worker process of the job queue
+    OrmQ.objects.all().delete()
+    with django_capture_on_commit_callbacks(execute=True):
+        _publish(_community())
+    assert OrmQ.objects.count() == settings.Q_CLUSTER["workers"]

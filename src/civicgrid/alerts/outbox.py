@@ -32,7 +32,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from civicgrid.alerts.channels import (
@@ -55,7 +55,9 @@ MAX_ATTEMPTS = len(RETRY_AFTER) + 1
 SMS_LIMIT = 300  # characters: long SMS are split by gateways, keep it to a few parts
 LEASE = timedelta(minutes=10)  # a claimed chunk must be answered within this, else it is claimed again
 CHUNK = 2000  # deliveries per claim
-CHUNK_SECONDS = 30  # under a rate limit, a chunk holds at most this many seconds of sending
+# Under a rate limit a chunk holds at most this many seconds of sending; senders' chunks queue behind one another
+# for their slots, so about LEASE / CHUNK_SECONDS = 20 senders fit before a chunk's lease could end unanswered.
+CHUNK_SECONDS = 30
 EMAIL_BATCH = 100  # e-mails per mail connection
 JOB_SECONDS = 240.0  # a sending job's budget (under the queue's 600 s timeout); it queues a successor if work is left
 
@@ -227,8 +229,9 @@ def _record(rows: list[_Due], outcomes: dict[int, Outcome], *, now: datetime) ->
         else:
             sent += 1
             updates.append((Delivery.State.SENT, adapt(now), outcome[:100], "", adapt(now), row.id))
-    bulk.update_rows(Delivery, key="id", columns=["state", "sent_at", "gateway_id", "last_error", "next_attempt_at"],
-                     rows=updates)
+    with transaction.atomic():  # one commit for the chunk, not one per row (autocommit would flush each)
+        bulk.update_rows(Delivery, key="id", columns=["state", "sent_at", "gateway_id", "last_error",
+                                                      "next_attempt_at"], rows=updates)
     return OutboxResult(sent=sent, retrying=retrying, failed=failed)
 
 
