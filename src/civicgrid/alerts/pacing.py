@@ -3,8 +3,10 @@
 A gateway allows ``rate`` messages per second. Each request of a batch is given a slot: at most ``n``
 requests start in any second, each carrying at most ``per_request`` messages, with ``n * per_request <=
 rate`` (``n = ceil(rate / batch_size)``, ``per_request = floor(rate / n)``), so no one-second window holds
-more than ``rate`` messages. A 5 % margin on the spacing absorbs the jitter between a sender's clock and
-the gateway's arrival of the request.
+more than ``rate`` messages, as the sender starts them. At the gateway, requests arrive with some jitter (a
+thread scheduled late on a busy machine, the network): a request that leaves late bunches up with the next
+one. A 10 % margin on the spacing absorbs jitter up to a tenth of the spacing; beyond that a one-second window
+at the gateway can hold one request more than the limit allows (measured: see bench/bench_alert_fanout.py).
 
 The slots are shared through the database: one row per gateway (:class:`~civicgrid.alerts.models.SendBudget`)
 holds the next free slot, and a sender takes ``k`` consecutive slots by moving it forward in one ``UPDATE
@@ -24,7 +26,7 @@ from django.db import connection
 from civicgrid.alerts.models import SendBudget
 from civicgrid.core.bulk import table_columns
 
-MARGIN = 1.05
+MARGIN = 1.10
 
 
 @dataclass(frozen=True)
