@@ -22,6 +22,9 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from hypothesis import given
+from hypothesis import settings as settings_hypothesis
+from hypothesis import strategies as st
 
 from civicgrid.accounts.models import Role
 from civicgrid.accounts.roles import scope_for
@@ -33,6 +36,7 @@ from civicgrid.alerts.outbox import (
     alerts_outbox_drain,
     alerts_outbox_process,
 )
+from civicgrid.alerts.pacing import Pacer
 from civicgrid.alerts.services import alert_publish
 from civicgrid.registry.models import Household, Place
 from tests.platform.factories import user
@@ -230,3 +234,24 @@ def test_publishing_queues_a_sending_job_for_each_worker_once_committed(settings
     with django_capture_on_commit_callbacks(execute=True):
         _publish(_community())
     assert OrmQ.objects.count() == settings.Q_CLUSTER["workers"]
+
+
+@settings_hypothesis(max_examples=300, deadline=None)
+@given(rate=st.floats(min_value=0.2, max_value=5000), batch_size=st.integers(min_value=1, max_value=500))
+def test_a_schedule_of_slots_never_puts_more_than_the_limit_in_a_second(rate: float, batch_size: int) -> None:
+    """The pacing rule, on the schedule itself: requests at ``interval`` apart, each carrying ``per_request``,
+    never hold more than ``rate`` messages in any one-second window, and batches are used when they fit."""
+    pacer = Pacer(gateway="g", rate=rate, batch_size=batch_size)
+    assert 1 <= pacer.per_request <= batch_size
+    starts = [i * pacer.interval for i in range(int(3 / pacer.interval) + 2)]
+    worst = max(sum(1 for t in starts[i:] if t < start + 1.0) for i, start in enumerate(starts)) * pacer.per_request
+    assert worst <= max(rate, 1)  # under one message a second: one message per 1 / rate seconds
+    if rate >= batch_size:
+        assert pacer.per_request * 2 > batch_size  # full-ish batches, not one message a request
+
+
+def test_slots_taken_one_after_another_never_overlap() -> None:
+    pacer = Pacer(gateway="test-gateway", rate=100, batch_size=10)
+    first, second = pacer.reserve(5), pacer.reserve(3)
+    assert second[0] >= first[-1] + pacer.interval - 1e-9
+    assert all(b - a == pytest.approx(pacer.interval, abs=1e-5) for a, b in zip(first, first[1:], strict=False))

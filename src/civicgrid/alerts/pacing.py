@@ -1,8 +1,9 @@
 """Keeping to a gateway's limit across every sender (issue 15: several workers drain one alert at once).
 
-A gateway allows ``rate`` messages per second. Each request of a batch is given a slot: at most ``n``
-requests start in any second, each carrying at most ``per_request`` messages, with ``n * per_request <=
-rate`` (``n = ceil(rate / batch_size)``, ``per_request = floor(rate / n)``), so no one-second window holds
+A gateway allows ``rate`` messages per second. Each request of a batch is given a slot: requests start
+``1 / n`` seconds apart (so at most ``n`` in any second), each carrying at most ``per_request`` messages, with
+``n * per_request <= rate`` (``n = min(ceil(rate / batch_size), floor(rate))``, ``per_request = floor(rate /
+n)``), so no one-second window holds
 more than ``rate`` messages, as the sender starts them. At the gateway, requests arrive with some jitter (a
 thread scheduled late on a busy machine, the network): a request that leaves late bunches up with the next
 one. A 10 % margin on the spacing absorbs jitter up to a tenth of the spacing; beyond that a one-second window
@@ -46,13 +47,14 @@ class Pacer:
 
     @property
     def interval(self) -> float:
-        """Seconds between the starts of two requests."""
+        """Seconds between the starts of two requests (under one message a second: one every 1 / rate s)."""
         if self.rate <= 0:
             return 0.0
-        return max(1.0 / self._requests_per_second(), self.per_request / self.rate) * MARGIN
+        return (1.0 / self._requests_per_second() if self.rate >= 1 else 1.0 / self.rate) * MARGIN
 
     def _requests_per_second(self) -> int:
-        return max(1, math.ceil(self.rate / self.batch_size))
+        # as many as full batches need, but never more than the limit's whole messages (each carries one at least)
+        return max(1, min(math.ceil(self.rate / self.batch_size), math.floor(self.rate)))
 
     def reserve(self, requests: int) -> list[float]:
         """Take ``requests`` consecutive slots (wall-clock times, ``time.time()``) in one statement."""
