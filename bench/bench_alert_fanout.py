@@ -16,14 +16,28 @@ Printed: the time to publish, the time until every message was handed over, mess
 300,000-household district takes at that rate, what the gateway counted (each delivery exactly once), CPU
 seconds of the workers and of PostgreSQL per 1,000 messages, and the machine's load.
 
-Figures on the shared 2-core machine (fake gateway answering after 20 ms; PostgreSQL 15 as
-scripts/with-postgres.sh starts it, fsync off):
+Figures on the shared 2-core machine, 2026-11-29 (fake gateway answering after 20 ms; PostgreSQL 15 as
+scripts/with-postgres.sh starts it, fsync off; "CPU" is the job workers' and PostgreSQL's CPU per message
+handed over; the machine was loaded by other work throughout, load average 5-8 on 2 cores):
 
-    before (last session, 7a1f0c2: one message per HTTP request over 16 threads, one ORM object per row,
-            10,000 households on SQLite, one sending process): 8,200-9,400 messages/min,
-            i.e. 32-37 min for 300,000 households
-    now, one message per request (--batch-size 1, 10,000 households, PostgreSQL, 2 workers): see the note
-    now, batches of 200 (Tencent Cloud SendSms' limit), 2 workers:  see the note
+    before (21199cf, the old bench: demo of 10,000 households on SQLite, one sender, 16 threads, one message
+            per HTTP request, ORM object per row), rerun today at load 5.3-5.9:
+                                 10,560 messages/min -> 28.4 min for 300,000 households
+                                 (last session: 8,200-9,400 messages/min, 32-37 min)
+    now, PostgreSQL, 300,000 households + 3,000 e-mails, batches of 200, 2 workers, no limit (2 runs):
+                                 all handed over in 55.1 s and 54.9 s, publishing included (publishing 12.3 s
+                                 and 7.8 s): 330,000 messages/min; 109-112 us of CPU per message (workers 11 s,
+                                 PostgreSQL 22 s); the gateway received 300,000 distinct numbers, each once
+    now, one message per request (--batch-size 1), 30,000 households: 71.2 s, 27,800 messages/min (311 us CPU
+                                 per message): 300,000 would take about 11 min. Batches are what meets the goal.
+    now, limit 2,000 messages/s (--rate 2000), 300,000: 175.3 s and 179.7 s (the limit alone needs 150 s);
+                                 the busiest one-second window at the gateway held 2,200 (the senders' slots
+                                 hold 2,000; requests arrive bunched when a thread wakes late on a machine at
+                                 load 7.4-7.9: see civicgrid.alerts.pacing)
+    now, SQLite, 10,000 households: 4.2 s (187,900 messages/min; 57 us CPU per message); before one commit per
+                                 chunk (autocommit committed each row's result) it was 42.4 s
+    now, SQLite, 300,000 households + 3,000 e-mails: 23.7 s (publishing 1.7 s), 766,500 messages/min, 33 us CPU
+                                 per message (SQLite has no server process and no per-row index versions)
 
     .venv/bin/python bench/bench_alert_fanout.py [--households 300000] [--base 3000] [--latency 20]
         [--batch-size 200] [--rate 0] [--workers 2] [--concurrency 16] [--sqlite]
