@@ -1,9 +1,9 @@
 """Keeping to a gateway's limit across every sender (issue 15: several workers drain one alert at once).
 
 A gateway allows ``rate`` messages per second. Each request of a batch is given a slot: requests start
-``1 / n`` seconds apart (so at most ``n`` in any second), each carrying at most ``per_request`` messages, with
-``n * per_request <= rate`` (``n = min(ceil(rate / batch_size), floor(rate))``, ``per_request = floor(rate /
-n)``), so no one-second window holds
+``1 / n`` seconds apart (so at most ``n`` in any second), each carrying at most ``per_request =
+min(batch_size, floor(rate / n))`` messages, so ``n * per_request <= rate`` (``n`` chosen to carry the most:
+full batches, or more requests with smaller ones), and no one-second window holds
 more than ``rate`` messages, as the sender starts them. At the gateway, requests arrive with some jitter (a
 thread scheduled late on a busy machine, the network): a request that leaves late bunches up with the next
 one. A 10 % margin on the spacing absorbs jitter up to a tenth of the spacing; beyond that a one-second window
@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
+from functools import cached_property
 
 from django.db import connection
 
@@ -43,7 +44,7 @@ class Pacer:
         """Messages one request may carry."""
         if self.rate <= 0:
             return self.batch_size
-        return max(1, math.floor(self.rate / self._requests_per_second()))
+        return max(1, min(self.batch_size, math.floor(self.rate / self._requests_per_second())))
 
     @property
     def interval(self) -> float:
@@ -52,9 +53,16 @@ class Pacer:
             return 0.0
         return (1.0 / self._requests_per_second() if self.rate >= 1 else 1.0 / self.rate) * MARGIN
 
+    @cached_property
+    def _requests(self) -> int:
+        """Requests per second, chosen to carry the most messages: from as many as full batches need upwards
+        (smaller batches, more requests), never more requests than the limit's whole messages."""
+        fewest = max(1, math.floor(self.rate / self.batch_size))
+        most = max(fewest, min(math.floor(self.rate), fewest + 2 * self.batch_size + 2))
+        return max(range(fewest, most + 1), key=lambda n: n * min(self.batch_size, math.floor(self.rate / n)))
+
     def _requests_per_second(self) -> int:
-        # as many as full batches need, but never more than the limit's whole messages (each carries one at least)
-        return max(1, min(math.ceil(self.rate / self.batch_size), math.floor(self.rate)))
+        return self._requests
 
     def reserve(self, requests: int) -> list[float]:
         """Take ``requests`` consecutive slots (wall-clock times, ``time.time()``) in one statement."""
