@@ -171,10 +171,25 @@ class Delivery(models.Model):
 
     class Meta:
         ordering = ["id"]
-        indexes = [models.Index(fields=["state", "next_attempt_at"])]
+        indexes = [models.Index(fields=["state", "next_attempt_at"]),
+                   # the outbox's claim reads the due rows in this order; sent rows leave the index
+                   models.Index(fields=["next_attempt_at", "id"], condition=models.Q(state="queued"),
+                                name="delivery_due")]
 
     def __str__(self) -> str:
         return f"{self.channel} #{self.pk} of {self.alert_id} ({self.state})"
+
+
+class SendBudget(models.Model):
+    """The next free sending slot of one gateway (seconds since the epoch), shared by every sender: each
+    takes its slots by moving it forward in one statement, so senders in several processes or machines
+    together keep to the gateway's limit (:mod:`civicgrid.alerts.pacing`)."""
+
+    gateway = models.CharField(max_length=100, unique=True)
+    next_slot = models.FloatField(default=0.0)
+
+    def __str__(self) -> str:
+        return f"{self.gateway} from {self.next_slot}"
 
 
 class Acknowledgement(models.Model):

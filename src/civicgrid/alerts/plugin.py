@@ -33,5 +33,6 @@ PLUGIN = AppPlugin(
     tallies=TALLIES,
     work_items=work_items,
     glance=glance,
-    job_labels={"alerts_send": _("Send queued alerts")},
+    job_labels={"alerts_send": _("Send queued alerts"),
+                "civicgrid.alerts.outbox.send_job": _("Send a published alert")},
 )

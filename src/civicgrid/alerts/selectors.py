@@ -16,11 +16,41 @@ FEED_SIZE = 50
 
 
 @dataclass(frozen=True)
+class Progress:
+    """One channel's deliveries of an alert by state."""
+
+    channel: str
+    label: str
+    sent: int
+    queued: int
+    failed: int
+
+    @property
+    def total(self) -> int:
+        return self.sent + self.queued + self.failed
+
+    @property
+    def percent_done(self) -> int:
+        return round(100 * (self.sent + self.failed) / self.total) if self.total else 100
+
+
+@dataclass(frozen=True)
 class Reach:
     targeted: int
     acknowledged: int
     rate: float | None
     deliveries: dict[str, dict[str, int]]  # channel -> state -> count
+
+    @property
+    def progress(self) -> list[Progress]:
+        labels = dict(Delivery.Channel.choices)
+        return [Progress(channel=c, label=str(labels.get(c, c)), sent=s.get("sent", 0), queued=s.get("queued", 0),
+                         failed=s.get("failed", 0)) for c, s in sorted(self.deliveries.items())]
+
+    @property
+    def sending(self) -> bool:
+        """Messages still wait in the outbox (the page refreshes itself until none do)."""
+        return any(s.get("queued", 0) for s in self.deliveries.values())
 
 
 def alert_list(*, scope: Scope) -> QuerySet[Alert]:
@@ -49,6 +79,8 @@ def acknowledged_ids(*, user: Any, alert_ids: list[int]) -> set[int]:
 
 
 def alert_reach(*, alert: Alert) -> Reach:
+    """The alert's acknowledgements and its deliveries by channel and state: one grouped count, however many
+    deliveries (a district-wide alert is hundreds of thousands)."""
     counts: dict[str, dict[str, int]] = {}
     for row in Delivery.objects.filter(alert=alert).values("channel", "state").annotate(n=Count("id")):
         counts.setdefault(row["channel"], {})[row["state"]] = row["n"]

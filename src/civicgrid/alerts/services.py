@@ -8,18 +8,19 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.core.exceptions import EmptyResultSet
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from civicgrid.accounts.models import Role
-from civicgrid.alerts import targeting
+from civicgrid.alerts import outbox, targeting
 from civicgrid.alerts.crei import TALLY
 from civicgrid.alerts.events import AlertEvent
 from civicgrid.alerts.models import Acknowledgement, Alert, Clarification, Delivery, Notice
 from civicgrid.alerts.text import in_both
-from civicgrid.core import audit, tallies
+from civicgrid.core import audit, bulk, tallies
 from civicgrid.core.errors import Forbidden, Invalid
 from civicgrid.core.locking import serialised
 from civicgrid.core.scoping import Scope, check_in_scope, require
@@ -74,21 +75,35 @@ def alert_publish(
     alert.n_households_targeted = households.count()
     alert.n_people_targeted = people.count()
     alert.save()
-    deliveries: list[Delivery] = []
+    queued = 0
     if "sms" in channels:
-        deliveries += [Delivery(alert=alert, channel="sms", household_id=hid, next_attempt_at=now)
-                       for hid in households.exclude(contact_phone_digest="").values_list("id", flat=True)]
-        deliveries += [Delivery(alert=alert, channel="sms", person_id=pid, next_attempt_at=now)
-                       for pid in people.exclude(phone_digest="").values_list("id", flat=True)]
+        queued += _queue(alert, "sms", "household_id", households.exclude(contact_phone_digest=""), now)
+        queued += _queue(alert, "sms", "person_id", people.exclude(phone_digest=""), now)
     if "email" in channels:
-        users = targeting.target_users(area=area, group=group).exclude(email="")
-        deliveries += [Delivery(alert=alert, channel="email", user_id=uid, next_attempt_at=now)
-                       for uid in users.values_list("id", flat=True)]
-    Delivery.objects.bulk_create(deliveries, batch_size=2000)
+        queued += _queue(alert, "email", "user_id", targeting.target_users(area=area, group=group).exclude(email=""), now)
     tallies.refresh(TALLY, parts=[alert.pk])  # the CREI's reach of this alert, in this transaction
     audit.record(user=user, event=AlertEvent.PUBLISHED, instance=alert,
-                 new={**audit.snapshot(alert), "queued_deliveries": len(deliveries)})
+                 new={**audit.snapshot(alert), "queued_deliveries": queued})
+    if queued:
+        outbox.queue_senders()  # once committed: every worker process starts sending
     return alert
+
+
+def _queue(alert: Alert, channel: str, recipient: str, recipients: QuerySet[Any], now: datetime) -> int:
+    """One delivery per recipient, written by the database itself (``INSERT ... SELECT``): a district-wide
+    alert queues hundreds of thousands of rows, with no Python object per row."""
+    try:
+        sql, params = recipients.order_by().values_list("id").query.sql_with_params()
+    except EmptyResultSet:  # a group this kind of recipient never belongs to (``.none()``)
+        return 0
+    table, columns = bulk.table_columns(Delivery, ["alert_id", "channel", recipient, "state", "attempts",
+                                                   "next_attempt_at", "gateway_id", "last_error"])
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {table} ({', '.join(columns)}) "  # noqa: S608
+                       f"SELECT %s, %s, r.id, %s, 0, %s, '', '' FROM ({sql}) r",
+                       [alert.pk, channel, Delivery.State.QUEUED, connection.ops.adapt_datetimefield_value(now),
+                        *params])
+        return int(cursor.rowcount)
 
 
 def _subject_for(user: Any, alert: Alert) -> dict[str, Any]:

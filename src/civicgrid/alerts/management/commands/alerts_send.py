@@ -1,4 +1,4 @@
-"""Send the queued alert messages: batch after batch for up to --budget seconds (the periodic job's
+"""Send the queued alert messages: chunk after chunk for up to --budget seconds (the periodic job's
 minute), or every N seconds with --loop N."""
 
 from __future__ import annotations
@@ -8,14 +8,14 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from civicgrid.alerts.outbox import alerts_outbox_drain
+from civicgrid.alerts.outbox import CHUNK, alerts_outbox_drain
 
 
 class Command(BaseCommand):
     help = "Send queued SMS and e-mail alert deliveries (the outbox)."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--limit", type=int, default=500, help="deliveries per batch")
+        parser.add_argument("--limit", type=int, default=CHUNK, help="deliveries claimed at a time")
         parser.add_argument("--budget", type=float, default=50.0,
                             help="keep sending batches while any are due, for up to this many seconds")
         parser.add_argument("--loop", type=float, default=0.0, help="keep running, pausing this many seconds")
