@@ -151,6 +151,27 @@ def setup(*, requests: int, base: int, seed: int) -> int:
 
 
 # --- measuring -------------------------------------------------------------------------------------
+_BACKEND: list[int] = []  # the PostgreSQL server process serving this connection (its pid), once known
+
+
+def server_cpu() -> float:
+    """CPU seconds the PostgreSQL server process of this connection has used so far (0 on SQLite): with the
+    machine shared, wall time says little; the server's CPU time beside this process's says where work went."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return 0.0
+    if not _BACKEND:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            _BACKEND.append(int(cursor.fetchone()[0]))
+    try:
+        fields = Path(f"/proc/{_BACKEND[0]}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 class Meter:
     """Wall time spent inside named functions (patched in place), SQL statements and COPYs."""
 
@@ -178,7 +199,7 @@ class Meter:
         return lambda: setattr(owner, name, original)
 
     def __call__(self, execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any) -> Any:
-        start = time.perf_counter()
+        start, server = time.perf_counter(), server_cpu()
         try:
             return execute(sql, params, many, context)
         finally:
@@ -186,7 +207,7 @@ class Meter:
             spent = time.perf_counter() - start
             self.query_time += spent
             if spent > 0.5:
-                self.slow.append((spent, " ".join(sql.split())[:90]))
+                self.slow.append((spent, f"[server CPU {server_cpu() - server:.1f} s] " + " ".join(sql.split())[:80]))
 
 
 @contextmanager
@@ -196,6 +217,8 @@ def measured(patches: list[tuple[Any, str, str]]) -> Iterator[tuple[Meter, dict[
     meter = Meter()
     undo = [meter.wrap(owner, name, label) for owner, name, label in patches]
     out: dict[str, float] = {}
+    _BACKEND.clear()  # the connection may have been reopened since
+    server0 = server_cpu()
     cpu0, wall0 = time.process_time(), time.perf_counter()
     try:
         with connection.execute_wrapper(meter):
@@ -203,6 +226,7 @@ def measured(patches: list[tuple[Any, str, str]]) -> Iterator[tuple[Meter, dict[
     finally:
         out["wall"] = time.perf_counter() - wall0
         out["cpu"] = time.process_time() - cpu0
+        out["server_cpu"] = server_cpu() - server0
         for u in undo:
             u()
 
@@ -218,13 +242,15 @@ def _copy_counter(meter_ref: list[Meter | None]) -> Callable[[], None]:
     original = bulk.copy_rows
 
     def counted(*args: Any, **kwargs: Any) -> Any:
-        start = time.perf_counter()
+        start, server = time.perf_counter(), server_cpu()
         try:
             return original(*args, **kwargs)
         finally:
             if meter_ref[0] is not None:
                 meter_ref[0].copies += 1
-                meter_ref[0].slow.append((time.perf_counter() - start, f"COPY {args[1]} (rows sent from Python)"))
+                meter_ref[0].slow.append((time.perf_counter() - start, f"[server CPU {server_cpu() - server:.1f} s] "
+                                          f"COPY {args[0]._meta.db_table} ({len(args[1])} columns, rows sent from "
+                                          "Python)"))
 
     bulk.copy_rows = counted  # type: ignore[attr-defined]
     return lambda: setattr(bulk, "copy_rows", original)
@@ -293,22 +319,25 @@ def measure(args: argparse.Namespace, *, n: int, sqlite: bool, path: Path) -> di
     requests = len(preview.inputs.requests)
     rest = t["wall"] - meter.spent.get("read", 0) - meter.spent.get("engine", 0)
     print(f"  preview of {requests:,} requests ({len(places)} communities, {len(items)} items): {t['wall']:.1f} s "
-          f"wall, {t['cpu']:.1f} s CPU; reading into frames {meter.spent.get('read', 0):.1f} s, engine "
+          f"wall, {t['cpu']:.1f} s CPU (+ {t['server_cpu']:.1f} s of PostgreSQL's); reading into frames {meter.spent.get('read', 0):.1f} s, engine "
           f"(5 policies + figures) {meter.spent.get('engine', 0):.1f} s, the rest {rest:.1f} s; "
           f"{meter.queries} SQL statements ({meter.query_time:.1f} s in the database)", flush=True)
-    out["preview"] = {"wall": t["wall"], "cpu": t["cpu"], **meter.spent, "rest": rest, "queries": meter.queries}
+    out["preview"] = {"wall": t["wall"], "cpu": t["cpu"], "server_cpu": t["server_cpu"], **meter.spent, "rest": rest, "queries": meter.queries}
     del preview
 
     held: list[float] = []  # the transaction's body, then its commit
     real_block = services.serialised_block
+
+    commit_cpu: list[float] = []
 
     @contextmanager
     def timed_block() -> Iterator[None]:
         start = time.perf_counter()
         with real_block():
             yield
-            body = time.perf_counter()
+            body, server = time.perf_counter(), server_cpu()
         held.extend([body - start, time.perf_counter() - body])
+        commit_cpu.append(server_cpu() - server)
 
     services.serialised_block = timed_block  # type: ignore[assignment]
     probe_stop = multiprocessing.Event()
@@ -332,7 +361,8 @@ def measure(args: argparse.Namespace, *, n: int, sqlite: bool, path: Path) -> di
         uncount()
     spent = meter.spent
     writes = t["wall"] - sum(spent.get(k, 0) for k in ("read", "engine", "audit", "plan"))
-    print(f"  confirm of {round.n_requests:,} requests: {t['wall']:.1f} s wall, {t['cpu']:.1f} s CPU; reading and "
+    print(f"  confirm of {round.n_requests:,} requests: {t['wall']:.1f} s wall, {t['cpu']:.1f} s CPU (+ "
+          f"{t['server_cpu']:.1f} s of PostgreSQL's); reading and "
           f"locking {spent.get('read', 0):.1f} s, engine {spent.get('engine', 0):.1f} s, planning the rows "
           f"(one-time codes encrypted, stock by lot, the snapshot) {spent.get('plan', 0):.1f} s, writes "
           f"{writes:.1f} s, audit {spent.get('audit', 0):.1f} s; {meter.queries} SQL statements + "
@@ -343,7 +373,7 @@ def measure(args: argparse.Namespace, *, n: int, sqlite: bool, path: Path) -> di
           f"{DeliveryTask.objects.filter(round=round).count():,} tasks, "
           f"{DeliveryStop.objects.filter(task__round=round).count():,} stops; "
           f"{round.units_allocated:,} units", flush=True)
-    out["confirm"] = {"wall": t["wall"], "cpu": t["cpu"], **spent, "writes": writes, "queries": meter.queries,
+    out["confirm"] = {"wall": t["wall"], "cpu": t["cpu"], "server_cpu": t["server_cpu"], **spent, "writes": writes, "queries": meter.queries,
                       "copies": meter.copies, "serialised": sum(held)}
     if sqlite:
         print(f"  SQLite write lock held {sum(held):.1f} s (from BEGIN IMMEDIATE: writing {held[0]:.1f} s, "
@@ -356,7 +386,8 @@ def measure(args: argparse.Namespace, *, n: int, sqlite: bool, path: Path) -> di
               f"'database is locked', longest wait {result['max_wait']:.1f} s", flush=True)
         out["probe"] = result
     else:
-        print(f"  transaction (row locks held) {sum(held):.1f} s (commit {held[1]:.2f} s)", flush=True)
+        print(f"  transaction (row locks held) {sum(held):.1f} s (commit {held[1]:.2f} s, server CPU "
+              f"{sum(commit_cpu):.2f} s)", flush=True)
     return out
 
 
