@@ -114,7 +114,11 @@ def _column_bytes(column: pd.Series) -> bytes:
     values = column.to_numpy()
     if values.dtype.kind in "biuf":
         return np.ascontiguousarray(values.astype(values.dtype.newbyteorder("<"))).tobytes()
-    return "\x1f".join("\x00" if v is None else str(v) for v in values.tolist()).encode()
+    plain = values.tolist()
+    try:  # text only (the usual case): joined as is, the same bytes as below, without a call per value
+        return "\x1f".join(plain).encode()
+    except TypeError:
+        return "\x1f".join("\x00" if v is None else str(v) for v in plain).encode()
 
 
 def build_inputs(*, needs: Iterable[NeedRow], items: Mapping[str, ItemRule], stock: Iterable[tuple[str, str, int]],
@@ -278,7 +282,10 @@ def _columns(frame: pd.DataFrame, names: tuple[str, ...]) -> dict[str, list[Any]
     out = {}
     for name in names:
         values = frame[name].to_numpy()
-        out[name] = values.tolist() if values.dtype.kind in "biuf" else [_plain(v) for v in values.tolist()]
+        plain = values.tolist()
+        # text (and None) is already plain: only other values (numpy scalars, dates) are converted
+        out[name] = plain if values.dtype.kind in "biuf" or all(v is None or type(v) is str for v in plain) \
+            else [_plain(v) for v in plain]
     return out
 
 
