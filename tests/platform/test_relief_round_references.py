@@ -13,8 +13,22 @@ from django.db import IntegrityError, connection, transaction
 
 from civicgrid.core.bulk import copy_rows
 from civicgrid.relief import services
-from civicgrid.relief.models import AllocationRound, DeliveryStop, DeliveryTask, Item, Need, RoundAllocation
-from tests.platform.relief_support import catalogue, community, grid_households, key, login, point_for, receive
+from civicgrid.relief.models import (
+    AllocationRound,
+    DeliveryStop,
+    Item,
+    Need,
+    RoundAllocation,
+)
+from tests.platform.relief_support import (
+    catalogue,
+    community,
+    grid_households,
+    key,
+    login,
+    point_for,
+    receive,
+)
 
 pytestmark = [
     pytest.mark.django_db,
@@ -142,6 +156,9 @@ def test_a_referred_row_cannot_be_deleted_nor_its_id_changed() -> None:
                         ("DELETE FROM relief_deliverystop WHERE id = %s", [stop.pk]),
                         ("DELETE FROM relief_deliverytask WHERE id = %s", [stop.task_id]),
                         ("DELETE FROM relief_allocationround WHERE id = %s", [allocation.round_id]),
+                        ("DELETE FROM registry_household WHERE id = %s", [allocation.household_id]),
+                        ("DELETE FROM relief_item WHERE id = %s", [allocation.item_id]),  # no index: one scan
+                        ("DELETE FROM relief_distributionpoint WHERE id = %s", [allocation.point_id]),
                         ("UPDATE relief_need SET id = %s WHERE id = %s", [_missing("relief_need"),
                                                                          allocation.need_id])):
         assert "refer" in _refused(sql, params)
