@@ -18,8 +18,13 @@ locked" and the longest wait.
 
 Goal (issue 15): 1,000,000 requests previewed in <= 10 s and confirmed in <= 30 s on PostgreSQL.
 
-Figures on the shared 2-core machine (load average 5-9 throughout: this process got a fraction of a core, so wall
-time is several times its CPU time; PostgreSQL 15 with fsync off, as scripts/with-postgres.sh starts it):
+Beside wall time, the CPU time of this process and of the PostgreSQL server process serving it (read from /proc)
+are reported, in total and per slow statement: on a shared machine wall time says little, CPU time says where the
+work went.
+
+Figures of an earlier session on the shared 2-core machine (load average 5-9 throughout: this process got a
+fraction of a core, so wall time is several times its CPU time; PostgreSQL 15 with fsync off, as
+scripts/with-postgres.sh starts it):
 
     100,000 requests (60,000 households, 40 communities, 4 items)   before (main aba08a4)   after
     PostgreSQL preview    wall / CPU of this process                  9.4 s / 2.5 s          1.8 s / 0.5 s
@@ -37,8 +42,41 @@ time is several times its CPU time; PostgreSQL 15 with fsync off, as scripts/wit
     engine 9.2 s, the rest 1.0 s; 4 statements); confirm 192.8 s wall, 22.6 s CPU (reading and locking 21.6 s,
     engine 9.4 s, planning 13.9 s, writes 147.9 s: UPDATE of the needs 36.5 s, COPY of the allocations 19.8 s,
     the round's snapshot 18.6 s, COPY of the stops 6.1 s, and 54.5 s at COMMIT: the deferred foreign-key
-    checks of 1.6 M new rows); 15 statements + 4 COPY. Both goals are missed on this machine; most of what is
-    left is PostgreSQL's own work on a million rows, not Python's.
+    checks of 1.6 M new rows); 15 statements + 4 COPY.
+
+This session (main 21199cf -> branch rounds), PostgreSQL only, the same machine at load average 5-8 (three other
+engineers' work; my own tests ran beside some runs), so the CPU columns are the comparison, not the wall:
+
+    300,000 requests (172,000 households), two runs each,   before (21199cf)            after
+    alternating
+    preview    wall / CPU here + PostgreSQL's               3.2-4.5 s / 1.6 + 0.4 s     3.9-5.3 s / 1.4 + 0.4 s
+    confirm    wall                                         32.4-46.7 s                 32.1-41.9 s
+               CPU here + PostgreSQL's                      6.1 + 14.9 / 6.2 + 16.9 s   5.1 + 10.6 / 5.4 + 10.2 s
+               COMMIT (the deferred key checks)             10.0-14.3 s, 6.4-6.6 s CPU  0.16-0.17 s, 0.1 s CPU
+               COPY of the allocations, server CPU          2.0-2.5 s                   3.1 s (with the checks)
+               COPY of the stops, server CPU                0.7 s                       1.2 s (with the checks)
+               UPDATE of the needs, server CPU              3.6-3.7 s                   3.5-3.7 s
+    (quiet machine, load 0.4-1.7, before: preview 2.9 s wall; confirm 20.8 s wall, 5.1 s CPU here, COMMIT 6.7 s)
+
+    1,000,000 requests (568,000 households)                 before (21199cf)            after
+    preview    wall / CPU here + PostgreSQL's               {MB_PREVIEW}        22.2 s / 4.9 + 1.4 s
+    confirm    wall / CPU here + PostgreSQL's               {MB_CONFIRM}      143.6 s / 21.7 + 41.9 s
+               COMMIT                                       {MB_COMMIT}          0.54 s (0.26 s CPU)
+               COPY of the allocations, server CPU          {MB_ALLOC}                      14.1 s
+               UPDATE of the needs, server CPU              {MB_UPDATE}                      14.0 s
+               the round's row (snapshot JSON), server CPU  {MB_ROUND}                       2.8 s
+               COPY of the stops, server CPU                {MB_STOPS}                       5.1 s
+    The engine's share: 5 policies and their equity figures on 1,000,000 requests take 3.0-3.4 s of CPU
+    (a synthetic frame, /tmp profile; the bench's "engine" wall figures are inflated by the load).
+
+What changed: the allocation and stop rows' references are checked by set-based statement triggers instead of
+Django's deferred per-row foreign keys (relief migration 0004: the COMMIT's key checks are gone, the COPYs carry
+a smaller set-based check); the allocation table lost three indexes nobody reads by (round, item, point: 0005);
+the stops' keys come from their sequence (no read-back); the five policies share one encoding of the requests
+(engine.allocation.allocate_each); the fingerprint and snapshot handle text columns without a call per value.
+Both goals are still missed on this machine: what is left is mostly PostgreSQL's own work on a million rows
+(the needs' UPDATE, index maintenance of the allocations, the reads under lock) and, at 1M, the server's
+128 MB of shared buffers (scripts/with-postgres.sh's default) against tables several times that size.
 
     .venv/bin/python bench/bench_round.py [--requests 100000] [--skip-sqlite] [--skip-postgres]
                                           [--sqlite-requests N] [--base 4000]

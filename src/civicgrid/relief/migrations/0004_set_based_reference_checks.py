@@ -2,9 +2,12 @@
 
 Why: Django declares every foreign key ``DEFERRABLE INITIALLY DEFERRED``, and PostgreSQL checks such a key with one
 trigger call per inserted row, each a small query of its own (about 4 us). A district round of 1,000,000 requests
-writes 1,000,000 allocation rows with six references each and some 570,000 stops with two: 7 M calls, about 25 s
-spent at COMMIT (measured: 6.3 s for 300,000 allocation rows, each reference 1.0-1.7 s of it, whatever the size
-of the table referred to). ``SET CONSTRAINTS ... IMMEDIATE`` does not make them cheaper.
+writes 1,000,000 allocation rows with six references each and some 570,000 stops with two: 7 M calls at COMMIT
+(measured: 6.3-6.6 s of server CPU at COMMIT for 300,000 requests, each reference 1.0-1.7 s of it whatever the
+size of the table referred to; 54.5 s of wall time at 1,000,000 on the loaded machine). ``SET CONSTRAINTS ...
+IMMEDIATE`` does not make them cheaper. The checks below cost about 1.6 s of server CPU at 300,000 requests (the
+allocation and stop COPYs went from 2.0-2.5 + 0.7 s to 3.1 + 1.2 s, the allocations also losing three indexes in
+0005) and the COMMIT from 6.4 s to 0.1 s (``bench/bench_round.py``).
 
 What replaces them, for these eight references only (the rest of the schema keeps its foreign keys):
 
