@@ -59,15 +59,19 @@ engineers' work; my own tests ran beside some runs), so the CPU columns are the 
     (quiet machine, load 0.4-1.7, before: preview 2.9 s wall; confirm 20.8 s wall, 5.1 s CPU here, COMMIT 6.7 s)
 
     1,000,000 requests (568,000 households)                 before (21199cf)            after
-    preview    wall / CPU here + PostgreSQL's               {MB_PREVIEW}        22.2 s / 4.9 + 1.4 s
-    confirm    wall / CPU here + PostgreSQL's               {MB_CONFIRM}      143.6 s / 21.7 + 41.9 s
-               COMMIT                                       {MB_COMMIT}          0.54 s (0.26 s CPU)
-               COPY of the allocations, server CPU          {MB_ALLOC}                      14.1 s
-               UPDATE of the needs, server CPU              {MB_UPDATE}                      14.0 s
-               the round's row (snapshot JSON), server CPU  {MB_ROUND}                       2.8 s
-               COPY of the stops, server CPU                {MB_STOPS}                       5.1 s
-    The engine's share: 5 policies and their equity figures on 1,000,000 requests take 3.0-3.4 s of CPU
-    (a synthetic frame, /tmp profile; the bench's "engine" wall figures are inflated by the load).
+    preview    wall / CPU here + PostgreSQL's               12.6 s / 5.6 + 1.5 s        22.2 s / 4.9 + 1.4 s
+    confirm    wall / CPU here + PostgreSQL's               100.9 s / 22.8 + 49.0 s     143.6 s / 21.7 + 41.9 s
+               COMMIT                                       23.8 s (20.5 s CPU)         0.54 s (0.26 s CPU)
+               COPY of the allocations, server CPU          6.4 s                       14.1 s (with the checks)
+               COPY of the stops, server CPU                2.1 s                       5.1 s (with the checks)
+               UPDATE of the needs, server CPU              12.9 s                      14.0 s
+               the round's row (snapshot JSON), server CPU  2.5 s                       2.8 s
+    The "after" run had this branch's tests running beside it (its wall times are the worse for it); in CPU the
+    confirm went from 71.8 to 63.6 s (-11 %): the key checks cost 10.7 s inside the COPYs instead of 20.5 s at
+    COMMIT (at 1M the set-based checks grow faster than linearly: 1.7 s for 300,000 allocation rows, 7.7 s for
+    1,000,000; a larger work_mem does not change it). The engine's share: 5 policies and their equity figures on
+    1,000,000 requests take 3.0-3.4 s of CPU (a synthetic frame, profiled apart; the "engine" wall figures above
+    are inflated by the load).
 
 What changed: the allocation and stop rows' references are checked by set-based statement triggers instead of
 Django's deferred per-row foreign keys (relief migration 0004: the COMMIT's key checks are gone, the COPYs carry
