@@ -18,8 +18,13 @@ locked" and the longest wait.
 
 Goal (issue 15): 1,000,000 requests previewed in <= 10 s and confirmed in <= 30 s on PostgreSQL.
 
-Figures on the shared 2-core machine (load average 5-9 throughout: this process got a fraction of a core, so wall
-time is several times its CPU time; PostgreSQL 15 with fsync off, as scripts/with-postgres.sh starts it):
+Beside wall time, the CPU time of this process and of the PostgreSQL server process serving it (read from /proc)
+are reported, in total and per slow statement: on a shared machine wall time says little, CPU time says where the
+work went.
+
+Figures of an earlier session on the shared 2-core machine (load average 5-9 throughout: this process got a
+fraction of a core, so wall time is several times its CPU time; PostgreSQL 15 with fsync off, as
+scripts/with-postgres.sh starts it):
 
     100,000 requests (60,000 households, 40 communities, 4 items)   before (main aba08a4)   after
     PostgreSQL preview    wall / CPU of this process                  9.4 s / 2.5 s          1.8 s / 0.5 s
@@ -37,8 +42,45 @@ time is several times its CPU time; PostgreSQL 15 with fsync off, as scripts/wit
     engine 9.2 s, the rest 1.0 s; 4 statements); confirm 192.8 s wall, 22.6 s CPU (reading and locking 21.6 s,
     engine 9.4 s, planning 13.9 s, writes 147.9 s: UPDATE of the needs 36.5 s, COPY of the allocations 19.8 s,
     the round's snapshot 18.6 s, COPY of the stops 6.1 s, and 54.5 s at COMMIT: the deferred foreign-key
-    checks of 1.6 M new rows); 15 statements + 4 COPY. Both goals are missed on this machine; most of what is
-    left is PostgreSQL's own work on a million rows, not Python's.
+    checks of 1.6 M new rows); 15 statements + 4 COPY.
+
+A later session (main 21199cf), PostgreSQL only, the same machine at load average 5-8 (other engineers' work),
+so the CPU columns are the comparison, not the wall. "Triggers" is an experiment measured and not kept: the
+allocation and stop rows' references checked by set-based statement triggers in place of Django's deferred
+per-row foreign keys. It moved the COMMIT's checks into the COPYs (-11 % of CPU at 1M, -30 % at 300,000) but put
+eight references' integrity in hand-written triggers that every later migration, restore and TRUNCATE would have
+to know about; for a confirm still three times over its goal, the foreign keys stay.
+
+    300,000 requests (172,000 households), two runs each,   before (21199cf)            triggers (not kept)
+    alternating
+    preview    wall / CPU here + PostgreSQL's               3.2-4.5 s / 1.6 + 0.4 s     3.9-5.3 s / 1.4 + 0.4 s
+    confirm    wall                                         32.4-46.7 s                 32.1-41.9 s
+               CPU here + PostgreSQL's                      6.1 + 14.9 / 6.2 + 16.9 s   5.1 + 10.6 / 5.4 + 10.2 s
+               COMMIT (the deferred key checks)             10.0-14.3 s, 6.4-6.6 s CPU  0.16-0.17 s, 0.1 s CPU
+               COPY of the allocations, server CPU          2.0-2.5 s                   3.1 s (with the checks)
+               COPY of the stops, server CPU                0.7 s                       1.2 s (with the checks)
+               UPDATE of the needs, server CPU              3.6-3.7 s                   3.5-3.7 s
+    (quiet machine, load 0.4-1.7, before: preview 2.9 s wall; confirm 20.8 s wall, 5.1 s CPU here, COMMIT 6.7 s)
+
+    1,000,000 requests (568,000 households)                 before (21199cf)            triggers (not kept)
+    preview    wall / CPU here + PostgreSQL's               12.6 s / 5.6 + 1.5 s        22.2 s / 4.9 + 1.4 s
+    confirm    wall / CPU here + PostgreSQL's               100.9 s / 22.8 + 49.0 s     143.6 s / 21.7 + 41.9 s
+               COMMIT                                       23.8 s (20.5 s CPU)         0.54 s (0.26 s CPU)
+               COPY of the allocations, server CPU          6.4 s                       14.1 s (with the checks)
+               COPY of the stops, server CPU                2.1 s                       5.1 s (with the checks)
+               UPDATE of the needs, server CPU              12.9 s                      14.0 s
+               the round's row (snapshot JSON), server CPU  2.5 s                       2.8 s
+    The "triggers" run had tests running beside it (its wall times are the worse for it). At 1M the set-based
+    checks grew faster than linearly (1.7 s for 300,000 allocation rows, 7.7 s for 1,000,000). The engine's share:
+    5 policies and their equity figures on 1,000,000 requests take 3.0-3.4 s of CPU (a synthetic frame, profiled
+    apart; the "engine" wall figures above are inflated by the load).
+
+Kept from that work: the allocation table lost three indexes nobody reads by (round, item, point: relief
+migration 0004); the stops' keys come from their sequence (no read-back); the five policies share one encoding of
+the requests (engine.allocation.allocate_each); the fingerprint and snapshot handle text columns without a call
+per value. Both goals are still missed on this machine: what is left is mostly PostgreSQL's own work on a million
+rows (the needs' UPDATE, the foreign-key checks at COMMIT, the reads under lock) and, at 1M, the server's 128 MB of
+shared buffers (scripts/with-postgres.sh's default) against tables several times that size.
 
     .venv/bin/python bench/bench_round.py [--requests 100000] [--skip-sqlite] [--skip-postgres]
                                           [--sqlite-requests N] [--base 4000]
@@ -151,6 +193,27 @@ def setup(*, requests: int, base: int, seed: int) -> int:
 
 
 # --- measuring -------------------------------------------------------------------------------------
+_BACKEND: list[int] = []  # the PostgreSQL server process serving this connection (its pid), once known
+
+
+def server_cpu() -> float:
+    """CPU seconds the PostgreSQL server process of this connection has used so far (0 on SQLite): with the
+    machine shared, wall time says little; the server's CPU time beside this process's says where work went."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return 0.0
+    if not _BACKEND:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            _BACKEND.append(int(cursor.fetchone()[0]))
+    try:
+        fields = Path(f"/proc/{_BACKEND[0]}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 class Meter:
     """Wall time spent inside named functions (patched in place), SQL statements and COPYs."""
 
@@ -178,7 +241,7 @@ class Meter:
         return lambda: setattr(owner, name, original)
 
     def __call__(self, execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any) -> Any:
-        start = time.perf_counter()
+        start, server = time.perf_counter(), server_cpu()
         try:
             return execute(sql, params, many, context)
         finally:
@@ -186,7 +249,7 @@ class Meter:
             spent = time.perf_counter() - start
             self.query_time += spent
             if spent > 0.5:
-                self.slow.append((spent, " ".join(sql.split())[:90]))
+                self.slow.append((spent, f"[server CPU {server_cpu() - server:.1f} s] " + " ".join(sql.split())[:80]))
 
 
 @contextmanager
@@ -196,6 +259,8 @@ def measured(patches: list[tuple[Any, str, str]]) -> Iterator[tuple[Meter, dict[
     meter = Meter()
     undo = [meter.wrap(owner, name, label) for owner, name, label in patches]
     out: dict[str, float] = {}
+    _BACKEND.clear()  # the connection may have been reopened since
+    server0 = server_cpu()
     cpu0, wall0 = time.process_time(), time.perf_counter()
     try:
         with connection.execute_wrapper(meter):
@@ -203,6 +268,7 @@ def measured(patches: list[tuple[Any, str, str]]) -> Iterator[tuple[Meter, dict[
     finally:
         out["wall"] = time.perf_counter() - wall0
         out["cpu"] = time.process_time() - cpu0
+        out["server_cpu"] = server_cpu() - server0
         for u in undo:
             u()
 
@@ -218,13 +284,15 @@ def _copy_counter(meter_ref: list[Meter | None]) -> Callable[[], None]:
     original = bulk.copy_rows
 
     def counted(*args: Any, **kwargs: Any) -> Any:
-        start = time.perf_counter()
+        start, server = time.perf_counter(), server_cpu()
         try:
             return original(*args, **kwargs)
         finally:
             if meter_ref[0] is not None:
                 meter_ref[0].copies += 1
-                meter_ref[0].slow.append((time.perf_counter() - start, f"COPY {args[1]} (rows sent from Python)"))
+                meter_ref[0].slow.append((time.perf_counter() - start, f"[server CPU {server_cpu() - server:.1f} s] "
+                                          f"COPY {args[0]._meta.db_table} ({len(args[1])} columns, rows sent from "
+                                          "Python)"))
 
     bulk.copy_rows = counted  # type: ignore[attr-defined]
     return lambda: setattr(bulk, "copy_rows", original)
@@ -293,22 +361,25 @@ def measure(args: argparse.Namespace, *, n: int, sqlite: bool, path: Path) -> di
     requests = len(preview.inputs.requests)
     rest = t["wall"] - meter.spent.get("read", 0) - meter.spent.get("engine", 0)
     print(f"  preview of {requests:,} requests ({len(places)} communities, {len(items)} items): {t['wall']:.1f} s "
-          f"wall, {t['cpu']:.1f} s CPU; reading into frames {meter.spent.get('read', 0):.1f} s, engine "
+          f"wall, {t['cpu']:.1f} s CPU (+ {t['server_cpu']:.1f} s of PostgreSQL's); reading into frames {meter.spent.get('read', 0):.1f} s, engine "
           f"(5 policies + figures) {meter.spent.get('engine', 0):.1f} s, the rest {rest:.1f} s; "
           f"{meter.queries} SQL statements ({meter.query_time:.1f} s in the database)", flush=True)
-    out["preview"] = {"wall": t["wall"], "cpu": t["cpu"], **meter.spent, "rest": rest, "queries": meter.queries}
+    out["preview"] = {"wall": t["wall"], "cpu": t["cpu"], "server_cpu": t["server_cpu"], **meter.spent, "rest": rest, "queries": meter.queries}
     del preview
 
     held: list[float] = []  # the transaction's body, then its commit
     real_block = services.serialised_block
+
+    commit_cpu: list[float] = []
 
     @contextmanager
     def timed_block() -> Iterator[None]:
         start = time.perf_counter()
         with real_block():
             yield
-            body = time.perf_counter()
+            body, server = time.perf_counter(), server_cpu()
         held.extend([body - start, time.perf_counter() - body])
+        commit_cpu.append(server_cpu() - server)
 
     services.serialised_block = timed_block  # type: ignore[assignment]
     probe_stop = multiprocessing.Event()
@@ -332,7 +403,8 @@ def measure(args: argparse.Namespace, *, n: int, sqlite: bool, path: Path) -> di
         uncount()
     spent = meter.spent
     writes = t["wall"] - sum(spent.get(k, 0) for k in ("read", "engine", "audit", "plan"))
-    print(f"  confirm of {round.n_requests:,} requests: {t['wall']:.1f} s wall, {t['cpu']:.1f} s CPU; reading and "
+    print(f"  confirm of {round.n_requests:,} requests: {t['wall']:.1f} s wall, {t['cpu']:.1f} s CPU (+ "
+          f"{t['server_cpu']:.1f} s of PostgreSQL's); reading and "
           f"locking {spent.get('read', 0):.1f} s, engine {spent.get('engine', 0):.1f} s, planning the rows "
           f"(one-time codes encrypted, stock by lot, the snapshot) {spent.get('plan', 0):.1f} s, writes "
           f"{writes:.1f} s, audit {spent.get('audit', 0):.1f} s; {meter.queries} SQL statements + "
@@ -343,7 +415,7 @@ def measure(args: argparse.Namespace, *, n: int, sqlite: bool, path: Path) -> di
           f"{DeliveryTask.objects.filter(round=round).count():,} tasks, "
           f"{DeliveryStop.objects.filter(task__round=round).count():,} stops; "
           f"{round.units_allocated:,} units", flush=True)
-    out["confirm"] = {"wall": t["wall"], "cpu": t["cpu"], **spent, "writes": writes, "queries": meter.queries,
+    out["confirm"] = {"wall": t["wall"], "cpu": t["cpu"], "server_cpu": t["server_cpu"], **spent, "writes": writes, "queries": meter.queries,
                       "copies": meter.copies, "serialised": sum(held)}
     if sqlite:
         print(f"  SQLite write lock held {sum(held):.1f} s (from BEGIN IMMEDIATE: writing {held[0]:.1f} s, "
@@ -356,7 +428,8 @@ def measure(args: argparse.Namespace, *, n: int, sqlite: bool, path: Path) -> di
               f"'database is locked', longest wait {result['max_wait']:.1f} s", flush=True)
         out["probe"] = result
     else:
-        print(f"  transaction (row locks held) {sum(held):.1f} s (commit {held[1]:.2f} s)", flush=True)
+        print(f"  transaction (row locks held) {sum(held):.1f} s (commit {held[1]:.2f} s, server CPU "
+              f"{sum(commit_cpu):.2f} s)", flush=True)
     return out
 
 

@@ -332,6 +332,39 @@ def test_lottery_is_reproducible_from_its_seed(
 # --------------------------------------------------------------------------- examples
 
 
+@PROPERTY_SETTINGS
+@given(instances(), st.integers(0, 2**31), st.sampled_from([0, None]))
+def test_every_policy_at_once_gives_what_each_alone_gives(
+    instance: tuple[pd.DataFrame, pd.DataFrame], seed: int, critical_max: int | None
+) -> None:
+    requests, stock = instance
+    explain = ("equity", "lottery")
+    together = allocation.allocate_each(
+        requests, stock, seed=seed, life_critical_max_tier=critical_max, explain=explain
+    )
+    assert list(together) == list(POLICIES)
+    for policy, result in together.items():
+        alone = allocate(
+            requests,
+            stock,
+            policy=policy,
+            seed=seed,
+            life_critical_max_tier=critical_max,
+            explain=policy in explain,
+        )
+        pd.testing.assert_frame_equal(result, alone)
+
+
+def test_every_policy_at_once_refuses_what_allocate_refuses() -> None:
+    requests, stock = base_requests(), water(10)
+    with pytest.raises(ValueError, match="unknown policy"):
+        allocation.allocate_each(requests, stock, policies=("equity", "best"))
+    with pytest.raises(ValueError, match="needs a seed"):
+        allocation.allocate_each(requests, stock)
+    with pytest.raises(ValueError, match="must be unique"):
+        allocation.allocate_each(pd.concat([requests, requests]), stock, seed=1)
+
+
 def base_requests(n: int = 3) -> pd.DataFrame:
     return pd.DataFrame(
         {

@@ -89,7 +89,8 @@ def copy_rows(model: type[Model], attnames: list[str], rows: Iterable[tuple[Any,
 
     table, columns = table_columns(model, attnames)
     n = 0
-    with connection.cursor() as cursor:
+    # the driver's errors as Django's (a violated constraint is an IntegrityError, as through the ORM)
+    with connection.wrap_database_errors, connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             with cursor.cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
                 for row in rows:

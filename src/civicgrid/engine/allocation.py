@@ -20,6 +20,7 @@ tiers, floors and weights; they exist for comparison.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Literal
 
 import numpy as np
@@ -42,6 +43,7 @@ __all__ = [
     "SPHERE_KCAL_PER_PERSON_PER_DAY",
     "SPHERE_WATER_LITRES_PER_PERSON_PER_DAY",
     "allocate",
+    "allocate_each",
     "sphere_floor",
 ]
 
@@ -239,6 +241,67 @@ def allocate(
     return _result_frame(requests, data, policy, allocated, level, explain=explain)
 
 
+def allocate_each(
+    requests: pd.DataFrame,
+    stock: pd.DataFrame,
+    *,
+    policies: tuple[str, ...] = POLICIES,
+    seed: int | None = None,
+    life_critical_max_tier: int | None = 0,
+    explain: tuple[str, ...] = (),
+) -> dict[str, pd.DataFrame]:
+    """:func:`allocate` under several policies of the same requests and stock, checked and encoded once.
+
+    Comparing the policies of a district's round (a million requests) repeated the checks, the parsing of
+    every request time and the ranking of every id for each policy: about a third of the work.
+
+    Parameters
+    ----------
+    requests, stock : pandas.DataFrame
+        As for :func:`allocate`.
+    policies : tuple of str, default POLICIES
+        The policies to run, in the order of the returned mapping.
+    seed : int, optional
+        Seed of the ``lottery`` draw (required if ``lottery`` is among ``policies``).
+    life_critical_max_tier : int or None, default 0
+        As for :func:`allocate`.
+    explain : tuple of str, default ()
+        The policies whose results get the ``explanation`` sentences.
+
+    Returns
+    -------
+    dict of str to pandas.DataFrame
+        For each policy, exactly what ``allocate(requests, stock, policy=..., seed=seed,
+        life_critical_max_tier=..., explain=policy in explain)`` returns.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from civicgrid.engine.allocation import allocate_each
+    >>> requests = pd.DataFrame({"request_id": [1, 2], "household_id": [1, 2], "item": "water",
+    ...                          "need": [6, 6], "weight": [1.0, 2.0], "tier": [1, 1], "floor": [2, 2],
+    ...                          "requested_at": [1.0, 2.0]})
+    >>> stock = pd.DataFrame({"item": ["water"], "quantity": [8]})
+    >>> {p: r.allocated.tolist() for p, r in allocate_each(requests, stock, policies=("equity", "fcfs")).items()}
+    {'equity': [3, 5], 'fcfs': [6, 2]}
+    """
+    if not isinstance(requests, pd.DataFrame):
+        raise TypeError(f"requests must be a pandas DataFrame, got {type(requests).__name__}")
+    if not isinstance(stock, pd.DataFrame):
+        raise TypeError(f"stock must be a pandas DataFrame, got {type(stock).__name__}")
+    for policy in policies:
+        if policy not in POLICIES:
+            raise ValueError(f"unknown policy {policy!r}; choose one of {', '.join(POLICIES)}")
+    if "lottery" in policies and seed is None:
+        raise ValueError("policy 'lottery' needs a seed, so that the draw can be recomputed")
+    data = _encode(requests, stock, life_critical_max_tier=life_critical_max_tier)
+    out = {}
+    for policy in policies:
+        allocated, level = _solve(data, policy, seed=seed, integral=True)
+        out[policy] = _result_frame(requests, data, policy, allocated, level, explain=policy in explain)
+    return out
+
+
 # --------------------------------------------------------------------------- encoding
 
 
@@ -262,6 +325,11 @@ class _Encoded:
     pool_item: list[str]
     pool_unit: list[str]
     has_point: bool
+
+    @cached_property
+    def id_rank(self) -> IntArray:
+        """Rank of every request id (computed once, shared by the policies that order by id)."""
+        return _rank(self.ids)
 
     def tie_break(self, idx: IntArray) -> TieBreak:
         ids = self.ids[idx]
@@ -500,10 +568,10 @@ def _solve(
         )
         return solution.allocated, solution.level
     if policy == "fcfs":
-        order = np.lexsort((_rank(data.ids), data.time))
+        order = np.lexsort((data.id_rank, data.time))
     else:
         # draw in request-id order so the lottery does not depend on the row order of the input
-        by_id = np.argsort(_rank(data.ids), kind="stable")
+        by_id = np.argsort(data.id_rank, kind="stable")
         ticket = np.empty(by_id.size, dtype=np.int64)
         ticket[by_id] = np.random.default_rng(seed).permutation(by_id.size)
         order = np.argsort(ticket, kind="stable")

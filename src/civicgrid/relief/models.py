@@ -413,13 +413,17 @@ class DeliveryAttempt(models.Model):
 
 
 class RoundAllocation(models.Model):
-    """A round's outcome for one need, with the engine's explanation."""
+    """A round's outcome for one need, with the engine's explanation.
 
-    round = models.ForeignKey(AllocationRound, on_delete=models.PROTECT, related_name="allocations")
+    A district round writes a million of these in one statement, and every index is written for every row: the
+    round is found through the unique (round, need) index, and item and point (a handful of values, never looked
+    up alone; deleting an item or point that is referred to is refused after one scan) have none of their own."""
+
+    round = models.ForeignKey(AllocationRound, on_delete=models.PROTECT, related_name="allocations", db_index=False)
     need = models.ForeignKey(Need, on_delete=models.PROTECT, related_name="allocations")
     household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="+")
-    item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="+")
-    point = models.ForeignKey(DistributionPoint, on_delete=models.PROTECT, related_name="+")
+    item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="+", db_index=False)
+    point = models.ForeignKey(DistributionPoint, on_delete=models.PROTECT, related_name="+", db_index=False)
     quantity = models.PositiveIntegerField(_("allocated"))
     need_quantity = models.PositiveIntegerField()
     floor = models.PositiveIntegerField()

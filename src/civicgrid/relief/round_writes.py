@@ -20,7 +20,7 @@ from django.db import connection
 from django.db.models import Field, Model
 
 from civicgrid.core import audit
-from civicgrid.core.bulk import columns_of, insert_rows, update_rows
+from civicgrid.core.bulk import IdBlock, columns_of, insert_rows, update_rows
 from civicgrid.core.crypto import encrypt_many
 from civicgrid.relief import rounds
 from civicgrid.relief.events import ReliefEvent
@@ -155,17 +155,18 @@ def write(*, user: Any, round: AllocationRound, plan: Plan, items: list[Item], n
         (round.pk, building, path, point_ids[point], due, *fill) for building, path, point in plan.tasks])
     task_ids = dict(columns_of_pairs(DeliveryTask.objects.filter(round=round).values_list("building_id", "id")))
 
-    given = ("task_id", "household_id", "code")
+    # the stops' keys are taken first (from the table's own sequence on PostgreSQL), so the allocations can refer
+    # to them without reading a million rows back
+    given = ("id", "task_id", "household_id", "code")
     rest, fill = _defaults(DeliveryStop, given)
+    stop_ids = IdBlock(DeliveryStop).take(len(plan.stops))
     insert_rows(DeliveryStop, [*given, *rest], [
-        (task_ids[plan.tasks[index][0]], hid, code, *fill)
-        for index, hid, code in plan.stops])
-    stop_ids = dict(columns_of_pairs(DeliveryStop.objects.filter(task__round=round).values_list("household_id",
-                                                                                               "id")))
+        (sid, task_ids[plan.tasks[index][0]], hid, code, *fill)
+        for sid, (index, hid, code) in zip(stop_ids, plan.stops, strict=True)])
 
     allocated = frame["allocated"].to_numpy(dtype=np.int64)
     households = frame["household_id"].to_numpy(dtype=np.int64)
-    stops = [stop_ids[h] if a > 0 else None for h, a in zip(households.tolist(), allocated.tolist(), strict=True)]
+    stops = _stops_of(households, allocated, [hid for _index, hid, _code in plan.stops], stop_ids)
     given = ("round_id", "need_id", "household_id", "item_id", "point_id", "quantity", "need_quantity", "floor",
              "tier", "weight", "stock_coverage", "explanation", "stop_id")
     n = len(frame)
@@ -194,6 +195,18 @@ def write(*, user: Any, round: AllocationRound, plan: Plan, items: list[Item], n
                       counts={"round": round.pk, "lots": len(plan.issues), "ledger_entries": len(plan.issues),
                               "units": sum(i[3] for i in plan.issues)},
                       place_path=place_path, summary=reason[:200])
+
+
+def _stops_of(households: np.ndarray, allocated: np.ndarray, stop_households: list[int], stop_ids: list[int]
+              ) -> list[int | None]:
+    """Each allocation's stop (its household's; None where it gave nothing), looked up in sorted arrays."""
+    keys = np.asarray(stop_households, dtype=np.int64)
+    order = np.argsort(keys, kind="stable")
+    served = allocated > 0
+    at = np.searchsorted(keys[order], households[served])
+    out = np.full(households.size, None, dtype=object)
+    out[served] = np.asarray(stop_ids, dtype=np.int64)[order][at].astype(object)
+    return out.tolist()
 
 
 def columns_of_pairs(queryset: Any) -> list[tuple[Any, Any]]:

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from civicgrid.engine.allocation import POLICIES, allocate, sphere_floor
+from civicgrid.engine.allocation import POLICIES, allocate, allocate_each, sphere_floor
 from civicgrid.engine.equity import equity_summary, group_report
 from civicgrid.registry.models import vulnerable_score as registry_vulnerable_score
 
@@ -114,7 +114,11 @@ def _column_bytes(column: pd.Series) -> bytes:
     values = column.to_numpy()
     if values.dtype.kind in "biuf":
         return np.ascontiguousarray(values.astype(values.dtype.newbyteorder("<"))).tobytes()
-    return "\x1f".join("\x00" if v is None else str(v) for v in values.tolist()).encode()
+    plain = values.tolist()
+    try:  # text only (the usual case): joined as is, the same bytes as below, without a call per value
+        return "\x1f".join(plain).encode()
+    except TypeError:
+        return "\x1f".join("\x00" if v is None else str(v) for v in plain).encode()
 
 
 def build_inputs(*, needs: Iterable[NeedRow], items: Mapping[str, ItemRule], stock: Iterable[tuple[str, str, int]],
@@ -219,11 +223,13 @@ def run(requests: pd.DataFrame, stock: pd.DataFrame, *, policy: str, seed: int, 
 def compare_policies(inputs: RoundInputs, *, seed: int, explain: str = "") -> list[PolicyOutcome]:
     """Every policy on the same inputs, ``equity`` first; the sentences of each request are written only for the
     policy named by ``explain`` (the one a confirmation writes; a preview shows only the figures)."""
-    outcomes = []
-    for policy in POLICIES:
-        result = run(inputs.requests, inputs.stock, policy=policy, seed=seed, explain=policy == explain)
-        outcomes.append(PolicyOutcome(policy, result, metrics(result, inputs.requests)))
-    return outcomes
+    if inputs.requests.empty:
+        empty = {p: run(inputs.requests, inputs.stock, policy=p, seed=seed) for p in POLICIES}
+        return [PolicyOutcome(p, r, metrics(r, inputs.requests)) for p, r in empty.items()]
+    # checked and encoded once for the five policies (allocate_each gives what allocate gives for each)
+    results = allocate_each(inputs.requests.drop(columns=["vulnerable"]), inputs.stock, policies=POLICIES, seed=seed,
+                            life_critical_max_tier=LIFE_CRITICAL_MAX_TIER, explain=(explain,) if explain else ())
+    return [PolicyOutcome(p, r, metrics(r, inputs.requests)) for p, r in results.items()]
 
 
 def metrics(result: pd.DataFrame, requests: pd.DataFrame) -> dict[str, Any]:
@@ -276,7 +282,10 @@ def _columns(frame: pd.DataFrame, names: tuple[str, ...]) -> dict[str, list[Any]
     out = {}
     for name in names:
         values = frame[name].to_numpy()
-        out[name] = values.tolist() if values.dtype.kind in "biuf" else [_plain(v) for v in values.tolist()]
+        plain = values.tolist()
+        # text (and None) is already plain: only other values (numpy scalars, dates) are converted
+        out[name] = plain if values.dtype.kind in "biuf" or all(v is None or type(v) is str for v in plain) \
+            else [_plain(v) for v in plain]
     return out
 
 
