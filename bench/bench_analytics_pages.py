@@ -131,6 +131,9 @@ def _cases() -> None:
                           level_due_at=due, handled_at=handled, closed_at=closed,
                           handler=rng.choice(actors) if state != "reported" else None,
                           rating=rng.choice([None, 3, 4, 5]) if state == "closed" else None))
+        if len(cases) == 20_000:  # written a slice at a time: 500,000 model objects at once need gigabytes
+            Case.objects.bulk_create(cases, batch_size=2000)
+            cases = []
     Case.objects.bulk_create(cases, batch_size=2000)
     print(f"  grow: {wanted:,} cases of two years in {time.perf_counter() - started:.1f} s")
 
