@@ -168,13 +168,15 @@ def read(name: str, *, since: date | None = None) -> list[dict[str, Any]]:
     ``grid``, ``group`` and the measures by their declared names. One query."""
     tally = spec(name)
     names = list(tally.measures())
-    if not TallyState.objects.filter(name=name).exists():
-        return _read_records(tally, names, since)
     cells = TallyRow.objects.filter(name=name)
     if since is not None:
         cells = cells.filter(day__gte=since)
     sums = {m: models.Sum(m) for m in MEASURES[:len(names)]}
-    rows: Iterable[dict[str, Any]] = cells.values("grid_id", "group").annotate(**sums).order_by()  # type: ignore[assignment]
+    rows: list[dict[str, Any]] = list(cells.values("grid_id", "group").annotate(**sums).order_by())  # type: ignore[arg-type]
+    # cells are written only by a count, so finding some says it was counted: the "counted yet?" look-up
+    # is needed only when there are none (counted and empty, or never counted: then from the records)
+    if not rows and not TallyState.objects.filter(name=name).exists():
+        return _read_records(tally, names, since)
     return [{"grid": r["grid_id"], "group": r["group"], **{n: r[m] for m, n in zip(MEASURES, names, strict=False)}}
             for r in rows]
 

@@ -1,0 +1,102 @@
+"""Issue 15, every page at scale: the generic causes bench/bench_pages_scale.py found, each with a test.
+
+* Path scoping (``core.places.under``, the ``__under`` lookup) keeps exactly the rows a plain prefix test keeps,
+  whatever the characters (case, Chinese, LIKE's wildcards), and on SQLite a community's scope is read through
+  the path index instead of the whole table.
+* Lists that bring an allocation round along with their rows (the needs API's progress, a task) never read the
+  round's frozen snapshot and plan: megabytes of JSON per row for a district round.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from civicgrid.accounts.roles import scope_for
+from civicgrid.core.places import under
+from civicgrid.registry.models import Household, Place
+from civicgrid.relief import services as relief
+from civicgrid.relief.models import DistributionPoint, Item
+from tests.platform.factories import user
+from tests.platform.home_support import build
+from tests.platform.relief_support import receive
+
+pytestmark = pytest.mark.django_db
+
+ODD = ["a", "A", "z", "Z", "0", "9", "/", "-", "%", "_", "\\", "'", "幸", "福", "é", "~", "\x7f"]
+
+
+def _odd_places(rng: random.Random, n: int) -> None:
+    """Buildings whose paths mix the characters a LIKE or a range could get wrong."""
+    parent = Place.objects.filter(level="grid").first()
+    Place.objects.bulk_create([
+        Place(level="building", code=f"odd-{i}", name="odd", parent=parent,
+              path="".join(rng.choice(ODD) for _ in range(rng.randint(1, 6))) + f"/{i}/")
+        for i in range(n)])
+
+
+def test_under_keeps_exactly_what_a_plain_prefix_test_keeps() -> None:
+    rng = random.Random(15)
+    _odd_places(rng, 150)
+    paths = list(Place.objects.values_list("path", flat=True))
+    prefixes = {p[:k] for p in rng.sample(paths, 60) for k in range(1, len(p) + 1)}
+    prefixes |= {p.swapcase() for p in list(prefixes)[:40]}  # a prefix in the other case keeps nothing of these
+    prefixes |= {"".join(rng.choice(ODD) for _ in range(rng.randint(1, 3))) for _ in range(60)}
+    for prefix in sorted(prefixes):
+        found = set(Place.objects.filter(under("path", [prefix])).values_list("path", flat=True))
+        assert found == {p for p in paths if p.startswith(prefix)}, prefix
+    two = sorted(prefixes)[:2]
+    assert set(Place.objects.filter(under("path", two)).values_list("path", flat=True)) == {
+        p for p in paths if p.startswith(tuple(two))}
+    assert not Place.objects.filter(under("path", [])).exists()
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's query plan")
+def test_a_community_scope_is_read_through_the_path_index_and_a_district_keeps_the_lists_order() -> None:
+    def plan(path: str) -> str:
+        qs = Household.objects.filter(under("place_path", [path])).order_by("code")[:50]
+        sql, params = qs.query.sql_with_params()
+        with connection.cursor() as cursor:
+            cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
+            return " | ".join(str(row[-1]) for row in cursor.fetchall())
+
+    community = Place.objects.filter(level="community").first()
+    district = Place.objects.get(level="district", parent__isnull=True)
+    assert "place_path" in plan(community.path) and "SCAN registry_household" not in plan(community.path)
+    assert "place_path" not in plan(district.path)  # the whole district: no index on the prefix
+
+
+def test_the_needs_api_and_a_task_never_read_a_rounds_snapshot() -> None:
+    build()
+    director, grid = user("director"), user("grid")
+    d_scope, g_scope = scope_for(director), scope_for(grid)
+    home = user("resident").role.household
+    food = Item.objects.get(code="t-food")
+    for h in Household.objects.filter(grid_id=home.grid_id).order_by("code")[:10]:
+        relief.need_file(user=grid, scope=g_scope, household_id=h.pk, item=food, quantity=3, key=uuid.uuid4().hex,
+                         channel="visit")
+    receive(food, DistributionPoint.objects.get(place=director.role.place), 500)
+    relief.round_confirm(user=director, scope=d_scope, place_ids=[home.grid_id], item_codes=["t-food"], days=3,
+                         policy="equity", seed=9)
+    client = Client()
+    client.force_login(director)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get("/api/relief/needs")
+    assert response.status_code == 200
+    assert any(n["status"] != "open" or n.get("progress") for n in response.json())
+    reads = [q["sql"] for q in queries.captured_queries if "relief_allocationround" in q["sql"]]
+    assert reads, "the progress reads the allocations with their round"
+    assert not [sql for sql in reads if "snapshot" in sql or '"result"' in sql]
+    from civicgrid.relief import selectors
+    from civicgrid.relief.models import DeliveryTask
+
+    task = DeliveryTask.objects.first()
+    assert task is not None
+    with CaptureQueriesContext(connection) as queries:
+        assert selectors.task_get(scope=d_scope, user=director, task_id=task.pk).round_id == task.round_id
+    assert not [q["sql"] for q in queries.captured_queries if "snapshot" in q["sql"]]
