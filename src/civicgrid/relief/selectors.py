@@ -511,6 +511,14 @@ def task_stop_count(task: DeliveryTask) -> int:
     return DeliveryStop.objects.filter(task=task).count()
 
 
+def stop_counts(task_ids: list[int]) -> dict[int, int]:
+    """Stops per task for a list of tasks, in one grouped query."""
+    if not task_ids:
+        return {}
+    return dict(DeliveryStop.objects.filter(task_id__in=task_ids).values_list("task_id").annotate(n=Count("id"))
+                .order_by())
+
+
 def catalogue_item(code: str) -> Item:
     item = Item.objects.filter(code=str(code).strip(), active=True).first()
     if item is None:
