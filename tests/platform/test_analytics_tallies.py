@@ -142,9 +142,10 @@ def test_job_counted_indicators_equal_plain_counts_before_and_after_the_count() 
     volunteer = register_volunteer()
     places = list(Place.objects.filter(level__in=["community", "grid", "building"]))
     today, entries = timezone.localdate(), []
-    for _ in range(300):
+    for i in range(300):
         place = rng.choice(places)
-        entries.append(HoursEntry(volunteer=volunteer, source=HoursEntry.Source.SWEEP, hours=rng.randint(1, 800) / 100,
+        entries.append(HoursEntry(volunteer=volunteer, source=HoursEntry.Source.SWEEP, source_id=i + 1,
+                                  hours=rng.randint(1, 800) / 100,
                                   on=today - timedelta(days=rng.randint(0, 500)), place_path=place.path,
                                   at=timezone.now(), entered_by=get_user_model().objects.first()))
     HoursEntry.objects.bulk_create(entries)
