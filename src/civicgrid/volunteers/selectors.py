@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from civicgrid.core.errors import NotFound
 from civicgrid.core.places import ancestor_at
 from civicgrid.core.scoping import Scope, get_in_scope, require, scoped
-from civicgrid.registry.models import Household, Place, Resident
+from civicgrid.registry.models import Place, Resident, vulnerable_filter
 from civicgrid.volunteers.models import (
     KIND_SKILLS,
     SKILLS,
@@ -190,8 +190,10 @@ class GridCoverage:
 
 
 def vulnerable_residents() -> QuerySet[Resident]:
-    """The residents of vulnerable households: the platform's one definition (Household.objects.vulnerable)."""
-    return Resident.objects.filter(household__in=Household.objects.vulnerable())
+    """The residents of vulnerable households: the platform's one definition (registry's vulnerable_filter).
+    A filter on the joined household, not ``household__in=<vulnerable households>``: with that subquery
+    SQLite counted a district's vulnerable residents per grid in 2.8 s instead of 0.05 s (issue 15)."""
+    return Resident.objects.filter(vulnerable_filter("household__"))
 
 
 def paired_residents() -> QuerySet[Any]:
