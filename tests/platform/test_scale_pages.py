@@ -100,3 +100,35 @@ def test_the_needs_api_and_a_task_never_read_a_rounds_snapshot() -> None:
     with CaptureQueriesContext(connection) as queries:
         assert selectors.task_get(scope=d_scope, user=director, task_id=task.pk).round_id == task.round_id
     assert not [q["sql"] for q in queries.captured_queries if "snapshot" in q["sql"]]
+
+
+def test_helper_coverage_equals_a_plain_count_for_every_scope() -> None:
+    """Vulnerable residents and those with an active helper per grid (the coverage page, the home glance),
+    on random pairings some of them ended, against a count over the rows, as the district and the director."""
+    from datetime import timedelta
+
+    from django.conf import settings
+    from django.utils import timezone
+
+    from civicgrid.registry.models import Person, Resident
+    from civicgrid.volunteers import selectors as volunteers
+    from civicgrid.volunteers.models import HelperAssignment
+
+    rng = random.Random(23)
+    helpers = list(Person.objects.all()[:5])
+    residents = list(Resident.objects.select_related("household"))
+    today = timezone.localdate()
+    HelperAssignment.objects.bulk_create([
+        HelperAssignment(resident=r, helper=rng.choice(helpers), kind=HelperAssignment.Kind.choices[0][0],
+                         every_days=7, grid_id=r.household.grid_id, place_path=r.household.place_path,
+                         started_on=today - timedelta(days=30),
+                         ended_on=today - timedelta(days=1) if rng.random() < 0.3 else None)
+        for r in rng.sample(residents, len(residents) // 3)])
+    paired = set(HelperAssignment.objects.filter(ended_on__isnull=True).values_list("resident_id", flat=True))
+    for username in ("district", "director"):
+        rows = volunteers.coverage(scope=scope_for(user(username)))
+        assert rows
+        for row in rows:
+            mine = [r for r in residents if r.household.grid_id == row.grid.pk
+                    and r.household.vulnerability_score >= settings.CIVICGRID_VULNERABLE_SCORE]
+            assert (row.vulnerable, row.with_helper) == (len(mine), sum(r.pk in paired for r in mine)), row.grid.code

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -208,8 +208,10 @@ def coverage(*, scope: Scope, days: int = 90, today: date | None = None) -> list
     grids = scoped(Place.objects.filter(level="grid"), scope)
     residents = vulnerable_residents().filter(household__grid__in=grids)
     vuln = dict(residents.values_list("household__grid_id").annotate(n=Count("id")))
-    helped = dict(residents.filter(pk__in=paired_residents()).values_list("household__grid_id")
-                  .annotate(n=Count("id", distinct=True)))
+    # each vulnerable resident in the grids asked whether it has an active helper (one index probe), rather
+    # than every active pairing of the district read to count a community's (issue 15)
+    active = HelperAssignment.objects.filter(resident_id=OuterRef("pk"), ended_on__isnull=True)
+    helped = dict(residents.filter(Exists(active)).values_list("household__grid_id").annotate(n=Count("id")))
     visits = CareVisit.objects.filter(grid__in=grids, due_on__gte=start, due_on__lt=today,
                                       status__in=[CareVisit.Status.DONE, CareVisit.Status.MISSED])
     due = dict(visits.values_list("grid_id").annotate(n=Count("id")))
