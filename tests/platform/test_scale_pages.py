@@ -132,3 +132,24 @@ def test_helper_coverage_equals_a_plain_count_for_every_scope() -> None:
             mine = [r for r in residents if r.household.grid_id == row.grid.pk
                     and r.household.vulnerability_score >= settings.CIVICGRID_VULNERABLE_SCORE]
             assert (row.vulnerable, row.with_helper) == (len(mine), sum(r.pk in paired for r in mine)), row.grid.code
+
+
+def test_the_meetings_api_counts_each_listed_meetings_invitations_and_attendance() -> None:
+    """The list's counts (one grouped query for the page) equal each meeting's own rows."""
+    from tests.platform.council_support import as_user, meeting
+
+    meetings = [meeting(quorum=q) for q in (1, 2, 3)]
+    director, d_scope = as_user("director")
+    from civicgrid.council import services as council
+
+    for m in meetings[:2]:
+        for inv in m.invitations.all()[: m.quorum]:
+            council.attendance_mark(user=director, scope=d_scope, meeting=m, household_id=inv.household_id)
+    client = Client()
+    client.force_login(director)
+    listed = {row["id"]: row for row in client.get("/api/council/meetings").json()}
+    for m in meetings:
+        present = m.invitations.filter(attended_at__isnull=False).count()
+        assert (listed[m.pk]["invited"], listed[m.pk]["present"], listed[m.pk]["quorum_met"]) == (
+            m.invitations.count(), present, present >= m.quorum)
+    assert sum(1 for m in meetings if listed[m.pk]["quorum_met"]) == 2
