@@ -153,3 +153,26 @@ def test_the_meetings_api_counts_each_listed_meetings_invitations_and_attendance
         assert (listed[m.pk]["invited"], listed[m.pk]["present"], listed[m.pk]["quorum_met"]) == (
             m.invitations.count(), present, present >= m.quorum)
     assert sum(1 for m in meetings if listed[m.pk]["quorum_met"]) == 2
+
+
+def test_the_3w_board_read_under_a_common_ancestor_equals_the_board_read_grid_by_grid(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Many grids are read under their common ancestor, once; the cells (what each organisation did, the
+    needs) are those of reading each grid's prefix, for every role that sees the board."""
+    from civicgrid.social import board as board_module
+
+    build()
+
+    def cells(username: str) -> list[tuple[object, ...]]:
+        found = board_module.board(scope=scope_for(user(username)))
+        return [(c.grid.code, c.kind, c.need, sorted((a, sorted(d)) for a, d in c.doing.items()))
+                for c in found.cells]
+
+    roles = ("district", "director", "grid", "orgstaff")
+    by_grid = {}
+    monkeypatch.setattr(board_module, "MANY_GRIDS", 10**6)
+    for username in roles:
+        by_grid[username] = cells(username)
+    monkeypatch.setattr(board_module, "MANY_GRIDS", 0)
+    for username in roles:
+        assert cells(username) == by_grid[username], username
+    assert any(by_grid[r] for r in roles)
