@@ -22,6 +22,34 @@ the process (on SQLite the database engine runs in it too; on PostgreSQL add the
 of queries, and flags (``!!``) every page over 300 ms. ``--before REV`` measures a git revision's code
 too, on the same data. ``--var DIR`` reuses a loaded SQLite var directory (copied, not changed).
 
+Figures, SQLite, 100,000 households (demo + one district round of 176k needs, one district alert, 50,000 cases),
+median of 3 warm requests, ms wall / ms CPU of the process, queries; "before" is 21199cf (main when this
+started), "after" this branch; the 2-core machine was shared (load average 4.1-4.3 during both runs, so wall is
+often twice the CPU time). 260 pages and API lists of 6 roles; over 300 ms wall: 35 before, 12 after; over
+300 ms of CPU: 15 before, 5 after. The pages that were or are over 150 ms of CPU:
+
+    grid     /api/relief/needs          49412 / 15652, 5 q  ->   39 /  29, 5 q  (the round's snapshot decoded per row)
+    district /api/relief/needs          51840 / 13715, 4 q  ->   44 /  29, 4 q
+    district /                          20478 /  3284      ->  1987 / 549       (the helper-coverage glance)
+    district /api/volunteers/coverage   12636 /  3106      ->   418 / 265       (vulnerable residents: join, not IN)
+    district /volunteers/helpers/       18643 /  3040      ->   407 / 305
+    district /organisations/3w/         16982 /  2723      ->   717 / 407       (360 grid prefixes ORed)
+    district /api/social/board           8430 /  2637      ->   623 / 348
+    orgstaff /organisations/3w/          3169 /  1423      ->   436 / 257
+    grid     /                           2495 /   480      ->   460 / 309
+    director /                            863 /   461      ->   359 / 256
+    district /analytics/crei/            1993 /   359, 52 q ->  210 / 146, 38 q  (indicators from tallies)
+    district /volunteers/hours/          1763 /   251      ->   431 / 280
+    district /api/cases/figures          1399 /   247      ->   218 / 183
+    director /api/volunteers/coverage    1212 /   240      ->    58 /  44
+    district /relief/needs/              1609 /   233      ->   301 / 204       (counts of 176k needs)
+    district /analytics/governance/      1370 /   209      ->   313 / 173
+    grid     /relief/needs/               901 /   180      ->    17 /  16       (path prefix through the index)
+    district /api/council/meetings        246 /   106, 403 q -> 37 /  19, 4 q  (two queries per meeting)
+
+Not measured yet: 1,000,000 households on PostgreSQL (a run here imported them in 830 s under load, then the
+demo's loaders were still running after 30 minutes and the run was stopped).
+
     .venv/bin/python bench/bench_pages_scale.py [--households 100000] [--repeats 5] [--postgres]
                                                 [--before REV] [--var DIR] [--keep DIR] [--no-grow]
                                                 [--roles district,director] [--hold FILE]
