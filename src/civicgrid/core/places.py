@@ -102,6 +102,10 @@ class Under(StartsWith):
     def bounds(prefix: str) -> tuple[str, str]:
         return prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1)
 
+    def as_sql(self, compiler: Any, connection: Any) -> Any:
+        # Django's own startswith (the database's operators know it by that name, not by "under")
+        return StartsWith(self.lhs, self.rhs).as_sql(compiler, connection)
+
     def as_sqlite(self, compiler: Any, connection: Any) -> Any:
         if not isinstance(self.rhs, str) or not self.rhs:  # an expression, or "" (everything): as startswith
             return self.as_sql(compiler, connection)
