@@ -24,28 +24,31 @@ too, on the same data. ``--var DIR`` reuses a loaded SQLite var directory (copie
 
 Figures, SQLite, 100,000 households (demo + one district round of 176k needs, one district alert, 50,000 cases),
 median of 3 warm requests, ms wall / ms CPU of the process, queries; "before" is 21199cf (main when this
-started), "after" this branch; the 2-core machine was shared (load average 4.1-4.3 during both runs, so wall is
-often twice the CPU time). 260 pages and API lists of 6 roles; over 300 ms wall: 35 before, 12 after; over
-300 ms of CPU: 15 before, 5 after. The pages that were or are over 150 ms of CPU:
+started, load average 4.3: wall up to several times the CPU), "after" this branch (load 3.0, wall close to
+CPU). 260 pages and API lists of 6 roles; over 300 ms wall: 35 before, 6 after; over 300 ms of CPU: 15 before,
+5 after. The pages that were or are over 150 ms of CPU:
 
-    grid     /api/relief/needs          49412 / 15652, 5 q  ->   39 /  29, 5 q  (the round's snapshot decoded per row)
-    district /api/relief/needs          51840 / 13715, 4 q  ->   44 /  29, 4 q
-    district /                          20478 /  3284      ->  1987 / 549       (the helper-coverage glance)
-    district /api/volunteers/coverage   12636 /  3106      ->   418 / 265       (vulnerable residents: join, not IN)
-    district /volunteers/helpers/       18643 /  3040      ->   407 / 305
-    district /organisations/3w/         16982 /  2723      ->   717 / 407       (360 grid prefixes ORed)
-    district /api/social/board           8430 /  2637      ->   623 / 348
-    orgstaff /organisations/3w/          3169 /  1423      ->   436 / 257
-    grid     /                           2495 /   480      ->   460 / 309
-    director /                            863 /   461      ->   359 / 256
-    district /analytics/crei/            1993 /   359, 52 q ->  210 / 146, 38 q  (indicators from tallies)
-    district /volunteers/hours/          1763 /   251      ->   431 / 280
-    district /api/cases/figures          1399 /   247      ->   218 / 183
-    director /api/volunteers/coverage    1212 /   240      ->    58 /  44
-    district /relief/needs/              1609 /   233      ->   301 / 204       (counts of 176k needs)
-    district /analytics/governance/      1370 /   209      ->   313 / 173
-    grid     /relief/needs/               901 /   180      ->    17 /  16       (path prefix through the index)
+    grid     /api/relief/needs          49412 / 15652, 5 q  ->   28 /  28, 5 q  (the round's snapshot decoded per row)
+    district /api/relief/needs          51840 / 13715, 4 q  ->   29 /  29, 4 q
+    district /                          20478 /  3284      ->   533 / 509       (the helper-coverage glance)
+    district /api/volunteers/coverage   12636 /  3106      ->   303 / 268       (vulnerable residents: join, not IN)
+    district /volunteers/helpers/       18643 /  3040      ->   308 / 303
+    district /organisations/3w/         16982 /  2723      ->   429 / 398       (360 grid prefixes ORed)
+    district /api/social/board           8430 /  2637      ->   350 / 342
+    orgstaff /organisations/3w/          3169 /  1423      ->   255 / 251
+    grid     /                           2495 /   480      ->   302 / 302
+    director /                            863 /   461      ->   277 / 251
+    district /analytics/crei/            1993 /   359, 52 q ->  143 / 142, 38 q  (indicators from tallies)
+    district /volunteers/hours/          1763 /   251      ->   251 / 231
+    district /api/cases/figures          1399 /   247      ->   182 / 182
+    director /api/volunteers/coverage    1212 /   240      ->    40 /  39
+    district /relief/needs/              1609 /   233      ->   216 / 210       (counts of 176k needs)
+    district /analytics/governance/      1370 /   209      ->   176 / 174
+    grid     /relief/needs/               901 /   180      ->    17 /  17       (path prefix through the index)
     district /api/council/meetings        246 /   106, 403 q -> 37 /  19, 4 q  (two queries per meeting)
+
+Still over 300 ms: the district's, and a grid member's, home page (the glances: helper coverage and relief work
+items counted over the whole area), the district's 3W board and helper coverage.
 
 Not measured yet: 1,000,000 households on PostgreSQL (a run here imported them in 830 s under load, then the
 demo's loaders were still running after 30 minutes and the run was stopped).
