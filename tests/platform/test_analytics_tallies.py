@@ -129,6 +129,52 @@ def test_case_figures_equal_a_plain_computation_over_the_rows() -> None:
             assert f.satisfaction == (pytest.approx(statistics.fmean(ratings)) if ratings else None)
 
 
+def test_job_counted_indicators_equal_plain_counts_before_and_after_the_count() -> None:
+    """Closed cases in time, volunteer hours (records keyed by a place path: buildings, grids and places
+    above a grid, which count nowhere) and ballot turnout: the same from the records and from the job's count."""
+    from django.contrib.auth import get_user_model
+
+    from civicgrid.volunteers.models import HoursEntry, Volunteer
+    from tests.platform.volunteers_support import register_volunteer
+
+    rng = random.Random(17)
+    _random_cases(rng, 400)
+    volunteer = register_volunteer()
+    places = list(Place.objects.filter(level__in=["community", "grid", "building"]))
+    today, entries = timezone.localdate(), []
+    for i in range(300):
+        place = rng.choice(places)
+        entries.append(HoursEntry(volunteer=volunteer, source=HoursEntry.Source.SWEEP, source_id=i + 1,
+                                  hours=rng.randint(1, 800) / 100,
+                                  on=today - timedelta(days=rng.randint(0, 500)), place_path=place.path,
+                                  at=timezone.now(), entered_by=get_user_model().objects.first()))
+    HoursEntry.objects.bulk_create(entries)
+    assert Volunteer.objects.exists()
+    grid_of_path = dict(Place.objects.filter(level="grid").values_list("path", "pk"))
+    hours: dict[int, float] = defaultdict(float)
+    for e in HoursEntry.objects.all():
+        grid = next((pk for path, pk in grid_of_path.items() if e.place_path.startswith(path)), None)
+        if grid is not None and e.on >= today - YEAR:
+            hours[grid] += float(e.hours)
+    residents: dict[int, float] = defaultdict(float)
+    for grid_id in Resident.objects.values_list("household__grid_id", flat=True):
+        residents[grid_id] += 1
+    since = timezone.now() - YEAR
+    closed: dict[int, int] = defaultdict(int)
+    on_time: dict[int, int] = defaultdict(int)
+    for c in Case.objects.filter(state="closed", closed_at__gte=since):
+        closed[c.grid_id] += 1
+        on_time[c.grid_id] += c.handled_at is not None and c.handled_at <= c.due_at
+    for counted in (False, True):
+        if counted:
+            tallies.rebuild_stale(force=True)
+        for units in _units():
+            _same(crei_providers()["volunteer_hours"](units), _per_unit(units, hours, residents))
+            _same(crei_providers()["cases_on_time"](units), _per_unit(units, on_time, closed))
+    assert {"cases.closed", "volunteers.hours", "volunteers.training", "registry.volunteers",
+            "fund.voted"} <= set(tallies.recount_only())
+
+
 def test_registry_counts_equal_plain_counts_and_are_recounted_by_the_job() -> None:
     grid_of = dict(Household.objects.values_list("id", "grid_id"))
     residents: dict[int, int] = defaultdict(int)

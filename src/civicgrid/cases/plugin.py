@@ -2,7 +2,7 @@
 
 from django.utils.translation import gettext_lazy as _
 
-from civicgrid.cases.crei import INDICATORS
+from civicgrid.cases.crei import INDICATORS, TALLIES
 from civicgrid.cases.demo import demo_load
 from civicgrid.cases.events import CaseAuditEvent
 from civicgrid.cases.governance import contributions
@@ -31,6 +31,7 @@ PLUGIN = AppPlugin(
     periodic_jobs=("cases_escalate",),
     demo_load=demo_load,
     crei_indicators=INDICATORS,
+    tallies=TALLIES,
     governance_contributions=contributions,
     work_items=work_items,
     glance=glance,

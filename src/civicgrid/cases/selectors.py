@@ -98,6 +98,9 @@ GROUPINGS = {
     "handler": ("handler__code", "handler__name"),
     "sector": ("handler__sector", "handler__sector"),
 }
+# The column each group's medians are partitioned by: the case's own foreign key where the group is one
+# row (no join for every closed case), else the grouping itself.
+PARTITIONS = {"grid": "grid_id", "handler": "handler_id", "sector": "handler__sector"}
 
 
 def case_figures(*, scope: Scope, by: Literal["grid", "handler", "sector"], since: datetime | None = None,
@@ -126,14 +129,15 @@ def case_figures(*, scope: Scope, by: Literal["grid", "handler", "sector"], sinc
         on_time=Count("id", filter=on_time),
         overdue=Count("id", filter=Q(handled_at__isnull=True, due_at__lt=now)),
         closed=Count("id", filter=closed), mean_close=Avg(_TO_CLOSE, filter=closed),
-        rated=Count("id", filter=Q(rating__isnull=False)), satisfaction=Avg("rating")).order_by("key"))
-    medians = _median_hours_to_close(cases.filter(closed), key_field)
+        rated=Count("id", filter=Q(rating__isnull=False)), satisfaction=Avg("rating"),
+        part=Max(PARTITIONS[by])).order_by("key"))
+    medians = _median_hours_to_close(cases.filter(closed), PARTITIONS[by])
     return [CaseFigures(
         key=r["key"], label=r["label"], cases=r["n"], handled=r["handled"], on_time=r["on_time"],
         late=r["handled"] - r["on_time"] + r["overdue"],
         on_time_rate=r["on_time"] / (r["handled"] + r["overdue"]) if r["handled"] + r["overdue"] else None,
         closed=r["closed"], mean_hours_to_close=_hours(r["mean_close"]) if r["closed"] else None,
-        median_hours_to_close=medians.get(r["key"]), rated=r["rated"],
+        median_hours_to_close=medians.get(r["part"]), rated=r["rated"],
         satisfaction=float(r["satisfaction"]) if r["rated"] else None) for r in rows]
 
 
@@ -144,15 +148,16 @@ def _hours(seconds: Any) -> float:
     return float(seconds) / 3600
 
 
-def _median_hours_to_close(closed: QuerySet[Case], key_field: str) -> dict[str, float]:
+def _median_hours_to_close(closed: QuerySet[Case], key_field: str) -> dict[Any, float]:
     """Each group's median time to close: the closed case ranked (n + 1) // 2 and (n + 2) // 2 by that
     time within its group (one case when n is odd, the middle two when even), averaged."""
     ranked = closed.annotate(
         key=F(key_field), took=_TO_CLOSE,
         rank=Window(RowNumber(), partition_by=[F(key_field)], order_by=[_TO_CLOSE.asc(), F("id").asc()]),
         size=Window(Count("id"), partition_by=[F(key_field)]))
-    middle = ranked.filter(rank__gte=(F("size") + 1) / 2, rank__lte=(F("size") + 2) / 2)
-    found: dict[str, list[float]] = defaultdict(list)
+    # no order: the cases' default one (newest first) sorted every closed case twice more for nothing
+    middle = ranked.filter(rank__gte=(F("size") + 1) / 2, rank__lte=(F("size") + 2) / 2).order_by()
+    found: dict[Any, list[float]] = defaultdict(list)
     for key, took in middle.values_list("key", "took"):
         found[key].append(_hours(took))
     return {key: statistics.fmean(values) for key, values in found.items()}

@@ -52,6 +52,12 @@ class Tally:
     day: str = ""
     group: Callable[[], Any] | None = None
     max_age: timedelta = timedelta(hours=1)
+    # Records that carry a place path rather than a grid id (volunteer hours, where the act took place):
+    # ``grid`` then names that path field and ``grid_of_path`` gives each grid's path -> its id. A record
+    # counts in the grid its path lies in (records above grid level are left out); the records are grouped
+    # by path in the database and the paths' cells of one grid added up here, so the measures must be
+    # counts and sums. Only for tallies without parts (kept by the job's recount).
+    grid_of_path: Callable[[], Mapping[str, int]] | None = None
 
     def grouped(self, *, parts: Iterable[Any] | None = None, grids: Iterable[int] | None = None) -> Any:
         """The records' grouped count (dicts of grid, part, day, group and the measures)."""
@@ -78,8 +84,29 @@ def spec(name: str) -> Tally:
     return tally_specs()[name]  # type: ignore[no-any-return]
 
 
+def _by_grid(tally: Tally, rows: Iterable[dict[str, Any]]) -> Iterable[dict[str, Any]]:
+    """The grouped rows keyed by grid id: as they are, or (``grid_of_path``) each path's row added to the
+    row of the grid it lies in."""
+    if tally.grid_of_path is None:
+        return rows
+    from civicgrid.core.places import ancestor_at
+
+    grids, names = tally.grid_of_path(), list(tally.measures())
+    merged: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for r in rows:
+        grid = grids.get(ancestor_at(r["t_grid"] or "", "grid"))
+        if grid is None:
+            continue
+        key = (grid, r["t_part"], r["t_day"], r["t_group"])
+        cell = merged.setdefault(key, {**r, "t_grid": grid, **dict.fromkeys(names, 0.0)})
+        for n in names:
+            cell[n] += float(r[n] or 0)
+    return list(merged.values())
+
+
 def _cells(name: str, tally: Tally, rows: Iterable[dict[str, Any]]) -> list[TallyRow]:
     names = list(tally.measures())
+    rows = _by_grid(tally, rows)
     return [TallyRow(name=name, part=r["t_part"] or "", grid_id=r["t_grid"], day=r["t_day"],
                      group=r["t_group"] or "", **{m: float(r[n] or 0) for m, n in zip(MEASURES, names, strict=False)})
             for r in rows]
@@ -89,7 +116,7 @@ def refresh(name: str, *, parts: Iterable[Any], grids: Iterable[int] | None = No
     """Recount the given parts (and only these grids of them, when given) from the records, inside the
     caller's transaction. Returns the number of cells written."""
     tally = spec(name)
-    if not tally.part:
+    if not tally.part or tally.grid_of_path is not None:
         raise ValueError(f"tally {name!r} has no parts: it is rebuilt whole by the job")
     parts = [str(p) for p in parts]
     grid_list = None if grids is None else list(grids)
@@ -141,13 +168,15 @@ def read(name: str, *, since: date | None = None) -> list[dict[str, Any]]:
     ``grid``, ``group`` and the measures by their declared names. One query."""
     tally = spec(name)
     names = list(tally.measures())
-    if not TallyState.objects.filter(name=name).exists():
-        return _read_records(tally, names, since)
     cells = TallyRow.objects.filter(name=name)
     if since is not None:
         cells = cells.filter(day__gte=since)
     sums = {m: models.Sum(m) for m in MEASURES[:len(names)]}
-    rows: Iterable[dict[str, Any]] = cells.values("grid_id", "group").annotate(**sums).order_by()  # type: ignore[assignment]
+    rows: list[dict[str, Any]] = list(cells.values("grid_id", "group").annotate(**sums).order_by())  # type: ignore[arg-type]
+    # cells are written only by a count, so finding some says it was counted: the "counted yet?" look-up
+    # is needed only when there are none (counted and empty, or never counted: then from the records)
+    if not rows and not TallyState.objects.filter(name=name).exists():
+        return _read_records(tally, names, since)
     return [{"grid": r["grid_id"], "group": r["group"], **{n: r[m] for m, n in zip(MEASURES, names, strict=False)}}
             for r in rows]
 
@@ -155,7 +184,7 @@ def read(name: str, *, since: date | None = None) -> list[dict[str, Any]]:
 def _read_records(tally: Tally, names: list[str], since: date | None) -> list[dict[str, Any]]:
     """Never counted: the same grouped count from the records, summed here."""
     out: dict[tuple[Any, str], dict[str, Any]] = {}
-    for r in tally.grouped():
+    for r in _by_grid(tally, tally.grouped()):
         if since is not None and (r["t_day"] is None or _as_date(r["t_day"]) < since):
             continue
         cell = out.setdefault((r["t_grid"], r["t_group"] or ""),

@@ -126,11 +126,11 @@ class AdoptIn(Schema):
     decision_id: int = id_field()
 
 
-def _meeting(m: Meeting) -> dict[str, Any]:
-    present = selectors.present(m)
+def _meeting(m: Meeting, attendance: tuple[int, int] | None = None) -> dict[str, Any]:
+    invited, present = attendance or (m.invitations.count(), selectors.present(m))
     return {"id": m.pk, "title": m.title, "community": m.community.name, "body": m.body.actor.name,
             "body_kind": m.body.kind, "sector": m.body.actor.sector, "starts_at": m.starts_at, "state": m.state,
-            "quorum": m.quorum, "invited": m.invitations.count(), "present": present, "quorum_met": present >= m.quorum}
+            "quorum": m.quorum, "invited": invited, "present": present, "quorum_met": present >= m.quorum}
 
 
 def _decision(d: Decision) -> dict[str, Any]:
@@ -141,7 +141,9 @@ def _decision(d: Decision) -> dict[str, Any]:
 
 @router.get("/meetings", response=responses(list[MeetingOut]), auth=requires("council"))
 def meetings(request: HttpRequest, offset: int = offset_query()) -> list[dict[str, Any]]:
-    return [_meeting(m) for m in page(selectors.meeting_list(scope=scope_for(request.user)), offset)]
+    shown = list(page(selectors.meeting_list(scope=scope_for(request.user)), offset))
+    counts = selectors.attendance_counts([m.pk for m in shown])  # one grouped query, not two per meeting
+    return [_meeting(m, counts.get(m.pk, (0, 0))) for m in shown]
 
 
 @router.get("/meetings/{meeting_id}", response=responses(MeetingDetailOut), auth=requires("council"))

@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from civicgrid.core.plugins import AppPlugin, NavItem
 from civicgrid.core.scoping import ScopeRule
 from civicgrid.fund import models as m
-from civicgrid.fund.crei import INDICATORS
+from civicgrid.fund.crei import INDICATORS, TALLIES
 from civicgrid.fund.demo import demo_load
 from civicgrid.fund.events import FundEvent
 from civicgrid.fund.governance import contributions
@@ -37,6 +37,7 @@ PLUGIN = AppPlugin(
     audit_events=FundEvent,
     demo_load=demo_load,
     crei_indicators=INDICATORS,
+    tallies=TALLIES,
     governance_contributions=contributions,
     work_items=work_items,
     glance=glance,

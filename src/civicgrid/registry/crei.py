@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 import pandas as pd
-from django.db.models import Count, Sum
+from django.db.models import Count, QuerySet, Sum
 
 from civicgrid.core import tallies
 from civicgrid.core.indicators import Provider, Units, series, sum_by_unit
@@ -25,7 +25,11 @@ def _count_households() -> dict[str, Any]:
     return {"households": Count("id"), "people": Sum("size")}
 
 
-RESIDENTS, HOUSEHOLDS = "registry.residents", "registry.households"
+def _volunteer_posts() -> QuerySet[Post]:
+    return Post.objects.filter(role="volunteer", person__resident__isnull=False)
+
+
+RESIDENTS, HOUSEHOLDS, VOLUNTEERS = "registry.residents", "registry.households", "registry.volunteers"
 # Residents and households per grid: scans of the whole registry, so counted by the job (the page shows
 # when), not per request.
 TALLIES = {
@@ -33,6 +37,9 @@ TALLIES = {
                      max_age=timedelta(minutes=10)),
     HOUSEHOLDS: Tally(rows=Household.objects.all, grid="grid_id", measures=_count_households,
                       max_age=timedelta(minutes=10)),
+    # volunteer posts of residents, by the grid they live in: a join of four tables, so counted by the job too
+    VOLUNTEERS: Tally(rows=_volunteer_posts, grid="person__resident__household__grid_id",
+                      measures=lambda: {"volunteers": Count("id")}, max_age=timedelta(minutes=10)),
 }
 
 
@@ -82,9 +89,7 @@ def social_orgs_per_1000(units: Units) -> dict[str, float] | None:
 
 
 def volunteers_per_1000(units: Units) -> dict[str, float] | None:
-    volunteers = pd.Series(dict(Post.objects.filter(role="volunteer", person__resident__isnull=False)
-                                .values_list("person__resident__household__grid_id").annotate(n=Count("id"))
-                                .order_by()), dtype=float)
+    volunteers = series(tallies.read(VOLUNTEERS), "volunteers")
     residents, per_unit = _residents(units), sum_by_unit(units, volunteers)
     return {u: 1000 * per_unit[u] / residents[u] if residents[u] else float("nan") for u in units}
 

@@ -79,9 +79,10 @@ def is_vulnerable(score: float) -> bool:
     return score >= vulnerable_score()
 
 
-def vulnerable_filter() -> models.Q:
-    """The vulnerable households as a filter, for any queryset of households."""
-    return models.Q(vulnerability_score__gte=vulnerable_score())
+def vulnerable_filter(via: str = "") -> models.Q:
+    """The vulnerable households as a filter, for any queryset of households, or of rows that belong to
+    one through ``via`` (``"household__"`` for residents)."""
+    return models.Q(**{f"{via}vulnerability_score__gte": vulnerable_score()})
 
 
 class HouseholdQuerySet(models.QuerySet["Household"]):

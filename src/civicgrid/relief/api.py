@@ -147,10 +147,10 @@ def _need(request: HttpRequest, need: Need, progress: selectors.NeedProgress | N
             "filed_at": need.filed_at, "progress": progress.label, "expected_at": progress.expected_at}
 
 
-def _task(task: DeliveryTask) -> dict[str, Any]:
+def _task(task: DeliveryTask, stops: int | None = None) -> dict[str, Any]:
     return {"id": task.pk, "round_id": task.round_id, "building": task.building.name, "point": task.point.name,
             "status": task.status, "due_at": task.due_at, "claim_expires_at": task.claim_expires_at,
-            "stops": selectors.task_stop_count(task)}
+            "stops": selectors.task_stop_count(task) if stops is None else stops}
 
 
 def _stop(stop: DeliveryStop) -> dict[str, Any]:
@@ -194,8 +194,11 @@ def need(request: HttpRequest, need_id: int = id_path()) -> dict[str, Any]:
 @router.get("/tasks", response=responses(TasksOut))
 def tasks(request: HttpRequest) -> dict[str, Any]:
     scope = scope_for(request.user)
-    return {"held": [_task(t) for t in selectors.task_held(scope=scope, user=request.user)],
-            "claimable": [_task(t) for t in selectors.task_claimable(scope=scope)[:PAGE]]}
+    held = list(selectors.task_held(scope=scope, user=request.user))
+    claimable = list(selectors.task_claimable(scope=scope)[:PAGE])
+    stops = selectors.stop_counts([t.pk for t in held + claimable])  # one query, not one per task
+    return {"held": [_task(t, stops.get(t.pk, 0)) for t in held],
+            "claimable": [_task(t, stops.get(t.pk, 0)) for t in claimable]}
 
 
 @router.get("/tasks/{task_id}", response=responses(TaskDetailOut))

@@ -184,8 +184,10 @@ def need_progress(*, scope: Scope, needs: Iterable[Need], with_codes: bool = Fal
     # progress: a new or never-allocated need (most of a surge) costs no query
     allocated = [n for n in needs if n.allocated_quantity]
     if allocated:  # not even built otherwise: composing the query costs as much as a small filing's SQL
-        found = scoped(RoundAllocation.objects.select_related("stop__task", "round"), scope).filter(
-            need__in=allocated).order_by("round__confirmed_at", "id")
+        # the round's frozen snapshot and result (megabytes for a district round) are never read here:
+        # loaded with each allocation they cost seconds of JSON decoding per page (issue 15)
+        found = scoped(RoundAllocation.objects.select_related("stop__task", "round"), scope).defer(
+            *ROUND_BULK).filter(need__in=allocated).order_by("round__confirmed_at", "id")
         for a in found:
             allocations.setdefault(a.need_id, []).append(a)
     target = relief_setting("target_hours")
@@ -383,6 +385,11 @@ def _pg_instant(text: str) -> str:
     return f"{text[:10]}T{text[11:19]}.{text[20:-3]:0<6}+00:00"
 
 
+# A round's frozen inputs and plan, read only by the round's own page and its recompute: left out of any
+# query that brings a round along with other rows.
+ROUND_BULK = ("round__snapshot", "round__result")
+
+
 def round_list(*, scope: Scope) -> QuerySet[AllocationRound]:
     require(scope, "relief_manage")
     return scoped(AllocationRound.objects.select_related("place", "confirmed_by"), scope).defer(
@@ -461,8 +468,8 @@ def _task_visible(scope: Scope, user: Any) -> Q:
 def task_get(*, scope: Scope, user: Any, task_id: int) -> DeliveryTask:
     """A task the user holds, may claim, or oversees."""
     require(scope, "relief")
-    return DeliveryTask.objects.select_related("building", "point", "round", "claimed_by").filter(
-        _task_visible(scope, user)).get(pk=task_id)
+    return DeliveryTask.objects.select_related("building", "point", "round", "claimed_by").defer(
+        *ROUND_BULK).filter(_task_visible(scope, user)).get(pk=task_id)
 
 
 def task_visible(*, scope: Scope, user: Any, task_id: int) -> bool:
@@ -502,6 +509,14 @@ def task_organisations(*, scope: Scope) -> QuerySet[Actor]:
 
 def task_stop_count(task: DeliveryTask) -> int:
     return DeliveryStop.objects.filter(task=task).count()
+
+
+def stop_counts(task_ids: list[int]) -> dict[int, int]:
+    """Stops per task for a list of tasks, in one grouped query."""
+    if not task_ids:
+        return {}
+    return dict(DeliveryStop.objects.filter(task_id__in=task_ids).values_list("task_id").annotate(n=Count("id"))
+                .order_by())
 
 
 def catalogue_item(code: str) -> Item:

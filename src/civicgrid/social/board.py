@@ -25,7 +25,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from civicgrid.core.importing import neutralise
-from civicgrid.core.places import ancestor_at, under
+from civicgrid.core.places import ancestor_at, common_ancestor, under
 from civicgrid.core.scoping import Scope, require, scoped
 from civicgrid.core.servicekinds import SERVICE_KINDS, service_kind_label
 from civicgrid.emergency.models import Emergency
@@ -201,6 +201,7 @@ NEED: tuple[Callable[..., list[Need]], ...] = (_relief_needs, _open_cases, _swee
 
 
 # --- the board -----------------------------------------------------------------------------------
+MANY_GRIDS = 20
 def board(*, scope: Scope, community_id: int | None = None, kind: str = "", now: datetime | None = None) -> Board:
     """The 3W board of the grids the scope may see (or of one community), over the last ``board_days``."""
     require(scope, "social")
@@ -209,7 +210,12 @@ def board(*, scope: Scope, community_id: int | None = None, kind: str = "", now:
         grids_qs = grids_qs.filter(parent_id=community_id)
     grids = {g.path: g for g in grids_qs.select_related("parent").order_by("code")}
     since = (now or timezone.now()) - timedelta(days=social_setting("board_days"))
+    # The sources read the records under these prefixes and cell() keeps those of the grids above. A district's
+    # hundreds of grid prefixes, ORed, cost SQLite hundreds of index ranges per source (1.2 s for its relief
+    # needs at 100,000 households): many grids are read as their common ancestor, once (issue 15).
     paths = tuple(grids)
+    if len(paths) > MANY_GRIDS and common_ancestor(paths):
+        paths = (common_ancestor(paths),)
     cells: dict[tuple[str, str], Cell] = {}
 
     def cell(grid: str, service: str) -> Cell | None:

@@ -8,12 +8,11 @@ from datetime import timedelta
 from typing import Any
 
 import pandas as pd
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
 from civicgrid.core import tallies
 from civicgrid.core.indicators import Units, ratio_by_unit, series
-from civicgrid.core.places import ancestor_at
 from civicgrid.core.tallies import Tally
 from civicgrid.registry.crei import residents_per_grid
 from civicgrid.registry.models import Place
@@ -23,30 +22,31 @@ from civicgrid.volunteers.selectors import COUNTED, paired_residents, vulnerable
 YEAR = timedelta(days=365)
 
 
-def _by_grid(rows: list[tuple[str, Any]]) -> pd.Series:
-    """Values keyed by a place path (summed per path in the database), summed per grid id (rows above
-    grid level are left out)."""
-    grid_ids = dict(Place.objects.filter(level="grid").values_list("path", "pk"))
-    sums: dict[int, float] = {}
-    for path, value in rows:
-        gid = grid_ids.get(ancestor_at(path, "grid"))
-        if gid is not None:
-            sums[gid] = sums.get(gid, 0.0) + float(value)
-    return pd.Series(sums, dtype=float)
+def _grid_paths() -> dict[str, int]:
+    return dict(Place.objects.filter(level="grid").values_list("path", "pk"))
 
 
 def _residents() -> pd.Series:
     return residents_per_grid()
 
 
+def _counted_hours_of_the_year() -> QuerySet[HoursEntry]:
+    return HoursEntry.objects.filter(COUNTED, on__gte=timezone.localdate() - YEAR)
+
+
+def _attended_in_the_year() -> QuerySet[Certificate]:
+    return Certificate.objects.filter(attended_on__gte=timezone.localdate() - YEAR)
+
+
+HOURS, TRAINING = "volunteers.hours", "volunteers.training"
+
+
 def volunteer_hours(units: Units) -> dict[str, float] | None:
     """Counted volunteer hours of the last 12 months (where the act took place) per resident."""
-    since = timezone.localdate() - YEAR
-    rows = list(HoursEntry.objects.filter(COUNTED, on__gte=since).values_list("place_path")
-                .annotate(hours=Sum("hours")).order_by())
-    if not rows:
+    cells = tallies.read(HOURS)
+    if not cells:
         return None
-    return ratio_by_unit(units, _by_grid(rows), _residents())
+    return ratio_by_unit(units, series(cells, "hours"), _residents())
 
 
 def _count_helped() -> dict[str, Any]:
@@ -55,9 +55,15 @@ def _count_helped() -> dict[str, Any]:
 
 HELPERS = "volunteers.helpers"
 # Vulnerable residents and those with a paired helper, per grid: a scan of every vulnerable resident, so
-# counted by the job (the CREI page says when).
+# counted by the job (the CREI page says when). Hours and course attendances of the last 12 months per
+# grid: a year of records, so counted by the job too (the year before that count), not summed on every
+# request (issue 15).
 TALLIES = {HELPERS: Tally(rows=vulnerable_residents, grid="household__grid_id", measures=_count_helped,
-                          max_age=timedelta(minutes=10))}
+                          max_age=timedelta(minutes=10)),
+           HOURS: Tally(rows=_counted_hours_of_the_year, grid="place_path", grid_of_path=_grid_paths,
+                        measures=lambda: {"hours": Sum("hours")}, max_age=timedelta(minutes=10)),
+           TRAINING: Tally(rows=_attended_in_the_year, grid="volunteer__place_path", grid_of_path=_grid_paths,
+                           measures=lambda: {"attended": Count("id")}, max_age=timedelta(minutes=10))}
 
 
 def vulnerable_with_helper(units: Units) -> dict[str, float] | None:
@@ -70,12 +76,10 @@ def vulnerable_with_helper(units: Units) -> dict[str, float] | None:
 
 def training_attendance(units: Units) -> dict[str, float] | None:
     """Course attendances of the last 12 months (where the volunteer lives or serves) per 1,000 residents."""
-    since = timezone.localdate() - YEAR
-    rows = [(path, 1000.0 * n) for path, n in Certificate.objects.filter(attended_on__gte=since)
-            .values_list("volunteer__place_path").annotate(n=Count("id")).order_by()]
-    if not rows:
+    cells = tallies.read(TRAINING)
+    if not cells:
         return None
-    return ratio_by_unit(units, _by_grid(rows), _residents())
+    return ratio_by_unit(units, 1000.0 * series(cells, "attended"), _residents())
 
 
 INDICATORS = {"volunteer_hours": volunteer_hours, "vulnerable_with_helper": vulnerable_with_helper,

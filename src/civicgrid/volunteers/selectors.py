@@ -7,14 +7,14 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from civicgrid.core.errors import NotFound
 from civicgrid.core.places import ancestor_at
 from civicgrid.core.scoping import Scope, get_in_scope, require, scoped
-from civicgrid.registry.models import Household, Place, Resident
+from civicgrid.registry.models import Place, Resident, vulnerable_filter
 from civicgrid.volunteers.models import (
     KIND_SKILLS,
     SKILLS,
@@ -190,8 +190,10 @@ class GridCoverage:
 
 
 def vulnerable_residents() -> QuerySet[Resident]:
-    """The residents of vulnerable households: the platform's one definition (Household.objects.vulnerable)."""
-    return Resident.objects.filter(household__in=Household.objects.vulnerable())
+    """The residents of vulnerable households: the platform's one definition (registry's vulnerable_filter).
+    A filter on the joined household, not ``household__in=<vulnerable households>``: with that subquery
+    SQLite counted a district's vulnerable residents per grid in 2.8 s instead of 0.05 s (issue 15)."""
+    return Resident.objects.filter(vulnerable_filter("household__"))
 
 
 def paired_residents() -> QuerySet[Any]:
@@ -206,8 +208,10 @@ def coverage(*, scope: Scope, days: int = 90, today: date | None = None) -> list
     grids = scoped(Place.objects.filter(level="grid"), scope)
     residents = vulnerable_residents().filter(household__grid__in=grids)
     vuln = dict(residents.values_list("household__grid_id").annotate(n=Count("id")))
-    helped = dict(residents.filter(pk__in=paired_residents()).values_list("household__grid_id")
-                  .annotate(n=Count("id", distinct=True)))
+    # each vulnerable resident in the grids asked whether it has an active helper (one index probe), rather
+    # than every active pairing of the district read to count a community's (issue 15)
+    active = HelperAssignment.objects.filter(resident_id=OuterRef("pk"), ended_on__isnull=True)
+    helped = dict(residents.filter(Exists(active)).values_list("household__grid_id").annotate(n=Count("id")))
     visits = CareVisit.objects.filter(grid__in=grids, due_on__gte=start, due_on__lt=today,
                                       status__in=[CareVisit.Status.DONE, CareVisit.Status.MISSED])
     due = dict(visits.values_list("grid_id").annotate(n=Count("id")))

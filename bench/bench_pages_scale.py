@@ -1,0 +1,271 @@
+"""Benchmark: every page and API list in every demo role's menu, with N households loaded (issue 15).
+
+Goal: each answers in at most 300 ms (median of warm requests) with 1,000,000 households on PostgreSQL and
+100,000 on SQLite, in a number of queries that does not grow with the data.
+
+Loading, in a temporary var directory (SQLite, the embedded default) or, with ``--postgres``, a throwaway
+PostgreSQL (``scripts/with-postgres.sh``):
+
+1. ``civicgrid synth --chunk-households`` writes N households as CSV and ``civicgrid import`` loads them
+   (the district's registry: places, households, residents, actors, people, posts);
+2. ``civicgrid demo --no-serve`` keeps that registry and adds what the demo adds (each app's demo records,
+   the demo logins, every tally counted once);
+3. the data grows as bench/bench_analytics_pages.py grows it (one district-wide relief round of every open
+   food need, confirmed; one district-wide alert and 300 acknowledgements; two years of grid cases, one
+   per two households), unless ``--no-grow``.
+
+Then it logs in as each demo role and requests, through Django's test client in Chinese, the home page,
+every menu page the role may use and every API list (GET without a path parameter, as
+tests/platform/test_query_counts.py walks them; an API list the role may not read, 403/404, is left out),
+``--repeats`` warm times each. Prints per page the median and worst server time, the median CPU time of
+the process (on SQLite the database engine runs in it too; on PostgreSQL add the server's) and the number
+of queries, and flags (``!!``) every page over 300 ms. ``--before REV`` measures a git revision's code
+too, on the same data. ``--var DIR`` reuses a loaded SQLite var directory (copied, not changed).
+
+Figures, SQLite, 100,000 households (demo + one district round of 176k needs, one district alert, 50,000 cases),
+median of 3 warm requests, ms wall / ms CPU of the process, queries; "before" is 21199cf (main when this
+started, load average 4.3: wall up to several times the CPU), "after" this branch (load 3.0, wall close to
+CPU). 260 pages and API lists of 6 roles; over 300 ms wall: 35 before, 6 after; over 300 ms of CPU: 15 before,
+5 after. The pages that were or are over 150 ms of CPU:
+
+    grid     /api/relief/needs          49412 / 15652, 5 q  ->   28 /  28, 5 q  (the round's snapshot decoded per row)
+    district /api/relief/needs          51840 / 13715, 4 q  ->   29 /  29, 4 q
+    district /                          20478 /  3284      ->   533 / 509       (the helper-coverage glance)
+    district /api/volunteers/coverage   12636 /  3106      ->   303 / 268       (vulnerable residents: join, not IN)
+    district /volunteers/helpers/       18643 /  3040      ->   308 / 303
+    district /organisations/3w/         16982 /  2723      ->   429 / 398       (360 grid prefixes ORed)
+    district /api/social/board           8430 /  2637      ->   350 / 342
+    orgstaff /organisations/3w/          3169 /  1423      ->   255 / 251
+    grid     /                           2495 /   480      ->   302 / 302
+    director /                            863 /   461      ->   277 / 251
+    district /analytics/crei/            1993 /   359, 52 q ->  143 / 142, 38 q  (indicators from tallies)
+    district /volunteers/hours/          1763 /   251      ->   251 / 231
+    district /api/cases/figures          1399 /   247      ->   182 / 182
+    director /api/volunteers/coverage    1212 /   240      ->    40 /  39
+    district /relief/needs/              1609 /   233      ->   216 / 210       (counts of 176k needs)
+    district /analytics/governance/      1370 /   209      ->   176 / 174
+    grid     /relief/needs/               901 /   180      ->    17 /  17       (path prefix through the index)
+    district /api/council/meetings        246 /   106, 403 q -> 37 /  19, 4 q  (two queries per meeting)
+
+Still over 300 ms: the district's, and a grid member's, home page (the glances: helper coverage and relief work
+items counted over the whole area), the district's 3W board and helper coverage.
+
+Not measured yet: 1,000,000 households on PostgreSQL (a run here imported them in 830 s under load, then the
+demo's loaders were still running after 30 minutes and the run was stopped).
+
+    .venv/bin/python bench/bench_pages_scale.py [--households 100000] [--repeats 5] [--postgres]
+                                                [--before REV] [--var DIR] [--keep DIR] [--no-grow]
+                                                [--roles district,director] [--hold FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+ROLES = ("district", "director", "grid", "orgstaff", "volunteer", "resident")
+GOAL_MS = 300.0
+
+
+def _cli(var: str, src: Path, *args: str) -> None:
+    env = {**os.environ, "CIVICGRID_VAR_DIR": var, "PYTHONPATH": str(src)}
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "civicgrid.cli", *args], env=env, capture_output=True, text=True)
+    if done.returncode:
+        print(done.stdout[-3000:], done.stderr[-5000:], sep="\n")
+        raise SystemExit(f"civicgrid {args[0]} failed")
+    last = done.stdout.strip().splitlines()[-1:] or [""]
+    print(f"  civicgrid {args[0]}: {time.perf_counter() - started:.1f} s  {last[0][:120]}", flush=True)
+
+
+def load(var: str, households: int, work: Path) -> None:
+    """synth + import, then the demo's own records on that registry."""
+    folder = work / "csv"
+    _cli(var, ROOT / "src", "synth", "--households", str(households), "--seed", "2026", "--out", str(folder),
+         "--chunk-households", "100000")
+    _cli(var, ROOT / "src", "import", str(folder))
+    shutil.rmtree(folder, ignore_errors=True)
+    _cli(var, ROOT / "src", "demo", "--households", str(households), "--no-serve")
+
+
+def _django(var: str) -> None:
+    os.environ["CIVICGRID_VAR_DIR"] = var
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "civicgrid.config.settings")
+    import django
+
+    django.setup()
+
+
+def urls_for(username: str) -> list[str]:
+    """The role's home page, its menu pages and every API list (the walk of test_query_counts)."""
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+    from django.urls import reverse
+
+    from civicgrid.accounts.roles import scope_for
+    from civicgrid.core.plugins import nav_items
+
+    scope = scope_for(get_user_model().objects.get(username=username))
+    pages = ["/"] + [reverse(i.url_name) for i in nav_items() if scope.may(i.resource)
+                     and (not getattr(i, "roles", ()) or scope.role in i.roles)]
+    schema = Client().get("/api/openapi.json").json()
+    apis = sorted(path for path, ops in schema["paths"].items() if "get" in ops and "{" not in path)
+    return list(dict.fromkeys(pages + apis))
+
+
+def measure(var: str, repeats: int, roles: list[str]) -> None:
+    _django(var)
+    from django.conf import settings
+    from django.core.management import call_command
+
+    from civicgrid.core import tallies
+
+    call_command("migrate", verbosity=0)  # as a deployment of this code would: its migrations, then the job's
+    tallies.rebuild_stale()  # recount of any tally never counted (one this code adds)
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    out: dict[str, dict[str, float]] = {}
+    for username in roles:
+        client = Client(headers={"accept-language": "zh-hans"})
+        client.force_login(get_user_model().objects.get(username=username))
+        for url in urls_for(username):
+            first = client.get(url, follow=True)  # warm
+            if url.startswith("/api/") and first.status_code in (403, 404):
+                continue  # an API list this role may not read
+            walls, cpus, queries, status = [], [], 0, 0
+            for _ in range(repeats):
+                with CaptureQueriesContext(connection) as captured:
+                    w0, c0 = time.perf_counter(), time.process_time()
+                    response = client.get(url, follow=True)
+                    walls.append((time.perf_counter() - w0) * 1000)
+                    cpus.append((time.process_time() - c0) * 1000)
+                queries, status = len(captured.captured_queries), response.status_code
+            out[f"{username} {url}"] = {"median": statistics.median(walls), "worst": max(walls),
+                                        "cpu": statistics.median(cpus), "queries": queries, "status": status}
+            print(f"    {username:<9} {url:<40} {out[f'{username} {url}']['median']:8.0f} ms", flush=True)
+    print("RESULT " + json.dumps(out))
+
+
+def _run(step: str, var: str, src: Path, *extra: str) -> dict[str, dict[str, float]]:
+    env = {**os.environ, "PYTHONPATH": f"{src}{os.pathsep}{ROOT / 'bench'}", "CIVICGRID_VAR_DIR": var}
+    done = subprocess.run([sys.executable, __file__, "--step", step, "--var", var, *extra], env=env,
+                          capture_output=True, text=True)
+    if done.returncode:
+        print(done.stdout[-5000:], done.stderr[-5000:], sep="\n")
+        raise SystemExit(f"step {step} failed")
+    result: dict[str, dict[str, float]] = {}
+    for line in done.stdout.splitlines():
+        if line.startswith("RESULT "):
+            result = json.loads(line.removeprefix("RESULT "))
+        elif not line.startswith("    "):
+            print(line, flush=True)
+    return result
+
+
+def report(results: dict[str, dict[str, dict[str, float]]], header: str) -> None:
+    print(f"\n{header}")
+    over: dict[str, int] = {}
+    for key in results["after"]:
+        cells, flag = [], "  "
+        for when, result in results.items():
+            r = result.get(key)
+            if r:
+                cells.append(f"{when}: {r['median']:7.0f} ms (worst {r['worst']:6.0f}, cpu {r['cpu']:6.0f}) "
+                             f"{r['queries']:3.0f} q {r['status']:.0f}")
+                if r["median"] > GOAL_MS:
+                    over[when] = over.get(when, 0) + 1
+        if results["after"][key]["median"] > GOAL_MS:
+            flag = "!!"
+        print(f"{flag} {key:<50} " + " | ".join(cells))
+    for when, result in results.items():
+        print(f"{when}: {over.get(when, 0)} of {len(result)} pages over {GOAL_MS:.0f} ms")
+
+
+def _held(flag: Path) -> bool:
+    """With ``--hold FILE``: wait while FILE holds "wait"; "again" measures once more, anything else ends."""
+    flag.write_text("wait")
+    print(f"holding the loaded world: write 'again' into {flag} to measure the working tree again, 'stop' to end",
+          flush=True)
+    while (state := flag.read_text().strip()) == "wait":
+        time.sleep(5)
+    return state == "again"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--households", type=int, default=100_000)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--before", default="", help="git revision also measured, as 'before'")
+    parser.add_argument("--var", default="", help="a SQLite var directory holding a loaded world (copied)")
+    parser.add_argument("--keep", default="", help="copy the loaded SQLite var directory here for reuse")
+    parser.add_argument("--no-grow", action="store_true")
+    parser.add_argument("--roles", default=",".join(ROLES))
+    parser.add_argument("--hold", default="", help="after measuring, keep the world loaded (see _held)")
+    parser.add_argument("--postgres", action="store_true",
+                        help="on a throwaway PostgreSQL (scripts/with-postgres.sh) instead of SQLite")
+    parser.add_argument("--step", choices=["grow", "measure"], help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    roles = [r for r in args.roles.split(",") if r]
+    if args.step == "grow":
+        import bench_analytics_pages
+
+        bench_analytics_pages.grow(args.var)
+        return 0
+    if args.step == "measure":
+        measure(args.var, args.repeats, roles)
+        return 0
+    if args.postgres and "CIVICGRID_DATABASE_URL" not in os.environ:
+        return subprocess.call([str(ROOT / "scripts" / "with-postgres.sh"), sys.executable, *sys.argv])
+    if not args.postgres:
+        os.environ.pop("CIVICGRID_DATABASE_URL", None)
+    elif args.var:
+        raise SystemExit("--var holds a SQLite database; with --postgres the world is loaded afresh")
+    database = "PostgreSQL" if args.postgres else "SQLite"
+    work = Path(tempfile.mkdtemp(prefix="civicgrid-bench-scale-"))
+    try:
+        var = str(work / "var")
+        if args.var:
+            shutil.copytree(args.var, var)
+        else:
+            started = time.perf_counter()
+            load(var, args.households, work)
+            if not args.no_grow:
+                _run("grow", var, ROOT / "src")
+            print(f"{args.households:,} households loaded in {time.perf_counter() - started:.1f} s", flush=True)
+            if args.keep and not args.postgres:
+                shutil.copytree(var, args.keep)
+        extra = ("--repeats", str(args.repeats), "--roles", ",".join(roles))
+        results = {}
+        if args.before:
+            before = work / "before"
+            before.mkdir()
+            archive = subprocess.run(["git", "-C", str(ROOT), "archive", args.before, "src"], check=True,
+                                     capture_output=True).stdout
+            subprocess.run(["tar", "-x", "-C", str(before)], input=archive, check=True)
+            results["before"] = _run("measure", var, before / "src", *extra)
+        results["after"] = _run("measure", var, ROOT / "src", *extra)
+        header = f"{database}, {args.households:,} households, median of {args.repeats} warm requests"
+        report(results, f"{header} (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
+        while args.hold and _held(Path(args.hold)):  # the world stays loaded: measure the working tree again
+            results["after"] = _run("measure", var, ROOT / "src", *extra)
+            report(results, f"{header}, again (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,178 @@
+"""Issue 15, every page at scale: the generic causes bench/bench_pages_scale.py found, each with a test.
+
+* Path scoping (``core.places.under``, the ``__under`` lookup) keeps exactly the rows a plain prefix test keeps,
+  whatever the characters (case, Chinese, LIKE's wildcards), and on SQLite a community's scope is read through
+  the path index instead of the whole table.
+* Lists that bring an allocation round along with their rows (the needs API's progress, a task) never read the
+  round's frozen snapshot and plan: megabytes of JSON per row for a district round.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from civicgrid.accounts.roles import scope_for
+from civicgrid.core.places import under
+from civicgrid.registry.models import Household, Place
+from civicgrid.relief import services as relief
+from civicgrid.relief.models import DistributionPoint, Item
+from tests.platform.factories import user
+from tests.platform.home_support import build
+from tests.platform.relief_support import receive
+
+pytestmark = pytest.mark.django_db
+
+ODD = ["a", "A", "z", "Z", "0", "9", "/", "-", "%", "_", "\\", "'", "幸", "福", "é", "~", "\x7f"]
+
+
+def _odd_places(rng: random.Random, n: int) -> None:
+    """Buildings whose paths mix the characters a LIKE or a range could get wrong."""
+    parent = Place.objects.filter(level="grid").first()
+    Place.objects.bulk_create([
+        Place(level="building", code=f"odd-{i}", name="odd", parent=parent,
+              path="".join(rng.choice(ODD) for _ in range(rng.randint(1, 6))) + f"/{i}/")
+        for i in range(n)])
+
+
+def test_under_keeps_exactly_what_a_plain_prefix_test_keeps() -> None:
+    rng = random.Random(15)
+    _odd_places(rng, 150)
+    paths = list(Place.objects.values_list("path", flat=True))
+    prefixes = {p[:k] for p in rng.sample(paths, 60) for k in range(1, len(p) + 1)}
+    prefixes |= {p.swapcase() for p in list(prefixes)[:40]}  # a prefix in the other case keeps nothing of these
+    prefixes |= {"".join(rng.choice(ODD) for _ in range(rng.randint(1, 3))) for _ in range(60)}
+    for prefix in sorted(prefixes):
+        found = set(Place.objects.filter(under("path", [prefix])).values_list("path", flat=True))
+        assert found == {p for p in paths if p.startswith(prefix)}, prefix
+    two = sorted(prefixes)[:2]
+    assert set(Place.objects.filter(under("path", two)).values_list("path", flat=True)) == {
+        p for p in paths if p.startswith(tuple(two))}
+    assert not Place.objects.filter(under("path", [])).exists()
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's query plan")
+def test_a_community_scope_is_read_through_the_path_index_and_a_district_keeps_the_lists_order() -> None:
+    def plan(path: str) -> str:
+        qs = Household.objects.filter(under("place_path", [path])).order_by("code")[:50]
+        sql, params = qs.query.sql_with_params()
+        with connection.cursor() as cursor:
+            cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
+            return " | ".join(str(row[-1]) for row in cursor.fetchall())
+
+    community = Place.objects.filter(level="community").first()
+    district = Place.objects.get(level="district", parent__isnull=True)
+    assert "place_path" in plan(community.path) and "SCAN registry_household" not in plan(community.path)
+    assert "place_path" not in plan(district.path)  # the whole district: no index on the prefix
+
+
+def test_the_needs_api_and_a_task_never_read_a_rounds_snapshot() -> None:
+    build()
+    director, grid = user("director"), user("grid")
+    d_scope, g_scope = scope_for(director), scope_for(grid)
+    home = user("resident").role.household
+    food = Item.objects.get(code="t-food")
+    for h in Household.objects.filter(grid_id=home.grid_id).order_by("code")[:10]:
+        relief.need_file(user=grid, scope=g_scope, household_id=h.pk, item=food, quantity=3, key=uuid.uuid4().hex,
+                         channel="visit")
+    receive(food, DistributionPoint.objects.get(place=director.role.place), 500)
+    relief.round_confirm(user=director, scope=d_scope, place_ids=[home.grid_id], item_codes=["t-food"], days=3,
+                         policy="equity", seed=9)
+    client = Client()
+    client.force_login(director)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get("/api/relief/needs")
+    assert response.status_code == 200
+    assert any(n["status"] != "open" or n.get("progress") for n in response.json())
+    reads = [q["sql"] for q in queries.captured_queries if "relief_allocationround" in q["sql"]]
+    assert reads, "the progress reads the allocations with their round"
+    assert not [sql for sql in reads if "snapshot" in sql or '"result"' in sql]
+    from civicgrid.relief import selectors
+    from civicgrid.relief.models import DeliveryTask
+
+    task = DeliveryTask.objects.first()
+    assert task is not None
+    with CaptureQueriesContext(connection) as queries:
+        assert selectors.task_get(scope=d_scope, user=director, task_id=task.pk).round_id == task.round_id
+    assert not [q["sql"] for q in queries.captured_queries if "snapshot" in q["sql"]]
+
+
+def test_helper_coverage_equals_a_plain_count_for_every_scope() -> None:
+    """Vulnerable residents and those with an active helper per grid (the coverage page, the home glance),
+    on random pairings some of them ended, against a count over the rows, as the district and the director."""
+    from datetime import timedelta
+
+    from django.conf import settings
+    from django.utils import timezone
+
+    from civicgrid.registry.models import Person, Resident
+    from civicgrid.volunteers import selectors as volunteers
+    from civicgrid.volunteers.models import HelperAssignment
+
+    rng = random.Random(23)
+    helpers = list(Person.objects.all()[:5])
+    residents = list(Resident.objects.select_related("household"))
+    today = timezone.localdate()
+    HelperAssignment.objects.bulk_create([
+        HelperAssignment(resident=r, helper=rng.choice(helpers), kind=HelperAssignment.Kind.choices[0][0],
+                         every_days=7, grid_id=r.household.grid_id, place_path=r.household.place_path,
+                         started_on=today - timedelta(days=30),
+                         ended_on=today - timedelta(days=1) if rng.random() < 0.3 else None)
+        for r in rng.sample(residents, len(residents) // 3)])
+    paired = set(HelperAssignment.objects.filter(ended_on__isnull=True).values_list("resident_id", flat=True))
+    for username in ("district", "director"):
+        rows = volunteers.coverage(scope=scope_for(user(username)))
+        assert rows
+        for row in rows:
+            mine = [r for r in residents if r.household.grid_id == row.grid.pk
+                    and r.household.vulnerability_score >= settings.CIVICGRID_VULNERABLE_SCORE]
+            assert (row.vulnerable, row.with_helper) == (len(mine), sum(r.pk in paired for r in mine)), row.grid.code
+
+
+def test_the_meetings_api_counts_each_listed_meetings_invitations_and_attendance() -> None:
+    """The list's counts (one grouped query for the page) equal each meeting's own rows."""
+    from tests.platform.council_support import as_user, meeting
+
+    meetings = [meeting(quorum=q) for q in (1, 2, 3)]
+    director, d_scope = as_user("director")
+    from civicgrid.council import services as council
+
+    for m in meetings[:2]:
+        for inv in m.invitations.all()[: m.quorum]:
+            council.attendance_mark(user=director, scope=d_scope, meeting=m, household_id=inv.household_id)
+    client = Client()
+    client.force_login(director)
+    listed = {row["id"]: row for row in client.get("/api/council/meetings").json()}
+    for m in meetings:
+        present = m.invitations.filter(attended_at__isnull=False).count()
+        assert (listed[m.pk]["invited"], listed[m.pk]["present"], listed[m.pk]["quorum_met"]) == (
+            m.invitations.count(), present, present >= m.quorum)
+    assert sum(1 for m in meetings if listed[m.pk]["quorum_met"]) == 2
+
+
+def test_the_3w_board_read_under_a_common_ancestor_equals_the_board_read_grid_by_grid(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Many grids are read under their common ancestor, once; the cells (what each organisation did, the
+    needs) are those of reading each grid's prefix, for every role that sees the board."""
+    from civicgrid.social import board as board_module
+
+    build()
+
+    def cells(username: str) -> list[tuple[object, ...]]:
+        found = board_module.board(scope=scope_for(user(username)))
+        return [(c.grid.code, c.kind, c.need, sorted((a, sorted(d)) for a, d in c.doing.items()))
+                for c in found.cells]
+
+    roles = ("district", "director", "grid", "orgstaff")
+    by_grid = {}
+    monkeypatch.setattr(board_module, "MANY_GRIDS", 10**6)
+    for username in roles:
+        by_grid[username] = cells(username)
+    monkeypatch.setattr(board_module, "MANY_GRIDS", 0)
+    for username in roles:
+        assert cells(username) == by_grid[username], username
+    assert any(by_grid[r] for r in roles)
