@@ -60,6 +60,8 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from bench_intake import tree_cpu  # CPU of a process tree, from /proc (this folder)
+
 ROOT = Path(__file__).resolve().parent.parent
 DISTRICT = 300_000
 
@@ -138,31 +140,6 @@ def gateway_stats(port: int) -> dict[str, int]:
         return json.loads(r.read())  # type: ignore[no-any-return]
 
 
-# --- CPU of a process tree, from /proc -----------------------------------------------------------------
-def _stat(pid: int) -> tuple[int, list[int]]:
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return int(fields[1]), [int(x) for x in fields[11:15]]  # ppid; utime, stime, cutime, cstime
-
-
-def tree_cpu(roots: list[int]) -> float:
-    """Seconds of CPU used by the processes under ``roots`` (themselves, their reaped children, live ones)."""
-    parents: dict[int, int] = {}
-    times: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                parents[int(entry)], times[int(entry)] = _stat(int(entry))
-            except (OSError, IndexError, ValueError):
-                continue
-    wanted, frontier = set(roots), list(roots)
-    while frontier:
-        pid = frontier.pop()
-        for child, parent in parents.items():
-            if parent == pid and child not in wanted:
-                wanted.add(child)
-                frontier.append(child)
-    return sum(sum(times[p]) for p in wanted if p in times) / os.sysconf("SC_CLK_TCK")
 
 
 def postmaster_pid() -> int | None:
