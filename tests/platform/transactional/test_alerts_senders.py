@@ -64,8 +64,10 @@ def test_two_senders_never_send_one_delivery_twice_and_keep_the_limit_together(s
     for thread in threads:
         thread.join()
     assert errors == []
-    assert FakeGateway.numbers() == Counter(phones)  # every number exactly once
-    assert sorted(r.sent for r in results)[0] > 0 and sum(r.sent for r in results) == HOUSEHOLDS  # both sent
+    # the senders drain the whole outbox: other tests' alerts may have left deliveries waiting in this database
+    ours = set(phones)
+    assert Counter({n: c for n, c in FakeGateway.numbers().items() if n in ours}) == Counter(phones)  # each once
+    assert sorted(r.sent for r in results)[0] > 0 and sum(r.sent for r in results) >= HOUSEHOLDS  # both sent
     states: Any = Counter(Delivery.objects.filter(alert=alert).values_list("state", "attempts"))
     assert states == {("sent", 1): HOUSEHOLDS}
     arrivals = sorted(t for t, batch in FakeGateway.requests for _ in batch)
