@@ -228,17 +228,9 @@ def allocate(
     >>> "explanation" in allocate(requests, stock, explain=False).columns
     False
     """
-    if not isinstance(requests, pd.DataFrame):
-        raise TypeError(f"requests must be a pandas DataFrame, got {type(requests).__name__}")
-    if not isinstance(stock, pd.DataFrame):
-        raise TypeError(f"stock must be a pandas DataFrame, got {type(stock).__name__}")
-    if policy not in POLICIES:
-        raise ValueError(f"unknown policy {policy!r}; choose one of {', '.join(POLICIES)}")
-    if policy == "lottery" and seed is None:
-        raise ValueError("policy 'lottery' needs a seed, so that the draw can be recomputed")
-    data = _encode(requests, stock, life_critical_max_tier=life_critical_max_tier)
-    allocated, level = _solve(data, policy, seed=seed, integral=True)
-    return _result_frame(requests, data, policy, allocated, level, explain=explain)
+    return allocate_each(requests, stock, policies=(policy,), seed=seed,
+                         life_critical_max_tier=life_critical_max_tier,
+                         explain=(policy,) if explain else ())[policy]
 
 
 def allocate_each(
