@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy as _
 
 from civicgrid.core.crypto import EncryptedCharField
 from civicgrid.core.limits import NOTE_CEILING, QUANTITY_CEILING
+from civicgrid.core.packed import PackedJSONField
 from civicgrid.registry.models import Actor, Household, Place
 
 CATEGORIES = {
@@ -201,8 +202,9 @@ class AllocationRound(models.Model):
     seed = models.BigIntegerField(_("seed"))
     days = models.PositiveSmallIntegerField(_("days covered"))
     rule_version = models.CharField(max_length=200)
-    snapshot = models.JSONField()
-    result = models.JSONField()
+    # megabytes for a district round: stored compressed, as jsonb refuses values over 256 MB (core.packed)
+    snapshot = PackedJSONField()
+    result = PackedJSONField()
     metrics = models.JSONField(default=dict)
     fingerprint = models.CharField(max_length=64)
     n_requests = models.PositiveIntegerField(default=0)
