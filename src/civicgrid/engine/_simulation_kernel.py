@@ -239,9 +239,13 @@ class RunOutput:
 HELP_WITHIN_DAYS = 1  # "helped within a day": met the day it arose or the next
 
 
-def daily_gini(depth: npt.NDArray[np.floating], n_zero: int | None = None) -> float:
-    """:func:`civicgrid.engine.equity.gini` of the day's unmet need, sorting only the households
-    with some (the zeros come first in the sorted order, so their ranks are known).
+def daily_gini(depth: npt.NDArray[np.floating], ranks: FloatArray | None = None) -> float:
+    """:func:`civicgrid.engine.equity.gini` of the day's unmet need (``ranks``, if given, is
+    ``np.arange(1, depth.size + 1, dtype=np.float64)``, kept between days).
+
+    The households without unmet need come first in the sorted order, so their ranks are
+    known; the sum runs over the others only (sorting the whole array, mostly zeros, is
+    faster than picking the others out first).
 
     Examples
     --------
@@ -250,13 +254,14 @@ def daily_gini(depth: npt.NDArray[np.floating], n_zero: int | None = None) -> fl
     >>> daily_gini(np.array([0., 0., 0., 4.])), daily_gini(np.array([1., 1.]))
     (0.75, 0.0)
     """
-    positive = np.sort(depth[depth > 0]).astype(np.float64)
+    ordered = np.sort(depth)
+    zeros = int(np.searchsorted(ordered, 0, side="right"))
+    positive = ordered[zeros:].astype(np.float64)
     total = positive.sum()
     if total == 0:
         return float("nan")
     n = depth.size
-    zeros = n - positive.size
-    rank = np.arange(zeros + 1, n + 1, dtype=np.float64)
+    rank = ranks[zeros:] if ranks is not None else np.arange(zeros + 1, n + 1, dtype=np.float64)
     return float((2.0 * (rank @ positive) - (n + 1) * total) / (n * total))
 
 
@@ -291,6 +296,23 @@ class DayPlan:
     report_rate: float
     reachable: BoolArray | None  # [household]; None: no grid cut off
     visits: FloatArray  # [area] visits the working volunteers make
+    kind_covered: BoolArray  # [kind, household]: a provider serves this household this kind
+    # every household that needs a kind has a provider of it (then an open need is a wanted one)
+    all_covered: bool
+    coverage: FloatArray  # [function] share of the households needing it that are covered
+    arrivals: FloatArray | None  # [area * good] whole units arriving at the points (None: none)
+
+
+@dataclass(frozen=True)
+class DueSchedule:
+    """The needs falling due on each day, as positions in ``pending.ravel()`` (kind-major),
+    with the units each adds and its ``tier * 2 + vulnerable`` code; one array for all days,
+    day ``d`` being ``[start[d]:start[d + 1]]``."""
+
+    flat: IntArray
+    units: npt.NDArray[np.int16]
+    code: IntArray
+    start: list[int]
 
 
 @dataclass(frozen=True)
@@ -302,6 +324,16 @@ class _Fixed:
     inv_units: npt.NDArray[np.float32]
     needs_function: BoolArray  # [function, household]
     units_flat: npt.NDArray[np.int16]
+    weight: FloatArray
+    area: IntArray
+    vulnerable_idx: IntArray
+    # per position in ``pending.ravel()`` (kind k, household i): k * 2 + vulnerable[i]
+    kind_vulnerable: npt.NDArray[np.int16]
+    # per position of a good's row: the household's distribution point (area * goods + good)
+    point: IntArray
+    n_needing: npt.NDArray[np.int64]  # [function] households needing it (at least 1)
+    # per kind: the households needing it, their units and ``tier * 2 + vulnerable``
+    has: list[tuple[IntArray, npt.NDArray[np.int16], IntArray]]
 
 
 _FIXED: weakref.WeakKeyDictionary[Population, _Fixed] = weakref.WeakKeyDictionary()
@@ -311,20 +343,134 @@ def _fixed(pop: Population) -> _Fixed:
     found = _FIXED.get(pop)
     if found is None:
         n_kinds = len(KINDS)
+        needs_function = np.stack(
+            [
+                (pop.units[[k for k in range(n_kinds) if KIND_FUNCTION[k] == f]] > 0).any(axis=0)
+                for f in SIM_FUNCTIONS
+            ]
+        )
+        area = pop.area.astype(np.int64)
         found = _Fixed(
             weight_rank=(rank := centred_rank(pop.weight.astype(np.float64))),
             weight_rank32=rank.astype(np.float32),
             inv_units=np.where(pop.units > 0, 1.0 / np.maximum(pop.units, 1), 0.0).astype(np.float32),
-            needs_function=np.stack(
-                [
-                    (pop.units[[k for k in range(n_kinds) if KIND_FUNCTION[k] == f]] > 0).any(axis=0)
-                    for f in SIM_FUNCTIONS
-                ]
-            ),
+            needs_function=needs_function,
             units_flat=np.ascontiguousarray(pop.units).reshape(-1),
+            weight=pop.weight.astype(np.float64),
+            area=area,
+            vulnerable_idx=np.flatnonzero(pop.vulnerable),
+            kind_vulnerable=(
+                np.arange(n_kinds, dtype=np.int16)[:, None] * 2 + pop.vulnerable.astype(np.int16)
+            ).reshape(-1),
+            point=(area * len(GOODS) + np.arange(len(GOODS))[:, None]).reshape(-1),
+            n_needing=np.maximum(needs_function.sum(axis=1), 1),
+            has=[
+                (has := np.flatnonzero(pop.units[k] > 0), pop.units[k, has],
+                 KIND_TIER[k] * 2 + pop.vulnerable[has].astype(np.int64))
+                for k in range(n_kinds)
+            ],
         )
         _FIXED[pop] = found
     return found
+
+
+# covered, kind_covered, all_covered, coverage [function], expected need per day [area, good],
+# then (in a day plan) the visits per area
+_Derived = tuple[BoolArray, BoolArray, bool, FloatArray, FloatArray]
+
+
+def _derive(pop: Population, covered: BoolArray) -> _Derived:
+    """What the day loop reads of a coverage: per kind, whether it is complete, the share of the
+    households needing each function that are covered, and the expected need per day at each
+    point of the households a provider covers."""
+    fixed = _fixed(pop)
+    needs = fixed.needs_function
+    expected = np.zeros((len(pop.areas), len(GOODS)))
+    for g, k in enumerate(GOODS):
+        ok = covered[_KIND_FUNCTION_INDEX[k]]
+        expected[:, g] = np.bincount(
+            fixed.area[ok], weights=pop.units[k, ok] / float(KIND_INTERVAL[k]), minlength=len(pop.areas)
+        )
+    return (
+        covered,
+        covered[_KIND_FUNCTION_INDEX],
+        bool((covered | ~needs).all()),
+        (covered & needs).sum(axis=1) / fixed.n_needing,
+        expected,
+    )
+
+
+@dataclass(frozen=True)
+class _SharedProviders:
+    """What the providers left after some withdrawals and sickness can do (no draws)."""
+
+    available: dict[str, float]  # actor id -> share of its capacity left
+    # per function: whole units per area from the area's own providers, whole units from the
+    # providers serving everywhere, and whether that serves every household needing it
+    capacity: list[tuple[FloatArray, float, bool]]
+    derived: _Derived | None  # when every function has enough: the same for every replication
+
+
+_SHARED: weakref.WeakKeyDictionary[
+    Population, dict[tuple[tuple[str, ...], float], _SharedProviders]
+] = weakref.WeakKeyDictionary()
+
+
+def _shared_providers(pop: Population, removed: tuple[str, ...], sick: float) -> _SharedProviders:
+    per_pop = _SHARED.setdefault(pop, {})
+    found = per_pop.get((removed, sick))
+    if found is not None:
+        return found
+    dependences: dict[tuple[str, str], float] = {}
+    for link in pop.links:
+        key = (link.from_actor, link.to_actor)
+        dependences[key] = dependences.get(key, 0.0) + link.dependence
+    available = availability(actor_ids=[a.id for a in pop.actors], removed=removed, dependences=dependences)
+    n_areas = len(pop.areas)
+    area_index = {a: i for i, a in enumerate(pop.areas)}
+    capacity = []
+    for f, function in enumerate(SIM_FUNCTIONS):
+        needing = _fixed(pop).needs_function[f]
+        demand = np.bincount(pop.area[needing], minlength=n_areas).astype(np.int64)
+        local = np.zeros(n_areas)
+        everywhere = 0.0
+        for actor in pop.actors:
+            units = effective_capacity(
+                capacity=actor.capacities.get(function, 0),
+                available=available[actor.id],
+                volunteer_share=actor.volunteer_share,
+                volunteer_loss=sick,
+            )
+            if units <= 0:
+                continue
+            split = area_capacity_split(actor, units, areas=area_index, demand=demand)
+            if split is None:
+                everywhere += units
+            else:
+                local += split
+        local_units, everywhere_units = np.floor(local + 1e-9), float(np.floor(everywhere + 1e-9))
+        # enough for every household that needs it: the order does not matter
+        enough = bool((local_units >= demand).all() or demand.sum() <= everywhere_units)
+        capacity.append((local_units, everywhere_units, enough))
+    derived = None
+    if all(enough for _, _, enough in capacity):
+        derived = _derive(pop, _fixed(pop).needs_function.copy())
+    found = _SharedProviders(available=available, capacity=capacity, derived=derived)
+    per_pop[(removed, sick)] = found
+    return found
+
+
+def _phases(rng: np.random.Generator, shape: tuple[int, int]) -> npt.NDArray[np.int16]:
+    """``rng.integers(0, 2**15, size=shape, dtype=np.int16)``, the same numbers, ten times faster.
+
+    numpy draws a 16-bit integer below ``2**15`` from the next 16 bits of its 32-bit stream
+    (the low half of a 32-bit draw first, and the low half of a 64-bit draw first), times
+    ``2**15`` over ``2**16`` (Lemire's method, which never rejects for a power of two): the
+    16 bits shifted right by one. ``tests/engine/test_simulation_loop.py`` checks the two agree.
+    """
+    size = shape[0] * shape[1]
+    raw = rng.bit_generator.random_raw((size + 3) // 4).astype("<u8", copy=False)
+    return (raw.view("<u2")[:size] >> 1).astype(np.int16).reshape(shape)
 
 
 class _Setup:
@@ -337,20 +483,21 @@ class _Setup:
         children = np.random.SeedSequence([seed, run]).spawn(len(STREAMS))
         self.rng = {name: np.random.default_rng(s) for name, s in zip(STREAMS, children, strict=True)}
         n, n_areas = population.n, len(population.areas)
-        phase = self.rng["phases"].integers(0, 2**15, size=(len(KINDS), n), dtype=np.int16)
-        # households due on each day of a kind's cycle, by phase (day d: phase (-d) mod interval)
+        phase = _phases(self.rng["phases"], (len(KINDS), n))
+        # households due on each day of a kind's cycle, by phase (day d: phase (-d) mod interval),
+        # and the same as positions in ``pending.ravel()`` with their units and groups
         self.due: list[list[IntArray]] = []
-        for k in range(len(KINDS)):
-            has = np.flatnonzero(population.units[k] > 0)
-            ph = phase[k, has] % KIND_INTERVAL[k]
-            order = np.argsort(ph, kind="stable")
-            bounds = np.searchsorted(ph[order], np.arange(KIND_INTERVAL[k] + 1))
-            self.due.append(
-                [has[order[bounds[p] : bounds[p + 1]]] for p in range(int(KIND_INTERVAL[k]))]
-            )
-        # the same, as positions in ``pending.ravel()`` (row k: kind k), so a day's due needs of
-        # every kind are one array
-        self.due_flat = [[k * n + d for d in per_phase] for k, per_phase in enumerate(self.due)]
+        self._due_parts: list[list[tuple[IntArray, npt.NDArray[np.int16], IntArray]]] = []
+        fixed = self.fixed = _fixed(population)
+        for k, (has, units, code) in enumerate(fixed.has):
+            interval = int(KIND_INTERVAL[k])
+            order = np.argsort(phase[k, has] % KIND_INTERVAL[k], kind="stable")
+            bounds = np.cumsum(np.bincount(phase[k, has] % KIND_INTERVAL[k], minlength=interval)).tolist()
+            ordered, flat, units, code = has[order], has[order] + k * n, units[order], code[order]
+            cuts = list(zip([0, *bounds[:-1]], bounds, strict=True))
+            self.due.append([ordered[a:b] for a, b in cuts])
+            self._due_parts.append([(flat[a:b], units[a:b], code[a:b]) for a, b in cuts])
+        self._schedule: DueSchedule | None = None
         cv = scenario.supply.cv
         shape = (days, n_areas, len(GOODS))
         if cv > 0:
@@ -364,31 +511,62 @@ class _Setup:
         self.phone_seeds = self.rng["phones"].integers(0, 2**63, size=days)
         self.lottery_seeds = self.rng["lottery"].integers(0, 2**63, size=days)
         self._priority: IntArray | None = None  # see priority
-        self._coverage_cache: dict[tuple[tuple[str, ...], float], BoolArray] = {}
-        self._availability_cache: dict[tuple[str, ...], dict[str, float]] = {}
-        self._visit_cache: dict[tuple[tuple[str, ...], float], FloatArray] = {}
         self._plans: list[DayPlan | None] = [None] * days
-        self.fixed = _fixed(population)
+        self._by_key: dict[tuple[tuple[str, ...], float], _Derived] = {}
+        self._reachable: dict[tuple[tuple[bool, ...], tuple[float, ...]], BoolArray | None] = {}
         self.weight_rank = self.fixed.weight_rank
+
+    def schedule(self) -> DueSchedule:
+        """Every day's due needs in one array (computed once, for the first policy)."""
+        if self._schedule is None:
+            parts = [
+                [self._due_parts[k][(-day) % int(KIND_INTERVAL[k])] for k in range(len(KINDS))]
+                for day in range(self.days)
+            ]
+            flat, units, code = ([part[i] for day in parts for part in day] for i in range(3))
+            sizes = [sum(part[0].size for part in day) for day in parts]
+            self._schedule = DueSchedule(
+                flat=np.concatenate(flat), units=np.concatenate(units), code=np.concatenate(code),
+                start=[0, *np.cumsum(sizes).tolist()],
+            )
+        return self._schedule
 
     def plan(self, day: int) -> DayPlan:
         """What day ``day`` is, whatever the policy (computed once, for the first policy)."""
         found = self._plans[day]
         if found is None:
-            removed = self.removed_actors(day)
-            sick = self.sick_share(day)
-            available = self.availability(removed)
-            ratio, self_fetch, report_rate = _day_flags(self.scenario, day)
-            cut = _cut_areas(self, day)
-            key = (removed, sick)
-            if key not in self._visit_cache:
-                self._visit_cache[key] = self.visit_capacity(day, available)
-            found = DayPlan(key=key, covered=self.coverage(removed, sick), ratio=ratio,
-                            self_fetch=self_fetch, report_rate=report_rate,
-                            reachable=~cut[self.population.area] if cut.any() else None,
-                            visits=self._visit_cache[key])
+            events = _timeline(self.population, self.scenario, self.days)[day]
+            key = (events.removed, events.sick)
+            if key not in self._by_key:
+                self._by_key[key] = self._providers(events)
+            covered, kind_covered, all_covered, coverage, expected, visits = self._by_key[key]
+            supply = self.scenario.supply
+            # whole units, so the stock stays whole and the order of the additions is immaterial
+            arrivals = None
+            if day == 0:
+                arrivals = np.rint(expected * supply.initial_days)
+            if day % supply.every == 0:
+                more = np.rint(expected * supply.every * events.ratio * self.supply_noise[day])
+                arrivals = more if arrivals is None else arrivals + more
+            cut_key = (events.cut_named, events.cut_shares)
+            if cut_key not in self._reachable:
+                cut = np.array(events.cut_named, dtype=bool)
+                for share in events.cut_shares:
+                    cut |= self.area_u < share
+                self._reachable[cut_key] = ~cut[self.population.area] if cut.any() else None
+            found = DayPlan(key=key, covered=covered, ratio=events.ratio,
+                            self_fetch=events.self_fetch, report_rate=events.report_rate,
+                            reachable=self._reachable[cut_key], visits=visits,
+                            kind_covered=kind_covered, all_covered=all_covered, coverage=coverage,
+                            arrivals=None if arrivals is None else arrivals.reshape(-1))
             self._plans[day] = found
         return found
+
+    def _providers(self, events: _DayEvents) -> _Derived:
+        """Coverage, expected need and visit capacity under one set of withdrawals and sickness."""
+        shared = _shared_providers(self.population, events.removed, events.sick)
+        derived = shared.derived or _derive(self.population, self.coverage(events.removed, events.sick))
+        return (*derived, self.visit_capacity(events.sick, shared.available))
 
     @property
     def priority(self) -> IntArray:
@@ -401,69 +579,21 @@ class _Setup:
         return self._priority
 
     # ---------------------------------------------------------------- providers and coverage
-    def removed_actors(self, day: int) -> tuple[str, ...]:
-        removed: set[str] = set()
-        for event in self.scenario.events:
-            if event.type == "withdraw" and event.active(day):
-                removed |= _match_actors(self.population, event)
-        return tuple(sorted(removed))
-
-    def availability(self, removed: tuple[str, ...]) -> dict[str, float]:
-        if removed in self._availability_cache:
-            return self._availability_cache[removed]
-        pop = self.population
-        dependences: dict[tuple[str, str], float] = {}
-        for link in pop.links:
-            key = (link.from_actor, link.to_actor)
-            dependences[key] = dependences.get(key, 0.0) + link.dependence
-        found = availability(
-            actor_ids=[a.id for a in pop.actors], removed=removed, dependences=dependences
-        )
-        self._availability_cache[removed] = found
-        return found
-
-    def sick_share(self, day: int) -> float:
-        sick = 0.0
-        for event in self.scenario.events:
-            if event.type == "volunteers_sick" and event.active(day):
-                sick = max(sick, float(event.params["share"]))
-        return sick
-
     def coverage(self, removed: tuple[str, ...], sick: float = 0.0) -> BoolArray:
         """[function, household]: a provider with capacity left serves the household.
 
         As in the governance engine's stress tests: removed actors and what depends on them lose
-        their capacity, and every actor loses ``volunteer_share * sick`` of what remains.
+        their capacity, and every actor loses ``volunteer_share * sick`` of what remains. Where
+        the capacity left falls short, households are served in this replication's priority order.
         """
-        key = (removed, sick)
-        if key in self._coverage_cache:
-            return self._coverage_cache[key]
+        shared = _shared_providers(self.population, removed, sick)
+        if shared.derived is not None:
+            return shared.derived[0]
         pop = self.population
-        available = self.availability(removed)
-        n_areas = len(pop.areas)
-        area_index = {a: i for i, a in enumerate(pop.areas)}
         covered = np.zeros((len(SIM_FUNCTIONS), pop.n), dtype=bool)
-        for f, function in enumerate(SIM_FUNCTIONS):
+        for f, (local, everywhere, enough) in enumerate(shared.capacity):
             needing = self.fixed.needs_function[f]
-            demand = np.bincount(pop.area[needing], minlength=n_areas).astype(np.int64)
-            local = np.zeros(n_areas)
-            everywhere = 0.0
-            for actor in pop.actors:
-                capacity = effective_capacity(
-                    capacity=actor.capacities.get(function, 0),
-                    available=available[actor.id],
-                    volunteer_share=actor.volunteer_share,
-                    volunteer_loss=sick,
-                )
-                if capacity <= 0:
-                    continue
-                split = area_capacity_split(actor, capacity, areas=area_index, demand=demand)
-                if split is None:
-                    everywhere += capacity
-                else:
-                    local += split
-            if (np.floor(local + 1e-9) >= demand).all() or demand.sum() <= np.floor(everywhere + 1e-9):
-                # enough for every household that needs it: the order does not matter
+            if enough:
                 covered[f] = needing
                 continue
             # households in priority order: each area's own providers first, then the providers
@@ -471,18 +601,16 @@ class _Setup:
             ordered_area = pop.area[self.priority]
             needs = needing[self.priority]
             rank_in_area = _rank_within(ordered_area, needs)
-            local_ok = needs & (rank_in_area < np.floor(local + 1e-9)[ordered_area])
+            local_ok = needs & (rank_in_area < local[ordered_area])
             rest = needs & ~local_ok
-            global_ok = rest & (np.cumsum(rest) <= np.floor(everywhere + 1e-9))
+            global_ok = rest & (np.cumsum(rest) <= everywhere)
             cov = np.zeros(pop.n, dtype=bool)
             cov[self.priority] = local_ok | global_ok
             covered[f] = cov
-        self._coverage_cache[key] = covered
         return covered
 
-    def visit_capacity(self, day: int, available: dict[str, float]) -> FloatArray:
+    def visit_capacity(self, sick: float, available: dict[str, float]) -> FloatArray:
         pop = self.population
-        sick = self.sick_share(day)
         share = np.array([available[a.id] for a in pop.actors])[pop.volunteer_actor]
         working = (self.volunteer_u >= sick) & (self.volunteer_keep < share)
         return (
@@ -534,41 +662,78 @@ def _day_flags(scenario: Scenario, day: int) -> tuple[float, bool, float]:
     return ratio, self_fetch, report_rate
 
 
-def _cut_areas(setup: _Setup, day: int) -> BoolArray:
-    pop = setup.population
-    cut = np.zeros(len(pop.areas), dtype=bool)
-    index = {a: i for i, a in enumerate(pop.areas)}
-    for event in setup.scenario.events:
-        if event.type != "cut_off" or not event.active(day):
-            continue
-        for name in event.params.get("areas", ()):
-            if name in index:
-                cut[index[name]] = True
-        if "share" in event.params:
-            cut |= setup.area_u < float(event.params["share"])
-    return cut
+@dataclass(frozen=True)
+class _DayEvents:
+    """A scenario's events on one day, as the day loop reads them (no draws)."""
+
+    removed: tuple[str, ...]  # actors withdrawn
+    sick: float  # share of volunteers sick
+    ratio: float
+    self_fetch: bool
+    report_rate: float
+    cut_named: tuple[bool, ...]  # [area] cut off by name
+    cut_shares: tuple[float, ...]  # shares of areas cut off by a draw
+
+
+# a scenario's days, per population (whose actors and areas the events name): the same for every
+# replication, so computed once (the scenario is held, so its id is not reused while cached)
+_TIMELINES: weakref.WeakKeyDictionary[Population, dict[int, tuple[Scenario, list[_DayEvents]]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _timeline(population: Population, scenario: Scenario, days: int) -> list[_DayEvents]:
+    cached = _TIMELINES.setdefault(population, {}).get(id(scenario))
+    if cached is not None and cached[0] is scenario and len(cached[1]) >= days:
+        return cached[1]
+    index = {a: i for i, a in enumerate(population.areas)}
+    timeline = []
+    for day in range(days):
+        removed: set[str] = set()
+        sick = 0.0
+        named = [False] * len(population.areas)
+        shares: list[float] = []
+        for event in scenario.events:
+            if not event.active(day):
+                continue
+            if event.type == "withdraw":
+                removed |= _match_actors(population, event)
+            elif event.type == "volunteers_sick":
+                sick = max(sick, float(event.params["share"]))
+            elif event.type == "cut_off":
+                for name in event.params.get("areas", ()):
+                    if name in index:
+                        named[index[name]] = True
+                if "share" in event.params:
+                    shares.append(float(event.params["share"]))
+        ratio, self_fetch, report_rate = _day_flags(scenario, day)
+        timeline.append(_DayEvents(removed=tuple(sorted(removed)), sick=sick, ratio=ratio,
+                                   self_fetch=self_fetch, report_rate=report_rate,
+                                   cut_named=tuple(named), cut_shares=tuple(shares)))
+    _TIMELINES[population][id(scenario)] = (scenario, timeline)
+    return timeline
 
 
 def run_policy(setup: _Setup, policy: str) -> RunOutput:
     """Simulate ``setup.days`` days under ``policy``; the draws all come from ``setup``.
 
-    At a few thousand households the day's fixed costs (numpy calls, not their arithmetic) are
-    most of the time: the needs of every kind fall due in one indexed update, every need met in
-    a day is recorded in one call, and what does not depend on the policy (the day's
-    disruptions, coverage, visit capacity) is computed once per replication (:meth:`_Setup.plan`).
+    At ten thousand households a day costs some sixty numpy calls, and their fixed costs, not
+    their arithmetic, are most of the time. So what does not depend on the policy (the day's
+    disruptions, coverage, visit capacity, supply arrivals, the needs falling due) is computed
+    once per replication (:meth:`_Setup.plan`, :meth:`_Setup.schedule`); allocations that every
+    request fits are not sorted (whatever the policy, everyone then gets what they asked for);
+    needs met are counted in one table by the day met and the day arisen, reduced at the end.
     """
-    pop, scenario, days = setup.population, setup.scenario, setup.days
-    n, n_areas, n_kinds = pop.n, len(pop.areas), len(KINDS)
-    n_goods = len(GOODS)
+    pop, days = setup.population, setup.days
+    n, n_areas, n_kinds, n_goods = pop.n, len(pop.areas), len(KINDS), len(GOODS)
     fixed = setup.fixed
+    schedule = setup.schedule()
     pending = np.zeros((n_kinds, n), dtype=np.int16)
     since = np.full((n_kinds, n), -1, dtype=np.int16)
     pending_flat, since_flat = pending.reshape(-1), since.reshape(-1)  # views
-    weight = pop.weight.astype(np.float64)
-    vulnerable = pop.vulnerable
-    vulnerable_idx = np.flatnonzero(vulnerable)
-    area = pop.area.astype(np.int64)
-    stock = np.zeros((n_areas, n_goods))
+    weight, area, vulnerable, vulnerable_idx = fixed.weight, fixed.area, pop.vulnerable, fixed.vulnerable_idx
+    size, can_fetch = pop.size, pop.can_fetch
+    stock = np.zeros(n_areas * n_goods)  # [point]: area * goods + good
     unmet = np.zeros((days, len(GROUPS)), dtype=np.int32)
     served = np.zeros(days, dtype=np.int32)
     unmet_by_area = np.zeros((days, n_areas), dtype=np.int32)
@@ -576,186 +741,144 @@ def run_policy(setup: _Setup, policy: str) -> RunOutput:
     shortfall = np.zeros((days, len(GROUPS)))
     shortfall_days = np.zeros(n, dtype=np.float32)
     inv_units = fixed.inv_units
-    units_flat = fixed.units_flat
     goods_floor_food = pop.size.astype(np.float64)  # one day of food per person (Sphere minimum)
-    needs_function = fixed.needs_function
-    n_needing = np.maximum(needs_function.sum(axis=1), 1)
-    CoverKey = tuple[tuple[str, ...], float]
-    expected_cache: dict[CoverKey, FloatArray] = {}
-    kind_cover_cache: dict[CoverKey, tuple[BoolArray, FloatArray, bool]] = {}
-    no_one = np.zeros(n, dtype=bool)
     goods_rows, service_rows = slice(GOODS[0], GOODS[-1] + 1), slice(SERVICES[0], SERVICES[-1] + 1)
-    tier_rows = [np.flatnonzero(t == KIND_TIER) for t in (0, 1, 2)]
-    tier8 = KIND_TIER.astype(np.int8)[:, None]  # small types: these arrays span the day's askers
-    never = np.int16(np.iinfo(np.int16).max)
-    arisen = np.zeros(days * 6)  # [day, tier, vulnerable], flat
-    # needs met, by the day they arose: [day, kind, vulnerable], flat
-    met_by_start = np.zeros(days * n_kinds * 2)
-    waited_by_start = np.zeros(days * n_kinds * 2)
-    within = np.zeros(days * n_kinds * 2)
+    tier_runs = [_row_runs(np.flatnonzero(t == KIND_TIER)) for t in (0, 1, 2)]
+    arisen = np.zeros((days, 6))  # [day, tier, vulnerable]
+    # needs met: [day met, day arisen * kind * vulnerable]
+    cells = n_kinds * 2
+    met_table = np.zeros((days, days * cells), dtype=np.int64)
     gini_series = np.full(days, np.nan)
     concentration_series = np.full(days, np.nan)
     weight_rank = fixed.weight_rank32
-    intervals = [int(i) for i in KIND_INTERVAL]
-
-    def resolve(flat: IntArray, day: int) -> None:
-        """The needs at ``flat`` (positions in ``pending.ravel()``) met on ``day``."""
-        if flat.size == 0:
-            return
-        k = flat // n
-        who = flat - k * n
-        started = since_flat[flat].astype(np.int64)
-        waited = day - started
-        slot = (started * n_kinds + k) * 2 + vulnerable[who]
-        size = days * n_kinds * 2
-        met_by_start[:] += np.bincount(slot, minlength=size)
-        waited_by_start[:] += np.bincount(slot, weights=waited, minlength=size)
-        within[:] += np.bincount(slot, weights=waited <= HELP_WITHIN_DAYS, minlength=size)
-        since_flat[flat] = -1
+    kind_vulnerable, point_flat = fixed.kind_vulnerable, fixed.point
+    # buffers rewritten every day
+    wanting = np.empty((n_kinds, n), dtype=bool)
+    open_need = np.empty((n_kinds, n), dtype=bool)
+    outstanding = np.empty((n_kinds, n), dtype=np.float32)
+    depth = np.empty(n, dtype=np.float32)
+    visited = np.empty(n, dtype=bool)
+    no_one = np.zeros(n, dtype=bool)
+    ranks = np.arange(1, n + 1, dtype=np.float64)
 
     for day in range(days):
         # needs fall due, every kind at once (a kind's due households are distinct)
-        due = np.concatenate([setup.due_flat[k][(-day) % intervals[k]] for k in range(n_kinds)])
+        lo, hi = schedule.start[day], schedule.start[day + 1]
+        due = schedule.flat[lo:hi]
         before = pending_flat[due]
-        fresh = due[before == 0]
-        since_flat[fresh] = day
-        pending_flat[due] = before + units_flat[due]
-        fresh_kind = fresh // n
-        arisen[day * 6 : day * 6 + 6] += np.bincount(
-            KIND_TIER[fresh_kind] * 2 + vulnerable[fresh - fresh_kind * n], minlength=6
-        )
+        fresh = before == 0
+        since_flat[due[fresh]] = day
+        pending_flat[due] = before + schedule.units[lo:hi]
+        arisen[day] = np.bincount(schedule.code[lo:hi][fresh], minlength=6)
 
         plan = setup.plan(day)
-        key, covered = plan.key, plan.covered
-        if key not in kind_cover_cache:
-            kind_cover_cache[key] = (
-                covered[_KIND_FUNCTION_INDEX],
-                (covered & needs_function).sum(axis=1) / n_needing,
-                bool(covered.all()),
-            )
-        kind_covered, coverage_series[day], everyone_covered = kind_cover_cache[key]
-        ratio, self_fetch, report_rate = plan.ratio, plan.self_fetch, plan.report_rate
-        if key not in expected_cache:
-            # expected need per day at each point of the households a provider covers
-            per_day = np.zeros((n_areas, n_goods))
-            for g, k in enumerate(GOODS):
-                ok = covered[_KIND_FUNCTION_INDEX[k]]
-                per_day[:, g] = np.bincount(
-                    area[ok], weights=pop.units[k, ok] / float(KIND_INTERVAL[k]), minlength=n_areas
-                )
-            expected_cache[key] = per_day
-        expected = expected_cache[key]
-        if day == 0:
-            stock += np.rint(expected * scenario.supply.initial_days)
-        if day % scenario.supply.every == 0:
-            stock += np.rint(expected * scenario.supply.every * ratio * setup.supply_noise[day])
+        coverage_series[day] = plan.coverage
+        if plan.arrivals is not None:
+            stock += plan.arrivals
 
-        wanting = pending > 0
-        wanting &= kind_covered
+        np.greater(pending, 0, out=wanting)
+        if not plan.all_covered:
+            wanting &= plan.kind_covered
         reachable = plan.reachable
         any_goods = wanting[goods_rows].any(axis=0)
         any_service = wanting[service_rows].any(axis=0)
-        fetch = any_goods & pop.can_fetch if self_fetch else no_one
-        if reachable is not None:
-            fetch = fetch & reachable
-        asks = (any_goods & ~fetch) | any_service
+        if plan.self_fetch:
+            fetch = any_goods & can_fetch
+            if reachable is not None:
+                fetch &= reachable
+            asks = any_goods & ~fetch
+            asks |= any_service
+        else:
+            fetch = no_one
+            asks = any_goods | any_service
         if reachable is not None:
             asks &= reachable
-        if report_rate < 1.0:
+        if plan.report_rate < 1.0:
             seen = np.random.default_rng(setup.phone_seeds[day]).random(n, dtype=np.float32)
-            asks &= seen < report_rate
+            asks &= seen < plan.report_rate
 
         who = np.flatnonzero(asks)
         if who.size:
-            visited = np.zeros(n, dtype=bool)
-            # over every household then picked: gathering columns of (kind, household) arrays is
-            # slower than the whole rows; only equity serves by tier (the others never read it)
-            tiers = (np.where(wanting, tier8, np.int8(_NO_TIER)).min(axis=0)[who] if policy == "equity"
-                     else np.zeros(who.size, dtype=np.int8))
-            if everyone_covered:
-                # open needs are exactly those with since >= 0 (-1 otherwise): read as unsigned,
-                # -1 is the largest value, so one pass gives the oldest open need
-                first = since.view(np.uint16).min(axis=0)[who]
+            pool = area[who]
+            asked = np.bincount(pool, minlength=n_areas)
+            if (asked <= plan.visits).all():
+                # every area has a visit for each of its askers: every policy visits them all
+                visited = asks
             else:
-                first = np.where(wanting, since, never).min(axis=0)[who]
-            one = np.ones(who.size)
-            got = policy_fill(
-                pool=area[who],
-                need=one,
-                floor=one,
-                weight=weight[who],
-                tier=tiers.astype(np.int64),
-                time=first.astype(np.float64),
-                stock=plan.visits,
-                policy=policy,
-                seed=int(setup.lottery_seeds[day]),
-            )
-            visited[who[got > 0]] = True
+                visited = _visit(policy, asks, who, pool, asked, wanting, since, weight, plan,
+                                 seed=int(setup.lottery_seeds[day]))
             reached = fetch | visited
         else:
             visited, reached = no_one, fetch
 
         # requests of each good in household order, good after good
-        flat = np.flatnonzero(wanting[goods_rows] & reached) + GOODS[0] * n  # 1-D: faster than 2-D
-        met = flat[:0]
+        flat = np.flatnonzero(wanting[goods_rows] & reached)  # 1-D: faster than 2-D
+        if GOODS[0]:
+            flat += GOODS[0] * n
+        met = flat
         if flat.size:
-            k_of = flat // n
-            hh = flat - k_of * n
             held = pending_flat[flat]
-            need = held.astype(np.float64)
-            # the floor is equity's; fcfs and the lottery read neither floor nor weight
-            floor = np.where(k_of == 0, np.minimum(need, goods_floor_food[hh]), need) if policy == "equity" else need
-            point = area[hh] * n_goods + (k_of - GOODS[0])
-            alloc = policy_fill(
-                pool=point,
-                need=need,
-                floor=floor,
-                weight=weight[hh] if policy not in ("fcfs", "lottery") else need,
-                tier=KIND_TIER[k_of],
-                time=since_flat[flat].astype(np.float64),
-                stock=stock.reshape(-1).copy(),
-                policy=policy,
-                seed=int(setup.lottery_seeds[day]) + 1,
-            )
-            stock -= np.bincount(point, weights=alloc, minlength=n_areas * n_goods).reshape(
-                n_areas, n_goods
-            )
-            left = held - alloc.astype(np.int16)
-            pending_flat[flat] = left
-            met = flat[left == 0]
+            point = point_flat[flat - GOODS[0] * n] if GOODS[0] else point_flat[flat]
+            demand = np.bincount(point, weights=held, minlength=stock.size)
+            if (demand <= stock).all():
+                # every point has enough for all its requests: every policy gives them all
+                stock -= demand
+                pending_flat[flat] = 0
+            else:
+                if policy == "fcfs":
+                    alloc = _fcfs_goods(flat, point, held, demand, stock, since_flat)
+                else:
+                    alloc = _goods(policy, flat, point, held, stock, since_flat, weight,
+                                   goods_floor_food, n=n, seed=int(setup.lottery_seeds[day]) + 1)
+                stock -= np.bincount(point, weights=alloc, minlength=stock.size)
+                left = held - alloc.astype(np.int16)
+                pending_flat[flat] = left
+                met = flat[left == 0]
         if who.size:
-            helped = np.flatnonzero(wanting[service_rows] & visited) + SERVICES[0] * n
+            helped = np.flatnonzero(wanting[service_rows] & visited)
+            helped += SERVICES[0] * n
             pending_flat[helped] = 0
             met = np.concatenate([met, helped])
-        resolve(met, day)
+        if met.size:
+            # by the day the need arose, its kind and the household's group
+            slot = since_flat[met] * cells + kind_vulnerable[met]
+            met_table[day] = np.bincount(slot, minlength=days * cells)
+            since_flat[met] = -1
 
         # unmet need: outstanding need events (a missed food delivery is 1, half of it 0.5);
         # a household is "short" below its survival minimum (a day's food, or any of the rest)
-        outstanding = pending * inv_units
-        depth = outstanding.sum(axis=0)
-        open_need = pending > 0
+        np.multiply(pending, inv_units, out=outstanding)
+        outstanding.sum(axis=0, out=depth)
+        np.greater(pending, 0, out=open_need)
         shortfall_days += depth
-        short = (pending[0] >= pop.size) | open_need[1:].any(axis=0)
+        short = pending[0] >= size
+        short |= open_need[1:].any(axis=0)
         n_short_v = int(np.count_nonzero(short & vulnerable))
         n_short = int(np.count_nonzero(short))
-        unmet[day, :3] = (n_short, n_short_v, n_short - n_short_v)
-        for t, rows in enumerate(tier_rows):
-            unmet[day, 3 + t] = int(np.count_nonzero(open_need[rows].any(axis=0)))
+        row = unmet[day]
+        row[0], row[1], row[2] = n_short, n_short_v, n_short - n_short_v
+        for t, runs in enumerate(tier_runs):
+            row[3 + t] = _count_any(open_need, runs)
         d_v = float(depth[vulnerable_idx].sum())  # the same values as depth[vulnerable], gathered faster
         d_all = float(depth.sum())
-        shortfall[day, :3] = (d_all, d_v, d_all - d_v)
-        per_kind = outstanding.sum(axis=1, dtype=np.float64)
-        shortfall[day, 3:] = [float(per_kind[rows].sum()) for rows in tier_rows]
+        per_kind = outstanding.sum(axis=1, dtype=np.float64).tolist()
+        shortfall[day] = (d_all, d_v, d_all - d_v, *(_fold(per_kind, runs) for runs in tier_runs))
         served[day] = int(np.count_nonzero(reached))
         unmet_by_area[day] = np.bincount(area[short], minlength=n_areas)
         if d_all > 0:
-            gini_series[day] = daily_gini(depth)
+            gini_series[day] = daily_gini(depth, ranks)
             # in float32, as the day's amounts are (a float32 by float64 product would skip BLAS)
             concentration_series[day] = 2.0 * float(depth @ weight_rank) / d_all
 
-    met_by_kind = met_by_start.reshape(days, n_kinds, 2)
-    waited_by_kind = waited_by_start.reshape(days, n_kinds, 2)
-    within_by_kind = within.reshape(days, n_kinds, 2)
+    # needs met, by the day they arose: [day met, day arisen, kind, vulnerable]
+    table = met_table.reshape(days, days, n_kinds, 2)
+    waited_days = np.arange(days)[:, None] - np.arange(days)[None, :]  # [day met, day arisen]
+    met_by_kind = table.sum(axis=0).astype(np.float64)
+    waited_by_kind = (table * waited_days[:, :, None, None]).sum(axis=0).astype(np.float64)
+    within_by_kind = (table * (waited_days <= HELP_WITHIN_DAYS)[:, :, None, None]).sum(axis=0).astype(
+        np.float64
+    )
+    tier_rows = [np.flatnonzero(t == KIND_TIER) for t in (0, 1, 2)]
     unresolved = np.zeros((n_kinds, 2))
     waited_open = np.zeros((days, 3, 2))
     for k in range(n_kinds):
@@ -784,6 +907,151 @@ def run_policy(setup: _Setup, policy: str) -> RunOutput:
         waited_open=waited_open,
         gini=gini_series,
         concentration=concentration_series,
+    )
+
+
+def _row_runs(rows: IntArray) -> list[slice]:
+    """``rows`` (ascending) as runs of consecutive rows, so a reduction over them reads views."""
+    runs: list[slice] = []
+    for r in rows.tolist():
+        if runs and runs[-1].stop == r:
+            runs[-1] = slice(runs[-1].start, r + 1)
+        else:
+            runs.append(slice(r, r + 1))
+    return runs
+
+
+def _count_any(flags: BoolArray, runs: list[slice]) -> int:
+    """Households (columns) with a flag in any of the rows ``runs``."""
+    if not runs:
+        return 0
+    found = flags[runs[0]].any(axis=0)
+    for rows in runs[1:]:
+        found |= flags[rows].any(axis=0)
+    return int(np.count_nonzero(found))
+
+
+def _fold(values: list[float], runs: list[slice]) -> float:
+    """The sum of ``values`` over the rows of ``runs``, left to right: what numpy's sum of those
+    few values gives (it adds fewer than eight values in order)."""
+    total = 0.0
+    for rows in runs:
+        for v in values[rows]:
+            total += v
+    return total
+
+
+def _visit(
+    policy: str, asks: BoolArray, who: IntArray, pool: IntArray, asked: IntArray,
+    wanting: BoolArray, since: npt.NDArray[np.int16], weight: FloatArray, plan: DayPlan, *,
+    seed: int,
+) -> BoolArray:
+    """The households a volunteer visits when some area has fewer visits than askers (``who``,
+    in areas ``pool``; ``asked`` of them in each area): one unit each, by the policy, oldest
+    open need first among equals (:func:`unit_fill`'s order).
+
+    The lottery's tickets are a permutation of all the askers, so it draws for them all. The
+    other policies order each area's askers by their own keys, and an area with a visit for each
+    of its askers visits them all whatever the order: only the short areas are ordered.
+    """
+    visits = plan.visits
+    if policy == "lottery":
+        visited = np.zeros(asks.size, dtype=bool)
+        one = np.ones(who.size)
+        got = policy_fill(pool=pool, need=one, floor=one, weight=weight[who],
+                          tier=np.zeros(who.size, dtype=np.int64), time=np.zeros(who.size),
+                          stock=visits, policy=policy, seed=seed)
+        visited[who[got > 0]] = True
+        return visited
+    short_area = asked > visits
+    in_short = np.flatnonzero(short_area[pool])
+    who, pool = who[in_short], pool[in_short]
+    if policy == "equity":
+        # the lowest tier among the kinds the household wants (tier 0: life-critical first)
+        tiers = np.full(who.size, _NO_TIER, dtype=np.int64)
+        for t in (2, 1, 0):
+            rows = np.flatnonzero(KIND_TIER == t)
+            tiers[wanting[rows][:, who].any(axis=0)] = t
+    else:
+        tiers = np.zeros(who.size, dtype=np.int64)
+    if plan.all_covered:
+        # open needs are exactly those with since >= 0 (-1 otherwise): read as unsigned,
+        # -1 is the largest value, so one pass gives the oldest open need
+        first = since.view(np.uint16).min(axis=0)[who].astype(np.float64)
+    else:
+        first = np.where(wanting, since, np.int16(np.iinfo(np.int16).max)).min(axis=0)[who].astype(
+            np.float64
+        )
+    visited = asks.copy()
+    by_pool = _pool_time_order(pool, first, tier=tiers if policy == "equity" else None,
+                               weight=None if policy == "fcfs" else weight[who])
+    if by_pool is None:
+        one = np.ones(who.size)
+        got = policy_fill(pool=pool, need=one, floor=one, weight=weight[who], tier=tiers,
+                          time=first, stock=visits, policy=policy, seed=seed)
+        visited[who[got == 0]] = False
+        return visited
+    # in that order, an asker is visited while its area has visits left: its position among
+    # the short areas' askers is below the visits of its area plus the askers of those before
+    taken = np.where(short_area, asked, 0)
+    room = visits + (np.cumsum(taken) - taken)
+    unserved = np.arange(who.size) >= room[pool[by_pool]]
+    visited[who[by_pool[unserved]]] = False
+    return visited
+
+
+def _fcfs_goods(
+    flat: IntArray, point: IntArray, held: npt.NDArray[np.int16], demand: FloatArray,
+    stock: FloatArray, since_flat: npt.NDArray[np.int16],
+) -> IntArray:
+    """``fcfs``'s whole units to the requests ``flat`` (at ``point``, for ``held`` units) from
+    ``stock`` (``demand``: the units asked at each point), as :func:`policy_fill` gives them.
+
+    A point with enough gives every request what it asks. The others serve their requests by
+    the day the need arose, then request order; a request gets what is left after those before
+    it in its point, up to what it asks. The amounts are whole numbers, counted as integers.
+    """
+    short = demand > stock
+    alloc = held.astype(np.int64)
+    in_short = np.flatnonzero(short[point])
+    if in_short.size == 0:
+        return alloc
+    p = point[in_short]
+    time = since_flat[flat[in_short]]
+    span = int(time.max()) + 1
+    key = p * span + time
+    # a stable sort keeps the request order within equal keys; on 16-bit keys it is a radix sort
+    order = in_short[np.argsort(key.astype(np.int16) if stock.size * span <= 2**15 else key, kind="stable")]
+    # what each point has for the requests from the short points served before it, in that order
+    asked = np.where(short, demand, 0.0).astype(np.int64)
+    room = stock.astype(np.int64) + (np.cumsum(asked) - asked)
+    wanted = alloc[order]
+    before = np.cumsum(wanted) - wanted
+    alloc[order] = np.minimum(np.maximum(room[point[order]] - before, 0), wanted)
+    return alloc
+
+
+def _goods(
+    policy: str, flat: IntArray, point: IntArray, held: npt.NDArray[np.int16], stock: FloatArray,
+    since_flat: npt.NDArray[np.int16], weight: FloatArray, food_floor: FloatArray, *, n: int,
+    seed: int,
+) -> FloatArray:
+    """Whole units of each point's stock to the requests ``flat`` when some point is short."""
+    k_of = flat // n
+    hh = flat - k_of * n
+    need = held.astype(np.float64)
+    # the floor is equity's; fcfs and the lottery read neither floor nor weight
+    floor = np.where(k_of == 0, np.minimum(need, food_floor[hh]), need) if policy == "equity" else need
+    return policy_fill(
+        pool=point,
+        need=need,
+        floor=floor,
+        weight=weight[hh] if policy not in ("fcfs", "lottery") else need,
+        tier=KIND_TIER[k_of],
+        time=since_flat[flat].astype(np.float64),
+        stock=stock.copy(),
+        policy=policy,
+        seed=seed,
     )
 
 
