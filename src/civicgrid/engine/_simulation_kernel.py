@@ -35,6 +35,7 @@ from civicgrid.engine._simulation_model import (
     area_capacity_split,
 )
 from civicgrid.engine._simulation_scenario import Event, Scenario
+from civicgrid.engine._simulation_stats import DailyNeed, row_runs
 from civicgrid.engine.allocation import _steps
 
 FloatArray = npt.NDArray[np.float64]
@@ -239,32 +240,6 @@ class RunOutput:
 HELP_WITHIN_DAYS = 1  # "helped within a day": met the day it arose or the next
 
 
-def daily_gini(depth: npt.NDArray[np.floating], ranks: FloatArray | None = None) -> float:
-    """:func:`civicgrid.engine.equity.gini` of the day's unmet need (``ranks``, if given, is
-    ``np.arange(1, depth.size + 1, dtype=np.float64)``, kept between days).
-
-    The households without unmet need come first in the sorted order, so their ranks are
-    known; the sum runs over the others only (sorting the whole array, mostly zeros, is
-    faster than picking the others out first).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from civicgrid.engine._simulation_kernel import daily_gini
-    >>> daily_gini(np.array([0., 0., 0., 4.])), daily_gini(np.array([1., 1.]))
-    (0.75, 0.0)
-    """
-    ordered = np.sort(depth)
-    zeros = int(np.searchsorted(ordered, 0, side="right"))
-    positive = ordered[zeros:].astype(np.float64)
-    total = positive.sum()
-    if total == 0:
-        return float("nan")
-    n = depth.size
-    rank = ranks[zeros:] if ranks is not None else np.arange(zeros + 1, n + 1, dtype=np.float64)
-    return float((2.0 * (rank @ positive) - (n + 1) * total) / (n * total))
-
-
 def centred_rank(values: npt.NDArray[np.floating]) -> FloatArray:
     """The fractional rank of ``values`` (ties share their mean rank) minus its mean: the
     concentration index of ``x`` is then ``2 (x @ centred_rank) / x.sum()``, as
@@ -301,18 +276,6 @@ class DayPlan:
     all_covered: bool
     coverage: FloatArray  # [function] share of the households needing it that are covered
     arrivals: FloatArray | None  # [area * good] whole units arriving at the points (None: none)
-
-
-@dataclass(frozen=True)
-class DueSchedule:
-    """The needs falling due on each day, as positions in ``pending.ravel()`` (kind-major),
-    with the units each adds and its ``tier * 2 + vulnerable`` code; one array for all days,
-    day ``d`` being ``[start[d]:start[d + 1]]``."""
-
-    flat: IntArray
-    units: npt.NDArray[np.int16]
-    code: IntArray
-    start: list[int]
 
 
 @dataclass(frozen=True)
@@ -487,7 +450,7 @@ class _Setup:
         # households due on each day of a kind's cycle, by phase (day d: phase (-d) mod interval),
         # and the same as positions in ``pending.ravel()`` with their units and groups
         self.due: list[list[IntArray]] = []
-        self._due_parts: list[list[tuple[IntArray, npt.NDArray[np.int16], IntArray]]] = []
+        self.due_parts: list[list[tuple[IntArray, npt.NDArray[np.int16], IntArray]]] = []
         fixed = self.fixed = _fixed(population)
         for k, (has, units, code) in enumerate(fixed.has):
             interval = int(KIND_INTERVAL[k])
@@ -496,8 +459,7 @@ class _Setup:
             ordered, flat, units, code = has[order], has[order] + k * n, units[order], code[order]
             cuts = list(zip([0, *bounds[:-1]], bounds, strict=True))
             self.due.append([ordered[a:b] for a, b in cuts])
-            self._due_parts.append([(flat[a:b], units[a:b], code[a:b]) for a, b in cuts])
-        self._schedule: DueSchedule | None = None
+            self.due_parts.append([(flat[a:b], units[a:b], code[a:b]) for a, b in cuts])
         cv = scenario.supply.cv
         shape = (days, n_areas, len(GOODS))
         if cv > 0:
@@ -515,21 +477,6 @@ class _Setup:
         self._by_key: dict[tuple[tuple[str, ...], float], _Derived] = {}
         self._reachable: dict[tuple[tuple[bool, ...], tuple[float, ...]], BoolArray | None] = {}
         self.weight_rank = self.fixed.weight_rank
-
-    def schedule(self) -> DueSchedule:
-        """Every day's due needs in one array (computed once, for the first policy)."""
-        if self._schedule is None:
-            parts = [
-                [self._due_parts[k][(-day) % int(KIND_INTERVAL[k])] for k in range(len(KINDS))]
-                for day in range(self.days)
-            ]
-            flat, units, code = ([part[i] for day in parts for part in day] for i in range(3))
-            sizes = [sum(part[0].size for part in day) for day in parts]
-            self._schedule = DueSchedule(
-                flat=np.concatenate(flat), units=np.concatenate(units), code=np.concatenate(code),
-                start=[0, *np.cumsum(sizes).tolist()],
-            )
-        return self._schedule
 
     def plan(self, day: int) -> DayPlan:
         """What day ``day`` is, whatever the policy (computed once, for the first policy)."""
@@ -725,51 +672,41 @@ def run_policy(setup: _Setup, policy: str) -> RunOutput:
     needs met are counted in one table by the day met and the day arisen, reduced at the end.
     """
     pop, days = setup.population, setup.days
-    n, n_areas, n_kinds, n_goods = pop.n, len(pop.areas), len(KINDS), len(GOODS)
+    n, n_areas, n_kinds = pop.n, len(pop.areas), len(KINDS)
     fixed = setup.fixed
-    schedule = setup.schedule()
     pending = np.zeros((n_kinds, n), dtype=np.int16)
     since = np.full((n_kinds, n), -1, dtype=np.int16)
     pending_flat, since_flat = pending.reshape(-1), since.reshape(-1)  # views
-    weight, area, vulnerable, vulnerable_idx = fixed.weight, fixed.area, pop.vulnerable, fixed.vulnerable_idx
-    size, can_fetch = pop.size, pop.can_fetch
-    stock = np.zeros(n_areas * n_goods)  # [point]: area * goods + good
-    unmet = np.zeros((days, len(GROUPS)), dtype=np.int32)
+    weight, area, vulnerable = fixed.weight, fixed.area, pop.vulnerable
+    can_fetch = pop.can_fetch
+    stock = np.zeros(n_areas * len(GOODS))  # [point]: area * goods + good
     served = np.zeros(days, dtype=np.int32)
-    unmet_by_area = np.zeros((days, n_areas), dtype=np.int32)
     coverage_series = np.zeros((days, len(SIM_FUNCTIONS)), dtype=np.float32)
-    shortfall = np.zeros((days, len(GROUPS)))
-    shortfall_days = np.zeros(n, dtype=np.float32)
-    inv_units = fixed.inv_units
     goods_floor_food = pop.size.astype(np.float64)  # one day of food per person (Sphere minimum)
     goods_rows, service_rows = slice(GOODS[0], GOODS[-1] + 1), slice(SERVICES[0], SERVICES[-1] + 1)
-    tier_runs = [_row_runs(np.flatnonzero(t == KIND_TIER)) for t in (0, 1, 2)]
+    need = DailyNeed(days=days, area=area, n_areas=n_areas, vulnerable_idx=fixed.vulnerable_idx,
+                     size=pop.size, inv_units=fixed.inv_units, weight_rank=fixed.weight_rank32,
+                     tier_rows=[row_runs(np.flatnonzero(t == KIND_TIER)) for t in (0, 1, 2)],
+                     n_groups=len(GROUPS))
     arisen = np.zeros((days, 6))  # [day, tier, vulnerable]
     # needs met: [day met, day arisen * kind * vulnerable]
     cells = n_kinds * 2
     met_table = np.zeros((days, days * cells), dtype=np.int64)
-    gini_series = np.full(days, np.nan)
-    concentration_series = np.full(days, np.nan)
-    weight_rank = fixed.weight_rank32
     kind_vulnerable, point_flat = fixed.kind_vulnerable, fixed.point
-    # buffers rewritten every day
-    wanting = np.empty((n_kinds, n), dtype=bool)
-    open_need = np.empty((n_kinds, n), dtype=bool)
-    outstanding = np.empty((n_kinds, n), dtype=np.float32)
-    depth = np.empty(n, dtype=np.float32)
-    visited = np.empty(n, dtype=bool)
+    due_parts = setup.due_parts
+    intervals = [int(i) for i in KIND_INTERVAL]
+    wanting = np.empty((n_kinds, n), dtype=bool)  # rewritten every day
     no_one = np.zeros(n, dtype=bool)
-    ranks = np.arange(1, n + 1, dtype=np.float64)
 
     for day in range(days):
         # needs fall due, every kind at once (a kind's due households are distinct)
-        lo, hi = schedule.start[day], schedule.start[day + 1]
-        due = schedule.flat[lo:hi]
+        parts = [due_parts[k][(-day) % intervals[k]] for k in range(n_kinds)]
+        due = np.concatenate([part[0] for part in parts])
         before = pending_flat[due]
         fresh = before == 0
         since_flat[due[fresh]] = day
-        pending_flat[due] = before + schedule.units[lo:hi]
-        arisen[day] = np.bincount(schedule.code[lo:hi][fresh], minlength=6)
+        pending_flat[due] = before + np.concatenate([part[1] for part in parts])
+        arisen[day] = np.bincount(np.concatenate([part[2] for part in parts])[fresh], minlength=6)
 
         plan = setup.plan(day)
         coverage_series[day] = plan.coverage
@@ -845,30 +782,8 @@ def run_policy(setup: _Setup, policy: str) -> RunOutput:
             met_table[day] = np.bincount(slot, minlength=days * cells)
             since_flat[met] = -1
 
-        # unmet need: outstanding need events (a missed food delivery is 1, half of it 0.5);
-        # a household is "short" below its survival minimum (a day's food, or any of the rest)
-        np.multiply(pending, inv_units, out=outstanding)
-        outstanding.sum(axis=0, out=depth)
-        np.greater(pending, 0, out=open_need)
-        shortfall_days += depth
-        short = pending[0] >= size
-        short |= open_need[1:].any(axis=0)
-        n_short_v = int(np.count_nonzero(short & vulnerable))
-        n_short = int(np.count_nonzero(short))
-        row = unmet[day]
-        row[0], row[1], row[2] = n_short, n_short_v, n_short - n_short_v
-        for t, runs in enumerate(tier_runs):
-            row[3 + t] = _count_any(open_need, runs)
-        d_v = float(depth[vulnerable_idx].sum())  # the same values as depth[vulnerable], gathered faster
-        d_all = float(depth.sum())
-        per_kind = outstanding.sum(axis=1, dtype=np.float64).tolist()
-        shortfall[day] = (d_all, d_v, d_all - d_v, *(_fold(per_kind, runs) for runs in tier_runs))
         served[day] = int(np.count_nonzero(reached))
-        unmet_by_area[day] = np.bincount(area[short], minlength=n_areas)
-        if d_all > 0:
-            gini_series[day] = daily_gini(depth, ranks)
-            # in float32, as the day's amounts are (a float32 by float64 product would skip BLAS)
-            concentration_series[day] = 2.0 * float(depth @ weight_rank) / d_all
+        need.record(pending)
 
     # needs met, by the day they arose: [day met, day arisen, kind, vulnerable]
     table = met_table.reshape(days, days, n_kinds, 2)
@@ -892,53 +807,22 @@ def run_policy(setup: _Setup, policy: str) -> RunOutput:
         ).reshape(days, 2)
     return RunOutput(
         policy=policy,
-        unmet=unmet,
+        unmet=need.unmet,
         served=served,
-        unmet_by_area=unmet_by_area,
+        unmet_by_area=need.unmet_by_area,
         coverage=coverage_series,
         wait_sum=waited_by_kind.sum(axis=0),
         wait_count=met_by_kind.sum(axis=0),
         unresolved=unresolved,
-        shortfall=shortfall,
-        shortfall_days=shortfall_days,
+        shortfall=need.shortfall,
+        shortfall_days=need.shortfall_days,
         arisen=arisen.reshape(days, 3, 2),
         waited=np.stack([waited_by_kind[:, rows].sum(axis=1) for rows in tier_rows], axis=1),
         within=np.stack([within_by_kind[:, rows].sum(axis=1) for rows in tier_rows], axis=1),
         waited_open=waited_open,
-        gini=gini_series,
-        concentration=concentration_series,
+        gini=need.gini,
+        concentration=need.concentration,
     )
-
-
-def _row_runs(rows: IntArray) -> list[slice]:
-    """``rows`` (ascending) as runs of consecutive rows, so a reduction over them reads views."""
-    runs: list[slice] = []
-    for r in rows.tolist():
-        if runs and runs[-1].stop == r:
-            runs[-1] = slice(runs[-1].start, r + 1)
-        else:
-            runs.append(slice(r, r + 1))
-    return runs
-
-
-def _count_any(flags: BoolArray, runs: list[slice]) -> int:
-    """Households (columns) with a flag in any of the rows ``runs``."""
-    if not runs:
-        return 0
-    found = flags[runs[0]].any(axis=0)
-    for rows in runs[1:]:
-        found |= flags[rows].any(axis=0)
-    return int(np.count_nonzero(found))
-
-
-def _fold(values: list[float], runs: list[slice]) -> float:
-    """The sum of ``values`` over the rows of ``runs``, left to right: what numpy's sum of those
-    few values gives (it adds fewer than eight values in order)."""
-    total = 0.0
-    for rows in runs:
-        for v in values[rows]:
-            total += v
-    return total
 
 
 def _visit(
