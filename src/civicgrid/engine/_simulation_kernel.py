@@ -13,6 +13,7 @@ policy of a replication sees the same draws (common random numbers).
 
 from __future__ import annotations
 
+import functools
 import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -295,8 +296,8 @@ class _Fixed:
     # per position of a good's row: the household's distribution point (area * goods + good)
     point: IntArray
     n_needing: npt.NDArray[np.int64]  # [function] households needing it (at least 1)
-    # per kind: the households needing it, their units and ``tier * 2 + vulnerable``
-    has: list[tuple[IntArray, npt.NDArray[np.int16], IntArray]]
+    # per kind: the households needing it and their units
+    has: list[tuple[IntArray, npt.NDArray[np.int16]]]
 
 
 _FIXED: weakref.WeakKeyDictionary[Population, _Fixed] = weakref.WeakKeyDictionary()
@@ -327,11 +328,7 @@ def _fixed(pop: Population) -> _Fixed:
             ).reshape(-1),
             point=(area * len(GOODS) + np.arange(len(GOODS))[:, None]).reshape(-1),
             n_needing=np.maximum(needs_function.sum(axis=1), 1),
-            has=[
-                (has := np.flatnonzero(pop.units[k] > 0), pop.units[k, has],
-                 KIND_TIER[k] * 2 + pop.vulnerable[has].astype(np.int64))
-                for k in range(n_kinds)
-            ],
+            has=[(has := np.flatnonzero(pop.units[k] > 0), pop.units[k, has]) for k in range(n_kinds)],
         )
         _FIXED[pop] = found
     return found
@@ -443,40 +440,59 @@ class _Setup:
         self.population = population
         self.scenario = scenario
         self.days = days
-        children = np.random.SeedSequence([seed, run]).spawn(len(STREAMS))
-        self.rng = {name: np.random.default_rng(s) for name, s in zip(STREAMS, children, strict=True)}
+        self._streams = dict(zip(STREAMS, np.random.SeedSequence([seed, run]).spawn(len(STREAMS)), strict=True))
         n, n_areas = population.n, len(population.areas)
-        phase = _phases(self.rng["phases"], (len(KINDS), n))
+        phase = _phases(self.stream("phases"), (len(KINDS), n))
         # households due on each day of a kind's cycle, by phase (day d: phase (-d) mod interval),
-        # and the same as positions in ``pending.ravel()`` with their units and groups
+        # and the same as positions in ``pending.ravel()`` with their units
         self.due: list[list[IntArray]] = []
-        self.due_parts: list[list[tuple[IntArray, npt.NDArray[np.int16], IntArray]]] = []
+        self.due_parts: list[list[tuple[IntArray, npt.NDArray[np.int16]]]] = []
         fixed = self.fixed = _fixed(population)
-        for k, (has, units, code) in enumerate(fixed.has):
+        for k, (has, units) in enumerate(fixed.has):
             interval = int(KIND_INTERVAL[k])
-            order = np.argsort(phase[k, has] % KIND_INTERVAL[k], kind="stable")
-            bounds = np.cumsum(np.bincount(phase[k, has] % KIND_INTERVAL[k], minlength=interval)).tolist()
-            ordered, flat, units, code = has[order], has[order] + k * n, units[order], code[order]
+            ph = phase[k].take(has) % KIND_INTERVAL[k]
+            order = np.argsort(ph, kind="stable")
+            bounds = np.searchsorted(ph.take(order), np.arange(1, interval + 1)).tolist()
+            ordered, units = has.take(order), units.take(order)
+            flat = ordered + k * n
             cuts = list(zip([0, *bounds[:-1]], bounds, strict=True))
             self.due.append([ordered[a:b] for a, b in cuts])
-            self.due_parts.append([(flat[a:b], units[a:b], code[a:b]) for a, b in cuts])
+            self.due_parts.append([(flat[a:b], units[a:b]) for a, b in cuts])
         cv = scenario.supply.cv
         shape = (days, n_areas, len(GOODS))
         if cv > 0:
             k_shape = 1.0 / cv**2
-            self.supply_noise = self.rng["supply"].gamma(k_shape, 1.0 / k_shape, size=shape)
+            self.supply_noise = self.stream("supply").gamma(k_shape, 1.0 / k_shape, size=shape)
         else:
             self.supply_noise = np.ones(shape)
-        self.volunteer_u = self.rng["volunteers"].random(population.volunteer_area.size)
-        self.volunteer_keep = self.rng["volunteers"].random(population.volunteer_area.size)
-        self.area_u = self.rng["cut_off"].random(n_areas)
-        self.phone_seeds = self.rng["phones"].integers(0, 2**63, size=days)
-        self.lottery_seeds = self.rng["lottery"].integers(0, 2**63, size=days)
+        volunteers = self.stream("volunteers")
+        self.volunteer_u = volunteers.random(population.volunteer_area.size)
+        self.volunteer_keep = volunteers.random(population.volunteer_area.size)
         self._priority: IntArray | None = None  # see priority
         self._plans: list[DayPlan | None] = [None] * days
         self._by_key: dict[tuple[tuple[str, ...], float], _Derived] = {}
         self._reachable: dict[tuple[tuple[bool, ...], tuple[float, ...]], BoolArray | None] = {}
         self.weight_rank = self.fixed.weight_rank
+
+    def stream(self, name: str) -> np.random.Generator:
+        """The replication's generator ``name`` (one of :data:`STREAMS`), made when first asked
+        for: each stream has its own seed, so when a stream is first used changes no draw."""
+        return np.random.default_rng(self._streams[name])
+
+    @functools.cached_property
+    def area_u(self) -> FloatArray:
+        """A draw per area: a cut-off of a share ``s`` of the areas cuts those below ``s``."""
+        return self.stream("cut_off").random(len(self.population.areas))
+
+    @functools.cached_property
+    def phone_seeds(self) -> IntArray:
+        """A seed per day for who can call when phones are down."""
+        return self.stream("phones").integers(0, 2**63, size=self.days)
+
+    @functools.cached_property
+    def lottery_seeds(self) -> IntArray:
+        """A seed per day for the lottery's tickets."""
+        return self.stream("lottery").integers(0, 2**63, size=self.days)
 
     def plan(self, day: int) -> DayPlan:
         """What day ``day`` is, whatever the policy (computed once, for the first policy)."""
@@ -522,7 +538,7 @@ class _Setup:
         needed, from its own stream (so the other draws do not depend on it)."""
         if self._priority is None:
             pop = self.population
-            self._priority = np.lexsort((self.rng["coverage"].random(pop.n), ~pop.vulnerable))
+            self._priority = np.lexsort((self.stream("coverage").random(pop.n), ~pop.vulnerable))
         return self._priority
 
     # ---------------------------------------------------------------- providers and coverage
@@ -688,7 +704,6 @@ def run_policy(setup: _Setup, policy: str) -> RunOutput:
                      size=pop.size, inv_units=fixed.inv_units, weight_rank=fixed.weight_rank32,
                      tier_rows=[row_runs(np.flatnonzero(t == KIND_TIER)) for t in (0, 1, 2)],
                      n_groups=len(GROUPS))
-    arisen = np.zeros((days, 6))  # [day, tier, vulnerable]
     # needs met: [day met, day arisen * kind * vulnerable]
     cells = n_kinds * 2
     met_table = np.zeros((days, days * cells), dtype=np.int64)
@@ -706,7 +721,6 @@ def run_policy(setup: _Setup, policy: str) -> RunOutput:
         fresh = before == 0
         since_flat[due[fresh]] = day
         pending_flat[due] = before + np.concatenate([part[1] for part in parts])
-        arisen[day] = np.bincount(np.concatenate([part[2] for part in parts])[fresh], minlength=6)
 
         plan = setup.plan(day)
         coverage_series[day] = plan.coverage
@@ -743,7 +757,7 @@ def run_policy(setup: _Setup, policy: str) -> RunOutput:
                 visited = asks
             else:
                 visited = _visit(policy, asks, who, pool, asked, wanting, since, weight, plan,
-                                 seed=int(setup.lottery_seeds[day]))
+                                 seed=int(setup.lottery_seeds[day]) if policy == "lottery" else 0)
             reached = fetch | visited
         else:
             visited, reached = no_one, fetch
@@ -764,10 +778,12 @@ def run_policy(setup: _Setup, policy: str) -> RunOutput:
             else:
                 if policy == "fcfs":
                     alloc = _fcfs_goods(flat, point, held, demand, stock, since_flat)
+                    # a point short of stock hands out all of it, the others what was asked
+                    stock -= np.minimum(demand, stock)
                 else:
-                    alloc = _goods(policy, flat, point, held, stock, since_flat, weight,
-                                   goods_floor_food, n=n, seed=int(setup.lottery_seeds[day]) + 1)
-                stock -= np.bincount(point, weights=alloc, minlength=stock.size)
+                    alloc = _goods(policy, flat, point, held, stock, since_flat, weight, goods_floor_food,
+                                   n=n, seed=int(setup.lottery_seeds[day]) + 1 if policy == "lottery" else 0)
+                    stock -= np.bincount(point, weights=alloc, minlength=stock.size)
                 left = held - alloc.astype(np.int16)
                 pending_flat[flat] = left
                 met = flat[left == 0]
@@ -788,7 +804,8 @@ def run_policy(setup: _Setup, policy: str) -> RunOutput:
     # needs met, by the day they arose: [day met, day arisen, kind, vulnerable]
     table = met_table.reshape(days, days, n_kinds, 2)
     waited_days = np.arange(days)[:, None] - np.arange(days)[None, :]  # [day met, day arisen]
-    met_by_kind = table.sum(axis=0).astype(np.float64)
+    met_by_start = table.sum(axis=0)  # [day arisen, kind, vulnerable]
+    met_by_kind = met_by_start.astype(np.float64)
     waited_by_kind = (table * waited_days[:, :, None, None]).sum(axis=0).astype(np.float64)
     within_by_kind = (table * (waited_days <= HELP_WITHIN_DAYS)[:, :, None, None]).sum(axis=0).astype(
         np.float64
@@ -796,15 +813,20 @@ def run_policy(setup: _Setup, policy: str) -> RunOutput:
     tier_rows = [np.flatnonzero(t == KIND_TIER) for t in (0, 1, 2)]
     unresolved = np.zeros((n_kinds, 2))
     waited_open = np.zeros((days, 3, 2))
+    # every need that arose was met on some day or is still open: counting both by the day it
+    # arose counts the needs that arose
+    arisen = np.zeros((days, 3, 2))
     for k in range(n_kinds):
         still = since[k] >= 0
         unresolved[k, 1] = np.count_nonzero(still & vulnerable)
         unresolved[k, 0] = np.count_nonzero(still & ~vulnerable)
         open_ = np.flatnonzero(still)
         started = since[k, open_].astype(np.int64)
-        waited_open[:, KIND_TIER[k], :] += np.bincount(
-            started * 2 + vulnerable[open_], weights=days - started, minlength=days * 2
-        ).reshape(days, 2)
+        slot = started * 2 + vulnerable[open_]
+        waited_open[:, KIND_TIER[k], :] += np.bincount(slot, weights=days - started, minlength=days * 2).reshape(
+            days, 2
+        )
+        arisen[:, KIND_TIER[k], :] += met_by_start[:, k, :] + np.bincount(slot, minlength=days * 2).reshape(days, 2)
     return RunOutput(
         policy=policy,
         unmet=need.unmet,
@@ -816,7 +838,7 @@ def run_policy(setup: _Setup, policy: str) -> RunOutput:
         unresolved=unresolved,
         shortfall=need.shortfall,
         shortfall_days=need.shortfall_days,
-        arisen=arisen.reshape(days, 3, 2),
+        arisen=arisen,
         waited=np.stack([waited_by_kind[:, rows].sum(axis=1) for rows in tier_rows], axis=1),
         within=np.stack([within_by_kind[:, rows].sum(axis=1) for rows in tier_rows], axis=1),
         waited_open=waited_open,
