@@ -337,6 +337,7 @@ def _fixed(pop: Population) -> _Fixed:
 # covered, kind_covered, all_covered, coverage [function], expected need per day [area, good],
 # then (in a day plan) the visits per area
 _Derived = tuple[BoolArray, BoolArray, bool, FloatArray, FloatArray]
+_Providers = tuple[BoolArray, BoolArray, bool, FloatArray, FloatArray, FloatArray]
 
 
 def _derive(pop: Population, covered: BoolArray) -> _Derived:
@@ -470,7 +471,7 @@ class _Setup:
         self.volunteer_keep = volunteers.random(population.volunteer_area.size)
         self._priority: IntArray | None = None  # see priority
         self._plans: list[DayPlan | None] = [None] * days
-        self._by_key: dict[tuple[tuple[str, ...], float], _Derived] = {}
+        self._by_key: dict[tuple[tuple[str, ...], float], _Providers] = {}
         self._reachable: dict[tuple[tuple[bool, ...], tuple[float, ...]], BoolArray | None] = {}
         self.weight_rank = self.fixed.weight_rank
 
@@ -525,7 +526,7 @@ class _Setup:
             self._plans[day] = found
         return found
 
-    def _providers(self, events: _DayEvents) -> _Derived:
+    def _providers(self, events: _DayEvents) -> _Providers:
         """Coverage, expected need and visit capacity under one set of withdrawals and sickness."""
         shared = _shared_providers(self.population, events.removed, events.sick)
         derived = shared.derived or _derive(self.population, self.coverage(events.removed, events.sick))
@@ -741,7 +742,7 @@ def run_policy(setup: _Setup, policy: str) -> RunOutput:
             asks |= any_service
         else:
             fetch = no_one
-            asks = any_goods | any_service
+            asks = np.logical_or(any_goods, any_service)
         if reachable is not None:
             asks &= reachable
         if plan.report_rate < 1.0:
@@ -770,12 +771,13 @@ def run_policy(setup: _Setup, policy: str) -> RunOutput:
         if flat.size:
             held = pending_flat[flat]
             point = point_flat[flat - GOODS[0] * n] if GOODS[0] else point_flat[flat]
-            demand = np.bincount(point, weights=held, minlength=stock.size)
+            demand = np.bincount(point, weights=held, minlength=stock.size).astype(np.float64, copy=False)
             if (demand <= stock).all():
                 # every point has enough for all its requests: every policy gives them all
                 stock -= demand
                 pending_flat[flat] = 0
             else:
+                alloc: npt.NDArray[np.int64] | FloatArray
                 if policy == "fcfs":
                     alloc = _fcfs_goods(flat, point, held, demand, stock, since_flat)
                     # a point short of stock hands out all of it, the others what was asked
@@ -876,7 +878,7 @@ def _visit(
         # the lowest tier among the kinds the household wants (tier 0: life-critical first)
         tiers = np.full(who.size, _NO_TIER, dtype=np.int64)
         for t in (2, 1, 0):
-            rows = np.flatnonzero(KIND_TIER == t)
+            rows = np.flatnonzero(t == KIND_TIER)
             tiers[wanting[rows][:, who].any(axis=0)] = t
     else:
         tiers = np.zeros(who.size, dtype=np.int64)
