@@ -272,7 +272,8 @@ class DayPlan:
     report_rate: float
     reachable: BoolArray | None  # [household]; None: no grid cut off
     visits: FloatArray  # [area] visits the working volunteers make
-    kind_covered: BoolArray  # [kind, household]: a provider serves this household this kind
+    # [kind, household]: a provider serves this household this kind (None: all_covered)
+    kind_covered: BoolArray | None
     # every household that needs a kind has a provider of it (then an open need is a wanted one)
     all_covered: bool
     coverage: FloatArray  # [function] share of the households needing it that are covered
@@ -292,12 +293,12 @@ class _Fixed:
     area: IntArray
     vulnerable_idx: IntArray
     # per position in ``pending.ravel()`` (kind k, household i): k * 2 + vulnerable[i]
-    kind_vulnerable: npt.NDArray[np.int16]
+    kind_vulnerable: npt.NDArray[np.int8]
     # per position of a good's row: the household's distribution point (area * goods + good)
-    point: IntArray
+    point: npt.NDArray[np.integer]
     n_needing: npt.NDArray[np.int64]  # [function] households needing it (at least 1)
     # per kind: the households needing it and their units
-    has: list[tuple[IntArray, npt.NDArray[np.int16]]]
+    has: list[tuple[npt.NDArray[np.int32], npt.NDArray[np.int16]]]
 
 
 _FIXED: weakref.WeakKeyDictionary[Population, _Fixed] = weakref.WeakKeyDictionary()
@@ -324,11 +325,15 @@ def _fixed(pop: Population) -> _Fixed:
             area=area,
             vulnerable_idx=np.flatnonzero(pop.vulnerable),
             kind_vulnerable=(
-                np.arange(n_kinds, dtype=np.int16)[:, None] * 2 + pop.vulnerable.astype(np.int16)
+                np.arange(n_kinds, dtype=np.int8)[:, None] * 2 + pop.vulnerable.astype(np.int8)
             ).reshape(-1),
-            point=(area * len(GOODS) + np.arange(len(GOODS))[:, None]).reshape(-1),
+            # small types: these arrays span every household and kind (a million households: tens of MB)
+            point=(area * len(GOODS) + np.arange(len(GOODS))[:, None]).reshape(-1).astype(
+                np.int16 if len(pop.areas) * len(GOODS) <= 2**15 else np.int32
+            ),
             n_needing=np.maximum(needs_function.sum(axis=1), 1),
-            has=[(has := np.flatnonzero(pop.units[k] > 0), pop.units[k, has]) for k in range(n_kinds)],
+            has=[(has := np.flatnonzero(pop.units[k] > 0).astype(np.int32), pop.units[k, has])
+                 for k in range(n_kinds)],
         )
         _FIXED[pop] = found
     return found
@@ -336,8 +341,8 @@ def _fixed(pop: Population) -> _Fixed:
 
 # covered, kind_covered, all_covered, coverage [function], expected need per day [area, good],
 # then (in a day plan) the visits per area
-_Derived = tuple[BoolArray, BoolArray, bool, FloatArray, FloatArray]
-_Providers = tuple[BoolArray, BoolArray, bool, FloatArray, FloatArray, FloatArray]
+_Derived = tuple[BoolArray, BoolArray | None, bool, FloatArray, FloatArray]
+_Providers = tuple[BoolArray, BoolArray | None, bool, FloatArray, FloatArray, FloatArray]
 
 
 def _derive(pop: Population, covered: BoolArray) -> _Derived:
@@ -352,10 +357,11 @@ def _derive(pop: Population, covered: BoolArray) -> _Derived:
         expected[:, g] = np.bincount(
             fixed.area[ok], weights=pop.units[k, ok] / float(KIND_INTERVAL[k]), minlength=len(pop.areas)
         )
+    complete = bool((covered | ~needs).all())
     return (
         covered,
-        covered[_KIND_FUNCTION_INDEX],
-        bool((covered | ~needs).all()),
+        None if complete else covered[_KIND_FUNCTION_INDEX],
+        complete,
         (covered & needs).sum(axis=1) / fixed.n_needing,
         expected,
     )
@@ -415,7 +421,7 @@ def _shared_providers(pop: Population, removed: tuple[str, ...], sick: float) ->
         capacity.append((local_units, everywhere_units, enough))
     derived = None
     if all(enough for _, _, enough in capacity):
-        derived = _derive(pop, _fixed(pop).needs_function.copy())
+        derived = _derive(pop, _fixed(pop).needs_function)  # read only, as every coverage
     found = _SharedProviders(available=available, capacity=capacity, derived=derived)
     per_pop[(removed, sick)] = found
     return found
@@ -430,8 +436,9 @@ def _phases(rng: np.random.Generator, shape: tuple[int, int]) -> npt.NDArray[np.
     16 bits shifted right by one. ``tests/engine/test_simulation_loop.py`` checks the two agree.
     """
     size = shape[0] * shape[1]
-    raw = rng.bit_generator.random_raw((size + 3) // 4).astype("<u8", copy=False)
-    return (raw.view("<u2")[:size] >> 1).astype(np.int16).reshape(shape)
+    bits = rng.bit_generator.random_raw((size + 3) // 4).astype("<u8", copy=False).view("<u2")[:size]
+    np.right_shift(bits, 1, out=bits)  # in place: below 2**15, the same bits as an int16
+    return bits.view(np.int16).reshape(shape)
 
 
 class _Setup:
@@ -446,8 +453,8 @@ class _Setup:
         phase = _phases(self.stream("phases"), (len(KINDS), n))
         # households due on each day of a kind's cycle, by phase (day d: phase (-d) mod interval),
         # and the same as positions in ``pending.ravel()`` with their units
-        self.due: list[list[IntArray]] = []
-        self.due_parts: list[list[tuple[IntArray, npt.NDArray[np.int16]]]] = []
+        self.due: list[list[npt.NDArray[np.int32]]] = []
+        self.due_parts: list[list[tuple[npt.NDArray[np.int32], npt.NDArray[np.int16]]]] = []
         fixed = self.fixed = _fixed(population)
         for k, (has, units) in enumerate(fixed.has):
             interval = int(KIND_INTERVAL[k])
@@ -729,7 +736,7 @@ def run_policy(setup: _Setup, policy: str) -> RunOutput:
             stock += plan.arrivals
 
         np.greater(pending, 0, out=wanting)
-        if not plan.all_covered:
+        if plan.kind_covered is not None:
             wanting &= plan.kind_covered
         reachable = plan.reachable
         any_goods = wanting[goods_rows].any(axis=0)
@@ -909,7 +916,7 @@ def _visit(
 
 
 def _fcfs_goods(
-    flat: IntArray, point: IntArray, held: npt.NDArray[np.int16], demand: FloatArray,
+    flat: IntArray, point: npt.NDArray[np.integer], held: npt.NDArray[np.int16], demand: FloatArray,
     stock: FloatArray, since_flat: npt.NDArray[np.int16],
 ) -> IntArray:
     """``fcfs``'s whole units to the requests ``flat`` (at ``point``, for ``held`` units) from
@@ -927,7 +934,7 @@ def _fcfs_goods(
     p = point[in_short]
     time = since_flat[flat[in_short]]
     span = int(time.max()) + 1
-    key = p * span + time
+    key = p.astype(np.int64) * span + time
     # a stable sort keeps the request order within equal keys; on 16-bit keys it is a radix sort
     order = in_short[np.argsort(key.astype(np.int16) if stock.size * span <= 2**15 else key, kind="stable")]
     # what each point has for the requests from the short points served before it, in that order
@@ -940,7 +947,7 @@ def _fcfs_goods(
 
 
 def _goods(
-    policy: str, flat: IntArray, point: IntArray, held: npt.NDArray[np.int16], stock: FloatArray,
+    policy: str, flat: IntArray, point: npt.NDArray[np.integer], held: npt.NDArray[np.int16], stock: FloatArray,
     since_flat: npt.NDArray[np.int16], weight: FloatArray, food_floor: FloatArray, *, n: int,
     seed: int,
 ) -> FloatArray:
@@ -951,7 +958,7 @@ def _goods(
     # the floor is equity's; fcfs and the lottery read neither floor nor weight
     floor = np.where(k_of == 0, np.minimum(need, food_floor[hh]), need) if policy == "equity" else need
     return policy_fill(
-        pool=point,
+        pool=point.astype(np.int64),
         need=need,
         floor=floor,
         weight=weight[hh] if policy not in ("fcfs", "lottery") else need,

@@ -45,7 +45,6 @@ class DailyNeed:
         self.area_ends = (
             np.searchsorted(area, np.arange(1, n_areas + 1)) if bool((np.diff(area) >= 0).all()) else None
         )
-        self.ranks = np.arange(1, n + 1, dtype=np.float64)
         self.day = 0
         self.unmet = np.zeros((days, n_groups), dtype=np.int32)
         self.shortfall = np.zeros((days, n_groups))
@@ -92,14 +91,14 @@ class DailyNeed:
         per_kind = outstanding.sum(axis=1, dtype=np.float64).tolist()
         self.shortfall[day] = (d_all, d_v, d_all - d_v, *(_fold(per_kind, runs) for runs in self.tier_rows))
         if d_all > 0:
-            self.gini[day] = _gini(depth, self.ranks)
+            self.gini[day] = _gini(depth)
             # in float32, as the day's amounts are (a float32 by float64 product would skip BLAS)
             self.concentration[day] = 2.0 * float(depth @ self.weight_rank) / d_all
         self.day += 1
 
 
-def _gini(depth: npt.NDArray[np.floating], ranks: FloatArray) -> float:
-    """:func:`civicgrid.engine.equity.gini` of the day's unmet need (``ranks``: 1 to n as floats).
+def _gini(depth: npt.NDArray[np.floating]) -> float:
+    """:func:`civicgrid.engine.equity.gini` of the day's unmet need.
 
     The households without unmet need come first in the sorted order, so their ranks are known;
     the sum runs over the others only (sorting the whole array, mostly zeros, is faster than
@@ -108,7 +107,7 @@ def _gini(depth: npt.NDArray[np.floating], ranks: FloatArray) -> float:
     Examples
     --------
     >>> import numpy as np
-    >>> _gini(np.array([0., 0., 0., 4.]), np.arange(1., 5.)), _gini(np.array([1., 1.]), np.arange(1., 3.))
+    >>> _gini(np.array([0., 0., 0., 4.])), _gini(np.array([1., 1.]))
     (0.75, 0.0)
     """
     ordered = np.sort(depth)
@@ -118,7 +117,8 @@ def _gini(depth: npt.NDArray[np.floating], ranks: FloatArray) -> float:
     if total == 0:
         return float("nan")
     n = depth.size
-    return float((2.0 * (ranks[zeros:] @ positive) - (n + 1) * total) / (n * total))
+    rank = np.arange(zeros + 1, n + 1, dtype=np.float64)
+    return float((2.0 * (rank @ positive) - (n + 1) * total) / (n * total))
 
 
 def _fold(values: list[float], runs: list[slice]) -> float:
