@@ -6,12 +6,14 @@ withdrawals, every policy."""
 from __future__ import annotations
 
 import dataclasses
+import math
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from civicgrid.engine._simulation_kernel import _phases, run_replication
+from civicgrid.engine._simulation_stats import exact_in_any_order
 from civicgrid.engine.governance import ActorInput, load_governance_fixture
 from civicgrid.engine.simulation import (
     bundled_scenarios,
@@ -89,3 +91,21 @@ def test_phases_are_numpys_bounded_integers(shape: tuple[int, int]) -> None:
         got = _phases(np.random.default_rng(seed), shape)
         assert got.dtype == want.dtype
         np.testing.assert_array_equal(got, want)
+
+
+def test_a_sum_said_to_be_exact_is_the_same_in_every_order() -> None:
+    rng = np.random.default_rng(3)
+    checked = 0
+    for _ in range(200):
+        count, events, max_units = int(rng.integers(1, 5000)), int(rng.integers(1, 40)), int(rng.integers(1, 40))
+        if not exact_in_any_order(count=count, events=events, max_units=max_units):
+            continue
+        units = rng.integers(1, max_units + 1, count)
+        held = rng.integers(1, events * units + 1)
+        amounts = held.astype(np.int16) * (1.0 / units).astype(np.float32)  # as the day loop computes them
+        assert amounts.dtype == np.float32
+        exact = math.fsum(amounts.astype(np.float64).tolist())
+        for order in (amounts, amounts[::-1], np.sort(amounts), rng.permutation(amounts)):
+            assert float(order.sum(dtype=np.float64)) == exact
+        checked += 1
+    assert checked > 100

@@ -711,7 +711,8 @@ def run_policy(setup: _Setup, policy: str) -> RunOutput:
     need = DailyNeed(days=days, area=area, n_areas=n_areas, vulnerable_idx=fixed.vulnerable_idx,
                      size=pop.size, inv_units=fixed.inv_units, weight_rank=fixed.weight_rank32,
                      tier_rows=[row_runs(np.flatnonzero(t == KIND_TIER)) for t in (0, 1, 2)],
-                     n_groups=len(GROUPS))
+                     n_groups=len(GROUPS), needing=fixed.has,
+                     intervals=[int(i) for i in KIND_INTERVAL])
     # needs met: [day met, day arisen * kind * vulnerable]
     cells = n_kinds * 2
     met_table = np.zeros((days, days * cells), dtype=np.int64)

@@ -10,6 +10,9 @@ gathered in household order). Counts are integers, so any way of counting gives 
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
+
 import numpy as np
 import numpy.typing as npt
 
@@ -21,7 +24,8 @@ class DailyNeed:
     """Unmet need per day: households short, outstanding need events, Gini and concentration.
 
     ``tier_rows``: for tiers 0, 1 and 2, the kinds (rows of ``pending``) of that tier, as runs
-    of consecutive rows. The outputs are those of :class:`~civicgrid.engine._simulation_kernel.RunOutput`.
+    of consecutive rows. ``needing``: per kind, the households needing it and their units per
+    need event; ``intervals``: per kind, the days between two need events. The outputs are those of :class:`~civicgrid.engine._simulation_kernel.RunOutput`.
     """
 
     def __init__(
@@ -36,8 +40,21 @@ class DailyNeed:
         weight_rank: npt.NDArray[np.float32],
         tier_rows: list[list[slice]],
         n_groups: int,
+        needing: Sequence[tuple[npt.NDArray[np.int32], npt.NDArray[np.int16]]],
+        intervals: list[int],
     ) -> None:
         n_kinds, n = inv_units.shape
+        # a kind few households need is summed over those households only, when that gives the
+        # same sum: when the sum is exact whatever the order (:func:`exact_in_any_order`)
+        max_units = [int(units.max()) if units.size else 1 for _, units in needing]
+        self.few = [
+            (k, needing[k][0]) for k in range(n_kinds)
+            if 4 * needing[k][0].size < n
+            and exact_in_any_order(count=needing[k][0].size, events=days // intervals[k] + 1,
+                                   max_units=max_units[k])
+        ]
+        few = {k for k, _ in self.few}
+        self.many = [k for k in range(n_kinds) if k not in few]
         self.area, self.n_areas, self.vulnerable_idx, self.size = area, n_areas, vulnerable_idx, size
         self.inv_units, self.weight_rank, self.tier_rows = inv_units, weight_rank, tier_rows
         # households sorted by area (as synthetic and most registry populations are): counts per
@@ -88,13 +105,40 @@ class DailyNeed:
             self.unmet_by_area[day] = np.bincount(self.area[short], minlength=self.n_areas)
         d_all = float(depth.sum())
         d_v = float(depth.take(self.vulnerable_idx).sum())
-        per_kind = outstanding.sum(axis=1, dtype=np.float64).tolist()
+        if self.few:
+            per_kind = [0.0] * len(outstanding)
+            for k in self.many:
+                per_kind[k] = float(outstanding[k].sum(dtype=np.float64))
+            for k, needing in self.few:
+                per_kind[k] = float(outstanding[k].take(needing).sum(dtype=np.float64))
+        else:
+            per_kind = outstanding.sum(axis=1, dtype=np.float64).tolist()
         self.shortfall[day] = (d_all, d_v, d_all - d_v, *(_fold(per_kind, runs) for runs in self.tier_rows))
         if d_all > 0:
             self.gini[day] = _gini(depth)
             # in float32, as the day's amounts are (a float32 by float64 product would skip BLAS)
             self.concentration[day] = 2.0 * float(depth @ self.weight_rank) / d_all
         self.day += 1
+
+
+def exact_in_any_order(*, count: int, events: int, max_units: int) -> bool:
+    """Whether a float64 sum of ``count`` float32 amounts ``p * float32(1 / u)`` (``u`` whole,
+    up to ``max_units``; ``p`` whole, from 1 to ``events * u``) is exact whatever the order.
+
+    Each amount is at least about ``1 / max_units``, so a multiple of ``2**(e - 23)`` with
+    ``e = floor(log2(0.99 / max_units))`` (24-bit mantissa); a float64 holds every multiple of
+    that below ``2**(53 + e - 23)``, and every partial sum (of amounts at most about ``events``)
+    is below ``count * events``.
+
+    Examples
+    --------
+    >>> exact_in_any_order(count=500, events=16, max_units=2)
+    True
+    >>> exact_in_any_order(count=10**9, events=366, max_units=30_000)
+    False
+    """
+    e = math.floor(math.log2(0.99 / max_units))
+    return count * events * 1.001 < 2.0 ** (30 + e)
 
 
 def _gini(depth: npt.NDArray[np.floating]) -> float:
