@@ -16,16 +16,10 @@ import numpy.typing as npt
 
 from civicgrid.engine._governance import availability, effective_capacity
 from civicgrid.engine._simulation_kernel import (
-    _KIND_FUNCTION_INDEX,
     _NO_TIER,
     GROUPS,
     HELP_WITHIN_DAYS,
-    STREAMS,
     RunOutput,
-    _day_flags,
-    _fixed,
-    _match_actors,
-    _rank_within,
     policy_fill,
 )
 from civicgrid.engine._simulation_model import (
@@ -40,6 +34,14 @@ from civicgrid.engine._simulation_model import (
     area_capacity_split,
 )
 from civicgrid.engine._simulation_scenario import Scenario
+from civicgrid.engine._simulation_setup import (
+    _KIND_FUNCTION_INDEX,
+    STREAMS,
+    _day_flags,
+    _fixed,
+    _match_actors,
+    _rank_within,
+)
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]

@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from civicgrid.engine._simulation_kernel import _phases, run_replication
+from civicgrid.engine._simulation_kernel import run_replication
+from civicgrid.engine._simulation_setup import _phases
 from civicgrid.engine._simulation_stats import exact_in_any_order
 from civicgrid.engine.governance import ActorInput, load_governance_fixture
 from civicgrid.engine.simulation import (
