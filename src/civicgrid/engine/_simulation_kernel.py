@@ -319,7 +319,7 @@ def run_policy(setup: _Setup, policy: str) -> RunOutput:
 
         who = np.flatnonzero(asks)
         if who.size:
-            pool = area[who]
+            pool = area.take(who)
             asked = np.bincount(pool, minlength=n_areas)
             if (asked <= plan.visits).all():
                 # every area has a visit for each of its askers: every policy visits them all
@@ -345,16 +345,15 @@ def run_policy(setup: _Setup, policy: str) -> RunOutput:
                 stock -= demand
                 pending_flat[flat] = 0
             else:
-                alloc: npt.NDArray[np.int64] | FloatArray
                 if policy == "fcfs":
-                    alloc = _fcfs_goods(flat, point, held, demand, stock, since_flat)
+                    left = _fcfs_left(flat, point, held, demand, stock, since_flat)
                     # a point short of stock hands out all of it, the others what was asked
                     stock -= np.minimum(demand, stock)
                 else:
                     alloc = _goods(policy, flat, point, held, stock, since_flat, weight, goods_floor_food,
                                    n=n, seed=int(setup.lottery_seeds[day]) + 1 if policy == "lottery" else 0)
                     stock -= np.bincount(point, weights=alloc, minlength=stock.size)
-                left = held - alloc.astype(np.int16)
+                    left = held - alloc.astype(np.int16)
                 pending_flat[flat] = left
                 met = flat[left == 0]
         if who.size:
@@ -453,11 +452,10 @@ def _visit(
     if plan.all_covered:
         # open needs are exactly those with since >= 0 (-1 otherwise): read as unsigned,
         # -1 is the largest value, so one pass gives the oldest open need
-        first = since.view(np.uint16).min(axis=0)[who].astype(np.float64)
+        first = np.take(since.view(np.uint16), who, axis=1).min(axis=0).astype(np.float64)
     else:
-        first = np.where(wanting, since, np.int16(np.iinfo(np.int16).max)).min(axis=0)[who].astype(
-            np.float64
-        )
+        first = np.where(np.take(wanting, who, axis=1), np.take(since, who, axis=1),
+                         np.int16(np.iinfo(np.int16).max)).min(axis=0).astype(np.float64)
     visited = asks.copy()
     by_pool = _pool_time_order(pool, first, tier=tiers if policy == "equity" else None,
                                weight=None if policy == "fcfs" else weight[who])
@@ -476,35 +474,38 @@ def _visit(
     return visited
 
 
-def _fcfs_goods(
+def _fcfs_left(
     flat: IntArray, point: npt.NDArray[np.integer], held: npt.NDArray[np.int16], demand: FloatArray,
     stock: FloatArray, since_flat: npt.NDArray[np.int16],
-) -> IntArray:
-    """``fcfs``'s whole units to the requests ``flat`` (at ``point``, for ``held`` units) from
-    ``stock`` (``demand``: the units asked at each point), as :func:`policy_fill` gives them.
+) -> npt.NDArray[np.int16]:
+    """What ``fcfs`` leaves open of the requests ``flat`` (at ``point``, for ``held`` units) given
+    ``stock`` (``demand``: the units asked at each point): ``held`` less the whole units
+    :func:`policy_fill` gives them.
 
     A point with enough gives every request what it asks. The others serve their requests by
     the day the need arose, then request order; a request gets what is left after those before
     it in its point, up to what it asks. The amounts are whole numbers, counted as integers.
     """
     short = demand > stock
-    alloc = held.astype(np.int64)
-    in_short = np.flatnonzero(short[point])
+    left = np.zeros_like(held)
+    in_short = np.flatnonzero(short.take(point))
     if in_short.size == 0:
-        return alloc
-    p = point[in_short]
-    time = since_flat[flat[in_short]]
+        return left
+    p = point.take(in_short)
+    time = since_flat.take(flat.take(in_short))
     span = int(time.max()) + 1
     key = p.astype(np.int64) * span + time
     # a stable sort keeps the request order within equal keys; on 16-bit keys it is a radix sort
-    order = in_short[np.argsort(key.astype(np.int16) if stock.size * span <= 2**15 else key, kind="stable")]
+    order = np.argsort(key.astype(np.int16) if stock.size * span <= 2**15 else key, kind="stable")
+    served_order = in_short.take(order)
     # what each point has for the requests from the short points served before it, in that order
     asked = np.where(short, demand, 0.0).astype(np.int64)
     room = stock.astype(np.int64) + (np.cumsum(asked) - asked)
-    wanted = alloc[order]
+    wanted = held.take(served_order).astype(np.int64)
     before = np.cumsum(wanted) - wanted
-    alloc[order] = np.minimum(np.maximum(room[point[order]] - before, 0), wanted)
-    return alloc
+    got = np.minimum(np.maximum(room.take(p.take(order)) - before, 0), wanted)
+    left[served_order] = wanted - got
+    return left
 
 
 def _goods(
