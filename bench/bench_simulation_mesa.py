@@ -21,9 +21,10 @@ Figures (2026-11-29, CPU time per run; the 2-core machine shared with three othe
 - the engine's numbers did not change (same means, to the last digit: 4.713 and 3.970);
   means agree with Mesa's (z = +1.51 and +0.72).
 
-The goal of 100x is not reached: what is left is about 60 numpy passes over the households
-a day (a third of the time the day's unmet-need figures, a sixth the first-come-first-served
-fill of short points), each already the cheapest that gives the same numbers to the bit.
+The goal of 100x is not reached. What is left is about a hundred numpy operations a day over
+the households or their open needs (a third of the time the day's unmet-need figures, a sixth
+the first-come-first-served fill of the short points). Computing the figures for blocks of days
+at once was tried and was slower (its buffers leave the cache).
 """
 
 from __future__ import annotations
