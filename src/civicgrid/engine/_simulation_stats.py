@@ -1,0 +1,193 @@
+"""The day loop's figures of unmet need, day by day (:class:`DailyNeed`).
+
+At ten thousand households these figures cost as much as the rest of the day, so each is
+computed with as few passes over the households as gives the same numbers, to the bit, as the
+plain formulas: the same sums over the same values in the same order (numpy's pairwise sum
+depends on the order and grouping of the values it adds, so a sum over households is always
+taken over the same contiguous array: the day's amounts, or those of the vulnerable households
+gathered in household order). Counts are integers, so any way of counting gives the same.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+
+class DailyNeed:
+    """Unmet need per day: households short, outstanding need events, Gini and concentration.
+
+    ``tier_rows``: for tiers 0, 1 and 2, the kinds (rows of ``pending``) of that tier, as runs
+    of consecutive rows. ``needing``: per kind, the households needing it and their units per
+    need event; ``intervals``: per kind, the days between two need events. The outputs are those of :class:`~civicgrid.engine._simulation_kernel.RunOutput`.
+    """
+
+    def __init__(
+        self,
+        *,
+        days: int,
+        area: IntArray,
+        n_areas: int,
+        vulnerable_idx: IntArray,
+        size: npt.NDArray[np.int16],
+        inv_units: npt.NDArray[np.float32],
+        weight_rank: npt.NDArray[np.float32],
+        tier_rows: list[list[slice]],
+        n_groups: int,
+        needing: Sequence[tuple[npt.NDArray[np.int32], npt.NDArray[np.int16]]],
+        intervals: list[int],
+    ) -> None:
+        n_kinds, n = inv_units.shape
+        # a kind few households need is summed over those households only, when that gives the
+        # same sum: when the sum is exact whatever the order (:func:`exact_in_any_order`)
+        max_units = [int(units.max()) if units.size else 1 for _, units in needing]
+        self.few = [
+            (k, needing[k][0]) for k in range(n_kinds)
+            if 4 * needing[k][0].size < n
+            and exact_in_any_order(count=needing[k][0].size, events=days // intervals[k] + 1,
+                                   max_units=max_units[k])
+        ]
+        few = {k for k, _ in self.few}
+        self.many = [k for k in range(n_kinds) if k not in few]
+        self.area, self.n_areas, self.vulnerable_idx, self.size = area, n_areas, vulnerable_idx, size
+        self.inv_units, self.weight_rank, self.tier_rows = inv_units, weight_rank, tier_rows
+        # households sorted by area (as synthetic and most registry populations are): counts per
+        # area are differences of one running count
+        self.area_ends = (
+            np.searchsorted(area, np.arange(1, n_areas + 1)) if bool((np.diff(area) >= 0).all()) else None
+        )
+        self.day = 0
+        self.unmet = np.zeros((days, n_groups), dtype=np.int32)
+        self.shortfall = np.zeros((days, n_groups))
+        self.unmet_by_area = np.zeros((days, n_areas), dtype=np.int32)
+        self.shortfall_days = np.zeros(n, dtype=np.float32)
+        self.gini = np.full(days, np.nan)
+        self.concentration = np.full(days, np.nan)
+        # rewritten every day
+        self.outstanding = np.empty((n_kinds, n), dtype=np.float32)
+        self.depth = np.empty(n, dtype=np.float32)
+        self.open = np.empty((n_kinds, n), dtype=bool)
+        self.short = np.empty(n, dtype=bool)
+        self.flags = np.empty(n, dtype=bool)
+
+    def record(self, pending: npt.NDArray[np.int16]) -> None:
+        """The figures of the next day, from its open needs ([kind, household] units) at its end."""
+        day = self.day
+        outstanding, depth, open_, short, flags = self.outstanding, self.depth, self.open, self.short, self.flags
+        # unmet need: outstanding need events (a missed food delivery is 1, half of it 0.5)
+        np.multiply(pending, self.inv_units, out=outstanding)
+        outstanding.sum(axis=0, out=depth)
+        self.shortfall_days += depth
+        np.greater(pending, 0, out=open_)
+        # short of the survival minimum: less than a day's food, or any other need open
+        np.greater_equal(pending[0], self.size, out=short)
+        short |= np.logical_or.reduce(open_[1:], axis=0, out=flags)
+        n_short = int(np.count_nonzero(short))
+        n_short_v = int(np.count_nonzero(short.take(self.vulnerable_idx)))
+        row = self.unmet[day]
+        row[0], row[1], row[2] = n_short, n_short_v, n_short - n_short_v
+        for t, runs in enumerate(self.tier_rows):
+            if runs:
+                np.logical_or.reduce(open_[runs[0]], axis=0, out=flags)
+                for rows in runs[1:]:
+                    flags |= np.logical_or.reduce(open_[rows], axis=0)
+                row[3 + t] = np.count_nonzero(flags)
+        if self.area_ends is not None:
+            running = np.cumsum(short, dtype=np.int64)[self.area_ends - 1] if short.size else np.zeros(0)
+            self.unmet_by_area[day] = np.diff(running, prepend=0)
+        else:
+            self.unmet_by_area[day] = np.bincount(self.area[short], minlength=self.n_areas)
+        d_all = float(depth.sum())
+        d_v = float(depth.take(self.vulnerable_idx).sum())
+        if self.few:
+            per_kind = [0.0] * len(outstanding)
+            for k in self.many:
+                per_kind[k] = float(outstanding[k].sum(dtype=np.float64))
+            for k, needing in self.few:
+                per_kind[k] = float(outstanding[k].take(needing).sum(dtype=np.float64))
+        else:
+            per_kind = outstanding.sum(axis=1, dtype=np.float64).tolist()
+        self.shortfall[day] = (d_all, d_v, d_all - d_v, *(_fold(per_kind, runs) for runs in self.tier_rows))
+        if d_all > 0:
+            self.gini[day] = _gini(depth)
+            # in float32, as the day's amounts are (a float32 by float64 product would skip BLAS)
+            self.concentration[day] = 2.0 * float(depth @ self.weight_rank) / d_all
+        self.day += 1
+
+
+def exact_in_any_order(*, count: int, events: int, max_units: int) -> bool:
+    """Whether a float64 sum of ``count`` float32 amounts ``p * float32(1 / u)`` (``u`` whole,
+    up to ``max_units``; ``p`` whole, from 1 to ``events * u``) is exact whatever the order.
+
+    Each amount is at least about ``1 / max_units``, so a multiple of ``2**(e - 23)`` with
+    ``e = floor(log2(0.99 / max_units))`` (24-bit mantissa); a float64 holds every multiple of
+    that below ``2**(53 + e - 23)``, and every partial sum (of amounts at most about ``events``)
+    is below ``count * events``.
+
+    Examples
+    --------
+    >>> exact_in_any_order(count=500, events=16, max_units=2)
+    True
+    >>> exact_in_any_order(count=10**9, events=366, max_units=30_000)
+    False
+    """
+    e = math.floor(math.log2(0.99 / max_units))
+    return count * events * 1.001 < 2.0 ** (30 + e)
+
+
+def _gini(depth: npt.NDArray[np.floating]) -> float:
+    """:func:`civicgrid.engine.equity.gini` of the day's unmet need.
+
+    The households without unmet need come first in the sorted order, so their ranks are known;
+    the sum runs over the others only (sorting the whole array, mostly zeros, is faster than
+    picking the others out first).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> _gini(np.array([0., 0., 0., 4.])), _gini(np.array([1., 1.]))
+    (0.75, 0.0)
+    """
+    ordered = np.sort(depth)
+    zeros = int(np.searchsorted(ordered, 0, side="right"))
+    positive = ordered[zeros:].astype(np.float64)
+    total = positive.sum()
+    if total == 0:
+        return float("nan")
+    n = depth.size
+    rank = np.arange(zeros + 1, n + 1, dtype=np.float64)
+    return float((2.0 * (rank @ positive) - (n + 1) * total) / (n * total))
+
+
+def _fold(values: list[float], runs: list[slice]) -> float:
+    """The sum of ``values`` over the rows of ``runs``, left to right: what numpy's sum of those
+    few values gives (it adds fewer than eight values in order)."""
+    total = 0.0
+    for rows in runs:
+        for v in values[rows]:
+            total += v
+    return total
+
+
+def row_runs(rows: IntArray) -> list[slice]:
+    """``rows`` (ascending) as runs of consecutive rows, so a reduction over them reads views.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> row_runs(np.array([0, 1, 4]))
+    [slice(0, 2, None), slice(4, 5, None)]
+    """
+    runs: list[slice] = []
+    for r in rows.tolist():
+        if runs and runs[-1].stop == r:
+            runs[-1] = slice(runs[-1].start, r + 1)
+        else:
+            runs.append(slice(r, r + 1))
+    return runs
