@@ -55,7 +55,7 @@ def daily_gini(depth: npt.NDArray[np.floating], n_zero: int | None = None) -> fl
     Examples
     --------
     >>> import numpy as np
-    >>> from civicgrid.engine._simulation_kernel import daily_gini
+    >>> from tests.engine.simulation_reference import daily_gini
     >>> daily_gini(np.array([0., 0., 0., 4.])), daily_gini(np.array([1., 1.]))
     (0.75, 0.0)
     """
