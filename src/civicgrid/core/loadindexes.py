@@ -15,10 +15,12 @@ inserted row with one query at commit; added afterwards, it checks every row wit
   reader of these tables waits until the load commits, but they hold no rows yet, so it waits for no
   other district's data; a load into tables that already hold rows never takes this path (it would
   make every reader of those rows wait), nor does one that finds a reader at that moment.
-* What is dropped: the tables' secondary indexes, except unique ones (they enforce rules the load relies
-  on), constraint-backed ones, the primary keys and any index on a column named in ``keep`` (what the
-  loader looks rows up by while loading); and the foreign keys **between** the given tables (one to
-  another table would need that table locked as well, so those stay and are checked row by row).
+* What is dropped: every index of the tables that backs no constraint (not the primary key, not a
+  ``UNIQUE`` constraint: those stay, checked row by row, and the loader may look rows up by them); and
+  the foreign keys **between** the given tables (one to another table would need that table locked as
+  well, so those stay and are checked row by row). A unique index that backs no constraint (a partial one) is among those dropped: built again,
+  it checks every row, so a repeated value still fails the load; the loader must not rely on it while
+  loading.
 * When the block ends without an error, the remaining foreign keys' pending checks of these tables are
   run (an index cannot be built on a table with pending trigger events), then every index is created
   again from its own definition (``pg_get_indexdef``: same name, method, operator class and predicate)
@@ -29,7 +31,7 @@ inserted row with one query at commit; added afterwards, it checks every row wit
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -51,8 +53,7 @@ class Dropped:
 
 
 @contextmanager
-def built_after(models: Sequence[type[Model]], *, keep: Mapping[type[Model], Iterable[str]] | None = None
-                ) -> Iterator[bool]:
+def built_after(models: Sequence[type[Model]]) -> Iterator[bool]:
     """Inside, True when the secondary indexes of ``models``' (empty) tables are off until the block ends
     (see the module); False when nothing was changed (another database, a table with rows, a lock held
     by someone else)."""
@@ -60,7 +61,7 @@ def built_after(models: Sequence[type[Model]], *, keep: Mapping[type[Model], Ite
             or not _empty(models):
         yield False
         return
-    dropped = _drop(models, {m._meta.db_table: set(columns) for m, columns in (keep or {}).items()})
+    dropped = _drop(models)
     yield True
     _restore(models, dropped)
 
@@ -80,21 +81,16 @@ def _oids(cursor: Any, models: Sequence[type[Model]]) -> list[int]:
     return [int(r[0]) for r in cursor.fetchall()]
 
 
-def _drop(models: Sequence[type[Model]], keep: Mapping[str, set[str]]) -> Dropped:
+def _drop(models: Sequence[type[Model]]) -> Dropped:
     out = Dropped()
     with connection.cursor() as cursor:
         oids = _oids(cursor, models)
         cursor.execute(
-            "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid), t.relname, "
-            "       ARRAY(SELECT a.attname::text FROM pg_attribute a "
-            "             WHERE a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)) "
-            "FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid "
-            "WHERE i.indrelid = ANY(%s) AND NOT i.indisprimary AND NOT i.indisunique "
+            "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) FROM pg_index i "
+            "WHERE i.indrelid = ANY(%s) AND NOT i.indisprimary "
             "  AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid) "
             "ORDER BY i.indexrelid", [oids])
-        for name, definition, table, columns in cursor.fetchall():
-            if not keep.get(table, set()) & set(columns):
-                out.indexes.append((name, definition))
+        out.indexes = [(name, definition) for name, definition in cursor.fetchall()]
         cursor.execute(
             "SELECT conrelid::regclass::text, quote_ident(conname), pg_get_constraintdef(oid) FROM pg_constraint "
             "WHERE contype = 'f' AND conrelid = ANY(%s) AND confrelid = ANY(%s) ORDER BY oid", [oids, oids])

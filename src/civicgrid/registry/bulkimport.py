@@ -96,6 +96,11 @@ class _Import:
         self.existing_households: set[int] = set()  # households already in the registry that gain residents
         self.resident_codes: Any = set()
         self.writer: Any = None  # the CopyWriter of the table being written
+        # a first load (core.loadindexes): the registry held no resident when it began and nobody else
+        # writes it until it ends, so what the table holds is what this import wrote: residents' rows
+        # below ``written_below``
+        self.first_load = False
+        self.written_below = 2
 
     @property
     def writing(self) -> bool:
@@ -125,9 +130,8 @@ def import_new(*, user: Any, scope: Scope, tables: Mapping[str, Iterable[dict[st
     transaction then writes nothing) with every bad row, or with every row outside the importer's area
     when all rows are valid. Returns the rows created per table."""
     run = _Import(scope)
-    # a first load into an empty registry: its indexes built after the rows are in (core.loadindexes); the
-    # residents' ID digests stay indexed, as the load looks numbers up by them
-    with built_after([Household, Resident], keep={Resident: ["id_number_digest"]}):
+    # a first load into an empty registry: its indexes built after the rows are in (core.loadindexes)
+    with built_after([Household, Resident]) as run.first_load:
         cleaned, places = _check_and_write(run, scope, tables)
     run.ids["Household"] = np.frombuffer(run.household_ids, dtype=np.int64)
     _write_others(run, cleaned, places)
@@ -291,7 +295,11 @@ def _residents(run: _Import, tables: Mapping[str, Iterable[dict[str, str]]]) -> 
             n = next(n for n, r in batch if r["code"] == code)
             check.fail(n, "code", code, _("already in the registry"))
         id_digests = [run.keyed(r["id_number"]) for _n, r in batch]
-        taken = _taken_id_numbers(run, [r["id_number"] for _n, r in batch], id_digests)
+        if run.first_load:  # the numbers this import wrote (the ID digests are not indexed until it ends)
+            below = run.written_below
+            taken = {r["id_number"] for _n, r in batch if seen_ids.get(r["id_number"], below) < below}
+        else:
+            taken = _taken_id_numbers(run, [r["id_number"] for _n, r in batch], id_digests)
         for n, r in batch:
             code = r["household_code"]
             if code not in run.household_codes and code not in others:
@@ -325,6 +333,7 @@ def _residents(run: _Import, tables: Mapping[str, Iterable[dict[str, str]]]) -> 
                          r["disability_kind"],
                          r["disability_grade"], *(r[f] for f in _FACTS)))
         run.writer.write(Resident, _RESIDENT_COLUMNS, rows)
+        run.written_below = batch[-1][0] + 1
         facts.append(np.array(block, dtype=np.int32).reshape(len(block), 9))
         batch.clear()
 
@@ -344,7 +353,7 @@ def _residents(run: _Import, tables: Mapping[str, Iterable[dict[str, str]]]) -> 
         if len(batch) == BATCH:
             flush()
     flush()
-    del seen_ids
+    seen_ids.clear()  # no longer needed: its memory back before the scores
     run.counts["residents"] = len(seen)
     run.resident_codes = set() if run.writing else seen.keys()  # when writing, people look them up instead
     del seen
