@@ -28,6 +28,7 @@ import tempfile
 from array import array
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import date
+from operator import itemgetter
 from typing import IO, Any
 
 import numpy as np
@@ -51,6 +52,7 @@ from civicgrid.registry.spreadsheet import row_decoder
 BATCH = 20_000  # rows checked against the database and written at a time
 _FACTS = ("lives_alone", "chronic_illness", "pregnant", "limited_mobility", "language_barrier",
           "mental_health_needs")
+facts_of = itemgetter(*_FACTS)
 _HOUSEHOLD_COLUMNS = ["id", "code", "building_id", "grid_id", "place_path", "address", "housing_type",
                       "income_status", "contact_phone", "contact_phone_digest"]
 _SCORE_COLUMNS = ["size", "vulnerability_score", "vulnerability_weight", "vulnerability_rule",
@@ -326,12 +328,10 @@ def _residents(run: _Import, tables: Mapping[str, Iterable[dict[str, str]]]) -> 
                 run.existing_households.add(household)
             else:
                 household = household_ids[at]
-                block.append((at, r["birth_date"].toordinal(), r["disability_grade"] or 0, *(r[f] for f in _FACTS)))
-            phone = r["phone"]
+                block.append((at, r["birth_date"].toordinal(), r["disability_grade"] or 0, *facts_of(r)))
             rows.append((new_id, r["code"], household, r["name"], name_initials(r["name"]), r["sex"],
-                         r["birth_date"], r["relation"], id_token, id_digest, phone_token, keyed(phone),
-                         r["disability_kind"],
-                         r["disability_grade"], *(r[f] for f in _FACTS)))
+                         r["birth_date"], r["relation"], id_token, id_digest, phone_token, keyed(r["phone"]),
+                         r["disability_kind"], r["disability_grade"], *facts_of(r)))
         run.writer.write(Resident, _RESIDENT_COLUMNS, rows)
         run.written_below = batch[-1][0] + 1
         facts.append(np.array(block, dtype=np.int32).reshape(len(block), 9))
