@@ -14,6 +14,12 @@ duplicates and references), the ID numbers seen, and a few small numbers per res
 households' vulnerability scores. Households are written last, from a spool file, once their scores
 are known (residents may be written first: the foreign key is checked at commit).
 
+A first load into an empty registry on PostgreSQL (the households' and residents' tables hold no row and
+nobody is reading them) builds those tables' indexes and the residents' foreign key after the rows are in
+(:func:`civicgrid.core.loadindexes.built_after`: the tables are locked until the import commits); the
+ID numbers already written are then found in memory rather than through the (not yet built) index of
+their digests: the same rows, the same report.
+
 The audit is one summarising event (the bulk rule of :mod:`civicgrid.core.audit`): the counts, a
 digest of every new record's id and a SHA-256 of the rows as read (``input_sha256``: each table's name,
 then each row's cells in the file's column order, tab-separated, one line per row; the same for a CSV,
