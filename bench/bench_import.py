@@ -35,6 +35,9 @@ times are the comparable figures, wall times much less so):
                                         after: 669.8 s (122.6 s + 64.5 s CPU), 1,427 MB; COPY 6.9 s (3.2 s CPU):
                                                97x wall, 58x CPU  [load 5.5-10: other work had most of the
                                                machine; the server's CPU fell by 61 %, Python's is now most of it]
+    1M again, timed by phase [load 5]: 377 s wall (125.3 s + 59.5 s CPU); the households' place checks at
+    the end 8.4 s (5.5 s server CPU), then the indexes and the residents' foreign key built 62.9 s (27.3 s).
+    Python: residents 100 s (encryption 12.4 s, pinyin 8.2 s, the COPY thread 7.3 s), households 15 s.
 
 PostgreSQL runs in a throwaway cluster (scripts/with-postgres.sh). ``--src DIR`` runs another checkout's
 ``src`` (the code before a change) against the same files.
