@@ -23,6 +23,22 @@ Figures on the shared 2-core machine (PostgreSQL 15 with the throwaway cluster's
     1,000,000 households (3,789,879 rows), after: PostgreSQL 492.5 s (134.8 s + 164.5 s CPU), 1,322 MB;
                                                plain COPY 6.4 s (3.2 s CPU): 77x in wall time (goal 10x: not met)
 
+A first load into an empty registry then built its indexes after the rows (core.loadindexes; PostgreSQL).
+Same files, PostgreSQL, Python CPU + server CPU (the machine was shared: load averages in brackets; CPU
+times are the comparable figures, wall times much less so):
+
+    100,000 households (379,108 rows), before: 34.6 s (11.7 s + 12.8 s CPU), 579 MB; COPY 0.49 s (0.35 s CPU):
+                                               71x wall, 70x CPU  [load 0.3-2.5]
+                                        after: 28.8 s (10.8 s +  5.5 s CPU), 596 MB; COPY 0.78 s (0.39 s CPU):
+                                               37x wall, 42x CPU  [load 5]
+    1,000,000 households (3,789,879 rows), before: the figures above (134.8 s + 164.5 s CPU): 92x CPU
+                                        after: 669.8 s (122.6 s + 64.5 s CPU), 1,427 MB; COPY 6.9 s (3.2 s CPU):
+                                               97x wall, 58x CPU  [load 5.5-10: other work had most of the
+                                               machine; the server's CPU fell by 61 %, Python's is now most of it]
+    1M again, timed by phase [load 5]: 377 s wall (125.3 s + 59.5 s CPU); the households' place checks at
+    the end 8.4 s (5.5 s server CPU), then the indexes and the residents' foreign key built 62.9 s (27.3 s).
+    Python: residents 100 s (encryption 12.4 s, pinyin 8.2 s, the COPY thread 7.3 s), households 15 s.
+
 PostgreSQL runs in a throwaway cluster (scripts/with-postgres.sh). ``--src DIR`` runs another checkout's
 ``src`` (the code before a change) against the same files.
 

@@ -80,6 +80,25 @@ def locked_for_write(queryset: models.QuerySet[M]) -> list[M]:
     return list(locked(queryset))
 
 
+def tables_locked_if_free(models_: list[type[models.Model]]) -> bool:
+    """PostgreSQL only: lock the tables of ``models_`` in ACCESS EXCLUSIVE mode until the transaction ends
+    (nobody else reads or writes them meanwhile), if that is possible at once; False, with nothing locked
+    and the transaction still usable, when someone holds any lock on one of them (``NOWAIT``: this never
+    queues, so it never makes other readers wait behind it) or on another database. For a bulk load that
+    rebuilds the tables' indexes (:mod:`civicgrid.core.loadindexes`)."""
+    from django.db import DatabaseError, connection
+
+    if connection.vendor != "postgresql" or not connection.in_atomic_block:
+        return False
+    names = ", ".join(connection.ops.quote_name(m._meta.db_table) for m in models_)
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:  # a savepoint: a refusal leaves no trace
+            cursor.execute(f"LOCK TABLE {names} IN ACCESS EXCLUSIVE MODE NOWAIT")
+    except DatabaseError:  # LockNotAvailable
+        return False
+    return True
+
+
 def data_version(using: str = "default") -> tuple[int, int] | None:
     """SQLite: a token that changes whenever the database changed since it was taken, by another connection
     (``PRAGMA data_version``) or by this one (its count of changed rows); None on other databases.

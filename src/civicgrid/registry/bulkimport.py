@@ -14,6 +14,12 @@ duplicates and references), the ID numbers seen, and a few small numbers per res
 households' vulnerability scores. Households are written last, from a spool file, once their scores
 are known (residents may be written first: the foreign key is checked at commit).
 
+A first load into an empty registry on PostgreSQL (the households' and residents' tables hold no row and
+nobody is reading them) builds those tables' indexes and the residents' foreign key after the rows are in
+(:func:`civicgrid.core.loadindexes.built_after`: the tables are locked until the import commits); the
+ID numbers already written are then found in memory rather than through the (not yet built) index of
+their digests: the same rows, the same report.
+
 The audit is one summarising event (the bulk rule of :mod:`civicgrid.core.audit`): the counts, a
 digest of every new record's id and a SHA-256 of the rows as read (``input_sha256``: each table's name,
 then each row's cells in the file's column order, tab-separated, one line per row; the same for a CSV,
@@ -28,6 +34,7 @@ import tempfile
 from array import array
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import date
+from operator import itemgetter
 from typing import IO, Any
 
 import numpy as np
@@ -36,8 +43,9 @@ from django.utils.translation import gettext as _
 
 from civicgrid.core import audit
 from civicgrid.core.bulk import CopyWriter, IdBlock, copy_rows, mapping_in, present
-from civicgrid.core.crypto import digester, digests, encrypt_many
+from civicgrid.core.crypto import digester, encrypt_many, field_keys
 from civicgrid.core.importing import ImportRejected, RowError, limits
+from civicgrid.core.loadindexes import built_after
 from civicgrid.core.places import common_ancestor
 from civicgrid.core.scoping import Scope
 from civicgrid.engine import registry_format as fmt
@@ -50,6 +58,7 @@ from civicgrid.registry.spreadsheet import row_decoder
 BATCH = 20_000  # rows checked against the database and written at a time
 _FACTS = ("lives_alone", "chronic_illness", "pregnant", "limited_mobility", "language_barrier",
           "mental_health_needs")
+facts_of = itemgetter(*_FACTS)
 _HOUSEHOLD_COLUMNS = ["id", "code", "building_id", "grid_id", "place_path", "address", "housing_type",
                       "income_status", "contact_phone", "contact_phone_digest"]
 _SCORE_COLUMNS = ["size", "vulnerability_score", "vulnerability_weight", "vulnerability_rule",
@@ -82,7 +91,10 @@ class _Import:
         self.scope = scope
         self.errors, self.outside = _Report(), _Report()
         self.digest = hashlib.sha256()
-        self.keyed = digester()
+        # the keyed digests of validated ID numbers and phones (already in normal form); older keys only
+        # while keys are being rotated
+        self.keyed = digester(normalised=True)
+        self.older = [digester(key=k, normalised=True) for k in range(1, len(field_keys()))]
         self.counts = {table: 0 for table in fmt.TABLES}
         self.ids: dict[str, Any] = {}  # model name -> the new records' ids (a list or an array)
         self.paths: set[str] = set()  # where the new records lie (for the audit event's place)
@@ -92,6 +104,11 @@ class _Import:
         self.existing_households: set[int] = set()  # households already in the registry that gain residents
         self.resident_codes: Any = set()
         self.writer: Any = None  # the CopyWriter of the table being written
+        # a first load (core.loadindexes): the registry held no resident when it began and nobody else
+        # writes it until it ends, so what the table holds is what this import wrote: residents' rows
+        # below ``written_below``
+        self.first_load = False
+        self.written_below = 2
 
     @property
     def writing(self) -> bool:
@@ -121,6 +138,29 @@ def import_new(*, user: Any, scope: Scope, tables: Mapping[str, Iterable[dict[st
     transaction then writes nothing) with every bad row, or with every row outside the importer's area
     when all rows are valid. Returns the rows created per table."""
     run = _Import(scope)
+    # a first load into an empty registry: its indexes built after the rows are in (core.loadindexes)
+    with built_after([Household, Resident]) as run.first_load:
+        cleaned, places = _check_and_write(run, scope, tables)
+    run.ids["Household"] = np.frombuffer(run.household_ids, dtype=np.int64)
+    _write_others(run, cleaned, places)
+    if run.existing_households:
+        from civicgrid.registry.services import household_vulnerability_refresh
+
+        household_vulnerability_refresh(household_ids=run.existing_households)
+    counts = {table: len(getattr(cleaned, table)) if table in ("places", "actors", "people", "posts")
+              else run.counts[table] for table in fmt.TABLES}
+    audit.record_bulk(user=user, event=RegistryEvent.REGISTRY_IMPORTED, model=Household, ids=[],
+                      id_groups={name: np.asarray(ids, dtype=np.int64) for name, ids in run.ids.items()},
+                      counts={**counts, "input_sha256": run.digest.hexdigest()},
+                      place_path=common_ancestor(sorted(run.paths)) or scope.place_path(),
+                      summary="registry import")
+    return counts
+
+
+def _check_and_write(run: _Import, scope: Scope, tables: Mapping[str, Iterable[dict[str, str]]]
+                     ) -> tuple[importer.Cleaned, dict[str, Place]]:
+    """Every row checked (ImportRejected with the report if one is bad), then the places, residents and
+    households written; returns the cleaned small tables and the places by code, for the rest."""
     places_before = _all_places()
     place_rows = [row for _n, row in run.rows(tables, "places")]
     cleaned = importer.Cleaned()
@@ -162,19 +202,7 @@ def import_new(*, user: Any, scope: Scope, tables: Mapping[str, Iterable[dict[st
         raise ImportRejected(list(run.outside), total=run.outside.total)
     with CopyWriter() as run.writer:
         _write_households(run, spool, scores)
-    _write_others(run, cleaned, places)
-    if run.existing_households:
-        from civicgrid.registry.services import household_vulnerability_refresh
-
-        household_vulnerability_refresh(household_ids=run.existing_households)
-    counts = {table: len(getattr(cleaned, table)) if table in ("places", "actors", "people", "posts")
-              else run.counts[table] for table in fmt.TABLES}
-    audit.record_bulk(user=user, event=RegistryEvent.REGISTRY_IMPORTED, model=Household, ids=[],
-                      id_groups={name: np.asarray(ids, dtype=np.int64) for name, ids in run.ids.items()},
-                      counts={**counts, "input_sha256": run.digest.hexdigest()},
-                      place_path=common_ancestor(sorted(run.paths)) or scope.place_path(),
-                      summary="registry import")
-    return counts
+    return cleaned, places
 
 
 def _all_places() -> dict[str, Place]:
@@ -274,7 +302,12 @@ def _residents(run: _Import, tables: Mapping[str, Iterable[dict[str, str]]]) -> 
         for code in _existing(Resident, (r["code"] for _n, r in batch)):
             n = next(n for n, r in batch if r["code"] == code)
             check.fail(n, "code", code, _("already in the registry"))
-        taken = _taken_id_numbers([r["id_number"] for _n, r in batch if r["id_number"]])
+        id_digests = [run.keyed(r["id_number"]) for _n, r in batch]
+        if run.first_load:  # the numbers this import wrote (the ID digests are not indexed until it ends)
+            below = run.written_below
+            taken = {r["id_number"] for _n, r in batch if seen_ids.get(r["id_number"], below) < below}
+        else:
+            taken = _taken_id_numbers(run, [r["id_number"] for _n, r in batch], id_digests)
         for n, r in batch:
             code = r["household_code"]
             if code not in run.household_codes and code not in others:
@@ -290,23 +323,23 @@ def _residents(run: _Import, tables: Mapping[str, Iterable[dict[str, str]]]) -> 
         run.ids["Resident"].extend(new_ids)
         household_ids = run.household_ids
         rows, block = [], []
-        keyed = run.keyed
         id_tokens = encrypt_many([r["id_number"] for _n, r in batch])
         phone_tokens = encrypt_many([r["phone"] for _n, r in batch])
-        for new_id, (_n, r), id_token, phone_token in zip(new_ids, batch, id_tokens, phone_tokens, strict=True):
+        keyed = run.keyed
+        for new_id, (_n, r), id_token, id_digest, phone_token in zip(new_ids, batch, id_tokens, id_digests,
+                                                                     phone_tokens, strict=True):
             at = index.get(r["household_code"])
             if at is None:
                 household = others[r["household_code"]]
                 run.existing_households.add(household)
             else:
                 household = household_ids[at]
-                block.append((at, r["birth_date"].toordinal(), r["disability_grade"] or 0, *(r[f] for f in _FACTS)))
-            id_number, phone = r["id_number"], r["phone"]
+                block.append((at, r["birth_date"].toordinal(), r["disability_grade"] or 0, *facts_of(r)))
             rows.append((new_id, r["code"], household, r["name"], name_initials(r["name"]), r["sex"],
-                         r["birth_date"], r["relation"], id_token, keyed(id_number), phone_token, keyed(phone),
-                         r["disability_kind"],
-                         r["disability_grade"], *(r[f] for f in _FACTS)))
+                         r["birth_date"], r["relation"], id_token, id_digest, phone_token, keyed(r["phone"]),
+                         r["disability_kind"], r["disability_grade"], *facts_of(r)))
         run.writer.write(Resident, _RESIDENT_COLUMNS, rows)
+        run.written_below = batch[-1][0] + 1
         facts.append(np.array(block, dtype=np.int32).reshape(len(block), 9))
         batch.clear()
 
@@ -326,7 +359,7 @@ def _residents(run: _Import, tables: Mapping[str, Iterable[dict[str, str]]]) -> 
         if len(batch) == BATCH:
             flush()
     flush()
-    del seen_ids
+    seen_ids.clear()  # no longer needed: its memory back before the scores
     run.counts["residents"] = len(seen)
     run.resident_codes = set() if run.writing else seen.keys()  # when writing, people look them up instead
     del seen
@@ -336,10 +369,13 @@ def _residents(run: _Import, tables: Mapping[str, Iterable[dict[str, str]]]) -> 
     return np.concatenate(facts) if facts else np.zeros((0, 9), dtype=np.int32)
 
 
-def _taken_id_numbers(numbers: list[str]) -> set[str]:
-    """Which of these (valid, normalised) ID numbers a resident already holds, by their digests under
-    every configured key (rows not yet re-keyed still count)."""
-    by_digest = {d: number for number in numbers for d in digests(number)}
+def _taken_id_numbers(run: _Import, numbers: list[str], current: list[str]) -> set[str]:
+    """Which of these (valid, normalised; '' for none) ID numbers a resident already holds, by their
+    digests under every configured key (``current``: under the current key; rows not yet re-keyed still
+    count)."""
+    by_digest = {d: number for number, d in zip(numbers, current, strict=True) if number}
+    for older in run.older:
+        by_digest.update((older(number), number) for number in numbers if number)
     return {by_digest[d] for d in present(Resident, "id_number_digest", list(by_digest))}
 
 
@@ -390,7 +426,6 @@ def _write_households(run: _Import, spool: IO[bytes], scores: dict[str, np.ndarr
                     for i, row in enumerate(part, start=at)]
             at += len(part)
             run.writer.write(Household, _HOUSEHOLD_COLUMNS + _SCORE_COLUMNS, rows)
-    run.ids["Household"] = np.frombuffer(run.household_ids, dtype=np.int64)
 
 
 def _write_others(run: _Import, cleaned: importer.Cleaned, places: dict[str, Place]) -> None:

@@ -236,7 +236,7 @@ def resident_fields(check: _Checker, n: int, r: dict[str, str]) -> dict[str, Any
         if id_number and birth and v.id_number_birth_date(id_number) != birth:
             check.fail(n, "birth_date", r["birth_date"], _("does not match the birth date in the ID number"))
     phone = check.apply(n, "phone", r["phone"], v.validate_phone)
-    flags = {c: r[c] == "1" if r[c] in _BINARY else check.apply(n, c, r[c], v.parse_bool) for c in _FLAGS}
+    flags = {c: r[c] == "1" if r[c] in _BINARY else bool(check.apply(n, c, r[c], v.parse_bool)) for c in _FLAGS}
     kind = r["disability_kind"]
     if kind:
         check.choice(n, "disability_kind", kind, fmt.DISABILITY_KINDS)
@@ -251,7 +251,7 @@ def resident_fields(check: _Checker, n: int, r: dict[str, str]) -> dict[str, Any
     return {
         "code": r["code"], "household_code": r["household_code"], "name": r["name"], "sex": sex,
         "birth_date": birth, "relation": r["relation"], "id_number": id_number, "phone": phone or "",
-        "disability_kind": kind, "disability_grade": grade, **{k: bool(b) for k, b in flags.items()},
+        "disability_kind": kind, "disability_grade": grade, **flags,
     }
 
 
