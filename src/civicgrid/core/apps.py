@@ -23,7 +23,10 @@ class CoreConfig(AppConfig):
     def ready(self) -> None:
         from django.db.backends.signals import connection_created
 
+        from civicgrid.core.crypto import digest_index_check
+
         checks.register(field_key_check, checks.Tags.security)
+        checks.register(digest_index_check, checks.Tags.models)
         connection_created.connect(_private_sqlite_files, dispatch_uid="civicgrid-private-sqlite")
 
 

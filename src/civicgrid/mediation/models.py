@@ -96,6 +96,7 @@ class Party(models.Model):
 
     class Meta:
         ordering = ["case_id", "id"]
+        indexes = [models.Index(fields=["phone_digest"], name="mediation_party_phone_dg")]
         constraints = [models.CheckConstraint(condition=models.Q(side__in=["applicant", "respondent", "other"]),
                                               name="mediation_party_side_known")]
 

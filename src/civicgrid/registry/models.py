@@ -113,6 +113,7 @@ class Household(models.Model):
 
     class Meta:
         ordering = ["code"]
+        indexes = [models.Index(fields=["contact_phone_digest"], name="registry_household_phone_dg")]
 
     def __str__(self) -> str:
         return f"{self.code} {self.address}"
@@ -156,6 +157,8 @@ class Resident(models.Model):
 
     class Meta:
         ordering = ["household_id", "id"]
+        indexes = [models.Index(fields=["id_number_digest"], name="registry_resident_id_dg"),
+                   models.Index(fields=["phone_digest"], name="registry_resident_phone_dg")]
         constraints = [
             models.UniqueConstraint(fields=["id_number_digest"], condition=~models.Q(id_number_digest=""),
                                     name="resident_unique_id_number"),
@@ -216,6 +219,7 @@ class Person(models.Model):
 
     class Meta:
         ordering = ["code"]
+        indexes = [models.Index(fields=["phone_digest"], name="registry_person_phone_dg")]
 
     def __str__(self) -> str:
         return self.name
