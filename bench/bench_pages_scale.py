@@ -87,14 +87,29 @@ def _cli(var: str, src: Path, *args: str) -> None:
     print(f"  civicgrid {args[0]}: {time.perf_counter() - started:.1f} s  {last[0][:120]}", flush=True)
 
 
-def load(var: str, households: int, work: Path) -> None:
+def _step(done: Path | None, name: str) -> bool:
+    """Whether a loading step is still to run (with ``--pg-keep`` a finished step is written down, not rerun)."""
+    return done is None or name not in (done.read_text().split() if done.exists() else [])
+
+
+def _finished(done: Path | None, name: str) -> None:
+    if done is not None:
+        with done.open("a") as f:
+            f.write(name + "\n")
+
+
+def load(var: str, households: int, work: Path, done: Path | None = None, until: str = "") -> None:
     """synth + import, then the demo's own records on that registry."""
-    folder = work / "csv"
-    _cli(var, ROOT / "src", "synth", "--households", str(households), "--seed", "2026", "--out", str(folder),
-         "--chunk-households", "100000")
-    _cli(var, ROOT / "src", "import", str(folder))
-    shutil.rmtree(folder, ignore_errors=True)
-    _cli(var, ROOT / "src", "demo", "--households", str(households), "--no-serve")
+    if _step(done, "import"):
+        folder = work / "csv"
+        _cli(var, ROOT / "src", "synth", "--households", str(households), "--seed", "2026", "--out", str(folder),
+             "--chunk-households", "100000")
+        _cli(var, ROOT / "src", "import", str(folder))
+        shutil.rmtree(folder, ignore_errors=True)
+        _finished(done, "import")
+    if until != "import" and _step(done, "demo"):
+        _cli(var, ROOT / "src", "demo", "--households", str(households), "--no-serve")
+        _finished(done, "demo")
 
 
 def _django(var: str) -> None:
@@ -216,6 +231,11 @@ def main() -> int:
     parser.add_argument("--hold", default="", help="after measuring, keep the world loaded (see _held)")
     parser.add_argument("--postgres", action="store_true",
                         help="on a throwaway PostgreSQL (scripts/with-postgres.sh) instead of SQLite")
+    parser.add_argument("--pg-keep", default="",
+                        help="with --postgres: keep the cluster and var directory in DIR and reuse them (the "
+                             "loading steps done are listed in DIR/done and not rerun)")
+    parser.add_argument("--until", choices=["import", "demo", "grow"], default="",
+                        help="stop after this loading step (with --pg-keep, to go on later)")
     parser.add_argument("--step", choices=["grow", "measure"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     roles = [r for r in args.roles.split(",") if r]
@@ -228,6 +248,8 @@ def main() -> int:
         measure(args.var, args.repeats, roles)
         return 0
     if args.postgres and "CIVICGRID_DATABASE_URL" not in os.environ:
+        if args.pg_keep:
+            os.environ["CIVICGRID_PG_KEEP"] = str(Path(args.pg_keep).resolve() / "pg")
         return subprocess.call([str(ROOT / "scripts" / "with-postgres.sh"), sys.executable, *sys.argv])
     if not args.postgres:
         os.environ.pop("CIVICGRID_DATABASE_URL", None)
@@ -235,16 +257,23 @@ def main() -> int:
         raise SystemExit("--var holds a SQLite database; with --postgres the world is loaded afresh")
     database = "PostgreSQL" if args.postgres else "SQLite"
     work = Path(tempfile.mkdtemp(prefix="civicgrid-bench-scale-"))
+    kept = Path(args.pg_keep).resolve() if args.pg_keep and args.postgres else None
+    done = kept / "done" if kept else None
     try:
-        var = str(work / "var")
+        var = str(kept / "var" if kept else work / "var")  # kept: its keys decrypt the kept database
         if args.var:
             shutil.copytree(args.var, var)
         else:
             started = time.perf_counter()
-            load(var, args.households, work)
-            if not args.no_grow:
+            load(var, args.households, work, done, args.until)
+            if args.until in ("import", "demo"):
+                return 0
+            if not args.no_grow and _step(done, "grow"):
                 _run("grow", var, ROOT / "src")
+                _finished(done, "grow")
             print(f"{args.households:,} households loaded in {time.perf_counter() - started:.1f} s", flush=True)
+            if args.until:
+                return 0
             if args.keep and not args.postgres:
                 shutil.copytree(var, args.keep)
         extra = ("--repeats", str(args.repeats), "--roles", ",".join(roles))
