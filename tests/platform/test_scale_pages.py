@@ -219,3 +219,28 @@ def test_a_capped_household_list_says_so_in_both_languages(monkeypatch) -> None:
     client = Client(headers={"accept-language": "zh-hans"})
     client.force_login(director)
     assert f"{total} 户" in client.get("/households/").content.decode()
+
+
+def test_the_helper_coverage_glance_equals_the_coverage_counted_live() -> None:
+    from civicgrid.core import tallies
+    from civicgrid.core.scoping import PLATFORM
+    from civicgrid.volunteers import selectors as vs
+    from civicgrid.volunteers.crei import HELPERS
+    from civicgrid.volunteers.demo import demo_load
+    from civicgrid.volunteers.work import glance
+
+    demo_load(households=0, seed=7)  # paired helpers, done and missed visits in every community
+    people = [user(role) for role in ("district", "director", "grid")]
+    for counted in (False, True):  # never counted (read from the records), then from the job's tally
+        if counted:
+            tallies.rebuild(HELPERS)
+        for scope, who in [(PLATFORM, None), *((scope_for(u), u) for u in people)]:
+            rows = vs.coverage(scope=scope)
+            helped, vulnerable, when = vs.coverage_counted(scope=scope)
+            assert (helped, vulnerable) == (sum(r.with_helper for r in rows), sum(r.vulnerable for r in rows))
+            assert vulnerable > helped > 0
+            assert vs.missed_recently(scope=scope) == sum(r.missed for r in rows)
+            assert (when is not None) == counted
+            if who is not None:
+                (shown,) = [g for g in glance(user=who, scope=scope) if g.key == "volunteers.coverage"]
+                assert shown.value == f"{helped} / {vulnerable}"

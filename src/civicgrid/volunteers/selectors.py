@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -223,6 +223,30 @@ def coverage(*, scope: Scope, days: int = 90, today: date | None = None) -> list
             on_time[grid_id] = on_time.get(grid_id, 0) + 1
     return [GridCoverage(g, vuln.get(g.pk, 0), helped.get(g.pk, 0), due.get(g.pk, 0), on_time.get(g.pk, 0),
                          missed.get(g.pk, 0)) for g in grids]
+
+
+def coverage_counted(*, scope: Scope) -> tuple[int, int, datetime | None]:
+    """Vulnerable residents with a paired helper, vulnerable residents, in the scope's grids, and when they
+    were counted: from the tally the job recounts every few minutes (``volunteers.helpers``), not counted
+    over a district's residents on every home page (issue 15). ``None`` when never counted (then counted
+    from the records, as :func:`civicgrid.core.tallies.read` does)."""
+    from civicgrid.core import tallies
+    from civicgrid.volunteers.crei import HELPERS
+
+    require(scope, "volunteers_manage")
+    cells = tallies.read(HELPERS, grids=scoped(Place.objects.filter(level="grid"), scope).values("pk"))
+    helped = int(sum(c["helped"] or 0 for c in cells))
+    vulnerable = int(sum(c["vulnerable"] or 0 for c in cells))
+    return helped, vulnerable, tallies.as_of([HELPERS])
+
+
+def missed_recently(*, scope: Scope, days: int = 90, today: date | None = None) -> int:
+    """Care visits missed in the scope in the last ``days`` days (as :func:`coverage` counts them)."""
+    require(scope, "volunteers_manage")
+    today = today or timezone.localdate()
+    grids = scoped(Place.objects.filter(level="grid"), scope)
+    return CareVisit.objects.filter(grid__in=grids, due_on__gte=today - timedelta(days=days), due_on__lt=today,
+                                    status=CareVisit.Status.MISSED).count()
 
 
 def assignments(*, scope: Scope) -> QuerySet[HelperAssignment]:
