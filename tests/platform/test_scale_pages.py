@@ -192,6 +192,7 @@ def test_a_paged_lists_count_is_exact_up_to_its_cap_and_stops_there(monkeypatch,
         assert page.paginator.count == min(total, cap + 1)
     (counting,) = [q["sql"] for q in captured.captured_queries if "COUNT" in q["sql"].upper()]
     assert "LIMIT" in counting.upper()  # the database stops counting at the cap
+    assert "ORDER BY" not in counting.upper()  # and does not sort what it counts
     assert page.paginator.capped == (total > cap)
     assert page.paginator.shown == (f"{cap}+" if total > cap else str(total))
     pages = -(-min(total, cap) // per)

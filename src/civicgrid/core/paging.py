@@ -29,6 +29,8 @@ class BoundedPaginator(Paginator):
     def count(self) -> int:
         rows = self.object_list
         if hasattr(rows, "query"):  # a queryset: count within a LIMIT, which the database stops early
+            if not rows.query.distinct_fields:  # without the list's order: sorting every row to count them
+                rows = rows.order_by()          # would cost what the limit saves
             return min(rows[: self.cap + 1].count(), self.cap + 1)
         return len(rows)
 
