@@ -243,6 +243,9 @@ def main() -> int:
         import bench_analytics_pages
 
         bench_analytics_pages.grow(args.var)
+        from civicgrid.core.bulk import refresh_statistics
+
+        refresh_statistics()  # the grown records seen by the planner, as after an import or the demo
         return 0
     if args.step == "measure":
         measure(args.var, args.repeats, roles)
