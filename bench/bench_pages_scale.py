@@ -170,23 +170,27 @@ def measure(var: str, repeats: int, roles: list[str]) -> None:
                 queries, status = len(captured.captured_queries), response.status_code
             out[f"{username} {url}"] = {"median": statistics.median(walls), "worst": max(walls),
                                         "cpu": statistics.median(cpus), "queries": queries, "status": status}
-            print(f"    {username:<9} {url:<40} {out[f'{username} {url}']['median']:8.0f} ms", flush=True)
+            r = out[f"{username} {url}"]
+            print(f"    {username:<9} {url:<40} {r['median']:8.0f} ms  cpu {r['cpu']:6.0f}  {queries:3d} q", flush=True)
     print("RESULT " + json.dumps(out))
 
 
 def _run(step: str, var: str, src: Path, *extra: str) -> dict[str, dict[str, float]]:
     env = {**os.environ, "PYTHONPATH": f"{src}{os.pathsep}{ROOT / 'bench'}", "CIVICGRID_VAR_DIR": var}
-    done = subprocess.run([sys.executable, __file__, "--step", step, "--var", var, *extra], env=env,
-                          capture_output=True, text=True)
-    if done.returncode:
-        print(done.stdout[-5000:], done.stderr[-5000:], sep="\n")
-        raise SystemExit(f"step {step} failed")
+    # streamed, so that the pages measured so far are on the screen (and in a log) even if the walk is cut short
+    child = subprocess.Popen([sys.executable, __file__, "--step", step, "--var", var, *extra], env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     result: dict[str, dict[str, float]] = {}
-    for line in done.stdout.splitlines():
+    assert child.stdout is not None and child.stderr is not None
+    for line in child.stdout:
         if line.startswith("RESULT "):
             result = json.loads(line.removeprefix("RESULT "))
-        elif not line.startswith("    "):
-            print(line, flush=True)
+        elif not line.startswith("{"):  # the app's JSON log lines stay out of the figures
+            print(line.rstrip("\n"), flush=True)
+    errors = child.stderr.read()
+    if child.wait():
+        print(errors[-5000:])
+        raise SystemExit(f"step {step} failed")
     return result
 
 
