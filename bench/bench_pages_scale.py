@@ -178,19 +178,20 @@ def measure(var: str, repeats: int, roles: list[str]) -> None:
 def _run(step: str, var: str, src: Path, *extra: str) -> dict[str, dict[str, float]]:
     env = {**os.environ, "PYTHONPATH": f"{src}{os.pathsep}{ROOT / 'bench'}", "CIVICGRID_VAR_DIR": var}
     # streamed, so that the pages measured so far are on the screen (and in a log) even if the walk is cut short
-    child = subprocess.Popen([sys.executable, __file__, "--step", step, "--var", var, *extra], env=env,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    result: dict[str, dict[str, float]] = {}
-    assert child.stdout is not None and child.stderr is not None
-    for line in child.stdout:
-        if line.startswith("RESULT "):
-            result = json.loads(line.removeprefix("RESULT "))
-        elif not line.startswith("{"):  # the app's JSON log lines stay out of the figures
-            print(line.rstrip("\n"), flush=True)
-    errors = child.stderr.read()
-    if child.wait():
-        print(errors[-5000:])
-        raise SystemExit(f"step {step} failed")
+    with tempfile.TemporaryFile("w+") as errors:  # a file, not a pipe: a chatty stderr cannot block the child
+        child = subprocess.Popen([sys.executable, __file__, "--step", step, "--var", var, *extra], env=env,
+                                 stdout=subprocess.PIPE, stderr=errors, text=True)
+        result: dict[str, dict[str, float]] = {}
+        assert child.stdout is not None
+        for line in child.stdout:
+            if line.startswith("RESULT "):
+                result = json.loads(line.removeprefix("RESULT "))
+            elif not line.startswith("{"):  # the app's JSON log lines stay out of the figures
+                print(line.rstrip("\n"), flush=True)
+        if child.wait():
+            errors.seek(0)
+            print(errors.read()[-5000:])
+            raise SystemExit(f"step {step} failed")
     return result
 
 
