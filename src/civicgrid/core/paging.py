@@ -27,7 +27,7 @@ class BoundedPaginator(Paginator):
 
     @cached_property
     def count(self) -> int:
-        rows = self.object_list
+        rows: Any = self.object_list
         if hasattr(rows, "query"):  # a queryset: count within a LIMIT, which the database stops early
             if not rows.query.distinct_fields:  # without the list's order: sorting every row to count them
                 rows = rows.order_by()          # would cost what the limit saves
@@ -57,7 +57,7 @@ class BoundedPaginator(Paginator):
         top = bottom + self.per_page
         if not self.capped and top + self.orphans >= self.count:  # a capped count is no end of the rows
             top = self.count
-        return self._get_page(self.object_list[bottom:top], number, self)
+        return self._get_page(self.object_list[bottom:top], number, self)  # type: ignore[attr-defined]
 
 
 def paginate(rows: Any, per_page: int, number: Any) -> Page:

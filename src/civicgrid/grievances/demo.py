@@ -67,7 +67,7 @@ def _community(community: Place, on_time_share: float, rng: np.random.Generator,
     n = int(rng.poisson(lam * 12))
     kinds, shares = list(KIND_SHARES), np.array(list(KIND_SHARES.values()))
     made: list[Grievance] = []
-    rows: dict[type, list[Any]] = {Pause: [], Step: [], Appeal: []}
+    rows: dict[Any, list[Any]] = {Pause: [], Step: [], Appeal: []}
     for k in range(n):
         home = homes[int(rng.integers(len(homes)))]
         filed = now - timedelta(days=float(rng.uniform(1, 365)))
@@ -82,7 +82,7 @@ def _community(community: Place, on_time_share: float, rng: np.random.Generator,
 
 
 def _one(community: Place, home: Household, kind: str, filed: datetime, k: int, on_time_share: float,
-         rng: np.random.Generator, now: datetime, rows: dict[type, list[Any]]) -> Grievance:
+         rng: np.random.Generator, now: datetime, rows: dict[Any, list[Any]]) -> Grievance:
     sensitive = kind == "grid_member"
     level = chain.start_level(sensitive=sensitive)
     pauses: list[clock.Pause] = []
