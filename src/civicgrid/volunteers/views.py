@@ -238,7 +238,7 @@ def helpers(request: HttpRequest, scope: Scope) -> HttpResponse:
     return render(request, "volunteers/helpers.html", {
         "rows": rows, "unpaired": selectors.unpaired(scope=scope)[:50],
         "assignments": selectors.assignments(scope=scope)[:100], "kinds": HelperAssignment.Kind.choices,
-        "people": helpers_})
+        "people": helpers_, "counted": selectors.coverage_as_of()})
 
 
 # --- time bank -------------------------------------------------------------------------------------
