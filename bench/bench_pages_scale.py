@@ -50,12 +50,42 @@ CPU). 260 pages and API lists of 6 roles; over 300 ms wall: 35 before, 6 after; 
 Still over 300 ms: the district's, and a grid member's, home page (the glances: helper coverage and relief work
 items counted over the whole area), the district's 3W board and helper coverage.
 
-Not measured yet: 1,000,000 households on PostgreSQL (a run here imported them in 830 s under load, then the
-demo's loaders were still running after 30 minutes and the run was stopped).
+PostgreSQL, 1,000,000 households (import 660 s, then the demo's loaders: stopped after 30 minutes before, now
+about 25 minutes under load 5-8, of which the volunteers' 15 and the fund's 10), demo only (``--no-grow``: no round,
+alert or cases added), median of 3 warm requests, roles district, director and grid, load average 3.5-4.9:
+22 of 178 pages over 300 ms (district 17, director 4, grid 1), then after the helper-coverage fix (district
+only, load 3.5) 15 of 63 district pages. Wall / CPU of the process, ms; every over-300 page:
+
+    district /volunteers/helpers/      30052 / 1736  -> 1993 / 1647  (NOT IN every pairing -> EXISTS; per-grid
+                                                                      counts from the tally; left: 3,600 rows drawn)
+    district /api/volunteers/coverage   6023 / 1182  -> 1486 / 1177
+    director /volunteers/helpers/       8610 /   58  (before the fix; not remeasured)
+    grid     /volunteers/helpers/       2720 /   37  (before the fix; not remeasured)
+    district /organisations/3w/         5207 / 2663     district /api/social/board   4392 / 1882
+    district /relief/needs/             2599 /   21  (the urgency order sorts 1.7 M needs; status counts 1.4 s)
+    district /analytics/crei/           2565 / 1484     district /volunteers/hours/  2023 /   27
+    district /volunteers/               1212 /   16     district /                   1188 /   98  (41k critical needs)
+    district /actors/                   1117 /  352     district /relief/rounds/     1057 /  635
+    district /api/volunteers/hours       716 /   16     district /analytics/governance/ 681 / 169
+    district /volunteers/time-bank/      510 /   41     district /relief/offers/      405 /  217
+    district /relief/stock/              317 /  144     district /audit/              301 /  181
+    director /volunteers/time-bank/      448 /   45     director /analytics/governance/ 565 / 146
+    director /analytics/crei/            820 /  218
+
+Every API list answers under 300 ms at 1M except three district ones (social board, coverage, hours): API lists
+page by offset without counting. List pages count at most 10,000 rows (core.paging, "10000+").
+
+SQLite 100,000 (same world as above, district, director and grid, 178 pages, load 6.7-8.3 so CPU is the
+figure): sum of CPU over the walk 7,136 ms before (f7dba54) -> 6,021-6,463 ms; over 300 ms of CPU 5 -> 3:
+district / 528 -> 205 (coverage glance from the tally, (status, urgency) index), grid / 307 -> 149 and
+director / 276 -> 106, grid 3W 125 -> 20 and director social board 196 -> 50 (ANALYZE: SQLite had no
+statistics), district cases figures API 250 -> 140. Worse: district /api/relief/needs 36 -> 135 (after ANALYZE
+SQLite starts that ordered list from the item table).
 
     .venv/bin/python bench/bench_pages_scale.py [--households 100000] [--repeats 5] [--postgres]
                                                 [--before REV] [--var DIR] [--keep DIR] [--no-grow]
                                                 [--roles district,director] [--hold FILE]
+                                                [--pg-keep DIR] [--until import|demo|grow]
 """
 
 from __future__ import annotations
