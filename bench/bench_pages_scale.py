@@ -51,7 +51,7 @@ Still over 300 ms: the district's, and a grid member's, home page (the glances: 
 items counted over the whole area), the district's 3W board and helper coverage.
 
 PostgreSQL, 1,000,000 households (import 660 s, then the demo's loaders: stopped after 30 minutes before, now
-about 25 minutes under load 5-8, of which the volunteers' 15 and the fund's 10), demo only (``--no-grow``: no round,
+about 36 minutes under load 5-8, of which the volunteers' ~13 and the fund's ~12), demo only (``--no-grow``: no round,
 alert or cases added), median of 3 warm requests, roles district, director and grid, load average 3.5-4.9:
 22 of 178 pages over 300 ms (district 17, director 4, grid 1), then after the helper-coverage fix (district
 only, load 3.5) 15 of 63 district pages. Wall / CPU of the process, ms; every over-300 page:
