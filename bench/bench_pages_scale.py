@@ -50,12 +50,42 @@ CPU). 260 pages and API lists of 6 roles; over 300 ms wall: 35 before, 6 after; 
 Still over 300 ms: the district's, and a grid member's, home page (the glances: helper coverage and relief work
 items counted over the whole area), the district's 3W board and helper coverage.
 
-Not measured yet: 1,000,000 households on PostgreSQL (a run here imported them in 830 s under load, then the
-demo's loaders were still running after 30 minutes and the run was stopped).
+PostgreSQL, 1,000,000 households (import 660 s, then the demo's loaders: stopped after 30 minutes before, now
+about 36 minutes under load 5-8, of which the volunteers' ~13 and the fund's ~12), demo only (``--no-grow``: no round,
+alert or cases added), median of 3 warm requests, roles district, director and grid, load average 3.5-4.9:
+22 of 178 pages over 300 ms (district 17, director 4, grid 1), then after the helper-coverage fix (district
+only, load 3.5) 15 of 63 district pages. Wall / CPU of the process, ms; every over-300 page:
+
+    district /volunteers/helpers/      30052 / 1736  -> 1993 / 1647  (NOT IN every pairing -> EXISTS; per-grid
+                                                                      counts from the tally; left: 3,600 rows drawn)
+    district /api/volunteers/coverage   6023 / 1182  -> 1486 / 1177
+    director /volunteers/helpers/       8610 /   58  (before the fix; not remeasured)
+    grid     /volunteers/helpers/       2720 /   37  (before the fix; not remeasured)
+    district /organisations/3w/         5207 / 2663     district /api/social/board   4392 / 1882
+    district /relief/needs/             2599 /   21  (the urgency order sorts 1.7 M needs; status counts 1.4 s)
+    district /analytics/crei/           2565 / 1484     district /volunteers/hours/  2023 /   27
+    district /volunteers/               1212 /   16     district /                   1188 /   98  (41k critical needs)
+    district /actors/                   1117 /  352     district /relief/rounds/     1057 /  635
+    district /api/volunteers/hours       716 /   16     district /analytics/governance/ 681 / 169
+    district /volunteers/time-bank/      510 /   41     district /relief/offers/      405 /  217
+    district /relief/stock/              317 /  144     district /audit/              301 /  181
+    director /volunteers/time-bank/      448 /   45     director /analytics/governance/ 565 / 146
+    director /analytics/crei/            820 /  218
+
+Every API list answers under 300 ms at 1M except three district ones (social board, coverage, hours): API lists
+page by offset without counting. List pages count at most 10,000 rows (core.paging, "10000+").
+
+SQLite 100,000 (same world as above, district, director and grid, 178 pages, load 6.7-8.3 so CPU is the
+figure): sum of CPU over the walk 7,136 ms before (f7dba54) -> 6,021-6,463 ms; over 300 ms of CPU 5 -> 3:
+district / 528 -> 205 (coverage glance from the tally, (status, urgency) index), grid / 307 -> 149 and
+director / 276 -> 106, grid 3W 125 -> 20 and director social board 196 -> 50 (ANALYZE: SQLite had no
+statistics), district cases figures API 250 -> 140. Worse: district /api/relief/needs 36 -> 135 (after ANALYZE
+SQLite starts that ordered list from the item table).
 
     .venv/bin/python bench/bench_pages_scale.py [--households 100000] [--repeats 5] [--postgres]
                                                 [--before REV] [--var DIR] [--keep DIR] [--no-grow]
                                                 [--roles district,director] [--hold FILE]
+                                                [--pg-keep DIR] [--until import|demo|grow]
 """
 
 from __future__ import annotations
@@ -87,14 +117,29 @@ def _cli(var: str, src: Path, *args: str) -> None:
     print(f"  civicgrid {args[0]}: {time.perf_counter() - started:.1f} s  {last[0][:120]}", flush=True)
 
 
-def load(var: str, households: int, work: Path) -> None:
+def _step(done: Path | None, name: str) -> bool:
+    """Whether a loading step is still to run (with ``--pg-keep`` a finished step is written down, not rerun)."""
+    return done is None or name not in (done.read_text().split() if done.exists() else [])
+
+
+def _finished(done: Path | None, name: str) -> None:
+    if done is not None:
+        with done.open("a") as f:
+            f.write(name + "\n")
+
+
+def load(var: str, households: int, work: Path, done: Path | None = None, until: str = "") -> None:
     """synth + import, then the demo's own records on that registry."""
-    folder = work / "csv"
-    _cli(var, ROOT / "src", "synth", "--households", str(households), "--seed", "2026", "--out", str(folder),
-         "--chunk-households", "100000")
-    _cli(var, ROOT / "src", "import", str(folder))
-    shutil.rmtree(folder, ignore_errors=True)
-    _cli(var, ROOT / "src", "demo", "--households", str(households), "--no-serve")
+    if _step(done, "import"):
+        folder = work / "csv"
+        _cli(var, ROOT / "src", "synth", "--households", str(households), "--seed", "2026", "--out", str(folder),
+             "--chunk-households", "100000")
+        _cli(var, ROOT / "src", "import", str(folder))
+        shutil.rmtree(folder, ignore_errors=True)
+        _finished(done, "import")
+    if until != "import" and _step(done, "demo"):
+        _cli(var, ROOT / "src", "demo", "--households", str(households), "--no-serve")
+        _finished(done, "demo")
 
 
 def _django(var: str) -> None:
@@ -155,23 +200,28 @@ def measure(var: str, repeats: int, roles: list[str]) -> None:
                 queries, status = len(captured.captured_queries), response.status_code
             out[f"{username} {url}"] = {"median": statistics.median(walls), "worst": max(walls),
                                         "cpu": statistics.median(cpus), "queries": queries, "status": status}
-            print(f"    {username:<9} {url:<40} {out[f'{username} {url}']['median']:8.0f} ms", flush=True)
+            r = out[f"{username} {url}"]
+            print(f"    {username:<9} {url:<40} {r['median']:8.0f} ms  cpu {r['cpu']:6.0f}  {queries:3d} q", flush=True)
     print("RESULT " + json.dumps(out))
 
 
 def _run(step: str, var: str, src: Path, *extra: str) -> dict[str, dict[str, float]]:
     env = {**os.environ, "PYTHONPATH": f"{src}{os.pathsep}{ROOT / 'bench'}", "CIVICGRID_VAR_DIR": var}
-    done = subprocess.run([sys.executable, __file__, "--step", step, "--var", var, *extra], env=env,
-                          capture_output=True, text=True)
-    if done.returncode:
-        print(done.stdout[-5000:], done.stderr[-5000:], sep="\n")
-        raise SystemExit(f"step {step} failed")
-    result: dict[str, dict[str, float]] = {}
-    for line in done.stdout.splitlines():
-        if line.startswith("RESULT "):
-            result = json.loads(line.removeprefix("RESULT "))
-        elif not line.startswith("    "):
-            print(line, flush=True)
+    # streamed, so that the pages measured so far are on the screen (and in a log) even if the walk is cut short
+    with tempfile.TemporaryFile("w+") as errors:  # a file, not a pipe: a chatty stderr cannot block the child
+        child = subprocess.Popen([sys.executable, __file__, "--step", step, "--var", var, *extra], env=env,
+                                 stdout=subprocess.PIPE, stderr=errors, text=True)
+        result: dict[str, dict[str, float]] = {}
+        assert child.stdout is not None
+        for line in child.stdout:
+            if line.startswith("RESULT "):
+                result = json.loads(line.removeprefix("RESULT "))
+            elif not line.startswith("{"):  # the app's JSON log lines stay out of the figures
+                print(line.rstrip("\n"), flush=True)
+        if child.wait():
+            errors.seek(0)
+            print(errors.read()[-5000:])
+            raise SystemExit(f"step {step} failed")
     return result
 
 
@@ -216,6 +266,11 @@ def main() -> int:
     parser.add_argument("--hold", default="", help="after measuring, keep the world loaded (see _held)")
     parser.add_argument("--postgres", action="store_true",
                         help="on a throwaway PostgreSQL (scripts/with-postgres.sh) instead of SQLite")
+    parser.add_argument("--pg-keep", default="",
+                        help="with --postgres: keep the cluster and var directory in DIR and reuse them (the "
+                             "loading steps done are listed in DIR/done and not rerun)")
+    parser.add_argument("--until", choices=["import", "demo", "grow"], default="",
+                        help="stop after this loading step (with --pg-keep, to go on later)")
     parser.add_argument("--step", choices=["grow", "measure"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     roles = [r for r in args.roles.split(",") if r]
@@ -223,11 +278,16 @@ def main() -> int:
         import bench_analytics_pages
 
         bench_analytics_pages.grow(args.var)
+        from civicgrid.core.bulk import refresh_statistics
+
+        refresh_statistics()  # the grown records seen by the planner, as after an import or the demo
         return 0
     if args.step == "measure":
         measure(args.var, args.repeats, roles)
         return 0
     if args.postgres and "CIVICGRID_DATABASE_URL" not in os.environ:
+        if args.pg_keep:
+            os.environ["CIVICGRID_PG_KEEP"] = str(Path(args.pg_keep).resolve() / "pg")
         return subprocess.call([str(ROOT / "scripts" / "with-postgres.sh"), sys.executable, *sys.argv])
     if not args.postgres:
         os.environ.pop("CIVICGRID_DATABASE_URL", None)
@@ -235,16 +295,23 @@ def main() -> int:
         raise SystemExit("--var holds a SQLite database; with --postgres the world is loaded afresh")
     database = "PostgreSQL" if args.postgres else "SQLite"
     work = Path(tempfile.mkdtemp(prefix="civicgrid-bench-scale-"))
+    kept = Path(args.pg_keep).resolve() if args.pg_keep and args.postgres else None
+    done = kept / "done" if kept else None
     try:
-        var = str(work / "var")
+        var = str(kept / "var" if kept else work / "var")  # kept: its keys decrypt the kept database
         if args.var:
             shutil.copytree(args.var, var)
         else:
             started = time.perf_counter()
-            load(var, args.households, work)
-            if not args.no_grow:
+            load(var, args.households, work, done, args.until)
+            if args.until in ("import", "demo"):
+                return 0
+            if not args.no_grow and _step(done, "grow"):
                 _run("grow", var, ROOT / "src")
+                _finished(done, "grow")
             print(f"{args.households:,} households loaded in {time.perf_counter() - started:.1f} s", flush=True)
+            if args.until:
+                return 0
             if args.keep and not args.postgres:
                 shutil.copytree(var, args.keep)
         extra = ("--repeats", str(args.repeats), "--roles", ",".join(roles))

@@ -122,6 +122,9 @@ def cmd_import(args: argparse.Namespace) -> int:
     except ImportRejected as rejected:
         _print_errors(rejected.errors, rejected.total)
         return 1
+    from civicgrid.core.bulk import refresh_statistics
+
+    refresh_statistics()  # the planner's picture of the tables just loaded
     print("imported " + ", ".join(f"{n} {t}" for t, n in counts.items()))
     return 0
 
@@ -183,8 +186,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     for demo_load in demo_loaders():
         for line in demo_load(households=args.households, seed=args.seed):
             print(line)
+    from civicgrid.core.bulk import refresh_statistics
     from civicgrid.core.tallies import rebuild_stale
 
+    refresh_statistics()  # the loaders wrote in bulk
     for line in rebuild_stale(force=True):  # the demo's records were written in bulk: count them once
         print(f"tally {line}")
     print("\nDemo logins (one per role):")

@@ -176,3 +176,72 @@ def test_the_3w_board_read_under_a_common_ancestor_equals_the_board_read_grid_by
     for username in roles:
         assert cells(username) == by_grid[username], username
     assert any(by_grid[r] for r in roles)
+
+
+@pytest.mark.parametrize("cap", [1, 7, 50, 10_000])
+def test_a_paged_lists_count_is_exact_up_to_its_cap_and_stops_there(monkeypatch, cap) -> None:  # type: ignore[no-untyped-def]
+    from civicgrid.core.paging import BoundedPaginator, paginate
+
+    monkeypatch.setattr(BoundedPaginator, "cap", cap)
+    rows = Household.objects.order_by("code")
+    total = len(list(rows.values_list("pk", flat=True)))  # the plain count, read row by row
+    assert total > 50  # the test world is larger than the smaller caps
+    per = 5
+    with CaptureQueriesContext(connection) as captured:
+        page = paginate(rows, per, "1")
+        assert page.paginator.count == min(total, cap + 1)
+    (counting,) = [q["sql"] for q in captured.captured_queries if "COUNT" in q["sql"].upper()]
+    assert "LIMIT" in counting.upper()  # the database stops counting at the cap
+    assert "ORDER BY" not in counting.upper()  # and does not sort what it counts
+    assert page.paginator.capped == (total > cap)
+    assert page.paginator.shown == (f"{cap}+" if total > cap else str(total))
+    pages = -(-min(total, cap) // per)
+    assert page.paginator.num_pages == pages
+    codes = list(rows.values_list("code", flat=True))
+    last = paginate(rows, per, str(pages))
+    assert [h.code for h in last] == codes[(pages - 1) * per: pages * per]
+    assert paginate(rows, per, str(pages + 50)).number == pages  # beyond the last page: the last page
+    assert paginate(rows, per, "x").number == 1
+    assert paginate(codes[:3], per, "1").paginator.shown == "3"  # a list in hand is counted as it is
+
+
+def test_a_capped_household_list_says_so_in_both_languages(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from civicgrid.core.paging import BoundedPaginator
+
+    monkeypatch.setattr(BoundedPaginator, "cap", 20)
+    director = user("director")
+    total = Household.objects.filter(under("place_path", [director.role.place.path])).count()
+    assert total > 20
+    for language, words in (("zh-hans", "20+ 户"), ("en", "20+ households")):
+        client = Client(headers={"accept-language": language})
+        client.force_login(director)
+        assert words in client.get("/households/").content.decode(), language
+    monkeypatch.setattr(BoundedPaginator, "cap", 10_000)
+    client = Client(headers={"accept-language": "zh-hans"})
+    client.force_login(director)
+    assert f"{total} 户" in client.get("/households/").content.decode()
+
+
+def test_the_helper_coverage_glance_equals_the_coverage_counted_live() -> None:
+    from civicgrid.core import tallies
+    from civicgrid.core.scoping import PLATFORM
+    from civicgrid.volunteers import selectors as vs
+    from civicgrid.volunteers.crei import HELPERS
+    from civicgrid.volunteers.demo import demo_load
+    from civicgrid.volunteers.work import glance
+
+    demo_load(households=0, seed=7)  # paired helpers, done and missed visits in every community
+    people = [user(role) for role in ("district", "director", "grid")]
+    for counted in (False, True):  # never counted (read from the records), then from the job's tally
+        if counted:
+            tallies.rebuild(HELPERS)
+        for scope, who in [(PLATFORM, None), *((scope_for(u), u) for u in people)]:
+            rows = vs.coverage(scope=scope)
+            helped, vulnerable, when = vs.coverage_counted(scope=scope)
+            assert (helped, vulnerable) == (sum(r.with_helper for r in rows), sum(r.vulnerable for r in rows))
+            assert vulnerable > helped > 0
+            assert vs.missed_recently(scope=scope) == sum(r.missed for r in rows)
+            assert (when is not None) == counted
+            if who is not None:
+                (shown,) = [g for g in glance(user=who, scope=scope) if g.key == "volunteers.coverage"]
+                assert shown.value == f"{helped} / {vulnerable}"

@@ -8,7 +8,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -20,6 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from civicgrid.alerts import cap, selectors, services
 from civicgrid.alerts.forms import AlertForm, ClarificationForm
 from civicgrid.core.errors import FORM_ERRORS
+from civicgrid.core.paging import paginate
 from civicgrid.core.scoping import require
 from civicgrid.core.views import form_errors, scoped_view
 
@@ -28,7 +28,7 @@ from civicgrid.core.views import form_errors, scoped_view
 def alert_list(request: HttpRequest, scope: Any) -> HttpResponse:
     if not scope.may("alerts_publish"):
         return redirect("alerts:notices")
-    page = Paginator(selectors.alert_list(scope=scope), 30).get_page(request.GET.get("page"))
+    page = paginate(selectors.alert_list(scope=scope), 30, request.GET.get("page"))
     return render(request, "alerts/list.html", {"page": page})
 
 

@@ -7,7 +7,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -19,6 +18,7 @@ from civicgrid.cases import transitions as tx
 from civicgrid.cases.forms import CaseActionForm, CaseReportForm
 from civicgrid.cases.models import LEVEL_LABELS, STATE_LABELS
 from civicgrid.core.errors import FORM_ERRORS, http_status
+from civicgrid.core.paging import paginate
 from civicgrid.core.scoping import Scope, require
 from civicgrid.core.views import form_errors, scoped_view
 
@@ -33,7 +33,7 @@ def case_list(request: HttpRequest, scope: Any) -> HttpResponse:
     overdue = request.GET.get("overdue") == "1"
     cases = selectors.case_list(scope=scope, state=state if state in STATE_LABELS else "",
                                 level=level if level in LEVEL_LABELS else "", overdue=overdue)
-    page = Paginator(cases, 30).get_page(request.GET.get("page"))
+    page = paginate(cases, 30, request.GET.get("page"))
     return render(request, "cases/list.html", {
         "page": page, "state": state, "level": level, "overdue": overdue, "states": STATE_LABELS.items(),
         "levels": LEVEL_LABELS.items(), "n_overdue": selectors.overdue_count(scope=scope)})

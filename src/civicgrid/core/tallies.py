@@ -163,28 +163,35 @@ def rebuild_stale(*, now: datetime | None = None, force: bool = False) -> list[s
     return done
 
 
-def read(name: str, *, since: date | None = None) -> list[dict[str, Any]]:
+def read(name: str, *, since: date | None = None, grids: Any = None) -> list[dict[str, Any]]:
     """The tally summed over parts and days (from ``since`` on, when given), per grid and group: dicts of
-    ``grid``, ``group`` and the measures by their declared names. One query."""
+    ``grid``, ``group`` and the measures by their declared names. One query. ``grids`` (ids, or a queryset
+    of grid ids: a scope's grids) keeps only those grids' cells."""
     tally = spec(name)
     names = list(tally.measures())
     cells = TallyRow.objects.filter(name=name)
     if since is not None:
         cells = cells.filter(day__gte=since)
+    if grids is not None:
+        cells = cells.filter(grid_id__in=grids)
     sums = {m: models.Sum(m) for m in MEASURES[:len(names)]}
     rows: list[dict[str, Any]] = list(cells.values("grid_id", "group").annotate(**sums).order_by())  # type: ignore[arg-type]
     # cells are written only by a count, so finding some says it was counted: the "counted yet?" look-up
     # is needed only when there are none (counted and empty, or never counted: then from the records)
     if not rows and not TallyState.objects.filter(name=name).exists():
-        return _read_records(tally, names, since)
+        return _read_records(tally, names, since, grids)
     return [{"grid": r["grid_id"], "group": r["group"], **{n: r[m] for m, n in zip(MEASURES, names, strict=False)}}
             for r in rows]
 
 
-def _read_records(tally: Tally, names: list[str], since: date | None) -> list[dict[str, Any]]:
+def _read_records(tally: Tally, names: list[str], since: date | None, grids: Any = None) -> list[dict[str, Any]]:
     """Never counted: the same grouped count from the records, summed here."""
     out: dict[tuple[Any, str], dict[str, Any]] = {}
+    keep = None if grids is None else set(grids.values_list("pk", flat=True) if hasattr(grids, "values_list")
+                                          else grids)
     for r in _by_grid(tally, tally.grouped()):
+        if keep is not None and r["t_grid"] not in keep:
+            continue
         if since is not None and (r["t_day"] is None or _as_date(r["t_day"]) < since):
             continue
         cell = out.setdefault((r["t_grid"], r["t_group"] or ""),

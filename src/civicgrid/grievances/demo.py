@@ -58,23 +58,31 @@ def demo_load(*, households: int, seed: int) -> list[str]:
 
 
 def _community(community: Place, on_time_share: float, rng: np.random.Generator, now: datetime) -> list[int]:
-    homes = list(Household.objects.filter(place_path__startswith=community.path).order_by("code"))
+    # only the columns a complaint copies (not every household's contact decrypted)
+    homes = list(Household.objects.filter(place_path__startswith=community.path).order_by("code")
+                 .only("id", "grid_id", "place_path"))
     if not homes:
         return []
     lam = max(1.0, PER_1000_HOUSEHOLDS_MONTH * len(homes) / 1000)
     n = int(rng.poisson(lam * 12))
     kinds, shares = list(KIND_SHARES), np.array(list(KIND_SHARES.values()))
-    made = []
+    made: list[Grievance] = []
+    rows: dict[Any, list[Any]] = {Pause: [], Step: [], Appeal: []}
     for k in range(n):
         home = homes[int(rng.integers(len(homes)))]
         filed = now - timedelta(days=float(rng.uniform(1, 365)))
         kind = kinds[int(rng.choice(len(kinds), p=shares / shares.sum()))]
-        made.append(_one(community, home, kind, filed, k, on_time_share, rng, now))
-    return made
+        made.append(_one(community, home, kind, filed, k, on_time_share, rng, now, rows))
+    # a community's complaints and what hangs off them in one statement each (the rows refer to their
+    # complaint objects, which have their keys once inserted)
+    Grievance.objects.bulk_create(made, batch_size=2000)
+    for model, objects in rows.items():
+        model.objects.bulk_create(objects, batch_size=2000)
+    return [g.pk for g in made]
 
 
 def _one(community: Place, home: Household, kind: str, filed: datetime, k: int, on_time_share: float,
-         rng: np.random.Generator, now: datetime) -> int:
+         rng: np.random.Generator, now: datetime, rows: dict[Any, list[Any]]) -> Grievance:
     sensitive = kind == "grid_member"
     level = chain.start_level(sensitive=sensitive)
     pauses: list[clock.Pause] = []
@@ -83,17 +91,17 @@ def _one(community: Place, home: Household, kind: str, filed: datetime, k: int, 
         pauses.append((start, start + timedelta(days=float(rng.uniform(*PAUSE_DAYS)))))
     due = clock.deadline(start=filed, limit=conf.hours("resolve_hours"), pauses=pauses)
     assert due is not None
-    g = Grievance.objects.create(
+    g = Grievance(
         code=f"GD-{community.code[-12:]}-{k:05d}", kind=kind, subject_ref="", subject_label="", description=TEXTS[kind],
-        sensitive=sensitive, household=home, grid=home.grid, place_path=home.place_path,
+        sensitive=sensitive, household=home, grid_id=home.grid_id, place_path=home.place_path,
         visible_path=chain.visible_path(home.place_path, sensitive=sensitive), level=level, filed_at=filed,
         level_started_at=filed, due_at=due,
         response_due_at=clock.deadline(start=filed, limit=conf.hours("response_hours"), pauses=pauses),
         level_due_at=clock.deadline(start=filed, limit=conf.hours("level_hours"), pauses=pauses),
         responded_at=filed + timedelta(hours=float(rng.uniform(2, 60))))
     for start, end in pauses:
-        Pause.objects.create(grievance=g, reason=REASONS[int(rng.integers(len(REASONS)))], note="演示：等待补充材料",
-                             started_at=start, ended_at=end)
+        rows[Pause].append(Pause(grievance=g, reason=REASONS[int(rng.integers(len(REASONS)))],
+                                 note="演示：等待补充材料", started_at=start, ended_at=end))
     steps: list[dict[str, Any]] = [{"action": "file", "at": filed}, {"action": "respond", "at": g.responded_at}]
     on_time = bool(rng.random() < on_time_share)
     closed = due + timedelta(days=float(rng.uniform(1, 12))) if not on_time else \
@@ -103,20 +111,22 @@ def _one(community: Place, home: Household, kind: str, filed: datetime, k: int, 
         steps.append({"action": "close", "at": closed})
         if rng.random() < RATED_SHARE:
             g.rating = int(rng.choice([3, 4, 5], p=[0.2, 0.4, 0.4]) if on_time else rng.choice([1, 2, 3]))
-        _appeal(g, on_time, rng, now, steps)
+        appeal = _appeal(g, on_time, rng, now, steps)
+        if appeal is not None:
+            rows[Appeal].append(appeal)
     elif g.responded_at and g.responded_at > now:
         g.responded_at = None
-    g.save()
-    Step.objects.bulk_create([Step(grievance=g, level=level, note="演示", **s) for s in steps if s["at"] <= now])
-    return g.pk
+    rows[Step].extend(Step(grievance=g, level=level, note="演示", **s) for s in steps if s["at"] <= now)
+    return g
 
 
-def _appeal(g: Grievance, on_time: bool, rng: np.random.Generator, now: datetime, steps: list[dict[str, Any]]) -> None:
+def _appeal(g: Grievance, on_time: bool, rng: np.random.Generator, now: datetime,
+            steps: list[dict[str, Any]]) -> Appeal | None:
     if g.closed_at is None or rng.random() >= APPEAL_SHARE[on_time]:
-        return
+        return None
     filed = g.closed_at + timedelta(days=float(rng.uniform(1, 20)))
     if filed >= now:
-        return
+        return None
     appeal = Appeal(grievance=g, reason="对答复不满意，申请复查（演示）。", filed_at=filed,
                     due_at=filed + conf.hours("appeal_hours"))
     steps.append({"action": "appeal", "at": filed})
@@ -131,5 +141,5 @@ def _appeal(g: Grievance, on_time: bool, rng: np.random.Generator, now: datetime
             steps.append({"action": "close", "at": g.closed_at})
     else:
         g.state = "appealed"
-    appeal.save()
+    return appeal
 

@@ -6,7 +6,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -16,6 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from civicgrid.accounts.models import Role
 from civicgrid.core.errors import FORM_ERRORS, Invalid, http_status
 from civicgrid.core.limits import int_param
+from civicgrid.core.paging import paginate
 from civicgrid.core.scoping import Scope, require, scoped
 from civicgrid.core.views import form_errors, scoped_view
 from civicgrid.grievances import chain, selectors, services
@@ -38,7 +38,7 @@ def _is_resident(request: HttpRequest) -> bool:
 def grievance_list(request: HttpRequest, scope: Scope) -> HttpResponse:
     state = request.GET.get("state", "")
     rows = selectors.grievance_list(scope=scope, state=state, overdue=request.GET.get("overdue") == "1")
-    page = Paginator(rows, 30).get_page(request.GET.get("page"))
+    page = paginate(rows, 30, request.GET.get("page"))
     return render(request, "grievances/list.html", {
         "page": page, "state": state, "states": Grievance.State.choices,
         "appeals": selectors.pending_appeals(scope=scope) if scope.may("grievances_review") else []})

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -14,6 +13,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
+from civicgrid.core.paging import paginate
 from civicgrid.core.plugins import glance_for, work_for
 from civicgrid.core.scoping import Scope
 from civicgrid.core.views import scoped_view
@@ -57,7 +57,7 @@ def home(request: HttpRequest, scope: Scope) -> HttpResponse:
     if request.GET.get("sort") == "due":
         items = sorted(items, key=lambda i: (i.due is None, i.due or "", i.urgency))  # type: ignore[arg-type,return-value]
     shown = [i for i in items if not app or i.app == app]
-    page = Paginator(shown, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = paginate(shown, PAGE_SIZE, request.GET.get("page"))
     title: Any
     title, work_title = HEADINGS.get(scope.role, (_("Home"), _("My work")))
     actor = getattr(getattr(request.user, "role", None), "actor", None) if scope.role == "org_staff" else None

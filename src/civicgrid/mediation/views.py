@@ -8,7 +8,6 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -17,6 +16,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from civicgrid.core.errors import FORM_ERRORS, http_status
 from civicgrid.core.importing import neutralise
 from civicgrid.core.limits import int_param
+from civicgrid.core.paging import paginate
 from civicgrid.core.places import ancestor_at
 from civicgrid.core.scoping import Scope, require
 from civicgrid.core.views import form_errors, scoped_view
@@ -30,7 +30,7 @@ ACTIONS = ("party", "session", "agreement", "sign", "fail", "followup")
 @scoped_view
 def case_list(request: HttpRequest, scope: Scope) -> HttpResponse:
     state = request.GET.get("state", "")
-    page = Paginator(selectors.case_list(scope=scope, state=state), 30).get_page(request.GET.get("page"))
+    page = paginate(selectors.case_list(scope=scope, state=state), 30, request.GET.get("page"))
     return render(request, "mediation/list.html", {"page": page, "state": state,
                                                    "states": MediationCase.State.choices})
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from civicgrid.core.paging import paginate
 from civicgrid.core.views import scoped_view
 from civicgrid.ops import health, selectors
 
@@ -19,7 +19,7 @@ from civicgrid.ops import health, selectors
 def job_list(request: HttpRequest, scope: Any) -> HttpResponse:
     status = request.GET.get("status", "")
     status = status if status in {"failed", "done"} else ""
-    page = Paginator(selectors.job_runs(scope=scope, status=status), 50).get_page(request.GET.get("page"))
+    page = paginate(selectors.job_runs(scope=scope, status=status), 50, request.GET.get("page"))
     rows = [{"run": run, "label": selectors.job_label(run.func, run.args),
              "error": "" if run.success else selectors.error_line(run.result)} for run in page]
     summary = selectors.queue_summary(scope=scope)

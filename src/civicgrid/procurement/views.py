@@ -6,7 +6,6 @@ import json
 from typing import Any
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -14,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from civicgrid.core.errors import FORM_ERRORS, Forbidden
+from civicgrid.core.paging import paginate
 from civicgrid.core.scoping import Scope, require, scoped
 from civicgrid.core.views import form_errors, scoped_view
 from civicgrid.procurement import forms as f
@@ -32,7 +32,7 @@ def _label(user: Any) -> str:
 @scoped_view
 def calls(request: HttpRequest, scope: Scope) -> HttpResponse:
     found = selectors.calls(scope=scope).order_by("-published_at", "-id")
-    page = Paginator(found, 30).get_page(request.GET.get("page"))
+    page = paginate(found, 30, request.GET.get("page"))
     appropriations = list(selectors.appropriations(scope=scope)[:50]) if scope.may("procurement_manage") else []
     return render(request, "procurement/calls.html", {"page": page, "appropriations": appropriations,
                                                       "now": timezone.now()})
@@ -225,7 +225,7 @@ def call_award(request: HttpRequest, scope: Scope, call_id: int) -> HttpResponse
 
 @scoped_view
 def contracts(request: HttpRequest, scope: Scope) -> HttpResponse:
-    page = Paginator(selectors.contracts(scope=scope).order_by("-signed_at", "-id"), 30).get_page(request.GET.get("page"))
+    page = paginate(selectors.contracts(scope=scope).order_by("-signed_at", "-id"), 30, request.GET.get("page"))
     return render(request, "procurement/contracts.html", {"page": page})
 
 
@@ -277,7 +277,7 @@ def milestone_pay(request: HttpRequest, scope: Scope, milestone_id: int) -> Http
 
 @scoped_view
 def payments(request: HttpRequest, scope: Scope) -> HttpResponse:
-    page = Paginator(selectors.payments(scope=scope).order_by("-paid_at", "-id"), 50).get_page(request.GET.get("page"))
+    page = paginate(selectors.payments(scope=scope).order_by("-paid_at", "-id"), 50, request.GET.get("page"))
     return render(request, "procurement/payments.html", {"page": page})
 
 

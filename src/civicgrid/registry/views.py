@@ -6,7 +6,6 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.db.models import Count
 from django.http import (
     HttpRequest,
@@ -32,6 +31,7 @@ from civicgrid.core.importing import (
     unstage,
     write_xlsx,
 )
+from civicgrid.core.paging import paginate
 from civicgrid.core.scoping import require
 from civicgrid.core.views import scoped_view
 from civicgrid.engine.registry_format import TABLES
@@ -46,8 +46,7 @@ def place_browse(request: HttpRequest, scope: Any, place_id: int | None = None) 
     children = selectors.place_list(scope=scope, parent=place).annotate(n_children=Count("children"))
     households = None
     if place is not None and place.level in {"grid", "building"}:
-        households = Paginator(selectors.household_list(scope=scope, place=place), 50).get_page(
-            request.GET.get("page"))
+        households = paginate(selectors.household_list(scope=scope, place=place), 50, request.GET.get("page"))
     return render(request, "registry/places.html", {
         "place": place, "children": children, "households": households,
         "limited": not selectors.sees_welfare_and_health(scope),
@@ -58,7 +57,7 @@ def place_browse(request: HttpRequest, scope: Any, place_id: int | None = None) 
 @scoped_view
 def household_search(request: HttpRequest, scope: Any) -> HttpResponse:
     query = request.GET.get("q", "")
-    page = Paginator(selectors.household_list(scope=scope, query=query), 50).get_page(request.GET.get("page"))
+    page = paginate(selectors.household_list(scope=scope, query=query), 50, request.GET.get("page"))
     too_many = bool(selectors.PHONE_SUFFIX.match(query.strip())) and selectors.phone_suffix_too_many(
         selectors.household_list(scope=scope))
     return render(request, "registry/households.html", {"page": page, "q": query, "phone_suffix_too_many": too_many,
@@ -329,7 +328,7 @@ def audit_log(request: HttpRequest, scope: Any) -> HttpResponse:
     rows = selectors.audit_list(scope=scope, event=filters.get("event", ""), user_id=filters.get("user"),
                                 place=filters.get("place", ""), since=filters.get("since"),
                                 until=filters.get("until"))
-    page = Paginator(rows, 50).get_page(request.GET.get("page"))
+    page = paginate(rows, 50, request.GET.get("page"))
     for entry in page:  # shown, never saved: birth dates hidden without identity clearance
         entry.label = event_label(entry.event)  # type: ignore[attr-defined]
         entry.changes = auditwords.audit_changes(  # type: ignore[attr-defined]

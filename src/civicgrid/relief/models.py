@@ -283,7 +283,10 @@ class Need(models.Model):
 
     class Meta:
         ordering = ["-filed_at", "-id"]
-        indexes = [models.Index(fields=["status", "item"])]
+        # (status, urgency): the unmet life-critical needs every area role's home page counts, a few among a
+        # district's million needs (issue 15)
+        indexes = [models.Index(fields=["status", "item"]),
+                   models.Index(fields=["status", "urgency"], name="relief_need_status_urgency")]
         constraints = [
             models.CheckConstraint(condition=Q(quantity__gt=0), name="relief_need_quantity_positive"),
             # the hard ceilings of civicgrid.core.limits (the services refuse far less, by setting)

@@ -6,7 +6,6 @@ from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -19,6 +18,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from civicgrid.analytics.charts import to_div
 from civicgrid.core.errors import FORM_ERRORS, error_text
 from civicgrid.core.limits import int_param
+from civicgrid.core.paging import paginate
 from civicgrid.core.scoping import Scope, require
 from civicgrid.core.views import form_errors, scoped_view
 from civicgrid.relief import forms as f
@@ -56,7 +56,7 @@ def need_list(request: HttpRequest, scope: Scope) -> HttpResponse:
     sort = sort if sort in selectors.NEED_SORTS else "urgency"
     needs = selectors.need_list(scope=scope, status=status, category=category, query=query, urgency=urgency,
                                 sort=sort)
-    page = Paginator(needs, 50).get_page(request.GET.get("page"))
+    page = paginate(needs, 50, request.GET.get("page"))
     counts = selectors.need_counts(scope=scope)
     return render(request, "relief/needs.html", {
         "page": page, "status": status, "category": category, "q": query, "statuses": Need.Status.choices,
@@ -164,7 +164,7 @@ def stock(request: HttpRequest, scope: Scope) -> HttpResponse:
 def ledger(request: HttpRequest, scope: Scope) -> HttpResponse:
     entries = selectors.ledger_list(scope=scope)
     return render(request, "relief/ledger.html", {
-        "page": Paginator(entries, 100).get_page(request.GET.get("page"))})
+        "page": paginate(entries, 100, request.GET.get("page"))})
 
 
 # --- offers ---------------------------------------------------------------------------------------
@@ -183,7 +183,7 @@ def offers(request: HttpRequest, scope: Scope) -> HttpResponse:
             return redirect("relief:offers")
         except FORM_ERRORS as error:
             form_errors(form, error)
-    page = Paginator(selectors.offer_list(scope=scope), 50).get_page(request.GET.get("page"))
+    page = paginate(selectors.offer_list(scope=scope), 50, request.GET.get("page"))
     return render(request, "relief/offers.html", {"form": form, "page": page, "step": f.OfferStepForm()},
                   status=400 if form.errors else 200)
 
@@ -311,14 +311,13 @@ def tasks(request: HttpRequest, scope: Scope) -> HttpResponse:
         claimable = claimable.filter(point_id=int(point))
     context: dict[str, Any] = {
         "held": selectors.task_held(scope=scope, user=request.user),
-        "claimable": Paginator(claimable, 20).get_page(request.GET.get("cpage")),
+        "claimable": paginate(claimable, 20, request.GET.get("cpage")),
         "sort": sort, "point": point, "points": sorted(points, key=lambda p: p[1]),
         "sorts": [("near", _("nearest first")), ("due", _("soonest due first")), ("building", _("by building"))],
     }
     if scope.area_paths or scope.unrestricted:
         status = request.GET.get("status", "")
-        context["area"] = Paginator(selectors.task_area(scope=scope, status=status), 50).get_page(
-            request.GET.get("page"))
+        context["area"] = paginate(selectors.task_area(scope=scope, status=status), 50, request.GET.get("page"))
         context["status"] = status
         context["statuses"] = DeliveryTask.Status.choices
     return render(request, "relief/tasks.html", context)

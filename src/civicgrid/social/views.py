@@ -6,7 +6,6 @@ from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -16,6 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from civicgrid.core.errors import FORM_ERRORS, NotFound
 from civicgrid.core.limits import int_param
+from civicgrid.core.paging import paginate
 from civicgrid.core.scoping import Scope, require, scoped
 from civicgrid.core.servicekinds import SERVICE_KINDS
 from civicgrid.core.views import form_errors, scoped_view
@@ -50,7 +50,7 @@ def organisations(request: HttpRequest, scope: Scope) -> HttpResponse:
     verification, stage, query = (request.GET.get(k, "") for k in ("verification", "stage", "q"))
     found = selectors.organisations(scope=scope, query=query[:60], verification=verification, stage=stage,
                                     complaints=bool(request.GET.get("complaints")))
-    page = Paginator(found, 50).get_page(request.GET.get("page"))
+    page = paginate(found, 50, request.GET.get("page"))
     return render(request, "social/organisations.html", {
         "page": page, "verification": verification, "stage": stage, "q": query,
         "verifications": Organisation.Verification.choices, "stages": Organisation.Stage.choices,

@@ -81,30 +81,44 @@ def _community(community: Place, profile, courses: list[Course], *, seed: int) -
     rng = np.random.default_rng(seed)
     today = timezone.localdate()
     start = today - timedelta(days=365)
-    residents = list(Resident.objects.filter(household__place_path__startswith=community.path)
-                     .select_related("household__building").order_by("id"))
-    counts = monthly_counts(profile, residents=len(residents), seed=seed)
-    n = min(MAX_VOLUNTEERS, int(round(profile.volunteers_per_100_residents * len(residents) / 100)))
-    if not residents or n == 0:
+    # the community's resident ids only: the few chosen are read whole (decrypting every resident of a large
+    # community cost most of the demo's time at 100,000 households)
+    resident_ids = list(Resident.objects.filter(household__place_path__startswith=community.path)
+                        .order_by("id").values_list("id", flat=True))
+    counts = monthly_counts(profile, residents=len(resident_ids), seed=seed)
+    n = min(MAX_VOLUNTEERS, int(round(profile.volunteers_per_100_residents * len(resident_ids) / 100)))
+    if not resident_ids or n == 0:
         return ""
     society = list(Actor.objects.filter(sector="society", service_area__path__in=_above(community)).order_by("code"))
     others = list(Actor.objects.exclude(sector="society").filter(service_area__path__in=_above(community))
                   .order_by("code"))
-    chosen = rng.choice(len(residents), size=min(n, len(residents)), replace=False)
-    volunteers = []
+    chosen = [resident_ids[int(idx)] for idx in sorted(rng.choice(len(resident_ids), size=min(n, len(resident_ids)),
+                                                                  replace=False))]
+    residents = Resident.objects.select_related("household__building").in_bulk(chosen)
+    # people, posts and volunteers already there (a rerun on a partly loaded world), read once for all
+    codes = [f"vol-{residents[rid].code}" for rid in chosen]
+    people = {p.code: p for p in Person.objects.filter(code__in=codes)}
+    missing = [Person(code=f"vol-{residents[rid].code}", name=residents[rid].name, resident=residents[rid])
+               for rid in chosen if f"vol-{residents[rid].code}" not in people]
+    people.update({p.code: p for p in Person.objects.bulk_create(missing)})
+    posted = set(Post.objects.filter(person__code__in=codes, role="volunteer", place=None)
+                 .values_list("person_id", "actor_id"))
+    registered = set(Volunteer.objects.filter(person__code__in=codes).values_list("person_id", flat=True))
+    volunteers, posts = [], []
     skill_codes = sorted(SKILLS)
-    for k, idx in enumerate(sorted(chosen)):
-        r = residents[int(idx)]
-        person, _created = Person.objects.get_or_create(code=f"vol-{r.code}", defaults={"name": r.name, "resident": r})
+    for k, rid in enumerate(chosen):
+        r, person = residents[rid], people[f"vol-{residents[rid].code}"]
         teams = society if (society and (rng.random() < profile.society_volunteer_share or not others)) else others
-        if teams:
-            Post.objects.get_or_create(person=person, actor=teams[k % len(teams)], role="volunteer", place=None)
-        if Volunteer.objects.filter(person=person).exists():
+        if teams and (person.pk, teams[k % len(teams)].pk) not in posted:
+            posts.append(Post(person=person, actor=teams[k % len(teams)], role="volunteer", place=None))
+            posted.add((person.pk, teams[k % len(teams)].pk))
+        if person.pk in registered:
             continue
         skills = sorted({skill_codes[int(j)] for j in rng.choice(len(skill_codes), size=2, replace=False)})
         volunteers.append(Volunteer(person=person, home=r.household.building, place_path=r.household.place_path,
                                     skills=skills, days=int(rng.integers(1, 128)), from_hour=8, to_hour=20,
                                     joined_on=start))
+    Post.objects.bulk_create(posts)
     Volunteer.objects.bulk_create(volunteers)
     volunteers = list(Volunteer.objects.filter(person__code__in=[v.person.code for v in volunteers]).order_by("id"))
     if not volunteers:
@@ -120,7 +134,8 @@ def _community(community: Place, profile, courses: list[Course], *, seed: int) -
                                             expires_on=add_months(day, course.valid_months)))
 
     vulnerable = list(vulnerable_residents().filter(household__place_path__startswith=community.path)
-                      .select_related("household").order_by("id"))
+                      .select_related("household").only("id", "household__grid_id", "household__place_path")
+                      .order_by("id"))
     paired = [vulnerable[int(i)] for i in sorted(rng.choice(len(vulnerable), replace=False, size=int(round(
         profile.helper_coverage * len(vulnerable)))))] if vulnerable else []
     assignments = []
@@ -192,7 +207,7 @@ def _time_bank(rng, community, done, by_person, now) -> int:  # type: ignore[no-
     for v in done:
         if v.visitor_id not in by_person or rng.random() >= 0.25:
             continue
-        account = accounts.get(v.visitor_id) or TimeAccount.objects.create(
+        account = accounts.get(v.visitor_id) or TimeAccount(
             person_id=v.visitor_id, community=community, place_path=community.path)
         accounts[v.visitor_id] = account
         transfers.append(TimeTransfer(from_account=pool, to_account=account, minutes=v.minutes, kind="earned",
@@ -205,8 +220,9 @@ def _time_bank(rng, community, done, by_person, now) -> int:  # type: ignore[no-
                                           note="兑换理发服务", place_path=community.path, at=now))
             account.balance -= spend
             pool.balance += spend
+    TimeAccount.objects.bulk_create(accounts.values())  # with their final balances, in one statement
     TimeTransfer.objects.bulk_create(transfers)
-    TimeAccount.objects.bulk_update([pool, *accounts.values()], ["balance"])
+    TimeAccount.objects.bulk_update([pool], ["balance"])
     return len(transfers)
 
 

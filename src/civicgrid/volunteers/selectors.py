@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -201,17 +201,27 @@ def paired_residents() -> QuerySet[Any]:
     return HelperAssignment.objects.filter(ended_on__isnull=True).values("resident_id")
 
 
+def has_active_helper() -> Exists:
+    """Whether the outer query's resident has an active paired helper: an index probe per resident. Not
+    ``pk IN paired_residents()``: with a district's pairings PostgreSQL could not hash that list in its
+    working memory and rescanned it for every resident (30 s for the helpers page at 1M, issue 15)."""
+    return Exists(HelperAssignment.objects.filter(resident_id=OuterRef("pk"), ended_on__isnull=True))
+
+
 def coverage(*, scope: Scope, days: int = 90, today: date | None = None) -> list[GridCoverage]:
     require(scope, "volunteers_manage")
     today = today or timezone.localdate()
     start = today - timedelta(days=days)
     grids = scoped(Place.objects.filter(level="grid"), scope)
-    residents = vulnerable_residents().filter(household__grid__in=grids)
-    vuln = dict(residents.values_list("household__grid_id").annotate(n=Count("id")))
-    # each vulnerable resident in the grids asked whether it has an active helper (one index probe), rather
-    # than every active pairing of the district read to count a community's (issue 15)
-    active = HelperAssignment.objects.filter(resident_id=OuterRef("pk"), ended_on__isnull=True)
-    helped = dict(residents.filter(Exists(active)).values_list("household__grid_id").annotate(n=Count("id")))
+    # vulnerable residents and those with a helper per grid: from the tally the job recounts every few minutes
+    # (volunteers.helpers; counted from the records until its first count), not over a district's residents on
+    # every request (5 s at 1,000,000 households, issue 15); the page says when they were counted
+    from civicgrid.core import tallies
+    from civicgrid.volunteers.crei import HELPERS
+
+    cells = tallies.read(HELPERS, grids=grids.values("pk"))
+    vuln = {c["grid"]: int(c["vulnerable"] or 0) for c in cells}
+    helped = {c["grid"]: int(c["helped"] or 0) for c in cells}
     visits = CareVisit.objects.filter(grid__in=grids, due_on__gte=start, due_on__lt=today,
                                       status__in=[CareVisit.Status.DONE, CareVisit.Status.MISSED])
     due = dict(visits.values_list("grid_id").annotate(n=Count("id")))
@@ -225,6 +235,38 @@ def coverage(*, scope: Scope, days: int = 90, today: date | None = None) -> list
                          missed.get(g.pk, 0)) for g in grids]
 
 
+def coverage_counted(*, scope: Scope) -> tuple[int, int, datetime | None]:
+    """Vulnerable residents with a paired helper, vulnerable residents, in the scope's grids, and when they
+    were counted: from the tally the job recounts every few minutes (``volunteers.helpers``), not counted
+    over a district's residents on every home page (issue 15). ``None`` when never counted (then counted
+    from the records, as :func:`civicgrid.core.tallies.read` does)."""
+    from civicgrid.core import tallies
+    from civicgrid.volunteers.crei import HELPERS
+
+    require(scope, "volunteers_manage")
+    cells = tallies.read(HELPERS, grids=scoped(Place.objects.filter(level="grid"), scope).values("pk"))
+    helped = int(sum(c["helped"] or 0 for c in cells))
+    vulnerable = int(sum(c["vulnerable"] or 0 for c in cells))
+    return helped, vulnerable, tallies.as_of([HELPERS])
+
+
+def coverage_as_of() -> datetime | None:
+    """When the helper coverage of :func:`coverage` was counted (None: counted from the records just now)."""
+    from civicgrid.core import tallies
+    from civicgrid.volunteers.crei import HELPERS
+
+    return tallies.as_of([HELPERS])
+
+
+def missed_recently(*, scope: Scope, days: int = 90, today: date | None = None) -> int:
+    """Care visits missed in the scope in the last ``days`` days (as :func:`coverage` counts them)."""
+    require(scope, "volunteers_manage")
+    today = today or timezone.localdate()
+    grids = scoped(Place.objects.filter(level="grid"), scope)
+    return CareVisit.objects.filter(grid__in=grids, due_on__gte=today - timedelta(days=days), due_on__lt=today,
+                                    status=CareVisit.Status.MISSED).count()
+
+
 def assignments(*, scope: Scope) -> QuerySet[HelperAssignment]:
     require(scope, "volunteers_manage")
     return scoped(HelperAssignment.objects.select_related("resident", "helper", "grid"), scope).filter(
@@ -234,7 +276,7 @@ def assignments(*, scope: Scope) -> QuerySet[HelperAssignment]:
 def unpaired(*, scope: Scope) -> QuerySet[Resident]:
     """Vulnerable residents in the scope without an active helper."""
     require(scope, "volunteers_manage")
-    return scoped(vulnerable_residents(), scope).exclude(pk__in=paired_residents()).select_related("household")
+    return scoped(vulnerable_residents(), scope).exclude(has_active_helper()).select_related("household")
 
 
 # --- the time bank ---------------------------------------------------------------------------------

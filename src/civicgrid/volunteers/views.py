@@ -9,7 +9,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -20,6 +19,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from civicgrid.core.errors import FORM_ERRORS, Invalid
 from civicgrid.core.limits import int_param
+from civicgrid.core.paging import paginate
 from civicgrid.core.scoping import Scope, require, scoped
 from civicgrid.core.templatetags.doorplate import qr_svg
 from civicgrid.core.views import scoped_view
@@ -69,7 +69,7 @@ def home(request: HttpRequest, scope: Scope) -> HttpResponse:
         context.update(total=selectors.hours_total(me), mine=selectors.visits_mine(user=request.user),
                        claimable=selectors.visits_claimable(scope=scope, user=request.user)[:50])
     if scope.role != "volunteer":
-        context["page"] = Paginator(selectors.volunteer_list(scope=scope), 50).get_page(request.GET.get("page"))
+        context["page"] = paginate(selectors.volunteer_list(scope=scope), 50, request.GET.get("page"))
     return render(request, "volunteers/home.html", context)
 
 
@@ -143,7 +143,7 @@ def hours(request: HttpRequest, scope: Scope) -> HttpResponse:
     area = scope.role != "volunteer"
     entries = selectors.hours_list(scope=scope, volunteer=None if area else me) if (area or me) else \
         HoursEntry.objects.none()
-    page = Paginator(entries, 50).get_page(request.GET.get("page"))
+    page = paginate(entries, 50, request.GET.get("page"))
     rows = [(e, selectors.entry_state(e)) for e in page]
     pending = selectors.hours_pending(scope=scope)[:50] if scope.may("volunteers_manage") and area else []
     volunteers = selectors.volunteer_list(scope=scope)[:300] if area else []
@@ -176,7 +176,7 @@ def visits(request: HttpRequest, scope: Scope) -> HttpResponse:
         return redirect("volunteers:visits")
     status = request.GET.get("status", "")
     status = status if status in CareVisit.Status.values else ""
-    page = Paginator(selectors.visits_area(scope=scope, status=status), 50).get_page(request.GET.get("page"))
+    page = paginate(selectors.visits_area(scope=scope, status=status), 50, request.GET.get("page"))
     manage = scope.may("volunteers_manage") and scope.role != "volunteer"
     residents = scoped(selectors.vulnerable_residents(), scope).order_by("household__code", "id")[:300] if manage else []
     return render(request, "volunteers/visits.html", {"page": page, "status": status, "residents": residents,
@@ -238,7 +238,7 @@ def helpers(request: HttpRequest, scope: Scope) -> HttpResponse:
     return render(request, "volunteers/helpers.html", {
         "rows": rows, "unpaired": selectors.unpaired(scope=scope)[:50],
         "assignments": selectors.assignments(scope=scope)[:100], "kinds": HelperAssignment.Kind.choices,
-        "people": helpers_})
+        "people": helpers_, "counted": selectors.coverage_as_of()})
 
 
 # --- time bank -------------------------------------------------------------------------------------

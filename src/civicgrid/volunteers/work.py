@@ -62,12 +62,13 @@ def glance(*, user: Any, scope: Scope) -> list[Glance]:
                           value=f"{selectors.hours_total(volunteer):g}", url=reverse("volunteers:hours"),
                           app="volunteers", order=40))
     if scope.may("volunteers_manage") and scope.role != "volunteer":
-        rows = selectors.coverage(scope=scope)
-        vulnerable = sum(r.vulnerable for r in rows)
-        helped = sum(r.with_helper for r in rows)
-        missed = sum(r.missed for r in rows)
+        helped, vulnerable, counted = selectors.coverage_counted(scope=scope)
+        missed = selectors.missed_recently(scope=scope)
+        lines = [_("%(n)d care visits missed in the last 90 days") % {"n": missed}]
+        if counted is not None:
+            lines.append(_("paired helpers counted at %(time)s") % {
+                "time": timezone.localtime(counted).strftime("%H:%M")})
         out.append(Glance(key="volunteers.coverage", label=_("Vulnerable residents with a paired helper"),
                           value=f"{helped} / {vulnerable}", url=reverse("volunteers:helpers"), app="volunteers",
-                          order=45, alarm=missed > 0,
-                          lines=(_("%(n)d care visits missed in the last 90 days") % {"n": missed},)))
+                          order=45, alarm=missed > 0, lines=tuple(lines)))
     return out

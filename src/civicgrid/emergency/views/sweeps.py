@@ -8,7 +8,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -17,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from civicgrid.core.errors import FORM_ERRORS, error_text
+from civicgrid.core.paging import paginate
 from civicgrid.core.scoping import require
 from civicgrid.core.views import form_errors, scoped_view
 from civicgrid.emergency import services
@@ -54,8 +54,7 @@ def sweep(request: HttpRequest, scope: Any, sweep_id: int) -> HttpResponse:
     context: dict[str, Any] = {"sweep": item, "emergency": item.emergency, "progress": progress, "grid": grid}
     if grid is not None:
         now = timezone.now()
-        context["page"] = Paginator(sw.visits_to_do(scope=scope, sweep=item, grid=grid, now=now), PAGE,
-                                    allow_empty_first_page=True).get_page(request.GET.get("page"))
+        context["page"] = paginate(sw.visits_to_do(scope=scope, sweep=item, grid=grid, now=now), PAGE, request.GET.get("page"))
         context["later"] = list(sw.visits_later(scope=scope, sweep=item, grid=grid, now=now)[:PAGE])
     return render(request, "emergency/sweep.html", context)
 
