@@ -244,7 +244,7 @@ def digest_index_check(**kwargs: Any) -> list[Any]:
             str(c.fields[0]) for c in model._meta.constraints
             if isinstance(c, models.UniqueConstraint) and c.fields and c.condition is None}
         for field in model._meta.concrete_fields:
-            if isinstance(field, DigestField) and not field.db_index and field.name not in led:
+            if isinstance(field, DigestField) and not getattr(field, "db_index", False) and field.name not in led:
                 errors.append(checks.Error(f"{model._meta.label}.{field.name} is a digest without an index",
                                            hint=f"add models.Index(fields=[{field.name!r}]) to its Meta.indexes",
                                            obj=model, id="civicgrid.E003"))

@@ -7,7 +7,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('registry', '0003_text_search'),
-        ('relief', '0004_allocation_indexes'),
+        ('relief', '0005_round_values_packed'),
     ]
 
     operations = [
