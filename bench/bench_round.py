@@ -92,6 +92,16 @@ per value. Both goals are still missed on this machine: what is left is mostly P
 rows (the needs' UPDATE, the foreign-key checks at COMMIT, the reads under lock) and, at 1M, the server's 128 MB of
 shared buffers (scripts/with-postgres.sh's default) against tables several times that size.
 
+Later (main 00b997a): the round's snapshot and result stored compressed (civicgrid.core.packed; jsonb refused a
+value over 256 MB, so a round of about 1.7 M requests could not be confirmed at all). 1,000,000 requests at load
+5-6 (other work running): the round's row 1.1 s wall, 0.3 s of server CPU (was 5.2 s, 2.5 s on a quiet machine);
+the confirm as a whole 121 s wall, 17.5 + 48.7 s CPU (the needs' UPDATE 14.0 s and the COMMIT's key checks 22.0 s
+of server CPU: the load, not the change, makes the wall). Two experiments at 300,000 requests, not kept: a server
+with 2 GB of shared buffers and 8 GB of WAL between checkpoints used the same server CPU (13.8 s against 14.0 s);
+dropping the allocations' foreign keys to the household and item (copies of the need's) took the COMMIT's checks
+from 6.1 to 4.7 s of server CPU, and with the round's and point's too, to 2.9 s: even with no foreign keys at all,
+PostgreSQL's own work per row (the needs' UPDATE, the COPYs, reading under lock) stays over the 30 s goal at 1M.
+
     .venv/bin/python bench/bench_round.py [--requests 100000] [--skip-sqlite] [--skip-postgres]
                                           [--sqlite-requests N] [--base 4000]
 """
