@@ -245,3 +245,90 @@ def test_the_helper_coverage_glance_equals_the_coverage_counted_live() -> None:
             if who is not None:
                 (shown,) = [g for g in glance(user=who, scope=scope) if g.key == "volunteers.coverage"]
                 assert shown.value == f"{helped} / {vulnerable}"
+
+
+def test_the_volunteer_lists_totals_equal_a_plain_sum_of_each_volunteers_counted_hours() -> None:
+    """Each listed volunteer's total (a subquery evaluated for the page's rows only) equals the sum, over
+    their own lines, of those that count: from a record, or typed by hand and approved (not pending, not
+    rejected); None for a volunteer without any. The page reads in the same queries however many lines."""
+    from datetime import timedelta
+    from decimal import Decimal
+
+    from django.utils import timezone
+
+    from civicgrid.registry.models import Person
+    from civicgrid.volunteers import selectors as volunteers
+    from civicgrid.volunteers.models import HoursApproval, HoursEntry, Volunteer
+
+    rng = random.Random(41)
+    grid = Place.objects.filter(level="grid").order_by("path").first()
+    assert grid is not None
+    today = timezone.localdate()
+    people = list(Person.objects.filter(volunteer__isnull=True).order_by("id")[:12])
+    crew = Volunteer.objects.bulk_create([Volunteer(person=p, home=grid, place_path=grid.path, joined_on=today)
+                                          for p in people])
+    assert len(crew) == 12
+    judge = user("director")
+
+    def lines(n: int) -> None:
+        rows, decided = [], []
+        for v in crew[:-2]:  # the last two have no lines at all
+            for _ in range(rng.randint(0, n)):
+                manual = rng.random() < 0.5
+                rows.append(HoursEntry(volunteer=v, source="manual" if manual else "sweep",
+                                       source_id=None if manual else rng.randrange(10**12), note="hand" if manual else "",
+                                       hours=Decimal(rng.randint(1, 96)) / 4, on=today - timedelta(days=rng.randint(0, 99)),
+                                       place_path=grid.path, at=timezone.now()))
+        HoursEntry.objects.bulk_create(rows)
+        for e in rows:
+            if e.source == "manual" and rng.random() < 0.7:  # the rest wait for a decision
+                decided.append(HoursApproval(entry=e, approved=rng.random() < 0.6, by=judge, at=timezone.now()))
+        HoursApproval.objects.bulk_create(decided)
+
+    def check(scope: object) -> int:
+        approved = set(HoursApproval.objects.filter(approved=True).values_list("entry_id", flat=True))
+        plain: dict[int, Decimal] = {}
+        for e in HoursEntry.objects.all():
+            if e.source != "manual" or e.pk in approved:
+                plain[e.volunteer_id] = plain.get(e.volunteer_id, Decimal(0)) + e.hours
+        with CaptureQueriesContext(connection) as queries:
+            listed = {v.pk: v.total for v in volunteers.volunteer_list(scope=scope)}
+        assert {pk for pk in listed if pk in {v.pk for v in crew}} == {v.pk for v in crew}
+        assert listed == {pk: plain.get(pk) for pk in listed}
+        return len(queries.captured_queries)
+
+    scope = scope_for(user("district"))
+    lines(3)
+    few = check(scope)
+    lines(12)
+    assert check(scope) == few == 1
+
+
+def test_the_actors_page_is_paged_and_its_pages_together_list_each_actor_in_scope_once() -> None:
+    """The pages, followed from the first by their "next" link, list every actor the scope sees exactly once
+    (a plain read of the scoped actors), at most 50 a page, and a sector's pages keep the sector."""
+    import re
+
+    from civicgrid.core.scoping import scoped
+    from civicgrid.registry.models import Actor
+
+    grid = Place.objects.filter(level="grid").order_by("path").first()
+    Actor.objects.bulk_create([Actor(code=f"scale-{i}", name=f"scale {i}", sector="society", kind="volunteer_team",
+                                     service_area=grid) for i in range(120)])
+    district = user("district")
+    client = Client()
+    client.force_login(district)
+    for sector in ("", "society"):
+        expected = scoped(Actor.objects.all(), scope_for(district))
+        expected = expected.filter(sector=sector) if sector else expected
+        seen: list[int] = []
+        url: str | None = f"/actors/?sector={sector}"
+        while url:
+            html = client.get(url).content.decode()
+            rows = [int(n) for n in re.findall(r'href="/actors/(\d+)/"', html)]
+            assert 0 < len(rows) <= 50
+            seen += rows
+            following = re.search(r'href="(\?sector=[a-z]*&amp;page=\d+)">[^<]*›', html)
+            url = "/actors/" + following.group(1).replace("&amp;", "&") if following else None
+        assert sorted(seen) == sorted(expected.values_list("pk", flat=True)), sector
+        assert len(seen) > 50
