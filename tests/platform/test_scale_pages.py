@@ -332,3 +332,39 @@ def test_the_actors_page_is_paged_and_its_pages_together_list_each_actor_in_scop
             url = "/actors/" + following.group(1).replace("&amp;", "&") if following else None
         assert sorted(seen) == sorted(expected.values_list("pk", flat=True)), sector
         assert len(seen) > 50
+
+
+@pytest.mark.parametrize("required", [True, False])
+def test_many_checkboxes_draws_what_djangos_checkbox_widget_draws(required: bool) -> None:
+    """The same HTML as Django's own ``CheckboxSelectMultiple`` (up to whitespace between tags), for flat and
+    grouped choices, checked values, labels that need escaping, an id or none, a class; and a form built on
+    it reads the same data back."""
+    import re
+
+    from django import forms
+
+    from civicgrid.core.widgets import ManyCheckboxes
+
+    choices: list[object] = [(1, "a <b> & \"c\""), (2, "幸福"), ("G<1>", [(3, "x'"), (4, "y")]), (5, "")]
+
+    def form(widget: type[forms.Widget], data: dict[str, list[str]] | None) -> forms.Form:
+        class Pick(forms.Form):
+            places = forms.MultipleChoiceField(label="Where", choices=choices, required=required,
+                                               widget=widget(attrs={"class": "pick"}))
+            plain = forms.MultipleChoiceField(choices=choices, required=False, widget=widget)
+
+        return Pick(data, auto_id="id_%s")
+
+    def flat(html: str) -> str:
+        return re.sub(r">\s+", ">", re.sub(r"\s+<", "<", re.sub(r"\s+", " ", html)))
+
+    for data in (None, {"places": ["2", "4"], "plain": ["1"]}, {"places": ["9"]}):
+        ours, theirs = form(ManyCheckboxes, data), form(forms.CheckboxSelectMultiple, data)
+        for name in ("places", "plain"):
+            assert flat(str(ours[name])) == flat(str(theirs[name])), (name, data)
+        if data is not None:
+            assert ours.is_valid() == theirs.is_valid() and ours.errors == theirs.errors
+    no_id = form(ManyCheckboxes, None)
+    no_id.auto_id = ""
+    assert flat(str(no_id["plain"])) == flat(str(form(forms.CheckboxSelectMultiple, None).__class__(
+        auto_id="")["plain"]))
