@@ -368,3 +368,41 @@ def test_many_checkboxes_draws_what_djangos_checkbox_widget_draws(required: bool
     no_id.auto_id = ""
     assert flat(str(no_id["plain"])) == flat(str(form(forms.CheckboxSelectMultiple, None).__class__(
         auto_id="")["plain"]))
+
+
+def test_the_3w_boards_pages_and_api_offsets_together_hold_every_cell_of_the_board_once(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Followed by their "next" links, the board page's pages show each cell of the whole board once, in its
+    order, with the whole board's gap and overlap counts on each; the API's offsets do the same."""
+    import re
+
+    from civicgrid.core import apischema
+    from civicgrid.social import board as board_module
+    from civicgrid.social import views as social_views
+
+    build()
+    district = user("district")
+    whole = board_module.board(scope=scope_for(district))
+    expected = [(c.grid.pk, c.kind) for c in whole.cells]
+    assert len(expected) > 7
+    monkeypatch.setattr(social_views, "BOARD_PAGE", 3)
+    monkeypatch.setattr(apischema, "PAGE", 3)
+    client = Client()
+    client.force_login(district)
+    shown = 0
+    url: str | None = "/organisations/3w/"
+    while url:
+        html = client.get(url).content.decode()
+        rows = html.split('<tbody>')[1].split('</tbody>')[0].count("<tr")
+        assert 0 < rows <= 3
+        shown += rows
+        assert re.search(rf'id="gaps">[^<]*<b>{whole.gaps}</b>', html)
+        following = re.search(r'href="(\?community=&amp;kind=&amp;page=\d+)">[^<]*›', html)
+        url = "/organisations/3w/" + following.group(1).replace("&amp;", "&") if following else None
+    assert shown == len(expected)
+    listed: list[tuple[int, str]] = []
+    offset = 0
+    while batch := client.get(f"/api/social/board?offset={offset}").json():
+        assert len(batch) <= 3
+        listed += [(c["grid_id"], c["service_kind"]) for c in batch]
+        offset += 3
+    assert listed == expected
