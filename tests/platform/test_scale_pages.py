@@ -406,3 +406,46 @@ def test_the_3w_boards_pages_and_api_offsets_together_hold_every_cell_of_the_boa
         listed += [(c["grid_id"], c["service_kind"]) for c in batch]
         offset += 3
     assert listed == expected
+
+
+def test_visits_on_time_per_grid_equal_a_plain_count_of_local_days() -> None:
+    """Visits on time (counted in the database) equal, per grid, the done visits of the last 90 days whose
+    visit fell on or before their due day in the platform's time zone (Asia/Shanghai: 23:30 UTC is the next
+    day there), the rule the page printed before; missed and due as well."""
+    from datetime import datetime, time, timedelta
+    from datetime import timezone as dt_timezone
+
+    from django.utils import timezone
+
+    from civicgrid.registry.models import Person, Resident
+    from civicgrid.volunteers import selectors as volunteers
+    from civicgrid.volunteers.models import CareVisit
+
+    rng = random.Random(90)
+    today = timezone.localdate()
+    visitor = Person.objects.first()
+    residents = list(Resident.objects.select_related("household")[:40])
+    visits = []
+    for r in residents:
+        for _ in range(rng.randint(1, 4)):
+            due = today - timedelta(days=rng.randint(-3, 95))
+            status = rng.choice(["done", "done", "missed", "open"])
+            # around midnight of the due day in UTC and in Shanghai, so the time zone decides
+            at = datetime.combine(due + timedelta(days=rng.choice([-1, 0, 1])), time(rng.choice([0, 15, 16, 23]), 30),
+                                  tzinfo=dt_timezone.utc)
+            visits.append(CareVisit(resident=r, grid_id=r.household.grid_id, place_path=r.household.place_path,
+                                    due_on=due, status=status, visitor=visitor if status == "done" else None,
+                                    done_at=at if status == "done" else None, minutes=30 if status == "done" else None))
+    CareVisit.objects.bulk_create(visits)
+    start = today - timedelta(days=90)
+    rows = volunteers.coverage(scope=scope_for(user("district")))
+    assert rows
+    checked = 0
+    for row in rows:
+        mine = [v for v in CareVisit.objects.filter(grid_id=row.grid.pk) if start <= v.due_on < today]
+        done = [v for v in mine if v.status == "done"]
+        assert row.on_time == sum(timezone.localdate(v.done_at) <= v.due_on for v in done), row.grid.code
+        assert row.due == len(done) + sum(v.status == "missed" for v in mine)
+        assert row.missed == sum(v.status == "missed" for v in mine)
+        checked += len(done)
+    assert checked > 10
