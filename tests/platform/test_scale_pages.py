@@ -412,8 +412,7 @@ def test_visits_on_time_per_grid_equal_a_plain_count_of_local_days() -> None:
     """Visits on time (counted in the database) equal, per grid, the done visits of the last 90 days whose
     visit fell on or before their due day in the platform's time zone (Asia/Shanghai: 23:30 UTC is the next
     day there), the rule the page printed before; missed and due as well."""
-    from datetime import datetime, time, timedelta
-    from datetime import timezone as dt_timezone
+    from datetime import UTC, datetime, time, timedelta
 
     from django.utils import timezone
 
@@ -432,7 +431,7 @@ def test_visits_on_time_per_grid_equal_a_plain_count_of_local_days() -> None:
             status = rng.choice(["done", "done", "missed", "open"])
             # around midnight of the due day in UTC and in Shanghai, so the time zone decides
             at = datetime.combine(due + timedelta(days=rng.choice([-1, 0, 1])), time(rng.choice([0, 15, 16, 23]), 30),
-                                  tzinfo=dt_timezone.utc)
+                                  tzinfo=UTC)
             visits.append(CareVisit(resident=r, grid_id=r.household.grid_id, place_path=r.household.place_path,
                                     due_on=due, status=status, visitor=visitor if status == "done" else None,
                                     done_at=at if status == "done" else None, minutes=30 if status == "done" else None))
@@ -449,3 +448,39 @@ def test_visits_on_time_per_grid_equal_a_plain_count_of_local_days() -> None:
         assert row.missed == sum(v.status == "missed" for v in mine)
         checked += len(done)
     assert checked > 10
+
+
+def test_the_helper_coverage_pages_and_api_offsets_together_hold_every_grid_once(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Followed by their "next" links, the paired-help page's pages show each grid of the scope's coverage
+    once; the coverage API's offsets give the whole coverage, in its order."""
+    import re
+
+    from civicgrid.core import apischema
+    from civicgrid.volunteers import selectors as volunteers
+    from civicgrid.volunteers import views as volunteer_views
+
+    district = user("district")
+    whole = volunteers.coverage(scope=scope_for(district))
+    assert len(whole) > 3
+    monkeypatch.setattr(volunteer_views, "COVERAGE_PAGE", 2)
+    monkeypatch.setattr(apischema, "PAGE", 2)
+    client = Client()
+    client.force_login(district)
+    shown = 0
+    url: str | None = "/volunteers/helpers/"
+    while url:
+        html = client.get(url).content.decode()
+        table = html.split('id="coverage"')[1].split("</table>")[0]
+        rows = table.count("<tr") - 1  # less the header
+        assert 0 < rows <= 2
+        shown += rows
+        following = re.search(r'href="(\?page=\d+)">[^<]*›', html)
+        url = "/volunteers/helpers/" + following.group(1) if following else None
+    assert shown == len(whole)
+    listed: list[str] = []
+    offset = 0
+    while batch := client.get(f"/api/volunteers/coverage?offset={offset}").json():
+        assert len(batch) <= 2
+        listed += [r["grid"] for r in batch]
+        offset += 2
+    assert listed == [r.grid.name for r in whole]
