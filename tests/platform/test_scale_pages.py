@@ -484,3 +484,30 @@ def test_the_helper_coverage_pages_and_api_offsets_together_hold_every_grid_once
         listed += [r["grid"] for r in batch]
         offset += 2
     assert listed == [r.grid.name for r in whole]
+
+
+def test_actors_serving_each_unit_equal_a_plain_test_of_every_actor_against_every_unit() -> None:
+    """The CREI's "organisations serving" count per unit (through a grid -> actors map) equals, for random
+    units of grids, the number of actors of those kinds whose area covers or lies inside one of the unit's
+    grids, each actor tested against each unit as the plain definition reads."""
+    from civicgrid.registry import crei as registry_crei
+    from civicgrid.registry.models import Actor
+
+    rng = random.Random(65)
+    grids = list(Place.objects.filter(level="grid").values_list("id", "path"))
+    places = list(Place.objects.values_list("id", "path"))
+    Actor.objects.bulk_create([Actor(code=f"serve-{i}", name=f"serve {i}", sector="society",
+                                     kind=rng.choice(["volunteer_team", "social_organisation", "shop"]),
+                                     service_area_id=rng.choice(places)[0]) for i in range(60)])
+    units = {f"u{k}": rng.sample([g for g, _ in grids], rng.randint(0, min(5, len(grids)))) for k in range(25)}
+    units["all"] = [g for g, _ in grids]
+    path_of = dict(grids)
+    kinds = ("volunteer_team", "social_organisation")
+    areas = list(Actor.objects.filter(kind__in=kinds).values_list("service_area__path", flat=True))
+
+    def serves(area: str, grid_path: str) -> bool:  # covers the grid, or lies inside it
+        return grid_path.startswith(area) or area.startswith(grid_path)
+
+    plain = {u: sum(any(serves(a, path_of[g]) for g in ids) for a in areas) for u, ids in units.items()}
+    assert registry_crei._serving(units, kinds) == plain
+    assert plain["all"] > 0
