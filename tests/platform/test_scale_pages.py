@@ -511,3 +511,37 @@ def test_actors_serving_each_unit_equal_a_plain_test_of_every_actor_against_ever
     plain = {u: sum(any(serves(a, path_of[g]) for g in ids) for a in areas) for u, ids in units.items()}
     assert registry_crei._serving(units, kinds) == plain
     assert plain["all"] > 0
+
+
+def test_the_grid_maps_plain_figure_writes_out_as_the_figure_built_through_plotly_did() -> None:
+    """The CREI map's figure dict, written out, is the JSON the go.Figure built and updated step by step wrote
+    (the page drew that before): same tiles, labels, axes, size and plotly template."""
+    import json
+
+    import plotly.graph_objects as go
+    import plotly.io as pio
+
+    from civicgrid.analytics.charts import grid_map_spec, to_div
+
+    def shape(x: float, y: float) -> dict:
+        return {"type": "Polygon", "coordinates": [[[x, y], [x + 1, y], [x + 1, y + 1], [x, y + 1], [x, y]]]}
+
+    rng = random.Random(7)
+    geometries = {f"g{i}": shape(i % 9, i // 9) for i in range(40)}
+    geometries["multi"] = {"type": "MultiPolygon", "coordinates": [shape(20, 0)["coordinates"],
+                                                                   shape(22, 0)["coordinates"]]}
+    scores = {code: rng.random() * 1.2 - 0.1 for code in list(geometries)[:35]} | {"multi": 0.4}
+    kw = {"geometries": geometries, "scores": scores, "names": {"g1": "一 <b>"}, "title": "CREI 网格",
+          "short_names": {"g2": "二"}}
+    spec = grid_map_spec(**kw)  # type: ignore[arg-type]
+    old = go.Figure(data=spec["data"], layout={"annotations": spec["layout"]["annotations"]}, _validate=False)
+    old.update_layout(title="CREI 网格", height=420, margin={"l": 0, "r": 0, "t": 40, "b": 0}, plot_bgcolor="white")
+    old.update_xaxes(visible=False)
+    old.update_yaxes(visible=False, scaleanchor="x", scaleratio=1.15)
+    assert json.loads(pio.to_json(spec, validate=False)) == json.loads(pio.to_json(old, validate=False))
+
+    def drawn(div: str) -> object:  # the figure the page's script block hands to plotly.js (keys in any order)
+        return json.loads(div.split('class="plotly-figure">')[1].split("</script>")[0])
+
+    assert drawn(to_div(spec)) == drawn(to_div(old))
+    assert len([t for t in spec["data"] if t.get("fill") == "toself"]) == 36 + 1  # a tile per polygon
