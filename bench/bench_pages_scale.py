@@ -82,6 +82,28 @@ director / 276 -> 106, grid 3W 125 -> 20 and director social board 196 -> 50 (AN
 statistics), district cases figures API 250 -> 140. Worse: district /api/relief/needs 36 -> 135 (after ANALYZE
 SQLite starts that ordered list from the item table).
 
+PostgreSQL 1,000,000 households again (the same kept world, median of 5 warm requests; before: main 27ae562,
+load 1.4-2.7; after: load 1.5): district 15 -> 6 of 63 pages over 300 ms, director 0 of 63 (time bank 448,
+governance 565, CREI 820 before, in the walk above). Wall / CPU of the process, ms:
+
+    /volunteers/               914 /   16 ->   43 /  12  (hours total a subquery evaluated after the LIMIT,
+    /volunteers/hours/        1509 /   27 ->  113 /  24   not SUM over 780k lines GROUP BY; index on the
+    /api/volunteers/hours      675 /   15 ->   12 /  10   ledger's order (-on, -id))
+    /actors/                   738 /  661 ->   86 /  11  (4,084 actors drawn -> paged by 50)
+    /relief/rounds/            668 /  638 ->  189 / 179  (3,700 place checkboxes: core.widgets.ManyCheckboxes)
+    /volunteers/helpers/      3649 / 1681 ->  353 /  84  (on-time visits counted in SQL, not 190k rows read;
+    /api/volunteers/coverage  2627 / 1194 ->  243 /  60   3,600 grid rows paged by 100 / API offsets)
+    /organisations/3w/        6030 / 2831 -> 1363 / 664  (8,000 cells paged by 100 / API offsets; posts via a
+    /api/social/board         3170 / 1876 -> 1305 / 620   subquery, not 40k ids spelled out)
+    /analytics/crei/          2841 / 1433 ->  807 / 861  (organisations serving: grid -> actors map; the grid
+                                                          map a plain figure dict, no go.Figure deep copies)
+
+Still over: /relief/needs/ 1427 / 20 (every one of the 1.77 M needs is open: the "most urgent" order sorts
+them all, 2.2 s in EXPLAIN ANALYZE; the status counts 1.0 s: a tally's work), / 704 / 85 (the critical-needs
+count, 150-200 ms, run twice: work item and glance), the 3W board (its open relief needs per grid, 0.6-0.8 s
+of a scan over 1.77 M needs; the hours source reads 61k lines into Python, 0.7 s CPU), the CREI page
+(indicators 0.4 s, plotly's JSON of 3,600 tiles), the helpers page (353, its queries ~300 ms).
+
     .venv/bin/python bench/bench_pages_scale.py [--households 100000] [--repeats 5] [--postgres]
                                                 [--before REV] [--var DIR] [--keep DIR] [--no-grow]
                                                 [--roles district,director] [--hold FILE]

@@ -245,3 +245,303 @@ def test_the_helper_coverage_glance_equals_the_coverage_counted_live() -> None:
             if who is not None:
                 (shown,) = [g for g in glance(user=who, scope=scope) if g.key == "volunteers.coverage"]
                 assert shown.value == f"{helped} / {vulnerable}"
+
+
+def test_the_volunteer_lists_totals_equal_a_plain_sum_of_each_volunteers_counted_hours() -> None:
+    """Each listed volunteer's total (a subquery evaluated for the page's rows only) equals the sum, over
+    their own lines, of those that count: from a record, or typed by hand and approved (not pending, not
+    rejected); None for a volunteer without any. The page reads in the same queries however many lines."""
+    from datetime import timedelta
+    from decimal import Decimal
+
+    from django.utils import timezone
+
+    from civicgrid.registry.models import Person
+    from civicgrid.volunteers import selectors as volunteers
+    from civicgrid.volunteers.models import HoursApproval, HoursEntry, Volunteer
+
+    rng = random.Random(41)
+    grid = Place.objects.filter(level="grid").order_by("path").first()
+    assert grid is not None
+    today = timezone.localdate()
+    people = list(Person.objects.filter(volunteer__isnull=True).order_by("id")[:12])
+    crew = Volunteer.objects.bulk_create([Volunteer(person=p, home=grid, place_path=grid.path, joined_on=today)
+                                          for p in people])
+    assert len(crew) == 12
+    judge = user("director")
+
+    def lines(n: int) -> None:
+        rows, decided = [], []
+        for v in crew[:-2]:  # the last two have no lines at all
+            for _ in range(rng.randint(0, n)):
+                manual = rng.random() < 0.5
+                rows.append(HoursEntry(volunteer=v, source="manual" if manual else "sweep",
+                                       source_id=None if manual else rng.randrange(10**12), note="hand" if manual else "",
+                                       hours=Decimal(rng.randint(1, 96)) / 4, on=today - timedelta(days=rng.randint(0, 99)),
+                                       place_path=grid.path, at=timezone.now()))
+        HoursEntry.objects.bulk_create(rows)
+        for e in rows:
+            if e.source == "manual" and rng.random() < 0.7:  # the rest wait for a decision
+                decided.append(HoursApproval(entry=e, approved=rng.random() < 0.6, by=judge, at=timezone.now()))
+        HoursApproval.objects.bulk_create(decided)
+
+    def check(scope: object) -> int:
+        approved = set(HoursApproval.objects.filter(approved=True).values_list("entry_id", flat=True))
+        plain: dict[int, Decimal] = {}
+        for e in HoursEntry.objects.all():
+            if e.source != "manual" or e.pk in approved:
+                plain[e.volunteer_id] = plain.get(e.volunteer_id, Decimal(0)) + e.hours
+        with CaptureQueriesContext(connection) as queries:
+            listed = {v.pk: v.total for v in volunteers.volunteer_list(scope=scope)}
+        assert {pk for pk in listed if pk in {v.pk for v in crew}} == {v.pk for v in crew}
+        assert listed == {pk: plain.get(pk) for pk in listed}
+        return len(queries.captured_queries)
+
+    scope = scope_for(user("district"))
+    lines(3)
+    few = check(scope)
+    lines(12)
+    assert check(scope) == few == 1
+
+
+def test_the_actors_page_is_paged_and_its_pages_together_list_each_actor_in_scope_once() -> None:
+    """The pages, followed from the first by their "next" link, list every actor the scope sees exactly once
+    (a plain read of the scoped actors), at most 50 a page, and a sector's pages keep the sector."""
+    import re
+
+    from civicgrid.core.scoping import scoped
+    from civicgrid.registry.models import Actor
+
+    grid = Place.objects.filter(level="grid").order_by("path").first()
+    Actor.objects.bulk_create([Actor(code=f"scale-{i}", name=f"scale {i}", sector="society", kind="volunteer_team",
+                                     service_area=grid) for i in range(120)])
+    district = user("district")
+    client = Client()
+    client.force_login(district)
+    for sector in ("", "society"):
+        expected = scoped(Actor.objects.all(), scope_for(district))
+        expected = expected.filter(sector=sector) if sector else expected
+        seen: list[int] = []
+        url: str | None = f"/actors/?sector={sector}"
+        while url:
+            html = client.get(url).content.decode()
+            rows = [int(n) for n in re.findall(r'href="/actors/(\d+)/"', html)]
+            assert 0 < len(rows) <= 50
+            seen += rows
+            following = re.search(r'href="(\?sector=[a-z]*&amp;page=\d+)">[^<]*›', html)
+            url = "/actors/" + following.group(1).replace("&amp;", "&") if following else None
+        assert sorted(seen) == sorted(expected.values_list("pk", flat=True)), sector
+        assert len(seen) > 50
+
+
+@pytest.mark.parametrize("required", [True, False])
+def test_many_checkboxes_draws_what_djangos_checkbox_widget_draws(required: bool) -> None:
+    """The same HTML as Django's own ``CheckboxSelectMultiple`` (up to whitespace between tags), for flat and
+    grouped choices, checked values, labels that need escaping, an id or none, a class; and a form built on
+    it reads the same data back."""
+    import re
+
+    from django import forms
+
+    from civicgrid.core.widgets import ManyCheckboxes
+
+    choices: list[object] = [(1, "a <b> & \"c\""), (2, "幸福"), ("G<1>", [(3, "x'"), (4, "y")]), (5, "")]
+
+    def form(widget: type[forms.Widget], data: dict[str, list[str]] | None) -> forms.Form:
+        class Pick(forms.Form):
+            places = forms.MultipleChoiceField(label="Where", choices=choices, required=required,
+                                               widget=widget(attrs={"class": "pick"}))
+            plain = forms.MultipleChoiceField(choices=choices, required=False, widget=widget)
+
+        return Pick(data, auto_id="id_%s")
+
+    def flat(html: str) -> str:
+        return re.sub(r">\s+", ">", re.sub(r"\s+<", "<", re.sub(r"\s+", " ", html)))
+
+    for data in (None, {"places": ["2", "4"], "plain": ["1"]}, {"places": ["9"]}):
+        ours, theirs = form(ManyCheckboxes, data), form(forms.CheckboxSelectMultiple, data)
+        for name in ("places", "plain"):
+            assert flat(str(ours[name])) == flat(str(theirs[name])), (name, data)
+        if data is not None:
+            assert ours.is_valid() == theirs.is_valid() and ours.errors == theirs.errors
+    no_id = form(ManyCheckboxes, None)
+    no_id.auto_id = ""
+    assert flat(str(no_id["plain"])) == flat(str(form(forms.CheckboxSelectMultiple, None).__class__(
+        auto_id="")["plain"]))
+
+
+def test_the_3w_boards_pages_and_api_offsets_together_hold_every_cell_of_the_board_once(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Followed by their "next" links, the board page's pages show each cell of the whole board once, in its
+    order, with the whole board's gap and overlap counts on each; the API's offsets do the same."""
+    import re
+
+    from civicgrid.core import apischema
+    from civicgrid.social import board as board_module
+    from civicgrid.social import views as social_views
+
+    build()
+    district = user("district")
+    whole = board_module.board(scope=scope_for(district))
+    expected = [(c.grid.pk, c.kind) for c in whole.cells]
+    assert len(expected) > 7
+    monkeypatch.setattr(social_views, "BOARD_PAGE", 3)
+    monkeypatch.setattr(apischema, "PAGE", 3)
+    client = Client()
+    client.force_login(district)
+    shown = 0
+    url: str | None = "/organisations/3w/"
+    while url:
+        html = client.get(url).content.decode()
+        rows = html.split('<tbody>')[1].split('</tbody>')[0].count("<tr")
+        assert 0 < rows <= 3
+        shown += rows
+        assert re.search(rf'id="gaps">[^<]*<b>{whole.gaps}</b>', html)
+        following = re.search(r'href="(\?community=&amp;kind=&amp;page=\d+)">[^<]*›', html)
+        url = "/organisations/3w/" + following.group(1).replace("&amp;", "&") if following else None
+    assert shown == len(expected)
+    listed: list[tuple[int, str]] = []
+    offset = 0
+    while batch := client.get(f"/api/social/board?offset={offset}").json():
+        assert len(batch) <= 3
+        listed += [(c["grid_id"], c["service_kind"]) for c in batch]
+        offset += 3
+    assert listed == expected
+
+
+def test_visits_on_time_per_grid_equal_a_plain_count_of_local_days() -> None:
+    """Visits on time (counted in the database) equal, per grid, the done visits of the last 90 days whose
+    visit fell on or before their due day in the platform's time zone (Asia/Shanghai: 23:30 UTC is the next
+    day there), the rule the page printed before; missed and due as well."""
+    from datetime import UTC, datetime, time, timedelta
+
+    from django.utils import timezone
+
+    from civicgrid.registry.models import Person, Resident
+    from civicgrid.volunteers import selectors as volunteers
+    from civicgrid.volunteers.models import CareVisit
+
+    rng = random.Random(90)
+    today = timezone.localdate()
+    visitor = Person.objects.first()
+    residents = list(Resident.objects.select_related("household")[:40])
+    visits = []
+    for r in residents:
+        for _ in range(rng.randint(1, 4)):
+            due = today - timedelta(days=rng.randint(-3, 95))
+            status = rng.choice(["done", "done", "missed", "open"])
+            # around midnight of the due day in UTC and in Shanghai, so the time zone decides
+            at = datetime.combine(due + timedelta(days=rng.choice([-1, 0, 1])), time(rng.choice([0, 15, 16, 23]), 30),
+                                  tzinfo=UTC)
+            visits.append(CareVisit(resident=r, grid_id=r.household.grid_id, place_path=r.household.place_path,
+                                    due_on=due, status=status, visitor=visitor if status == "done" else None,
+                                    done_at=at if status == "done" else None, minutes=30 if status == "done" else None))
+    CareVisit.objects.bulk_create(visits)
+    start = today - timedelta(days=90)
+    rows = volunteers.coverage(scope=scope_for(user("district")))
+    assert rows
+    checked = 0
+    for row in rows:
+        mine = [v for v in CareVisit.objects.filter(grid_id=row.grid.pk) if start <= v.due_on < today]
+        done = [v for v in mine if v.status == "done"]
+        assert row.on_time == sum(timezone.localdate(v.done_at) <= v.due_on for v in done), row.grid.code
+        assert row.due == len(done) + sum(v.status == "missed" for v in mine)
+        assert row.missed == sum(v.status == "missed" for v in mine)
+        checked += len(done)
+    assert checked > 10
+
+
+def test_the_helper_coverage_pages_and_api_offsets_together_hold_every_grid_once(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Followed by their "next" links, the paired-help page's pages show each grid of the scope's coverage
+    once; the coverage API's offsets give the whole coverage, in its order."""
+    import re
+
+    from civicgrid.core import apischema
+    from civicgrid.volunteers import selectors as volunteers
+    from civicgrid.volunteers import views as volunteer_views
+
+    district = user("district")
+    whole = volunteers.coverage(scope=scope_for(district))
+    assert len(whole) > 3
+    monkeypatch.setattr(volunteer_views, "COVERAGE_PAGE", 2)
+    monkeypatch.setattr(apischema, "PAGE", 2)
+    client = Client()
+    client.force_login(district)
+    shown = 0
+    url: str | None = "/volunteers/helpers/"
+    while url:
+        html = client.get(url).content.decode()
+        table = html.split('id="coverage"')[1].split("</table>")[0]
+        rows = table.count("<tr") - 1  # less the header
+        assert 0 < rows <= 2
+        shown += rows
+        following = re.search(r'href="(\?page=\d+)">[^<]*›', html)
+        url = "/volunteers/helpers/" + following.group(1) if following else None
+    assert shown == len(whole)
+    listed: list[str] = []
+    offset = 0
+    while batch := client.get(f"/api/volunteers/coverage?offset={offset}").json():
+        assert len(batch) <= 2
+        listed += [r["grid"] for r in batch]
+        offset += 2
+    assert listed == [r.grid.name for r in whole]
+
+
+def test_actors_serving_each_unit_equal_a_plain_test_of_every_actor_against_every_unit() -> None:
+    """The CREI's "organisations serving" count per unit (through a grid -> actors map) equals, for random
+    units of grids, the number of actors of those kinds whose area covers or lies inside one of the unit's
+    grids, each actor tested against each unit as the plain definition reads."""
+    from civicgrid.registry import crei as registry_crei
+    from civicgrid.registry.models import Actor
+
+    rng = random.Random(65)
+    grids = list(Place.objects.filter(level="grid").values_list("id", "path"))
+    places = list(Place.objects.values_list("id", "path"))
+    Actor.objects.bulk_create([Actor(code=f"serve-{i}", name=f"serve {i}", sector="society",
+                                     kind=rng.choice(["volunteer_team", "social_organisation", "shop"]),
+                                     service_area_id=rng.choice(places)[0]) for i in range(60)])
+    units = {f"u{k}": rng.sample([g for g, _ in grids], rng.randint(0, min(5, len(grids)))) for k in range(25)}
+    units["all"] = [g for g, _ in grids]
+    path_of = dict(grids)
+    kinds = ("volunteer_team", "social_organisation")
+    areas = list(Actor.objects.filter(kind__in=kinds).values_list("service_area__path", flat=True))
+
+    def serves(area: str, grid_path: str) -> bool:  # covers the grid, or lies inside it
+        return grid_path.startswith(area) or area.startswith(grid_path)
+
+    plain = {u: sum(any(serves(a, path_of[g]) for g in ids) for a in areas) for u, ids in units.items()}
+    assert registry_crei._serving(units, kinds) == plain
+    assert plain["all"] > 0
+
+
+def test_the_grid_maps_plain_figure_writes_out_as_the_figure_built_through_plotly_did() -> None:
+    """The CREI map's figure dict, written out, is the JSON the go.Figure built and updated step by step wrote
+    (the page drew that before): same tiles, labels, axes, size and plotly template."""
+    import json
+
+    import plotly.graph_objects as go
+    import plotly.io as pio
+
+    from civicgrid.analytics.charts import grid_map_spec, to_div
+
+    def shape(x: float, y: float) -> dict:
+        return {"type": "Polygon", "coordinates": [[[x, y], [x + 1, y], [x + 1, y + 1], [x, y + 1], [x, y]]]}
+
+    rng = random.Random(7)
+    geometries = {f"g{i}": shape(i % 9, i // 9) for i in range(40)}
+    geometries["multi"] = {"type": "MultiPolygon", "coordinates": [shape(20, 0)["coordinates"],
+                                                                   shape(22, 0)["coordinates"]]}
+    scores = {code: rng.random() * 1.2 - 0.1 for code in list(geometries)[:35]} | {"multi": 0.4}
+    kw = {"geometries": geometries, "scores": scores, "names": {"g1": "一 <b>"}, "title": "CREI 网格",
+          "short_names": {"g2": "二"}}
+    spec = grid_map_spec(**kw)  # type: ignore[arg-type]
+    old = go.Figure(data=spec["data"], layout={"annotations": spec["layout"]["annotations"]}, _validate=False)
+    old.update_layout(title="CREI 网格", height=420, margin={"l": 0, "r": 0, "t": 40, "b": 0}, plot_bgcolor="white")
+    old.update_xaxes(visible=False)
+    old.update_yaxes(visible=False, scaleanchor="x", scaleratio=1.15)
+    assert json.loads(pio.to_json(spec, validate=False)) == json.loads(pio.to_json(old, validate=False))
+
+    def drawn(div: str) -> object:  # the figure the page's script block hands to plotly.js (keys in any order)
+        return json.loads(div.split('class="plotly-figure">')[1].split("</script>")[0])
+
+    assert drawn(to_div(spec)) == drawn(to_div(old))
+    assert len([t for t in spec["data"] if t.get("fill") == "toself"]) == 36 + 1  # a tile per polygon

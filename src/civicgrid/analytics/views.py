@@ -106,7 +106,7 @@ def crei_page(request: HttpRequest, scope: Any) -> HttpResponse:
         )
         if level == "grid":
             geometries = {p.code: p.geometry for p in places if p.level == "grid" and p.geometry}
-            context["map_chart"] = charts.to_div(charts.grid_map_figure(
+            context["map_chart"] = charts.to_div(charts.grid_map_spec(
                 geometries=geometries, scores=scores["CREI"].to_dict(), names=outcome.names,
                 short_names={p.code: p.name for p in places if p.level == "grid"},
                 title=str(_("CREI by grid"))))

@@ -216,7 +216,8 @@ def resident_get(*, scope: Scope, resident_id: int) -> Resident:
 
 def actor_list(*, scope: Scope, sector: str = "") -> QuerySet[Actor]:
     require(scope, "actors")
-    actors = scoped(Actor.objects.select_related("service_area"), scope).annotate(n_posts=Count("posts"))
+    actors = scoped(Actor.objects.select_related("service_area"), scope).annotate(
+        n_posts=Count("posts")).order_by("code", "id")  # grouped, the model's order is not kept: pages need one
     return actors.filter(sector=sector) if sector else actors
 
 

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from civicgrid.core.scoping import Scope
+from civicgrid.core.widgets import ManyCheckboxes
 from civicgrid.engine.allocation import POLICIES
 from civicgrid.registry.models import Household
 from civicgrid.relief import selectors
@@ -138,7 +139,7 @@ class OfferStepForm(forms.Form):
 
 
 class RoundForm(forms.Form):
-    places = forms.MultipleChoiceField(label=_("Where"), widget=forms.CheckboxSelectMultiple)
+    places = forms.MultipleChoiceField(label=_("Where"), widget=ManyCheckboxes)  # every grid of a district
     items = forms.MultipleChoiceField(label=_("Items"), widget=forms.CheckboxSelectMultiple)
     days = forms.IntegerField(label=_("Days the round covers"), min_value=1, max_value=30,
                               initial=relief_setting("round_days"))

@@ -194,9 +194,10 @@ def decide(request: HttpRequest, body: DecideIn, admission_id: int = id_path()) 
 
 
 @router.get("/board", response=responses(list[BoardCellOut]), auth=requires("social"))
-def board(request: HttpRequest, kind: str = code_query()) -> list[dict[str, Any]]:
+def board(request: HttpRequest, kind: str = code_query(), offset: int = offset_query()) -> list[dict[str, Any]]:
     found = threew.board(scope=scope_for(request.user), kind=kind)
+    # paged as every API list: a district's board has 8,000 cells at 1M households
     return [{"grid_id": c.grid.pk, "grid_code": c.grid.code, "service_kind": c.kind, "open_need": c.need,
              "gap": c.gap, "overlap": c.overlap,
              "organisations": [{"actor_id": a.pk, "name": a.name, "sector": a.sector, "what": what}
-                               for a, what in found.rows(c)]} for c in found.cells]
+                               for a, what in found.rows(c)]} for c in page(found.cells, offset)]

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from civicgrid.core.servicekinds import SERVICE_KINDS
+from civicgrid.core.widgets import ManyCheckboxes
 from civicgrid.registry.models import SECTOR_LABELS
 from civicgrid.social.conf import indicator_label, social_setting
 from civicgrid.social.models import Organisation
@@ -99,7 +100,7 @@ class ResolveForm(forms.Form):
 
 class ApplyForm(forms.Form):
     actor = forms.TypedChoiceField(label=_("Organisation"), coerce=int)
-    grids = forms.TypedMultipleChoiceField(label=_("Grids"), coerce=int, widget=forms.CheckboxSelectMultiple)
+    grids = forms.TypedMultipleChoiceField(label=_("Grids"), coerce=int, widget=ManyCheckboxes)
     service_kinds = forms.MultipleChoiceField(label=_("Services"), choices=list(SERVICE_KINDS.items()),
                                               widget=forms.CheckboxSelectMultiple)
     note = forms.CharField(label=_("Note"), max_length=500, required=False)

@@ -265,6 +265,7 @@ def decide(request: HttpRequest, scope: Scope, admission_id: int) -> HttpRespons
 
 
 # --- the 3W board ---------------------------------------------------------------------------------
+BOARD_PAGE = 100  # cells a page of the board draws
 def _board(request: HttpRequest, scope: Scope) -> tuple[threew.Board, int | None, str]:
     community = request.GET.get("community", "")
     community_id = int_param(community, "community") if community else None
@@ -278,8 +279,11 @@ def board(request: HttpRequest, scope: Scope) -> HttpResponse:
     found, community_id, kind = _board(request, scope)
     communities = scoped(Place.objects.filter(level="grid"), scope).values("parent_id")
     query = request.GET.urlencode()
+    # paged: a district's board has a cell per grid and service (8,000 at 1M households), all drawn took
+    # seconds; the gap and overlap counts above are the whole board's, the CSV export has every cell
+    cells = paginate(found.cells, BOARD_PAGE, request.GET.get("page"))
     return render(request, "social/board.html", {
-        "board": found, "cells": [(c, found.rows(c)) for c in found.cells], "kind": kind,
+        "board": found, "cells": [(c, found.rows(c)) for c in cells], "page": cells, "kind": kind,
         "community_id": community_id, "kinds": SERVICE_KINDS.items(),
         "communities": Place.objects.filter(pk__in=communities).order_by("code"),
         "export_url": reverse("social:board_export") + (f"?{query}" if query else ""),

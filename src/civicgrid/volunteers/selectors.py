@@ -7,7 +7,8 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -39,10 +40,16 @@ AREA_ROLES = {"district_official", "community_director", "grid_member"}
 
 
 def volunteer_list(*, scope: Scope) -> QuerySet[Volunteer]:
+    """The area's volunteers by code, each with their counted hours (``total``, None without any).
+
+    The total is a correlated subquery, not a join with GROUP BY: grouped, every entry of every volunteer
+    in the district (780k at 1M households) was summed before the page's 50 rows were cut; a subquery in
+    the select list is evaluated after the LIMIT, for the rows shown only (issue 15)."""
     require(scope, "volunteers")
-    counted = ~Q(hours__source=HoursEntry.Source.MANUAL) | Q(hours__approval__approved=True)
+    totals = HoursEntry.objects.filter(COUNTED, volunteer=OuterRef("pk")).order_by().values("volunteer").annotate(
+        t=Sum("hours")).values("t")
     return scoped(Volunteer.objects.select_related("person", "home"), scope).annotate(
-        total=Sum("hours__hours", filter=counted)).order_by("person__code")
+        total=Subquery(totals)).order_by("person__code")
 
 
 def volunteer_get(*, scope: Scope, user: Any, volunteer_id: int) -> Volunteer:
@@ -226,11 +233,11 @@ def coverage(*, scope: Scope, days: int = 90, today: date | None = None) -> list
                                       status__in=[CareVisit.Status.DONE, CareVisit.Status.MISSED])
     due = dict(visits.values_list("grid_id").annotate(n=Count("id")))
     missed = dict(visits.filter(status=CareVisit.Status.MISSED).values_list("grid_id").annotate(n=Count("id")))
-    done = visits.filter(status=CareVisit.Status.DONE).values_list("grid_id", "due_on", "done_at")
-    on_time: dict[int, int] = {}
-    for grid_id, due_on, done_at in done:
-        if timezone.localdate(done_at) <= due_on:
-            on_time[grid_id] = on_time.get(grid_id, 0) + 1
+    # on time: visited on or before the day it was due, the visit's day in the platform's time zone (TruncDate
+    # takes the current one, as timezone.localdate does); counted in the database, not by reading a district's
+    # 190,000 done visits into Python (1 s at 1M households, issue 15)
+    on_time = dict(visits.filter(status=CareVisit.Status.DONE).annotate(day=TruncDate("done_at"))
+                   .filter(day__lte=F("due_on")).values_list("grid_id").annotate(n=Count("id")))
     return [GridCoverage(g, vuln.get(g.pk, 0), helped.get(g.pk, 0), due.get(g.pk, 0), on_time.get(g.pk, 0),
                          missed.get(g.pk, 0)) for g in grids]
 

@@ -231,7 +231,8 @@ def helpers(request: HttpRequest, scope: Scope) -> HttpResponse:
             every_days=int_param(request.POST.get("every_days", "14"), "every_days")),
             success=_("The helper is assigned; the first visit is scheduled."))
         return redirect("volunteers:helpers")
-    rows = selectors.coverage(scope=scope)
+    # paged: a district draws a row per grid (3,600 at 1M households: a second of the page, issue 15)
+    rows = paginate(selectors.coverage(scope=scope), COVERAGE_PAGE, request.GET.get("page"))
     # volunteers and grid members of the area (a neighbour is registered as a volunteer first)
     helpers_ = scoped(Person.objects.filter(Q(volunteer__active=True) | Q(posts__role="grid_member")), scope) \
         .distinct().order_by("code")[:300]
@@ -239,6 +240,9 @@ def helpers(request: HttpRequest, scope: Scope) -> HttpResponse:
         "rows": rows, "unpaired": selectors.unpaired(scope=scope)[:50],
         "assignments": selectors.assignments(scope=scope)[:100], "kinds": HelperAssignment.Kind.choices,
         "people": helpers_, "counted": selectors.coverage_as_of()})
+
+
+COVERAGE_PAGE = 100  # grids a page of the helper coverage draws
 
 
 # --- time bank -------------------------------------------------------------------------------------
