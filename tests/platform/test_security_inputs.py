@@ -89,7 +89,7 @@ def test_the_database_refuses_a_quantity_above_its_ceiling(items: dict[str, Item
     now = timezone.now()
     with pytest.raises(IntegrityError), transaction.atomic():
         Need.objects.create(household=household, category="medicine", item=items["insulin"],
-                            quantity=QUANTITY_CEILING + 1, filed_at=now, updated_at=now)
+                            quantity=QUANTITY_CEILING + 1, filed_at=now, updated_at=now, tier=0)
 
 
 def test_an_attackers_huge_need_no_longer_grabs_the_stock(items: dict[str, Item]) -> None:
@@ -179,7 +179,7 @@ def test_the_database_refuses_an_unbounded_note(items: dict[str, Item]) -> None:
     # PostgreSQL: the column is varchar(4000) (DataError); SQLite: the check constraint (IntegrityError)
     with pytest.raises((IntegrityError, DataError)), transaction.atomic():
         Need.objects.create(household=household, category="medicine", item=items["insulin"], quantity=1,
-                            note="x" * (NOTE_CEILING + 1), filed_at=now, updated_at=now)
+                            note="x" * (NOTE_CEILING + 1), filed_at=now, updated_at=now, tier=0)
 
 
 # --- finding 12: server errors on bad input -------------------------------------------------------------

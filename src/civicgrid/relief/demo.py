@@ -33,7 +33,7 @@ from civicgrid.relief.models import (
     NeedFiling,
     Offer,
 )
-from civicgrid.relief.rounds import vulnerable_score
+from civicgrid.relief.rounds import tier_of, vulnerable_score
 
 COVERAGE = 0.6
 FOOD_DAYS, WATER_DAYS = 7, 5
@@ -95,7 +95,7 @@ def _load(seed: int) -> str:
         at = filed_at.get_db_prep_save(start + timedelta(hours=float(hours)), connection)
         channel = str(rng.choice(["phone", "visit"])) if vulnerable and rng.random() < 0.8 else "self"
         needs.append((household.pk, item.category, item.pk, quantity, urgency, "", Need.Status.OPEN.value, 0, 0,
-                      at, at))
+                      at, at, tier_of(urgency=urgency, life_critical=item.life_critical)))
         filings.append((len(needs) - 1, f"demo-{len(filings):08d}", channel, None, quantity, urgency, "", at, False,
                         0, quantity))
         point = _point_of(household.place_path, points)
@@ -116,7 +116,7 @@ def _load(seed: int) -> str:
                 file(household, items["medicine-week"], 1, "urgent" if rng.random() < 0.2 else "normal", vulnerable)
     need_ids = IdBlock(Need).take(len(needs))
     copy_rows(Need, ["id", "household_id", "category", "item_id", "quantity", "urgency", "note", "status",
-                     "allocated_quantity", "delivered_quantity", "filed_at", "updated_at"],
+                     "allocated_quantity", "delivered_quantity", "filed_at", "updated_at", "tier"],
               ((pk, *row) for pk, row in zip(need_ids, needs, strict=True)))
     copy_rows(NeedFiling, ["need_id", "key", "channel", "filed_by_id", "quantity", "urgency", "note", "at", "merged",
                            "quantity_before", "quantity_after"],

@@ -11,6 +11,7 @@ from civicgrid.relief.demo import demo_load
 from civicgrid.relief.events import ReliefEvent
 from civicgrid.relief.governance import contributions
 from civicgrid.relief.need_sink import ReliefNeedSink
+from civicgrid.relief.needcounts import TALLIES as NEED_TALLIES
 from civicgrid.relief.selectors import task_households
 from civicgrid.relief.work import glance, work_items
 
@@ -54,7 +55,7 @@ PLUGIN = AppPlugin(
     periodic_jobs=("relief_release_claims",),
     demo_load=demo_load,
     crei_indicators=INDICATORS,
-    tallies=TALLIES,
+    tallies={**TALLIES, **NEED_TALLIES},
     governance_contributions=contributions,
     need_sink=ReliefNeedSink(),
     work_items=work_items,

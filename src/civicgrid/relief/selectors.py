@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pandas as pd
-from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Sum, Value, When
+from django.db.models import Count, F, Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -122,11 +122,8 @@ def need_list(*, scope: Scope, status: str = "", category: str = "", query: str 
         needs = needs.filter(status=status)
     if urgency:
         needs = needs.filter(urgency=urgency)
-    if sort == "urgency":
-        needs = needs.annotate(urgency_rank=Case(
-            When(Q(urgency="critical") | Q(item__life_critical=True), then=Value(0)),
-            When(urgency="urgent", then=Value(1)), default=Value(2), output_field=IntegerField(),
-        )).order_by("urgency_rank", "filed_at", "id")
+    if sort == "urgency":  # the stored tier (rounds.tier_of), in the order of its index
+        needs = needs.order_by("tier", "filed_at", "id")
     elif sort == "newest":
         needs = needs.order_by("-filed_at", "-id")
     elif sort == "oldest":
@@ -154,6 +151,14 @@ def need_filings(*, scope: Scope, need: Need, newest: int | None = None) -> list
 
 
 def need_counts(*, scope: Scope) -> dict[str, int]:
+    """Needs in scope per status: from the needs tally for a scope of whole grids (an area role; kept exact
+    by every write, :mod:`civicgrid.relief.needcounts`), else counted."""
+    from civicgrid.relief import needcounts
+
+    require(scope, "relief")
+    counted = needcounts.by_status(scope)
+    if counted is not None:
+        return {status: sums["needs"] for status, sums in counted.items()}
     rows = need_list(scope=scope).order_by().values("status").annotate(n=Count("id"))
     return {r["status"]: r["n"] for r in rows}
 

@@ -34,7 +34,7 @@ from civicgrid.core.plugins import work_refusal
 from civicgrid.core.scoping import Scope, check_in_scope, require, scoped, sees
 from civicgrid.engine.allocation import POLICIES
 from civicgrid.registry.models import Actor, Household, Place
-from civicgrid.relief import round_writes, rounds, selectors
+from civicgrid.relief import needcounts, round_writes, rounds, selectors
 from civicgrid.relief.conf import relief_setting
 from civicgrid.relief.crei import TALLY
 from civicgrid.relief.events import ReliefEvent
@@ -282,7 +282,8 @@ def _write_filings(checked: list[_Checked]) -> list[Filing | Exception]:
         pair = (household.pk, c.item.pk)
         if pair not in open_needs and i not in resends:
             need = Need(household=household, category=c.item.category, item=c.item, quantity=quantity,
-                        urgency=c.urgency, note=c.note, filed_at=c.now, updated_at=c.now)
+                        urgency=c.urgency, note=c.note, filed_at=c.now, updated_at=c.now,
+                        tier=rounds.tier_of(urgency=c.urgency, life_critical=c.item.life_critical))
             # inputs checked above, household and item just read; the database enforces the constraints
             need.full_clean(exclude=["household", "item"], validate_unique=False, validate_constraints=False)
             open_needs[pair] = need
@@ -296,6 +297,7 @@ def _write_filings(checked: list[_Checked]) -> list[Filing | Exception]:
     by_key: dict[str, tuple[NeedFiling, Need]] = {}
     first_filed: set[tuple[int, int]] = set()
     changed_needs: dict[tuple[int, int], Need] = {}
+    recount = {households[h].grid_id for h, _item in created}  # grids whose need counts change (needcounts)
     filings: list[NeedFiling] = []
     events: list[tuple[int, _Checked, Need, NeedFiling, dict[str, Any] | None, dict[str, Any], bool]] = []
     for i, c, household, quantity in accepted:
@@ -317,8 +319,11 @@ def _write_filings(checked: list[_Checked]) -> list[Filing | Exception]:
             merged, before, was_critical = True, need.quantity, _life_critical(need)
             snapshot_before = audit.snapshot(need)
             # at most ``quantity`` (within its limit) still outstanding: merging never exceeds the limit
-            changes = {"quantity": max(need.quantity, need.allocated_quantity + quantity),
-                       "urgency": min(need.urgency, c.urgency, key=URGENCY_RANK.__getitem__),
+            urgency = min(need.urgency, c.urgency, key=URGENCY_RANK.__getitem__)
+            if urgency != need.urgency:
+                recount.add(household.grid_id)
+            changes = {"quantity": max(need.quantity, need.allocated_quantity + quantity), "urgency": urgency,
+                       "tier": rounds.tier_of(urgency=urgency, life_critical=c.item.life_critical),
                        "note": merge_notes(need.note, c.note), "updated_at": c.now}
             for name, value in changes.items():
                 setattr(need, name, value)
@@ -334,10 +339,11 @@ def _write_filings(checked: list[_Checked]) -> list[Filing | Exception]:
         events.append((i, c, need, filing, old, new, _life_critical(need) and not was_critical))
     if changed_needs:  # one UPDATE statement sent for all (values checked above; no query to compose)
         at = Need._meta.get_field("updated_at")
-        update_rows(Need, key="id", columns=["quantity", "urgency", "note", "updated_at"], rows=[
-            (n.quantity, n.urgency, n.note, at.get_db_prep_save(n.updated_at, connection), n.pk)
+        update_rows(Need, key="id", columns=["quantity", "urgency", "tier", "note", "updated_at"], rows=[
+            (n.quantity, n.urgency, n.tier, n.note, at.get_db_prep_save(n.updated_at, connection), n.pk)
             for n in changed_needs.values()])
     NeedFiling.objects.bulk_create(filings)
+    needcounts.recount(recount)
     for i, c, need, filing, old, new, alert in events:
         if old is None:
             audit.record(user=c.user, event=ReliefEvent.NEED_FILED, instance=need, new=new)
@@ -384,6 +390,7 @@ def need_cancel(*, user: Any, scope: Scope, need_id: int) -> Need:
         audit.update_fields(user=user, event=ReliefEvent.NEED_CANCELLED, instance=need,
                             changes={"status": Need.Status.CANCELLED,
                                                                 "updated_at": timezone.now()})
+        needcounts.recount(Household.objects.filter(pk=need.household_id).values_list("grid_id", flat=True))
         return need
 
 
@@ -597,6 +604,7 @@ def round_confirm(*, user: Any, scope: Scope, place_ids: list[Any], item_codes: 
         round_writes.write(user=user, round=round, plan=plan, items=items, now=now,
                            reason=_("allocation round #%(id)d") % {"id": round.pk})
         tallies.refresh(TALLY, parts=[round.pk])  # the CREI's counts of this round, in this transaction
+        needcounts.recount(needcounts.grids_of_round(round.place_paths))  # its needs are now allocated
         audit.record(user=user, event=ReliefEvent.ROUND_CONFIRMED, instance=round, new={
             "policy": policy, "seed": seed, "days": days, "places": round.place_paths, "items": round.item_codes,
             "requests": round.n_requests, "units_allocated": round.units_allocated, "fingerprint": round.fingerprint,
@@ -733,6 +741,8 @@ def delivery_stop_deliver(*, user: Any, scope: Scope, stop_id: int, code: str,
                 if need.status == Need.Status.ALLOCATED and need.delivered_quantity >= need.quantity:
                     need.status = Need.Status.DELIVERED
             Need.objects.bulk_update(list(needs.values()), ["delivered_quantity", "status", "updated_at"])
+            needcounts.recount(Household.objects.filter(pk__in={n.household_id for n in needs.values()})
+                               .values_list("grid_id", flat=True))
             _after_outcome(user=user, task=task, now=now)
     if wrong:
         raise Invalid({"code": _("Wrong code (%(n)d of %(limit)d tries used).") % {
