@@ -13,7 +13,7 @@ from django.db.models import Count, QuerySet, Sum
 from civicgrid.core import tallies
 from civicgrid.core.indicators import Provider, Units, series, sum_by_unit
 from civicgrid.core.tallies import Tally
-from civicgrid.registry.models import Actor, Household, Place, Post, Resident
+from civicgrid.registry.models import Actor, Household, Place, Post, Resident, vulnerable_filter
 
 SOCIAL_KINDS = ("social_organisation", "foundation")
 
@@ -23,7 +23,7 @@ def _count_residents() -> dict[str, Any]:
 
 
 def _count_households() -> dict[str, Any]:
-    return {"households": Count("id"), "people": Sum("size")}
+    return {"households": Count("id"), "people": Sum("size"), "vulnerable": Count("id", filter=vulnerable_filter())}
 
 
 def _volunteer_posts() -> QuerySet[Post]:

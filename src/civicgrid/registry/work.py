@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -32,7 +33,14 @@ def glance(*, user: Any, scope: Scope) -> list[Glance]:
                        lines=(ngettext("%(n)d person", "%(n)d people", size) % {"n": size},))]
     if scope.role not in AREA_ROLES:
         return []
-    n, vulnerable = households.count(), households.filter(vulnerable_filter()).count()
+    counted, when = selectors.household_counts(scope=scope), None
+    if counted is not None:
+        n, vulnerable, when = counted
+    else:
+        n, vulnerable = households.count(), households.filter(vulnerable_filter()).count()
+    lines = [_("%(n)s with a vulnerable member") % {"n": number_format(vulnerable, force_grouping=True)}]
+    if when is not None:
+        lines.append(_("counted at %(time)s") % {"time": timezone.localtime(when).strftime("%H:%M")})
     return [Glance(key="registry.households", app="registry", order=40, label=_("Households"),
                    value=number_format(n, force_grouping=True), url=reverse("registry:households"),
-                   lines=(_("%(n)s with a vulnerable member") % {"n": number_format(vulnerable, force_grouping=True)},))]
+                   lines=tuple(lines))]

@@ -22,9 +22,10 @@ from typing import Any
 from django.db.models import Count, F, Q, QuerySet
 
 from civicgrid.core import tallies
-from civicgrid.core.places import depth, parts, under
+from civicgrid.core.places import depth, parts
 from civicgrid.core.scoping import Scope
 from civicgrid.registry.models import Place
+from civicgrid.registry.selectors import grids_under, whole_grids
 from civicgrid.relief.models import Need
 
 NEEDS = "relief.needs"
@@ -51,11 +52,6 @@ def recount(grid_ids: Iterable[int]) -> None:
         tallies.refresh(NEEDS, parts=grids)
 
 
-def grids_of_paths(paths: Iterable[str]) -> QuerySet[Place]:
-    """The grids whose households lie under ``paths`` (each a grid or a place above it), as a subquery."""
-    return Place.objects.filter(level="grid").filter(under("path", paths))
-
-
 def grids_of_round(paths: Iterable[str]) -> list[int]:
     """Ids of the grids a round over ``paths`` reaches: those under each path, and the grid holding a path
     below grid level (a building)."""
@@ -63,18 +59,9 @@ def grids_of_round(paths: Iterable[str]) -> list[int]:
 
     paths = list(paths)
     inside = [ancestor_at(p, "grid") for p in paths if len(parts(p)) > depth("grid")]
-    found = grids_of_paths([p for p in paths if len(parts(p)) <= depth("grid")])
+    found = grids_under([p for p in paths if len(parts(p)) <= depth("grid")])
     return list(found.values_list("pk", flat=True)) + list(
         Place.objects.filter(level="grid", path__in=inside).values_list("pk", flat=True))
-
-
-def whole_grids(scope: Scope) -> QuerySet[Place] | None:
-    """The grids a scope sees whole, when it sees needs only through them (area roles); else None."""
-    if scope.unrestricted or scope.household_ids or not scope.record_paths:
-        return None
-    if any(len(parts(p)) > depth("grid") for p in scope.record_paths):
-        return None  # below a grid (a building): part of a grid's households
-    return grids_of_paths(scope.record_paths)
 
 
 def by_status(scope: Scope) -> dict[str, dict[str, int]] | None:

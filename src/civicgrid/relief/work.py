@@ -42,8 +42,8 @@ AREA_ROLES = {"district_official", "community_director", "grid_member"}
 def open_needs(*, scope: Scope, critical_only: bool = False) -> QuerySet[Need]:
     """Open needs in the scope, life-critical first, then urgent, then the oldest."""
     needs = selectors.need_list(scope=scope, status=Need.Status.OPEN)
-    if critical_only:
-        needs = needs.filter(urgency="critical")
+    if critical_only:  # all of tier 0: the list's tier index gives them oldest first, no sort (issue 15)
+        return needs.filter(urgency="critical").order_by("tier", "filed_at", "id")
     rank = Case(When(urgency="critical", then=Value(0)), When(urgency="urgent", then=Value(1)), default=Value(2),
                 output_field=IntegerField())
     return needs.annotate(rank=rank).order_by("rank", "filed_at", "id")
