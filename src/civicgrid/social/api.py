@@ -197,7 +197,9 @@ def decide(request: HttpRequest, body: DecideIn, admission_id: int = id_path()) 
 def board(request: HttpRequest, kind: str = code_query(), offset: int = offset_query()) -> list[dict[str, Any]]:
     found = threew.board(scope=scope_for(request.user), kind=kind)
     # paged as every API list: a district's board has 8,000 cells at 1M households
+    shown = page(found.cells, offset)
+    found.load_actors(shown)
     return [{"grid_id": c.grid.pk, "grid_code": c.grid.code, "service_kind": c.kind, "open_need": c.need,
              "gap": c.gap, "overlap": c.overlap,
              "organisations": [{"actor_id": a.pk, "name": a.name, "sector": a.sector, "what": what}
-                               for a, what in found.rows(c)]} for c in page(found.cells, offset)]
+                               for a, what in found.rows(c)]} for c in shown]

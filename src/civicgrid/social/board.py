@@ -19,15 +19,19 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
-from django.db.models import Count, Q
+from django.db.models import CharField, Count, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Cast, Coalesce, Concat
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from civicgrid.core import tallies
 from civicgrid.core.importing import neutralise
 from civicgrid.core.places import ancestor_at, common_ancestor, under
 from civicgrid.core.scoping import Scope, require, scoped
 from civicgrid.core.servicekinds import SERVICE_KINDS, service_kind_label
+from civicgrid.core.tallies import Tally
 from civicgrid.emergency.models import Emergency
 from civicgrid.registry.models import SECTOR_LABELS, Actor, Place, Post
 from civicgrid.social.conf import social_setting
@@ -64,6 +68,7 @@ class Board:
     cells: list[Cell]
     actors: dict[int, Actor]
     since: datetime
+    hours_counted: datetime | None = None  # when the volunteer hours were counted (the tally HOURS)
 
     @property
     def gaps(self) -> int:
@@ -73,8 +78,16 @@ class Board:
     def overlaps(self) -> int:
         return sum(c.overlap for c in self.cells)
 
+    def load_actors(self, cells: Iterable[Cell]) -> None:
+        """Read the organisations of these cells (one query): a page draws a hundred of a district's 8,000
+        cells, so only the shown cells' organisations are read, not every one on the board (issue 15)."""
+        wanted = {a for c in cells for a in c.doing} - set(self.actors)
+        if wanted:
+            self.actors.update(Actor.objects.in_bulk(wanted))
+
     def rows(self, cell: Cell) -> list[tuple[Actor, str]]:
-        """(organisation, what the records show it did) for one cell, by organisation code."""
+        """(organisation, what the records show it did) for one cell, by organisation code (its organisations
+        read first with :meth:`load_actors`)."""
         return [(self.actors[a], "; ".join(f"{what} {n}" if n else what for what, n in done))
                 for a, done in sorted(cell.doing.items(), key=lambda kv: self.actors[kv[0]].code)]
 
@@ -138,30 +151,55 @@ def _admissions(*, paths: tuple[str, ...], since: datetime) -> list[Presence]:
     return [(grid, kind, actor, _("admitted"), 0) for grid, kind, actor in rows]
 
 
-def _hours(*, paths: tuple[str, ...], since: datetime) -> list[Presence]:
-    """Counted volunteer hours since ``since`` (the volunteers app's ledger), by grid, kind of act and the
-    volunteer's organisation (the actor of their first post, as the governance page credits them)."""
-    from civicgrid.registry.models import Post
+HOURS = "social.hours"  # the tally of counted volunteer hours per grid, kind of act and organisation
+HOUR_KINDS = ("delivery", "sweep", "care_visit")  # hours ledger sources that are a service kind of the board
+
+
+def _counted_hours() -> QuerySet[Any]:
     from civicgrid.volunteers.models import HoursEntry
     from civicgrid.volunteers.selectors import COUNTED
 
-    kinds = {"delivery": "delivery", "sweep": "sweep", "care_visit": "care_visit"}
-    entries = HoursEntry.objects.filter(COUNTED, under("place_path", paths), on__gte=since.date(),
-                                        source__in=list(kinds))
-    rows = list(entries.values_list("place_path", "source", "volunteer__person_id", "hours"))
-    first_post: dict[int, int] = {}
-    # the volunteers' posts through a subquery, not a list of their ids: a district's 40,000 ids spelled out
-    # in the SQL took the database 370 ms to read (issue 15); entries are only added, so every person above
-    # is in the subquery's answer
-    for person_id, actor_id in (Post.objects.filter(person_id__in=entries.values("volunteer__person_id"))
-                                .order_by("-id").values_list("person_id", "actor_id")):
-        first_post[person_id] = actor_id  # newest first: the first post wins
-    totals: dict[tuple[str, str, int], float] = defaultdict(float)
-    for path, source, person_id, hours in rows:
-        grid, actor = ancestor_at(path, "grid"), first_post.get(person_id)
-        if grid and actor:
-            totals[(grid, kinds[source], actor)] += float(hours)
-    return [(grid, kind, actor, _("volunteer hours"), round(h)) for (grid, kind, actor), h in totals.items()]
+    since = timezone.localdate() - timedelta(days=social_setting("board_days"))
+    return HoursEntry.objects.filter(COUNTED, on__gte=since, source__in=HOUR_KINDS)
+
+
+def _kind_and_organisation() -> Any:
+    """"<kind>:<actor id>": the act's kind and the volunteer's organisation, the actor of their first post (as
+    the governance page credits them); "<kind>:" for a volunteer without a post."""
+    first_post = Post.objects.filter(person_id=OuterRef("volunteer__person_id")).order_by("id").values("actor_id")[:1]
+    return Concat("source", Value(":"), Coalesce(Cast(Subquery(first_post), CharField()), Value("")),
+                  output_field=CharField())
+
+
+def _grid_ids() -> dict[str, int]:
+    return dict(Place.objects.filter(level="grid").values_list("path", "pk"))
+
+
+# Counted by the job every few minutes (the hours ledger itself is posted from confirmed acts by a job every
+# minute): a district's 60,000 hour lines of a month were read and grouped here on every request, 0.8 s of the
+# board at 1,000,000 households (issue 15).
+# It holds the board's window (``board_days`` back from the day it was counted) and no day: a district's month of
+# hours is 60,000 cells by day, 37,000 without.
+TALLIES = {HOURS: Tally(rows=_counted_hours, grid="place_path", grid_of_path=_grid_ids,
+                        group=_kind_and_organisation, measures=lambda: {"hours": Sum("hours")},
+                        max_age=timedelta(minutes=10))}
+
+
+def _hours(*, paths: tuple[str, ...], since: datetime) -> list[Presence]:
+    """Counted volunteer hours since ``since`` (the volunteers app's ledger), by grid, kind of act and the
+    volunteer's organisation: from the tally :data:`HOURS`."""
+    from civicgrid.registry.selectors import grids_under
+
+    grids = grids_under(paths)
+    cells = tallies.read(HOURS, grids=grids.values("pk"))  # the window as of its count
+    path_of = dict(grids.values_list("pk", "path")) if cells else {}
+    what = _("volunteer hours")
+    found = []
+    for c in cells:
+        kind, _colon, actor = str(c["group"]).partition(":")
+        if actor and c["grid"] in path_of:
+            found.append((path_of[c["grid"]], kind, int(actor), what, round(float(c["hours"] or 0))))
+    return found
 
 
 def _relief_needs(*, paths: tuple[str, ...], since: datetime) -> list[Need]:
@@ -215,7 +253,12 @@ def board(*, scope: Scope, community_id: int | None = None, kind: str = "", now:
     grids_qs = scoped(Place.objects.filter(level="grid"), scope)
     if community_id is not None:
         grids_qs = grids_qs.filter(parent_id=community_id)
-    grids = {g.path: g for g in grids_qs.select_related("parent").order_by("code")}
+    # without their shapes, and each community read once (not once per grid, as a join would): a district's
+    # 3,600 grids are drawn by name and code only
+    grids = {g.path: g for g in grids_qs.defer("geometry").order_by("code")}
+    parents = Place.objects.defer("geometry").in_bulk({g.parent_id for g in grids.values() if g.parent_id})
+    for g in grids.values():
+        g.parent = parents.get(g.parent_id)  # type: ignore[assignment]
     since = (now or timezone.now()) - timedelta(days=social_setting("board_days"))
     # The sources read the records under these prefixes and cell() keeps those of the grids above. A district's
     # hundreds of grid prefixes, ORed, cost SQLite hundreds of index ranges per source (1.2 s for its relief
@@ -241,10 +284,9 @@ def board(*, scope: Scope, community_id: int | None = None, kind: str = "", now:
                 found = cell(grid, service)
                 if found is not None:
                     found.need += n
-    actors = Actor.objects.in_bulk({a for c in cells.values() for a in c.doing})
     order = list(SERVICE_KINDS)
     ordered = sorted(cells.values(), key=lambda c: (c.grid.code, order.index(c.kind) if c.kind in order else 99))
-    return Board(cells=ordered, actors=actors, since=since)
+    return Board(cells=ordered, actors={}, since=since, hours_counted=tallies.as_of([HOURS]))
 
 
 HXL_COLUMNS: tuple[tuple[str, str], ...] = (
@@ -266,6 +308,7 @@ def hxl_csv(found: Board) -> str:
                "what was done": _("what was done"), "open need": _("open need"), "status": _("status")}
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
+    found.load_actors(found.cells)
     writer.writerow([neutralise(headers[name]) for name, _tag in HXL_COLUMNS])
     writer.writerow([tag for _name, tag in HXL_COLUMNS])
     for c in found.cells:

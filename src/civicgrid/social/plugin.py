@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from civicgrid.core.plugins import AppPlugin, NavItem
 from civicgrid.core.scoping import ScopeRule
 from civicgrid.social import models as m
+from civicgrid.social.board import TALLIES
 from civicgrid.social.demo import demo_load
 from civicgrid.social.events import SocialEvent
 from civicgrid.social.governance import contributions
@@ -19,6 +20,7 @@ _OF_ORG = ScopeRule(area_path="organisation__actor__service_area__path",
                     serving_area_path="organisation__actor__service_area__path", actor="organisation__actor_id")
 
 PLUGIN = AppPlugin(
+    tallies=TALLIES,
     urls=True,
     api=True,
     nav=(
