@@ -10,7 +10,10 @@
 from __future__ import annotations
 
 import random
+import re
 import uuid
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from django.db import connection
@@ -38,6 +41,34 @@ def _odd_places(rng: random.Random, n: int) -> None:
         Place(level="building", code=f"odd-{i}", name="odd", parent=parent,
               path="".join(rng.choice(ODD) for _ in range(rng.randint(1, 6))) + f"/{i}/")
         for i in range(n)])
+
+
+def _paged(client: Client, url: str, *, rows: Callable[[str], int], per_page: int,
+           each: Callable[[str], None] | None = None) -> int:
+    """The rows a paged page shows on its pages, followed by their "next" links (››): each page holds 1 to
+    ``per_page`` rows (``rows(html)``) and is given to ``each`` too."""
+    shown, path = 0, url.split("?")[0]
+    following: str | None = url
+    while following:
+        html = client.get(following).content.decode()
+        assert 0 < rows(html) <= per_page
+        shown += rows(html)
+        if each is not None:
+            each(html)
+        found = re.search(r'href="(\?[^"]*page=\d+)">[^<]*›', html)
+        following = path + found.group(1).replace("&amp;", "&") if found else None
+    return shown
+
+
+def _offsets(client: Client, url: str, per_page: int, key: Callable[[Any], Any]) -> list[Any]:
+    """Every row of an API list, read by ``offset`` until an empty page; each page holds at most ``per_page``."""
+    listed: list[Any] = []
+    offset = 0
+    while batch := client.get(f"{url}?offset={offset}").json():
+        assert len(batch) <= per_page
+        listed += [key(row) for row in batch]
+        offset += per_page
+    return listed
 
 
 def test_under_keeps_exactly_what_a_plain_prefix_test_keeps() -> None:
@@ -307,7 +338,6 @@ def test_the_volunteer_lists_totals_equal_a_plain_sum_of_each_volunteers_counted
 def test_the_actors_page_is_paged_and_its_pages_together_list_each_actor_in_scope_once() -> None:
     """The pages, followed from the first by their "next" link, list every actor the scope sees exactly once
     (a plain read of the scoped actors), at most 50 a page, and a sector's pages keep the sector."""
-    import re
 
     from civicgrid.core.scoping import scoped
     from civicgrid.registry.models import Actor
@@ -322,14 +352,12 @@ def test_the_actors_page_is_paged_and_its_pages_together_list_each_actor_in_scop
         expected = scoped(Actor.objects.all(), scope_for(district))
         expected = expected.filter(sector=sector) if sector else expected
         seen: list[int] = []
-        url: str | None = f"/actors/?sector={sector}"
-        while url:
-            html = client.get(url).content.decode()
-            rows = [int(n) for n in re.findall(r'href="/actors/(\d+)/"', html)]
-            assert 0 < len(rows) <= 50
-            seen += rows
-            following = re.search(r'href="(\?sector=[a-z]*&amp;page=\d+)">[^<]*›', html)
-            url = "/actors/" + following.group(1).replace("&amp;", "&") if following else None
+
+        def actors(html: str) -> list[int]:
+            return [int(n) for n in re.findall(r'href="/actors/(\d+)/"', html)]
+
+        _paged(client, f"/actors/?sector={sector}", per_page=50, rows=lambda html: len(actors(html)),
+               each=lambda html, into=seen: into.extend(actors(html)))  # type: ignore[misc]
         assert sorted(seen) == sorted(expected.values_list("pk", flat=True)), sector
         assert len(seen) > 50
 
@@ -339,7 +367,6 @@ def test_many_checkboxes_draws_what_djangos_checkbox_widget_draws(required: bool
     """The same HTML as Django's own ``CheckboxSelectMultiple`` (up to whitespace between tags), for flat and
     grouped choices, checked values, labels that need escaping, an id or none, a class; and a form built on
     it reads the same data back."""
-    import re
 
     from django import forms
 
@@ -373,7 +400,6 @@ def test_many_checkboxes_draws_what_djangos_checkbox_widget_draws(required: bool
 def test_the_3w_boards_pages_and_api_offsets_together_hold_every_cell_of_the_board_once(monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """Followed by their "next" links, the board page's pages show each cell of the whole board once, in its
     order, with the whole board's gap and overlap counts on each; the API's offsets do the same."""
-    import re
 
     from civicgrid.core import apischema
     from civicgrid.social import board as board_module
@@ -388,24 +414,14 @@ def test_the_3w_boards_pages_and_api_offsets_together_hold_every_cell_of_the_boa
     monkeypatch.setattr(apischema, "PAGE", 3)
     client = Client()
     client.force_login(district)
-    shown = 0
-    url: str | None = "/organisations/3w/"
-    while url:
-        html = client.get(url).content.decode()
-        rows = html.split('<tbody>')[1].split('</tbody>')[0].count("<tr")
-        assert 0 < rows <= 3
-        shown += rows
+
+    def gaps_on_each(html: str) -> None:
         assert re.search(rf'id="gaps">[^<]*<b>{whole.gaps}</b>', html)
-        following = re.search(r'href="(\?community=&amp;kind=&amp;page=\d+)">[^<]*›', html)
-        url = "/organisations/3w/" + following.group(1).replace("&amp;", "&") if following else None
+
+    shown = _paged(client, "/organisations/3w/", per_page=3, each=gaps_on_each,
+                   rows=lambda html: html.split('<tbody>')[1].split('</tbody>')[0].count("<tr"))
     assert shown == len(expected)
-    listed: list[tuple[int, str]] = []
-    offset = 0
-    while batch := client.get(f"/api/social/board?offset={offset}").json():
-        assert len(batch) <= 3
-        listed += [(c["grid_id"], c["service_kind"]) for c in batch]
-        offset += 3
-    assert listed == expected
+    assert _offsets(client, "/api/social/board", 3, lambda c: (c["grid_id"], c["service_kind"])) == expected
 
 
 def test_visits_on_time_per_grid_equal_a_plain_count_of_local_days() -> None:
@@ -453,7 +469,6 @@ def test_visits_on_time_per_grid_equal_a_plain_count_of_local_days() -> None:
 def test_the_helper_coverage_pages_and_api_offsets_together_hold_every_grid_once(monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """Followed by their "next" links, the paired-help page's pages show each grid of the scope's coverage
     once; the coverage API's offsets give the whole coverage, in its order."""
-    import re
 
     from civicgrid.core import apischema
     from civicgrid.volunteers import selectors as volunteers
@@ -466,24 +481,38 @@ def test_the_helper_coverage_pages_and_api_offsets_together_hold_every_grid_once
     monkeypatch.setattr(apischema, "PAGE", 2)
     client = Client()
     client.force_login(district)
-    shown = 0
-    url: str | None = "/volunteers/helpers/"
-    while url:
-        html = client.get(url).content.decode()
-        table = html.split('id="coverage"')[1].split("</table>")[0]
-        rows = table.count("<tr") - 1  # less the header
-        assert 0 < rows <= 2
-        shown += rows
-        following = re.search(r'href="(\?page=\d+)">[^<]*›', html)
-        url = "/volunteers/helpers/" + following.group(1) if following else None
+    shown = _paged(client, "/volunteers/helpers/", per_page=2,  # the table's rows less its header
+                   rows=lambda html: html.split('id="coverage"')[1].split("</table>")[0].count("<tr") - 1)
     assert shown == len(whole)
-    listed: list[str] = []
-    offset = 0
-    while batch := client.get(f"/api/volunteers/coverage?offset={offset}").json():
-        assert len(batch) <= 2
-        listed += [r["grid"] for r in batch]
-        offset += 2
-    assert listed == [r.grid.name for r in whole]
+    assert _offsets(client, "/api/volunteers/coverage", 2, lambda r: r["grid"]) == [r.grid.name for r in whole]
+
+
+def test_the_crei_rankings_pages_together_rank_every_unit_once_in_order(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Followed by their "next" links, the resilience index page's ranking pages list every grid of the district
+    once, by rank (ranks never fall across the pages; tied units share one)."""
+    from civicgrid.analytics import views as analytics_views
+    from civicgrid.analytics.selectors import places_for_index
+
+    district = user("district")
+    grids = [p for p in places_for_index(scope=scope_for(district)) if p.level == "grid"]
+    assert len(grids) > 3
+    monkeypatch.setattr(analytics_views, "RANKING_PAGE", 2)
+    client = Client()
+    client.force_login(district)
+    ranks: list[int] = []
+    units: list[str] = []
+
+    def ranking(html: str) -> str:
+        return html.split('id="crei-ranking"')[1].split("</table>")[0]
+
+    def keep(html: str) -> None:
+        ranks.extend(int(r) for r in re.findall(r"<tr><td>(\d+)</td>", ranking(html)))
+        units.extend(re.findall(r'unit=([^"&]+)"', ranking(html)))
+
+    shown = _paged(client, "/analytics/crei/?level=grid", per_page=2, each=keep,
+                   rows=lambda html: ranking(html).count("<tr") - 1)
+    assert shown == len(grids) and sorted(units) == sorted(g.code for g in grids)
+    assert ranks == sorted(ranks) and ranks[0] == 1
 
 
 def test_actors_serving_each_unit_equal_a_plain_test_of_every_actor_against_every_unit() -> None:

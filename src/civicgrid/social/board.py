@@ -159,8 +159,8 @@ def _counted_hours() -> QuerySet[Any]:
     from civicgrid.volunteers.models import HoursEntry
     from civicgrid.volunteers.selectors import COUNTED
 
-    since = timezone.localdate() - timedelta(days=social_setting("board_days"))
-    return HoursEntry.objects.filter(COUNTED, on__gte=since, source__in=HOUR_KINDS)
+    since = timezone.now() - timedelta(days=social_setting("board_days"))  # as board() reads its window
+    return HoursEntry.objects.filter(COUNTED, on__gte=since.date(), source__in=HOUR_KINDS)
 
 
 def _kind_and_organisation() -> Any:

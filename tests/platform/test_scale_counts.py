@@ -1,0 +1,181 @@
+"""Issue 15, the district pages at 1,000,000 households: counts read from tallies and an order read from an
+index, each against a plain count or the rule it stands for.
+
+* ``relief.needs`` (needs per grid and status), kept by every write that creates a need, changes its urgency or
+  its status: after filings, a merge that raises the urgency, a cancellation, a round and a delivery it equals a
+  count of the needs, and the pages that read it (status cards, home count, 3W board) equal counts of their lists.
+* A need's stored tier is the round's rule (``rounds.tier_of``) after filing and merging, and the "most urgent
+  first" list is in the order the rule gives.
+* ``social.hours`` (the 3W board's volunteer hours): the board from the tally equals a plain reading of the
+  ledger, and the board counted from the records.
+* ``registry.households`` gives the home page's households and vulnerable households of each area role.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter, defaultdict
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from civicgrid.accounts.roles import scope_for
+from civicgrid.core import tallies
+from civicgrid.core.models import TallyState
+from civicgrid.core.places import ancestor_at
+from civicgrid.registry.models import Actor, Household, Person, Place, Post
+from civicgrid.relief import needcounts, rounds, selectors, services
+from civicgrid.relief.models import DeliveryTask, Need
+from civicgrid.relief.work import open_count
+from tests.platform.factories import user
+from tests.platform.relief_support import grid_households, key, lockdown, login
+
+pytestmark = pytest.mark.django_db
+AREA = ("district", "director", "grid")
+
+
+def _plain() -> dict[tuple[int, str], tuple[int, int]]:
+    """(grid, status) -> (needs, of them filed as critical), counted over every need."""
+    cells: dict[tuple[int, str], tuple[int, int]] = {}
+    for grid, status, urgency in Need.objects.values_list("household__grid_id", "status", "urgency"):
+        n, critical = cells.get((grid, status), (0, 0))
+        cells[(grid, status)] = (n + 1, critical + (urgency == "critical"))
+    return cells
+
+
+def _tallied() -> dict[tuple[int, str], tuple[int, int]]:
+    return {(c["grid"], c["group"]): (int(c["needs"]), int(c["critical"])) for c in tallies.read(needcounts.NEEDS)
+            if c["needs"]}
+
+
+def _check_pages() -> None:
+    """Each area role's status cards and home count equal counts of its own list; the 3W board's open need per
+    grid equals a count of the grid's open and allocated needs."""
+    from civicgrid.social import board
+
+    for username in AREA:
+        scope = scope_for(user(username))
+        listed = selectors.need_list(scope=scope)
+        assert selectors.need_counts(scope=scope) == dict(Counter(listed.values_list("status", flat=True))), username
+        open_ = listed.filter(status="open")
+        assert open_count(scope=scope, critical_only=True) == open_.filter(urgency="critical").count(), username
+        assert open_count(scope=scope) == open_.count(), username
+    district = Place.objects.get(level="district", parent__isnull=True)
+    plain: Counter[str] = Counter()
+    for path in Need.objects.filter(status__in=("open", "allocated")).values_list("household__place_path", flat=True):
+        plain[ancestor_at(path, "grid")] += 1
+    found = {grid: n for grid, _kind, n in board._relief_needs(paths=(district.path,), since=timezone.now())}
+    assert found == dict(plain)
+
+
+def test_the_needs_tally_equals_a_count_of_the_needs_after_every_kind_of_write() -> None:
+    tallies.rebuild(needcounts.NEEDS)  # counted (empty): from here on only the writes keep it
+    households = [h for g in ("C01-G01", "C01-G02") for h in grid_households(g)]
+    world = lockdown(households=households, share=0.6)  # food and water filed by the district official
+    assert _tallied() == _plain() and _plain()
+    grid, g_scope = login("grid")
+    mine = [h for h in households if h.grid.code.endswith("C01-G01")]
+    # a filing merged into an open need and raising it to critical; a new life-critical need of a normal urgency
+    services.need_file(user=grid, scope=g_scope, household_id=mine[0].pk, item=world.items["food"], quantity=1,
+                       key=key(), urgency="critical", channel="visit")
+    services.need_file(user=grid, scope=g_scope, household_id=mine[1].pk, item=world.items["insulin"], quantity=1,
+                       key=key(), channel="visit")
+    services.need_cancel(user=grid, scope=g_scope, need_id=Need.objects.filter(household=mine[2], status="open")
+                         .order_by("pk").first().pk)
+    assert _tallied() == _plain()
+    _check_pages()
+    director, d_scope = login("director")
+    services.round_confirm(user=director, scope=d_scope, place_ids=[mine[0].grid.parent_id],
+                           item_codes=["t-food", "t-water"], days=3, policy="equity", seed=5)
+    assert _tallied() == _plain() and any(status == "allocated" for _grid, status in _plain())
+    volunteer, v_scope = login("volunteer")
+    task = DeliveryTask.objects.filter(status="open").order_by("pk").first()
+    services.delivery_task_claim(user=volunteer, scope=v_scope, task_id=task.pk)
+    for stop in task.stops.order_by("pk")[:3]:
+        services.delivery_stop_deliver(user=volunteer, scope=scope_for(volunteer), stop_id=stop.pk, code=stop.code)
+    assert _tallied() == _plain() and any(status == "delivered" for _grid, status in _plain())
+    _check_pages()
+    before = _tallied()
+    tallies.rebuild(needcounts.NEEDS)  # the daily recount finds nothing to correct
+    assert _tallied() == before
+
+
+def test_a_needs_tier_is_the_rounds_rule_and_the_list_is_in_its_order() -> None:
+    households = grid_households("C01-G01")
+    world = lockdown(households=households, share=0.6)
+    grid, g_scope = login("grid")
+    rng = random.Random(7)
+    for h in rng.sample(households, 12):  # new needs and merges, every urgency, a life-critical item among them
+        item = world.items[rng.choice(["food", "water", "insulin", "medicine"])]
+        services.need_file(user=grid, scope=g_scope, household_id=h.pk, item=item, quantity=1, key=key(),
+                           urgency=rng.choice(["critical", "urgent", "normal"]), channel="visit")
+    needs = list(Need.objects.select_related("item"))
+    assert {n.tier for n in needs} == {0, 1, 2}
+    assert all(n.tier == rounds.tier_of(urgency=n.urgency, life_critical=n.item.life_critical) for n in needs)
+    for username in AREA:
+        listed = list(selectors.need_list(scope=scope_for(user(username)), sort="urgency").select_related("item"))
+        assert [n.pk for n in listed] == [n.pk for n in sorted(listed, key=lambda n: (
+            rounds.tier_of(urgency=n.urgency, life_critical=n.item.life_critical), n.filed_at, n.pk))]
+
+
+def test_the_boards_volunteer_hours_from_their_tally_equal_a_plain_reading_of_the_ledger() -> None:
+    from civicgrid.social import board
+    from civicgrid.volunteers.models import HoursApproval, HoursEntry, Volunteer
+
+    rng = random.Random(42)
+    actors = list(Actor.objects.order_by("pk")[:4])
+    homes = list(Household.objects.order_by("pk"))
+    volunteers, first_post = [], {}
+    for i in range(6):
+        person = Person.objects.create(code=f"hours-{i}", name=f"志愿者{i}")
+        posts = rng.sample(actors, rng.randint(0, 2))  # one volunteer without a post: on no organisation's row
+        for actor in posts:
+            Post.objects.create(person=person, actor=actor, role="volunteer")
+        if posts:
+            first_post[person.pk] = posts[0].pk  # the first post by id
+        home = rng.choice(homes)
+        volunteers.append(Volunteer.objects.create(person=person, home=home.grid, place_path=home.grid.path,
+                                                   joined_on=timezone.localdate()))
+    today, now = timezone.localdate(), timezone.now()
+    for n in range(120):
+        volunteer, where = rng.choice(volunteers), rng.choice(homes)
+        source = rng.choice(["delivery", "sweep", "care_visit", "manual"])
+        entry = HoursEntry.objects.create(
+            volunteer=volunteer, source=source, source_id=None if source == "manual" else 800_000 + n,
+            hours=Decimal(rng.choice(["0.5", "1.25", "2", "3.5"])), on=today - timedelta(days=rng.randint(0, 45)),
+            place_path=where.place_path, at=now, note="typed" if source == "manual" else "")
+        if source == "manual" and rng.random() < 0.5:
+            HoursApproval.objects.create(entry=entry, approved=True, by=user("director"), at=now)
+    since = now - timedelta(days=30)
+    expected: dict[tuple[str, str, int], Decimal] = defaultdict(Decimal)
+    for e in HoursEntry.objects.filter(on__gte=since.date(), source__in=board.HOUR_KINDS).select_related("volunteer"):
+        if e.volunteer.person_id in first_post:
+            expected[(ancestor_at(e.place_path, "grid"), e.source, first_post[e.volunteer.person_id])] += e.hours
+    district = Place.objects.get(level="district", parent__isnull=True)
+
+    def read() -> dict[tuple[str, str, int], int]:
+        found = board._hours(paths=(district.path,), since=since)
+        assert len(found) == len({(g, k, a) for g, k, a, _w, _n in found})
+        return {(g, k, a): n for g, k, a, _what, n in found}
+
+    TallyState.objects.filter(name=board.HOURS).delete()
+    from_records = read()  # never counted: from the records
+    tallies.rebuild(board.HOURS)
+    assert read() == from_records == {k: round(float(h)) for k, h in expected.items()} and expected
+
+
+def test_the_home_pages_households_are_the_area_roles_own_counts() -> None:
+    from civicgrid.registry import selectors as registry
+    from civicgrid.registry.crei import HOUSEHOLDS
+    from civicgrid.registry.models import vulnerable_filter
+
+    tallies.rebuild(HOUSEHOLDS)
+    for username in AREA:
+        scope = scope_for(user(username))
+        listed = registry.household_list(scope=scope)
+        counted = registry.household_counts(scope=scope)
+        assert counted is not None and counted[2] is not None, username
+        assert counted[:2] == (listed.count(), listed.filter(vulnerable_filter()).count()), username
+    assert registry.household_counts(scope=scope_for(user("resident"))) is None  # one household: counted live
