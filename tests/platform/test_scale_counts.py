@@ -179,3 +179,24 @@ def test_the_home_pages_households_are_the_area_roles_own_counts() -> None:
         assert counted is not None and counted[2] is not None, username
         assert counted[:2] == (listed.count(), listed.filter(vulnerable_filter()).count()), username
     assert registry.household_counts(scope=scope_for(user("resident"))) is None  # one household: counted live
+
+
+def test_shared_tally_reads_give_the_first_reads_cells_without_a_query() -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from civicgrid.registry.crei import HOUSEHOLDS
+
+    tallies.rebuild(HOUSEHOLDS)
+    plain = tallies.read(HOUSEHOLDS)
+    with tallies.shared_reads():
+        first = tallies.read(HOUSEHOLDS)
+        with CaptureQueriesContext(connection) as queries:
+            again = tallies.read(HOUSEHOLDS)
+        assert len(queries) == 0 and again == first == plain and plain
+        with CaptureQueriesContext(connection) as queries:
+            some = tallies.read(HOUSEHOLDS, grids=[plain[0]["grid"]])  # a read of some grids is not shared
+        assert len(queries) == 1 and some == [plain[0]]
+    with CaptureQueriesContext(connection) as queries:
+        tallies.read(HOUSEHOLDS)
+    assert len(queries) == 1  # after the block, read again

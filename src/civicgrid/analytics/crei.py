@@ -18,6 +18,7 @@ import pandas as pd
 import yaml
 from django.apps import apps
 
+from civicgrid.core import tallies
 from civicgrid.core.indicators import Provider, Units
 from civicgrid.core.plugins import crei_providers
 from civicgrid.engine.index import IndexResult, compute_index, rank_intervals
@@ -100,7 +101,8 @@ def indicator_values(units: Units) -> tuple[dict[str, dict[str, float]], dict[st
 
 def crei(*, places: list[Place], level: str = "grid") -> CreiResult:
     units, names = units_for(places, level)
-    found, reasons = indicator_values(units)
+    with tallies.shared_reads():  # the households and residents per grid, read once for every indicator
+        found, reasons = indicator_values(units)
     columns = {name: v for name, v in found.items() if name not in reasons}
     missing = [{**entry, "reason": reasons[entry["name"]]} for entry in catalogue()["indicators"]
                if entry["name"] in reasons]
