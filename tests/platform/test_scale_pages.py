@@ -397,6 +397,38 @@ def test_many_checkboxes_draws_what_djangos_checkbox_widget_draws(required: bool
         auto_id="")["plain"]))
 
 
+@pytest.mark.parametrize("required", [True, False])
+def test_many_options_draws_what_djangos_select_draws(required: bool) -> None:
+    """The same HTML as Django's own ``Select`` (up to whitespace between tags), for flat and grouped choices, an
+    empty choice, the selected value, labels and values that need escaping, an id or none, a class; and a form
+    built on it reads the same data back."""
+    from django import forms
+
+    from civicgrid.core.widgets import ManyOptions
+
+    choices: list[object] = [("", "---"), (1, "a <b> & \"c\""), (2, "幸福"), ("G<1>", [(3, "x'"), ("4\"", "y")]), (5, "")]
+
+    def form(widget: type[forms.Widget], data: dict[str, str] | None, auto_id: str = "id_%s") -> forms.Form:
+        class Pick(forms.Form):
+            donor = forms.ChoiceField(label="Donor", choices=choices, required=required,
+                                      widget=widget(attrs={"class": "pick"}))
+            plain = forms.ChoiceField(choices=choices, required=False, widget=widget)
+
+        return Pick(data, auto_id=auto_id)
+
+    def flat(html: str) -> str:
+        return re.sub(r">\s+", ">", re.sub(r"\s+<", "<", re.sub(r"\s+", " ", html)))
+
+    for data in (None, {"donor": "2", "plain": "4\""}, {"donor": "9"}, {"donor": ""}):
+        for auto_id in ("id_%s", ""):
+            ours, theirs = form(ManyOptions, data, auto_id), form(forms.Select, data, auto_id)
+            for name in ("donor", "plain"):
+                assert flat(str(ours[name])) == flat(str(theirs[name])), (name, data, auto_id)
+            if data is not None:
+                assert ours.is_valid() == theirs.is_valid() and ours.errors == theirs.errors
+                assert ours.is_valid() is False or ours.cleaned_data == theirs.cleaned_data
+
+
 def test_the_3w_boards_pages_and_api_offsets_together_hold_every_cell_of_the_board_once(monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """Followed by their "next" links, the board page's pages show each cell of the whole board once, in its
     order, with the whole board's gap and overlap counts on each; the API's offsets do the same."""

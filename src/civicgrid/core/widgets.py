@@ -1,4 +1,4 @@
-"""Form widgets for choices that grow with the district (issue 15).
+"""Form widgets for choices that grow with the district (issue 15): checkboxes and a select.
 
 Django's ``CheckboxSelectMultiple`` draws each option through three included templates: about 0.3 ms an
 option, so a round's "where" (every community and grid of a district, 3,700 at 1,000,000 households) took
@@ -44,3 +44,19 @@ class ManyCheckboxes(forms.CheckboxSelectMultiple):
         ident = format_html(' id="{}"', own["id"]) if own.get("id") else ""
         css = format_html(' class="{}"', own["class"]) if own.get("class") else ""
         return format_html("<div{}{}>{}</div>", ident, css, mark_safe("".join(parts)))
+
+
+class ManyOptions(forms.Select):
+    """A ``Select`` that draws thousands of options in milliseconds: Django's ``select.html`` and
+    ``select_option.html`` (up to whitespace between tags) in one pass, from the same context. A district's
+    donors (4,000 actors at 1,000,000 households) took 0.2 s to draw through the templates."""
+
+    def render(self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None) -> SafeString:
+        widget = self.get_context(name, value, attrs)["widget"]
+        parts = []
+        for group, options, _index in widget["optgroups"]:
+            inner = mark_safe("".join(format_html('<option value="{}"{}>{}</option>', str(o["value"]),
+                                                  _attrs(o["attrs"]), o["label"]) for o in options))
+            parts.append(format_html('<optgroup label="{}">{}</optgroup>', group, inner) if group else inner)
+        return format_html('<select name="{}"{}>{}</select>', widget["name"], _attrs(widget["attrs"]),
+                           mark_safe("".join(parts)))

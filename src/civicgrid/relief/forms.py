@@ -10,9 +10,9 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from civicgrid.core.scoping import Scope
-from civicgrid.core.widgets import ManyCheckboxes
+from civicgrid.core.widgets import ManyCheckboxes, ManyOptions
 from civicgrid.engine.allocation import POLICIES
-from civicgrid.registry.models import Household
+from civicgrid.registry.models import SECTOR_LABELS, Household
 from civicgrid.relief import selectors
 from civicgrid.relief.conf import relief_setting
 from civicgrid.relief.models import CATEGORIES, CHANNELS, FAILURE_REASONS, URGENCIES, Item
@@ -116,7 +116,7 @@ class ReceiveForm(IssueForm):
 
 
 class OfferForm(forms.Form):
-    donor = forms.ChoiceField(label=_("Donor"))
+    donor = forms.ChoiceField(label=_("Donor"), widget=ManyOptions)  # every actor of a district (4,000 at 1M)
     item = forms.ChoiceField(label=_("Item"))
     quantity = forms.IntegerField(label=_("Quantity pledged"), min_value=1)
     point = forms.ChoiceField(label=_("Deliver to"))
@@ -125,8 +125,10 @@ class OfferForm(forms.Form):
 
     def __init__(self, *args: Any, scope: Scope, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        _choices(self.fields["donor"], [(a.pk, f"{a.name} · {a.get_sector_display()}")
-                                        for a in selectors.donors_for(scope=scope).order_by("sector", "code")])
+        sectors = {key: str(label) for key, label in SECTOR_LABELS.items()}  # translated once, not per actor
+        _choices(self.fields["donor"], [(pk, f"{name} · {sectors.get(sector, sector)}") for pk, name, sector in
+                                        selectors.donors_for(scope=scope).order_by("sector", "code")
+                                        .values_list("pk", "name", "sector")])
         _choices(self.fields["item"], _item_choices())
         _choices(self.fields["point"], [(p.pk, p.name) for p in selectors.point_list(scope=scope)])
 
