@@ -22,6 +22,8 @@ from typing import Any
 from django.db.models import Count, F, Q, QuerySet
 
 from civicgrid.core import tallies
+from civicgrid.core.locking import locked_for_write
+from civicgrid.core.models import TallyState
 from civicgrid.core.places import depth, parts
 from civicgrid.core.scoping import Scope
 from civicgrid.registry.models import Place
@@ -39,6 +41,13 @@ def _measures() -> dict[str, Any]:
 TALLIES = {NEEDS: tallies.Tally(rows=Need.objects.all, grid="household__grid_id", part="household__grid_id",
                                 group=lambda: F("status"), measures=_measures,
                                 max_age=timedelta(days=1))}  # kept by the writes; the daily recount for moves
+
+
+def hold() -> None:
+    """Take the tally's lock now (its state row), for a service that recounts after an audit write: rows are
+    locked before the audit chain's head (the house rule), else a filing holding this lock and waiting for the
+    head could wait on a service holding the head and waiting for this lock."""
+    locked_for_write(TallyState.objects.filter(name=NEEDS))
 
 
 def recount(grid_ids: Iterable[int]) -> None:

@@ -387,6 +387,7 @@ def need_cancel(*, user: Any, scope: Scope, need_id: int) -> Need:
         need = locked(scoped(Need.objects.all(), selectors.filing_scope(scope)).filter(pk=need_id)).get()
         if need.status != Need.Status.OPEN:
             raise Invalid(_("Only an open need can be cancelled."))
+        needcounts.hold()  # before the audit write: its recount below
         audit.update_fields(user=user, event=ReliefEvent.NEED_CANCELLED, instance=need,
                             changes={"status": Need.Status.CANCELLED,
                                                                 "updated_at": timezone.now()})
@@ -730,6 +731,7 @@ def delivery_stop_deliver(*, user: Any, scope: Scope, stop_id: int, code: str,
                                 changes={"wrong_codes": stop.wrong_codes + 1})
             wrong = True
         else:
+            needcounts.hold()  # before the audit write: its recount below
             audit.update_fields(user=user, event=ReliefEvent.STOP_DELIVERED, instance=stop, changes={
                 "status": DeliveryStop.Status.DELIVERED, "delivered_at": now, "delivered_by": user})
             DeliveryAttempt.objects.create(stop=stop, by=user, at=now, delivered=True)
