@@ -299,6 +299,9 @@ class TimeTransfer(AppendOnly):
 
     class Meta:
         ordering = ["-at", "-id"]
+        # the time bank's list, newest first: read from this index instead of sorting a district's 215,000
+        # transfers on every request (on disk, 180 ms at 1,000,000 households; issue 15)
+        indexes = [models.Index(fields=["-at", "-id"], name="volunteers_transfer_latest")]
         constraints = [
             models.CheckConstraint(condition=Q(minutes__gte=1, minutes__lte=6000), name="volunteers_transfer_1_6000"),
             models.CheckConstraint(condition=~Q(from_account=models.F("to_account")),
