@@ -104,6 +104,30 @@ count, 150-200 ms, run twice: work item and glance), the 3W board (its open reli
 of a scan over 1.77 M needs; the hours source reads 61k lines into Python, 0.7 s CPU), the CREI page
 (indicators 0.4 s, plotly's JSON of 3,600 tiles), the helpers page (353, its queries ~300 ms).
 
+Third pass (the same kept world, district, median of 5 warm requests, ms wall / ms CPU of the process; before
+main 89ca21d and after 696635d measured back to back with ``--before`` at load 3.9; other engineers' jobs ran
+beside it, so CPU is the figure to trust). Server time from EXPLAIN ANALYZE on the same database:
+
+    /relief/needs/          3476 /   21 ->   57 /  25  (stored tier, index (tier, filed_at, id): the order's sort
+                                                      1540 ms on disk -> 1.2 ms; status cards from the tally
+                                                      relief.needs: 876 ms -> a 13 ms read)
+    /                       1193 /  104 ->  312 / 123  (critical needs from relief.needs, counted twice before at
+                                                      399 ms each; households from registry.households: 200 ms)
+    /organisations/3w/      2891 /  893 ->  839 / 511  (open need per grid from relief.needs: 1374 ms -> 13 ms;
+    /api/social/board       2454 /  758 ->  544 / 482   hours from the tally social.hours; shown cells' actors)
+    /analytics/crei/        1670 / 1016 ->  620 / 529  (ranking paged by 100; each whole tally read once)
+    /volunteers/helpers/     521 /   93 ->  235 /  99  (due, missed, on time in one pass: 310 -> 136 ms)
+    /api/volunteers/coverage 414 /   82 ->  186 /  70
+    /relief/offers/          350 /  219 ->  (87 / 72 alone) (donor select in one pass: core.widgets.ManyOptions)
+    /volunteers/time-bank/   412 /   44 ->  (108-193 / 40 alone) (index on transfers (-at, -id): 180 -> 42 ms)
+
+District: 12 -> 6 of 63 over 300 ms in that run (the last walk, load 3.2: 5, of which the 3W board and its API,
+the CREI page at 500-570 ms of CPU; the helpers and time bank are database time under load). Director, grid
+member, organisation staff, volunteer and resident, walked at 1M for the first time (load 3.1): 0 of 197 over
+300 ms (highest: director CREI 279 ms, governance 209 ms). SQLite 100,000 (district, director, grid, 178 pages,
+load 4.5, ``--before 89ca21d``): CPU of the pages changed, before -> after: district needs 160 -> 24, 3W 288 ->
+119, board API 289 -> 109, helpers 155 -> 136, CREI 151 -> 133, grid home 220 -> 156, director 3W 196 -> 50.
+
     .venv/bin/python bench/bench_pages_scale.py [--households 100000] [--repeats 5] [--postgres]
                                                 [--before REV] [--var DIR] [--keep DIR] [--no-grow]
                                                 [--roles district,director] [--hold FILE]
