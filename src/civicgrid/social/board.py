@@ -271,7 +271,10 @@ def board(*, scope: Scope, community_id: int | None = None, kind: str = "", now:
     def cell(grid: str, service: str) -> Cell | None:
         if grid not in grids or (kind and service != kind):
             return None
-        return cells.setdefault((grid, service), Cell(grids[grid], service))
+        found = cells.get((grid, service))
+        if found is None:  # not setdefault: that would build a Cell for each of a district's 40,000 records
+            found = cells[(grid, service)] = Cell(grids[grid], service)
+        return found
 
     if paths:
         for source in PRESENCE:
