@@ -58,10 +58,12 @@ class DailyNeed:
         self.area, self.n_areas, self.vulnerable_idx, self.size = area, n_areas, vulnerable_idx, size
         self.inv_units, self.weight_rank, self.tier_rows = inv_units, weight_rank, tier_rows
         # households sorted by area (as synthetic and most registry populations are): counts per
-        # area are differences of one running count
-        self.area_ends = (
-            np.searchsorted(area, np.arange(1, n_areas + 1)) if bool((np.diff(area) >= 0).all()) else None
-        )
+        # area are sums over runs of households (one ``reduceat``, over the areas with households)
+        self.area_runs = area_runs(area, n_areas)
+        self.vulnerable = np.zeros(n, dtype=bool)
+        self.vulnerable[vulnerable_idx] = True
+        # the ranks of the sorted amounts (see _gini), made once
+        self.ranks = np.arange(1, n + 1, dtype=np.float64)
         self.day = 0
         self.unmet = np.zeros((days, n_groups), dtype=np.int32)
         self.shortfall = np.zeros((days, n_groups))
@@ -89,18 +91,23 @@ class DailyNeed:
         np.greater_equal(pending[0], self.size, out=short)
         short |= np.logical_or.reduce(open_[1:], axis=0, out=flags)
         n_short = int(np.count_nonzero(short))
-        n_short_v = int(np.count_nonzero(short.take(self.vulnerable_idx)))
+        n_short_v = int(np.count_nonzero(np.logical_and(short, self.vulnerable, out=flags)))
         row = self.unmet[day]
         row[0], row[1], row[2] = n_short, n_short_v, n_short - n_short_v
         for t, runs in enumerate(self.tier_rows):
-            if runs:
+            if len(runs) == 1 and runs[0].stop - runs[0].start == 1:
+                row[3 + t] = np.count_nonzero(open_[runs[0].start])
+            elif runs:
                 np.logical_or.reduce(open_[runs[0]], axis=0, out=flags)
                 for rows in runs[1:]:
                     flags |= np.logical_or.reduce(open_[rows], axis=0)
                 row[3 + t] = np.count_nonzero(flags)
-        if self.area_ends is not None:
-            running = np.cumsum(short, dtype=np.int64)[self.area_ends - 1] if short.size else np.zeros(0)
-            self.unmet_by_area[day] = np.diff(running, prepend=0)
+        if self.area_runs is not None:
+            starts, with_households = self.area_runs
+            if with_households is None:
+                np.add.reduceat(short, starts, dtype=np.int32, out=self.unmet_by_area[day])
+            else:
+                self.unmet_by_area[day, with_households] = np.add.reduceat(short, starts, dtype=np.int32)
         else:
             self.unmet_by_area[day] = np.bincount(self.area[short], minlength=self.n_areas)
         d_all = float(depth.sum())
@@ -115,10 +122,33 @@ class DailyNeed:
             per_kind = outstanding.sum(axis=1, dtype=np.float64).tolist()
         self.shortfall[day] = (d_all, d_v, d_all - d_v, *(_fold(per_kind, runs) for runs in self.tier_rows))
         if d_all > 0:
-            self.gini[day] = _gini(depth)
+            self.gini[day] = _gini(depth, self.ranks)
             # in float32, as the day's amounts are (a float32 by float64 product would skip BLAS)
             self.concentration[day] = 2.0 * float(depth @ self.weight_rank) / d_all
         self.day += 1
+
+
+def area_runs(area: IntArray, n_areas: int) -> tuple[IntArray, IntArray | None] | None:
+    """Where each area's households start, when households are sorted by area (else None), and
+    which areas have households (None: every one), for counts per area by ``np.add.reduceat``
+    (which reads a run for each start, so only areas with households are given one).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> area_runs(np.array([0, 0, 2]), 3)
+    (array([0, 2]), array([0, 2]))
+    >>> area_runs(np.array([1, 0]), 2) is None
+    True
+    """
+    if area.size == 0 or not bool((np.diff(area) >= 0).all()):
+        return None
+    starts = np.searchsorted(area, np.arange(n_areas))
+    ends = np.searchsorted(area, np.arange(n_areas), side="right")
+    with_households = np.flatnonzero(ends > starts)
+    if with_households.size == n_areas:
+        return starts, None
+    return starts[with_households], with_households
 
 
 def exact_in_any_order(*, count: int, events: int, max_units: int) -> bool:
@@ -141,7 +171,7 @@ def exact_in_any_order(*, count: int, events: int, max_units: int) -> bool:
     return count * events * 1.001 < 2.0 ** (30 + e)
 
 
-def _gini(depth: npt.NDArray[np.floating]) -> float:
+def _gini(depth: npt.NDArray[np.floating], ranks: FloatArray | None = None) -> float:
     """:func:`civicgrid.engine.equity.gini` of the day's unmet need.
 
     The households without unmet need come first in the sorted order, so their ranks are known;
@@ -153,6 +183,8 @@ def _gini(depth: npt.NDArray[np.floating]) -> float:
     >>> import numpy as np
     >>> _gini(np.array([0., 0., 0., 4.])), _gini(np.array([1., 1.]))
     (0.75, 0.0)
+
+    ``ranks``: ``1, 2, ..., depth.size`` as floats (made once by the caller).
     """
     ordered = np.sort(depth)
     zeros = int(np.searchsorted(ordered, 0, side="right"))
@@ -161,7 +193,7 @@ def _gini(depth: npt.NDArray[np.floating]) -> float:
     if total == 0:
         return float("nan")
     n = depth.size
-    rank = np.arange(zeros + 1, n + 1, dtype=np.float64)
+    rank = np.arange(zeros + 1, n + 1, dtype=np.float64) if ranks is None else ranks[zeros:]
     return float((2.0 * (rank @ positive) - (n + 1) * total) / (n * total))
 
 
