@@ -35,7 +35,7 @@ from civicgrid.engine._simulation_setup import (  # noqa: F401 (_day_flags: benc
     _day_flags,
     _Setup,
 )
-from civicgrid.engine._simulation_stats import DailyNeed, row_runs
+from civicgrid.engine._simulation_stats import DailyNeed, count_by_area, row_runs
 from civicgrid.engine.allocation import _steps
 
 FloatArray = npt.NDArray[np.float64]
@@ -281,6 +281,7 @@ def run_policy(setup: _Setup, policy: str) -> RunOutput:
     intervals = [int(i) for i in KIND_INTERVAL]
     wanting = np.empty((n_kinds, n), dtype=bool)  # rewritten every day
     no_one = np.zeros(n, dtype=bool)
+    asked = np.empty(n_areas, dtype=np.int32)  # askers per area, rewritten every day
 
     for day in range(days):
         # needs fall due, every kind at once (a kind's due households are distinct)
@@ -317,15 +318,15 @@ def run_policy(setup: _Setup, policy: str) -> RunOutput:
             seen = np.random.default_rng(setup.phone_seeds[day]).random(n, dtype=np.float32)
             asks &= seen < plan.report_rate
 
-        who = np.flatnonzero(asks)
-        if who.size:
-            pool = area.take(who)
-            asked = np.bincount(pool, minlength=n_areas)
+        count_by_area(asks, need.area_runs, area, out=asked)
+        anyone_asks = bool(asked.any())
+        if anyone_asks:
             if (asked <= plan.visits).all():
                 # every area has a visit for each of its askers: every policy visits them all
                 visited = asks
             else:
-                visited = _visit(policy, asks, who, pool, asked, wanting, since, weight, plan,
+                who = np.flatnonzero(asks)
+                visited = _visit(policy, asks, who, area.take(who), asked, wanting, since, weight, plan,
                                  seed=int(setup.lottery_seeds[day]) if policy == "lottery" else 0)
             reached = fetch | visited
         else:
@@ -356,7 +357,7 @@ def run_policy(setup: _Setup, policy: str) -> RunOutput:
                     left = held - alloc.astype(np.int16)
                 pending_flat[flat] = left
                 met = flat[left == 0]
-        if who.size:
+        if anyone_asks:
             helped = np.flatnonzero(wanting[service_rows] & visited)
             helped += SERVICES[0] * n
             pending_flat[helped] = 0

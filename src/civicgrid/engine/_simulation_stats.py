@@ -102,14 +102,7 @@ class DailyNeed:
                 for rows in runs[1:]:
                     flags |= np.logical_or.reduce(open_[rows], axis=0)
                 row[3 + t] = np.count_nonzero(flags)
-        if self.area_runs is not None:
-            starts, with_households = self.area_runs
-            if with_households is None:
-                np.add.reduceat(short, starts, dtype=np.int32, out=self.unmet_by_area[day])
-            else:
-                self.unmet_by_area[day, with_households] = np.add.reduceat(short, starts, dtype=np.int32)
-        else:
-            self.unmet_by_area[day] = np.bincount(self.area[short], minlength=self.n_areas)
+        count_by_area(short, self.area_runs, self.area, out=self.unmet_by_area[day])
         d_all = float(depth.sum())
         d_v = float(depth.take(self.vulnerable_idx).sum())
         if self.few:
@@ -149,6 +142,33 @@ def area_runs(area: IntArray, n_areas: int) -> tuple[IntArray, IntArray | None] 
     if with_households.size == n_areas:
         return starts, None
     return starts[with_households], with_households
+
+
+def count_by_area(
+    mask: npt.NDArray[np.bool_], runs: tuple[IntArray, IntArray | None] | None, area: IntArray, *,
+    out: npt.NDArray[np.int32],
+) -> npt.NDArray[np.int32]:
+    """The households of ``mask`` in each area, into ``out``: by :func:`area_runs`' ``runs`` when
+    households are sorted by area, else by counting their areas.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> area = np.array([0, 0, 2])
+    >>> mask = np.array([True, True, True])
+    >>> count_by_area(mask, area_runs(area, 3), area, out=np.zeros(3, np.int32)).tolist()
+    [2, 0, 1]
+    >>> count_by_area(mask, None, area, out=np.zeros(3, np.int32)).tolist()
+    [2, 0, 1]
+    """
+    if runs is None:
+        out[...] = np.bincount(area[mask], minlength=out.size)
+        return out
+    starts, with_households = runs
+    if with_households is None:
+        return np.add.reduceat(mask, starts, dtype=np.int32, out=out)
+    out[with_households] = np.add.reduceat(mask, starts, dtype=np.int32)
+    return out
 
 
 def exact_in_any_order(*, count: int, events: int, max_units: int) -> bool:
