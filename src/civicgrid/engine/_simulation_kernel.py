@@ -263,7 +263,7 @@ def run_policy(setup: _Setup, policy: str) -> RunOutput:
     pending_flat, since_flat = pending.reshape(-1), since.reshape(-1)  # views
     weight, area, vulnerable = fixed.weight, fixed.area, pop.vulnerable
     can_fetch = pop.can_fetch
-    stock = np.zeros(n_areas * len(GOODS))  # [point]: area * goods + good
+    stock = np.zeros(n_areas * len(GOODS))  # [point]: good * areas + area
     served = np.zeros(days, dtype=np.int32)
     coverage_series = np.zeros((days, len(SIM_FUNCTIONS)), dtype=np.float32)
     goods_floor_food = pop.size.astype(np.float64)  # one day of food per person (Sphere minimum)
@@ -276,7 +276,7 @@ def run_policy(setup: _Setup, policy: str) -> RunOutput:
     # needs met: [day met, day arisen * kind * vulnerable]
     cells = n_kinds * 2
     met_table = np.zeros((days, days * cells), dtype=np.int64)
-    kind_vulnerable, point_flat = fixed.kind_vulnerable, fixed.point
+    kind_vulnerable, point_flat, point_bounds = fixed.kind_vulnerable, fixed.point, fixed.point_bounds
     due_parts = setup.due_parts
     intervals = [int(i) for i in KIND_INTERVAL]
     wanting = np.empty((n_kinds, n), dtype=bool)  # rewritten every day
@@ -339,18 +339,30 @@ def run_policy(setup: _Setup, policy: str) -> RunOutput:
         met = flat
         if flat.size:
             held = pending_flat[flat]
-            point = point_flat[flat - GOODS[0] * n] if GOODS[0] else point_flat[flat]
-            demand = np.bincount(point, weights=held, minlength=stock.size).astype(np.float64, copy=False)
+            if point_bounds is not None:
+                # households sorted by area: the requests are point by point, so each point's
+                # demand is a difference of one running total
+                runs = np.searchsorted(flat, point_bounds)
+                total = np.zeros(flat.size + 1, dtype=np.int64)
+                np.cumsum(held, out=total[1:])
+                demand = np.diff(total.take(runs)).astype(np.float64)
+                point = None
+            else:
+                runs = None
+                point = point_flat[flat - GOODS[0] * n] if GOODS[0] else point_flat[flat]
+                demand = np.bincount(point, weights=held, minlength=stock.size).astype(np.float64, copy=False)
             if (demand <= stock).all():
                 # every point has enough for all its requests: every policy gives them all
                 stock -= demand
                 pending_flat[flat] = 0
             else:
                 if policy == "fcfs":
-                    left = _fcfs_left(flat, point, held, demand, stock, since_flat)
+                    left = _fcfs_left(flat, point, held, demand, stock, since_flat, runs=runs)
                     # a point short of stock hands out all of it, the others what was asked
                     stock -= np.minimum(demand, stock)
                 else:
+                    if point is None:
+                        point = point_flat[flat - GOODS[0] * n] if GOODS[0] else point_flat[flat]
                     alloc = _goods(policy, flat, point, held, stock, since_flat, weight, goods_floor_food,
                                    n=n, seed=int(setup.lottery_seeds[day]) + 1 if policy == "lottery" else 0)
                     stock -= np.bincount(point, weights=alloc, minlength=stock.size)
@@ -476,8 +488,8 @@ def _visit(
 
 
 def _fcfs_left(
-    flat: IntArray, point: npt.NDArray[np.integer], held: npt.NDArray[np.int16], demand: FloatArray,
-    stock: FloatArray, since_flat: npt.NDArray[np.int16],
+    flat: IntArray, point: npt.NDArray[np.integer] | None, held: npt.NDArray[np.int16], demand: FloatArray,
+    stock: FloatArray, since_flat: npt.NDArray[np.int16], *, runs: IntArray | None = None,
 ) -> npt.NDArray[np.int16]:
     """What ``fcfs`` leaves open of the requests ``flat`` (at ``point``, for ``held`` units) given
     ``stock`` (``demand``: the units asked at each point): ``held`` less the whole units
@@ -486,25 +498,47 @@ def _fcfs_left(
     A point with enough gives every request what it asks. The others serve their requests by
     the day the need arose, then request order; a request gets what is left after those before
     it in its point, up to what it asks. The amounts are whole numbers, counted as integers.
+    ``runs`` (instead of ``point``): when the requests come point by point, where each point's
+    start, and where the last ends.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> since = np.array([2, 0, 1, 1], dtype=np.int16)
+    >>> held = np.array([3, 2, 4, 1], dtype=np.int16)
+    >>> demand, stock = np.array([9., 1.]), np.array([5., 1.])
+    >>> _fcfs_left(np.arange(4), np.array([0, 0, 0, 1]), held, demand, stock, since).tolist()
+    [3, 0, 1, 0]
+    >>> _fcfs_left(np.arange(4), None, held, demand, stock, since, runs=np.array([0, 3, 4])).tolist()
+    [3, 0, 1, 0]
     """
     short = demand > stock
     left = np.zeros_like(held)
-    in_short = np.flatnonzero(short.take(point))
+    if runs is not None:
+        counts = np.diff(runs)
+        in_short = np.flatnonzero(np.repeat(short, counts))
+        # the points in order: after the sort below, still in order
+        p = np.repeat(np.flatnonzero(short), counts[short])
+    else:
+        assert point is not None
+        in_short = np.flatnonzero(short.take(point))
+        p = point.take(in_short)
     if in_short.size == 0:
         return left
-    p = point.take(in_short)
     time = since_flat.take(flat.take(in_short))
     span = int(time.max()) + 1
     key = p.astype(np.int64) * span + time
     # a stable sort keeps the request order within equal keys; on 16-bit keys it is a radix sort
     order = np.argsort(key.astype(np.int16) if stock.size * span <= 2**15 else key, kind="stable")
     served_order = in_short.take(order)
+    if runs is None:
+        p = p.take(order)
     # what each point has for the requests from the short points served before it, in that order
     asked = np.where(short, demand, 0.0).astype(np.int64)
     room = stock.astype(np.int64) + (np.cumsum(asked) - asked)
     wanted = held.take(served_order).astype(np.int64)
     before = np.cumsum(wanted) - wanted
-    got = np.minimum(np.maximum(room.take(p.take(order)) - before, 0), wanted)
+    got = np.minimum(np.maximum(room.take(p) - before, 0), wanted)
     left[served_order] = wanted - got
     return left
 

@@ -71,7 +71,7 @@ class DayPlan:
     # every household that needs a kind has a provider of it (then an open need is a wanted one)
     all_covered: bool
     coverage: FloatArray  # [function] share of the households needing it that are covered
-    arrivals: FloatArray | None  # [area * good] whole units arriving at the points (None: none)
+    arrivals: FloatArray | None  # [good * areas + area] whole units arriving at the points (None: none)
 
 
 @dataclass(frozen=True)
@@ -88,8 +88,11 @@ class _Fixed:
     vulnerable_idx: IntArray
     # per position in ``pending.ravel()`` (kind k, household i): k * 2 + vulnerable[i]
     kind_vulnerable: npt.NDArray[np.int8]
-    # per position of a good's row: the household's distribution point (area * goods + good)
+    # per position of a good's row: the household's distribution point (good * areas + area)
     point: npt.NDArray[np.integer]
+    # households sorted by area: where each point's requests start among positions of the goods'
+    # rows (a good's row, then the areas in order), and where the last ends; else None
+    point_bounds: IntArray | None
     n_needing: npt.NDArray[np.int64]  # [function] households needing it (at least 1)
     # per kind: the households needing it and their units
     has: list[tuple[npt.NDArray[np.int32], npt.NDArray[np.int16]]]
@@ -122,15 +125,26 @@ def _fixed(pop: Population) -> _Fixed:
                 np.arange(n_kinds, dtype=np.int8)[:, None] * 2 + pop.vulnerable.astype(np.int8)
             ).reshape(-1),
             # small types: these arrays span every household and kind (a million households: tens of MB)
-            point=(area * len(GOODS) + np.arange(len(GOODS))[:, None]).reshape(-1).astype(
+            point=(np.arange(len(GOODS))[:, None] * len(pop.areas) + area).reshape(-1).astype(
                 np.int16 if len(pop.areas) * len(GOODS) <= 2**15 else np.int32
             ),
+            point_bounds=_point_bounds(area, len(pop.areas), pop.n),
             n_needing=np.maximum(needs_function.sum(axis=1), 1),
             has=[(has := np.flatnonzero(pop.units[k] > 0).astype(np.int32), pop.units[k, has])
                  for k in range(n_kinds)],
         )
         _FIXED[pop] = found
     return found
+
+
+def _point_bounds(area: IntArray, n_areas: int, n: int) -> IntArray | None:
+    """Where each distribution point's households start in ``pending.ravel()``'s rows of goods,
+    point after point (goods in order, then areas), when households are sorted by area."""
+    if not bool((np.diff(area) >= 0).all()):
+        return None
+    starts = np.searchsorted(area, np.arange(n_areas))
+    rows = np.asarray(GOODS, dtype=np.int64)[:, None] * n
+    return np.append((rows + starts).reshape(-1), GOODS[-1] * n + n)
 
 
 # covered, kind_covered, all_covered, coverage [function], expected need per day [area, good],
@@ -323,7 +337,7 @@ class _Setup:
                             self_fetch=events.self_fetch, report_rate=events.report_rate,
                             reachable=self._reachable[cut_key], visits=visits,
                             kind_covered=kind_covered, all_covered=all_covered, coverage=coverage,
-                            arrivals=None if arrivals is None else arrivals.reshape(-1))
+                            arrivals=None if arrivals is None else arrivals.T.reshape(-1))
             self._plans[day] = found
         return found
 
