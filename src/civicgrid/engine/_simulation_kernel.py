@@ -280,6 +280,8 @@ def run_policy(setup: _Setup, policy: str) -> RunOutput:
     due_parts = setup.due_parts
     intervals = [int(i) for i in KIND_INTERVAL]
     wanting = np.empty((n_kinds, n), dtype=bool)  # rewritten every day
+    wanting_flat = wanting.reshape(-1)  # a view
+    service_pos, service_hh = fixed.service_pos, fixed.service_hh
     no_one = np.zeros(n, dtype=bool)
     asked = np.empty(n_areas, dtype=np.int32)  # askers per area, rewritten every day
 
@@ -302,7 +304,10 @@ def run_policy(setup: _Setup, policy: str) -> RunOutput:
             wanting &= plan.kind_covered
         reachable = plan.reachable
         any_goods = wanting[goods_rows].any(axis=0)
-        any_service = wanting[service_rows].any(axis=0)
+        # the services wanted, from the few positions where a household needs one
+        service_wanted = wanting_flat.take(service_pos)
+        any_service = np.zeros(n, dtype=bool)
+        any_service[service_hh[service_wanted]] = True
         if plan.self_fetch:
             fetch = any_goods & can_fetch
             if reachable is not None:
@@ -370,8 +375,7 @@ def run_policy(setup: _Setup, policy: str) -> RunOutput:
                 pending_flat[flat] = left
                 met = flat[left == 0]
         if anyone_asks:
-            helped = np.flatnonzero(wanting[service_rows] & visited)
-            helped += SERVICES[0] * n
+            helped = service_pos[service_wanted & visited.take(service_hh)]
             pending_flat[helped] = 0
             met = np.concatenate([met, helped])
         if met.size:

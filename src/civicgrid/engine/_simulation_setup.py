@@ -23,6 +23,7 @@ from civicgrid.engine._simulation_model import (
     KIND_FUNCTION,
     KIND_INTERVAL,
     KINDS,
+    SERVICES,
     SIM_FUNCTIONS,
     VISITS_PER_VOLUNTEER_PER_DAY,
     Population,
@@ -93,6 +94,10 @@ class _Fixed:
     # households sorted by area: where each point's requests start among positions of the goods'
     # rows (a good's row, then the areas in order), and where the last ends; else None
     point_bounds: IntArray | None
+    # the positions in ``pending.ravel()`` of the services households need (few households need
+    # one), in order, and their households
+    service_pos: IntArray
+    service_hh: IntArray
     n_needing: npt.NDArray[np.int64]  # [function] households needing it (at least 1)
     # per kind: the households needing it and their units
     has: list[tuple[npt.NDArray[np.int32], npt.NDArray[np.int16]]]
@@ -129,6 +134,9 @@ def _fixed(pop: Population) -> _Fixed:
                 np.int16 if len(pop.areas) * len(GOODS) <= 2**15 else np.int32
             ),
             point_bounds=_point_bounds(area, len(pop.areas), pop.n),
+            service_pos=(service_pos := np.flatnonzero(pop.units[SERVICES[0]:SERVICES[-1] + 1].reshape(-1) > 0)
+                         + SERVICES[0] * pop.n),
+            service_hh=service_pos % pop.n,
             n_needing=np.maximum(needs_function.sum(axis=1), 1),
             has=[(has := np.flatnonzero(pop.units[k] > 0).astype(np.int32), pop.units[k, has])
                  for k in range(n_kinds)],
