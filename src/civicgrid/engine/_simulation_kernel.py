@@ -348,7 +348,8 @@ def run_policy(setup: _Setup, policy: str) -> RunOutput:
                 # households sorted by area: the requests are point by point, so each point's
                 # demand is a difference of one running total
                 runs = np.searchsorted(flat, point_bounds)
-                total = np.zeros(flat.size + 1, dtype=np.int64)
+                total = np.empty(flat.size + 1, dtype=np.int64)
+                total[0] = 0
                 np.cumsum(held, out=total[1:])
                 demand = np.diff(total.take(runs)).astype(np.float64)
                 point = None
