@@ -55,6 +55,17 @@ class DailyNeed:
         ]
         few = {k for k, _ in self.few}
         self.many = [k for k in range(n_kinds) if k not in few]
+        # at ten thousand households a numpy call costs about as much as its work, so the day's
+        # figures take as few calls as give the same numbers: the sums of the kinds few need are
+        # one gather and one ``reduceat`` (over the kinds some household needs: ``reduceat``
+        # reads a value for each start)
+        self.few_kinds = [k for k, needing_k in self.few if needing_k.size]
+        self.few_positions = np.concatenate(
+            [k * n + needing[k][0].astype(np.int64) for k in self.few_kinds] or [np.zeros(0, np.int64)]
+        )
+        self.few_starts = np.cumsum([0] + [needing[k][0].size for k in self.few_kinds[:-1]])
+        # households counted each day: short, short and vulnerable, with an open need of each tier
+        self.counted = np.empty((2 + len(tier_rows), n), dtype=bool)
         self.area, self.n_areas, self.vulnerable_idx, self.size = area, n_areas, vulnerable_idx, size
         self.inv_units, self.weight_rank, self.tier_rows = inv_units, weight_rank, tier_rows
         # households sorted by area (as synthetic and most registry populations are): counts per
@@ -75,44 +86,44 @@ class DailyNeed:
         self.outstanding = np.empty((n_kinds, n), dtype=np.float32)
         self.depth = np.empty(n, dtype=np.float32)
         self.open = np.empty((n_kinds, n), dtype=bool)
-        self.short = np.empty(n, dtype=bool)
         self.flags = np.empty(n, dtype=bool)
 
     def record(self, pending: npt.NDArray[np.int16]) -> None:
         """The figures of the next day, from its open needs ([kind, household] units) at its end."""
         day = self.day
-        outstanding, depth, open_, short, flags = self.outstanding, self.depth, self.open, self.short, self.flags
+        outstanding, depth, open_, flags = self.outstanding, self.depth, self.open, self.flags
         # unmet need: outstanding need events (a missed food delivery is 1, half of it 0.5)
         np.multiply(pending, self.inv_units, out=outstanding)
         outstanding.sum(axis=0, out=depth)
         self.shortfall_days += depth
         np.greater(pending, 0, out=open_)
+        counted = self.counted
         # short of the survival minimum: less than a day's food, or any other need open
-        np.greater_equal(pending[0], self.size, out=short)
+        short = np.greater_equal(pending[0], self.size, out=counted[0])
         short |= np.logical_or.reduce(open_[1:], axis=0, out=flags)
-        n_short = int(np.count_nonzero(short))
-        n_short_v = int(np.count_nonzero(np.logical_and(short, self.vulnerable, out=flags)))
-        row = self.unmet[day]
-        row[0], row[1], row[2] = n_short, n_short_v, n_short - n_short_v
+        np.logical_and(short, self.vulnerable, out=counted[1])
         for t, runs in enumerate(self.tier_rows):
-            if len(runs) == 1 and runs[0].stop - runs[0].start == 1:
-                row[3 + t] = np.count_nonzero(open_[runs[0].start])
-            elif runs:
-                np.logical_or.reduce(open_[runs[0]], axis=0, out=flags)
+            if runs:
+                tier = np.logical_or.reduce(open_[runs[0]], axis=0, out=counted[2 + t])
                 for rows in runs[1:]:
-                    flags |= np.logical_or.reduce(open_[rows], axis=0)
-                row[3 + t] = np.count_nonzero(flags)
+                    tier |= np.logical_or.reduce(open_[rows], axis=0, out=flags)
+            else:
+                counted[2 + t] = False
+        # one row at a time: ``count_nonzero`` along an axis converts and sums, a row is counted
+        n_short, n_short_v, *n_tier = [np.count_nonzero(row) for row in counted]
+        self.unmet[day] = (n_short, n_short_v, n_short - n_short_v, *n_tier)
         count_by_area(short, self.area_runs, self.area, out=self.unmet_by_area[day])
         d_all = float(depth.sum())
         d_v = float(depth.take(self.vulnerable_idx).sum())
-        if self.few:
-            per_kind = [0.0] * len(outstanding)
-            for k in self.many:
-                per_kind[k] = float(outstanding[k].sum(dtype=np.float64))
-            for k, needing in self.few:
-                per_kind[k] = float(outstanding[k].take(needing).sum(dtype=np.float64))
-        else:
-            per_kind = outstanding.sum(axis=1, dtype=np.float64).tolist()
+        per_kind = [0.0] * len(outstanding)
+        for k in self.many:
+            per_kind[k] = float(outstanding[k].sum(dtype=np.float64))
+        if self.few_kinds:
+            # exact sums (see above), so the order of the additions is immaterial
+            few_sums = np.add.reduceat(outstanding.reshape(-1).take(self.few_positions), self.few_starts,
+                                       dtype=np.float64).tolist()
+            for k, total in zip(self.few_kinds, few_sums, strict=True):
+                per_kind[k] = total
         self.shortfall[day] = (d_all, d_v, d_all - d_v, *(_fold(per_kind, runs) for runs in self.tier_rows))
         if d_all > 0:
             self.gini[day] = _gini(depth, self.ranks)
