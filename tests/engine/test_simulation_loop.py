@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from civicgrid.engine._simulation_batch import run_batch
 from civicgrid.engine._simulation_kernel import run_replication
 from civicgrid.engine._simulation_setup import _phases
 from civicgrid.engine._simulation_stats import exact_in_any_order
@@ -110,3 +111,23 @@ def test_a_sum_said_to_be_exact_is_the_same_in_every_order() -> None:
             assert float(order.sum(dtype=np.float64)) == exact
         checked += 1
     assert checked > 100
+
+
+@pytest.mark.parametrize("population_name", list(_populations()))
+def test_replications_run_side_by_side_give_each_replications_own_numbers(population_name: str) -> None:
+    population = _populations()[population_name]()
+    for scenario_name, scenario in _scenarios(population_name).items():
+        for policy in POLICIES:
+            runs = [0, 1, 2]
+            together = run_batch(population, scenario, policy=policy, seed=7, runs=runs, days=scenario.days)
+            for run, got in zip(runs, together, strict=True):
+                (want,) = run_replication(population, scenario, policies=(policy,), seed=7, run=run,
+                                          days=scenario.days)
+                for field in dataclasses.fields(want):
+                    a, b = getattr(got, field.name), getattr(want, field.name)
+                    where = f"{population_name}, {scenario_name}, run {run}, {policy}: {field.name}"
+                    if isinstance(b, np.ndarray):
+                        assert a.dtype == b.dtype and a.shape == b.shape, where
+                        assert np.array_equal(a, b, equal_nan=True), where
+                    else:
+                        assert a == b, where

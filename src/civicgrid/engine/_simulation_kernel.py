@@ -242,7 +242,17 @@ GROUPS: tuple[str, ...] = ("all", "vulnerable", "other", "tier0", "tier1", "tier
 
 
 def run_policy(setup: _Setup, policy: str) -> RunOutput:
-    """Simulate ``setup.days`` days under ``policy``; the draws all come from ``setup``.
+    """Simulate ``setup.days`` days under ``policy``; the draws all come from ``setup``
+    (see :func:`run_copies`)."""
+    (output,) = run_copies(setup, policy)
+    return output
+
+
+def run_copies(setup: _Setup, policy: str) -> list[RunOutput]:
+    """Simulate ``setup.days`` days under ``policy``; the draws all come from ``setup``: one
+    output per copy of the population it holds (one for a replication's :class:`_Setup`; one per
+    replication for :class:`~civicgrid.engine._simulation_batch.BatchSetup`, whose copies never
+    share an area, a point or a figure, so each gets the numbers it would get alone).
 
     At ten thousand households the arithmetic of a day is small and numpy's calls and passes
     over the households are most of the time, so the loop makes as few as give the same
@@ -255,28 +265,33 @@ def run_policy(setup: _Setup, policy: str) -> RunOutput:
     :class:`~civicgrid.engine._simulation_stats.DailyNeed`'s. ``tests/engine/test_simulation_loop.py``
     checks every output, to the bit, against the loop this one replaced.
     """
-    pop, days = setup.population, setup.days
+    pop, days, copies = setup.population, setup.days, setup.copies
     n, n_areas, n_kinds = pop.n, len(pop.areas), len(KINDS)
     fixed = setup.fixed
+    one = n // copies  # households in a copy
     pending = np.zeros((n_kinds, n), dtype=np.int16)
     since = np.full((n_kinds, n), -1, dtype=np.int16)
     pending_flat, since_flat = pending.reshape(-1), since.reshape(-1)  # views
     weight, area, vulnerable = fixed.weight, fixed.area, pop.vulnerable
     can_fetch = pop.can_fetch
     stock = np.zeros(n_areas * len(GOODS))  # [point]: good * areas + area
-    served = np.zeros(days, dtype=np.int32)
-    coverage_series = np.zeros((days, len(SIM_FUNCTIONS)), dtype=np.float32)
+    served = np.zeros((days, copies), dtype=np.int32)
+    copy_starts = np.arange(copies) * one
+    coverage_series = np.zeros((days, copies, len(SIM_FUNCTIONS)), dtype=np.float32)
     goods_floor_food = pop.size.astype(np.float64)  # one day of food per person (Sphere minimum)
     goods_rows, service_rows = slice(GOODS[0], GOODS[-1] + 1), slice(SERVICES[0], SERVICES[-1] + 1)
     need = DailyNeed(days=days, area=area, n_areas=n_areas, vulnerable_idx=fixed.vulnerable_idx,
                      size=pop.size, inv_units=fixed.inv_units, weight_rank=fixed.weight_rank32,
                      tier_rows=[row_runs(np.flatnonzero(t == KIND_TIER)) for t in (0, 1, 2)],
-                     n_groups=len(GROUPS), needing=fixed.has,
-                     intervals=[int(i) for i in KIND_INTERVAL])
-    # needs met: [day met, day arisen * kind * vulnerable]
+                     n_groups=len(GROUPS), needing=setup.one_fixed.has,
+                     intervals=[int(i) for i in KIND_INTERVAL], copies=copies)
+    # needs met: [day met, copy * day arisen * kind * vulnerable]
     cells = n_kinds * 2
-    met_table = np.zeros((days, days * cells), dtype=np.int64)
+    met_table = np.zeros((days, copies * days * cells), dtype=np.int64)
     kind_vulnerable, point_flat, point_bounds = fixed.kind_vulnerable, fixed.point, fixed.point_bounds
+    if copies > 1:
+        # each copy's needs in its own part of the table
+        kind_vulnerable = kind_vulnerable + (np.arange(n_kinds * n) % n // one * (days * cells)).astype(np.int32)
     due_parts = setup.due_parts
     intervals = [int(i) for i in KIND_INTERVAL]
     wanting = np.empty((n_kinds, n), dtype=bool)  # rewritten every day
@@ -320,7 +335,7 @@ def run_policy(setup: _Setup, policy: str) -> RunOutput:
         if reachable is not None:
             asks &= reachable
         if plan.report_rate < 1.0:
-            seen = np.random.default_rng(setup.phone_seeds[day]).random(n, dtype=np.float32)
+            seen = setup.phone_draw(day)
             asks &= seen < plan.report_rate
 
         count_by_area(asks, need.area_runs, area, out=asked)
@@ -382,12 +397,38 @@ def run_policy(setup: _Setup, policy: str) -> RunOutput:
         if met.size:
             # by the day the need arose, its kind and the household's group
             slot = since_flat[met] * cells + kind_vulnerable[met]
-            met_table[day] = np.bincount(slot, minlength=days * cells)
+            met_table[day] = np.bincount(slot, minlength=copies * days * cells)
             since_flat[met] = -1
 
-        served[day] = int(np.count_nonzero(reached))
+        if copies == 1:
+            served[day] = int(np.count_nonzero(reached))
+        else:
+            served[day] = np.add.reduceat(reached, copy_starts, dtype=np.int32)
         need.record(pending)
 
+    n_areas_one = n_areas // copies
+    outputs = []
+    for c in range(copies):
+        households = slice(c * one, (c + 1) * one)
+        outputs.append(_run_output(
+            policy, met_table[:, c * days * cells:(c + 1) * days * cells], since[:, households],
+            vulnerable[households], days,
+            unmet=need.unmet[:, c], served=served[:, c],
+            unmet_by_area=need.unmet_by_area[:, c * n_areas_one:(c + 1) * n_areas_one],
+            coverage=coverage_series[:, c], shortfall=need.shortfall[:, c],
+            shortfall_days=need.shortfall_days[households], gini=need.gini[:, c],
+            concentration=need.concentration[:, c],
+        ))
+    return outputs
+
+
+def _run_output(
+    policy: str, met_table: npt.NDArray[np.int64], since: npt.NDArray[np.int16], vulnerable: BoolArray,
+    days: int, **series: npt.NDArray[np.generic],
+) -> RunOutput:
+    """One copy's output: its needs met (``met_table``: [day met, day arisen * kind *
+    vulnerable]) and still open (``since``), reduced, and its day series (``series``)."""
+    n_kinds = len(KINDS)
     # needs met, by the day they arose: [day met, day arisen, kind, vulnerable]
     table = met_table.reshape(days, days, n_kinds, 2)
     waited_days = np.arange(days)[:, None] - np.arange(days)[None, :]  # [day met, day arisen]
@@ -414,23 +455,17 @@ def run_policy(setup: _Setup, policy: str) -> RunOutput:
             days, 2
         )
         arisen[:, KIND_TIER[k], :] += met_by_start[:, k, :] + np.bincount(slot, minlength=days * 2).reshape(days, 2)
+    day_series = {name: np.ascontiguousarray(values) for name, values in series.items()}
     return RunOutput(
         policy=policy,
-        unmet=need.unmet,
-        served=served,
-        unmet_by_area=need.unmet_by_area,
-        coverage=coverage_series,
         wait_sum=waited_by_kind.sum(axis=0),
         wait_count=met_by_kind.sum(axis=0),
         unresolved=unresolved,
-        shortfall=need.shortfall,
-        shortfall_days=need.shortfall_days,
         arisen=arisen,
         waited=np.stack([waited_by_kind[:, rows].sum(axis=1) for rows in tier_rows], axis=1),
         within=np.stack([within_by_kind[:, rows].sum(axis=1) for rows in tier_rows], axis=1),
         waited_open=waited_open,
-        gini=need.gini,
-        concentration=need.concentration,
+        **day_series,  # type: ignore[arg-type]
     )
 
 

@@ -260,6 +260,8 @@ def _phases(rng: np.random.Generator, shape: tuple[int, int]) -> npt.NDArray[np.
 class _Setup:
     """What a replication draws once and every policy shares (common random numbers)."""
 
+    copies = 1  # copies of the population the day loop runs at once (see _simulation_batch)
+
     def __init__(self, population: Population, scenario: Scenario, *, seed: int, run: int, days: int):
         self.population = population
         self.scenario = scenario
@@ -297,6 +299,15 @@ class _Setup:
         self._by_key: dict[tuple[tuple[str, ...], float], _Providers] = {}
         self._reachable: dict[tuple[tuple[bool, ...], tuple[float, ...]], BoolArray | None] = {}
         self.weight_rank = self.fixed.weight_rank
+
+    @property
+    def one_fixed(self) -> _Fixed:
+        """:func:`_fixed` of one copy of the population."""
+        return self.fixed
+
+    def phone_draw(self, day: int) -> npt.NDArray[np.float32]:
+        """A draw per household: when phones are down, who can call on day ``day``."""
+        return np.random.default_rng(self.phone_seeds[day]).random(self.population.n, dtype=np.float32)
 
     def stream(self, name: str) -> np.random.Generator:
         """The replication's generator ``name`` (one of :data:`STREAMS`), made when first asked

@@ -42,8 +42,14 @@ class DailyNeed:
         n_groups: int,
         needing: Sequence[tuple[npt.NDArray[np.int32], npt.NDArray[np.int16]]],
         intervals: list[int],
+        copies: int = 1,
     ) -> None:
         n_kinds, n = inv_units.shape
+        # ``copies`` copies of a population of ``one`` households, one after the other (the
+        # arrays given are the copies'; ``needing``, ``weight_rank``: one copy's): each copy's
+        # figures are those it would have alone
+        self.copies, self.one = copies, n // copies
+        self.copy_starts = np.arange(copies) * self.one
         # a kind few households need is summed over those households only, when that gives the
         # same sum: when the sum is exact whatever the order (:func:`exact_in_any_order`)
         max_units = [int(units.max()) if units.size else 1 for _, units in needing]
@@ -61,9 +67,11 @@ class DailyNeed:
         # reads a value for each start)
         self.few_kinds = [k for k, needing_k in self.few if needing_k.size]
         self.few_positions = np.concatenate(
-            [k * n + needing[k][0].astype(np.int64) for k in self.few_kinds] or [np.zeros(0, np.int64)]
+            [k * n + c * self.one + needing[k][0].astype(np.int64)
+             for c in range(copies) for k in self.few_kinds] or [np.zeros(0, np.int64)]
         )
-        self.few_starts = np.cumsum([0] + [needing[k][0].size for k in self.few_kinds[:-1]])
+        sizes = [needing[k][0].size for _ in range(copies) for k in self.few_kinds]
+        self.few_starts = np.cumsum([0] + sizes[:-1])
         # households counted each day: short, short and vulnerable, with an open need of each tier
         self.counted = np.empty((2 + len(tier_rows), n), dtype=bool)
         self.area, self.n_areas, self.vulnerable_idx, self.size = area, n_areas, vulnerable_idx, size
@@ -74,14 +82,14 @@ class DailyNeed:
         self.vulnerable = np.zeros(n, dtype=bool)
         self.vulnerable[vulnerable_idx] = True
         # the ranks of the sorted amounts (see _gini), made once
-        self.ranks = np.arange(1, n + 1, dtype=np.float64)
+        self.ranks = np.arange(1, self.one + 1, dtype=np.float64)
         self.day = 0
-        self.unmet = np.zeros((days, n_groups), dtype=np.int32)
-        self.shortfall = np.zeros((days, n_groups))
+        self.unmet = np.zeros((days, copies, n_groups), dtype=np.int32)
+        self.shortfall = np.zeros((days, copies, n_groups))
         self.unmet_by_area = np.zeros((days, n_areas), dtype=np.int32)
         self.shortfall_days = np.zeros(n, dtype=np.float32)
-        self.gini = np.full(days, np.nan)
-        self.concentration = np.full(days, np.nan)
+        self.gini = np.full((days, copies), np.nan)
+        self.concentration = np.full((days, copies), np.nan)
         # rewritten every day
         self.outstanding = np.empty((n_kinds, n), dtype=np.float32)
         self.depth = np.empty(n, dtype=np.float32)
@@ -109,26 +117,42 @@ class DailyNeed:
                     tier |= np.logical_or.reduce(open_[rows], axis=0, out=flags)
             else:
                 counted[2 + t] = False
-        # one row at a time: ``count_nonzero`` along an axis converts and sums, a row is counted
-        n_short, n_short_v, *n_tier = [np.count_nonzero(row) for row in counted]
-        self.unmet[day] = (n_short, n_short_v, n_short - n_short_v, *n_tier)
         count_by_area(short, self.area_runs, self.area, out=self.unmet_by_area[day])
-        d_all = float(depth.sum())
-        d_v = float(depth.take(self.vulnerable_idx).sum())
-        per_kind = [0.0] * len(outstanding)
+        if self.copies == 1:
+            # one row at a time: ``count_nonzero`` along an axis converts and sums, a row is counted
+            counts = [[np.count_nonzero(row) for row in counted]]
+            d_all = [float(depth.sum())]
+            d_v = [float(depth.take(self.vulnerable_idx).sum())]
+        else:
+            # each copy's sums as its own array would give them (a reduction along the last axis
+            # of a C-ordered array sums each row as it sums a 1-D array)
+            counts = np.add.reduceat(counted, self.copy_starts, axis=1, dtype=np.int64).T.tolist()
+            d_all = depth.reshape(self.copies, self.one).sum(axis=1).tolist()
+            d_v = depth.take(self.vulnerable_idx).reshape(self.copies, -1).sum(axis=1).tolist()
+        per_kind = [[0.0] * len(outstanding) for _ in range(self.copies)]
         for k in self.many:
-            per_kind[k] = float(outstanding[k].sum(dtype=np.float64))
+            if self.copies == 1:
+                per_kind[0][k] = float(outstanding[k].sum(dtype=np.float64))
+            else:
+                for c, total in enumerate(outstanding[k].reshape(self.copies, self.one).sum(
+                        axis=1, dtype=np.float64).tolist()):
+                    per_kind[c][k] = total
         if self.few_kinds:
             # exact sums (see above), so the order of the additions is immaterial
             few_sums = np.add.reduceat(outstanding.reshape(-1).take(self.few_positions), self.few_starts,
                                        dtype=np.float64).tolist()
-            for k, total in zip(self.few_kinds, few_sums, strict=True):
-                per_kind[k] = total
-        self.shortfall[day] = (d_all, d_v, d_all - d_v, *(_fold(per_kind, runs) for runs in self.tier_rows))
-        if d_all > 0:
-            self.gini[day] = _gini(depth, self.ranks)
-            # in float32, as the day's amounts are (a float32 by float64 product would skip BLAS)
-            self.concentration[day] = 2.0 * float(depth @ self.weight_rank) / d_all
+            for i, total in enumerate(few_sums):
+                per_kind[i // len(self.few_kinds)][self.few_kinds[i % len(self.few_kinds)]] = total
+        for c in range(self.copies):
+            n_short, n_short_v, *n_tier = counts[c]
+            self.unmet[day, c] = (n_short, n_short_v, n_short - n_short_v, *n_tier)
+            self.shortfall[day, c] = (d_all[c], d_v[c], d_all[c] - d_v[c],
+                                      *(_fold(per_kind[c], runs) for runs in self.tier_rows))
+            if d_all[c] > 0:
+                amounts = depth[c * self.one:(c + 1) * self.one]
+                self.gini[day, c] = _gini(amounts, self.ranks)
+                # in float32, as the day's amounts are (a float32 by float64 product would skip BLAS)
+                self.concentration[day, c] = 2.0 * float(amounts @ self.weight_rank) / d_all[c]
         self.day += 1
 
 
