@@ -137,6 +137,15 @@ class BatchSetup(_Setup):
                 per_phase.append((np.concatenate(positions), np.concatenate([s.due_parts[k][phase][1] for s in setups])))
             self.due_parts.append(per_phase)
         self._merged: list[DayPlan | None] = [None] * self.days
+        # each copy's needs met in its own part of the day's row (days * kinds * 2 slots a copy)
+        span = self.days * len(KINDS) * 2
+        offset = np.repeat(np.arange(self.copies) * span, one).astype(
+            np.int16 if self.copies * span <= 2**15 else np.int32)
+        self._met_slots = np.tile(offset, len(KINDS)) + self.fixed.kind_vulnerable
+
+    @property
+    def met_slots(self) -> npt.NDArray[np.integer]:
+        return self._met_slots
 
     @property
     def one_fixed(self) -> _Fixed:

@@ -288,10 +288,7 @@ def run_copies(setup: _Setup, policy: str) -> list[RunOutput]:
     # needs met: [day met, copy * day arisen * kind * vulnerable]
     cells = n_kinds * 2
     met_table = np.zeros((days, copies * days * cells), dtype=np.int64)
-    kind_vulnerable, point_flat, point_bounds = fixed.kind_vulnerable, fixed.point, fixed.point_bounds
-    if copies > 1:
-        # each copy's needs in its own part of the table
-        kind_vulnerable = kind_vulnerable + (np.arange(n_kinds * n) % n // one * (days * cells)).astype(np.int32)
+    kind_vulnerable, point_flat, point_bounds = setup.met_slots, fixed.point, fixed.point_bounds
     due_parts = setup.due_parts
     intervals = [int(i) for i in KIND_INTERVAL]
     wanting = np.empty((n_kinds, n), dtype=bool)  # rewritten every day
@@ -396,7 +393,7 @@ def run_copies(setup: _Setup, policy: str) -> list[RunOutput]:
             met = np.concatenate([met, helped])
         if met.size:
             # by the day the need arose, its kind and the household's group
-            slot = since_flat[met] * cells + kind_vulnerable[met]
+            slot = since_flat.take(met) * cells + kind_vulnerable.take(met)
             met_table[day] = np.bincount(slot, minlength=copies * days * cells)
             since_flat[met] = -1
 

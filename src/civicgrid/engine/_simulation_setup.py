@@ -305,6 +305,12 @@ class _Setup:
         """:func:`_fixed` of one copy of the population."""
         return self.fixed
 
+    @property
+    def met_slots(self) -> npt.NDArray[np.integer]:
+        """Per position in ``pending.ravel()``: where a need met there is counted in the day's
+        row of needs met, after the day it arose (kind * 2 + vulnerable)."""
+        return self.fixed.kind_vulnerable
+
     def phone_draw(self, day: int) -> npt.NDArray[np.float32]:
         """A draw per household: when phones are down, who can call on day ``day``."""
         return np.random.default_rng(self.phone_seeds[day]).random(self.population.n, dtype=np.float32)

@@ -126,7 +126,8 @@ class DailyNeed:
         else:
             # each copy's sums as its own array would give them (a reduction along the last axis
             # of a C-ordered array sums each row as it sums a 1-D array)
-            counts = np.add.reduceat(counted, self.copy_starts, axis=1, dtype=np.int64).T.tolist()
+            counts = [[np.count_nonzero(row[c * self.one:(c + 1) * self.one]) for row in counted]
+                      for c in range(self.copies)]
             d_all = depth.reshape(self.copies, self.one).sum(axis=1).tolist()
             d_v = depth.take(self.vulnerable_idx).reshape(self.copies, -1).sum(axis=1).tolist()
         per_kind = [[0.0] * len(outstanding) for _ in range(self.copies)]
