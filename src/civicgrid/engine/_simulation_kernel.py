@@ -436,22 +436,21 @@ def _run_output(
         np.float64
     )
     tier_rows = [np.flatnonzero(t == KIND_TIER) for t in (0, 1, 2)]
-    unresolved = np.zeros((n_kinds, 2))
-    waited_open = np.zeros((days, 3, 2))
+    # the needs still open, all kinds at once (whole numbers: any order of addition is exact)
+    n = since.shape[1]
+    open_ = np.flatnonzero(since >= 0)
+    kind = open_ // n
+    started = since.reshape(-1).take(open_).astype(np.int64)
+    group = vulnerable.take(open_ - kind * n).astype(np.int64)
+    unresolved = np.bincount(kind * 2 + group, minlength=n_kinds * 2).reshape(n_kinds, 2).astype(np.float64)
+    slot = (KIND_TIER.take(kind) * days + started) * 2 + group  # [tier, day arisen, vulnerable]
+    waited_open = np.bincount(slot, weights=days - started, minlength=3 * days * 2).reshape(3, days, 2)
+    waited_open = np.ascontiguousarray(waited_open.transpose(1, 0, 2))
     # every need that arose was met on some day or is still open: counting both by the day it
     # arose counts the needs that arose
-    arisen = np.zeros((days, 3, 2))
-    for k in range(n_kinds):
-        still = since[k] >= 0
-        unresolved[k, 1] = np.count_nonzero(still & vulnerable)
-        unresolved[k, 0] = np.count_nonzero(still & ~vulnerable)
-        open_ = np.flatnonzero(still)
-        started = since[k, open_].astype(np.int64)
-        slot = started * 2 + vulnerable[open_]
-        waited_open[:, KIND_TIER[k], :] += np.bincount(slot, weights=days - started, minlength=days * 2).reshape(
-            days, 2
-        )
-        arisen[:, KIND_TIER[k], :] += met_by_start[:, k, :] + np.bincount(slot, minlength=days * 2).reshape(days, 2)
+    arisen = np.bincount(slot, minlength=3 * days * 2).reshape(3, days, 2).transpose(1, 0, 2).astype(np.float64)
+    for t, rows in enumerate(tier_rows):
+        arisen[:, t, :] += met_by_start[:, rows, :].sum(axis=1)
     day_series = {name: np.ascontiguousarray(values) for name, values in series.items()}
     return RunOutput(
         policy=policy,
