@@ -130,20 +130,18 @@ class DailyNeed:
                       for c in range(self.copies)]
             d_all = depth.reshape(self.copies, self.one).sum(axis=1).tolist()
             d_v = depth.take(self.vulnerable_idx).reshape(self.copies, -1).sum(axis=1).tolist()
-        per_kind = [[0.0] * len(outstanding) for _ in range(self.copies)]
+        kinds = np.zeros((self.copies, len(outstanding)))  # [copy, kind] outstanding need events
         for k in self.many:
             if self.copies == 1:
-                per_kind[0][k] = float(outstanding[k].sum(dtype=np.float64))
+                kinds[0, k] = outstanding[k].sum(dtype=np.float64)
             else:
-                for c, total in enumerate(outstanding[k].reshape(self.copies, self.one).sum(
-                        axis=1, dtype=np.float64).tolist()):
-                    per_kind[c][k] = total
+                kinds[:, k] = outstanding[k].reshape(self.copies, self.one).sum(axis=1, dtype=np.float64)
         if self.few_kinds:
             # exact sums (see above), so the order of the additions is immaterial
-            few_sums = np.add.reduceat(outstanding.reshape(-1).take(self.few_positions), self.few_starts,
-                                       dtype=np.float64).tolist()
-            for i, total in enumerate(few_sums):
-                per_kind[i // len(self.few_kinds)][self.few_kinds[i % len(self.few_kinds)]] = total
+            kinds[:, self.few_kinds] = np.add.reduceat(
+                outstanding.reshape(-1).take(self.few_positions), self.few_starts, dtype=np.float64
+            ).reshape(self.copies, -1)
+        per_kind = kinds.tolist()
         for c in range(self.copies):
             n_short, n_short_v, *n_tier = counts[c]
             self.unmet[day, c] = (n_short, n_short_v, n_short - n_short_v, *n_tier)
