@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from civicgrid.engine._simulation_batch import run_batch
+from civicgrid.engine._simulation_batch import run_batch, run_replications
 from civicgrid.engine._simulation_kernel import run_replication
 from civicgrid.engine._simulation_setup import _phases
 from civicgrid.engine._simulation_stats import exact_in_any_order
@@ -131,3 +131,15 @@ def test_replications_run_side_by_side_give_each_replications_own_numbers(popula
                 (want,) = reference.run_replication(population, scenario, policies=(policy,), seed=7, run=run,
                                                     days=scenario.days)
                 _assert_same(got, want, f"{population_name}, {scenario_name}, run {run}, {policy}, side by side")
+
+
+def test_replications_side_by_side_with_every_policy_are_run_replications() -> None:
+    population = _populations()["synthetic"]()
+    scenario = _scenarios("synthetic")["mixed"]
+    together = run_replications(population, scenario, policies=POLICIES, seed=3, runs=[4, 5, 6],
+                                days=scenario.days)
+    for run, per_policy in zip([4, 5, 6], together, strict=True):
+        alone = run_replication(population, scenario, policies=POLICIES, seed=3, run=run, days=scenario.days)
+        for got, want in zip(per_policy, alone, strict=True):
+            assert got.policy == want.policy
+            _assert_same(got, want, f"run {run}, {want.policy}")

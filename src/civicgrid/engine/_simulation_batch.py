@@ -64,6 +64,29 @@ def run_policy_list(setups: list[_Setup], policy: str) -> list[RunOutput]:
     return run_copies(BatchSetup(setups), policy)
 
 
+def run_replications(
+    population: Population,
+    scenario: Scenario,
+    *,
+    policies: Sequence[str],
+    seed: int,
+    runs: Sequence[int],
+    days: int,
+) -> list[list[RunOutput]]:
+    """:func:`~civicgrid.engine._simulation_kernel.run_replication` of each of ``runs`` (every
+    policy on each replication's draws), the replications side by side (:func:`batch_size` of
+    them; the lottery's one by one)."""
+    setups = [_Setup(population, scenario, seed=seed, run=run, days=days) for run in runs]
+    if len(setups) == 1:
+        return [[run_policy(setups[0], policy) for policy in policies]]
+    batch = BatchSetup(setups)
+    per_policy = [
+        [run_policy(setup, policy) for setup in setups] if policy == "lottery" else run_copies(batch, policy)
+        for policy in policies
+    ]
+    return [list(outputs) for outputs in zip(*per_policy, strict=True)]
+
+
 def _tiled(population: Population, copies: int) -> tuple[Population, _Fixed]:
     """``copies`` copies of ``population`` one after the other, each with its own areas (copy
     ``c``'s area ``a`` is area ``c * areas + a``), and their :class:`_Fixed`, built from one
