@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Sequence
+from typing import cast
 
 import numpy as np
 import numpy.typing as npt
@@ -98,7 +99,7 @@ def _tiled(population: Population, copies: int) -> tuple[Population, _Fixed]:
     offsets = np.repeat(np.arange(copies), n)
     area = np.tile(population.area, copies) + (offsets * n_areas).astype(np.int32)
     tiled = Population(
-        household_ids=np.tile(population.household_ids, copies),
+        household_ids=cast("npt.NDArray[np.str_]", np.tile(population.household_ids, copies)),
         areas=tuple(f"{c}:{a}" for c in range(copies) for a in population.areas),
         area=area,
         size=np.tile(population.size, copies),

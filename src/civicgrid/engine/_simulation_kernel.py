@@ -25,7 +25,6 @@ from civicgrid.engine._simulation_model import (
     KIND_INTERVAL,
     KIND_TIER,
     KINDS,
-    SERVICES,
     SIM_FUNCTIONS,
     Population,
 )
@@ -279,7 +278,7 @@ def run_copies(setup: _Setup, policy: str) -> list[RunOutput]:
     copy_starts = np.arange(copies) * one
     coverage_series = np.zeros((days, copies, len(SIM_FUNCTIONS)), dtype=np.float32)
     goods_floor_food = pop.size.astype(np.float64)  # one day of food per person (Sphere minimum)
-    goods_rows, service_rows = slice(GOODS[0], GOODS[-1] + 1), slice(SERVICES[0], SERVICES[-1] + 1)
+    goods_rows = slice(GOODS[0], GOODS[-1] + 1)
     need = DailyNeed(days=days, area=area, n_areas=n_areas, vulnerable_idx=fixed.vulnerable_idx,
                      size=pop.size, inv_units=fixed.inv_units, weight_rank=fixed.weight_rank32,
                      tier_rows=[row_runs(np.flatnonzero(t == KIND_TIER)) for t in (0, 1, 2)],
@@ -444,8 +443,8 @@ def _run_output(
     group = vulnerable.take(open_ - kind * n).astype(np.int64)
     unresolved = np.bincount(kind * 2 + group, minlength=n_kinds * 2).reshape(n_kinds, 2).astype(np.float64)
     slot = (KIND_TIER.take(kind) * days + started) * 2 + group  # [tier, day arisen, vulnerable]
-    waited_open = np.bincount(slot, weights=days - started, minlength=3 * days * 2).reshape(3, days, 2)
-    waited_open = np.ascontiguousarray(waited_open.transpose(1, 0, 2))
+    open_days = np.bincount(slot, weights=days - started, minlength=3 * days * 2).astype(np.float64, copy=False)
+    waited_open = np.ascontiguousarray(open_days.reshape(3, days, 2).transpose(1, 0, 2))
     # every need that arose was met on some day or is still open: counting both by the day it
     # arose counts the needs that arose
     arisen = np.bincount(slot, minlength=3 * days * 2).reshape(3, days, 2).transpose(1, 0, 2).astype(np.float64)
@@ -466,7 +465,7 @@ def _run_output(
 
 
 def _visit(
-    policy: str, asks: BoolArray, who: IntArray, pool: IntArray, asked: IntArray,
+    policy: str, asks: BoolArray, who: IntArray, pool: IntArray, asked: npt.NDArray[np.integer],
     wanting: BoolArray, since: npt.NDArray[np.int16], weight: FloatArray, plan: DayPlan, *,
     seed: int,
 ) -> BoolArray:
@@ -550,6 +549,7 @@ def _fcfs_left(
     """
     short = demand > stock
     left = np.zeros_like(held)
+    p: npt.NDArray[np.integer]
     if runs is not None:
         counts = np.diff(runs)
         in_short = np.flatnonzero(np.repeat(short, counts))
