@@ -219,7 +219,7 @@ def main() -> None:
               f"(SE {_se(a):.3f}, {len(a)} runs), Mesa {statistics.mean(b):.3f} "
               f"(SE {_se(b):.3f}, {len(b)} runs), z = {z:+.2f}")
     print(f"  means agree within Monte Carlo error (|z| < 3): {'yes' if agree else 'NO'}")
-    print(f"  CPU per run: engine {engine_time:.3f} s ({household_days / engine_time / 1e6:.2f} M "
+    print(f"  CPU per run: engine {engine_time * 1000:.2f} ms ({household_days / engine_time / 1e6:.2f} M "
           f"household-days/s), Mesa {mesa_time:.2f} s ({household_days / mesa_time / 1e3:.1f} k "
           f"household-days/s)")
     print(f"  ratio (Mesa time / engine time per household-day): {mesa_time / engine_time:.0f}x "
