@@ -9,22 +9,30 @@ of the unmet need per vulnerable household and per other household agree within 
 error (|z| < 3 with the two standard errors), and prints the time per household-day of each and
 their ratio (goal: 100x or more).
 
-Run: ``.venv/bin/python bench/bench_simulation_mesa.py [--households N] [--days D] [--mesa-runs R]``.
+Run: ``.venv/bin/python bench/bench_simulation_mesa.py [--households N] [--days D] [--mesa-runs R]
+[--one-by-one]``. The engine runs its replications as :func:`civicgrid.engine.simulation.simulate`
+does: a small population's side by side, a few in one day loop (``_simulation_batch``, four at
+10,000 households), each giving the numbers it gives alone; ``--one-by-one`` runs them one at a
+time.
 
 Figures (2026-11-29, CPU time per run; the 2-core machine shared with three other sessions):
 
 - before the day loop was reworked (commit f7dba54), quiet machine (load 0.2): engine 0.018 s,
   Mesa 0.69 s, 39x; under load 7: engine 0.020 s, Mesa 0.85 s, 43x;
-- after, under the same load 7: engine 0.009-0.011 s, Mesa 0.82-0.94 s, 79-91x. The engine
-  alone, old and new loop alternating in one process: 1.85-1.95x faster in CPU time, 1.7x fewer
-  instructions (callgrind: 225 M to 133 M per run). Expected on a quiet machine: about 75-80x.
+- after that rework (89ca21d): 78x at load 1.6 (engine 9.0 ms, Mesa 0.68 s); 86x at load 2.9
+  (engine 9.45 ms, Mesa 0.81 s);
+- now, side by side, five runs at load 2.4-3.2: engine 7.2-7.7 ms, Mesa 0.81-0.88 s,
+  **106x, 110x, 113x, 115x, 120x**; one by one at load 3.0: engine 9.6 ms, Mesa 0.89 s, 93x.
+  The engine alone, the three alternating in one process (load 2.3): 89ca21d 9.65 ms, now one
+  by one 8.87 ms (1.09x), now side by side 6.93 ms (1.39x). Instructions per run (callgrind, not
+  affected by load): 133 M, 119 M one by one, 104 M side by side.
 - the engine's numbers did not change (same means, to the last digit: 4.713 and 3.970);
   means agree with Mesa's (z = +1.51 and +0.72).
 
-The goal of 100x is not reached. What is left is about a hundred numpy operations a day over
-the households or their open needs (a third of the time the day's unmet-need figures, a sixth
-the first-come-first-served fill of the short points). Computing the figures for blocks of days
-at once was tried and was slower (its buffers leave the cache).
+What is left at ten thousand households (callgrind, side by side): gathers and scatters of the
+open needs (about a quarter of the instructions), finding the requests (``nonzero``, about a
+tenth), the daily sort for the Gini index and the first-come-first-served sort at short points.
+The margin over 100x is 6-20 %: a run on a busier machine can fall under it.
 """
 
 from __future__ import annotations

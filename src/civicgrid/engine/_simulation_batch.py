@@ -1,12 +1,16 @@
 """Several replications in one day loop: :func:`run_batch`.
 
-At ten thousand households a numpy call of the day loop costs about as much as the work it does
-(measured: a population twice as large takes about 1.5 times as long), so replications of a small
-population are run as copies of it side by side, each copy with its own areas and distribution
-points and its own replication's draws (:class:`BatchSetup`). Copies never share an area, a point
-or a figure, and every order the loop uses is by area or point first, so each copy gets the
-numbers its replication gets alone (``tests/engine/test_simulation_loop.py`` checks them to the
-bit against :func:`~civicgrid.engine._simulation_kernel.run_replication`).
+At ten thousand households each numpy call of the day loop does little work, so its fixed cost
+counts: replications of a small population are run as copies of it side by side, each copy with
+its own areas and distribution points and its own replication's draws (:class:`BatchSetup`), so
+one call does the work of several replications. Copies never share an area, a point or a
+figure, and every order the loop uses is by area or point first, so each copy gets the numbers
+its replication gets alone (``tests/engine/test_simulation_loop.py`` checks every output, to the
+bit, against the reference loop and :func:`~civicgrid.engine._simulation_kernel.run_replication`).
+
+Measured (10,000 households x 30 days, ``lockdown``, ``fcfs``, CPU per replication, the shared
+2-core machine at load 2.3): 6.9 ms four side by side against 8.9 ms one by one; two side by
+side 7.8 ms, five 7.3 ms, six 7.5 ms (beyond about 40,000 households the arrays leave the cache).
 """
 
 from __future__ import annotations

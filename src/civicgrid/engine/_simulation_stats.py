@@ -6,6 +6,8 @@ plain formulas: the same sums over the same values in the same order (numpy's pa
 depends on the order and grouping of the values it adds, so a sum over households is always
 taken over the same contiguous array: the day's amounts, or those of the vulnerable households
 gathered in household order). Counts are integers, so any way of counting gives the same.
+Copies of a population run side by side (``_simulation_batch``) get each copy's figures from its
+own rows: a sum along the last axis of a C-ordered array sums each row as a 1-D array is summed.
 """
 
 from __future__ import annotations

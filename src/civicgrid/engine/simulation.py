@@ -352,7 +352,8 @@ def simulate(
     client : dask.distributed.Client, optional
         Run the replications as Dask tasks; results are identical to a serial run.
     progress : callable, optional
-        Called as ``progress(done, runs)`` after each replication.
+        Called as ``progress(done, runs)`` after each replication (serially: after each few, as
+        the replications of a small population run side by side, see ``_simulation_batch``).
 
     Returns
     -------
