@@ -348,8 +348,12 @@ def run_copies(setup: _Setup, policy: str) -> list[RunOutput]:
         else:
             visited, reached = no_one, fetch
 
-        # requests of each good in household order, good after good
-        flat = np.flatnonzero(wanting[goods_rows] & reached)  # 1-D: faster than 2-D
+        # requests of each good in household order, good after good (everyone wanting goods is
+        # reached when no area is short of visits, none is cut off and phones work)
+        if visited is asks and reachable is None and plan.report_rate >= 1.0:
+            flat = np.flatnonzero(wanting[goods_rows])
+        else:
+            flat = np.flatnonzero(wanting[goods_rows] & reached)  # 1-D: faster than 2-D
         if GOODS[0]:
             flat += GOODS[0] * n
         met = flat
@@ -563,17 +567,20 @@ def _fcfs_left(
         return left
     time = since_flat.take(flat.take(in_short))
     span = int(time.max()) + 1
-    key = p.astype(np.int64) * span + time
     # a stable sort keeps the request order within equal keys; on 16-bit keys it is a radix sort
-    order = np.argsort(key.astype(np.int16) if stock.size * span <= 2**15 else key, kind="stable")
+    if stock.size * span <= 2**15:
+        key = p.astype(np.int16) * np.int16(span) + time
+    else:
+        key = p.astype(np.int64) * span + time
+    order = np.argsort(key, kind="stable")
     served_order = in_short.take(order)
     if runs is None:
         p = p.take(order)
     # what each point has for the requests from the short points served before it, in that order
     asked = np.where(short, demand, 0.0).astype(np.int64)
     room = stock.astype(np.int64) + (np.cumsum(asked) - asked)
-    wanted = held.take(served_order).astype(np.int64)
-    before = np.cumsum(wanted) - wanted
+    wanted = held.take(served_order)
+    before = np.cumsum(wanted, dtype=np.int64) - wanted
     got = np.minimum(np.maximum(room.take(p) - before, 0), wanted)
     left[served_order] = wanted - got
     return left

@@ -112,23 +112,30 @@ class DailyNeed:
         short = np.greater_equal(pending[0], self.size, out=counted[0])
         short |= np.logical_or.reduce(open_[1:], axis=0, out=flags)
         np.logical_and(short, self.vulnerable, out=counted[1])
+        tiers = []  # households with an open need of each tier (a tier of one kind: its row)
         for t, runs in enumerate(self.tier_rows):
+            if len(runs) == 1 and runs[0].stop - runs[0].start == 1:
+                tiers.append(open_[runs[0].start])
+                continue
+            tier = counted[2 + t]
             if runs:
-                tier = np.logical_or.reduce(open_[runs[0]], axis=0, out=counted[2 + t])
+                np.logical_or.reduce(open_[runs[0]], axis=0, out=tier)
                 for rows in runs[1:]:
                     tier |= np.logical_or.reduce(open_[rows], axis=0, out=flags)
             else:
-                counted[2 + t] = False
+                tier[...] = False
+            tiers.append(tier)
+        counting = [counted[0], counted[1], *tiers]
         count_by_area(short, self.area_runs, self.area, out=self.unmet_by_area[day])
         if self.copies == 1:
             # one row at a time: ``count_nonzero`` along an axis converts and sums, a row is counted
-            counts = [[np.count_nonzero(row) for row in counted]]
+            counts = [[np.count_nonzero(row) for row in counting]]
             d_all = [float(depth.sum())]
             d_v = [float(depth.take(self.vulnerable_idx).sum())]
         else:
             # each copy's sums as its own array would give them (a reduction along the last axis
             # of a C-ordered array sums each row as it sums a 1-D array)
-            counts = [[np.count_nonzero(row[c * self.one:(c + 1) * self.one]) for row in counted]
+            counts = [[np.count_nonzero(row[c * self.one:(c + 1) * self.one]) for row in counting]
                       for c in range(self.copies)]
             d_all = depth.reshape(self.copies, self.one).sum(axis=1).tolist()
             d_v = depth.take(self.vulnerable_idx).reshape(self.copies, -1).sum(axis=1).tolist()
