@@ -19,13 +19,14 @@ Figures (2026-11-29, CPU time per run; the 2-core machine shared with three othe
 
 - before the day loop was reworked (commit f7dba54), quiet machine (load 0.2): engine 0.018 s,
   Mesa 0.69 s, 39x; under load 7: engine 0.020 s, Mesa 0.85 s, 43x;
-- after that rework (89ca21d): 78x at load 1.6 (engine 9.0 ms, Mesa 0.68 s); 86x at load 2.9
-  (engine 9.45 ms, Mesa 0.81 s);
-- now, side by side, five runs at load 2.4-3.2: engine 7.2-7.7 ms, Mesa 0.81-0.88 s,
-  **106x, 110x, 113x, 115x, 120x**; one by one at load 3.0: engine 9.6 ms, Mesa 0.89 s, 93x.
-  The engine alone, the three alternating in one process (load 2.3): 89ca21d 9.65 ms, now one
-  by one 8.87 ms (1.09x), now side by side 6.93 ms (1.39x). Instructions per run (callgrind, not
-  affected by load): 133 M, 119 M one by one, 104 M side by side.
+- after that rework (89ca21d): 78x at load 1.6 (engine 9.0 ms, Mesa 0.68 s); 86x and 82x at
+  load 2.9-3.3 (engine 9.45 and 10 ms, Mesa 0.81 and 0.85 s);
+- now, side by side, seven runs at load 2.4-3.5: engine 7.2-7.7 ms, Mesa 0.79-0.89 s,
+  **106x, 108x, 110x, 113x, 115x, 119x, 120x**; one by one at load 3.0: engine 9.6 ms, Mesa
+  0.89 s, 93x. The engine alone, the three alternating in one process: 89ca21d 9.65 and 9.85 ms,
+  now one by one 8.87 and 9.61 ms (1.09x and 1.03x), now side by side 6.93 and 7.62 ms (1.39x
+  and 1.29x; load 2.3 and 3.2). Instructions per run (callgrind, not affected by load): 133 M,
+  119 M one by one, 103.5 M side by side.
 - the engine's numbers did not change (same means, to the last digit: 4.713 and 3.970);
   means agree with Mesa's (z = +1.51 and +0.72).
 
