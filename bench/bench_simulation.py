@@ -18,7 +18,11 @@ Run: ``.venv/bin/python bench/bench_simulation.py [--households N] [--days D] [-
 
 Figures (2026-11-29, the 2-core machine under load 6.5 from three other sessions): CPU 7.2 s,
 peak RSS 681 MB (the day loop before its rework, commit f7dba54, same conditions: CPU 9.1 s,
-682 MB); wall 20.6 s under that load.
+682 MB); wall 20.6 s under that load. After the second pass on the day loop (same day, load
+2.7-3.7, runs alternating with 89ca21d's loop): CPU 8.2, 6.7 and 7.7 s, peak RSS 691-693 MB
+(89ca21d: 8.4 and 7.8 s, 677-679 MB); wall 9.5-15.5 s under that load. The same numbers
+(44,305 households short and 410,468 reached on the last day). A million households run one
+replication at a time: replications side by side are for small populations.
 """
 
 from __future__ import annotations

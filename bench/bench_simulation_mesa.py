@@ -9,22 +9,31 @@ of the unmet need per vulnerable household and per other household agree within 
 error (|z| < 3 with the two standard errors), and prints the time per household-day of each and
 their ratio (goal: 100x or more).
 
-Run: ``.venv/bin/python bench/bench_simulation_mesa.py [--households N] [--days D] [--mesa-runs R]``.
+Run: ``.venv/bin/python bench/bench_simulation_mesa.py [--households N] [--days D] [--mesa-runs R]
+[--one-by-one]``. The engine runs its replications as :func:`civicgrid.engine.simulation.simulate`
+does: a small population's side by side, a few in one day loop (``_simulation_batch``, four at
+10,000 households), each giving the numbers it gives alone; ``--one-by-one`` runs them one at a
+time.
 
 Figures (2026-11-29, CPU time per run; the 2-core machine shared with three other sessions):
 
 - before the day loop was reworked (commit f7dba54), quiet machine (load 0.2): engine 0.018 s,
   Mesa 0.69 s, 39x; under load 7: engine 0.020 s, Mesa 0.85 s, 43x;
-- after, under the same load 7: engine 0.009-0.011 s, Mesa 0.82-0.94 s, 79-91x. The engine
-  alone, old and new loop alternating in one process: 1.85-1.95x faster in CPU time, 1.7x fewer
-  instructions (callgrind: 225 M to 133 M per run). Expected on a quiet machine: about 75-80x.
+- after that rework (89ca21d): 78x at load 1.6 (engine 9.0 ms, Mesa 0.68 s); 86x and 82x at
+  load 2.9-3.3 (engine 9.45 and 10 ms, Mesa 0.81 and 0.85 s);
+- now, side by side, seven runs at load 2.4-3.5: engine 7.2-7.7 ms, Mesa 0.79-0.89 s,
+  **106x, 108x, 110x, 113x, 115x, 119x, 120x**; one by one at load 3.0: engine 9.6 ms, Mesa
+  0.89 s, 93x. The engine alone, the three alternating in one process: 89ca21d 9.65 and 9.85 ms,
+  now one by one 8.87 and 9.61 ms (1.09x and 1.03x), now side by side 6.93 and 7.62 ms (1.39x
+  and 1.29x; load 2.3 and 3.2). Instructions per run (callgrind, not affected by load): 133 M,
+  119 M one by one, 103.5 M side by side.
 - the engine's numbers did not change (same means, to the last digit: 4.713 and 3.970);
   means agree with Mesa's (z = +1.51 and +0.72).
 
-The goal of 100x is not reached. What is left is about a hundred numpy operations a day over
-the households or their open needs (a third of the time the day's unmet-need figures, a sixth
-the first-come-first-served fill of the short points). Computing the figures for blocks of days
-at once was tried and was slower (its buffers leave the cache).
+What is left at ten thousand households (callgrind, side by side): gathers and scatters of the
+open needs (about a quarter of the instructions), finding the requests (``nonzero``, about a
+tenth), the daily sort for the Gini index and the first-come-first-served sort at short points.
+The margin over 100x is 6-20 %: a run on a busier machine can fall under it.
 """
 
 from __future__ import annotations
@@ -36,6 +45,7 @@ import time
 
 import mesa
 
+from civicgrid.engine._simulation_batch import batch_size, run_batch
 from civicgrid.engine._simulation_kernel import _day_flags, run_replication
 from civicgrid.engine._simulation_model import (
     GOODS,
@@ -173,6 +183,8 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--mesa-runs", type=int, default=4)
     parser.add_argument("--engine-runs", type=int, default=40)
+    parser.add_argument("--one-by-one", action="store_true",
+                        help="run the engine's replications one at a time (run_replication), not side by side")
     args = parser.parse_args()
     population = synthetic_population(households=args.households, seed=2026)
     scenario = load_scenario(bundled_scenarios()["lockdown"])
@@ -181,13 +193,17 @@ def main() -> None:
 
     engine = {"vulnerable": [], "other": []}
     started = time.process_time()
-    for run in range(args.engine_runs):
-        (out,) = run_replication(population, scenario, policies=("fcfs",), seed=1, run=run,
-                                 days=args.days)
+    if args.one_by_one:
+        outputs = [run_replication(population, scenario, policies=("fcfs",), seed=1, run=run,
+                                   days=args.days)[0] for run in range(args.engine_runs)]
+    else:
+        outputs = run_batch(population, scenario, policy="fcfs", seed=1, runs=range(args.engine_runs),
+                            days=args.days)
+    engine_time = (time.process_time() - started) / args.engine_runs
+    for out in outputs:
         assert out.coverage.min() == 1.0  # every household has a provider: Mesa needs no coverage
         engine["vulnerable"].append(out.shortfall[:, 1].sum() / n_v)
         engine["other"].append(out.shortfall[:, 2].sum() / n_o)
-    engine_time = (time.process_time() - started) / args.engine_runs
 
     mesa_result = {"vulnerable": [], "other": []}
     started = time.process_time()
@@ -201,7 +217,8 @@ def main() -> None:
 
     household_days = args.households * args.days
     print(f"{args.households:,} households x {args.days} days, scenario {scenario.name}, policy fcfs "
-          f"(Mesa {mesa.__version__})")
+          f"(Mesa {mesa.__version__}); engine replications "
+          f"{'one by one' if args.one_by_one else f'{batch_size(population)} side by side'}")
     agree = True
     for group in ("vulnerable", "other"):
         a, b = engine[group], mesa_result[group]
@@ -211,7 +228,7 @@ def main() -> None:
               f"(SE {_se(a):.3f}, {len(a)} runs), Mesa {statistics.mean(b):.3f} "
               f"(SE {_se(b):.3f}, {len(b)} runs), z = {z:+.2f}")
     print(f"  means agree within Monte Carlo error (|z| < 3): {'yes' if agree else 'NO'}")
-    print(f"  CPU per run: engine {engine_time:.3f} s ({household_days / engine_time / 1e6:.2f} M "
+    print(f"  CPU per run: engine {engine_time * 1000:.2f} ms ({household_days / engine_time / 1e6:.2f} M "
           f"household-days/s), Mesa {mesa_time:.2f} s ({household_days / mesa_time / 1e3:.1f} k "
           f"household-days/s)")
     print(f"  ratio (Mesa time / engine time per household-day): {mesa_time / engine_time:.0f}x "

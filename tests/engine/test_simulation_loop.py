@@ -1,7 +1,10 @@
-"""The day loop gives, to the bit, the numbers of the loop it replaced (kept in
-``simulation_reference.py``), on populations and scenarios that take every path: every household
-covered or not, areas sorted or not, visits and stock short or not, cut-offs, phones down,
-withdrawals, every policy."""
+"""The day loop gives the numbers of the loop it replaced (kept in ``simulation_reference.py``),
+on populations and scenarios that take every path: every household covered or not, areas sorted
+or not, visits and stock short or not, cut-offs, phones down, withdrawals, every policy; and
+replications run side by side (``run_batch``) give each replication's own numbers.
+
+Every output is equal to the bit.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from civicgrid.engine._simulation_batch import run_batch, run_replications
 from civicgrid.engine._simulation_kernel import run_replication
 from civicgrid.engine._simulation_setup import _phases
 from civicgrid.engine._simulation_stats import exact_in_any_order
@@ -28,6 +32,17 @@ from tests.engine.test_simulation_validity import SCARCITY, _community
 
 FIXTURES = Path(__file__).resolve().parents[1] / "data" / "governance"
 POLICIES = ("equity", "fcfs", "lottery", "proportional", "equal")
+
+
+def _assert_same(got, want, where: str) -> None:
+    for field in dataclasses.fields(want):
+        a, b = getattr(got, field.name), getattr(want, field.name)
+        at = f"{where}: {field.name}"
+        if not isinstance(b, np.ndarray):
+            assert a == b, at
+            continue
+        assert a.dtype == b.dtype and a.shape == b.shape, at
+        assert np.array_equal(a, b, equal_nan=True), at
 
 
 def _populations():
@@ -75,14 +90,7 @@ def test_the_day_loop_gives_the_reference_loops_numbers_to_the_bit(population_na
             old = reference.run_replication(population, scenario, policies=POLICIES, seed=7,
                                             run=run, days=scenario.days)
             for got, want in zip(new, old, strict=True):
-                for field in dataclasses.fields(want):
-                    a, b = getattr(got, field.name), getattr(want, field.name)
-                    where = f"{population_name}, {scenario_name}, run {run}, {want.policy}: {field.name}"
-                    if isinstance(b, np.ndarray):
-                        assert a.dtype == b.dtype and a.shape == b.shape, where
-                        assert np.array_equal(a, b, equal_nan=True), where
-                    else:
-                        assert a == b, where
+                _assert_same(got, want, f"{population_name}, {scenario_name}, run {run}, {want.policy}")
 
 
 @pytest.mark.parametrize("shape", [(6, 1), (6, 7), (6, 10_001), (3, 5)])
@@ -110,3 +118,28 @@ def test_a_sum_said_to_be_exact_is_the_same_in_every_order() -> None:
             assert float(order.sum(dtype=np.float64)) == exact
         checked += 1
     assert checked > 100
+
+
+@pytest.mark.parametrize("population_name", list(_populations()))
+def test_replications_run_side_by_side_give_each_replications_own_numbers(population_name: str) -> None:
+    population = _populations()[population_name]()
+    for scenario_name, scenario in _scenarios(population_name).items():
+        for policy in POLICIES:
+            runs = [0, 1, 2]
+            together = run_batch(population, scenario, policy=policy, seed=7, runs=runs, days=scenario.days)
+            for run, got in zip(runs, together, strict=True):
+                (want,) = reference.run_replication(population, scenario, policies=(policy,), seed=7, run=run,
+                                                    days=scenario.days)
+                _assert_same(got, want, f"{population_name}, {scenario_name}, run {run}, {policy}, side by side")
+
+
+def test_replications_side_by_side_with_every_policy_are_run_replications() -> None:
+    population = _populations()["synthetic"]()
+    scenario = _scenarios("synthetic")["mixed"]
+    together = run_replications(population, scenario, policies=POLICIES, seed=3, runs=[4, 5, 6],
+                                days=scenario.days)
+    for run, per_policy in zip([4, 5, 6], together, strict=True):
+        alone = run_replication(population, scenario, policies=POLICIES, seed=3, run=run, days=scenario.days)
+        for got, want in zip(per_policy, alone, strict=True):
+            assert got.policy == want.policy
+            _assert_same(got, want, f"run {run}, {want.policy}")

@@ -25,7 +25,6 @@ from civicgrid.engine._simulation_model import (
     KIND_INTERVAL,
     KIND_TIER,
     KINDS,
-    SERVICES,
     SIM_FUNCTIONS,
     Population,
 )
@@ -35,7 +34,7 @@ from civicgrid.engine._simulation_setup import (  # noqa: F401 (_day_flags: benc
     _day_flags,
     _Setup,
 )
-from civicgrid.engine._simulation_stats import DailyNeed, row_runs
+from civicgrid.engine._simulation_stats import DailyNeed, count_by_area, row_runs
 from civicgrid.engine.allocation import _steps
 
 FloatArray = npt.NDArray[np.float64]
@@ -242,7 +241,17 @@ GROUPS: tuple[str, ...] = ("all", "vulnerable", "other", "tier0", "tier1", "tier
 
 
 def run_policy(setup: _Setup, policy: str) -> RunOutput:
-    """Simulate ``setup.days`` days under ``policy``; the draws all come from ``setup``.
+    """Simulate ``setup.days`` days under ``policy``; the draws all come from ``setup``
+    (see :func:`run_copies`)."""
+    (output,) = run_copies(setup, policy)
+    return output
+
+
+def run_copies(setup: _Setup, policy: str) -> list[RunOutput]:
+    """Simulate ``setup.days`` days under ``policy``; the draws all come from ``setup``: one
+    output per copy of the population it holds (one for a replication's :class:`_Setup`; one per
+    replication for :class:`~civicgrid.engine._simulation_batch.BatchSetup`, whose copies never
+    share an area, a point or a figure, so each gets the numbers it would get alone).
 
     At ten thousand households the arithmetic of a day is small and numpy's calls and passes
     over the households are most of the time, so the loop makes as few as give the same
@@ -255,32 +264,37 @@ def run_policy(setup: _Setup, policy: str) -> RunOutput:
     :class:`~civicgrid.engine._simulation_stats.DailyNeed`'s. ``tests/engine/test_simulation_loop.py``
     checks every output, to the bit, against the loop this one replaced.
     """
-    pop, days = setup.population, setup.days
+    pop, days, copies = setup.population, setup.days, setup.copies
     n, n_areas, n_kinds = pop.n, len(pop.areas), len(KINDS)
     fixed = setup.fixed
+    one = n // copies  # households in a copy
     pending = np.zeros((n_kinds, n), dtype=np.int16)
     since = np.full((n_kinds, n), -1, dtype=np.int16)
     pending_flat, since_flat = pending.reshape(-1), since.reshape(-1)  # views
     weight, area, vulnerable = fixed.weight, fixed.area, pop.vulnerable
     can_fetch = pop.can_fetch
-    stock = np.zeros(n_areas * len(GOODS))  # [point]: area * goods + good
-    served = np.zeros(days, dtype=np.int32)
-    coverage_series = np.zeros((days, len(SIM_FUNCTIONS)), dtype=np.float32)
+    stock = np.zeros(n_areas * len(GOODS))  # [point]: good * areas + area
+    served = np.zeros((days, copies), dtype=np.int32)
+    copy_starts = np.arange(copies) * one
+    coverage_series = np.zeros((days, copies, len(SIM_FUNCTIONS)), dtype=np.float32)
     goods_floor_food = pop.size.astype(np.float64)  # one day of food per person (Sphere minimum)
-    goods_rows, service_rows = slice(GOODS[0], GOODS[-1] + 1), slice(SERVICES[0], SERVICES[-1] + 1)
+    goods_rows = slice(GOODS[0], GOODS[-1] + 1)
     need = DailyNeed(days=days, area=area, n_areas=n_areas, vulnerable_idx=fixed.vulnerable_idx,
                      size=pop.size, inv_units=fixed.inv_units, weight_rank=fixed.weight_rank32,
                      tier_rows=[row_runs(np.flatnonzero(t == KIND_TIER)) for t in (0, 1, 2)],
-                     n_groups=len(GROUPS), needing=fixed.has,
-                     intervals=[int(i) for i in KIND_INTERVAL])
-    # needs met: [day met, day arisen * kind * vulnerable]
+                     n_groups=len(GROUPS), needing=setup.one_fixed.has,
+                     intervals=[int(i) for i in KIND_INTERVAL], copies=copies)
+    # needs met: [day met, copy * day arisen * kind * vulnerable]
     cells = n_kinds * 2
-    met_table = np.zeros((days, days * cells), dtype=np.int64)
-    kind_vulnerable, point_flat = fixed.kind_vulnerable, fixed.point
+    met_table = np.zeros((days, copies * days * cells), dtype=np.int64)
+    kind_vulnerable, point_flat, point_bounds = setup.met_slots, fixed.point, fixed.point_bounds
     due_parts = setup.due_parts
     intervals = [int(i) for i in KIND_INTERVAL]
     wanting = np.empty((n_kinds, n), dtype=bool)  # rewritten every day
+    wanting_flat = wanting.reshape(-1)  # a view
+    service_pos, service_hh = fixed.service_pos, fixed.service_hh
     no_one = np.zeros(n, dtype=bool)
+    asked = np.empty(n_areas, dtype=np.int32)  # askers per area, rewritten every day
 
     for day in range(days):
         # needs fall due, every kind at once (a kind's due households are distinct)
@@ -301,7 +315,10 @@ def run_policy(setup: _Setup, policy: str) -> RunOutput:
             wanting &= plan.kind_covered
         reachable = plan.reachable
         any_goods = wanting[goods_rows].any(axis=0)
-        any_service = wanting[service_rows].any(axis=0)
+        # the services wanted, from the few positions where a household needs one
+        service_wanted = wanting_flat.take(service_pos)
+        any_service = np.zeros(n, dtype=bool)
+        any_service[service_hh[service_wanted]] = True
         if plan.self_fetch:
             fetch = any_goods & can_fetch
             if reachable is not None:
@@ -314,62 +331,104 @@ def run_policy(setup: _Setup, policy: str) -> RunOutput:
         if reachable is not None:
             asks &= reachable
         if plan.report_rate < 1.0:
-            seen = np.random.default_rng(setup.phone_seeds[day]).random(n, dtype=np.float32)
+            seen = setup.phone_draw(day)
             asks &= seen < plan.report_rate
 
-        who = np.flatnonzero(asks)
-        if who.size:
-            pool = area.take(who)
-            asked = np.bincount(pool, minlength=n_areas)
+        count_by_area(asks, need.area_runs, area, out=asked)
+        anyone_asks = bool(asked.any())
+        if anyone_asks:
             if (asked <= plan.visits).all():
                 # every area has a visit for each of its askers: every policy visits them all
                 visited = asks
             else:
-                visited = _visit(policy, asks, who, pool, asked, wanting, since, weight, plan,
+                who = np.flatnonzero(asks)
+                visited = _visit(policy, asks, who, area.take(who), asked, wanting, since, weight, plan,
                                  seed=int(setup.lottery_seeds[day]) if policy == "lottery" else 0)
             reached = fetch | visited
         else:
             visited, reached = no_one, fetch
 
-        # requests of each good in household order, good after good
-        flat = np.flatnonzero(wanting[goods_rows] & reached)  # 1-D: faster than 2-D
+        # requests of each good in household order, good after good (everyone wanting goods is
+        # reached when no area is short of visits, none is cut off and phones work)
+        if visited is asks and reachable is None and plan.report_rate >= 1.0:
+            flat = np.flatnonzero(wanting[goods_rows])
+        else:
+            flat = np.flatnonzero(wanting[goods_rows] & reached)  # 1-D: faster than 2-D
         if GOODS[0]:
             flat += GOODS[0] * n
         met = flat
         if flat.size:
             held = pending_flat[flat]
-            point = point_flat[flat - GOODS[0] * n] if GOODS[0] else point_flat[flat]
-            demand = np.bincount(point, weights=held, minlength=stock.size).astype(np.float64, copy=False)
+            if point_bounds is not None:
+                # households sorted by area: the requests are point by point, so each point's
+                # demand is a difference of one running total
+                runs = np.searchsorted(flat, point_bounds)
+                total = np.empty(flat.size + 1, dtype=np.int64)
+                total[0] = 0
+                np.cumsum(held, out=total[1:])
+                demand = np.diff(total.take(runs)).astype(np.float64)
+                point = None
+            else:
+                runs = None
+                point = point_flat[flat - GOODS[0] * n] if GOODS[0] else point_flat[flat]
+                demand = np.bincount(point, weights=held, minlength=stock.size).astype(np.float64, copy=False)
             if (demand <= stock).all():
                 # every point has enough for all its requests: every policy gives them all
                 stock -= demand
                 pending_flat[flat] = 0
             else:
                 if policy == "fcfs":
-                    left = _fcfs_left(flat, point, held, demand, stock, since_flat)
+                    left = _fcfs_left(flat, point, held, demand, stock, since_flat, runs=runs)
                     # a point short of stock hands out all of it, the others what was asked
                     stock -= np.minimum(demand, stock)
                 else:
+                    if point is None:
+                        point = point_flat[flat - GOODS[0] * n] if GOODS[0] else point_flat[flat]
                     alloc = _goods(policy, flat, point, held, stock, since_flat, weight, goods_floor_food,
                                    n=n, seed=int(setup.lottery_seeds[day]) + 1 if policy == "lottery" else 0)
                     stock -= np.bincount(point, weights=alloc, minlength=stock.size)
                     left = held - alloc.astype(np.int16)
                 pending_flat[flat] = left
                 met = flat[left == 0]
-        if who.size:
-            helped = np.flatnonzero(wanting[service_rows] & visited)
-            helped += SERVICES[0] * n
+        if anyone_asks:
+            helped = service_pos[service_wanted & visited.take(service_hh)]
             pending_flat[helped] = 0
             met = np.concatenate([met, helped])
         if met.size:
             # by the day the need arose, its kind and the household's group
-            slot = since_flat[met] * cells + kind_vulnerable[met]
-            met_table[day] = np.bincount(slot, minlength=days * cells)
+            slot = since_flat.take(met) * cells + kind_vulnerable.take(met)
+            met_table[day] = np.bincount(slot, minlength=copies * days * cells)
             since_flat[met] = -1
 
-        served[day] = int(np.count_nonzero(reached))
+        if copies == 1:
+            served[day] = int(np.count_nonzero(reached))
+        else:
+            served[day] = np.add.reduceat(reached, copy_starts, dtype=np.int32)
         need.record(pending)
 
+    n_areas_one = n_areas // copies
+    outputs = []
+    for c in range(copies):
+        households = slice(c * one, (c + 1) * one)
+        outputs.append(_run_output(
+            policy, met_table[:, c * days * cells:(c + 1) * days * cells], since[:, households],
+            vulnerable[households], days,
+            unmet=need.unmet[:, c], served=served[:, c],
+            unmet_by_area=need.unmet_by_area[:, c * n_areas_one:(c + 1) * n_areas_one],
+            coverage=coverage_series[:, c], shortfall=need.shortfall[:, c],
+            shortfall_days=need.shortfall_days[households], gini=need.gini[:, c],
+            concentration=need.concentration[:, c],
+        ))
+    return outputs
+
+
+def _run_output(
+    policy: str, met_table: npt.NDArray[np.int64], since: npt.NDArray[np.int16], vulnerable: BoolArray,
+    days: int, **series: npt.NDArray[np.generic],
+) -> RunOutput:
+    """One copy's output: its needs met (``met_table``: [day met, day arisen * kind *
+    vulnerable]) and still open (``since``), reduced, and its day series (``series``)."""
+    n_kinds = len(KINDS)
     # needs met, by the day they arose: [day met, day arisen, kind, vulnerable]
     table = met_table.reshape(days, days, n_kinds, 2)
     waited_days = np.arange(days)[:, None] - np.arange(days)[None, :]  # [day met, day arisen]
@@ -380,44 +439,37 @@ def run_policy(setup: _Setup, policy: str) -> RunOutput:
         np.float64
     )
     tier_rows = [np.flatnonzero(t == KIND_TIER) for t in (0, 1, 2)]
-    unresolved = np.zeros((n_kinds, 2))
-    waited_open = np.zeros((days, 3, 2))
+    # the needs still open, all kinds at once (whole numbers: any order of addition is exact)
+    n = since.shape[1]
+    open_ = np.flatnonzero(since >= 0)
+    kind = open_ // n
+    started = since.reshape(-1).take(open_).astype(np.int64)
+    group = vulnerable.take(open_ - kind * n).astype(np.int64)
+    unresolved = np.bincount(kind * 2 + group, minlength=n_kinds * 2).reshape(n_kinds, 2).astype(np.float64)
+    slot = (KIND_TIER.take(kind) * days + started) * 2 + group  # [tier, day arisen, vulnerable]
+    open_days = np.bincount(slot, weights=days - started, minlength=3 * days * 2).astype(np.float64, copy=False)
+    waited_open = np.ascontiguousarray(open_days.reshape(3, days, 2).transpose(1, 0, 2))
     # every need that arose was met on some day or is still open: counting both by the day it
     # arose counts the needs that arose
-    arisen = np.zeros((days, 3, 2))
-    for k in range(n_kinds):
-        still = since[k] >= 0
-        unresolved[k, 1] = np.count_nonzero(still & vulnerable)
-        unresolved[k, 0] = np.count_nonzero(still & ~vulnerable)
-        open_ = np.flatnonzero(still)
-        started = since[k, open_].astype(np.int64)
-        slot = started * 2 + vulnerable[open_]
-        waited_open[:, KIND_TIER[k], :] += np.bincount(slot, weights=days - started, minlength=days * 2).reshape(
-            days, 2
-        )
-        arisen[:, KIND_TIER[k], :] += met_by_start[:, k, :] + np.bincount(slot, minlength=days * 2).reshape(days, 2)
+    arisen = np.bincount(slot, minlength=3 * days * 2).reshape(3, days, 2).transpose(1, 0, 2).astype(np.float64)
+    for t, rows in enumerate(tier_rows):
+        arisen[:, t, :] += met_by_start[:, rows, :].sum(axis=1)
+    day_series = {name: np.ascontiguousarray(values) for name, values in series.items()}
     return RunOutput(
         policy=policy,
-        unmet=need.unmet,
-        served=served,
-        unmet_by_area=need.unmet_by_area,
-        coverage=coverage_series,
         wait_sum=waited_by_kind.sum(axis=0),
         wait_count=met_by_kind.sum(axis=0),
         unresolved=unresolved,
-        shortfall=need.shortfall,
-        shortfall_days=need.shortfall_days,
         arisen=arisen,
         waited=np.stack([waited_by_kind[:, rows].sum(axis=1) for rows in tier_rows], axis=1),
         within=np.stack([within_by_kind[:, rows].sum(axis=1) for rows in tier_rows], axis=1),
         waited_open=waited_open,
-        gini=need.gini,
-        concentration=need.concentration,
+        **day_series,  # type: ignore[arg-type]
     )
 
 
 def _visit(
-    policy: str, asks: BoolArray, who: IntArray, pool: IntArray, asked: IntArray,
+    policy: str, asks: BoolArray, who: IntArray, pool: IntArray, asked: npt.NDArray[np.integer],
     wanting: BoolArray, since: npt.NDArray[np.int16], weight: FloatArray, plan: DayPlan, *,
     seed: int,
 ) -> BoolArray:
@@ -475,8 +527,8 @@ def _visit(
 
 
 def _fcfs_left(
-    flat: IntArray, point: npt.NDArray[np.integer], held: npt.NDArray[np.int16], demand: FloatArray,
-    stock: FloatArray, since_flat: npt.NDArray[np.int16],
+    flat: IntArray, point: npt.NDArray[np.integer] | None, held: npt.NDArray[np.int16], demand: FloatArray,
+    stock: FloatArray, since_flat: npt.NDArray[np.int16], *, runs: IntArray | None = None,
 ) -> npt.NDArray[np.int16]:
     """What ``fcfs`` leaves open of the requests ``flat`` (at ``point``, for ``held`` units) given
     ``stock`` (``demand``: the units asked at each point): ``held`` less the whole units
@@ -485,25 +537,51 @@ def _fcfs_left(
     A point with enough gives every request what it asks. The others serve their requests by
     the day the need arose, then request order; a request gets what is left after those before
     it in its point, up to what it asks. The amounts are whole numbers, counted as integers.
+    ``runs`` (instead of ``point``): when the requests come point by point, where each point's
+    start, and where the last ends.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> since = np.array([2, 0, 1, 1], dtype=np.int16)
+    >>> held = np.array([3, 2, 4, 1], dtype=np.int16)
+    >>> demand, stock = np.array([9., 1.]), np.array([5., 1.])
+    >>> _fcfs_left(np.arange(4), np.array([0, 0, 0, 1]), held, demand, stock, since).tolist()
+    [3, 0, 1, 0]
+    >>> _fcfs_left(np.arange(4), None, held, demand, stock, since, runs=np.array([0, 3, 4])).tolist()
+    [3, 0, 1, 0]
     """
     short = demand > stock
     left = np.zeros_like(held)
-    in_short = np.flatnonzero(short.take(point))
+    p: npt.NDArray[np.integer]
+    if runs is not None:
+        counts = np.diff(runs)
+        in_short = np.flatnonzero(np.repeat(short, counts))
+        # the points in order: after the sort below, still in order
+        p = np.repeat(np.flatnonzero(short), counts[short])
+    else:
+        assert point is not None
+        in_short = np.flatnonzero(short.take(point))
+        p = point.take(in_short)
     if in_short.size == 0:
         return left
-    p = point.take(in_short)
     time = since_flat.take(flat.take(in_short))
     span = int(time.max()) + 1
-    key = p.astype(np.int64) * span + time
     # a stable sort keeps the request order within equal keys; on 16-bit keys it is a radix sort
-    order = np.argsort(key.astype(np.int16) if stock.size * span <= 2**15 else key, kind="stable")
+    if stock.size * span <= 2**15:
+        key = p.astype(np.int16) * np.int16(span) + time
+    else:
+        key = p.astype(np.int64) * span + time
+    order = np.argsort(key, kind="stable")
     served_order = in_short.take(order)
+    if runs is None:
+        p = p.take(order)
     # what each point has for the requests from the short points served before it, in that order
     asked = np.where(short, demand, 0.0).astype(np.int64)
     room = stock.astype(np.int64) + (np.cumsum(asked) - asked)
-    wanted = held.take(served_order).astype(np.int64)
-    before = np.cumsum(wanted) - wanted
-    got = np.minimum(np.maximum(room.take(p.take(order)) - before, 0), wanted)
+    wanted = held.take(served_order)
+    before = np.cumsum(wanted, dtype=np.int64) - wanted
+    got = np.minimum(np.maximum(room.take(p) - before, 0), wanted)
     left[served_order] = wanted - got
     return left
 

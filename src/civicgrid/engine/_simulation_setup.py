@@ -23,6 +23,7 @@ from civicgrid.engine._simulation_model import (
     KIND_FUNCTION,
     KIND_INTERVAL,
     KINDS,
+    SERVICES,
     SIM_FUNCTIONS,
     VISITS_PER_VOLUNTEER_PER_DAY,
     Population,
@@ -71,7 +72,7 @@ class DayPlan:
     # every household that needs a kind has a provider of it (then an open need is a wanted one)
     all_covered: bool
     coverage: FloatArray  # [function] share of the households needing it that are covered
-    arrivals: FloatArray | None  # [area * good] whole units arriving at the points (None: none)
+    arrivals: FloatArray | None  # [good * areas + area] whole units arriving at the points (None: none)
 
 
 @dataclass(frozen=True)
@@ -88,8 +89,15 @@ class _Fixed:
     vulnerable_idx: IntArray
     # per position in ``pending.ravel()`` (kind k, household i): k * 2 + vulnerable[i]
     kind_vulnerable: npt.NDArray[np.int8]
-    # per position of a good's row: the household's distribution point (area * goods + good)
+    # per position of a good's row: the household's distribution point (good * areas + area)
     point: npt.NDArray[np.integer]
+    # households sorted by area: where each point's requests start among positions of the goods'
+    # rows (a good's row, then the areas in order), and where the last ends; else None
+    point_bounds: IntArray | None
+    # the positions in ``pending.ravel()`` of the services households need (few households need
+    # one), in order, and their households
+    service_pos: IntArray
+    service_hh: IntArray
     n_needing: npt.NDArray[np.int64]  # [function] households needing it (at least 1)
     # per kind: the households needing it and their units
     has: list[tuple[npt.NDArray[np.int32], npt.NDArray[np.int16]]]
@@ -122,15 +130,29 @@ def _fixed(pop: Population) -> _Fixed:
                 np.arange(n_kinds, dtype=np.int8)[:, None] * 2 + pop.vulnerable.astype(np.int8)
             ).reshape(-1),
             # small types: these arrays span every household and kind (a million households: tens of MB)
-            point=(area * len(GOODS) + np.arange(len(GOODS))[:, None]).reshape(-1).astype(
+            point=(np.arange(len(GOODS))[:, None] * len(pop.areas) + area).reshape(-1).astype(
                 np.int16 if len(pop.areas) * len(GOODS) <= 2**15 else np.int32
             ),
+            point_bounds=_point_bounds(area, len(pop.areas), pop.n),
+            service_pos=(service_pos := np.flatnonzero(pop.units[SERVICES[0]:SERVICES[-1] + 1].reshape(-1) > 0)
+                         + SERVICES[0] * pop.n),
+            service_hh=service_pos % pop.n,
             n_needing=np.maximum(needs_function.sum(axis=1), 1),
             has=[(has := np.flatnonzero(pop.units[k] > 0).astype(np.int32), pop.units[k, has])
                  for k in range(n_kinds)],
         )
         _FIXED[pop] = found
     return found
+
+
+def _point_bounds(area: IntArray, n_areas: int, n: int) -> IntArray | None:
+    """Where each distribution point's households start in ``pending.ravel()``'s rows of goods,
+    point after point (goods in order, then areas), when households are sorted by area."""
+    if not bool((np.diff(area) >= 0).all()):
+        return None
+    starts = np.searchsorted(area, np.arange(n_areas))
+    rows = np.asarray(GOODS, dtype=np.int64)[:, None] * n
+    return np.append((rows + starts).reshape(-1), GOODS[-1] * n + n)
 
 
 # covered, kind_covered, all_covered, coverage [function], expected need per day [area, good],
@@ -238,6 +260,8 @@ def _phases(rng: np.random.Generator, shape: tuple[int, int]) -> npt.NDArray[np.
 class _Setup:
     """What a replication draws once and every policy shares (common random numbers)."""
 
+    copies = 1  # copies of the population the day loop runs at once (see _simulation_batch)
+
     def __init__(self, population: Population, scenario: Scenario, *, seed: int, run: int, days: int):
         self.population = population
         self.scenario = scenario
@@ -275,6 +299,21 @@ class _Setup:
         self._by_key: dict[tuple[tuple[str, ...], float], _Providers] = {}
         self._reachable: dict[tuple[tuple[bool, ...], tuple[float, ...]], BoolArray | None] = {}
         self.weight_rank = self.fixed.weight_rank
+
+    @property
+    def one_fixed(self) -> _Fixed:
+        """:func:`_fixed` of one copy of the population."""
+        return self.fixed
+
+    @property
+    def met_slots(self) -> npt.NDArray[np.integer]:
+        """Per position in ``pending.ravel()``: where a need met there is counted in the day's
+        row of needs met, after the day it arose (kind * 2 + vulnerable)."""
+        return self.fixed.kind_vulnerable
+
+    def phone_draw(self, day: int) -> npt.NDArray[np.float32]:
+        """A draw per household: when phones are down, who can call on day ``day``."""
+        return np.random.default_rng(self.phone_seeds[day]).random(self.population.n, dtype=np.float32)
 
     def stream(self, name: str) -> np.random.Generator:
         """The replication's generator ``name`` (one of :data:`STREAMS`), made when first asked
@@ -323,7 +362,7 @@ class _Setup:
                             self_fetch=events.self_fetch, report_rate=events.report_rate,
                             reachable=self._reachable[cut_key], visits=visits,
                             kind_covered=kind_covered, all_covered=all_covered, coverage=coverage,
-                            arrivals=None if arrivals is None else arrivals.reshape(-1))
+                            arrivals=None if arrivals is None else arrivals.T.reshape(-1))
             self._plans[day] = found
         return found
 

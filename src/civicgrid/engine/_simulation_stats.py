@@ -6,6 +6,8 @@ plain formulas: the same sums over the same values in the same order (numpy's pa
 depends on the order and grouping of the values it adds, so a sum over households is always
 taken over the same contiguous array: the day's amounts, or those of the vulnerable households
 gathered in household order). Counts are integers, so any way of counting gives the same.
+Copies of a population run side by side (``_simulation_batch``) get each copy's figures from its
+own rows: a sum along the last axis of a C-ordered array sums each row as a 1-D array is summed.
 """
 
 from __future__ import annotations
@@ -42,8 +44,14 @@ class DailyNeed:
         n_groups: int,
         needing: Sequence[tuple[npt.NDArray[np.int32], npt.NDArray[np.int16]]],
         intervals: list[int],
+        copies: int = 1,
     ) -> None:
         n_kinds, n = inv_units.shape
+        # ``copies`` copies of a population of ``one`` households, one after the other (the
+        # arrays given are the copies'; ``needing``, ``weight_rank``: one copy's): each copy's
+        # figures are those it would have alone
+        self.copies, self.one = copies, n // copies
+        self.copy_starts = np.arange(copies) * self.one
         # a kind few households need is summed over those households only, when that gives the
         # same sum: when the sum is exact whatever the order (:func:`exact_in_any_order`)
         max_units = [int(units.max()) if units.size else 1 for _, units in needing]
@@ -55,70 +63,155 @@ class DailyNeed:
         ]
         few = {k for k, _ in self.few}
         self.many = [k for k in range(n_kinds) if k not in few]
+        # at ten thousand households a numpy call costs about as much as its work, so the day's
+        # figures take as few calls as give the same numbers: the sums of the kinds few need are
+        # one gather and one ``reduceat`` (over the kinds some household needs: ``reduceat``
+        # reads a value for each start)
+        self.few_kinds = [k for k, needing_k in self.few if needing_k.size]
+        self.few_positions = np.concatenate(
+            [k * n + c * self.one + needing[k][0].astype(np.int64)
+             for c in range(copies) for k in self.few_kinds] or [np.zeros(0, np.int64)]
+        )
+        sizes = [needing[k][0].size for _ in range(copies) for k in self.few_kinds]
+        self.few_starts = np.cumsum([0] + sizes[:-1])
+        # households counted each day: short, short and vulnerable, with an open need of each tier
+        self.counted = np.empty((2 + len(tier_rows), n), dtype=bool)
         self.area, self.n_areas, self.vulnerable_idx, self.size = area, n_areas, vulnerable_idx, size
         self.inv_units, self.weight_rank, self.tier_rows = inv_units, weight_rank, tier_rows
         # households sorted by area (as synthetic and most registry populations are): counts per
-        # area are differences of one running count
-        self.area_ends = (
-            np.searchsorted(area, np.arange(1, n_areas + 1)) if bool((np.diff(area) >= 0).all()) else None
-        )
+        # area are sums over runs of households (one ``reduceat``, over the areas with households)
+        self.area_runs = area_runs(area, n_areas)
+        self.vulnerable = np.zeros(n, dtype=bool)
+        self.vulnerable[vulnerable_idx] = True
+        # the ranks of the sorted amounts (see _gini), made once
+        self.ranks = np.arange(1, self.one + 1, dtype=np.float64)
         self.day = 0
-        self.unmet = np.zeros((days, n_groups), dtype=np.int32)
-        self.shortfall = np.zeros((days, n_groups))
+        self.unmet = np.zeros((days, copies, n_groups), dtype=np.int32)
+        self.shortfall = np.zeros((days, copies, n_groups))
         self.unmet_by_area = np.zeros((days, n_areas), dtype=np.int32)
         self.shortfall_days = np.zeros(n, dtype=np.float32)
-        self.gini = np.full(days, np.nan)
-        self.concentration = np.full(days, np.nan)
+        self.gini = np.full((days, copies), np.nan)
+        self.concentration = np.full((days, copies), np.nan)
         # rewritten every day
         self.outstanding = np.empty((n_kinds, n), dtype=np.float32)
         self.depth = np.empty(n, dtype=np.float32)
         self.open = np.empty((n_kinds, n), dtype=bool)
-        self.short = np.empty(n, dtype=bool)
         self.flags = np.empty(n, dtype=bool)
 
     def record(self, pending: npt.NDArray[np.int16]) -> None:
         """The figures of the next day, from its open needs ([kind, household] units) at its end."""
         day = self.day
-        outstanding, depth, open_, short, flags = self.outstanding, self.depth, self.open, self.short, self.flags
+        outstanding, depth, open_, flags = self.outstanding, self.depth, self.open, self.flags
         # unmet need: outstanding need events (a missed food delivery is 1, half of it 0.5)
         np.multiply(pending, self.inv_units, out=outstanding)
         outstanding.sum(axis=0, out=depth)
         self.shortfall_days += depth
         np.greater(pending, 0, out=open_)
+        counted = self.counted
         # short of the survival minimum: less than a day's food, or any other need open
-        np.greater_equal(pending[0], self.size, out=short)
+        short = np.greater_equal(pending[0], self.size, out=counted[0])
         short |= np.logical_or.reduce(open_[1:], axis=0, out=flags)
-        n_short = int(np.count_nonzero(short))
-        n_short_v = int(np.count_nonzero(short.take(self.vulnerable_idx)))
-        row = self.unmet[day]
-        row[0], row[1], row[2] = n_short, n_short_v, n_short - n_short_v
+        np.logical_and(short, self.vulnerable, out=counted[1])
+        tiers = []  # households with an open need of each tier (a tier of one kind: its row)
         for t, runs in enumerate(self.tier_rows):
+            if len(runs) == 1 and runs[0].stop - runs[0].start == 1:
+                tiers.append(open_[runs[0].start])
+                continue
+            tier = counted[2 + t]
             if runs:
-                np.logical_or.reduce(open_[runs[0]], axis=0, out=flags)
+                np.logical_or.reduce(open_[runs[0]], axis=0, out=tier)
                 for rows in runs[1:]:
-                    flags |= np.logical_or.reduce(open_[rows], axis=0)
-                row[3 + t] = np.count_nonzero(flags)
-        if self.area_ends is not None:
-            running = np.cumsum(short, dtype=np.int64)[self.area_ends - 1] if short.size else np.zeros(0)
-            self.unmet_by_area[day] = np.diff(running, prepend=0)
+                    tier |= np.logical_or.reduce(open_[rows], axis=0, out=flags)
+            else:
+                tier[...] = False
+            tiers.append(tier)
+        counting = [counted[0], counted[1], *tiers]
+        count_by_area(short, self.area_runs, self.area, out=self.unmet_by_area[day])
+        if self.copies == 1:
+            # one row at a time: ``count_nonzero`` along an axis converts and sums, a row is counted
+            counts = [[np.count_nonzero(row) for row in counting]]
+            d_all = [float(depth.sum())]
+            d_v = [float(depth.take(self.vulnerable_idx).sum())]
         else:
-            self.unmet_by_area[day] = np.bincount(self.area[short], minlength=self.n_areas)
-        d_all = float(depth.sum())
-        d_v = float(depth.take(self.vulnerable_idx).sum())
-        if self.few:
-            per_kind = [0.0] * len(outstanding)
-            for k in self.many:
-                per_kind[k] = float(outstanding[k].sum(dtype=np.float64))
-            for k, needing in self.few:
-                per_kind[k] = float(outstanding[k].take(needing).sum(dtype=np.float64))
-        else:
-            per_kind = outstanding.sum(axis=1, dtype=np.float64).tolist()
-        self.shortfall[day] = (d_all, d_v, d_all - d_v, *(_fold(per_kind, runs) for runs in self.tier_rows))
-        if d_all > 0:
-            self.gini[day] = _gini(depth)
-            # in float32, as the day's amounts are (a float32 by float64 product would skip BLAS)
-            self.concentration[day] = 2.0 * float(depth @ self.weight_rank) / d_all
+            # each copy's sums as its own array would give them (a reduction along the last axis
+            # of a C-ordered array sums each row as it sums a 1-D array)
+            counts = [[np.count_nonzero(row[c * self.one:(c + 1) * self.one]) for row in counting]
+                      for c in range(self.copies)]
+            d_all = depth.reshape(self.copies, self.one).sum(axis=1).tolist()
+            d_v = depth.take(self.vulnerable_idx).reshape(self.copies, -1).sum(axis=1).tolist()
+        kinds = np.zeros((self.copies, len(outstanding)))  # [copy, kind] outstanding need events
+        for k in self.many:
+            if self.copies == 1:
+                kinds[0, k] = outstanding[k].sum(dtype=np.float64)
+            else:
+                kinds[:, k] = outstanding[k].reshape(self.copies, self.one).sum(axis=1, dtype=np.float64)
+        if self.few_kinds:
+            # exact sums (see above), so the order of the additions is immaterial
+            kinds[:, self.few_kinds] = np.add.reduceat(
+                outstanding.reshape(-1).take(self.few_positions), self.few_starts, dtype=np.float64
+            ).reshape(self.copies, -1)
+        per_kind = kinds.tolist()
+        for c in range(self.copies):
+            n_short, n_short_v, *n_tier = counts[c]
+            self.unmet[day, c] = (n_short, n_short_v, n_short - n_short_v, *n_tier)
+            self.shortfall[day, c] = (d_all[c], d_v[c], d_all[c] - d_v[c],
+                                      *(_fold(per_kind[c], runs) for runs in self.tier_rows))
+            if d_all[c] > 0:
+                amounts = depth[c * self.one:(c + 1) * self.one]
+                self.gini[day, c] = _gini(amounts, self.ranks)
+                # in float32, as the day's amounts are (a float32 by float64 product would skip BLAS)
+                self.concentration[day, c] = 2.0 * float(amounts @ self.weight_rank) / d_all[c]
         self.day += 1
+
+
+def area_runs(area: IntArray, n_areas: int) -> tuple[IntArray, IntArray | None] | None:
+    """Where each area's households start, when households are sorted by area (else None), and
+    which areas have households (None: every one), for counts per area by ``np.add.reduceat``
+    (which reads a run for each start, so only areas with households are given one).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> area_runs(np.array([0, 0, 2]), 3)
+    (array([0, 2]), array([0, 2]))
+    >>> area_runs(np.array([1, 0]), 2) is None
+    True
+    """
+    if area.size == 0 or not bool((np.diff(area) >= 0).all()):
+        return None
+    starts = np.searchsorted(area, np.arange(n_areas))
+    ends = np.searchsorted(area, np.arange(n_areas), side="right")
+    with_households = np.flatnonzero(ends > starts)
+    if with_households.size == n_areas:
+        return starts, None
+    return starts[with_households], with_households
+
+
+def count_by_area(
+    mask: npt.NDArray[np.bool_], runs: tuple[IntArray, IntArray | None] | None, area: IntArray, *,
+    out: npt.NDArray[np.int32],
+) -> npt.NDArray[np.int32]:
+    """The households of ``mask`` in each area, into ``out``: by :func:`area_runs`' ``runs`` when
+    households are sorted by area, else by counting their areas.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> area = np.array([0, 0, 2])
+    >>> mask = np.array([True, True, True])
+    >>> count_by_area(mask, area_runs(area, 3), area, out=np.zeros(3, np.int32)).tolist()
+    [2, 0, 1]
+    >>> count_by_area(mask, None, area, out=np.zeros(3, np.int32)).tolist()
+    [2, 0, 1]
+    """
+    if runs is None:
+        out[...] = np.bincount(area[mask], minlength=out.size)
+        return out
+    starts, with_households = runs
+    if with_households is None:
+        return np.add.reduceat(mask, starts, dtype=np.int32, out=out)
+    out[with_households] = np.add.reduceat(mask, starts, dtype=np.int32)
+    return out
 
 
 def exact_in_any_order(*, count: int, events: int, max_units: int) -> bool:
@@ -141,7 +234,7 @@ def exact_in_any_order(*, count: int, events: int, max_units: int) -> bool:
     return count * events * 1.001 < 2.0 ** (30 + e)
 
 
-def _gini(depth: npt.NDArray[np.floating]) -> float:
+def _gini(depth: npt.NDArray[np.floating], ranks: FloatArray | None = None) -> float:
     """:func:`civicgrid.engine.equity.gini` of the day's unmet need.
 
     The households without unmet need come first in the sorted order, so their ranks are known;
@@ -153,6 +246,8 @@ def _gini(depth: npt.NDArray[np.floating]) -> float:
     >>> import numpy as np
     >>> _gini(np.array([0., 0., 0., 4.])), _gini(np.array([1., 1.]))
     (0.75, 0.0)
+
+    ``ranks``: ``1, 2, ..., depth.size`` as floats (made once by the caller).
     """
     ordered = np.sort(depth)
     zeros = int(np.searchsorted(ordered, 0, side="right"))
@@ -161,7 +256,7 @@ def _gini(depth: npt.NDArray[np.floating]) -> float:
     if total == 0:
         return float("nan")
     n = depth.size
-    rank = np.arange(zeros + 1, n + 1, dtype=np.float64)
+    rank = np.arange(zeros + 1, n + 1, dtype=np.float64) if ranks is None else ranks[zeros:]
     return float((2.0 * (rank @ positive) - (n + 1) * total) / (n * total))
 
 

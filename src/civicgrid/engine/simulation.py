@@ -51,6 +51,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from civicgrid.engine._simulation_batch import batch_size, run_replications
 from civicgrid.engine._simulation_kernel import GROUPS, HELP_WITHIN_DAYS, RunOutput, run_replication
 from civicgrid.engine._simulation_model import (
     KIND_TIER,
@@ -351,7 +352,8 @@ def simulate(
     client : dask.distributed.Client, optional
         Run the replications as Dask tasks; results are identical to a serial run.
     progress : callable, optional
-        Called as ``progress(done, runs)`` after each replication.
+        Called as ``progress(done, runs)`` after each replication (serially: after each few, as
+        the replications of a small population run side by side, see ``_simulation_batch``).
 
     Returns
     -------
@@ -372,10 +374,13 @@ def simulate(
     kwargs: dict[str, Any] = {"policies": tuple(policies), "seed": int(seed), "days": n_days}
     outputs: list[list[RunOutput]] = []
     if client is None:
-        for r in range(runs):
-            outputs.append(run_replication(population, scenario, run=r, **kwargs))
+        # replications of a small population side by side, a few at a time (_simulation_batch)
+        size = batch_size(population)
+        for start in range(0, runs, size):
+            outputs += run_replications(population, scenario, runs=range(start, min(start + size, runs)),
+                                        **kwargs)
             if progress is not None:
-                progress(r + 1, runs)
+                progress(len(outputs), runs)
     else:
         from dask.distributed import as_completed
 
