@@ -13,6 +13,7 @@ import math
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from civicgrid.engine._simulation_batch import run_batch, run_replications
@@ -25,6 +26,7 @@ from civicgrid.engine.simulation import (
     load_scenario,
     population_from_governance,
     scenario_from_dict,
+    simulate,
     synthetic_population,
 )
 from tests.engine import simulation_reference as reference
@@ -143,3 +145,18 @@ def test_replications_side_by_side_with_every_policy_are_run_replications() -> N
         for got, want in zip(per_policy, alone, strict=True):
             assert got.policy == want.policy
             _assert_same(got, want, f"run {run}, {want.policy}")
+
+
+def test_a_serial_run_with_a_progress_bar_reports_often_and_gives_the_same_numbers() -> None:
+    # a small population runs 20 replications side by side when nobody watches; a progress bar must
+    # still move at least ten times (not jump from nothing to done), and the numbers must not change
+    population = _populations()["synthetic"]()
+    scenario = _scenarios("synthetic")["mixed"]
+    kwargs = {"policies": ("equity", "fcfs"), "runs": 20, "seed": 5, "days": 8}
+    seen: list[tuple[int, int]] = []
+    watched = simulate(population, scenario, progress=lambda done, total: seen.append((done, total)), **kwargs)
+    unwatched = simulate(population, scenario, **kwargs)
+    assert len(seen) >= 10
+    assert [d for d, _ in seen] == sorted({d for d, _ in seen}) and seen[-1] == (20, 20)
+    pd.testing.assert_frame_equal(watched.daily, unwatched.daily, check_exact=True)
+    pd.testing.assert_frame_equal(watched.runs, unwatched.runs, check_exact=True)

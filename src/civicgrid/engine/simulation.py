@@ -353,7 +353,8 @@ def simulate(
         Run the replications as Dask tasks; results are identical to a serial run.
     progress : callable, optional
         Called as ``progress(done, runs)`` after each replication (serially: after each few, as
-        the replications of a small population run side by side, see ``_simulation_batch``).
+        the replications of a small population run side by side, see ``_simulation_batch``; at
+        least ten times when there are ten or more replications).
 
     Returns
     -------
@@ -374,8 +375,11 @@ def simulate(
     kwargs: dict[str, Any] = {"policies": tuple(policies), "seed": int(seed), "days": n_days}
     outputs: list[list[RunOutput]] = []
     if client is None:
-        # replications of a small population side by side, a few at a time (_simulation_batch)
+        # replications of a small population side by side, a few at a time (_simulation_batch); a
+        # progress bar still moves at least ten times, so it never jumps from nothing to done
         size = batch_size(population)
+        if progress is not None:
+            size = min(size, max(1, runs // 10))
         for start in range(0, runs, size):
             outputs += run_replications(population, scenario, runs=range(start, min(start + size, runs)),
                                         **kwargs)
