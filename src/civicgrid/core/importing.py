@@ -183,13 +183,20 @@ class TableRows:
         self.table, self.header, self._open, self.encoding, self._budget = table, header, open_bytes, encoding, budget
 
     def __iter__(self) -> Iterator[dict[str, str]]:
-        budget, self._budget = self._budget, None  # type: ignore[assignment]
         header = self.header
+        for record in self.records():
+            yield dict(zip(header, record, strict=True))
+
+    def records(self) -> Iterator[list[str]]:
+        """The rows as lists of cells in the order of :attr:`header` (what iterating gives, without a dict per
+        row: a column-wise reader's input)."""
+        budget, self._budget = self._budget, None  # type: ignore[assignment]
+        width = len(self.header)
         records = _csv_records(self._open(), self.encoding, self.table, budget)
         next(records, None)  # the header, already read and checked
         try:
             for record in records:
-                yield dict(zip(header, record, strict=False))
+                yield record if len(record) == width else record[:width]  # _csv_records pads short ones
         except UnicodeDecodeError:
             raise _file_error(self.table, _("Cannot read the file's text encoding: save it as CSV UTF-8 (or GBK/"
                                             "GB18030, or Unicode text).")) from None
