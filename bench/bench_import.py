@@ -168,6 +168,32 @@ def platform_import(folder: Path) -> dict[str, Any]:
     return registry_import(user=None, scope=PLATFORM, tables=tables)
 
 
+def time_phases() -> None:
+    """Print each phase's wall and CPU time (this process's) as it ends (``--phases``)."""
+    import functools
+
+    from civicgrid.core import loadindexes
+    from civicgrid.registry import bulkimport
+
+    def timed(module: Any, name: str) -> None:
+        inner = getattr(module, name)
+
+        @functools.wraps(inner)
+        def phase(*args: Any, **kwargs: Any) -> Any:
+            start, cpu = time.perf_counter(), time.process_time()
+            try:
+                return inner(*args, **kwargs)
+            finally:
+                print(f"    {name}: {time.perf_counter() - start:.2f} s wall, {time.process_time() - cpu:.2f} s CPU "
+                      f"(Python, all threads)", flush=True)
+
+        setattr(module, name, phase)
+
+    for name in ("_households", "_residents", "_scores", "_write_households", "_write_others"):
+        timed(bulkimport, name)
+    timed(loadindexes, "_restore")
+
+
 def inner(args: argparse.Namespace) -> dict[str, Any]:
     import django
 
@@ -183,6 +209,8 @@ def inner(args: argparse.Namespace) -> dict[str, Any]:
     plain_cpu = _cpu() - cpu0 + _server_cpu() - server0
     print(f"  {connection.vendor}: plain load of {plain_rows:,} rows in {plain:.2f} s (CPU {plain_cpu:.1f} s, "
           f"client and server)", flush=True)
+    if args.phases:
+        time_phases()
     cpu0, server0, start = _cpu(), _server_cpu(), time.perf_counter()
     if args.profile:  # where the Python side's time goes (cProfile: the run itself is ~2x slower)
         import cProfile
@@ -221,6 +249,7 @@ def main() -> int:
     parser.add_argument("--src", help="run the import from this src folder (e.g. the code before a change)")
     parser.add_argument("--folder", help="use these CSV files instead of generating them")
     parser.add_argument("--profile", help="write the import's cProfile statistics to this file")
+    parser.add_argument("--phases", action="store_true", help="print each phase's wall and CPU time")
     parser.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.inner:
@@ -238,6 +267,8 @@ def main() -> int:
         child = [sys.executable, __file__, "--inner", "--folder", str(folder)]
         if args.profile:
             child += ["--profile", str(Path(args.profile).resolve())]
+        if args.phases:
+            child.append("--phases")
         failed = 0
         if not args.skip_postgres:
             failed |= subprocess.call([str(ROOT / "scripts" / "with-postgres.sh"), *child], env=env)

@@ -287,7 +287,7 @@ def _households(run: _Import, tables: Mapping[str, Iterable[dict[str, str]]], le
     seen: dict[str, int] = {}
     income: list[str] = []
     spool = tempfile.TemporaryFile()  # noqa: SIM115 - closed by _write_households
-    ids = IdBlock(Household)
+    ids = IdBlock(Household, exclusive=run.first_load)
     none: set[str] = set()  # codes already in the registry are looked up a chunk at a time
     inside: dict[str, bool] = {}  # building code -> inside the importer's area
 
@@ -314,7 +314,8 @@ def _households(run: _Import, tables: Mapping[str, Iterable[dict[str, str]]], le
                                             str(_("outside your area"))))
         codes = cols["code"]
         seen.update((c, first + i) for i, c in enumerate(codes) if clear[i])
-        for code in _existing(Household, codes):
+        # on a first load the table held nothing and households are written at the end: none is there yet
+        for code in _in_order(codes, set() if run.first_load else _existing(Household, codes)):
             check.fail(first + codes.index(code), "code", code, _("already in the registry"))
         if not run.writing:
             continue
@@ -329,6 +330,7 @@ def _households(run: _Import, tables: Mapping[str, Iterable[dict[str, str]]], le
                         [b.path for b in buildings], cols["address"], cols["housing_type"], statuses,
                         encrypt_many(phones), list(map(run.keyed, phones)), strict=True))
         pickle.dump(rows, spool, protocol=pickle.HIGHEST_PROTOCOL)
+    ids.close()
     run.household_codes = seen
     run.counts["households"] = len(seen)
     spool.seek(0)
@@ -338,6 +340,11 @@ def _households(run: _Import, tables: Mapping[str, Iterable[dict[str, str]]], le
 def _existing(model: type[Any], codes: Iterable[str | None]) -> set[str]:
     """Which of ``codes`` are already in ``model``'s table."""
     return present(model, "code", [c for c in codes if c])
+
+
+def _in_order(codes: list[Any], found: set[str]) -> list[str]:
+    """``found`` in the order of their first row in ``codes`` (the report's order, whatever the query's)."""
+    return sorted(found, key=codes.index)
 
 
 # --- residents -------------------------------------------------------------------------------------
@@ -351,7 +358,7 @@ def _residents(run: _Import, tables: Mapping[str, Iterable[dict[str, str]]]) -> 
     check = importer._Checker("residents", run.errors)  # noqa: SLF001
     seen: dict[str, int] = {}
     seen_ids: dict[str, int] = {}
-    ids = IdBlock(Resident)
+    ids = IdBlock(Resident, exclusive=run.first_load)
     run.ids["Resident"] = array("q")
     facts: list[np.ndarray] = []  # per chunk: household index, birth day, grade, the six flags
     none: set[str] = set()
@@ -384,10 +391,11 @@ def _residents(run: _Import, tables: Mapping[str, Iterable[dict[str, str]]]) -> 
                 flags[k][i] = row[f]
         seen.update((c, first + i) for i, c in enumerate(cols["code"]) if clear[i])
         seen_ids.update((v, first + i) for i, v in enumerate(numbers) if clear[i] and v)
-        _check_chunk(run, check, chunk, codes, numbers, seen_ids)
+        _check_chunk(run, check, chunk, codes, numbers, seen, seen_ids)
         if not run.writing:
             continue
         _write_residents(run, chunk, ids, codes, sexes, births, days, numbers, phones, grades, flags, facts)
+    ids.close()
     seen_ids.clear()  # no longer needed: its memory back before the scores
     run.counts["residents"] = len(seen)
     run.resident_codes = set() if run.writing else seen.keys()  # when writing, people look them up instead
@@ -399,22 +407,31 @@ def _residents(run: _Import, tables: Mapping[str, Iterable[dict[str, str]]]) -> 
 
 
 def _check_chunk(run: _Import, check: Any, chunk: _Chunk, codes: list[str | None], numbers: list[str],
-                 seen_ids: dict[str, int]) -> None:
+                 seen: dict[str, int], seen_ids: dict[str, int]) -> None:
     """A chunk's checks against the database and the households: codes already there, unknown households,
-    households outside the importer's area, ID numbers already held (``numbers``: normalised, '' for none)."""
+    households outside the importer's area, ID numbers already held (``numbers``: normalised, '' for none).
+
+    On a first load the registry held nothing when the import began and nobody else writes it until it ends
+    (core.loadindexes): what the tables hold is what this import wrote, residents' rows below
+    ``run.written_below`` and no household yet (they are written last), so these are answered from memory,
+    with no query waiting for the rows being sent."""
     cols, first = chunk.columns, chunk.first
     households = cols["household_code"]
     known = run.household_codes
-    run.others = mapping_in(Household.objects.all(), field="code", key="code", value="id",
+    others: dict[str, int] = {}
+    if not run.first_load:
+        others = mapping_in(Household.objects.all(), field="code", key="code", value="id",
                             values=set(households) - known.keys())
-    others = run.others
+    run.others = others
     paths = (mapping_in(Household.objects.all(), field="code", key="code", value="place_path", values=others)
              if others and not run.scope.unrestricted else {})
-    for code in _existing(Resident, codes):
+    below = run.written_below
+    existing = ({c for c in codes if c and seen.get(c, below) < below} if run.first_load
+                else _existing(Resident, codes))
+    for code in _in_order(codes, existing):
         check.fail(first + codes.index(code), "code", code, _("already in the registry"))
     run.id_digests = list(map(run.keyed, numbers))
     if run.first_load:  # the numbers this import wrote (the ID digests are not indexed until it ends)
-        below = run.written_below
         taken = {v for v in numbers if seen_ids.get(v, below) < below}
     else:
         taken = _taken_id_numbers(run, numbers, run.id_digests)
