@@ -8,8 +8,10 @@ goes through here, in chunks.
 
 from __future__ import annotations
 
+import gc
 import io
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -109,6 +111,24 @@ def copy_rows(model: type[Model], attnames: list[str], rows: Iterable[tuple[Any,
             cursor.executemany(sql, batch)
             n += len(batch)
     return n
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off for the block (then back as it was), for a bulk load.
+
+    A load makes millions of short-lived lists and tuples (a row's cells, a batch's rows) and keeps large
+    structures alive meanwhile; each time enough containers have survived, the collector walks every tracked
+    object of the process, Django's included, looking for reference cycles the load does not make. Measured on
+    a registry import of 100,000 households: a quarter of its Python CPU time. Reference counting still frees
+    everything as usual; the collector is process-wide, so other threads' cycles wait until the block ends."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 class IdBlock:

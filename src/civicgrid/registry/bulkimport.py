@@ -43,7 +43,14 @@ import pandas as pd
 from django.utils.translation import gettext as _
 
 from civicgrid.core import audit
-from civicgrid.core.bulk import CopyWriter, IdBlock, copy_rows, mapping_in, present
+from civicgrid.core.bulk import (
+    CopyWriter,
+    IdBlock,
+    collector_paused,
+    copy_rows,
+    mapping_in,
+    present,
+)
 from civicgrid.core.crypto import digester, encrypt_many, field_keys
 from civicgrid.core.importing import ImportRejected, RowError, TableRows, limits
 from civicgrid.core.loadindexes import built_after
@@ -189,7 +196,7 @@ def import_new(*, user: Any, scope: Scope, tables: Mapping[str, Iterable[dict[st
     when all rows are valid. Returns the rows created per table."""
     run = _Import(scope)
     # a first load into an empty registry: its indexes built after the rows are in (core.loadindexes)
-    with built_after([Household, Resident]) as run.first_load:
+    with collector_paused(), built_after([Household, Resident]) as run.first_load:
         cleaned, places = _check_and_write(run, scope, tables)
     run.ids["Household"] = np.frombuffer(run.household_ids, dtype=np.int64)
     _write_others(run, cleaned, places)
