@@ -242,3 +242,13 @@ def test_uniqueness_leaves_every_repeat_to_the_per_row_checks() -> None:
     keys = ["a", "b", "a", "", "c", "d"]
     ok = fastcheck.unique_new(keys, {"d": 2}, counted=np.array([True, True, True, False, True, True]))
     assert ok.tolist() == [False, True, False, True, True, False]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=130), st.binary(max_size=300))
+def test_hmac_with_its_key_set_up_once_is_hmac(key: bytes, message: bytes) -> None:
+    import hmac
+
+    from civicgrid.core.crypto import hmac_sha256
+
+    assert hmac_sha256(key)(message) == hmac.digest(key, message, "sha256")
