@@ -51,7 +51,7 @@ def _chars(column: Column, width: int) -> np.ndarray:
 
 
 def _digits(chars: np.ndarray) -> np.ndarray:
-    return ((chars >= _ZERO) & (chars <= _NINE)).all(axis=1)
+    return np.asarray(((chars >= _ZERO) & (chars <= _NINE)).all(axis=1))
 
 
 def _number(chars: np.ndarray) -> np.ndarray:
