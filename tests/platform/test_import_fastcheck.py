@@ -252,3 +252,21 @@ def test_hmac_with_its_key_set_up_once_is_hmac(key: bytes, message: bytes) -> No
     from civicgrid.core.crypto import hmac_sha256
 
     assert hmac_sha256(key)(message) == hmac.digest(key, message, "sha256")
+
+
+def test_after_a_first_load_the_sequences_continue_past_the_keys_it_counted() -> None:
+    from django.db import connection
+    from django.db.models import Max
+
+    from civicgrid.core.bulk import IdBlock
+    from tests.platform.test_import_first_load import _empty_registry
+
+    if connection.vendor != "postgresql":
+        pytest.skip("keys are counted in memory only on a first load on PostgreSQL")
+    _empty_registry()
+    tables = _new_community_tables(households=150)
+    registry_import(user=None, scope=PLATFORM, tables=tables)
+    for model, table in ((Household, "households"), (Resident, "residents")):
+        top = model.objects.aggregate(top=Max("pk"))["top"]
+        assert model.objects.count() == len(tables[table])
+        assert IdBlock(model).take(1)[0] > top  # the next key from the sequence is a new one

@@ -9,6 +9,14 @@ written, every later row is still checked, and the caller's transaction is rolle
 :class:`~civicgrid.core.importing.ImportRejected` raised at the end with the report (the first rows of
 it, every bad row counted).
 
+The two big tables (households, residents) are read :data:`BATCH` rows at a time as columns, and each chunk is
+cleared column by column (:mod:`civicgrid.registry.fastcheck`: a pass per column instead of a call per value);
+a row it does not clear (a bad value, or a good one in another form: ``是``, ``男``, a space) goes through the
+importer's per-row checks, in file order, then the chunk's checks against the database as one batch, as
+always: the report is the per-row path's, row for row and message for message
+(``tests/platform/test_import_fastcheck.py``). Python's cyclic collector is paused meanwhile
+(:func:`civicgrid.core.bulk.collector_paused`).
+
 Memory stays bounded by what must be remembered across rows, not by the file: the codes seen (for
 duplicates and references), the ID numbers seen, and a few small numbers per resident for the
 households' vulnerability scores. Households are written last, from a spool file, once their scores
@@ -17,8 +25,9 @@ are known (residents may be written first: the foreign key is checked at commit)
 A first load into an empty registry on PostgreSQL (the households' and residents' tables hold no row and
 nobody is reading them) builds those tables' indexes and the residents' foreign key after the rows are in
 (:func:`civicgrid.core.loadindexes.built_after`: the tables are locked until the import commits); the
-ID numbers already written are then found in memory rather than through the (not yet built) index of
-their digests: the same rows, the same report.
+ID numbers and codes already written are then found in memory rather than through the (not yet built)
+indexes, and the new rows' keys are counted on from their sequences (``IdBlock(exclusive=True)``), so the
+check loop sends no query while the rows stream to the server: the same rows, the same report.
 
 The audit is one summarising event (the bulk rule of :mod:`civicgrid.core.audit`): the counts, a
 digest of every new record's id and a SHA-256 of the rows as read (``input_sha256``: each table's name,
