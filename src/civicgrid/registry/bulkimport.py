@@ -84,6 +84,9 @@ _RESIDENT_COLUMNS = ["id", "code", "household_id", "name", "name_initials", "sex
                      "disability_grade", *_FACTS]
 
 
+_STATUS = {"": "normal", **{code: code for code in fastcheck.INCOME}}
+
+
 class _Report(list):  # type: ignore[type-arg]
     """The bad rows: every one counted, the first ``limits()["errors"]`` kept (the importer's checks
     append to it as to a list)."""
@@ -310,7 +313,8 @@ def _households(run: _Import, tables: Mapping[str, Iterable[dict[str, str]]], le
     for chunk in run.chunks(tables, "households"):
         cols, first = chunk.columns, chunk.first
         clear = fastcheck.households(cols, seen=seen, levels=levels)
-        statuses = [v or "normal" for v in cols["income_status"]]
+        # one str object per status (kept for every household until the scores): not one per cell read
+        statuses = [_STATUS.get(v, v) for v in cols["income_status"]]
         phones = list(cols["contact_phone"])
         outside = np.zeros(len(chunk), dtype=bool)
         if not run.scope.unrestricted:
