@@ -50,7 +50,7 @@ Same files, PostgreSQL; "before" is main 89ca21d run back to back with "after" (
                            after: 127.2 s ( 64.2 s + 42.4 s CPU), 1,602 MB; COPY 3.25 s (3.2 s CPU): 39x wall, 33.5x CPU
                            again, with one str per income status kept (not one per cell): 137.7 s (66.8 s + 42.0 s
                            CPU), 1,538 MB; COPY 6.36 s wall this time (3.3 s CPU): 21.7x wall, 32.9x CPU [load 3.1-3.7]
-                           the same with the cyclic collector left on: 197.1 s (81.3 s + 41.0 s CPU), 1,583 MB
+                           the first "after" with the cyclic collector left on: 197.1 s (81.3 s + 41.0 s CPU), 1,583 MB
       after, by phase (--phases; Python CPU includes the COPY thread): households checked 10.9 s (8.0 s CPU),
       residents checked and sent 62.0 s (45.3 s), scores 3.5 s (3.8 s), households sent 6.4 s (3.3 s), the
       indexes and the residents' foreign key built 37.3 s (the server's), the small tables 2.9 s (1.3 s).
