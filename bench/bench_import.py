@@ -39,11 +39,37 @@ times are the comparable figures, wall times much less so):
     the end 8.4 s (5.5 s server CPU), then the indexes and the residents' foreign key built 62.9 s (27.3 s).
     Python: residents 100 s (encryption 12.4 s, pinyin 8.2 s, the COPY thread 7.3 s), households 15 s.
 
+Rows cleared column by column (registry.fastcheck; the rest through the per-row checks, same report), no query
+in a first load's check loop (keys counted from the sequences, codes and ID numbers already written found in
+memory), HMAC-SHA256 with its key set up once (3x per digest and Fernet token), the cyclic collector paused.
+Same files, PostgreSQL; "before" is main 89ca21d run back to back with "after" (``--src``) [load 2.7-3.4]:
+
+    100,000 households, before: 16.2-24.5 s (11.2-11.6 s + 5.2-5.5 s CPU), 597-599 MB; COPY 0.35-0.52 s: 42x CPU
+                         after: 11.0-11.8 s ( 5.7-5.8 s + 4.1 s CPU),     617-619 MB; COPY 0.37-0.45 s: 26-27x CPU
+    1,000,000 households, before: 213.6 s (118.7 s + 54.2 s CPU), 1,434 MB; COPY 3.22 s (3.2 s CPU): 66x wall, 54x CPU
+                           after: 127.2 s ( 64.2 s + 42.4 s CPU), 1,602 MB; COPY 3.25 s (3.2 s CPU): 39x wall, 33.5x CPU
+                           again, with one str per income status kept (not one per cell): 137.7 s (66.8 s + 42.0 s
+                           CPU), 1,538 MB; COPY 6.36 s wall this time (3.3 s CPU): 21.7x wall, 32.9x CPU [load 3.1-3.7]
+                           the first "after" with the cyclic collector left on: 197.1 s (81.3 s + 41.0 s CPU), 1,583 MB
+      after, by phase (--phases; Python CPU includes the COPY thread): households checked 10.9 s (8.0 s CPU),
+      residents checked and sent 62.0 s (45.3 s), scores 3.5 s (3.8 s), households sent 6.4 s (3.3 s), the
+      indexes and the residents' foreign key built 37.3 s (the server's), the small tables 2.9 s (1.3 s).
+    SQLite, 100,000 households: before 34.5-44.4 s (34.0-34.2 s CPU), after 37.4-39.0 s (29.2-29.6 s CPU); plain
+      executemany 2.4-3.0 s: 12-12.5x CPU (SQLite's own work runs in the process: most of what is left).
+
+Still 33x COPY in CPU at 1M, against 10x. During the load both cores are busy (the Python process and the
+server's COPY), so what is left needs fewer CPU seconds, not more processes. Per resident row Python spends about
+17 us: reading the CSV ~2, encrypting and digesting the ID number and phone ~3.5 (an AES-CBC pass and an HMAC per
+value, kept as strong as they are), the driver's COPY formatting ~1, the checks, initials and bookkeeping the
+rest. The server's share is fixed by the schema: 42 s CPU, of which 37 s wall rebuilding 17 indexes (three of
+them trigram GIN) after a first load; 10x of this COPY (32 s) is below that alone.
+
 PostgreSQL runs in a throwaway cluster (scripts/with-postgres.sh). ``--src DIR`` runs another checkout's
 ``src`` (the code before a change) against the same files.
 
     .venv/bin/python bench/bench_import.py [--households 100000] [--seed 2026] [--skip-sqlite]
-                                          [--skip-postgres] [--src OTHER/src]
+                                          [--skip-postgres] [--src OTHER/src] [--folder CSV_DIR]
+                                          [--phases] [--profile FILE]
 """
 
 from __future__ import annotations
@@ -168,6 +194,32 @@ def platform_import(folder: Path) -> dict[str, Any]:
     return registry_import(user=None, scope=PLATFORM, tables=tables)
 
 
+def time_phases() -> None:
+    """Print each phase's wall and CPU time (this process's) as it ends (``--phases``)."""
+    import functools
+
+    from civicgrid.core import loadindexes
+    from civicgrid.registry import bulkimport
+
+    def timed(module: Any, name: str) -> None:
+        inner = getattr(module, name)
+
+        @functools.wraps(inner)
+        def phase(*args: Any, **kwargs: Any) -> Any:
+            start, cpu = time.perf_counter(), time.process_time()
+            try:
+                return inner(*args, **kwargs)
+            finally:
+                print(f"    {name}: {time.perf_counter() - start:.2f} s wall, {time.process_time() - cpu:.2f} s CPU "
+                      f"(Python, all threads)", flush=True)
+
+        setattr(module, name, phase)
+
+    for name in ("_households", "_residents", "_scores", "_write_households", "_write_others"):
+        timed(bulkimport, name)
+    timed(loadindexes, "_restore")
+
+
 def inner(args: argparse.Namespace) -> dict[str, Any]:
     import django
 
@@ -183,8 +235,17 @@ def inner(args: argparse.Namespace) -> dict[str, Any]:
     plain_cpu = _cpu() - cpu0 + _server_cpu() - server0
     print(f"  {connection.vendor}: plain load of {plain_rows:,} rows in {plain:.2f} s (CPU {plain_cpu:.1f} s, "
           f"client and server)", flush=True)
+    if args.phases:
+        time_phases()
     cpu0, server0, start = _cpu(), _server_cpu(), time.perf_counter()
-    counts = platform_import(folder)
+    if args.profile:  # where the Python side's time goes (cProfile: the run itself is ~2x slower)
+        import cProfile
+
+        profiler = cProfile.Profile()
+        counts = profiler.runcall(platform_import, folder)
+        profiler.dump_stats(args.profile)
+    else:
+        counts = platform_import(folder)
     seconds = time.perf_counter() - start
     cpu, server = _cpu() - cpu0, _server_cpu() - server0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -213,6 +274,8 @@ def main() -> int:
     parser.add_argument("--skip-postgres", action="store_true")
     parser.add_argument("--src", help="run the import from this src folder (e.g. the code before a change)")
     parser.add_argument("--folder", help="use these CSV files instead of generating them")
+    parser.add_argument("--profile", help="write the import's cProfile statistics to this file")
+    parser.add_argument("--phases", action="store_true", help="print each phase's wall and CPU time")
     parser.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.inner:
@@ -228,6 +291,10 @@ def main() -> int:
         env = {**os.environ, "PYTHONPATH": str(Path(args.src).resolve() if args.src else ROOT / "src"),
                "DJANGO_SETTINGS_MODULE": "civicgrid.config.settings", "CIVICGRID_VAR_DIR": str(scratch / "var")}
         child = [sys.executable, __file__, "--inner", "--folder", str(folder)]
+        if args.profile:
+            child += ["--profile", str(Path(args.profile).resolve())]
+        if args.phases:
+            child.append("--phases")
         failed = 0
         if not args.skip_postgres:
             failed |= subprocess.call([str(ROOT / "scripts" / "with-postgres.sh"), *child], env=env)

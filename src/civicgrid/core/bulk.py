@@ -8,8 +8,10 @@ goes through here, in chunks.
 
 from __future__ import annotations
 
+import gc
 import io
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -111,6 +113,24 @@ def copy_rows(model: type[Model], attnames: list[str], rows: Iterable[tuple[Any,
     return n
 
 
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off for the block (then back as it was), for a bulk load.
+
+    A load makes millions of short-lived lists and tuples (a row's cells, a batch's rows) and keeps large
+    structures alive meanwhile; each time enough containers have survived, the collector walks every tracked
+    object of the process, Django's included, looking for reference cycles the load does not make. Measured on
+    a registry import of 100,000 households: a quarter of its Python CPU time. Reference counting still frees
+    everything as usual; the collector is process-wide, so other threads' cycles wait until the block ends."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
 class IdBlock:
     """Primary keys for rows a bulk writer inserts itself (so that other rows can refer to them before
     they are read back). PostgreSQL: taken from the table's own sequence, so concurrent inserts never
@@ -118,13 +138,23 @@ class IdBlock:
     transaction, so nobody else inserts meanwhile; SQLite moves the table's AUTOINCREMENT counter past
     an explicit key by itself)."""
 
-    def __init__(self, model: type[Model]):
+    def __init__(self, model: type[Model], *, exclusive: bool = False):
         from django.db import connection
 
         self.model, self.vendor = model, connection.vendor
         self.table, (self.pk,) = table_columns(model, [str(model._meta.pk.attname)])  # type: ignore[union-attr]
         self.next = 0
-        if self.vendor != "postgresql":
+        # ``exclusive``: the caller's transaction holds the table in ACCESS EXCLUSIVE mode (a first load,
+        # core.loadindexes), so no other session can insert into it (an INSERT takes its table lock before its
+        # default calls nextval) until we commit: keys are counted on from the sequence's next value in
+        # memory, and :meth:`close` moves the sequence past the last one: no round trip per batch.
+        self.exclusive = exclusive and self.vendor == "postgresql"
+        if self.exclusive:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, %s))",
+                               [model._meta.db_table, model._meta.pk.column])  # type: ignore[union-attr]
+                self.next = self.first = int(cursor.fetchone()[0])
+        elif self.vendor != "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute(f"SELECT COALESCE(MAX({self.pk}), 0) FROM {self.table}")  # noqa: S608
                 top = int(cursor.fetchone()[0])
@@ -137,7 +167,7 @@ class IdBlock:
 
         if n <= 0:
             return []
-        if self.vendor == "postgresql":
+        if self.vendor == "postgresql" and not self.exclusive:
             with connection.cursor() as cursor:
                 cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
                                [self.model._meta.db_table, self.model._meta.pk.column, n])  # type: ignore[union-attr]
@@ -145,6 +175,16 @@ class IdBlock:
         out = list(range(self.next, self.next + n))
         self.next += n
         return out
+
+    def close(self) -> None:
+        """After the last :meth:`take` of an ``exclusive`` block: the sequence's next value follows its keys."""
+        from django.db import connection
+
+        if self.exclusive and self.next > self.first:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT setval(pg_get_serial_sequence(%s, %s), %s)",
+                               [self.model._meta.db_table, self.model._meta.pk.column,  # type: ignore[union-attr]
+                                self.next - 1])
 
 
 class CopyWriter:

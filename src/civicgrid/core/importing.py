@@ -183,13 +183,20 @@ class TableRows:
         self.table, self.header, self._open, self.encoding, self._budget = table, header, open_bytes, encoding, budget
 
     def __iter__(self) -> Iterator[dict[str, str]]:
-        budget, self._budget = self._budget, None  # type: ignore[assignment]
         header = self.header
+        for record in self.records():
+            yield dict(zip(header, record, strict=True))
+
+    def records(self) -> Iterator[list[str]]:
+        """The rows as lists of cells in the order of :attr:`header` (what iterating gives, without a dict per
+        row: a column-wise reader's input)."""
+        budget, self._budget = self._budget, None  # type: ignore[assignment]
+        width = len(self.header)
         records = _csv_records(self._open(), self.encoding, self.table, budget)
         next(records, None)  # the header, already read and checked
         try:
             for record in records:
-                yield dict(zip(header, record, strict=False))
+                yield record if len(record) == width else record[:width]  # _csv_records pads short ones
         except UnicodeDecodeError:
             raise _file_error(self.table, _("Cannot read the file's text encoding: save it as CSV UTF-8 (or GBK/"
                                             "GB18030, or Unicode text).")) from None
@@ -489,23 +496,25 @@ def _csv_records(stream: IO[bytes], encoding: str, table: str, budget: _Budget |
         delimiter = "\t" if "\t" in first and "," not in first else ","
         csv.field_size_limit(cap)
         reader = csv.reader(itertools.chain([first], text), delimiter=delimiter)
-        header: list[str] | None = None
-        width = 0
+        r = next(reader, None)
+        if r is None:
+            yield []
+            return
+        header = [h.strip().lstrip("\ufeff") for h in r]
+        width = len(header)
+        yield header
+        strip = str.strip
         for r in reader:
-            if header is None:
-                header = [h.strip().lstrip("\ufeff") for h in r]
-                width = len(header)
-                yield header
-                continue
             if not any(r):
                 continue
             if budget is not None:
                 budget.row(table)
             if len(r) < width:
                 r += [""] * (width - len(r))
-            yield [unneutralise(c) if c[:1] == "'" else c for c in map(str.strip, r)]  # only a quote may need it
-        if header is None:
-            yield []
+            cells = list(map(strip, r))
+            if "'" in "".join(cells):  # only a cell starting with a quote may need un-neutralising: rare
+                cells = [unneutralise(c) if c[:1] == "'" else c for c in cells]
+            yield cells
     except csv.Error as exc:
         raise _file_error(table, _("Not a readable CSV file (%(reason)s); a cell may be longer than %(limit)s "
                                    "characters.") % {"reason": exc, "limit": f"{cap:,}"}) from None

@@ -9,6 +9,14 @@ written, every later row is still checked, and the caller's transaction is rolle
 :class:`~civicgrid.core.importing.ImportRejected` raised at the end with the report (the first rows of
 it, every bad row counted).
 
+The two big tables (households, residents) are read :data:`BATCH` rows at a time as columns, and each chunk is
+cleared column by column (:mod:`civicgrid.registry.fastcheck`: a pass per column instead of a call per value);
+a row it does not clear (a bad value, or a good one in another form: ``是``, ``男``, a space) goes through the
+importer's per-row checks, in file order, then the chunk's checks against the database as one batch, as
+always: the report is the per-row path's, row for row and message for message
+(``tests/platform/test_import_fastcheck.py``). Python's cyclic collector is paused meanwhile
+(:func:`civicgrid.core.bulk.collector_paused`).
+
 Memory stays bounded by what must be remembered across rows, not by the file: the codes seen (for
 duplicates and references), the ID numbers seen, and a few small numbers per resident for the
 households' vulnerability scores. Households are written last, from a spool file, once their scores
@@ -17,8 +25,9 @@ are known (residents may be written first: the foreign key is checked at commit)
 A first load into an empty registry on PostgreSQL (the households' and residents' tables hold no row and
 nobody is reading them) builds those tables' indexes and the residents' foreign key after the rows are in
 (:func:`civicgrid.core.loadindexes.built_after`: the tables are locked until the import commits); the
-ID numbers already written are then found in memory rather than through the (not yet built) index of
-their digests: the same rows, the same report.
+ID numbers and codes already written are then found in memory rather than through the (not yet built)
+indexes, and the new rows' keys are counted on from their sequences (``IdBlock(exclusive=True)``), so the
+check loop sends no query while the rows stream to the server: the same rows, the same report.
 
 The audit is one summarising event (the bulk rule of :mod:`civicgrid.core.audit`): the counts, a
 digest of every new record's id and a SHA-256 of the rows as read (``input_sha256``: each table's name,
@@ -34,6 +43,7 @@ import tempfile
 from array import array
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import date
+from itertools import islice
 from operator import itemgetter
 from typing import IO, Any
 
@@ -42,23 +52,29 @@ import pandas as pd
 from django.utils.translation import gettext as _
 
 from civicgrid.core import audit
-from civicgrid.core.bulk import CopyWriter, IdBlock, copy_rows, mapping_in, present
+from civicgrid.core.bulk import (
+    CopyWriter,
+    IdBlock,
+    collector_paused,
+    copy_rows,
+    mapping_in,
+    present,
+)
 from civicgrid.core.crypto import digester, encrypt_many, field_keys
-from civicgrid.core.importing import ImportRejected, RowError, limits
+from civicgrid.core.importing import ImportRejected, RowError, TableRows, limits
 from civicgrid.core.loadindexes import built_after
 from civicgrid.core.places import common_ancestor
 from civicgrid.core.scoping import Scope
 from civicgrid.engine import registry_format as fmt
-from civicgrid.registry import importer, roster
+from civicgrid.registry import fastcheck, importer, roster
 from civicgrid.registry.events import RegistryEvent
 from civicgrid.registry.models import Actor, Household, Person, Place, Post, Resident
 from civicgrid.registry.pinyin import name_initials
-from civicgrid.registry.spreadsheet import row_decoder
+from civicgrid.registry.spreadsheet import column_decoder, row_decoder
 
 BATCH = 20_000  # rows checked against the database and written at a time
 _FACTS = ("lives_alone", "chronic_illness", "pregnant", "limited_mobility", "language_barrier",
           "mental_health_needs")
-facts_of = itemgetter(*_FACTS)
 _HOUSEHOLD_COLUMNS = ["id", "code", "building_id", "grid_id", "place_path", "address", "housing_type",
                       "income_status", "contact_phone", "contact_phone_digest"]
 _SCORE_COLUMNS = ["size", "vulnerability_score", "vulnerability_weight", "vulnerability_rule",
@@ -66,6 +82,9 @@ _SCORE_COLUMNS = ["size", "vulnerability_score", "vulnerability_weight", "vulner
 _RESIDENT_COLUMNS = ["id", "code", "household_id", "name", "name_initials", "sex", "birth_date", "relation",
                      "id_number", "id_number_digest", "phone", "phone_digest", "disability_kind",
                      "disability_grade", *_FACTS]
+
+
+_STATUS = {"": "normal", **{code: code for code in fastcheck.INCOME}}
 
 
 class _Report(list):  # type: ignore[type-arg]
@@ -109,6 +128,8 @@ class _Import:
         # below ``written_below``
         self.first_load = False
         self.written_below = 2
+        self.others: dict[str, int] = {}  # a residents' chunk: code -> id of households already in the registry
+        self.id_digests: list[str] = []  # a residents' chunk: each row's ID number's keyed digest
 
     @property
     def writing(self) -> bool:
@@ -132,6 +153,54 @@ class _Import:
             yield n, row
         update(("\n".join(lines) + "\n").encode() if lines else b"")
 
+    def chunks(self, tables: Mapping[str, Iterable[dict[str, str]]], table: str) -> Iterator[_Chunk]:
+        """``table``'s rows :data:`BATCH` at a time, column by column, hashed as read (as :meth:`rows`)."""
+        update = self.digest.update
+        update(f"\x1e{table}\n".encode())
+        source = tables.get(table, ())
+        decode = column_decoder(table)
+        first = 2
+        if isinstance(source, TableRows):  # a file: its records, in its column order
+            header = list(source.header)
+            for records in _batched(source.records()):
+                update(("\n".join(map("\t".join, records)) + "\n").encode())
+                yield _Chunk(first, header, records, decode)
+                first += len(records)
+            return
+        header = list(fmt.TABLES[table])
+        get = itemgetter(*header)
+        for rows in _batched(iter(source)):
+            update(("\n".join("\t".join(r.values()) for r in rows) + "\n").encode())
+            chunk = _Chunk(first, header, [get(r) for r in rows], decode)
+            for column, at in chunk.decoded.items():  # decoded in the caller's rows too, as row by row
+                values = chunk.columns[column]
+                for i in at:
+                    rows[i][column] = values[i]
+            yield chunk
+            first += len(rows)
+
+
+def _batched(rows: Iterator[Any]) -> Iterator[list[Any]]:
+    while batch := list(islice(rows, BATCH)):
+        yield batch
+
+
+class _Chunk:
+    """Consecutive rows of one table as columns (choice labels decoded); ``first`` is the first row's number."""
+
+    def __init__(self, first: int, header: list[str], records: list[Any], decode: Any):
+        self.first, self.header = first, header
+        self.columns: dict[str, list[str]] = {name: list(values) for name, values in
+                                              zip(header, zip(*records, strict=True), strict=True)}
+        self.decoded = {column: at for column in header if (at := decode(column, self.columns[column]))}
+
+    def __len__(self) -> int:
+        return len(self.columns[self.header[0]])
+
+    def row(self, i: int) -> dict[str, str]:
+        """Row ``i`` as the per-row checks take it."""
+        return {name: self.columns[name][i] for name in self.header}
+
 
 def import_new(*, user: Any, scope: Scope, tables: Mapping[str, Iterable[dict[str, str]]]) -> dict[str, int]:
     """Check and write every row of ``tables`` as new records; raise ImportRejected (the caller's
@@ -139,7 +208,7 @@ def import_new(*, user: Any, scope: Scope, tables: Mapping[str, Iterable[dict[st
     when all rows are valid. Returns the rows created per table."""
     run = _Import(scope)
     # a first load into an empty registry: its indexes built after the rows are in (core.loadindexes)
-    with built_after([Household, Resident]) as run.first_load:
+    with collector_paused(), built_after([Household, Resident]) as run.first_load:
         cleaned, places = _check_and_write(run, scope, tables)
     run.ids["Household"] = np.frombuffer(run.household_ids, dtype=np.int64)
     _write_others(run, cleaned, places)
@@ -229,136 +298,124 @@ def create_places(rows: list[dict[str, Any]], places: dict[str, Place]) -> list[
 def _households(run: _Import, tables: Mapping[str, Iterable[dict[str, str]]], levels: dict[str, str],
                 places: dict[str, Place]) -> tuple[IO[bytes], list[str]]:
     """Check every household row; keep the writable ones in a spool file (written once the scores are
-    known). Returns the spool and each new household's income status (by its index)."""
+    known). Returns the spool and each new household's income status (by its index).
+
+    Rows are cleared column by column (:func:`fastcheck.households`); the others go through the importer's
+    per-row checks, in file order, so the report is theirs."""
     check = importer._Checker("households", run.errors)  # noqa: SLF001
     seen: dict[str, int] = {}
     income: list[str] = []
     spool = tempfile.TemporaryFile()  # noqa: SIM115 - closed by _write_households
-    ids = IdBlock(Household)
-    batch: list[tuple[int, dict[str, Any]]] = []
+    ids = IdBlock(Household, exclusive=run.first_load)
+    none: set[str] = set()  # codes already in the registry are looked up a chunk at a time
+    inside: dict[str, bool] = {}  # building code -> inside the importer's area
 
-    def flush() -> None:
-        for code in _existing(Household, (row["code"] for _n, row in batch)):
-            n = next(n for n, row in batch if row["code"] == code)
-            check.fail(n, "code", code, _("already in the registry"))
+    for chunk in run.chunks(tables, "households"):
+        cols, first = chunk.columns, chunk.first
+        clear = fastcheck.households(cols, seen=seen, levels=levels)
+        # one str object per status (kept for every household until the scores): not one per cell read
+        statuses = [_STATUS.get(v, v) for v in cols["income_status"]]
+        phones = list(cols["contact_phone"])
+        outside = np.zeros(len(chunk), dtype=bool)
+        if not run.scope.unrestricted:
+            for code in set(cols["building_code"]) - inside.keys():
+                building = places.get(code)
+                inside[code] = building is None or levels.get(code) != "building" or run.inside(building.path)
+            outside = ~np.fromiter(map(inside.__getitem__, cols["building_code"]), dtype=bool, count=len(chunk))
+        for i in np.flatnonzero(~clear | outside).tolist():
+            n = first + i
+            if not clear[i]:
+                r = chunk.row(i)
+                check.new_code(n, r["code"], seen, none)
+                row = importer.household_fields(check, n, r, levels)
+                statuses[i], phones[i] = row["income_status"], row["contact_phone"]
+            if outside[i]:
+                run.outside.append(RowError("households", n, "building_code", cols["building_code"][i],
+                                            str(_("outside your area"))))
+        codes = cols["code"]
+        seen.update((c, first + i) for i, c in enumerate(codes) if clear[i])
+        # on a first load the table held nothing and households are written at the end: none is there yet
+        for code in _in_order(codes, set() if run.first_load else _existing(Household, codes)):
+            check.fail(first + codes.index(code), "code", code, _("already in the registry"))
         if not run.writing:
-            batch.clear()
-            return
-        rows = []
-        phones = encrypt_many([r["contact_phone"] for _n, r in batch])
-        for new_id, (_n, r), phone_token in zip(ids.take(len(batch)), batch, phones, strict=True):
-            building = places[r["building_code"]]
-            run.household_index[r["code"]] = len(income)
-            run.household_ids.append(new_id)
-            income.append(r["income_status"])
-            run.paths.add(building.path)
-            phone = r["contact_phone"]
-            rows.append((new_id, r["code"], building.pk, building.parent_id, building.path, r["address"],
-                         r["housing_type"], r["income_status"], phone_token, run.keyed(phone)))
+            continue
+        new_ids = ids.take(len(chunk))
+        at = len(income)
+        run.household_index.update(zip(codes, range(at, at + len(chunk)), strict=True))
+        run.household_ids.extend(new_ids)
+        income.extend(statuses)
+        buildings = [places[c] for c in cols["building_code"]]
+        run.paths.update({b.path for b in buildings})
+        rows = list(zip(new_ids, codes, [b.pk for b in buildings], [b.parent_id for b in buildings],
+                        [b.path for b in buildings], cols["address"], cols["housing_type"], statuses,
+                        encrypt_many(phones), list(map(run.keyed, phones)), strict=True))
         pickle.dump(rows, spool, protocol=pickle.HIGHEST_PROTOCOL)
-        batch.clear()
-
-    none: set[str] = set()  # codes already in the registry are looked up a batch at a time
-    for n, r in run.rows(tables, "households"):
-        check.new_code(n, r["code"], seen, none)
-        row = importer.household_fields(check, n, r, levels)
-        building = places.get(r["building_code"])
-        if building is not None and levels.get(r["building_code"]) == "building" and not run.inside(building.path):
-            run.outside.append(RowError("households", n, "building_code", r["building_code"],
-                                        str(_("outside your area"))))
-        batch.append((n, row))
-        if len(batch) == BATCH:
-            flush()
-    flush()
+    ids.close()
     run.household_codes = seen
     run.counts["households"] = len(seen)
     spool.seek(0)
     return spool, income
 
 
-def _existing(model: type[Any], codes: Iterable[str]) -> set[str]:
+def _existing(model: type[Any], codes: Iterable[str | None]) -> set[str]:
     """Which of ``codes`` are already in ``model``'s table."""
     return present(model, "code", [c for c in codes if c])
+
+
+def _in_order(codes: list[Any], found: set[str]) -> list[str]:
+    """``found`` in the order of their first row in ``codes`` (the report's order, whatever the query's)."""
+    return sorted(found, key=codes.index)
 
 
 # --- residents -------------------------------------------------------------------------------------
 def _residents(run: _Import, tables: Mapping[str, Iterable[dict[str, str]]]) -> np.ndarray | None:
     """Check and write every resident row; returns the facts the new households' scores need, one row
-    per resident of a new household (None once a row is bad)."""
+    per resident of a new household (None once a row is bad).
+
+    A chunk's rows are cleared column by column (:func:`fastcheck.residents`); the others go through the
+    importer's per-row checks in file order, then the chunk's checks against the database (as one batch
+    always did), so the report is the per-row path's, row for row."""
     check = importer._Checker("residents", run.errors)  # noqa: SLF001
     seen: dict[str, int] = {}
     seen_ids: dict[str, int] = {}
-    ids = IdBlock(Resident)
+    ids = IdBlock(Resident, exclusive=run.first_load)
     run.ids["Resident"] = array("q")
-    facts: list[np.ndarray] = []  # per batch: household index, birth day, grade, the six flags
-    batch: list[tuple[int, dict[str, Any]]] = []
-    index = run.household_index
-
-    def flush() -> None:
-        others = mapping_in(Household.objects.all(), field="code", key="code", value="id",
-                            values={r["household_code"] for _n, r in batch} - run.household_codes.keys())
-        paths = (mapping_in(Household.objects.all(), field="code", key="code", value="place_path", values=others)
-                 if others and not run.scope.unrestricted else {})
-        for code in _existing(Resident, (r["code"] for _n, r in batch)):
-            n = next(n for n, r in batch if r["code"] == code)
-            check.fail(n, "code", code, _("already in the registry"))
-        id_digests = [run.keyed(r["id_number"]) for _n, r in batch]
-        if run.first_load:  # the numbers this import wrote (the ID digests are not indexed until it ends)
-            below = run.written_below
-            taken = {r["id_number"] for _n, r in batch if seen_ids.get(r["id_number"], below) < below}
-        else:
-            taken = _taken_id_numbers(run, [r["id_number"] for _n, r in batch], id_digests)
-        for n, r in batch:
-            code = r["household_code"]
-            if code not in run.household_codes and code not in others:
-                check.fail(n, "household_code", code, _("unknown household code"))
-            elif code in paths and not run.inside(paths[code]):
-                run.outside.append(RowError("residents", n, "household_code", code, str(_("outside your area"))))
-            if r["id_number"] in taken:
-                check.fail(n, "id_number", r["raw_id_number"], _("this ID number is already in the registry"))
-        if not run.writing:
-            batch.clear()
-            return
-        new_ids = ids.take(len(batch))
-        run.ids["Resident"].extend(new_ids)
-        household_ids = run.household_ids
-        rows, block = [], []
-        id_tokens = encrypt_many([r["id_number"] for _n, r in batch])
-        phone_tokens = encrypt_many([r["phone"] for _n, r in batch])
-        keyed = run.keyed
-        for new_id, (_n, r), id_token, id_digest, phone_token in zip(new_ids, batch, id_tokens, id_digests,
-                                                                     phone_tokens, strict=True):
-            at = index.get(r["household_code"])
-            if at is None:
-                household = others[r["household_code"]]
-                run.existing_households.add(household)
-            else:
-                household = household_ids[at]
-                block.append((at, r["birth_date"].toordinal(), r["disability_grade"] or 0, *facts_of(r)))
-            rows.append((new_id, r["code"], household, r["name"], name_initials(r["name"]), r["sex"],
-                         r["birth_date"], r["relation"], id_token, id_digest, phone_token, keyed(r["phone"]),
-                         r["disability_kind"], r["disability_grade"], *facts_of(r)))
-        run.writer.write(Resident, _RESIDENT_COLUMNS, rows)
-        run.written_below = batch[-1][0] + 1
-        facts.append(np.array(block, dtype=np.int32).reshape(len(block), 9))
-        batch.clear()
-
+    facts: list[np.ndarray] = []  # per chunk: household index, birth day, grade, the six flags
     none: set[str] = set()
-    for n, r in run.rows(tables, "residents"):
-        check.new_code(n, r["code"], seen, none)
-        row = importer.resident_fields(check, n, r)
-        id_number = row["id_number"]
-        if id_number:
-            if id_number in seen_ids:
-                check.fail(n, "id_number", r["id_number"],
-                           _("duplicate ID number: also on row %(row)s") % {"row": seen_ids[id_number]})
-            else:
-                seen_ids[id_number] = n
-        row["raw_id_number"] = r["id_number"]
-        batch.append((n, row))
-        if len(batch) == BATCH:
-            flush()
-    flush()
+
+    for chunk in run.chunks(tables, "residents"):
+        cols, first = chunk.columns, chunk.first
+        clear, days, grades = fastcheck.residents(cols, seen=seen, seen_ids=seen_ids, today=date.today())
+        codes: list[str | None] = list(cols["code"])
+        births, numbers, phones = list(cols["birth_date"]), list(cols["id_number"]), list(cols["phone"])
+        sexes = cols["sex"]
+        flags = [[v == "1" for v in cols[f]] for f in _FACTS]
+        for i in np.flatnonzero(~clear).tolist():  # the per-row checks, as row by row
+            n, r = first + i, chunk.row(i)
+            codes[i] = check.new_code(n, r["code"], seen, none)
+            row = importer.resident_fields(check, n, r)
+            if row["id_number"]:
+                if row["id_number"] in seen_ids:
+                    check.fail(n, "id_number", r["id_number"],
+                               _("duplicate ID number: also on row %(row)s") % {"row": seen_ids[row["id_number"]]})
+                else:
+                    seen_ids[row["id_number"]] = n
+            if sexes[i] != row["sex"]:
+                sexes = sexes if sexes is not cols["sex"] else list(sexes)
+                sexes[i] = row["sex"]
+            birth = row["birth_date"]
+            births[i] = birth.isoformat() if birth else ""
+            days[i] = birth.toordinal() - fastcheck.EPOCH_ORDINAL if birth else 0
+            numbers[i], phones[i], grades[i] = row["id_number"], row["phone"], row["disability_grade"]
+            for k, f in enumerate(_FACTS):
+                flags[k][i] = row[f]
+        seen.update((c, first + i) for i, c in enumerate(cols["code"]) if clear[i])
+        seen_ids.update((v, first + i) for i, v in enumerate(numbers) if clear[i] and v)
+        _check_chunk(run, check, chunk, codes, numbers, seen, seen_ids)
+        if not run.writing:
+            continue
+        _write_residents(run, chunk, ids, codes, sexes, births, days, numbers, phones, grades, flags, facts)
+    ids.close()
     seen_ids.clear()  # no longer needed: its memory back before the scores
     run.counts["residents"] = len(seen)
     run.resident_codes = set() if run.writing else seen.keys()  # when writing, people look them up instead
@@ -367,6 +424,80 @@ def _residents(run: _Import, tables: Mapping[str, Iterable[dict[str, str]]]) -> 
     if not run.writing:
         return None
     return np.concatenate(facts) if facts else np.zeros((0, 9), dtype=np.int32)
+
+
+def _check_chunk(run: _Import, check: Any, chunk: _Chunk, codes: list[str | None], numbers: list[str],
+                 seen: dict[str, int], seen_ids: dict[str, int]) -> None:
+    """A chunk's checks against the database and the households: codes already there, unknown households,
+    households outside the importer's area, ID numbers already held (``numbers``: normalised, '' for none).
+
+    On a first load the registry held nothing when the import began and nobody else writes it until it ends
+    (core.loadindexes): what the tables hold is what this import wrote, residents' rows below
+    ``run.written_below`` and no household yet (they are written last), so these are answered from memory,
+    with no query waiting for the rows being sent."""
+    cols, first = chunk.columns, chunk.first
+    households = cols["household_code"]
+    known = run.household_codes
+    others: dict[str, int] = {}
+    if not run.first_load:
+        others = mapping_in(Household.objects.all(), field="code", key="code", value="id",
+                            values=set(households) - known.keys())
+    run.others = others
+    paths = (mapping_in(Household.objects.all(), field="code", key="code", value="place_path", values=others)
+             if others and not run.scope.unrestricted else {})
+    below = run.written_below
+    existing = ({c for c in codes if c and seen.get(c, below) < below} if run.first_load
+                else _existing(Resident, codes))
+    for code in _in_order(codes, existing):
+        check.fail(first + codes.index(code), "code", code, _("already in the registry"))
+    run.id_digests = list(map(run.keyed, numbers))
+    if run.first_load:  # the numbers this import wrote (the ID digests are not indexed until it ends)
+        taken = {v for v in numbers if seen_ids.get(v, below) < below}
+    else:
+        taken = _taken_id_numbers(run, numbers, run.id_digests)
+    flagged = [i for i, code in enumerate(households) if code not in known and (code not in others or code in paths)]
+    if taken:
+        flagged = sorted({*flagged, *(i for i, v in enumerate(numbers) if v in taken)})
+    for i in flagged:
+        n, code = first + i, households[i]
+        if code not in known and code not in others:
+            check.fail(n, "household_code", code, _("unknown household code"))
+        elif code in paths and not run.inside(paths[code]):
+            run.outside.append(RowError("residents", n, "household_code", code, str(_("outside your area"))))
+        if numbers[i] in taken:
+            check.fail(n, "id_number", cols["id_number"][i], _("this ID number is already in the registry"))
+
+
+def _write_residents(run: _Import, chunk: _Chunk, ids: IdBlock, codes: list[Any], sexes: list[str],
+                     births: list[str], days: np.ndarray, numbers: list[str], phones: list[str],
+                     grades: list[int | None], flags: list[list[bool]], facts: list[np.ndarray]) -> None:
+    cols, size = chunk.columns, len(chunk)
+    new_ids = ids.take(size)
+    run.ids["Resident"].extend(new_ids)
+    index, others = run.household_index, run.others
+    at = [index.get(code, -1) for code in cols["household_code"]]
+    ids_of, household_ids = run.household_ids, []
+    for a, code in zip(at, cols["household_code"], strict=True):
+        if a < 0:
+            household_ids.append(others[code])
+            run.existing_households.add(others[code])
+        else:
+            household_ids.append(ids_of[a])
+    names = cols["name"]
+    initials = dict(zip(uniq := list(set(names)), map(name_initials, uniq), strict=True))
+    rows = list(zip(new_ids, codes, household_ids, names, map(initials.__getitem__, names), sexes, births,
+                    cols["relation"], encrypt_many(numbers), run.id_digests, encrypt_many(phones),
+                    map(run.keyed, phones), cols["disability_kind"], grades, *flags, strict=True))
+    run.writer.write(Resident, _RESIDENT_COLUMNS, rows)
+    run.written_below = chunk.first + size
+    mine = np.asarray(at) >= 0
+    block = np.empty((int(mine.sum()), 9), dtype=np.int32)
+    block[:, 0] = np.asarray(at)[mine]
+    block[:, 1] = days[mine] + fastcheck.EPOCH_ORDINAL
+    block[:, 2] = np.array([g or 0 for g in grades], dtype=np.int32)[mine]
+    for k in range(len(_FACTS)):
+        block[:, 3 + k] = np.array(flags[k], dtype=np.int32)[mine]
+    facts.append(block)
 
 
 def _taken_id_numbers(run: _Import, numbers: list[str], current: list[str]) -> set[str]:

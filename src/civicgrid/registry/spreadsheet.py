@@ -178,6 +178,27 @@ def row_decoder(table: str) -> Callable[[dict[str, str]], None]:
     return decode
 
 
+def column_decoder(table: str) -> Callable[[str, list[str]], list[int]]:
+    """:func:`row_decoder` for one column of many rows at once (a column-wise import): decodes ``values`` of
+    ``column`` in place, each distinct value looked up once; returns the positions it changed."""
+    mappings = {column: mapping for (t, column), mapping in value_codes().items() if t == table}
+
+    def decode(column: str, values: list[str]) -> list[int]:
+        mapping = mappings.get(column)
+        if mapping is None:
+            return []
+        codes = {v: mapping.get(v, mapping.get(v.lower(), v)) for v in set(values) if v}
+        changed = {v: code for v, code in codes.items() if code != v}
+        if not changed:
+            return []
+        at = [i for i, v in enumerate(values) if v in changed]
+        for i in at:
+            values[i] = changed[values[i]]
+        return at
+
+    return decode
+
+
 def localised_tables(tables: Mapping[str, Table]) -> dict[str, Table]:
     """The exchange tables with sheet names, headers, choice values and booleans in the active
     language (the XLSX template and export). Codes stay as they are in any other column."""
