@@ -181,6 +181,19 @@ def test_cleared_and_per_row_rows_are_stored_alike(monkeypatch: pytest.MonkeyPat
     assert "13９１２３４５６７８" in set(stored)  # an odd row really went through the per-row path
 
 
+
+@pytest.mark.parametrize("table", ["households", "residents"])
+def test_a_table_of_exactly_whole_chunks_lands_whole(monkeypatch: pytest.MonkeyPatch, table: str) -> None:
+    # the last chunk full, the next one empty: every row lands once, none is read twice or lost
+    tables = _new_community_tables(households=120)
+    monkeypatch.setattr(bulkimport, "BATCH", len(tables[table]) // 2 if len(tables[table]) % 2 == 0
+                        else len(tables[table]))
+    before_households, before_residents = Household.objects.count(), Resident.objects.count()
+    registry_import(user=None, scope=PLATFORM, tables=_copy(tables))
+    assert Household.objects.count() - before_households == len(tables["households"])
+    assert Resident.objects.count() - before_residents == len(tables["residents"])
+
+
 # --- the clearing functions alone, against the per-row validators -----------------------------------------
 def _accepts(check: Any, value: str) -> Any:
     try:
