@@ -283,3 +283,33 @@ def test_after_a_first_load_the_sequences_continue_past_the_keys_it_counted() ->
         top = model.objects.aggregate(top=Max("pk"))["top"]
         assert model.objects.count() == len(tables[table])
         assert IdBlock(model).take(1)[0] > top  # the next key from the sequence is a new one
+
+
+def test_keys_counted_in_memory_are_refused_without_the_table_lock() -> None:
+    from django.db import connection
+
+    from civicgrid.core.bulk import IdBlock
+
+    if connection.vendor != "postgresql":
+        pytest.skip("keys are counted in memory only on PostgreSQL, under ACCESS EXCLUSIVE")
+    with pytest.raises(RuntimeError, match="ACCESS EXCLUSIVE"):
+        IdBlock(Resident, exclusive=True)
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(f"LOCK TABLE {Resident._meta.db_table} IN ACCESS EXCLUSIVE MODE")
+        block = IdBlock(Resident, exclusive=True)
+        keys = block.take(3)
+        block.close()
+        assert IdBlock(Resident).take(1)[0] > keys[-1]  # the sequence moved past the keys counted in memory
+        transaction.set_rollback(True)
+
+
+def test_a_rejected_import_leaves_the_cycle_collector_on() -> None:
+    import gc
+
+    tables = _new_community_tables(households=40)
+    tables["residents"][3]["birth_date"] = "1990-02-30"
+    assert gc.isenabled()
+    with pytest.raises(ImportRejected):
+        registry_import(user=None, scope=PLATFORM, tables=tables)
+    assert gc.isenabled()  # paused for the bulk load only, whatever way it ended

@@ -102,6 +102,46 @@ def test_the_needs_tally_equals_a_count_of_the_needs_after_every_kind_of_write()
     assert _tallied() == before
 
 
+
+def test_a_household_moving_to_another_grid_takes_its_needs_counts_along() -> None:
+    # a move changes no need, only the household's grid: the grids it left and entered are recounted, by the
+    # registry's edit and by a roster update import alike, so no need is counted in two grids or none
+    from civicgrid.registry.services import household_update, registry_import
+
+    tallies.rebuild(needcounts.NEEDS)
+    households = grid_households("C01-G01")
+    lockdown(households=households, share=0.6)
+    assert _tallied() == _plain()
+    director, d_scope = login("director")
+    elsewhere = Place.objects.filter(level="building", parent__code__endswith="C01-G02").order_by("pk")
+    moving = households[0]
+    assert Need.objects.filter(household=moving).exists()
+    household_update(user=director, scope=d_scope, household=moving, building=elsewhere[0])
+    assert Household.objects.get(pk=moving.pk).grid.code.endswith("C01-G02")
+    assert _tallied() == _plain()
+    _check_pages()
+    second = households[1]
+    registry_import(user=director, scope=d_scope, update=True, tables={"households": [{
+        "code": second.code, "building_code": elsewhere.last().code, "address": second.address,
+        "housing_type": second.housing_type, "income_status": second.income_status,
+        "contact_phone": second.contact_phone or ""}]})
+    assert Household.objects.get(pk=second.pk).grid.code.endswith("C01-G02")
+    assert _tallied() == _plain()
+    _check_pages()
+
+
+def test_a_write_over_many_grids_recounts_the_whole_tally(monkeypatch: pytest.MonkeyPatch) -> None:
+    # a district-wide round recounts the whole tally in one pass (WHOLE grids or more): the same cells
+    monkeypatch.setattr(needcounts, "WHOLE", 1)
+    tallies.rebuild(needcounts.NEEDS)
+    households = grid_households("C01-G01")
+    lockdown(households=households, share=0.6)
+    grid, g_scope = login("grid")
+    services.need_cancel(user=grid, scope=g_scope, need_id=Need.objects.filter(
+        household=households[0], status="open").order_by("pk").first().pk)
+    assert _tallied() == _plain() and any(status == "cancelled" for _grid, status in _plain())
+
+
 def test_a_needs_tier_is_the_rounds_rule_and_the_list_is_in_its_order() -> None:
     households = grid_households("C01-G01")
     world = lockdown(households=households, share=0.6)

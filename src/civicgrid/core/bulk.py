@@ -151,6 +151,13 @@ class IdBlock:
         self.exclusive = exclusive and self.vendor == "postgresql"
         if self.exclusive:
             with connection.cursor() as cursor:
+                # counting keys in memory is only safe under the table lock: refuse loudly without it
+                cursor.execute("SELECT 1 FROM pg_locks WHERE locktype = 'relation' AND relation = %s::regclass "
+                               "AND mode = 'AccessExclusiveLock' AND granted AND pid = pg_backend_pid()",
+                               [model._meta.db_table])
+                if cursor.fetchone() is None:
+                    raise RuntimeError(f"IdBlock(exclusive=True) needs {model._meta.db_table} locked "
+                                       "in ACCESS EXCLUSIVE mode by this transaction")
                 cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, %s))",
                                [model._meta.db_table, model._meta.pk.column])  # type: ignore[union-attr]
                 self.next = self.first = int(cursor.fetchone()[0])
@@ -182,9 +189,12 @@ class IdBlock:
 
         if self.exclusive and self.next > self.first:
             with connection.cursor() as cursor:
-                cursor.execute("SELECT setval(pg_get_serial_sequence(%s, %s), %s)",
+                # never backwards, whatever happened to the sequence meanwhile
+                cursor.execute("SELECT setval(pg_get_serial_sequence(%s, %s), GREATEST(%s, pg_sequence_last_value("
+                               "pg_get_serial_sequence(%s, %s)::regclass)))",
                                [self.model._meta.db_table, self.model._meta.pk.column,  # type: ignore[union-attr]
-                                self.next - 1])
+                                self.next - 1, self.model._meta.db_table,
+                                self.model._meta.pk.column])  # type: ignore[union-attr]
 
 
 class CopyWriter:

@@ -137,6 +137,36 @@ def refresh(name: str, *, parts: Iterable[Any], grids: Iterable[int] | None = No
     return len(cells)
 
 
+def hold(name: str) -> None:
+    """Take ``name``'s lock now (its state row), inside the caller's transaction, for a service that recounts
+    after an audit write: rows are locked before the audit chain's head (the house rule), else a writer holding
+    this lock and waiting for the head could wait on one holding the head and waiting for this lock."""
+    locked_for_write(TallyState.objects.filter(name=name))
+
+
+def grids_changed(grid_ids: Iterable[int]) -> None:
+    """Recount, inside the caller's transaction, these grids of every tally whose parts are its grids (the
+    needs per grid): for a write that moves records from one grid to another (a household moving house), which
+    changes no record of the tally's own app. Call :func:`hold_grid_tallies` before the write's audit rows."""
+    from civicgrid.core.plugins import tally_specs
+
+    grids = sorted({int(g) for g in grid_ids if g is not None})
+    if not grids:
+        return
+    for name, tally in tally_specs().items():
+        if tally.part and tally.part == tally.grid and tally.grid_of_path is None:
+            refresh(name, parts=grids)
+
+
+def hold_grid_tallies() -> None:
+    """:func:`hold` every tally :func:`grids_changed` recounts, in name order (one order for every writer)."""
+    from civicgrid.core.plugins import tally_specs
+
+    for name, tally in sorted(tally_specs().items()):
+        if tally.part and tally.part == tally.grid and tally.grid_of_path is None:
+            hold(name)
+
+
 def rebuild(name: str) -> int:
     """Recount a whole tally from the records, in one transaction; records when ("as of")."""
     tally = spec(name)

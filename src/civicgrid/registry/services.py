@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from civicgrid.core import audit
+from civicgrid.core import audit, tallies
 from civicgrid.core.bulk import mapping_in, rows_in
 from civicgrid.core.crypto import DigestField, digest
 from civicgrid.core.errors import Conflict, Invalid
@@ -125,7 +125,12 @@ def household_update(*, user: Any, scope: Scope, household: Household, **changes
         if building.level != "building":
             raise Invalid({"building": _("A household must be placed in a building.")})
         changes.update(grid=building.parent, place_path=building.path)
+    new_grid = getattr(changes.get("grid"), "pk", household.grid_id)
+    moved = [household.grid_id, new_grid] if new_grid != household.grid_id else []
+    if moved:  # the counts per grid of other apps' records (needs) follow the household: locks before the audit
+        tallies.hold_grid_tallies()
     audit.update_fields(user=user, event=RegistryEvent.HOUSEHOLD_UPDATED, instance=household, changes=changes)
+    tallies.grids_changed(moved)
     household_vulnerability_refresh(household_ids=[household.id])
     household.refresh_from_db()
     return household
@@ -220,7 +225,10 @@ def _import_update(*, user: Any, scope: Scope, tables: dict[str, Rows], expected
     places = _all_places()
     created, new_households, new_residents = _create(new_only, places)
     places = _all_places()
+    moved = {g for c in plan["households"].changed if "building_code" in c.fields
+             for g in (c.record.grid_id, _grid_id(places[c.fields["building_code"][1]]))}
     changed = _apply_changes(plan, places)
+    tallies.grids_changed(moved)  # households that moved take their needs' counts along (before the audit row)
     touched = {h.id for h in new_households} | {r.household_id for r in new_residents}
     touched |= {c.record.pk for c in plan["households"].changed}
     touched |= {c.record.household_id for c in plan["residents"].changed}

@@ -5,8 +5,9 @@ at 1,000,000 households on PostgreSQL, issue 15); read from the tally they are a
 
 The tally is kept exact by the writes: every service that creates a need, changes its urgency or its status
 recounts the grids it touched in its own transaction (:func:`recount`; a district-wide round recounts them
-all). Its part is the household's grid, so a recount replaces exactly those grids' cells. The daily whole
-recount also catches what no relief service writes (a household moved to another grid by the registry).
+all). Its part is the household's grid, so a recount replaces exactly those grids' cells. A household moving
+to another grid (the registry's edit or a roster update import) recounts the grids it left and entered through
+:func:`civicgrid.core.tallies.grids_changed`. The daily whole recount is a safety net, not the mechanism.
 
 A page reads the tally only for a scope that sees whole grids (area roles: every household under their
 places, which are grids or above); any other scope (a volunteer's task households) is counted live, and is
@@ -22,8 +23,6 @@ from typing import Any
 from django.db.models import Count, F, Q, QuerySet
 
 from civicgrid.core import tallies
-from civicgrid.core.locking import locked_for_write
-from civicgrid.core.models import TallyState
 from civicgrid.core.places import depth, parts
 from civicgrid.core.scoping import Scope
 from civicgrid.registry.models import Place
@@ -44,10 +43,8 @@ TALLIES = {NEEDS: tallies.Tally(rows=Need.objects.all, grid="household__grid_id"
 
 
 def hold() -> None:
-    """Take the tally's lock now (its state row), for a service that recounts after an audit write: rows are
-    locked before the audit chain's head (the house rule), else a filing holding this lock and waiting for the
-    head could wait on a service holding the head and waiting for this lock."""
-    locked_for_write(TallyState.objects.filter(name=NEEDS))
+    """Take the needs tally's lock now (:func:`civicgrid.core.tallies.hold`), before the caller's audit rows."""
+    tallies.hold(NEEDS)
 
 
 def recount(grid_ids: Iterable[int]) -> None:

@@ -731,11 +731,15 @@ def delivery_stop_deliver(*, user: Any, scope: Scope, stop_id: int, code: str,
                                 changes={"wrong_codes": stop.wrong_codes + 1})
             wrong = True
         else:
+            # the stop's needs, then the tally, then the audit head: the order filing, cancelling and a round
+            # take them in (need rows first), so a delivery and a filing merging into the same partly
+            # allocated need never wait on each other in a cycle
+            needs = {n.pk: n for n in locked(Need.objects.filter(
+                pk__in=stop.allocations.values("need_id")).order_by("pk"))}
             needcounts.hold()  # before the audit write: its recount below
             audit.update_fields(user=user, event=ReliefEvent.STOP_DELIVERED, instance=stop, changes={
                 "status": DeliveryStop.Status.DELIVERED, "delivered_at": now, "delivered_by": user})
             DeliveryAttempt.objects.create(stop=stop, by=user, at=now, delivered=True)
-            needs = Need.objects.in_bulk(list(stop.allocations.values_list("need_id", flat=True)))
             for allocation in stop.allocations.all():
                 need = needs[allocation.need_id]
                 need.delivered_quantity += allocation.quantity

@@ -192,3 +192,59 @@ def test_a_round_confirmed_while_stock_is_issued_and_needs_are_filed_stays_consi
     allocated = RoundAllocation.objects.filter(item=item).aggregate(n=Sum("quantity"))["n"]
     assert Lot.objects.filter(item=item).aggregate(n=Sum("quantity"))["n"] == received - allocated - 3 * issued
     assert selectors.round_check(scope=ADMIN, round=round).identical
+
+
+def test_deliveries_and_filings_merging_into_the_same_needs_never_deadlock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A round that meets needs in part leaves them open: a delivery of such a need and a new filing merging
+    into it lock the same need row and the needs tally's lock. Both take the need rows first, so none of them
+    fails (PostgreSQL would end a cycle with "deadlock detected"), and the tally still equals a plain count.
+    Both locks are held a while (the sleeps below: after taking the tally's lock early, and before a recount),
+    so that a writer taking the tally before the need rows meets a filing that holds the need and waits for
+    the tally (without the fix in ``delivery_stop_deliver`` this test ends in "deadlock detected")."""
+    import time
+
+    from civicgrid.core import tallies
+    from civicgrid.relief import needcounts
+    from civicgrid.relief.models import RoundAllocation
+
+    hold, recount = needcounts.hold, needcounts.recount
+
+    def slow_hold() -> None:
+        hold()
+        time.sleep(0.4)
+
+    def slow_recount(grid_ids: Any) -> None:
+        time.sleep(0.4)
+        recount(grid_ids)
+
+    monkeypatch.setattr(needcounts, "hold", slow_hold)
+    monkeypatch.setattr(needcounts, "recount", slow_recount)
+    tasks, users, item, point = _world(buildings=6, volunteers=6)
+    households = [t.stops.get().household for t in tasks]
+    for household in households:  # a second round meets these in part: 1 unit of 5 each
+        services.need_file(user=None, scope=ADMIN, household_id=household.pk, item=item, quantity=5,
+                           key=uuid.uuid4().hex)
+    services.stock_receive(user=None, scope=PLATFORM, item=item, point=point, quantity=len(households))
+    second = services.round_confirm(user=None, scope=ADMIN, place_ids=[point.place_id], item_codes=[item.code],
+                                    days=1, policy="equity", seed=3)
+    partly = Need.objects.filter(household__in=households, status="open", allocated_quantity__gt=0)
+    assert partly.count() == len(households)
+    tallies.rebuild(needcounts.NEEDS)  # counted: from here every write takes its lock
+    stops = []
+    for task, volunteer in zip(DeliveryTask.objects.filter(round=second).order_by("pk"), users, strict=False):
+        services.delivery_task_claim(user=volunteer, scope=scope_for(volunteer), task_id=task.pk)
+        stops.append((volunteer, task.stops.get()))
+    calls: list[Callable[[], Any]] = []
+    for volunteer, stop in stops:
+        calls.append(partial(services.delivery_stop_deliver, user=volunteer, scope=scope_for(volunteer),
+                             stop_id=stop.pk, code=stop.code))
+        calls.append(partial(services.need_file, user=None, scope=ADMIN, household_id=stop.household_id,
+                             item=item, quantity=7, key=uuid.uuid4().hex))
+    results = _race(calls)
+    assert _kinds(results) == Counter({"ok": len(calls)}), [r for r in results if isinstance(r, Exception)]
+    for need in Need.objects.filter(household__in=households, allocations__round=second):
+        delivered = RoundAllocation.objects.filter(need=need, stop__status="delivered").aggregate(
+            n=Sum("quantity"))["n"] or 0
+        assert need.delivered_quantity == delivered == 1 and need.quantity == 1 + 7  # merged: 1 given, 7 more
+    plain = Counter(Need.objects.values_list("household__grid_id", "status"))
+    assert {(c["grid"], c["group"]): int(c["needs"]) for c in tallies.read(needcounts.NEEDS) if c["needs"]} == plain
