@@ -300,9 +300,9 @@ def run_copies(setup: _Setup, policy: str) -> list[RunOutput]:
         # needs fall due, every kind at once (a kind's due households are distinct)
         parts = [due_parts[k][(-day) % intervals[k]] for k in range(n_kinds)]
         due = np.concatenate([part[0] for part in parts])
-        before = pending_flat[due]
+        before = pending_flat.take(due)  # ``take``: a gather three times faster than ``[]``
         fresh = before == 0
-        since_flat[due[fresh]] = day
+        since_flat[np.compress(fresh, due)] = day  # ``compress``: faster than a boolean ``[]``
         pending_flat[due] = before + np.concatenate([part[1] for part in parts])
 
         plan = setup.plan(day)
@@ -318,7 +318,7 @@ def run_copies(setup: _Setup, policy: str) -> list[RunOutput]:
         # the services wanted, from the few positions where a household needs one
         service_wanted = wanting_flat.take(service_pos)
         any_service = np.zeros(n, dtype=bool)
-        any_service[service_hh[service_wanted]] = True
+        any_service[np.compress(service_wanted, service_hh)] = True
         if plan.self_fetch:
             fetch = any_goods & can_fetch
             if reachable is not None:
@@ -358,7 +358,7 @@ def run_copies(setup: _Setup, policy: str) -> list[RunOutput]:
             flat += GOODS[0] * n
         met = flat
         if flat.size:
-            held = pending_flat[flat]
+            held = pending_flat.take(flat)
             if point_bounds is not None:
                 # households sorted by area: the requests are point by point, so each point's
                 # demand is a difference of one running total
@@ -389,9 +389,9 @@ def run_copies(setup: _Setup, policy: str) -> list[RunOutput]:
                     stock -= np.bincount(point, weights=alloc, minlength=stock.size)
                     left = held - alloc.astype(np.int16)
                 pending_flat[flat] = left
-                met = flat[left == 0]
+                met = np.compress(left == 0, flat)
         if anyone_asks:
-            helped = service_pos[service_wanted & visited.take(service_hh)]
+            helped = np.compress(service_wanted & visited.take(service_hh), service_pos)
             pending_flat[helped] = 0
             met = np.concatenate([met, helped])
         if met.size:
@@ -491,8 +491,8 @@ def _visit(
         visited[who[got > 0]] = True
         return visited
     short_area = asked > visits
-    in_short = np.flatnonzero(short_area[pool])
-    who, pool = who[in_short], pool[in_short]
+    in_short = np.flatnonzero(short_area.take(pool))
+    who, pool = who.take(in_short), pool.take(in_short)
     if policy == "equity":
         # the lowest tier among the kinds the household wants (tier 0: life-critical first)
         tiers = np.full(who.size, _NO_TIER, dtype=np.int64)
@@ -521,8 +521,8 @@ def _visit(
     # the short areas' askers is below the visits of its area plus the askers of those before
     taken = np.where(short_area, asked, 0)
     room = visits + (np.cumsum(taken) - taken)
-    unserved = np.arange(who.size) >= room[pool[by_pool]]
-    visited[who[by_pool[unserved]]] = False
+    unserved = np.arange(who.size) >= room.take(pool.take(by_pool))
+    visited[who.take(np.compress(unserved, by_pool))] = False
     return visited
 
 
