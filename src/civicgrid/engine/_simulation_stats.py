@@ -181,11 +181,13 @@ class DailyNeed:
                 outstanding.reshape(-1).take(self.few_positions), self.few_starts, dtype=np.float64
             ).reshape(self.copies, -1)
         per_kind = kinds.tolist()
+        # every copy's row at once (one conversion of a nested list, not one per copy)
+        self.unmet[day] = [(n_short, n_short_v, n_short - n_short_v, *n_tier)
+                           for n_short, n_short_v, *n_tier in counts]
+        self.shortfall[day] = [(d_all[c], d_v[c], d_all[c] - d_v[c],
+                                *(_fold(per_kind[c], runs) for runs in self.tier_rows))
+                               for c in range(self.copies)]
         for c in range(self.copies):
-            n_short, n_short_v, *n_tier = counts[c]
-            self.unmet[day, c] = (n_short, n_short_v, n_short - n_short_v, *n_tier)
-            self.shortfall[day, c] = (d_all[c], d_v[c], d_all[c] - d_v[c],
-                                      *(_fold(per_kind[c], runs) for runs in self.tier_rows))
             if d_all[c] > 0:
                 amounts = depth[c * self.one:(c + 1) * self.one]
                 self.gini[day, c] = _gini(amounts, self.ranks)
