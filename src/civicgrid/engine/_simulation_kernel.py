@@ -590,8 +590,12 @@ def _fcfs_left(
     asked = np.where(short, demand, 0.0).astype(np.int64)
     room = stock.astype(np.int64) + (np.cumsum(asked) - asked)
     wanted = held.take(served_order)
-    before = np.cumsum(wanted, dtype=np.int64) - wanted
-    got = np.minimum(np.maximum(room.take(p) - before, 0), wanted)
+    # in place: each step writes into the array it reads (no new array per step)
+    got = room.take(p)
+    got -= np.cumsum(wanted, dtype=np.int64)
+    got += wanted  # less the units asked before this request
+    np.maximum(got, 0, out=got)
+    np.minimum(got, wanted, out=got)
     left[served_order] = wanted - got
     return left
 
