@@ -34,7 +34,9 @@ Figures (2026-11-29, CPU time per run; the 2-core machine shared with three othe
   need turned into amounts at their positions only; whole-day sort keys made without
   conversions; a day's figures of every copy stored at once; the copies' plan arrays joined
   once), the engine alone, warm, best of three, processes alternating with d821044 at load
-  2.5-4.0: 6.29-7.07 ms against 6.67-7.89 ms, 6-12 % less (mean about 9 %); the bench itself,
+  3.0-4.0, ten pairs on the final code: 6.32-6.98 ms against 6.95-7.55 ms, 6-12 % less (mean
+  about 10 %; the last four pairs 6.39, 6.94, 6.41, 6.41 against 7.55, 7.39, 7.49, 7.25 ms,
+  12 %); callgrind was not rerun; the bench itself,
   alternating with d821044 at load 3.8-4.1: engine 6.90, 7.49, 7.41, 7.76 ms against 7.24,
   7.46, 7.64, 7.70 ms, **115x, 117x, 110x, 108x** against 107x, 108x, 109x, 98x; and four more
   at load 4.2: 121x, 112x, 118x, 114x (engine 6.79-7.21 ms, Mesa 0.79-0.82 s). The bench's
