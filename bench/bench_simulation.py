@@ -22,7 +22,11 @@ peak RSS 681 MB (the day loop before its rework, commit f7dba54, same conditions
 2.7-3.7, runs alternating with 89ca21d's loop): CPU 8.2, 6.7 and 7.7 s, peak RSS 691-693 MB
 (89ca21d: 8.4 and 7.8 s, 677-679 MB); wall 9.5-15.5 s under that load. The same numbers
 (44,305 households short and 410,468 reached on the last day). A million households run one
-replication at a time: replications side by side are for small populations.
+replication at a time: replications side by side are for small populations. After the gathers
+were reworked for those (``take`` and ``compress``, the kinds few need at their positions only;
+load 3.9-4.3, runs alternating with d821044): CPU 6.68 and 7.46 s, peak RSS 676-677 MB
+(d821044: 7.48 and 6.92 s, 686-692 MB), wall 10.6-12.0 s under that load: not worse, within
+this machine's noise; the same numbers.
 """
 
 from __future__ import annotations

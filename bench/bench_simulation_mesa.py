@@ -29,11 +29,32 @@ Figures (2026-11-29, CPU time per run; the 2-core machine shared with three othe
   119 M one by one, 103.5 M side by side.
 - the engine's numbers did not change (same means, to the last digit: 4.713 and 3.970);
   means agree with Mesa's (z = +1.51 and +0.72).
+- after the gathers were reworked (commits after d821044: ``take`` and ``compress`` instead of
+  ``[]`` with indices or masks, which cost two to three times more here; the kinds few households
+  need turned into amounts at their positions only; whole-day sort keys made without
+  conversions; a day's figures of every copy stored at once; the copies' plan arrays joined
+  once), the engine alone, warm, best of three, processes alternating with d821044 at load
+  3.0-4.0, seven pairs on the final code: 6.32-6.94 ms against 6.95-7.55 ms, 1-15 % less a
+  pair, 9.5 % on the means (6.55 against 7.24 ms; the last four pairs 6.39, 6.94, 6.41, 6.41
+  against 7.55, 7.39, 7.49, 7.25 ms, 12 %); callgrind was not rerun; the bench itself,
+  alternating with d821044 at load 3.8-4.1: engine 6.90, 7.49, 7.41, 7.76 ms against 7.24,
+  7.46, 7.64, 7.70 ms, **115x, 117x, 110x, 108x** against 107x, 108x, 109x, 98x; and four more
+  at load 4.2, before the last change to the kernel (039de1f): 121x, 112x, 118x, 114x (engine
+  6.79-7.21 ms, Mesa 0.79-0.82 s). The bench's
+  engine figure is one cold pass of 40 replications (the tiled population and the first
+  allocations: about 0.25 ms a replication); on this loaded machine it moves by 10 % from run
+  to run. Every output of every replication is still equal to the bit to the reference loop's
+  (``tests/engine/test_simulation_loop.py``), so the means are the same to the last digit.
 
-What is left at ten thousand households (callgrind, side by side): gathers and scatters of the
-open needs (about a quarter of the instructions), finding the requests (``nonzero``, about a
-tenth), the daily sort for the Gini index and the first-come-first-served sort at short points.
-The margin over 100x is 6-20 %: a run on a busier machine can fall under it.
+What is left at ten thousand households (section timers, side by side): the day's figures
+(``DailyNeed.record``: about a quarter, of which the Gini index a quarter), the goods'
+requests and the first-come-first-served order at short points (about a fifth), the needs
+falling due (gathers and scatters over about 17,000 positions a day, a tenth), finding the
+requests (``nonzero``, a twentieth). The goal of 15 % less engine time was not reached: about
+9.5 % (the margin over 100x is now 8-21 % at load 4). Tried and dropped: the first-come-first-
+served amounts from a cut-off day per point instead of a sort (as slow: a weighted ``bincount``
+costs what the radix sort did), food falling due by whole rows (a masked write of a row cost
+more than the scatter it replaced).
 """
 
 from __future__ import annotations

@@ -74,6 +74,23 @@ class DailyNeed:
         )
         sizes = [needing[k][0].size for _ in range(copies) for k in self.few_kinds]
         self.few_starts = np.cumsum([0] + sizes[:-1])
+        # when the kinds few need come after the others, their amounts are made at their
+        # positions only and added into the day's depth kind after kind (a household's depth
+        # adds its kinds in kind order, as the sum over the rows does; adding a zero changes
+        # nothing), not over rows of mostly zeros: the same numbers with fewer passes
+        self.sparse = bool(self.few_kinds) and max(self.many, default=-1) < min(k for k, _ in self.few)
+        if self.sparse:
+            by_kind = [np.concatenate([c * self.one + needing[k][0].astype(np.int64) for c in range(copies)])
+                       for k in self.few_kinds]
+            self.sparse_households = by_kind
+            self.sparse_positions = np.concatenate([k * n + hh for k, hh in zip(self.few_kinds, by_kind, strict=True)])
+            self.sparse_inv = inv_units.reshape(-1).take(self.sparse_positions)
+            cuts = np.cumsum([0] + [hh.size for hh in by_kind]).tolist()
+            self.sparse_slices = [slice(a, b) for a, b in zip(cuts[:-1], cuts[1:], strict=True)]
+            # the same sums in the order kind, then copy (exact: any order gives them)
+            self.sparse_starts = np.cumsum(
+                [0] + [needing[k][0].size for k in self.few_kinds for _ in range(copies)][:-1])
+            self.dense_rows = len(self.many)
         # households counted each day: short, short and vulnerable, with an open need of each tier
         self.counted = np.empty((2 + len(tier_rows), n), dtype=bool)
         self.area, self.n_areas, self.vulnerable_idx, self.size = area, n_areas, vulnerable_idx, size
@@ -103,8 +120,19 @@ class DailyNeed:
         day = self.day
         outstanding, depth, open_, flags = self.outstanding, self.depth, self.open, self.flags
         # unmet need: outstanding need events (a missed food delivery is 1, half of it 0.5)
-        np.multiply(pending, self.inv_units, out=outstanding)
-        outstanding.sum(axis=0, out=depth)
+        few_sums = None
+        if self.sparse:
+            m = self.dense_rows
+            np.multiply(pending[:m], self.inv_units[:m], out=outstanding[:m])
+            outstanding[:m].sum(axis=0, out=depth)
+            amounts = np.multiply(pending.reshape(-1).take(self.sparse_positions), self.sparse_inv)
+            for households, part in zip(self.sparse_households, self.sparse_slices, strict=True):
+                depth[households] = depth.take(households) + amounts[part]
+            few_sums = np.add.reduceat(amounts, self.sparse_starts, dtype=np.float64).reshape(
+                len(self.few_kinds), self.copies).T
+        else:
+            np.multiply(pending, self.inv_units, out=outstanding)
+            outstanding.sum(axis=0, out=depth)
         self.shortfall_days += depth
         np.greater(pending, 0, out=open_)
         counted = self.counted
@@ -145,17 +173,21 @@ class DailyNeed:
                 kinds[0, k] = outstanding[k].sum(dtype=np.float64)
             else:
                 kinds[:, k] = outstanding[k].reshape(self.copies, self.one).sum(axis=1, dtype=np.float64)
-        if self.few_kinds:
+        if few_sums is not None:
+            kinds[:, self.few_kinds] = few_sums
+        elif self.few_kinds:
             # exact sums (see above), so the order of the additions is immaterial
             kinds[:, self.few_kinds] = np.add.reduceat(
                 outstanding.reshape(-1).take(self.few_positions), self.few_starts, dtype=np.float64
             ).reshape(self.copies, -1)
         per_kind = kinds.tolist()
+        # every copy's row at once (one conversion of a nested list, not one per copy)
+        self.unmet[day] = [(n_short, n_short_v, n_short - n_short_v, *n_tier)
+                           for n_short, n_short_v, *n_tier in counts]
+        self.shortfall[day] = [(d_all[c], d_v[c], d_all[c] - d_v[c],
+                                *(_fold(per_kind[c], runs) for runs in self.tier_rows))
+                               for c in range(self.copies)]
         for c in range(self.copies):
-            n_short, n_short_v, *n_tier = counts[c]
-            self.unmet[day, c] = (n_short, n_short_v, n_short - n_short_v, *n_tier)
-            self.shortfall[day, c] = (d_all[c], d_v[c], d_all[c] - d_v[c],
-                                      *(_fold(per_kind[c], runs) for runs in self.tier_rows))
             if d_all[c] > 0:
                 amounts = depth[c * self.one:(c + 1) * self.one]
                 self.gini[day, c] = _gini(amounts, self.ranks)
