@@ -222,6 +222,15 @@ def measure(var: str, repeats: int, roles: list[str]) -> None:
 
     call_command("migrate", verbosity=0)  # as a deployment of this code would: its migrations, then the job's
     tallies.rebuild_stale()  # recount of any tally never counted (one this code adds)
+    if not os.environ.get("BENCH_NO_FREEZE"):
+        try:  # as `civicgrid serve` loads the app before forking its workers (gunicorn's pre_fork)
+            from civicgrid.config.warm import load_and_freeze
+        except ImportError:  # a --before revision without it: its server froze only what setup had loaded
+            import gc
+
+            gc.freeze()
+        else:
+            load_and_freeze()
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
     from django.contrib.auth import get_user_model
     from django.db import connection
