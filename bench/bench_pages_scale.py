@@ -128,6 +128,27 @@ member, organisation staff, volunteer and resident, walked at 1M for the first t
 load 4.5, ``--before 89ca21d``): CPU of the pages changed, before -> after: district needs 160 -> 24, 3W 288 ->
 119, board API 289 -> 109, helpers 155 -> 136, CREI 151 -> 133, grid home 220 -> 156, director 3W 196 -> 50.
 
+Fourth pass (the same kept world, district). The measuring process now freezes the loaded app for the collector
+as ``civicgrid serve`` does before forking its workers (``BENCH_NO_FREEZE=1`` measures as before). Unfrozen, a
+full collection walked the ~480,000 objects of the loaded app and its views every other request or so: 200-300 ms
+on the 3W board's API and the CREI page, so their medians swung between two values (board API 165 / 366 / 388 /
+167 / 360 ms of CPU on five requests). The server itself froze only what setup had loaded, and the URLconf, the
+views, pandas and plotly came after (~44,000 objects still walked, 50-80 ms); it now loads the whole app first
+(``config/warm.py``). Same world, each version in its own process, frozen as its own server freezes, 7 warm
+requests, two rounds, load 4.2-6.3, ms wall / ms CPU, queries (before: main d821044):
+
+    /                    344 / 135, 111 q | 191 / 100  ->  171 / 82, 53 q | 166 / 80   (the appeals' handling
+                                                                                        chains asked at once)
+    /organisations/3w/   675 / 376        | 416 / 339  ->  278 / 207      | 292 / 208  (the freeze; the hours
+    /api/social/board    586 / 337        | 354 / 290  ->  228 / 168      | 261 / 194   read as tuples)
+    /analytics/crei/    1027 / 621        | 1232 / 643 ->  409 / 327      | 453 / 361  (rank intervals reused for
+                                                                                        unchanged inputs; freeze)
+
+Still over 300 ms of wall at that load: the CREI page (its 17 indicators read live, ~150-190 ms of CPU and
+~200 ms of database time; the grid map of 3,600 tiles ~70 ms). The whole walk at load 4.2 (``--before d821044``,
+frozen both): CPU of the pages, before -> after: home 109 -> 82, CREI 614 -> 409, 3W 331 -> 294, board API
+366 -> 307; walls were load (helpers, governance and audit 300-370 ms, their CPU 140-200).
+
     .venv/bin/python bench/bench_pages_scale.py [--households 100000] [--repeats 5] [--postgres]
                                                 [--before REV] [--var DIR] [--keep DIR] [--no-grow]
                                                 [--roles district,director] [--hold FILE]
