@@ -1,5 +1,5 @@
-"""The CREI page's rank intervals are reused for unchanged inputs and always equal a fresh computation by the
-engine (issue 15: the 300 replications were a third of a district's page at 1,000,000 households)."""
+"""The CREI page's rank intervals and grid map are reused for unchanged inputs and always equal a fresh
+computation (issue 15: together a third of a district's page at 1,000,000 households)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from pandas.testing import assert_frame_equal
 
+from civicgrid.analytics import charts, kept
 from civicgrid.analytics import crei as crei_module
 from civicgrid.analytics.crei import crei, crei_uncertainty
 from civicgrid.engine.index import rank_intervals
@@ -26,10 +27,10 @@ def counted(monkeypatch):
         calls.append(1)
         return rank_intervals(*args, **kwargs)
 
-    crei_module._intervals.clear()
+    kept.forget()
     monkeypatch.setattr(crei_module, "rank_intervals", counting)
     yield calls
-    crei_module._intervals.clear()
+    kept.forget()
 
 
 def _fresh(outcome, replications: int = 60) -> pd.DataFrame:
@@ -72,8 +73,40 @@ def test_any_changed_input_is_computed_afresh(counted) -> None:
 
 def test_only_the_last_few_inputs_are_kept(counted) -> None:
     outcome = crei(places=list(Place.objects.filter(level__in=["grid", "community"])), level="grid")
-    for seed in range(crei_module.INTERVALS_KEPT + 3):
+    for seed in range(kept.KEPT + 3):
         crei_uncertainty(outcome, replications=20, seed=seed)
-    assert len(crei_module._intervals) == crei_module.INTERVALS_KEPT
+    assert kept.size("crei.intervals") == kept.KEPT
     crei_uncertainty(outcome, replications=20, seed=0)  # the oldest went first
-    assert len(counted) == crei_module.INTERVALS_KEPT + 4
+    assert len(counted) == kept.KEPT + 4
+
+
+def test_the_page_map_is_drawn_again_only_for_changed_inputs_and_equals_a_fresh_drawing(monkeypatch) -> None:
+    from django.test import Client
+
+    drawings: list[dict] = []
+    draw = charts.grid_map_spec
+
+    def counting(**kwargs):
+        drawings.append(kwargs)
+        return draw(**kwargs)
+
+    kept.forget()
+    monkeypatch.setattr(charts, "grid_map_spec", counting)
+    client = Client(headers={"accept-language": "zh-hans"})
+    client.login(username="director", password="civicgrid-demo")
+
+    def map_div() -> str:
+        body = client.get("/analytics/crei/").content.decode()
+        start = body.index('<div class="plotly-graph-div"')
+        return body[start: body.index("</script>", start) + len("</script>")]
+
+    first = map_div()
+    assert map_div() == first and len(drawings) == 1
+    assert first == charts.to_div(draw(**drawings[0]))  # what a fresh drawing gives
+    grid = Place.objects.filter(level="grid", parent__code="D01-S01-C01").order_by("code").first()
+    grid.name = grid.name + "东"
+    grid.save(update_fields=["name"])
+    changed = map_div()
+    assert len(drawings) == 2 and changed != first and drawings[1]["short_names"][grid.code] == grid.name
+    assert changed == charts.to_div(draw(**drawings[1]))
+    kept.forget()

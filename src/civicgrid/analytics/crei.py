@@ -9,20 +9,16 @@ present.
 
 from __future__ import annotations
 
-import hashlib
-import json
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import yaml
 from django.apps import apps
 
+from civicgrid.analytics import kept
 from civicgrid.core import tallies
 from civicgrid.core.indicators import Provider, Units
 from civicgrid.core.plugins import crei_providers
@@ -139,43 +135,12 @@ def _spec(present: list[str]) -> dict[str, Any]:
     }
 
 
-# The rank intervals of the last few inputs, by a digest of those inputs: the engine's 300 replications are a
-# third of a district's CREI page at 1,000,000 households (100-150 ms of CPU for 3,600 grids, issue 15) and give
-# the same frame for the same values, spec and seed, so a page whose indicators have not changed reuses them.
-# Keyed by the whole input, never by time: a changed value is a new key, so the page always shows what a fresh
-# computation would.
-INTERVALS_KEPT = 8
-_intervals: OrderedDict[str, pd.DataFrame] = OrderedDict()
-_intervals_lock = threading.Lock()
-
-
-def _inputs_digest(data: pd.DataFrame, *parts: Any) -> str:
-    """A digest of a frame's columns, dtypes and exact values (floats by their bits) and of ``parts``."""
-    digest = hashlib.blake2b(digest_size=20)
-    digest.update(json.dumps([[str(c) for c in data.columns], [str(t) for t in data.dtypes], len(data), *parts],
-                             sort_keys=True, default=str).encode())
-    for name in data.columns:
-        column = data[name]
-        if column.dtype.kind in "fiub":
-            digest.update(np.ascontiguousarray(column.to_numpy()).tobytes())
-        else:
-            digest.update("\x1f".join(map(str, column.tolist())).encode() + b"\x1e")
-    return digest.hexdigest()
-
-
 def crei_uncertainty(outcome: CreiResult, *, replications: int = 300, seed: int = 1) -> pd.DataFrame | None:
+    """The engine's rank intervals, kept for unchanged inputs (:mod:`civicgrid.analytics.kept`: 100-150 ms of a
+    district's page at 1,000,000 households, issue 15)."""
     if outcome.result is None or len(outcome.values) < 3:
         return None
     data = outcome.values.reset_index()
-    key = _inputs_digest(data, outcome.spec, replications, seed)
-    with _intervals_lock:
-        found = _intervals.get(key)
-        if found is not None:
-            _intervals.move_to_end(key)
-    if found is None:
-        found = rank_intervals(data, spec=outcome.spec, n_replications=replications, seed=seed).intervals
-        with _intervals_lock:
-            _intervals[key] = found
-            while len(_intervals) > INTERVALS_KEPT:
-                _intervals.popitem(last=False)
+    found = kept.kept("crei.intervals", kept.digest(outcome.spec, replications, seed, frames=(data,)),
+                      lambda: rank_intervals(data, spec=outcome.spec, n_replications=replications, seed=seed).intervals)
     return found.copy()  # the kept frame is never handed out to be changed
