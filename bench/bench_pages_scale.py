@@ -144,10 +144,21 @@ requests, two rounds, load 4.2-6.3, ms wall / ms CPU, queries (before: main d821
     /analytics/crei/    1027 / 621        | 1232 / 643 ->  409 / 327      | 453 / 361  (rank intervals reused for
                                                                                         unchanged inputs; freeze)
 
-Still over 300 ms of wall at that load: the CREI page (its 17 indicators read live, ~150-190 ms of CPU and
-~200 ms of database time; the grid map of 3,600 tiles ~70 ms). The whole walk at load 4.2 (``--before d821044``,
-frozen both): CPU of the pages, before -> after: home 109 -> 82, CREI 614 -> 409, 3W 331 -> 294, board API
-366 -> 307; walls were load (helpers, governance and audit 300-370 ms, their CPU 140-200).
+Then the grid map kept for unchanged inputs too (``analytics/kept.py``), load 2.4: CREI 657 / 589 -> 357 / 280,
+3W 444 / 365 -> 282 / 219, board API 346 / 284 -> 253 / 192, home 213 / 114 -> 168 / 82. The whole walk right
+after (``--before d821044``, load 2.3, both frozen as their servers freeze), ms wall / ms CPU:
+
+    /                         207 / 109, 111 q  ->  164 /  80, 53 q
+    /organisations/3w/        420 / 360         ->  304 / 240
+    /api/social/board         408 / 349         ->  334 / 266
+    /analytics/crei/          612 / 576         ->  387 / 303
+    /volunteers/helpers/      277 / 144         ->  246 / 119
+    /api/volunteers/coverage  224 / 114         ->  163 /  75
+
+District: 3 of 63 over 300 ms before and after in that walk (6-7 in the walks at load 3.9-4.2): the 3W board,
+its API and the CREI page, each 5-30 % over. Left in them: the CREI's 17 indicators read live (~150-190 ms of
+CPU, ~200 ms of database time) and the 3,600 places with their outlines (~30 ms); the board's 37,000 hour cells
+and 8,000 cells built per request (the gap and overlap counts are the whole board's).
 
     .venv/bin/python bench/bench_pages_scale.py [--households 100000] [--repeats 5] [--postgres]
                                                 [--before REV] [--var DIR] [--keep DIR] [--no-grow]
