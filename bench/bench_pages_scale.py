@@ -128,6 +128,38 @@ member, organisation staff, volunteer and resident, walked at 1M for the first t
 load 4.5, ``--before 89ca21d``): CPU of the pages changed, before -> after: district needs 160 -> 24, 3W 288 ->
 119, board API 289 -> 109, helpers 155 -> 136, CREI 151 -> 133, grid home 220 -> 156, director 3W 196 -> 50.
 
+Fourth pass (the same kept world, district). The measuring process now freezes the loaded app for the collector
+as ``civicgrid serve`` does before forking its workers (``BENCH_NO_FREEZE=1`` measures as before). Unfrozen, a
+full collection walked the ~480,000 objects of the loaded app and its views every other request or so: 200-300 ms
+on the 3W board's API and the CREI page, so their medians swung between two values (board API 165 / 366 / 388 /
+167 / 360 ms of CPU on five requests). The server itself froze only what setup had loaded, and the URLconf, the
+views, pandas and plotly came after (~44,000 objects still walked, 50-80 ms); it now loads the whole app first
+(``config/warm.py``). Same world, each version in its own process, frozen as its own server freezes, 7 warm
+requests, two rounds, load 4.2-6.3, ms wall / ms CPU, queries (before: main d821044):
+
+    /                    344 / 135, 111 q | 191 / 100  ->  171 / 82, 53 q | 166 / 80   (the appeals' handling
+                                                                                        chains asked at once)
+    /organisations/3w/   675 / 376        | 416 / 339  ->  278 / 207      | 292 / 208  (the freeze; the hours
+    /api/social/board    586 / 337        | 354 / 290  ->  228 / 168      | 261 / 194   read as tuples)
+    /analytics/crei/    1027 / 621        | 1232 / 643 ->  409 / 327      | 453 / 361  (rank intervals reused for
+                                                                                        unchanged inputs; freeze)
+
+Then the grid map kept for unchanged inputs too (``analytics/kept.py``), load 2.4: CREI 657 / 589 -> 357 / 280,
+3W 444 / 365 -> 282 / 219, board API 346 / 284 -> 253 / 192, home 213 / 114 -> 168 / 82. The whole walk right
+after (``--before d821044``, load 2.3, both frozen as their servers freeze), ms wall / ms CPU:
+
+    /                         207 / 109, 111 q  ->  164 /  80, 53 q
+    /organisations/3w/        420 / 360         ->  304 / 240
+    /api/social/board         408 / 349         ->  334 / 266
+    /analytics/crei/          612 / 576         ->  387 / 303
+    /volunteers/helpers/      277 / 144         ->  246 / 119
+    /api/volunteers/coverage  224 / 114         ->  163 /  75
+
+District: 3 of 63 over 300 ms before and after in that walk (6-7 in the walks at load 3.9-4.2): the 3W board,
+its API and the CREI page, each 5-30 % over. Left in them: the CREI's 17 indicators read live (~150-190 ms of
+CPU, ~200 ms of database time) and the 3,600 places with their outlines (~30 ms); the board's 37,000 hour cells
+and 8,000 cells built per request (the gap and overlap counts are the whole board's).
+
     .venv/bin/python bench/bench_pages_scale.py [--households 100000] [--repeats 5] [--postgres]
                                                 [--before REV] [--var DIR] [--keep DIR] [--no-grow]
                                                 [--roles district,director] [--hold FILE]
@@ -222,6 +254,15 @@ def measure(var: str, repeats: int, roles: list[str]) -> None:
 
     call_command("migrate", verbosity=0)  # as a deployment of this code would: its migrations, then the job's
     tallies.rebuild_stale()  # recount of any tally never counted (one this code adds)
+    if not os.environ.get("BENCH_NO_FREEZE"):
+        try:  # as `civicgrid serve` loads the app before forking its workers (gunicorn's pre_fork)
+            from civicgrid.config.warm import load_and_freeze
+        except ImportError:  # a --before revision without it: its server froze only what setup had loaded
+            import gc
+
+            gc.freeze()
+        else:
+            load_and_freeze()
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
     from django.contrib.auth import get_user_model
     from django.db import connection

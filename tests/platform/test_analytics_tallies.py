@@ -356,6 +356,26 @@ def test_a_tally_never_counted_is_read_from_the_records_and_rebuild_stale_counts
     assert {"registry.residents", "registry.households", "volunteers.helpers"} <= set(tallies.recount_only())
 
 
+def test_read_as_tuples_equals_read_counted_or_not() -> None:
+    from civicgrid.core.plugins import tally_specs
+    from civicgrid.registry.models import Place
+
+    some = Place.objects.filter(level="grid").order_by("code").values("pk")[:5]
+
+    def as_dicts(name: str, rows: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
+        names = list(tally_specs()[name].measures())
+        return [{"grid": grid, "group": group, **dict(zip(names, measures, strict=True))}
+                for grid, group, *measures in rows]
+
+    TallyState.objects.all().delete()  # never counted: both from the records
+    for counted in (False, True):
+        for name in tallies_names():
+            for grids in (None, some):
+                assert sorted(map(_key, as_dicts(name, tallies.read_tuples(name, grids=grids)))) == \
+                    sorted(map(_key, tallies.read(name, grids=grids))), (name, counted)
+        tallies.rebuild_stale(force=True)
+
+
 def tallies_names() -> list[str]:
     from civicgrid.core.plugins import tally_specs
 

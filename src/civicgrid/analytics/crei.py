@@ -18,6 +18,7 @@ import pandas as pd
 import yaml
 from django.apps import apps
 
+from civicgrid.analytics import kept
 from civicgrid.core import tallies
 from civicgrid.core.indicators import Provider, Units
 from civicgrid.core.plugins import crei_providers
@@ -135,7 +136,11 @@ def _spec(present: list[str]) -> dict[str, Any]:
 
 
 def crei_uncertainty(outcome: CreiResult, *, replications: int = 300, seed: int = 1) -> pd.DataFrame | None:
+    """The engine's rank intervals, kept for unchanged inputs (:mod:`civicgrid.analytics.kept`: 100-150 ms of a
+    district's page at 1,000,000 households, issue 15)."""
     if outcome.result is None or len(outcome.values) < 3:
         return None
-    return rank_intervals(outcome.values.reset_index(), spec=outcome.spec, n_replications=replications,
-                          seed=seed).intervals
+    data = outcome.values.reset_index()
+    found = kept.kept("crei.intervals", kept.digest(outcome.spec, replications, seed, frames=(data,)),
+                      lambda: rank_intervals(data, spec=outcome.spec, n_replications=replications, seed=seed).intervals)
+    return found.copy()  # the kept frame is never handed out to be changed

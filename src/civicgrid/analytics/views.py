@@ -11,7 +11,7 @@ from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import cache_control
 
-from civicgrid.analytics import charts, selectors, words
+from civicgrid.analytics import charts, kept, selectors, words
 from civicgrid.analytics.governance_data import governance_inputs
 from civicgrid.core.limits import int_param
 from civicgrid.core.paging import paginate
@@ -114,10 +114,12 @@ def crei_page(request: HttpRequest, scope: Any) -> HttpResponse:
         )
         if level == "grid":
             geometries = {p.code: p.geometry for p in places if p.level == "grid" and p.geometry}
-            context["map_chart"] = charts.to_div(charts.grid_map_spec(
-                geometries=geometries, scores=scores["CREI"].to_dict(), names=outcome.names,
-                short_names={p.code: p.name for p in places if p.level == "grid"},
-                title=str(_("CREI by grid"))))
+            drawn = {"geometries": geometries, "scores": scores["CREI"].to_dict(), "names": outcome.names,
+                     "short_names": {p.code: p.name for p in places if p.level == "grid"},
+                     "title": str(_("CREI by grid"))}
+            # a district's 3,600 tiles: drawn again only when a score, a name or an outline changed (kept.py)
+            context["map_chart"] = kept.kept("crei.map", kept.digest(drawn),
+                                             lambda: charts.to_div(charts.grid_map_spec(**drawn)))
         intervals = crei_uncertainty(outcome)
         if intervals is not None:
             intervals = intervals.rename(index=lambda code: outcome.names.get(code, code))

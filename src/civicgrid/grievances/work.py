@@ -43,9 +43,12 @@ def work_items(*, user: Any, scope: Scope) -> list[WorkItem]:
                                                       n) % {"n": n}, url=list_url + "?state=open", app="grievances",
             urgency=DUE, count=n))
     if scope.may("grievances_review"):
-        for appeal in selectors.pending_appeals(scope=scope).order_by("due_at")[:WORK_LIMIT]:
+        appeals = list(selectors.pending_appeals(scope=scope).order_by("due_at")[:WORK_LIMIT])
+        # nobody reviews an appeal of a complaint they handled: the chains of all shown appeals asked at once
+        held = chain.chains_holding(user, [a.grievance for a in appeals])
+        for appeal in appeals:
             g = appeal.grievance
-            if getattr(user, "pk", None) in chain.handling_chain(g):
+            if g.pk in held:
                 continue
             items.append(WorkItem(kind="grievances.appeal", title=_("Appeal of complaint %(code)s to review") % {
                 "code": g.code}, url=reverse("grievances:detail", args=[g.pk]), app="grievances", due=appeal.due_at,

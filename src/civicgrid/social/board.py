@@ -191,14 +191,14 @@ def _hours(*, paths: tuple[str, ...], since: datetime) -> list[Presence]:
     from civicgrid.registry.selectors import grids_under
 
     grids = grids_under(paths)
-    cells = tallies.read(HOURS, grids=grids.values("pk"))  # the window as of its count
+    cells = tallies.read_tuples(HOURS, grids=grids.values("pk"))  # the window as of its count
     path_of = dict(grids.values_list("pk", "path")) if cells else {}
     what = _("volunteer hours")
     found = []
-    for c in cells:
-        kind, _colon, actor = str(c["group"]).partition(":")
-        if actor and c["grid"] in path_of:
-            found.append((path_of[c["grid"]], kind, int(actor), what, round(float(c["hours"] or 0))))
+    for grid, group, hours in cells:
+        kind, _colon, actor = str(group).partition(":")
+        if actor and grid in path_of:
+            found.append((path_of[grid], kind, int(actor), what, round(float(hours or 0))))
     return found
 
 
@@ -269,17 +269,27 @@ def board(*, scope: Scope, community_id: int | None = None, kind: str = "", now:
     cells: dict[tuple[str, str], Cell] = {}
 
     def cell(grid: str, service: str) -> Cell | None:
-        if grid not in grids or (kind and service != kind):
-            return None
         found = cells.get((grid, service))
         if found is None:  # not setdefault: that would build a Cell for each of a district's 40,000 records
+            if grid not in grids or (kind and service != kind):
+                return None
             found = cells[(grid, service)] = Cell(grids[grid], service)
         return found
 
+    _fill(cells, cell, paths, since)
+    order = list(SERVICE_KINDS)
+    ordered = sorted(cells.values(), key=lambda c: (c.grid.code, order.index(c.kind) if c.kind in order else 99))
+    return Board(cells=ordered, actors={}, since=since, hours_counted=tallies.as_of([HOURS]))
+
+
+def _fill(cells: dict[tuple[str, str], Cell], cell: Callable[[str, str], Cell | None], paths: tuple[str, ...],
+          since: datetime) -> None:
+    """Every source's records into the board's cells (``cell`` makes a cell of a grid and service shown)."""
     if paths:
         for source in PRESENCE:
             for grid, service, actor, what, n in source(paths=paths, since=since):
-                found = cell(grid, service)
+                # a record of a cell already made is added in place (a district's 40,000, issue 15)
+                found = cells.get((grid, service)) or cell(grid, service)
                 if found is not None:
                     found.doing.setdefault(actor, []).append((what, n))
         for need_source in NEED:
@@ -287,9 +297,6 @@ def board(*, scope: Scope, community_id: int | None = None, kind: str = "", now:
                 found = cell(grid, service)
                 if found is not None:
                     found.need += n
-    order = list(SERVICE_KINDS)
-    ordered = sorted(cells.values(), key=lambda c: (c.grid.code, order.index(c.kind) if c.kind in order else 99))
-    return Board(cells=ordered, actors={}, since=since, hours_counted=tallies.as_of([HOURS]))
 
 
 HXL_COLUMNS: tuple[tuple[str, str], ...] = (

@@ -1,0 +1,23 @@
+"""Load the whole app before serving, then hand what is loaded to the collector's permanent generation.
+
+``civicgrid serve`` loads the app once in gunicorn's master and forks the workers from it. Loading the WSGI app
+runs ``django.setup()`` but does not import the URLconf: every view module, and through them pandas, plotly and
+the engine, used to be imported by a worker's first request, after the master's ``gc.freeze()``. Those ~40,000
+objects then stayed under the collector, and each full collection walked them again: 50-80 ms of a heavy page's
+CPU at 1,000,000 households (the 3W board; measured with ``bench/bench_pages_scale.py``, issue 15). Imported
+here before the freeze, they are loaded once for all workers and never walked.
+"""
+
+from __future__ import annotations
+
+import gc
+
+
+def load_and_freeze() -> int:
+    """Import the URLconf (every app's views and what they import), then ``gc.freeze()``. Opens no database
+    connection. Returns the number of objects now frozen."""
+    from django.urls import get_resolver
+
+    get_resolver().url_patterns  # noqa: B018 - the import is the point
+    gc.freeze()
+    return gc.get_freeze_count()
