@@ -36,16 +36,20 @@ CPU bounds it: the server uses ~1.7 of the 2 cores; the load client (one asyncio
 
 Since the needs tally (relief/needcounts.py, issue 15: the district's status cards and home counts read it
 instead of counting 1.7 M needs), each filing transaction also recounts its grids' needs under the tally's lock.
-The set-up now counts every tally first, as the periodic job leaves them in production. A/B on the same code,
-back to back on a busy machine (a CI run beside it, load 1.3-6.3), median of 3 x 10 s:
+The set-up now counts every tally first, as the periodic job leaves them in production. A/B on the same code
+(eb02b92), back to back, median of 3 x 10 s:
 
-    tallies never counted (the recount skipped):  226 filings/s, p50 220 ms, p99 339 ms, 5.8 ms CPU per filing
-    tallies counted (every filing recounts):      188 filings/s, p50 260 ms, p99 398 ms, 6.6 ms CPU per filing
-    (an earlier counted run at a higher load: 157 filings/s, 7.3 ms CPU); crash runs: 0 lost, 0 duplicates
+    quiet machine (load 0.3-4):  tallies never counted (the recount skipped): 312 filings/s, p50 158 ms,
+                                 p99 203 ms, 5.3 ms CPU per filing (gunicorn 3.8 + PostgreSQL 1.5)
+                                 tallies counted (every filing recounts):      217 filings/s, p50 230 ms,
+                                 p99 294 ms, 7.7 ms CPU per filing (gunicorn 5.5 + PostgreSQL 2.3)
+    busy machine (a CI run beside it): 226 against 188 filings/s, 5.8 against 6.6 ms CPU per filing
+    crash runs: 0 lost, 0 duplicates in every run
 
-About 0.8 ms more server CPU per filing (+14 %): the recount's three statements per transaction, not waiting
-for the lock (0.05-0.12 backends waiting on average). On the quiet machine that would put the 337 filings/s
-above near the 300/s target; it was not re-measured quiet.
+So the recount costs about 2.4 ms of server CPU per filing (+45 %; about 10 ms per group-commit transaction of
+four filings: its four statements and their ORM work), not lock waits (0.04-0.05 backends waiting), and takes
+intake below the 300 filings/s target. The way back is a cheaper upkeep for filings (an added count per cell
+under a shared lock, the recount kept for the rarer writes), not yet built.
 
     .venv/bin/python bench/bench_intake.py [--households 10000] [--workers 2] [--threads 8] [--clients 50] [--seconds 15]
                                            [--skip-sqlite] [--skip-postgres]
