@@ -27,7 +27,7 @@ from civicgrid.core.models import TallyState
 from civicgrid.core.places import ancestor_at
 from civicgrid.registry.models import Actor, Household, Person, Place, Post
 from civicgrid.relief import needcounts, rounds, selectors, services
-from civicgrid.relief.models import DeliveryTask, Need
+from civicgrid.relief.models import DeliveryTask, Need, NeedFiling
 from civicgrid.relief.work import open_count
 from tests.platform.factories import user
 from tests.platform.relief_support import grid_households, key, lockdown, login
@@ -101,6 +101,48 @@ def test_the_needs_tally_equals_a_count_of_the_needs_after_every_kind_of_write()
     tallies.rebuild(needcounts.NEEDS)  # the daily recount finds nothing to correct
     assert _tallied() == before
 
+
+
+def test_filings_add_to_the_needs_tally_without_recounting_and_it_equals_a_count(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # need intake (issue 11) adds each batch's new needs and newly critical ones to their cells, one statement,
+    # never a recount: any order of new filings, merges that raise or keep the urgency, several in one batch
+    tallies.rebuild(needcounts.NEEDS)
+    households = [h for g in ("C01-G01", "C01-G02", "C02-G01") for h in grid_households(g, limit=6)]
+    world = lockdown(households=households[:5], share=0.6)
+
+    def no_recount(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("a filing recounted the needs tally")
+
+    monkeypatch.setattr(tallies, "refresh", no_recount)
+    monkeypatch.setattr(tallies, "rebuild", no_recount)
+    district, d_scope = login("district")
+    rng = random.Random(11)
+    items = [world.items[name] for name in ("food", "water", "insulin")]
+    for _ in range(8):  # batches as the group commit writes them: repeats of one household and item included
+        batch = [services.FilingRequest(user=district, scope=selectors.filing_scope(d_scope),
+                                        household_id=rng.choice(households).pk, item=rng.choice(items),
+                                        quantity=rng.randint(1, 3), key=key(),
+                                        urgency=rng.choice(("normal", "urgent", "critical")))
+                 for _ in range(rng.randint(1, 6))]
+        results = services.need_file_many(batch)
+        assert not [r for r in results if isinstance(r, Exception)]
+        assert _tallied() == _plain()
+    assert {s for _g, s in _plain()} == {"open"} and any(c for _n, c in _plain().values())
+    assert any(f.merged for f in NeedFiling.objects.all()) and Need.objects.filter(urgency="critical").exists()
+
+
+def test_adding_to_a_tally_never_counted_writes_nothing_and_other_tallies_refuse_it() -> None:
+    from civicgrid.core.models import TallyRow
+
+    TallyState.objects.filter(name=needcounts.NEEDS).delete()
+    TallyRow.objects.filter(name=needcounts.NEEDS).delete()
+    households = grid_households("C01-G01", limit=3)
+    lockdown(households=households, share=0.6)  # filed while never counted: read from the records instead
+    assert not TallyRow.objects.filter(name=needcounts.NEEDS).exists()
+    assert _tallied() == _plain() and _plain()
+    with pytest.raises(ValueError, match="not parted by grid"):
+        tallies.add("social.hours", {(households[0].grid_id, ""): (1.0,)})
 
 
 def test_a_household_moving_to_another_grid_takes_its_needs_counts_along() -> None:

@@ -80,6 +80,28 @@ def locked_for_write(queryset: models.QuerySet[M]) -> list[M]:
     return list(locked(queryset))
 
 
+def shared_lock(model: type[models.Model], pk: Any) -> bool:
+    """Lock the row ``pk`` of ``model`` in share mode until the transaction ends; False when there is no such row.
+
+    Holders of the share lock do not wait for one another; :func:`locked_for_write` on the same row waits for
+    all of them, and they for it. For many small writers that each add to a structure which a rarer writer
+    rebuilds whole (the needs tally: filings add to cells, a recount replaces them). PostgreSQL: ``SELECT ...
+    FOR SHARE``. SQLite: the database's write lock, as :func:`locked_for_write` takes it (writers take turns)."""
+    from django.db import connections
+
+    queryset = model._default_manager.filter(pk=pk)
+    connection = connections[queryset.db]
+    if connection.vendor != "postgresql":
+        return bool(locked_for_write(queryset))
+    key = model._meta.pk
+    assert key is not None and key.column is not None
+    table, column = model._meta.db_table, key.column
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT 1 FROM {connection.ops.quote_name(table)} "  # noqa: S608 (names from the model)
+                       f"WHERE {connection.ops.quote_name(column)} = %s FOR SHARE", [pk])
+        return cursor.fetchone() is not None
+
+
 def tables_locked_if_free(models_: list[type[models.Model]]) -> bool:
     """PostgreSQL only: lock the tables of ``models_`` in ACCESS EXCLUSIVE mode until the transaction ends
     (nobody else reads or writes them meanwhile), if that is possible at once; False, with nothing locked

@@ -123,6 +123,12 @@ class TallyRow(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["name", "part"]), models.Index(fields=["name", "day"])]
+        constraints = [
+            # one cell per part, grid and group (a count's GROUP BY gives no more): what a write adding to a
+            # cell (tallies.add, an upsert) finds its cell by. Cells with a day are only ever recounted.
+            models.UniqueConstraint(fields=["name", "part", "grid_id", "group"], condition=models.Q(day__isnull=True),
+                                    name="tallyrow_one_cell"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} {self.part} grid {self.grid_id} {self.day or ''} {self.group}"

@@ -3,9 +3,10 @@ area's needs: the needs list's status cards, the home page's unmet life-critical
 open need per grid. Counted live, these were scans of a district's 1.7 M needs on every request (0.2-1 s each
 at 1,000,000 households on PostgreSQL, issue 15); read from the tally they are a few thousand cells.
 
-The tally is kept exact by the writes: every service that creates a need, changes its urgency or its status
-recounts the grids it touched in its own transaction (:func:`recount`; a district-wide round recounts them
-all). Its part is the household's grid, so a recount replaces exactly those grids' cells. A household moving
+The tally is kept exact by the writes, in their own transactions: a filing adds its new needs (and a merge
+that makes a need critical, its critical count) to its grid's cells (:func:`filed`, one statement; need
+intake runs at hundreds of filings a second, issue 11); every other service that changes a need's urgency or
+status recounts the grids it touched (:func:`recount`; a district-wide round recounts them all). Its part is the household's grid, so a recount replaces exactly those grids' cells. A household moving
 to another grid (the registry's edit or a roster update import) recounts the grids it left and entered through
 :func:`civicgrid.core.tallies.grids_changed`. The daily whole recount is a safety net, not the mechanism.
 
@@ -16,7 +17,7 @@ small.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -45,6 +46,12 @@ TALLIES = {NEEDS: tallies.Tally(rows=Need.objects.all, grid="household__grid_id"
 def hold() -> None:
     """Take the needs tally's lock now (:func:`civicgrid.core.tallies.hold`), before the caller's audit rows."""
     tallies.hold(NEEDS)
+
+
+def filed(added: Mapping[tuple[int, str], tuple[int, int]]) -> None:
+    """Add (grid id, status) -> (needs, of them critical) to the tally, inside the filing's transaction (after
+    its needs are written, before its audit rows): new needs, and needs a merge made critical (0, 1)."""
+    tallies.add(NEEDS, {cell: amounts for cell, amounts in added.items() if any(amounts)})
 
 
 def recount(grid_ids: Iterable[int]) -> None:

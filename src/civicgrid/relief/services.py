@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from collections import Counter
 from collections.abc import Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
@@ -297,7 +298,12 @@ def _write_filings(checked: list[_Checked]) -> list[Filing | Exception]:
     by_key: dict[str, tuple[NeedFiling, Need]] = {}
     first_filed: set[tuple[int, int]] = set()
     changed_needs: dict[tuple[int, int], Need] = {}
-    recount = {households[h].grid_id for h, _item in created}  # grids whose need counts change (needcounts)
+    counted: Counter[tuple[int, str]] = Counter()  # (grid, status) -> needs added (the needs tally)
+    made_critical: Counter[tuple[int, str]] = Counter()  # -> needs a merge made critical
+    for pair in created:
+        need = open_needs[pair]
+        counted[(households[pair[0]].grid_id, need.status)] += 1
+        made_critical[(households[pair[0]].grid_id, need.status)] += need.urgency == "critical"
     filings: list[NeedFiling] = []
     events: list[tuple[int, _Checked, Need, NeedFiling, dict[str, Any] | None, dict[str, Any], bool]] = []
     for i, c, household, quantity in accepted:
@@ -320,8 +326,8 @@ def _write_filings(checked: list[_Checked]) -> list[Filing | Exception]:
             snapshot_before = audit.snapshot(need)
             # at most ``quantity`` (within its limit) still outstanding: merging never exceeds the limit
             urgency = min(need.urgency, c.urgency, key=URGENCY_RANK.__getitem__)
-            if urgency != need.urgency:
-                recount.add(household.grid_id)
+            if urgency == "critical" != need.urgency:
+                made_critical[(household.grid_id, need.status)] += 1
             changes = {"quantity": max(need.quantity, need.allocated_quantity + quantity), "urgency": urgency,
                        "tier": rounds.tier_of(urgency=urgency, life_critical=c.item.life_critical),
                        "note": merge_notes(need.note, c.note), "updated_at": c.now}
@@ -343,7 +349,7 @@ def _write_filings(checked: list[_Checked]) -> list[Filing | Exception]:
             (n.quantity, n.urgency, n.tier, n.note, at.get_db_prep_save(n.updated_at, connection), n.pk)
             for n in changed_needs.values()])
     NeedFiling.objects.bulk_create(filings)
-    needcounts.recount(recount)
+    needcounts.filed({cell: (counted[cell], made_critical[cell]) for cell in set(counted) | set(made_critical)})
     for i, c, need, filing, old, new, alert in events:
         if old is None:
             audit.record(user=c.user, event=ReliefEvent.NEED_FILED, instance=need, new=new)

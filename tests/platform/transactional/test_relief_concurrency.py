@@ -248,3 +248,56 @@ def test_deliveries_and_filings_merging_into_the_same_needs_never_deadlock(monke
         assert need.delivered_quantity == delivered == 1 and need.quantity == 1 + 7  # merged: 1 given, 7 more
     plain = Counter(Need.objects.values_list("household__grid_id", "status"))
     assert {(c["grid"], c["group"]): int(c["needs"]) for c in tallies.read(needcounts.NEEDS) if c["needs"]} == plain
+
+
+def test_filings_adding_to_the_needs_tally_race_recounts_and_it_stays_a_plain_count(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Filings add to the needs tally's cells (one upsert each, the tally's lock in share mode); cancellations
+    recount their grid and the daily job the whole tally (the lock exclusively). Racing in one grid, with every
+    lock held a while (the sleeps: an adder holds its cell before its audit rows, a recounter the tally's lock
+    before its audit rows), none of them fails (an adder holding a cell and waiting for the audit chain while a
+    recounter holding the chain waits for the cell would be a deadlock) and the tally equals a plain count of
+    needs and critical needs per grid and status."""
+    import time
+
+    from civicgrid.core import tallies
+    from civicgrid.relief import needcounts
+
+    filed, hold = needcounts.filed, needcounts.hold
+
+    def slow_filed(added: Any) -> None:
+        filed(added)
+        time.sleep(0.3)
+
+    def slow_hold() -> None:
+        hold()
+        time.sleep(0.3)
+
+    tasks, _users, _item, point = _world(buildings=8, volunteers=1)
+    households = [t.stops.get().household for t in tasks]
+    water = Item.objects.create(code=f"water-{uuid.uuid4().hex[:6]}", name="Water", category="water", unit="l")
+    blanket = Item.objects.create(code=f"blanket-{uuid.uuid4().hex[:6]}", name="Blanket", category="other",
+                                  unit="pieces")
+    for household in households[:4]:
+        services.need_file(user=None, scope=ADMIN, household_id=household.pk, item=blanket, quantity=1,
+                           key=uuid.uuid4().hex)
+    tallies.rebuild(needcounts.NEEDS)  # counted: from here filings add and other writes recount
+    monkeypatch.setattr(needcounts, "filed", slow_filed)
+    monkeypatch.setattr(needcounts, "hold", slow_hold)
+    calls: list[Callable[[], Any]] = [
+        partial(services.need_file, user=None, scope=ADMIN, household_id=h.pk, item=water, quantity=3,
+                key=uuid.uuid4().hex, urgency="critical" if i % 2 else "normal") for i, h in enumerate(households)]
+    calls += [partial(services.need_cancel, user=None, scope=ADMIN, need_id=n.pk)
+              for n in Need.objects.filter(item=blanket).order_by("pk")]
+    calls.append(partial(tallies.rebuild, needcounts.NEEDS))
+    results = _race(calls)
+    assert _kinds(results) == Counter({"ok": len(calls)}), [r for r in results if isinstance(r, Exception)]
+    plain: Counter[tuple[int, str]] = Counter()
+    critical: Counter[tuple[int, str]] = Counter()
+    for grid, status, urgency in Need.objects.values_list("household__grid_id", "status", "urgency"):
+        plain[(grid, status)] += 1
+        critical[(grid, status)] += urgency == "critical"
+    cells = {(c["grid"], c["group"]): (int(c["needs"]), int(c["critical"])) for c in tallies.read(needcounts.NEEDS)
+             if c["needs"]}
+    assert cells == {cell: (n, critical[cell]) for cell, n in plain.items()}
+    assert critical[(households[0].grid_id, "open")] == 4 and plain[(households[0].grid_id, "cancelled")] == 4
