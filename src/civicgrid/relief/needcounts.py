@@ -77,7 +77,7 @@ def grids_of_round(paths: Iterable[str]) -> list[int]:
         Place.objects.filter(level="grid", path__in=inside).values_list("pk", flat=True))
 
 
-def by_status(scope: Scope) -> dict[str, dict[str, int]] | None:
+def by_status(*, scope: Scope) -> dict[str, dict[str, int]] | None:
     """Status -> {"needs", "critical"} over the scope's grids, from the tally; None when the scope is not
     made of whole grids (count live instead)."""
     grids = whole_grids(scope)

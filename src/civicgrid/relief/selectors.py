@@ -156,7 +156,7 @@ def need_counts(*, scope: Scope) -> dict[str, int]:
     from civicgrid.relief import needcounts
 
     require(scope, "relief")
-    counted = needcounts.by_status(scope)
+    counted = needcounts.by_status(scope=scope)
     if counted is not None:
         return {status: sums["needs"] for status, sums in counted.items()}
     rows = need_list(scope=scope).order_by().values("status").annotate(n=Count("id"))

@@ -52,7 +52,7 @@ def open_needs(*, scope: Scope, critical_only: bool = False) -> QuerySet[Need]:
 def open_count(*, scope: Scope, critical_only: bool = False) -> int:
     """How many :func:`open_needs` there are: from the needs tally for an area of whole grids (a district's
     count was a scan of its 1.7 M needs, twice per home page: work list and glance, issue 15), else counted."""
-    counted = needcounts.by_status(scope)
+    counted = needcounts.by_status(scope=scope)
     if counted is None:
         return open_needs(scope=scope, critical_only=critical_only).count()
     return counted.get(Need.Status.OPEN, {}).get("critical" if critical_only else "needs", 0)
