@@ -6,8 +6,9 @@ at 1,000,000 households on PostgreSQL, issue 15); read from the tally they are a
 The tally is kept exact by the writes, in their own transactions: a filing adds its new needs (and a merge
 that makes a need critical, its critical count) to its grid's cells (:func:`filed`, one statement; need
 intake runs at hundreds of filings a second, issue 11); every other service that changes a need's urgency or
-status recounts the grids it touched (:func:`recount`; a district-wide round recounts them all). Its part is the household's grid, so a recount replaces exactly those grids' cells. A household moving
-to another grid (the registry's edit or a roster update import) recounts the grids it left and entered through
+status recounts the grids it touched (:func:`recount`; a district-wide round recounts them all). Its part is
+the household's grid, so a recount replaces exactly those grids' cells. A household moving to another grid
+(the registry's edit or a roster update import) recounts the grids it left and entered through
 :func:`civicgrid.core.tallies.grids_changed`. The daily whole recount is a safety net, not the mechanism.
 
 A page reads the tally only for a scope that sees whole grids (area roles: every household under their
