@@ -33,7 +33,7 @@ from typing import Any
 
 from django.db import models, transaction
 from django.db.models import F, Value
-from django.db.models.functions import Cast, TruncDate
+from django.db.models.functions import Cast, Left, StrIndex, Substr, TruncDate
 from django.utils import timezone
 
 from civicgrid.core.locking import locked_for_write
@@ -234,6 +234,33 @@ def read_tuples(name: str, *, grids: Any = None) -> list[tuple[Any, ...]]:
     tally = spec(name)
     names = list(tally.measures())
     return [(c["grid"], c["group"], *(c[n] for n in names)) for c in _read_records(tally, names, None, grids)]
+
+
+def count_groups(name: str, *, grids: Any = None, split: str = ":") -> list[tuple[Any, str, int, str]]:
+    """Per grid and group *head* (a group's text before ``split``): how many groups with a tail after it the
+    tally has, and the lowest tail, as tuples ``(grid, head, groups, lowest tail)``; groups without ``split`` or
+    without a tail are left out. Counted in the database: the 3W board asks, of its 37,000 cells of hours by
+    grid and "kind:organisation" at 1,000,000 households, only how many organisations each grid and kind has
+    and, when one, which (issue 15). A tally never counted is read from its records, as :func:`read` does."""
+    cells = TallyRow.objects.filter(name=name, group__contains=split).exclude(group__endswith=split)
+    if grids is not None:
+        cells = cells.filter(grid_id__in=grids)
+    at = StrIndex("group", Value(split))
+    tally = spec(name)
+    # a group is one cell per grid unless the tally keeps parts or days (then counted once: DISTINCT, a sort that
+    # the hours' hash aggregate does without, 48 -> 29 ms at 1,000,000 households)
+    groups = models.Count("group", distinct=bool(tally.part or tally.day))
+    rows: list[tuple[Any, str, int, str]] = list(
+        cells.annotate(t_head=Left("group", at - 1), t_tail=Substr("group", at + len(split)))
+        .values_list("grid_id", "t_head").annotate(n=groups, one=models.Min("t_tail")).order_by())
+    if rows or TallyState.objects.filter(name=name).exists():
+        return rows
+    tails: dict[tuple[Any, str], set[str]] = {}
+    for grid, group, *_measures in read_tuples(name, grids=grids):
+        head, found, tail = str(group).partition(split)
+        if found and tail:
+            tails.setdefault((grid, head), set()).add(tail)
+    return [(grid, head, len(found_tails), min(found_tails)) for (grid, head), found_tails in tails.items()]
 
 
 def _summed(name: str, *, since: date | None, grids: Any) -> list[tuple[Any, ...]] | None:
