@@ -9,6 +9,7 @@ present.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -58,7 +59,7 @@ class CreiResult:
     spec: dict[str, Any]
 
 
-def units_for(places: list[Place], level: str) -> tuple[Units, dict[str, str]]:
+def units_for(places: Sequence[Place], level: str) -> tuple[Units, dict[str, str]]:
     """Unit code -> its grid ids, for grids or communities among ``places`` (already scoped)."""
     if level == "grid":  # a grid carries its community's name: "幸福社区 · 第一网格", never a bare code
         grids = [p for p in places if p.level == "grid"]
@@ -90,7 +91,8 @@ def indicator_values(units: Units) -> tuple[dict[str, dict[str, float]], dict[st
             reasons[name] = NO_PROVIDER
             continue
         found = available[name](units) if units else None
-        series = pd.Series(found, dtype=float) if found is not None else None
+        # the values alone: a Series by unit built an index of a district's 3,600 codes per indicator (issue 15)
+        series = pd.Series(list(found.values()), dtype=float) if found is not None else None
         if found is not None:
             values[name] = found
         if series is None or series.notna().sum() == 0:
@@ -100,7 +102,7 @@ def indicator_values(units: Units) -> tuple[dict[str, dict[str, float]], dict[st
     return values, reasons
 
 
-def crei(*, places: list[Place], level: str = "grid") -> CreiResult:
+def crei(*, places: Sequence[Place], level: str = "grid") -> CreiResult:
     units, names = units_for(places, level)
     with tallies.shared_reads():  # the households and residents per grid, read once for every indicator
         found, reasons = indicator_values(units)

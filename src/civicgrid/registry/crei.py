@@ -13,7 +13,8 @@ from django.db.models import Count, QuerySet, Sum
 from civicgrid.core import tallies
 from civicgrid.core.indicators import Provider, Units, series, sum_by_unit
 from civicgrid.core.tallies import Tally
-from civicgrid.registry.models import Actor, Household, Place, Post, Resident, vulnerable_filter
+from civicgrid.registry.models import Actor, Household, Post, Resident, vulnerable_filter
+from civicgrid.registry.selectors import grid_paths
 
 SOCIAL_KINDS = ("social_organisation", "foundation")
 
@@ -66,7 +67,7 @@ def _residents(units: Units) -> dict[str, float]:
 def _serving(units: Units, kinds: tuple[str, ...]) -> dict[str, int]:
     """Actors of these kinds whose service area covers or lies inside each unit's grids: each actor's
     grids are found once (the grids under its area, by a range of sorted paths, and the grid above it)."""
-    grid_of_path = {path: pk for pk, path in Place.objects.filter(level="grid").values_list("id", "path")}
+    grid_of_path = {path: pk for pk, path in grid_paths().items()}
     paths = sorted(grid_of_path)
     served: list[set[int]] = []
     for area in Actor.objects.filter(kind__in=kinds).values_list("service_area__path", flat=True):
