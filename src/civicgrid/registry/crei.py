@@ -47,8 +47,9 @@ TALLIES = {
 
 def households_per_grid(measure: str = "households") -> pd.Series:
     """Households (or, with ``measure="people"``, their declared members) per grid id, from the tally
-    ``registry.households``."""
-    return series(tallies.read(HOUSEHOLDS), measure)
+    ``registry.households``; made once within the index's shared reads (four indicators ask, issue 15): do not
+    change it."""
+    return tallies.shared(f"{HOUSEHOLDS} {measure}", lambda: series(tallies.read(HOUSEHOLDS), measure))
 
 
 def _households(units: Units) -> dict[str, float]:
@@ -57,7 +58,7 @@ def _households(units: Units) -> dict[str, float]:
 
 def residents_per_grid() -> pd.Series:
     """Residents per grid id (the tally ``registry.residents``), for every app's per-resident indicators."""
-    return series(tallies.read(RESIDENTS), "residents")
+    return tallies.shared(RESIDENTS, lambda: series(tallies.read(RESIDENTS), "residents"))  # as above
 
 
 def _residents(units: Units) -> dict[str, float]:
