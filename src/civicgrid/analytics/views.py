@@ -84,7 +84,7 @@ def crei_page(request: HttpRequest, scope: Any) -> HttpResponse:
     # the outlines as their stored text, decoded only when the map is drawn anew: decoding (and digesting) a
     # district's 3,600 outlines was 40-50 ms of every request at 1,000,000 households; and each place a plain row
     # with the fields the index reads, not a model instance (issue 15)
-    places = list(selectors.places_for_index(scope=scope).annotate(outline=Cast("geometry", TextField()))
+    places: list[Any] = list(selectors.places_for_index(scope=scope).annotate(outline=Cast("geometry", TextField()))
                   .values_list("id", "level", "code", "name", "parent_id", "outline", named=True))
     outcome = crei(places=places, level=level)
     book = catalogue()
