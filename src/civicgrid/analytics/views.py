@@ -106,7 +106,7 @@ def crei_page(request: HttpRequest, scope: Any) -> HttpResponse:
         mechanisms = [c for c in scores.columns if c != "CREI"]
         # a page of the ranking at a time: a district's 3,600 grids drawn with every mechanism's score were
         # 30,000 cells, a third of the page's time at 1,000,000 households (issue 15)
-        shown = paginate(list(ranking.index), RANKING_PAGE, request.GET.get("page"))
+        shown = paginate(ranking.index.tolist(), RANKING_PAGE, request.GET.get("page"))
         context.update(
             ranking=[{"code": code, "name": outcome.names.get(code, code), "rank": int(row["rank"]),
                       "crei": words.number(row["CREI"]), "cells": [words.number(row[m]) for m in mechanisms]}

@@ -82,7 +82,9 @@ def _serving(units: Units, kinds: tuple[str, ...]) -> dict[str, int]:
     for actor, grids in enumerate(served):
         for grid in grids:
             by_grid[grid].add(actor)
-    return {unit: len(set().union(*(by_grid.get(g, ()) for g in ids))) for unit, ids in units.items()}
+    # a unit of one grid (every unit of a grid-level index) counts that grid's actors, without a union to build
+    return {unit: len(by_grid.get(ids[0], ())) if len(ids) == 1 else len(set().union(*(by_grid.get(g, ()) for g in ids)))
+            for unit, ids in units.items()}
 
 
 def households_per_grid_member(units: Units) -> dict[str, float] | None:
