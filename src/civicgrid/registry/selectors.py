@@ -65,7 +65,21 @@ def grid_paths() -> dict[int, str]:
     indicators). Shared: do not change it."""
     from civicgrid.core import tallies
 
-    return tallies.shared("grid paths", lambda: dict(Place.objects.filter(level="grid").values_list("id", "path")))
+    return tallies.shared("grid paths", lambda: {pk: path for pk, path, _parent in _grids()})
+
+
+def grid_parents() -> dict[int, int | None]:
+    """Every grid's id -> its community's id, as :func:`grid_paths` (from the same single read)."""
+    from civicgrid.core import tallies
+
+    return tallies.shared("grid parents", lambda: {pk: parent for pk, _path, parent in _grids()})
+
+
+def _grids() -> list[tuple[int, str, int | None]]:
+    from civicgrid.core import tallies
+
+    return tallies.shared("grids", lambda: list(Place.objects.filter(level="grid")
+                                                .values_list("id", "path", "parent_id").order_by()))
 
 
 def grids_under(paths: Iterable[str]) -> QuerySet[Place]:
