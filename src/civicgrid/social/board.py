@@ -3,8 +3,10 @@
 Per grid and kind of service: the organisations at work there (each with what the records show they did)
 and the open need there. A cell with need and nobody is a **gap**; a cell with two or more organisations is
 an **overlap** (Crisis Cleanup's "who else is working here"). Every source is one small function below;
-the board is the union of what they return, so a new source (e.g. volunteers' hours) is one more function
-in :data:`PRESENCE` or :data:`NEED`.
+the board is the union of what they return, so a new source is one more function in :data:`PRESENCE` or
+:data:`NEED`. Volunteers' hours, a district's 37,000 cells, come summarised (how many organisations per grid and
+kind, and which when one: enough for every cell's gap and overlap) and are read in full only for the cells a page
+shows (:meth:`Board.load`).
 
 Exported as HXL-tagged CSV (https://hxlstandard.org: a header row, then a row of hashtags such as
 ``#org +name``, ``#sector +code``, ``#adm3 +name``, ``#activity +name``), cells made formula-safe with
