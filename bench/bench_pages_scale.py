@@ -160,6 +160,29 @@ its API and the CREI page, each 5-30 % over. Left in them: the CREI's 17 indicat
 CPU, ~200 ms of database time) and the 3,600 places with their outlines (~30 ms); the board's 37,000 hour cells
 and 8,000 cells built per request (the gap and overlap counts are the whole board's).
 
+Fifth pass (the same kept world, district, median of 5 warm requests, ``--before ab1f70d``, load 1.8, ms wall / ms
+CPU of the process, queries): district 3 -> 0 of 63 pages over 300 ms; the sum of CPU over the 63 pages 2,800 ->
+2,168 ms. Every page of the three was checked byte for byte against the old code on this world (district, director,
+grid member and organisation staff; the board's pages, kind filter, API offsets, HXL export of 41,840 lines; the
+CREI by grid, by community and a later ranking page): identical.
+
+    /organisations/3w/    318 / 259, 18 q  ->  167 / 107, 18 q  (volunteer hours summarised in the database per
+    /api/social/board     351 / 297, 17 q  ->  147 /  92, 17 q   grid and kind, tallies.count_groups: 3,600 rows
+                                                                  for the gap and overlap counts, not 37,000 hour
+                                                                  cells; the shown cells' hours read in full, Board.load)
+    /analytics/crei/      383 / 310, 32 q  ->  243 / 180, 27 q  (outlines digested as stored text and decoded only to
+                                                                  draw; places as plain rows; sums and shares over
+                                                                  whole lists; tally cells without Django's per-value
+                                                                  converters; grid paths and per-grid counts read once)
+
+A fifth of what was left was the collector: a heavy page allocates ~75,000 containers, so at Python's default
+threshold (700) a request ran about one full collection, ~35 ms each once a worker has served the district's pages.
+``config/warm.py`` now raises the young threshold to 7,000 as it freezes (inherited by the workers); measured alone
+(``--before 8a62c31``, load 2.3): CREI 286 / 231 -> 247 / 175, 3W 197 / 137 -> 152 / 95, board API 225 / 158 ->
+142 / 90, the walk's CPU 2,501 -> 2,124 ms. Other roles, walked after (load 1.6): 0 of 197 over 300 ms (highest:
+director home 194 ms, governance 178 ms). Left in the CREI: its 17 indicators (~90-100 ms of CPU) and the grievances
+decided on time, a scan of 70,000 grievances (31-36 ms of database time, the page's largest query).
+
     .venv/bin/python bench/bench_pages_scale.py [--households 100000] [--repeats 5] [--postgres]
                                                 [--before REV] [--var DIR] [--keep DIR] [--no-grow]
                                                 [--roles district,director] [--hold FILE]

@@ -109,4 +109,12 @@ def test_the_page_map_is_drawn_again_only_for_changed_inputs_and_equals_a_fresh_
     changed = map_div()
     assert len(drawings) == 2 and changed != first and drawings[1]["short_names"][grid.code] == grid.name
     assert changed == charts.to_div(draw(**drawings[1]))
+    # the outlines drawn are those the model field reads (the page reads their stored text, issue 15)
+    grids = Place.objects.filter(level="grid", path__startswith=grid.parent.path)
+    assert drawings[1]["geometries"] == {g.code: g.geometry for g in grids if g.geometry}
+    grid.geometry = {"type": "Polygon", "coordinates": [[[104.0, 30.0], [104.01, 30.0], [104.01, 30.01], [104.0, 30.0]]]}
+    grid.save(update_fields=["geometry"])
+    moved = map_div()  # an outline changed: drawn again, with the new outline
+    assert len(drawings) == 3 and moved != changed and drawings[2]["geometries"][grid.code] == grid.geometry
+    assert moved == charts.to_div(draw(**drawings[2]))
     kept.forget()

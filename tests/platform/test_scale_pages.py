@@ -195,6 +195,7 @@ def test_the_3w_board_read_under_a_common_ancestor_equals_the_board_read_grid_by
 
     def cells(username: str) -> list[tuple[object, ...]]:
         found = board_module.board(scope=scope_for(user(username)))
+        found.load(found.cells)
         return [(c.grid.code, c.kind, c.need, sorted((a, sorted(d)) for a, d in c.doing.items()))
                 for c in found.cells]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 
 import pytest
 from django.db.models import Count
@@ -56,6 +57,7 @@ def test_gaps_and_overlaps_match_plain_counts_of_the_records() -> None:
     _world()
     director = user("director")
     found = threew.board(scope=scope_for(director), kind="delivery")
+    found.load(found.cells)
     cells = {c.grid.code: c for c in found.cells}
     open_needs: dict[str, int] = {}
     for need in Need.objects.filter(status__in=("open", "allocated")).select_related("household"):
@@ -83,6 +85,7 @@ def test_claims_and_deliveries_put_the_claimers_organisation_on_the_board() -> N
     task = DeliveryTask.objects.filter(place_path__startswith=grid("C01-G01").path).order_by("id").first()
     relief.delivery_task_claim(user=volunteer, scope=scope_for(volunteer), task_id=task.pk)  # normal mode
     found = threew.board(scope=scope, kind="delivery")
+    found.load(found.cells)
     cell = next(c for c in found.cells if c.grid.code == grid("C01-G01").code)
     assert cell.doing == {team_actor().pk: [("deliveries under way", 1)]}
 
@@ -100,6 +103,7 @@ def test_the_hxl_export_has_a_tag_row_and_formula_safe_cells() -> None:
     names = {r[org] for r in rows[2:]}
     assert "'=HYPERLINK(\"http://x\")" in names  # neutralised, never a formula
     found = threew.board(scope=scope)
+    found.load(found.cells)
     assert len(rows) - 2 == sum(max(1, len(c.doing)) for c in found.cells)
     status = tags.index("#status")
     assert sum(1 for r in rows[2:] if r[status] == "gap") == found.gaps
@@ -183,9 +187,67 @@ def test_counted_volunteer_hours_put_the_volunteers_organisation_on_the_board() 
     HoursEntry.objects.create(volunteer=volunteer, source="manual", hours=Decimal("5"), on=timezone.localdate(),
                               note="typed", place_path=household.place_path, at=now)
     found = threew.board(scope=scope_for(user("director")), kind="care_visit")
+    found.load(found.cells)
     cell = next(c for c in found.cells if c.grid.code == g01.code)
     assert cell.doing[team_actor().pk] == [("volunteer hours", 4)]  # round(1.5 + 2.0): the manual 5 h not counted
     from civicgrid.volunteers.models import CareVisit
 
     waiting = CareVisit.objects.filter(place_path__startswith=g01.path, status="open").count()
     assert cell.need == waiting  # the need side: care visits waiting for a volunteer
+
+
+_SOURCE_IDS = itertools.count(910_000)
+
+
+def _hours_by(actor: Actor, *, code: str, at: Place, kinds: tuple[str, ...]) -> None:
+    """A volunteer of ``actor`` (their first post) with counted hours of each kind in grid ``at``."""
+    from decimal import Decimal
+
+    from civicgrid.registry.models import Person, Post
+    from civicgrid.volunteers.models import HoursEntry, Volunteer
+
+    person = Person.objects.create(code=code, name="志愿者")
+    Post.objects.create(person=person, actor=actor, role="volunteer")
+    volunteer = Volunteer.objects.create(person=person, home=at, place_path=at.path, joined_on=timezone.localdate())
+    for kind in kinds:
+        HoursEntry.objects.create(volunteer=volunteer, source=kind, source_id=next(_SOURCE_IDS), at=timezone.now(),
+                                  hours=Decimal("1.5"), on=timezone.localdate(), place_path=at.path)
+
+
+def test_each_cells_gap_and_overlap_before_its_hours_are_read_equal_those_of_the_cell_read_whole() -> None:
+    """The board knows each cell's volunteer-hour organisations only as a count (and the one, when one) until a
+    page reads the cell (Board.load); its gap and overlap, and the whole board's counts, equal those of every cell
+    read whole (the union of its organisations by every record), from the tally and from the records alike.
+    Cases: hours of two organisations; of one also admitted there (no overlap); of one beside another admitted
+    (an overlap); hours only, on a need (no gap)."""
+    from civicgrid.core import tallies
+    from civicgrid.core.models import TallyState
+
+    _world()  # needs in G01 and G02; hub and team admitted for deliveries in G01
+    g01, g02 = grid("C01-G01"), grid("C01-G02")
+    _admit(hub_actor(), [g02], kind="sweep")
+    _admit(team_actor(), [g02], kind="care_visit")
+    _hours_by(team_actor(), code="h-team", at=g01, kinds=("care_visit", "delivery"))
+    _hours_by(hub_actor(), code="h-hub", at=g01, kinds=("care_visit",))
+    _hours_by(team_actor(), code="h-team-2", at=g02, kinds=("sweep", "delivery", "care_visit"))
+    scope = scope_for(user("director"))
+    for counted in (False, True):
+        if counted:
+            tallies.rebuild(threew.HOURS)
+        else:
+            TallyState.objects.filter(name=threew.HOURS).delete()
+        found = threew.board(scope=scope)
+        summary = [(c.grid.code, c.kind, c.gap, c.overlap) for c in found.cells]
+        counts = found.gaps, found.overlaps
+        found.load(found.cells)
+        whole = [(c.grid.code, c.kind, bool(c.need) and not c.doing, len(c.doing) >= 2) for c in found.cells]
+        assert summary == whole, counted
+        assert counts == (sum(w[2] for w in whole), sum(w[3] for w in whole))
+        marks = {(code, kind): (gap, overlap) for code, kind, gap, overlap in whole}
+        assert marks[(g01.code, "care_visit")] == (False, True)  # hours of team and hub
+        assert marks[(g01.code, "delivery")][1] and set(next(
+            c for c in found.cells if (c.grid.code, c.kind) == (g01.code, "delivery")).doing) == {
+            hub_actor().pk, team_actor().pk}  # the team's hours and its admission: the same two organisations
+        assert marks[(g02.code, "sweep")] == (False, True)  # the team's hours beside the hub's admission
+        assert marks[(g02.code, "delivery")] == (False, False)  # the team's hours on G02's open needs: no gap
+        assert marks[(g02.code, "care_visit")] == (False, False)  # the team's hours and its own admission

@@ -9,10 +9,11 @@ present.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pandas as pd
 import yaml
@@ -58,7 +59,22 @@ class CreiResult:
     spec: dict[str, Any]
 
 
-def units_for(places: list[Place], level: str) -> tuple[Units, dict[str, str]]:
+class IndexPlace(Protocol):
+    """What the index reads of a place: a model instance, or a plain row (the page's, issue 15)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def level(self) -> str: ...
+    @property
+    def code(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def parent_id(self) -> int | None: ...
+
+
+def units_for(places: Sequence[IndexPlace], level: str) -> tuple[Units, dict[str, str]]:
     """Unit code -> its grid ids, for grids or communities among ``places`` (already scoped)."""
     if level == "grid":  # a grid carries its community's name: "幸福社区 · 第一网格", never a bare code
         grids = [p for p in places if p.level == "grid"]
@@ -67,7 +83,8 @@ def units_for(places: list[Place], level: str) -> tuple[Units, dict[str, str]]:
             g.code: f"{parents[g.parent_id]} · {g.name}" if g.parent_id in parents else g.name for g in grids}
     communities = [p for p in places if p.level == "community"]
     grid_ids: dict[int, list[int]] = {}
-    for grid_id, parent_id in Place.objects.filter(level="grid", parent__in=communities).values_list("id", "parent_id"):
+    for grid_id, parent_id in (Place.objects.filter(level="grid", parent_id__in=[c.id for c in communities])
+                               .values_list("id", "parent_id")):
         grid_ids.setdefault(parent_id, []).append(grid_id)
     return {c.code: grid_ids.get(c.id, []) for c in communities}, {c.code: c.name for c in communities}
 
@@ -90,7 +107,8 @@ def indicator_values(units: Units) -> tuple[dict[str, dict[str, float]], dict[st
             reasons[name] = NO_PROVIDER
             continue
         found = available[name](units) if units else None
-        series = pd.Series(found, dtype=float) if found is not None else None
+        # the values alone: a Series by unit built an index of a district's 3,600 codes per indicator (issue 15)
+        series = pd.Series(list(found.values()), dtype=float) if found is not None else None
         if found is not None:
             values[name] = found
         if series is None or series.notna().sum() == 0:
@@ -100,7 +118,7 @@ def indicator_values(units: Units) -> tuple[dict[str, dict[str, float]], dict[st
     return values, reasons
 
 
-def crei(*, places: list[Place], level: str = "grid") -> CreiResult:
+def crei(*, places: Sequence[IndexPlace], level: str = "grid") -> CreiResult:
     units, names = units_for(places, level)
     with tallies.shared_reads():  # the households and residents per grid, read once for every indicator
         found, reasons = indicator_values(units)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 from typing import Any
 
 from django import forms
+from django.db.models import TextField
+from django.db.models.functions import Cast
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
@@ -78,7 +81,11 @@ def crei_page(request: HttpRequest, scope: Any) -> HttpResponse:
     from civicgrid.engine.index import plot_rank_intervals
 
     level = "community" if request.GET.get("level") == "community" else "grid"
-    places = list(selectors.places_for_index(scope=scope))
+    # the outlines as their stored text, decoded only when the map is drawn anew: decoding (and digesting) a
+    # district's 3,600 outlines was 40-50 ms of every request at 1,000,000 households; and each place a plain row
+    # with the fields the index reads, not a model instance (issue 15)
+    places: list[Any] = list(selectors.places_for_index(scope=scope).annotate(outline=Cast("geometry", TextField()))
+                  .values_list("id", "level", "code", "name", "parent_id", "outline", named=True))
     outcome = crei(places=places, level=level)
     book = catalogue()
     entries = {e["name"]: e for e in book["indicators"]}
@@ -99,7 +106,7 @@ def crei_page(request: HttpRequest, scope: Any) -> HttpResponse:
         mechanisms = [c for c in scores.columns if c != "CREI"]
         # a page of the ranking at a time: a district's 3,600 grids drawn with every mechanism's score were
         # 30,000 cells, a third of the page's time at 1,000,000 households (issue 15)
-        shown = paginate(list(ranking.index), RANKING_PAGE, request.GET.get("page"))
+        shown = paginate(ranking.index.tolist(), RANKING_PAGE, request.GET.get("page"))
         context.update(
             ranking=[{"code": code, "name": outcome.names.get(code, code), "rank": int(row["rank"]),
                       "crei": words.number(row["CREI"]), "cells": [words.number(row[m]) for m in mechanisms]}
@@ -113,13 +120,14 @@ def crei_page(request: HttpRequest, scope: Any) -> HttpResponse:
                        for name in outcome.values.columns],
         )
         if level == "grid":
-            geometries = {p.code: p.geometry for p in places if p.level == "grid" and p.geometry}
-            drawn = {"geometries": geometries, "scores": scores["CREI"].to_dict(), "names": outcome.names,
+            outlines = {p.code: p.outline for p in places if p.level == "grid" and p.outline is not None}
+            drawn = {"scores": scores["CREI"].to_dict(), "names": outcome.names,
                      "short_names": {p.code: p.name for p in places if p.level == "grid"},
                      "title": str(_("CREI by grid"))}
-            # a district's 3,600 tiles: drawn again only when a score, a name or an outline changed (kept.py)
-            context["map_chart"] = kept.kept("crei.map", kept.digest(drawn),
-                                             lambda: charts.to_div(charts.grid_map_spec(**drawn)))
+            # a district's 3,600 tiles: drawn again only when a score, a name or an outline changed (kept.py);
+            # an outline's text decodes to the geometry the field reads
+            context["map_chart"] = kept.kept("crei.map", kept.digest(drawn, outlines), lambda: charts.to_div(
+                charts.grid_map_spec(geometries=_geometries(outlines), **drawn)))
         intervals = crei_uncertainty(outcome)
         if intervals is not None:
             intervals = intervals.rename(index=lambda code: outcome.names.get(code, code))
@@ -129,6 +137,11 @@ def crei_page(request: HttpRequest, scope: Any) -> HttpResponse:
                 trace.name = str(name)
             context["uncertainty_chart"] = charts.to_div(figure)
     return render(request, "analytics/crei.html", context)
+
+
+def _geometries(outlines: dict[str, str]) -> dict[str, Any]:
+    """Each grid's GeoJSON outline from its stored text, as the model field decodes it (empty ones left out)."""
+    return {code: geometry for code, text in outlines.items() if (geometry := json.loads(text))}
 
 
 @lru_cache(maxsize=1)

@@ -8,7 +8,7 @@ from django.db.models import Count, Q
 from civicgrid.core.indicators import Units
 from civicgrid.core.places import ancestor_at
 from civicgrid.council.models import Decision
-from civicgrid.registry.models import Place
+from civicgrid.registry.selectors import grid_paths
 
 
 def resident_body_decisions(units: Units) -> dict[str, float] | None:
@@ -19,7 +19,7 @@ def resident_body_decisions(units: Units) -> dict[str, float] | None:
             .values_list("place_path", "by_residents", "n")}
     if not rows:
         return None
-    paths = dict(Place.objects.filter(level="grid").values_list("id", "path"))
+    paths = grid_paths()
     out: dict[str, float] = {}
     for unit, ids in units.items():
         communities = {ancestor_at(paths[i], "community") for i in ids if i in paths}

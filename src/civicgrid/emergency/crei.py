@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from civicgrid.core.indicators import Units
 from civicgrid.emergency.models import Drill, PlanTemplate
-from civicgrid.registry.models import Place
+from civicgrid.registry.selectors import grid_parents
 
 HAZARDS = ("epidemic", "earthquake", "flood")
 
@@ -26,7 +26,7 @@ def drills_12m(units: Units) -> dict[str, float] | None:
     since = timezone.now() - timedelta(days=365)
     per_community = dict(Drill.objects.filter(started_at__gte=since).values_list("community_id")
                          .annotate(n=Count("id")).order_by())
-    community_of_grid = dict(Place.objects.filter(level="grid").values_list("id", "parent_id"))
+    community_of_grid = grid_parents()
     return {unit: float(sum(per_community.get(c, 0) for c in {community_of_grid.get(g) for g in ids}))
             for unit, ids in units.items()}
 

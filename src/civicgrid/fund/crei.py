@@ -12,7 +12,7 @@ from civicgrid.core.indicators import Units, ratio_by_unit, series
 from civicgrid.core.tallies import Tally
 from civicgrid.fund.models import Round, Voter
 from civicgrid.registry.crei import households_per_grid
-from civicgrid.registry.models import Place
+from civicgrid.registry.selectors import grid_parents
 
 VOTED = "fund.voted"
 
@@ -43,7 +43,7 @@ def ballot_turnout(units: Units) -> dict[str, float] | None:
     latest = latest_closed_rounds()
     if not latest:
         return None
-    voting_grids = set(Place.objects.filter(level="grid", parent_id__in=list(latest)).values_list("id", flat=True))
+    voting_grids = {grid for grid, community in grid_parents().items() if community in latest}
     households = households_per_grid()  # the registry's tally: no scan of the households here
     return ratio_by_unit(units, series(tallies.read(VOTED), "households"),
                          households[households.index.isin(voting_grids)])

@@ -12,7 +12,7 @@ from django.utils import timezone
 from civicgrid.core.indicators import Units, per_grid, ratio_by_unit
 from civicgrid.procurement.models import Contract
 from civicgrid.registry.crei import households_per_grid
-from civicgrid.registry.models import Place
+from civicgrid.registry.selectors import grid_paths
 
 
 def purchased_services(units: Units) -> dict[str, float] | None:
@@ -24,14 +24,14 @@ def purchased_services(units: Units) -> dict[str, float] | None:
                 .annotate(fen=Sum("amount_fen")).order_by())
     if not rows and not Contract.objects.exists():
         return None
-    grid_paths = sorted((path, pk) for pk, path in Place.objects.filter(level="grid").values_list("id", "path"))
-    paths = [path for path, _ in grid_paths]
+    grids = sorted((path, pk) for pk, path in grid_paths().items())
+    paths = [path for path, _ in grids]
     people = per_grid(households_per_grid("people"))  # declared members, from the registry's tally
-    residents = {pk: people.get(pk, 0.0) for _, pk in grid_paths}
+    residents = {pk: people.get(pk, 0.0) for _, pk in grids}
     money = dict.fromkeys(residents, 0.0)
     for row in rows:
         area = row["call__place__path"]
-        inside = [pk for _, pk in grid_paths[bisect_left(paths, area):bisect_left(paths, area + "\uffff")]]
+        inside = [pk for _, pk in grids[bisect_left(paths, area):bisect_left(paths, area + "\uffff")]]
         total = sum(residents[pk] for pk in inside)
         for pk in inside if total else ():
             money[pk] += row["fen"] / 100 * residents[pk] / total

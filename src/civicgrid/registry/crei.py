@@ -13,7 +13,8 @@ from django.db.models import Count, QuerySet, Sum
 from civicgrid.core import tallies
 from civicgrid.core.indicators import Provider, Units, series, sum_by_unit
 from civicgrid.core.tallies import Tally
-from civicgrid.registry.models import Actor, Household, Place, Post, Resident, vulnerable_filter
+from civicgrid.registry.models import Actor, Household, Post, Resident, vulnerable_filter
+from civicgrid.registry.selectors import grid_paths
 
 SOCIAL_KINDS = ("social_organisation", "foundation")
 
@@ -46,8 +47,9 @@ TALLIES = {
 
 def households_per_grid(measure: str = "households") -> pd.Series:
     """Households (or, with ``measure="people"``, their declared members) per grid id, from the tally
-    ``registry.households``."""
-    return series(tallies.read(HOUSEHOLDS), measure)
+    ``registry.households``; made once within the index's shared reads (four indicators ask, issue 15): do not
+    change it."""
+    return tallies.shared(f"{HOUSEHOLDS} {measure}", lambda: series(tallies.read(HOUSEHOLDS), measure))
 
 
 def _households(units: Units) -> dict[str, float]:
@@ -56,7 +58,7 @@ def _households(units: Units) -> dict[str, float]:
 
 def residents_per_grid() -> pd.Series:
     """Residents per grid id (the tally ``registry.residents``), for every app's per-resident indicators."""
-    return series(tallies.read(RESIDENTS), "residents")
+    return tallies.shared(RESIDENTS, lambda: series(tallies.read(RESIDENTS), "residents"))  # as above
 
 
 def _residents(units: Units) -> dict[str, float]:
@@ -66,7 +68,7 @@ def _residents(units: Units) -> dict[str, float]:
 def _serving(units: Units, kinds: tuple[str, ...]) -> dict[str, int]:
     """Actors of these kinds whose service area covers or lies inside each unit's grids: each actor's
     grids are found once (the grids under its area, by a range of sorted paths, and the grid above it)."""
-    grid_of_path = {path: pk for pk, path in Place.objects.filter(level="grid").values_list("id", "path")}
+    grid_of_path = {path: pk for pk, path in grid_paths().items()}
     paths = sorted(grid_of_path)
     served: list[set[int]] = []
     for area in Actor.objects.filter(kind__in=kinds).values_list("service_area__path", flat=True):
@@ -80,7 +82,9 @@ def _serving(units: Units, kinds: tuple[str, ...]) -> dict[str, int]:
     for actor, grids in enumerate(served):
         for grid in grids:
             by_grid[grid].add(actor)
-    return {unit: len(set().union(*(by_grid.get(g, ()) for g in ids))) for unit, ids in units.items()}
+    # a unit of one grid (every unit of a grid-level index) counts that grid's actors, without a union to build
+    return {unit: len(by_grid.get(ids[0], ())) if len(ids) == 1 else len(set().union(*(by_grid.get(g, ()) for g in ids)))
+            for unit, ids in units.items()}
 
 
 def households_per_grid_member(units: Units) -> dict[str, float] | None:

@@ -60,6 +60,28 @@ SEARCH_MAX_CHARS = 100  # as the households API's ``q``: a search is a name, a n
 PHONE_SUFFIX_LIMIT = 20_000  # phones decrypted at most for one last-four-digits search
 
 
+def grid_paths() -> dict[int, str]:
+    """Every grid's id -> path, read once within :func:`civicgrid.core.tallies.shared_reads` (the index's
+    indicators). Shared: do not change it."""
+    from civicgrid.core import tallies
+
+    return tallies.shared("grid paths", lambda: {pk: path for pk, path, _parent in _grids()})
+
+
+def grid_parents() -> dict[int, int | None]:
+    """Every grid's id -> its community's id, as :func:`grid_paths` (from the same single read)."""
+    from civicgrid.core import tallies
+
+    return tallies.shared("grid parents", lambda: {pk: parent for pk, _path, parent in _grids()})
+
+
+def _grids() -> list[tuple[int, str, int | None]]:
+    from civicgrid.core import tallies
+
+    return tallies.shared("grids", lambda: list(Place.objects.filter(level="grid")
+                                                .values_list("id", "path", "parent_id").order_by()))
+
+
 def grids_under(paths: Iterable[str]) -> QuerySet[Place]:
     """The grids lying under ``paths`` (each a grid or a place above one): their households are those under
     ``paths``."""

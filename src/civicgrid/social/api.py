@@ -198,7 +198,7 @@ def board(request: HttpRequest, kind: str = code_query(), offset: int = offset_q
     found = threew.board(scope=scope_for(request.user), kind=kind)
     # paged as every API list: a district's board has 8,000 cells at 1M households
     shown = page(found.cells, offset)
-    found.load_actors(shown)
+    found.load(shown)
     return [{"grid_id": c.grid.pk, "grid_code": c.grid.code, "service_kind": c.kind, "open_need": c.need,
              "gap": c.gap, "overlap": c.overlap,
              "organisations": [{"actor_id": a.pk, "name": a.name, "sector": a.sector, "what": what}

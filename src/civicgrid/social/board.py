@@ -3,8 +3,10 @@
 Per grid and kind of service: the organisations at work there (each with what the records show they did)
 and the open need there. A cell with need and nobody is a **gap**; a cell with two or more organisations is
 an **overlap** (Crisis Cleanup's "who else is working here"). Every source is one small function below;
-the board is the union of what they return, so a new source (e.g. volunteers' hours) is one more function
-in :data:`PRESENCE` or :data:`NEED`.
+the board is the union of what they return, so a new source is one more function in :data:`PRESENCE` or
+:data:`NEED`. Volunteers' hours, a district's 37,000 cells, come summarised (how many organisations per grid and
+kind, and which when one: enough for every cell's gap and overlap) and are read in full only for the cells a page
+shows (:meth:`Board.load`).
 
 Exported as HXL-tagged CSV (https://hxlstandard.org: a header row, then a row of hashtags such as
 ``#org +name``, ``#sector +code``, ``#adm3 +name``, ``#activity +name``), cells made formula-safe with
@@ -19,6 +21,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cached_property
 from typing import Any
 
 from django.db.models import CharField, Count, OuterRef, Q, QuerySet, Subquery, Sum, Value
@@ -49,6 +52,12 @@ class Cell:
     kind: str
     need: int = 0
     doing: dict[int, list[tuple[str, int]]] = field(default_factory=dict)  # actor id -> (what, how many)
+    # The organisations with counted volunteer hours here, from the hours tally's summary (how many, and which
+    # when one): what they did is read only for the cells shown (Board.load), yet the gap and overlap of every
+    # cell are known (issue 15).
+    hour_actors: int = 0
+    hour_actor: int | None = None
+    loaded: bool = False
 
     @property
     def kind_label(self) -> str:
@@ -56,10 +65,14 @@ class Cell:
 
     @property
     def gap(self) -> bool:
-        return self.need > 0 and not self.doing
+        return self.need > 0 and not self.doing and not self.hour_actors
 
     @property
     def overlap(self) -> bool:
+        if self.hour_actors >= 2:
+            return True
+        if self.hour_actors == 1:  # that organisation may also be on the cell by another record
+            return len(self.doing.keys() | {self.hour_actor}) >= 2
         return len(self.doing) >= 2
 
 
@@ -70,24 +83,39 @@ class Board:
     since: datetime
     hours_counted: datetime | None = None  # when the volunteer hours were counted (the tally HOURS)
 
-    @property
+    @cached_property  # a page asks twice (the card and its colour), over a district's 8,000 cells
     def gaps(self) -> int:
         return sum(c.gap for c in self.cells)
 
-    @property
+    @cached_property
     def overlaps(self) -> int:
         return sum(c.overlap for c in self.cells)
 
-    def load_actors(self, cells: Iterable[Cell]) -> None:
-        """Read the organisations of these cells (one query): a page draws a hundred of a district's 8,000
-        cells, so only the shown cells' organisations are read, not every one on the board (issue 15)."""
+    def load(self, cells: Iterable[Cell]) -> None:
+        """Read what these cells' organisations did with volunteer hours (their grids' cells of the hours tally)
+        and the organisations themselves (two queries): a page draws a hundred of a district's 8,000 cells, so
+        only the shown cells' hours and organisations are read, not the board's 37,000 hour cells (issue 15)."""
+        cells = [c for c in cells if not c.loaded]
+        waiting = {(c.grid.path, c.kind): c for c in cells if c.hour_actors}
+        if waiting:
+            hours: dict[tuple[str, str], set[int]] = {}
+            for grid, service, actor, what, n in _hours(grid_ids={c.grid.pk for c in waiting.values()}):
+                found = waiting.get((grid, service))
+                if found is not None:
+                    found.doing.setdefault(actor, []).append((what, n))
+                    hours.setdefault((grid, service), set()).add(actor)
+            for key, found in waiting.items():  # as read now (the job may have recounted since the summary)
+                actors = hours.get(key, set())
+                found.hour_actors, found.hour_actor = len(actors), min(actors) if len(actors) == 1 else None
+        for c in cells:
+            c.loaded = True
         wanted = {a for c in cells for a in c.doing} - set(self.actors)
         if wanted:
             self.actors.update(Actor.objects.in_bulk(wanted))
 
     def rows(self, cell: Cell) -> list[tuple[Actor, str]]:
-        """(organisation, what the records show it did) for one cell, by organisation code (its organisations
-        read first with :meth:`load_actors`)."""
+        """(organisation, what the records show it did) for one cell, by organisation code (the cell read
+        first with :meth:`load`)."""
         return [(self.actors[a], "; ".join(f"{what} {n}" if n else what for what, n in done))
                 for a, done in sorted(cell.doing.items(), key=lambda kv: self.actors[kv[0]].code)]
 
@@ -99,7 +127,10 @@ def _organisations_of_claimers(user_ids: Iterable[int]) -> dict[int, int]:
     from civicgrid.accounts.models import Role
 
     found: dict[int, int] = {}
-    roles = list(Role.objects.filter(user_id__in=set(user_ids)).values("user_id", "role", "actor_id", "person_id"))
+    user_ids = set(user_ids)
+    if not user_ids:  # no claimed task: not the 4,000 serving actors read for nothing (issue 15)
+        return found
+    roles = list(Role.objects.filter(user_id__in=user_ids).values("user_id", "role", "actor_id", "person_id"))
     serving = set(Actor.objects.filter(sector__in=("society", "capital")).values_list("pk", flat=True))
     teams: dict[int, int] = {}
     for person_id, actor_id in Post.objects.filter(person_id__in=[r["person_id"] for r in roles if r["person_id"]],
@@ -185,12 +216,13 @@ TALLIES = {HOURS: Tally(rows=_counted_hours, grid="place_path", grid_of_path=_gr
                         max_age=timedelta(minutes=10))}
 
 
-def _hours(*, paths: tuple[str, ...], since: datetime) -> list[Presence]:
-    """Counted volunteer hours since ``since`` (the volunteers app's ledger), by grid, kind of act and the
-    volunteer's organisation: from the tally :data:`HOURS`."""
+def _hours(*, paths: tuple[str, ...] = (), since: datetime | None = None,
+           grid_ids: Iterable[int] | None = None) -> list[Presence]:
+    """Counted volunteer hours over the board's window (the volunteers app's ledger), by grid, kind of act and
+    the volunteer's organisation, in the grids under ``paths`` or these grids: from the tally :data:`HOURS`."""
     from civicgrid.registry.selectors import grids_under
 
-    grids = grids_under(paths)
+    grids = grids_under(paths) if grid_ids is None else Place.objects.filter(level="grid", pk__in=grid_ids)
     cells = tallies.read_tuples(HOURS, grids=grids.values("pk"))  # the window as of its count
     path_of = dict(grids.values_list("pk", "path")) if cells else {}
     what = _("volunteer hours")
@@ -200,6 +232,15 @@ def _hours(*, paths: tuple[str, ...], since: datetime) -> list[Presence]:
         if actor and grid in path_of:
             found.append((path_of[grid], kind, int(actor), what, round(float(hours or 0))))
     return found
+
+
+def _hours_summary(*, paths: tuple[str, ...], path_of: dict[int, str]) -> list[tuple[str, str, int, int]]:
+    """(grid path, kind, organisations with counted hours, the one when one) of the grids under ``paths`` among
+    ``path_of`` (grid id -> path), counted in the database from the tally :data:`HOURS` (see :class:`Cell`)."""
+    from civicgrid.registry.selectors import grids_under
+
+    rows = tallies.count_groups(HOURS, grids=grids_under(paths).values("pk"))
+    return [(path_of[grid], kind, n, int(one)) for grid, kind, n, one in rows if grid in path_of]
 
 
 def _relief_needs(*, paths: tuple[str, ...], since: datetime) -> list[Need]:
@@ -241,7 +282,9 @@ def _care_visits(*, paths: tuple[str, ...], since: datetime) -> list[Need]:
     return [(r["grid__path"], "care_visit", r["n"]) for r in rows]
 
 
-PRESENCE: tuple[Callable[..., list[Presence]], ...] = (_deliveries, _cases, _admissions, _hours)
+# Volunteer hours are not among them: a district's 37,000 cells of hours are summarised for the board
+# (_hours_summary) and read in full only for the cells shown (Board.load).
+PRESENCE: tuple[Callable[..., list[Presence]], ...] = (_deliveries, _cases, _admissions)
 NEED: tuple[Callable[..., list[Need]], ...] = (_relief_needs, _open_cases, _sweep_visits, _care_visits)
 
 
@@ -264,8 +307,8 @@ def board(*, scope: Scope, community_id: int | None = None, kind: str = "", now:
     # hundreds of grid prefixes, ORed, cost SQLite hundreds of index ranges per source (1.2 s for its relief
     # needs at 100,000 households): many grids are read as their common ancestor, once (issue 15).
     paths = tuple(grids)
-    if len(paths) > MANY_GRIDS and common_ancestor(paths):
-        paths = (common_ancestor(paths),)
+    if len(paths) > MANY_GRIDS and (ancestor := common_ancestor(paths)):
+        paths = (ancestor,)
     cells: dict[tuple[str, str], Cell] = {}
 
     def cell(grid: str, service: str) -> Cell | None:
@@ -276,14 +319,14 @@ def board(*, scope: Scope, community_id: int | None = None, kind: str = "", now:
             found = cells[(grid, service)] = Cell(grids[grid], service)
         return found
 
-    _fill(cells, cell, paths, since)
-    order = list(SERVICE_KINDS)
-    ordered = sorted(cells.values(), key=lambda c: (c.grid.code, order.index(c.kind) if c.kind in order else 99))
+    _fill(cells, cell, paths, since, {g.pk: path for path, g in grids.items()})
+    order = {k: i for i, k in enumerate(SERVICE_KINDS)}
+    ordered = sorted(cells.values(), key=lambda c: (c.grid.code, order.get(c.kind, 99)))
     return Board(cells=ordered, actors={}, since=since, hours_counted=tallies.as_of([HOURS]))
 
 
 def _fill(cells: dict[tuple[str, str], Cell], cell: Callable[[str, str], Cell | None], paths: tuple[str, ...],
-          since: datetime) -> None:
+          since: datetime, path_of: dict[int, str]) -> None:
     """Every source's records into the board's cells (``cell`` makes a cell of a grid and service shown)."""
     if paths:
         for source in PRESENCE:
@@ -292,6 +335,10 @@ def _fill(cells: dict[tuple[str, str], Cell], cell: Callable[[str, str], Cell | 
                 found = cells.get((grid, service)) or cell(grid, service)
                 if found is not None:
                     found.doing.setdefault(actor, []).append((what, n))
+        for grid, service, n, one in _hours_summary(paths=paths, path_of=path_of):
+            found = cells.get((grid, service)) or cell(grid, service)
+            if found is not None:
+                found.hour_actors, found.hour_actor = n, one
         for need_source in NEED:
             for grid, service, n in need_source(paths=paths, since=since):
                 found = cell(grid, service)
@@ -318,7 +365,7 @@ def hxl_csv(found: Board) -> str:
                "what was done": _("what was done"), "open need": _("open need"), "status": _("status")}
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    found.load_actors(found.cells)
+    found.load(found.cells)
     writer.writerow([neutralise(headers[name]) for name, _tag in HXL_COLUMNS])
     writer.writerow([tag for _name, tag in HXL_COLUMNS])
     for c in found.cells:

@@ -282,11 +282,11 @@ def board(request: HttpRequest, scope: Scope) -> HttpResponse:
     # paged: a district's board has a cell per grid and service (8,000 at 1M households), all drawn took
     # seconds; the gap and overlap counts above are the whole board's, the CSV export has every cell
     cells = paginate(found.cells, BOARD_PAGE, request.GET.get("page"))
-    found.load_actors(cells)
+    found.load(cells)
     return render(request, "social/board.html", {
         "board": found, "cells": [(c, found.rows(c)) for c in cells], "page": cells, "kind": kind,
         "community_id": community_id, "kinds": SERVICE_KINDS.items(),
-        "communities": Place.objects.filter(pk__in=communities).order_by("code"),
+        "communities": Place.objects.filter(pk__in=communities).only("id", "name").order_by("code"),  # no shapes
         "export_url": reverse("social:board_export") + (f"?{query}" if query else ""),
         "statuses": Admission.Status,
     })
