@@ -144,6 +144,7 @@ class IdBlock:
         self.model, self.vendor = model, connection.vendor
         self.table, (self.pk,) = table_columns(model, [str(model._meta.pk.attname)])  # type: ignore[union-attr]
         self.next = 0
+        self.sequence = ""  # PostgreSQL: the table's key sequence, named on first use
         # ``exclusive``: the caller's transaction holds the table in ACCESS EXCLUSIVE mode (a first load,
         # core.loadindexes), so no other session can insert into it (an INSERT takes its table lock before its
         # default calls nextval) until we commit: keys are counted on from the sequence's next value in
@@ -176,8 +177,13 @@ class IdBlock:
             return []
         if self.vendor == "postgresql" and not self.exclusive:
             with connection.cursor() as cursor:
-                cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-                               [self.model._meta.db_table, self.model._meta.pk.column, n])  # type: ignore[union-attr]
+                if not self.sequence:
+                    cursor.execute("SELECT pg_get_serial_sequence(%s, %s)",
+                                   [self.model._meta.db_table, self.model._meta.pk.column])  # type: ignore[union-attr]
+                    self.sequence = str(cursor.fetchone()[0])
+                # the sequence named once: ``nextval(pg_get_serial_sequence(...))`` looked it up in the catalogue
+                # for every key (1.2 s of server CPU for a district round's 570,000 stops, against 0.13 s)
+                cursor.execute("SELECT nextval(%s::regclass) FROM generate_series(1, %s)", [self.sequence, n])
                 return [int(r[0]) for r in cursor.fetchall()]
         out = list(range(self.next, self.next + n))
         self.next += n
