@@ -218,10 +218,11 @@ def columns_of_pairs(queryset: Any) -> list[tuple[Any, Any]]:
 def _indexed_columns(model: type[Model]) -> list[str]:
     """The columns of ``model`` that any of its indexes or unique constraints holds (key, predicate aside)."""
     meta = model._meta
-    names = {f.name for f in meta.concrete_fields if f.primary_key or f.db_index or f.unique}
+    fields = {f.name: f for f in meta.concrete_fields}
+    names = {name for name, f in fields.items() if f.primary_key or getattr(f, "db_index", False) or f.unique}
     for index in [*meta.indexes, *meta.constraints]:
         names.update(getattr(index, "fields", ()))
-    return sorted({str(meta.get_field(name).column) for name in names})
+    return sorted({str(fields[name].column) for name in names})
 
 
 def _take_needs(round: AllocationRound, now: datetime) -> None:
