@@ -323,12 +323,18 @@ def _copied_out(copy: Any) -> bytes:
                 break
             parts.append(bytes(waited))
         else:  # -1: the end, seen here: its result (and any after it) is ours to read
-            failed = ""
+            failed: Exception | None = None
             while (result := pgconn.get_result()) is not None:
-                if result.status not in (pq.ExecStatus.COMMAND_OK, pq.ExecStatus.COPY_OUT):
-                    failed = failed or result.error_message.decode(errors="replace").strip()
-            if failed:
-                raise psycopg.DatabaseError(failed)
+                if failed is None and result.status not in (pq.ExecStatus.COMMAND_OK, pq.ExecStatus.COPY_OUT):
+                    # the error's own class (a lock timeout stays an OperationalError, as through execute)
+                    state = (result.error_field(pq.DiagnosticField.SQLSTATE) or b"").decode()
+                    try:
+                        kind: type[Exception] = psycopg.errors.lookup(state)
+                    except KeyError:
+                        kind = psycopg.DatabaseError
+                    failed = kind(result.error_message.decode(errors="replace").strip())
+            if failed is not None:
+                raise failed
             break
     return b"".join(parts)
 
