@@ -116,14 +116,16 @@ the same data.
     COPY allocations / stops         1.5 / 0.7 s                        1.5 / 0.6 s
     preview wall / CPU               1.6 s / 1.3 + 0.4 s                2.3 s / 1.2 + 0.4 s
 
-    1,000,000 requests               before (ab1f70d)                   after
-    confirm wall                     BEFORE_WALL                        65.2 s (load 2.0-4.2)
-    CPU here + PostgreSQL's          BEFORE_CPU                         17.8 + 34.7 s
-    UPDATE of the needs, server CPU  BEFORE_UPDATE                      6.2 s
-    COMMIT (key checks), server CPU  BEFORE_COMMIT                      15.9 s
-    COPY allocations / stops         BEFORE_COPY                        5.4 / 2.4 s
-    the stops' keys (nextval)        1.2 s                              0.1 s
-    preview wall / CPU               BEFORE_PREVIEW                     7.1 s / 4.9 + 1.4 s
+    1,000,000 requests               before (ab1f70d), load 1.2-2.4     after, load 1.0-1.1
+    confirm wall                     67.7 s                             48.5 s (65.2 s in a run at load 2-4)
+    CPU here + PostgreSQL's          18.0 + 53.4 s                      17.7 + 33.7 s
+    UPDATE of the needs, server CPU  18.8 s                             5.9 s
+    COMMIT (key checks), server CPU  20.8 s                             15.9 s
+    COPY allocations / stops         5.3 / 2.1 s                        4.7 / 2.2 s
+    the stops' keys (nextval)        1.3 s                              0.1 s
+    reading and locking (both reads) 8.5 s                              8.2 s
+    transaction (row locks held)     57.3 s                             38.2 s
+    preview wall / CPU               5.9 s / 4.8 + 1.3 s                6.0 s / 4.7 + 1.3 s
 
 What changed, each measured at 300,000 requests (server CPU) unless said otherwise:
 - Each foreign key checked at the commit costs about 3 us per row, whichever table it points to. Measured by
@@ -164,7 +166,7 @@ Noted: in this bench 142 copies of each need share one filed_at, and ids run cop
 (tier, filed_at, id) indexes take each new entry at a random place. With filed_at rising with the id, as real
 filing makes it, the needs' UPDATE was 20 % cheaper. The bench's data was left as it is.
 
-Why the goal is still missed: at 1M, PostgreSQL's own work is 34.7 s. The largest part is 15.9 s at the COMMIT:
+Why the goal is still missed: at 1M, PostgreSQL's own work is 33.7 s. The largest part is 15.9 s at the COMMIT:
 5.1 M key checks, four per allocation row (round, point, stop, need) and two per stop (task, household), at about
 3 us each. PostgreSQL 15 checks a declared foreign key row by row. The only ways to go lower would take integrity
 out of the schema: set-based triggers, dropped keys, or validating a partition as it is attached. All three were
