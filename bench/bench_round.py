@@ -161,6 +161,9 @@ Tried and not kept:
   the confirm and its goal.
 - Reading once, under the locks, inside the transaction, would save about 4 s at 1M. It would also hold the
   needs' row locks through the engine. A test pins the current design: the engine runs before the transaction.
+- Planning the rows (4 s of this process's CPU at 1M) in a second thread while PostgreSQL runs the locked read.
+  At 1M: 46.2 and 52.3 s (load 1 and 3) against 48.5 and 49.9 s without the thread. The gain is within the noise,
+  and the row locks were held 1.6 s longer even in the quiet run.
 
 Noted: in this bench 142 copies of each need share one filed_at, and ids run copy after copy. So the filed_at and
 (tier, filed_at, id) indexes take each new entry at a random place. With filed_at rising with the id, as real
