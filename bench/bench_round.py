@@ -117,7 +117,7 @@ the same data.
     preview wall / CPU               1.6 s / 1.3 + 0.4 s                2.3 s / 1.2 + 0.4 s
 
     1,000,000 requests               before (ab1f70d), load 1.2-2.4     after, load 1.0-1.1
-    confirm wall                     67.7 s                             48.5 s (65.2 s in a run at load 2-4)
+    confirm wall                     67.7 s                             48.5 s; 49.9 s again (load 1.0); 65.2 s at load 2-4
     CPU here + PostgreSQL's          18.0 + 53.4 s                      17.7 + 33.7 s
     UPDATE of the needs, server CPU  18.8 s                             5.9 s
     COMMIT (key checks), server CPU  20.8 s                             15.9 s
