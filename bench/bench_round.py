@@ -102,6 +102,84 @@ dropping the allocations' foreign keys to the household and item (copies of the 
 from 6.1 to 4.7 s of server CPU, and with the round's and point's too, to 2.9 s: even with no foreign keys at all,
 PostgreSQL's own work per row (the needs' UPDATE, the COPYs, reading under lock) stays over the 30 s goal at 1M.
 
+A later session (branch rounds2, from main ab1f70d). Main's code had the needs' two new indexes (relief 0006,
+0007), which made the needs' UPDATE dearer than the figures above. "Before" is main's code measured again on the
+same machine the same evening. Server CPU was measured per statement, and profiled with perf and EXPLAIN (ANALYZE,
+BUFFERS, WAL). The experiments ran on copies of one kept database (CREATE DATABASE ... TEMPLATE), so every run had
+the same data.
+
+    300,000 requests                 before (ab1f70d), load 0.4-1.4     after, load 1.7-2.1
+    confirm wall                     20.8 s                             15.3 s
+    CPU here + PostgreSQL's          4.7 + 14.9 s                       4.5 + 9.6 s
+    UPDATE of the needs, server CPU  4.8 s                              1.6 s
+    COMMIT (key checks), server CPU  6.2 s                              4.6 s
+    COPY allocations / stops         1.5 / 0.7 s                        1.5 / 0.6 s
+    preview wall / CPU               1.6 s / 1.3 + 0.4 s                2.3 s / 1.2 + 0.4 s
+
+    1,000,000 requests               before (ab1f70d), load 1.2-2.4     after, load 1.0-1.1
+    confirm wall                     67.7 s                             48.5 s; 49.9 s again (load 1.0); 65.2 s at load 2-4
+    CPU here + PostgreSQL's          18.0 + 53.4 s                      17.7 + 33.7 s
+    UPDATE of the needs, server CPU  18.8 s                             5.9 s
+    COMMIT (key checks), server CPU  20.8 s                             15.9 s
+    COPY allocations / stops         5.3 / 2.1 s                        4.7 / 2.2 s
+    the stops' keys (nextval)        1.3 s                              0.1 s
+    reading and locking (both reads) 8.5 s                              8.2 s
+    transaction (row locks held)     57.3 s                             38.2 s
+    preview wall / CPU               5.9 s / 4.8 + 1.3 s                6.0 s / 4.7 + 1.3 s
+
+What changed, each measured at 300,000 requests (server CPU) unless said otherwise:
+- Each foreign key checked at the commit costs about 3 us per row, whichever table it points to. Measured by
+  dropping one key at a time: allocation -> household 0.9 s, need 0.9 s, item 0.8 s, stop 1.0 s, point 1.2 s,
+  round 1.0 s; stop -> household 0.8 s, task 0.5 s. The allocation row copies its need's household and item. On
+  PostgreSQL those three keys are now one composite key, (need, household, item) -> the need's unique
+  (id, household, item) (relief 0008). It is still declared and checked at the commit, and it also refuses a copy
+  that differs from the need's own. The COMMIT went from 6.3 to 4.6 s. The need's new unique index replaces its
+  plain household index, so the need table has no extra index.
+- Checking the keys at the end of each COPY (NOT DEFERRABLE) cost the same as at the commit: 6.3 s against
+  6.1 s. They stay deferred.
+- The needs' UPDATE is mostly index maintenance. A status change is never a HOT update. On a copy of the table
+  (245,000 updated needs), the UPDATE took 4.5 s with all seven secondary indexes and 1.15 s with none. Three
+  changes:
+  - The plain item index and the plain household index are gone. The life-critical (status, urgency) index
+    holds only life-critical needs (relief 0008).
+  - perf showed 15 % of the UPDATE in heap_index_delete_tuples. PostgreSQL marks an index "unchanged" when the
+    statement does not name its columns, and B-tree then tries a bottom-up deletion pass on every full leaf page.
+    In a round the pass never frees anything. The UPDATE now names every indexed column, set to itself: 3.8 -> 3.2
+    s of server CPU.
+  - The need table keeps half of each page free (fillfactor 50, relief 0009). About two thirds of a round's needs
+    stay open with more units allocated, and those updates become HOT, with no index entries at all: 3.7 -> 1.7 s
+    of server CPU. The table takes twice the disk space.
+- The stops' keys: ``nextval(pg_get_serial_sequence(...))`` looked the sequence up for each of 568,000 keys. It is
+  now named once: 1.17 -> 0.13 s (civicgrid.core.bulk.IdBlock).
+- Reading a COPY's rows: psycopg's ``Copy.read`` cost about 3 us per row in its wait loop. Rows already received are
+  now taken straight from libpq. A million-row read went from 4.0 to 3.4 s of client CPU, and from 3.6 to 2.9 s
+  when locking.
+
+Tried and not kept:
+- 2 GB of shared buffers at 1M: the UPDATE went from 15.1 to 14.1 s and the COMMIT from 16.3 to 15.6 s, so it
+  barely helps. As the earlier session also found at 300,000, the server's settings are not what stands between
+  the confirm and its goal.
+- Reading once, under the locks, inside the transaction, would save about 4 s at 1M. It would also hold the
+  needs' row locks through the engine. A test pins the current design: the engine runs before the transaction.
+- Planning the rows (4 s of this process's CPU at 1M) in a second thread while PostgreSQL runs the locked read.
+  At 1M: 46.2 and 52.3 s (load 1 and 3) against 48.5 and 49.9 s without the thread. The gain is within the noise,
+  and the row locks were held 1.6 s longer even in the quiet run.
+
+Noted: in this bench 142 copies of each need share one filed_at, and ids run copy after copy. So the filed_at and
+(tier, filed_at, id) indexes take each new entry at a random place. With filed_at rising with the id, as real
+filing makes it, the needs' UPDATE was 20 % cheaper. The bench's data was left as it is.
+
+Intake (bench/bench_intake.py, PostgreSQL, 3 x 10 s) after these changes: 263 filings/s, p99 238 ms, 6.5 ms of
+server CPU per filing (load 0.8-4.2). Main's code ran right after it at load 4.2-6.6: 208 filings/s, p99 310 ms,
+8.1 ms. The load differed, so this is not an A/B; it shows only that intake did not get slower. Each new need now
+writes two fewer index entries, and its table uses twice the pages.
+
+Why the goal is still missed: at 1M, PostgreSQL's own work is 33.7 s. The largest part is 15.9 s at the COMMIT:
+5.1 M key checks, four per allocation row (round, point, stop, need) and two per stop (task, household), at about
+3 us each. PostgreSQL 15 checks a declared foreign key row by row. The only ways to go lower would take integrity
+out of the schema: set-based triggers, dropped keys, or validating a partition as it is attached. All three were
+ruled out.
+
     .venv/bin/python bench/bench_round.py [--requests 100000] [--skip-sqlite] [--skip-postgres]
                                           [--sqlite-requests N] [--base 4000]
 """

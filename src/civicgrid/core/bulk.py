@@ -144,6 +144,7 @@ class IdBlock:
         self.model, self.vendor = model, connection.vendor
         self.table, (self.pk,) = table_columns(model, [str(model._meta.pk.attname)])  # type: ignore[union-attr]
         self.next = 0
+        self.sequence = ""  # PostgreSQL: the table's key sequence, named on first use
         # ``exclusive``: the caller's transaction holds the table in ACCESS EXCLUSIVE mode (a first load,
         # core.loadindexes), so no other session can insert into it (an INSERT takes its table lock before its
         # default calls nextval) until we commit: keys are counted on from the sequence's next value in
@@ -176,8 +177,13 @@ class IdBlock:
             return []
         if self.vendor == "postgresql" and not self.exclusive:
             with connection.cursor() as cursor:
-                cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-                               [self.model._meta.db_table, self.model._meta.pk.column, n])  # type: ignore[union-attr]
+                if not self.sequence:
+                    cursor.execute("SELECT pg_get_serial_sequence(%s, %s)",
+                                   [self.model._meta.db_table, self.model._meta.pk.column])  # type: ignore[union-attr]
+                    self.sequence = str(cursor.fetchone()[0])
+                # the sequence named once: ``nextval(pg_get_serial_sequence(...))`` looked it up in the catalogue
+                # for every key (1.2 s of server CPU for a district round's 570,000 stops, against 0.13 s)
+                cursor.execute("SELECT nextval(%s::regclass) FROM generate_series(1, %s)", [self.sequence, n])
                 return [int(r[0]) for r in cursor.fetchall()]
         out = list(range(self.next, self.next + n))
         self.next += n
@@ -283,12 +289,9 @@ def read_frame(queryset: QuerySet[Any], columns: Mapping[str, str]) -> pd.DataFr
         raw = columns_of(queryset, names)
         return pd.DataFrame({name: _typed(raw[name], kind) for name, kind in columns.items()})
     sql, params = queryset.query.get_compiler(queryset.db).as_sql()
-    data = io.BytesIO()
-    with connection.cursor() as cursor, cursor.cursor.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)",
-                                                           params) as copy:
-        for block in copy:
-            data.write(block)
-    data.seek(0)
+    with connection.wrap_database_errors, connection.cursor() as cursor, cursor.cursor.copy(
+            f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)", params) as copy:
+        data = io.BytesIO(_copied_out(copy))
     if not data.getbuffer().nbytes:
         return pd.DataFrame({name: _typed([], kind) for name, kind in columns.items()})
     dtypes = {name: {"int": "int64", "float": "float64"}.get(kind, object) for name, kind in columns.items()}
@@ -296,6 +299,44 @@ def read_frame(queryset: QuerySet[Any], columns: Mapping[str, str]) -> pd.DataFr
     frame = pd.read_csv(data, header=None, names=names, dtype=dtypes, keep_default_na=False,
                         na_values={name: [""] for name in names if name not in text})
     return frame
+
+
+def _copied_out(copy: Any) -> bytes:
+    """Every row of a ``COPY ... TO STDOUT`` that psycopg has started, as one byte string.
+
+    PostgreSQL sends one message per row. Reading them one by one through psycopg's ``Copy.read`` cost about
+    3 us each in its wait loop, 3 s of a million-row read. Here the rows already received are taken straight
+    from libpq, and psycopg is asked only when nothing is buffered. When libpq reports the end, its final
+    result is read here too. That result can be an error raised mid-way, such as a lock timeout."""
+    import psycopg
+    from psycopg import pq
+
+    pgconn = copy.connection.pgconn
+    parts: list[bytes] = []
+    while True:
+        nbytes, block = pgconn.get_copy_data(1)  # 1: never blocks; 0 when nothing is buffered
+        if nbytes > 0:
+            parts.append(bytes(block))
+        elif nbytes == 0:
+            waited = copy.read()  # psycopg waits for the next row; b"" once it has read the end itself
+            if not waited:
+                break
+            parts.append(bytes(waited))
+        else:  # -1: the end, seen here: its result (and any after it) is ours to read
+            failed: Exception | None = None
+            while (result := pgconn.get_result()) is not None:
+                if failed is None and result.status not in (pq.ExecStatus.COMMAND_OK, pq.ExecStatus.COPY_OUT):
+                    # the error's own class (a lock timeout stays an OperationalError, as through execute)
+                    state = (result.error_field(pq.DiagnosticField.SQLSTATE) or b"").decode()
+                    try:
+                        kind: type[Exception] = psycopg.errors.lookup(state)
+                    except KeyError:
+                        kind = psycopg.DatabaseError
+                    failed = kind(result.error_message.decode(errors="replace").strip())
+            if failed is not None:
+                raise failed
+            break
+    return b"".join(parts)
 
 
 def _typed(values: list[Any], kind: str) -> Any:

@@ -1,0 +1,91 @@
+"""A round's allocation row refers to its need, household and item in one foreign key on PostgreSQL (issue 15).
+
+The row copies the need's household and item. Three single-column keys cost three checks per row when a district
+round commits a million rows, at about 3 us each. One composite key (need_id, household_id, item_id) ->
+need (id, household_id, item_id) costs one check. It guarantees more than the three did: the copies equal the
+need's own household and item, and the household and item exist through the need's own keys. It is still
+declared in the schema and checked by PostgreSQL, deferred to the commit like Django's keys.
+
+The need gets the unique (household, item, id) index the key needs. That index also serves a household's needs,
+so the plain household index goes. The plain item index goes too: (status, item) serves the status-qualified
+reads, and deleting an item that needs refer to is refused after one scan. The life-critical (status, urgency)
+index keeps only life-critical needs. A round rewrites each need it serves, and every index holding the need gets
+a new entry, so each index dropped saves about 2 us per need.
+
+SQLite keeps Django's three single-column keys, because its ALTER TABLE cannot add a key. Django's model state
+keeps them as well. A later migration that alters ``RoundAllocation.need``, ``.household`` or ``.item`` on
+PostgreSQL must therefore handle the composite key itself. Django looks for a single-column key there, finds
+none, and stops with an error.
+"""
+
+import django.db.models.deletion
+from django.db import migrations, models
+
+TABLE = "relief_roundallocation"
+KEY = "relief_allocation_of_need"
+COLUMNS = ("need_id", "household_id", "item_id")
+
+
+def composite_key(apps, schema_editor):  # type: ignore[no-untyped-def]
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    qn = schema_editor.quote_name
+    with schema_editor.connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.conname FROM pg_constraint c JOIN pg_attribute a ON a.attrelid = c.conrelid "
+            "AND a.attnum = c.conkey[1] WHERE c.conrelid = %s::regclass AND c.contype = 'f' "
+            "AND cardinality(c.conkey) = 1 AND a.attname = ANY(%s)", [TABLE, list(COLUMNS)])
+        singles = [row[0] for row in cursor.fetchall()]
+    assert len(singles) == 3, singles
+    for name in singles:
+        schema_editor.execute(f"ALTER TABLE {qn(TABLE)} DROP CONSTRAINT {qn(name)}")
+    schema_editor.execute(
+        f"ALTER TABLE {qn(TABLE)} ADD CONSTRAINT {qn(KEY)} FOREIGN KEY ({', '.join(map(qn, COLUMNS))}) "
+        f"REFERENCES {qn('relief_need')} ({qn('id')}, {qn('household_id')}, {qn('item_id')}) "
+        "DEFERRABLE INITIALLY DEFERRED")
+
+
+def single_keys(apps, schema_editor):  # type: ignore[no-untyped-def]
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    model = apps.get_model("relief", "RoundAllocation")
+    schema_editor.execute(f"ALTER TABLE {schema_editor.quote_name(TABLE)} DROP CONSTRAINT "
+                          f"{schema_editor.quote_name(KEY)}")
+    for name in ("need", "household", "item"):  # as Django names and declares them (its add_field)
+        schema_editor.execute(schema_editor._create_fk_sql(model, model._meta.get_field(name),
+                                                           "_fk_%(to_table)s_%(to_column)s"))
+
+
+class Migration(migrations.Migration):
+
+    dependencies = [
+        ('registry', '0005_households_tally_recount'),
+        ('relief', '0007_need_tier'),
+    ]
+
+    operations = [
+        # the new index first, so a household's needs are never without one
+        migrations.AddConstraint(
+            model_name='need',
+            constraint=models.UniqueConstraint(fields=('household', 'item', 'id'), name='relief_need_of_household_item'),
+        ),
+        migrations.AlterField(
+            model_name='need',
+            name='household',
+            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='relief_needs', to='registry.household', verbose_name='household'),
+        ),
+        migrations.AlterField(
+            model_name='need',
+            name='item',
+            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, to='relief.item', verbose_name='item'),
+        ),
+        migrations.RemoveIndex(
+            model_name='need',
+            name='relief_need_status_urgency',
+        ),
+        migrations.AddIndex(
+            model_name='need',
+            index=models.Index(condition=models.Q(('urgency', 'critical')), fields=['status', 'urgency'], name='relief_need_status_urgency'),
+        ),
+        migrations.RunPython(composite_key, single_keys),
+    ]
