@@ -14,7 +14,7 @@ Nobody waits for a timer: when requests come one at a time, each is a batch of o
 load the batch is whatever queued while the previous one was committing. A result is handed back only
 after its batch committed, so an acknowledged write is never lost (a process killed mid-batch loses only
 unacknowledged ones, which their clients send again). A failure of one item is that item's error, not the
-batch's: ``write_many`` returns an exception in its place (see :func:`civicgrid.relief.services.need_file_many`).
+batch's: ``write_many`` returns an exception in its place (see :func:`civicgrid.relief.intake.need_file_many`).
 
 Only a caller outside any transaction may join a group: a write inside the caller's own transaction must
 commit or roll back with it, so it is written inline (``write_many`` of that one item, in the caller's
