@@ -13,12 +13,12 @@ How the cells stay right:
   allocations, an alert's deliveries) recounts that part, and only it, from the records, before it
   commits; a rollback takes the new cells back with the records. The cells are always the records'
   own grouped count, so there is no running total to drift. Recounts of one tally take turns (its
-  state row is locked), so two writers never leave two cells for one.
+  lock, :func:`_lock`), so two writers never leave two cells for one.
 * **Added to, by many small writes** (:func:`add`): for a tally whose parts are its grids, a write that only
   adds records (a need filed) adds its counts to its cells in one statement instead of recounting the grid.
-  Adders hold the tally's state row in share mode and do not wait for one another (two adding to one cell
-  take turns on that row); a recount holds it exclusively, so no addition interleaves with a recount (one
-  would count the record and the other add it again). Issue 11's intake: a recount per filing took need
+  Adders hold the tally's lock in share mode and do not wait for one another (two adding to one cell take
+  turns on that cell); a recount holds it exclusively, so no addition interleaves with a recount (one would
+  count the record and the other add it again). Issue 11's intake: a recount per filing took need
   filing from 312 to 217 a second.
 * **Whole, by the job** (:func:`rebuild`): ``civicgrid tallies`` (a periodic job of the analytics app)
   recounts each tally older than its ``max_age``; tallies without parts (the registry's residents per
@@ -43,7 +43,7 @@ from django.db.models import F, Value
 from django.db.models.functions import Cast, Left, StrIndex, Substr, TruncDate
 from django.utils import timezone
 
-from civicgrid.core.locking import locked_for_write, serialised_block, shared_lock
+from civicgrid.core.locking import locked_for_write, named_lock, serialised_block
 from civicgrid.core.models import TallyRow, TallyState
 
 MEASURES = ("m0", "m1", "m2", "m3")
@@ -130,10 +130,10 @@ def refresh(name: str, *, parts: Iterable[Any], grids: Iterable[int] | None = No
     parts = [str(p) for p in parts]
     grid_list = None if grids is None else list(grids)
     with transaction.atomic():
-        # the tally's state row, locked: two writers recounting the same cells (two acknowledgements in
+        # the tally's lock: two writers recounting the same cells (two acknowledgements in
         # one grid) take turns, else both would delete the old cell and each insert its own. A tally never
         # counted is skipped: its first whole count (the job) counts these records too.
-        if not locked_for_write(TallyState.objects.filter(name=name)):
+        if not _lock(name):
             return 0
         stale = TallyRow.objects.filter(name=name, part__in=parts)
         if grid_list is not None:
@@ -165,7 +165,7 @@ def add(name: str, cells: Mapping[tuple[int, str], Sequence[float]]) -> bool:
         raise RuntimeError("tallies.add runs inside the transaction that writes the records")
     if not rows:
         return True
-    if not shared_lock(TallyState, name):  # waits out a recount; adders do not wait for each other
+    if not _lock(name, shared=True):  # waits out a recount; adders do not wait for each other
         return False
     q = connection.ops.quote_name
     table = q(TallyRow._meta.db_table)
@@ -180,10 +180,22 @@ def add(name: str, cells: Mapping[tuple[int, str], Sequence[float]]) -> bool:
 
 
 def hold(name: str) -> None:
-    """Take ``name``'s lock now (its state row), inside the caller's transaction, for a service that recounts
+    """Take ``name``'s lock now (:func:`_lock`), inside the caller's transaction, for a service that recounts
     after an audit write: rows are locked before the audit chain's head (the house rule), else a writer holding
     this lock and waiting for the head could wait on one holding the head and waiting for this lock."""
-    locked_for_write(TallyState.objects.filter(name=name))
+    _lock(name)
+
+
+def _lock(name: str, *, shared: bool = False) -> bool:
+    """Take tally ``name``'s lock until the transaction ends (shared: an adder; else a recount); True when the
+    tally was ever counted. PostgreSQL: a named lock (:func:`civicgrid.core.locking.named_lock`), taken before
+    the state is read, so an adder racing the first whole count either waits for it or is counted by it.
+    SQLite: its write lock, through the state row."""
+    state = TallyState.objects.using("default").filter(name=name)
+    if transaction.get_connection().vendor != "postgresql":
+        return bool(locked_for_write(state))
+    named_lock(f"civicgrid.tally:{name}", shared=shared)
+    return state.exists()
 
 
 def grids_changed(grid_ids: Iterable[int]) -> None:
@@ -214,8 +226,8 @@ def rebuild(name: str) -> int:
     tally = spec(name)
     started = time.perf_counter()
     with serialised_block():  # SQLite: BEGIN IMMEDIATE, else a read-then-write loses to a racing writer ("locked")
+        _lock(name)  # no refresh or addition interleaves with the recount
         TallyState.objects.get_or_create(name=name, defaults={"rebuilt_at": timezone.now()})
-        locked_for_write(TallyState.objects.filter(name=name))  # no refresh interleaves with the recount
         TallyRow.objects.filter(name=name).delete()
         cells = _cells(name, tally, tally.grouped())
         TallyRow.objects.bulk_create(cells, batch_size=500)

@@ -18,6 +18,7 @@ from civicgrid.core.bulk import mapping_in, rows_in
 from civicgrid.core.crypto import DigestField, digest
 from civicgrid.core.errors import Conflict, Invalid
 from civicgrid.core.importing import Rows
+from civicgrid.core.locking import locked
 from civicgrid.core.places import common_ancestor
 from civicgrid.core.scoping import Scope, check_in_scope, require
 from civicgrid.engine.vulnerability import VulnerabilityRule
@@ -127,7 +128,9 @@ def household_update(*, user: Any, scope: Scope, household: Household, **changes
         changes.update(grid=building.parent, place_path=building.path)
     new_grid = getattr(changes.get("grid"), "pk", household.grid_id)
     moved = [household.grid_id, new_grid] if new_grid != household.grid_id else []
-    if moved:  # the counts per grid of other apps' records (needs) follow the household: locks before the audit
+    if moved:  # the counts per grid of other apps' records (needs) follow the household: locks before the audit,
+        # the household's row first, as a need filing for it takes them (else each could wait for the other)
+        locked(Household.objects.filter(pk=household.pk)).get()
         tallies.hold_grid_tallies()
     audit.update_fields(user=user, event=RegistryEvent.HOUSEHOLD_UPDATED, instance=household, changes=changes)
     tallies.grids_changed(moved)

@@ -301,3 +301,79 @@ def test_filings_adding_to_the_needs_tally_race_recounts_and_it_stays_a_plain_co
              if c["needs"]}
     assert cells == {cell: (n, critical[cell]) for cell, n in plain.items()}
     assert critical[(households[0].grid_id, "open")] == 4 and plain[(households[0].grid_id, "cancelled")] == 4
+
+
+def test_a_household_moving_while_its_needs_are_filed_never_deadlocks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A household's move recounts the grids it left and entered (the needs tally's lock held exclusively, a
+    while: the sleep), while filings for it lock the household's row and then add to the tally (its lock in
+    share mode). Both take the household's row first, so neither fails (PostgreSQL would end a cycle with
+    "deadlock detected"), and the tally equals a plain count afterwards."""
+    import time
+
+    from civicgrid.core import tallies
+    from civicgrid.relief import needcounts
+
+    hold_grid_tallies = tallies.hold_grid_tallies
+
+    def slow_hold_grid_tallies() -> None:
+        hold_grid_tallies()
+        time.sleep(0.4)
+
+    tasks, _users, _item, _point = _world(buildings=4, volunteers=1)
+    households = [t.stops.get().household for t in tasks]
+    community = households[0].grid.parent
+    elsewhere = _place(f"{community.code}-G2", "grid", community)
+    buildings = [_place(f"{elsewhere.code}-B{i}", "building", elsewhere) for i in range(len(households))]
+    water = Item.objects.create(code=f"water-{uuid.uuid4().hex[:6]}", name="Water", category="water", unit="l")
+    tallies.rebuild(needcounts.NEEDS)
+    monkeypatch.setattr(tallies, "hold_grid_tallies", slow_hold_grid_tallies)
+    calls: list[Callable[[], Any]] = []
+    for household, building in zip(households, buildings, strict=True):
+        calls.append(partial(registry.household_update, user=None, scope=PLATFORM, household=household,
+                             building=building))
+        calls.append(partial(services.need_file, user=None, scope=ADMIN, household_id=household.pk, item=water,
+                             quantity=2, key=uuid.uuid4().hex, urgency="critical"))
+    results = _race(calls)
+    assert _kinds(results) == Counter({"ok": len(calls)}), [r for r in results if isinstance(r, Exception)]
+    plain = Counter(Need.objects.values_list("household__grid_id", "status"))
+    assert {(c["grid"], c["group"]): int(c["needs"]) for c in tallies.read(needcounts.NEEDS) if c["needs"]} == plain
+    assert plain[(elsewhere.pk, "open")] == len(households)  # every water need, counted where it now lives
+
+
+def test_a_filing_racing_the_tallys_first_count_is_counted_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A tally never counted gets its first whole count (the job) while needs are filed. A filing either waits
+    for the count and then adds to it, or is counted by it: never neither (a need missing from the tally until
+    the next day's recount) and never both. The count holds its lock a while before reading (the sleep), and
+    each filing stays uncommitted a while after adding, so without the count's lock taken before its state is
+    read a filing would see no tally, skip it, and commit after the count had read the needs."""
+    import time
+
+    from civicgrid.core import tallies
+    from civicgrid.core.models import TallyRow, TallyState
+    from civicgrid.relief import needcounts
+
+    cells, filed = tallies._cells, needcounts.filed
+
+    def slow_cells(name: str, *args: Any) -> Any:
+        time.sleep(0.3)
+        return cells(name, *args)
+
+    def slow_filed(added: Any) -> None:
+        filed(added)
+        time.sleep(0.6)
+
+    tasks, _users, _item, _point = _world(buildings=4, volunteers=1)
+    households = [t.stops.get().household for t in tasks]
+    water = Item.objects.create(code=f"water-{uuid.uuid4().hex[:6]}", name="Water", category="water", unit="l")
+    TallyState.objects.filter(name=needcounts.NEEDS).delete()
+    TallyRow.objects.filter(name=needcounts.NEEDS).delete()
+    monkeypatch.setattr(tallies, "_cells", slow_cells)
+    monkeypatch.setattr(needcounts, "filed", slow_filed)
+    calls: list[Callable[[], Any]] = [partial(tallies.rebuild, needcounts.NEEDS)]
+    calls += [partial(services.need_file, user=None, scope=ADMIN, household_id=h.pk, item=water, quantity=2,
+                      key=uuid.uuid4().hex) for h in households]
+    results = _race(calls)
+    assert _kinds(results) == Counter({"ok": len(calls)}), [r for r in results if isinstance(r, Exception)]
+    assert TallyState.objects.filter(name=needcounts.NEEDS).exists()
+    plain = Counter(Need.objects.values_list("household__grid_id", "status"))
+    assert {(c["grid"], c["group"]): int(c["needs"]) for c in tallies.read(needcounts.NEEDS) if c["needs"]} == plain
