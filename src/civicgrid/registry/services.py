@@ -18,7 +18,7 @@ from civicgrid.core.bulk import mapping_in, rows_in
 from civicgrid.core.crypto import DigestField, digest
 from civicgrid.core.errors import Conflict, Invalid
 from civicgrid.core.importing import Rows
-from civicgrid.core.locking import locked
+from civicgrid.core.locking import locked, serialised
 from civicgrid.core.places import common_ancestor
 from civicgrid.core.scoping import Scope, check_in_scope, require
 from civicgrid.engine.vulnerability import VulnerabilityRule
@@ -111,7 +111,7 @@ def household_create(*, user: Any, scope: Scope, code: str, building: Place, add
     return household
 
 
-@transaction.atomic
+@serialised  # SQLite: BEGIN IMMEDIATE, else its read-then-write fails beside a need filing ("locked")
 def household_update(*, user: Any, scope: Scope, household: Household, **changes: Any) -> Household:
     require(scope, "edit")
     check_in_scope(scope, household)

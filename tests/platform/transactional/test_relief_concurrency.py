@@ -97,6 +97,20 @@ def _race(calls: list[Callable[[], Any]]) -> list[Any]:
     return results
 
 
+def _deadlocks() -> int | None:
+    """PostgreSQL's count of deadlocks detected in this database (None on SQLite). A deadlock's victim may be a
+    group-commit batch, which files each of its filings again on its own and succeeds: only this count shows it.
+    Backends report their counts when they end (the race's threads close their connections)."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
+        cursor.execute("SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()")
+        return int(cursor.fetchone()[0])
+
+
 def _kinds(results: list[Any]) -> Counter[str]:
     return Counter("ok" if not isinstance(r, Exception) else type(r).__name__ for r in results)
 
@@ -290,7 +304,9 @@ def test_filings_adding_to_the_needs_tally_race_recounts_and_it_stays_a_plain_co
     calls += [partial(services.need_cancel, user=None, scope=ADMIN, need_id=n.pk)
               for n in Need.objects.filter(item=blanket).order_by("pk")]
     calls.append(partial(tallies.rebuild, needcounts.NEEDS))
+    deadlocks = _deadlocks()
     results = _race(calls)
+    assert _deadlocks() == deadlocks
     assert _kinds(results) == Counter({"ok": len(calls)}), [r for r in results if isinstance(r, Exception)]
     plain: Counter[tuple[int, str]] = Counter()
     critical: Counter[tuple[int, str]] = Counter()
@@ -333,8 +349,10 @@ def test_a_household_moving_while_its_needs_are_filed_never_deadlocks(monkeypatc
                              building=building))
         calls.append(partial(services.need_file, user=None, scope=ADMIN, household_id=household.pk, item=water,
                              quantity=2, key=uuid.uuid4().hex, urgency="critical"))
+    deadlocks = _deadlocks()
     results = _race(calls)
     assert _kinds(results) == Counter({"ok": len(calls)}), [r for r in results if isinstance(r, Exception)]
+    assert _deadlocks() == deadlocks  # not even one that a batch's retry hid
     plain = Counter(Need.objects.values_list("household__grid_id", "status"))
     assert {(c["grid"], c["group"]): int(c["needs"]) for c in tallies.read(needcounts.NEEDS) if c["needs"]} == plain
     assert plain[(elsewhere.pk, "open")] == len(households)  # every water need, counted where it now lives
