@@ -14,8 +14,11 @@ a new entry, so each index dropped saves about 2 us per need.
 
 SQLite keeps Django's three single-column keys, because its ALTER TABLE cannot add a key. Django's model state
 keeps them as well. A later migration that alters ``RoundAllocation.need``, ``.household`` or ``.item`` on
-PostgreSQL must therefore handle the composite key itself. Django looks for a single-column key there, finds
-none, and stops with an error.
+PostgreSQL must therefore handle the composite key itself, and no error will say so: Django looks for a
+single-column key on the field's column, finds none and drops or re-creates nothing, so an altered field keeps the
+composite key as it was; a removed ``household`` or ``item`` column takes the composite key with it (``DROP COLUMN
+... CASCADE``), leaving ``need_id`` with no key. ``tests/platform/test_relief_round_keys.py`` reads the keys from
+PostgreSQL's catalogue and fails then.
 """
 
 import django.db.models.deletion
