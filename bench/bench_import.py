@@ -68,9 +68,10 @@ A second baseline (PostgreSQL): the same files COPYed into staging tables indexe
 (``_AFTER``: one index of the same kind per registry index, on the CSV's column; the primary key and unique code
 kept during the COPY, the rest and the residents' foreign key built after it, as the import builds them). That
 is the database's own bulk load of these files into a schema that answers the registry's searches; the bare COPY
-above answers none of them. It is somewhat dearer than the registry's own index work: the registry's integer keys
-(a household's building and grid, a resident's household) are text codes here, and its digests (64 hex digits)
-and initials are the shorter raw values or the whole name, so the ratio against it flatters the import a little. Same run, load 2.9-3.7 (other engineers' work):
+above answers none of them. It is not the registry's index work exactly: its integer keys (a household's building
+and grid, a resident's household) are text codes here and the initials' indexes are on the whole name (dearer),
+while its digests (64 hex digits) are the shorter raw values here (cheaper). On balance it is likely the dearer,
+so the ratio against it flatters the import somewhat; the bare COPY's ratio is the one that cannot. Same run, load 2.9-3.7 (other engineers' work):
 
     100,000 households: bare COPY 0.41 s (0.4 s CPU), indexed COPY 3.12 s (3.2 s CPU), import 9.7 s (5.8 + 3.7 s
                         CPU), 597 MB: 23.7x / 22.0x the bare COPY, 3.1x / 3.0x the indexed one (wall / CPU)
