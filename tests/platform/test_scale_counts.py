@@ -132,6 +132,42 @@ def test_filings_add_to_the_needs_tally_without_recounting_and_it_equals_a_count
     assert any(f.merged for f in NeedFiling.objects.all()) and Need.objects.filter(urgency="critical").exists()
 
 
+def test_a_batch_the_database_refuses_is_filed_one_by_one_and_each_need_counted_once(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # a resend of a key committed earlier makes the batch's insert fail: the batch rolls back whole (its new needs
+    # with it) and each filing is written on its own, adding to the tally then; each new need is counted once
+    from civicgrid.relief import intake
+
+    writes: list[int] = []
+    file_checked = intake._file_checked
+
+    def counted(checked: list) -> list:  # type: ignore[type-arg]
+        writes.append(len(checked))
+        return file_checked(checked)
+
+    monkeypatch.setattr(intake, "_file_checked", counted)
+    tallies.rebuild(needcounts.NEEDS)
+    households = grid_households("C01-G01", limit=4)
+    world = lockdown(households=households[:1], share=0.6)
+    district, d_scope = login("district")
+    scope = selectors.filing_scope(d_scope)
+    used = key()
+    services.need_file(user=district, scope=d_scope, household_id=households[1].pk, item=world.items["water"],
+                       quantity=1, key=used)
+    batch = [services.FilingRequest(user=district, scope=scope, household_id=h.pk, item=world.items["insulin"],
+                                    quantity=1, key=key(), urgency="critical") for h in households[2:]]
+    batch.insert(1, services.FilingRequest(user=district, scope=scope, household_id=households[1].pk,
+                                           item=world.items["water"], quantity=1, key=used))
+    writes.clear()
+    results = services.need_file_many(batch)
+    assert writes == [3, 1, 1, 1]  # the batch, refused; then each on its own
+    assert [getattr(r, "replayed", None) for r in results] == [False, True, False]
+    assert _tallied() == _plain()
+    grid = households[2].grid_id
+    assert _plain()[(grid, "open")][1] == Need.objects.filter(household__grid_id=grid, status="open",
+                                                               urgency="critical").count() >= 2
+
+
 def test_adding_to_a_tally_never_counted_writes_nothing_and_other_tallies_refuse_it() -> None:
     from civicgrid.core.models import TallyRow
 

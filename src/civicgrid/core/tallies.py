@@ -304,7 +304,7 @@ def read_tuples(name: str, *, grids: Any = None) -> list[tuple[Any, ...]]:
 
 def count_groups(name: str, *, grids: Any = None, split: str = ":") -> list[tuple[Any, str, int, str]]:
     """Per grid and group *head* (a group's text before ``split``): how many groups with a tail after it the
-    tally has, and the lowest tail, as tuples ``(grid, head, groups, lowest tail)``; groups without ``split`` or
+    tally (one without parts or days) has, and the lowest tail, as tuples ``(grid, head, groups, lowest tail)``; groups without ``split`` or
     without a tail are left out. Counted in the database: the 3W board asks, of its 37,000 cells of hours by
     grid and "kind:organisation" at 1,000,000 households, only how many organisations each grid and kind has
     and, when one, which (issue 15). A tally never counted is read from its records, as :func:`read` does."""
@@ -313,9 +313,9 @@ def count_groups(name: str, *, grids: Any = None, split: str = ":") -> list[tupl
         cells = cells.filter(grid_id__in=grids)
     at = StrIndex("group", Value(split))
     tally = spec(name)
-    # a group is one cell per grid unless the tally keeps parts or days (then counted once: DISTINCT, a sort that
-    # the hours' hash aggregate does without, 48 -> 29 ms at 1,000,000 households)
-    groups = models.Count("group", distinct=bool(tally.part or tally.day))
+    if tally.part or tally.day:  # then a group has several cells per grid; counting them would need DISTINCT
+        raise ValueError(f"tally {name!r} keeps parts or days: count_groups counts one cell per grid and group")
+    groups = models.Count("group")
     rows: list[tuple[Any, str, int, str]] = list(
         cells.annotate(t_head=Left("group", at - 1), t_tail=Substr("group", at + len(split)))
         .values_list("grid_id", "t_head").annotate(n=groups, one=models.Min("t_tail")).order_by())
