@@ -1,6 +1,7 @@
 """Tallies under concurrent writers (issue 15): residents of one grid acknowledging one alert at the same
 moment, each in their own transaction, leave one cell for the alert's grid that counts every one of them
-(without the lock on the tally's state both writers delete the old cell and each inserts its own)."""
+(without the lock on the tally's state both writers delete the old cell and each inserts its own); and the
+tally's lock queues a recount ahead of adders that come after it."""
 
 from __future__ import annotations
 
@@ -118,3 +119,69 @@ def test_two_recounts_of_one_cell_at_once_leave_one_cell() -> None:
     cells = list(TallyRow.objects.filter(name="alerts.reach", part=str(alert.pk), grid_id=grid.pk)
                  .values_list("m0", "m1"))
     assert cells == [(2, 2)]
+
+
+def test_a_waiting_recount_is_not_overtaken_by_later_additions() -> None:
+    """The tally's lock (``core.locking.named_lock``) queues its waiters in order: while one adder holds it in
+    share mode and a recount waits to hold it exclusively, a later adder waits behind the recount instead of
+    joining the first (a row's ``FOR SHARE`` would let it in, and a stream of filings could keep a recount, a
+    cancellation or a delivery waiting for seconds). Adders do not wait for one another. Each step is observed in
+    PostgreSQL's lock table."""
+    from django.db import connection, transaction
+
+    from civicgrid.core.locking import named_lock
+
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite has no shared locks: one writer at a time")
+    name = f"test-queue-{uuid.uuid4().hex}"
+    release = threading.Event()
+    order: list[str] = []
+    errors: list[BaseException] = []
+
+    def hold(label: str, *, shared: bool, until: threading.Event | None = None) -> None:
+        try:
+            with transaction.atomic():
+                named_lock(name, shared=shared)
+                order.append(label)
+                if until is not None:
+                    until.wait(timeout=30)
+        except BaseException as exc:  # recorded, asserted on below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    def advisory(granted: bool) -> int:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted = %s "
+                           "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+                           [granted])
+            return int(cursor.fetchone()[0])
+
+    def until_waiting(n: int) -> None:
+        for _ in range(300):
+            if advisory(False) == n:
+                return
+            time.sleep(0.02)
+        raise AssertionError(f"expected {n} waiting for the lock, found {advisory(False)}")
+
+    first = threading.Thread(target=hold, args=("first adder",), kwargs={"shared": True, "until": release})
+    second = threading.Thread(target=hold, args=("second adder",), kwargs={"shared": True, "until": release})
+    first.start()
+    second.start()
+    for _ in range(300):  # adders do not wait for one another: both hold it at once
+        if len(order) == 2:
+            break
+        time.sleep(0.02)
+    assert sorted(order) == ["first adder", "second adder"] and advisory(False) == 0
+    recount = threading.Thread(target=hold, args=("recount",), kwargs={"shared": False})
+    recount.start()
+    until_waiting(1)
+    later = threading.Thread(target=hold, args=("later adder",), kwargs={"shared": True})
+    later.start()
+    until_waiting(2)  # the later adder waits too: it has not joined the first one
+    assert len(order) == 2
+    release.set()
+    for thread in (first, second, recount, later):
+        thread.join(timeout=30)
+    assert not errors, errors
+    assert order[2:] == ["recount", "later adder"]
