@@ -13,8 +13,6 @@ by loading the records (issue 15); figures that need a year of records come from
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from itertools import repeat
-from operator import add, itemgetter
 from typing import Any
 
 import numpy as np
@@ -54,11 +52,9 @@ def _unit_sums(units: Units, found: dict[Any, float]) -> dict[str, float]:
     """Each unit's sum of ``found`` over its grids, added in the grids' order (a unit of one grid, as every
     unit of a grid-level index is, without building a sum over one: a district's 3,600 units, issue 15)."""
     get = found.get
-    if units and min(map(len, units.values())) == max(map(len, units.values())) == 1:
-        # x + 0, as sum() adds the one grid's value to 0, in C loops rather than a Python one
-        return dict(zip(units, map(add, map(get, map(itemgetter(0), units.values()), repeat(0.0)), repeat(0)),
-                        strict=True))
-    return {unit: sum(get(i, 0.0) for i in ids) for unit, ids in units.items()}
+    # a one-grid unit's value + 0 is what sum() gives (it adds to 0), without a generator per unit
+    return {unit: get(ids[0], 0.0) + 0 if len(ids) == 1 else sum(get(i, 0.0) for i in ids)
+            for unit, ids in units.items()}
 
 
 def series(rows: Iterable[Mapping[str, Any]], value: str, *, key: str = "grid") -> pd.Series:

@@ -68,6 +68,12 @@ class Tally:
     # counts and sums. Only for tallies without parts (kept by the job's recount).
     grid_of_path: Callable[[], Mapping[str, int]] | None = None
 
+    @property
+    def parted_by_grid(self) -> bool:
+        """Its parts are its grids (the needs per grid): a write may add to its cells (:func:`add`), and a record
+        moving grid recounts the grids it left and entered (:func:`grids_changed`)."""
+        return bool(self.part) and self.part == self.grid and not self.day and self.grid_of_path is None
+
     def grouped(self, *, parts: Iterable[Any] | None = None, grids: Iterable[int] | None = None) -> Any:
         """The records' grouped count (dicts of grid, part, day, group and the measures)."""
         qs = self.rows()
@@ -151,7 +157,7 @@ def add(name: str, cells: Mapping[tuple[int, str], Sequence[float]]) -> bool:
     records would add (counts and sums). False, and nothing written, when the tally was never counted (its first
     whole count counts these records too)."""
     tally = spec(name)
-    if not (tally.part and tally.part == tally.grid and not tally.day and tally.grid_of_path is None):
+    if not tally.parted_by_grid:
         raise ValueError(f"tally {name!r} is not parted by grid: it is only recounted")
     width = len(tally.measures())
     rows = []
@@ -208,7 +214,7 @@ def grids_changed(grid_ids: Iterable[int]) -> None:
     if not grids:
         return
     for name, tally in tally_specs().items():
-        if tally.part and tally.part == tally.grid and tally.grid_of_path is None:
+        if tally.parted_by_grid:
             refresh(name, parts=grids)
 
 
@@ -217,7 +223,7 @@ def hold_grid_tallies() -> None:
     from civicgrid.core.plugins import tally_specs
 
     for name, tally in sorted(tally_specs().items()):
-        if tally.part and tally.part == tally.grid and tally.grid_of_path is None:
+        if tally.parted_by_grid:
             hold(name)
 
 
@@ -304,8 +310,8 @@ def read_tuples(name: str, *, grids: Any = None) -> list[tuple[Any, ...]]:
 
 def count_groups(name: str, *, grids: Any = None, split: str = ":") -> list[tuple[Any, str, int, str]]:
     """Per grid and group *head* (a group's text before ``split``): how many groups with a tail after it the
-    tally (one without parts or days) has, and the lowest tail, as tuples ``(grid, head, groups, lowest tail)``; groups without ``split`` or
-    without a tail are left out. Counted in the database: the 3W board asks, of its 37,000 cells of hours by
+    tally (one without parts or days) has, and the lowest tail, as tuples ``(grid, head, groups, lowest tail)``;
+    groups without ``split`` or without a tail are left out. Counted in the database: the 3W board asks, of its 37,000 cells of hours by
     grid and "kind:organisation" at 1,000,000 households, only how many organisations each grid and kind has
     and, when one, which (issue 15). A tally never counted is read from its records, as :func:`read` does."""
     cells = TallyRow.objects.filter(name=name, group__contains=split).exclude(group__endswith=split)
