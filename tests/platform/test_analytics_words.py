@@ -86,6 +86,19 @@ def test_crei_page_names_grids_with_their_community_and_labels_the_map() -> None
     assert "no data recorded yet" not in catalogue and "暂无数据" in catalogue
 
 
+def test_crei_rank_chart_has_its_axes_and_legend_in_the_readers_language() -> None:
+    # the engine draws the chart with English axis titles (it knows no Django); the page puts them in words
+    html = _client().get("/analytics/crei/").content.decode()
+    figure = _figure(html, "crei-uncertainty")
+    layout = figure["layout"]
+    titles = [layout["xaxis"]["title"]["text"], layout["yaxis"]["title"]["text"]]
+    assert titles == ["网格或社区", "排名（1 为得分最高）"]
+    assert [t["name"] for t in figure["data"]] == ["排名中位数", "名义排名"]
+    assert not re.search(r"[A-Za-z]", "".join(titles))
+    english = _figure(_client(language="en").get("/analytics/crei/").content.decode(), "crei-uncertainty")
+    assert english["layout"]["yaxis"]["title"]["text"] == "rank (1 = highest score)"
+
+
 def test_a_missing_number_reads_no_data_yet() -> None:
     with translation.override("zh-hans"):
         assert words.number(float("nan")) == "暂无数据" and words.number(None) == "暂无数据"

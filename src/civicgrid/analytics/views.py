@@ -135,6 +135,8 @@ def crei_page(request: HttpRequest, scope: Any) -> HttpResponse:
                 intervals, top=40, title=str(_("Rank intervals (weights, normalisation, aggregation varied)")))
             for trace, name in zip(figure.data, (_("median rank"), _("nominal rank")), strict=False):
                 trace.name = str(name)
+            figure.update_layout(xaxis_title=str(_("grid or community")),
+                                 yaxis_title=str(_("rank (1 = highest score)")))  # the engine's are English
             context["uncertainty_chart"] = charts.to_div(figure)
     return render(request, "analytics/crei.html", context)
 
