@@ -209,3 +209,28 @@ def test_the_migration_chains_rows_written_before_the_chain() -> None:
     assert report.intact and report.rows == AuditLog.objects.count()
     ids = list(AuditLog.objects.order_by("seq").values_list("id", flat=True))
     assert ids == sorted(ids)
+
+
+class _Undone(Exception):
+    pass
+
+
+@pytest.mark.parametrize("deferred", [True, False])
+def test_a_savepoint_rolled_back_takes_its_audit_rows_with_it(deferred: bool) -> None:
+    """Rows recorded inside ``audit.savepoint`` that rolls back are not written, also when an enclosing
+    ``audit.deferred`` holds them back until its end; rows before and after it are, and the chain verifies."""
+    from contextlib import nullcontext
+
+    from civicgrid.core import audit
+
+    household = Household.objects.first()
+    before = AuditLog.objects.count()
+    with transaction.atomic(), (audit.deferred() if deferred else nullcontext()):
+        audit.record(user=None, event="registry.household_updated", instance=household, new={"step": "before"})
+        with pytest.raises(_Undone), audit.savepoint():
+            audit.record(user=None, event="registry.household_updated", instance=household, new={"step": "undone"})
+            raise _Undone
+        audit.record(user=None, event="registry.household_updated", instance=household, new={"step": "after"})
+    steps = [row.new["step"] for row in AuditLog.objects.order_by("seq")[before:]]
+    assert steps == ["before", "after"]
+    assert verify().intact

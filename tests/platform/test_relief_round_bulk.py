@@ -23,6 +23,7 @@ from civicgrid.core.models import AuditLog
 from civicgrid.engine.allocation import allocate
 from civicgrid.registry.models import Household, Place
 from civicgrid.relief import rounds, selectors, services
+from civicgrid.relief.intake import need_quantity_limit
 from civicgrid.relief.models import (
     AllocationRound,
     DeliveryStop,
@@ -247,56 +248,165 @@ def test_a_confirmations_statements_do_not_grow_with_its_requests() -> None:
     assert counts[0] == counts[1] and counts[0] <= 40, counts
 
 
-def test_the_engine_runs_before_the_write_transaction_and_a_change_in_between_is_planned_again(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    places, items = _random_world(9)
-    user, scope = login("district")
-    real_inputs, real_compare = selectors.round_inputs, rounds.compare_policies
-    entered: list[bool] = []
-    seen: list[int] = []
+class _Watch:
+    """Records, for a confirmation, each read of the needs (how many requests) and whether each run of the engine
+    was inside the write transaction; ``between`` runs once, after the plan is made and before the transaction."""
 
-    def compare(inputs: rounds.RoundInputs, *, seed: int, explain: str = "") -> list[rounds.PolicyOutcome]:
-        entered.append(_inside_block)
-        return real_compare(inputs, seed=seed, explain=explain)
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, between: Any) -> None:
+        self.reads: list[tuple[bool, int]] = []  # (locked, requests)
+        self.engine_inside: list[bool] = []
+        self.inside = False
+        real_inputs, real_compare, real_block = selectors.round_inputs, rounds.compare_policies, services.serialised_block
+        real_plan = services._round_plan
+        plans: list[Any] = []
 
-    _inside_block = False
-    real_block = services.serialised_block
+        def inputs(**kwargs: Any) -> rounds.RoundInputs:
+            found = real_inputs(**kwargs)
+            self.reads.append((bool(kwargs.get("lock")), len(found.requests)))
+            return found
 
-    from contextlib import contextmanager
+        def compare(inputs: rounds.RoundInputs, *, seed: int, explain: str = "") -> list[rounds.PolicyOutcome]:
+            self.engine_inside.append(self.inside)
+            return real_compare(inputs, seed=seed, explain=explain)
 
-    @contextmanager
-    def block() -> Any:
-        nonlocal _inside_block
-        with real_block():
-            _inside_block = True
-            try:
-                yield
-            finally:
-                _inside_block = False
+        def plan(*args: Any, **kwargs: Any) -> Any:
+            made = real_plan(*args, **kwargs)
+            plans.append(made)
+            if len(plans) == 1:
+                between(made.frame)
+            return made
 
-    def inputs(**kwargs: Any) -> rounds.RoundInputs:
-        found = real_inputs(**kwargs)
-        seen.append(len(found.requests))
-        if len(seen) == 1:  # between the engine's read and the locked one, a household files a need
-            household = Household.objects.filter(place_path__startswith=places[0].path,
-                                                 relief_needs__isnull=True).order_by("code").first()
-            assert household is not None
-            services.need_file(user=user, scope=scope, household_id=household.pk, item=items["food"], quantity=2,
-                               key=key())
-        return found
+        from contextlib import contextmanager
 
-    monkeypatch.setattr(services, "serialised_block", block)
-    monkeypatch.setattr(selectors, "round_inputs", inputs)
-    monkeypatch.setattr(rounds, "compare_policies", compare)
-    round = _confirm(services.round_confirm, places, items, policy="equity", seed=9, now=None)
-    assert entered == [False, True]  # first outside the transaction; again inside only because a need came in
-    assert seen[1] == seen[0] + 1 == round.n_requests
-    monkeypatch.undo()
-    # the round holds the late need and its rows are still the engine's on the tables of that moment
-    check = selectors.round_check(scope=scope, round=round)
+        @contextmanager
+        def block() -> Any:
+            with real_block():
+                self.inside = True
+                try:
+                    yield
+                finally:
+                    self.inside = False
+
+        monkeypatch.setattr(services, "serialised_block", block)
+        monkeypatch.setattr(selectors, "round_inputs", inputs)
+        monkeypatch.setattr(rounds, "compare_policies", compare)
+        monkeypatch.setattr(services, "_round_plan", plan)
+
+
+def _units_are_consistent(round: AllocationRound) -> None:
+    """Every need's allocated units are the sum of its rounds' allocations, never more than it asked for."""
+    for need in Need.objects.all():
+        given = sum(RoundAllocation.objects.filter(need=need).values_list("quantity", flat=True))
+        assert need.allocated_quantity == given <= need.quantity, need.pk
+    check = selectors.round_check(scope=login("district")[1], round=round)
     assert check.identical and check.requests == round.n_requests
 
-    # with the preview's fingerprint, the same change is refused and nothing is written
+
+def test_the_engine_runs_before_the_write_transaction_and_the_needs_are_read_once(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Nothing changes in between: one read, no lock on the needs it does not serve, the engine once, outside."""
+    places, items = _random_world(9)
+    watch = _Watch(monkeypatch, between=lambda frame: None)
+    round = _confirm(services.round_confirm, places, items, policy="equity", seed=9, now=None)
+    assert watch.engine_inside == [False] and watch.reads == [(False, round.n_requests)]
+    monkeypatch.undo()
+    _units_are_consistent(round)
+
+
+def test_a_need_filed_while_the_round_is_planned_waits_for_the_next_round(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The round reads as made just before the filing: its requests are the first read's, the late need open."""
+    places, items = _random_world(11)
+    user, scope = login("district")
+    late: list[Need] = []
+
+    def between(frame: pd.DataFrame) -> None:
+        household = Household.objects.filter(place_path__startswith=places[0].path,
+                                             relief_needs__isnull=True).order_by("code").first()
+        assert household is not None
+        late.append(services.need_file(user=user, scope=scope, household_id=household.pk, item=items["food"],
+                                       quantity=2, key=key()).need)
+
+    watch = _Watch(monkeypatch, between=between)
+    round = _confirm(services.round_confirm, places, items, policy="equity", seed=11, now=None)
+    monkeypatch.undo()
+    assert watch.engine_inside == [False] and watch.reads == [(False, round.n_requests)]
+    late[0].refresh_from_db()
+    assert late[0].status == Need.Status.OPEN and late[0].allocated_quantity == 0
+    assert not RoundAllocation.objects.filter(need=late[0]).exists()
+    _units_are_consistent(round)
+
+
+def test_a_need_that_grew_while_the_round_was_planned_still_takes_its_units(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A filing merged into a need the plan serves: the plan still holds (the need asks for more, not less)."""
+    places, items = _random_world(12)
+    user, scope = login("district")
+    grown: list[tuple[int, int]] = []
+
+    def between(frame: pd.DataFrame) -> None:
+        for row in frame[frame["allocated"] > 0].itertuples():
+            need = Need.objects.select_related("household", "item").get(pk=row.request_id)
+            outstanding = need.quantity - need.allocated_quantity
+            if outstanding < need_quantity_limit(need.item, need.household):  # a merge asks for one unit more
+                services.need_file(user=user, scope=scope, household_id=need.household_id, item=need.item,
+                                   quantity=outstanding + 1, key=key())
+                grown.append((need.pk, int(row.allocated)))
+                return
+        raise AssertionError("no served need can grow")
+
+    watch = _Watch(monkeypatch, between=between)
+    round = _confirm(services.round_confirm, places, items, policy="equity", seed=12, now=None)
+    monkeypatch.undo()
+    assert watch.engine_inside == [False] and len(watch.reads) == 1
+    need = Need.objects.get(pk=grown[0][0])
+    assert need.allocated_quantity == grown[0][1] and need.allocated_quantity < need.quantity
+    assert need.status == Need.Status.OPEN  # it grew by one after the read, so the round no longer fills it
+    _units_are_consistent(round)
+
+
+@pytest.mark.parametrize("change", ["cancelled", "another round"])
+def test_a_served_need_taken_while_the_round_was_planned_is_planned_again_under_locks(
+        monkeypatch: pytest.MonkeyPatch, change: str) -> None:
+    """A need the plan serves is cancelled, or served by another round, in between: the try is rolled back (its
+    rows and audit rows with it), the needs are read again under locks and the engine runs again inside."""
+    places, items = _random_world(13)
+    user, scope = login("district")
+    taken: list[int] = []
+
+    def between(frame: pd.DataFrame) -> None:
+        need_id = int(frame[frame["allocated"] > 0].iloc[0]["request_id"])
+        taken.append(need_id)
+        if change == "cancelled":
+            services.need_cancel(user=user, scope=scope, need_id=need_id)
+        else:  # a round of one grid's worth: here, of that need's own community and item
+            need = Need.objects.get(pk=need_id)
+            place = next(p for p in places if need.household.place_path.startswith(p.path))
+            _confirm(services.round_confirm, [place], {need.item.code: need.item}, policy="equity", seed=1,
+                     now=None)
+
+    before_rounds = AllocationRound.objects.count()
+    watch = _Watch(monkeypatch, between=between)
+    audit_before = AuditLog.objects.count()
+    round = _confirm(services.round_confirm, places, items, policy="equity", seed=13, now=None)
+    monkeypatch.undo()
+    assert watch.engine_inside[0] is False and watch.engine_inside[-1] is True
+    assert watch.reads[-1][0] is True  # the last read locked the needs
+    need = Need.objects.get(pk=taken[0])
+    if change == "cancelled":
+        assert need.status == Need.Status.CANCELLED and need.allocated_quantity == 0
+        assert not RoundAllocation.objects.filter(round=round, need=need).exists()
+    _units_are_consistent(round)
+    extra = 1 if change == "another round" else 0
+    assert AllocationRound.objects.count() == before_rounds + 1 + extra  # the rolled-back try left no round
+    # one summarising row per kind for the round (and the other round's, and the cancel's), none of the try
+    events = list(AuditLog.objects.order_by("seq")[audit_before:].values_list("event", flat=True))
+    assert events.count("relief.round_confirmed") == 1 + extra
+    assert events.count("relief.delivery_tasks_created") == 1 + extra
+    assert auditchain.verify().intact
+
+
+def test_a_change_since_the_preview_is_refused_with_its_fingerprint() -> None:
+    places, items = _random_world(9)
+    user, scope = login("district")
     preview = selectors.round_preview(scope=scope, place_ids=[p.pk for p in places],
                                       item_codes=[i.code for i in items.values()], days=DAYS, seed=9)
     household = Household.objects.filter(relief_needs__isnull=True).order_by("code").first()

@@ -132,8 +132,8 @@ def deferred() -> Iterator[None]:
     """Write the audit rows recorded inside the block at its end, together: the chain's head is then locked
     as the last step of the transaction (once, with one INSERT for all rows), not from the first audited
     change to the commit. Use it inside the service's transaction, around straight-line code that ends the
-    transaction's writes (no savepoint rolled back inside it: its rows would still be written). If the block
-    raises, nothing is written (the transaction rolls back anyway)."""
+    transaction's writes; a savepoint rolled back inside it must be a :func:`savepoint`, which takes its rows
+    back with it. If the block raises, nothing is written (the transaction rolls back anyway)."""
     if _DEFERRED.get() is not None:  # already deferred by an enclosing block: that one writes them
         yield
         return
@@ -146,6 +146,21 @@ def deferred() -> Iterator[None]:
     finally:
         _DEFERRED.reset(token)
     AuditLog.append_all(entries)
+
+
+@contextmanager
+def savepoint() -> Iterator[None]:
+    """A savepoint (``transaction.atomic``) whose audit rows go with it when it rolls back, also the rows that
+    an enclosing :func:`deferred` block holds back: a try that fails leaves no trace of what it audited."""
+    pending = _DEFERRED.get()
+    mark = len(pending) if pending is not None else 0
+    try:
+        with transaction.atomic():
+            yield
+    except BaseException:
+        if pending is not None:
+            del pending[mark:]
+        raise
 
 
 def _write(entry: AuditLog) -> AuditLog:

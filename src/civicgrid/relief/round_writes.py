@@ -41,6 +41,11 @@ class StockChanged(Exception):
     """Less stock is left in a pool than the engine handed out (the lots changed since they were read)."""
 
 
+class NeedsChanged(Exception):
+    """A need the plan gives units to is no longer open with at least the units it asked for when it was read
+    (cancelled, delivered or allocated by another round since)."""
+
+
 @dataclass(frozen=True)
 class Plan:
     """What a confirmation writes, in the order it is written."""
@@ -85,16 +90,18 @@ def plan(inputs: rounds.RoundInputs, result: pd.DataFrame, *, policy: str, seed:
                 served=len(served), served_sha256=audit.ids_digest(served["request_id"].tolist()))
 
 
+def same_frame(a: pd.DataFrame | None, b: pd.DataFrame | None) -> bool:
+    """Whether two of the inputs' tables (lots, homes) hold the same rows in the same order."""
+    if a is None or b is None:
+        return a is None and b is None
+    return a.reset_index(drop=True).equals(b.reset_index(drop=True))
+
+
 def same_rows(first: rounds.RoundInputs, second: rounds.RoundInputs) -> bool:
     """Whether a plan made from ``first`` holds for ``second``: the same requests and stock (the fingerprint),
     the same lots and the same buildings of the households."""
-    def same(a: pd.DataFrame | None, b: pd.DataFrame | None) -> bool:
-        if a is None or b is None:
-            return a is None and b is None
-        return a.reset_index(drop=True).equals(b.reset_index(drop=True))
-
-    return first.fingerprint == second.fingerprint and same(first.lots, second.lots) and same(first.homes,
-                                                                                              second.homes)
+    return (first.fingerprint == second.fingerprint and same_frame(first.lots, second.lots)
+            and same_frame(first.homes, second.homes))
 
 
 def _issues(inputs: rounds.RoundInputs, served: pd.DataFrame) -> list[tuple[int, str, str, int, int]]:
@@ -176,7 +183,8 @@ def write(*, user: Any, round: AllocationRound, plan: Plan, items: list[Item], n
         allocated.tolist(), frame["need"].tolist(), frame["floor"].tolist(), frame["tier"].tolist(),
         frame["weight"].tolist(), frame["stock_coverage"].astype(float).tolist(),
         [str(e) for e in frame["explanation"].tolist()], stops, strict=True))
-    _take_needs(round, now)
+    if _take_needs(round, now) != plan.served:
+        raise NeedsChanged(f"round #{round.pk}: a served need changed since it was read")
 
     update_rows(Lot, key="id", columns=["quantity"], rows=[(left, lot) for lot, _i, _p, _take, left in plan.issues])
     given = ("at", "kind", "item_id", "point_id", "lot_id", "quantity", "balance_after", "reason", "user_id", "round_id")
@@ -225,9 +233,13 @@ def _indexed_columns(model: type[Model]) -> list[str]:
     return sorted({str(fields[name].column) for name in names})
 
 
-def _take_needs(round: AllocationRound, now: datetime) -> None:
+def _take_needs(round: AllocationRound, now: datetime) -> int:
     """Every need the round gave units to: its allocated quantity grows by them, and a need now fully allocated
-    is ``allocated``; one statement from the round's own allocation rows.
+    is ``allocated``; one statement from the round's own allocation rows. Returns how many needs it took units
+    for: only those still open with at least the units they asked for when read (``need_quantity``), so a need
+    cancelled, delivered or allocated by another round since is left alone, and the caller sees the shortfall.
+    A need that grew since (a filing merged into it) still takes its units: the round then reads as made just
+    before the filing.
 
     The statement also sets every indexed column to itself. A status change is never a HOT update, and PostgreSQL
     marks an index "logically unchanged" when the statement does not name its columns. Its B-tree then tries a
@@ -243,6 +255,9 @@ def _take_needs(round: AllocationRound, now: datetime) -> None:
     sql = (f"UPDATE {need} SET allocated_quantity = {need}.allocated_quantity + a.quantity, updated_at = %s, "
            f"status = CASE WHEN {need}.allocated_quantity + a.quantity >= {need}.quantity THEN %s "
            f"ELSE {need}.status END{same} FROM {allocation} a WHERE a.round_id = %s AND a.quantity > 0 "
-           f"AND a.need_id = {need}.id")
+           f"AND a.need_id = {need}.id AND {need}.status = %s "
+           f"AND {need}.quantity - {need}.allocated_quantity >= a.need_quantity")
     with connection.cursor() as cursor:
-        cursor.execute(sql, [_db(Need, "updated_at", now), Need.Status.ALLOCATED.value, round.pk])
+        cursor.execute(sql, [_db(Need, "updated_at", now), Need.Status.ALLOCATED.value, round.pk,
+                             Need.Status.OPEN.value])
+        return int(cursor.rowcount)

@@ -335,9 +335,8 @@ def round_inputs(*, scope: Scope, places: Iterable[Place], items: Iterable[Item]
         {"need_id": "int", "household_id": "int", "household_size": "int", "weight": "float",
          "vulnerability_score": "float", "weight_reason": "text", "item": "text", "urgency": "text", "quantity": "int",
          "allocated": "int", "filed_at": "instant", "place_path": "text", "building_id": "int", "rule": "text"})
-    points = points_by_path()
     homes_at = raw["place_path"].to_numpy(dtype=object).tolist()
-    point_of = {path: (point.code if (point := point_for_path(path, points)) else None) for path in set(homes_at)}
+    point_of = round_points(set(homes_at))
     frame = pd.DataFrame({
         "need_id": raw["need_id"], "household_id": raw["household_id"], "household_size": raw["household_size"],
         "weight": raw["weight"], "vulnerability_score": raw["vulnerability_score"],
@@ -347,19 +346,31 @@ def round_inputs(*, scope: Scope, places: Iterable[Place], items: Iterable[Item]
         "point": pd.Series([point_of[p] for p in homes_at], dtype=object),
     })
     homes = raw[["household_id", "building_id", "place_path"]].drop_duplicates("household_id").reset_index(drop=True)
-    point_codes = {p for p in point_of.values() if p}
-    lots = Lot.objects.filter(item__in=items, point__code__in=point_codes, quantity__gt=0).filter(
-        Q(expiry__isnull=True) | Q(expiry__gte=today))
-    if lock:
-        lots = locked(lots)
-    lot_rows = list(lots.values_list("id", "item__code", "point__code", "quantity", "expiry", "received_at"))
-    stock = [(code, point, q) for _id, code, point, q, _expiry, _at in lot_rows]
-    lot_frame = pd.DataFrame(lot_rows, columns=["lot_id", "item", "point", "quantity", "expiry", "received_at"])
+    lot_frame = round_lots(items=items, point_codes={p for p in point_of.values() if p}, today=today, lock=lock)
+    stock = list(zip(lot_frame["item"].tolist(), lot_frame["point"].tolist(), lot_frame["quantity"].tolist(),
+                     strict=True))
     rules = {i.code: rounds.ItemRule(unit=i.unit, sphere_kind=i.sphere_kind, unit_size=i.unit_size,
                                      floor_units=i.floor_units, life_critical=i.life_critical) for i in items}
     return rounds.inputs_from_frame(needs=frame, items=rules, stock=stock, days=days, place_paths=paths,
                                     item_codes=[i.code for i in items], homes=homes, lots=lot_frame,
                                     vulnerability_rules=[r for r in set(raw["rule"].tolist()) if r is not None])
+
+
+def round_points(paths: Iterable[str]) -> dict[str, str | None]:
+    """The code of the distribution point serving each building path (None where none does)."""
+    points = points_by_path()
+    return {path: (point.code if (point := point_for_path(path, points)) else None) for path in paths}
+
+
+def round_lots(*, items: Iterable[Item], point_codes: Iterable[str], today: date, lock: bool = False) -> pd.DataFrame:
+    """The usable lots of ``items`` at the points ``point_codes`` (lot_id, item, point, quantity, expiry,
+    received_at), by id; with ``lock`` (inside a serialised transaction) locked until it ends."""
+    lots = Lot.objects.filter(item__in=list(items), point__code__in=list(point_codes), quantity__gt=0).filter(
+        Q(expiry__isnull=True) | Q(expiry__gte=today)).order_by("id")
+    if lock:
+        lots = locked(lots)
+    return pd.DataFrame(list(lots.values_list("id", "item__code", "point__code", "quantity", "expiry", "received_at")),
+                        columns=["lot_id", "item", "point", "quantity", "expiry", "received_at"])
 
 
 def iso_instants(values: list[Any]) -> list[str]:

@@ -254,11 +254,20 @@ def round_confirm(*, user: Any, scope: Scope, place_ids: list[Any], item_codes: 
 
     With ``fingerprint`` (from the preview) the round is refused if needs or stock changed since.
 
-    The engine runs and every row is planned before the transaction; inside it the needs and lots are read
-    again, locked, and the round is written only if they are what the plan was made from (else it is planned
-    again there, or refused when the preview's fingerprint no longer holds). On SQLite the read is not repeated
-    when the database has not changed since (:func:`civicgrid.core.locking.data_version`). So the write
-    transaction, SQLite's one write lock, lasts for a burst of bulk writes, not for the reads and the engine."""
+    The needs are read, the engine runs and every row is planned before the transaction, so the transaction
+    (on SQLite, the database's one write lock) lasts for a burst of bulk writes, not for the reads and the
+    engine. Inside it the plan is written as it stands when it still holds for the database as it is then:
+
+    * the lots it takes from are locked and read again, and must be as they were (on SQLite, when the database
+      has not changed since the read, :func:`civicgrid.core.locking.data_version`, they are not read again);
+    * each need it gives units to must still be open with at least the units it asked for; the statement that
+      takes the units checks that row by row, and locks what it writes.
+
+    The round is then what it would have been had it run alone at the moment of the read: a need filed since
+    waits for the next round. Otherwise the try is rolled back (a savepoint, its audit rows with it), the needs
+    and lots are read again under locks and the round is planned again there, or refused when the preview's
+    fingerprint no longer holds. A million needs are thus read once, not twice, and only the needs served are
+    locked."""
     places, items, days = selectors.round_selection(scope=scope, place_ids=place_ids, item_codes=item_codes, days=days)
     if policy not in POLICIES:
         raise Invalid({"policy": _("unknown policy %(value)r") % {"value": policy}})
@@ -271,27 +280,29 @@ def round_confirm(*, user: Any, scope: Scope, place_ids: list[Any], item_codes: 
     outcomes = _round_outcomes(inputs, fingerprint=fingerprint, seed=seed, policy=policy)
     plan = _round_plan(inputs, outcomes, policy=policy, seed=seed)
     with serialised_block(), audit.deferred():
-        if version is not None and data_version() == version:
-            current = inputs  # SQLite, and nothing written since the read: it holds, and the write lock is ours
-        else:  # read again, the needs and lots locked until the commit
+        round = None
+        unchanged = version is not None and data_version() == version  # SQLite: nothing written since the read
+        if unchanged or _lots_as_read(inputs, items=items, today=today):
+            try:
+                with audit.savepoint():
+                    round = _round_write(user=user, places=places, items=items, inputs=inputs, outcomes=outcomes,
+                                         plan=plan, policy=policy, seed=seed, days=days, now=now)
+            except round_writes.NeedsChanged:
+                pass  # read again below
+        if round is None:  # read again, the needs and lots locked until the commit
             current = selectors.round_inputs(scope=scope, places=places, items=items, days=days, lock=True,
                                              today=today)
-        if current.fingerprint != inputs.fingerprint:  # changed since the first read: the engine again, under the locks
-            outcomes = _round_outcomes(current, fingerprint=fingerprint, seed=seed, policy=policy)
-            plan = _round_plan(current, outcomes, policy=policy, seed=seed)
-        elif not round_writes.same_rows(inputs, current):  # the same requests, but lots or buildings changed
-            plan = _round_plan(current, outcomes, policy=policy, seed=seed)
-        inputs = current
-        result = outcomes[policy].result
-        round = AllocationRound.objects.create(
-            place=_common_place(places), place_paths=list(inputs.place_paths), item_codes=list(inputs.item_codes),
-            policy=policy, seed=seed, days=days, rule_version=rounds.RULE_VERSION, snapshot=plan.snapshot,
-            result={"request_id": result["request_id"].tolist(), "allocated": result["allocated"].tolist()},
-            metrics={p: o.metrics for p, o in outcomes.items()}, fingerprint=inputs.fingerprint,
-            n_requests=len(result), units_allocated=int(result["allocated"].sum()), confirmed_by=audit.acting_user(user),
-            confirmed_at=now, due_at=now + timedelta(hours=relief_setting("delivery_hours")))
-        round_writes.write(user=user, round=round, plan=plan, items=items, now=now,
-                           reason=_("allocation round #%(id)d") % {"id": round.pk})
+            if current.fingerprint != inputs.fingerprint:  # the engine again, under the locks
+                outcomes = _round_outcomes(current, fingerprint=fingerprint, seed=seed, policy=policy)
+                plan = _round_plan(current, outcomes, policy=policy, seed=seed)
+            elif not round_writes.same_rows(inputs, current):  # the same requests, but lots or buildings changed
+                plan = _round_plan(current, outcomes, policy=policy, seed=seed)
+            try:
+                round = _round_write(user=user, places=places, items=items, inputs=current, outcomes=outcomes,
+                                     plan=plan, policy=policy, seed=seed, days=days, now=now)
+            except round_writes.NeedsChanged:  # cannot happen under the locks; refused rather than half-written
+                raise Conflict(_("Needs or stock changed since your preview: check the new preview and confirm "
+                                 "again.")) from None
         tallies.refresh(TALLY, parts=[round.pk])  # the CREI's counts of this round, in this transaction
         needcounts.recount(needcounts.grids_of_round(round.place_paths))  # its needs are now allocated
         audit.record(user=user, event=ReliefEvent.ROUND_CONFIRMED, instance=round, new={
@@ -299,6 +310,32 @@ def round_confirm(*, user: Any, scope: Scope, place_ids: list[Any], item_codes: 
             "requests": round.n_requests, "units_allocated": round.units_allocated, "fingerprint": round.fingerprint,
             "needs_served": plan.served, "needs_served_sha256": plan.served_sha256})
         return round
+
+
+def _lots_as_read(inputs: rounds.RoundInputs, *, items: list[Item], today: date) -> bool:
+    """Whether the lots ``inputs`` were read with are still the usable lots of their points, now locked."""
+    homes = inputs.homes
+    paths = set(homes["place_path"].tolist()) if homes is not None else set()
+    codes = {code for code in selectors.round_points(paths).values() if code}
+    now_lots = selectors.round_lots(items=items, point_codes=codes, today=today, lock=True)
+    return inputs.lots is not None and round_writes.same_frame(now_lots, inputs.lots)
+
+
+def _round_write(*, user: Any, places: list[Place], items: list[Item], inputs: rounds.RoundInputs,
+                 outcomes: dict[str, rounds.PolicyOutcome], plan: round_writes.Plan, policy: str, seed: int,
+                 days: int, now: datetime) -> AllocationRound:
+    """The round's own row, then every row its plan writes (:func:`round_writes.write`)."""
+    result = outcomes[policy].result
+    round = AllocationRound.objects.create(
+        place=_common_place(places), place_paths=list(inputs.place_paths), item_codes=list(inputs.item_codes),
+        policy=policy, seed=seed, days=days, rule_version=rounds.RULE_VERSION, snapshot=plan.snapshot,
+        result={"request_id": result["request_id"].tolist(), "allocated": result["allocated"].tolist()},
+        metrics={p: o.metrics for p, o in outcomes.items()}, fingerprint=inputs.fingerprint,
+        n_requests=len(result), units_allocated=int(result["allocated"].sum()), confirmed_by=audit.acting_user(user),
+        confirmed_at=now, due_at=now + timedelta(hours=relief_setting("delivery_hours")))
+    round_writes.write(user=user, round=round, plan=plan, items=items, now=now,
+                       reason=_("allocation round #%(id)d") % {"id": round.pk})
+    return round
 
 
 def _round_outcomes(inputs: rounds.RoundInputs, *, fingerprint: str, seed: int, policy: str
