@@ -17,6 +17,10 @@ DEFAULTS: dict[str, Any] = {
     "max_need_quantity": 10_000,  # units one need may ask for (also capped by CIVICGRID_INPUT_LIMITS)
     "max_need_days": 30,  # an item with a standard per person: a need covers the household this many days
     "round_days": 3,  # days a round covers by default (Sphere floors are per day)
+    # a confirmation whose preview holds at least this many requests runs as a background job with a progress
+    # page (a district round takes a minute: longer than a proxy or the web server waits); smaller ones are
+    # confirmed within the request
+    "background_requests": 20_000,
 }
 
 

@@ -14,13 +14,15 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Length
-from django.db.models.lookups import LessThanOrEqual
+from django.db.models.lookups import Exact, LessThanOrEqual
 from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from civicgrid.core.crypto import EncryptedCharField
 from civicgrid.core.limits import NOTE_CEILING, QUANTITY_CEILING
+from civicgrid.core.models import SavedRun
 from civicgrid.core.packed import PackedJSONField
+from civicgrid.engine.allocation import POLICIES
 from civicgrid.registry.models import Actor, Household, Place
 
 CATEGORIES = {
@@ -472,3 +474,60 @@ class RoundAllocation(models.Model):
     def __str__(self) -> str:
         return f"round {self.round_id}: {self.quantity} of {self.need_quantity} for need {self.need_id}"
 
+
+
+SEED_CEILING = 2**62  # a round's seed is below this (services.round_choice)
+MAX_ROUND_DAYS = 30
+
+
+class RoundConfirmation(SavedRun):
+    """A large round's confirmation, run as a background job (:mod:`civicgrid.relief.jobs`) so that no web request
+    waits a minute for it: the preview's selection, policy, seed and fingerprint (the job confirms exactly what was
+    previewed, or is refused when needs or stock changed since), and, once done, the round it made. Marked done
+    with its round in the round's own transaction, so a job run again never makes a second round.
+    (State, progress, error, who asked: :class:`~civicgrid.core.models.SavedRun`.)"""
+
+    place_ids = models.JSONField(_("places"), default=list)
+    item_codes = models.JSONField(_("items"), default=list)
+    days = models.PositiveSmallIntegerField(_("days covered"))
+    policy = models.CharField(_("policy"), max_length=16)
+    seed = models.BigIntegerField(_("seed"))
+    fingerprint = models.CharField(max_length=64)
+    # the places, items and days as one digest: one confirmation of a selection queued or running at a time
+    selection_key = models.CharField(max_length=64, editable=False)
+    n_requests = models.PositiveIntegerField(_("requests in the preview"), default=0)
+    round = models.ForeignKey(AllocationRound, null=True, blank=True, on_delete=models.PROTECT,
+                              related_name="confirmations", verbose_name=_("round"))
+
+    class Meta(SavedRun.Meta):
+        constraints = [
+            models.CheckConstraint(condition=Q(progress__lte=100), name="relief_confirmation_progress_bounds"),
+            models.CheckConstraint(condition=Q(status__in=["queued", "running", "done", "failed"]),
+                                   name="relief_confirmation_status_known"),
+            models.CheckConstraint(condition=Q(days__gte=1, days__lte=MAX_ROUND_DAYS),
+                                   name="relief_confirmation_days_bounds"),
+            models.CheckConstraint(condition=Q(seed__gte=0, seed__lt=SEED_CEILING),
+                                   name="relief_confirmation_seed_bounds"),
+            models.CheckConstraint(condition=Q(policy__in=list(POLICIES)),
+                                   name="relief_confirmation_policy_known"),
+            models.CheckConstraint(condition=LessThanOrEqual(Length("fingerprint"), 64) & ~Q(fingerprint=""),
+                                   name="relief_confirmation_fingerprint_bounds"),
+            models.CheckConstraint(condition=Exact(Length("selection_key"), 64),
+                                   name="relief_confirmation_selection_key_sha256"),
+            # done exactly when its round is written (the job marks it in the round's transaction)
+            models.CheckConstraint(condition=Q(status="done", round__isnull=False) | (~Q(status="done")
+                                                                                     & Q(round__isnull=True)),
+                                   name="relief_confirmation_done_with_round"),
+            # a double tap, or two officials at once, queue one confirmation of a selection, not two rounds
+            models.UniqueConstraint(fields=["selection_key"], condition=Q(status__in=["queued", "running"]),
+                                    name="relief_one_confirmation_per_selection"),
+        ]
+
+    def __str__(self) -> str:
+        return f"round confirmation {self.pk} ({self.status})"
+
+    @property
+    def policy_label(self) -> str:
+        from civicgrid.relief.text import POLICY_SHORT
+
+        return str(POLICY_SHORT.get(self.policy, self.policy))

@@ -49,6 +49,8 @@ PLUGIN = AppPlugin(
         m.Offer: ScopeRule(area_path="point__place__path", actor="donor_id"),
         m.AllocationRound: ScopeRule(area_path="place__path", serving_area_path="place__path"),
         m.DeliveryTask: ScopeRule(area_path="place_path", actor="organisation_id"),
+        # the common place of the selection: its district official or community director (relief_manage)
+        m.RoundConfirmation: ScopeRule(area_path="place_path"),
     },
     task_households=(task_households,),
     audit_events=ReliefEvent,
@@ -61,5 +63,6 @@ PLUGIN = AppPlugin(
     work_items=work_items,
     glance=glance,
     deliverables=DELIVERABLES,
-    job_labels={"relief_release_claims": _("Release lapsed delivery claims")},
+    job_labels={"relief_release_claims": _("Release lapsed delivery claims"),
+                "civicgrid.relief.jobs.run_round_confirmation": _("Confirm an allocation round")},
 )

@@ -19,10 +19,12 @@ from civicgrid.core.errors import Invalid
 from civicgrid.core.locking import locked
 from civicgrid.core.places import ancestors, under
 from civicgrid.core.scoping import Scope, require, scoped
+from civicgrid.engine.allocation import POLICIES
 from civicgrid.registry.models import Actor, Household, Place
 from civicgrid.relief import rounds
 from civicgrid.relief.conf import relief_setting
 from civicgrid.relief.models import (
+    SEED_CEILING,
     AllocationRound,
     DeliveryStop,
     DeliveryTask,
@@ -34,6 +36,7 @@ from civicgrid.relief.models import (
     NeedFiling,
     Offer,
     RoundAllocation,
+    RoundConfirmation,
 )
 
 
@@ -417,6 +420,17 @@ def round_get(*, scope: Scope, round_id: int) -> AllocationRound:
     return scoped(AllocationRound.objects.select_related("place", "confirmed_by"), scope).get(pk=round_id)
 
 
+def confirmation_list(*, scope: Scope) -> QuerySet[RoundConfirmation]:
+    """Round confirmations queued as jobs, newest first (the round's page is where a done one is read)."""
+    require(scope, "relief_manage")
+    return scoped(RoundConfirmation.objects.select_related("requested_by"), scope)
+
+
+def confirmation_get(*, scope: Scope, confirmation_id: int) -> RoundConfirmation:
+    require(scope, "relief_manage")
+    return scoped(RoundConfirmation.objects.select_related("requested_by", "round"), scope).get(pk=confirmation_id)
+
+
 @dataclass(frozen=True)
 class RoundCheck:
     """A confirmed round recomputed from its snapshot, against what was stored."""
@@ -558,6 +572,18 @@ def round_selection(*, scope: Scope, place_ids: list[Any], item_codes: list[str]
         raise Invalid({"items": _("choose items from the catalogue")})
     if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= 30:
         raise Invalid({"days": _("a round covers 1 to 30 days")})
+    return places, items, days
+
+
+def round_choice(*, scope: Scope, place_ids: list[Any], item_codes: list[str], days: Any, policy: str, seed: Any
+                 ) -> tuple[list[Place], list[Item], int]:
+    """A round's selection (:func:`round_selection`), policy and seed, checked: what a confirmation,
+    now or queued, refuses before anything is read."""
+    places, items, days = round_selection(scope=scope, place_ids=place_ids, item_codes=item_codes, days=days)
+    if policy not in POLICIES:
+        raise Invalid({"policy": _("unknown policy %(value)r") % {"value": policy}})
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < SEED_CEILING:
+        raise Invalid({"seed": _("the seed must be a whole number")})
     return places, items, days
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -26,10 +27,10 @@ from civicgrid.core.locking import data_version, locked, serialised_block
 from civicgrid.core.places import common_ancestor
 from civicgrid.core.plugins import work_refusal
 from civicgrid.core.scoping import Scope, check_in_scope, require, scoped
-from civicgrid.engine.allocation import POLICIES
 from civicgrid.registry.models import Actor, Household, Place
 from civicgrid.relief import needcounts, round_writes, rounds, selectors
 from civicgrid.relief.conf import relief_setting
+from civicgrid.relief.confirmations import round_confirmation_request  # noqa: F401 (offered as services.*)
 from civicgrid.relief.crei import TALLY
 from civicgrid.relief.events import ReliefEvent
 from civicgrid.relief.intake import (  # noqa: F401 (the app's writes, offered as services.*)
@@ -248,11 +249,21 @@ def _common_place(places: list[Place]) -> Place:
     return Place.objects.get(path=common_ancestor([p.path for p in places]))
 
 
+ROUND_STAGES = ("read", "engine", "plan", "writing")  # what ``round_confirm`` reports to ``progress``
+
+
 def round_confirm(*, user: Any, scope: Scope, place_ids: list[Any], item_codes: list[str], days: Any,
-                  policy: str, seed: int, fingerprint: str = "", now: datetime | None = None) -> AllocationRound:
+                  policy: str, seed: int, fingerprint: str = "", now: datetime | None = None,
+                  progress: Callable[[int, int], None] | None = None,
+                  confirmed: Callable[[AllocationRound], None] | None = None) -> AllocationRound:
     """Allocate, freeze the snapshot, take the stock and create the delivery tasks, in one transaction.
 
     With ``fingerprint`` (from the preview) the round is refused if needs or stock changed since.
+
+    ``progress(done, total)`` hears each of :data:`ROUND_STAGES` as it starts, all before the write transaction
+    (an update written inside it would not be seen until it commits); ``confirmed(round)`` is called inside the
+    transaction once the round is written, so what it writes (a queued confirmation marked done with its round)
+    commits with the round or not at all, and what it raises rolls the round back.
 
     The needs are read, the engine runs and every row is planned before the transaction, so the transaction
     (on SQLite, the database's one write lock) lasts for a burst of bulk writes, not for the reads and the
@@ -268,17 +279,21 @@ def round_confirm(*, user: Any, scope: Scope, place_ids: list[Any], item_codes: 
     and lots are read again under locks and the round is planned again there, or refused when the preview's
     fingerprint no longer holds. A million needs are thus read once, not twice, and only the needs served are
     locked."""
-    places, items, days = selectors.round_selection(scope=scope, place_ids=place_ids, item_codes=item_codes, days=days)
-    if policy not in POLICIES:
-        raise Invalid({"policy": _("unknown policy %(value)r") % {"value": policy}})
-    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**62:
-        raise Invalid({"seed": _("the seed must be a whole number")})
+    places, items, days = selectors.round_choice(scope=scope, place_ids=place_ids, item_codes=item_codes, days=days,
+                                       policy=policy, seed=seed)
+    stage = progress or (lambda done, total: None)
     now = _now(now)
     today = timezone.localdate(now)
+    # SQLite: the progress updates below count as changes since the read, so a confirmation that reports its
+    # progress reads its lots again under the lock (a few rows) instead of trusting this token
     version = data_version()
+    stage(0, len(ROUND_STAGES))
     inputs = selectors.round_inputs(scope=scope, places=places, items=items, days=days, today=today)
+    stage(1, len(ROUND_STAGES))
     outcomes = _round_outcomes(inputs, fingerprint=fingerprint, seed=seed, policy=policy)
+    stage(2, len(ROUND_STAGES))
     plan = _round_plan(inputs, outcomes, policy=policy, seed=seed)
+    stage(3, len(ROUND_STAGES))
     with serialised_block(), audit.deferred():
         round = None
         unchanged = version is not None and data_version() == version  # SQLite: nothing written since the read
@@ -309,6 +324,8 @@ def round_confirm(*, user: Any, scope: Scope, place_ids: list[Any], item_codes: 
             "policy": policy, "seed": seed, "days": days, "places": round.place_paths, "items": round.item_codes,
             "requests": round.n_requests, "units_allocated": round.units_allocated, "fingerprint": round.fingerprint,
             "needs_served": plan.served, "needs_served_sha256": plan.served_sha256})
+        if confirmed is not None:
+            confirmed(round)
         return round
 
 

@@ -16,6 +16,7 @@ urlpatterns = [
     path("relief/rounds/", views.rounds, name="rounds"),
     path("relief/rounds/preview/", views.round_preview, name="round_preview"),
     path("relief/rounds/<int:round_id>/", views.round_detail, name="round"),
+    path("relief/rounds/confirmations/<int:confirmation_id>/", views.round_confirmation, name="round_confirmation"),
     path("relief/tasks/", views.tasks, name="tasks"),
     path("relief/tasks/<int:task_id>/", views.task_detail, name="task"),
     path("relief/tasks/<int:task_id>/claim/", views.task_claim, name="task_claim"),

@@ -9,7 +9,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
@@ -23,7 +23,9 @@ from civicgrid.core.scoping import Scope, require
 from civicgrid.core.views import form_errors, scoped_view
 from civicgrid.relief import forms as f
 from civicgrid.relief import selectors, services
-from civicgrid.relief.models import CATEGORIES, URGENCIES, DeliveryTask, Need
+from civicgrid.relief.conf import relief_setting
+from civicgrid.relief.jobs import REFUSED
+from civicgrid.relief.models import CATEGORIES, URGENCIES, DeliveryTask, Need, RoundConfirmation
 from civicgrid.relief.preview import RECOMMENDED, lead_sentence, round_seed
 from civicgrid.relief.preview import chart as preview_chart
 from civicgrid.relief.text import allocation_sentence, policy_rows
@@ -209,7 +211,8 @@ def offer_step(request: HttpRequest, scope: Scope, offer_id: int) -> HttpRespons
 @scoped_view
 def rounds(request: HttpRequest, scope: Scope) -> HttpResponse:
     form = f.RoundForm(scope=scope)
-    return render(request, "relief/rounds.html", {"rounds": selectors.round_list(scope=scope)[:50], "form": form})
+    return render(request, "relief/rounds.html", {"rounds": selectors.round_list(scope=scope)[:50], "form": form,
+                                                  "confirmations": selectors.confirmation_list(scope=scope)[:10]})
 
 
 @scoped_view
@@ -226,15 +229,9 @@ def round_preview(request: HttpRequest, scope: Scope) -> HttpResponse:
                  "days": form.cleaned_data["days"]}
     confirm = f.ConfirmForm(data if request.method == "POST" else None, scope=scope)
     if request.method == "POST" and confirm.is_valid():
-        try:
-            round = services.round_confirm(user=request.user, scope=scope, policy=confirm.cleaned_data["policy"],
-                                           seed=confirm.cleaned_data["seed"],
-                                           fingerprint=confirm.cleaned_data["fingerprint"], **selection)
-            messages.success(request, _("Round confirmed: %(units)d units to %(n)d requests.") % {
-                "units": round.units_allocated, "n": round.n_requests})
-            return redirect("relief:round", round_id=round.pk)
-        except FORM_ERRORS as error:
-            messages.error(request, " ".join(error.messages))
+        confirmed = _confirm(request, scope, confirm.cleaned_data, selection)
+        if confirmed is not None:
+            return confirmed
     try:
         seed_set = bool(data.get("seed"))
         seed = int_param(data["seed"], "seed", minimum=0, maximum=2**62 - 1) if seed_set else \
@@ -247,7 +244,8 @@ def round_preview(request: HttpRequest, scope: Scope) -> HttpResponse:
                                                       "form": form}, status=400)
     confirm = f.ConfirmForm(scope=scope, initial={
         "places": selection["place_ids"], "items": selection["item_codes"], "days": selection["days"],
-        "seed": seed, "fingerprint": preview.inputs.fingerprint, "policy": data.get("policy", "equity")})
+        "seed": seed, "fingerprint": preview.inputs.fingerprint, "policy": data.get("policy", "equity"),
+        "n_requests": len(preview.inputs.requests)})
     by_policy = {o.policy: o.metrics for o in preview.outcomes}
     return render(request, "relief/round_preview.html", {
         "form": confirm, "inputs": preview.inputs, "seed": seed, "seed_set": seed_set,
@@ -259,6 +257,25 @@ def round_preview(request: HttpRequest, scope: Scope) -> HttpResponse:
         if len(preview.inputs.requests) else 0,
         "stock_units": int(preview.inputs.stock["quantity"].sum()) if len(preview.inputs.stock) else 0,
     })
+
+
+def _confirm(request: HttpRequest, scope: Scope, data: dict[str, Any], selection: dict[str, Any]
+             ) -> HttpResponse | None:
+    """Confirm the previewed round: at once, or, from ``background_requests`` requests on (a district round takes
+    a minute), as a job whose page shows its progress. None (and the reason as a message) when refused."""
+    choice = {"policy": data["policy"], "seed": data["seed"], "fingerprint": data["fingerprint"], **selection}
+    try:
+        if (data["n_requests"] or 0) >= relief_setting("background_requests"):
+            queued = services.round_confirmation_request(user=request.user, scope=scope,
+                                                         n_requests=data["n_requests"], **choice)
+            return redirect("relief:round_confirmation", confirmation_id=queued.pk)
+        round = services.round_confirm(user=request.user, scope=scope, **choice)
+    except FORM_ERRORS as error:
+        messages.error(request, " ".join(error.messages))
+        return None
+    messages.success(request, _("Round confirmed: %(units)d units to %(n)d requests.") % {
+        "units": round.units_allocated, "n": round.n_requests})
+    return redirect("relief:round", round_id=round.pk)
 
 
 def _examples(preview: selectors.RoundPreview, n: int = 8) -> list[dict[str, Any]]:
@@ -289,6 +306,37 @@ def round_detail(request: HttpRequest, scope: Scope, round_id: int) -> HttpRespo
         "stock": [(names.get(item, item), point, quantity) for item, point, quantity in
                   zip(*(round.snapshot["stock"][c] for c in ("item", "point", "quantity")), strict=True)],
     })
+
+
+@scoped_view
+def round_confirmation(request: HttpRequest, scope: Scope, confirmation_id: int) -> HttpResponse:
+    """A queued round's confirmation: its progress while the job runs (the page refreshes itself), then its
+    round, or why it was refused, in the reader's language."""
+    confirmation = selectors.confirmation_get(scope=scope, confirmation_id=confirmation_id)
+    names = {i.code: i.label for i in selectors.item_list(active_only=False).filter(code__in=confirmation.item_codes)}
+    return render(request, "relief/round_confirmation.html", {
+        "confirmation": confirmation, "under_way": confirmation.status in (RoundConfirmation.Status.QUEUED,
+                                                                           RoundConfirmation.Status.RUNNING),
+        "items": [names.get(code, code) for code in confirmation.item_codes],
+        "places": len(confirmation.place_ids), "reasons": _reasons(confirmation.error)})
+
+
+def _reasons(error: str) -> list[str]:
+    """Why a confirmation failed, in the reader's language: the refusal's messages (kept in English by the job)
+    translated, or one plain sentence when a message has no translation (it named a value) or the job failed."""
+    if not error:
+        return []
+    lines = error.split("\n")
+    general = _("The round could not be confirmed. Check a new preview and confirm again; the Jobs page lists "
+                "the error.")
+    if lines[0] != REFUSED:
+        return [general]
+    english = (translation.get_language() or "en").startswith("en")
+    kept = [line for line in lines[1:] if line]
+    words = [_(line) for line in kept]  # the job's messages are msgids of this catalogue
+    if not words or not english and any(w == line for w, line in zip(words, kept, strict=True)):
+        return [general]
+    return words
 
 
 # --- deliveries -----------------------------------------------------------------------------------

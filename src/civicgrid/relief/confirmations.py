@@ -1,0 +1,72 @@
+"""A large round's confirmation as a background job: the request (this module, offered as
+``services.round_confirmation_request``) and the job (:mod:`civicgrid.relief.jobs`).
+
+A district round of a million requests takes about a minute to confirm, longer than a proxy or the web server
+waits for a page; cut off, its transaction rolls back and the official does not know whether the round exists. So
+a confirmation whose preview holds at least ``background_requests`` requests (``relief/conf.py``) is queued: the
+request checks the selection as the confirmation itself does and stores it with the preview's policy, seed and
+fingerprint; the job confirms exactly that (:func:`civicgrid.relief.services.round_confirm`) or is refused when
+needs or stock changed since the preview."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+
+from civicgrid.core import audit
+from civicgrid.core.errors import Conflict, Invalid
+from civicgrid.core.places import common_ancestor
+from civicgrid.core.scoping import Scope
+from civicgrid.ops.jobs import enqueue
+from civicgrid.relief import selectors
+from civicgrid.relief.events import ReliefEvent
+from civicgrid.relief.models import RoundConfirmation
+
+JOB = "civicgrid.relief.jobs.run_round_confirmation"
+
+
+def selection_key(*, place_ids: list[int], item_codes: list[str], days: int) -> str:
+    """One digest per selection, whatever the order its places and items were picked in."""
+    text = json.dumps({"places": sorted(place_ids), "items": sorted(item_codes), "days": days})
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def round_confirmation_request(*, user: Any, scope: Scope, place_ids: list[Any], item_codes: list[str], days: Any,
+                               policy: str, seed: int, fingerprint: str, n_requests: int = 0) -> RoundConfirmation:
+    """Queue the confirmation of a previewed round (the job runs once this transaction commits). Refused as the
+    confirmation itself would refuse the selection, policy or seed, and while a confirmation of the same places,
+    items and days is queued or running (a double tap makes one round). ``n_requests`` is the preview's count,
+    shown while the job runs; nothing depends on it."""
+    places, items, days = selectors.round_choice(scope=scope, place_ids=place_ids, item_codes=item_codes, days=days,
+                                                 policy=policy, seed=seed)
+    fingerprint = str(fingerprint or "")
+    if not fingerprint or len(fingerprint) > 64:
+        raise Invalid({"fingerprint": _("Preview the round again before confirming it.")})
+    ids, codes = sorted(p.pk for p in places), sorted(i.code for i in items)
+    key = selection_key(place_ids=ids, item_codes=codes, days=days)
+    with transaction.atomic():
+        if RoundConfirmation.objects.filter(selection_key=key, status__in=_UNDER_WAY).exists():
+            raise Conflict(_already())
+        try:
+            with transaction.atomic():  # the schema's one-per-selection index decides a race the check missed
+                confirmation = RoundConfirmation.objects.create(
+                    place_path=common_ancestor([p.path for p in places]), place_ids=ids, item_codes=codes,
+                    days=days, policy=policy, seed=seed, fingerprint=fingerprint, selection_key=key,
+                    n_requests=max(0, min(int(n_requests), 2**31 - 1)), requested_by=audit.acting_user(user))
+        except IntegrityError:
+            raise Conflict(_already()) from None
+        audit.record(user=user, event=ReliefEvent.CONFIRMATION_REQUESTED, instance=confirmation,
+                     new=audit.snapshot(confirmation))
+        enqueue(JOB, confirmation.pk, name=f"round confirmation {confirmation.pk}")
+        return confirmation
+
+
+_UNDER_WAY = (RoundConfirmation.Status.QUEUED, RoundConfirmation.Status.RUNNING)
+
+
+def _already() -> str:
+    return _("This selection is already being confirmed: follow its progress on the allocation page.")

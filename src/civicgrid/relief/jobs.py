@@ -1,0 +1,82 @@
+"""The job that confirms a queued round (queued by :func:`civicgrid.relief.confirmations.round_confirmation_request`).
+
+Exactly one round per confirmation, however often the job runs: the confirmation is marked done with its round
+inside the round's own transaction (``round_confirm``'s ``confirmed``), so a worker killed after that commit
+leaves it done and the retry stops at :func:`civicgrid.core.runs.run_begin`, and two deliveries of the job at
+once write one round (the second finds the row done under its lock and rolls its round back)."""
+
+from __future__ import annotations
+
+import logging
+
+from django.contrib.auth import get_user_model
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+from civicgrid.accounts.roles import scope_for
+from civicgrid.core.errors import Conflict, Forbidden, Invalid, NotFound
+from civicgrid.core.locking import locked
+from civicgrid.core.runs import run_begin, run_fail, run_finish, run_progress
+from civicgrid.relief import services
+from civicgrid.relief.events import ReliefEvent
+from civicgrid.relief.models import AllocationRound, RoundConfirmation
+
+log = logging.getLogger("civicgrid.relief")
+# the error kept when the confirmation refused (needs or stock changed, nothing to allocate, the selection no
+# longer the requester's): then the refusal's messages in English, one a line, which the page words in the
+# reader's language
+REFUSED = "refused"
+_REFUSALS = (Conflict, Invalid, Forbidden, NotFound)
+
+
+class AlreadyDone(Conflict):
+    """Another run of the job confirmed this round first: this run's round is rolled back."""
+
+
+def run_round_confirmation(confirmation_id: int) -> str:
+    """Confirm the queued round as its requester, with the preview's policy, seed and fingerprint. A refusal is
+    a result (failed with its reason, not retried); any other error is recorded and raised again, so the queue
+    retries it."""
+    job = RoundConfirmation.objects.get(pk=confirmation_id)
+    if job.error.startswith(REFUSED) or not run_begin(RoundConfirmation, confirmation_id):
+        return f"round confirmation {confirmation_id} already finished"
+    requester = get_user_model().objects.filter(pk=job.requested_by_id, is_active=True).first()
+
+    def confirmed(round: AllocationRound) -> None:
+        if locked(RoundConfirmation.objects.filter(pk=confirmation_id)).get().status == RoundConfirmation.Status.DONE:
+            raise AlreadyDone("confirmed by another run of this job")
+        run_finish(RoundConfirmation, confirmation_id, event=ReliefEvent.CONFIRMATION_FINISHED, changes={
+            "round": round, "result": {"round": round.pk, "requests": round.n_requests,
+                                       "units_allocated": round.units_allocated}})
+
+    try:
+        with translation.override("en"):  # the refusal kept in one language; the page translates it
+            if requester is None:
+                raise Forbidden(_("The account that asked for this round no longer exists or is disabled."))
+            round = services.round_confirm(
+                user=requester, scope=scope_for(requester), place_ids=list(job.place_ids),
+                item_codes=list(job.item_codes), days=job.days, policy=job.policy, seed=job.seed,
+                fingerprint=job.fingerprint, progress=run_progress(RoundConfirmation, confirmation_id),
+                confirmed=confirmed)
+    except AlreadyDone:
+        return f"round confirmation {confirmation_id} already done"
+    except _REFUSALS as exc:
+        log.info("round confirmation %s refused: %s", confirmation_id, exc)
+        _fail(confirmation_id, "\n".join([REFUSED, *_messages(exc)]))
+        return f"round confirmation {confirmation_id} refused"
+    except Exception as exc:
+        log.exception("round confirmation %s failed", confirmation_id)
+        _fail(confirmation_id, str(exc))
+        raise
+    return f"round confirmation {confirmation_id}: round {round.pk}, {round.n_requests} requests"
+
+
+def _messages(exc: Exception) -> list[str]:
+    found = getattr(exc, "messages", None)
+    return [str(m) for m in found] if found else [str(exc) or exc.__class__.__name__]
+
+
+def _fail(confirmation_id: int, error: str) -> None:
+    """Failed with ``error``, unless another run of the job has confirmed it meanwhile."""
+    if not RoundConfirmation.objects.filter(pk=confirmation_id, status=RoundConfirmation.Status.DONE).exists():
+        run_fail(RoundConfirmation, confirmation_id, event=ReliefEvent.CONFIRMATION_FAILED, error=error)
