@@ -147,6 +147,7 @@ ROUTES: dict[str, R] = {
     "relief:offers": R("relief", GP), "relief:offer_step": R("relief_manage", P, "offer"),
     "relief:rounds": R("relief_manage"), "relief:round_preview": R("relief_manage", GP),
     "relief:round": R("relief_manage", G, "round"),
+    "relief:round_confirmation": R("relief_manage", G, "round_confirmation"),
     "relief:tasks": R("relief"), "relief:task": R("relief", G, "relief_task"),
     "relief:task_claim": R("relief", P, "claim_task"), "relief:task_release": R("relief", P, "held_task"),
     "relief:task_assign": R("relief_manage", P, "relief_task"),
@@ -498,6 +499,12 @@ def _build_world() -> World:
     world.add("round", {"round_id": rounds[c01.pk].pk}, {"district", "director", "grid", "orgstaff", "resident"},
               "the C01 round")
     world.add("round", {"round_id": rounds[c02.pk].pk}, {"district", "orgstaff"}, "the C02 round")
+    # a confirmation queued as a job (no worker runs it here), seen where its places are, by who manages relief
+    for community, seen in ((c01, {"district", "director"}), (c02, {"district"})):
+        queued = relief.round_confirmation_request(user=district, scope=d_scope, place_ids=[community.pk],
+                                                   item_codes=["t-food"], days=2, policy="equity", seed=1,
+                                                   fingerprint="0" * 64, n_requests=1)
+        world.add("round_confirmation", {"confirmation_id": queued.pk}, seen, f"a confirmation in {community.code}")
     offers = Offer.objects.filter(item=items["water"]).order_by("id")
     world.add("offer", {"offer_id": offers[0].pk}, {"district", "director", "grid", "orgstaff", "volunteer"},
               "an offer at C01's point from the volunteer team")

@@ -219,10 +219,37 @@ def _world() -> None:
 
     fund_year(households=0, seed=1)  # each community's fund and a round with results and spending
     pages_world()  # the social app's register, admissions and board
+    _confirmations()
     grid = user("grid")
     isolation = Isolation.objects.filter(household=user("resident").role.household).get()
     emergency.checkin_record(user=grid, scope=scope_for(grid), isolation=isolation, day=isolation.start_date,
                              temperature="37.0", symptoms=["cough", "sore_throat"])
+
+
+def _confirmations() -> None:
+    """Round confirmations run as jobs, one in each state a page shows: queued, done (water for the resident's
+    grid) and refused (its preview's fingerprint no longer holds)."""
+    from civicgrid.accounts.roles import scope_for
+    from civicgrid.relief import jobs, selectors
+    from civicgrid.relief import services as relief
+    from civicgrid.relief.models import DistributionPoint, Item
+    from tests.platform.relief_support import receive
+
+    director = user("director")
+    scope = scope_for(director)
+    grid = user("resident").role.household.grid
+    receive(Item.objects.get(code="t-water"), DistributionPoint.objects.get(place=grid.parent), 50)
+    water = {"place_ids": [grid.pk], "item_codes": ["t-water"], "days": 3}
+    preview = selectors.round_preview(scope=scope, seed=1, **water)
+    done = relief.round_confirmation_request(user=director, scope=scope, policy="equity", seed=1,
+                                             fingerprint=preview.inputs.fingerprint, **water)
+    refused = relief.round_confirmation_request(user=director, scope=scope, place_ids=[grid.pk],
+                                                item_codes=["t-insulin"], days=3, policy="equity", seed=1,
+                                                fingerprint="0" * 64)
+    for confirmation in (done, refused):
+        jobs.run_round_confirmation(confirmation.pk)
+    relief.round_confirmation_request(user=director, scope=scope, place_ids=[grid.pk], item_codes=["t-food"],
+                                      days=2, policy="equity", seed=1, fingerprint="0" * 64)  # queued
 
 
 def test_every_page_each_role_reaches_is_in_its_language(capsys) -> None:

@@ -88,6 +88,7 @@ FIELD_WORDS: dict[str, Any] = {
     "emergency": pgettext_lazy("audit", "emergency"),
     "filed_at": pgettext_lazy("audit", "filed at"),
     "filed_by": pgettext_lazy("audit", "filed by"),
+    "finished_at": pgettext_lazy("audit", "finished at"),  # a background run's (core.models.SavedRun)
     "fingerprint": pgettext_lazy("audit", "fingerprint of the inputs"),
     "flagged_at": pgettext_lazy("audit", "flagged at"),
     "handled_at": pgettext_lazy("audit", "handled at"),
@@ -116,6 +117,8 @@ FIELD_WORDS: dict[str, Any] = {
     "reported_at": pgettext_lazy("audit", "reported at"),
     "reporter_label": pgettext_lazy("audit", "reported by (name)"),
     "reporter": pgettext_lazy("audit", "reporter"),
+    "requested_by": pgettext_lazy("audit", "requested by"),
+    "rerun_of": pgettext_lazy("audit", "rerun of"),
     "resident": pgettext_lazy("audit", "resident"),
     "resolved_at": pgettext_lazy("audit", "resolved at"),
     "review_facts": pgettext_lazy("audit", "review facts"),
@@ -273,10 +276,10 @@ def audit_changes(old: dict[str, Any] | None, new: dict[str, Any] | None, model:
         model_class = None
     old, new = old or {}, new or {}
     values = dict(_summary_values())
-    if "items" in old or "items" in new:  # item codes by their names, in the reader's language
+    if {"items", "item_codes"} & {*old, *new}:  # item codes by their names, in the reader's language
         from civicgrid.relief.models import Item
 
-        values["items"] = {i.code: i.label for i in Item.objects.all()}
+        values["items"] = values["item_codes"] = {i.code: i.label for i in Item.objects.all()}
     rows = []
     keys = list(dict.fromkeys([*old, *new]))
     # a bilingual text (headline_en / headline_zh): the reader's language only

@@ -500,6 +500,7 @@ class RoundConfirmation(SavedRun):
                               related_name="confirmations", verbose_name=_("round"))
 
     class Meta(SavedRun.Meta):
+        verbose_name = _("allocation round confirmation")
         constraints = [
             models.CheckConstraint(condition=Q(progress__lte=100), name="relief_confirmation_progress_bounds"),
             models.CheckConstraint(condition=Q(status__in=["queued", "running", "done", "failed"]),
