@@ -40,7 +40,8 @@ def run_round_confirmation(confirmation_id: int) -> str:
     job = RoundConfirmation.objects.get(pk=confirmation_id)
     if job.error.startswith(REFUSED) or not run_begin(RoundConfirmation, confirmation_id):
         return f"round confirmation {confirmation_id} already finished"
-    requester = get_user_model().objects.filter(pk=job.requested_by_id, is_active=True).first()
+    requester = None if job.requested_by_id is None else \
+        get_user_model().objects.filter(pk=job.requested_by_id, is_active=True).first()
 
     def confirmed(round: AllocationRound) -> None:
         if locked(RoundConfirmation.objects.filter(pk=confirmation_id)).get().status == RoundConfirmation.Status.DONE:
