@@ -1,0 +1,79 @@
+"""Background round confirmations under real concurrency (threads with their own connections and commits): a
+double tap, or officials confirming the same selection at once, queue one confirmation; two deliveries of its job
+at once (a retry while the first still runs) write one round."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from civicgrid.accounts.models import Role
+from civicgrid.accounts.roles import scope_for
+from civicgrid.core.errors import Conflict
+from civicgrid.core.scoping import PLATFORM
+from civicgrid.registry import services as registry
+from civicgrid.registry.models import Place
+from civicgrid.relief import jobs, selectors, services
+from civicgrid.relief.models import (
+    AllocationRound,
+    DistributionPoint,
+    Item,
+    Need,
+    RoundConfirmation,
+)
+from tests.platform.transactional.test_relief_concurrency import ADMIN, _place, _race
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _world(households: int = 12) -> tuple[Any, dict[str, Any]]:
+    """A district of its own: one community, a food need per household, stock for half of them, and an official
+    of the district with a login."""
+    tag = uuid.uuid4().hex[:6].upper()
+    district = _place(f"ZC{tag}", "district", None)
+    community = _place(f"{district.code}-C", "community", _place(f"{district.code}-S", "subdistrict", district))
+    grid = _place(f"{community.code}-G", "grid", community)
+    item = Item.objects.create(code=f"food-{tag.lower()}", name="Food ration", category="food", unit="rations")
+    point = DistributionPoint.objects.create(code=f"dp-{tag.lower()}", name="point", place=community)
+    for i in range(households):
+        household = registry.household_create(user=None, scope=PLATFORM, code=f"{grid.code}-H{i}",
+                                              address=f"building {i}", housing_type="commodity",
+                                              building=_place(f"{grid.code}-B{i}", "building", grid))
+        services.need_file(user=None, scope=ADMIN, household_id=household.pk, item=item, quantity=2,
+                           key=uuid.uuid4().hex)
+    services.stock_receive(user=None, scope=PLATFORM, item=item, point=point, quantity=households)
+    official = get_user_model().objects.create(username=f"{tag}-official")
+    Role.objects.create(user=official, role="district_official", place=Place.objects.get(pk=district.pk))
+    return official, {"place_ids": [community.pk], "item_codes": [item.code], "days": 1}
+
+
+def _request(official: Any, selection: dict[str, Any]) -> RoundConfirmation:
+    scope = scope_for(official)
+    preview = selectors.round_preview(scope=scope, seed=1, **selection)
+    return services.round_confirmation_request(user=official, scope=scope, policy="equity", seed=1,
+                                               fingerprint=preview.inputs.fingerprint,
+                                               n_requests=len(preview.inputs.requests), **selection)
+
+
+def test_officials_confirming_the_same_selection_at_once_queue_one_confirmation() -> None:
+    official, selection = _world()
+    results = _race([lambda: _request(official, selection) for _ in range(6)])
+    made = [r for r in results if isinstance(r, RoundConfirmation)]
+    assert len(made) == 1, results
+    assert all(isinstance(r, Conflict) for r in results if r not in made), results
+    assert RoundConfirmation.objects.count() == 1
+
+
+def test_two_deliveries_of_the_job_at_once_write_one_round() -> None:
+    official, selection = _world()
+    confirmation = _request(official, selection)
+    results = _race([lambda: jobs.run_round_confirmation(confirmation.pk) for _ in range(2)])
+    assert not any(isinstance(r, Exception) for r in results), results
+    confirmation.refresh_from_db()
+    round = AllocationRound.objects.get()
+    assert confirmation.status == RoundConfirmation.Status.DONE and confirmation.round_id == round.pk
+    allocated = sum(Need.objects.values_list("allocated_quantity", flat=True))
+    assert allocated == round.units_allocated == 12  # the stock given once, not twice
