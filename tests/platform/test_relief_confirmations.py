@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from civicgrid.core.errors import Conflict, Forbidden, Invalid
 from civicgrid.core.models import AuditLog
@@ -20,6 +20,7 @@ from civicgrid.registry.models import Household, Place
 from civicgrid.relief import jobs, selectors, services
 from civicgrid.relief.confirmations import JOB, selection_key
 from civicgrid.relief.models import AllocationRound, LedgerEntry, Need, RoundConfirmation
+from civicgrid.relief.work import work_items
 from tests.platform.relief_support import client_for, key, login
 from tests.platform.test_relief_round_bulk import DAYS, _random_world, _written
 
@@ -219,6 +220,10 @@ def test_a_change_since_the_preview_fails_the_confirmation_with_its_reason_and_n
     assert "Needs or stock changed since your preview" in english and 'http-equiv="refresh"' not in english
     chinese = client_for("district", "zh-hans").get(url).content.decode()
     assert "预览之后需求或库存已变化" in chinese and "Needs or stock" not in chinese
+    # on the requester's work list until previewed again (a day)
+    with translation.override("en"):  # (the last page asked in Chinese left it active)
+        listed = [w for w in work_items(user=user, scope=scope) if w.kind == "relief.confirmation"]
+    assert [w.url for w in listed] == [url] and listed[0].detail == "not confirmed: preview the round again"
     # a new confirmation of the same selection may be asked for once this one has failed
     again, _ = _request(places, items)
     assert again.pk != confirmation.pk

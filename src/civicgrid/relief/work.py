@@ -6,12 +6,14 @@ the caller's scope only.
 * volunteers: the tasks they hold, then open tasks near them (their own building, then their grid),
   with the pick-up totals per distribution point;
 * social-organisation staff: delivery tasks given to their organisation;
-* residents: their own needs, with the one-time code of a delivery on its way.
+* residents: their own needs, with the one-time code of a delivery on its way;
+* whoever manages relief: their round confirmations running in the background, or refused in the last day.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import timedelta
 from typing import Any
 
 from django.db.models import Case, IntegerField, QuerySet, Sum, Value, When
@@ -33,7 +35,14 @@ from civicgrid.core.plugins import (
 )
 from civicgrid.core.scoping import Scope
 from civicgrid.relief import needcounts, selectors
-from civicgrid.relief.models import DeliveryStop, DeliveryTask, Item, Need, RoundAllocation
+from civicgrid.relief.models import (
+    DeliveryStop,
+    DeliveryTask,
+    Item,
+    Need,
+    RoundAllocation,
+    RoundConfirmation,
+)
 
 URGENCY = {"critical": LIFE_CRITICAL, "urgent": DUE, "normal": OPEN}
 AREA_ROLES = {"district_official", "community_director", "grid_member"}
@@ -99,6 +108,18 @@ def _tasks(tasks: QuerySet[DeliveryTask], kind: str, now: Any, detail: str, rest
                                         title=rest(n)))
 
 
+def _confirmations(*, user: Any, scope: Scope, now: Any) -> list[WorkItem]:
+    """The user's round confirmations running in the background, and those refused in the last day (to preview
+    again): a done one is in the rounds list."""
+    mine = selectors.confirmation_list(scope=scope).filter(requested_by=user, created_at__gte=now - timedelta(days=1))
+    return [WorkItem(kind="relief.confirmation", app="relief", urgency=DUE if c.status == c.Status.FAILED else OPEN,
+                     url=reverse("relief:round_confirmation", args=[c.pk]),
+                     title=_("Round confirmation #%(id)d") % {"id": c.pk},
+                     detail=_("not confirmed: preview the round again") if c.status == c.Status.FAILED
+                     else f"{c.get_status_display()} {c.progress}%")
+            for c in mine.exclude(status=RoundConfirmation.Status.DONE)[:WORK_LIMIT]]
+
+
 def work_items(*, user: Any, scope: Scope) -> list[WorkItem]:
     if not scope.may("relief"):
         return []
@@ -114,6 +135,8 @@ def work_items(*, user: Any, scope: Scope) -> list[WorkItem]:
             kind="relief.need", app="relief", url=reverse("relief:needs"), count=k,
             urgency=LIFE_CRITICAL if scope.role != "grid_member" else OPEN,
             title=ngettext("%(n)d more open need", "%(n)d more open needs", k) % {"n": k}))
+    if scope.may("relief_manage"):
+        items += _confirmations(user=user, scope=scope, now=now)
     if scope.role in {"volunteer", "org_staff"}:
         items += _tasks(selectors.task_held(scope=scope, user=user), "relief.held", now, _("you hold this task"),
                         lambda n: ngettext("%(n)d more task you hold", "%(n)d more tasks you hold", n) % {"n": n})
