@@ -224,9 +224,18 @@ def test_a_change_since_the_preview_fails_the_confirmation_with_its_reason_and_n
     with translation.override("en"):  # (the last page asked in Chinese left it active)
         listed = [w for w in work_items(user=user, scope=scope) if w.kind == "relief.confirmation"]
     assert [w.url for w in listed] == [url] and listed[0].detail == "not confirmed: preview the round again"
-    # a new confirmation of the same selection may be asked for once this one has failed
-    again, _ = _request(places, items)
-    assert again.pk != confirmation.pk
+    # a new confirmation of the same selection may be asked for once this one has failed; asked in Chinese, it is
+    # refused in Chinese (as the confirmation within the request would have been), and said plainly in English
+    with translation.override("zh-hans"):
+        again, _ = _request(places, items)
+    assert again.pk != confirmation.pk and again.language == "zh-hans"
+    other = Household.objects.filter(relief_needs__isnull=True).order_by("code").first()
+    services.need_file(user=user, scope=scope, household_id=other.pk, item=items["water"], quantity=1, key=key())
+    jobs.run_round_confirmation(again.pk)
+    url = f"/relief/rounds/confirmations/{again.pk}/"
+    assert "预览之后需求或库存已变化" in client_for("district", "zh-hans").get(url).content.decode()
+    english = client_for("district", "en").get(url).content.decode()
+    assert "The round could not be confirmed" in english and "预览" not in english
 
 
 def test_the_request_refuses_what_the_confirm_refuses_and_a_second_one_of_the_same_selection() -> None:

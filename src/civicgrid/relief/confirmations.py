@@ -14,7 +14,9 @@ import hashlib
 import json
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from civicgrid.core import audit
@@ -56,7 +58,8 @@ def round_confirmation_request(*, user: Any, scope: Scope, place_ids: list[Any],
                 confirmation = RoundConfirmation.objects.create(
                     place_path=common_ancestor([p.path for p in places]), place_ids=ids, item_codes=codes,
                     days=days, policy=policy, seed=seed, fingerprint=fingerprint, selection_key=key,
-                    n_requests=max(0, min(int(n_requests), 2**31 - 1)), requested_by=audit.acting_user(user))
+                    n_requests=max(0, min(int(n_requests), 2**31 - 1)), requested_by=audit.acting_user(user),
+                    language=(translation.get_language() or settings.LANGUAGE_CODE)[:16])
         except IntegrityError:
             raise Conflict(_already()) from None
         audit.record(user=user, event=ReliefEvent.CONFIRMATION_REQUESTED, instance=confirmation,

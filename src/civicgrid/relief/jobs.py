@@ -23,8 +23,8 @@ from civicgrid.relief.models import AllocationRound, RoundConfirmation
 
 log = logging.getLogger("civicgrid.relief")
 # the error kept when the confirmation refused (needs or stock changed, nothing to allocate, the selection no
-# longer the requester's): then the refusal's messages in English, one a line, which the page words in the
-# reader's language
+# longer the requester's): then the refusal's messages in the requester's language, one a line (the page
+# translates them from English for a Chinese reader, and says it plainly otherwise)
 REFUSED = "refused"
 _REFUSALS = (Conflict, Invalid, Forbidden, NotFound)
 
@@ -51,7 +51,7 @@ def run_round_confirmation(confirmation_id: int) -> str:
                                        "units_allocated": round.units_allocated}})
 
     try:
-        with translation.override("en"):  # the refusal kept in one language; the page translates it
+        with translation.override(job.language):  # as within the requester's own request
             if requester is None:
                 raise Forbidden(_("The account that asked for this round no longer exists or is disabled."))
             round = services.round_confirm(

@@ -496,6 +496,9 @@ class RoundConfirmation(SavedRun):
     # the places, items and days as one digest: one confirmation of a selection queued or running at a time
     selection_key = models.CharField(max_length=64, editable=False)
     n_requests = models.PositiveIntegerField(_("requests in the preview"), default=0)
+    # the requester's language: the job writes in it what a confirmation within their request would have
+    # (the ledger's reason), and words its refusal in it
+    language = models.CharField(max_length=16, default="zh-hans", editable=False)
     round = models.ForeignKey(AllocationRound, null=True, blank=True, on_delete=models.PROTECT,
                               related_name="confirmations", verbose_name=_("round"))
 
@@ -513,6 +516,8 @@ class RoundConfirmation(SavedRun):
                                    name="relief_confirmation_policy_known"),
             models.CheckConstraint(condition=LessThanOrEqual(Length("fingerprint"), 64) & ~Q(fingerprint=""),
                                    name="relief_confirmation_fingerprint_bounds"),
+            models.CheckConstraint(condition=LessThanOrEqual(Length("language"), 16),
+                                   name="relief_confirmation_language_bounds"),
             models.CheckConstraint(condition=Exact(Length("selection_key"), 64),
                                    name="relief_confirmation_selection_key_sha256"),
             # done exactly when its round is written (the job marks it in the round's transaction)

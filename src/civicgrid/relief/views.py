@@ -318,25 +318,27 @@ def round_confirmation(request: HttpRequest, scope: Scope, confirmation_id: int)
         "confirmation": confirmation, "under_way": confirmation.status in (RoundConfirmation.Status.QUEUED,
                                                                            RoundConfirmation.Status.RUNNING),
         "items": [names.get(code, code) for code in confirmation.item_codes],
-        "places": len(confirmation.place_ids), "reasons": _reasons(confirmation.error)})
+        "places": len(confirmation.place_ids), "reasons": _reasons(confirmation)})
 
 
-def _reasons(error: str) -> list[str]:
-    """Why a confirmation failed, in the reader's language: the refusal's messages (kept in English by the job)
-    translated, or one plain sentence when a message has no translation (it named a value) or the job failed."""
-    if not error:
+def _reasons(confirmation: RoundConfirmation) -> list[str]:
+    """Why a confirmation failed, in the reader's language: the refusal's messages as the job wrote them (in the
+    requester's language), translated when they were English and have a translation, else one plain sentence
+    (also when the job failed for another reason)."""
+    if not confirmation.error:
         return []
-    lines = error.split("\n")
+    lines = [line for line in confirmation.error.split("\n") if line]
     general = _("The round could not be confirmed. Check a new preview and confirm again; the Jobs page lists "
                 "the error.")
-    if lines[0] != REFUSED:
+    if lines[0] != REFUSED or len(lines) < 2:
         return [general]
     english = (translation.get_language() or "en").startswith("en")
-    kept = [line for line in lines[1:] if line]
-    words = [_(line) for line in kept]  # the job's messages are msgids of this catalogue
-    if not words or not english and any(w == line for w, line in zip(words, kept, strict=True)):
+    if english == confirmation.language.startswith("en"):
+        return lines[1:]
+    if english:  # a Chinese refusal has no way back to English
         return [general]
-    return words
+    words = [_(line) for line in lines[1:]]  # English messages are msgids of the catalogue
+    return [general] if any(w == line for w, line in zip(words, lines[1:], strict=True)) else words
 
 
 # --- deliveries -----------------------------------------------------------------------------------
