@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 
 from civicgrid.core import audit
 from civicgrid.core.errors import Conflict, Invalid
+from civicgrid.core.locking import serialised_block
 from civicgrid.core.places import common_ancestor
 from civicgrid.core.scoping import Scope
 from civicgrid.ops.jobs import enqueue
@@ -50,7 +51,7 @@ def round_confirmation_request(*, user: Any, scope: Scope, place_ids: list[Any],
         raise Invalid({"fingerprint": _("Preview the round again before confirming it.")})
     ids, codes = sorted(p.pk for p in places), sorted(i.code for i in items)
     key = selection_key(place_ids=ids, item_codes=codes, days=days)
-    with transaction.atomic():
+    with serialised_block():  # SQLite: the write lock first, so that racing requests wait instead of failing
         if RoundConfirmation.objects.filter(selection_key=key, status__in=_UNDER_WAY).exists():
             raise Conflict(_already())
         try:
