@@ -180,6 +180,23 @@ Why the goal is still missed: at 1M, PostgreSQL's own work is 33.7 s. The larges
 out of the schema: set-based triggers, dropped keys, or validating a partition as it is attached. All three were
 ruled out.
 
+A later session (main 811beb2): the needs are read once. The confirm no longer reads and locks every need again
+inside the transaction: it locks and compares the lots only, and the needs' UPDATE takes units only for needs
+still open with at least the units they asked for (``round_writes.NeedsChanged`` otherwise: the try is rolled
+back and the old locked read and plan follow). Back to back, main 5498ae9 then this code, quiet machine:
+
+    1,000,000 requests               before (5498ae9), load 1.0-1.2     after, load 1.2-2.0 (a helper started)
+    confirm wall                     46.5 s                             44.2 s
+    CPU here + PostgreSQL's          16.8 + 32.8 s                      13.1 + 29.3 s
+    reading (and locking)            8.5 s (two reads)                  3.7 s (one read)
+    UPDATE of the needs, server CPU  5.7 s                              5.9 s (it now locks the rows it writes)
+    COMMIT (key checks), server CPU  15.2 s                             15.5 s
+    transaction (row locks held)     36.9 s, on every need              34.5 s, on the served needs only
+    preview wall                     6.1 s                              6.7 s
+
+So 7.2 s of CPU less. The 30 s goal is still missed: PostgreSQL's own CPU (29.3 s, in one backend, half of it the
+key checks at the commit) is the floor of this design on this machine, whatever this process does.
+
     .venv/bin/python bench/bench_round.py [--requests 100000] [--skip-sqlite] [--skip-postgres]
                                           [--sqlite-requests N] [--base 4000]
 """
