@@ -258,6 +258,13 @@ def _take_needs(round: AllocationRound, now: datetime) -> int:
            f"AND a.need_id = {need}.id AND {need}.status = %s "
            f"AND {need}.quantity - {need}.allocated_quantity >= a.need_quantity")
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # Lock the needs first, in id order, as a filing does (relief.intake): an UPDATE locks its rows in
+            # the order of its join, so a filing holding one served need and waiting for another could
+            # deadlock with it. SQLite has its one write lock.
+            cursor.execute(f"SELECT count(*) FROM (SELECT {need}.id FROM {need} JOIN {allocation} a ON "
+                           f"a.need_id = {need}.id WHERE a.round_id = %s AND a.quantity > 0 ORDER BY {need}.id "
+                           f"FOR UPDATE OF {need}) served", [round.pk])
         cursor.execute(sql, [_db(Need, "updated_at", now), Need.Status.ALLOCATED.value, round.pk,
                              Need.Status.OPEN.value])
         return int(cursor.rowcount)
