@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from civicgrid.core import audit, tallies
+from civicgrid.core.bulk import collector_paused
 from civicgrid.core.errors import Conflict, Forbidden, Invalid, NotFound
 from civicgrid.core.limits import bounded_text, whole_number
 from civicgrid.core.locking import data_version, locked, serialised_block
@@ -248,6 +249,7 @@ def _common_place(places: list[Place]) -> Place:
     return Place.objects.get(path=common_ancestor([p.path for p in places]))
 
 
+@collector_paused()  # a district round holds millions of objects: no full collection walks them meanwhile
 def round_confirm(*, user: Any, scope: Scope, place_ids: list[Any], item_codes: list[str], days: Any,
                   policy: str, seed: int, fingerprint: str = "", now: datetime | None = None) -> AllocationRound:
     """Allocate, freeze the snapshot, take the stock and create the delivery tasks, in one transaction.
