@@ -40,7 +40,6 @@ then each row's cells in the file's column order, tab-separated, one line per ro
 ZIP or XLSX of the same content).
 """
 
-
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
