@@ -1,8 +1,8 @@
 """An import's limits, the errors it reports, and the budget that enforces the limits while a file is read.
 
 Apart from :mod:`civicgrid.core.importing` (which re-exports the public names: callers import them from
-there) because both the public reading API and the readers of each format (:mod:`civicgrid.core._readers`)
-need them: this module depends on neither.
+there) because both the public reading API and the readers of each format (:mod:`civicgrid.core._csvreader`,
+:mod:`civicgrid.core._xlsxreader`) need them: this module depends on neither.
 
 Every limit is in ``settings.CIVICGRID_IMPORT_LIMITS`` (defaults in :data:`DEFAULT_LIMITS`); a file over one
 is refused with a message the moment it is exceeded, never by running out of memory (issue 11, finding 5).
