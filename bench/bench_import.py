@@ -271,8 +271,16 @@ def time_phases() -> None:
 
         setattr(module, name, phase)
 
-    for name in ("_households", "_residents", "_scores", "_write_households", "_write_others"):
-        timed(bulkimport, name)
+    try:
+        from civicgrid.registry import bulkhouseholds, bulkresidents
+    except ImportError:  # the code before the import was split in modules (``--src``)
+        for name in ("_households", "_residents", "_scores", "_write_households", "_write_others"):
+            timed(bulkimport, name)
+    else:
+        for module, name in ((bulkhouseholds, "check_households"), (bulkresidents, "check_and_write_residents"),
+                             (bulkresidents, "household_scores"), (bulkhouseholds, "write_households"),
+                             (bulkimport, "_write_others")):
+            timed(module, name)
     timed(loadindexes, "_restore")
 
 

@@ -180,8 +180,25 @@ Why the goal is still missed: at 1M, PostgreSQL's own work is 33.7 s. The larges
 out of the schema: set-based triggers, dropped keys, or validating a partition as it is attached. All three were
 ruled out.
 
+A later session (main 811beb2): the needs are read once. The confirm no longer reads and locks every need again
+inside the transaction: it locks and compares the lots only, and the needs' UPDATE takes units only for needs
+still open with at least the units they asked for (``round_writes.NeedsChanged`` otherwise: the try is rolled
+back and the old locked read and plan follow). Back to back, main 5498ae9 then this code, quiet machine:
+
+    1,000,000 requests               before (5498ae9), load 1.0-1.2     after, load 1.2-2.0 (a helper started)
+    confirm wall                     46.5 s                             44.2 s
+    CPU here + PostgreSQL's          16.8 + 32.8 s                      13.1 + 29.3 s
+    reading (and locking)            8.5 s (two reads)                  3.7 s (one read)
+    UPDATE of the needs, server CPU  5.7 s                              5.9 s (it now locks the rows it writes)
+    COMMIT (key checks), server CPU  15.2 s                             15.5 s
+    transaction (row locks held)     36.9 s, on every need              34.5 s, on the served needs only
+    preview wall                     6.1 s                              6.7 s
+
+So 7.2 s of CPU less. The 30 s goal is still missed: PostgreSQL's own CPU (29.3 s, in one backend, half of it the
+key checks at the commit) is the floor of this design on this machine, whatever this process does.
+
     .venv/bin/python bench/bench_round.py [--requests 100000] [--skip-sqlite] [--skip-postgres]
-                                          [--sqlite-requests N] [--base 4000]
+                                          [--sqlite-requests N] [--base 4000] [--profile FILE]
 """
 
 from __future__ import annotations
@@ -199,6 +216,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -492,9 +510,17 @@ def measure(args: argparse.Namespace, *, n: int, sqlite: bool, path: Path) -> di
     try:
         with measured(patches) as (meter, t):
             meter_ref[0] = meter
-            round = services.round_confirm(user=None, scope=PLATFORM, place_ids=places, item_codes=items, days=3,
-                                           policy="equity", seed=seed, fingerprint=fingerprint,
-                                           now=timezone.now() + timedelta(seconds=1))
+            confirm = partial(services.round_confirm, user=None, scope=PLATFORM, place_ids=places,
+                              item_codes=items, days=3, policy="equity", seed=seed, fingerprint=fingerprint,
+                              now=timezone.now() + timedelta(seconds=1))
+            if args.profile:  # where this process's time goes (cProfile: the confirm itself runs slower)
+                import cProfile
+
+                profiler = cProfile.Profile()
+                round = profiler.runcall(confirm)
+                profiler.dump_stats(f"{args.profile}.{'sqlite' if sqlite else 'postgres'}")
+            else:
+                round = confirm()
     finally:
         services.serialised_block = real_block  # type: ignore[assignment]
         meter_ref[0] = None
@@ -539,8 +565,11 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--skip-sqlite", action="store_true")
     parser.add_argument("--skip-postgres", action="store_true")
+    parser.add_argument("--profile", help="write the confirm's cProfile statistics to FILE.postgres / FILE.sqlite")
     parser.add_argument("--inner", choices=("postgres", "sqlite"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.profile:
+        args.profile = str(Path(args.profile).resolve())
     if args.sqlite_requests is None:
         args.sqlite_requests = args.requests
     sys.path.insert(0, str(ROOT / "src"))

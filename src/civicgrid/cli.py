@@ -135,7 +135,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     from django.contrib.auth import get_user_model
 
     from civicgrid.accounts.roles import scope_for
-    from civicgrid.core.importing import stream_csv_zip, write_csv_dir, write_xlsx_file
+    from civicgrid.core.exporting import stream_csv_zip, write_csv_dir, write_xlsx_file
     from civicgrid.core.scoping import Scope
     from civicgrid.registry.selectors import registry_tables
     from civicgrid.registry.services import registry_export_recorded

@@ -12,7 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from openpyxl import load_workbook
 
-from civicgrid.core.importing import neutralise, read_tables, unneutralise, write_xlsx
+from civicgrid.core.exporting import neutralise, unneutralise, write_xlsx
+from civicgrid.core.importing import read_tables
 from civicgrid.core.xlsxstream import stream_xlsx, unescape
 
 # Any text a registry field could hold: controls (which XML 1.0 cannot carry), the format's own

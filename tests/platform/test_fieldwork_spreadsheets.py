@@ -13,7 +13,8 @@ from django.test import Client
 from django.utils import translation
 
 from civicgrid.accounts.roles import scope_for
-from civicgrid.core.importing import ImportRejected, write_xlsx
+from civicgrid.core.exporting import write_xlsx
+from civicgrid.core.importing import ImportRejected
 from civicgrid.core.models import AuditLog
 from civicgrid.engine.registry_format import TABLES
 from civicgrid.registry import selectors

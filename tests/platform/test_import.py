@@ -156,7 +156,7 @@ def test_web_import_shows_the_report_and_writes_nothing() -> None:
 
 
 def test_xlsx_import_reads_the_same_rows(tmp_path: Path) -> None:
-    from civicgrid.core.importing import write_xlsx
+    from civicgrid.core.exporting import write_xlsx
 
     tables = _new_community_tables(households=50)
     as_lists = {n: (TABLES[n], [[r[c] for c in TABLES[n]] for r in rows]) for n, rows in tables.items()}

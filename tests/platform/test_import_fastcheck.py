@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 from civicgrid.core.importing import ImportRejected
 from civicgrid.core.scoping import PLATFORM
-from civicgrid.registry import bulkimport, fastcheck
+from civicgrid.registry import bulkrun, fastcheck
 from civicgrid.registry import validation as v
 from civicgrid.registry.models import Household, Resident
 from civicgrid.registry.services import registry_import
@@ -141,7 +141,7 @@ def _every_bad_kind(tables: dict[str, list[dict[str, str]]], rng: random.Random)
 @pytest.mark.parametrize("batch", [97, 20_000])
 def test_every_kind_of_bad_row_gives_the_per_row_report_and_lands_nothing(
         monkeypatch: pytest.MonkeyPatch, batch: int) -> None:
-    monkeypatch.setattr(bulkimport, "BATCH", batch)
+    monkeypatch.setattr(bulkrun, "BATCH", batch)
     tables = _new_community_tables(households=400)
     rng = random.Random(15)
     _odd_but_good(tables, rng)
@@ -163,7 +163,7 @@ def test_every_kind_of_bad_row_gives_the_per_row_report_and_lands_nothing(
 
 @pytest.mark.parametrize("batch", [97, 20_000])
 def test_cleared_and_per_row_rows_are_stored_alike(monkeypatch: pytest.MonkeyPatch, batch: int) -> None:
-    monkeypatch.setattr(bulkimport, "BATCH", batch)
+    monkeypatch.setattr(bulkrun, "BATCH", batch)
     tables = _new_community_tables(households=300)
     _odd_but_good(tables, random.Random(7))
     with transaction.atomic():
@@ -186,7 +186,7 @@ def test_cleared_and_per_row_rows_are_stored_alike(monkeypatch: pytest.MonkeyPat
 def test_a_table_of_exactly_whole_chunks_lands_whole(monkeypatch: pytest.MonkeyPatch, table: str) -> None:
     # the last chunk full, the next one empty: every row lands once, none is read twice or lost
     tables = _new_community_tables(households=120)
-    monkeypatch.setattr(bulkimport, "BATCH", len(tables[table]) // 2 if len(tables[table]) % 2 == 0
+    monkeypatch.setattr(bulkrun, "BATCH", len(tables[table]) // 2 if len(tables[table]) % 2 == 0
                         else len(tables[table]))
     before_households, before_residents = Household.objects.count(), Resident.objects.count()
     registry_import(user=None, scope=PLATFORM, tables=_copy(tables))

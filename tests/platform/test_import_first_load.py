@@ -17,7 +17,7 @@ from civicgrid.core import loadindexes
 from civicgrid.core.importing import ImportRejected
 from civicgrid.core.locking import tables_locked_if_free
 from civicgrid.core.scoping import PLATFORM
-from civicgrid.registry import bulkimport
+from civicgrid.registry import bulkrun
 from civicgrid.registry.models import Household, Resident
 from civicgrid.registry.services import registry_import
 from tests.platform.test_import import _new_community_tables
@@ -94,7 +94,7 @@ def test_a_first_load_stores_what_the_other_path_stores_and_leaves_the_schema_as
 @pytest.mark.usefixtures("english")  # the reasons asserted in English
 def test_a_rejected_first_load_reports_what_the_other_path_reports_and_keeps_every_index(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(bulkimport, "BATCH", 97)  # many batches: a repeat is found in the rows already written
+    monkeypatch.setattr(bulkrun, "BATCH", 97)  # many batches: a repeat is found in the rows already written
     tables = _new_community_tables(households=500)
     residents = tables["residents"]
     assert len(residents) > 1100

@@ -11,8 +11,9 @@ import zipfile
 import pytest
 from django.test import Client
 
-from civicgrid.core import importing
-from civicgrid.core.importing import read_tables, write_csv_zip, write_xlsx
+from civicgrid.core import exporting
+from civicgrid.core.exporting import write_csv_zip, write_xlsx
+from civicgrid.core.importing import read_tables
 from civicgrid.engine.registry_format import TABLES
 from civicgrid.registry import spreadsheet
 from civicgrid.registry.models import Household
@@ -35,9 +36,9 @@ PAYLOADS = [
 
 def test_neutralise_and_unneutralise_are_exact_inverses() -> None:
     for value in PAYLOADS:
-        shown = importing.neutralise(value)
+        shown = exporting.neutralise(value)
         assert not shown.startswith(("=", "+", "-", "@", "\t", "\r"))
-        assert importing.unneutralise(shown) == value
+        assert exporting.unneutralise(shown) == value
 
 
 def _director() -> Client:
@@ -69,7 +70,7 @@ def test_xlsx_export_holds_no_formula_and_round_trips() -> None:
     sheet = book[next(k for k, v in spreadsheet.header_aliases()[0].items() if v == "households" and k in book)]
     addresses = {row[0]: row[2] for row in sheet.iter_rows(min_row=2, values_only=True)}
     for code, payload in zip(codes, PAYLOADS, strict=True):
-        assert addresses[code] == importing.neutralise(payload)
+        assert addresses[code] == exporting.neutralise(payload)
     tables, columns = spreadsheet.header_aliases()  # sheets and headers in the user's language
     read = read_tables(io.BytesIO(body), filename="export.xlsx", expected=TABLES, table_aliases=tables,
                        column_aliases=columns)
@@ -88,7 +89,7 @@ def test_csv_export_prefixes_formulas_and_round_trips() -> None:
     cells = {row[0]: row[2] for row in csv.reader(io.StringIO(text))}
     for code, payload in zip(codes, PAYLOADS, strict=True):
         assert not cells[code].startswith(("=", "+", "-", "@", "\t", "\r"))
-        assert cells[code] == importing.neutralise(payload)
+        assert cells[code] == exporting.neutralise(payload)
     read = read_tables(io.BytesIO(body), filename="export.zip", expected=TABLES)
     imported = {r["code"]: r["address"] for r in read["households"]}
     for code, payload in zip(codes, PAYLOADS, strict=True):
@@ -109,7 +110,7 @@ def test_the_writers_neutralise_every_table() -> None:
 def test_the_csv_export_is_streamed_in_small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
     """Issue 15: a district's export starts at once and is never held whole: the ZIP comes out in chunks
     of a few rows each (here 100 rows) as the database is read, and they still make one valid archive."""
-    monkeypatch.setattr(importing, "STREAM_ROWS", 100)
+    monkeypatch.setattr(exporting, "STREAM_ROWS", 100)
     response = _director().post("/registry/export/", {"format": "zip", "confirm_unmasked": "on"})
     assert response.status_code == 200 and response.streaming
     chunks = [c for c in response.streaming_content if c]  # type: ignore[union-attr]

@@ -20,7 +20,7 @@ What a reader needs and we give it:
   :func:`unescape`); a carriage return goes as ``&#13;``, which XML keeps (a literal one would be
   read as a line feed).
 * Every value is written as text, as given (the export neutralises formulas first:
-  :func:`civicgrid.core.importing.stream_xlsx_export`); an empty value or None is an empty cell.
+  :func:`civicgrid.core.exporting.stream_xlsx_export`); an empty value or None is an empty cell.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from civicgrid.core.errors import FORM_ERRORS, http_status
-from civicgrid.core.importing import neutralise
+from civicgrid.core.exporting import neutralise
 from civicgrid.core.limits import int_param
 from civicgrid.core.paging import paginate
 from civicgrid.core.places import ancestor_at

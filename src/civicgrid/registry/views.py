@@ -21,18 +21,11 @@ from django.views.decorators.http import require_http_methods
 
 from civicgrid.core.audit import event_choices, event_label
 from civicgrid.core.errors import Conflict
-from civicgrid.core.importing import (
-    ImportRejected,
-    read_tables,
-    stage,
-    staged,
-    stream_csv_zip,
-    stream_xlsx_export,
-    unstage,
-    write_xlsx,
-)
+from civicgrid.core.exporting import stream_csv_zip, stream_xlsx_export, write_xlsx
+from civicgrid.core.importing import ImportRejected, read_tables
 from civicgrid.core.paging import paginate
 from civicgrid.core.scoping import require
+from civicgrid.core.staging import stage, staged, unstage
 from civicgrid.core.views import scoped_view
 from civicgrid.engine.registry_format import TABLES
 from civicgrid.registry import auditwords, roster, selectors, services, spreadsheet
@@ -168,7 +161,7 @@ def _read(source: Any, filename: str) -> dict[str, Any]:
 @require_http_methods(["GET", "POST"])
 def registry_import(request: HttpRequest, scope: Any) -> HttpResponse:
     """Upload, preview (new, changed, unchanged per table), apply: the file is kept between the two
-    steps (core.importing.stage) so that what is applied is what was previewed."""
+    steps (core.staging.stage) so that what is applied is what was previewed."""
     require(scope, "import")
     applying = request.method == "POST" and bool(request.POST.get("apply"))
     form = ImportForm(None if applying else (request.POST or None), None if applying else (request.FILES or None))

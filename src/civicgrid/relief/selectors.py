@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from civicgrid.accounts.models import Role
-from civicgrid.core.bulk import read_frame
+from civicgrid.core.bulk import collector_paused, read_frame
 from civicgrid.core.errors import Invalid
 from civicgrid.core.locking import locked
 from civicgrid.core.places import ancestors, under
@@ -593,6 +593,7 @@ class RoundPreview:
     outcomes: list[rounds.PolicyOutcome]
 
 
+@collector_paused()  # as round_confirm
 def round_preview(*, scope: Scope, place_ids: list[Any], item_codes: list[str], days: Any, seed: int
                   ) -> RoundPreview:
     """Every policy on the open needs and stock now (reads only)."""

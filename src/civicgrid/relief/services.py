@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from civicgrid.core import audit, tallies
+from civicgrid.core.bulk import collector_paused
 from civicgrid.core.errors import Conflict, Forbidden, Invalid, NotFound
 from civicgrid.core.limits import bounded_text, whole_number
 from civicgrid.core.locking import data_version, locked, serialised_block
@@ -252,6 +253,7 @@ def _common_place(places: list[Place]) -> Place:
 ROUND_STAGES = ("read", "engine", "plan", "writing")  # what ``round_confirm`` reports to ``progress``
 
 
+@collector_paused()  # a district round holds millions of objects: no full collection walks them meanwhile
 def round_confirm(*, user: Any, scope: Scope, place_ids: list[Any], item_codes: list[str], days: Any,
                   policy: str, seed: int, fingerprint: str = "", now: datetime | None = None,
                   progress: Callable[[int, int], None] | None = None,
@@ -280,7 +282,7 @@ def round_confirm(*, user: Any, scope: Scope, place_ids: list[Any], item_codes: 
     fingerprint no longer holds. A million needs are thus read once, not twice, and only the needs served are
     locked."""
     places, items, days = selectors.round_choice(scope=scope, place_ids=place_ids, item_codes=item_codes, days=days,
-                                       policy=policy, seed=seed)
+                                                 policy=policy, seed=seed)
     stage = progress or (lambda done, total: None)
     now = _now(now)
     today = timezone.localdate(now)

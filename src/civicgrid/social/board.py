@@ -10,7 +10,7 @@ shows (:meth:`Board.load`).
 
 Exported as HXL-tagged CSV (https://hxlstandard.org: a header row, then a row of hashtags such as
 ``#org +name``, ``#sector +code``, ``#adm3 +name``, ``#activity +name``), cells made formula-safe with
-:func:`civicgrid.core.importing.neutralise`.
+:func:`civicgrid.core.exporting.neutralise`.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from civicgrid.core import tallies
-from civicgrid.core.importing import neutralise
+from civicgrid.core.exporting import neutralise
 from civicgrid.core.places import ancestor_at, common_ancestor, under
 from civicgrid.core.scoping import Scope, require, scoped
 from civicgrid.core.servicekinds import SERVICE_KINDS, service_kind_label

@@ -395,3 +395,105 @@ def test_a_filing_racing_the_tallys_first_count_is_counted_once(monkeypatch: pyt
     assert TallyState.objects.filter(name=needcounts.NEEDS).exists()
     plain = Counter(Need.objects.values_list("household__grid_id", "status"))
     assert {(c["grid"], c["group"]): int(c["needs"]) for c in tallies.read(needcounts.NEEDS) if c["needs"]} == plain
+
+
+@pytest.mark.skipif(connections["default"].vendor != "postgresql",
+                    reason="row locks: SQLite serialises writers with its one write lock")
+def test_a_round_locks_the_needs_it_serves_in_id_order_as_a_filing_does(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A round's confirm locks the needs it serves in id order, as a filing batch locks its needs: with one
+    served need held by another transaction, the confirm waits there holding every served need below it and
+    none above, so a filing batch (which waits, in id order, at the first need the round holds) cannot hold a
+    need the round still wants. The needs' rows are first moved out of id order on their pages, and the join is
+    made a hash join that reads the needs in that order (as PostgreSQL plans it for a district's million
+    needs): an UPDATE locking in the order it reads them does not pass."""
+    from django.db import connection, transaction
+    from django.db.utils import OperationalError
+
+    tag = uuid.uuid4().hex[:6].upper()
+    district = _place(f"ZR{tag}", "district", None)
+    community = _place(f"{district.code}-C", "community", _place(f"{district.code}-S", "subdistrict", district))
+    grid = _place(f"{community.code}-G", "grid", community)
+    item = Item.objects.create(code=f"food-{tag.lower()}", name="Food ration", category="food", unit="rations")
+    point = DistributionPoint.objects.create(code=f"dp-{tag.lower()}", name="point", place=community)
+    for i in range(12):
+        household = registry.household_create(user=None, scope=PLATFORM, code=f"{grid.code}-H{i}",
+                                              address=f"building {i}", housing_type="commodity",
+                                              building=_place(f"{grid.code}-B{i}", "building", grid))
+        services.need_file(user=None, scope=ADMIN, household_id=household.pk, item=item, quantity=2,
+                           key=uuid.uuid4().hex)
+    services.stock_receive(user=None, scope=PLATFORM, item=item, point=point, quantity=24)
+    needs = list(Need.objects.filter(item=item).order_by("id").values_list("id", flat=True))
+    other = _place(f"{district.code}-D", "grid", _place(f"{district.code}-O", "community", community.parent))
+    other = _place(f"{other.code}-B", "building", other)
+    for i in range(150):  # needs outside the round, so the needs' table is the larger side of the join
+        household = registry.household_create(user=None, scope=PLATFORM, code=f"{other.code}-H{i}",
+                                              address=f"elsewhere {i}", housing_type="commodity", building=other)
+        services.need_file(user=None, scope=ADMIN, household_id=household.pk, item=item, quantity=1,
+                           key=uuid.uuid4().hex)
+    Need.objects.filter(id__in=needs[:6]).update(note="moved")  # new row versions, after the others on the page
+    middle = needs[6]
+    from civicgrid.relief import round_writes
+
+    real_take = round_writes._take_needs
+
+    def take_as_at_scale(*args: Any, **kwargs: Any) -> int:
+        with connection.cursor() as cursor:  # a district's plan: hash the round's rows, scan the needs
+            cursor.execute("ANALYZE relief_need, relief_roundallocation; SET LOCAL enable_nestloop = off; "
+                           "SET LOCAL enable_mergejoin = off; SET LOCAL enable_indexscan = off; "
+                           "SET LOCAL enable_bitmapscan = off")
+        return real_take(*args, **kwargs)
+
+    monkeypatch.setattr(round_writes, "_take_needs", take_as_at_scale)
+
+    held, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        try:
+            with transaction.atomic():
+                Need.objects.select_for_update().get(pk=middle)
+                held.set()
+                release.wait(timeout=60)
+        finally:
+            connections.close_all()
+
+    outcome: list[Any] = []
+
+    def confirm() -> None:
+        try:
+            outcome.append(services.round_confirm(user=None, scope=ADMIN, place_ids=[community.pk],
+                                                  item_codes=[item.code], days=1, policy="equity", seed=1))
+        except Exception as exc:  # asserted on below
+            outcome.append(exc)
+        finally:
+            connections.close_all()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    assert held.wait(timeout=30)
+    confirmer = threading.Thread(target=confirm)
+    confirmer.start()
+    try:
+        import time
+
+        for _ in range(600):  # until the confirm waits for the held need
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT count(*) FROM pg_locks WHERE NOT granted AND locktype = 'transactionid'")
+                if cursor.fetchone()[0]:
+                    break
+            time.sleep(0.05)
+        else:
+            raise AssertionError("the confirm never waited for the held need")
+        locked_now = []
+        for need in needs:
+            try:
+                with transaction.atomic(), connection.cursor() as cursor:
+                    cursor.execute("SELECT id FROM relief_need WHERE id = %s FOR UPDATE NOWAIT", [need])
+            except OperationalError:
+                locked_now.append(need)
+        assert locked_now == needs[:7]  # every need below the held one (the round's) and the held one
+    finally:
+        release.set()
+        holder.join(timeout=60)
+        confirmer.join(timeout=120)
+    assert not isinstance(outcome[0], Exception), outcome
+    assert Need.objects.filter(id__in=needs, allocated_quantity=2).count() == 12
