@@ -74,6 +74,25 @@ def _world(*, buildings: int, volunteers: int) -> tuple[list[DeliveryTask], list
     return list(DeliveryTask.objects.filter(round=round).order_by("id")), users, item, point
 
 
+def needs_world(*, households: int, stock: int) -> tuple[Place, Place, Item]:
+    """A district of its own with one community, one household per building in its grid, a food need of 2 each,
+    and ``stock`` rations at the community's point: (district, community, item)."""
+    tag = uuid.uuid4().hex[:6].upper()
+    district = _place(f"ZR{tag}", "district", None)
+    community = _place(f"{district.code}-C", "community", _place(f"{district.code}-S", "subdistrict", district))
+    grid = _place(f"{community.code}-G", "grid", community)
+    item = Item.objects.create(code=f"food-{tag.lower()}", name="Food ration", category="food", unit="rations")
+    point = DistributionPoint.objects.create(code=f"dp-{tag.lower()}", name="point", place=community)
+    for i in range(households):
+        household = registry.household_create(user=None, scope=PLATFORM, code=f"{grid.code}-H{i}",
+                                              address=f"building {i}", housing_type="commodity",
+                                              building=_place(f"{grid.code}-B{i}", "building", grid))
+        services.need_file(user=None, scope=ADMIN, household_id=household.pk, item=item, quantity=2,
+                           key=uuid.uuid4().hex)
+    services.stock_receive(user=None, scope=PLATFORM, item=item, point=point, quantity=stock)
+    return district, community, item
+
+
 def _race(calls: list[Callable[[], Any]]) -> list[Any]:
     """Run the calls in as many threads, released together; each result is the return value or the exception."""
     results: list[Any] = [None] * len(calls)
@@ -409,19 +428,7 @@ def test_a_round_locks_the_needs_it_serves_in_id_order_as_a_filing_does(monkeypa
     from django.db import connection, transaction
     from django.db.utils import OperationalError
 
-    tag = uuid.uuid4().hex[:6].upper()
-    district = _place(f"ZR{tag}", "district", None)
-    community = _place(f"{district.code}-C", "community", _place(f"{district.code}-S", "subdistrict", district))
-    grid = _place(f"{community.code}-G", "grid", community)
-    item = Item.objects.create(code=f"food-{tag.lower()}", name="Food ration", category="food", unit="rations")
-    point = DistributionPoint.objects.create(code=f"dp-{tag.lower()}", name="point", place=community)
-    for i in range(12):
-        household = registry.household_create(user=None, scope=PLATFORM, code=f"{grid.code}-H{i}",
-                                              address=f"building {i}", housing_type="commodity",
-                                              building=_place(f"{grid.code}-B{i}", "building", grid))
-        services.need_file(user=None, scope=ADMIN, household_id=household.pk, item=item, quantity=2,
-                           key=uuid.uuid4().hex)
-    services.stock_receive(user=None, scope=PLATFORM, item=item, point=point, quantity=24)
+    district, community, item = needs_world(households=12, stock=24)
     needs = list(Need.objects.filter(item=item).order_by("id").values_list("id", flat=True))
     other = _place(f"{district.code}-D", "grid", _place(f"{district.code}-O", "community", community.parent))
     other = _place(f"{other.code}-B", "building", other)

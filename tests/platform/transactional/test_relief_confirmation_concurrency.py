@@ -13,18 +13,14 @@ from django.contrib.auth import get_user_model
 from civicgrid.accounts.models import Role
 from civicgrid.accounts.roles import scope_for
 from civicgrid.core.errors import Conflict
-from civicgrid.core.scoping import PLATFORM
-from civicgrid.registry import services as registry
 from civicgrid.registry.models import Place
 from civicgrid.relief import jobs, selectors, services
 from civicgrid.relief.models import (
     AllocationRound,
-    DistributionPoint,
-    Item,
     Need,
     RoundConfirmation,
 )
-from tests.platform.transactional.test_relief_concurrency import ADMIN, _place, _race
+from tests.platform.transactional.test_relief_concurrency import _race, needs_world
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -32,19 +28,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def _world(households: int = 12) -> tuple[Any, dict[str, Any]]:
     """A district of its own: one community, a food need per household, stock for half of them, and an official
     of the district with a login."""
+    district, community, item = needs_world(households=households, stock=households)
     tag = uuid.uuid4().hex[:6].upper()
-    district = _place(f"ZC{tag}", "district", None)
-    community = _place(f"{district.code}-C", "community", _place(f"{district.code}-S", "subdistrict", district))
-    grid = _place(f"{community.code}-G", "grid", community)
-    item = Item.objects.create(code=f"food-{tag.lower()}", name="Food ration", category="food", unit="rations")
-    point = DistributionPoint.objects.create(code=f"dp-{tag.lower()}", name="point", place=community)
-    for i in range(households):
-        household = registry.household_create(user=None, scope=PLATFORM, code=f"{grid.code}-H{i}",
-                                              address=f"building {i}", housing_type="commodity",
-                                              building=_place(f"{grid.code}-B{i}", "building", grid))
-        services.need_file(user=None, scope=ADMIN, household_id=household.pk, item=item, quantity=2,
-                           key=uuid.uuid4().hex)
-    services.stock_receive(user=None, scope=PLATFORM, item=item, point=point, quantity=households)
     official = get_user_model().objects.create(username=f"{tag}-official")
     Role.objects.create(user=official, role="district_official", place=Place.objects.get(pk=district.pk))
     return official, {"place_ids": [community.pk], "item_codes": [item.code], "days": 1}
