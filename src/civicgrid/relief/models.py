@@ -488,7 +488,7 @@ class RoundConfirmation(SavedRun):
     (State, progress, error, who asked: :class:`~civicgrid.core.models.SavedRun`.)"""
 
     place_ids = models.JSONField(_("places"), default=list)
-    item_codes = models.JSONField(_("items"), default=list)
+    item_codes = models.JSONField(pgettext_lazy("supply", "items"), default=list)
     days = models.PositiveSmallIntegerField(_("days covered"))
     policy = models.CharField(_("policy"), max_length=16)
     seed = models.BigIntegerField(_("seed"))
