@@ -161,7 +161,7 @@ def _write_outcome(*, user: Any, round: AllocationRound, inputs: rounds.RoundInp
     stop_of = {s.household_id: s.pk for s in stops}
     RoundAllocation.objects.bulk_create([
         RoundAllocation(round=round, need_id=r.request_id, household_id=r.household_id, item=by_code[r.item],
-                        point=points[r.point], quantity=r.allocated, need_quantity=r.need, floor=r.floor, tier=r.tier,
+                        quantity=r.allocated, need_quantity=r.need, floor=r.floor, tier=r.tier,
                         weight=r.weight, stock_coverage=float(r.stock_coverage), explanation=r.explanation,
                         stop_id=stop_of.get(r.household_id) if r.allocated else None)
         for r in frame.itertuples(index=False)], batch_size=2000)

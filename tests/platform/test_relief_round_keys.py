@@ -66,8 +66,7 @@ def _indexed_columns(table: str) -> set[str]:
 
 def test_an_allocation_refers_to_its_need_household_and_item_as_the_schema_declares() -> None:
     keys = _foreign_keys(RoundAllocation._meta.db_table)
-    for column, target in (("round_id", "relief_allocationround"), ("point_id", "relief_distributionpoint"),
-                           ("stop_id", "relief_deliverystop")):
+    for column, target in (("round_id", "relief_allocationround"), ("stop_id", "relief_deliverystop")):
         assert keys[(column,)][:2] == (target, ("id",)), keys
     if connection.vendor == "postgresql":
         assert keys[("need_id", "household_id", "item_id")] == (

@@ -450,13 +450,16 @@ class RoundAllocation(models.Model):
     household and the item are therefore one composite key (need, household, item) -> the need's unique
     (id, household, item): one check instead of three, and the copies must equal the need's own (relief
     migration 0008, which says what a later migration of these three fields must do). SQLite keeps the three
-    single-column keys Django declares."""
+    single-column keys Django declares.
+
+    The point a request would be served from is not repeated here: the round's snapshot holds it for every request,
+    and a served household's stop holds it through its task. A key nobody read cost a million checks (about 3 s)
+    at a district round's commit (relief migration 0011)."""
 
     round = models.ForeignKey(AllocationRound, on_delete=models.PROTECT, related_name="allocations", db_index=False)
     need = models.ForeignKey(Need, on_delete=models.PROTECT, related_name="allocations")
     household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="+")
     item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="+", db_index=False)
-    point = models.ForeignKey(DistributionPoint, on_delete=models.PROTECT, related_name="+", db_index=False)
     quantity = models.PositiveIntegerField(_("allocated"))
     need_quantity = models.PositiveIntegerField()
     floor = models.PositiveIntegerField()

@@ -177,13 +177,12 @@ def write(*, user: Any, round: AllocationRound, plan: Plan, items: list[Item], n
     allocated = frame["allocated"].to_numpy(dtype=np.int64)
     households = frame["household_id"].to_numpy(dtype=np.int64)
     stops = _stops_of(households, allocated, [hid for _index, hid, _code in plan.stops], stop_ids)
-    given = ("round_id", "need_id", "household_id", "item_id", "point_id", "quantity", "need_quantity", "floor",
+    given = ("round_id", "need_id", "household_id", "item_id", "quantity", "need_quantity", "floor",
              "tier", "weight", "stock_coverage", "explanation", "stop_id")
     n = len(frame)
     insert_rows(RoundAllocation, given, zip(
         [round.pk] * n, frame["request_id"].tolist(), households.tolist(),
-        [item_ids[c] for c in frame["item"].tolist()], [point_ids[p] for p in frame["point"].tolist()],
-        allocated.tolist(), frame["need"].tolist(), frame["floor"].tolist(), frame["tier"].tolist(),
+        [item_ids[c] for c in frame["item"].tolist()], allocated.tolist(), frame["need"].tolist(), frame["floor"].tolist(), frame["tier"].tolist(),
         frame["weight"].tolist(), frame["stock_coverage"].astype(float).tolist(),
         [str(e) for e in frame["explanation"].tolist()], stops, strict=True))
     if _take_needs(round, now) != plan.served:

@@ -86,13 +86,15 @@ def tasks_near(*, scope: Scope, user: Any) -> QuerySet[DeliveryTask]:
 
 def pickup_totals(tasks: QuerySet[DeliveryTask]) -> dict[str, list[tuple[str, int]]]:
     """Per distribution point, the units of each item to pick up for ``tasks`` (no household is named)."""
+    # a served allocation's point is its stop's task's (where the volunteer picks the units up)
     rows = RoundAllocation.objects.filter(stop__task__in=tasks.values("pk"), quantity__gt=0).values(
-        "point__name", "item_id").annotate(units=Sum("quantity")).order_by("point__name", "item_id")
+        "stop__task__point__name", "item_id").annotate(units=Sum("quantity")).order_by("stop__task__point__name",
+                                                                                      "item_id")
     items = {i.pk: i for i in Item.objects.filter(pk__in={r["item_id"] for r in rows})}
     totals: dict[str, list[tuple[str, int]]] = defaultdict(list)
     for r in rows:
         item = items[r["item_id"]]
-        totals[r["point__name"]].append((f"{item.label} ({item.unit_label})", int(r["units"])))
+        totals[r["stop__task__point__name"]].append((f"{item.label} ({item.unit_label})", int(r["units"])))
     return dict(totals)
 
 

@@ -1,0 +1,60 @@
+"""Relief migrations that move data, run backwards and forwards on a confirmed round (transactional: SQLite
+cannot alter a table inside the test's transaction)."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+
+from civicgrid.accounts.services import demo_users_create
+from civicgrid.cli import community_rows
+from civicgrid.core.scoping import PLATFORM
+from civicgrid.registry.models import Household
+from civicgrid.registry.services import registry_import
+from civicgrid.relief import selectors, services
+from civicgrid.relief.models import RoundAllocation
+from tests.platform.test_relief_round_bulk import _confirm, _random_world
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("english")]
+
+
+@pytest.fixture
+def community_loaded(community: object) -> None:
+    """The session's community, loaded again if an earlier transactional test emptied the database."""
+    if not Household.objects.exists():
+        registry_import(user=None, scope=PLATFORM, tables=community_rows(community))
+        demo_users_create()
+
+
+def _migrate(target: tuple[str, str]) -> None:
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate([target] if target[1] else executor.loader.graph.leaf_nodes())
+
+
+@pytest.mark.usefixtures("community_loaded")
+def test_an_allocations_point_comes_back_from_its_rounds_snapshot() -> None:
+    """Relief 0011 drops the allocation's point; backwards it is filled from the round's snapshot. Checked against
+    the point each household is served from today (its community's), read independently of the snapshot."""
+    places, items = _random_world(11, per_community=5)
+    round = _confirm(services.round_confirm, places, items, policy="equity", seed=11, now=None)
+    allocations = list(RoundAllocation.objects.filter(round=round).values_list("need_id", "household_id"))
+    assert allocations
+    points = selectors.points_by_path()
+    paths = dict(Household.objects.values_list("pk", "place_path"))
+    expected = {need: selectors.point_for_path(paths[household], points).pk for need, household in allocations}
+    try:
+        _migrate(("relief", "0010_round_confirmation"))
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT need_id, point_id FROM relief_roundallocation WHERE round_id = %s", [round.pk])
+            assert dict(cursor.fetchall()) == expected
+            # NOT NULL again, as 0010 had it
+            nullable = [c.null_ok for c in connection.introspection.get_table_description(
+                cursor, "relief_roundallocation") if c.name == "point_id"]
+            assert nullable == [False]
+    finally:
+        _migrate(("", ""))
+    assert RoundAllocation.objects.filter(round=round).count() == len(allocations)
+    assert "point_id" not in {c.name for c in connection.introspection.get_table_description(
+        connection.cursor(), "relief_roundallocation")}
