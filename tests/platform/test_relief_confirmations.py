@@ -118,7 +118,7 @@ def test_the_job_makes_exactly_the_round_the_synchronous_confirm_makes(
     assert AuditLog.objects.filter(event="relief.round_confirmed", object_id=str(made.pk)).count() == 1
 
 
-def test_a_failure_in_the_confirmations_own_update_leaves_no_round_and_the_retry_makes_one(
+def test_a_failure_in_the_confirmations_own_update_leaves_no_round_and_asking_again_makes_one(
         monkeypatch: pytest.MonkeyPatch) -> None:
     places, items = _random_world(4)
     confirmation, _ = _request(places, items)
@@ -128,20 +128,26 @@ def test_a_failure_in_the_confirmations_own_update_leaves_no_round_and_the_retry
         raise RuntimeError("the worker lost its database connection")
 
     monkeypatch.setattr(jobs, "run_finish", broken)
-    with pytest.raises(RuntimeError):  # raised again: the queue retries it
-        jobs.run_round_confirmation(confirmation.pk)
+    # not raised again: failed for good, said at once (a queue retry would confirm behind the official's back)
+    assert "failed: RuntimeError" in jobs.run_round_confirmation(confirmation.pk)
     confirmation.refresh_from_db()
     assert confirmation.status == RoundConfirmation.Status.FAILED and confirmation.round_id is None
+    assert confirmation.error == "RuntimeError: the worker lost its database connection"  # for the operators
+    assert _events("relief.confirmation_failed", confirmation) == 1
     # marked done in the round's transaction: its failure rolled the round back whole
     assert not AllocationRound.objects.exists()
     assert not LedgerEntry.objects.filter(kind="allocation").exists()
     assert sorted(Need.objects.values_list("id", "allocated_quantity", "status")) == needs_before
 
     monkeypatch.undo()
-    jobs.run_round_confirmation(confirmation.pk)  # the queue's retry
+    assert jobs.run_round_confirmation(confirmation.pk).endswith("already finished")  # the job delivered again
     confirmation.refresh_from_db()
-    assert confirmation.status == RoundConfirmation.Status.DONE
-    assert AllocationRound.objects.get().pk == confirmation.round_id
+    assert confirmation.status == RoundConfirmation.Status.FAILED and not AllocationRound.objects.exists()
+    again, _ = _request(places, items)  # the official asks again: the selection is free
+    jobs.run_round_confirmation(again.pk)
+    again.refresh_from_db()
+    assert again.status == RoundConfirmation.Status.DONE
+    assert AllocationRound.objects.get().pk == again.round_id
 
 
 def test_a_job_run_twice_makes_one_round(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -152,7 +158,7 @@ def test_a_job_run_twice_makes_one_round(monkeypatch: pytest.MonkeyPatch) -> Non
     assert AllocationRound.objects.count() == 1
     # delivered again as if the first run had not finished when the second began: the second confirm is refused
     # (the needs are allocated now), and the confirmation stays done with its round
-    monkeypatch.setattr(jobs, "run_begin", lambda model, run_id: True)
+    monkeypatch.setattr(jobs, "run_begin", lambda model, run_id, **options: True)
     jobs.run_round_confirmation(confirmation.pk)
     confirmation.refresh_from_db()
     assert AllocationRound.objects.count() == 1
@@ -348,3 +354,97 @@ def test_at_the_threshold_the_page_queues_the_confirmation_and_a_second_post_is_
     assert again.status_code == 200 and "already being confirmed" in again.content.decode()
     assert RoundConfirmation.objects.count() == 1 and not AllocationRound.objects.exists()
     assert JOB == "civicgrid.relief.jobs.run_round_confirmation"
+
+
+def test_a_confirmation_the_queue_lost_is_failed_and_frees_its_selection(
+        django_capture_on_commit_callbacks: Any) -> None:
+    """A job never run (its push lost, its worker killed every time): past the queue's last possible attempt
+    (``core.runs.lost_after``, from the queue's own settings) the periodic command fails it, audited; a new
+    request for the selection is then taken, and the lost job, if it ever runs, starts nothing."""
+    from django.conf import settings
+    from django.core.management import call_command
+
+    from civicgrid.core.runs import lost_after
+
+    queue = settings.Q_CLUSTER
+    assert lost_after() == timedelta(seconds=queue["retry"] * queue["max_attempts"] + queue["timeout"])
+    places, items = _random_world(8)
+    lost, _ = _request(places, items)
+    with pytest.raises(Conflict):  # under way: the selection is held
+        _request(places, items)
+    RoundConfirmation.objects.filter(pk=lost.pk).update(created_at=timezone.now() - lost_after() + timedelta(
+        minutes=1))
+    call_command("relief_confirmations_lost")
+    lost.refresh_from_db()
+    assert lost.status == RoundConfirmation.Status.QUEUED  # not yet: the queue may still run it
+    RoundConfirmation.objects.filter(pk=lost.pk).update(created_at=timezone.now() - lost_after() - timedelta(
+        minutes=1))
+    call_command("relief_confirmations_lost")
+    lost.refresh_from_db()
+    assert lost.status == RoundConfirmation.Status.FAILED and lost.error.startswith("lost")
+    assert _events("relief.confirmation_failed", lost) == 1
+    again, _ = _request(places, items)
+    assert jobs.run_round_confirmation(lost.pk).endswith("already finished")
+    lost.refresh_from_db()
+    assert lost.status == RoundConfirmation.Status.FAILED and not AllocationRound.objects.exists()
+    jobs.run_round_confirmation(again.pk)
+    assert AllocationRound.objects.get().pk == RoundConfirmation.objects.get(pk=again.pk).round_id
+
+
+def test_a_lost_confirmation_is_failed_by_the_next_request_for_its_selection() -> None:
+    places, items = _random_world(9)
+    lost, _ = _request(places, items)
+    RoundConfirmation.objects.filter(pk=lost.pk).update(created_at=timezone.now() - timedelta(days=1))
+    again, _ = _request(places, items)  # no minute's wait for the periodic command
+    lost.refresh_from_db()
+    assert lost.status == RoundConfirmation.Status.FAILED and again.status == RoundConfirmation.Status.QUEUED
+
+
+def test_a_requester_who_lost_the_role_gets_a_refusal_that_speaks_of_them_not_of_the_reader() -> None:
+    from civicgrid.accounts.models import Role
+
+    places, items = _random_world(10)
+    confirmation, _ = _request(places, items)
+    user, _scope = login("district")
+    Role.objects.filter(user=user).update(role="grid_member")
+    assert jobs.run_round_confirmation(confirmation.pk).endswith("refused")
+    confirmation.refresh_from_db()
+    assert confirmation.status == RoundConfirmation.Status.FAILED and not AllocationRound.objects.exists()
+    assert confirmation.error.split("\n") == [
+        jobs.REFUSED, "The account that asked for this round may no longer allocate these places or items."]
+    Role.objects.filter(user=user).update(role="district_official")
+    page = client_for("district").get(f"/relief/rounds/confirmations/{confirmation.pk}/").content.decode()
+    assert "may no longer allocate these places" in page and "Your role" not in page
+    chinese = client_for("district", "zh-hans").get(f"/relief/rounds/confirmations/{confirmation.pk}/")
+    assert "已无权为这些地点或物资分配" in chinese.content.decode()
+
+
+@pytest.mark.parametrize("count", ["many", -1, 2**31, 1.5, None])
+def test_a_request_count_that_is_not_a_count_is_refused_by_field(count: Any) -> None:
+    places, items = _random_world(12)
+    user, scope = login("district")
+    preview = selectors.round_preview(scope=scope, seed=SEED, **_selection(places, items))
+    with pytest.raises(Invalid) as refused:
+        services.round_confirmation_request(user=user, scope=scope, policy="equity", seed=SEED,
+                                            fingerprint=preview.inputs.fingerprint, n_requests=count,
+                                            **_selection(places, items))
+    assert "n_requests" in refused.value.message_dict
+    assert not RoundConfirmation.objects.exists()
+
+
+def test_progress_moves_only_a_running_run_and_a_done_run_never_begins_again() -> None:
+    from civicgrid.core.runs import run_begin, run_progress
+
+    places, items = _random_world(13)
+    confirmation, _ = _request(places, items)
+    progress = run_progress(RoundConfirmation, confirmation.pk)
+    progress(1, 2)
+    assert RoundConfirmation.objects.get(pk=confirmation.pk).progress == 0  # queued: not moved
+    assert run_begin(RoundConfirmation, confirmation.pk, again_if_failed=False)
+    progress(1, 2)
+    assert RoundConfirmation.objects.get(pk=confirmation.pk).progress == 50
+    jobs.run_round_confirmation(confirmation.pk)
+    progress(1, 4)  # a second delivery still computing
+    done = RoundConfirmation.objects.get(pk=confirmation.pk)
+    assert (done.status, done.progress) == (RoundConfirmation.Status.DONE, 100)
+    assert not run_begin(RoundConfirmation, confirmation.pk)

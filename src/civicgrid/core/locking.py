@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import wraps
-from typing import Any, ParamSpec, TypeVar
+from typing import ParamSpec, TypeVar
 
 from django.db import models, transaction
 
@@ -53,14 +53,19 @@ def serialised(function: Callable[P, R]) -> Callable[P, R]:
 
 def locked(queryset: models.QuerySet[M]) -> models.QuerySet[M]:
     """``queryset`` with its rows locked until the transaction ends (a no-op on SQLite, where
-    :func:`serialised` already holds the database's write lock)."""
-    return queryset.select_for_update(of=("self",)) if _supports_of(queryset) else queryset.select_for_update()
+    :func:`serialised` already holds the database's write lock).
 
-
-def _supports_of(queryset: Any) -> bool:
+    PostgreSQL: ``FOR NO KEY UPDATE``, the lock an UPDATE that keeps the key takes anyway. Two services locking
+    a row still run one after the other. A foreign-key check (``FOR KEY SHARE`` on the row referred to) does not
+    wait for it: Django's keys are checked at the commit, when the committing transaction already holds its own
+    locks, so a ``FOR UPDATE`` here made a district round's commit, checking a million keys, and a filing or a
+    cancellation that locked one of those needs or households wait for each other (a deadlock). A DELETE still
+    takes the stronger lock itself."""
     from django.db import connections
 
-    return bool(connections[queryset.db].features.has_select_for_update_of)
+    features = connections[queryset.db].features
+    return queryset.select_for_update(of=("self",) if features.has_select_for_update_of else (),
+                                      no_key=features.has_select_for_no_key_update)
 
 
 def locked_for_write(queryset: models.QuerySet[M]) -> list[M]:

@@ -16,13 +16,16 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import translation
 from django.utils.translation import gettext as _
 
 from civicgrid.core import audit
 from civicgrid.core.errors import Conflict, Invalid
+from civicgrid.core.limits import whole_number
 from civicgrid.core.locking import serialised_block
 from civicgrid.core.places import common_ancestor
+from civicgrid.core.runs import lost_after, runs_lost_fail
 from civicgrid.core.scoping import Scope
 from civicgrid.ops.jobs import enqueue
 from civicgrid.relief import selectors
@@ -51,7 +54,9 @@ def round_confirmation_request(*, user: Any, scope: Scope, place_ids: list[Any],
         raise Invalid({"fingerprint": _("Preview the round again before confirming it.")})
     ids, codes = sorted(p.pk for p in places), sorted(i.code for i in items)
     key = selection_key(place_ids=ids, item_codes=codes, days=days)
+    n_requests = whole_number(n_requests, "n_requests", minimum=0, maximum=2**31 - 1)
     with serialised_block():  # SQLite: the write lock first, so that racing requests wait instead of failing
+        confirmations_lost_fail(selection_key=key)  # a lost one no longer holds the selection
         if RoundConfirmation.objects.filter(selection_key=key, status__in=_UNDER_WAY).exists():
             raise Conflict(_already())
         try:
@@ -59,7 +64,7 @@ def round_confirmation_request(*, user: Any, scope: Scope, place_ids: list[Any],
                 confirmation = RoundConfirmation.objects.create(
                     place_path=common_ancestor([p.path for p in places]), place_ids=ids, item_codes=codes,
                     days=days, policy=policy, seed=seed, fingerprint=fingerprint, selection_key=key,
-                    n_requests=max(0, min(int(n_requests), 2**31 - 1)), requested_by=audit.acting_user(user),
+                    n_requests=n_requests, requested_by=audit.acting_user(user),
                     language=(translation.get_language() or settings.LANGUAGE_CODE)[:16])
         except IntegrityError:
             raise Conflict(_already()) from None
@@ -70,6 +75,15 @@ def round_confirmation_request(*, user: Any, scope: Scope, place_ids: list[Any],
 
 
 _UNDER_WAY = (RoundConfirmation.Status.QUEUED, RoundConfirmation.Status.RUNNING)
+
+
+def confirmations_lost_fail(*, selection_key: str | None = None) -> int:
+    """Fail every confirmation (of one selection, or all) that the queue will no longer run
+    (:func:`civicgrid.core.runs.lost_after`); how many. Run every minute, and before a new request for the
+    selection: a lost confirmation would otherwise say "under way" forever and refuse every new one."""
+    return runs_lost_fail(RoundConfirmation, event=ReliefEvent.CONFIRMATION_FAILED,
+                          runs=Q(selection_key=selection_key) if selection_key else None,
+                          error=f"lost: not finished within {lost_after()}; the queue will not run it again")
 
 
 def _already() -> str:

@@ -14,7 +14,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from civicgrid.accounts.roles import scope_for
-from civicgrid.core.errors import Conflict, Forbidden, Invalid, NotFound
+from civicgrid.core.errors import Conflict, Forbidden, Invalid, NotFound, messages_of
 from civicgrid.core.locking import locked
 from civicgrid.core.runs import run_begin, run_fail, run_finish, run_progress
 from civicgrid.relief import services
@@ -34,11 +34,16 @@ class AlreadyDone(Conflict):
 
 
 def run_round_confirmation(confirmation_id: int) -> str:
-    """Confirm the queued round as its requester, with the preview's policy, seed and fingerprint. A refusal is
-    a result (failed with its reason, not retried); any other error is recorded and raised again, so the queue
-    retries it."""
+    """Confirm the queued round as its requester, with the preview's policy, seed and fingerprint.
+
+    A refusal is a result: failed with its reason. So is any other error: failed, logged, its text kept for the
+    operators (the audit row), and not raised again. The page says at once that nothing was allocated and the
+    official asks again; a queue retry eleven minutes later would make a round behind their back, or find their
+    new request for the same selection in its way. A worker killed mid-run (nothing raised) has the job
+    delivered again, and the run starts over; a run failed, or lost (:func:`civicgrid.core.runs.runs_lost_fail`),
+    never starts again."""
     job = RoundConfirmation.objects.get(pk=confirmation_id)
-    if job.error.startswith(REFUSED) or not run_begin(RoundConfirmation, confirmation_id):
+    if not run_begin(RoundConfirmation, confirmation_id, again_if_failed=False):
         return f"round confirmation {confirmation_id} already finished"
     requester = None if job.requested_by_id is None else \
         get_user_model().objects.filter(pk=job.requested_by_id, is_active=True).first()
@@ -50,8 +55,8 @@ def run_round_confirmation(confirmation_id: int) -> str:
             "round": round, "result": {"round": round.pk, "requests": round.n_requests,
                                        "units_allocated": round.units_allocated}})
 
-    try:
-        with translation.override(job.language):  # as within the requester's own request
+    with translation.override(job.language):  # as within the requester's own request
+        try:
             if requester is None:
                 raise Forbidden(_("The account that asked for this round no longer exists or is disabled."))
             round = services.round_confirm(
@@ -59,22 +64,21 @@ def run_round_confirmation(confirmation_id: int) -> str:
                 item_codes=list(job.item_codes), days=job.days, policy=job.policy, seed=job.seed,
                 fingerprint=job.fingerprint, progress=run_progress(RoundConfirmation, confirmation_id),
                 confirmed=confirmed)
-    except AlreadyDone:
-        return f"round confirmation {confirmation_id} already done"
-    except _REFUSALS as exc:
-        log.info("round confirmation %s refused: %s", confirmation_id, exc)
-        _fail(confirmation_id, "\n".join([REFUSED, *_messages(exc)]))
-        return f"round confirmation {confirmation_id} refused"
-    except Exception as exc:
-        log.exception("round confirmation %s failed", confirmation_id)
-        _fail(confirmation_id, str(exc))
-        raise
+        except AlreadyDone:
+            return f"round confirmation {confirmation_id} already done"
+        except _REFUSALS as exc:
+            log.info("round confirmation %s refused: %s", confirmation_id, exc)
+            # the requester's rights are the requester's: every viewer of the page reads this, and "your role
+            # may not do this" would speak of them
+            reasons = messages_of(exc) if requester is None or isinstance(exc, Conflict | Invalid) else [
+                _("The account that asked for this round may no longer allocate these places or items.")]
+            _fail(confirmation_id, "\n".join([REFUSED, *reasons]))
+            return f"round confirmation {confirmation_id} refused"
+        except Exception as exc:
+            log.exception("round confirmation %s failed", confirmation_id)
+            _fail(confirmation_id, f"{type(exc).__name__}: {exc}")
+            return f"round confirmation {confirmation_id} failed: {type(exc).__name__}"
     return f"round confirmation {confirmation_id}: round {round.pk}, {round.n_requests} requests"
-
-
-def _messages(exc: Exception) -> list[str]:
-    found = getattr(exc, "messages", None)
-    return [str(m) for m in found] if found else [str(exc) or exc.__class__.__name__]
 
 
 def _fail(confirmation_id: int, error: str) -> None:

@@ -54,7 +54,7 @@ PLUGIN = AppPlugin(
     },
     task_households=(task_households,),
     audit_events=ReliefEvent,
-    periodic_jobs=("relief_release_claims",),
+    periodic_jobs=("relief_release_claims", "relief_confirmations_lost"),
     demo_load=demo_load,
     crei_indicators=INDICATORS,
     tallies={**TALLIES, **NEED_TALLIES},
@@ -64,5 +64,6 @@ PLUGIN = AppPlugin(
     glance=glance,
     deliverables=DELIVERABLES,
     job_labels={"relief_release_claims": _("Release lapsed delivery claims"),
+                "relief_confirmations_lost": _("Fail round confirmations the queue will no longer run"),
                 "civicgrid.relief.jobs.run_round_confirmation": _("Confirm an allocation round")},
 )

@@ -266,7 +266,7 @@ def _take_needs(round: AllocationRound, now: datetime) -> int:
             # deadlock with it. SQLite has its one write lock.
             cursor.execute(f"SELECT count(*) FROM (SELECT {need}.id FROM {need} JOIN {allocation} a ON "
                            f"a.need_id = {need}.id WHERE a.round_id = %s AND a.quantity > 0 ORDER BY {need}.id "
-                           f"FOR UPDATE OF {need}) served", [round.pk])
+                           f"FOR NO KEY UPDATE OF {need}) served", [round.pk])
         cursor.execute(sql, [_db(Need, "updated_at", now), Need.Status.ALLOCATED.value, round.pk,
                              Need.Status.OPEN.value])
         return int(cursor.rowcount)

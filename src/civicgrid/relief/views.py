@@ -328,8 +328,8 @@ def _reasons(confirmation: RoundConfirmation) -> list[str]:
     if not confirmation.error:
         return []
     lines = [line for line in confirmation.error.split("\n") if line]
-    general = _("The round could not be confirmed. Check a new preview and confirm again; the Jobs page lists "
-                "the error.")
+    general = _("The round could not be confirmed, and nothing was allocated. Preview the round again and confirm "
+                "it.")
     if lines[0] != REFUSED or len(lines) < 2:
         return [general]
     english = (translation.get_language() or "en").startswith("en")

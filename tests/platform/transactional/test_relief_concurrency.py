@@ -504,3 +504,98 @@ def test_a_round_locks_the_needs_it_serves_in_id_order_as_a_filing_does(monkeypa
         confirmer.join(timeout=120)
     assert not isinstance(outcome[0], Exception), outcome
     assert Need.objects.filter(id__in=needs, allocated_quantity=2).count() == 12
+
+
+def _at_the_rounds_commit(monkeypatch: pytest.MonkeyPatch, community: Place, item: Item,
+                          other: Callable[[], Any], waits_on: str) -> tuple[bool, Any, Any]:
+    """Confirm a round of ``community`` and hold it after its last statement (the recount of its needs' tally):
+    what remains is the commit, whose key checks lock, ``FOR KEY SHARE``, every need and household its rows refer
+    to. Meanwhile ``other`` runs in another thread until it waits for a lock of kind ``waits_on`` (pg_locks), then
+    the round commits. Returns (whether ``other`` waited, the round's outcome, ``other``'s outcome)."""
+    import time
+
+    from django.db import connection
+
+    at_end, go = threading.Event(), threading.Event()
+    real = services.needcounts.recount
+
+    def recount(grids: Any) -> None:
+        real(grids)
+        if threading.current_thread().name == "round":
+            at_end.set()
+            go.wait(timeout=60)
+
+    monkeypatch.setattr(services.needcounts, "recount", recount)
+    out: dict[str, Any] = {}
+
+    def run(name: str, call: Callable[[], Any]) -> None:
+        try:
+            out[name] = call()
+        except Exception as exc:  # asserted on by the test
+            out[name] = exc
+        finally:
+            connections.close_all()
+
+    def waiting() -> bool:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_locks WHERE NOT granted AND locktype = %s", [waits_on])
+            return bool(cursor.fetchone()[0])
+
+    round_thread = threading.Thread(target=run, name="round", args=("round", lambda: services.round_confirm(
+        user=None, scope=ADMIN, place_ids=[community.pk], item_codes=[item.code], days=1, policy="fcfs", seed=1)))
+    round_thread.start()
+    assert at_end.wait(timeout=60)
+    other_thread = threading.Thread(target=run, name="other", args=("other", other))
+    other_thread.start()
+    for _ in range(200):
+        if waiting():
+            break
+        time.sleep(0.05)
+    waited = waiting()
+    go.set()
+    round_thread.join(timeout=60)
+    other_thread.join(timeout=60)
+    assert not round_thread.is_alive() and not other_thread.is_alive()
+    return waited, out.get("round"), out.get("other")
+
+
+@pytest.mark.skipif(connections["default"].vendor != "postgresql",
+                    reason="row locks: SQLite serialises writers with its one write lock")
+def test_a_need_cancelled_at_a_rounds_commit_waits_for_it_without_a_deadlock(monkeypatch: pytest.MonkeyPatch
+                                                                              ) -> None:
+    """The cancellation locks a need the round did not serve (the round's commit checks its key), then waits for
+    the needs' tally the round holds: it must wait, and both must succeed."""
+    _district, community, item = needs_world(households=3, stock=2)  # first come: the first need gets all
+    before = _deadlocks()
+    last = Need.objects.filter(item=item).order_by("id").last()
+    assert last is not None
+    waited, round, cancelled = _at_the_rounds_commit(
+        monkeypatch, community, item, lambda: services.need_cancel(user=None, scope=ADMIN, need_id=last.pk),
+        "advisory")
+    assert waited
+    assert not isinstance(round, Exception), round
+    assert not isinstance(cancelled, Exception), cancelled
+    assert _deadlocks() == before
+    assert round.allocations.get(need_id=last.pk).quantity == 0
+    assert Need.objects.get(pk=last.pk).status == Need.Status.CANCELLED
+
+
+@pytest.mark.skipif(connections["default"].vendor != "postgresql",
+                    reason="row locks: SQLite serialises writers with its one write lock")
+def test_a_filing_into_a_need_a_round_serves_waits_for_its_commit_without_a_deadlock(monkeypatch: pytest.MonkeyPatch
+                                                                                      ) -> None:
+    """The filing locks the household (the round's commit checks its key), then waits for the need the round
+    holds: it must wait, and both must succeed; the filing then makes a new need, the old one being allocated."""
+    _district, community, item = needs_world(households=3, stock=2)
+    before = _deadlocks()
+    first = Need.objects.filter(item=item).order_by("id").first()
+    assert first is not None
+    waited, round, filed = _at_the_rounds_commit(monkeypatch, community, item, lambda: services.need_file(
+        user=None, scope=ADMIN, household_id=first.household_id, item=item, quantity=1, key=uuid.uuid4().hex),
+        "transactionid")
+    assert waited
+    assert not isinstance(round, Exception), round
+    assert not isinstance(filed, Exception), filed
+    assert _deadlocks() == before
+    assert Need.objects.get(pk=first.pk).status == Need.Status.ALLOCATED
+    assert Need.objects.filter(household_id=first.household_id, item=item, status=Need.Status.OPEN).count() == 1
