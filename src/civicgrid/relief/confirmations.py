@@ -26,10 +26,17 @@ from civicgrid.core.places import common_ancestor
 from civicgrid.core.scoping import Scope
 from civicgrid.ops.jobs import enqueue
 from civicgrid.relief import selectors
+from civicgrid.relief.conf import relief_setting
 from civicgrid.relief.events import ReliefEvent
 from civicgrid.relief.models import RoundConfirmation
 
 JOB = "civicgrid.relief.jobs.run_round_confirmation"
+
+
+def confirms_in_background(n_requests: int) -> bool:
+    """Whether the confirmation of a preview of ``n_requests`` requests is queued as a job (from
+    ``background_requests`` on) rather than made within the request: the one decision the page and the API share."""
+    return int(n_requests or 0) >= relief_setting("background_requests")
 
 
 def selection_key(*, place_ids: list[int], item_codes: list[str], days: int) -> str:
