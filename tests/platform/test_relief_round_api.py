@@ -19,7 +19,7 @@ from civicgrid.engine.allocation import POLICIES
 from civicgrid.registry.models import Household, Place
 from civicgrid.relief import jobs, selectors, services
 from civicgrid.relief.models import AllocationRound, DeliveryTask, Lot, Need, RoundAllocation, RoundConfirmation
-from tests.platform.relief_support import client_for, key, login
+from tests.platform.relief_support import catalogue, client_for, community, key, login, point_for
 from tests.platform.test_relief_round_bulk import DAYS, _random_world, _written
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
@@ -273,6 +273,21 @@ def test_the_confirmations_own_fields_are_bounded(change: dict[str, Any], field:
             **change}
     answer = _post(client_for("district"), CONFIRM, body)
     assert answer.status_code == 400 and field in answer.json()["detail"], answer.content
+
+
+def test_a_selection_without_open_needs_previews_as_empty_and_is_not_confirmed() -> None:
+    items = catalogue()
+    places = [community("C01")]
+    point_for(places[0])
+    client = client_for("district")
+    preview = _post(client, PREVIEW, _body(places, items)).json()
+    assert (preview["n_requests"], preview["need_units"], preview["stock_units"], preview["background"]) == (
+        0, 0, 0, False)
+    assert [row["requests"] for row in preview["items"]] == [0] * len(items)
+    assert [p["requests"] for p in preview["policies"]] == [0] * len(POLICIES)
+    refused = _post(client, CONFIRM, _confirm_body(preview, places, items))
+    assert refused.status_code == 400 and "no open needs" in str(refused.json()["detail"])
+    assert not AllocationRound.objects.exists()
 
 
 def test_rounds_and_confirmations_are_scoped_and_need_the_right() -> None:
