@@ -18,7 +18,14 @@ from django.utils import timezone
 from civicgrid.engine.allocation import POLICIES
 from civicgrid.registry.models import Household, Place
 from civicgrid.relief import jobs, selectors, services
-from civicgrid.relief.models import AllocationRound, DeliveryTask, Lot, Need, RoundAllocation, RoundConfirmation
+from civicgrid.relief.models import (
+    AllocationRound,
+    DeliveryTask,
+    Lot,
+    Need,
+    RoundAllocation,
+    RoundConfirmation,
+)
 from tests.platform.relief_support import catalogue, client_for, community, key, login, point_for
 from tests.platform.test_relief_round_bulk import DAYS, _random_world, _written
 
