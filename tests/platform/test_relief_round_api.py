@@ -200,6 +200,21 @@ def test_from_the_threshold_on_the_confirmation_is_queued_and_followed_to_its_ro
     assert (status["status"], status["progress"]) == ("queued", 0)
     assert [c["id"] for c in client.get("/api/relief/rounds/confirmations").json()] == [confirmation.pk]
 
+    # whether it is queued is the server's count, not the client's word: a preview's count sent lower (or left
+    # out) queues all the same, and a queued confirmation without it shows the needs counted
+    c01 = [p for p in places if p.code.endswith("C01")]
+    settings.CIVICGRID_RELIEF = {"background_requests": 1}
+    for n_requests in (0, None):
+        small = _post(client, PREVIEW, _body(c01, items)).json()
+        assert small["background"] is True
+        sent = {k: v for k, v in {**_confirm_body(small, c01, items), "n_requests": n_requests}.items()
+                if v is not None}
+        queued_too = _post(client, CONFIRM, sent)
+        assert queued_too.status_code == 202, queued_too.content
+        assert queued_too.json()["n_requests"] == (small["n_requests"] if n_requests is None else 0)
+        RoundConfirmation.objects.filter(pk=queued_too.json()["id"]).update(status=RoundConfirmation.Status.FAILED)
+    assert not AllocationRound.objects.exists()
+
     jobs.run_round_confirmation(confirmation.pk)
     done = client.get(body["url"]).json()
     made = AllocationRound.objects.get()
@@ -341,3 +356,19 @@ def test_openapi_documents_the_round_endpoints_and_their_bounds() -> None:
     assert {"201", "202", "400", "403", "409"} <= set(confirm["responses"])
     body = schema["components"]["schemas"]["RoundConfirmIn"]["properties"]
     assert body["places"]["maxItems"] == 10_000 and body["days"]["maximum"] == 30
+
+
+def test_the_page_takes_the_same_decision_whatever_its_hidden_count_says(settings: Any) -> None:
+    """The allocation page and the API share the decision (services.round_confirm_or_queue): a page whose hidden
+    count was changed to 0 still queues a round of ``background_requests`` waiting needs."""
+    places, items = _random_world(27)
+    client = client_for("district")
+    preview = _post(client, PREVIEW, _body(places, items)).json()
+    settings.CIVICGRID_RELIEF = {"background_requests": preview["n_requests"]}
+    response = client.post("/relief/rounds/preview/", {
+        "places": [p.pk for p in places], "items": [i.code for i in items.values()], "days": DAYS,
+        "policy": "equity", "seed": preview["seed"], "fingerprint": preview["fingerprint"], "n_requests": 0})
+    confirmation = RoundConfirmation.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == f"/relief/rounds/confirmations/{confirmation.pk}/"
+    assert confirmation.n_requests == 0 and not AllocationRound.objects.exists()

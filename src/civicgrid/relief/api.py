@@ -283,9 +283,9 @@ class RoundConfirmIn(RoundSelectionIn):
     seed: int = Field(..., ge=0, lt=SEED_CEILING, description="the preview's seed")
     fingerprint: str = Field(..., min_length=1, max_length=64, description=(
         "the preview's fingerprint: the confirmation is refused (409) when needs or stock changed since"))
-    n_requests: int = Field(..., ge=0, le=2**31 - 1, description=(
-        "the preview's number of requests: from the preview's threshold on (its `background`) the confirmation "
-        "is queued (202) instead of made within the request (201)"))
+    n_requests: int | None = Field(None, ge=0, le=2**31 - 1, description=(
+        "the preview's number of requests, shown by a queued confirmation (whether it is queued, the server "
+        "decides: the preview's `background`)"))
 
 
 class GroupOut(Schema):
@@ -413,7 +413,8 @@ def round_preview(request: HttpRequest, body: RoundPreviewIn) -> dict[str, Any]:
     return {"seed": preview.seed, "fingerprint": inputs.fingerprint, "policy": policy, "recommended": RECOMMENDED,
             "n_requests": n_requests, "need_units": int(inputs.requests["need"].sum()) if n_requests else 0,
             "stock_units": int(inputs.stock["quantity"].sum()) if len(inputs.stock) else 0,
-            "skipped_no_point": inputs.skipped_no_point, "background": services.confirms_in_background(n_requests),
+            "skipped_no_point": inputs.skipped_no_point,
+            "background": services.confirms_in_background(n_requests + inputs.skipped_no_point),
             "items": rounds.item_totals(inputs, preview.outcomes),
             "policies": [_policy(o.policy, o.metrics) for o in preview.outcomes]}
 
@@ -421,9 +422,10 @@ def round_preview(request: HttpRequest, body: RoundPreviewIn) -> dict[str, Any]:
 @router.post("/rounds/confirm", response=responses(RoundOut, 201, s202=ConfirmationOut),
              auth=requires("relief_manage"))
 def round_confirm(request: HttpRequest, body: RoundConfirmIn) -> Any:
-    """Confirm the previewed round: within the request (201, the round), or, from the preview's ``background``
-    on, queued as a job (202, the confirmation: follow its ``url``). 409 when needs or stock changed since the
-    preview, or while a confirmation of the same selection is queued or running."""
+    """Confirm the previewed round: within the request (201, the round), or, when the preview said
+    ``background`` (the needs waiting are counted again here), queued as a job (202, the confirmation: follow its
+    ``url``). 409 when needs or stock changed since the preview, or while a confirmation of the same selection is
+    queued or running."""
     made = services.round_confirm_or_queue(
         user=request.user, scope=scope_for(request.user), place_ids=body.places, item_codes=body.items,
         days=body.days, policy=body.policy, seed=body.seed, fingerprint=body.fingerprint, n_requests=body.n_requests)

@@ -33,10 +33,11 @@ from civicgrid.relief.models import RoundConfirmation
 JOB = "civicgrid.relief.jobs.run_round_confirmation"
 
 
-def confirms_in_background(n_requests: int) -> bool:
-    """Whether the confirmation of a preview of ``n_requests`` requests is queued as a job (from
-    ``background_requests`` on) rather than made within the request: the one decision the page and the API share."""
-    return int(n_requests or 0) >= relief_setting("background_requests")
+def confirms_in_background(waiting: int) -> bool:
+    """Whether confirming a round of ``waiting`` needs (:func:`civicgrid.relief.selectors.round_waiting`: its
+    requests, and the needs no point serves) queues a job (from ``background_requests`` on) rather than confirms
+    within the request: the one decision the preview shows and the confirmation (page or API) takes."""
+    return int(waiting or 0) >= relief_setting("background_requests")
 
 
 def selection_key(*, place_ids: list[int], item_codes: list[str], days: int) -> str:

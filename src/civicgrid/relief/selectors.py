@@ -325,10 +325,7 @@ def round_inputs(*, scope: Scope, places: Iterable[Place], items: Iterable[Item]
     today = today or timezone.localdate()
     places, items = list(places), list(items)
     paths = [p.path for p in places]
-    area = Q(pk__in=[])
-    for path in paths:
-        area |= Q(household__place_path__startswith=path)
-    needs = scoped(Need.objects.all(), scope).filter(area, status=Need.Status.OPEN, item__in=items)
+    needs = round_needs(scope=scope, places=places, items=items)
     if lock:
         # the needs are read and locked in one statement (FOR UPDATE OF the needs only)
         needs = locked(needs)
@@ -358,6 +355,21 @@ def round_inputs(*, scope: Scope, places: Iterable[Place], items: Iterable[Item]
     return rounds.inputs_from_frame(needs=frame, items=rules, stock=stock, days=days, place_paths=paths,
                                     item_codes=[i.code for i in items], homes=homes, lots=lot_frame,
                                     vulnerability_rules=[r for r in set(raw["rule"].tolist()) if r is not None])
+
+
+def round_needs(*, scope: Scope, places: Iterable[Place], items: Iterable[Item]) -> QuerySet[Need]:
+    """The open needs of ``items`` in ``places``: what a round reads (those fully allocated are left out after)."""
+    require(scope, "relief_manage")
+    area = Q(pk__in=[])
+    for place in places:
+        area |= Q(household__place_path__startswith=place.path)
+    return scoped(Need.objects.all(), scope).filter(area, status=Need.Status.OPEN, item__in=list(items))
+
+
+def round_waiting(*, scope: Scope, places: Iterable[Place], items: Iterable[Item]) -> int:
+    """How many of the round's needs still wait for units (one count): the round's requests plus those no
+    distribution point serves, as a preview made now would find them (``len(requests) + skipped_no_point``)."""
+    return round_needs(scope=scope, places=places, items=items).filter(quantity__gt=F("allocated_quantity")).count()
 
 
 def round_points(paths: Iterable[str]) -> dict[str, str | None]:

@@ -384,15 +384,24 @@ def _round_plan(inputs: rounds.RoundInputs, outcomes: dict[str, rounds.PolicyOut
 
 
 def round_confirm_or_queue(*, user: Any, scope: Scope, place_ids: list[Any], item_codes: list[str], days: Any,
-                           policy: str, seed: int, fingerprint: str, n_requests: int
+                           policy: str, seed: int, fingerprint: str, n_requests: int | None = None
                            ) -> AllocationRound | RoundConfirmation:
-    """Confirm a previewed round as the allocation page and the API do: from ``background_requests`` requests in
-    the preview (``n_requests``, :func:`confirms_in_background`) queued as a job (the confirmation returned, its
-    job runs once this commits), else confirmed now (the round returned). Refused as either refuses."""
+    """Confirm a previewed round as the allocation page and the API do: from ``background_requests`` needs waiting
+    in the selection (:func:`confirms_in_background`) queued as a job (the confirmation returned, its job runs once
+    this commits), else confirmed now (the round returned). Refused as either refuses.
+
+    The needs are counted here (one count), not taken from the preview's ``n_requests``: that number comes back
+    from the client (a hidden field, an API body), and a district round confirmed within a request would outlast
+    the proxy's wait. ``n_requests`` is only what a queued confirmation shows while it runs (the count without it).
+    """
+    places, items, _days = selectors.round_choice(scope=scope, place_ids=place_ids, item_codes=item_codes,
+                                                  days=days, policy=policy, seed=seed)
+    waiting = selectors.round_waiting(scope=scope, places=places, items=items)
     choice = {"place_ids": place_ids, "item_codes": item_codes, "days": days, "policy": policy, "seed": seed,
               "fingerprint": fingerprint}
-    if confirms_in_background(n_requests):
-        return round_confirmation_request(user=user, scope=scope, n_requests=n_requests, **choice)
+    if confirms_in_background(waiting):
+        shown = waiting if n_requests is None else n_requests
+        return round_confirmation_request(user=user, scope=scope, n_requests=shown, **choice)
     return round_confirm(user=user, scope=scope, **choice)
 
 

@@ -258,12 +258,13 @@ def round_preview(request: HttpRequest, scope: Scope) -> HttpResponse:
 
 def _confirm(request: HttpRequest, scope: Scope, data: dict[str, Any], selection: dict[str, Any]
              ) -> HttpResponse | None:
-    """Confirm the previewed round: at once, or, from ``background_requests`` requests on (a district round takes
-    a minute), as a job whose page shows its progress. None (and the reason as a message) when refused."""
+    """Confirm the previewed round: at once, or, from ``background_requests`` needs waiting on (a district round
+    takes a minute; :func:`services.round_confirm_or_queue` decides), as a job whose page shows its progress. None
+    (and the reason as a message) when refused."""
     try:
         made = services.round_confirm_or_queue(
             user=request.user, scope=scope, policy=data["policy"], seed=data["seed"], fingerprint=data["fingerprint"],
-            n_requests=data["n_requests"] or 0, **selection)
+            n_requests=data["n_requests"], **selection)
     except FORM_ERRORS as error:
         messages.error(request, " ".join(error.messages))
         return None
