@@ -254,6 +254,11 @@ ROUTES: dict[str, R] = {
     "POST /api/relief/stops/{stop_id}/deliver": R("relief", P, "held_stop", body='{"code": "000000"}'),
     "POST /api/relief/stops/{stop_id}/fail": R("relief", P, "held_stop", body='{"reason": "not_home"}'),
     "POST /api/relief/stock/issue": R("relief_manage", P),
+    # allocation rounds: who may use the allocation pages (relief:round_preview, relief:round, ...)
+    "POST /api/relief/rounds/preview": R("relief_manage", P), "POST /api/relief/rounds/confirm": R("relief_manage", P),
+    "GET /api/relief/rounds/confirmations": R("relief_manage"),
+    "GET /api/relief/rounds/confirmations/{confirmation_id}": R("relief_manage", G, "round_confirmation"),
+    "GET /api/relief/rounds/{round_id}": R("relief_manage", G, "round"),
     "GET /api/council/meetings": R("council"), "GET /api/council/meetings/{meeting_id}": R("council", G, "meeting"),
     "POST /api/council/checkin": R("council", P),
     "POST /api/council/polls/{poll_id}/vote": R("council", P, "poll", body='{"choice": "yes"}'),

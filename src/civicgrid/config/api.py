@@ -38,7 +38,9 @@ def schema_error(request: HttpRequest, exc: SchemaError) -> HttpResponse:
     with the reason per field, like a service's ``Invalid``; not ninja's default 422."""
     fields: dict[str, list[str]] = {}
     for error in exc.errors:
-        loc = [str(part) for part in error.get("loc", ()) if part not in ("body", "query", "path", "payload")]
+        # an element of a list (``places[3]``) is refused under the list's name: the field the client sent
+        loc = [str(part) for part in error.get("loc", ())
+               if part not in ("body", "query", "path", "payload") and not isinstance(part, int)]
         field = ".".join(loc[-1:]) or "__all__"
         fields.setdefault(field, []).append(schema_message(field, error))
     return api.create_response(request, {"detail": fields}, status=400)

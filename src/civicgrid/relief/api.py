@@ -1,5 +1,6 @@
-"""The relief JSON API (mounted at /api/relief/): need intake, task claiming and delivery confirmation, with
-the same selectors and services, hence the same scoping, as the pages.
+"""The relief JSON API (mounted at /api/relief/): need intake, task claiming and delivery confirmation, and
+allocation rounds (preview, confirm, a queued confirmation's progress, a round's summary), with the same
+selectors and services, hence the same scoping, as the pages.
 
 Refusals are 4xx with a reason: 400 for bad input (unknown household, quantity below 1, an item not in the
 catalogue, an issue larger than the stock), 403 for a role that may not act, 404 outside the user's area,
@@ -9,10 +10,11 @@ catalogue, an issue larger than the stock), 403 for a role that may not act, 404
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import ninja
 from django.http import HttpRequest
+from django.urls import reverse
 from ninja import Field, Router, Schema
 
 from civicgrid.accounts.roles import scope_for, scope_forget
@@ -29,8 +31,19 @@ from civicgrid.core.apischema import (
     responses,
     text_field,
 )
-from civicgrid.relief import selectors, services
-from civicgrid.relief.models import DeliveryStop, DeliveryTask, LedgerEntry, Need
+from civicgrid.core.limits import MAX_ID
+from civicgrid.relief import jobs, rounds, selectors, services
+from civicgrid.relief.models import (
+    MAX_ROUND_DAYS,
+    SEED_CEILING,
+    AllocationRound,
+    DeliveryStop,
+    DeliveryTask,
+    LedgerEntry,
+    Need,
+    RoundConfirmation,
+)
+from civicgrid.relief.preview import RECOMMENDED
 
 # django-ninja >= 1.5 wants an explicit Status; older ones take a (status, body) tuple
 _STATUS: Any = getattr(ninja, "Status", None)
@@ -239,3 +252,200 @@ def stock_issue(request: HttpRequest, body: IssueIn) -> list[dict[str, Any]]:
         quantity=body.quantity, reason=body.reason)
     return [{"id": e.pk, "at": e.at, "kind": e.kind, "item": e.item.code, "point_id": e.point_id,
              "lot_id": e.lot_id, "quantity": e.quantity, "balance_after": e.balance_after} for e in entries]
+
+
+# --- allocation rounds ----------------------------------------------------------------------------
+# A district holds a few thousand grids and the catalogue a few dozen items: bounds far above a real selection
+# that keep a request's list from costing the server more than the round itself.
+MAX_ROUND_PLACES = 10_000
+MAX_ROUND_ITEMS = 200
+PlaceId = Annotated[int, Field(ge=1, le=MAX_ID)]
+ItemCode = Annotated[str, Field(min_length=1, max_length=40)]
+
+
+class RoundSelectionIn(Schema):
+    places: list[PlaceId] = Field(..., min_length=1, max_length=MAX_ROUND_PLACES,
+                                  description="ids of grids or communities in your area")
+    items: list[ItemCode] = Field(..., min_length=1, max_length=MAX_ROUND_ITEMS,
+                                  description="catalogue item codes")
+    days: int = Field(..., ge=1, le=MAX_ROUND_DAYS, description="days the round covers")
+
+
+class RoundPreviewIn(RoundSelectionIn):
+    policy: str | None = code_field(None, max_length=16, description=(
+        "the policy to confirm with (the recommended one when left out); every policy is previewed"))
+    seed: int | None = Field(None, ge=0, lt=SEED_CEILING, description=(
+        "the lottery's seed; left out, the day's seed of the selection (the same all day, as on the page)"))
+
+
+class RoundConfirmIn(RoundSelectionIn):
+    policy: str = code_field(max_length=16)
+    seed: int = Field(..., ge=0, lt=SEED_CEILING, description="the preview's seed")
+    fingerprint: str = Field(..., min_length=1, max_length=64, description=(
+        "the preview's fingerprint: the confirmation is refused (409) when needs or stock changed since"))
+
+
+class GroupOut(Schema):
+    requests: int
+    need: int
+    allocated: int
+    coverage: float | None
+    unmet_share: float | None
+    mean_satisfaction: float | None
+
+
+class PolicyOut(Schema):
+    """One policy's fairness figures, as the preview's table shows them (shares from 0 to 1, not sentences;
+    None where a figure is undefined, e.g. no vulnerable household asked)."""
+
+    policy: str
+    requests: int = 0
+    need: int = 0
+    allocated: int = 0
+    coverage: float | None = None
+    unmet_share: float | None = None
+    gini: float | None = None
+    theil: float | None = None
+    atkinson: float | None = None
+    concentration_by_weight: float | None = None
+    vulnerable_coverage_ratio: float | None = None
+    vulnerable: GroupOut | None = None
+    other: GroupOut | None = None
+
+
+class ItemTotalOut(Schema):
+    item: str
+    requests: int
+    need: int = Field(..., description="units asked")
+    stock: int = Field(..., description="units in stock at the points serving the requests")
+    allocated: dict[str, int] = Field(..., description="units each policy allocates")
+
+
+class RoundPreviewOut(Schema):
+    seed: int
+    fingerprint: str
+    policy: str
+    recommended: str
+    n_requests: int
+    need_units: int
+    stock_units: int
+    skipped_no_point: int = Field(..., description="open needs left out: no distribution point serves them")
+    background: bool = Field(..., description="whether confirming queues a job (202) rather than confirming now")
+    items: list[ItemTotalOut]
+    policies: list[PolicyOut]
+
+
+class ConfirmationOut(Schema):
+    id: int
+    status: Literal["queued", "running", "done", "failed"]
+    progress: int = Field(..., description="0 to 100")
+    places: list[int]
+    items: list[str]
+    days: int
+    policy: str
+    seed: int
+    n_requests: int
+    requested_by: str | None
+    created_at: datetime
+    finished_at: datetime | None
+    round_id: int | None
+    reasons: list[str] = Field(..., description="why it failed, in the reader's language")
+    url: str
+
+
+class RoundOut(Schema):
+    id: int
+    place_id: int
+    place: str
+    items: list[str]
+    policy: str
+    seed: int
+    days: int
+    fingerprint: str
+    n_requests: int
+    units_allocated: int
+    confirmed_at: datetime
+    confirmed_by: str | None
+    due_at: datetime
+    tasks: dict[str, int] = Field(..., description="its delivery tasks in your area by status")
+
+
+def _confirmation(confirmation: RoundConfirmation) -> dict[str, Any]:
+    return {"id": confirmation.pk, "status": confirmation.status, "progress": confirmation.progress,
+            "places": list(confirmation.place_ids), "items": list(confirmation.item_codes), "days": confirmation.days,
+            "policy": confirmation.policy, "seed": confirmation.seed, "n_requests": confirmation.n_requests,
+            "requested_by": confirmation.requested_by.username if confirmation.requested_by else None,
+            "created_at": confirmation.created_at, "finished_at": confirmation.finished_at,
+            "round_id": confirmation.round_id, "reasons": jobs.reasons(confirmation),
+            "url": reverse("api:relief_round_confirmation", kwargs={"confirmation_id": confirmation.pk})}
+
+
+def _round(request: HttpRequest, round: AllocationRound) -> dict[str, Any]:
+    return {"id": round.pk, "place_id": round.place_id, "place": round.place.name, "items": list(round.item_codes),
+            "policy": round.policy, "seed": round.seed, "days": round.days, "fingerprint": round.fingerprint,
+            "n_requests": round.n_requests, "units_allocated": round.units_allocated,
+            "confirmed_at": round.confirmed_at, "due_at": round.due_at,
+            "confirmed_by": round.confirmed_by.username if round.confirmed_by else None,  # as the round's page
+            "tasks": selectors.round_task_counts(scope=scope_for(request.user), round=round)}
+
+
+def _policy(policy: str, metrics: dict[str, Any]) -> dict[str, Any]:
+    groups = metrics.get("groups", {})
+    return {**{k: v for k, v in metrics.items() if k != "groups"}, "policy": policy,
+            "vulnerable": groups.get("vulnerable"), "other": groups.get("other")}
+
+
+@router.post("/rounds/preview", response=responses(RoundPreviewOut), auth=requires("relief_manage"))
+def round_preview(request: HttpRequest, body: RoundPreviewIn) -> dict[str, Any]:
+    """Every policy on the selection's open needs and stock now, as the allocation page previews it: the totals
+    per item and the fairness figures per policy, with the seed and fingerprint to confirm with. No allocation
+    rows: a district's preview has a million, under five policies, each naming a household; a preview decides
+    nothing, and a confirmed round's allocations are read where they are delivered (its tasks and stops)."""
+    scope = scope_for(request.user)
+    policy = selectors.round_policy(body.policy) if body.policy is not None else RECOMMENDED
+    preview = selectors.round_preview(scope=scope, place_ids=body.places, item_codes=body.items, days=body.days,
+                                      seed=body.seed)
+    inputs = preview.inputs
+    n_requests = len(inputs.requests)
+    return {"seed": preview.seed, "fingerprint": inputs.fingerprint, "policy": policy, "recommended": RECOMMENDED,
+            "n_requests": n_requests, "need_units": int(inputs.requests["need"].sum()) if n_requests else 0,
+            "stock_units": int(inputs.stock["quantity"].sum()) if len(inputs.stock) else 0,
+            "skipped_no_point": inputs.skipped_no_point,
+            "background": services.confirms_in_background(n_requests + inputs.skipped_no_point),
+            "items": rounds.item_totals(inputs, preview.outcomes),
+            "policies": [_policy(o.policy, o.metrics) for o in preview.outcomes]}
+
+
+@router.post("/rounds/confirm", response=responses(RoundOut, 201, s202=ConfirmationOut),
+             auth=requires("relief_manage"))
+def round_confirm(request: HttpRequest, body: RoundConfirmIn) -> Any:
+    """Confirm the previewed round: within the request (201, the round), or, when the preview said
+    ``background`` (the needs waiting are counted again here), queued as a job (202, the confirmation: follow its
+    ``url``). 409 when needs or stock changed since the preview, or while a confirmation of the same selection is
+    queued or running."""
+    made = services.round_confirm_or_queue(
+        user=request.user, scope=scope_for(request.user), place_ids=body.places, item_codes=body.items,
+        days=body.days, policy=body.policy, seed=body.seed, fingerprint=body.fingerprint)
+    if isinstance(made, RoundConfirmation):
+        return _status(202, _confirmation(made))
+    return _status(201, _round(request, made))
+
+
+@router.get("/rounds/confirmations", response=responses(list[ConfirmationOut]))
+def round_confirmations(request: HttpRequest, offset: int = offset_query()) -> list[dict[str, Any]]:
+    """Confirmations queued as jobs in your area, newest first."""
+    found = selectors.confirmation_list(scope=scope_for(request.user))
+    return [_confirmation(c) for c in page(found, offset)]
+
+
+@router.get("/rounds/confirmations/{confirmation_id}", response=responses(ConfirmationOut),
+            url_name="relief_round_confirmation")
+def round_confirmation(request: HttpRequest, confirmation_id: int = id_path()) -> dict[str, Any]:
+    """A queued confirmation: its status and progress, then its round, or why it was refused."""
+    return _confirmation(selectors.confirmation_get(scope=scope_for(request.user), confirmation_id=confirmation_id))
+
+
+@router.get("/rounds/{round_id}", response=responses(RoundOut))
+def round_detail(request: HttpRequest, round_id: int = id_path()) -> dict[str, Any]:
+    """A confirmed round's summary (its frozen inputs and allocations are not sent)."""
+    return _round(request, selectors.round_get(scope=scope_for(request.user), round_id=round_id, frozen=False))

@@ -29,10 +29,18 @@ from civicgrid.core.runs import lost_after, runs_lost_fail
 from civicgrid.core.scoping import Scope
 from civicgrid.ops.jobs import enqueue
 from civicgrid.relief import selectors
+from civicgrid.relief.conf import relief_setting
 from civicgrid.relief.events import ReliefEvent
 from civicgrid.relief.models import RoundConfirmation
 
 JOB = "civicgrid.relief.jobs.run_round_confirmation"
+
+
+def confirms_in_background(waiting: int) -> bool:
+    """Whether confirming a round of ``waiting`` needs (:func:`civicgrid.relief.selectors.round_waiting`: its
+    requests, and the needs no point serves) queues a job (from ``background_requests`` on) rather than confirms
+    within the request: the one decision the preview shows and the confirmation (page or API) takes."""
+    return int(waiting or 0) >= relief_setting("background_requests")
 
 
 def selection_key(*, place_ids: list[int], item_codes: list[str], days: int) -> str:

@@ -159,7 +159,6 @@ class ConfirmForm(RoundForm):
     seed = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
     fingerprint = forms.CharField(widget=forms.HiddenInput, max_length=64)
     # the preview's count: whether the confirmation runs in the background (the job reads everything again)
-    n_requests = forms.IntegerField(widget=forms.HiddenInput, min_value=0, max_value=2**31 - 1, required=False)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

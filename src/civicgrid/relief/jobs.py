@@ -85,3 +85,23 @@ def _fail(confirmation_id: int, error: str) -> None:
     """Failed with ``error``, unless another run of the job has confirmed it meanwhile."""
     if not RoundConfirmation.objects.filter(pk=confirmation_id, status=RoundConfirmation.Status.DONE).exists():
         run_fail(RoundConfirmation, confirmation_id, event=ReliefEvent.CONFIRMATION_FAILED, error=error)
+
+
+def reasons(confirmation: RoundConfirmation) -> list[str]:
+    """Why a confirmation failed, in the reader's language: the refusal's messages as the job wrote them (in the
+    requester's language), translated when they were English and have a translation, else one plain sentence
+    (also when the job failed for another reason)."""
+    if not confirmation.error:
+        return []
+    lines = [line for line in confirmation.error.split("\n") if line]
+    general = _("The round could not be confirmed, and nothing was allocated. Preview the round again and confirm "
+                "it.")
+    if lines[0] != REFUSED or len(lines) < 2:
+        return [general]
+    english = (translation.get_language() or "en").startswith("en")
+    if english == confirmation.language.startswith("en"):
+        return lines[1:]
+    if english:  # a Chinese refusal has no way back to English
+        return [general]
+    words = [_(line) for line in lines[1:]]  # English messages are msgids of the catalogue
+    return [general] if any(w == line for w, line in zip(words, lines[1:], strict=True)) else words

@@ -314,3 +314,27 @@ def recompute(data: Mapping[str, Any]) -> tuple[pd.DataFrame, dict[str, Any]]:
     requests, stock = inputs_from_snapshot(data)
     result = run(requests, stock, policy=str(data["policy"]), seed=int(data["seed"]))
     return result, metrics(result, requests)
+
+
+def item_totals(inputs: RoundInputs, outcomes: Iterable[PolicyOutcome]) -> list[dict[str, Any]]:
+    """Per item of the selection (in ``item_codes`` order): its requests, the units they ask, the units in stock at
+    their points, and the units each policy allocates (policy -> units), each a whole sum of its column."""
+    requests, stock = inputs.requests, inputs.stock
+    codes = list(inputs.item_codes)
+    asked = requests.groupby("item")["need"].agg(["size", "sum"]) if len(requests) else None
+    in_stock = stock.groupby("item")["quantity"].sum() if len(stock) else None
+    given: dict[str, pd.Series] = {}
+    for outcome in outcomes:
+        result = outcome.result
+        if len(result):  # the result's rows by request id, matched to the requests' items
+            units = pd.Series(result["allocated"].to_numpy(dtype=np.int64), index=result["request_id"].to_numpy())
+            by_request = units.reindex(requests["request_id"].to_numpy(), fill_value=0).to_numpy()
+            given[outcome.policy] = pd.Series(by_request, index=requests.index).groupby(requests["item"]).sum()
+        else:
+            given[outcome.policy] = pd.Series(dtype=np.int64)
+    return [{"item": code,
+             "requests": int(asked.at[code, "size"]) if asked is not None and code in asked.index else 0,
+             "need": int(asked.at[code, "sum"]) if asked is not None and code in asked.index else 0,
+             "stock": int(in_stock.get(code, 0)) if in_stock is not None else 0,
+             "allocated": {policy: int(series.get(code, 0)) for policy, series in given.items()}}
+            for code in codes]

@@ -38,6 +38,7 @@ from civicgrid.relief.models import (
     RoundAllocation,
     RoundConfirmation,
 )
+from civicgrid.relief.preview import round_seed
 
 
 # --- access given by tasks ------------------------------------------------------------------------
@@ -324,10 +325,7 @@ def round_inputs(*, scope: Scope, places: Iterable[Place], items: Iterable[Item]
     today = today or timezone.localdate()
     places, items = list(places), list(items)
     paths = [p.path for p in places]
-    area = Q(pk__in=[])
-    for path in paths:
-        area |= Q(household__place_path__startswith=path)
-    needs = scoped(Need.objects.all(), scope).filter(area, status=Need.Status.OPEN, item__in=items)
+    needs = round_needs(scope=scope, places=places, items=items)
     if lock:
         # the needs are read and locked in one statement (FOR UPDATE OF the needs only)
         needs = locked(needs)
@@ -357,6 +355,21 @@ def round_inputs(*, scope: Scope, places: Iterable[Place], items: Iterable[Item]
     return rounds.inputs_from_frame(needs=frame, items=rules, stock=stock, days=days, place_paths=paths,
                                     item_codes=[i.code for i in items], homes=homes, lots=lot_frame,
                                     vulnerability_rules=[r for r in set(raw["rule"].tolist()) if r is not None])
+
+
+def round_needs(*, scope: Scope, places: Iterable[Place], items: Iterable[Item]) -> QuerySet[Need]:
+    """The open needs of ``items`` in ``places``: what a round reads (those fully allocated are left out after)."""
+    require(scope, "relief_manage")
+    area = Q(pk__in=[])
+    for place in places:
+        area |= Q(household__place_path__startswith=place.path)
+    return scoped(Need.objects.all(), scope).filter(area, status=Need.Status.OPEN, item__in=list(items))
+
+
+def round_waiting(*, scope: Scope, places: Iterable[Place], items: Iterable[Item]) -> int:
+    """How many of the round's needs still wait for units (one count): the round's requests plus those no
+    distribution point serves, as a preview made now would find them (``len(requests) + skipped_no_point``)."""
+    return round_needs(scope=scope, places=places, items=items).filter(quantity__gt=F("allocated_quantity")).count()
 
 
 def round_points(paths: Iterable[str]) -> dict[str, str | None]:
@@ -415,9 +428,11 @@ def round_list(*, scope: Scope) -> QuerySet[AllocationRound]:
         "snapshot", "result")
 
 
-def round_get(*, scope: Scope, round_id: int) -> AllocationRound:
+def round_get(*, scope: Scope, round_id: int, frozen: bool = True) -> AllocationRound:
+    """A round in the scope; without ``frozen`` its snapshot and result (megabytes for a district) are not read."""
     require(scope, "relief_manage")
-    return scoped(AllocationRound.objects.select_related("place", "confirmed_by"), scope).get(pk=round_id)
+    found = scoped(AllocationRound.objects.select_related("place", "confirmed_by"), scope)
+    return (found if frozen else found.defer("snapshot", "result")).get(pk=round_id)
 
 
 def confirmation_list(*, scope: Scope) -> QuerySet[RoundConfirmation]:
@@ -580,23 +595,40 @@ def round_choice(*, scope: Scope, place_ids: list[Any], item_codes: list[str], d
     """A round's selection (:func:`round_selection`), policy and seed, checked: what a confirmation,
     now or queued, refuses before anything is read."""
     places, items, days = round_selection(scope=scope, place_ids=place_ids, item_codes=item_codes, days=days)
-    if policy not in POLICIES:
-        raise Invalid({"policy": _("unknown policy %(value)r") % {"value": policy}})
+    round_policy(policy)
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < SEED_CEILING:
         raise Invalid({"seed": _("the seed must be a whole number")})
     return places, items, days
+
+
+def round_policy(policy: Any) -> str:
+    """``policy`` when it is one of the engine's policies, else Invalid (the confirmation's check, also the
+    preview's when a policy is named)."""
+    if policy not in POLICIES:
+        raise Invalid({"policy": _("unknown policy %(value)r") % {"value": policy}})
+    return str(policy)
 
 
 @dataclass(frozen=True)
 class RoundPreview:
     inputs: rounds.RoundInputs
     outcomes: list[rounds.PolicyOutcome]
+    seed: int = 0  # the lottery's seed the outcomes were computed with (the day's default unless one was given)
 
 
 @collector_paused()  # as round_confirm
-def round_preview(*, scope: Scope, place_ids: list[Any], item_codes: list[str], days: Any, seed: int
+def round_preview(*, scope: Scope, place_ids: list[Any], item_codes: list[str], days: Any, seed: int | None = None
                   ) -> RoundPreview:
-    """Every policy on the open needs and stock now (reads only)."""
+    """Every policy on the open needs and stock now (reads only). Without ``seed``, the day's seed of the selection
+    (:func:`civicgrid.relief.preview.round_seed`: reloading the preview does not change the lottery)."""
     places, items, days = round_selection(scope=scope, place_ids=place_ids, item_codes=item_codes, days=days)
+    if seed is None:
+        seed = round_seed(place_ids=place_ids, item_codes=item_codes, days=days, on=timezone.localdate())
     inputs = round_inputs(scope=scope, places=places, items=items, days=days)
-    return RoundPreview(inputs, rounds.compare_policies(inputs, seed=seed))
+    return RoundPreview(inputs, rounds.compare_policies(inputs, seed=seed), seed)
+
+
+def round_task_counts(*, scope: Scope, round: AllocationRound) -> dict[str, int]:
+    """The round's delivery tasks in the scope by status (every status, 0 where none), in one query."""
+    found = dict(task_area(scope=scope).filter(round=round).order_by().values_list("status").annotate(n=Count("id")))
+    return {status: int(found.get(status, 0)) for status in DeliveryTask.Status.values}

@@ -9,7 +9,6 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone, translation
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
@@ -22,11 +21,9 @@ from civicgrid.core.paging import paginate
 from civicgrid.core.scoping import Scope, require
 from civicgrid.core.views import form_errors, scoped_view
 from civicgrid.relief import forms as f
-from civicgrid.relief import selectors, services
-from civicgrid.relief.conf import relief_setting
-from civicgrid.relief.jobs import REFUSED
+from civicgrid.relief import jobs, selectors, services
 from civicgrid.relief.models import CATEGORIES, URGENCIES, DeliveryTask, Need, RoundConfirmation
-from civicgrid.relief.preview import RECOMMENDED, lead_sentence, round_seed
+from civicgrid.relief.preview import RECOMMENDED, lead_sentence
 from civicgrid.relief.preview import chart as preview_chart
 from civicgrid.relief.text import allocation_sentence, policy_rows
 from civicgrid.relief.work import tasks_near
@@ -234,18 +231,17 @@ def round_preview(request: HttpRequest, scope: Scope) -> HttpResponse:
             return confirmed
     try:
         seed_set = bool(data.get("seed"))
-        seed = int_param(data["seed"], "seed", minimum=0, maximum=2**62 - 1) if seed_set else \
-            round_seed(place_ids=selection["place_ids"], item_codes=selection["item_codes"], days=selection["days"],
-                       on=timezone.localdate())
-        preview = selectors.round_preview(scope=scope, seed=seed, **selection)
+        preview = selectors.round_preview(scope=scope, seed=int_param(data["seed"], "seed", minimum=0,
+                                                                      maximum=2**62 - 1) if seed_set else None,
+                                          **selection)
+        seed = preview.seed
     except FORM_ERRORS as error:
         form_errors(form, error)
         return render(request, "relief/rounds.html", {"rounds": selectors.round_list(scope=scope)[:50],
                                                       "form": form}, status=400)
     confirm = f.ConfirmForm(scope=scope, initial={
         "places": selection["place_ids"], "items": selection["item_codes"], "days": selection["days"],
-        "seed": seed, "fingerprint": preview.inputs.fingerprint, "policy": data.get("policy", "equity"),
-        "n_requests": len(preview.inputs.requests)})
+        "seed": seed, "fingerprint": preview.inputs.fingerprint, "policy": data.get("policy", "equity")})
     by_policy = {o.policy: o.metrics for o in preview.outcomes}
     return render(request, "relief/round_preview.html", {
         "form": confirm, "inputs": preview.inputs, "seed": seed, "seed_set": seed_set,
@@ -261,18 +257,19 @@ def round_preview(request: HttpRequest, scope: Scope) -> HttpResponse:
 
 def _confirm(request: HttpRequest, scope: Scope, data: dict[str, Any], selection: dict[str, Any]
              ) -> HttpResponse | None:
-    """Confirm the previewed round: at once, or, from ``background_requests`` requests on (a district round takes
-    a minute), as a job whose page shows its progress. None (and the reason as a message) when refused."""
-    choice = {"policy": data["policy"], "seed": data["seed"], "fingerprint": data["fingerprint"], **selection}
+    """Confirm the previewed round: at once, or, from ``background_requests`` needs waiting on (a district round
+    takes a minute; :func:`services.round_confirm_or_queue` decides), as a job whose page shows its progress. None
+    (and the reason as a message) when refused."""
     try:
-        if (data["n_requests"] or 0) >= relief_setting("background_requests"):
-            queued = services.round_confirmation_request(user=request.user, scope=scope,
-                                                         n_requests=data["n_requests"], **choice)
-            return redirect("relief:round_confirmation", confirmation_id=queued.pk)
-        round = services.round_confirm(user=request.user, scope=scope, **choice)
+        made = services.round_confirm_or_queue(
+            user=request.user, scope=scope, policy=data["policy"], seed=data["seed"], fingerprint=data["fingerprint"],
+            **selection)
     except FORM_ERRORS as error:
         messages.error(request, " ".join(error.messages))
         return None
+    if isinstance(made, RoundConfirmation):
+        return redirect("relief:round_confirmation", confirmation_id=made.pk)
+    round = made
     messages.success(request, _("Round confirmed: %(units)d units to %(n)d requests.") % {
         "units": round.units_allocated, "n": round.n_requests})
     return redirect("relief:round", round_id=round.pk)
@@ -296,12 +293,12 @@ def _examples(preview: selectors.RoundPreview, n: int = 8) -> list[dict[str, Any
 def round_detail(request: HttpRequest, scope: Scope, round_id: int) -> HttpResponse:
     round = selectors.round_get(scope=scope, round_id=round_id)
     check = selectors.round_check(scope=scope, round=round) if request.GET.get("verify") else None
-    tasks = selectors.task_area(scope=scope).filter(round=round)
+    tasks = selectors.round_task_counts(scope=scope, round=round)
     names = {i.code: i.label for i in selectors.item_list(active_only=False)}
     return render(request, "relief/round_detail.html", {
         "round": round, "rows": policy_rows(round.metrics), "check": check,
         "items": selectors.item_list(active_only=False).filter(code__in=round.item_codes),
-        "task_counts": [(label, tasks.filter(status=s).count()) for s, label in DeliveryTask.Status.choices],
+        "task_counts": [(label, tasks[s]) for s, label in DeliveryTask.Status.choices],
         "snapshot": {k: v for k, v in round.snapshot.items() if k not in ("requests", "stock")},
         "stock": [(names.get(item, item), point, quantity) for item, point, quantity in
                   zip(*(round.snapshot["stock"][c] for c in ("item", "point", "quantity")), strict=True)],
@@ -318,27 +315,7 @@ def round_confirmation(request: HttpRequest, scope: Scope, confirmation_id: int)
         "confirmation": confirmation, "under_way": confirmation.status in (RoundConfirmation.Status.QUEUED,
                                                                            RoundConfirmation.Status.RUNNING),
         "items": [names.get(code, code) for code in confirmation.item_codes],
-        "places": len(confirmation.place_ids), "reasons": _reasons(confirmation)})
-
-
-def _reasons(confirmation: RoundConfirmation) -> list[str]:
-    """Why a confirmation failed, in the reader's language: the refusal's messages as the job wrote them (in the
-    requester's language), translated when they were English and have a translation, else one plain sentence
-    (also when the job failed for another reason)."""
-    if not confirmation.error:
-        return []
-    lines = [line for line in confirmation.error.split("\n") if line]
-    general = _("The round could not be confirmed, and nothing was allocated. Preview the round again and confirm "
-                "it.")
-    if lines[0] != REFUSED or len(lines) < 2:
-        return [general]
-    english = (translation.get_language() or "en").startswith("en")
-    if english == confirmation.language.startswith("en"):
-        return lines[1:]
-    if english:  # a Chinese refusal has no way back to English
-        return [general]
-    words = [_(line) for line in lines[1:]]  # English messages are msgids of the catalogue
-    return [general] if any(w == line for w, line in zip(words, lines[1:], strict=True)) else words
+        "places": len(confirmation.place_ids), "reasons": jobs.reasons(confirmation)})
 
 
 # --- deliveries -----------------------------------------------------------------------------------

@@ -62,3 +62,32 @@ def test_two_deliveries_of_the_job_at_once_write_one_round() -> None:
     assert confirmation.status == RoundConfirmation.Status.DONE and confirmation.round_id == round.pk
     allocated = sum(Need.objects.values_list("allocated_quantity", flat=True))
     assert allocated == round.units_allocated == 12  # the stock given once, not twice
+
+
+def _api_client(official: Any) -> Any:
+    from django.test import Client
+
+    client = Client(headers={"accept-language": "en"})
+    client.force_login(official)
+    return client
+
+
+@pytest.mark.parametrize(("threshold", "made"), [(10**6, 201), (1, 202)])
+def test_one_preview_confirmed_at_once_through_the_api_makes_one_round_or_one_confirmation(
+        settings: Any, threshold: int, made: int) -> None:
+    """A previewed round confirmed by several requests at once (a double tap, two tabs): below the threshold one
+    round (the others find the needs changed since the preview: 409); from it on, one queued confirmation (the
+    others: already being confirmed, 409)."""
+    settings.CIVICGRID_RELIEF = {"background_requests": threshold}
+    official, selection = _world()
+    body = {"places": selection["place_ids"], "items": selection["item_codes"], "days": selection["days"]}
+    preview = _api_client(official).post("/api/relief/rounds/preview", {**body, "seed": 1},
+                                         content_type="application/json").json()
+    confirm = {**body, "policy": "equity", "seed": 1, "n_requests": preview["n_requests"],
+               "fingerprint": preview["fingerprint"]}
+    results = _race([lambda: _api_client(official).post("/api/relief/rounds/confirm", confirm,
+                                                        content_type="application/json").status_code
+                     for _ in range(4)])
+    assert sorted(results) == [made] + [409] * 3, results
+    assert AllocationRound.objects.count() == (made == 201)
+    assert RoundConfirmation.objects.count() == (made == 202)
