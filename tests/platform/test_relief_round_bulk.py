@@ -21,6 +21,7 @@ from civicgrid.core import audit, auditchain
 from civicgrid.core.errors import Conflict
 from civicgrid.core.models import AuditLog
 from civicgrid.engine.allocation import allocate
+from civicgrid.registry import services as registry
 from civicgrid.registry.models import Household, Place
 from civicgrid.relief import rounds, selectors, services
 from civicgrid.relief.intake import need_quantity_limit
@@ -398,11 +399,45 @@ def test_a_served_need_taken_while_the_round_was_planned_is_planned_again_under_
     _units_are_consistent(round)
     extra = 1 if change == "another round" else 0
     assert AllocationRound.objects.count() == before_rounds + 1 + extra  # the rolled-back try left no round
-    # one summarising row per kind for the round (and the other round's, and the cancel's), none of the try
+    # one summarising row per kind for the round (and the other round's, and the cancel's). The try is refused
+    # before it records any (its rows are audited after the needs take their units); that the savepoint drops
+    # what a try did record is tested in test_audit_chain.py
     events = list(AuditLog.objects.order_by("seq")[audit_before:].values_list("event", flat=True))
     assert events.count("relief.round_confirmed") == 1 + extra
     assert events.count("relief.delivery_tasks_created") == 1 + extra
     assert auditchain.verify().intact
+
+
+def test_a_served_household_that_moved_while_the_round_was_planned_gets_its_stop_at_its_new_building(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Its stop (and its task's place, which decides whose volunteers see it) would be at the old building: the
+    try is rolled back and the round planned again under locks, from where the household lives now."""
+    places, items = _random_world(14)
+    user, scope = login("district")
+    moved: list[tuple[int, int]] = []
+
+    def between(frame: pd.DataFrame) -> None:
+        household = Household.objects.get(pk=int(frame[frame["allocated"] > 0].iloc[0]["household_id"]))
+        community = next(p for p in places if household.place_path.startswith(p.path))
+        elsewhere = Place.objects.filter(level="building", path__startswith=community.path).exclude(
+            pk=household.building_id).exclude(households__relief_needs__isnull=False).order_by("code").first()
+        assert elsewhere is not None
+        registry.household_update(user=user, scope=scope, household=household, building=elsewhere)
+        moved.append((household.pk, elsewhere.pk))
+
+    watch = _Watch(monkeypatch, between=between)
+    round = _confirm(services.round_confirm, places, items, policy="equity", seed=14, now=None)
+    monkeypatch.undo()
+    assert watch.reads[-1][0] is True  # read again, under locks
+    household_id, building_id = moved[0]
+    stop = DeliveryStop.objects.select_related("task").get(task__round=round, household_id=household_id)
+    home = Household.objects.get(pk=household_id)
+    assert (stop.task.building_id, stop.task.place_path) == (building_id, home.place_path)
+    # every stop of the round is where its household lives
+    for stop in DeliveryStop.objects.filter(task__round=round).select_related("task", "household"):
+        assert (stop.task.building_id, stop.task.place_path) == (stop.household.building_id,
+                                                                 stop.household.place_path)
+    _units_are_consistent(round)
 
 
 def test_a_change_since_the_preview_is_refused_with_its_fingerprint() -> None:

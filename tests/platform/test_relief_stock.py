@@ -189,3 +189,24 @@ def test_the_offer_page_walks_the_steps(setting: tuple[dict[str, Item], Distribu
     assert Offer.objects.get().status == "in_stock" and Lot.objects.get().quantity == 40
     page = client.get("/relief/stock/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "40" in page.split('id="stock-levels"')[1].split("</table>")[0]
+
+
+def test_an_issue_locks_its_lots_in_id_order_as_a_round_does(
+        setting: tuple[dict[str, Item], DistributionPoint],
+) -> None:
+    """Two writers locking the same lots in different orders can deadlock: a round locks them by id, so an issue
+    does too (and still takes them first expiry first, the test above), never blocking a key check."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    items, point = setting
+    receive(items["food"], point, 10, expiry=None)
+    receive(items["food"], point, 10, expiry=timezone.localdate() + timedelta(days=3))
+    user, scope = login("director")
+    with CaptureQueriesContext(connection) as queries:
+        services.stock_issue(user=user, scope=scope, item="t-food", point_id=point.pk, quantity=15, reason="kitchen")
+    reads = [q["sql"] for q in queries.captured_queries
+             if q["sql"].startswith("SELECT") and 'FROM "relief_lot"' in q["sql"] and "ORDER BY" in q["sql"]]
+    assert len(reads) == 1 and reads[0].endswith(
+        'ORDER BY "relief_lot"."id" ASC' + (" FOR NO KEY UPDATE OF \"relief_lot\"" if connection.vendor ==
+                                           "postgresql" else "")), reads

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from django.db import connection
-from django.db.models import Field, Model
+from django.db.models import F, Field, Model, Q
 
 from civicgrid.core import audit
 from civicgrid.core.bulk import IdBlock, columns_of, insert_rows, update_rows
@@ -43,7 +43,8 @@ class StockChanged(Exception):
 
 class NeedsChanged(Exception):
     """A need the plan gives units to is no longer open with at least the units it asked for when it was read
-    (cancelled, delivered or allocated by another round since)."""
+    (cancelled, delivered or allocated by another round since), or its household has moved since (its stop would
+    go to the old building, and the task's place would show it to the old grid's volunteers)."""
 
 
 @dataclass(frozen=True)
@@ -173,6 +174,11 @@ def write(*, user: Any, round: AllocationRound, plan: Plan, items: list[Item], n
     task_of = [task_ids[building] for building, _path, _point in plan.tasks]  # task index -> id
     insert_rows(DeliveryStop, [*given, *rest], [
         (sid, task_of[index], hid, code, *fill) for sid, (index, hid, code) in zip(stop_ids, plan.stops, strict=True)])
+
+    if DeliveryStop.objects.filter(task__round=round).filter(
+            ~Q(household__building_id=F("task__building_id")) | ~Q(household__place_path=F("task__place_path"))
+    ).exists():
+        raise NeedsChanged(f"round #{round.pk}: a served household moved since it was read")
 
     allocated = frame["allocated"].to_numpy(dtype=np.int64)
     households = frame["household_id"].to_numpy(dtype=np.int64)

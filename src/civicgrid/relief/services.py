@@ -134,7 +134,11 @@ def stock_issue(*, user: Any, scope: Scope, item: str | Item, point_id: int, qua
 
 def _issue(*, user: Any, item: Item, point: DistributionPoint, quantity: int, kind: str, reason: str,
            now: datetime, round: AllocationRound | None = None) -> list[LedgerEntry]:
-    lots = list(locked(selectors.available_lots(item=item, point=point, today=timezone.localdate(now))))
+    usable = selectors.available_lots(item=item, point=point, today=timezone.localdate(now))
+    # locked in id order, as a round locks its lots (a lot expiring sooner may have the larger id: two orders
+    # could deadlock), then taken in available_lots' order: first expiry first, none last, then oldest
+    lots = sorted(locked(usable.order_by("id")), key=lambda lot: (
+        lot.expiry is None, lot.expiry or date.min, lot.received_at, lot.pk))
     available = sum(lot.quantity for lot in lots)
     if available < quantity:
         raise InsufficientStock(field="quantity", message=_(
