@@ -475,9 +475,10 @@ def run_engine(args: argparse.Namespace, *, sqlite: bool) -> dict[str, Any]:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def _through_the_job(*, places: list[int], items: list[str], seed: int, fingerprint: str, requests: int) -> Any:
-    """The round confirmed as the web page confirms a large one: a district official's queued confirmation
-    (``services.round_confirmation_request``), then its job (``relief.jobs.run_round_confirmation``), run in this
+def _through_the_job(*, places: list[int], items: list[str], seed: int, fingerprint: str) -> Any:
+    """The round confirmed as the web page and the API confirm a large one: a district official's request
+    (``services.round_confirm_or_queue``: it counts the selection's waiting needs and queues a confirmation; its
+    time is what the official's page waits), then its job (``relief.jobs.run_round_confirmation``), run in this
     process; the progress it reported is printed."""
     from django.contrib.auth import get_user_model
 
@@ -502,9 +503,13 @@ def _through_the_job(*, places: list[int], items: list[str], seed: int, fingerpr
 
         return both
 
-    confirmation = services.round_confirmation_request(
+    asked = time.perf_counter()
+    confirmation = services.round_confirm_or_queue(
         user=official, scope=scope_for(official), place_ids=places, item_codes=items, days=3, policy="equity",
-        seed=seed, fingerprint=fingerprint, n_requests=requests)
+        seed=seed, fingerprint=fingerprint)
+    assert isinstance(confirmation, RoundConfirmation), confirmation
+    print(f"  the request (counting {confirmation.n_requests:,} waiting needs, then queueing): "
+          f"{time.perf_counter() - asked:.2f} s", flush=True)
     jobs.run_progress = progress  # type: ignore[assignment]
     try:
         print(f"  job: {jobs.run_round_confirmation(confirmation.pk)}", flush=True)
@@ -577,8 +582,7 @@ def measure(args: argparse.Namespace, *, n: int, sqlite: bool, path: Path) -> di
                               item_codes=items, days=3, policy="equity", seed=seed, fingerprint=fingerprint,
                               now=timezone.now() + timedelta(seconds=1))
             if args.job:  # as a district official's queued confirmation, its job run here (no worker)
-                confirm = partial(_through_the_job, places=places, items=items, seed=seed, fingerprint=fingerprint,
-                                  requests=requests)
+                confirm = partial(_through_the_job, places=places, items=items, seed=seed, fingerprint=fingerprint)
             if args.profile:  # where this process's time goes (cProfile: the confirm itself runs slower)
                 import cProfile
 
