@@ -331,25 +331,29 @@ def setup(*, requests: int, base: int, seed: int) -> int:
 
 
 # --- measuring -------------------------------------------------------------------------------------
-_BACKEND: list[int] = []  # the PostgreSQL server process serving this connection (its pid), once known
+_BACKEND: dict[str, Any] = {}  # the server process serving this connection: its connection, pid and last reading
 
 
 def server_cpu() -> float:
-    """CPU seconds the PostgreSQL server process of this connection has used so far (0 on SQLite): with the
-    machine shared, wall time says little; the server's CPU time beside this process's says where work went."""
+    """CPU seconds the PostgreSQL server processes of this connection have used so far (0 on SQLite): with the
+    machine shared, wall time says little; the server's CPU time beside this process's says where work went.
+    When the connection is a new one (queueing a job closes and reopens it), the time of the processes before it
+    is kept and the new process's added, so that a run never subtracts one process's time from another's."""
     from django.db import connection
 
     if connection.vendor != "postgresql":
         return 0.0
-    if not _BACKEND:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_backend_pid()")
-            _BACKEND.append(int(cursor.fetchone()[0]))
+    connection.ensure_connection()
+    if _BACKEND.get("connection") is not connection.connection:
+        pid = int(connection.connection.info.backend_pid)  # libpq knows it: no query
+        _BACKEND.update(connection=connection.connection, pid=pid,
+                        before=_BACKEND.get("before", 0.0) + _BACKEND.get("last", 0.0), last=0.0)
     try:
-        fields = Path(f"/proc/{_BACKEND[0]}/stat").read_text().rsplit(")", 1)[1].split()
+        fields = Path(f"/proc/{_BACKEND['pid']}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return float(_BACKEND["before"] + _BACKEND["last"])
+    _BACKEND["last"] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return float(_BACKEND["before"] + _BACKEND["last"])
 
 
 class Meter:
