@@ -213,11 +213,29 @@ sentences kept as Python strings. The final code against main 5498ae9 again, bac
 The 30 s goal is still missed: PostgreSQL's own CPU (about 30 s, in one backend, half of it the key checks at
 the commit) is the floor of this design on this machine, whatever this process does.
 
-``--job`` confirms as the page confirms a round of ``background_requests`` requests or more: a district official's
-queued confirmation (relief.confirmations), then its job run in this process. Same session, quiet (load 0.5-1.1):
-1,000,000 requests in 40.4 s wall, 12.3 s CPU here; the progress read back after each stage 0, 25, 50, 75 %, then
-done at 100 % with its round. (With ``--job`` the PostgreSQL CPU column is not reliable: it came out negative, as
-when a server process ends during the measurement and takes its CPU time with it.)
+``--job`` confirms as the page and the API confirm a round of ``background_requests`` requests or more: a district
+official's request (services.round_confirm_or_queue: it counts the selection's waiting needs, then queues a
+confirmation), then its job run in this process; the progress read back after each stage 0, 25, 50, 75 %, then
+done at 100 % with its round.
+
+A later session (from main 143045f): the allocation row lost its point (nothing
+read it; its key cost a check per row at the commit, relief migration 0011), and the write checks that no served
+household moved since the read (its stop would go to the old building: one count over the plan's own lists, sent
+as arrays). Quiet machine (load 1.0-1.3), one run each:
+
+    1,000,000 requests               last session (final)               this session
+    confirm wall                     40.8 s                             37.9 s
+    CPU here + PostgreSQL's          11.8 + 31.8 s                      12.1 + 28.4 s
+    COMMIT (key checks), server CPU  15.7 s                             12.3 s
+    the moved-household check        -                                  1.0 s (0.5 s server CPU)
+    transaction (row locks held)     32.5 s                             29.3 s
+    with --job: the request          (not measured)                     0.57 s (one count of 1,000,000 needs)
+    with --job: the whole            40.4 s                             38.9 s (12.6 + 28.3 s CPU)
+
+The first try of the moved-household check joined the stops and tasks just written: planned from the tables'
+statistics before the round (an empty stops table), it was a nested loop of 21 s. Its second form asked EXISTS
+over the arrays, and the planner, betting on finding a moved household early, made stops x tasks a nested loop
+(270 M comparisons, 19.8 s, when none had moved); counting makes it two hash joins.
 
     .venv/bin/python bench/bench_round.py [--requests 100000] [--skip-sqlite] [--skip-postgres]
                                           [--sqlite-requests N] [--base 4000] [--profile FILE] [--job]
