@@ -15,7 +15,14 @@ from civicgrid.engine.allocation import POLICIES
 from civicgrid.registry.models import SECTOR_LABELS, Household
 from civicgrid.relief import selectors
 from civicgrid.relief.conf import relief_setting
-from civicgrid.relief.models import CATEGORIES, CHANNELS, FAILURE_REASONS, URGENCIES, Item
+from civicgrid.relief.models import (
+    CATEGORIES,
+    CHANNELS,
+    FAILURE_REASONS,
+    MAX_ROUND_DAYS,
+    URGENCIES,
+    Item,
+)
 
 POLICY_LABELS = {
     "equity": _("equity: survival minimums first, then by need and vulnerability"),
@@ -143,7 +150,7 @@ class OfferStepForm(forms.Form):
 class RoundForm(forms.Form):
     places = forms.MultipleChoiceField(label=_("Where"), widget=ManyCheckboxes)  # every grid of a district
     items = forms.MultipleChoiceField(label=_("Items"), widget=forms.CheckboxSelectMultiple)
-    days = forms.IntegerField(label=_("Days the round covers"), min_value=1, max_value=30,
+    days = forms.IntegerField(label=_("Days the round covers"), min_value=1, max_value=MAX_ROUND_DAYS,
                               initial=relief_setting("round_days"))
 
     def __init__(self, *args: Any, scope: Scope, **kwargs: Any) -> None:

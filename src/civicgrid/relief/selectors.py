@@ -24,6 +24,7 @@ from civicgrid.registry.models import Actor, Household, Place
 from civicgrid.relief import rounds
 from civicgrid.relief.conf import relief_setting
 from civicgrid.relief.models import (
+    MAX_ROUND_DAYS,
     SEED_CEILING,
     AllocationRound,
     DeliveryStop,
@@ -585,8 +586,8 @@ def round_selection(*, scope: Scope, place_ids: list[Any], item_codes: list[str]
     items = list(Item.objects.filter(code__in=item_codes, active=True))
     if not items or len(items) != len(set(item_codes)):
         raise Invalid({"items": _("choose items from the catalogue")})
-    if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= 30:
-        raise Invalid({"days": _("a round covers 1 to 30 days")})
+    if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_ROUND_DAYS:
+        raise Invalid({"days": _("a round covers 1 to %(max)d days") % {"max": MAX_ROUND_DAYS}})
     return places, items, days
 
 

@@ -22,7 +22,14 @@ from civicgrid.core.scoping import Scope, require
 from civicgrid.core.views import form_errors, scoped_view
 from civicgrid.relief import forms as f
 from civicgrid.relief import jobs, selectors, services
-from civicgrid.relief.models import CATEGORIES, URGENCIES, DeliveryTask, Need, RoundConfirmation
+from civicgrid.relief.models import (
+    CATEGORIES,
+    SEED_CEILING,
+    URGENCIES,
+    DeliveryTask,
+    Need,
+    RoundConfirmation,
+)
 from civicgrid.relief.preview import RECOMMENDED, lead_sentence
 from civicgrid.relief.preview import chart as preview_chart
 from civicgrid.relief.text import allocation_sentence, policy_rows
@@ -232,7 +239,7 @@ def round_preview(request: HttpRequest, scope: Scope) -> HttpResponse:
     try:
         seed_set = bool(data.get("seed"))
         preview = selectors.round_preview(scope=scope, seed=int_param(data["seed"], "seed", minimum=0,
-                                                                      maximum=2**62 - 1) if seed_set else None,
+                                                                      maximum=SEED_CEILING - 1) if seed_set else None,
                                           **selection)
         seed = preview.seed
     except FORM_ERRORS as error:
