@@ -210,8 +210,18 @@ def test_a_round_confirmed_while_stock_is_issued_and_needs_are_filed_stays_consi
                       reason="kitchen") for _ in range(4)]
     calls += [partial(services.need_file, user=None, scope=ADMIN, household_id=h.pk, item=item, quantity=9,
                       key=uuid.uuid4().hex) for h in households[:4]]
+    filings_before = Counter(NeedFiling.objects.values_list("need__household_id", flat=True))
+    deadlocks = _deadlocks()
     results = _race(calls)
     assert not isinstance(results[0], Exception), results[0]
+    # the others landed too: an issue only refused for want of stock, every filing recorded once, no deadlock
+    assert all(not isinstance(r, Exception) or isinstance(r, services.InsufficientStock) for r in results[1:5]), \
+        results[1:5]
+    assert not [r for r in results[5:] if isinstance(r, Exception)], results[5:]
+    filings_after = Counter(NeedFiling.objects.values_list("need__household_id", flat=True))
+    assert {h.pk: filings_after[h.pk] - filings_before[h.pk] for h in households} == {
+        h.pk: 1 if i < 4 else 0 for i, h in enumerate(households)}
+    assert _deadlocks() == deadlocks
     round = AllocationRound.objects.exclude(pk=tasks[0].round_id).get()
     assert not Lot.objects.filter(quantity__lt=0).exists()
     for lot in Lot.objects.filter(item=item):
