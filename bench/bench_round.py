@@ -550,7 +550,7 @@ def measure(args: argparse.Namespace, *, n: int, sqlite: bool, path: Path) -> di
     from civicgrid.core import auditchain
     from civicgrid.core.scoping import PLATFORM
     from civicgrid.registry.models import Place
-    from civicgrid.relief import round_writes, rounds, selectors, services
+    from civicgrid.relief import round_writes, roundconfirm, rounds, selectors, services
     from civicgrid.relief.models import DeliveryStop, DeliveryTask, Need, RoundAllocation
 
     places = list(Place.objects.filter(level="community").order_by("path").values_list("pk", flat=True))
@@ -574,7 +574,7 @@ def measure(args: argparse.Namespace, *, n: int, sqlite: bool, path: Path) -> di
     del preview
 
     held: list[float] = []  # the transaction's body, then its commit
-    real_block = services.serialised_block
+    real_block = roundconfirm.serialised_block
 
     commit_cpu: list[float] = []
 
@@ -587,7 +587,7 @@ def measure(args: argparse.Namespace, *, n: int, sqlite: bool, path: Path) -> di
         held.extend([body - start, time.perf_counter() - body])
         commit_cpu.append(server_cpu() - server)
 
-    services.serialised_block = timed_block  # type: ignore[assignment]
+    roundconfirm.serialised_block = timed_block  # type: ignore[assignment]
     probe_stop = multiprocessing.Event()
     probe_out: Any = multiprocessing.Queue()
     probe = None
@@ -614,7 +614,7 @@ def measure(args: argparse.Namespace, *, n: int, sqlite: bool, path: Path) -> di
             else:
                 round = confirm()
     finally:
-        services.serialised_block = real_block  # type: ignore[assignment]
+        roundconfirm.serialised_block = real_block  # type: ignore[assignment]
         meter_ref[0] = None
         uncount()
     spent = meter.spent

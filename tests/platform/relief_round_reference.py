@@ -34,7 +34,8 @@ from civicgrid.relief.models import (
     Need,
     RoundAllocation,
 )
-from civicgrid.relief.services import _common_place, _issue
+from civicgrid.relief.roundconfirm import _common_place
+from civicgrid.relief.services import _issue
 
 
 def build_inputs(*, needs: list[rounds.NeedRow], items: dict[str, rounds.ItemRule],

@@ -23,7 +23,7 @@ from civicgrid.core.models import AuditLog
 from civicgrid.engine.allocation import allocate
 from civicgrid.registry import services as registry
 from civicgrid.registry.models import Household, Place
-from civicgrid.relief import rounds, selectors, services
+from civicgrid.relief import roundconfirm, rounds, selectors, services
 from civicgrid.relief.intake import need_quantity_limit
 from civicgrid.relief.models import (
     AllocationRound,
@@ -258,8 +258,8 @@ class _Watch:
         self.reads: list[tuple[bool, int]] = []  # (locked, requests)
         self.engine_inside: list[bool] = []
         self.inside = False
-        real_inputs, real_compare, real_block = selectors.round_inputs, rounds.compare_policies, services.serialised_block
-        real_plan = services._round_plan
+        real_inputs, real_compare, real_block = selectors.round_inputs, rounds.compare_policies, roundconfirm.serialised_block
+        real_plan = roundconfirm._round_plan
         plans: list[Any] = []
 
         def inputs(**kwargs: Any) -> rounds.RoundInputs:
@@ -289,10 +289,10 @@ class _Watch:
                 finally:
                     self.inside = False
 
-        monkeypatch.setattr(services, "serialised_block", block)
+        monkeypatch.setattr(roundconfirm, "serialised_block", block)
         monkeypatch.setattr(selectors, "round_inputs", inputs)
         monkeypatch.setattr(rounds, "compare_policies", compare)
-        monkeypatch.setattr(services, "_round_plan", plan)
+        monkeypatch.setattr(roundconfirm, "_round_plan", plan)
 
 
 def _units_are_consistent(round: AllocationRound) -> None:

@@ -5,7 +5,7 @@ A district round of a million requests takes about a minute to confirm, longer t
 waits for a page; cut off, its transaction rolls back and the official does not know whether the round exists. So
 a confirmation whose preview holds at least ``background_requests`` requests (``relief/conf.py``) is queued: the
 request checks the selection as the confirmation itself does and stores it with the preview's policy, seed and
-fingerprint; the job confirms exactly that (:func:`civicgrid.relief.services.round_confirm`) or is refused when
+fingerprint; the job confirms exactly that (:func:`civicgrid.relief.roundconfirm.round_confirm`) or is refused when
 needs or stock changed since the preview."""
 
 from __future__ import annotations

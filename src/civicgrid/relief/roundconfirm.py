@@ -1,0 +1,184 @@
+"""Confirming an allocation round (offered as ``services.round_confirm`` and ``services.round_confirm_or_queue``).
+
+The needs are read once, before the write transaction, and the engine and the plan run there too; inside it the
+plan is written if it still holds, else everything is read again under locks and planned again
+(:func:`round_confirm`'s docstring says why a round stays correct either way). The rows themselves are written by
+:mod:`civicgrid.relief.round_writes`; a large confirmation is queued as a job by
+:mod:`civicgrid.relief.confirmations`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from civicgrid.core import audit, tallies
+from civicgrid.core.bulk import collector_paused
+from civicgrid.core.errors import Conflict, Invalid
+from civicgrid.core.locking import data_version, serialised_block
+from civicgrid.core.places import common_ancestor
+from civicgrid.core.scoping import Scope
+from civicgrid.registry.models import Place
+from civicgrid.relief import needcounts, round_writes, rounds, selectors
+from civicgrid.relief.conf import relief_setting
+from civicgrid.relief.confirmations import confirms_in_background, round_confirmation_request
+from civicgrid.relief.crei import TALLY
+from civicgrid.relief.events import ReliefEvent
+from civicgrid.relief.models import AllocationRound, Item, RoundConfirmation
+
+
+def _common_place(places: list[Place]) -> Place:
+    return Place.objects.get(path=common_ancestor([p.path for p in places]))
+
+
+ROUND_STAGES = ("read", "engine", "plan", "writing")  # what ``round_confirm`` reports to ``progress``
+
+
+@collector_paused()  # a district round holds millions of objects: no full collection walks them meanwhile
+def round_confirm(*, user: Any, scope: Scope, place_ids: list[Any], item_codes: list[str], days: Any,
+                  policy: str, seed: int, fingerprint: str = "", now: datetime | None = None,
+                  progress: Callable[[int, int], None] | None = None,
+                  confirmed: Callable[[AllocationRound], None] | None = None) -> AllocationRound:
+    """Allocate, freeze the snapshot, take the stock and create the delivery tasks, in one transaction.
+
+    With ``fingerprint`` (from the preview) the round is refused if needs or stock changed since.
+
+    ``progress(done, total)`` hears each of :data:`ROUND_STAGES` as it starts, all before the write transaction
+    (an update written inside it would not be seen until it commits); ``confirmed(round)`` is called inside the
+    transaction once the round is written, so what it writes (a queued confirmation marked done with its round)
+    commits with the round or not at all, and what it raises rolls the round back.
+
+    The needs are read, the engine runs and every row is planned before the transaction, so the transaction
+    (on SQLite, the database's one write lock) lasts for a burst of bulk writes, not for the reads and the
+    engine. Inside it the plan is written as it stands when it still holds for the database as it is then:
+
+    * the lots it takes from are locked and read again, and must be as they were (on SQLite, when the database
+      has not changed since the read, :func:`civicgrid.core.locking.data_version`, they are not read again);
+    * each need it gives units to must still be open with at least the units it asked for; the statement that
+      takes the units checks that row by row, and locks what it writes.
+
+    The round is then what it would have been had it run alone at the moment of the read: a need filed since
+    waits for the next round. Otherwise the try is rolled back (a savepoint, its audit rows with it), the needs
+    and lots are read again under locks and the round is planned again there, or refused when the preview's
+    fingerprint no longer holds. A million needs are thus read once, not twice, and only the needs served are
+    locked."""
+    places, items, days = selectors.round_choice(scope=scope, place_ids=place_ids, item_codes=item_codes, days=days,
+                                                 policy=policy, seed=seed)
+    stage = progress or (lambda done, total: None)
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    # SQLite: the progress updates below count as changes since the read, so a confirmation that reports its
+    # progress reads its lots again under the lock (a few rows) instead of trusting this token
+    version = data_version()
+    stage(0, len(ROUND_STAGES))
+    inputs = selectors.round_inputs(scope=scope, places=places, items=items, days=days, today=today)
+    stage(1, len(ROUND_STAGES))
+    outcomes = _round_outcomes(inputs, fingerprint=fingerprint, seed=seed, policy=policy)
+    stage(2, len(ROUND_STAGES))
+    plan = _round_plan(inputs, outcomes, policy=policy, seed=seed)
+    stage(3, len(ROUND_STAGES))
+    with serialised_block(), audit.deferred():
+        round = None
+        unchanged = version is not None and data_version() == version  # SQLite: nothing written since the read
+        if unchanged or _lots_as_read(inputs, items=items, today=today):
+            try:
+                with audit.savepoint():
+                    round = _round_write(user=user, places=places, items=items, inputs=inputs, outcomes=outcomes,
+                                         plan=plan, policy=policy, seed=seed, days=days, now=now)
+            except round_writes.NeedsChanged:
+                pass  # read again below
+        if round is None:  # read again, the needs and lots locked until the commit
+            current = selectors.round_inputs(scope=scope, places=places, items=items, days=days, lock=True,
+                                             today=today)
+            if current.fingerprint != inputs.fingerprint:  # the engine again, under the locks
+                outcomes = _round_outcomes(current, fingerprint=fingerprint, seed=seed, policy=policy)
+                plan = _round_plan(current, outcomes, policy=policy, seed=seed)
+            elif not round_writes.same_rows(inputs, current):  # the same requests, but lots or buildings changed
+                plan = _round_plan(current, outcomes, policy=policy, seed=seed)
+            try:
+                round = _round_write(user=user, places=places, items=items, inputs=current, outcomes=outcomes,
+                                     plan=plan, policy=policy, seed=seed, days=days, now=now)
+            except round_writes.NeedsChanged:  # cannot happen under the locks; refused rather than half-written
+                raise Conflict(_("Needs or stock changed since your preview: check the new preview and confirm "
+                                 "again.")) from None
+        tallies.refresh(TALLY, parts=[round.pk])  # the CREI's counts of this round, in this transaction
+        needcounts.recount(needcounts.grids_of_round(round.place_paths))  # its needs are now allocated
+        audit.record(user=user, event=ReliefEvent.ROUND_CONFIRMED, instance=round, new={
+            "policy": policy, "seed": seed, "days": days, "places": round.place_paths, "items": round.item_codes,
+            "requests": round.n_requests, "units_allocated": round.units_allocated, "fingerprint": round.fingerprint,
+            "needs_served": plan.served, "needs_served_sha256": plan.served_sha256})
+        if confirmed is not None:
+            confirmed(round)
+        return round
+
+
+def _lots_as_read(inputs: rounds.RoundInputs, *, items: list[Item], today: date) -> bool:
+    """Whether the lots ``inputs`` were read with are still the usable lots of their points, now locked."""
+    homes = inputs.homes
+    paths = set(homes["place_path"].tolist()) if homes is not None else set()
+    codes = {code for code in selectors.round_points(paths).values() if code}
+    now_lots = selectors.round_lots(items=items, point_codes=codes, today=today, lock=True)
+    return inputs.lots is not None and round_writes.same_frame(now_lots, inputs.lots)
+
+
+def _round_write(*, user: Any, places: list[Place], items: list[Item], inputs: rounds.RoundInputs,
+                 outcomes: dict[str, rounds.PolicyOutcome], plan: round_writes.Plan, policy: str, seed: int,
+                 days: int, now: datetime) -> AllocationRound:
+    """The round's own row, then every row its plan writes (:func:`round_writes.write`)."""
+    result = outcomes[policy].result
+    round = AllocationRound.objects.create(
+        place=_common_place(places), place_paths=list(inputs.place_paths), item_codes=list(inputs.item_codes),
+        policy=policy, seed=seed, days=days, rule_version=rounds.RULE_VERSION, snapshot=plan.snapshot,
+        result={"request_id": result["request_id"].tolist(), "allocated": result["allocated"].tolist()},
+        metrics={p: o.metrics for p, o in outcomes.items()}, fingerprint=inputs.fingerprint,
+        n_requests=len(result), units_allocated=int(result["allocated"].sum()), confirmed_by=audit.acting_user(user),
+        confirmed_at=now, due_at=now + timedelta(hours=relief_setting("delivery_hours")))
+    round_writes.write(user=user, round=round, plan=plan, items=items, now=now,
+                       reason=_("allocation round #%(id)d") % {"id": round.pk})
+    return round
+
+
+def _round_outcomes(inputs: rounds.RoundInputs, *, fingerprint: str, seed: int, policy: str
+                    ) -> dict[str, rounds.PolicyOutcome]:
+    """Every policy on ``inputs``; refused if the preview's ``fingerprint`` no longer holds or there is nothing
+    to allocate."""
+    if fingerprint and inputs.fingerprint != fingerprint:
+        raise Conflict(_("Needs or stock changed since your preview: check the new preview and confirm again."))
+    if inputs.requests.empty:
+        raise Invalid(_("There are no open needs for these items here."))
+    if inputs.stock.empty:
+        raise Invalid(_("There is no stock of these items at the points serving these households."))
+    return {o.policy: o for o in rounds.compare_policies(inputs, seed=seed, explain=policy)}
+
+
+def _round_plan(inputs: rounds.RoundInputs, outcomes: dict[str, rounds.PolicyOutcome], *, policy: str, seed: int
+                ) -> round_writes.Plan:
+    try:
+        return round_writes.plan(inputs, outcomes[policy].result, policy=policy, seed=seed)
+    except round_writes.StockChanged:
+        raise Conflict(_("Needs or stock changed since your preview: check the new preview and confirm again.")
+                       ) from None
+
+
+def round_confirm_or_queue(*, user: Any, scope: Scope, place_ids: list[Any], item_codes: list[str], days: Any,
+                           policy: str, seed: int, fingerprint: str) -> AllocationRound | RoundConfirmation:
+    """Confirm a previewed round as the allocation page and the API do: from ``background_requests`` needs waiting
+    in the selection (:func:`confirms_in_background`) queued as a job (the confirmation returned, its job runs once
+    this commits), else confirmed now (the round returned). Refused as either refuses.
+
+    The needs are counted here (one count), never taken from the client (a hidden field, an API body): a count
+    sent lower would have a district round confirmed within a request, outlasting the proxy's wait. A queued
+    confirmation shows this count while it runs.
+    """
+    places, items, _days = selectors.round_choice(scope=scope, place_ids=place_ids, item_codes=item_codes,
+                                                  days=days, policy=policy, seed=seed)
+    waiting = selectors.round_waiting(scope=scope, places=places, items=items)
+    choice = {"place_ids": place_ids, "item_codes": item_codes, "days": days, "policy": policy, "seed": seed,
+              "fingerprint": fingerprint}
+    if confirms_in_background(waiting):
+        return round_confirmation_request(user=user, scope=scope, n_requests=waiting, **choice)
+    return round_confirm(user=user, scope=scope, **choice)
