@@ -195,7 +195,8 @@ def test_a_run_that_finds_the_confirmation_done_when_it_writes_rolls_its_round_b
     monkeypatch.setattr(jobs, "run_progress", meanwhile)
     c01_needs = sorted(Need.objects.filter(household__place_path__startswith=c01[0].path)
                        .values_list("id", "allocated_quantity", "status"))
-    assert jobs.run_round_confirmation(confirmation.pk).endswith("already done")
+    assert jobs.run_round_confirmation(confirmation.pk).endswith("not confirmed by this run: the confirmation is "
+                                                                  "done already")
     assert list(AllocationRound.objects.all()) == other  # this run's round is gone
     assert sorted(Need.objects.filter(household__place_path__startswith=c01[0].path)
                   .values_list("id", "allocated_quantity", "status")) == c01_needs
@@ -448,3 +449,48 @@ def test_progress_moves_only_a_running_run_and_a_done_run_never_begins_again() -
     done = RoundConfirmation.objects.get(pk=confirmation.pk)
     assert (done.status, done.progress) == (RoundConfirmation.Status.DONE, 100)
     assert not run_begin(RoundConfirmation, confirmation.pk)
+
+
+def test_a_confirmation_failed_as_lost_while_its_job_still_ran_makes_no_round(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The lost timer counts from the request: a job that waited behind others may still be writing when the
+    confirmation is failed as lost. Its page already says nothing was allocated, so the run rolls its round back."""
+    from civicgrid.relief.confirmations import confirmations_lost_fail
+
+    places, items = _random_world(15)
+    confirmation, _ = _request(places, items)
+    needs_before = sorted(Need.objects.values_list("id", "allocated_quantity", "status"))
+    real = jobs.run_progress
+
+    def late(model: Any, run_id: int) -> Any:
+        report = real(model, run_id)
+
+        def progress(done: int, total: int) -> None:
+            report(done, total)
+            if done == total - 1:  # writing next: the periodic job finds it past the queue's last attempt
+                RoundConfirmation.objects.filter(pk=run_id).update(created_at=timezone.now() - timedelta(days=1))
+                assert confirmations_lost_fail() == 1
+
+        return progress
+
+    monkeypatch.setattr(jobs, "run_progress", late)
+    assert "not confirmed by this run: the confirmation is failed already" in jobs.run_round_confirmation(
+        confirmation.pk)
+    confirmation.refresh_from_db()
+    assert confirmation.status == RoundConfirmation.Status.FAILED and confirmation.round_id is None
+    assert confirmation.error.startswith("lost")
+    assert not AllocationRound.objects.exists()
+    assert sorted(Need.objects.values_list("id", "allocated_quantity", "status")) == needs_before
+    assert _events("relief.confirmation_finished", confirmation) == 0
+    assert _events("relief.confirmation_failed", confirmation) == 1
+
+
+def test_a_failure_never_overwrites_a_confirmation_another_delivery_finished() -> None:
+    from civicgrid.core.runs import run_fail
+
+    places, items = _random_world(16)
+    confirmation, _ = _request(places, items)
+    jobs.run_round_confirmation(confirmation.pk)
+    assert run_fail(RoundConfirmation, confirmation.pk, event="relief.confirmation_failed", error="late") is False
+    confirmation.refresh_from_db()
+    assert confirmation.status == RoundConfirmation.Status.DONE and confirmation.round_id is not None
+    assert confirmation.error == "" and _events("relief.confirmation_failed", confirmation) == 0

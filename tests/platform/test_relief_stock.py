@@ -207,6 +207,8 @@ def test_an_issue_locks_its_lots_in_id_order_as_a_round_does(
         services.stock_issue(user=user, scope=scope, item="t-food", point_id=point.pk, quantity=15, reason="kitchen")
     reads = [q["sql"] for q in queries.captured_queries
              if q["sql"].startswith("SELECT") and 'FROM "relief_lot"' in q["sql"] and "ORDER BY" in q["sql"]]
-    assert len(reads) == 1 and reads[0].endswith(
+    # the lots locked in id order, then read in the order they are taken (first expiry first)
+    assert len(reads) == 2 and reads[0].endswith(
         'ORDER BY "relief_lot"."id" ASC' + (" FOR NO KEY UPDATE OF \"relief_lot\"" if connection.vendor ==
                                            "postgresql" else "")), reads
+    assert '"relief_lot"."expiry" ASC NULLS LAST' in reads[1] and "FOR " not in reads[1], reads

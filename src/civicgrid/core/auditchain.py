@@ -7,7 +7,7 @@ the last ``seq`` and hash, updated in the same transaction as each append, so ro
 (or the whole table emptied) are found too.
 
 Appends are serialised (:func:`append`): the head row is locked for the rest of the writing transaction
-(``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite's write lock), so two concurrent writers never fork
+(``SELECT ... FOR NO KEY UPDATE`` on PostgreSQL; SQLite's write lock), so two concurrent writers never fork
 the chain. :func:`verify` walks the chain and names the first row that does not check out: a row changed
 by ``QuerySet.update`` or SQL ``UPDATE``, removed by ``_raw_delete`` or SQL ``DELETE``/``TRUNCATE``, or
 inserted by anything other than :func:`civicgrid.core.audit.record` / ``record_bulk`` / ``update_fields``.

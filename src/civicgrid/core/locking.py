@@ -1,9 +1,9 @@
 """Transactions that must not interleave (stock issues, delivery claims, activating a plan, acting on
 a case, recording a visit): one mechanism for every app.
 
-On PostgreSQL the services lock the rows they read with ``SELECT ... FOR UPDATE``. SQLite has no row
-locks, and a transaction that reads first and writes later fails at once ("database is locked") when
-another writer committed in between; :func:`serialised` therefore opens the transaction with
+On PostgreSQL the services lock the rows they read with ``SELECT ... FOR NO KEY UPDATE`` (:func:`locked`).
+SQLite has no row locks, and a transaction that reads first and writes later fails at once ("database is
+locked") when another writer committed in between; :func:`serialised` therefore opens the transaction with
 ``BEGIN IMMEDIATE``, which takes SQLite's single write lock up front (waiting out the busy timeout), so
 the whole transaction runs alone.
 """
@@ -72,7 +72,7 @@ def locked_for_write(queryset: models.QuerySet[M]) -> list[M]:
     """The rows of ``queryset``, locked until the transaction ends, for a read-then-write that must not
     interleave with another even outside :func:`serialised` (e.g. appending to the audit chain).
 
-    PostgreSQL: ``SELECT ... FOR UPDATE``. SQLite: first a write to those rows (it changes nothing) takes
+    PostgreSQL: :func:`locked` (``FOR NO KEY UPDATE``). SQLite: first a write to those rows (it changes nothing) takes
     the database's write lock, waiting out the busy timeout, so the read after it sees the last commit
     (a read first could see a snapshot that another writer replaces before this one writes)."""
     from django.db import connections

@@ -52,7 +52,11 @@ def runs_lost_fail(model: type[SavedRun], *, event: str, error: str, runs: Q | N
                    now: datetime | None = None) -> int:
     """Fail, audited as ``event`` with ``error``, every run (of ``runs``) still queued or running
     :func:`lost_after` after it was asked for; how many. Their pages then say why, and whatever a run under way
-    holds (one confirmation per selection) is free again."""
+    holds (one confirmation per selection) is free again.
+
+    Counted from the request, not from when a worker took the job: a job that waited long behind others can be
+    failed while it still runs. Its app must then refuse to finish it (relief's confirmation rolls its round back
+    unless the run is still running), so that what the page said (nothing was made) stays true."""
     cutoff = (now or timezone.now()) - lost_after()
     under_way = model._default_manager.filter(runs or Q(), created_at__lt=cutoff,
                                               status__in=[SavedRun.Status.QUEUED, SavedRun.Status.RUNNING])
@@ -70,12 +74,17 @@ def run_finish(model: type[SavedRun], run_id: int, *, event: str, changes: dict[
     with transaction.atomic():
         run = locked(model._default_manager.filter(pk=run_id)).get()
         audit.update_fields(user=None, event=event, instance=run, changes={
-            "status": SavedRun.Status.DONE, "progress": 100, "finished_at": timezone.now(), **changes})
+            "status": SavedRun.Status.DONE, "progress": 100, "error": "", "finished_at": timezone.now(), **changes})
 
 
-def run_fail(model: type[SavedRun], run_id: int, *, event: str, error: str) -> None:
-    """Record why the run failed (the page shows it in words), audited as ``event``."""
+def run_fail(model: type[SavedRun], run_id: int, *, event: str, error: str) -> bool:
+    """Record why the run failed (the page shows it in words), audited as ``event``; False, and nothing written,
+    when it is done: decided under the row's lock, so a failure of one delivery of a job never overwrites what
+    another delivery finished meanwhile."""
     with transaction.atomic():
         run = locked(model._default_manager.filter(pk=run_id)).get()
+        if run.status == SavedRun.Status.DONE:
+            return False
         audit.update_fields(user=None, event=event, instance=run, changes={
             "status": SavedRun.Status.FAILED, "error": error[:500], "finished_at": timezone.now()})
+        return True

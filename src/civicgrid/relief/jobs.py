@@ -30,7 +30,8 @@ _REFUSALS = (Conflict, Invalid, Forbidden, NotFound)
 
 
 class AlreadyDone(Conflict):
-    """Another run of the job confirmed this round first: this run's round is rolled back."""
+    """The confirmation is no longer running when this run of the job writes its round (another run confirmed it
+    first, or it was failed as lost meanwhile): this run's round is rolled back."""
 
 
 def run_round_confirmation(confirmation_id: int) -> str:
@@ -49,8 +50,11 @@ def run_round_confirmation(confirmation_id: int) -> str:
         get_user_model().objects.filter(pk=job.requested_by_id, is_active=True).first()
 
     def confirmed(round: AllocationRound) -> None:
-        if locked(RoundConfirmation.objects.filter(pk=confirmation_id)).get().status == RoundConfirmation.Status.DONE:
-            raise AlreadyDone("confirmed by another run of this job")
+        # only a running confirmation takes its round: one done by another delivery of the job, or failed
+        # meanwhile (lost: core.runs.runs_lost_fail, whose page already says nothing was allocated), rolls it back
+        status = locked(RoundConfirmation.objects.filter(pk=confirmation_id)).get().status
+        if status != RoundConfirmation.Status.RUNNING:
+            raise AlreadyDone(f"the confirmation is {status} already")
         run_finish(RoundConfirmation, confirmation_id, event=ReliefEvent.CONFIRMATION_FINISHED, changes={
             "round": round, "result": {"round": round.pk, "requests": round.n_requests,
                                        "units_allocated": round.units_allocated}})
@@ -64,8 +68,8 @@ def run_round_confirmation(confirmation_id: int) -> str:
                 item_codes=list(job.item_codes), days=job.days, policy=job.policy, seed=job.seed,
                 fingerprint=job.fingerprint, progress=run_progress(RoundConfirmation, confirmation_id),
                 confirmed=confirmed)
-        except AlreadyDone:
-            return f"round confirmation {confirmation_id} already done"
+        except AlreadyDone as exc:
+            return f"round confirmation {confirmation_id} not confirmed by this run: {exc}"
         except _REFUSALS as exc:
             log.info("round confirmation %s refused: %s", confirmation_id, exc)
             # the requester's rights are the requester's: every viewer of the page reads this, and "your role
@@ -82,9 +86,9 @@ def run_round_confirmation(confirmation_id: int) -> str:
 
 
 def _fail(confirmation_id: int, error: str) -> None:
-    """Failed with ``error``, unless another run of the job has confirmed it meanwhile."""
-    if not RoundConfirmation.objects.filter(pk=confirmation_id, status=RoundConfirmation.Status.DONE).exists():
-        run_fail(RoundConfirmation, confirmation_id, event=ReliefEvent.CONFIRMATION_FAILED, error=error)
+    """Failed with ``error``, unless another run of the job has confirmed it meanwhile (run_fail decides that under
+    the row's lock)."""
+    run_fail(RoundConfirmation, confirmation_id, event=ReliefEvent.CONFIRMATION_FAILED, error=error)
 
 
 def reasons(confirmation: RoundConfirmation) -> list[str]:

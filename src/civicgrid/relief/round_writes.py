@@ -45,7 +45,8 @@ class StockChanged(Exception):
 class NeedsChanged(Exception):
     """A need the plan gives units to is no longer open with at least the units it asked for when it was read
     (cancelled, delivered or allocated by another round since), or its household has moved since (its stop would
-    go to the old building, and the task's place would show it to the old grid's volunteers)."""
+    go to the old building, and the task's place would show it to the old grid's volunteers). Households are not
+    locked: a move after this check, during the commit, is not seen (the README says so)."""
 
 
 @dataclass(frozen=True)

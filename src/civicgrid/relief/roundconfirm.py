@@ -102,7 +102,7 @@ def round_confirm(*, user: Any, scope: Scope, place_ids: list[Any], item_codes: 
             try:
                 round = _round_write(user=user, places=places, items=items, inputs=current, outcomes=outcomes,
                                      plan=plan, policy=policy, seed=seed, days=days, now=now)
-            except round_writes.NeedsChanged:  # cannot happen under the locks; refused rather than half-written
+            except round_writes.NeedsChanged:  # needs are locked now, households not: a move since the re-read
                 raise Conflict(_("Needs or stock changed since your preview: check the new preview and confirm "
                                  "again.")) from None
         tallies.refresh(TALLY, parts=[round.pk])  # the CREI's counts of this round, in this transaction

@@ -328,7 +328,7 @@ def round_inputs(*, scope: Scope, places: Iterable[Place], items: Iterable[Item]
     paths = [p.path for p in places]
     needs = round_needs(scope=scope, places=places, items=items)
     if lock:
-        # the needs are read and locked in one statement (FOR UPDATE OF the needs only)
+        # the needs are read and locked in one statement (FOR NO KEY UPDATE OF the needs only)
         needs = locked(needs)
     raw = read_frame(needs.values_list(
         "id", "household_id", "household__size", "household__vulnerability_weight", "household__vulnerability_score",

@@ -138,9 +138,9 @@ def _issue(*, user: Any, item: Item, point: DistributionPoint, quantity: int, ki
            now: datetime, round: AllocationRound | None = None) -> list[LedgerEntry]:
     usable = selectors.available_lots(item=item, point=point, today=timezone.localdate(now))
     # locked in id order, as a round locks its lots (a lot expiring sooner may have the larger id: two orders
-    # could deadlock), then taken in available_lots' order: first expiry first, none last, then oldest
-    lots = sorted(locked(usable.order_by("id")), key=lambda lot: (
-        lot.expiry is None, lot.expiry or date.min, lot.received_at, lot.pk))
+    # could deadlock), then read again, now unchangeable by others, in the order they are taken
+    held = list(locked(usable.order_by("id")).values_list("pk", flat=True))
+    lots = list(usable.filter(pk__in=held))
     available = sum(lot.quantity for lot in lots)
     if available < quantity:
         raise InsufficientStock(field="quantity", message=_(

@@ -14,16 +14,16 @@ import django.db.models.deletion
 
 
 def points_from_snapshots(apps, schema_editor):  # type: ignore[no-untyped-def]
-    from civicgrid.relief.rounds import inputs_from_snapshot
-
+    # the snapshot's requests as stored (relief.rounds.snapshot, format 1: column lists), read here without the
+    # app's code, which may change after this migration
     AllocationRound = apps.get_model("relief", "AllocationRound")
     RoundAllocation = apps.get_model("relief", "RoundAllocation")
     DistributionPoint = apps.get_model("relief", "DistributionPoint")
     point_ids = dict(DistributionPoint.objects.values_list("code", "id"))
     for round in AllocationRound.objects.only("id", "snapshot").iterator(chunk_size=1):
-        requests, _stock = inputs_from_snapshot(round.snapshot)
+        requests = round.snapshot["requests"]
         by_point: dict[int, list[int]] = {}
-        for need_id, code in zip(requests["request_id"].tolist(), requests["point"].tolist(), strict=True):
+        for need_id, code in zip(requests["request_id"], requests["point"], strict=True):
             if code in point_ids:
                 by_point.setdefault(point_ids[code], []).append(need_id)
         for point_id, need_ids in by_point.items():
