@@ -159,12 +159,10 @@ def _write_outcome(*, user: Any, round: AllocationRound, inputs: rounds.RoundInp
     stops = DeliveryStop.objects.bulk_create([
         DeliveryStop(task=task, household_id=hid, code=f"{secrets.randbelow(10**6):06d}")
         for task, hids in zip(tasks, buildings.values(), strict=True) for hid in hids])
-    stop_of = {s.household_id: s.pk for s in stops}
     RoundAllocation.objects.bulk_create([
         RoundAllocation(round=round, need_id=r.request_id, household_id=r.household_id, item=by_code[r.item],
                         quantity=r.allocated, need_quantity=r.need, floor=r.floor, tier=r.tier,
-                        weight=r.weight, stock_coverage=float(r.stock_coverage), explanation=r.explanation,
-                        stop_id=stop_of.get(r.household_id) if r.allocated else None)
+                        weight=r.weight, stock_coverage=float(r.stock_coverage), explanation=r.explanation)
         for r in frame.itertuples(index=False)], batch_size=2000)
     for units, group in served.groupby("allocated")["request_id"]:
         for chunk in chunks(group.tolist()):

@@ -41,6 +41,7 @@ from civicgrid.relief.models import (
     DeliveryTask,
     LedgerEntry,
     Need,
+    RoundAllocation,
     RoundConfirmation,
 )
 from civicgrid.relief.preview import RECOMMENDED
@@ -166,10 +167,16 @@ def _task(task: DeliveryTask, stops: int | None = None) -> dict[str, Any]:
             "stops": selectors.task_stop_count(task) if stops is None else stops}
 
 
-def _stop(stop: DeliveryStop) -> dict[str, Any]:
+def _stop(stop: DeliveryStop, lines: list[RoundAllocation] | None = None) -> dict[str, Any]:
+    if lines is None:  # one stop: its own lines
+        lines = selectors.stop_lines(task=stop.task, stops=[stop])[stop.pk]
     return {"id": stop.pk, "household_id": stop.household_id, "address": stop.household.address,
-            "status": stop.status, "lines": [{"item": a.item.code, "quantity": a.quantity}
-                                             for a in stop.allocations.all()]}
+            "status": stop.status, "lines": [{"item": a.item.code, "quantity": a.quantity} for a in lines]}
+
+
+def _stops(task: DeliveryTask, stops: list[DeliveryStop]) -> list[dict[str, Any]]:
+    lines = selectors.stop_lines(task=task, stops=stops)  # one query for the task's stops
+    return [_stop(s, lines[s.pk]) for s in stops]
 
 
 @router.post("/needs", response=responses(FilingOut, s201=FilingOut), auth=requires("relief"))
@@ -218,7 +225,7 @@ def tasks(request: HttpRequest) -> dict[str, Any]:
 def task(request: HttpRequest, task_id: int = id_path()) -> dict[str, Any]:
     scope = scope_for(request.user)
     found = selectors.task_get(scope=scope, user=request.user, task_id=task_id)
-    return {**_task(found), "stop_list": [_stop(s) for s in selectors.task_stops(scope=scope, task=found)]}
+    return {**_task(found), "stop_list": _stops(found, selectors.task_stops(scope=scope, task=found))}
 
 
 @router.post("/tasks/{task_id}/claim", response=responses(TaskDetailOut))

@@ -396,7 +396,10 @@ class DeliveryTask(models.Model):
 
 
 class DeliveryStop(models.Model):
-    """One household's share of a task. The household proves receipt with its one-time code."""
+    """One household's share of a task. The household proves receipt with its one-time code.
+
+    A round writes one stop per household it serves; its lines are the household's allocations with units in
+    the task's round (found by round and household: ``RoundAllocation`` says why there is no key)."""
 
     class Status(models.TextChoices):
         PENDING = "pending", _("To deliver")
@@ -454,7 +457,13 @@ class RoundAllocation(models.Model):
 
     The point a request would be served from is not repeated here: the round's snapshot holds it for every request,
     and a served household's stop holds it through its task. A key nobody read cost a million checks (about 3 s)
-    at a district round's commit (relief migration 0011)."""
+    at a district round's commit (relief migration 0011).
+
+    Nor is the stop: a served allocation's stop is its household's stop in the round, found by (round, household)
+    (``selectors.stop_lines``, ``selectors.need_progress``). The round writes one stop per household it serves, so
+    the pair names one stop, and an allocation cannot name another household's or another round's stop, as a
+    key could. The key cost a check per served need at the commit and an index entry (about 4 s at a million
+    requests, relief migration 0012)."""
 
     round = models.ForeignKey(AllocationRound, on_delete=models.PROTECT, related_name="allocations", db_index=False)
     need = models.ForeignKey(Need, on_delete=models.PROTECT, related_name="allocations")
@@ -467,8 +476,6 @@ class RoundAllocation(models.Model):
     weight = models.FloatField()
     stock_coverage = models.FloatField()
     explanation = models.TextField()
-    stop = models.ForeignKey(DeliveryStop, null=True, blank=True, on_delete=models.PROTECT,
-                             related_name="allocations")
 
     class Meta:
         ordering = ["round_id", "id"]

@@ -190,31 +190,35 @@ def need_progress(*, scope: Scope, needs: Iterable[Need], with_codes: bool = Fal
     of a delivery still to come."""
     needs = list(needs)
     allocations: dict[int, list[RoundAllocation]] = {}
+    stop_of: dict[tuple[int, int], DeliveryStop] = {}
     # only a need a round gave units to (allocated_quantity only grows) has allocations that change its
     # progress: a new or never-allocated need (most of a surge) costs no query
     allocated = [n for n in needs if n.allocated_quantity]
     if allocated:  # not even built otherwise: composing the query costs as much as a small filing's SQL
         # the round's frozen snapshot and result (megabytes for a district round) are never read here:
         # loaded with each allocation they cost seconds of JSON decoding per page (issue 15)
-        found = scoped(RoundAllocation.objects.select_related("stop__task", "round"), scope).defer(
-            *ROUND_BULK).filter(need__in=allocated).order_by("round__confirmed_at", "id")
+        found = list(scoped(RoundAllocation.objects.select_related("round"), scope).defer(
+            *ROUND_BULK).filter(need__in=allocated).order_by("round__confirmed_at", "id"))
         for a in found:
             allocations.setdefault(a.need_id, []).append(a)
+        stop_of = _stops_of(found)
     target = relief_setting("target_hours")
     out = []
     for need in needs:
         mine = allocations.get(need.id, [])
-        coming = [a for a in mine if a.quantity and a.stop and a.stop.status != DeliveryStop.Status.DELIVERED]
+        # each allocation with units and its stop (its household's in its round)
+        served = [(a, stop_of[(a.round_id, a.household_id)]) for a in mine
+                  if a.quantity and (a.round_id, a.household_id) in stop_of]
+        coming = [(a, s) for a, s in served if s.status != DeliveryStop.Status.DELIVERED]
         code = ""
         if need.status == Need.Status.CANCELLED:
             state, label, expected = "cancelled", _("Cancelled"), None
         elif need.status == Need.Status.DELIVERED:
             state, label = "delivered", _("Delivered")
-            expected = max((a.stop.delivered_at for a in mine if a.stop and a.stop.delivered_at), default=None)
+            expected = max((s.delivered_at for _a, s in served if s.delivered_at), default=None)
         elif coming:
-            stop = coming[-1].stop
-            assert stop is not None
-            units = sum(a.quantity for a in coming)
+            stop = coming[-1][1]
+            units = sum(a.quantity for a, _s in coming)
             expected = stop.task.due_at
             if stop.task.status == DeliveryTask.Status.CLAIMED:
                 state = "on_the_way"
@@ -235,6 +239,16 @@ def need_progress(*, scope: Scope, needs: Iterable[Need], with_codes: bool = Fal
             expected = need.filed_at + timedelta(hours=target.get(need.urgency, 72))
         out.append(NeedProgress(need, state, label, expected, mine, code))
     return out
+
+
+def _stops_of(allocations: list[RoundAllocation]) -> dict[tuple[int, int], DeliveryStop]:
+    """The stops (with their tasks) of the allocations given units, by (round, household): one query."""
+    served = [a for a in allocations if a.quantity]
+    if not served:
+        return {}
+    stops = DeliveryStop.objects.select_related("task").filter(
+        task__round_id__in={a.round_id for a in served}, household_id__in={a.household_id for a in served})
+    return {(s.task.round_id, s.household_id): s for s in stops}
 
 
 def my_needs(*, scope: Scope) -> list[NeedProgress]:
@@ -527,8 +541,23 @@ def task_stops(*, scope: Scope, task: DeliveryTask) -> list[DeliveryStop]:
     """The stops of a task with what each household gets; households the scope may not see (a task not yet
     claimed) are counted but not listed."""
     stops = scoped(DeliveryStop.objects.select_related("household"), scope).filter(task=task)
-    stops = stops.prefetch_related("allocations__item")
     return list(stops.order_by("household__code"))
+
+
+def stop_lines(*, task: DeliveryTask, stops: Iterable[DeliveryStop]) -> dict[int, list[RoundAllocation]]:
+    """What each of ``stops`` (of ``task``) brings: its household's allocations with units in the task's round,
+    with their items, by stop id. One query, whatever the number of stops."""
+    stop_of = {s.household_id: s.pk for s in stops}
+    out: dict[int, list[RoundAllocation]] = {pk: [] for pk in stop_of.values()}
+    if not stop_of:
+        return out
+    lines = RoundAllocation.objects.select_related("item").defer("explanation").filter(
+        round_id=task.round_id, quantity__gt=0,
+        household_id__in=DeliveryStop.objects.filter(task=task).values("household_id")).order_by("id")
+    for a in lines:
+        if a.household_id in stop_of:
+            out[stop_of[a.household_id]].append(a)
+    return out
 
 
 def stop_recipients(stops: list[DeliveryStop]) -> dict[int, str]:

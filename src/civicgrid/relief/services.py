@@ -354,13 +354,14 @@ def delivery_stop_deliver(*, user: Any, scope: Scope, stop_id: int, code: str,
             # the stop's needs, then the tally, then the audit head: the order filing, cancelling and a round
             # take them in (need rows first), so a delivery and a filing merging into the same partly
             # allocated need never wait on each other in a cycle
+            lines = selectors.stop_lines(task=task, stops=[stop])[stop.pk]
             needs = {n.pk: n for n in locked(Need.objects.filter(
-                pk__in=stop.allocations.values("need_id")).order_by("pk"))}
+                pk__in=[a.need_id for a in lines]).order_by("pk"))}
             needcounts.hold()  # before the audit write: its recount below
             audit.update_fields(user=user, event=ReliefEvent.STOP_DELIVERED, instance=stop, changes={
                 "status": DeliveryStop.Status.DELIVERED, "delivered_at": now, "delivered_by": user})
             DeliveryAttempt.objects.create(stop=stop, by=user, at=now, delivered=True)
-            for allocation in stop.allocations.all():
+            for allocation in lines:
                 need = needs[allocation.need_id]
                 need.delivered_quantity += allocation.quantity
                 need.updated_at = now

@@ -369,10 +369,11 @@ def _task_page(request: HttpRequest, scope: Scope, task: DeliveryTask, *, forms:
     stops = selectors.task_stops(scope=scope, task=task)
     forms = forms or {}
     recipients = selectors.stop_recipients(stops)
+    lines = selectors.stop_lines(task=task, stops=stops)
     rows = [{"stop": s, "recipient": recipients.get(s.pk, ""),
              "deliver": forms.get(s.pk, (f.DeliverForm(prefix=f"s{s.pk}"), None))[0],
              "fail": forms.get(s.pk, (None, f.FailForm(prefix=f"f{s.pk}")))[1] or f.FailForm(prefix=f"f{s.pk}"),
-             "lines": list(s.allocations.all())} for s in stops]
+             "lines": lines[s.pk]} for s in stops]
     manage = scope.may("relief_manage")
     return render(request, "relief/task_detail.html", {
         "task": task, "holder": holder, "rows": rows, "n_stops": selectors.task_stop_count(task),

@@ -13,7 +13,7 @@ from civicgrid.core.scoping import PLATFORM
 from civicgrid.registry.models import Household
 from civicgrid.registry.services import registry_import
 from civicgrid.relief import selectors, services
-from civicgrid.relief.models import RoundAllocation
+from civicgrid.relief.models import DeliveryStop, RoundAllocation
 from tests.platform.test_relief_round_bulk import _confirm, _random_world
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("english")]
@@ -57,4 +57,25 @@ def test_an_allocations_point_comes_back_from_its_rounds_snapshot() -> None:
         _migrate(("", ""))
     assert RoundAllocation.objects.filter(round=round).count() == len(allocations)
     assert "point_id" not in {c.name for c in connection.introspection.get_table_description(
+        connection.cursor(), "relief_roundallocation")}
+
+
+@pytest.mark.usefixtures("community_loaded")
+def test_an_allocations_stop_comes_back_as_its_households_stop_in_the_round() -> None:
+    """Relief 0012 drops the allocation's stop (found by round and household since); backwards each allocation with
+    units names its household's stop again and the others none, as the round wrote them before."""
+    places, items = _random_world(12, per_community=5)
+    round = _confirm(services.round_confirm, places, items, policy="equity", seed=12, now=None)
+    stop_of = dict(DeliveryStop.objects.filter(task__round=round).values_list("household_id", "pk"))
+    rows = list(RoundAllocation.objects.filter(round=round).values_list("need_id", "household_id", "quantity"))
+    expected = {need: stop_of[household] if quantity else None for need, household, quantity in rows}
+    assert any(expected.values()) and None in expected.values()  # served and unserved needs both
+    try:
+        _migrate(("relief", "0011_allocation_without_point"))
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT need_id, stop_id FROM relief_roundallocation WHERE round_id = %s", [round.pk])
+            assert dict(cursor.fetchall()) == expected
+    finally:
+        _migrate(("", ""))
+    assert "stop_id" not in {c.name for c in connection.introspection.get_table_description(
         connection.cursor(), "relief_roundallocation")}
