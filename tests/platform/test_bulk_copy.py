@@ -55,3 +55,17 @@ def test_a_value_of_the_wrong_type_is_refused_and_nothing_is_written() -> None:
     with pytest.raises((DatabaseError, TypeError, ValueError)), transaction.atomic():
         copy_rows(Lot, COLUMNS, rows, binary=True)
     assert not Lot.objects.filter(source__contains="refused").exists()
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'", reason="arrays are PostgreSQL's")
+def test_an_integer_array_in_text_form_reads_back_as_the_values() -> None:
+    import numpy as np
+
+    from civicgrid.core.bulk import int_array
+
+    values = [0, -1, 2**63 - 1, -(2**63), 42]
+    with connection.cursor() as cursor:
+        for given, expected in ((values, values), (np.asarray(values, dtype=np.int64), values),
+                                (iter(values), values), ([], [])):
+            cursor.execute("SELECT %s::bigint[]", [int_array(given)])
+            assert cursor.fetchone()[0] == expected

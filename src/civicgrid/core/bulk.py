@@ -50,6 +50,13 @@ def rows_in(queryset: QuerySet[Model], *, field: str, values: Iterable[Any], col
     return out
 
 
+def int_array(values: Iterable[int]) -> str:
+    """``values`` in PostgreSQL's text form of an integer array (``{1,2,3}``), for a statement that casts it
+    (``%s::bigint[]``). psycopg dumps a list element by element in Python: a district round's two arrays of a
+    million keys took 0.9 s, while the server waited; ``join`` does it in C."""
+    return "{" + ",".join(map(str, map(int, values))) + "}"
+
+
 def present(model: type[Model], field: str, values: list[Any]) -> set[Any]:
     """Which of ``values`` some row of ``model`` holds in ``field`` (an indexed column): on PostgreSQL one
     query with the values as one array parameter (``= ANY``), elsewhere in chunks."""

@@ -20,7 +20,7 @@ from django.db import connection
 from django.db.models import F, Field, Model, Q
 
 from civicgrid.core import audit
-from civicgrid.core.bulk import IdBlock, columns_of, insert_rows, update_rows
+from civicgrid.core.bulk import IdBlock, columns_of, insert_rows, int_array, update_rows
 from civicgrid.core.crypto import encrypt_many
 from civicgrid.registry.models import Household
 from civicgrid.relief import rounds
@@ -235,7 +235,8 @@ def _served_homes_moved(round: AllocationRound, plan: Plan) -> bool:
            f"ON t.task = s.task + 1 JOIN {household} h ON h.id = s.household_id "
            f"WHERE h.building_id <> t.building_id OR h.place_path <> t.place_path")
     with connection.cursor() as cursor:
-        cursor.execute(sql, [[hid for _index, hid, _code in plan.stops], [index for index, _hid, _code in plan.stops],
+        cursor.execute(sql, [int_array(hid for _index, hid, _code in plan.stops),
+                             int_array(index for index, _hid, _code in plan.stops),
                              [building for building, _path, _point in plan.tasks],
                              [path for _building, path, _point in plan.tasks]])
         return bool(cursor.fetchone()[0])
@@ -289,7 +290,7 @@ def _take_needs(round: AllocationRound, now: datetime, *, served: list[int]) -> 
             # (``served``, ascending): joining the allocations just written read them back and sorted them on
             # disk (1.4 s of server CPU at a million requests).
             cursor.execute(f"SELECT count(*) FROM (SELECT id FROM {need} WHERE id = ANY(%s::bigint[]) ORDER BY id "
-                           f"FOR NO KEY UPDATE) served", [served])
+                           f"FOR NO KEY UPDATE) served", [int_array(served)])
         cursor.execute(sql, [_db(Need, "updated_at", now), Need.Status.ALLOCATED.value, round.pk,
                              Need.Status.OPEN.value])
         return int(cursor.rowcount)
