@@ -617,6 +617,11 @@ def measure(args: argparse.Namespace, *, n: int, sqlite: bool, path: Path) -> di
                 profiler.dump_stats(f"{args.profile}.{'sqlite' if sqlite else 'postgres'}")
             else:
                 round = confirm()
+    except BaseException:
+        if probe is not None:  # the probing process stops too, or the benchmark would wait for it forever
+            probe_stop.set()
+            probe.join(timeout=60)
+        raise
     finally:
         roundconfirm.serialised_block = real_block  # type: ignore[assignment]
         meter_ref[0] = None

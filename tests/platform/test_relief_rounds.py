@@ -127,6 +127,21 @@ def _concentration(x: np.ndarray, rank_by: np.ndarray) -> float:
     return float(2 * np.mean((x - x.mean()) * (fractional - fractional.mean())) / x.mean())
 
 
+def test_a_patch_of_the_packages_round_inputs_reaches_the_preview(
+        world: World, grid: Place, monkeypatch: pytest.MonkeyPatch) -> None:
+    """selectors is a package: the preview reads through ``selectors.round_inputs``, so a patch of the package's
+    attribute (bench_round times the preview's read so) is the read the preview makes."""
+    real, seen = selectors.round_inputs, []
+
+    def watched(**kwargs: Any) -> rounds.RoundInputs:
+        seen.append(kwargs)
+        return real(**kwargs)
+
+    monkeypatch.setattr(selectors, "round_inputs", watched)
+    _user, _scope, preview = _preview(grid)
+    assert len(seen) == 1 and len(preview.inputs.requests) > 0
+
+
 def test_preview_equals_the_engine_on_independently_built_tables_for_every_policy(
         world: World, grid: Place,
 ) -> None:
