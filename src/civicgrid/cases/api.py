@@ -22,6 +22,7 @@ from civicgrid.core.apischema import (
     requires,
     responses,
     text_field,
+    with_status,
 )
 from civicgrid.registry.models import Actor, Household, Place
 
@@ -96,7 +97,7 @@ def report_case(request: HttpRequest, payload: ReportIn) -> object:
     household = Household.objects.get(pk=payload.household_id) if payload.household_id else None
     case = services.case_report(user=request.user, scope=scope_for(request.user), category=category, description=payload.description,
                                 place=place, household=household)
-    return 201, case
+    return with_status(201, case)
 
 
 @router.post("/cases/{case_id}/act", response=responses(CaseOut), auth=requires("cases"))

@@ -7,6 +7,7 @@
   overflowed SQLite's and PostgreSQL's integers: a 500 instead of a 400);
 - :func:`quantity_field`, :func:`text_field`, :func:`code_field`: the input bounds of
   :mod:`civicgrid.core.limits`, documented in the schema and checked before any service runs;
+- :func:`with_status`: an answer with another status than the operation's default (201, 202);
 - :func:`requires`: the ``auth=`` of an operation that takes a body, so that a role that may not use the
   resource is refused (403) before its input is read (400), as the pages do.
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import ninja
 from django.http import HttpRequest
 from ninja import Field, Path, Query, Schema
 from ninja.security import SessionAuth as _SessionAuth
@@ -62,6 +64,13 @@ def responses(ok: Any, status: int = 200, **more: Any) -> dict[int, Any]:
     found.update({int(k.removeprefix("s")): v for k, v in more.items()})
     found.update({code: Error for code in ERROR_STATUSES})
     return found
+
+
+def with_status(code: int, body: Any) -> Any:
+    """``body`` answered with ``code`` (201 created, 202 queued) rather than the operation's default: django-ninja
+    1.5 and later take a ``Status``, older releases a ``(code, body)`` tuple (deprecated since)."""
+    status = getattr(ninja, "Status", None)
+    return status(code, body) if status is not None else (code, body)
 
 
 def offset_query() -> Any:

@@ -18,6 +18,7 @@ from civicgrid.core.apischema import (
     requires,
     responses,
     text_field,
+    with_status,
 )
 from civicgrid.core.errors import Invalid
 from civicgrid.grievances import selectors, services
@@ -97,7 +98,7 @@ def file_grievance(request: HttpRequest, payload: FileIn) -> object:
     g = services.grievance_file(user=request.user, scope=scope_for(request.user), kind=payload.kind,
                                 subject_ref=payload.subject_ref, description=payload.description,
                                 sensitive=payload.sensitive, household=household)
-    return 201, g
+    return with_status(201, g)
 
 
 @router.post("/grievances/{grievance_id}/act", response=responses(GrievanceOut), auth=requires("grievances"))

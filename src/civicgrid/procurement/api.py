@@ -7,7 +7,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-import ninja
 from django.http import HttpRequest
 from ninja import Field, Router, Schema
 
@@ -22,6 +21,7 @@ from civicgrid.core.apischema import (
     requires,
     responses,
     text_field,
+    with_status,
 )
 from civicgrid.procurement import selectors, services
 from civicgrid.procurement.conf import conf
@@ -29,12 +29,6 @@ from civicgrid.procurement.models import RUBRIC, Application, Call, Milestone, P
 from civicgrid.procurement.ocds import release_package
 
 router = Router(tags=["procurement"])
-# django-ninja >= 1.5 wants an explicit Status; older ones take a (status, body) tuple
-_STATUS: Any = getattr(ninja, "Status", None)
-
-
-def _created(body: Any) -> Any:
-    return _STATUS(201, body) if _STATUS is not None else (201, body)
 
 
 class CallOut(Schema):
@@ -151,7 +145,7 @@ def apply(request: HttpRequest, body: ApplyIn, call_id: int = id_path()) -> Any:
     found = services.application_submit(user=request.user, scope=scope_for(request.user), call_id=call_id,
                                         organisation_id=body.organisation_id, amount_fen=body.amount_fen,
                                         proposal=body.proposal)
-    return _created(_application(found))
+    return with_status(201, _application(found))
 
 
 @router.post("/applications/{application_id}/score", response=responses(ScoreOut, s201=ScoreOut),
@@ -159,7 +153,7 @@ def apply(request: HttpRequest, body: ApplyIn, call_id: int = id_path()) -> Any:
 def score(request: HttpRequest, body: ScoreIn, application_id: int = id_path()) -> Any:
     found = services.application_score(user=request.user, scope=scope_for(request.user), application_id=application_id,
                                        marks=body.marks, comment=body.comment)
-    return _created({"id": found.pk, "application_id": found.application_id, "total": found.total})
+    return with_status(201, {"id": found.pk, "application_id": found.application_id, "total": found.total})
 
 
 @router.post("/milestones/{milestone_id}/decide", response=responses(MilestoneOut), auth=requires("procurement"))
@@ -173,4 +167,4 @@ def decide(request: HttpRequest, body: DecideIn, milestone_id: int = id_path()) 
 def pay(request: HttpRequest, body: PayIn, milestone_id: int = id_path()) -> Any:
     found = services.payment_make(user=request.user, scope=scope_for(request.user), milestone_id=milestone_id,
                                   reference=body.reference)
-    return _created(_payment(found))
+    return with_status(201, _payment(found))

@@ -12,7 +12,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-import ninja
 from django.http import HttpRequest
 from django.urls import reverse
 from ninja import Field, Router, Schema
@@ -30,6 +29,7 @@ from civicgrid.core.apischema import (
     requires,
     responses,
     text_field,
+    with_status,
 )
 from civicgrid.core.limits import MAX_ID
 from civicgrid.relief import jobs, rounds, selectors, services
@@ -45,9 +45,6 @@ from civicgrid.relief.models import (
     RoundConfirmation,
 )
 from civicgrid.relief.preview import RECOMMENDED
-
-# django-ninja >= 1.5 wants an explicit Status; older ones take a (status, body) tuple
-_STATUS: Any = getattr(ninja, "Status", None)
 
 router = Router(tags=["relief"])
 
@@ -149,10 +146,6 @@ class LedgerOut(Schema):
     balance_after: int
 
 
-def _status(code: int, body: Any) -> Any:
-    return _STATUS(code, body) if _STATUS is not None else (code, body)
-
-
 def _need(request: HttpRequest, need: Need, progress: selectors.NeedProgress | None = None) -> dict[str, Any]:
     progress = progress or selectors.need_progress(scope=scope_for(request.user), needs=[need])[0]
     return {"id": need.pk, "household_id": need.household_id, "category": need.category, "item": need.item.code,
@@ -190,7 +183,7 @@ def need_file(request: HttpRequest, body: NeedIn) -> Any:
         category=body.category, urgency=body.urgency, channel=body.channel, note=body.note,
         key=body.idempotency_key or request.headers.get("Idempotency-Key", ""))
     created = not filing.merged and not filing.replayed
-    return _status(201 if created else 200, {
+    return with_status(201 if created else 200, {
         "need": _need(request, filing.need), "filing_id": filing.filing.pk, "merged": filing.merged,
         "replayed": filing.replayed, "quantity_before": filing.filing.quantity_before,
         "quantity_after": filing.filing.quantity_after})
@@ -434,8 +427,8 @@ def round_confirm(request: HttpRequest, body: RoundConfirmIn) -> Any:
         user=request.user, scope=scope_for(request.user), place_ids=body.places, item_codes=body.items,
         days=body.days, policy=body.policy, seed=body.seed, fingerprint=body.fingerprint)
     if isinstance(made, RoundConfirmation):
-        return _status(202, _confirmation(made))
-    return _status(201, _round(request, made))
+        return with_status(202, _confirmation(made))
+    return with_status(201, _round(request, made))
 
 
 @router.get("/rounds/confirmations", response=responses(list[ConfirmationOut]))

@@ -9,7 +9,6 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Literal
 
-import ninja
 from django.http import HttpRequest
 from ninja import Field, Router, Schema
 
@@ -24,14 +23,13 @@ from civicgrid.core.apischema import (
     requires,
     responses,
     text_field,
+    with_status,
 )
 from civicgrid.social import board as threew
 from civicgrid.social import selectors, services
 from civicgrid.social.models import Admission, Organisation
 
 router = Router(tags=["social"])
-# django-ninja >= 1.5 wants an explicit Status; older ones take a (status, body) tuple
-_STATUS: Any = getattr(ninja, "Status", None)
 
 
 class OrganisationOut(Schema):
@@ -157,7 +155,7 @@ def organisation(request: HttpRequest, organisation_id: int = id_path()) -> dict
 def register(request: HttpRequest, body: RegisterIn) -> Any:
     o = services.organisation_register(user=request.user, scope=scope_for(request.user), actor_id=body.actor_id,
                                        credit_code=body.credit_code, hub_id=body.hub_id)
-    return _STATUS(201, _organisation(o)) if _STATUS is not None else (201, _organisation(o))
+    return with_status(201, _organisation(o))
 
 
 @router.post("/organisations/{organisation_id}/verification", response=responses(OrganisationOut),

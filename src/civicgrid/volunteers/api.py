@@ -12,7 +12,6 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, Literal
 
-import ninja
 from django.http import HttpRequest
 from ninja import Field, Router, Schema
 
@@ -25,17 +24,12 @@ from civicgrid.core.apischema import (
     requires,
     responses,
     text_field,
+    with_status,
 )
 from civicgrid.volunteers import selectors, services
 from civicgrid.volunteers.models import CareVisit, HoursEntry
 
 router = Router(tags=["volunteers"])
-# django-ninja >= 1.5 wants an explicit Status; older ones take a (status, body) tuple
-_STATUS: Any = getattr(ninja, "Status", None)
-
-
-def _created(body: Any) -> Any:
-    return _STATUS(201, body) if _STATUS is not None else (201, body)
 
 
 class VisitOut(Schema):
@@ -152,7 +146,7 @@ def hours(request: HttpRequest, offset: int = offset_query()) -> list[dict[str, 
 def hours_enter(request: HttpRequest, body: EntryIn) -> Any:
     entry = services.hours_enter(user=request.user, scope=scope_for(request.user), volunteer_id=body.volunteer_id,
                                  hours=body.hours, on=body.on, note=body.note)
-    return _created(_entry(entry))
+    return with_status(201, _entry(entry))
 
 
 @router.post("/hours/{entry_id}/decide", response=responses(EntryOut), auth=requires("volunteers_manage"))
@@ -175,5 +169,5 @@ def time_transfer(request: HttpRequest, body: TransferIn) -> Any:
     t = services.time_transfer(user=request.user, scope=scope_for(request.user), kind=body.kind,
                                person_id=body.person_id, counterpart_id=body.counterpart_id, minutes=body.minutes,
                                note=body.note)
-    return _created({"id": t.pk, "from_account": t.from_account_id, "to_account": t.to_account_id, "minutes": t.minutes,
+    return with_status(201, {"id": t.pk, "from_account": t.from_account_id, "to_account": t.to_account_id, "minutes": t.minutes,
                  "kind": t.kind})
