@@ -263,8 +263,8 @@ one run each, the same machine (load 1.2-2.8, a helper's tests running):
     preview wall                     7.1 s                              6.5 s
     SQLite, 100,000 requests         confirm 2.7 s, write lock 1.6 s    confirm 2.7 s, write lock 1.5 s
 
-The 30 s goal is still missed at 1M on this machine (a quieter run of last session's code took 37.9 s, so this one
-ran about a fifth slower). What is left in PostgreSQL is 3.1 M key checks at the commit (round and need per
+The 30 s goal is still missed at 1M on this machine. The same code as "before" took 37.9 s in the last session's
+quiet run and 47.3 s here, so these runs were about a quarter slower. What is left in PostgreSQL is 3.1 M key checks at the commit (round and need per
 allocation, task and household per stop), the needs' UPDATE and the two COPYs.
 
     .venv/bin/python bench/bench_round.py [--requests 100000] [--skip-sqlite] [--skip-postgres]
