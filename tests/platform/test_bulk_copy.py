@@ -69,3 +69,26 @@ def test_an_integer_array_in_text_form_reads_back_as_the_values() -> None:
                                 (iter(values), values), ([], [])):
             cursor.execute("SELECT %s::bigint[]", [int_array(given)])
             assert cursor.fetchone()[0] == expected
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'", reason="binary COPY is PostgreSQL's")
+@pytest.mark.parametrize("bad", [2**31, -(2**31) - 1, 2**32 + 5, True])
+def test_an_integer_out_of_its_columns_range_is_refused_not_wrapped(bad: object) -> None:
+    """The driver would pack 2**32 + 5 into an integer column as 5: the writer refuses it, as the server refuses
+    the same value sent as text."""
+    items, point = catalogue(), point_for(community())
+    rows = _rows(items["food"].pk, point.pk, timezone.now(), "wrapped")
+    rows.append((items["food"].pk, point.pk, 1, bad, None, timezone.now(), None, "wrapped"))
+    with pytest.raises(DatabaseError, match="initial_quantity"), transaction.atomic():
+        copy_rows(Lot, COLUMNS, rows, binary=True)
+    assert not Lot.objects.filter(source__contains="wrapped").exists()
+    with pytest.raises(DatabaseError), transaction.atomic():  # and text COPY, the reference, refuses it too
+        copy_rows(Lot, COLUMNS, [(items["food"].pk, point.pk, 1, bad, None, timezone.now(), None, "wrapped")])
+
+
+def test_an_integer_array_refuses_what_is_not_an_integer() -> None:
+    from civicgrid.core.bulk import int_array
+
+    for bad in ([1, 2.7], [1, "2"]):
+        with pytest.raises(TypeError):
+            int_array(bad)

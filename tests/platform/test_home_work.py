@@ -4,7 +4,7 @@ household; the hooks are checked at start-up."""
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from datetime import timedelta
 
 import pytest
@@ -19,7 +19,8 @@ from civicgrid.core.places import under
 from civicgrid.core.plugins import LIFE_CRITICAL, glance_for, work_for
 from civicgrid.emergency.models import LiveTask, MissedCheckIn, SweepVisit
 from civicgrid.registry.models import Actor, Household
-from civicgrid.relief.models import DeliveryStop, DeliveryTask, Need
+from civicgrid.relief.models import DeliveryStop, DeliveryTask, Need, RoundAllocation
+from civicgrid.relief.work import pickup_totals
 from tests.platform.factories import user
 from tests.platform.home_support import build, client_home
 
@@ -113,6 +114,20 @@ def test_volunteer_sees_tasks_near_them_with_pickup_totals(world) -> None:
     assert glances["relief.pickup"].value == str(claimable)
     assert any("Point" in line for line in glances["relief.pickup"].lines)
     assert glances["relief.made"].value == "0"
+
+
+def test_pickup_totals_are_the_units_the_tasks_stops_bring(world) -> None:
+    """Per point and item, the units of every stop of the tasks: counted here stop by stop (a stop brings its
+    household's allocations with units in its task's round), against the one grouped query of the page."""
+    tasks = DeliveryTask.objects.filter(status="open")
+    expected: dict[tuple[str, str], int] = defaultdict(int)
+    for stop in DeliveryStop.objects.filter(task__in=tasks).select_related("task__point"):
+        for a in RoundAllocation.objects.filter(round_id=stop.task.round_id, household_id=stop.household_id,
+                                                quantity__gt=0).select_related("item"):
+            expected[(stop.task.point.name, f"{a.item.label} ({a.item.unit_label})")] += a.quantity
+    got = {(point, label): n for point, lines in pickup_totals(tasks).items() for label, n in lines}
+    assert got == expected and got
+    assert pickup_totals(DeliveryTask.objects.none()) == {}
 
 
 def test_director_sees_the_area_at_a_glance(world) -> None:

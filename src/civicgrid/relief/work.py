@@ -16,7 +16,7 @@ from collections import defaultdict
 from datetime import timedelta
 from typing import Any
 
-from django.db.models import Case, IntegerField, QuerySet, Sum, Value, When
+from django.db.models import Case, IntegerField, OuterRef, QuerySet, Subquery, Sum, Value, When
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -87,22 +87,20 @@ def tasks_near(*, scope: Scope, user: Any) -> QuerySet[DeliveryTask]:
 def pickup_totals(tasks: QuerySet[DeliveryTask]) -> dict[str, list[tuple[str, int]]]:
     """Per distribution point, the units of each item to pick up for ``tasks`` (no household is named)."""
     # a served allocation's point is its stop's task's (where the volunteer picks the units up); its stop is its
-    # household's in its round (RoundAllocation says why there is no key): the stops name the pairs
-    stops = DeliveryStop.objects.filter(task__in=tasks.values("pk"))
-    point_of = {(r, h): name for r, h, name in stops.values_list("task__round_id", "household_id", "task__point__name")}
+    # household's in its round (RoundAllocation says why there is no key). Summed in the database: a district
+    # round's tasks hold half a million stops
+    stops = DeliveryStop.objects.filter(task__in=tasks.values("pk")).order_by()
+    point = stops.filter(task__round_id=OuterRef("round_id"), household_id=OuterRef("household_id")).values(
+        "task__point__name")[:1]
     rows = RoundAllocation.objects.filter(
         quantity__gt=0, round_id__in=tasks.values("round_id"), household_id__in=stops.values("household_id")
-    ).values_list("round_id", "household_id", "item_id").annotate(units=Sum("quantity")).order_by()
-    units: dict[tuple[str, int], int] = defaultdict(int)
-    for round_id, household_id, item_id, n in rows:
-        point = point_of.get((round_id, household_id))
-        if point is not None:  # not a pair of these tasks (the same household in another of their rounds)
-            units[(point, item_id)] += int(n)
-    items = {i.pk: i for i in Item.objects.filter(pk__in={item for _point, item in units})}
+    ).annotate(point=Subquery(point)).exclude(point=None).values("point", "item_id").annotate(
+        units=Sum("quantity")).order_by("point", "item_id")
+    items = {i.pk: i for i in Item.objects.filter(pk__in={r["item_id"] for r in rows})}
     totals: dict[str, list[tuple[str, int]]] = defaultdict(list)
-    for (point, item_id), n in sorted(units.items()):
-        item = items[item_id]
-        totals[point].append((f"{item.label} ({item.unit_label})", n))
+    for r in rows:
+        item = items[r["item_id"]]
+        totals[r["point"]].append((f"{item.label} ({item.unit_label})", int(r["units"])))
     return dict(totals)
 
 

@@ -3,6 +3,8 @@ cannot alter a table inside the test's transaction)."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
@@ -75,6 +77,40 @@ def test_an_allocations_stop_comes_back_as_its_households_stop_in_the_round() ->
         with connection.cursor() as cursor:
             cursor.execute("SELECT need_id, stop_id FROM relief_roundallocation WHERE round_id = %s", [round.pk])
             assert dict(cursor.fetchall()) == expected
+    finally:
+        _migrate(("", ""))
+    assert "stop_id" not in {c.name for c in connection.introspection.get_table_description(
+        connection.cursor(), "relief_roundallocation")}
+
+
+@pytest.mark.usefixtures("community_loaded")
+def test_relief_0012_stops_when_a_household_has_two_stops_in_a_round() -> None:
+    """Forwards, 0012 refuses rows the (round, household) pair would read differently from the key: a second stop
+    for a household in the same round (hand-made; the round writer makes one)."""
+    places, items = _random_world(13, per_community=5)
+    round = _confirm(services.round_confirm, places, items, policy="equity", seed=13, now=None)
+    stop = DeliveryStop.objects.filter(task__round=round).order_by("pk").first()
+    assert stop is not None
+    _migrate(("relief", "0011_allocation_without_point"))
+    try:
+        with connection.cursor() as cursor:  # a second task of the round holding the same household
+            cursor.execute("INSERT INTO relief_deliverytask (round_id, building_id, place_path, point_id, status, "
+                           "due_at, requeued, claimed_at, claim_expires_at, claimed_by_id, organisation_id) "
+                           "SELECT round_id, building_id, place_path, point_id, status, due_at, requeued, claimed_at, "
+                           "claim_expires_at, claimed_by_id, organisation_id FROM relief_deliverytask WHERE id = %s",
+                           [stop.task_id])
+            cursor.execute("SELECT max(id) FROM relief_deliverytask")
+            task = cursor.fetchone()[0]
+            cursor.execute("INSERT INTO relief_deliverystop (task_id, household_id, code, status, wrong_codes, "
+                           "delivered_at, delivered_by_id, failure_reason) VALUES (%s, %s, 'x', 'pending', 0, NULL, "
+                           "NULL, '')", [task, stop.household_id])
+        twice = re.escape(f"two stops in one round: [{{'task__round_id': {round.pk}, 'household_id': "
+                          f"{stop.household_id}")
+        with pytest.raises(RuntimeError, match=twice):
+            _migrate(("relief", "0012_allocation_without_stop"))
+        with connection.cursor() as cursor:
+            cursor.execute("DELETE FROM relief_deliverystop WHERE task_id = %s", [task])
+            cursor.execute("DELETE FROM relief_deliverytask WHERE id = %s", [task])
     finally:
         _migrate(("", ""))
     assert "stop_id" not in {c.name for c in connection.introspection.get_table_description(

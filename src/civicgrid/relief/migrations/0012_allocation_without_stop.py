@@ -4,12 +4,31 @@ A served allocation's stop is its household's stop in the same round: one per ho
 household). The key repeated that, and could have named another household's stop; it cost a check per served need
 at a round's commit and an index entry per allocation, about 4 s of a district round of a million requests.
 
+Forwards, the rows must already say what the pair will: one stop per household in a round, each allocation that
+names a stop naming that one, and none with units naming none. Otherwise the migration stops and names rows to
+look at (only hand-made rows could break this: the round writer makes one stop per household it serves).
+
 Backwards, the column comes back (nullable, as it was) and each allocation with units gets its household's stop
 in its round again.
 """
 
 from django.db import migrations
-from django.db.models import OuterRef, Subquery
+from django.db.models import Count, F, OuterRef, Subquery
+
+
+def pair_names_the_stop(apps, schema_editor):  # type: ignore[no-untyped-def]
+    RoundAllocation = apps.get_model("relief", "RoundAllocation")
+    DeliveryStop = apps.get_model("relief", "DeliveryStop")
+    twice = list(DeliveryStop.objects.values("task__round_id", "household_id").annotate(n=Count("id"))
+                 .filter(n__gt=1).order_by("task__round_id", "household_id")[:5])
+    other = list(RoundAllocation.objects.filter(stop__isnull=False).exclude(
+        stop__household_id=F("household_id"), stop__task__round_id=F("round_id")).values_list("pk", flat=True)[:5])
+    none = list(RoundAllocation.objects.filter(stop__isnull=True, quantity__gt=0).values_list("pk", flat=True)[:5])
+    if twice or other or none:
+        raise RuntimeError(
+            "relief 0012: an allocation's stop is to be found by (round, household), but "
+            f"households with two stops in one round: {twice}; allocations naming another household's or round's "
+            f"stop: {other}; allocations with units and no stop: {none} (at most five of each shown)")
 
 
 def stops_by_household(apps, schema_editor):  # type: ignore[no-untyped-def]
@@ -27,7 +46,7 @@ class Migration(migrations.Migration):
 
     operations = [
         # backwards these run bottom-up: the column is added, then filled
-        migrations.RunPython(migrations.RunPython.noop, stops_by_household),
+        migrations.RunPython(pair_names_the_stop, stops_by_household),
         migrations.RemoveField(
             model_name='roundallocation',
             name='stop',

@@ -85,7 +85,8 @@ class RoundAllocation(models.Model):
 
     round = models.ForeignKey(AllocationRound, on_delete=models.PROTECT, related_name="allocations", db_index=False)
     need = models.ForeignKey(Need, on_delete=models.PROTECT, related_name="allocations")
-    household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="+")
+    # indexed with the round (Meta): a stop's lines are its household's allocations in its round
+    household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="+", db_index=False)
     item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="+", db_index=False)
     quantity = models.PositiveIntegerField(_("allocated"))
     need_quantity = models.PositiveIntegerField()
@@ -98,6 +99,7 @@ class RoundAllocation(models.Model):
     class Meta:
         ordering = ["round_id", "id"]
         constraints = [models.UniqueConstraint(fields=["round", "need"], name="relief_one_allocation_per_need")]
+        indexes = [models.Index(fields=["household", "round"], name="relief_allocation_household")]
 
     def __str__(self) -> str:
         return f"round {self.round_id}: {self.quantity} of {self.need_quantity} for need {self.need_id}"

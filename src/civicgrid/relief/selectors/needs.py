@@ -128,7 +128,7 @@ def need_progress(*, scope: Scope, needs: Iterable[Need], with_codes: bool = Fal
             *ROUND_BULK).filter(need__in=allocated).order_by("round__confirmed_at", "id"))
         for a in found:
             allocations.setdefault(a.need_id, []).append(a)
-        stop_of = _stops_of(found)
+        stop_of = _stops_of(found, with_codes=with_codes)
     target = relief_setting("target_hours")
     out = []
     for need in needs:
@@ -168,14 +168,19 @@ def need_progress(*, scope: Scope, needs: Iterable[Need], with_codes: bool = Fal
     return out
 
 
-def _stops_of(allocations: list[RoundAllocation]) -> dict[tuple[int, int], DeliveryStop]:
-    """The stops (with their tasks) of the allocations given units, by (round, household): one query."""
+def _stops_of(allocations: list[RoundAllocation], *, with_codes: bool) -> dict[tuple[int, int], DeliveryStop]:
+    """The stops (with their tasks) of the allocations given units, by (round, household): one query. Their
+    one-time codes are decrypted only ``with_codes`` (the household itself)."""
     served = [a for a in allocations if a.quantity]
     if not served:
         return {}
     stops = DeliveryStop.objects.select_related("task").filter(
-        task__round_id__in={a.round_id for a in served}, household_id__in={a.household_id for a in served})
-    return {(s.task.round_id, s.household_id): s for s in stops}
+        task__round_id__in={a.round_id for a in served}, household_id__in={a.household_id for a in served}
+    ).order_by()
+    if not with_codes:
+        stops = stops.defer("code")
+    pairs = {(a.round_id, a.household_id) for a in served}
+    return {(s.task.round_id, s.household_id): s for s in stops if (s.task.round_id, s.household_id) in pairs}
 
 
 def my_needs(*, scope: Scope) -> list[NeedProgress]:
