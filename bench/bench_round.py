@@ -263,8 +263,19 @@ one run each, the same machine (load 1.2-2.8, a helper's tests running):
     preview wall                     7.1 s                              6.5 s
     SQLite, 100,000 requests         confirm 2.7 s, write lock 1.6 s    confirm 2.7 s, write lock 1.5 s
 
-The 30 s goal is still missed at 1M on this machine. The same code as "before" took 37.9 s in the last session's
-quiet run and 47.3 s here, so these runs were about a quarter slower. What is left in PostgreSQL is 3.1 M key checks at the commit (round and need per
+Then, after the review's fixes (binary COPY checks each smallint and integer value's range; the allocations
+indexed by (household, round) instead of household, relief 0013), the pair again on a quiet machine (load 1.1-2.2,
+nothing else running), back to back:
+
+    1,000,000 requests               before (e2c7321)                   after (main 20be8e8)
+    confirm wall                     38.3 s                             32.6 s (-15 %)
+    CPU here + PostgreSQL's          11.7 + 29.0 s                      10.5 + 23.7 s
+    COPY of the allocations          5.4 s wall, 5.3 s server CPU       3.7 s wall, 3.5 s server CPU
+    COMMIT (key checks), server CPU  12.4 s                             9.3 s
+    transaction (row locks held)     30.8 s                             25.3 s
+    preview wall                     6.0 s                              6.0 s
+
+The 30 s goal is still missed at 1M, by 2.6 s on a quiet machine. What is left in PostgreSQL is 3.1 M key checks at the commit (round and need per
 allocation, task and household per stop), the needs' UPDATE and the two COPYs.
 
     .venv/bin/python bench/bench_round.py [--requests 100000] [--skip-sqlite] [--skip-postgres]
