@@ -4,6 +4,7 @@ household; the hooks are checked at start-up."""
 
 from __future__ import annotations
 
+import re
 from collections import Counter, defaultdict
 from datetime import timedelta
 
@@ -162,3 +163,18 @@ def test_work_hooks_are_checked_at_start_up() -> None:
 
     with pytest.raises(ImproperlyConfigured, match="work_items"):
         _check(apps.get_app_config("home"), AppPlugin(urls=True, work_items=wrong))  # type: ignore[arg-type]
+
+
+def test_every_apps_name_on_the_home_page_is_in_chinese_in_chinese() -> None:
+    """The tabs of "my work" name each app: in Chinese, never its internal label ("volunteers" was shown)."""
+    from django.utils import translation
+
+    from civicgrid.core.plugins import plugins
+    from civicgrid.home.views import _app_label
+
+    with_work = [label for label, p in plugins().items() if p.work_items is not None]
+    assert {"relief", "volunteers", "fund", "procurement"} <= set(with_work)
+    with translation.override("zh-hans"):
+        for label in with_work:
+            name = str(_app_label(label))
+            assert not re.search(r"[A-Za-z]", name), (label, name)

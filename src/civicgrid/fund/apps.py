@@ -1,7 +1,9 @@
+from django.utils.translation import gettext_lazy as _
+
 from civicgrid.core import plugins
 
 
 class FundConfig(plugins.CivicgridApp):
     name = "civicgrid.fund"
     label = "fund"
-    verbose_name = "community fund"
+    verbose_name = _("Community fund")
