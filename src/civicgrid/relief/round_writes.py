@@ -1,10 +1,11 @@
 """Writing a confirmed round in one burst: allocations, delivery tasks and stops, needs and stock.
 
-Everything is worked out before the write transaction (:func:`plan`: one task per building, one stop per
-household, the lots each point's units come from, first expiry first), so the transaction (on SQLite, the
-database's one write lock) only writes: a handful of statements whatever the number of requests, each table in
-one bulk statement (:mod:`civicgrid.core.bulk`: COPY on PostgreSQL, one ``executemany`` on SQLite), the needs in
-one ``UPDATE ... FROM`` the allocation rows.
+The engine's outcome (:func:`outcome_frame`) is made before the write transaction; the rest of the rows (:func:`plan`:
+one task per building, one stop per household, the lots each point's units come from, first expiry first) is
+pure Python, made while PostgreSQL takes the needs. The transaction (on SQLite, the database's one write lock)
+only writes: a handful of statements whatever the number of requests, each table in one bulk statement
+(:mod:`civicgrid.core.bulk`: COPY on PostgreSQL, one ``executemany`` on SQLite), the needs in one
+``UPDATE ... FROM`` the allocation rows. :mod:`civicgrid.relief.roundconfirm` says in which order.
 """
 
 from __future__ import annotations
@@ -51,9 +52,8 @@ class NeedsChanged(Exception):
 
 @dataclass(frozen=True)
 class Plan:
-    """What a confirmation writes, in the order it is written."""
+    """The delivery and stock rows of a confirmation, in the order they are written."""
 
-    frame: pd.DataFrame  # the requests with ``allocated``, ``explanation`` and ``stock_coverage``
     tasks: list[tuple[int, str, str]]  # (building id, place path, point code), one per building
     stops: list[tuple[int, int, str]]  # (task index, household id, one-time code encrypted), one per household
     issues: list[tuple[int, str, str, int, int]]  # (lot id, item, point, units taken, units left)
@@ -62,13 +62,28 @@ class Plan:
     served_sha256: str  # their digest (civicgrid.core.audit.ids_digest)
 
 
-def plan(inputs: rounds.RoundInputs, result: pd.DataFrame, *, policy: str, seed: int) -> Plan:
-    """The rows of a round whose engine ``result`` is given (same order as ``inputs.requests``)."""
+def outcome_frame(inputs: rounds.RoundInputs, result: pd.DataFrame) -> pd.DataFrame:
+    """The requests with the engine's ``allocated``, ``explanation`` and ``stock_coverage`` (``result`` is in the
+    requests' order), sorted by need: the allocation rows as :func:`write_allocations` writes them."""
     # the sentences stay Python strings (object dtype): pandas would copy a million of them into its string
-    # type only for write() to turn them back into Python strings (1.4 s at 1M requests)
+    # type only for the writer to turn them back into Python strings (1.4 s at 1M requests)
     frame = inputs.requests.assign(allocated=result["allocated"].to_numpy(), explanation=pd.Series(
         result["explanation"].to_numpy(dtype=object), index=inputs.requests.index, dtype=object),
         stock_coverage=result["stock_coverage"].to_numpy())
+    # in the needs' order: the (round, need) and need indexes then take each entry after the last, not at a random
+    # leaf (1.2 s less of server CPU at a million requests), and the needs' UPDATE walks them in order
+    return frame.sort_values("request_id", kind="stable")
+
+
+def served_needs(frame: pd.DataFrame) -> list[int]:
+    """The needs an :func:`outcome_frame` gives units to, ascending."""
+    allocated = frame["allocated"].to_numpy(dtype=np.int64)
+    return frame["request_id"].to_numpy(dtype=np.int64)[allocated > 0].tolist()
+
+
+def plan(inputs: rounds.RoundInputs, frame: pd.DataFrame, *, policy: str, seed: int) -> Plan:
+    """The delivery and stock rows of a round whose :func:`outcome_frame` is ``frame``. Pure Python: the
+    confirmation makes it while PostgreSQL takes the needs (:mod:`civicgrid.core.alongside`)."""
     served = frame[frame["allocated"].to_numpy() > 0]
     homes = inputs.homes if inputs.homes is not None else pd.DataFrame(
         {"household_id": [], "building_id": [], "place_path": []})
@@ -89,7 +104,7 @@ def plan(inputs: rounds.RoundInputs, result: pd.DataFrame, *, policy: str, seed:
         members[index].append(hid)
     codes = encrypt_many(f"{secrets.randbelow(10**6):06d}" for _ in range(len(households)))
     stops = [(index, hid) for index, hids in enumerate(members) for hid in hids]
-    return Plan(frame=frame, tasks=tasks, stops=[(i, h, c) for (i, h), c in zip(stops, codes, strict=True)],
+    return Plan(tasks=tasks, stops=[(i, h, c) for (i, h), c in zip(stops, codes, strict=True)],
                 issues=_issues(inputs, served),
                 snapshot=rounds.snapshot(inputs, policy=policy, seed=seed,
                                          vulnerability_rules=list(inputs.vulnerability_rules)),
@@ -155,11 +170,35 @@ def _defaults(model: type[Model], given: tuple[str, ...]) -> tuple[list[str], li
     return names, values
 
 
-def write(*, user: Any, round: AllocationRound, plan: Plan, items: list[Item], now: datetime, reason: str) -> None:
-    """Write the planned rows of ``round`` (already saved) and audit them with one summarising row per kind."""
-    frame = plan.frame
+def write_allocations(*, round_id: int, frame: pd.DataFrame, items: list[Item]) -> None:
+    """The round's outcome for each request of ``frame`` (an :func:`outcome_frame`), in one binary COPY. The
+    round's own row may come later in the transaction: its key, like every key here, is checked at the commit."""
     item_ids = {i.code: i.pk for i in items}
-    point_ids = dict(DistributionPoint.objects.filter(code__in=set(frame["point"].tolist())).values_list("code", "id"))
+    given = ("round_id", "need_id", "household_id", "item_id", "quantity", "need_quantity", "floor",
+             "tier", "weight", "stock_coverage", "explanation")
+    n = len(frame)
+    insert_rows(RoundAllocation, given, zip(
+        [round_id] * n, frame["request_id"].tolist(), frame["household_id"].tolist(),
+        [item_ids[c] for c in frame["item"].tolist()], frame["allocated"].to_numpy(dtype=np.int64).tolist(),
+        frame["need"].tolist(), frame["floor"].tolist(), frame["tier"].tolist(), frame["weight"].astype(float).tolist(),
+        frame["stock_coverage"].astype(float).tolist(), [str(e) for e in frame["explanation"].tolist()],
+        strict=True), binary=True)
+
+
+def take_needs(*, round_id: int, now: datetime, served: list[int]) -> None:
+    """Every need the round's allocations (already written) give units to takes them (:func:`_take_needs`);
+    :class:`NeedsChanged` if one is no longer open with the units it asked for."""
+    if _take_needs(round_id, now, served=served) != len(served):
+        raise NeedsChanged(f"round #{round_id}: a served need changed since it was read")
+
+
+def write_deliveries(*, user: Any, round: AllocationRound, plan: Plan, items: list[Item], now: datetime,
+                     reason: str) -> None:
+    """The delivery tasks and stops of ``round`` (already saved) and the stock its ``plan`` takes, audited with one
+    summarising row per kind. :class:`NeedsChanged` if a served household moved since the read."""
+    item_ids = {i.code: i.pk for i in items}
+    codes = {point for _b, _p, point in plan.tasks} | {point for _l, _i, point, _t, _left in plan.issues}
+    point_ids = dict(DistributionPoint.objects.filter(code__in=codes).values_list("code", "id"))
 
     given: tuple[str, ...] = ("round_id", "building_id", "place_path", "point_id", "due_at")
     rest, fill = _defaults(DeliveryTask, given)
@@ -179,23 +218,6 @@ def write(*, user: Any, round: AllocationRound, plan: Plan, items: list[Item], n
 
     if _served_homes_moved(round, plan):
         raise NeedsChanged(f"round #{round.pk}: a served household moved since it was read")
-
-    # in the needs' order: the (round, need) and need indexes then take each entry after the last, not at a random
-    # leaf (1.2 s less of server CPU at a million requests), and the needs' UPDATE below walks them in order
-    frame = frame.sort_values("request_id", kind="stable")
-    allocated = frame["allocated"].to_numpy(dtype=np.int64)
-    given = ("round_id", "need_id", "household_id", "item_id", "quantity", "need_quantity", "floor",
-             "tier", "weight", "stock_coverage", "explanation")
-    n = len(frame)
-    insert_rows(RoundAllocation, given, zip(
-        [round.pk] * n, frame["request_id"].tolist(), frame["household_id"].tolist(),
-        [item_ids[c] for c in frame["item"].tolist()], allocated.tolist(), frame["need"].tolist(),
-        frame["floor"].tolist(), frame["tier"].tolist(), frame["weight"].astype(float).tolist(),
-        frame["stock_coverage"].astype(float).tolist(), [str(e) for e in frame["explanation"].tolist()],
-        strict=True), binary=True)
-    served = frame["request_id"].to_numpy(dtype=np.int64)[allocated > 0]  # ascending: the frame is sorted
-    if _take_needs(round, now, served=served.tolist()) != plan.served:
-        raise NeedsChanged(f"round #{round.pk}: a served need changed since it was read")
 
     update_rows(Lot, key="id", columns=["quantity"], rows=[(left, lot) for lot, _i, _p, _take, left in plan.issues])
     given = ("at", "kind", "item_id", "point_id", "lot_id", "quantity", "balance_after", "reason", "user_id", "round_id")
@@ -258,7 +280,7 @@ def _indexed_columns(model: type[Model]) -> list[str]:
     return sorted({str(fields[name].column) for name in names})
 
 
-def _take_needs(round: AllocationRound, now: datetime, *, served: list[int]) -> int:
+def _take_needs(round_id: int, now: datetime, *, served: list[int]) -> int:
     """Every need the round gave units to (``served``, their ids ascending): its allocated quantity grows by them,
     and a need now fully allocated is ``allocated``; one statement from the round's own allocation rows. Returns
     how many needs it took units for: only those still open with at least the units they asked for when read
@@ -291,6 +313,6 @@ def _take_needs(round: AllocationRound, now: datetime, *, served: list[int]) -> 
             # disk (1.4 s of server CPU at a million requests).
             cursor.execute(f"SELECT count(*) FROM (SELECT id FROM {need} WHERE id = ANY(%s::bigint[]) ORDER BY id "
                            f"FOR NO KEY UPDATE) served", [int_array(served)])
-        cursor.execute(sql, [_db(Need, "updated_at", now), Need.Status.ALLOCATED.value, round.pk,
+        cursor.execute(sql, [_db(Need, "updated_at", now), Need.Status.ALLOCATED.value, round_id,
                              Need.Status.OPEN.value])
         return int(cursor.rowcount)

@@ -17,11 +17,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from civicgrid.core import audit, tallies
-from civicgrid.core.bulk import collector_paused
+from civicgrid.core.alongside import alongside
+from civicgrid.core.bulk import IdBlock, collector_paused
 from civicgrid.core.errors import Conflict, Invalid
 from civicgrid.core.locking import data_version, serialised_block
 from civicgrid.core.places import common_ancestor
 from civicgrid.core.scoping import Scope
+from civicgrid.engine.allocation import POLICIES
 from civicgrid.registry.models import Place
 from civicgrid.relief import needcounts, round_writes, rounds, selectors
 from civicgrid.relief.conf import relief_setting
@@ -35,7 +37,7 @@ def _common_place(places: list[Place]) -> Place:
     return Place.objects.get(path=common_ancestor([p.path for p in places]))
 
 
-ROUND_STAGES = ("read", "engine", "plan", "writing")  # what ``round_confirm`` reports to ``progress``
+ROUND_STAGES = ("read", "engine", "writing")  # what ``round_confirm`` reports to ``progress``
 
 
 @collector_paused()  # a district round holds millions of objects: no full collection walks them meanwhile
@@ -52,14 +54,19 @@ def round_confirm(*, user: Any, scope: Scope, place_ids: list[Any], item_codes: 
     transaction once the round is written, so what it writes (a queued confirmation marked done with its round)
     commits with the round or not at all, and what it raises rolls the round back.
 
-    The needs are read, the engine runs and every row is planned before the transaction, so the transaction
-    (on SQLite, the database's one write lock) lasts for a burst of bulk writes, not for the reads and the
-    engine. Inside it the plan is written as it stands when it still holds for the database as it is then:
+    The needs are read and the engine decides each one's units (the chosen policy) before the transaction, so
+    the transaction (on SQLite, the database's one write lock) lasts for a burst of bulk writes, not for the
+    reads and the engine. Inside it the outcome is written as it stands when it still holds for the database as
+    it is then:
 
     * the lots it takes from are locked and read again, and must be as they were (on SQLite, when the database
       has not changed since the read, :func:`civicgrid.core.locking.data_version`, they are not read again);
     * each need it gives units to must still be open with at least the units it asked for; the statement that
       takes the units checks that row by row, and locks what it writes.
+
+    While the database takes the needs (seconds at a district's scale), a second thread makes what only this
+    process needs: the delivery plan and the other policies' figures (:func:`_round_rest`, run
+    :mod:`civicgrid.core.alongside`).
 
     The round is then what it would have been had it run alone at the moment of the read: a need filed since
     waits for the next round. Otherwise the try is rolled back (a savepoint, its audit rows with it), the needs
@@ -77,34 +84,32 @@ def round_confirm(*, user: Any, scope: Scope, place_ids: list[Any], item_codes: 
     stage(0, len(ROUND_STAGES))
     inputs = selectors.round_inputs(scope=scope, places=places, items=items, days=days, today=today)
     stage(1, len(ROUND_STAGES))
-    outcomes = _round_outcomes(inputs, fingerprint=fingerprint, seed=seed, policy=policy)
+    chosen = _round_decision(inputs, fingerprint=fingerprint, seed=seed, policy=policy)
+    frame = round_writes.outcome_frame(inputs, chosen.result)
     stage(2, len(ROUND_STAGES))
-    plan = _round_plan(inputs, outcomes, policy=policy, seed=seed)
-    stage(3, len(ROUND_STAGES))
+    choice = {"user": user, "places": places, "items": items, "policy": policy, "seed": seed, "days": days,
+              "now": now}
     with serialised_block(), audit.deferred():
-        round = None
+        written = None
         unchanged = version is not None and data_version() == version  # SQLite: nothing written since the read
         if unchanged or _lots_as_read(inputs, items=items, today=today):
             try:
                 with audit.savepoint():
-                    round = _round_write(user=user, places=places, items=items, inputs=inputs, outcomes=outcomes,
-                                         plan=plan, policy=policy, seed=seed, days=days, now=now)
+                    written = _round_write(inputs=inputs, chosen=chosen, frame=frame, **choice)
             except round_writes.NeedsChanged:
                 pass  # read again below
-        if round is None:  # read again, the needs and lots locked until the commit
+        if written is None:  # read again, the needs and lots locked until the commit
             current = selectors.round_inputs(scope=scope, places=places, items=items, days=days, lock=True,
                                              today=today)
             if current.fingerprint != inputs.fingerprint:  # the engine again, under the locks
-                outcomes = _round_outcomes(current, fingerprint=fingerprint, seed=seed, policy=policy)
-                plan = _round_plan(current, outcomes, policy=policy, seed=seed)
-            elif not round_writes.same_rows(inputs, current):  # the same requests, but lots or buildings changed
-                plan = _round_plan(current, outcomes, policy=policy, seed=seed)
+                chosen = _round_decision(current, fingerprint=fingerprint, seed=seed, policy=policy)
+            frame = round_writes.outcome_frame(current, chosen.result)
             try:
-                round = _round_write(user=user, places=places, items=items, inputs=current, outcomes=outcomes,
-                                     plan=plan, policy=policy, seed=seed, days=days, now=now)
+                written = _round_write(inputs=current, chosen=chosen, frame=frame, **choice)
             except round_writes.NeedsChanged:  # needs are locked now, households not: a move since the re-read
                 raise Conflict(_("Needs or stock changed since your preview: check the new preview and confirm "
                                  "again.")) from None
+        round, plan = written
         tallies.refresh(TALLY, parts=[round.pk])  # the CREI's counts of this round, in this transaction
         needcounts.recount(needcounts.grids_of_round(round.place_paths))  # its needs are now allocated
         audit.record(user=user, event=ReliefEvent.ROUND_CONFIRMED, instance=round, new={
@@ -126,42 +131,61 @@ def _lots_as_read(inputs: rounds.RoundInputs, *, items: list[Item], today: date)
 
 
 def _round_write(*, user: Any, places: list[Place], items: list[Item], inputs: rounds.RoundInputs,
-                 outcomes: dict[str, rounds.PolicyOutcome], plan: round_writes.Plan, policy: str, seed: int,
-                 days: int, now: datetime) -> AllocationRound:
-    """The round's own row, then every row its plan writes (:func:`round_writes.write`)."""
-    result = outcomes[policy].result
+                 chosen: rounds.PolicyOutcome, frame: Any, policy: str, seed: int, days: int, now: datetime
+                 ) -> tuple[AllocationRound, round_writes.Plan]:
+    """Every row of the round whose chosen outcome is ``chosen`` (its :func:`round_writes.outcome_frame` is
+    ``frame``): the allocations, then the needs take their units while :func:`_round_rest` is made alongside,
+    then the round's own row, its deliveries and the stock (:mod:`civicgrid.relief.round_writes`).
+
+    The round's key is taken first: the allocations refer to it before its row (which holds the plan's
+    snapshot and every policy's figures) is written. Keys are checked at the commit."""
+    round_id = IdBlock(AllocationRound).take(1)[0]
+    round_writes.write_allocations(round_id=round_id, frame=frame, items=items)
+    # from here PostgreSQL locks and updates the served needs (seconds at a district's scale) while the plan and
+    # the other policies' figures are made in a second thread: neither needs the database
+    with alongside(lambda: _round_rest(inputs, chosen, frame.copy(deep=False), policy=policy, seed=seed)) as rest:
+        round_writes.take_needs(round_id=round_id, now=now, served=round_writes.served_needs(frame))
+        plan, outcomes = rest()
+    result = chosen.result
     round = AllocationRound.objects.create(
-        place=_common_place(places), place_paths=list(inputs.place_paths), item_codes=list(inputs.item_codes),
-        policy=policy, seed=seed, days=days, rule_version=rounds.RULE_VERSION, snapshot=plan.snapshot,
+        pk=round_id, place=_common_place(places), place_paths=list(inputs.place_paths),
+        item_codes=list(inputs.item_codes), policy=policy, seed=seed, days=days, rule_version=rounds.RULE_VERSION,
+        snapshot=plan.snapshot,
         result={"request_id": result["request_id"].tolist(), "allocated": result["allocated"].tolist()},
         metrics={p: o.metrics for p, o in outcomes.items()}, fingerprint=inputs.fingerprint,
         n_requests=len(result), units_allocated=int(result["allocated"].sum()), confirmed_by=audit.acting_user(user),
         confirmed_at=now, due_at=now + timedelta(hours=relief_setting("delivery_hours")))
-    round_writes.write(user=user, round=round, plan=plan, items=items, now=now,
-                       reason=_("allocation round #%(id)d") % {"id": round.pk})
-    return round
+    round_writes.write_deliveries(user=user, round=round, plan=plan, items=items, now=now,
+                                  reason=_("allocation round #%(id)d") % {"id": round.pk})
+    return round, plan
 
 
-def _round_outcomes(inputs: rounds.RoundInputs, *, fingerprint: str, seed: int, policy: str
-                    ) -> dict[str, rounds.PolicyOutcome]:
-    """Every policy on ``inputs``; refused if the preview's ``fingerprint`` no longer holds or there is nothing
-    to allocate."""
+def _round_decision(inputs: rounds.RoundInputs, *, fingerprint: str, seed: int, policy: str) -> rounds.PolicyOutcome:
+    """The chosen policy on ``inputs``, with its sentences; refused if the preview's ``fingerprint`` no longer
+    holds or there is nothing to allocate."""
     if fingerprint and inputs.fingerprint != fingerprint:
         raise Conflict(_("Needs or stock changed since your preview: check the new preview and confirm again."))
     if inputs.requests.empty:
         raise Invalid(_("There are no open needs for these items here."))
     if inputs.stock.empty:
         raise Invalid(_("There is no stock of these items at the points serving these households."))
-    return {o.policy: o for o in rounds.compare_policies(inputs, seed=seed, explain=policy)}
+    (chosen,) = rounds.compare_policies(inputs, seed=seed, explain=policy, policies=(policy,))
+    return chosen
 
 
-def _round_plan(inputs: rounds.RoundInputs, outcomes: dict[str, rounds.PolicyOutcome], *, policy: str, seed: int
-                ) -> round_writes.Plan:
+def _round_rest(inputs: rounds.RoundInputs, chosen: rounds.PolicyOutcome, frame: Any, *, policy: str, seed: int
+                ) -> tuple[round_writes.Plan, dict[str, rounds.PolicyOutcome]]:
+    """What the round's own row and its deliveries need beyond the chosen outcome: the plan, and every policy's
+    outcome (in :data:`~civicgrid.engine.allocation.POLICIES` order; the round keeps their figures side by side).
+    Pure Python, run alongside the database's work (the caller's transaction)."""
+    others = rounds.compare_policies(inputs, seed=seed, policies=tuple(p for p in POLICIES if p != policy))
+    outcomes = {o.policy: o for o in [chosen, *others]}
     try:
-        return round_writes.plan(inputs, outcomes[policy].result, policy=policy, seed=seed)
+        plan = round_writes.plan(inputs, frame, policy=policy, seed=seed)
     except round_writes.StockChanged:
         raise Conflict(_("Needs or stock changed since your preview: check the new preview and confirm again.")
                        ) from None
+    return plan, {p: outcomes[p] for p in POLICIES}
 
 
 def round_confirm_or_queue(*, user: Any, scope: Scope, place_ids: list[Any], item_codes: list[str], days: Any,

@@ -220,14 +220,16 @@ def run(requests: pd.DataFrame, stock: pd.DataFrame, *, policy: str, seed: int, 
                     life_critical_max_tier=LIFE_CRITICAL_MAX_TIER, explain=explain)
 
 
-def compare_policies(inputs: RoundInputs, *, seed: int, explain: str = "") -> list[PolicyOutcome]:
-    """Every policy on the same inputs, ``equity`` first; the sentences of each request are written only for the
-    policy named by ``explain`` (the one a confirmation writes; a preview shows only the figures)."""
+def compare_policies(inputs: RoundInputs, *, seed: int, explain: str = "",
+                     policies: tuple[str, ...] = POLICIES) -> list[PolicyOutcome]:
+    """Every policy of ``policies`` (by default all, ``equity`` first) on the same inputs; the sentences of each
+    request are written only for the policy named by ``explain`` (the one a confirmation writes; a preview shows
+    only the figures). Each policy's outcome is the same whichever others run with it."""
     if inputs.requests.empty:
-        empty = {p: run(inputs.requests, inputs.stock, policy=p, seed=seed) for p in POLICIES}
+        empty = {p: run(inputs.requests, inputs.stock, policy=p, seed=seed) for p in policies}
         return [PolicyOutcome(p, r, metrics(r, inputs.requests)) for p, r in empty.items()]
-    # checked and encoded once for the five policies (allocate_each gives what allocate gives for each)
-    results = allocate_each(inputs.requests.drop(columns=["vulnerable"]), inputs.stock, policies=POLICIES, seed=seed,
+    # checked and encoded once for the policies (allocate_each gives what allocate gives for each)
+    results = allocate_each(inputs.requests.drop(columns=["vulnerable"]), inputs.stock, policies=policies, seed=seed,
                             life_critical_max_tier=LIFE_CRITICAL_MAX_TIER, explain=(explain,) if explain else ())
     return [PolicyOutcome(p, r, metrics(r, inputs.requests)) for p, r in results.items()]
 
