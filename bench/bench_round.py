@@ -336,8 +336,8 @@ def setup(*, requests: int, base: int, seed: int) -> int:
           f"{copies} copies to reach {requests:,}", flush=True)
     t0 = time.monotonic()
     qn = connection.ops.quote_name
-    h_cols = [f.column for f in Household._meta.concrete_fields if not f.primary_key]
-    n_cols = [f.column for f in Need._meta.concrete_fields if not f.primary_key]
+    h_cols = [str(f.column) for f in Household._meta.concrete_fields if not f.primary_key]
+    n_cols = [str(f.column) for f in Need._meta.concrete_fields if not f.primary_key]
     today = timezone.localdate()
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(f"SELECT max(id) FROM {qn(Household._meta.db_table)}")

@@ -19,7 +19,7 @@ from django.utils import timezone
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from civicgrid.core.packed import FORMAT_ZLIB_JSON, pack, unpack
+from civicgrid.core.packed import FORMAT_ZLIB_JSON, Packed, pack, unpack
 from civicgrid.registry.models import Place
 from civicgrid.relief.models import AllocationRound
 
@@ -70,6 +70,19 @@ def test_a_round_reads_back_what_was_stored_and_stores_it_compressed() -> None:
         raw = bytes(cursor.fetchone()[0])
     assert json.loads(zlib.decompress(raw[1:])) == snapshot
     assert len(raw) * 5 < len(json.dumps(snapshot, ensure_ascii=False).encode())
+
+
+def test_a_value_packed_ahead_is_stored_as_packed_and_reads_back_as_the_value() -> None:
+    """A round's confirmation packs its snapshot in a second thread (core.alongside) and saves the bytes."""
+    snapshot = {"requests": {"request_id": [3, 1, 2], "weight_reason": ["独居老人", "", "低保"]}}
+    ahead = Packed.of(snapshot)
+    assert ahead.data == pack(snapshot)
+    pk = _round(snapshot=ahead, result=Packed.of({"allocated": [1]})).pk
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT snapshot FROM relief_allocationround WHERE id = %s", [pk])
+        assert bytes(cursor.fetchone()[0]) == ahead.data
+    stored = AllocationRound.objects.get(pk=pk)
+    assert stored.snapshot == snapshot and stored.result == {"allocated": [1]}
 
 
 def test_a_round_survives_the_serialisers_and_refuses_lookups_into_it() -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import zlib
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import models
@@ -35,6 +36,20 @@ def unpack(data: bytes | memoryview) -> Any:
     if raw[:1] != FORMAT_ZLIB_JSON:
         raise ValueError(f"unknown packed format {raw[:1]!r}")
     return json.loads(zlib.decompress(raw[1:]))
+
+
+@dataclass(frozen=True, eq=False)
+class Packed:
+    """A value packed ahead of its save, e.g. in a second thread while the database works
+    (:mod:`civicgrid.core.alongside`): assigned to a :class:`PackedJSONField`, ``data`` is stored as it is. A
+    district round's snapshot takes a second to pack. Make one with :meth:`of`, so ``data`` is ``value``'s."""
+
+    value: Any
+    data: bytes
+
+    @classmethod
+    def of(cls, value: Any) -> Packed:
+        return cls(value, pack(value))
 
 
 class PackedJSONField(models.BinaryField):
@@ -59,7 +74,7 @@ class PackedJSONField(models.BinaryField):
     def get_db_prep_value(self, value: Any, connection: Any, prepared: bool = False) -> Any:
         if value is None:
             return None
-        return connection.Database.Binary(pack(value))
+        return connection.Database.Binary(value.data if isinstance(value, Packed) else pack(value))
 
     def value_to_string(self, obj: models.Model) -> str:
         return json.dumps(self.value_from_object(obj), ensure_ascii=False)

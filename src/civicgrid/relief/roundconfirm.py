@@ -10,6 +10,7 @@ plan is written if it still holds, else everything is read again under locks and
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -21,6 +22,7 @@ from civicgrid.core.alongside import alongside
 from civicgrid.core.bulk import IdBlock, collector_paused
 from civicgrid.core.errors import Conflict, Invalid
 from civicgrid.core.locking import data_version, serialised_block
+from civicgrid.core.packed import Packed
 from civicgrid.core.places import common_ancestor
 from civicgrid.core.scoping import Scope
 from civicgrid.engine.allocation import POLICIES
@@ -141,23 +143,22 @@ def _round_write(*, user: Any, places: list[Place], items: list[Item], inputs: r
     snapshot and every policy's figures) is written. Keys are checked at the commit."""
     round_id = IdBlock(AllocationRound).take(1)[0]
     round_writes.write_allocations(round_id=round_id, frame=frame, items=items)
-    # from here PostgreSQL locks and updates the served needs (seconds at a district's scale) while the plan and
-    # the other policies' figures are made in a second thread: neither needs the database
-    with alongside(lambda: _round_rest(inputs, chosen, frame.copy(deep=False), policy=policy, seed=seed)) as rest:
+    # from here PostgreSQL locks and updates the served needs (seconds at a district's scale) while the plan, the
+    # other policies' figures and the round's packed columns are made in a second thread: none needs the database
+    with alongside(lambda: _round_rest(inputs, chosen, frame.copy(deep=False), policy=policy, seed=seed)) as later:
         round_writes.take_needs(round_id=round_id, now=now, served=round_writes.served_needs(frame))
-        plan, outcomes = rest()
-    result = chosen.result
+        rest = later()
     round = AllocationRound.objects.create(
         pk=round_id, place=_common_place(places), place_paths=list(inputs.place_paths),
         item_codes=list(inputs.item_codes), policy=policy, seed=seed, days=days, rule_version=rounds.RULE_VERSION,
-        snapshot=plan.snapshot,
-        result={"request_id": result["request_id"].tolist(), "allocated": result["allocated"].tolist()},
-        metrics={p: o.metrics for p, o in outcomes.items()}, fingerprint=inputs.fingerprint,
-        n_requests=len(result), units_allocated=int(result["allocated"].sum()), confirmed_by=audit.acting_user(user),
-        confirmed_at=now, due_at=now + timedelta(hours=relief_setting("delivery_hours")))
-    round_writes.write_deliveries(user=user, round=round, plan=plan, items=items, now=now,
+        snapshot=rest.snapshot, result=rest.result, metrics=rest.metrics, fingerprint=inputs.fingerprint,
+        n_requests=len(chosen.result), units_allocated=int(chosen.result["allocated"].sum()),
+        confirmed_by=audit.acting_user(user), confirmed_at=now,
+        due_at=now + timedelta(hours=relief_setting("delivery_hours")))
+    round.snapshot, round.result = rest.snapshot.value, rest.result.value  # the values, as a read gives them
+    round_writes.write_deliveries(user=user, round=round, plan=rest.plan, items=items, now=now,
                                   reason=_("allocation round #%(id)d") % {"id": round.pk})
-    return round, plan
+    return round, rest.plan
 
 
 def _round_decision(inputs: rounds.RoundInputs, *, fingerprint: str, seed: int, policy: str) -> rounds.PolicyOutcome:
@@ -173,11 +174,20 @@ def _round_decision(inputs: rounds.RoundInputs, *, fingerprint: str, seed: int, 
     return chosen
 
 
+@dataclass(frozen=True)
+class _RoundRest:
+    """What the round's own row and its deliveries need beyond the chosen outcome (:func:`_round_rest`)."""
+
+    plan: round_writes.Plan
+    metrics: dict[str, Any]  # every policy's figures, in POLICIES order (the round keeps them side by side)
+    snapshot: Packed  # the round's frozen inputs, packed (a second's work for a district)
+    result: Packed  # the chosen outcome, need by need
+
+
 def _round_rest(inputs: rounds.RoundInputs, chosen: rounds.PolicyOutcome, frame: Any, *, policy: str, seed: int
-                ) -> tuple[round_writes.Plan, dict[str, rounds.PolicyOutcome]]:
-    """What the round's own row and its deliveries need beyond the chosen outcome: the plan, and every policy's
-    outcome (in :data:`~civicgrid.engine.allocation.POLICIES` order; the round keeps their figures side by side).
-    Pure Python, run alongside the database's work (the caller's transaction)."""
+                ) -> _RoundRest:
+    """The plan, the other policies' outcomes and the round's packed columns. Pure Python, run alongside the
+    database's work (the caller's transaction)."""
     others = rounds.compare_policies(inputs, seed=seed, policies=tuple(p for p in POLICIES if p != policy))
     outcomes = {o.policy: o for o in [chosen, *others]}
     try:
@@ -185,7 +195,10 @@ def _round_rest(inputs: rounds.RoundInputs, chosen: rounds.PolicyOutcome, frame:
     except round_writes.StockChanged:
         raise Conflict(_("Needs or stock changed since your preview: check the new preview and confirm again.")
                        ) from None
-    return plan, {p: outcomes[p] for p in POLICIES}
+    result = chosen.result
+    return _RoundRest(plan=plan, metrics={p: outcomes[p].metrics for p in POLICIES}, snapshot=Packed.of(plan.snapshot),
+                      result=Packed.of({"request_id": result["request_id"].tolist(),
+                                        "allocated": result["allocated"].tolist()}))
 
 
 def round_confirm_or_queue(*, user: Any, scope: Scope, place_ids: list[Any], item_codes: list[str], days: Any,
