@@ -215,7 +215,7 @@ the commit) is the floor of this design on this machine, whatever this process d
 
 ``--job`` confirms as the page and the API confirm a round of ``background_requests`` requests or more: a district
 official's request (services.round_confirm_or_queue: it counts the selection's waiting needs, then queues a
-confirmation), then its job run in this process; the progress read back after each stage 0, 25, 50, 75 %, then
+confirmation), then its job run in this process; the progress read back after each stage (0, 33, 66 %), then
 done at 100 % with its round.
 
 A later session (from main 143045f): the allocation row lost its point (nothing

@@ -145,7 +145,9 @@ def _round_write(*, user: Any, places: list[Place], items: list[Item], inputs: r
     round_writes.write_allocations(round_id=round_id, frame=frame, items=items)
     # from here PostgreSQL locks and updates the served needs (seconds at a district's scale) while the plan, the
     # other policies' figures and the round's packed columns are made in a second thread: none needs the database
-    with alongside(lambda: _round_rest(inputs, chosen, frame.copy(deep=False), policy=policy, seed=seed)) as later:
+    # the thread gets its own frame object (the same columns): pandas fills a frame's caches as it is read
+    theirs = frame.copy(deep=False)
+    with alongside(lambda: _round_rest(inputs, chosen, theirs, policy=policy, seed=seed)) as later:
         round_writes.take_needs(round_id=round_id, now=now, served=round_writes.served_needs(frame))
         rest = later()
     round = AllocationRound.objects.create(
