@@ -60,6 +60,10 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the models are imported once Django is set up
+    from civicgrid.alerts.models import Alert
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = [("crei grid", "/analytics/crei/"), ("crei community", "/analytics/crei/?level=community"),
@@ -148,7 +152,7 @@ def _cases() -> None:
     print(f"  grow: {wanted:,} cases of two years in {time.perf_counter() - started:.1f} s")
 
 
-def _acknowledge(alert: object, n: int) -> None:
+def _acknowledge(alert: Alert, n: int) -> None:
     """Residents of the first ``n`` targeted households acknowledge, through the service (their logins are
     made directly, without hashing a password each)."""
     from django.contrib.auth import get_user_model

@@ -37,6 +37,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +80,7 @@ def measure(fmt: str) -> dict[str, Any]:
     django.setup()
     from django.conf import settings
     from django.contrib.auth import get_user_model
+    from django.http import StreamingHttpResponse
     from django.test import Client
 
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
@@ -93,7 +95,13 @@ def measure(fmt: str) -> dict[str, Any]:
     assert response.status_code == 200, response.content.decode()[-3000:]
     first = None
     size = 0
-    chunks = response.streaming_content if response.streaming else [response.content]
+    chunks: Iterable[bytes]
+    if isinstance(response, StreamingHttpResponse):
+        streamed = response.streaming_content
+        assert isinstance(streamed, Iterator)  # a WSGI request's view streams synchronously
+        chunks = streamed
+    else:
+        chunks = [response.content]
     for chunk in chunks:
         if chunk and first is None:
             first = time.perf_counter() - start

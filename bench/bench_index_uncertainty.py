@@ -39,7 +39,7 @@ def synthetic_inputs(
     ]
     groups[-1]["children"] = names[3 * per_group :]
     groups.append({"name": "index", "children": [f"pillar{k}" for k in range(4)]})
-    spec = {
+    spec: dict[str, object] = {
         "name": "benchmark index",
         "id_column": "unit",
         "defaults": {"normalise": "minmax"},

@@ -354,7 +354,7 @@ def queries_per_filing(logins: list[Login]) -> tuple[int, list[str]]:
     client.cookies["sessionid"] = login.session
     client.cookies["csrftoken"] = CSRF
 
-    def one(item: str) -> int:
+    def one(item: str) -> tuple[int, list[str]]:
         body = {"household_id": login.households[0], "item": item, "quantity": 1, "idempotency_key": uuid.uuid4().hex}
         with CaptureQueriesContext(connection) as ctx:
             response = client.post("/api/relief/needs", json.dumps(body), content_type="application/json",

@@ -135,7 +135,7 @@ class LockdownModel(mesa.Model):
         for h in self.households:
             for g, k in enumerate(GOODS):
                 self.expected[h.area][g] += h.units[k] / INTERVAL[k]
-        self.stock = [[0.0] * len(GOODS) for _ in range(n_areas)]
+        self.stock = [[0] * len(GOODS) for _ in range(n_areas)]  # whole units, as they arrive (rounded)
         self.volunteers = [(int(a), self.rng.random()) for a in population.volunteer_area]
         self.unmet_vulnerable = 0.0
         self.unmet_other = 0.0
@@ -212,7 +212,7 @@ def main() -> None:
     n_v = int(population.vulnerable.sum())
     n_o = population.n - n_v
 
-    engine = {"vulnerable": [], "other": []}
+    engine: dict[str, list[float]] = {"vulnerable": [], "other": []}
     started = time.process_time()
     if args.one_by_one:
         outputs = [run_replication(population, scenario, policies=("fcfs",), seed=1, run=run,
@@ -226,7 +226,7 @@ def main() -> None:
         engine["vulnerable"].append(out.shortfall[:, 1].sum() / n_v)
         engine["other"].append(out.shortfall[:, 2].sum() / n_o)
 
-    mesa_result = {"vulnerable": [], "other": []}
+    mesa_result: dict[str, list[float]] = {"vulnerable": [], "other": []}
     started = time.process_time()
     for run in range(args.mesa_runs):
         model = LockdownModel(population, scenario, seed=10_000 + run)

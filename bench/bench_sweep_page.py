@@ -59,8 +59,10 @@ def _run(n_households: int, repeats: int, seed: int, scratch: Path) -> int:
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
+    from civicgrid.accounts.roles import scope_for
     from civicgrid.accounts.services import demo_users_create
     from civicgrid.cli import community_rows
+    from civicgrid.core.scoping import PLATFORM
     from civicgrid.emergency.models import PlanTemplate
     from civicgrid.emergency.selectors.sweeps import visits_to_do
     from civicgrid.emergency.services import emergency_activate, sweep_start, sweep_visit_record
@@ -69,18 +71,23 @@ def _run(n_households: int, repeats: int, seed: int, scratch: Path) -> int:
 
     t = time.perf_counter()
     community = generate_community(households=n_households, seed=seed, households_per_community=n_households)
-    registry_import(user=None, tables=community_rows(community))
+    registry_import(user=None, scope=PLATFORM, tables=community_rows(community))
     demo_users_create()
     users = get_user_model().objects
     director, grid_member = users.get(username="director"), users.get(username="grid")
-    emergency = emergency_activate(user=director, community=director.role.place,
+    director_scope = scope_for(director)
+    community_place = director.role.place
+    assert community_place is not None  # the demo director's role names their community
+    emergency = emergency_activate(user=director, scope=director_scope, community=community_place,
                                    plan=PlanTemplate.objects.get(code="epidemic_lockdown")).emergency
-    sweep = sweep_start(user=director, emergency=emergency)
-    from civicgrid.accounts.roles import scope_for
-
-    grid = grid_member.role.person.posts.get(role="grid_member").place
-    for visit in list(visits_to_do(scope=scope_for(grid_member), sweep=sweep, grid=grid))[::5]:
-        sweep_visit_record(user=grid_member, visit=visit, outcome="safe")
+    sweep = sweep_start(user=director, scope=director_scope, emergency=emergency)
+    person = grid_member.role.person
+    assert person is not None  # the demo grid member is a registry person with a grid-member post
+    grid = person.posts.get(role="grid_member").place
+    assert grid is not None
+    grid_scope = scope_for(grid_member)
+    for visit in list(visits_to_do(scope=grid_scope, sweep=sweep, grid=grid))[::5]:
+        sweep_visit_record(user=grid_member, scope=grid_scope, visit=visit, outcome="safe")
     print(f"setup: {sweep.n_households} households in one community, {sweep.visits.values('grid').distinct().count()} "
           f"grids, sweep of {sweep.n_households} visits ({time.perf_counter() - t:.1f} s)")
 
