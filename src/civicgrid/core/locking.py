@@ -40,6 +40,12 @@ def serialised_block() -> Iterator[None]:
         connection.transaction_mode = previous
 
 
+def writer_holds_everyone() -> bool:
+    """Whether a write transaction holds up every other writer while it lasts (SQLite's one write lock), so that
+    work which could run before it should: on PostgreSQL a transaction holds only the rows it locked."""
+    return transaction.get_connection().vendor == "sqlite"
+
+
 def serialised(function: Callable[P, R]) -> Callable[P, R]:
     """Run ``function`` in one transaction that concurrent serialised transactions cannot interleave."""
 

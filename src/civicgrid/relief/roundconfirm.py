@@ -10,6 +10,7 @@ plan is written if it still holds, else everything is read again under locks and
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -21,7 +22,7 @@ from civicgrid.core import audit, tallies
 from civicgrid.core.alongside import alongside
 from civicgrid.core.bulk import IdBlock, collector_paused
 from civicgrid.core.errors import Conflict, Invalid
-from civicgrid.core.locking import data_version, serialised_block
+from civicgrid.core.locking import data_version, serialised_block, writer_holds_everyone
 from civicgrid.core.packed import Packed
 from civicgrid.core.places import common_ancestor
 from civicgrid.core.scoping import Scope
@@ -91,13 +92,16 @@ def round_confirm(*, user: Any, scope: Scope, place_ids: list[Any], item_codes: 
     stage(2, len(ROUND_STAGES))
     choice = {"user": user, "places": places, "items": items, "policy": policy, "seed": seed, "days": days,
               "now": now}
+    # SQLite: the transaction would hold every writer up while the rest is made (a second at 100,000 requests, of
+    # which the needs' update covers less than half), so it is made before; PostgreSQL makes it alongside
+    ahead = _round_rest(inputs, chosen, frame, policy=policy, seed=seed) if writer_holds_everyone() else None
     with serialised_block(), audit.deferred():
         written = None
         unchanged = version is not None and data_version() == version  # SQLite: nothing written since the read
         if unchanged or _lots_as_read(inputs, items=items, today=today):
             try:
                 with audit.savepoint():
-                    written = _round_write(inputs=inputs, chosen=chosen, frame=frame, **choice)
+                    written = _round_write(inputs=inputs, chosen=chosen, frame=frame, ahead=ahead, **choice)
             except round_writes.NeedsChanged:
                 pass  # read again below
         if written is None:  # read again, the needs and lots locked until the commit
@@ -133,11 +137,12 @@ def _lots_as_read(inputs: rounds.RoundInputs, *, items: list[Item], today: date)
 
 
 def _round_write(*, user: Any, places: list[Place], items: list[Item], inputs: rounds.RoundInputs,
-                 chosen: rounds.PolicyOutcome, frame: Any, policy: str, seed: int, days: int, now: datetime
-                 ) -> tuple[AllocationRound, round_writes.Plan]:
+                 chosen: rounds.PolicyOutcome, frame: Any, policy: str, seed: int, days: int, now: datetime,
+                 ahead: _RoundRest | None = None) -> tuple[AllocationRound, round_writes.Plan]:
     """Every row of the round whose chosen outcome is ``chosen`` (its :func:`round_writes.outcome_frame` is
-    ``frame``): the allocations, then the needs take their units while :func:`_round_rest` is made alongside,
-    then the round's own row, its deliveries and the stock (:mod:`civicgrid.relief.round_writes`).
+    ``frame``): the allocations, then the needs take their units while :func:`_round_rest` is made alongside
+    (unless made ``ahead``), then the round's own row, its deliveries and the stock
+    (:mod:`civicgrid.relief.round_writes`).
 
     The round's key is taken first: the allocations refer to it before its row (which holds the plan's
     snapshot and every policy's figures) is written. Keys are checked at the commit."""
@@ -147,7 +152,8 @@ def _round_write(*, user: Any, places: list[Place], items: list[Item], inputs: r
     # other policies' figures and the round's packed columns are made in a second thread: none needs the database
     # the thread gets its own frame object (the same columns): pandas fills a frame's caches as it is read
     theirs = frame.copy(deep=False)
-    with alongside(lambda: _round_rest(inputs, chosen, theirs, policy=policy, seed=seed)) as later:
+    with (alongside(lambda: _round_rest(inputs, chosen, theirs, policy=policy, seed=seed)) if ahead is None
+          else nullcontext(lambda: ahead)) as later:
         round_writes.take_needs(round_id=round_id, now=now, served=round_writes.served_needs(frame))
         rest = later()
     round = AllocationRound.objects.create(
