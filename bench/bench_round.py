@@ -678,12 +678,12 @@ def measure(args: argparse.Namespace, *, n: int, sqlite: bool, path: Path) -> di
           f"locking {spent.get('read', 0):.1f} s, engine (the chosen policy) {spent.get('engine', 0):.1f} s, "
           f"writes {writes:.1f} s, audit {spent.get('audit', 0):.1f} s; {meter.queries} SQL statements + "
           f"{meter.copies} COPY ({meter.query_time:.1f} s in the database)", flush=True)
-    rest = ("the plan of the rows (one-time codes encrypted, stock by lot, the snapshot packed) and the other "
+    made = ("the plan of the rows (one-time codes encrypted, stock by lot, the snapshot packed) and the other "
             f"policies' figures {spent.get('alongside', 0):.1f} s")
     if sqlite:  # made before the transaction: SQLite's one write lock would hold every writer up meanwhile
-        print(f"    before the transaction: {rest}; the needs taken in {spent.get('needs', 0):.1f} s", flush=True)
+        print(f"    before the transaction: {made}; the needs taken in {spent.get('needs', 0):.1f} s", flush=True)
     else:
-        print(f"    during the writes, while the needs were taken ({spent.get('needs', 0):.1f} s): {rest}, in a "
+        print(f"    during the writes, while the needs were taken ({spent.get('needs', 0):.1f} s): {made}, in a "
               f"second thread; the writer then waited {waited:.1f} s for them", flush=True)
     for seconds, sql in sorted(meter.slow, reverse=True)[:8]:
         print(f"    {seconds:5.1f} s  {sql}", flush=True)
