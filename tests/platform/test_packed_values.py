@@ -77,7 +77,9 @@ def test_a_value_packed_ahead_is_stored_as_packed_and_reads_back_as_the_value() 
     snapshot = {"requests": {"request_id": [3, 1, 2], "weight_reason": ["独居老人", "", "低保"]}}
     ahead = Packed.of(snapshot)
     assert ahead.data == pack(snapshot)
-    pk = _round(snapshot=ahead, result=Packed.of({"allocated": [1]})).pk
+    round = _round(snapshot=ahead, result=Packed.of({"allocated": [1]}))
+    assert round.snapshot == snapshot and round.result == {"allocated": [1]}  # the saved instance holds the values
+    pk = round.pk
     with connection.cursor() as cursor:
         cursor.execute("SELECT snapshot FROM relief_allocationround WHERE id = %s", [pk])
         assert bytes(cursor.fetchone()[0]) == ahead.data

@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 import random
 import re
+import threading
 from datetime import timedelta
 from typing import Any
 
@@ -15,7 +16,8 @@ import pandas as pd
 import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from civicgrid.core import audit, auditchain
 from civicgrid.core.errors import Conflict
@@ -100,7 +102,9 @@ def _confirm(confirm: Any, places: list[Place], items: dict[str, Item], *, polic
 
 
 def _written(round: AllocationRound) -> dict[str, Any]:
-    """Everything a confirmation wrote or changed, without database ids that differ between runs."""
+    """Everything a confirmation wrote or changed, without database ids that differ between runs (the round as
+    stored, read back: its snapshot and result are saved from bytes packed apart from the values returned)."""
+    round = AllocationRound.objects.get(pk=round.pk)
     stops = {s.pk: s for s in DeliveryStop.objects.filter(task__round=round).select_related("task")}
     stop_of = {s.household_id: s for s in stops.values()}  # one per household in a round
     assert len(stop_of) == len(stops)
@@ -265,6 +269,8 @@ class _Watch:
         self.reads: list[tuple[bool, int]] = []  # (locked, requests)
         self.engine_inside: list[bool] = []  # the runs that decide the round
         self.figures_inside: list[bool] = []  # the runs for the other policies' figures
+        self.figures_threads: list[str] = []  # the thread each of those ran in
+        self.plans = 0  # plans made (one-time codes, stock by lot, the snapshot)
         self.inside = False
         real_inputs, real_compare, real_block = selectors.round_inputs, rounds.compare_policies, roundconfirm.serialised_block
         real_frame = round_writes.outcome_frame
@@ -278,7 +284,15 @@ class _Watch:
         def compare(inputs: rounds.RoundInputs, *, seed: int, explain: str = "", **kwargs: Any
                     ) -> list[rounds.PolicyOutcome]:
             (self.engine_inside if explain else self.figures_inside).append(self.inside)
+            if not explain:
+                self.figures_threads.append(threading.current_thread().name)
             return real_compare(inputs, seed=seed, explain=explain, **kwargs)
+
+        real_plan = round_writes.plan
+
+        def plan(*args: Any, **kwargs: Any) -> Any:
+            self.plans += 1
+            return real_plan(*args, **kwargs)
 
         def frame(*args: Any, **kwargs: Any) -> Any:
             made = real_frame(*args, **kwargs)
@@ -302,6 +316,7 @@ class _Watch:
         monkeypatch.setattr(selectors, "round_inputs", inputs)
         monkeypatch.setattr(rounds, "compare_policies", compare)
         monkeypatch.setattr(round_writes, "outcome_frame", frame)
+        monkeypatch.setattr(round_writes, "plan", plan)
 
 
 def _units_are_consistent(round: AllocationRound) -> None:
@@ -323,6 +338,9 @@ def test_the_engine_runs_before_the_write_transaction_and_the_needs_are_read_onc
     # the other policies' figures are made once: on PostgreSQL alongside the needs' update, inside the
     # transaction; on SQLite before it (its one write lock would hold every other writer up meanwhile)
     assert watch.figures_inside == [not writer_holds_everyone()]
+    if not writer_holds_everyone():  # in the second thread, not in this one
+        assert [name.startswith("civicgrid-alongside") for name in watch.figures_threads] == [True]
+    assert watch.plans == 1
     monkeypatch.undo()
     _units_are_consistent(round)
 
@@ -511,3 +529,65 @@ def test_batch_encryption_gives_fernet_tokens_under_the_first_key(settings: Any)
     assert all(r[0] == 0x80 for r in raw)
     assert len({r[9:25] for r in raw}) == len(raw)  # a fresh IV per token
     assert crypto.encrypt_many([]) == []
+
+
+def _state() -> tuple[Any, ...]:
+    """Every row a confirmation writes or changes."""
+    return (AllocationRound.objects.count(), RoundAllocation.objects.count(), DeliveryTask.objects.count(),
+            DeliveryStop.objects.count(), LedgerEntry.objects.count(), AuditLog.objects.count(),
+            sorted(Need.objects.values_list("id", "allocated_quantity", "status")),
+            sorted(Lot.objects.values_list("id", "quantity")))
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_stock_found_short_while_the_plan_is_made_refuses_the_round_with_nothing_written(
+        monkeypatch: pytest.MonkeyPatch, language: str) -> None:
+    """The plan finds the lots short (on PostgreSQL in the second thread, after the allocations are copied and
+    the needs updated): a 409 in the requester's language, every row as it was, the connection usable."""
+    places, items = _random_world(21)
+    before = _state()
+
+    def short(inputs: Any, served: Any) -> Any:
+        raise round_writes.StockChanged("a lot emptied")
+
+    monkeypatch.setattr(round_writes, "_issues", short)
+    with translation.override(language), pytest.raises(Conflict) as refused:
+        _confirm(services.round_confirm, places, items, policy="equity", seed=21, now=None)
+    with translation.override(language):
+        assert str(refused.value) == str(_("Needs or stock changed since your preview: check the new preview and "
+                                           "confirm again."))
+    assert _state() == before
+    assert not connection.needs_rollback and Need.objects.exists()
+
+
+def test_a_try_refused_by_its_needs_keeps_its_plan_when_the_rows_read_again_are_the_same(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The needs' update refuses the first try (as when a served need was taken meanwhile and given back): the
+    needs, lots and buildings read again under locks are those the plan was made from, so the plan made for the
+    try (its one-time codes, its snapshot) is written, not made again; the round is the one a plain confirm
+    writes."""
+    places, items = _random_world(22)
+    real_take = round_writes.take_needs
+    refusals: list[int] = []
+
+    def refuse_once(**kwargs: Any) -> None:
+        if not refusals:
+            refusals.append(1)
+            raise round_writes.NeedsChanged("taken meanwhile")
+        real_take(**kwargs)
+
+    now = timezone.now().replace(microsecond=0) + timedelta(minutes=5)
+    try:
+        with transaction.atomic():
+            expected = _written(_confirm(services.round_confirm, places, items, policy="lottery", seed=22, now=now))
+            raise _Rollback
+    except _Rollback:
+        pass
+    watch = _Watch(monkeypatch, between=lambda frame: None)
+    monkeypatch.setattr(round_writes, "take_needs", refuse_once)
+    round = _confirm(services.round_confirm, places, items, policy="lottery", seed=22, now=now)
+    assert refusals == [1] and watch.reads[-1][0] is True  # refused once, read again under the locks
+    assert watch.plans == 1  # the try's plan, kept
+    monkeypatch.undo()
+    assert _written(round) == expected
+    _units_are_consistent(round)

@@ -41,8 +41,9 @@ def unpack(data: bytes | memoryview) -> Any:
 @dataclass(frozen=True, eq=False)
 class Packed:
     """A value packed ahead of its save, e.g. in a second thread while the database works
-    (:mod:`civicgrid.core.alongside`): assigned to a :class:`PackedJSONField`, ``data`` is stored as it is. A
-    district round's snapshot takes a second to pack. Make one with :meth:`of`, so ``data`` is ``value``'s."""
+    (:mod:`civicgrid.core.alongside`): assigned to a :class:`PackedJSONField`, ``data`` is stored as it is, and
+    the saved instance holds ``value``. A district round's snapshot takes a second to pack. Make one with
+    :meth:`of`, so ``data`` is ``value``'s."""
 
     value: Any
     data: bytes
@@ -69,6 +70,13 @@ class PackedJSONField(models.BinaryField):
             return unpack(value)
         if isinstance(value, str):  # a serialised fixture (value_to_string)
             return json.loads(value)
+        return value
+
+    def pre_save(self, model_instance: models.Model, add: bool) -> Any:
+        """A :class:`Packed` value is saved as its bytes; the instance holds the value, as a read gives it."""
+        value = super().pre_save(model_instance, add)
+        if isinstance(value, Packed):
+            setattr(model_instance, self.attname, value.value)
         return value
 
     def get_db_prep_value(self, value: Any, connection: Any, prepared: bool = False) -> Any:

@@ -1,11 +1,11 @@
 """Writing a confirmed round in one burst: allocations, delivery tasks and stops, needs and stock.
 
-The engine's outcome (:func:`outcome_frame`) is made before the write transaction; the rest of the rows (:func:`plan`:
-one task per building, one stop per household, the lots each point's units come from, first expiry first) is
-pure Python, made while PostgreSQL takes the needs. The transaction (on SQLite, the database's one write lock)
-only writes: a handful of statements whatever the number of requests, each table in one bulk statement
-(:mod:`civicgrid.core.bulk`: COPY on PostgreSQL, one ``executemany`` on SQLite), the needs in one
-``UPDATE ... FROM`` the allocation rows. :mod:`civicgrid.relief.roundconfirm` says in which order.
+The engine's outcome (:func:`outcome_frame`) is made before the write transaction, and so is everything the rows
+are computed from; the rest of the rows (:func:`plan`: one task per building, one stop per household, the lots each
+point's units come from, first expiry first) is pure Python, made while PostgreSQL takes the needs or, on SQLite,
+before the transaction (:mod:`civicgrid.relief.roundconfirm` says why and in which order). The statements are a
+handful whatever the number of requests, each table in one bulk statement (:mod:`civicgrid.core.bulk`: COPY on
+PostgreSQL, one ``executemany`` on SQLite), the needs in one ``UPDATE ... FROM`` the allocation rows.
 """
 
 from __future__ import annotations
@@ -47,7 +47,12 @@ class NeedsChanged(Exception):
     """A need the plan gives units to is no longer open with at least the units it asked for when it was read
     (cancelled, delivered or allocated by another round since), or its household has moved since (its stop would
     go to the old building, and the task's place would show it to the old grid's volunteers). Households are not
-    locked: a move after this check, during the commit, is not seen (the README says so)."""
+    locked: a move after this check, during the commit, is not seen (the README says so).
+
+    ``made``: what the confirmation had made for the refused try (its plan and figures), for a retry whose
+    reading again finds the same rows (:mod:`civicgrid.relief.roundconfirm`)."""
+
+    made: Any = None
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,10 @@
 """Confirming an allocation round (offered as ``services.round_confirm`` and ``services.round_confirm_or_queue``).
 
-The needs are read once, before the write transaction, and the engine and the plan run there too; inside it the
-plan is written if it still holds, else everything is read again under locks and planned again
-(:func:`round_confirm`'s docstring says why a round stays correct either way). The rows themselves are written by
-:mod:`civicgrid.relief.round_writes`; a large confirmation is queued as a job by
-:mod:`civicgrid.relief.confirmations`.
+The needs are read once and the engine decides the round before the write transaction; inside it the outcome
+is written if it still holds, else everything is read again under locks and decided again
+(:func:`round_confirm`'s docstring says why a round stays correct either way, and where the delivery plan and
+the other policies' figures are made). The rows themselves are written by :mod:`civicgrid.relief.round_writes`;
+a large confirmation is queued as a job by :mod:`civicgrid.relief.confirmations`.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+import pandas as pd
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -58,22 +59,24 @@ def round_confirm(*, user: Any, scope: Scope, place_ids: list[Any], item_codes: 
     commits with the round or not at all, and what it raises rolls the round back.
 
     The needs are read and the engine decides each one's units (the chosen policy) before the transaction, so
-    the transaction (on SQLite, the database's one write lock) lasts for a burst of bulk writes, not for the
-    reads and the engine. Inside it the outcome is written as it stands when it still holds for the database as
-    it is then:
+    the transaction does not last for the reads and the engine. Inside it the outcome is written as it stands
+    when it still holds for the database as it is then:
 
     * the lots it takes from are locked and read again, and must be as they were (on SQLite, when the database
       has not changed since the read, :func:`civicgrid.core.locking.data_version`, they are not read again);
     * each need it gives units to must still be open with at least the units it asked for; the statement that
       takes the units checks that row by row, and locks what it writes.
 
-    While the database takes the needs (seconds at a district's scale), a second thread makes what only this
-    process needs: the delivery plan and the other policies' figures (:func:`_round_rest`, run
-    :mod:`civicgrid.core.alongside`).
+    What only this process needs beyond the decision (the delivery plan with its one-time codes, the other
+    policies' figures, the round's packed snapshot: :func:`_plan_and_figures`, seconds at a district's scale) is
+    made, on PostgreSQL, in a second thread while the database takes the needs (:mod:`civicgrid.core.alongside`),
+    inside the transaction but in time the transaction spends anyway. On SQLite, whose one write lock holds every
+    other writer up, it is made before the transaction.
 
     The round is then what it would have been had it run alone at the moment of the read: a need filed since
     waits for the next round. Otherwise the try is rolled back (a savepoint, its audit rows with it), the needs
-    and lots are read again under locks and the round is planned again there, or refused when the preview's
+    and lots are read again under locks and the round is decided again there (the plan made for the try is kept
+    when the needs, lots and buildings read again are those it was made from), or refused when the preview's
     fingerprint no longer holds. A million needs are thus read once, not twice, and only the needs served are
     locked."""
     places, items, days = selectors.round_choice(scope=scope, place_ids=place_ids, item_codes=item_codes, days=days,
@@ -92,26 +95,28 @@ def round_confirm(*, user: Any, scope: Scope, place_ids: list[Any], item_codes: 
     stage(2, len(ROUND_STAGES))
     choice = {"user": user, "places": places, "items": items, "policy": policy, "seed": seed, "days": days,
               "now": now}
-    # SQLite: the transaction would hold every writer up while the rest is made (a second at 100,000 requests, of
-    # which the needs' update covers less than half), so it is made before; PostgreSQL makes it alongside
-    ahead = _round_rest(inputs, chosen, frame, policy=policy, seed=seed) if writer_holds_everyone() else None
+    # SQLite: the transaction would hold every writer up while they are made (a second at 100,000 requests, of
+    # which the needs' update covers less than half), so they are made before; PostgreSQL makes them alongside
+    made = _plan_and_figures(inputs, chosen, frame, policy=policy, seed=seed) if writer_holds_everyone() else None
     with serialised_block(), audit.deferred():
         written = None
         unchanged = version is not None and data_version() == version  # SQLite: nothing written since the read
         if unchanged or _lots_as_read(inputs, items=items, today=today):
             try:
                 with audit.savepoint():
-                    written = _round_write(inputs=inputs, chosen=chosen, frame=frame, ahead=ahead, **choice)
-            except round_writes.NeedsChanged:
-                pass  # read again below
+                    written = _round_write(inputs=inputs, chosen=chosen, frame=frame, made=made, **choice)
+            except round_writes.NeedsChanged as refused:
+                made = refused.made or made  # read again below
         if written is None:  # read again, the needs and lots locked until the commit
             current = selectors.round_inputs(scope=scope, places=places, items=items, days=days, lock=True,
                                              today=today)
             if current.fingerprint != inputs.fingerprint:  # the engine again, under the locks
                 chosen = _round_decision(current, fingerprint=fingerprint, seed=seed, policy=policy)
+            if not round_writes.same_rows(inputs, current):  # other requests, lots or buildings: plan again
+                made = None
             frame = round_writes.outcome_frame(current, chosen.result)
             try:
-                written = _round_write(inputs=current, chosen=chosen, frame=frame, **choice)
+                written = _round_write(inputs=current, chosen=chosen, frame=frame, made=made, **choice)
             except round_writes.NeedsChanged:  # needs are locked now, households not: a move since the re-read
                 raise Conflict(_("Needs or stock changed since your preview: check the new preview and confirm "
                                  "again.")) from None
@@ -137,36 +142,47 @@ def _lots_as_read(inputs: rounds.RoundInputs, *, items: list[Item], today: date)
 
 
 def _round_write(*, user: Any, places: list[Place], items: list[Item], inputs: rounds.RoundInputs,
-                 chosen: rounds.PolicyOutcome, frame: Any, policy: str, seed: int, days: int, now: datetime,
-                 ahead: _RoundRest | None = None) -> tuple[AllocationRound, round_writes.Plan]:
+                 chosen: rounds.PolicyOutcome, frame: pd.DataFrame, policy: str, seed: int, days: int,
+                 now: datetime, made: _PlanAndFigures | None = None) -> tuple[AllocationRound, round_writes.Plan]:
     """Every row of the round whose chosen outcome is ``chosen`` (its :func:`round_writes.outcome_frame` is
-    ``frame``): the allocations, then the needs take their units while :func:`_round_rest` is made alongside
-    (unless made ``ahead``), then the round's own row, its deliveries and the stock
-    (:mod:`civicgrid.relief.round_writes`).
+    ``frame``): the allocations; then the needs take their units while :func:`_plan_and_figures` is made alongside
+    (unless already ``made``); then the round's own row, its deliveries and the stock
+    (:mod:`civicgrid.relief.round_writes`). :class:`~round_writes.NeedsChanged` when a served need or household
+    changed since the read; it carries the plan and figures when they were made.
 
-    The round's key is taken first: the allocations refer to it before its row (which holds the plan's
-    snapshot and every policy's figures) is written. Keys are checked at the commit."""
+    The round's key is taken first: the allocations refer to it before its row (which holds the snapshot and
+    every policy's figures) is written. Keys are checked at the commit."""
     round_id = IdBlock(AllocationRound).take(1)[0]
     round_writes.write_allocations(round_id=round_id, frame=frame, items=items)
-    # from here PostgreSQL locks and updates the served needs (seconds at a district's scale) while the plan, the
-    # other policies' figures and the round's packed columns are made in a second thread: none needs the database
-    # the thread gets its own frame object (the same columns): pandas fills a frame's caches as it is read
-    theirs = frame.copy(deep=False)
-    with (alongside(lambda: _round_rest(inputs, chosen, theirs, policy=policy, seed=seed)) if ahead is None
-          else nullcontext(lambda: ahead)) as later:
-        round_writes.take_needs(round_id=round_id, now=now, served=round_writes.served_needs(frame))
-        rest = later()
+    served = round_writes.served_needs(frame)  # read here: the block below leaves the frame to the second thread
+    # PostgreSQL locks and updates the served needs (seconds at a district's scale) while the plan, the other
+    # policies' figures and the round's packed columns are made in a second thread: none needs the database
+    with (alongside(lambda: _plan_and_figures(inputs, chosen, frame, policy=policy, seed=seed)) if made is None
+          else nullcontext(lambda: made)) as made_now:
+        try:
+            round_writes.take_needs(round_id=round_id, now=now, served=served)
+        except round_writes.NeedsChanged as refused:  # the thread is waited for anyway: its work serves the retry
+            refused.made = _made_or_none(made_now)
+            raise
+        ready = made_now()
     round = AllocationRound.objects.create(
         pk=round_id, place=_common_place(places), place_paths=list(inputs.place_paths),
         item_codes=list(inputs.item_codes), policy=policy, seed=seed, days=days, rule_version=rounds.RULE_VERSION,
-        snapshot=rest.snapshot, result=rest.result, metrics=rest.metrics, fingerprint=inputs.fingerprint,
+        snapshot=ready.snapshot, result=ready.result, metrics=ready.metrics, fingerprint=inputs.fingerprint,
         n_requests=len(chosen.result), units_allocated=int(chosen.result["allocated"].sum()),
         confirmed_by=audit.acting_user(user), confirmed_at=now,
         due_at=now + timedelta(hours=relief_setting("delivery_hours")))
-    round.snapshot, round.result = rest.snapshot.value, rest.result.value  # the values, as a read gives them
-    round_writes.write_deliveries(user=user, round=round, plan=rest.plan, items=items, now=now,
+    round_writes.write_deliveries(user=user, round=round, plan=ready.plan, items=items, now=now,
                                   reason=_("allocation round #%(id)d") % {"id": round.pk})
-    return round, rest.plan
+    return round, ready.plan
+
+
+def _made_or_none(made: Callable[[], _PlanAndFigures | None]) -> _PlanAndFigures | None:
+    """The plan and figures, or None when making them failed (the retry makes them again, and says why)."""
+    try:
+        return made()
+    except Exception:  # noqa: BLE001 - the retry under locks plans again and raises what it meets there
+        return None
 
 
 def _round_decision(inputs: rounds.RoundInputs, *, fingerprint: str, seed: int, policy: str) -> rounds.PolicyOutcome:
@@ -183,19 +199,19 @@ def _round_decision(inputs: rounds.RoundInputs, *, fingerprint: str, seed: int, 
 
 
 @dataclass(frozen=True)
-class _RoundRest:
-    """What the round's own row and its deliveries need beyond the chosen outcome (:func:`_round_rest`)."""
+class _PlanAndFigures:
+    """What the round's own row and its deliveries need beyond the chosen outcome (:func:`_plan_and_figures`)."""
 
     plan: round_writes.Plan
-    metrics: dict[str, Any]  # every policy's figures, in POLICIES order (the round keeps them side by side)
+    metrics: dict[str, Any]  # every policy's figures, by policy (the round keeps them side by side)
     snapshot: Packed  # the round's frozen inputs, packed (a second's work for a district)
     result: Packed  # the chosen outcome, need by need
 
 
-def _round_rest(inputs: rounds.RoundInputs, chosen: rounds.PolicyOutcome, frame: Any, *, policy: str, seed: int
-                ) -> _RoundRest:
-    """The plan, the other policies' outcomes and the round's packed columns. Pure Python, run alongside the
-    database's work (the caller's transaction)."""
+def _plan_and_figures(inputs: rounds.RoundInputs, chosen: rounds.PolicyOutcome, frame: pd.DataFrame, *,
+                      policy: str, seed: int) -> _PlanAndFigures:
+    """The plan, the other policies' outcomes and the round's packed columns. Pure Python: run alongside the
+    database's work in the caller's transaction, or before it."""
     others = rounds.compare_policies(inputs, seed=seed, policies=tuple(p for p in POLICIES if p != policy))
     outcomes = {o.policy: o for o in [chosen, *others]}
     try:
@@ -204,9 +220,10 @@ def _round_rest(inputs: rounds.RoundInputs, chosen: rounds.PolicyOutcome, frame:
         raise Conflict(_("Needs or stock changed since your preview: check the new preview and confirm again.")
                        ) from None
     result = chosen.result
-    return _RoundRest(plan=plan, metrics={p: outcomes[p].metrics for p in POLICIES}, snapshot=Packed.of(plan.snapshot),
-                      result=Packed.of({"request_id": result["request_id"].tolist(),
-                                        "allocated": result["allocated"].tolist()}))
+    return _PlanAndFigures(plan=plan, metrics={p: outcomes[p].metrics for p in POLICIES},
+                           snapshot=Packed.of(plan.snapshot),
+                           result=Packed.of({"request_id": result["request_id"].tolist(),
+                                             "allocated": result["allocated"].tolist()}))
 
 
 def round_confirm_or_queue(*, user: Any, scope: Scope, place_ids: list[Any], item_codes: list[str], days: Any,
