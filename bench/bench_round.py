@@ -278,6 +278,35 @@ nothing else running), back to back:
 The 30 s goal is still missed at 1M, by 2.6 s on a quiet machine. What is left in PostgreSQL is 3.1 M key checks at the commit (round and need per
 allocation, task and household per stop), the needs' UPDATE and the two COPYs.
 
+A later session (from main a48da00). Only the chosen policy runs before the transaction. The delivery plan (one-time
+codes encrypted, stock by lot), the other four policies' figures and the round's packed snapshot and result are
+made in a second thread while PostgreSQL locks and updates the served needs (core.alongside: Python lets the
+thread run while psycopg waits for the server). The allocations are copied first, under the round's id taken
+ahead (their key to the round is checked at the commit, after the round's row is written). On SQLite that work
+is made before the transaction instead: there the transaction holds the database's one write lock. Back to back,
+base (a48da00) and this code, in the order base, new, new, base, nothing else running (load 0.8-1.2). The base
+ran 15-25 % slower today than last session's 32.6 s; the pair is the comparison:
+
+    1,000,000 requests               base (a48da00)                     this code
+    confirm wall                     41.2 s, 37.7 s                     33.0 s, 32.3 s (-16 % against the mean)
+    CPU here + PostgreSQL's          14.2 + 28.9 s, 12.4 + 26.7 s       15.5 + 27.6 s, 12.6 + 27.6 s
+    before the transaction           read 4.1 / 3.6 s, engine (5         read 4.1 / 4.5 s, engine (the chosen
+                                     policies) 2.4 / 2.2 s, the plan     policy) 0.8 / 0.7 s
+                                     3.7 / 3.0 s
+    the needs locked and updated     -                                  8.7 / 8.1 s; meanwhile the second
+                                                                        thread's work took 7.3 s (a later run),
+                                                                        and the writer waited 0.0 s for it
+    transaction (row locks held)     30.7 s, 28.5 s                     28.0 s, 27.0 s
+    COMMIT (key checks), server CPU  10.1 s, 10.0 s                     10.1 s, 9.9 s
+
+    SQLite, 100,000 requests: with the plan inside the transaction (the first version) the write lock was held
+    1.9 s; made before it, 1.4 s (base: 1.5-1.6 s); confirm 2.6-2.9 s wall (base 2.7 s).
+
+The 30 s goal is still missed on this machine today, by 2.3-3.0 s. A profile of the confirm: of its 33 s, this
+process waited for the server 24.4 s (the needs 8.1 s, the COMMIT's key checks 10.2 s, the COPYs, the moved-
+household check 1.1 s); the rest is the read's parsing (about 2.5 s) and the chosen policy (0.8 s). What is left is
+one PostgreSQL backend's serial work.
+
     .venv/bin/python bench/bench_round.py [--requests 100000] [--skip-sqlite] [--skip-postgres]
                                           [--sqlite-requests N] [--base 4000] [--profile FILE] [--job]
 """
@@ -427,8 +456,8 @@ class Meter:
         self.slow: list[tuple[float, str]] = []  # statements over half a second: (seconds, their start)
 
     def wrap(self, owner: Any, name: str, label: str) -> Callable[[], None]:
-        if not hasattr(owner, name):
-            return lambda: None
+        if not hasattr(owner, name):  # renamed: fail loudly rather than print a stage as 0.0 s
+            raise AttributeError(f"bench_round times {owner.__name__}.{name}, which no longer exists")
         original = getattr(owner, name)
         meter = self
 
@@ -641,7 +670,7 @@ def measure(args: argparse.Namespace, *, n: int, sqlite: bool, path: Path) -> di
     # the chosen policy runs before the transaction ("engine"); the plan and the other policies' figures in a
     # second thread while the needs are taken ("alongside", overlapping "needs": not part of the wall's sum)
     patches = [(selectors, "round_inputs", "read"), (roundconfirm, "_round_decision", "engine"),
-               (roundconfirm, "_round_rest", "alongside"), (round_writes, "take_needs", "needs"),
+               (roundconfirm, "_plan_and_figures", "alongside"), (round_writes, "take_needs", "needs"),
                (auditchain, "append", "audit"), (auditchain, "append_many", "audit")]
     try:
         with measured(patches) as (meter, t):
