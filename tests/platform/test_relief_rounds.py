@@ -5,6 +5,7 @@ changes; confirmation takes the stock and creates delivery tasks grouped by buil
 from __future__ import annotations
 
 import math
+import re
 from datetime import date
 from typing import Any
 
@@ -271,6 +272,12 @@ def test_a_confirmed_round_recomputes_to_the_same_numbers_after_registry_edits(
     client = client_for("district")
     page = client.get(f"/relief/rounds/{round.pk}/?verify=1", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "Identical" in page and "differ" not in page
+    # the rules it was allocated by, in words: never the stored version code with the engine's field names
+    assert "rules version 2026.1: life-critical needs first" in page and rounds.RULE_VERSION not in page
+    zh = client.get(f"/relief/rounds/{round.pk}/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    rules = re.search(r"<th>规则</th><td[^>]*>([^<]*)</td>", zh)
+    assert rules is not None and rules.group(1).startswith("规则版本 2026.1：危及生命的需求最先")
+    assert not re.search(r"[A-Za-z]", rules.group(1)), rules.group(1)  # no code, no English
     # whereas a new preview sees the new weight
     *_, fresh = _preview(grid)
     fresh_weights = dict(zip(fresh.inputs.requests["household_id"], fresh.inputs.requests["weight"], strict=False))
@@ -342,3 +349,15 @@ def test_a_round_without_needs_or_without_stock_previews_but_cannot_be_confirmed
         services.round_confirm(user=user, scope=scope, place_ids=[grid.pk], item_codes=["t-insulin"], days=DAYS,
                                policy="equity", seed=SEED)
     assert not AllocationRound.objects.exists()
+
+
+def test_rules_of_a_version_this_code_does_not_know_are_named_by_their_number_only() -> None:
+    """An older round's stored code is not shown either: its number stands for it."""
+    from django.utils import translation
+
+    from civicgrid.relief.text import rule_version_label
+
+    with translation.override("en"):
+        assert rule_version_label("relief-2025.3: tier 0 life-critical; floor_units") == "rules version 2025.3"
+    with translation.override("zh-hans"):
+        assert rule_version_label("relief-2025.3: tier 0 life-critical; floor_units") == "规则版本 2025.3"

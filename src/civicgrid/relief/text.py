@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.utils.translation import get_language, gettext_lazy
@@ -9,6 +10,7 @@ from django.utils.translation import gettext as _
 
 from civicgrid.engine.allocation import POLICIES
 from civicgrid.relief.models import RoundAllocation
+from civicgrid.relief.rounds import RULE_VERSION
 
 
 def allocation_sentence(allocation: RoundAllocation) -> str:
@@ -96,3 +98,20 @@ def policy_rows(by_policy: dict[str, dict[str, Any]], *, recommended: str = "equ
              "best": best_is_mine and v == best}
             for p, v in zip(policies, values, strict=True)]})
     return rows
+
+
+# a round's rules in words, by the version code it stored (``rounds.RULE_VERSION``): the code itself names the
+# engine's fields ("tier", "floor_units") and is never shown
+RULE_WORDS = {RULE_VERSION: gettext_lazy("life-critical needs first, then urgent, then normal; survival minimums "
+                                         "by the Sphere standards, other items by their own minimum units")}
+
+
+def rule_version_label(code: str) -> str:
+    """The rules a round was allocated by, in the reader's language: the version's number and, for a version this
+    code knows, what the rules are."""
+    number = re.search(r"\d{4}\.\d+", code)
+    version = number.group(0) if number else "?"
+    words = RULE_WORDS.get(code)
+    if words is None:
+        return _("rules version %(version)s") % {"version": version}
+    return _("rules version %(version)s: %(words)s") % {"version": version, "words": words}

@@ -32,7 +32,7 @@ from civicgrid.relief.models import (
 )
 from civicgrid.relief.preview import RECOMMENDED, lead_sentence
 from civicgrid.relief.preview import chart as preview_chart
-from civicgrid.relief.text import allocation_sentence, policy_rows
+from civicgrid.relief.text import allocation_sentence, policy_rows, rule_version_label
 from civicgrid.relief.work import tasks_near
 
 
@@ -304,6 +304,7 @@ def round_detail(request: HttpRequest, scope: Scope, round_id: int) -> HttpRespo
     names = {i.code: i.label for i in selectors.item_list(active_only=False)}
     return render(request, "relief/round_detail.html", {
         "round": round, "rows": policy_rows(round.metrics), "check": check,
+        "rules": rule_version_label(round.rule_version),
         "items": selectors.item_list(active_only=False).filter(code__in=round.item_codes),
         "task_counts": [(label, tasks[s]) for s, label in DeliveryTask.Status.choices],
         "snapshot": {k: v for k, v in round.snapshot.items() if k not in ("requests", "stock")},
