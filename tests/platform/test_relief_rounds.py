@@ -12,7 +12,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from django.db import connection
 from django.db.models import Sum
+from django.test.utils import CaptureQueriesContext
 
 from civicgrid.accounts.roles import scope_for
 from civicgrid.core.errors import Conflict, Invalid
@@ -274,7 +276,10 @@ def test_a_confirmed_round_recomputes_to_the_same_numbers_after_registry_edits(
     assert "Identical" in page and "differ" not in page
     # the rules it was allocated by, in words: never the stored version code with the engine's field names
     assert "rules version 2026.1: life-critical needs first" in page and rounds.RULE_VERSION not in page
-    zh = client.get(f"/relief/rounds/{round.pk}/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    with CaptureQueriesContext(connection) as queries:
+        zh = client.get(f"/relief/rounds/{round.pk}/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    # the page reads the snapshot's summary, never the snapshot itself (a district's is 150 MB of JSON)
+    assert not [q for q in queries if re.search(r'"relief_allocationround"\."snapshot"[,\s]', q["sql"])]
     rules = re.search(r"<th>规则</th><td[^>]*>([^<]*)</td>", zh)
     assert rules is not None and rules.group(1).startswith("规则版本 2026.1：危及生命的需求最先")
     assert not re.search(r"[A-Za-z]", rules.group(1)), rules.group(1)  # no code, no English

@@ -168,7 +168,8 @@ def _round_write(*, user: Any, places: list[Place], items: list[Item], inputs: r
     round = AllocationRound.objects.create(
         pk=round_id, place=_common_place(places), place_paths=list(inputs.place_paths),
         item_codes=list(inputs.item_codes), policy=policy, seed=seed, days=days, rule_version=rounds.RULE_VERSION,
-        snapshot=ready.snapshot, result=ready.result, metrics=ready.metrics, fingerprint=inputs.fingerprint,
+        snapshot=ready.snapshot, snapshot_summary=rounds.snapshot_summary(ready.plan.snapshot), result=ready.result,
+        metrics=ready.metrics, fingerprint=inputs.fingerprint,
         n_requests=len(chosen.result), units_allocated=int(chosen.result["allocated"].sum()),
         confirmed_by=audit.acting_user(user), confirmed_at=now,
         due_at=now + timedelta(hours=relief_setting("delivery_hours")))

@@ -279,6 +279,11 @@ def snapshot(inputs: RoundInputs, *, policy: str, seed: int, vulnerability_rules
     }
 
 
+def snapshot_summary(snapshot: Mapping[str, Any]) -> dict[str, Any]:
+    """A round's :func:`snapshot` without its requests: a few hundred bytes whatever the round's size."""
+    return {key: value for key, value in snapshot.items() if key != "requests"}
+
+
 def _columns(frame: pd.DataFrame, names: tuple[str, ...]) -> dict[str, list[Any]]:
     """Plain JSON values column by column (numpy's ``tolist`` gives Python numbers; text is already text)."""
     out = {}

@@ -298,8 +298,10 @@ def _examples(preview: selectors.RoundPreview, n: int = 8) -> list[dict[str, Any
 
 @scoped_view
 def round_detail(request: HttpRequest, scope: Scope, round_id: int) -> HttpResponse:
-    round = selectors.round_get(scope=scope, round_id=round_id)
+    # the snapshot's summary, not the snapshot (a district's is seconds to decode); a recomputation reads it whole
+    round = selectors.round_get(scope=scope, round_id=round_id, frozen=False)
     check = selectors.round_check(scope=scope, round=round) if request.GET.get("verify") else None
+    summary = round.snapshot_summary
     tasks = selectors.round_task_counts(scope=scope, round=round)
     names = {i.code: i.label for i in selectors.item_list(active_only=False)}
     return render(request, "relief/round_detail.html", {
@@ -307,9 +309,9 @@ def round_detail(request: HttpRequest, scope: Scope, round_id: int) -> HttpRespo
         "rules": rule_version_label(round.rule_version),
         "items": selectors.item_list(active_only=False).filter(code__in=round.item_codes),
         "task_counts": [(label, tasks[s]) for s, label in DeliveryTask.Status.choices],
-        "snapshot": {k: v for k, v in round.snapshot.items() if k not in ("requests", "stock")},
+        "snapshot": {k: v for k, v in summary.items() if k != "stock"},
         "stock": [(names.get(item, item), point, quantity) for item, point, quantity in
-                  zip(*(round.snapshot["stock"][c] for c in ("item", "point", "quantity")), strict=True)],
+                  zip(*(summary["stock"][c] for c in ("item", "point", "quantity")), strict=True)],
     })
 
 

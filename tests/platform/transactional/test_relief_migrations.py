@@ -115,3 +115,25 @@ def test_relief_0012_stops_when_a_household_has_two_stops_in_a_round() -> None:
         _migrate(("", ""))
     assert "stop_id" not in {c.name for c in connection.introspection.get_table_description(
         connection.cursor(), "relief_roundallocation")}
+
+
+@pytest.mark.usefixtures("community_loaded")
+def test_a_rounds_snapshot_summary_is_filled_from_its_snapshot() -> None:
+    """Relief 0014 adds the summary the round's page reads; a round confirmed before gets it from its snapshot:
+    the snapshot without its requests, as a confirmation writes it now."""
+    from civicgrid.relief.models import AllocationRound
+
+    places, items = _random_world(14, per_community=5)
+    round = _confirm(services.round_confirm, places, items, policy="equity", seed=14, now=None)
+    written = AllocationRound.objects.get(pk=round.pk)
+    assert written.snapshot_summary and "requests" not in written.snapshot_summary
+    assert written.snapshot_summary == {k: v for k, v in written.snapshot.items() if k != "requests"}
+    try:
+        _migrate(("relief", "0013_allocation_household_round_index"))
+        with connection.cursor() as cursor:
+            columns = [c.name for c in connection.introspection.get_table_description(
+                cursor, "relief_allocationround")]
+            assert "snapshot_summary" not in columns
+    finally:
+        _migrate(("", ""))
+    assert AllocationRound.objects.get(pk=round.pk).snapshot_summary == written.snapshot_summary

@@ -37,6 +37,9 @@ class AllocationRound(models.Model):
     # megabytes for a district round: stored compressed, as jsonb refuses values over 256 MB (core.packed)
     snapshot = PackedJSONField()
     result = PackedJSONField()
+    # the snapshot without its requests (rules, days, stock: :func:`civicgrid.relief.rounds.snapshot_summary`),
+    # what the round's page shows: the whole snapshot of a district round is some 150 MB of JSON to decode
+    snapshot_summary = models.JSONField(default=dict, editable=False)
     metrics = models.JSONField(default=dict)
     fingerprint = models.CharField(max_length=64)
     n_requests = models.PositiveIntegerField(default=0)
