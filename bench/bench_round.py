@@ -319,6 +319,7 @@ import math
 import multiprocessing
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -735,7 +736,41 @@ def measure(args: argparse.Namespace, *, n: int, sqlite: bool, path: Path) -> di
     else:
         print(f"  transaction (row locks held) {sum(held):.1f} s (commit {held[1]:.2f} s, server CPU "
               f"{sum(commit_cpu):.2f} s)", flush=True)
+    out["round_page"] = _round_page(round.pk)
     return out
+
+
+def _round_page(round_id: int) -> dict[str, float]:
+    """The confirmed round's page as a district official opens it (median of 3 warm requests), beside decoding
+    the round's whole snapshot: what the page did before it read the snapshot's summary (relief 0014)."""
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    from civicgrid.accounts.models import Role
+    from civicgrid.registry.models import Place
+    from civicgrid.relief.models import AllocationRound
+
+    district = Place.objects.filter(level="district").order_by("path").first()
+    official, _made = get_user_model().objects.get_or_create(username="bench-page-official")
+    Role.objects.get_or_create(user=official, role="district_official", place=district)
+    from django.conf import settings
+
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]  # the test client's host
+    client = Client(headers={"accept-language": "zh-hans"})
+    client.force_login(official)
+    times = []
+    for _ in range(4):  # the first warms up
+        start = time.perf_counter()
+        response = client.get(f"/relief/rounds/{round_id}/")
+        times.append(time.perf_counter() - start)
+        assert response.status_code == 200, response.status_code
+    start = time.perf_counter()
+    AllocationRound.objects.get(pk=round_id).snapshot  # noqa: B018 - decoded on access is what is timed
+    decode = time.perf_counter() - start
+    page = statistics.median(times[1:])
+    print(f"  the round's page: {page * 1000:.0f} ms (median of 3 warm); reading and decoding the whole snapshot, "
+          f"as the page did before: {decode * 1000:.0f} ms", flush=True)
+    return {"page": page, "whole_snapshot": decode}
 
 
 def main() -> int:
