@@ -7,11 +7,13 @@ ones within the request as before; a second confirmation of the same selection i
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone, translation
 
 from civicgrid.core.errors import Conflict, Forbidden, Invalid
@@ -311,7 +313,10 @@ def test_the_page_is_scoped_and_refreshes_itself_while_under_way() -> None:
     assert url in listed
 
     jobs.run_round_confirmation(confirmation.pk)
-    done = client_for("district", "zh-hans").get(url).content.decode()
+    with CaptureQueriesContext(connection) as queries:
+        done = client_for("district", "zh-hans").get(url).content.decode()
+    # the round's numbers, never its snapshot or result (seconds to decode for a district round)
+    assert not [q for q in queries if re.search(r'"relief_allocationround"\."(snapshot|result)"[,\s]', q["sql"])]
     round = AllocationRound.objects.get()
     assert 'http-equiv="refresh"' not in done and f"/relief/rounds/{round.pk}/" in done and "分配已确认" in done
 
@@ -494,3 +499,17 @@ def test_a_failure_never_overwrites_a_confirmation_another_delivery_finished() -
     confirmation.refresh_from_db()
     assert confirmation.status == RoundConfirmation.Status.DONE and confirmation.round_id is not None
     assert confirmation.error == "" and _events("relief.confirmation_failed", confirmation) == 0
+
+
+def test_a_grievance_about_a_round_names_it_without_reading_its_snapshot() -> None:
+    """A complaint's subject is a round's number and place; its snapshot and result stay unread."""
+    from civicgrid.grievances.subjects import resolve
+
+    places, items = _random_world(9)
+    confirmation, _ = _request(places, items)
+    jobs.run_round_confirmation(confirmation.pk)
+    round = AllocationRound.objects.select_related("place").get()
+    with CaptureQueriesContext(connection) as queries:
+        subject = resolve(scope=login("district")[1], kind="relief_round", ref=str(round.pk))
+    assert subject.label == f"#{round.pk} {round.place.name}" and subject.path == round.place.path
+    assert not [q for q in queries if re.search(r'"relief_allocationround"\."(snapshot|result)"[,\s]', q["sql"])]

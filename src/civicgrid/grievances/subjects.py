@@ -52,7 +52,9 @@ def _find(scope: Scope, kind: str, ref: str) -> Subject | None:
     if kind == "relief_round":
         from civicgrid.relief.models import AllocationRound
 
-        rnd = scoped(AllocationRound.objects.select_related("place"), scope).filter(pk=number or 0).first()
+        # its number and place only: a district round's snapshot and result are seconds to decode
+        rnd = scoped(AllocationRound.objects.select_related("place"), scope).defer(
+            "snapshot", "result").filter(pk=number or 0).first()
         return Subject(kind, str(rnd.pk), f"#{rnd.pk} {rnd.place.name}", rnd.place.path) if rnd else None
     if kind == "case":
         from civicgrid.cases.models import Case

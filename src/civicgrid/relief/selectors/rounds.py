@@ -118,7 +118,9 @@ def confirmation_list(*, scope: Scope) -> QuerySet[RoundConfirmation]:
 
 def confirmation_get(*, scope: Scope, confirmation_id: int) -> RoundConfirmation:
     require(scope, "relief_manage")
-    return scoped(RoundConfirmation.objects.select_related("requested_by", "round"), scope).get(pk=confirmation_id)
+    # the page names its round's numbers; a district round's snapshot and result are seconds to decode
+    return scoped(RoundConfirmation.objects.select_related("requested_by", "round").defer(*ROUND_BULK),
+                  scope).get(pk=confirmation_id)
 
 
 @dataclass(frozen=True)
