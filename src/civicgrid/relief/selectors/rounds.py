@@ -27,8 +27,8 @@ from civicgrid.relief.models import (
 )
 from civicgrid.relief.preview import round_seed
 
-# A round's frozen inputs and plan, read only by the round's own page and its recompute: left out of any
-# query that brings a round along with other rows.
+# A round's frozen inputs and outcome, read only by its recompute (its page reads the snapshot's summary): left
+# out of any query that brings a round along with other rows.
 ROUND_BULK = ("round__snapshot", "round__result")
 
 
