@@ -53,8 +53,8 @@ def _find(scope: Scope, kind: str, ref: str) -> Subject | None:
         from civicgrid.relief.models import AllocationRound
 
         # its number and place only: a district round's snapshot and result are seconds to decode
-        rnd = scoped(AllocationRound.objects.select_related("place"), scope).defer(
-            "snapshot", "result").filter(pk=number or 0).first()
+        rnd = scoped(AllocationRound.objects.select_related("place"), scope).only(
+            "pk", "place__name", "place__path").filter(pk=number or 0).first()
         return Subject(kind, str(rnd.pk), f"#{rnd.pk} {rnd.place.name}", rnd.place.path) if rnd else None
     if kind == "case":
         from civicgrid.cases.models import Case

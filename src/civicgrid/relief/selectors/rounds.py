@@ -27,9 +27,10 @@ from civicgrid.relief.models import (
 )
 from civicgrid.relief.preview import round_seed
 
-# A round's frozen inputs and outcome, read only by its recompute (its page reads the snapshot's summary): left
-# out of any query that brings a round along with other rows.
-ROUND_BULK = ("round__snapshot", "round__result")
+# A round's frozen inputs and outcome, read only by its recompute, and the snapshot's summary (the stock of every
+# lot), read only by its page: left out of any query that brings a round along with other rows.
+FROZEN = ("snapshot", "result", "snapshot_summary")
+ROUND_BULK = tuple(f"round__{name}" for name in FROZEN)
 
 
 def round_places(*, scope: Scope) -> QuerySet[Place]:
@@ -99,8 +100,7 @@ def round_preview(*, scope: Scope, place_ids: list[Any], item_codes: list[str], 
 
 def round_list(*, scope: Scope) -> QuerySet[AllocationRound]:
     require(scope, "relief_manage")
-    return scoped(AllocationRound.objects.select_related("place", "confirmed_by"), scope).defer(
-        "snapshot", "result")
+    return scoped(AllocationRound.objects.select_related("place", "confirmed_by"), scope).defer(*FROZEN)
 
 
 def round_get(*, scope: Scope, round_id: int, frozen: bool = True) -> AllocationRound:
