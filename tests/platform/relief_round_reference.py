@@ -157,7 +157,7 @@ def _write_outcome(*, user: Any, round: AllocationRound, inputs: rounds.RoundInp
         DeliveryTask(round=round, building_id=b, place_path=households[hids[0]].place_path,
                      point=points[point_of[hids[0]]], due_at=round.due_at) for b, hids in buildings.items()])
     stops = DeliveryStop.objects.bulk_create([
-        DeliveryStop(task=task, household_id=hid, code=f"{secrets.randbelow(10**6):06d}")
+        DeliveryStop(task=task, round=round, household_id=hid, code=f"{secrets.randbelow(10**6):06d}")
         for task, hids in zip(tasks, buildings.values(), strict=True) for hid in hids])
     RoundAllocation.objects.bulk_create([
         RoundAllocation(round=round, need_id=r.request_id, household_id=r.household_id, item=by_code[r.item],

@@ -3,6 +3,8 @@
 - An allocation row refers to its need, household and item through one composite key on PostgreSQL. It costs one
   check per row at the commit instead of three. The key is still declared, and it refuses a copy that differs
   from the need's own. SQLite keeps Django's three keys.
+- A round has one stop per household, a rule of the schema: (household, round) is unique, and on PostgreSQL the
+  stop's composite key to its task refuses a round other than the task's (relief migration 0015).
 - The needs' table keeps half of each page free on PostgreSQL, so a round's updates stay on the page.
 - The needs' UPDATE names every indexed column, so B-tree skips its bottom-up deletion passes. A new index on a
   column it does not name fails here.
@@ -19,7 +21,7 @@ from django.db.models.expressions import RawSQL
 from civicgrid.core.bulk import IdBlock, read_frame
 from civicgrid.registry.models import Household, Place
 from civicgrid.relief import round_writes, services
-from civicgrid.relief.models import DeliveryStop, Need, RoundAllocation
+from civicgrid.relief.models import AllocationRound, DeliveryStop, DeliveryTask, Need, RoundAllocation
 from tests.platform.test_relief_round_bulk import _confirm, _random_world
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
@@ -98,6 +100,53 @@ def test_an_allocation_whose_household_or_item_is_not_its_needs_is_refused() -> 
         Need.objects.filter(pk=allocation.need_id).update(household_id=other.pk)
         connection.check_constraints()
     # the rows as written satisfy every key
+    connection.check_constraints()
+
+
+def test_a_stop_refers_to_its_task_and_round_as_the_schema_declares() -> None:
+    keys = _foreign_keys(DeliveryStop._meta.db_table)
+    assert keys[("household_id",)][:2] == ("registry_household", ("id",)), keys
+    if connection.vendor == "postgresql":  # one check for both: the round is the task's (relief migration 0015)
+        assert keys[("task_id", "round_id")] == ("relief_deliverytask", ("id", "round_id"), True), keys
+        assert not {("task_id",), ("round_id",)} & keys.keys(), keys
+    else:
+        assert keys[("task_id",)][:2] == ("relief_deliverytask", ("id",))
+        assert keys[("round_id",)][:2] == ("relief_allocationround", ("id",))
+    assert all(deferred for _target, _remote, deferred in keys.values())
+    # a household's stops are found through the (household, round) index, the household first
+    assert "household_id" in _indexed_columns(DeliveryStop._meta.db_table)
+
+
+def test_a_household_has_one_stop_in_a_round_whatever_the_task() -> None:
+    places, items = _random_world(33, per_community=6)
+    round = _confirm(services.round_confirm, places, items, policy="equity", seed=33, now=None)
+    stop = DeliveryStop.objects.filter(round=round).select_related("task").order_by("pk").first()
+    assert stop is not None
+    other_task = DeliveryTask.objects.filter(round=round).exclude(pk=stop.task_id).order_by("pk").first()
+    assert other_task is not None
+    with pytest.raises(IntegrityError), transaction.atomic():
+        DeliveryStop.objects.create(task=other_task, round=round, household_id=stop.household_id, code="123456")
+    # another household in the same task is a stop like any other
+    with transaction.atomic():
+        newcomer = Household.objects.exclude(relief_stops__round=round).order_by("pk").first()
+        assert newcomer is not None
+        DeliveryStop.objects.create(task=stop.task, round=round, household=newcomer, code="123456")
+        connection.check_constraints()
+        transaction.set_rollback(True)
+
+
+@postgres_only
+def test_a_stop_whose_round_is_not_its_tasks_is_refused() -> None:
+    places, items = _random_world(34, per_community=6)
+    first = _confirm(services.round_confirm, places, items, policy="equity", seed=34, now=None)
+    second = AllocationRound.objects.create(
+        place=first.place, policy=first.policy, seed=1, days=first.days, rule_version=first.rule_version,
+        snapshot={}, result={}, fingerprint="x", confirmed_at=first.confirmed_at, due_at=first.due_at)
+    stop = DeliveryStop.objects.filter(round=first).order_by("pk").first()
+    assert stop is not None
+    with pytest.raises(IntegrityError), transaction.atomic():
+        DeliveryStop.objects.filter(pk=stop.pk).update(round=second)
+        connection.check_constraints()  # the deferred keys, checked now as at the commit
     connection.check_constraints()
 
 

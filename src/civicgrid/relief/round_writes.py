@@ -214,12 +214,13 @@ def write_deliveries(*, user: Any, round: AllocationRound, plan: Plan, items: li
 
     # the stops' keys taken in one statement (IdBlock): the column's default would call nextval once a row (1.2 s
     # of server CPU at 570,000 stops); binary COPY (numbers and text only here): the server parses no text
-    given = ("id", "task_id", "household_id", "code")
+    given = ("id", "task_id", "round_id", "household_id", "code")
     rest, fill = _defaults(DeliveryStop, given)
     task_of = [task_ids[building] for building, _path, _point in plan.tasks]  # task index -> id
     stop_ids = IdBlock(DeliveryStop).take(len(plan.stops))
-    insert_rows(DeliveryStop, [*given, *rest], [(sid, task_of[index], hid, code, *fill) for sid, (index, hid, code)
-                                                in zip(stop_ids, plan.stops, strict=True)], binary=True)
+    insert_rows(DeliveryStop, [*given, *rest], [(sid, task_of[index], round.pk, hid, code, *fill)
+                                                for sid, (index, hid, code) in zip(stop_ids, plan.stops, strict=True)],
+                binary=True)
 
     if _served_homes_moved(round, plan):
         raise NeedsChanged(f"round #{round.pk}: a served household moved since it was read")
@@ -250,7 +251,7 @@ def _served_homes_moved(round: AllocationRound, plan: Plan) -> bool:
     just written would be planned from their statistics, which predate the round (an empty stops table made it a
     nested loop of 21 s at a million requests)."""
     if connection.vendor != "postgresql":
-        return DeliveryStop.objects.filter(task__round=round).filter(
+        return DeliveryStop.objects.filter(round=round).filter(
             ~Q(household__building_id=F("task__building_id")) | ~Q(household__place_path=F("task__place_path"))
         ).exists()
     household = connection.ops.quote_name(Household._meta.db_table)

@@ -90,7 +90,7 @@ def pickup_totals(tasks: QuerySet[DeliveryTask]) -> dict[str, list[tuple[str, in
     # household's in its round (RoundAllocation says why there is no key). Summed in the database: a district
     # round's tasks hold half a million stops
     stops = DeliveryStop.objects.filter(task__in=tasks.values("pk")).order_by()
-    point = stops.filter(task__round_id=OuterRef("round_id"), household_id=OuterRef("household_id")).values(
+    point = stops.filter(round_id=OuterRef("round_id"), household_id=OuterRef("household_id")).values(
         "task__point__name")[:1]
     rows = RoundAllocation.objects.filter(
         quantity__gt=0, round_id__in=tasks.values("round_id"), household_id__in=stops.values("household_id")

@@ -137,3 +137,42 @@ def test_a_rounds_snapshot_summary_is_filled_from_its_snapshot() -> None:
     finally:
         _migrate(("", ""))
     assert AllocationRound.objects.get(pk=round.pk).snapshot_summary == written.snapshot_summary
+
+
+@pytest.mark.usefixtures("community_loaded")
+def test_a_stop_gets_its_tasks_round_and_a_second_stop_in_a_round_stops_relief_0015() -> None:
+    """Relief 0015 has each stop name its round (its task's), with one stop per household in a round. Backwards the
+    column goes; forwards it is filled from the tasks, and a household with two stops in one round (hand-made:
+    the (task, household) rule before allowed one in each of two tasks) stops the migration, naming the pair."""
+    places, items = _random_world(15, per_community=5)
+    round = _confirm(services.round_confirm, places, items, policy="equity", seed=15, now=None)
+    written = dict(DeliveryStop.objects.filter(round=round).values_list("pk", "task__round_id"))
+    assert written and set(written.values()) == {round.pk}
+    stop = DeliveryStop.objects.filter(round=round).order_by("pk").first()
+    assert stop is not None
+    try:
+        _migrate(("relief", "0014_round_snapshot_summary"))
+        with connection.cursor() as cursor:
+            columns = [c.name for c in connection.introspection.get_table_description(cursor, "relief_deliverystop")]
+            assert "round_id" not in columns
+            # a second task of the round holding the same household: allowed by (task, household)
+            cursor.execute("INSERT INTO relief_deliverytask (round_id, building_id, place_path, point_id, status, "
+                           "due_at, requeued, claimed_at, claim_expires_at, claimed_by_id, organisation_id) "
+                           "SELECT round_id, building_id, place_path, point_id, status, due_at, requeued, claimed_at, "
+                           "claim_expires_at, claimed_by_id, organisation_id FROM relief_deliverytask WHERE id = %s",
+                           [stop.task_id])
+            cursor.execute("SELECT max(id) FROM relief_deliverytask")
+            task = cursor.fetchone()[0]
+            cursor.execute("INSERT INTO relief_deliverystop (task_id, household_id, code, status, wrong_codes, "
+                           "delivered_at, delivered_by_id, failure_reason) VALUES (%s, %s, 'x', 'pending', 0, NULL, "
+                           "NULL, '')", [task, stop.household_id])
+        twice = re.escape(f"have more (at most five shown): [{{'round_id': {round.pk}, 'household_id': "
+                          f"{stop.household_id}, 'n': 2}}]")
+        with pytest.raises(RuntimeError, match=twice):
+            _migrate(("relief", "0015_stop_names_its_round"))
+        with connection.cursor() as cursor:
+            cursor.execute("DELETE FROM relief_deliverystop WHERE task_id = %s", [task])
+            cursor.execute("DELETE FROM relief_deliverytask WHERE id = %s", [task])
+    finally:
+        _migrate(("", ""))
+    assert dict(DeliveryStop.objects.filter(pk__in=written).values_list("pk", "round_id")) == written

@@ -175,12 +175,12 @@ def _stops_of(allocations: list[RoundAllocation], *, with_codes: bool) -> dict[t
     if not served:
         return {}
     stops = DeliveryStop.objects.select_related("task").filter(
-        task__round_id__in={a.round_id for a in served}, household_id__in={a.household_id for a in served}
+        round_id__in={a.round_id for a in served}, household_id__in={a.household_id for a in served}
     ).order_by()
     if not with_codes:
         stops = stops.defer("code")
     pairs = {(a.round_id, a.household_id) for a in served}
-    return {(s.task.round_id, s.household_id): s for s in stops if (s.task.round_id, s.household_id) in pairs}
+    return {(s.round_id, s.household_id): s for s in stops if (s.round_id, s.household_id) in pairs}
 
 
 def my_needs(*, scope: Scope) -> list[NeedProgress]:

@@ -29,7 +29,8 @@ from civicgrid.relief.preview import round_seed
 
 # A round's frozen inputs and outcome, read only by its recompute, and the snapshot's summary (the stock of every
 # lot), read only by its page: left out of any query that brings a round along with other rows.
-FROZEN = ("snapshot", "result", "snapshot_summary")
+DECODED = ("snapshot", "result")  # megabytes for a district round, to decode
+FROZEN = (*DECODED, "snapshot_summary")
 ROUND_BULK = tuple(f"round__{name}" for name in FROZEN)
 
 
@@ -107,7 +108,7 @@ def round_get(*, scope: Scope, round_id: int, frozen: bool = True) -> Allocation
     """A round in the scope; without ``frozen`` its snapshot and result (megabytes for a district) are not read."""
     require(scope, "relief_manage")
     found = scoped(AllocationRound.objects.select_related("place", "confirmed_by"), scope)
-    return (found if frozen else found.defer("snapshot", "result")).get(pk=round_id)
+    return (found if frozen else found.defer(*DECODED)).get(pk=round_id)
 
 
 def confirmation_list(*, scope: Scope) -> QuerySet[RoundConfirmation]:
