@@ -21,7 +21,13 @@ from django.db.models.expressions import RawSQL
 from civicgrid.core.bulk import IdBlock, read_frame
 from civicgrid.registry.models import Household, Place
 from civicgrid.relief import round_writes, services
-from civicgrid.relief.models import AllocationRound, DeliveryStop, DeliveryTask, Need, RoundAllocation
+from civicgrid.relief.models import (
+    AllocationRound,
+    DeliveryStop,
+    DeliveryTask,
+    Need,
+    RoundAllocation,
+)
 from tests.platform.test_relief_round_bulk import _confirm, _random_world
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
