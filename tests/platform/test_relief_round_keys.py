@@ -113,7 +113,7 @@ def test_a_stop_refers_to_its_task_and_round_as_the_schema_declares() -> None:
     keys = _foreign_keys(DeliveryStop._meta.db_table)
     assert keys[("household_id",)][:2] == ("registry_household", ("id",)), keys
     if connection.vendor == "postgresql":  # one check for both: the round is the task's (relief migration 0015)
-        assert keys[("task_id", "round_id")] == ("relief_deliverytask", ("id", "round_id"), True), keys
+        assert keys[("round_id", "task_id")] == ("relief_deliverytask", ("round_id", "id"), True), keys
         assert not {("task_id",), ("round_id",)} & keys.keys(), keys
     else:
         assert keys[("task_id",)][:2] == ("relief_deliverytask", ("id",))
@@ -121,6 +121,22 @@ def test_a_stop_refers_to_its_task_and_round_as_the_schema_declares() -> None:
     assert all(deferred for _target, _remote, deferred in keys.values())
     # a household's stops are found through the (household, round) index, the household first
     assert "household_id" in _indexed_columns(DeliveryStop._meta.db_table)
+
+
+@postgres_only
+def test_a_stops_key_check_finds_its_task_by_a_point_lookup() -> None:
+    """The key check of a stop is ``round_id = $1 AND id = $2`` on tasks written in the same transaction, which
+    the planner takes for an empty table: it may pick any index on those columns. An index that leads with the
+    round and stops there reads every task of the round for each stop (measured: a commit of 17 s instead of 10
+    at a million requests), so every index here holding the round holds the id right after it."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT ARRAY(SELECT a.attname FROM unnest(i.indkey) WITH ORDINALITY k(n, o) JOIN pg_attribute a "
+            "ON a.attrelid = i.indrelid AND a.attnum = k.n ORDER BY k.o) FROM pg_index i "
+            "WHERE i.indrelid = %s::regclass", [DeliveryTask._meta.db_table])
+        indexes = [list(row[0]) for row in cursor.fetchall()]
+    assert ["round_id", "id"] in indexes, indexes
+    assert all(index[:2] == ["round_id", "id"] for index in indexes if "round_id" in index), indexes
 
 
 def test_a_household_has_one_stop_in_a_round_whatever_the_task() -> None:

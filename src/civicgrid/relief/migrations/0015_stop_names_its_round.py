@@ -6,10 +6,13 @@ in the same round would leave that allocation two stops. Until now only the roun
 beside its task, and (household, round) is unique. That index also finds a household's stops, so the household's
 own index goes, and the (task, household) one, which the new one implies (a task has one round).
 
-The round must be the task's. On PostgreSQL the stop's key to its task becomes one composite key (task_id,
-round_id) -> the task's new unique (id, round_id), deferred to the commit like Django's keys. It refuses a round
+The round must be the task's. On PostgreSQL the stop's key to its task becomes one composite key (round_id,
+task_id) -> the task's new unique (round_id, id), deferred to the commit like Django's keys. It refuses a round
 other than the task's, and stands for the key to the round (the task's own key checks the round exists). A
-district round's commit thus checks two keys per stop, as before. SQLite keeps Django's single-column keys,
+district round's commit thus checks two keys per stop, as before. The task's unique (round_id, id) also replaces
+its index of the round alone: the planner, taking the tasks written in the round's own transaction for an empty
+table, looked each stop's task up through that index and read every task of the round (a commit of 17 s instead
+of 10 at a million requests). SQLite keeps Django's single-column keys,
 because its ALTER TABLE cannot add a key.
 
 Django's model state keeps the single-column keys, as in relief 0008. A later migration that alters
@@ -29,7 +32,7 @@ from django.db.models import Count, OuterRef, Subquery
 
 TABLE = "relief_deliverystop"
 KEY = "relief_stop_of_task_round"
-COLUMNS = ("task_id", "round_id")
+COLUMNS = ("round_id", "task_id")
 
 
 def round_of_task(apps, schema_editor):  # type: ignore[no-untyped-def]
@@ -58,7 +61,7 @@ def composite_key(apps, schema_editor):  # type: ignore[no-untyped-def]
         schema_editor.execute(f"ALTER TABLE {qn(TABLE)} DROP CONSTRAINT {qn(name)}")
     schema_editor.execute(
         f"ALTER TABLE {qn(TABLE)} ADD CONSTRAINT {qn(KEY)} FOREIGN KEY ({', '.join(map(qn, COLUMNS))}) "
-        f"REFERENCES {qn('relief_deliverytask')} ({qn('id')}, {qn('round_id')}) DEFERRABLE INITIALLY DEFERRED")
+        f"REFERENCES {qn('relief_deliverytask')} ({qn('round_id')}, {qn('id')}) DEFERRABLE INITIALLY DEFERRED")
 
 
 def single_keys(apps, schema_editor):  # type: ignore[no-untyped-def]
@@ -94,7 +97,12 @@ class Migration(migrations.Migration):
         ),
         migrations.AddConstraint(
             model_name='deliverytask',
-            constraint=models.UniqueConstraint(fields=('id', 'round'), name='relief_task_of_round'),
+            constraint=models.UniqueConstraint(fields=('round', 'id'), name='relief_task_of_round'),
+        ),
+        migrations.AlterField(
+            model_name='deliverytask',
+            name='round',
+            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='tasks', to='relief.allocationround'),
         ),
         # the new rule and its index first, so that stops are never without one
         migrations.AddConstraint(
