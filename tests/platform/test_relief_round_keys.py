@@ -200,6 +200,33 @@ def test_rows_read_straight_from_libpq_are_the_rows_and_an_error_midway_is_raise
     assert Place.objects.count() == len(frame)  # the connection still works
 
 
+@postgres_only
+@pytest.mark.parametrize("block", [1 << 20, 7, 200])
+def test_rows_parsed_while_they_arrive_are_the_rows_whatever_the_blocks(block: int, monkeypatch) -> None:
+    """The parser reads what the reading thread has taken so far: blocks cut anywhere (mid-row, mid-character in
+    a Chinese name) give the same frame as the ORM's rows; an empty result is an empty frame of the types."""
+    from civicgrid.core import bulk
+
+    monkeypatch.setattr(bulk, "_BLOCK", block)
+    _random_world(35, per_community=4)
+    Place.objects.filter(pk=Place.objects.order_by("pk").values_list("pk", flat=True).first()).update(
+        name="锦江区,\"东\"\n街道")
+    queryset = Place.objects.order_by("pk").values_list("pk", "path", "name")
+    frame = read_frame(queryset, {"id": "int", "path": "text", "name": "text"})
+    assert [tuple(r) for r in frame.itertuples(index=False)] == list(queryset)
+    empty = read_frame(queryset.filter(pk__lt=0), {"id": "int", "path": "text", "name": "text"})
+    assert empty.empty and list(empty.columns) == ["id", "path", "name"] and empty["id"].dtype == "int64"
+
+
+@postgres_only
+def test_a_parse_that_fails_waits_for_the_reader_and_leaves_the_connection_usable() -> None:
+    _random_world(36, per_community=4)
+    queryset = Place.objects.order_by("pk").values_list("pk", "name")
+    with pytest.raises(ValueError), transaction.atomic():
+        read_frame(queryset, {"id": "int", "name": "int"})  # names are no integers
+    assert Place.objects.count() == len(list(queryset))  # the COPY was read to its end: the connection works
+
+
 def test_keys_from_a_tables_sequence_are_new_distinct_and_increasing() -> None:
     block = IdBlock(DeliveryStop)
     # on PostgreSQL from the sequence, so a second block goes on from it; on SQLite one block per transaction

