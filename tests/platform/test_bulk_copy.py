@@ -1,16 +1,25 @@
 """The one bulk insert path (civicgrid.core.bulk.copy_rows): COPY's binary format writes exactly what its text
-format writes, and a value of the wrong type is refused with nothing written."""
+format writes, and a value of the wrong type is refused with nothing written. The one bulk read
+(civicgrid.core.bulk.read_frame): rows parsed while a second thread takes them from libpq are the rows, and
+whatever stops the parse, the reader is done with the connection before anything else uses it."""
 
 from __future__ import annotations
 
+import io
+import queue
+import time
 from datetime import date, datetime, timedelta
 from typing import Any
 
+import pandas as pd
 import pytest
 from django.db import DatabaseError, connection, transaction  # noqa: F401 (connection: the skip condition)
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
-from civicgrid.core.bulk import copy_rows
+from civicgrid.core import bulk
+from civicgrid.core.bulk import copy_rows, read_frame
+from civicgrid.registry.models import Place
 from civicgrid.relief.models import QUANTITY_CEILING, Lot
 from tests.platform.relief_support import catalogue, community, point_for
 
@@ -92,3 +101,87 @@ def test_an_integer_array_refuses_what_is_not_an_integer() -> None:
     for bad in ([1, 2.7], [1, "2"]):
         with pytest.raises(TypeError):
             int_array(bad)
+
+
+# a CSV as PostgreSQL writes one: quoted fields with a comma, a doubled quote, a newline, Chinese, an empty field
+_CSV = ('1,"锦江区,""东""\n街道",2.5\n2,,\n3,plain,-0.125\n' * 3).encode()
+
+
+def _stream(blocks: list[bytes], *, buffer_size: int) -> io.BufferedReader:
+    fed: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+    for block in blocks:
+        fed.put(block)
+    fed.put(None)
+    return io.BufferedReader(bulk._Blocks(fed), buffer_size=buffer_size)
+
+
+@pytest.mark.parametrize("buffer_size", [1, 7, 1 << 16])
+def test_blocks_read_as_one_stream_whatever_the_cuts(buffer_size: int) -> None:
+    """The parser's reads take what a block holds, across blocks and within them (cut at every offset here,
+    and one block far larger than a read)."""
+    expected = pd.read_csv(io.BytesIO(_CSV), header=None, keep_default_na=False)
+    for cut in range(len(_CSV) + 1):
+        assert _stream([_CSV[:cut], b"", _CSV[cut:]], buffer_size=buffer_size).read() == _CSV
+    assert _stream([_CSV[:5], _CSV[5:]], buffer_size=buffer_size).read() == _CSV
+    big = _CSV * 30_000  # 2.6 MB in one block
+    assert _stream([big], buffer_size=buffer_size).read() == big
+    parsed = pd.read_csv(_stream([_CSV[:31], _CSV[31:]], buffer_size=buffer_size), header=None,
+                         keep_default_na=False)
+    pd.testing.assert_frame_equal(parsed, expected)
+    assert _stream([], buffer_size=buffer_size).read() == b""
+
+
+def _slow_wide_rows(*, width: int, pause: float) -> Any:
+    """Every place with its name repeated ``width`` times (more than the parser's first read), the server
+    pausing ``pause`` seconds before the newest. Unordered: a sort would compute every row, pause included,
+    before sending the first; a scan sends them as it goes."""
+    last = Place.objects.order_by("-pk").values_list("pk", flat=True).first()
+    return Place.objects.order_by().annotate(
+        wide=RawSQL("repeat(name, %s)", [width]),
+        late=RawSQL("CASE WHEN id = %s THEN (SELECT 0 FROM pg_sleep(%s)) ELSE 0 END", [last, pause]))
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'", reason="the reading thread is PostgreSQL's")
+def test_rows_parsed_while_they_arrive_are_the_rows() -> None:
+    community()
+    queryset = _slow_wide_rows(width=8000, pause=0.3).values_list("pk", "path", "wide", "late")
+    frame = read_frame(queryset, {"id": "int", "path": "text", "wide": "text", "late": "int"})
+    assert frame["wide"].str.len().sum() > 1 << 20  # parsed in several reads, the last row still to come
+    assert sorted(tuple(r) for r in frame.itertuples(index=False)) == sorted(queryset)
+    empty = read_frame(queryset.filter(pk__lt=0), {"id": "int", "path": "text", "wide": "text", "late": "int"})
+    assert empty.empty and list(empty.columns) == ["id", "path", "wide", "late"] and empty["id"].dtype == "int64"
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'", reason="the reading thread is PostgreSQL's")
+def test_a_value_the_types_refuse_raises_once_the_reader_is_done() -> None:
+    community()
+    queryset = _slow_wide_rows(width=2000, pause=1.0).values_list("pk", "wide", "late")
+    started = time.monotonic()
+    with pytest.raises(ValueError), transaction.atomic():
+        read_frame(queryset, {"id": "int", "wide": "int", "late": "int"})  # names are no integers
+    # the parse failed on the first rows; the error waited for the COPY's end (the server's pause)
+    assert time.monotonic() - started >= 1.0
+    assert Place.objects.exists()  # and the connection works
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'", reason="the reading thread is PostgreSQL's")
+def test_an_interrupt_mid_parse_cancels_the_query_and_waits_for_the_reader(monkeypatch: pytest.MonkeyPatch
+                                                                             ) -> None:
+    community()
+    queryset = _slow_wide_rows(width=2000, pause=30.0).values_list("pk", "wide", "late")
+    reads = {"n": 0}
+    real = bulk._Blocks.readinto
+
+    def interrupted(self: Any, buffer: Any) -> int:
+        reads["n"] += 1
+        if reads["n"] == 2:
+            raise KeyboardInterrupt
+        return real(self, buffer)
+
+    monkeypatch.setattr(bulk._Blocks, "readinto", interrupted)
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt), transaction.atomic():
+        read_frame(queryset, {"id": "int", "wide": "text", "late": "int"})
+    assert time.monotonic() - started < 20  # the server's 30 s pause was cancelled
+    monkeypatch.setattr(bulk._Blocks, "readinto", real)
+    assert Place.objects.exists()  # the connection works

@@ -12,8 +12,8 @@ the caller has locked while the caller waits for the work, a deadlock the server
 connect at all: every way to the database (the ORM, a raw cursor, COPY, :func:`civicgrid.core.bulk.read_frame`)
 opens its connection first, and that is refused with :class:`DatabaseUseRefused`. Nothing the caller made for its
 own connection (a cursor, ``connection.connection``, a :class:`civicgrid.core.bulk.CopyWriter`) may be handed to
-the work either: that would bypass the refusal. ``CopyWriter``'s thread is the other kind: it writes over the
-caller's connection and does nothing else.
+the work either: that would bypass the refusal. ``CopyWriter``'s thread and ``read_frame``'s reader are the other
+kind: each writes or reads the caller's own COPY over the caller's connection and does nothing else.
 
 While the work runs, the block must not change what the work reads. The caller's language is active in the
 thread, as it is in the caller.

@@ -251,7 +251,8 @@ def _served_homes_moved(round: AllocationRound, plan: Plan) -> bool:
     just written would be planned from their statistics, which predate the round (an empty stops table made it a
     nested loop of 21 s at a million requests)."""
     if connection.vendor != "postgresql":
-        return DeliveryStop.objects.filter(round=round).filter(
+        # through the task's round: no index of the stops leads with the round (a household's stops lead)
+        return DeliveryStop.objects.filter(task__round=round).filter(
             ~Q(household__building_id=F("task__building_id")) | ~Q(household__place_path=F("task__place_path"))
         ).exists()
     household = connection.ops.quote_name(Household._meta.db_table)

@@ -17,6 +17,7 @@ from civicgrid.registry.services import registry_import
 from civicgrid.relief import selectors, services
 from civicgrid.relief.models import DeliveryStop, RoundAllocation
 from tests.platform.test_relief_round_bulk import _confirm, _random_world
+from tests.platform.test_relief_round_keys import _foreign_keys, _index_keys
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("english")]
 
@@ -155,6 +156,12 @@ def test_a_stop_gets_its_tasks_round_and_a_second_stop_in_a_round_stops_relief_0
         with connection.cursor() as cursor:
             columns = [c.name for c in connection.introspection.get_table_description(cursor, "relief_deliverystop")]
             assert "round_id" not in columns
+        # backwards: Django's single key to the task, the (task, household) rule and the household's index again
+        assert _foreign_keys("relief_deliverystop")[("task_id",)][:2] == ("relief_deliverytask", ("id",))
+        assert ["task_id", "household_id"] in _index_keys("relief_deliverystop")
+        assert ["household_id"] in _index_keys("relief_deliverystop")
+        assert ["round_id"] in _index_keys("relief_deliverytask")
+        with connection.cursor() as cursor:
             # a second task of the round holding the same household: allowed by (task, household)
             cursor.execute("INSERT INTO relief_deliverytask (round_id, building_id, place_path, point_id, status, "
                            "due_at, requeued, claimed_at, claim_expires_at, claimed_by_id, organisation_id) "
@@ -176,3 +183,8 @@ def test_a_stop_gets_its_tasks_round_and_a_second_stop_in_a_round_stops_relief_0
     finally:
         _migrate(("", ""))
     assert dict(DeliveryStop.objects.filter(pk__in=written).values_list("pk", "round_id")) == written
+    keys = _foreign_keys("relief_deliverystop")  # forwards again: the keys of a fresh database
+    if connection.vendor == "postgresql":
+        assert keys[("round_id", "task_id")][:2] == ("relief_deliverytask", ("round_id", "id")), keys
+        assert ("task_id",) not in keys and ("round_id",) not in keys, keys
+    assert ["household_id", "round_id"] in _index_keys("relief_deliverystop")

@@ -4,7 +4,8 @@ A served allocation's stop is its household's stop in the round (relief 0012), s
 in the same round would leave that allocation two stops. Until now only the round writer kept to one: the unique
 (task, household) let a household have a stop in each of two tasks of one round. The stop now names its round
 beside its task, and (household, round) is unique. That index also finds a household's stops, so the household's
-own index goes, and the (task, household) one, which the new one implies (a task has one round).
+own index goes, and the (task, household) one, which the new one implies where the stop's round is its task's
+(a rule of the schema on PostgreSQL, below; of the round writer on SQLite).
 
 The round must be the task's. On PostgreSQL the stop's key to its task becomes one composite key (round_id,
 task_id) -> the task's new unique (round_id, id), deferred to the commit like Django's keys. It refuses a round
@@ -17,8 +18,9 @@ because its ALTER TABLE cannot add a key.
 
 Django's model state keeps the single-column keys, as in relief 0008. A later migration that alters
 ``DeliveryStop.task`` or ``.round`` on PostgreSQL must handle the composite key itself, and no error will say so:
-Django finds no single-column key on the column and drops or re-creates nothing. A removed ``round`` column would
-take the composite key with it (``DROP COLUMN ... CASCADE``), leaving ``task_id`` with no key.
+Django finds no single-column key on the column and drops or re-creates nothing. A removed ``round`` column (the
+stop's or the task's) would take the composite key with it (``DROP COLUMN ... CASCADE``), leaving ``task_id`` with
+no key; a change of the task's id type would miss it too (Django looks for keys on ``task_id`` alone).
 ``tests/platform/test_relief_round_keys.py`` reads the keys from PostgreSQL's catalogue and fails then.
 
 Forwards, each stop gets its task's round. If a household already has two stops in one round (only hand-made rows
@@ -56,7 +58,8 @@ def composite_key(apps, schema_editor):  # type: ignore[no-untyped-def]
             "AND a.attnum = c.conkey[1] WHERE c.conrelid = %s::regclass AND c.contype = 'f' "
             "AND cardinality(c.conkey) = 1 AND a.attname = ANY(%s)", [TABLE, list(COLUMNS)])
         singles = [row[0] for row in cursor.fetchall()]
-    assert len(singles) == 2, singles
+    if len(singles) != 2:  # Django's keys on task_id and round_id, as this migration's AddField left them
+        raise RuntimeError(f"relief 0015: expected the stop's single keys on task_id and round_id, found {singles}")
     for name in singles:
         schema_editor.execute(f"ALTER TABLE {qn(TABLE)} DROP CONSTRAINT {qn(name)}")
     schema_editor.execute(

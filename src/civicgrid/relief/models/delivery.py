@@ -50,8 +50,8 @@ class DeliveryTask(models.Model):
             # round's tasks. The round comes first, and the round alone has no index: a district round checks
             # that key for half a million stops against tasks written in the same transaction, which the planner
             # takes for an empty table. Given an index of the round alone, it looked each stop's task up
-            # through it, reading every task of the round (7 s more at the commit); both indexes left are
-            # point lookups.
+            # through it, reading every task of the round (7 s more at the commit); the two indexes left, the
+            # key's and this one, are point lookups.
             models.UniqueConstraint(fields=["round", "id"], name="relief_task_of_round"),
             models.CheckConstraint(condition=~Q(status="claimed") | Q(claimed_by__isnull=False),
                                    name="relief_task_claimed_has_claimant"),
@@ -84,7 +84,7 @@ class DeliveryStop(models.Model):
         FAILED = "failed", _("Failed")
 
     task = models.ForeignKey(DeliveryTask, on_delete=models.PROTECT, related_name="stops")
-    # the task's round; indexed with the household (Meta)
+    # the task's round; indexed after the household (Meta): a round's stops alone are found through its tasks
     round = models.ForeignKey(AllocationRound, on_delete=models.PROTECT, related_name="stops", db_index=False)
     household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="relief_stops", db_index=False)
     code = EncryptedCharField(_("one-time code"))

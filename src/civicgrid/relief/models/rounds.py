@@ -81,8 +81,8 @@ class RoundAllocation(models.Model):
     at a district round's commit (relief migration 0011).
 
     Nor is the stop: a served allocation's stop is its household's stop in the round, found by (round, household)
-    (``selectors.stop_lines``, ``selectors.need_progress``). The round writes one stop per household it serves, so
-    the pair names one stop, and an allocation cannot name another household's or another round's stop, as a
+    (``selectors.stop_lines``, ``selectors.need_progress``). A round has one stop per household, a rule of the
+    schema ((household, round) is unique, relief migration 0015), so the pair names one stop, and an allocation cannot name another household's or another round's stop, as a
     key could. The key cost a check per served need at the commit and an index entry (about 4 s at a million
     requests, relief migration 0012)."""
 
