@@ -312,6 +312,27 @@ process waited for the server 24.4 s (the needs 8.1 s, the COMMIT's key checks 1
 household check 1.1 s); the rest is the read's parsing (about 2.5 s) and the chosen policy (0.8 s). What is left is
 one PostgreSQL backend's serial work.
 
+A later session (from main e7f2f27). A stop now names its round, and (household, round) is unique (relief 0015);
+on PostgreSQL the stop's key to its task is one composite key, (round, task) -> the task's unique (round, id). A
+first version pointed it at a unique (id, round) while the task kept its index of the round alone: at the commit
+the key check looked each of 567,700 stops' task up through that index (the planner takes the tasks written in
+the same transaction for an empty table) and read every task of the round, a commit of 16.9 and 17.5 s against
+9.8 s (confirm 37.6 and 38.5 s). Found by this benchmark, reproduced in SQL (12.8 s against 1.5-2.1 s), fixed by
+making (round, id) the task's only index holding the round; a test now holds every such index to that shape.
+read_frame parses a COPY's rows while a second thread takes them from libpq: the round's read of its million
+needs took 3.2-3.5 s against 3.8-4.5 s in alternating runs of the read alone. Runs of the whole benchmark, the
+machine otherwise idle, in the order taken (a run with a review running beside it left out):
+
+    1,000,000 requests               base (e7f2f27)                     this code
+    confirm wall                     29.0, 32.5, 31.4 s                 30.6, 31.3 s (the stop's key);
+                                                                        30.6 s (and the read)
+    stops COPY, server CPU           2.0-2.3 s                          1.8-1.9 s (one index fewer)
+    COMMIT (key checks), server CPU  9.7-10.8 s                         10.3-10.6 s
+    reading (confirm / preview)      3.6-4.6 / 4.1-4.8 s                3.1 / 3.6 s (with the read's change)
+
+The machine varies by 2-3 s between runs of the same code, more than either change: the 30 s goal is at reach,
+not met with margin.
+
     .venv/bin/python bench/bench_round.py [--requests 100000] [--skip-sqlite] [--skip-postgres]
                                           [--sqlite-requests N] [--base 4000] [--profile FILE] [--job]
 """
