@@ -23,6 +23,7 @@ from civicgrid.relief.models import (
     DeliveryStop,
     DeliveryTask,
     Need,
+    RoundAllocation,
 )
 from tests.platform.relief_support import World, client_for, grid_households, lockdown, login
 
@@ -266,3 +267,19 @@ def test_the_volunteer_pages_claim_deliver_and_fail(round_: tuple[AllocationRoun
     client.post(f"/relief/tasks/{task.pk}/stops/{second.pk}/fail/", {f"f{second.pk}-reason": "refused"})
     assert DeliveryStop.objects.get(pk=first.pk).status == "delivered"
     assert DeliveryStop.objects.get(pk=second.pk).failure_reason == "refused"
+
+
+def test_the_english_sentence_names_the_item_not_its_code(round_: tuple[AllocationRound, World]) -> None:
+    """The engine's sentence knows the item by its code ("of medicine-week"); the reader gets its name."""
+    from django.utils import translation
+
+    from civicgrid.relief.text import allocation_sentence
+
+    round, _world = round_
+    allocations = list(RoundAllocation.objects.select_related("item").filter(round=round).order_by("pk")[:50])
+    coded = [a for a in allocations if a.item.code in a.explanation]
+    assert coded  # the engine's own words do name the code
+    with translation.override("en"):
+        for allocation in coded:
+            sentence = allocation_sentence(allocation)
+            assert allocation.item.code not in sentence and str(allocation.item.label) in sentence, sentence

@@ -15,10 +15,12 @@ from civicgrid.relief.rounds import RULE_VERSION
 
 def allocation_sentence(allocation: RoundAllocation) -> str:
     """What a household got from a round and why. English readers get the engine's own sentence (it quotes
-    the reasons for the household's weight); others a translated one from the same numbers."""
-    if not (get_language() or "").startswith("zh"):
-        return allocation.explanation
+    the reasons for the household's weight), the item named as the catalogue names it: the engine knows items
+    by their codes ("medicine-week"); others a translated one from the same numbers."""
     item = allocation.item
+    if not (get_language() or "").startswith("zh"):
+        return re.sub(rf"(?<![\w-]){re.escape(item.code)}(?![\w-])", lambda _: str(item.label),
+                      allocation.explanation)
     text = _("You received %(n)d of %(need)d %(unit)s of %(item)s; stock covered %(pct)d%% of all requests "
              "for it; your weight is %(weight).1f.") % {
         "n": allocation.quantity, "need": allocation.need_quantity, "unit": item.unit_label, "item": item.label,
