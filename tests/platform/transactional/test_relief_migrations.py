@@ -30,6 +30,29 @@ def community_loaded(community: object) -> None:
         demo_users_create()
 
 
+def _second_stop_in_its_round(stop: DeliveryStop) -> int:
+    """A second task of ``stop``'s round holding the same household, written in SQL by a schema before the stop
+    named its round (relief 0011-0014: hand-made rows no service writes); returns the task's id."""
+    with connection.cursor() as cursor:
+        cursor.execute("INSERT INTO relief_deliverytask (round_id, building_id, place_path, point_id, status, "
+                       "due_at, requeued, claimed_at, claim_expires_at, claimed_by_id, organisation_id) "
+                       "SELECT round_id, building_id, place_path, point_id, status, due_at, requeued, claimed_at, "
+                       "claim_expires_at, claimed_by_id, organisation_id FROM relief_deliverytask WHERE id = %s",
+                       [stop.task_id])
+        cursor.execute("SELECT max(id) FROM relief_deliverytask")
+        task = int(cursor.fetchone()[0])
+        cursor.execute("INSERT INTO relief_deliverystop (task_id, household_id, code, status, wrong_codes, "
+                       "delivered_at, delivered_by_id, failure_reason) VALUES (%s, %s, 'x', 'pending', 0, NULL, "
+                       "NULL, '')", [task, stop.household_id])
+    return task
+
+
+def _remove_task(task: int) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM relief_deliverystop WHERE task_id = %s", [task])
+        cursor.execute("DELETE FROM relief_deliverytask WHERE id = %s", [task])
+
+
 def _migrate(target: tuple[str, str]) -> None:
     executor = MigrationExecutor(connection)
     executor.loader.build_graph()
@@ -94,24 +117,12 @@ def test_relief_0012_stops_when_a_household_has_two_stops_in_a_round() -> None:
     assert stop is not None
     _migrate(("relief", "0011_allocation_without_point"))
     try:
-        with connection.cursor() as cursor:  # a second task of the round holding the same household
-            cursor.execute("INSERT INTO relief_deliverytask (round_id, building_id, place_path, point_id, status, "
-                           "due_at, requeued, claimed_at, claim_expires_at, claimed_by_id, organisation_id) "
-                           "SELECT round_id, building_id, place_path, point_id, status, due_at, requeued, claimed_at, "
-                           "claim_expires_at, claimed_by_id, organisation_id FROM relief_deliverytask WHERE id = %s",
-                           [stop.task_id])
-            cursor.execute("SELECT max(id) FROM relief_deliverytask")
-            task = cursor.fetchone()[0]
-            cursor.execute("INSERT INTO relief_deliverystop (task_id, household_id, code, status, wrong_codes, "
-                           "delivered_at, delivered_by_id, failure_reason) VALUES (%s, %s, 'x', 'pending', 0, NULL, "
-                           "NULL, '')", [task, stop.household_id])
+        task = _second_stop_in_its_round(stop)
         twice = re.escape(f"two stops in one round: [{{'task__round_id': {round.pk}, 'household_id': "
                           f"{stop.household_id}")
         with pytest.raises(RuntimeError, match=twice):
             _migrate(("relief", "0012_allocation_without_stop"))
-        with connection.cursor() as cursor:
-            cursor.execute("DELETE FROM relief_deliverystop WHERE task_id = %s", [task])
-            cursor.execute("DELETE FROM relief_deliverytask WHERE id = %s", [task])
+        _remove_task(task)
     finally:
         _migrate(("", ""))
     assert "stop_id" not in {c.name for c in connection.introspection.get_table_description(
@@ -161,25 +172,12 @@ def test_a_stop_gets_its_tasks_round_and_a_second_stop_in_a_round_stops_relief_0
         assert ["task_id", "household_id"] in _index_keys("relief_deliverystop")
         assert ["household_id"] in _index_keys("relief_deliverystop")
         assert ["round_id"] in _index_keys("relief_deliverytask")
-        with connection.cursor() as cursor:
-            # a second task of the round holding the same household: allowed by (task, household)
-            cursor.execute("INSERT INTO relief_deliverytask (round_id, building_id, place_path, point_id, status, "
-                           "due_at, requeued, claimed_at, claim_expires_at, claimed_by_id, organisation_id) "
-                           "SELECT round_id, building_id, place_path, point_id, status, due_at, requeued, claimed_at, "
-                           "claim_expires_at, claimed_by_id, organisation_id FROM relief_deliverytask WHERE id = %s",
-                           [stop.task_id])
-            cursor.execute("SELECT max(id) FROM relief_deliverytask")
-            task = cursor.fetchone()[0]
-            cursor.execute("INSERT INTO relief_deliverystop (task_id, household_id, code, status, wrong_codes, "
-                           "delivered_at, delivered_by_id, failure_reason) VALUES (%s, %s, 'x', 'pending', 0, NULL, "
-                           "NULL, '')", [task, stop.household_id])
+        task = _second_stop_in_its_round(stop)  # allowed by (task, household)
         twice = re.escape(f"have more (at most five shown): [{{'round_id': {round.pk}, 'household_id': "
                           f"{stop.household_id}, 'n': 2}}]")
         with pytest.raises(RuntimeError, match=twice):
             _migrate(("relief", "0015_stop_names_its_round"))
-        with connection.cursor() as cursor:
-            cursor.execute("DELETE FROM relief_deliverystop WHERE task_id = %s", [task])
-            cursor.execute("DELETE FROM relief_deliverytask WHERE id = %s", [task])
+        _remove_task(task)
     finally:
         _migrate(("", ""))
     assert dict(DeliveryStop.objects.filter(pk__in=written).values_list("pk", "round_id")) == written
