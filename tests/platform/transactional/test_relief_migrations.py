@@ -186,3 +186,31 @@ def test_a_stop_gets_its_tasks_round_and_a_second_stop_in_a_round_stops_relief_0
         assert keys[("round_id", "task_id")][:2] == ("relief_deliverytask", ("round_id", "id")), keys
         assert ("task_id",) not in keys and ("round_id",) not in keys, keys
     assert ["household_id", "round_id"] in _index_keys("relief_deliverystop")
+
+
+@pytest.mark.usefixtures("community_loaded")
+def test_the_composite_keys_go_back_to_djangos_and_come_again() -> None:
+    """Relief 0008 and 0015 swap Django's single keys for composite ones on PostgreSQL
+    (civicgrid.core.composite_keys); backwards past both, Django's keys are back, and forwards again the composite
+    ones, as a fresh database has them."""
+    postgres = connection.vendor == "postgresql"
+    try:
+        _migrate(("relief", "0007_need_tier"))
+        allocation = _foreign_keys("relief_roundallocation")
+        for column, target in (("need_id", "relief_need"), ("household_id", "registry_household"),
+                               ("item_id", "relief_item")):
+            assert allocation[(column,)][:2] == (target, ("id",)), allocation
+        assert ("need_id", "household_id", "item_id") not in allocation
+        assert _foreign_keys("relief_deliverystop")[("task_id",)][:2] == ("relief_deliverytask", ("id",))
+    finally:
+        _migrate(("", ""))
+    allocation, stop = _foreign_keys("relief_roundallocation"), _foreign_keys("relief_deliverystop")
+    if postgres:
+        assert allocation[("need_id", "household_id", "item_id")][:2] == (
+            "relief_need", ("id", "household_id", "item_id")), allocation
+        assert stop[("round_id", "task_id")][:2] == ("relief_deliverytask", ("round_id", "id")), stop
+        assert not {("need_id",), ("household_id",), ("item_id",)} & allocation.keys()
+        assert not {("task_id",), ("round_id",)} & stop.keys()
+    else:
+        assert allocation[("need_id",)][:2] == ("relief_need", ("id",))
+        assert stop[("task_id",)][:2] == ("relief_deliverytask", ("id",))

@@ -24,39 +24,21 @@ PostgreSQL's catalogue and fails then.
 import django.db.models.deletion
 from django.db import migrations, models
 
+from civicgrid.core.composite_keys import to_composite_key, to_single_keys
+
 TABLE = "relief_roundallocation"
 KEY = "relief_allocation_of_need"
 COLUMNS = ("need_id", "household_id", "item_id")
 
 
 def composite_key(apps, schema_editor):  # type: ignore[no-untyped-def]
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    qn = schema_editor.quote_name
-    with schema_editor.connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT c.conname FROM pg_constraint c JOIN pg_attribute a ON a.attrelid = c.conrelid "
-            "AND a.attnum = c.conkey[1] WHERE c.conrelid = %s::regclass AND c.contype = 'f' "
-            "AND cardinality(c.conkey) = 1 AND a.attname = ANY(%s)", [TABLE, list(COLUMNS)])
-        singles = [row[0] for row in cursor.fetchall()]
-    assert len(singles) == 3, singles
-    for name in singles:
-        schema_editor.execute(f"ALTER TABLE {qn(TABLE)} DROP CONSTRAINT {qn(name)}")
-    schema_editor.execute(
-        f"ALTER TABLE {qn(TABLE)} ADD CONSTRAINT {qn(KEY)} FOREIGN KEY ({', '.join(map(qn, COLUMNS))}) "
-        f"REFERENCES {qn('relief_need')} ({qn('id')}, {qn('household_id')}, {qn('item_id')}) "
-        "DEFERRABLE INITIALLY DEFERRED")
+    to_composite_key(schema_editor, table=TABLE, name=KEY, columns=COLUMNS, target="relief_need",
+                     target_columns=("id", "household_id", "item_id"))
 
 
 def single_keys(apps, schema_editor):  # type: ignore[no-untyped-def]
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    model = apps.get_model("relief", "RoundAllocation")
-    schema_editor.execute(f"ALTER TABLE {schema_editor.quote_name(TABLE)} DROP CONSTRAINT "
-                          f"{schema_editor.quote_name(KEY)}")
-    for name in ("need", "household", "item"):  # as Django names and declares them (its add_field)
-        schema_editor.execute(schema_editor._create_fk_sql(model, model._meta.get_field(name),
-                                                           "_fk_%(to_table)s_%(to_column)s"))
+    to_single_keys(schema_editor, apps.get_model("relief", "RoundAllocation"), name=KEY,
+                   fields=("need", "household", "item"))
 
 
 class Migration(migrations.Migration):

@@ -32,6 +32,8 @@ import django.db.models.deletion
 from django.db import migrations, models
 from django.db.models import Count, OuterRef, Subquery
 
+from civicgrid.core.composite_keys import to_composite_key, to_single_keys
+
 TABLE = "relief_deliverystop"
 KEY = "relief_stop_of_task_round"
 COLUMNS = ("round_id", "task_id")
@@ -49,33 +51,12 @@ def round_of_task(apps, schema_editor):  # type: ignore[no-untyped-def]
 
 
 def composite_key(apps, schema_editor):  # type: ignore[no-untyped-def]
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    qn = schema_editor.quote_name
-    with schema_editor.connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT c.conname FROM pg_constraint c JOIN pg_attribute a ON a.attrelid = c.conrelid "
-            "AND a.attnum = c.conkey[1] WHERE c.conrelid = %s::regclass AND c.contype = 'f' "
-            "AND cardinality(c.conkey) = 1 AND a.attname = ANY(%s)", [TABLE, list(COLUMNS)])
-        singles = [row[0] for row in cursor.fetchall()]
-    if len(singles) != 2:  # Django's keys on task_id and round_id, as this migration's AddField left them
-        raise RuntimeError(f"relief 0015: expected the stop's single keys on task_id and round_id, found {singles}")
-    for name in singles:
-        schema_editor.execute(f"ALTER TABLE {qn(TABLE)} DROP CONSTRAINT {qn(name)}")
-    schema_editor.execute(
-        f"ALTER TABLE {qn(TABLE)} ADD CONSTRAINT {qn(KEY)} FOREIGN KEY ({', '.join(map(qn, COLUMNS))}) "
-        f"REFERENCES {qn('relief_deliverytask')} ({qn('round_id')}, {qn('id')}) DEFERRABLE INITIALLY DEFERRED")
+    to_composite_key(schema_editor, table=TABLE, name=KEY, columns=COLUMNS, target="relief_deliverytask",
+                     target_columns=("round_id", "id"))
 
 
 def single_keys(apps, schema_editor):  # type: ignore[no-untyped-def]
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    model = apps.get_model("relief", "DeliveryStop")
-    schema_editor.execute(f"ALTER TABLE {schema_editor.quote_name(TABLE)} DROP CONSTRAINT "
-                          f"{schema_editor.quote_name(KEY)}")
-    for name in ("task", "round"):  # as Django names and declares them (its add_field)
-        schema_editor.execute(schema_editor._create_fk_sql(model, model._meta.get_field(name),
-                                                           "_fk_%(to_table)s_%(to_column)s"))
+    to_single_keys(schema_editor, apps.get_model("relief", "DeliveryStop"), name=KEY, fields=("task", "round"))
 
 
 class Migration(migrations.Migration):
