@@ -328,7 +328,7 @@ machine otherwise idle, in the order taken (a run with a review running beside i
                                                                         30.6 s (and the read)
     stops COPY, server CPU           2.0-2.3 s                          1.8-1.9 s (one index fewer)
     COMMIT (key checks), server CPU  9.7-10.8 s                         10.3-10.6 s
-    reading (confirm / preview)      3.6-4.6 / 4.1-4.8 s                3.1 / 3.6 s (with the read's change)
+    reading (confirm / preview)      3.6-4.6 / 4.0-4.4 s                3.1 / 3.6 s (with the read's change)
 
 The machine varies by 2-3 s between runs of the same code, more than either change: the 30 s goal is at reach,
 not met with margin.
