@@ -600,7 +600,8 @@ def run_engine(args: argparse.Namespace, *, sqlite: bool) -> dict[str, Any]:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def _through_the_job(*, places: list[int], items: list[str], seed: int, fingerprint: str) -> Any:
+def _through_the_job(*, places: list[int], items: list[str], seed: int, fingerprint: str, needs_up_to: int | None
+                     ) -> Any:
     """The round confirmed as the web page and the API confirm a large one: a district official's request
     (``services.round_confirm_or_queue``: it counts the selection's waiting needs and queues a confirmation; its
     time is what the official's page waits), then its job (``relief.jobs.run_round_confirmation``), run in this
@@ -631,7 +632,7 @@ def _through_the_job(*, places: list[int], items: list[str], seed: int, fingerpr
     asked = time.perf_counter()
     confirmation = services.round_confirm_or_queue(
         user=official, scope=scope_for(official), place_ids=places, item_codes=items, days=3, policy="equity",
-        seed=seed, fingerprint=fingerprint)
+        seed=seed, fingerprint=fingerprint, needs_up_to=needs_up_to)
     assert isinstance(confirmation, RoundConfirmation), confirmation
     print(f"  the request (counting {confirmation.n_requests:,} waiting needs, then queueing): "
           f"{time.perf_counter() - asked:.2f} s", flush=True)
@@ -666,7 +667,7 @@ def measure(args: argparse.Namespace, *, n: int, sqlite: bool, path: Path) -> di
     out: dict[str, Any] = {"requests": n}
     with measured(common) as (meter, t):
         preview = selectors.round_preview(scope=PLATFORM, place_ids=places, item_codes=items, days=3, seed=seed)
-        fingerprint = preview.inputs.fingerprint
+        fingerprint, needs_up_to = preview.inputs.fingerprint, preview.inputs.last_need_id
     requests = len(preview.inputs.requests)
     rest = t["wall"] - meter.spent.get("read", 0) - meter.spent.get("engine", 0)
     print(f"  preview of {requests:,} requests ({len(places)} communities, {len(items)} items): {t['wall']:.1f} s "
@@ -708,9 +709,10 @@ def measure(args: argparse.Namespace, *, n: int, sqlite: bool, path: Path) -> di
             meter_ref[0] = meter
             confirm = partial(services.round_confirm, user=None, scope=PLATFORM, place_ids=places,
                               item_codes=items, days=3, policy="equity", seed=seed, fingerprint=fingerprint,
-                              now=timezone.now() + timedelta(seconds=1))
+                              needs_up_to=needs_up_to, now=timezone.now() + timedelta(seconds=1))
             if args.job:  # as a district official's queued confirmation, its job run here (no worker)
-                confirm = partial(_through_the_job, places=places, items=items, seed=seed, fingerprint=fingerprint)
+                confirm = partial(_through_the_job, places=places, items=items, seed=seed, fingerprint=fingerprint,
+                                  needs_up_to=needs_up_to)
             if args.profile:  # where this process's time goes (cProfile: the confirm itself runs slower)
                 import cProfile
 

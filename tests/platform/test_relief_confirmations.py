@@ -294,6 +294,9 @@ def test_the_schema_keeps_one_confirmation_under_way_per_selection_and_done_only
         RoundConfirmation.objects.filter(pk=confirmation.pk).update(progress=101)
     with pytest.raises(IntegrityError), transaction.atomic():
         RoundConfirmation.objects.filter(pk=confirmation.pk).update(fingerprint="")
+    for below_an_id in (0, -5):
+        with pytest.raises(IntegrityError), transaction.atomic():
+            RoundConfirmation.objects.filter(pk=confirmation.pk).update(needs_up_to=below_an_id)
     RoundConfirmation.objects.filter(pk=confirmation.pk).update(status=RoundConfirmation.Status.FAILED)
     RoundConfirmation.objects.create(**fields)  # once failed, the selection may be queued again
 

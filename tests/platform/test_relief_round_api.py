@@ -284,8 +284,39 @@ def test_bad_input_is_a_400_naming_the_field(url: str, change: dict[str, Any], f
     assert not AllocationRound.objects.exists() and not RoundConfirmation.objects.exists()
 
 
+def test_a_need_filed_after_the_preview_waits_for_the_next_round_instead_of_failing_the_queued_one(
+        settings: Any) -> None:
+    places, items = _random_world(23)
+    client = client_for("district")
+    preview = _post(client, PREVIEW, _body(places, items)).json()
+    assert preview["needs_up_to"] == Need.objects.filter(
+        pk__in=_open_needs(places, items)).order_by("-pk").values_list("pk", flat=True)[0]
+    settings.CIVICGRID_RELIEF = {"background_requests": 1}
+    queued = _post(client, CONFIRM, _confirm_body(preview, places, items, needs_up_to=preview["needs_up_to"]))
+    assert queued.status_code == 202, queued.content
+    _new_need(items)  # filed while the confirmation waits in the queue
+    late = Need.objects.latest("pk")
+    assert late.pk > preview["needs_up_to"] and _open_needs(places, items).filter(pk=late.pk).exists()
+
+    jobs.run_round_confirmation(queued.json()["id"])
+    done = client.get(queued.json()["url"]).json()
+    assert (done["status"], done["reasons"]) == ("done", []), done
+    made = AllocationRound.objects.get()
+    assert (made.fingerprint, made.n_requests) == (preview["fingerprint"], preview["n_requests"])
+    late.refresh_from_db()
+    assert (late.status, late.allocated_quantity) == (Need.Status.OPEN, 0)
+    assert not RoundAllocation.objects.filter(need_id=late.pk).exists()
+    # the next preview counts it
+    assert late.pk <= _post(client, PREVIEW, _body(places, items)).json()["needs_up_to"]
+
+
 @pytest.mark.parametrize(("change", "field"), [({"fingerprint": ""}, "fingerprint"),
-                                               ({"fingerprint": "f" * 65}, "fingerprint")])
+                                               ({"fingerprint": "f" * 65}, "fingerprint"),
+                                               ({"needs_up_to": 0}, "needs_up_to"),
+                                               ({"needs_up_to": -3}, "needs_up_to"),
+                                               ({"needs_up_to": 2**63}, "needs_up_to"),
+                                               ({"needs_up_to": 1.5}, "needs_up_to"),
+                                               ({"needs_up_to": "the last"}, "needs_up_to")])
 def test_the_confirmations_own_fields_are_bounded(change: dict[str, Any], field: str) -> None:
     places, items = _random_world(25, per_community=3)
     body = {**_body(places, items), "policy": "equity", "seed": SEED, "fingerprint": "0" * 64, **change}

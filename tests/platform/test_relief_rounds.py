@@ -304,6 +304,68 @@ def test_a_confirmation_after_needs_changed_is_refused_and_writes_nothing(world:
     assert not Need.objects.filter(allocated_quantity__gt=0).exists()
 
 
+def _without_open(world: World, item: str) -> Household:
+    """A household of the round's area that has no open need of ``item``: a filing for it is a new need."""
+    return next(h for h in world.households
+                if not Need.objects.filter(household=h, item__code=item, status=Need.Status.OPEN).exists())
+
+
+def test_needs_filed_after_the_preview_wait_for_the_next_round_instead_of_refusing_it(
+        world: World, grid: Place) -> None:
+    user, scope, preview = _preview(grid)
+    newest = Need.objects.filter(household__place_path__startswith=grid.path, status=Need.Status.OPEN).latest("pk")
+    assert preview.inputs.last_need_id == newest.pk
+    late = services.need_file(user=user, scope=scope, household_id=_without_open(world, "t-water").pk,
+                              item="t-water", quantity=3, key=key()).need
+    choice = {"user": user, "scope": scope, "place_ids": [grid.pk], "item_codes": ["t-food", "t-water"],
+              "days": DAYS, "policy": "equity", "seed": SEED, "fingerprint": preview.inputs.fingerprint}
+    with pytest.raises(Conflict):  # without the preview's newest need, any new need refuses the round
+        services.round_confirm(**choice)
+    round = services.round_confirm(**choice, needs_up_to=preview.inputs.last_need_id)
+    assert (round.fingerprint, round.n_requests) == (preview.inputs.fingerprint, len(preview.inputs.requests))
+    assert set(RoundAllocation.objects.filter(round=round).values_list("need_id", flat=True)) == set(
+        preview.inputs.requests["request_id"].tolist())
+    late.refresh_from_db()
+    assert (late.status, late.allocated_quantity) == (Need.Status.OPEN, 0)
+    event = AuditLog.objects.get(event="relief.round_confirmed", object_id=str(round.pk))
+    assert event.new["needs_up_to"] == newest.pk
+    # the next preview reads it (beside the needs this round served in part)
+    *_, after = _preview(grid)
+    assert late.pk in after.inputs.requests["request_id"].tolist() and after.inputs.last_need_id == late.pk
+
+
+@pytest.mark.parametrize("change", ["more units", "cancelled", "weight", "stock"])
+def test_a_change_to_what_the_preview_read_still_refuses_the_round(world: World, grid: Place, change: str) -> None:
+    user, scope, preview = _preview(grid)
+    read = Need.objects.select_related("household", "item").get(pk=int(preview.inputs.requests["request_id"].iloc[0]))
+    if change == "more units":  # a second filing asking more than is outstanding merges into the open need
+        services.need_file(user=user, scope=scope, household_id=read.household_id, item=read.item.code,
+                           quantity=read.quantity + 5, key=key())
+    elif change == "cancelled":
+        services.need_cancel(user=user, scope=scope, need_id=read.pk)
+    elif change == "weight":
+        Household.objects.filter(pk=read.household_id).update(vulnerability_weight=read.household.vulnerability_weight
+                                                              + 1)
+    else:
+        receive(world.items["water"], world.point, 5)
+    with pytest.raises(Conflict):
+        services.round_confirm(user=user, scope=scope, place_ids=[grid.pk], item_codes=["t-food", "t-water"],
+                               days=DAYS, policy="equity", seed=SEED, fingerprint=preview.inputs.fingerprint,
+                               needs_up_to=preview.inputs.last_need_id)
+    assert not AllocationRound.objects.exists() and not RoundAllocation.objects.exists()
+
+
+@pytest.mark.parametrize("value", [0, -1, 2**63, "12", 1.5, True])
+def test_a_newest_need_that_is_not_a_need_id_is_refused_by_field(world: World, grid: Place, value: Any) -> None:
+    user, scope, preview = _preview(grid)
+    with pytest.raises(Invalid) as refused:
+        services.round_confirm_or_queue(user=user, scope=scope, place_ids=[grid.pk], item_codes=["t-food"],
+                                        days=DAYS, policy="equity", seed=SEED, fingerprint=preview.inputs.fingerprint,
+                                        needs_up_to=value)
+    assert "needs_up_to" in refused.value.message_dict
+    assert not AllocationRound.objects.exists()
+
+
 def test_only_coordinators_run_rounds_and_only_in_their_area(world: World, grid: Place) -> None:
     params = {"places": grid.pk, "items": ["t-food"], "days": DAYS}
     for username in ("grid", "volunteer", "resident", "orgstaff"):
@@ -334,10 +396,15 @@ def test_the_preview_page_shows_equity_beside_the_other_policies_and_confirms(
     form = page.context["form"]
     data = {**{k: v for k, v in form.initial.items() if k not in ("places", "items")}, "policy": "equity",
             "places": [grid.pk], "items": ["t-food", "t-water"]}
+    assert form.initial["needs_up_to"] == page.context["inputs"].last_need_id
+    user, scope = login("director")  # a need filed while the official reads the preview waits for the next round
+    late = services.need_file(user=user, scope=scope, household_id=_without_open(world, "t-water").pk,
+                              item="t-water", quantity=3, key=key()).need
     confirmed = client.post("/relief/rounds/preview/", data)
     round = AllocationRound.objects.get()
     assert confirmed.status_code == 302 and confirmed["Location"] == f"/relief/rounds/{round.pk}/"
     assert round.policy == "equity" and round.fingerprint == form.initial["fingerprint"]
+    assert Need.objects.get(pk=late.pk).allocated_quantity == 0
 
 
 def test_a_round_without_needs_or_without_stock_previews_but_cannot_be_confirmed(world: World, grid: Place) -> None:

@@ -37,6 +37,7 @@ SUMMARY_KEYS: dict[str, Any] = {
     "ledger_entries": pgettext_lazy("audit", "ledger entries"),
     "needs_served": pgettext_lazy("audit", "needs served"),
     "needs_served_sha256": pgettext_lazy("audit", "fingerprint of the needs served"),
+    "needs_up_to": pgettext_lazy("audit", "newest need in the preview"),
     "round": pgettext_lazy("audit", "allocation round"),
     "stops": pgettext_lazy("audit", "stops"),
     "tasks": pgettext_lazy("audit", "tasks"),

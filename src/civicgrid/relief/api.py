@@ -283,6 +283,9 @@ class RoundConfirmIn(RoundSelectionIn):
     seed: int = Field(..., ge=0, lt=SEED_CEILING, description="the preview's seed")
     fingerprint: str = Field(..., min_length=1, max_length=64, description=(
         "the preview's fingerprint: the confirmation is refused (409) when needs or stock changed since"))
+    needs_up_to: int | None = Field(None, ge=1, le=MAX_ID, description=(
+        "the preview's needs_up_to: needs filed after the preview wait for the next round instead of refusing "
+        "this one (left out, any new need in the selection refuses it)"))
 
 
 class GroupOut(Schema):
@@ -324,6 +327,9 @@ class ItemTotalOut(Schema):
 class RoundPreviewOut(Schema):
     seed: int
     fingerprint: str
+    needs_up_to: int | None = Field(..., description=(
+        "the newest need the preview read (None when it read none): confirm with it, and needs filed since wait "
+        "for the next round"))
     policy: str
     recommended: str
     n_requests: int
@@ -407,7 +413,8 @@ def round_preview(request: HttpRequest, body: RoundPreviewIn) -> dict[str, Any]:
                                       seed=body.seed)
     inputs = preview.inputs
     n_requests = len(inputs.requests)
-    return {"seed": preview.seed, "fingerprint": inputs.fingerprint, "policy": policy, "recommended": RECOMMENDED,
+    return {"seed": preview.seed, "fingerprint": inputs.fingerprint, "needs_up_to": inputs.last_need_id,
+            "policy": policy, "recommended": RECOMMENDED,
             "n_requests": n_requests, "need_units": int(inputs.requests["need"].sum()) if n_requests else 0,
             "stock_units": int(inputs.stock["quantity"].sum()) if len(inputs.stock) else 0,
             "skipped_no_point": inputs.skipped_no_point,
@@ -425,7 +432,7 @@ def round_confirm(request: HttpRequest, body: RoundConfirmIn) -> Any:
     queued or running."""
     made = services.round_confirm_or_queue(
         user=request.user, scope=scope_for(request.user), place_ids=body.places, item_codes=body.items,
-        days=body.days, policy=body.policy, seed=body.seed, fingerprint=body.fingerprint)
+        days=body.days, policy=body.policy, seed=body.seed, fingerprint=body.fingerprint, needs_up_to=body.needs_up_to)
     if isinstance(made, RoundConfirmation):
         return with_status(202, _confirmation(made))
     return with_status(201, _round(request, made))

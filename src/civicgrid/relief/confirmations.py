@@ -5,7 +5,7 @@ A district round of a million requests takes about a minute to confirm, longer t
 waits for a page; cut off, its transaction rolls back and the official does not know whether the round exists. So
 a confirmation whose preview holds at least ``background_requests`` requests (``relief/conf.py``) is queued: the
 request checks the selection as the confirmation itself does and stores it with the preview's policy, seed and
-fingerprint; the job confirms exactly that (:func:`civicgrid.relief.roundconfirm.round_confirm`) or is refused when
+fingerprint (and the newest need it read: needs filed since wait for the next round); the job confirms exactly that (:func:`civicgrid.relief.roundconfirm.round_confirm`) or is refused when
 needs or stock changed since the preview."""
 
 from __future__ import annotations
@@ -50,7 +50,8 @@ def selection_key(*, place_ids: list[int], item_codes: list[str], days: int) -> 
 
 
 def round_confirmation_request(*, user: Any, scope: Scope, place_ids: list[Any], item_codes: list[str], days: Any,
-                               policy: str, seed: int, fingerprint: str, n_requests: int = 0) -> RoundConfirmation:
+                               policy: str, seed: int, fingerprint: str, needs_up_to: Any = None,
+                               n_requests: int = 0) -> RoundConfirmation:
     """Queue the confirmation of a previewed round (the job runs once this transaction commits). Refused as the
     confirmation itself would refuse the selection, policy or seed, and while a confirmation of the same places,
     items and days is queued or running (a double tap makes one round). ``n_requests`` is the preview's count,
@@ -63,6 +64,7 @@ def round_confirmation_request(*, user: Any, scope: Scope, place_ids: list[Any],
     ids, codes = sorted(p.pk for p in places), sorted(i.code for i in items)
     key = selection_key(place_ids=ids, item_codes=codes, days=days)
     n_requests = whole_number(n_requests, "n_requests", minimum=0, maximum=2**31 - 1)
+    needs_up_to = selectors.round_cutoff(needs_up_to)
     with serialised_block():  # SQLite: the write lock first, so that racing requests wait instead of failing
         confirmations_lost_fail(selection_key=key)  # a lost one no longer holds the selection
         if RoundConfirmation.objects.filter(selection_key=key, status__in=_UNDER_WAY).exists():
@@ -71,7 +73,8 @@ def round_confirmation_request(*, user: Any, scope: Scope, place_ids: list[Any],
             with transaction.atomic():  # the schema's one-per-selection index decides a race the check missed
                 confirmation = RoundConfirmation.objects.create(
                     place_path=common_ancestor([p.path for p in places]), place_ids=ids, item_codes=codes,
-                    days=days, policy=policy, seed=seed, fingerprint=fingerprint, selection_key=key,
+                    days=days, policy=policy, seed=seed, fingerprint=fingerprint, needs_up_to=needs_up_to,
+                    selection_key=key,
                     n_requests=n_requests, requested_by=audit.acting_user(user),
                     language=(translation.get_language() or settings.LANGUAGE_CODE)[:16])
         except IntegrityError:

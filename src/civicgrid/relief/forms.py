@@ -9,6 +9,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from civicgrid.core.limits import MAX_ID
 from civicgrid.core.scoping import Scope
 from civicgrid.core.widgets import ManyCheckboxes, ManyOptions
 from civicgrid.engine.allocation import POLICIES
@@ -165,6 +166,8 @@ class ConfirmForm(RoundForm):
                                initial="equity", widget=forms.RadioSelect)
     seed = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
     fingerprint = forms.CharField(widget=forms.HiddenInput, max_length=64)
+    # the newest need the preview read: needs filed after it wait for the next round instead of refusing this one
+    needs_up_to = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1, max_value=MAX_ID)
     # the preview's count: whether the confirmation runs in the background (the job reads everything again)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -66,7 +66,7 @@ def run_round_confirmation(confirmation_id: int) -> str:
             round = services.round_confirm(
                 user=requester, scope=scope_for(requester), place_ids=list(job.place_ids),
                 item_codes=list(job.item_codes), days=job.days, policy=job.policy, seed=job.seed,
-                fingerprint=job.fingerprint, progress=run_progress(RoundConfirmation, confirmation_id),
+                fingerprint=job.fingerprint, needs_up_to=job.needs_up_to, progress=run_progress(RoundConfirmation, confirmation_id),
                 confirmed=confirmed)
         except AlreadyDone as exc:
             return f"round confirmation {confirmation_id} not confirmed by this run: {exc}"

@@ -46,12 +46,17 @@ ROUND_STAGES = ("read", "engine", "writing")  # what ``round_confirm`` reports t
 
 @collector_paused()  # a district round holds millions of objects: no full collection walks them meanwhile
 def round_confirm(*, user: Any, scope: Scope, place_ids: list[Any], item_codes: list[str], days: Any,
-                  policy: str, seed: int, fingerprint: str = "", now: datetime | None = None,
-                  progress: Callable[[int, int], None] | None = None,
+                  policy: str, seed: int, fingerprint: str = "", needs_up_to: Any = None,
+                  now: datetime | None = None, progress: Callable[[int, int], None] | None = None,
                   confirmed: Callable[[AllocationRound], None] | None = None) -> AllocationRound:
     """Allocate, freeze the snapshot, take the stock and create the delivery tasks, in one transaction.
 
-    With ``fingerprint`` (from the preview) the round is refused if needs or stock changed since.
+    With ``fingerprint`` (from the preview) the round is refused if needs or stock changed since. With
+    ``needs_up_to`` too (the preview's :attr:`~civicgrid.relief.rounds.RoundInputs.last_need_id`) the needs filed
+    after the preview are left out: they wait for the next round instead of refusing this one. In a district,
+    where somebody files a need every few seconds, a round confirmed a minute after its preview is otherwise
+    always refused. A need the preview read that changed since (more units asked, cancelled, served) still refuses
+    it, as do changed weights or stock: the preview no longer shows what the round would do.
 
     ``progress(done, total)`` hears each of :data:`ROUND_STAGES` as it starts, all before the write transaction
     (an update written inside it would not be seen until it commits); ``confirmed(round)`` is called inside the
@@ -81,6 +86,7 @@ def round_confirm(*, user: Any, scope: Scope, place_ids: list[Any], item_codes: 
     locked."""
     places, items, days = selectors.round_choice(scope=scope, place_ids=place_ids, item_codes=item_codes, days=days,
                                                  policy=policy, seed=seed)
+    needs_up_to = selectors.round_cutoff(needs_up_to)
     stage = progress or (lambda done, total: None)
     now = now or timezone.now()
     today = timezone.localdate(now)
@@ -88,7 +94,8 @@ def round_confirm(*, user: Any, scope: Scope, place_ids: list[Any], item_codes: 
     # progress reads its lots again under the lock (a few rows) instead of trusting this token
     version = data_version()
     stage(0, len(ROUND_STAGES))
-    inputs = selectors.round_inputs(scope=scope, places=places, items=items, days=days, today=today)
+    inputs = selectors.round_inputs(scope=scope, places=places, items=items, days=days, today=today,
+                                    needs_up_to=needs_up_to)
     stage(1, len(ROUND_STAGES))
     chosen = _round_decision(inputs, fingerprint=fingerprint, seed=seed, policy=policy)
     frame = round_writes.outcome_frame(inputs, chosen.result)
@@ -109,7 +116,7 @@ def round_confirm(*, user: Any, scope: Scope, place_ids: list[Any], item_codes: 
                 made = refused.made or made  # read again below
         if written is None:  # read again, the needs and lots locked until the commit
             current = selectors.round_inputs(scope=scope, places=places, items=items, days=days, lock=True,
-                                             today=today)
+                                             today=today, needs_up_to=needs_up_to)
             if current.fingerprint != inputs.fingerprint:  # the engine again, under the locks
                 chosen = _round_decision(current, fingerprint=fingerprint, seed=seed, policy=policy)
             if not round_writes.same_rows(inputs, current):  # other requests, lots or buildings: plan again
@@ -126,7 +133,7 @@ def round_confirm(*, user: Any, scope: Scope, place_ids: list[Any], item_codes: 
         audit.record(user=user, event=ReliefEvent.ROUND_CONFIRMED, instance=round, new={
             "policy": policy, "seed": seed, "days": days, "places": round.place_paths, "items": round.item_codes,
             "requests": round.n_requests, "units_allocated": round.units_allocated, "fingerprint": round.fingerprint,
-            "needs_served": plan.served, "needs_served_sha256": plan.served_sha256})
+            "needs_up_to": needs_up_to, "needs_served": plan.served, "needs_served_sha256": plan.served_sha256})
         if confirmed is not None:
             confirmed(round)
         return round
@@ -228,7 +235,8 @@ def _plan_and_figures(inputs: rounds.RoundInputs, chosen: rounds.PolicyOutcome, 
 
 
 def round_confirm_or_queue(*, user: Any, scope: Scope, place_ids: list[Any], item_codes: list[str], days: Any,
-                           policy: str, seed: int, fingerprint: str) -> AllocationRound | RoundConfirmation:
+                           policy: str, seed: int, fingerprint: str, needs_up_to: Any = None
+                           ) -> AllocationRound | RoundConfirmation:
     """Confirm a previewed round as the allocation page and the API do: from ``background_requests`` needs waiting
     in the selection (:func:`confirms_in_background`) queued as a job (the confirmation returned, its job runs once
     this commits), else confirmed now (the round returned). Refused as either refuses.
@@ -239,9 +247,10 @@ def round_confirm_or_queue(*, user: Any, scope: Scope, place_ids: list[Any], ite
     """
     places, items, _days = selectors.round_choice(scope=scope, place_ids=place_ids, item_codes=item_codes,
                                                   days=days, policy=policy, seed=seed)
-    waiting = selectors.round_waiting(scope=scope, places=places, items=items)
+    needs_up_to = selectors.round_cutoff(needs_up_to)
+    waiting = selectors.round_waiting(scope=scope, places=places, items=items, needs_up_to=needs_up_to)
     choice = {"place_ids": place_ids, "item_codes": item_codes, "days": days, "policy": policy, "seed": seed,
-              "fingerprint": fingerprint}
+              "fingerprint": fingerprint, "needs_up_to": needs_up_to}
     if confirms_in_background(waiting):
         return round_confirmation_request(user=user, scope=scope, n_requests=waiting, **choice)
     return round_confirm(user=user, scope=scope, **choice)

@@ -93,6 +93,9 @@ class RoundInputs:
     homes: pd.DataFrame | None = None
     lots: pd.DataFrame | None = None
     vulnerability_rules: tuple[str, ...] = ()
+    # the newest need read (the highest id, whether it became a request or not; None when none was): a
+    # confirmation that reads up to it leaves out the needs filed since, which wait for the next round
+    last_need_id: int | None = None
 
     @cached_property
     def fingerprint(self) -> str:
@@ -183,7 +186,8 @@ def inputs_from_frame(*, needs: pd.DataFrame, items: Mapping[str, ItemRule], sto
     })
     return RoundInputs(requests=requests, stock=stock_frame, days=days, place_paths=tuple(sorted(place_paths)),
                        item_codes=tuple(sorted(item_codes)), skipped_no_point=len(waiting) - len(served),
-                       homes=homes, lots=lots, vulnerability_rules=tuple(sorted(set(vulnerability_rules))))
+                       homes=homes, lots=lots, vulnerability_rules=tuple(sorted(set(vulnerability_rules))),
+                       last_need_id=int(needs["need_id"].max()) if len(needs) else None)
 
 
 def _floors(codes: np.ndarray, sizes: np.ndarray, items: Mapping[str, ItemRule], *, days: int,

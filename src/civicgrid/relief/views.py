@@ -248,7 +248,8 @@ def round_preview(request: HttpRequest, scope: Scope) -> HttpResponse:
                                                       "form": form}, status=400)
     confirm = f.ConfirmForm(scope=scope, initial={
         "places": selection["place_ids"], "items": selection["item_codes"], "days": selection["days"],
-        "seed": seed, "fingerprint": preview.inputs.fingerprint, "policy": data.get("policy", "equity")})
+        "seed": seed, "fingerprint": preview.inputs.fingerprint, "needs_up_to": preview.inputs.last_need_id,
+        "policy": data.get("policy", "equity")})
     by_policy = {o.policy: o.metrics for o in preview.outcomes}
     return render(request, "relief/round_preview.html", {
         "form": confirm, "inputs": preview.inputs, "seed": seed, "seed_set": seed_set,
@@ -270,7 +271,7 @@ def _confirm(request: HttpRequest, scope: Scope, data: dict[str, Any], selection
     try:
         made = services.round_confirm_or_queue(
             user=request.user, scope=scope, policy=data["policy"], seed=data["seed"], fingerprint=data["fingerprint"],
-            **selection)
+            needs_up_to=data.get("needs_up_to"), **selection)
     except FORM_ERRORS as error:
         messages.error(request, " ".join(error.messages))
         return None

@@ -114,9 +114,10 @@ MAX_ROUND_DAYS = 30
 
 class RoundConfirmation(SavedRun):
     """A large round's confirmation, run as a background job (:mod:`civicgrid.relief.jobs`) so that no web request
-    waits a minute for it: the preview's selection, policy, seed and fingerprint (the job confirms exactly what was
-    previewed, or is refused when needs or stock changed since), and, once done, the round it made. Marked done
-    with its round in the round's own transaction, so a job run again never makes a second round.
+    waits a minute for it: the preview's selection, policy, seed, fingerprint and newest need (the job confirms
+    exactly what was previewed, needs filed since left for the next round, or is refused when the needs it read or
+    the stock changed since), and, once done, the round it made. Marked done with its round in the round's own
+    transaction, so a job run again never makes a second round.
     (State, progress, error, who asked: :class:`~civicgrid.core.models.SavedRun`.)"""
 
     place_ids = models.JSONField(_("places"), default=list)
@@ -125,6 +126,8 @@ class RoundConfirmation(SavedRun):
     policy = models.CharField(_("policy"), max_length=16)
     seed = models.BigIntegerField(_("seed"))
     fingerprint = models.CharField(max_length=64)
+    # the newest need the preview read: needs filed after it wait for the next round (None: every open need)
+    needs_up_to = models.BigIntegerField(_("newest need in the preview"), null=True, blank=True)
     # the places, items and days as one digest: one confirmation of a selection queued or running at a time
     selection_key = models.CharField(max_length=64, editable=False)
     n_requests = models.PositiveIntegerField(_("requests in the preview"), default=0)
@@ -150,6 +153,8 @@ class RoundConfirmation(SavedRun):
                                    name="relief_confirmation_fingerprint_bounds"),
             models.CheckConstraint(condition=LessThanOrEqual(Length("language"), 16),
                                    name="relief_confirmation_language_bounds"),
+            models.CheckConstraint(condition=Q(needs_up_to__isnull=True) | Q(needs_up_to__gte=1),
+                                   name="relief_confirmation_needs_up_to_an_id"),
             models.CheckConstraint(condition=Exact(Length("selection_key"), 64),
                                    name="relief_confirmation_selection_key_sha256"),
             # done exactly when its round is written (the job marks it in the round's transaction)

@@ -11,7 +11,7 @@ re-exported here (``from civicgrid.relief import selectors; selectors.round_prev
 - :mod:`.round_reads`: what a round reads, as the engine's tables (``round_inputs``, ``round_needs``,
   ``round_waiting``, ``round_points``, ``round_lots``, ``iso_instants``).
 - :mod:`.rounds`: a round's places, items, days, policy and seed checked (``round_places``,
-  ``round_selection``, ``round_choice``, ``round_policy``), the preview (``RoundPreview``,
+  ``round_selection``, ``round_choice``, ``round_policy``, ``round_cutoff``), the preview (``RoundPreview``,
   ``round_preview``), stored rounds and their check (``round_list``, ``round_get``, ``RoundCheck``,
   ``round_check``, ``ROUND_BULK``), queued confirmations (``confirmation_list``, ``confirmation_get``).
 - :mod:`.tasks`: delivery tasks (``task_households``, ``claimable_filter``, ``task_claimable``,
@@ -54,6 +54,7 @@ from civicgrid.relief.selectors.rounds import (
     confirmation_list,
     round_check,
     round_choice,
+    round_cutoff,
     round_get,
     round_list,
     round_places,
@@ -106,7 +107,7 @@ __all__ = [
     "iso_instants", "round_inputs", "round_lots", "round_needs", "round_points", "round_waiting",
     # rounds
     "ROUND_BULK", "RoundCheck", "RoundPreview", "confirmation_get", "confirmation_list", "round_check",
-    "round_choice", "round_get", "round_list", "round_places", "round_policy", "round_preview",
+    "round_choice", "round_cutoff", "round_get", "round_list", "round_places", "round_policy", "round_preview",
     "round_selection",
     # tasks
     "claimable_filter", "round_task_counts", "stop_counts", "stop_lines", "stop_recipients", "task_area", "task_claimable",

@@ -22,9 +22,11 @@ from civicgrid.relief.selectors.stock import point_for_path, points_by_path
 
 
 def round_inputs(*, scope: Scope, places: Iterable[Place], items: Iterable[Item], days: int,
-                 lock: bool = False, today: date | None = None) -> rounds.RoundInputs:
+                 lock: bool = False, today: date | None = None, needs_up_to: int | None = None) -> rounds.RoundInputs:
     """The open needs of ``items`` in ``places`` and the stock of their distribution points, as the
-    engine's tables. With ``lock`` (inside a serialised transaction) the needs and lots are locked.
+    engine's tables. With ``lock`` (inside a serialised transaction) the needs and lots are locked; with
+    ``needs_up_to`` (a preview's :attr:`~civicgrid.relief.rounds.RoundInputs.last_need_id`) needs filed after it
+    are left out.
 
     One query per table, read into columns (:func:`civicgrid.core.bulk.columns_of`): a district's million
     needs cost no Python object per row; the distribution point is found once per building path."""
@@ -32,7 +34,7 @@ def round_inputs(*, scope: Scope, places: Iterable[Place], items: Iterable[Item]
     today = today or timezone.localdate()
     places, items = list(places), list(items)
     paths = [p.path for p in places]
-    needs = round_needs(scope=scope, places=places, items=items)
+    needs = round_needs(scope=scope, places=places, items=items, needs_up_to=needs_up_to)
     if lock:
         # the needs are read and locked in one statement (FOR NO KEY UPDATE OF the needs only)
         needs = locked(needs)
@@ -64,19 +66,24 @@ def round_inputs(*, scope: Scope, places: Iterable[Place], items: Iterable[Item]
                                     vulnerability_rules=[r for r in set(raw["rule"].tolist()) if r is not None])
 
 
-def round_needs(*, scope: Scope, places: Iterable[Place], items: Iterable[Item]) -> QuerySet[Need]:
-    """The open needs of ``items`` in ``places``: what a round reads (those fully allocated are left out after)."""
+def round_needs(*, scope: Scope, places: Iterable[Place], items: Iterable[Item],
+                needs_up_to: int | None = None) -> QuerySet[Need]:
+    """The open needs of ``items`` in ``places``: what a round reads (those fully allocated are left out after);
+    with ``needs_up_to``, only those whose id is not above it (filed before a preview that read up to it)."""
     require(scope, "relief_manage")
     area = Q(pk__in=[])
     for place in places:
         area |= Q(household__place_path__startswith=place.path)
-    return scoped(Need.objects.all(), scope).filter(area, status=Need.Status.OPEN, item__in=list(items))
+    needs = scoped(Need.objects.all(), scope).filter(area, status=Need.Status.OPEN, item__in=list(items))
+    return needs if needs_up_to is None else needs.filter(pk__lte=needs_up_to)
 
 
-def round_waiting(*, scope: Scope, places: Iterable[Place], items: Iterable[Item]) -> int:
+def round_waiting(*, scope: Scope, places: Iterable[Place], items: Iterable[Item],
+                  needs_up_to: int | None = None) -> int:
     """How many of the round's needs still wait for units (one count): the round's requests plus those no
     distribution point serves, as a preview made now would find them (``len(requests) + skipped_no_point``)."""
-    return round_needs(scope=scope, places=places, items=items).filter(quantity__gt=F("allocated_quantity")).count()
+    return round_needs(scope=scope, places=places, items=items, needs_up_to=needs_up_to).filter(
+        quantity__gt=F("allocated_quantity")).count()
 
 
 def round_points(paths: Iterable[str]) -> dict[str, str | None]:

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 
 from civicgrid.core.bulk import collector_paused
 from civicgrid.core.errors import Invalid
+from civicgrid.core.limits import MAX_ID, whole_number
 from civicgrid.core.scoping import Scope, require, scoped
 from civicgrid.engine.allocation import POLICIES
 from civicgrid.registry.models import Place
@@ -76,6 +77,14 @@ def round_policy(policy: Any) -> str:
     if policy not in POLICIES:
         raise Invalid({"policy": _("unknown policy %(value)r") % {"value": policy}})
     return str(policy)
+
+
+def round_cutoff(needs_up_to: Any) -> int | None:
+    """A confirmation's ``needs_up_to`` (the preview's newest need: needs filed after it wait for the next round)
+    when it is None or a need's id, else Invalid."""
+    if needs_up_to is None:
+        return None
+    return whole_number(needs_up_to, "needs_up_to", minimum=1, maximum=MAX_ID)
 
 
 @dataclass(frozen=True)
