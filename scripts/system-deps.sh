@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Installs what the tests need from Debian's packages: Chromium (browser tests) and the PostgreSQL
-# server (the PostgreSQL run). Needs root; without root it says what is missing and leaves it.
+# Installs what the tests need from Debian's packages: Chromium (browser tests), gettext (the check that every
+# message has its translation) and the PostgreSQL server (the PostgreSQL run). Needs root; without root it says
+# what is missing and leaves it.
 set -euo pipefail
 need=()
 [ -x /usr/bin/chromium ] || need+=(chromium)
+command -v xgettext >/dev/null 2>&1 || need+=(gettext)  # makemessages: every message's translation is checked
 if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   need+=(postgresql)
 fi
