@@ -4,6 +4,7 @@ the queue, and the households a task gives access to - nothing more."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -283,3 +284,27 @@ def test_the_english_sentence_names_the_item_not_its_code(round_: tuple[Allocati
         for allocation in coded:
             sentence = allocation_sentence(allocation)
             assert allocation.item.code not in sentence and str(allocation.item.label) in sentence, sentence
+
+
+def test_the_chinese_sentence_gives_the_reasons_for_the_weight_in_chinese(round_: tuple[AllocationRound, World]
+                                                                         ) -> None:
+    """The engine quotes the registry's (English) reasons for a weight above 1; the Chinese reader gets them in
+    Chinese, as the household's page words them."""
+    from django.utils import translation
+
+    from civicgrid.registry.vulnerability_words import summary_text
+    from civicgrid.relief.text import allocation_sentence
+
+    round, _world = round_
+    allocations = list(RoundAllocation.objects.select_related("item", "household").filter(round=round))
+    quoted = [a for a in allocations if " came from " in a.explanation]
+    plain = [a for a in allocations if " came from " not in a.explanation]
+    assert quoted and plain
+    with translation.override("zh-hans"):
+        for allocation in quoted:
+            sentence = allocation_sentence(allocation)
+            reasons = summary_text(allocation.household.vulnerability_summary)
+            assert reasons and f"原因：{reasons}。" in sentence, sentence
+            assert not re.search(r"[A-Za-z]", sentence), sentence
+        for allocation in plain:
+            assert "原因" not in allocation_sentence(allocation)

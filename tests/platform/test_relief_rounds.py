@@ -407,6 +407,18 @@ def test_the_preview_page_shows_equity_beside_the_other_policies_and_confirms(
     assert Need.objects.get(pk=late.pk).allocated_quantity == 0
 
 
+def test_the_previews_reasons_for_a_weight_are_in_the_readers_language(world: World, grid: Place) -> None:
+    """The registry stores a household's reasons in the engine's English; the preview's examples word them."""
+    params = {"places": grid.pk, "items": ["t-food", "t-water"], "days": DAYS, "seed": SEED}
+    chinese = client_for("director", "zh-hans").get("/relief/rounds/preview/", params).content.decode()
+    english = client_for("director").get("/relief/rounds/preview/", params).content.decode()
+    said = {language: re.findall(r'<span class="why" title="([^"]*)">', page)
+            for language, page in (("zh", chinese), ("en", english))}
+    assert any(said["en"]) and len(said["zh"]) == len(said["en"])
+    assert any(re.search(r"[A-Za-z]", reason) for reason in said["en"])
+    assert not [reason for reason in said["zh"] if re.search(r"[A-Za-z]", reason)], said["zh"]
+
+
 def test_a_round_without_needs_or_without_stock_previews_but_cannot_be_confirmed(world: World, grid: Place) -> None:
     user, scope = login("director")
     client = client_for("director")

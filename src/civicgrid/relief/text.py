@@ -9,6 +9,7 @@ from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
 from civicgrid.engine.allocation import POLICIES
+from civicgrid.registry.vulnerability_words import summary_text
 from civicgrid.relief.models import RoundAllocation
 from civicgrid.relief.rounds import RULE_VERSION
 
@@ -21,10 +22,15 @@ def allocation_sentence(allocation: RoundAllocation) -> str:
     if not (get_language() or "").startswith("zh"):
         return re.sub(rf"(?<![\w-]){re.escape(item.code)}(?![\w-])", lambda _: str(item.label),
                       allocation.explanation)
-    text = _("You received %(n)d of %(need)d %(unit)s of %(item)s; stock covered %(pct)d%% of all requests "
-             "for it; your weight is %(weight).1f.") % {
-        "n": allocation.quantity, "need": allocation.need_quantity, "unit": item.unit_label, "item": item.label,
-        "pct": int(min(1.0, allocation.stock_coverage) * 100), "weight": allocation.weight}
+    figures = {"n": allocation.quantity, "need": allocation.need_quantity, "unit": item.unit_label,
+               "item": item.label, "pct": int(min(1.0, allocation.stock_coverage) * 100), "weight": allocation.weight}
+    reasons = _weight_reasons(allocation.explanation)
+    if reasons:
+        text = _("You received %(n)d of %(need)d %(unit)s of %(item)s; stock covered %(pct)d%% of all requests "
+                 "for it; your weight is %(weight).1f, for: %(reasons)s.") % {**figures, "reasons": reasons}
+    else:
+        text = _("You received %(n)d of %(need)d %(unit)s of %(item)s; stock covered %(pct)d%% of all requests "
+                 "for it; your weight is %(weight).1f.") % figures
     if allocation.quantity >= allocation.need_quantity:
         return text
     if allocation.tier == 0:
@@ -36,6 +42,17 @@ def allocation_sentence(allocation: RoundAllocation) -> str:
         return text + " " + _("Survival minimums are served first, but stock ran out before yours (%(floor)d) "
                               "was reached.") % {"floor": allocation.floor}
     return text
+
+
+# the engine's words for the reasons of a weight above 1 (engine.allocation._weight_part): the registry's summary
+_REASONS = re.compile(r"; your weight \d+\.\d came from (.+?)\.(?: |$)")
+
+
+def _weight_reasons(explanation: str) -> str:
+    """The reasons the engine's sentence quotes for the household's weight, in the reader's language ("" when
+    it quotes none)."""
+    found = _REASONS.search(explanation)
+    return summary_text(found.group(1)) if found else ""
 
 
 # the policies' names in words (column heads, the preview's sentence and chart), never the engine's codes

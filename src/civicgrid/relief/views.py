@@ -20,6 +20,7 @@ from civicgrid.core.limits import int_param
 from civicgrid.core.paging import paginate
 from civicgrid.core.scoping import Scope, require
 from civicgrid.core.views import form_errors, scoped_view
+from civicgrid.registry.vulnerability_words import summary_text
 from civicgrid.relief import forms as f
 from civicgrid.relief import jobs, selectors, services
 from civicgrid.relief.models import (
@@ -292,7 +293,7 @@ def _examples(preview: selectors.RoundPreview, n: int = 8) -> list[dict[str, Any
     top = requests.sort_values(["weight", "request_id"], ascending=[False, True]).head(n).index
     return [{"weight": requests.at[i, "weight"], "item": labels.get(requests.at[i, "item"], requests.at[i, "item"]),
              "need": int(requests.at[i, "need"]), "floor": int(requests.at[i, "floor"]),
-             "reason": requests.at[i, "weight_reason"],
+             "reason": summary_text(requests.at[i, "weight_reason"] or ""),  # stored in the engine's English
              "allocated": [{"policy": o.policy, "units": int(o.result.at[i, "allocated"])} for o in preview.outcomes]}
             for i in top]
 
