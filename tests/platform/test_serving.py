@@ -105,6 +105,12 @@ def test_the_production_server_serves_pages_with_request_ids_and_json_logs(serve
     assert process.poll() is None
 
 
+def test_a_long_link_reaches_the_app_not_the_servers_own_english_refusal(server) -> None:  # type: ignore[no-untyped-def]
+    base, _log, _process = server
+    status, _headers, body = _get(base + "/login/?next=/" + "a" * 6000, {"Accept-Language": "zh-hans"})
+    assert status == 200 and b"<form" in body and "登录".encode() in body, body[:300]
+
+
 def test_static_files_are_served_by_whitenoise_compressed(server) -> None:  # type: ignore[no-untyped-def]
     base, _log, _process = server
     status, headers, body = _get(base + "/static/civicgrid/civicgrid.css", {"Accept-Encoding": "gzip"})

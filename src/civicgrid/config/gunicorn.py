@@ -22,6 +22,9 @@ threads = int(os.environ.get("CIVICGRID_WEB_THREADS", "8"))
 # real" the app sees the proxy's few pooled connections, not every phone's; serving phones directly, raise
 # CIVICGRID_WEB_THREADS rather than this.)
 worker_connections = 2 * threads
+# The longest request line gunicorn allows (its default, 4,094 bytes, refused a long link, such as a list filtered
+# by many places, with its own English page): up to this the app answers, in the reader's language.
+limit_request_line = 8190
 graceful_timeout = 30
 keepalive = 5
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
