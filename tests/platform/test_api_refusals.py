@@ -54,6 +54,37 @@ def test_a_bad_body_is_refused_field_by_field_in_the_readers_language() -> None:
     assert huge.json()["detail"]["seed"] == [f"must be below 4611686018427387904, got {'1' + '0' * 38}…"]
 
 
+@pytest.mark.parametrize("value", [True, "12", 12.0])
+def test_the_newest_need_is_a_whole_number_not_something_that_reads_as_one(value: Any) -> None:
+    body = {"places": [1], "items": ["t"], "days": 1, "seed": 1, "fingerprint": "f", "policy": "equity",
+            "needs_up_to": value}
+    answer = _confirm(client_for("director"), body)
+    assert answer.status_code == 400 and answer.json()["detail"]["needs_up_to"] == ["must be a whole number"]
+
+
+def test_a_choice_outside_its_values_lists_them_without_english_in_chinese() -> None:
+    answer = client_for("grid", "zh-hans").post("/api/relief/needs", json.dumps({
+        "household_id": 1, "item": "t-food", "quantity": 1, "idempotency_key": "k" * 20, "urgency": "whenever"}),
+        content_type="application/json")
+    assert answer.status_code == 400
+    (reason,) = answer.json()["detail"]["urgency"]
+    assert reason == "不是允许的取值之一：'critical', 'urgent', 'normal'，收到的是 \"whenever\"", reason
+
+
+@pytest.mark.parametrize(("language", "words"), [
+    ("en", "The request lacks its security token: reload the page and try again (an API client sends the "
+           "csrftoken cookie's value as the X-CSRFToken header)."),
+    ("zh-hans", "请求缺少安全令牌：请刷新页面后重试（接口客户端须把 csrftoken Cookie 的值放在 X-CSRFToken 请求头中发送）。")])
+def test_a_write_without_its_csrf_token_is_a_403_that_says_so(language: str, words: str) -> None:
+    client = Client(enforce_csrf_checks=True, HTTP_ACCEPT_LANGUAGE=language)
+    assert client.login(username="director", password="civicgrid-demo")
+    answer = client.post(CONFIRM, "{}", content_type="application/json")
+    assert answer.status_code == 403 and answer.json() == {"detail": words}
+    anonymous = Client(enforce_csrf_checks=True, HTTP_ACCEPT_LANGUAGE=language).post(
+        CONFIRM, "{}", content_type="application/json")
+    assert anonymous.status_code == 403 and anonymous.json() == {"detail": words}
+
+
 @pytest.mark.parametrize(("language", "words"), [("en", "The request's body is not valid JSON."),
                                                  ("zh-hans", "请求内容不是有效的 JSON。")])
 def test_a_body_that_is_not_json_is_a_400_in_the_readers_language(language: str, words: str) -> None:

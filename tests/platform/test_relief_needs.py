@@ -112,7 +112,8 @@ def test_a_resubmitted_form_or_api_call_makes_one_record(items: dict[str, Item])
     ({"quantity": -3}, "quantity", "at least 1"),
     ({"quantity": 0}, "quantity", "at least 1"),
     ({"item": "caviar"}, "item", "'caviar' is not in the catalogue"),
-    ({"urgency": "whenever"}, "urgency", "unknown urgency"),
+    ({"urgency": "whenever"}, "urgency",
+     "not one of the values allowed: 'critical', 'urgent', 'normal', got \"whenever\""),
     ({"idempotency_key": ""}, "idempotency_key", "idempotency key"),
 ])
 def test_bad_input_is_refused_with_a_reason_and_nothing_is_written(

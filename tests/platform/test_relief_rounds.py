@@ -328,10 +328,45 @@ def test_needs_filed_after_the_preview_wait_for_the_next_round_instead_of_refusi
     late.refresh_from_db()
     assert (late.status, late.allocated_quantity) == (Need.Status.OPEN, 0)
     event = AuditLog.objects.get(event="relief.round_confirmed", object_id=str(round.pk))
-    assert event.new["needs_up_to"] == newest.pk
+    assert (event.new["needs_up_to"], event.new["needs_left"]) == (newest.pk, 1)
     # the next preview reads it (beside the needs this round served in part)
     *_, after = _preview(grid)
     assert late.pk in after.inputs.requests["request_id"].tolist() and after.inputs.last_need_id == late.pk
+
+
+def test_a_life_critical_need_filed_after_the_preview_refuses_the_round(world: World, grid: Place) -> None:
+    """The preview would serve it first: the official decides again with it in view."""
+    user, scope, preview = _preview(grid)
+    services.need_file(user=user, scope=scope, household_id=_without_open(world, "t-water").pk, item="t-water",
+                       quantity=3, urgency="critical", key=key())
+    with pytest.raises(Conflict, match="life-critical need was filed since your preview"):
+        services.round_confirm(user=user, scope=scope, place_ids=[grid.pk], item_codes=["t-food", "t-water"],
+                               days=DAYS, policy="equity", seed=SEED, fingerprint=preview.inputs.fingerprint,
+                               needs_up_to=preview.inputs.last_need_id)
+    assert not AllocationRound.objects.exists()
+
+
+def test_a_need_up_to_the_cutoff_that_the_preview_did_not_read_refuses_the_round(world: World, grid: Place) -> None:
+    """The cut-off only leaves out what is newer than the preview: an older open need that joins the selection
+    since (its household moved into the area) changes what the round would read, and the fingerprint says so."""
+    outside = Household.objects.exclude(place_path__startswith=grid.path).order_by("pk").first()
+    assert outside is not None
+    user, scope = login("district")
+    stranger = services.need_file(user=user, scope=scope, household_id=outside.pk, item="t-food", quantity=2,
+                                  key=key()).need
+    services.need_file(user=user, scope=scope, household_id=_without_open(world, "t-water").pk, item="t-water",
+                       quantity=3, key=key())  # the preview's newest need, after the stranger's
+    director, director_scope, preview = _preview(grid)
+    assert stranger.pk <= preview.inputs.last_need_id
+    assert stranger.pk not in preview.inputs.requests["request_id"].tolist()
+    inside = world.households[0]
+    Household.objects.filter(pk=outside.pk).update(place_path=inside.place_path, building_id=inside.building_id,
+                                                   grid_id=inside.grid_id)
+    with pytest.raises(Conflict, match="changed since your preview"):
+        services.round_confirm(user=director, scope=director_scope, place_ids=[grid.pk],
+                               item_codes=["t-food", "t-water"], days=DAYS, policy="equity", seed=SEED,
+                               fingerprint=preview.inputs.fingerprint, needs_up_to=preview.inputs.last_need_id)
+    assert not RoundAllocation.objects.filter(need=stranger).exists()
 
 
 @pytest.mark.parametrize("change", ["more units", "cancelled", "weight", "stock"])
@@ -348,7 +383,7 @@ def test_a_change_to_what_the_preview_read_still_refuses_the_round(world: World,
                                                               + 1)
     else:
         receive(world.items["water"], world.point, 5)
-    with pytest.raises(Conflict):
+    with pytest.raises(Conflict, match="changed since your preview"):
         services.round_confirm(user=user, scope=scope, place_ids=[grid.pk], item_codes=["t-food", "t-water"],
                                days=DAYS, policy="equity", seed=SEED, fingerprint=preview.inputs.fingerprint,
                                needs_up_to=preview.inputs.last_need_id)
@@ -397,6 +432,7 @@ def test_the_preview_page_shows_equity_beside_the_other_policies_and_confirms(
     data = {**{k: v for k, v in form.initial.items() if k not in ("places", "items")}, "policy": "equity",
             "places": [grid.pk], "items": ["t-food", "t-water"]}
     assert form.initial["needs_up_to"] == page.context["inputs"].last_need_id
+    assert f'name="needs_up_to" value="{form.initial["needs_up_to"]}"' in html  # what the browser sends
     user, scope = login("director")  # a need filed while the official reads the preview waits for the next round
     late = services.need_file(user=user, scope=scope, household_id=_without_open(world, "t-water").pk,
                               item="t-water", quantity=3, key=key()).need

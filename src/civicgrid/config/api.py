@@ -72,8 +72,9 @@ def schema_message(field: str, error: dict[str, Any]) -> str:
     if kind in _BOUNDS:
         words, limit = _BOUNDS[kind]
         return _got(words % {"limit": ctx.get(limit)}, error)
-    if kind in {"literal_error", "enum"}:
-        return _got(_("not one of the values allowed: %(expected)s") % {"expected": ctx.get("expected")}, error)
+    if kind in {"literal_error", "enum"}:  # pydantic lists them as "'a', 'b' or 'c'": its "or" is English
+        allowed = str(ctx.get("expected", "")).replace(" or ", ", ")
+        return _got(_("not one of the values allowed: %(expected)s") % {"expected": allowed}, error)
     if kind == "string_too_long":
         return _("at most %(max)s characters, got %(n)d") % {"max": ctx.get("max_length"),
                                                               "n": len(str(error.get("input", "")))}
@@ -100,9 +101,14 @@ def _got(reason: str, error: dict[str, Any]) -> str:
     if "input" not in error or error["input"] is _NOT_SENT:
         return reason
     value, source = error["input"], (error.get("loc") or ("body",))[0]
-    # a path's or query's value is the text sent; a body's, as JSON writes it (the API's own language)
-    text = value if source in ("path", "query") and isinstance(value, str) else json.dumps(
-        value, ensure_ascii=False, default=str)
+    # a path's or query's value is the text sent; a body's, as JSON writes it (the API's own language); cut
+    # before it is written out (a body may hold megabytes), a list or object only named
+    if isinstance(value, str):
+        text = value[:41] if source in ("path", "query") else json.dumps(value[:41], ensure_ascii=False)
+    elif isinstance(value, list | tuple | dict):
+        text = "{…}" if isinstance(value, dict) else "[…]"
+    else:
+        text = json.dumps(value, default=str)
     return _("%(reason)s, got %(value)s") % {"reason": reason,
                                              "value": text if len(text) <= 40 else text[:39] + "…"}
 
@@ -138,7 +144,9 @@ _KINDS = {
 _HTTP_WORDS = {
     400: gettext_lazy("The request's body is not valid JSON."),
     401: gettext_lazy("Sign in first."),
-    403: gettext_lazy("Your role may not do this."),
+    # ninja's only 403 here: a session's write without its CSRF token (a form's hidden field, the API's header)
+    403: gettext_lazy("The request lacks its security token: reload the page and try again (an API client sends "
+                      "the csrftoken cookie's value as the X-CSRFToken header)."),
     429: gettext_lazy("Too many requests: try again in a moment."),
 }
 

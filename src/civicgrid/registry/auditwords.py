@@ -38,6 +38,7 @@ SUMMARY_KEYS: dict[str, Any] = {
     "needs_served": pgettext_lazy("audit", "needs served"),
     "needs_served_sha256": pgettext_lazy("audit", "fingerprint of the needs served"),
     "needs_up_to": pgettext_lazy("audit", "newest need in the preview"),
+    "needs_left": pgettext_lazy("audit", "needs filed since the preview, left for the next round"),
     "round": pgettext_lazy("audit", "allocation round"),
     "stops": pgettext_lazy("audit", "stops"),
     "tasks": pgettext_lazy("audit", "tasks"),

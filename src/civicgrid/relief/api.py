@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 from django.http import HttpRequest
 from django.urls import reverse
 from ninja import Field, Router, Schema
+from pydantic import StrictInt
 
 from civicgrid.accounts.roles import scope_for, scope_forget
 from civicgrid.core.apischema import (
@@ -282,8 +283,9 @@ class RoundConfirmIn(RoundSelectionIn):
     policy: str = code_field(max_length=16)
     seed: int = Field(..., ge=0, lt=SEED_CEILING, description="the preview's seed")
     fingerprint: str = Field(..., min_length=1, max_length=64, description=(
-        "the preview's fingerprint: the confirmation is refused (409) when needs or stock changed since"))
-    needs_up_to: int | None = Field(None, ge=1, le=MAX_ID, description=(
+        "the preview's fingerprint: the confirmation is refused (409) when a need the preview read, a household's "
+        "weight or the stock changed since"))
+    needs_up_to: StrictInt | None = Field(None, ge=1, le=MAX_ID, description=(
         "the preview's needs_up_to: needs filed after the preview wait for the next round instead of refusing "
         "this one (left out, any new need in the selection refuses it)"))
 
@@ -350,6 +352,7 @@ class ConfirmationOut(Schema):
     days: int
     policy: str
     seed: int
+    needs_up_to: int | None = Field(..., description="the preview's newest need: needs filed after it wait")
     n_requests: int
     requested_by: str | None
     created_at: datetime
@@ -379,7 +382,8 @@ class RoundOut(Schema):
 def _confirmation(confirmation: RoundConfirmation) -> dict[str, Any]:
     return {"id": confirmation.pk, "status": confirmation.status, "progress": confirmation.progress,
             "places": list(confirmation.place_ids), "items": list(confirmation.item_codes), "days": confirmation.days,
-            "policy": confirmation.policy, "seed": confirmation.seed, "n_requests": confirmation.n_requests,
+            "policy": confirmation.policy, "seed": confirmation.seed, "needs_up_to": confirmation.needs_up_to,
+            "n_requests": confirmation.n_requests,
             "requested_by": confirmation.requested_by.username if confirmation.requested_by else None,
             "created_at": confirmation.created_at, "finished_at": confirmation.finished_at,
             "round_id": confirmation.round_id, "reasons": jobs.reasons(confirmation),
@@ -428,8 +432,9 @@ def round_preview(request: HttpRequest, body: RoundPreviewIn) -> dict[str, Any]:
 def round_confirm(request: HttpRequest, body: RoundConfirmIn) -> Any:
     """Confirm the previewed round: within the request (201, the round), or, when the preview said
     ``background`` (the needs waiting are counted again here), queued as a job (202, the confirmation: follow its
-    ``url``). 409 when needs or stock changed since the preview, or while a confirmation of the same selection is
-    queued or running."""
+    ``url``). 409 when a need the preview read, a household's weight or the stock changed since, when a
+    life-critical need was filed since, or while a confirmation of the same selection is queued or running (needs
+    filed after ``needs_up_to`` otherwise wait for the next round)."""
     made = services.round_confirm_or_queue(
         user=request.user, scope=scope_for(request.user), place_ids=body.places, item_codes=body.items,
         days=body.days, policy=body.policy, seed=body.seed, fingerprint=body.fingerprint, needs_up_to=body.needs_up_to)

@@ -4,9 +4,10 @@
 A district round of a million requests takes about a minute to confirm, longer than a proxy or the web server
 waits for a page; cut off, its transaction rolls back and the official does not know whether the round exists. So
 a confirmation whose preview holds at least ``background_requests`` requests (``relief/conf.py``) is queued: the
-request checks the selection as the confirmation itself does and stores it with the preview's policy, seed and
-fingerprint (and the newest need it read: needs filed since wait for the next round); the job confirms exactly that (:func:`civicgrid.relief.roundconfirm.round_confirm`) or is refused when
-needs or stock changed since the preview."""
+request checks the selection as the confirmation itself does and stores it with the preview's policy, seed,
+fingerprint and newest need (needs filed since wait for the next round); the job confirms exactly that
+(:func:`civicgrid.relief.roundconfirm.round_confirm`) or is refused when the needs the preview read or the stock
+changed since, or a life-critical need was filed since."""
 
 from __future__ import annotations
 

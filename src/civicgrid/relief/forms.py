@@ -168,7 +168,6 @@ class ConfirmForm(RoundForm):
     fingerprint = forms.CharField(widget=forms.HiddenInput, max_length=64)
     # the newest need the preview read: needs filed after it wait for the next round instead of refusing this one
     needs_up_to = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1, max_value=MAX_ID)
-    # the preview's count: whether the confirmation runs in the background (the job reads everything again)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -53,10 +53,12 @@ def round_confirm(*, user: Any, scope: Scope, place_ids: list[Any], item_codes: 
 
     With ``fingerprint`` (from the preview) the round is refused if needs or stock changed since. With
     ``needs_up_to`` too (the preview's :attr:`~civicgrid.relief.rounds.RoundInputs.last_need_id`) the needs filed
-    after the preview are left out: they wait for the next round instead of refusing this one. In a district,
-    where somebody files a need every few seconds, a round confirmed a minute after its preview is otherwise
-    always refused. A need the preview read that changed since (more units asked, cancelled, served) still refuses
-    it, as do changed weights or stock: the preview no longer shows what the round would do.
+    after the preview are left out: they wait for the next round instead of refusing this one (the round's audit
+    event counts them). In a district, where somebody files a need every few seconds, new filings alone would
+    otherwise refuse nearly every round confirmed a minute after its preview. A life-critical need among them
+    still refuses it: the preview would serve it first. So does a need the preview read that changed since (more
+    units asked, cancelled, served), a changed weight or changed stock: the preview no longer shows what the
+    round would do.
 
     ``progress(done, total)`` hears each of :data:`ROUND_STAGES` as it starts, all before the write transaction
     (an update written inside it would not be seen until it commits); ``confirmed(round)`` is called inside the
@@ -96,6 +98,11 @@ def round_confirm(*, user: Any, scope: Scope, place_ids: list[Any], item_codes: 
     stage(0, len(ROUND_STAGES))
     inputs = selectors.round_inputs(scope=scope, places=places, items=items, days=days, today=today,
                                     needs_up_to=needs_up_to)
+    left, critical = (0, 0) if needs_up_to is None else selectors.round_filed_since(
+        scope=scope, places=places, items=items, needs_up_to=needs_up_to)
+    if critical:  # it comes before anything the preview shows: the official decides again with it in view
+        raise Conflict(_("A life-critical need was filed since your preview: check the new preview, where it is "
+                         "served first, and confirm again."))
     stage(1, len(ROUND_STAGES))
     chosen = _round_decision(inputs, fingerprint=fingerprint, seed=seed, policy=policy)
     frame = round_writes.outcome_frame(inputs, chosen.result)
@@ -133,7 +140,7 @@ def round_confirm(*, user: Any, scope: Scope, place_ids: list[Any], item_codes: 
         audit.record(user=user, event=ReliefEvent.ROUND_CONFIRMED, instance=round, new={
             "policy": policy, "seed": seed, "days": days, "places": round.place_paths, "items": round.item_codes,
             "requests": round.n_requests, "units_allocated": round.units_allocated, "fingerprint": round.fingerprint,
-            "needs_up_to": needs_up_to, "needs_served": plan.served, "needs_served_sha256": plan.served_sha256})
+            "needs_up_to": needs_up_to, "needs_left": left, "needs_served": plan.served, "needs_served_sha256": plan.served_sha256})
         if confirmed is not None:
             confirmed(round)
         return round

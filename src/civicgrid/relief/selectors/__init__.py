@@ -9,7 +9,7 @@ re-exported here (``from civicgrid.relief import selectors; selectors.round_prev
   ``stock_available``, ``stock_levels``, ``lot_list``, ``ledger_list``), offers and donors (``offer_list``,
   ``offer_get``, ``donors_for``).
 - :mod:`.round_reads`: what a round reads, as the engine's tables (``round_inputs``, ``round_needs``,
-  ``round_waiting``, ``round_points``, ``round_lots``, ``iso_instants``).
+  ``round_waiting``, ``round_filed_since``, ``round_points``, ``round_lots``, ``iso_instants``).
 - :mod:`.rounds`: a round's places, items, days, policy and seed checked (``round_places``,
   ``round_selection``, ``round_choice``, ``round_policy``, ``round_cutoff``), the preview (``RoundPreview``,
   ``round_preview``), stored rounds and their check (``round_list``, ``round_get``, ``RoundCheck``,
@@ -40,6 +40,7 @@ from civicgrid.relief.selectors.needs import (
 )
 from civicgrid.relief.selectors.round_reads import (
     iso_instants,
+    round_filed_since,
     round_inputs,
     round_lots,
     round_needs,
@@ -104,7 +105,8 @@ __all__ = [
     "offer_list", "point_for_path", "point_get", "point_list", "points_by_path", "stock_available",
     "stock_levels",
     # round_reads
-    "iso_instants", "round_inputs", "round_lots", "round_needs", "round_points", "round_waiting",
+    "iso_instants", "round_filed_since", "round_inputs", "round_lots", "round_needs", "round_points",
+    "round_waiting",
     # rounds
     "ROUND_BULK", "RoundCheck", "RoundPreview", "confirmation_get", "confirmation_list", "round_check",
     "round_choice", "round_cutoff", "round_get", "round_list", "round_places", "round_policy", "round_preview",

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pandas as pd
-from django.db.models import F, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 
 from civicgrid.core.bulk import read_frame
@@ -84,6 +84,16 @@ def round_waiting(*, scope: Scope, places: Iterable[Place], items: Iterable[Item
     distribution point serves, as a preview made now would find them (``len(requests) + skipped_no_point``)."""
     return round_needs(scope=scope, places=places, items=items, needs_up_to=needs_up_to).filter(
         quantity__gt=F("allocated_quantity")).count()
+
+
+def round_filed_since(*, scope: Scope, places: Iterable[Place], items: Iterable[Item], needs_up_to: int
+                      ) -> tuple[int, int]:
+    """The round's needs still waiting that were filed after ``needs_up_to`` (they wait for the next round), and how
+    many of them are life-critical (tier 0): one query, through the newest ids of the key's index."""
+    since = round_needs(scope=scope, places=places, items=items).filter(
+        pk__gt=needs_up_to, quantity__gt=F("allocated_quantity"))
+    counted = since.aggregate(n=Count("pk"), critical=Count("pk", filter=Q(tier=0)))
+    return int(counted["n"]), int(counted["critical"])
 
 
 def round_points(paths: Iterable[str]) -> dict[str, str | None]:
