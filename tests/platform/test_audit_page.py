@@ -4,6 +4,7 @@ both languages, old -> new values readable, and never a row outside the viewer's
 from __future__ import annotations
 
 import datetime as dt
+import re
 from unittest import mock
 
 import pytest
@@ -16,6 +17,7 @@ from civicgrid.core import audit, auditchain
 from civicgrid.core.audit import event_choices, event_label
 from civicgrid.core.models import AuditLog
 from civicgrid.core.scoping import PLATFORM
+from civicgrid.engine.allocation import POLICIES
 from civicgrid.registry import selectors, services
 from civicgrid.registry.models import Household
 from tests.platform.factories import user
@@ -133,3 +135,25 @@ def test_the_page_speaks_chinese(changes: dict[str, Household]) -> None:
         label = str(event_label("registry.household_updated"))
     page = _page({"event": "registry.household_updated"}, language="zh-hans")
     assert label in page and "household changed" not in page
+
+
+def test_records_are_named_without_english_words_or_codes() -> None:
+    """A row names its record by what ``str()`` gave when it was written: a log-in, a role granted and a round
+    confirmed are named by the user, the address and the place, never by "log-in", a role's or a policy's code."""
+    from civicgrid.accounts.models import LoginAttempt, Role
+    from civicgrid.core.scoping import ROLES
+    from civicgrid.registry.models import Place
+    from civicgrid.relief.models import AllocationRound, RoundConfirmation
+
+    community = Place.objects.filter(level="community").order_by("path").first()
+    attempt = LoginAttempt(username="director", ip="127.0.0.1", succeeded=False, refused=True)
+    role = Role.objects.filter(role="community_director").select_related("user").first()
+    assert community is not None and role is not None
+    round = AllocationRound(pk=7, place=community, policy="equity")
+    confirmation = RoundConfirmation(pk=8, place_path=community.path, status="queued")
+    names = {"attempt": str(attempt), "role": str(role), "round": str(round), "confirmation": str(confirmation)}
+    codes = {*ROLES, *POLICIES, *RoundConfirmation.Status.values, "log-in", "round", "confirmation", "from"}
+    assert not {name: word for name, text in names.items() for word in re.findall(r"[a-z_-]+", text)
+                if word in codes}, names
+    assert "director" in names["attempt"] and role.user.username in names["role"]
+    assert community.name in names["round"] and community.path in names["confirmation"]

@@ -35,7 +35,9 @@ class Role(models.Model):
         _("may see full ID numbers and phones"), default=False)
 
     def __str__(self) -> str:
-        return f"{self.user} ({self.role})"
+        # kept in the audit log as the record's name, shown to readers of every language: the user, not the
+        # role's code (the role is shown, worded, among the row's values)
+        return str(self.user)
 
 
 class LoginAttempt(models.Model):
@@ -56,5 +58,5 @@ class LoginAttempt(models.Model):
         indexes = [models.Index(fields=["username", "at"]), models.Index(fields=["ip", "at"])]
 
     def __str__(self) -> str:
-        outcome = "log-in" if self.succeeded else ("refused log-in" if self.refused else "failed log-in")
-        return f"{outcome}: {self.username} from {self.ip or '?'}"
+        # the audit log's name of the record (its event already says whether it succeeded): no English words
+        return f"{self.username} {self.ip or ''}".strip()

@@ -53,7 +53,8 @@ class AllocationRound(models.Model):
         ordering = ["-confirmed_at", "-id"]
 
     def __str__(self) -> str:
-        return f"#{self.pk} {self.place} {self.policy}"
+        # the audit log's name of the record, beside its number: the place, not the policy's code
+        return str(self.place)
 
     @property
     def policy_label(self) -> str:
@@ -167,7 +168,7 @@ class RoundConfirmation(SavedRun):
         ]
 
     def __str__(self) -> str:
-        return f"round confirmation {self.pk} ({self.status})"
+        return self.place_path  # the audit log's name of the record: no English words, no status code
 
     @property
     def policy_label(self) -> str:
