@@ -177,4 +177,4 @@ def _write_outcome(*, user: Any, round: AllocationRound, inputs: rounds.RoundInp
                round=round)
     audit.record_bulk(user=user, event=ReliefEvent.DELIVERY_TASKS_CREATED, model=DeliveryTask,
                       ids=[t.pk for t in tasks], counts={"tasks": len(tasks), "stops": len(stops), "round": round.pk},
-                      place_path=round.place.path if round.place else "", summary=f"round #{round.pk}")
+                      place_path=round.place.path if round.place else "")

@@ -157,3 +157,29 @@ def test_records_are_named_without_english_words_or_codes() -> None:
                 if word in codes}, names
     assert "director" in names["attempt"] and role.user.username in names["role"]
     assert community.name in names["round"] and community.path in names["confirmation"]
+
+
+def test_no_models_name_is_written_in_english_words() -> None:
+    """What ``str()`` of a record gives is kept as its name in the audit log and shown to readers of every
+    language, so no model's ``__str__`` writes words of its own: only the record's values (names, codes, numbers,
+    dates), joined by punctuation. Read from each ``__str__``'s source: the words of its text constants."""
+    import ast
+    import inspect
+    import textwrap
+
+    from django.apps import apps
+
+    worded = {}
+    for model in apps.get_models():
+        if not model.__module__.startswith("civicgrid.") or "__str__" not in vars(model):
+            continue
+        tree = ast.parse(textwrap.dedent(inspect.getsource(vars(model)["__str__"])))
+        function = tree.body[0]
+        assert isinstance(function, ast.FunctionDef)
+        docstring = ast.get_docstring(function) or ""
+        constants = [node.value for node in ast.walk(tree)
+                     if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value != docstring]
+        words = [w for text in constants for w in re.findall(r"[A-Za-z]{2,}", text)]
+        if words:
+            worded[model._meta.label] = words
+    assert not worded, "\n".join(f"{k}: {v}" for k, v in worded.items())

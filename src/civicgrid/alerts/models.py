@@ -177,7 +177,7 @@ class Delivery(models.Model):
                                 name="delivery_due")]
 
     def __str__(self) -> str:
-        return f"{self.channel} #{self.pk} of {self.alert_id} ({self.state})"
+        return str(self.alert_id)
 
 
 class SendBudget(models.Model):
@@ -189,7 +189,7 @@ class SendBudget(models.Model):
     next_slot = models.FloatField(default=0.0)
 
     def __str__(self) -> str:
-        return f"{self.gateway} from {self.next_slot}"
+        return f"{self.gateway} {self.next_slot}"
 
 
 class Acknowledgement(models.Model):
@@ -214,7 +214,7 @@ class Acknowledgement(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"ack {self.alert_id} by {self.household_id or self.person_id}"
+        return str(self.alert_id)
 
 
 class Clarification(models.Model):

@@ -109,7 +109,7 @@ class Case(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.code} {self.category}"
+        return str(self.code)
 
 
 class CaseEvent(models.Model):
@@ -133,7 +133,7 @@ class CaseEvent(models.Model):
                                               name="case_event_note_bounded")]
 
     def __str__(self) -> str:
-        return f"{self.case_id} {self.action} {self.at:%Y-%m-%d %H:%M}"
+        return f"{self.case_id} {self.at:%Y-%m-%d %H:%M}"
 
     # the timeline in words (the stored codes are the transitions' names)
     @property

@@ -267,7 +267,9 @@ def _decimal_sorted(pks: Any) -> Any:
 def record_bulk(*, user: Any, event: str, model: type[models.Model], ids: Iterable[Any], counts: dict[str, Any],
                 place_path: str = "", summary: str = "", id_groups: Mapping[str, Any] | None = None) -> AuditLog:
     """One summarising row for a bulk change: counts, and a digest of the affected ids (``ids``, plus
-    ``id_groups`` as :func:`grouped_ids_digest` takes them, for millions of rows)."""
+    ``id_groups`` as :func:`grouped_ids_digest` takes them, for millions of rows). ``summary`` names the records
+    on the audit page beside the event's own words, to readers of every language: data (a title), never a
+    sentence or a code."""
     event = _check(event)
     id_list = [str(i) for i in ids]
     if id_groups:

@@ -103,7 +103,7 @@ class AuditChainHead(models.Model):
     hash = models.CharField(max_length=64, default=auditchain.GENESIS)
 
     def __str__(self) -> str:
-        return f"audit chain head: {self.seq} rows, {self.hash}"
+        return f"{self.seq} {self.hash}"
 
 
 class TallyRow(models.Model):
@@ -131,7 +131,7 @@ class TallyRow(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.name} {self.part} grid {self.grid_id} {self.day or ''} {self.group}"
+        return f"{self.name} {self.part} {self.grid_id} {self.day or ''} {self.group}"
 
 
 class TallyState(models.Model):
@@ -143,7 +143,7 @@ class TallyState(models.Model):
     seconds = models.FloatField(default=0.0)
 
     def __str__(self) -> str:
-        return f"{self.name} as of {self.rebuilt_at:%Y-%m-%d %H:%M}"
+        return f"{self.name} {self.rebuilt_at:%Y-%m-%d %H:%M}"
 
 
 class SavedRun(models.Model):

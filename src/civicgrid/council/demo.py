@@ -92,7 +92,7 @@ def demo_load(*, households: int, seed: int) -> list[str]:
                           ids=list(Decision.objects.values_list("id", flat=True)),
                           counts={"meetings": Meeting.objects.count(), "decisions": Decision.objects.count(),
                                   "signatures": Signature.objects.count()},
-                          summary="council demo: a year of meetings, decisions and covenants")
+                          summary="")
     return lines
 
 

@@ -47,7 +47,7 @@ def demo_load(*, households: int, seed: int) -> list[str]:
         ids = _backfill(communities, emergency, today, seed)
         audit.record_bulk(user=None, event=EvaluationEvent.DEMO_BACKFILLED, model=Case, ids=ids,
                           counts={"cases": len(ids), "days": DAYS, "communities": len(communities)},
-                          summary="historical demo case records for the before/after comparison")
+                          summary="")
     return [f"evaluation: {len(ids)} historical demo case records over {DAYS} days in {len(communities)} "
             f"communities, around the emergency of {emergency.activated_at.date()} in {emergency.community.name}"]
 

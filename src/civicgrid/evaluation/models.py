@@ -39,4 +39,4 @@ class Comparison(SavedRun):
         ]
 
     def __str__(self) -> str:
-        return f"comparison {self.pk}: {self.source} ({self.community_id}, {self.event_day})"
+        return f"{self.community_id} {self.event_day}"

@@ -283,7 +283,7 @@ class Voter(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"voter {self.pk} of round {self.round_id}"
+        return f"{self.round_id}/{self.pk}"
 
 
 class Ballot(models.Model):
@@ -300,7 +300,7 @@ class Ballot(models.Model):
         constraints = [models.UniqueConstraint(fields=["round", "slot"], name="fund_ballot_one_per_slot")]
 
     def __str__(self) -> str:
-        return f"a ballot of round {self.round_id}"
+        return str(self.round_id)
 
 
 class BallotChoice(models.Model):
@@ -314,7 +314,7 @@ class BallotChoice(models.Model):
         constraints = [models.UniqueConstraint(fields=["ballot", "proposal"], name="fund_choice_once")]
 
     def __str__(self) -> str:
-        return f"a choice of project {self.proposal_id}"
+        return str(self.proposal_id)
 
 
 class PaperSheet(models.Model):
@@ -347,4 +347,4 @@ class PaperSheet(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"paper sheet {self.serial}"
+        return str(self.serial)

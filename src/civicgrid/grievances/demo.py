@@ -53,7 +53,7 @@ def demo_load(*, households: int, seed: int) -> list[str]:
             lines.append(f"grievances: {len(made)} complaints in {community.name} ({profiles[code].style}, "
                          f"{profiles[code].grievance_on_time:.0%} on time assumed)")
         audit.record_bulk(user=None, event=GrievanceEvent.DEMO_LOADED, model=Grievance, ids=ids,
-                          counts={"grievances": len(ids)}, summary="demo year of complaints")
+                          counts={"grievances": len(ids)}, summary="")
     return lines or ["grievances: no community"]
 
 

@@ -119,7 +119,7 @@ class Pause(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.grievance_id} {self.reason}"
+        return str(self.grievance_id)
 
 
 class Step(models.Model):
@@ -139,7 +139,7 @@ class Step(models.Model):
                                               name="grievance_step_note_bounded")]
 
     def __str__(self) -> str:
-        return f"{self.grievance_id} {self.action}"
+        return str(self.grievance_id)
 
 
 class Appeal(models.Model):
@@ -173,4 +173,4 @@ class Appeal(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"appeal {self.pk} of {self.grievance_id}"
+        return str(self.grievance_id)

@@ -46,7 +46,7 @@ def demo_load(*, households: int, seed: int) -> list[str]:
             ids += made
             lines.append(f"mediation: {len(made)} cases in {community.name} ({profiles[code].style})")
         audit.record_bulk(user=None, event=MediationEvent.DEMO_LOADED, model=MediationCase, ids=ids,
-                          counts={"cases": len(ids)}, summary="demo year of mediations")
+                          counts={"cases": len(ids)}, summary="")
     return lines or ["mediation: no community"]
 
 

@@ -101,7 +101,7 @@ class Party(models.Model):
                                               name="mediation_party_side_known")]
 
     def __str__(self) -> str:
-        return f"party {self.pk}"
+        return str(self.case_id)
 
 
 class Session(models.Model):
@@ -117,7 +117,7 @@ class Session(models.Model):
                                               name="mediation_session_note_bounded")]
 
     def __str__(self) -> str:
-        return f"session {self.pk}"
+        return str(self.case_id)
 
 
 class Agreement(models.Model):
@@ -130,4 +130,4 @@ class Agreement(models.Model):
                                               name="mediation_agreement_bounded")]
 
     def __str__(self) -> str:
-        return f"agreement {self.pk}"
+        return str(self.case_id)

@@ -87,7 +87,7 @@ def _load(*, seed: int, kinds: list[str]) -> list[str]:
     if contracts:
         audit.record_bulk(user=None, event=ProcurementEvent.DEMO_LOADED, model=Contract, ids=[c.pk for c in contracts],
                           counts={"contracts": len(contracts), "payments": Payment.objects.count()},
-                          summary="procurement demo")
+                          summary="")
     return lines
 
 

@@ -81,7 +81,7 @@ def import_new(*, user: Any, scope: Scope, tables: Mapping[str, Iterable[dict[st
                       id_groups={name: np.asarray(ids, dtype=np.int64) for name, ids in run.ids.items()},
                       counts={**counts, "input_sha256": run.digest.hexdigest()},
                       place_path=common_ancestor(sorted(run.paths)) or scope.place_path(),
-                      summary="registry import")
+                      summary="")
     return counts
 
 

@@ -242,7 +242,7 @@ def _import_update(*, user: Any, scope: Scope, tables: dict[str, Rows], expected
                       ids=[f"{type(o).__name__}:{o.pk}" for o in created + [c for c in changed if not isinstance(c, int)]],
                       counts={"update": True, **counts},
                       place_path=_import_place(scope, created) if created else scope.place_path(),
-                      summary="registry update import")
+                      summary="")
     return counts
 
 
@@ -363,7 +363,7 @@ def registry_export_recorded(*, user: Any, scope: Scope, counts: dict[str, int],
     require(scope, "export")
     audit.record_bulk(user=user, event=RegistryEvent.REGISTRY_EXPORTED, model=Household, ids=[],
                       counts={**counts, "masked": masked}, place_path=scope.place_path(),
-                      summary="registry export")
+                      summary="")
 
 
 __all__ = [

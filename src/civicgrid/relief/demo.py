@@ -125,7 +125,7 @@ def _load(seed: int) -> str:
     n_offers, units = _stock(items, points, demand, now=now, rng=rng)
     # one summarising event (the bulk rule of civicgrid.core.audit), not one row per generated need
     audit.record_bulk(user=None, event=ReliefEvent.DEMO_LOADED, model=Need, ids=need_ids,
-                      counts={"needs": len(needs), "filings": len(filings)}, summary="relief demo: lockdown needs")
+                      counts={"needs": len(needs), "filings": len(filings)}, summary="")
     return (f"relief: {len(items)} catalogue items, {len(points)} distribution points, {len(needs):,} needs from "
             f"{len(rows):,} households (lockdown), stock for {COVERAGE:.0%} of {sum(demand.values()):,} units "
             f"({units:,}) from {n_offers} donations of all three sectors")
@@ -183,7 +183,7 @@ def _stock(items: dict[str, Item], points: dict[str, DistributionPoint], demand:
                     offer_id=lot.offer_id) for lot in lots])
     audit.record_bulk(user=None, event=ReliefEvent.DEMO_LOADED, model=Lot,
                       ids=[f"Offer:{o.pk}" for o in offers] + [f"Lot:{lot.pk}" for lot in lots],
-                      counts={"offers": len(offers), "lots": len(lots)}, summary="relief demo: donations and stock")
+                      counts={"offers": len(offers), "lots": len(lots)}, summary="")
     return len(offers), sum(lot.quantity for lot in lots if lot.expiry is None or lot.expiry >= today)
 
 

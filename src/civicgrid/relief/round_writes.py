@@ -237,7 +237,7 @@ def write_deliveries(*, user: Any, round: AllocationRound, plan: Plan, items: li
     audit.record_bulk(user=user, event=ReliefEvent.DELIVERY_TASKS_CREATED, model=DeliveryTask,
                       ids=list(task_ids.values()), counts={"tasks": len(task_ids), "stops": len(plan.stops),
                                                            "round": round.pk},
-                      place_path=place_path, summary=f"round #{round.pk}")
+                      place_path=place_path)
     audit.record_bulk(user=user, event=ReliefEvent.STOCK_ISSUED, model=Lot, ids=[i[0] for i in plan.issues],
                       counts={"round": round.pk, "lots": len(plan.issues), "ledger_entries": len(plan.issues),
                               "units": sum(i[3] for i in plan.issues)},

@@ -39,4 +39,4 @@ class SimulationRun(SavedRun):
         ]
 
     def __str__(self) -> str:
-        return f"what-if {self.pk}: {self.scenario} ({self.community_id})"
+        return f"{self.community_id}"

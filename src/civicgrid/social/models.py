@@ -91,7 +91,7 @@ class VerificationChange(models.Model):
         ordering = ["-at", "-id"]
 
     def __str__(self) -> str:
-        return f"{self.organisation_id}: {self.from_state} -> {self.to_state}"
+        return str(self.organisation_id)
 
 
 class CapacityAssessment(models.Model):
@@ -222,7 +222,7 @@ class StageChange(models.Model):
         constraints = [models.CheckConstraint(condition=Q(funding_fen__gte=0), name="stage_funding_not_negative")]
 
     def __str__(self) -> str:
-        return f"{self.organisation_id}: {self.from_stage} -> {self.to_stage}"
+        return str(self.organisation_id)
 
 
 class Complaint(models.Model):

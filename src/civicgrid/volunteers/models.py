@@ -253,7 +253,7 @@ class HoursApproval(AppendOnly):
     reason = models.CharField(_("reason"), max_length=200, blank=True)
 
     def __str__(self) -> str:
-        return f"{'approved' if self.approved else 'rejected'} #{self.entry_id}"
+        return f"#{self.entry_id} {'+' if self.approved else '-'}"
 
 
 class TimeAccount(models.Model):
@@ -309,4 +309,4 @@ class TimeTransfer(AppendOnly):
         ]
 
     def __str__(self) -> str:
-        return f"{self.minutes} min {self.from_account_id}→{self.to_account_id}"
+        return f"{self.minutes}′ {self.from_account_id}→{self.to_account_id}"

@@ -144,7 +144,7 @@ def meeting_invite(*, user: Any, scope: Scope, meeting: Meeting, place: Place | 
                                     for h in sorted(ids)])
     audit.record_bulk(user=user, event=E.INVITED, model=Invitation, ids=sorted(ids),
                       counts={"meeting": meeting.pk, "invited": len(ids)}, place_path=meeting.place_path,
-                      summary=f"meeting {meeting.pk}: {label}")
+                      summary=label)
     return len(ids)
 
 

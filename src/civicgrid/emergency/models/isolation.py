@@ -72,5 +72,5 @@ class MissedCheckIn(models.Model):
         constraints = [models.UniqueConstraint(fields=["isolation", "day"], name="missed_once_a_day")]
 
     def __str__(self) -> str:
-        return f"missed {self.isolation_id} {self.day}"
+        return f"{self.isolation_id} {self.day}"
 

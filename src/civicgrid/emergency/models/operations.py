@@ -68,7 +68,7 @@ class Drill(models.Model):
         ordering = ["-started_at", "-id"]
 
     def __str__(self) -> str:
-        return f"drill {self.plan} @ {self.community}"
+        return f"{self.plan} @ {self.community}"
 
 
     @property

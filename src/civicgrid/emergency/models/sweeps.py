@@ -20,7 +20,7 @@ class Sweep(models.Model):
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
-        return f"sweep {self.pk} of {self.emergency}"
+        return str(self.emergency)
 
 
 class SweepVisit(models.Model):
@@ -58,5 +58,5 @@ class SweepVisit(models.Model):
                    models.Index(fields=["assignee", "state"])]
 
     def __str__(self) -> str:
-        return f"visit {self.household_id} ({self.state})"
+        return f"{self.sweep_id}/{self.household_id}"
 

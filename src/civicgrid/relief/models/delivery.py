@@ -119,4 +119,4 @@ class DeliveryAttempt(models.Model):
         ordering = ["at", "id"]
 
     def __str__(self) -> str:
-        return f"{'delivered' if self.delivered else 'failed: ' + self.reason} {self.at:%Y-%m-%d %H:%M}"
+        return f"{self.at:%Y-%m-%d %H:%M}"

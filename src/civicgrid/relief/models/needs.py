@@ -119,4 +119,4 @@ class NeedFiling(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"filing {self.key} -> need {self.need_id}"
+        return f"{self.key} → #{self.need_id}"

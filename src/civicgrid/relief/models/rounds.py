@@ -106,7 +106,7 @@ class RoundAllocation(models.Model):
         indexes = [models.Index(fields=["household", "round"], name="relief_allocation_household")]
 
     def __str__(self) -> str:
-        return f"round {self.round_id}: {self.quantity} of {self.need_quantity} for need {self.need_id}"
+        return f"#{self.round_id} #{self.need_id} {self.quantity}/{self.need_quantity}"
 
 
 SEED_CEILING = 2**62  # a round's seed is below this (services.round_choice)

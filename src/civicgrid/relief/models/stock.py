@@ -120,4 +120,4 @@ class LedgerEntry(models.Model):
         constraints = [models.CheckConstraint(condition=~Q(quantity=0), name="relief_ledger_moves_something")]
 
     def __str__(self) -> str:
-        return f"{self.kind} {self.quantity:+d} {self.item}"
+        return f"{self.quantity:+d} {self.item}"
