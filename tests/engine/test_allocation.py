@@ -14,12 +14,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import linprog
 
 from civicgrid.engine import _allocation, allocation
-from civicgrid.engine.allocation import POLICIES, allocate, sphere_floor
+from civicgrid.engine.allocation import (
+    POLICIES,
+    allocate,
+    allocate_each,
+    quoted_weight_reason,
+    sphere_floor,
+)
 from civicgrid.engine.allocation_cli import run_allocate_cli
 
 # --------------------------------------------------------------------------- reference
@@ -433,6 +439,25 @@ def test_explanation_columns_and_sentence() -> None:
     assert "stock covered 55% of all requests" in sentence  # 5 of 9, rounded down
     assert "your weight 1.8 came from two residents over 80, one living alone" in sentence
     assert "no added vulnerability" in result["explanation"].iloc[1]
+
+
+@given(reasons=st.lists(st.text(alphabet=st.characters(codec="utf-8", categories=["L", "N", "Zs"],
+                                                       include_characters=",-"), min_size=0, max_size=60),
+                         min_size=3, max_size=3),
+       weights=st.lists(st.sampled_from([1.0, 1.04, 1.05, 1.8, 3.25]), min_size=3, max_size=3))
+@example(reasons=["two residents over 80, one living alone", " a low-income household ", "x"],
+         weights=[1.8, 3.25, 1.04])
+@settings(max_examples=60, deadline=None)
+def test_the_quoted_reason_is_read_back_from_every_policys_sentence(reasons: list[str], weights: list[float]
+                                                                    ) -> None:
+    """The property a translated sentence relies on: whatever reason a request carries, the engine's sentence
+    gives it back through quoted_weight_reason exactly when it quotes it (a weight that shows above 1.0)."""
+    requests = base_requests().assign(need=[3, 3, 3], weight=weights, weight_reason=reasons)
+    stock = pd.DataFrame({"item": ["water"], "quantity": [4], "unit": ["parcels"]})
+    for outcome in allocate_each(requests, stock, explain=POLICIES, seed=1).values():
+        for reason, weight, sentence in zip(reasons, weights, outcome["explanation"], strict=True):
+            quoted = reason.strip() if round(weight * 10) > 10 else ""
+            assert quoted_weight_reason(sentence) == quoted, (sentence, reason, weight)
 
 
 def test_sphere_floor_standard_values() -> None:

@@ -19,6 +19,7 @@ tiers, floors and weights; they exist for comparison.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Literal
@@ -44,6 +45,7 @@ __all__ = [
     "SPHERE_WATER_LITRES_PER_PERSON_PER_DAY",
     "allocate",
     "allocate_each",
+    "quoted_weight_reason",
     "sphere_floor",
 ]
 
@@ -744,11 +746,46 @@ def _pool_part(unit: str, item: str, percent: int) -> str:
 
 
 def _weight_part(weight: float, reason: str) -> str:
-    if weight > 1 and reason:
+    if weight > 1 and reason:  # read back by quoted_weight_reason: change both together
         return f"your weight {weight:.1f} came from {reason}"
     if weight > 1:
         return f"your weight is {weight:.1f}"
     return "your weight is 1.0 (no added vulnerability recorded)"
+
+
+_QUOTED_REASON = re.compile(r"; your weight \d+\.\d came from (.+?)\.(?: |$)")
+
+
+def quoted_weight_reason(explanation: str) -> str:
+    """The ``weight_reason`` an explanation quotes for its request's weight, or "" when it quotes none.
+
+    A platform that shows the explanation in another language words the numbers itself and takes the reason from
+    here, so it needs no second copy of the sentence's grammar.
+
+    Parameters
+    ----------
+    explanation : str
+        A sentence of the ``explanation`` column of :func:`allocate`.
+
+    Returns
+    -------
+    str
+        The reason as given in the requests' ``weight_reason`` column (trimmed; a reason holding ". " is cut
+        there).
+
+    Examples
+    --------
+    >>> quoted_weight_reason("You received 2 of 3 parcels of water you asked for; stock covered 66% of all "
+    ...                      "requests for water; your weight 1.8 came from one resident over 80. The stock was "
+    ...                      "shared by need and weight.")
+    'one resident over 80'
+    >>> quoted_weight_reason("You received 3 of 3 parcels of water you asked for; stock covered 100% of all "
+    ...                      "requests for water; your weight is 1.0 (no added vulnerability recorded). You got "
+    ...                      "all you asked for.")
+    ''
+    """
+    found = _QUOTED_REASON.search(explanation)
+    return found.group(1) if found else ""
 
 
 def _policy_part(policy: str, status: int, floor: int, critical: bool) -> str:

@@ -140,7 +140,8 @@ def round_confirm(*, user: Any, scope: Scope, place_ids: list[Any], item_codes: 
         audit.record(user=user, event=ReliefEvent.ROUND_CONFIRMED, instance=round, new={
             "policy": policy, "seed": seed, "days": days, "places": round.place_paths, "items": round.item_codes,
             "requests": round.n_requests, "units_allocated": round.units_allocated, "fingerprint": round.fingerprint,
-            "needs_up_to": needs_up_to, "needs_left": left, "needs_served": plan.served, "needs_served_sha256": plan.served_sha256})
+            "needs_up_to": needs_up_to, "needs_left": left, "needs_served": plan.served,
+            "needs_served_sha256": plan.served_sha256})
         if confirmed is not None:
             confirmed(round)
         return round

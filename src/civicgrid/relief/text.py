@@ -8,7 +8,7 @@ from typing import Any
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
-from civicgrid.engine.allocation import POLICIES
+from civicgrid.engine.allocation import POLICIES, quoted_weight_reason
 from civicgrid.registry.vulnerability_words import summary_text
 from civicgrid.relief.models import RoundAllocation
 from civicgrid.relief.rounds import RULE_VERSION
@@ -44,15 +44,11 @@ def allocation_sentence(allocation: RoundAllocation) -> str:
     return text
 
 
-# the engine's words for the reasons of a weight above 1 (engine.allocation._weight_part): the registry's summary
-_REASONS = re.compile(r"; your weight \d+\.\d came from (.+?)\.(?: |$)")
-
-
 def _weight_reasons(explanation: str) -> str:
-    """The reasons the engine's sentence quotes for the household's weight, in the reader's language ("" when
-    it quotes none)."""
-    found = _REASONS.search(explanation)
-    return summary_text(found.group(1)) if found else ""
+    """The reasons the engine's sentence quotes for the household's weight (the registry's summary, in the
+    engine's English), in the reader's language; "" when it quotes none."""
+    quoted = quoted_weight_reason(explanation)
+    return summary_text(quoted) if quoted else ""
 
 
 # the policies' names in words (column heads, the preview's sentence and chart), never the engine's codes
