@@ -443,6 +443,20 @@ def test_the_preview_page_shows_equity_beside_the_other_policies_and_confirms(
     assert Need.objects.get(pk=late.pk).allocated_quantity == 0
 
 
+@pytest.mark.parametrize(("field", "value"), [("needs_up_to", "abc"), ("needs_up_to", "-1"), ("needs_up_to", "9" * 30),
+                                            ("seed", "x"), ("fingerprint", "")])
+def test_an_altered_hidden_field_is_said_at_the_top_and_confirms_nothing(world: World, grid: Place, field: str,
+                                                                         value: str) -> None:
+    client = client_for("director", "zh-hans")
+    page = client.get("/relief/rounds/preview/", {"places": grid.pk, "items": ["t-food"], "days": DAYS, "seed": SEED})
+    form = page.context["form"]
+    data = {**{k: v for k, v in form.initial.items() if k not in ("places", "items")}, "policy": "equity",
+            "places": [grid.pk], "items": ["t-food"], field: value}
+    answer = client.post("/relief/rounds/preview/", data)
+    assert answer.status_code in (200, 400) and "请先重新预览，再确认本轮分配。" in answer.content.decode()
+    assert not AllocationRound.objects.exists()
+
+
 def test_the_previews_reasons_for_a_weight_are_in_the_readers_language(world: World, grid: Place) -> None:
     """The registry stores a household's reasons in the engine's English; the preview's examples word them."""
     params = {"places": grid.pk, "items": ["t-food", "t-water"], "days": DAYS, "seed": SEED}

@@ -237,6 +237,8 @@ def round_preview(request: HttpRequest, scope: Scope) -> HttpResponse:
         confirmed = _confirm(request, scope, confirm.cleaned_data, selection)
         if confirmed is not None:
             return confirmed
+    elif request.method == "POST":  # its fields are hidden: a bad one (an old or altered page) is said at the top
+        messages.error(request, _("Preview the round again before confirming it."))
     try:
         seed_set = bool(data.get("seed"))
         preview = selectors.round_preview(scope=scope, seed=int_param(data["seed"], "seed", minimum=0,
