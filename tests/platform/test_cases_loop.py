@@ -11,7 +11,7 @@ import pytest
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
 from django.core.management import call_command
 from django.test import Client
-from django.utils import timezone
+from django.utils import timezone, translation
 from PIL import Image
 
 from civicgrid.accounts.roles import scope_for
@@ -20,6 +20,8 @@ from civicgrid.cases import selectors, services
 from civicgrid.cases import transitions as tx
 from civicgrid.cases.models import Case, CaseCategory, CaseEvent
 from civicgrid.core.models import AuditLog
+from civicgrid.core.places import ancestor_at
+from civicgrid.core.scoping import PLATFORM
 from civicgrid.registry.models import Actor, Household, Place
 from tests.platform.factories import user
 
@@ -215,6 +217,54 @@ def test_escalation_level_by_level(world) -> None:
     client.force_login(world["director"])
     page = client.get(f"/cases/{case.pk}/").content.decode()
     assert 'id="case-level"' in page
+
+
+def _escalation_trail(case: Case) -> dict:
+    """What escalating ``case`` wrote, without its ids: the case's level and time limit, its event, its audit
+    row's old and new values and the notices' readers, titles and sources (the case's id spelled as ``#``)."""
+    case.refresh_from_db()
+    (event,) = case.events.filter(action="escalate").values("from_state", "to_state", "level", "note", "at")
+    (row,) = AuditLog.objects.filter(event="cases.escalate", model="cases.Case", object_id=str(case.pk)).values(
+        "user_id", "action", "old", "new", "place_path")
+    notices = sorted((n.user_id, n.title_en.replace(case.code, "#"), n.title_zh.replace(case.code, "#"),
+                      n.source.replace(str(case.pk), "#"), n.link.replace(str(case.pk), "#"))
+                     for n in Notice.objects.filter(source__startswith=f"case:{case.pk}:escalate"))
+    return {"level": (case.level, case.level_due_at, case.state), "event": event, "audit": row, "notices": notices}
+
+
+def test_a_batched_escalation_run_writes_what_escalating_each_case_alone_writes(world, monkeypatch) -> None:
+    """The job escalates in batches (several cases a transaction, users at a place read once a run); each case
+    must come out exactly as the one-case action (case_act, the scheduler's user-less escalation) makes it."""
+    t0 = timezone.now().replace(microsecond=0) + timedelta(days=800)  # after any other case in the DB
+    limit = timedelta(hours=world["category"].time_limit_hours)
+    batched = [_case(world, now=t0 + timedelta(minutes=i)) for i in range(5)]
+    alone = [_case(world, now=t0 + timedelta(minutes=i)) for i in range(5)]
+    waiting = _case(world, now=t0 + limit)  # not overdue yet at `now`
+    handled = _case(world, state="handled", now=t0)  # no longer waiting for handling
+    community = ancestor_at(world["household"].place_path, "community")  # the director's
+    elsewhere = Place.objects.filter(level="grid").exclude(path__startswith=community).order_by("path").first()
+    for pair in (batched, alone):  # one in another community, one dispatched, two at the community level already
+        Case.objects.filter(pk=pair[1].pk).update(place=elsewhere, place_path=elsewhere.path, grid=elsewhere)
+        Case.objects.filter(pk=pair[2].pk).update(state="dispatched", handler=world["handler"])
+        Case.objects.filter(pk__in=[c.pk for c in pair[3:]]).update(level="community")
+    now = t0 + limit + timedelta(hours=1)
+    # the one-case action on `alone`, first: the job below then has only `batched` left to escalate
+    for case in alone:
+        late = timezone.localtime(Case.objects.get(pk=case.pk).level_due_at).strftime("%Y-%m-%d %H:%M")
+        with translation.override("en"):
+            note = f"Overdue since {late} at the {Case.objects.get(pk=case.pk).get_level_display()} level."
+        services.case_act(user=None, scope=PLATFORM, case=case, action="escalate", note=note, now=now)
+    monkeypatch.setattr(services, "ESCALATION_BATCH", 2)  # three transactions for five cases
+    with translation.override("en"):
+        got = services.cases_escalate_overdue(now=now)
+    assert [c.pk for c in got] == [c.pk for c in batched]  # by time limit, then id
+    for one, other in zip(batched, alone, strict=True):
+        assert _escalation_trail(one) == _escalation_trail(other)
+    assert {c.level for c in Case.objects.filter(pk__in=[c.pk for c in batched])} == {"community", "subdistrict"}
+    for untouched in (waiting, handled):
+        assert not untouched.events.filter(action="escalate").exists()
+        assert Case.objects.get(pk=untouched.pk).level == "grid"
+    assert services.cases_escalate_overdue(now=now) == []  # once per window
 
 
 def test_figures_match_hand_computation(world) -> None:
