@@ -4,6 +4,7 @@ flagged (with an injected 'today') and told to the grid member, needs filed, fev
 from __future__ import annotations
 
 import io
+import random
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -18,7 +19,8 @@ from civicgrid.alerts.models import Notice
 from civicgrid.cases.models import Case
 from civicgrid.core.models import AuditLog
 from civicgrid.emergency import services
-from civicgrid.emergency.models import CheckIn, MissedCheckIn
+from civicgrid.emergency.models import CheckIn, Isolation, MissedCheckIn
+from civicgrid.emergency.services import isolation as isolation_services
 from civicgrid.registry.models import Resident
 from tests.platform.factories import user
 
@@ -106,6 +108,53 @@ def test_missed_checkins_are_flagged_once_and_told(isolated) -> None:
     # after the end no day is flagged beyond it
     later = services.isolation_flag_missed(today=isolated.end_date + timedelta(days=10))
     assert max(m.day for m in later if m.isolation_id == isolated.pk) == isolated.end_date
+
+
+def _days_to_flag_by_reading_everything(today: date) -> set[tuple[int, date]]:
+    """The reference: every isolation of the window read with all its check-ins and flags (the job's first
+    version, which read 1 M rows a minute in a district lockdown), its unsettled days worked out one by one."""
+    out = set()
+    for iso in Isolation.objects.filter(start_date__lt=today, end_date__gte=today - timedelta(days=isolation_services.MAX_DAYS)):
+        done = set(iso.checkins.values_list("day", flat=True)) | set(iso.missed.values_list("day", flat=True))
+        last = min(iso.end_date, today - timedelta(days=1))
+        out |= {(iso.pk, iso.start_date + timedelta(days=i)) for i in range((last - iso.start_date).days + 1)
+                if iso.start_date + timedelta(days=i) not in done}
+    return out
+
+
+def test_the_job_flags_exactly_the_days_nobody_settled(monkeypatch) -> None:
+    """Random isolations (begun before, today or later; ended long ago, lately or not yet), random check-ins
+    (some on today, some on days flagged already) and flags: the job, counting settled days in the database,
+    flags exactly the days the reference finds by reading everything, in batches, and a second run none."""
+    rng = random.Random(7)
+    today = timezone.localdate() + timedelta(days=3000)  # clear of every other isolation in the database
+    now = timezone.now()
+    residents = list(Resident.objects.select_related("household").order_by("id")[:41])
+    for r in residents[:40]:
+        start = today + timedelta(days=rng.randint(-80, 2))
+        iso = Isolation.objects.create(resident=r, household=r.household, place_path=r.household.place_path,
+                                       start_date=start, end_date=start + timedelta(days=rng.randint(0, 20)))
+        span = (iso.end_date - start).days + 1
+        for d in rng.sample(range(span), rng.randint(0, span)):
+            day = start + timedelta(days=d)
+            if day <= today:
+                CheckIn.objects.create(isolation=iso, day=day, temperature="36.6", at=now)
+            if day < today and rng.random() < 0.2:  # flagged, then checked in late (or not)
+                MissedCheckIn.objects.create(isolation=iso, day=day, flagged_at=now)
+    # and one whose check-in today must not stand for the day before it, which nobody checked in
+    r = residents[40]
+    iso = Isolation.objects.create(resident=r, household=r.household, place_path=r.household.place_path,
+                                   start_date=today - timedelta(days=3), end_date=today + timedelta(days=5))
+    for day in (today - timedelta(days=3), today - timedelta(days=2), today):
+        CheckIn.objects.create(isolation=iso, day=day, temperature="36.6", at=now)
+    expected = _days_to_flag_by_reading_everything(today)
+    assert (iso.pk, today - timedelta(days=1)) in expected
+    assert expected and len({pk for pk, _day in expected}) > 5  # the random world has work for the job
+    monkeypatch.setattr(isolation_services, "MISSED_BATCH", 4)
+    flagged = services.isolation_flag_missed(today=today)
+    assert sorted((m.isolation_id, m.day) for m in flagged) == sorted(expected)
+    assert _days_to_flag_by_reading_everything(today) == set()
+    assert services.isolation_flag_missed(today=today) == []
 
 
 def test_isolation_pages(isolated) -> None:

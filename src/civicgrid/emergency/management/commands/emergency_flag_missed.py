@@ -1,4 +1,5 @@
-"""Flag yesterday's (and earlier) missed home-isolation check-ins and tell the grid members. Run daily."""
+"""Flag the missed home-isolation check-ins of yesterday and before, and tell the grid members (the periodic job
+emergency_flag_missed, every minute on the job queue: a run with nothing new is two queries)."""
 
 from __future__ import annotations
 
