@@ -173,21 +173,21 @@ def _acknowledge(alert: Alert, n: int) -> None:
     print(f"  grow: {len(ids)} acknowledgements in {time.perf_counter() - started:.1f} s")
 
 
-def measure(var: str, repeats: int) -> None:
-    _django(var)
-    from django.conf import settings
-
-    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
+def time_pages(roles: tuple[str, ...] | list[str], pages: list[tuple[str, str]], repeats: int,
+               language: str = "zh-hans") -> dict[str, dict[str, float]]:
+    """Each page as each role (Django's test client, in ``language``): one warm request, then ``repeats`` timed;
+    per "role label": the median and worst wall time and the median CPU time of this process (ms), the number
+    of queries and the status."""
     from django.contrib.auth import get_user_model
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
     out = {}
-    for username in ROLES:
-        client = Client(headers={"accept-language": "zh-hans"})
+    for username in roles:
+        client = Client(headers={"accept-language": language})
         client.force_login(get_user_model().objects.get(username=username))
-        for label, url in PAGES:
+        for label, url in pages:
             client.get(url)  # warm
             walls, cpus, queries, status = [], [], 0, 0
             for _ in range(repeats):
@@ -199,7 +199,15 @@ def measure(var: str, repeats: int) -> None:
                 queries, status = len(captured.captured_queries), response.status_code
             out[f"{username} {label}"] = {"median": statistics.median(walls), "worst": max(walls),
                                           "cpu": statistics.median(cpus), "queries": queries, "status": status}
-    print("RESULT " + json.dumps(out))
+    return out
+
+
+def measure(var: str, repeats: int) -> None:
+    _django(var)
+    from django.conf import settings
+
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
+    print("RESULT " + json.dumps(time_pages(ROLES, PAGES, repeats)))
 
 
 def _run(step: str, var: str, src: Path, *extra: str) -> dict[str, dict[str, float]]:

@@ -48,7 +48,6 @@ import argparse
 import json
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -63,31 +62,14 @@ ROLES = ("district", "director", "grid")
 
 
 def _pages(repeats: int) -> dict[str, dict[str, float]]:
-    from django.contrib.auth import get_user_model
-    from django.db import connection
-    from django.test import Client
-    from django.test.utils import CaptureQueriesContext
+    from bench_analytics_pages import time_pages
 
-    out = {}
-    for username in ROLES:
-        client = Client(headers={"accept-language": "zh-hans"})
-        client.force_login(get_user_model().objects.get(username=username))
-        for label, url in PAGES:
-            client.get(url)  # warm
-            walls, cpus, queries, status = [], [], 0, 0
-            for _ in range(repeats):
-                with CaptureQueriesContext(connection) as captured:
-                    w0, c0 = time.perf_counter(), time.process_time()
-                    response = client.get(url)
-                    walls.append((time.perf_counter() - w0) * 1000)
-                    cpus.append((time.process_time() - c0) * 1000)
-                queries, status = len(captured.captured_queries), response.status_code
-            if status != 200:
-                raise SystemExit(f"{username} {url}: {status}")
-            out[f"{username} {label}"] = {"median": statistics.median(walls), "worst": max(walls),
-                                          "cpu": statistics.median(cpus), "queries": queries}
-            print(f"    {username:9} {label:11} {out[f'{username} {label}']['median']:7.1f} ms wall "
-                  f"(worst {max(walls):.1f}), {statistics.median(cpus):6.1f} ms CPU, {queries} queries", flush=True)
+    out = time_pages(ROLES, PAGES, repeats)
+    for key, got in out.items():
+        if got["status"] != 200:
+            raise SystemExit(f"{key}: {got['status']}")
+        print(f"    {key:22} {got['median']:7.1f} ms wall (worst {got['worst']:.1f}), {got['cpu']:6.1f} ms CPU, "
+              f"{got['queries']} queries", flush=True)
     return out
 
 

@@ -4,19 +4,17 @@ Transactional: builds its own small world (the database is emptied afterwards)."
 
 from __future__ import annotations
 
-import threading
 import uuid
 from datetime import timedelta
-from typing import Any
 
 import pytest
-from django.db import connections
 from django.utils import timezone
 
 from civicgrid.cases import services
 from civicgrid.cases.models import Case, CaseCategory, CaseEvent
 from civicgrid.core.models import AuditLog
 from civicgrid.registry.models import Place
+from tests.platform.transactional.racing import race
 
 pytestmark = pytest.mark.django_db(transaction=True)
 RUNS = 3
@@ -40,23 +38,7 @@ def test_escalation_runs_at_once_escalate_each_case_once(monkeypatch: pytest.Mon
                                  due_at=now - timedelta(hours=1 + i), level_due_at=now - timedelta(hours=1 + i))
              for i in range(7)]
     monkeypatch.setattr(services, "ESCALATION_BATCH", 3)  # three batches each: the runs meet inside them
-    barrier = threading.Barrier(RUNS)
-    results: list[Any] = [None] * RUNS
-
-    def run(i: int) -> None:
-        try:
-            barrier.wait()
-            results[i] = services.cases_escalate_overdue(now=now)
-        except Exception as exc:  # noqa: BLE001 (the test inspects what each run got)
-            results[i] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(RUNS)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
+    results = race([lambda: services.cases_escalate_overdue(now=now)] * RUNS)
     assert not [r for r in results if isinstance(r, Exception)], results
     escalated = sorted(c.pk for r in results for c in r)
     assert escalated == sorted(c.pk for c in cases)  # every case, each by one run

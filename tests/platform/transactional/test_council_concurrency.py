@@ -6,15 +6,12 @@ The module builds a community of its own (the transactional tests empty the data
 
 from __future__ import annotations
 
-import threading
 import uuid
-from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.db import connections
 from django.utils import timezone
 
 from civicgrid.accounts.models import Role
@@ -35,6 +32,7 @@ from civicgrid.council.models import (
 )
 from civicgrid.registry import services as registry
 from civicgrid.registry.models import Actor, Household, Place
+from tests.platform.transactional.racing import race
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -86,27 +84,6 @@ class World:
                                         poll=poll)
 
 
-def _race(calls: list[Callable[[], Any]]) -> list[Any]:
-    results: list[Any] = [None] * len(calls)
-    barrier = threading.Barrier(len(calls))
-
-    def run(i: int) -> None:
-        try:
-            barrier.wait(timeout=60)
-            results[i] = calls[i]()
-        except Exception as exc:  # recorded, asserted on by the test
-            results[i] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    return results
-
-
 def _one_won(results: list[Any]) -> None:
     errors = [r for r in results if isinstance(r, Exception)]
     assert len(errors) == len(results) - 1, results
@@ -121,7 +98,7 @@ def test_one_household_voting_twice_at_once_counts_once() -> None:
     poll = services.poll_open(user=w.director, scope=w.scope(w.director), meeting=m, question="q")
     h = w.households[0].pk
     audit_before = AuditLog.objects.count()
-    results = _race([
+    results = race([
         lambda: services.vote_cast(user=w.resident, scope=w.scope(w.resident), poll=poll, choice="yes"),
         lambda: services.vote_cast(user=w.staff, scope=w.scope(w.staff), poll=poll, choice="no", household_id=h),
         lambda: services.vote_cast(user=w.director, scope=w.scope(w.director), poll=poll, choice="no", household_id=h),
@@ -136,7 +113,7 @@ def test_a_double_check_in_at_once_records_one_attendance() -> None:
     m = w.meeting()
     code = checkin_code(meeting_id=m.pk, nonce=m.checkin_nonce)
     h = w.households[0].pk
-    results = _race([
+    results = race([
         lambda: services.meeting_check_in(user=w.resident, scope=w.scope(w.resident), code=code),
         lambda: services.meeting_check_in(user=w.resident, scope=w.scope(w.resident), code=code),
         lambda: services.attendance_mark(user=w.staff, scope=w.scope(w.staff), meeting=m, household_id=h),
@@ -153,7 +130,7 @@ def test_two_staff_publishing_versions_at_once_leave_one_in_force() -> None:
     first = covenant.versions.get()
     decisions = [w.voted_decision(), w.voted_decision()]
     # the same draft, by two staff with two decisions
-    results = _race([lambda d=d, u=u: services.version_adopt(user=u, scope=w.scope(u), version=first, decision=d)
+    results = race([lambda d=d, u=u: services.version_adopt(user=u, scope=w.scope(u), version=first, decision=d)
                      for d, u in zip(decisions, (w.director, w.staff), strict=True)])
     _one_won(results)
     assert CovenantVersion.objects.filter(covenant=covenant, state="in_force").count() == 1
@@ -163,7 +140,7 @@ def test_two_staff_publishing_versions_at_once_leave_one_in_force() -> None:
     b = CovenantVersion.objects.create(covenant=covenant, number=a.number + 1, based_on=first)
     b.clauses.create(number=1, text="另一稿")
     decisions = [w.voted_decision(), w.voted_decision()]
-    results = _race([lambda v=v, d=d, u=u: services.version_adopt(user=u, scope=w.scope(u), version=v, decision=d)
+    results = race([lambda v=v, d=d, u=u: services.version_adopt(user=u, scope=w.scope(u), version=v, decision=d)
                      for v, d, u in zip((a, b), decisions, (w.director, w.staff), strict=True)])
     _one_won(results)
     assert CovenantVersion.objects.filter(covenant=covenant, state="in_force").count() == 1
@@ -178,7 +155,7 @@ def test_a_household_signing_twice_at_once_signs_once() -> None:
     version = covenant.versions.get()
     services.version_adopt(user=w.director, scope=scope, version=version, decision=w.voted_decision())
     h = w.households[0].pk
-    results = _race([
+    results = race([
         lambda: services.covenant_sign(user=w.resident, scope=w.scope(w.resident), version=version),
         lambda: services.covenant_sign(user=w.resident, scope=w.scope(w.resident), version=version),
         lambda: services.covenant_sign(user=w.staff, scope=w.scope(w.staff), version=version, household_id=h),

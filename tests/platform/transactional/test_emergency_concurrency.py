@@ -4,15 +4,12 @@ is emptied afterwards); the module runs last (transactional/, ordered by tests/c
 
 from __future__ import annotations
 
-import threading
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db import connections
 
 from civicgrid.accounts.roles import scope_for
 from civicgrid.accounts.services import DEMO_PASSWORD, role_assign
@@ -33,6 +30,7 @@ from civicgrid.emergency.models import (
 from civicgrid.emergency.shipped import templates_install
 from civicgrid.registry import services as registry
 from civicgrid.registry.models import Actor, Person, Place, Post
+from tests.platform.transactional.racing import race
 
 pytestmark = pytest.mark.django_db(transaction=True)
 THREADS = 4
@@ -69,32 +67,10 @@ def _world() -> dict[str, Any]:
             "grid": users.get(username=f"grid{tag}"), "plan": PlanTemplate.objects.get(code="epidemic_lockdown")}
 
 
-def _race(work: Callable[[], Any]) -> list[Any]:
-    """Run ``work`` in THREADS threads released together; return each result or exception."""
-    barrier = threading.Barrier(THREADS)
-    results: list[Any] = [None] * THREADS
-
-    def run(i: int) -> None:
-        try:
-            barrier.wait()
-            results[i] = work()
-        except Exception as exc:  # noqa: BLE001 (the test inspects what each thread got)
-            results[i] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(THREADS)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    return results
-
-
 def test_simultaneous_activations_make_one_emergency() -> None:
     w = _world()
-    results = _race(lambda: services.emergency_activate(user=w["director"], scope=scope_for(w["director"]), community=w["community"],
-                                                        plan=w["plan"]))
+    results = race([lambda: services.emergency_activate(user=w["director"], scope=scope_for(w["director"]), community=w["community"],
+                                                        plan=w["plan"])] * THREADS)
     assert not [r for r in results if isinstance(r, Exception)], results
     assert sorted(r.created for r in results) == [False] * (THREADS - 1) + [True]
     assert len({r.emergency.pk for r in results}) == 1
@@ -109,7 +85,7 @@ def test_one_visit_recorded_once_and_one_case_acted_on_once() -> None:
     emergency = services.emergency_activate(user=w["director"], scope=scope_for(w["director"]), community=w["community"], plan=w["plan"]).emergency
     sweep = services.sweep_start(user=w["director"], scope=scope_for(w["director"]), emergency=emergency)
     visit = sweep.visits.first()
-    results = _race(lambda: services.sweep_visit_record(user=w["grid"], scope=scope_for(w["grid"]), visit=visit, outcome="safe"))
+    results = race([lambda: services.sweep_visit_record(user=w["grid"], scope=scope_for(w["grid"]), visit=visit, outcome="safe")] * THREADS)
     recorded = [r for r in results if not isinstance(r, Exception)]
     refused = [r for r in results if isinstance(r, Exception)]
     # the others waited for the first and were refused as already visited (not "database is locked")
@@ -118,7 +94,7 @@ def test_one_visit_recorded_once_and_one_case_acted_on_once() -> None:
     assert (visit.state, visit.attempts) == ("safe", 1)
     case = cases.case_report(user=w["grid"], scope=scope_for(w["grid"]), category=CaseCategory.objects.get(code="sanitation"),
                              description="rubbish", household=w["households"][0])
-    results = _race(lambda: cases.case_act(user=w["director"], scope=scope_for(w["director"]), case=case, action="register"))
+    results = race([lambda: cases.case_act(user=w["director"], scope=scope_for(w["director"]), case=case, action="register")] * THREADS)
     assert sum(1 for r in results if not isinstance(r, Exception)) == 1, results
     assert all(isinstance(r, InvalidTransition) for r in results if isinstance(r, Exception)), results
     assert CaseEvent.objects.filter(case=case, action="register").count() == 1

@@ -5,17 +5,14 @@ The module builds its own community (transactional tests empty the database afte
 
 from __future__ import annotations
 
-import threading
 import uuid
 from collections import Counter
-from collections.abc import Callable
 from datetime import date, timedelta
 from functools import partial
 from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.db import connections
 from django.utils import timezone
 
 from civicgrid.core.scoping import PLATFORM, Scope
@@ -32,6 +29,7 @@ from civicgrid.fund.models import (
 )
 from civicgrid.registry import services as registry
 from civicgrid.registry.models import Actor, Household, Place, Resident
+from tests.platform.transactional.racing import race
 
 pytestmark = pytest.mark.django_db(transaction=True)
 ADMIN = Scope(role="district_official", unrestricted=True)
@@ -74,28 +72,6 @@ def _world(households: int = 4) -> tuple[Round, list[Proposal], Place]:
     return r, proposals, grid
 
 
-def _race(calls: list[Callable[[], Any]]) -> list[Any]:
-    results: list[Any] = [None] * len(calls)
-    barrier = threading.Barrier(len(calls))
-
-    def run(i: int) -> None:
-        try:
-            barrier.wait(timeout=60)
-            results[i] = calls[i]()
-        except Exception as exc:  # recorded, asserted on by the test
-            results[i] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads)
-    return results
-
-
 def _kinds(results: list[Any]) -> Counter[str]:
     return Counter("ok" if not isinstance(r, Exception) else type(r).__name__ for r in results)
 
@@ -103,7 +79,7 @@ def _kinds(results: list[Any]) -> Counter[str]:
 def test_one_code_used_at_once_from_eight_places_counts_once() -> None:
     r, (a, b), grid = _world()
     code = services.codes_issue(user=None, scope=PLATFORM, round_id=r.pk, grid_id=grid.pk)[0].code
-    results = _race([partial(services.ballot_cast, user=None, scope=PLATFORM, round_id=r.pk, code=code,
+    results = race([partial(services.ballot_cast, user=None, scope=PLATFORM, round_id=r.pk, code=code,
                              proposal_ids=[a.pk if i % 2 else b.pk], revision=0) for i in range(8)])
     assert _kinds(results) == Counter({"ok": 1, "Conflict": 7}), results
     assert Ballot.objects.filter(round=r).count() == 1 and BallotChoice.objects.filter(ballot__round=r).count() == 1
@@ -116,7 +92,7 @@ def test_two_staff_entering_the_same_sheet_at_once_count_it_once() -> None:
         services.paper_issue(user=None, scope=PLATFORM, round_id=r.pk, household_id=h.pk)
     staff = get_user_model().objects.bulk_create([get_user_model()(username=f"s{uuid.uuid4().hex[:8]}")
                                                   for _ in range(3)])
-    results = _race([partial(services.paper_enter, user=u, scope=ADMIN, round_id=r.pk, serial="A1",
+    results = race([partial(services.paper_enter, user=u, scope=ADMIN, round_id=r.pk, serial="A1",
                              proposal_ids=[a.pk]) for u in staff])
     # one first entry, one second entry that counts it, one refused: already counted
     assert _kinds(results) == Counter({"ok": 2, "Conflict": 1}), results
@@ -127,7 +103,7 @@ def test_two_staff_entering_the_same_sheet_at_once_count_it_once() -> None:
 def test_one_household_handed_two_paper_ballots_at_once_gets_one() -> None:
     r, _, grid = _world()
     home = Household.objects.filter(grid=grid).first()
-    results = _race([partial(services.paper_issue, user=None, scope=PLATFORM, round_id=r.pk, household_id=home.pk)
+    results = race([partial(services.paper_issue, user=None, scope=PLATFORM, round_id=r.pk, household_id=home.pk)
                      for _ in range(4)])
     assert _kinds(results) == Counter({"ok": 1, "Conflict": 3}), results
     assert Voter.objects.filter(round=r, household=home, voted=True).count() == 1
@@ -141,7 +117,7 @@ def test_spending_racing_past_the_project_leaves_one_entry() -> None:
     services.results_publish(user=None, scope=PLATFORM, round_id=r.pk)
     a.refresh_from_db()
     assert a.funded_fen == 600_00
-    results = _race([partial(services.spending_record, user=None, scope=PLATFORM, proposal_id=a.pk, amount_fen=400_00)
+    results = race([partial(services.spending_record, user=None, scope=PLATFORM, proposal_id=a.pk, amount_fen=400_00)
                      for _ in range(4)])
     assert _kinds(results) == Counter({"ok": 1, "Invalid": 3}), results
     fund = Fund.objects.get(pk=r.fund_id)
@@ -150,7 +126,7 @@ def test_spending_racing_past_the_project_leaves_one_entry() -> None:
 
 def test_two_grid_members_printing_the_same_grid_at_once_give_each_household_one_code() -> None:
     r, _, grid = _world()
-    results = _race([partial(services.codes_issue, user=None, scope=PLATFORM, round_id=r.pk, grid_id=grid.pk)
+    results = race([partial(services.codes_issue, user=None, scope=PLATFORM, round_id=r.pk, grid_id=grid.pk)
                      for _ in range(2)])
     assert _kinds(results) == Counter({"ok": 2}), results
     assert sorted(len(x) for x in results) == [0, Household.objects.filter(grid=grid).count()]

@@ -5,7 +5,6 @@ leave one open pause. Transactional: builds its own small world (the database is
 
 from __future__ import annotations
 
-import threading
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
@@ -13,7 +12,6 @@ from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.db import connections
 from django.utils import timezone
 
 from civicgrid.accounts.roles import scope_for
@@ -25,6 +23,7 @@ from civicgrid.grievances import conf, services
 from civicgrid.grievances.models import Appeal, Grievance, Pause, Step
 from civicgrid.registry import services as registry
 from civicgrid.registry.models import Actor, Person, Place, Post
+from tests.platform.transactional.racing import race
 
 pytestmark = pytest.mark.django_db(transaction=True)
 THREADS = 4
@@ -58,27 +57,6 @@ def _world() -> dict[str, Any]:
     return {"home": home, **users}
 
 
-def _race(works: list[Callable[[], Any]]) -> list[Any]:
-    barrier = threading.Barrier(len(works))
-    results: list[Any] = [None] * len(works)
-
-    def run(i: int) -> None:
-        try:
-            barrier.wait()
-            results[i] = works[i]()
-        except Exception as exc:  # noqa: BLE001 (the test inspects what each thread got)
-            results[i] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(works))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    return results
-
-
 def _file(w: dict[str, Any], now: Any = None) -> Grievance:
     return services.grievance_file(user=w["res"], scope=scope_for(w["res"]), kind="decision", subject_ref="车位",
                                    description="意见", now=now)
@@ -92,7 +70,7 @@ def test_handlers_closing_at_once_leave_one_decision() -> None:
         return lambda: services.grievance_act(user=w[name], scope=scope_for(w[name]), grievance=g, action="close",
                                               note=f"decided by {name}")
 
-    results = _race([close("grid"), close("dir"), close("grid"), close("dist1")])
+    results = race([close("grid"), close("dir"), close("grid"), close("dist1")])
     done = [r for r in results if not isinstance(r, Exception)]
     assert len(done) == 1 and all(isinstance(r, Conflict) for r in results if isinstance(r, Exception)), results
     g.refresh_from_db()
@@ -111,7 +89,7 @@ def test_reviewers_deciding_one_appeal_at_once_leave_one_outcome() -> None:
         return lambda: services.appeal_decide(user=w[name], scope=scope_for(w[name]), appeal=appeal, outcome=outcome,
                                               decision=name)
 
-    results = _race([decide("dir", "upheld"), decide("dist1", "dismissed"), decide("dist2", "upheld")])
+    results = race([decide("dir", "upheld"), decide("dist1", "dismissed"), decide("dist2", "upheld")])
     assert sum(1 for r in results if not isinstance(r, Exception)) == 1, results
     assert all(isinstance(r, Conflict) for r in results if isinstance(r, Exception)), results
     appeal.refresh_from_db()
@@ -128,11 +106,11 @@ def test_pauses_and_the_job_at_once_leave_one_pause_and_one_escalation() -> None
         return services.grievance_act(user=w["grid"], scope=scope_for(w["grid"]), grievance=g, action="pause",
                                       reason="awaiting_complainant", note="等材料")
 
-    results = _race([pause, pause, pause])
+    results = race([pause, pause, pause])
     assert sum(1 for r in results if not isinstance(r, Exception)) == 1, results
     assert Pause.objects.filter(grievance=g, ended_at__isnull=True).count() == 1
     late = _file(w, now=timezone.now() - conf.hours("level_hours") - timedelta(hours=1))
-    results = _race([services.grievances_tick, services.grievances_tick, services.grievances_tick])
+    results = race([services.grievances_tick, services.grievances_tick, services.grievances_tick])
     assert not [r for r in results if isinstance(r, Exception)], results
     assert sum(r["escalated"] for r in results) == 1
     late.refresh_from_db()

@@ -4,17 +4,15 @@ PostgreSQL: ``scripts/with-postgres.sh``). The module builds its own district, a
 
 from __future__ import annotations
 
-import threading
 import uuid
 from collections import Counter
-from collections.abc import Callable
 from datetime import timedelta
 from functools import partial
 from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.db import connections, transaction
+from django.db import transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 
@@ -24,6 +22,7 @@ from civicgrid.procurement import services
 from civicgrid.procurement.models import Appropriation, Call, Contract, Milestone, Payment
 from civicgrid.registry.models import Actor, Place
 from civicgrid.social.models import Organisation
+from tests.platform.transactional.racing import race
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -74,28 +73,6 @@ def _award(official: Any, call: Call, application_id: int) -> Contract:
                                milestones=[services.MilestoneSpec("all", 100, today, "deliveries_done", 1)])
 
 
-def _race(calls: list[Callable[[], Any]]) -> list[Any]:
-    results: list[Any] = [None] * len(calls)
-    barrier = threading.Barrier(len(calls))
-
-    def run(i: int) -> None:
-        try:
-            barrier.wait(timeout=60)
-            results[i] = calls[i]()
-        except Exception as exc:  # recorded, asserted on by the test
-            results[i] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads)
-    return results
-
-
 def _kinds(results: list[Any]) -> Counter[str]:
     return Counter("ok" if not isinstance(r, Exception) else type(r).__name__ for r in results)
 
@@ -111,7 +88,7 @@ def test_two_payments_racing_past_the_appropriation_exactly_one_lands() -> None:
     milestones = [_accepted(_award(official, c, a)) for c, a in zip(calls, applications, strict=True)]
     # what is left covers one payment, not two: 1 fen already went out of this appropriation
     Appropriation.objects.filter(pk=appropriation.pk).update(spent_fen=F("spent_fen") + 1)
-    results = _race([partial(services.payment_make, user=official, scope=scope_for(official), milestone_id=m.pk)
+    results = race([partial(services.payment_make, user=official, scope=scope_for(official), milestone_id=m.pk)
                      for m in milestones])
     assert _kinds(results) == Counter({"ok": 1, "Conflict": 1}), _kinds(results)
     appropriation.refresh_from_db()
@@ -122,7 +99,7 @@ def test_two_payments_racing_past_the_appropriation_exactly_one_lands() -> None:
 def test_the_same_milestone_paid_twice_at_once_is_paid_once() -> None:
     official, appropriation, calls, applications = _world(amount_fen=100_000, calls=1, ask_fen=60_000)
     milestone = _accepted(_award(official, calls[0], applications[0]))
-    results = _race([partial(services.payment_make, user=official, scope=scope_for(official), milestone_id=milestone.pk)
+    results = race([partial(services.payment_make, user=official, scope=scope_for(official), milestone_id=milestone.pk)
                      for _ in range(4)])
     assert _kinds(results) == Counter({"ok": 1, "Conflict": 3}), _kinds(results)
     appropriation.refresh_from_db()
@@ -131,7 +108,7 @@ def test_the_same_milestone_paid_twice_at_once_is_paid_once() -> None:
 
 def test_two_awards_racing_past_the_appropriation_exactly_one_commits() -> None:
     official, appropriation, calls, applications = _world(amount_fen=100_000, calls=2, ask_fen=60_000)
-    results = _race([partial(_award, official, c, a) for c, a in zip(calls, applications, strict=True)])
+    results = race([partial(_award, official, c, a) for c, a in zip(calls, applications, strict=True)])
     assert _kinds(results) == Counter({"ok": 1, "Conflict": 1}), _kinds(results)
     appropriation.refresh_from_db()
     assert appropriation.committed_fen == 60_000 and Contract.objects.filter(call__in=calls).count() == 1
@@ -146,7 +123,7 @@ def test_the_database_alone_keeps_two_racing_raw_updates_within_the_appropriatio
         with transaction.atomic():
             return Appropriation.objects.filter(pk=appropriation.pk).update(spent_fen=F("spent_fen") + 60_000)
 
-    results = _race([spend, spend])
+    results = race([spend, spend])
     assert Counter(type(r).__name__ if isinstance(r, Exception) else "ok" for r in results) in (
         Counter({"ok": 1, "IntegrityError": 1}), Counter({"ok": 1, "OperationalError": 1}))
     appropriation.refresh_from_db()

@@ -37,6 +37,7 @@ from civicgrid.relief.models import (
     Need,
     NeedFiling,
 )
+from tests.platform.transactional.racing import race
 
 pytestmark = pytest.mark.django_db(transaction=True)
 ADMIN = Scope(role="district_official", unrestricted=True)
@@ -94,29 +95,6 @@ def needs_world(*, households: int, stock: int) -> tuple[Place, Place, Item]:
     return district, community, item
 
 
-def _race(calls: list[Callable[[], Any]]) -> list[Any]:
-    """Run the calls in as many threads, released together; each result is the return value or the exception."""
-    results: list[Any] = [None] * len(calls)
-    barrier = threading.Barrier(len(calls))
-
-    def run(i: int) -> None:
-        try:
-            barrier.wait(timeout=60)
-            results[i] = calls[i]()
-        except Exception as exc:  # recorded, asserted on by the test
-            results[i] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads)
-    return results
-
-
 def _deadlocks() -> int | None:
     """PostgreSQL's count of deadlocks detected in this database (None on SQLite). A deadlock's victim may be a
     group-commit batch, which files each of its filings again on its own and succeeds: only this count shows it.
@@ -139,7 +117,7 @@ def test_exactly_one_of_fifty_simultaneous_claimers_wins() -> None:
     tasks, users, _, _ = _world(buildings=1, volunteers=50)
     scopes = [scope_for(u) for u in users]
     task = tasks[0]
-    results = _race([partial(services.delivery_task_claim, user=u, scope=s, task_id=task.pk)
+    results = race([partial(services.delivery_task_claim, user=u, scope=s, task_id=task.pk)
                      for u, s in zip(users, scopes, strict=True)])
     assert _kinds(results) == Counter({"ok": 1, "Conflict": 49}), _kinds(results)
     winner = next(u for u, r in zip(users, results, strict=True) if not isinstance(r, Exception))
@@ -151,7 +129,7 @@ def test_the_claim_cap_holds_when_one_volunteer_claims_many_tasks_at_once(settin
     settings.CIVICGRID_RELIEF = {"max_open_claims": 3}
     tasks, users, _, _ = _world(buildings=8, volunteers=1)
     user, scope = users[0], scope_for(users[0])
-    results = _race([partial(services.delivery_task_claim, user=user, scope=scope, task_id=t.pk) for t in tasks])
+    results = race([partial(services.delivery_task_claim, user=user, scope=scope, task_id=t.pk) for t in tasks])
     assert _kinds(results) == Counter({"ok": 3, "Conflict": 5}), _kinds(results)
     assert DeliveryTask.objects.filter(claimed_by=user, status="claimed").count() == 3
 
@@ -161,7 +139,7 @@ def test_concurrent_stock_issues_never_take_more_than_the_stock() -> None:
     today = timezone.localdate()
     services.stock_receive(user=None, scope=PLATFORM, item=item, point=point, quantity=60, expiry=today + timedelta(days=2))
     services.stock_receive(user=None, scope=PLATFORM, item=item, point=point, quantity=40, expiry=today + timedelta(days=9))
-    results = _race([partial(services.stock_issue, user=None, scope=ADMIN, item=item, point_id=point.pk, quantity=7,
+    results = race([partial(services.stock_issue, user=None, scope=ADMIN, item=item, point_id=point.pk, quantity=7,
                              reason="kitchen") for _ in range(20)])
     assert _kinds(results) == Counter({"ok": 14, "InsufficientStock": 6}), _kinds(results)  # 14 x 7 = 98 <= 100
     lots = Lot.objects.filter(item=item, quantity__gte=0)
@@ -177,13 +155,13 @@ def test_simultaneous_filings_make_one_need() -> None:
     household = tasks[0].stops.get().household
     other = Item.objects.create(code=f"water-{uuid.uuid4().hex[:6]}", name="Water", category="water", unit="bottles")
     same_key = uuid.uuid4().hex
-    results = _race([partial(services.need_file, user=None, scope=ADMIN, household_id=household.pk, item=other,
+    results = race([partial(services.need_file, user=None, scope=ADMIN, household_id=household.pk, item=other,
                              quantity=3, key=same_key) for _ in range(10)])
     assert _kinds(results) == Counter({"ok": 10})
     assert {r.need.pk for r in results} == {Need.objects.get(household=household, item=other).pk}
     assert NeedFiling.objects.filter(key=same_key).count() == 1 and sum(not r.replayed for r in results) == 1
     # different keys for the same open need: merged one after the other, never a second need
-    results = _race([partial(services.need_file, user=None, scope=ADMIN, household_id=household.pk, item=other,
+    results = race([partial(services.need_file, user=None, scope=ADMIN, household_id=household.pk, item=other,
                              quantity=q, key=uuid.uuid4().hex) for q in range(1, 11)])
     assert _kinds(results) == Counter({"ok": 10})
     need = Need.objects.get(household=household, item=other)
@@ -213,7 +191,7 @@ def test_a_round_confirmed_while_stock_is_issued_and_needs_are_filed_stays_consi
                       key=uuid.uuid4().hex) for h in households[:4]]
     filings_before = Counter(NeedFiling.objects.values_list("need__household_id", flat=True))
     deadlocks = _deadlocks()
-    results = _race(calls)
+    results = race(calls)
     assert not isinstance(results[0], Exception), results[0]
     # the others landed too: an issue only refused for want of stock, every filing recorded once, no deadlock
     assert all(not isinstance(r, Exception) or isinstance(r, services.InsufficientStock) for r in results[1:5]), \
@@ -284,7 +262,7 @@ def test_deliveries_and_filings_merging_into_the_same_needs_never_deadlock(monke
                              stop_id=stop.pk, code=stop.code))
         calls.append(partial(services.need_file, user=None, scope=ADMIN, household_id=stop.household_id,
                              item=item, quantity=7, key=uuid.uuid4().hex))
-    results = _race(calls)
+    results = race(calls)
     assert _kinds(results) == Counter({"ok": len(calls)}), [r for r in results if isinstance(r, Exception)]
     for need in Need.objects.filter(household__in=households, allocations__round=second):
         # its allocations whose stop (its household's in their round) was delivered
@@ -338,7 +316,7 @@ def test_filings_adding_to_the_needs_tally_race_recounts_and_it_stays_a_plain_co
               for n in Need.objects.filter(item=blanket).order_by("pk")]
     calls.append(partial(tallies.rebuild, needcounts.NEEDS))
     deadlocks = _deadlocks()
-    results = _race(calls)
+    results = race(calls)
     assert _deadlocks() == deadlocks
     assert _kinds(results) == Counter({"ok": len(calls)}), [r for r in results if isinstance(r, Exception)]
     plain: Counter[tuple[int, str]] = Counter()
@@ -383,7 +361,7 @@ def test_a_household_moving_while_its_needs_are_filed_never_deadlocks(monkeypatc
         calls.append(partial(services.need_file, user=None, scope=ADMIN, household_id=household.pk, item=water,
                              quantity=2, key=uuid.uuid4().hex, urgency="critical"))
     deadlocks = _deadlocks()
-    results = _race(calls)
+    results = race(calls)
     assert _kinds(results) == Counter({"ok": len(calls)}), [r for r in results if isinstance(r, Exception)]
     assert _deadlocks() == deadlocks  # not even one that a batch's retry hid
     plain = Counter(Need.objects.values_list("household__grid_id", "status"))
@@ -423,7 +401,7 @@ def test_a_filing_racing_the_tallys_first_count_is_counted_once(monkeypatch: pyt
     calls: list[Callable[[], Any]] = [partial(tallies.rebuild, needcounts.NEEDS)]
     calls += [partial(services.need_file, user=None, scope=ADMIN, household_id=h.pk, item=water, quantity=2,
                       key=uuid.uuid4().hex) for h in households]
-    results = _race(calls)
+    results = race(calls)
     assert _kinds(results) == Counter({"ok": len(calls)}), [r for r in results if isinstance(r, Exception)]
     assert TallyState.objects.filter(name=needcounts.NEEDS).exists()
     plain = Counter(Need.objects.values_list("household__grid_id", "status"))

@@ -3,15 +3,12 @@ the same application sent at once (threads with their own connections and commit
 
 from __future__ import annotations
 
-import threading
 import uuid
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.db import connections
-from django.utils import translation
 
 from civicgrid.accounts.roles import scope_for
 from civicgrid.accounts.services import DEMO_PASSWORD, role_assign
@@ -26,6 +23,7 @@ from civicgrid.social import services
 from civicgrid.social.events import SocialEvent
 from civicgrid.social.models import Admission
 from civicgrid.social.uscc import check_character
+from tests.platform.transactional.racing import race
 
 pytestmark = pytest.mark.django_db(transaction=True)
 THREADS = 4
@@ -64,29 +62,6 @@ def _world() -> dict[str, Any]:
             "staff": users.get(username=f"staff{tag}")}
 
 
-def _race(works: list[Callable[[], Any]]) -> list[Any]:
-    """Run each of ``works`` in its own thread, released together; return each result or exception."""
-    barrier = threading.Barrier(len(works))
-    results: list[Any] = [None] * len(works)
-
-    def run(i: int) -> None:
-        try:
-            barrier.wait()
-            with translation.override("en"):  # a thread starts in the site's default language
-                results[i] = works[i]()
-        except Exception as exc:  # noqa: BLE001 (the test inspects what each thread got)
-            results[i] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(works))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    return results
-
-
 def test_coordinators_deciding_one_application_at_once_leave_one_decision() -> None:
     w = _world()
     row = services.admission_apply(user=w["staff"], scope=scope_for(w["staff"]), emergency_id=w["emergency"].pk,
@@ -98,7 +73,7 @@ def test_coordinators_deciding_one_application_at_once_leave_one_decision() -> N
         return lambda: services.admission_decide(user=director, scope=scope_for(director), admission_id=row.pk,
                                                  admit=i % 2 == 0, reason=f"coordinator {i}")
 
-    results = _race([decide(i) for i in range(THREADS)])
+    results = race([decide(i) for i in range(THREADS)], language="en")
     decided = [r for r in results if isinstance(r, Admission)]
     refused = [r for r in results if not isinstance(r, Admission)]
     assert len(decided) == 1, results
@@ -114,10 +89,10 @@ def test_the_same_application_sent_at_once_makes_one_row_per_grid_and_service() 
     w = _world()
     staff = w["staff"]
     grid_ids = [g.pk for g in w["grids"]]
-    results = _race([lambda: services.admission_apply(user=staff, scope=scope_for(staff), emergency_id=w["emergency"].pk,
+    results = race([lambda: services.admission_apply(user=staff, scope=scope_for(staff), emergency_id=w["emergency"].pk,
                                                       actor_id=w["actor"].pk, grid_ids=grid_ids,
                                                       service_kinds=["delivery", "care_visit"])
-                     for _ in range(THREADS)])
+                     for _ in range(THREADS)], language="en")
     assert not [r for r in results if isinstance(r, Exception)], results
     assert Admission.objects.filter(emergency=w["emergency"]).count() == 4
     assert all(sorted(a.pk for a in r) == sorted(results[0][i].pk for i in range(4)) for r in results)

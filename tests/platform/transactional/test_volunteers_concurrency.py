@@ -3,10 +3,8 @@ its own (these tests empty the database afterwards)."""
 
 from __future__ import annotations
 
-import threading
 import uuid
 from collections import Counter
-from collections.abc import Callable
 from datetime import date, timedelta
 from decimal import Decimal
 from functools import partial
@@ -14,7 +12,7 @@ from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.db import IntegrityError, connections, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
@@ -33,6 +31,7 @@ from civicgrid.volunteers.models import (
     TimeAccount,
     Volunteer,
 )
+from tests.platform.transactional.racing import race
 
 pytestmark = pytest.mark.django_db(transaction=True)
 ADMIN = Scope(role="district_official", unrestricted=True)
@@ -70,41 +69,19 @@ def _world(volunteers: int) -> tuple[CareVisit, list[Any], list[Volunteer]]:
     return visit, users, list(Volunteer.objects.filter(person__in=people).order_by("id"))
 
 
-def _race(calls: list[Callable[[], Any]]) -> list[Any]:
-    results: list[Any] = [None] * len(calls)
-    barrier = threading.Barrier(len(calls))
-
-    def run(i: int) -> None:
-        try:
-            barrier.wait(timeout=60)
-            results[i] = calls[i]()
-        except Exception as exc:  # recorded, asserted on by the test
-            results[i] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads)
-    return results
-
-
 def _kinds(results: list[Any]) -> Counter[str]:
     return Counter("ok" if not isinstance(r, Exception) else type(r).__name__ for r in results)
 
 
 def test_one_care_visit_is_claimed_by_one_of_twenty_and_its_hours_posted_once() -> None:
     visit, users, _ = _world(20)
-    results = _race([partial(services.care_visit_claim, user=u, scope=scope_for(u), visit_id=visit.pk) for u in users])
+    results = race([partial(services.care_visit_claim, user=u, scope=scope_for(u), visit_id=visit.pk) for u in users])
     assert _kinds(results) == Counter({"ok": 1, "Conflict": 19}), _kinds(results)
     winner = next(u for u, r in zip(users, results, strict=True) if not isinstance(r, Exception))
     # the holder records it twice at once (a double tap on two phones): one record, one posting
     record = partial(services.care_visit_record, user=winner, scope=scope_for(winner), visit_id=visit.pk,
                      outcome="well", minutes=30)
-    assert _kinds(_race([record, record, record])) == Counter({"ok": 1, "Conflict": 2})
+    assert _kinds(race([record, record, record])) == Counter({"ok": 1, "Conflict": 2})
     assert HoursEntry.objects.filter(source="care_visit", source_id=visit.pk).count() == 1
 
 
@@ -116,7 +93,7 @@ def test_posting_one_act_from_many_threads_writes_one_entry() -> None:
         return services.hours_post(user=None, volunteer=volunteers[0], source="sweep", source_id=visit.pk,
                                    hours=Decimal("0.25"), on=timezone.localdate(), place_path=visit.place_path)
 
-    results = _race([post for _ in range(10)])
+    results = race([post for _ in range(10)])
     assert _kinds(results) == Counter({"ok": 1, "Conflict": 9}), _kinds(results)
     assert HoursEntry.objects.filter(source="sweep", source_id=visit.pk).count() == 1
     # and the database itself refuses a second row for the act, whatever wrote it
@@ -130,7 +107,7 @@ def test_concurrent_time_bank_spends_never_overdraw() -> None:
     person = volunteers[0].person
     services.time_transfer(user=None, scope=ADMIN, kind="earned", person_id=person.pk, counterpart_id=None,
                            minutes=100, note="visits")
-    results = _race([partial(services.time_transfer, user=None, scope=ADMIN, kind="spent", person_id=person.pk,
+    results = race([partial(services.time_transfer, user=None, scope=ADMIN, kind="spent", person_id=person.pk,
                              counterpart_id=None, minutes=7, note="lunch") for _ in range(20)])
     assert _kinds(results) == Counter({"ok": 14, "Conflict": 6}), _kinds(results)  # 14 x 7 = 98 <= 100
     assert TimeAccount.objects.get(person=person).balance == 2
