@@ -118,6 +118,27 @@ def test_someone_else_cannot_record_or_claim_outside_their_area() -> None:
         services.care_visit_claim(user=grid, scope=g_scope, visit_id=open_visit().pk)
 
 
+def test_an_open_visit_of_no_pairing_does_not_hide_the_idle_pairings() -> None:
+    """A one-off visit (care_visit_open: no pairing) is open; a pairing whose visit was missed still gets its
+    next one, due today at the earliest (a NOT IN of the open visits' pairings met the one-off's NULL and found
+    no pairing idle: none was ever scheduled again)."""
+    grid, scope = as_("grid")
+    start = timezone.localdate() - timedelta(days=30)
+    a = services.helper_assign(user=grid, scope=scope, resident_id=vulnerable_resident(n=1).pk,
+                               helper_person_id=grid.role.person.pk, kind="grid_member", every_days=7, start_on=start)
+    one_off = open_visit(vulnerable_resident(n=2))
+    assert one_off.assignment_id is None
+    counts = services.visits_schedule_and_count_missed()
+    first = CareVisit.objects.get(assignment=a, status="missed")  # due 23 days ago
+    nxt = CareVisit.objects.get(assignment=a, status="claimed")
+    assert first.due_on == start + timedelta(days=7) and nxt.due_on == timezone.localdate()
+    assert (nxt.visitor_id, nxt.resident_id, nxt.grid_id) == (grid.role.person.pk, a.resident_id, a.grid_id)
+    assert counts["scheduled"] >= 1
+    one_off.refresh_from_db()
+    assert one_off.status == "open"
+    assert services.visits_schedule_and_count_missed()["scheduled"] == 0  # the pairing has its visit now
+
+
 def test_paired_help_is_for_vulnerable_residents_and_schedules_visits() -> None:
     grid, scope = as_("grid")
     helper = grid.role.person  # the grid member helps themself

@@ -10,7 +10,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -357,11 +357,17 @@ def care_visit_record(*, user: Any, scope: Scope, visit_id: int, outcome: str, m
     return visit
 
 
+def _next_visit(assignment: HelperAssignment, due_on: date) -> CareVisit:
+    """The pairing's next visit (not saved), claimed by its helper."""
+    return CareVisit(resident_id=assignment.resident_id, assignment=assignment, grid_id=assignment.grid_id,
+                     place_path=assignment.place_path, due_on=due_on, status=CareVisit.Status.CLAIMED,
+                     visitor_id=assignment.helper_id, claimed_at=timezone.now())
+
+
 def _schedule(assignment: HelperAssignment, due_on: date) -> CareVisit:
-    return CareVisit.objects.create(resident=assignment.resident, assignment=assignment, grid=assignment.grid,
-                                    place_path=assignment.place_path, due_on=due_on,
-                                    status=CareVisit.Status.CLAIMED, visitor=assignment.helper,
-                                    claimed_at=timezone.now())
+    visit = _next_visit(assignment, due_on)
+    visit.save()
+    return visit
 
 
 # --- paired help -----------------------------------------------------------------------------------
@@ -419,7 +425,13 @@ def helper_end(*, user: Any, scope: Scope, assignment_id: int) -> HelperAssignme
 
 def visits_schedule_and_count_missed(today: date | None = None) -> dict[str, int]:
     """The periodic job: visits past their due day become missed (the grid member's work list shows
-    them), and every active pairing without a visit to do gets its next one."""
+    them), and every active pairing without a visit to do gets its next one, in the pairing's rhythm from its
+    last visit (never before today).
+
+    Idle pairings are found with NOT EXISTS: a ``NOT IN`` of the visits' pairings met the NULL of a visit that
+    belongs to no pairing, and then found no pairing idle at all (the demo's 9,094 idle pairings were never
+    scheduled again). Only the idle pairings are locked, not every active one (86,000 rows written a minute at
+    100,000 households), and their next visits are written in one statement."""
     today = today or timezone.localdate()
     late = today - timedelta(days=int(conf("missed_after_days")))
     with serialised_block():
@@ -427,16 +439,17 @@ def visits_schedule_and_count_missed(today: date | None = None) -> dict[str, int
                                                 due_on__lt=late).values_list("pk", flat=True))
         if overdue:
             CareVisit.objects.filter(pk__in=overdue).update(status=CareVisit.Status.MISSED)
-        # lock the active pairings (after the visits, the order care_visit_record takes them in), then read
-        # which are idle in a fresh statement: a run racing another, or a visit being recorded, waits
-        locked_for_write(HelperAssignment.objects.filter(ended_on__isnull=True).order_by("pk"))
-        pending = CareVisit.objects.filter(status__in=[CareVisit.Status.OPEN, CareVisit.Status.CLAIMED])
-        idle = HelperAssignment.objects.filter(ended_on__isnull=True).exclude(pk__in=pending.values("assignment_id"))
-        scheduled = []
-        for assignment in idle.select_related("resident"):
-            last = assignment.visits.order_by("-due_on").values_list("due_on", flat=True).first()
-            due = max(today, (last or assignment.started_on) + timedelta(days=assignment.every_days))
-            scheduled.append(_schedule(assignment, due).pk)
+        to_do = CareVisit.objects.filter(status__in=[CareVisit.Status.OPEN, CareVisit.Status.CLAIMED],
+                                         assignment=OuterRef("pk"))
+        idle = HelperAssignment.objects.filter(ended_on__isnull=True).exclude(Exists(to_do)).order_by("pk")
+        # lock the idle pairings (after the visits, the order care_visit_record takes them in), then read which
+        # are idle in a fresh statement: a run racing this one waits, then sees the visits it wrote; a pairing
+        # idle only since the lock is left to the next run
+        held = {a.pk for a in locked_for_write(idle.only("pk"))}
+        last = CareVisit.objects.filter(assignment=OuterRef("pk")).order_by("-due_on").values("due_on")[:1]
+        visits = [_next_visit(a, max(today, (a.last_due or a.started_on) + timedelta(days=a.every_days)))
+                  for a in idle.annotate(last_due=Subquery(last)) if a.pk in held]
+        scheduled = [v.pk for v in CareVisit.objects.bulk_create(visits, batch_size=2000)]
         if overdue or scheduled:
             audit.record_bulk(user=None, event=E.VISITS_SCHEDULED, model=CareVisit, ids=overdue + scheduled,
                               counts={"missed": len(overdue), "scheduled": len(scheduled)})

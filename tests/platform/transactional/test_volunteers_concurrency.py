@@ -27,6 +27,7 @@ from civicgrid.volunteers.models import (
     CareVisit,
     Certificate,
     Course,
+    HelperAssignment,
     HoursEntry,
     TimeAccount,
     Volunteer,
@@ -112,3 +113,21 @@ def test_concurrent_time_bank_spends_never_overdraw() -> None:
     assert _kinds(results) == Counter({"ok": 14, "Conflict": 6}), _kinds(results)  # 14 x 7 = 98 <= 100
     assert TimeAccount.objects.get(person=person).balance == 2
     assert TimeAccount.objects.aggregate(s=Sum("balance"))["s"] == 0
+
+
+def test_scheduling_runs_at_once_give_an_idle_pairing_one_next_visit() -> None:
+    """The periodic job run three times at once (a slow run and the next minute's, or two workers): the pairing
+    whose visit was missed gets one next visit, not three. The world's open visit belongs to no pairing."""
+    visit, _users, volunteers = _world(1)
+    today = timezone.localdate()
+    pairing = HelperAssignment.objects.create(resident=visit.resident, helper=volunteers[0].person, kind="volunteer",
+                                              every_days=7, grid=visit.grid, place_path=visit.place_path,
+                                              started_on=today - timedelta(days=30))
+    CareVisit.objects.create(resident=visit.resident, assignment=pairing, grid=visit.grid, place_path=visit.place_path,
+                             due_on=today - timedelta(days=20), status="missed")
+    results = race([services.visits_schedule_and_count_missed] * 3)
+    assert not [r for r in results if isinstance(r, Exception)], results
+    assert sum(r["scheduled"] for r in results) == 1
+    (due,) = CareVisit.objects.filter(assignment=pairing, status="claimed").values_list("due_on", flat=True)
+    assert due == today
+
