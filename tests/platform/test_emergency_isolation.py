@@ -11,6 +11,7 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
 from django.core.management import call_command
+from django.db.models import F
 from django.test import Client
 from django.utils import timezone
 
@@ -21,6 +22,7 @@ from civicgrid.core.models import AuditLog
 from civicgrid.emergency import services
 from civicgrid.emergency.models import CheckIn, Isolation, MissedCheckIn
 from civicgrid.emergency.services import isolation as isolation_services
+from civicgrid.emergency.services.common import grid_member_users
 from civicgrid.registry.models import Resident
 from tests.platform.factories import user
 
@@ -135,11 +137,12 @@ def test_the_job_flags_exactly_the_days_nobody_settled(monkeypatch) -> None:
         iso = Isolation.objects.create(resident=r, household=r.household, place_path=r.household.place_path,
                                        start_date=start, end_date=start + timedelta(days=rng.randint(0, 20)))
         span = (iso.end_date - start).days + 1
-        for d in rng.sample(range(span), rng.randint(0, span)):
+        checked = set(rng.sample(range(span), rng.randint(0, span)))
+        for d in range(span):
             day = start + timedelta(days=d)
-            if day <= today:
+            if d in checked and day <= today:
                 CheckIn.objects.create(isolation=iso, day=day, temperature="36.6", at=now)
-            if day < today and rng.random() < 0.2:  # flagged, then checked in late (or not)
+            if day < today and rng.random() < 0.2:  # flagged already: then checked in late, or never
                 MissedCheckIn.objects.create(isolation=iso, day=day, flagged_at=now)
     # and one whose check-in today must not stand for the day before it, which nobody checked in
     r = residents[40]
@@ -151,10 +154,24 @@ def test_the_job_flags_exactly_the_days_nobody_settled(monkeypatch) -> None:
     assert (iso.pk, today - timedelta(days=1)) in expected
     assert expected and len({pk for pk, _day in expected}) > 5  # the random world has work for the job
     monkeypatch.setattr(isolation_services, "MISSED_BATCH", 4)
+    assert MissedCheckIn.objects.filter(isolation__start_date__gte=today - timedelta(days=80)).exclude(
+        isolation__checkins__day=F("day")).exists()  # some days were flagged and never checked in
     flagged = services.isolation_flag_missed(today=today)
     assert sorted((m.isolation_id, m.day) for m in flagged) == sorted(expected)
     assert _days_to_flag_by_reading_everything(today) == set()
+    assert isolation_services._unsettled(today) == []  # the count now finds every day settled
     assert services.isolation_flag_missed(today=today) == []
+    # each flag audited; each isolation flagged told once to its grid members (last day flagged)
+    assert AuditLog.objects.filter(event="emergency.checkin_missed",
+                                   object_id__in=[str(m.pk) for m in flagged]).count() == len(flagged)
+    last = {}
+    for m in flagged:
+        last[m.isolation_id] = max(last.get(m.isolation_id, m.day), m.day)
+    members = {iso.pk: set(grid_member_users({iso.household.grid_id}).values_list("pk", flat=True))
+               for iso in Isolation.objects.filter(pk__in=last).select_related("household")}
+    told = set(Notice.objects.filter(source__startswith="missed:").values_list("user_id", "source"))
+    assert told >= {(u, f"missed:{pk}:{day.isoformat()}") for pk, day in last.items() for u in members[pk]}
+    assert any(members.values())
 
 
 def test_isolation_pages(isolated) -> None:

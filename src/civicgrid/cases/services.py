@@ -1,6 +1,7 @@
-"""Writes for grid cases. Every action goes through :func:`case_act`: the transition table decides
-whether the case's state allows it, :func:`_authorise` whether this user may take it; the change,
-its timeline event and its audit row commit together. The house contract (README, "The house
+"""Writes for grid cases. Every action on one case goes through :func:`case_act`: the transition table decides
+whether the case's state allows it, :func:`_authorise` whether this user may take it; the change, its timeline
+event and its audit row commit together, written by :func:`_transition`, which the escalation job
+(:func:`cases_escalate_overdue`, many cases a transaction) uses too. The house contract (README, "The house
 rules"): ``user`` and ``scope`` keyword-only, errors from :mod:`civicgrid.core.errors`."""
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from civicgrid.cases.events import CaseAuditEvent
 from civicgrid.cases.models import LEVEL_LABELS, LEVELS, Case, CaseCategory, CaseEvent
 from civicgrid.cases.selectors import grid_of, handler_candidates, level_place
 from civicgrid.core import audit
+from civicgrid.core.bulk import chunks
 from civicgrid.core.errors import Forbidden, Invalid, NotFound
 from civicgrid.core.images import reencode_image
 from civicgrid.core.limits import bounded_text
@@ -251,11 +253,10 @@ def _after(case: Case, action: str, *, now: datetime, audience: dict[str, list[A
     elif action == "escalate":
         level = case.level
         path = ancestor_at(case.place_path, level) or ""
-        if audience is None or path not in audience:
-            users = list(_users_at(level_place(case, level)))
-            if audience is not None:
-                audience[path] = users
-        _notify(audience[path] if audience is not None else users, case,
+        audience = {} if audience is None else audience  # one case alone: a look-up of its own
+        if path not in audience:
+            audience[path] = list(_users_at(level_place(case, level)))
+        _notify(audience[path], case,
                 lambda: _("Case %(code)s is overdue and escalated to the %(level)s") % {
                     "code": code, "level": LEVEL_LABELS[level]}, f"case:{case.pk}:escalate:{level}")
 
@@ -277,11 +278,12 @@ def cases_escalate_overdue(*, now: datetime | None = None) -> list[Case]:
 
     ids = list(overdue().order_by("level_due_at", "id").values_list("id", flat=True))
     escalated: list[Case] = []
-    audience: dict[str, list[Any]] = {}  # the users at each level's place, read once a run
-    for start in range(0, len(ids), ESCALATION_BATCH):
+    # the users at each level's place, read once a run (a role given or taken during a run counts from the next)
+    audience: dict[str, list[Any]] = {}
+    for batch_ids in chunks(ids, ESCALATION_BATCH):
         with serialised_block(), audit.deferred():
             # re-read under the locks: a run beside this one may have escalated some already
-            batch = locked(overdue().select_related("category")).filter(pk__in=ids[start:start + ESCALATION_BATCH])
+            batch = locked(overdue().select_related("category")).filter(pk__in=batch_ids)
             for case in batch.order_by("level_due_at", "id"):
                 late = timezone.localtime(case.level_due_at).strftime("%Y-%m-%d %H:%M")
                 note = _("Overdue since %(time)s at the %(level)s level.") % {"time": late,

@@ -98,3 +98,58 @@ def test_one_visit_recorded_once_and_one_case_acted_on_once() -> None:
     assert sum(1 for r in results if not isinstance(r, Exception)) == 1, results
     assert all(isinstance(r, InvalidTransition) for r in results if isinstance(r, Exception)), results
     assert CaseEvent.objects.filter(case=case, action="register").count() == 1
+
+
+def test_a_late_check_in_and_the_missed_check_ins_job_at_once_leave_no_day_flagged_that_was_checked_in() -> None:
+    """The grid member records yesterday's check-in late while the job runs. The check-in's transaction is held
+    open (2 s) after it resolved yesterday's flags; the job must not flag yesterday meanwhile and leave that flag
+    unresolved once the check-in commits (PostgreSQL: both lock the isolation; SQLite: one writer at a time)."""
+    import threading
+    import time
+    from datetime import timedelta
+
+    from django.db import connections, transaction
+    from django.utils import timezone
+
+    from civicgrid.emergency.models import MissedCheckIn
+    from civicgrid.registry.models import Resident
+
+    w = _world()
+    home = w["households"][0]
+    resident = Resident.objects.create(code=f"{home.code}-R", household=home, name="居民", sex="F",
+                                       birth_date=timezone.localdate().replace(year=1950), relation="head")
+    today = timezone.localdate()
+    isolation = services.isolation_start(user=w["grid"], scope=scope_for(w["grid"]), resident=resident,
+                                         start_date=today - timedelta(days=1), end_date=today + timedelta(days=12))
+    recorded, errors = threading.Event(), []
+
+    def late_check_in() -> None:
+        try:
+            with transaction.atomic():
+                services.checkin_record(user=w["grid"], scope=scope_for(w["grid"]), isolation=isolation,
+                                        day=today - timedelta(days=1), temperature="36.6")
+                recorded.set()
+                time.sleep(2)  # the job runs now
+        except Exception as exc:  # noqa: BLE001 - asserted below
+            errors.append(exc)
+        finally:
+            recorded.set()
+            connections.close_all()
+
+    def job() -> None:
+        try:
+            recorded.wait(timeout=30)
+            services.isolation_flag_missed(today=today)
+        except Exception as exc:  # noqa: BLE001 - asserted below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=late_check_in), threading.Thread(target=job)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert not errors, errors
+    assert not MissedCheckIn.objects.filter(isolation=isolation, day=today - timedelta(days=1),
+                                            resolved_at__isnull=True).exists()

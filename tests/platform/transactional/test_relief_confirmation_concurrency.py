@@ -20,7 +20,8 @@ from civicgrid.relief.models import (
     Need,
     RoundConfirmation,
 )
-from tests.platform.transactional.test_relief_concurrency import _race, needs_world
+from tests.platform.transactional.racing import race
+from tests.platform.transactional.test_relief_concurrency import needs_world
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -45,7 +46,7 @@ def _request(official: Any, selection: dict[str, Any]) -> RoundConfirmation:
 
 def test_officials_confirming_the_same_selection_at_once_queue_one_confirmation() -> None:
     official, selection = _world()
-    results = _race([lambda: _request(official, selection) for _ in range(6)])
+    results = race([lambda: _request(official, selection) for _ in range(6)])
     made = [r for r in results if isinstance(r, RoundConfirmation)]
     assert len(made) == 1, results
     assert all(isinstance(r, Conflict) for r in results if r not in made), results
@@ -55,7 +56,7 @@ def test_officials_confirming_the_same_selection_at_once_queue_one_confirmation(
 def test_two_deliveries_of_the_job_at_once_write_one_round() -> None:
     official, selection = _world()
     confirmation = _request(official, selection)
-    results = _race([lambda: jobs.run_round_confirmation(confirmation.pk) for _ in range(2)])
+    results = race([lambda: jobs.run_round_confirmation(confirmation.pk) for _ in range(2)])
     assert not any(isinstance(r, Exception) for r in results), results
     confirmation.refresh_from_db()
     round = AllocationRound.objects.get()
@@ -85,7 +86,7 @@ def test_one_preview_confirmed_at_once_through_the_api_makes_one_round_or_one_co
                                          content_type="application/json").json()
     confirm = {**body, "policy": "equity", "seed": 1, "n_requests": preview["n_requests"],
                "fingerprint": preview["fingerprint"]}
-    results = _race([lambda: _api_client(official).post("/api/relief/rounds/confirm", confirm,
+    results = race([lambda: _api_client(official).post("/api/relief/rounds/confirm", confirm,
                                                         content_type="application/json").status_code
                      for _ in range(4)])
     assert sorted(results) == [made] + [409] * 3, results

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 
 from civicgrid.alerts.services import notice_send
 from civicgrid.core import audit
+from civicgrid.core.bulk import chunks
 from civicgrid.core.errors import Forbidden, Invalid
 from civicgrid.core.locking import locked, serialised
 from civicgrid.core.scoping import PLATFORM, Scope, check_in_scope, require
@@ -29,6 +30,8 @@ from civicgrid.registry.models import Resident
 MAX_DAYS = 60
 TEMPERATURE_RANGE = (Decimal("34.0"), Decimal("43.0"))
 FEVER = Decimal("37.3")
+# isolations whose days are read and flagged in one transaction (and one ``id IN`` list, within SQLite's limit)
+MISSED_BATCH = 500
 
 
 @transaction.atomic
@@ -98,6 +101,9 @@ def checkin_record(*, user: Any, scope: Scope, isolation: Isolation, day: date, 
     unknown = set(symptoms) - set(SYMPTOMS)
     if unknown:
         raise Invalid({"symptoms": _("Unknown symptoms: %(s)s") % {"s": ", ".join(sorted(unknown))}})
+    # the isolation first, as the missed check-ins' job locks it (isolation_flag_missed): a day it flagged while
+    # this check-in was uncommitted would escape the resolving below and stay "missed" though checked in
+    locked(Isolation.objects.filter(pk=isolation.pk)).first()
     checkin = locked(CheckIn.objects.all()).filter(isolation=isolation, day=day).first()
     before = audit.snapshot(checkin) if checkin else None
     checkin = checkin or CheckIn(isolation=isolation, day=day)
@@ -151,10 +157,6 @@ def _fever_case(isolation: Isolation, checkin: CheckIn) -> int:
     return int(case.pk)
 
 
-# isolations whose days are read and flagged in one transaction (and one ``id IN`` list, within SQLite's limit)
-MISSED_BATCH = 500
-
-
 def isolation_flag_missed(*, today: date, now: datetime | None = None) -> list[MissedCheckIn]:
     """Flag every isolated day before ``today`` without a check-in (each once) and tell the grid member serving
     the household. Run by the periodic job ``emergency_flag_missed`` (every minute on the job queue).
@@ -168,8 +170,8 @@ def isolation_flag_missed(*, today: date, now: datetime | None = None) -> list[M
     unsettled = _unsettled(today)
     flagged: list[MissedCheckIn] = []
     audience: dict[int | None, list[Any]] = {}  # the grid members of each grid, read once a run
-    for start in range(0, len(unsettled), MISSED_BATCH):
-        flagged += _flag_batch(unsettled[start:start + MISSED_BATCH], today=today, now=now, audience=audience)
+    for batch in chunks(unsettled, MISSED_BATCH):
+        flagged += _flag_batch(batch, today=today, now=now, audience=audience)
     return flagged
 
 
@@ -181,9 +183,9 @@ def _in_window(today: date) -> Any:
 def _unsettled(today: date) -> list[int]:
     """Ids of the isolations (ascending) with a day before ``today`` that has neither a check-in nor a flag.
 
-    Two grouped counts in the database: the isolated days before today that have a check-in or a flag (their
-    union, so a day flagged and then checked in late counts once) against each isolation's days so far."""
-    isolations = list(_in_window(today).values_list("id", "start_date", "end_date"))
+    One grouped count in the database, of the isolated days before today that have a check-in or a flag (their
+    union, so a day flagged and then checked in late counts once), set against each isolation's days so far."""
+    isolations = list(_in_window(today).order_by().values_list("id", "start_date", "end_date"))
     if not isolations:
         return []
     days_of = {pk: (min(end, today - timedelta(days=1)) - start).days + 1 for pk, start, end in isolations}
