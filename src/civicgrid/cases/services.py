@@ -207,18 +207,18 @@ def case_act(*, user: Any, scope: Scope, case: Case, action: str, note: str = ""
     case = locked(Case.objects.select_related("category")).filter(pk=case.pk).first() or _missing()
     if user is not None:
         check_in_scope(scope, case)  # out of scope first: "not found" says nothing about the state
-    new_state = tx.next_state(case.state, action)
+    tx.next_state(case.state, action)  # a state that does not allow it is said before who may take it
     _authorise(user, scope, case, action)
-    return _transition(user=user, case=case, action=action, new_state=new_state, now=now, note=note,
-                       handler=handler, rating=rating)
+    return _transition(user=user, case=case, action=action, now=now, note=note, handler=handler, rating=rating)
 
 
-def _transition(*, user: Any, case: Case, action: str, new_state: str, now: datetime, note: str = "",
+def _transition(*, user: Any, case: Case, action: str, now: datetime, note: str = "",
                 handler: Actor | None = None, rating: int | None = None,
                 audience: dict[str, list[Any]] | None = None) -> Case:
     """The one writer of a case's state change: ``case`` (locked, checked and authorised by the caller) takes
     ``action``, with its event, its typed audit row (old and new values) and its notices, in the caller's
     transaction. ``audience``: the users at each place path, kept by a caller that escalates many cases."""
+    new_state = tx.next_state(case.state, action)
     before = audit.snapshot(case)
     _apply(case, action, now=now, note=note, handler=handler, rating=rating)
     old_state, case.state = case.state, new_state
@@ -270,7 +270,8 @@ def cases_escalate_overdue(*, now: datetime | None = None) -> list[Case]:
     :data:`ESCALATION_BATCH` cases a transaction, each through the one writer of a case's change
     (:func:`_transition`): after a flood of reports a district's backlog is thousands of cases, and a transaction,
     two locked reads and an audit append for each made a run longer than the minute between runs (6 ms a case on
-    PostgreSQL; bench/bench_escalation.py). A run that stops keeps the batches it finished."""
+    PostgreSQL; bench/bench_escalation.py). A run that stops keeps the batches it finished; a case that cannot be
+    escalated stops the run and takes its batch back with it (a run of one transaction a case stopped there too)."""
     now = now or timezone.now()
 
     def overdue() -> Any:
@@ -288,7 +289,6 @@ def cases_escalate_overdue(*, now: datetime | None = None) -> list[Case]:
                 late = timezone.localtime(case.level_due_at).strftime("%Y-%m-%d %H:%M")
                 note = _("Overdue since %(time)s at the %(level)s level.") % {"time": late,
                                                                               "level": LEVEL_LABELS[case.level]}
-                escalated.append(_transition(user=None, case=case, action="escalate",
-                                             new_state=tx.next_state(case.state, "escalate"), now=now, note=note,
+                escalated.append(_transition(user=None, case=case, action="escalate", now=now, note=note,
                                              audience=audience))
     return escalated
